@@ -1,0 +1,83 @@
+#include "base/ks.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KS_ERR_MSG_(name, msg) case KS_E##name: return msg;
+#define KS_ERR_NAME_(name, msg) case KS_E##name: return "E" #name;
+
+const char *ks_strerror(int err) {
+  if (err == 0)
+    return "success";
+  switch (-err) {
+    KS_ERRNO_MAP(KS_ERR_MSG_)
+  default:
+    break;
+  }
+  if (err < 0 && -err < KS_ERR_FIRST_)
+    return strerror(-err);
+  return "unknown error";
+}
+
+const char *ks_errname(int err) {
+  if (err == 0)
+    return "OK";
+  switch (-err) {
+    KS_ERRNO_MAP(KS_ERR_NAME_)
+  default:
+    break;
+  }
+  return "ESYS";
+}
+
+static void oom(size_t n) {
+  ks_log_error("out of memory allocating %zu bytes; aborting", n);
+  abort();
+}
+
+void *ks_malloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (p == NULL)
+    oom(n);
+  return p;
+}
+
+void *ks_calloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (p == NULL)
+    oom(n * size);
+  return p;
+}
+
+void *ks_realloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (q == NULL)
+    oom(n);
+  return q;
+}
+
+char *ks_strdup(const char *s) { return ks_strndup(s, strlen(s)); }
+
+char *ks_strndup(const char *s, size_t n) {
+  char *d = ks_malloc(n + 1);
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+void ks_free(void *p) { free(p); }
+
+int64_t ks_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t ks_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,93 @@
+/*
+ * base: the few things every ksink module shares -- the error-code table,
+ * the allocation wrapper and its out-of-memory policy, container_of.
+ * Everything here is tiny and dependency-free so any folder may include it.
+ */
+#ifndef KS_BASE_KS_H
+#define KS_BASE_KS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KS_VERSION "0.1.0"
+
+/* One table maps every error code to its message (libuv's UV_ERRNO_MAP).
+ * Functions return 0 or one of these negative codes. */
+#define KS_ERRNO_MAP(XX)                                                    \
+  XX(NOMEM, "out of memory")                                                \
+  XX(INVAL, "invalid argument")                                             \
+  XX(IO, "i/o error")                                                       \
+  XX(EXIST, "already exists")                                               \
+  XX(NOENT, "not found")                                                    \
+  XX(TOOBIG, "size limit exceeded")                                         \
+  XX(CONFIG, "bad configuration")                                           \
+  XX(SCHEMA, "bad schema")                                                  \
+  XX(PARSE, "malformed JSON")                                               \
+  XX(INVALID, "record does not match the schema")                           \
+  XX(CONFLICT, "concurrent commit conflict")                                \
+  XX(ZOMBIE, "batch superseded by another writer")                          \
+  XX(KAFKA, "kafka error")                                                  \
+  XX(CORRUPT, "corrupt table log")                                          \
+  XX(UNSUPPORTED, "unsupported")                                            \
+  XX(CANCELED, "operation canceled")                                        \
+  XX(STOPPED, "pipeline stopped")
+
+#define KS_ERR_ENUM_(name, msg) KS_E##name,
+enum ks_err_base_ { KS_ERR_FIRST_ = 1000, KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERR_LAST_ };
+#undef KS_ERR_ENUM_
+/* Negative values of the enum above: KS_ENOMEM == -(KS_ERR_FIRST_ + 1) ... */
+#define KS_ERR(name) (-(int)KS_E##name)
+#define KS_ENOMEM KS_ERR(NOMEM)
+#define KS_EINVAL KS_ERR(INVAL)
+#define KS_EIO KS_ERR(IO)
+#define KS_EEXIST KS_ERR(EXIST)
+#define KS_ENOENT KS_ERR(NOENT)
+#define KS_ETOOBIG KS_ERR(TOOBIG)
+#define KS_ECONFIG KS_ERR(CONFIG)
+#define KS_ESCHEMA KS_ERR(SCHEMA)
+#define KS_EPARSE KS_ERR(PARSE)
+#define KS_EINVALID KS_ERR(INVALID)
+#define KS_ECONFLICT KS_ERR(CONFLICT)
+#define KS_EZOMBIE KS_ERR(ZOMBIE)
+#define KS_EKAFKA KS_ERR(KAFKA)
+#define KS_ECORRUPT KS_ERR(CORRUPT)
+#define KS_EUNSUPPORTED KS_ERR(UNSUPPORTED)
+#define KS_ECANCELED KS_ERR(CANCELED)
+#define KS_ESTOPPED KS_ERR(STOPPED)
+
+/* Message for a ksink error code (or a negated errno value). */
+const char *ks_strerror(int err);
+/* Short symbolic name ("EEXIST") for logs and metric labels. */
+const char *ks_errname(int err);
+
+/* Allocation policy, chosen once: ksink cannot make progress without
+ * memory, and a half-built row group is worth nothing, so allocation failure
+ * logs and aborts. Callers never check for NULL. Byte budgets (reactor) keep
+ * ksink far from this point in normal operation. */
+void *ks_malloc(size_t n);
+void *ks_calloc(size_t n, size_t size);
+void *ks_realloc(void *p, size_t n);
+char *ks_strdup(const char *s);
+char *ks_strndup(const char *s, size_t n);
+void ks_free(void *p);
+
+#define ks_container_of(ptr, type, member)                                  \
+  ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define KS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define KS_UNUSED(x) ((void)(x))
+
+/* Compression codecs for data files (Parquet pages, JSON Lines). */
+typedef enum ks_codec {
+  KS_CODEC_NONE,
+  KS_CODEC_SNAPPY,
+  KS_CODEC_ZSTD,
+  KS_CODEC_GZIP
+} ks_codec;
+
+/* Microseconds since the Unix epoch, wall clock. */
+int64_t ks_now_us(void);
+/* Milliseconds, monotonic. */
+uint64_t ks_mono_ms(void);
+
+#endif

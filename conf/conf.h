@@ -1,0 +1,93 @@
+/*
+ * Configuration: one YAML file (libyaml), ${ENV} interpolation, strict
+ * validation. Unknown keys and bad values fail at start-up with
+ * "file:line: key: what was expected, what was found". cli/ loads it once;
+ * every other module reads the resulting structs and never the YAML.
+ */
+#ifndef KS_CONF_CONF_H
+#define KS_CONF_CONF_H
+
+#include "base/ks.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ks_format {
+  KS_FORMAT_DELTA,
+  KS_FORMAT_PARQUET,
+  KS_FORMAT_JSONL
+} ks_format;
+
+typedef struct ks_conf_kv {
+  char *key;
+  char *value;
+  int line;
+} ks_conf_kv;
+
+typedef struct ks_conf_table {
+  char *name;
+  char **topics;
+  size_t ntopics;
+  char *path;        /* relative to storage.url; default: name */
+  ks_format format;  /* default delta */
+  char *schema_path; /* resolved: as written if it exists relative to the
+                        current directory, else relative to the config
+                        file's directory; NULL when omitted */
+  ks_codec codec;    /* default snappy */
+  int zstd_level;    /* default 3 */
+  int64_t flush_records;     /* default 500000 */
+  int64_t flush_bytes;       /* default 128 MiB */
+  int64_t flush_interval_ms; /* default 30 s */
+  int64_t rowgroup_bytes;    /* default 128 MiB */
+  int errors_tolerate_all;   /* errors.tolerance: all (1, default) | none */
+  char *dlq_topic;           /* errors.deadletterqueue.topic.name */
+  int line;                  /* where the table starts, for messages */
+} ks_conf_table;
+
+typedef struct ks_conf_s3 {
+  char *endpoint;
+  char *region;
+  char *addressing; /* path | virtual */
+  char *access_key_id;
+  char *secret_access_key;
+  char *session_token;
+  int64_t part_size;       /* default 8 MiB, minimum 5 MiB */
+  int max_parts_in_flight; /* default 4 */
+} ks_conf_s3;
+
+typedef struct ks_conf {
+  char *file;   /* the config file's path (or a name for strings) */
+  char *app_id; /* default: kafka group.id, else "ksink" */
+  ks_conf_kv *kafka;
+  size_t nkafka;
+  int workers;          /* reactor.workers; 0 = online cores */
+  int *cores;           /* reactor.cores */
+  size_t ncores;
+  int64_t memory_budget; /* reactor.memory_budget; default 256 MiB */
+  char *storage_url;     /* required */
+  ks_conf_s3 s3;
+  char *http_listen;     /* default 127.0.0.1:8083 */
+  char *http_admin_token;
+  ks_conf_table *tables;
+  size_t ntables;
+} ks_conf;
+
+/* Loads and validates. On error returns KS_ECONFIG and writes one line
+ * naming file:line and the key into err. */
+int ks_conf_load_file(const char *path, ks_conf **out, char *err,
+                      size_t errlen);
+/* Same for an in-memory document; name stands for the file in messages and
+ * relative schema paths resolve against the current directory. */
+int ks_conf_load_string(const char *text, size_t len, const char *name,
+                        ks_conf **out, char *err, size_t errlen);
+void ks_conf_free(ks_conf *c);
+
+/* Value of a kafka.* key, or NULL. */
+const char *ks_conf_kafka_get(const ks_conf *c, const char *key);
+
+/* "500ms" "30s" "5m" "1h" "7d" -> milliseconds. */
+int ks_conf_parse_duration(const char *s, int64_t *ms);
+/* "512" "64KiB" "8MiB" "1GiB" (also KB/MB/GB as powers of 1000) -> bytes. */
+int ks_conf_parse_size(const char *s, int64_t *bytes);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * decode -> validate -> shred, in one pass. yajl's streaming callbacks
+ * drive the compiled schema's validator and the column shredder together:
+ * each value is checked and appended to its column as it is parsed, with
+ * no DOM and no per-record heap allocation. A record that fails is rolled
+ * back from the columns and described in a ks_reject.
+ */
+#ifndef KS_STAGES_DECODE_H
+#define KS_STAGES_DECODE_H
+
+#include "stages/schema.h"
+#include "storage/parquet/column.h"
+
+typedef struct ks_reject {
+  int code;           /* KS_EPARSE, KS_EINVALID or KS_ETOOBIG */
+  const char *reason; /* metric label: "malformed_json", "invalid_utf8",
+                         "schema", "too_large", "null_value" */
+  char path[256];     /* JSON pointer of the failing value ("" = root) */
+  char message[512];  /* "/user_id: expected integer, got string" */
+} ks_reject;
+
+typedef struct ks_decoder ks_decoder;
+
+/* Shreds into rg->cols[first_col .. first_col + ks_schema_ncolumns(s)).
+ * schema and rg must outlive the decoder. */
+ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
+                           size_t first_col);
+void ks_decoder_free(ks_decoder *d);
+
+/* Parses and validates one record (a complete JSON text). On success
+ * appends exactly one entry to each of the decoder's columns and returns 0;
+ * the caller appends the other columns and commits the row. On failure the
+ * decoder's columns are as before the call, rej is filled, and the return
+ * is rej->code. rej may be NULL. */
+int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
+                    ks_reject *rej);
+
+/* Validates without shredding (ksink validate). Same verdicts. */
+int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
+                       ks_reject *rej);
+
+#endif

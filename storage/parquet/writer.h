@@ -1,0 +1,51 @@
+/*
+ * Parquet file writer. The table writer (stages/flush) feeds it row groups
+ * of column buffers; it encodes pages (PLAIN values, RLE/bit-packed
+ * definition levels, data page v1), compresses them and pushes bytes to an
+ * output sink as it goes, so a file is never assembled whole in memory.
+ * Statistics are kept per column chunk (in the footer) and per file (for
+ * Delta's add.stats).
+ */
+#ifndef KS_STORAGE_PARQUET_WRITER_H
+#define KS_STORAGE_PARQUET_WRITER_H
+
+#include "storage/parquet/column.h"
+
+typedef struct ks_pq_writer ks_pq_writer;
+
+/* Receives the file's bytes in order; returns 0 or an error code. */
+typedef int (*ks_pq_sink_fn)(void *arg, const uint8_t *data, size_t len);
+
+typedef struct ks_pq_options {
+  ks_codec codec;
+  int zstd_level;       /* 0: library default */
+  size_t page_bytes;    /* target uncompressed page size; 0: 1 MiB */
+  const char *created_by; /* NULL: "ksink version " KS_VERSION */
+} ks_pq_options;
+
+/* File-level statistics of one column (merged over its row groups). */
+typedef struct ks_pq_colstats {
+  int64_t null_count;
+  int has_minmax;
+  union {
+    int64_t i; /* BOOLEAN, INT32, INT64, TIMESTAMP, DATE */
+    double d;
+  } min, max;
+  ks_buf min_s, max_s; /* STRING: full values */
+} ks_pq_colstats;
+
+/* specs must outlive the writer. */
+ks_pq_writer *ks_pq_writer_new(const ks_colspec *specs, size_t ncols,
+                               const ks_pq_options *opt, ks_pq_sink_fn sink,
+                               void *arg);
+/* Encodes the row group and emits it; rg is left untouched (the caller
+ * resets it). A row group of 0 rows is skipped. */
+int ks_pq_writer_write_rowgroup(ks_pq_writer *w, const ks_rowgroup *rg);
+/* Writes the footer. No row group may follow. */
+int ks_pq_writer_close(ks_pq_writer *w);
+uint64_t ks_pq_writer_bytes(const ks_pq_writer *w); /* emitted so far */
+int64_t ks_pq_writer_rows(const ks_pq_writer *w);
+const ks_pq_colstats *ks_pq_writer_stats(const ks_pq_writer *w, size_t col);
+void ks_pq_writer_free(ks_pq_writer *w);
+
+#endif

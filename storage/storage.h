@@ -1,0 +1,100 @@
+/*
+ * The storage interface: one vtable for every backend (fs now, s3 next).
+ * Every operation is asynchronous and completes with a callback on the loop
+ * the storage was opened on; a backend never blocks that loop (fs does its
+ * system calls on the libuv thread pool). Keys are relative to the storage
+ * root (storage.url) and use '/' separators.
+ *
+ * Ownership: data passed to put/put_if_absent/upload_part must stay valid
+ * until the operation's callback runs. Data handed to a get/list callback
+ * is valid only during the callback.
+ */
+#ifndef KS_STORAGE_STORAGE_H
+#define KS_STORAGE_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct ks_storage ks_storage;
+typedef struct ks_upload ks_upload; /* an open multipart upload */
+
+typedef struct ks_storage_obj {
+  const char *key; /* relative to the storage root */
+  uint64_t size;
+  int64_t mtime_ms;
+} ks_storage_obj;
+
+/* status: 0, or a negative ksink error code. put_if_absent reports an
+ * existing key as KS_EEXIST; get of a missing key as KS_ENOENT. */
+typedef void (*ks_storage_cb)(void *arg, int status);
+typedef void (*ks_storage_get_cb)(void *arg, int status, const uint8_t *data,
+                                  size_t len);
+/* Objects under the prefix, sorted by key. */
+typedef void (*ks_storage_list_cb)(void *arg, int status,
+                                   const ks_storage_obj *objs, size_t n);
+typedef void (*ks_upload_cb)(void *arg, int status, ks_upload *up);
+/* Complete reports the object's final size and modification time. */
+typedef void (*ks_upload_done_cb)(void *arg, int status,
+                                  const ks_storage_obj *obj);
+
+typedef struct ks_storage_vtable {
+  const char *name;
+  int (*put)(ks_storage *s, const char *key, const void *data, size_t len,
+             ks_storage_cb cb, void *arg);
+  int (*put_if_absent)(ks_storage *s, const char *key, const void *data,
+                       size_t len, ks_storage_cb cb, void *arg);
+  int (*get)(ks_storage *s, const char *key, ks_storage_get_cb cb, void *arg);
+  int (*list)(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
+              void *arg);
+  int (*del)(ks_storage *s, const char *key, ks_storage_cb cb, void *arg);
+  /* Multipart: parts are numbered from 1 and may complete out of order. */
+  int (*upload_create)(ks_storage *s, const char *key, ks_upload_cb cb,
+                       void *arg);
+  int (*upload_part)(ks_storage *s, ks_upload *up, int part_no,
+                     const void *data, size_t len, ks_storage_cb cb,
+                     void *arg);
+  /* Frees up after the callback. */
+  int (*upload_complete)(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
+                         void *arg);
+  /* Frees up after the callback. */
+  int (*upload_abort)(ks_storage *s, ks_upload *up, ks_storage_cb cb,
+                      void *arg);
+  /* Waits for nothing: the caller has drained its operations first. */
+  void (*close)(ks_storage *s);
+} ks_storage_vtable;
+
+struct ks_storage {
+  const ks_storage_vtable *vt;
+  uv_loop_t *loop;
+};
+
+/* Opens the backend for a storage URL (file:///abs/path) on a loop.
+ * Returns KS_EUNSUPPORTED for schemes not built yet. */
+int ks_storage_open(uv_loop_t *loop, const char *url, ks_storage **out);
+
+static inline int ks_storage_put(ks_storage *s, const char *key,
+                                 const void *data, size_t len,
+                                 ks_storage_cb cb, void *arg) {
+  return s->vt->put(s, key, data, len, cb, arg);
+}
+static inline int ks_storage_put_if_absent(ks_storage *s, const char *key,
+                                           const void *data, size_t len,
+                                           ks_storage_cb cb, void *arg) {
+  return s->vt->put_if_absent(s, key, data, len, cb, arg);
+}
+static inline int ks_storage_get(ks_storage *s, const char *key,
+                                 ks_storage_get_cb cb, void *arg) {
+  return s->vt->get(s, key, cb, arg);
+}
+static inline int ks_storage_list(ks_storage *s, const char *prefix,
+                                  ks_storage_list_cb cb, void *arg) {
+  return s->vt->list(s, prefix, cb, arg);
+}
+static inline int ks_storage_del(ks_storage *s, const char *key,
+                                 ks_storage_cb cb, void *arg) {
+  return s->vt->del(s, key, cb, arg);
+}
+static inline void ks_storage_close(ks_storage *s) { s->vt->close(s); }
+
+#endif
