@@ -41,6 +41,9 @@ ks_pq_writer *ks_pq_writer_new(const ks_colspec *specs, size_t ncols,
 /* Encodes the row group and emits it; rg is left untouched (the caller
  * resets it). A row group of 0 rows is skipped. */
 int ks_pq_writer_write_rowgroup(ks_pq_writer *w, const ks_rowgroup *rg);
+/* Adds a key/value pair to the footer's key_value_metadata (value may be
+ * NULL). Any time before close. */
+int ks_pq_writer_add_kv(ks_pq_writer *w, const char *key, const char *value);
 /* Writes the footer. No row group may follow. */
 int ks_pq_writer_close(ks_pq_writer *w);
 uint64_t ks_pq_writer_bytes(const ks_pq_writer *w); /* emitted so far */

@@ -1,0 +1,133 @@
+#include "storage/parquet/rle.h"
+
+#include "base/ks.h"
+
+#include <string.h>
+
+/* Below this a run costs more as RLE (header + value) than bit-packed, and
+ * breaking a bit-packed stretch needs a group boundary anyway. */
+#define RLE_MIN_RUN 8
+
+int ks__rle_bit_width(uint32_t max) {
+  int w = 0;
+  while (max) {
+    w++;
+    max >>= 1;
+  }
+  return w;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+static int emit_rle(ks_buf *out, uint8_t v, size_t run, int bit_width) {
+  uint8_t tmp[12];
+  size_t n = put_varint(tmp, (uint64_t)run << 1);
+  /* the value takes ceil(bit_width / 8) bytes: 0 or 1 for widths <= 8 */
+  if (bit_width > 0)
+    tmp[n++] = v;
+  return ks_buf_append(out, tmp, n);
+}
+
+/* vals[0..n) as ceil(n / 8) groups of 8, the last one padded with zeros. */
+static int emit_bitpacked(ks_buf *out, const uint8_t *vals, size_t n,
+                          int bit_width) {
+  size_t groups = (n + 7) / 8;
+  uint8_t hdr[10];
+  size_t hn = put_varint(hdr, (uint64_t)groups << 1 | 1);
+  int r = ks_buf_reserve(out, hn + groups * (size_t)bit_width);
+  if (r)
+    return r;
+  memcpy(out->data + out->len, hdr, hn);
+  out->len += hn;
+  uint8_t *p = out->data + out->len;
+  for (size_t g = 0; g < groups; g++) {
+    /* 8 values of <= 8 bits fit one 64-bit accumulator */
+    uint64_t acc = 0;
+    size_t base = g * 8;
+    size_t m = n - base < 8 ? n - base : 8;
+    for (size_t k = 0; k < m; k++)
+      acc |= (uint64_t)vals[base + k] << (k * (size_t)bit_width);
+    for (int b = 0; b < bit_width; b++)
+      *p++ = (uint8_t)(acc >> (8 * b));
+  }
+  out->len += groups * (size_t)bit_width;
+  return 0;
+}
+
+/* Walks the input run by run. Short runs accumulate into a pending
+ * bit-packed stretch starting at `bp`. A long run first lends values to
+ * fill the pending stretch to a multiple of 8 (only the very last group
+ * may be padded), then goes out as one RLE run if 8 or more remain. */
+int ks__rle_encode(ks_buf *out, const uint8_t *vals, size_t n, int bit_width) {
+  if (bit_width < 0 || bit_width > 8)
+    return KS_EINVAL;
+  size_t bp = 0, i = 0;
+  int r;
+  while (i < n) {
+    size_t run = 1;
+    while (i + run < n && vals[i + run] == vals[i])
+      run++;
+    size_t pend = i - bp;
+    size_t fill = pend % 8 ? 8 - pend % 8 : 0;
+    if (run >= fill + RLE_MIN_RUN || (i + run == n && pend == 0)) {
+      /* a long run, or the whole remaining input is one short run */
+      if (pend + fill &&
+          (r = emit_bitpacked(out, vals + bp, pend + fill, bit_width)))
+        return r;
+      i += fill;
+      run -= fill;
+      if ((r = emit_rle(out, vals[i], run, bit_width)))
+        return r;
+      i += run;
+      bp = i;
+    } else {
+      i += run;
+    }
+  }
+  if (i > bp && (r = emit_bitpacked(out, vals + bp, i - bp, bit_width)))
+    return r;
+  return 0;
+}
+
+int ks__rle_encode_levels(ks_buf *out, const uint8_t *vals, size_t n,
+                          int bit_width) {
+  size_t at = out->len;
+  int r = ks_buf_append(out, "\0\0\0\0", 4);
+  if (r || (r = ks__rle_encode(out, vals, n, bit_width)))
+    return r;
+  size_t len = out->len - at - 4;
+  if (len > INT32_MAX)
+    return KS_ETOOBIG;
+  for (int b = 0; b < 4; b++)
+    out->data[at + (size_t)b] = (uint8_t)(len >> (8 * b));
+  return 0;
+}
+
+int ks__bitpack_bools(ks_buf *out, const uint8_t *vals, size_t n) {
+  size_t nbytes = (n + 7) / 8;
+  int r = ks_buf_reserve(out, nbytes);
+  if (r)
+    return r;
+  uint8_t *p = out->data + out->len;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    *p++ = (uint8_t)(vals[i] | vals[i + 1] << 1 | vals[i + 2] << 2 |
+                     vals[i + 3] << 3 | vals[i + 4] << 4 | vals[i + 5] << 5 |
+                     vals[i + 6] << 6 | vals[i + 7] << 7);
+  if (i < n) {
+    uint8_t b = 0;
+    for (int k = 0; i < n; i++, k++)
+      b |= (uint8_t)(vals[i] << k);
+    *p = b;
+  }
+  out->len += nbytes;
+  return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * RLE / bit-packed hybrid encoding (Parquet Encodings.md) for definition
+ * levels, and plain bit-packing for BOOLEAN values. Called by the page
+ * writer of this folder with one byte per input value.
+ */
+#ifndef KS_STORAGE_PARQUET_RLE_H
+#define KS_STORAGE_PARQUET_RLE_H
+
+#include "base/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bits needed to store every value in 0..max (0 for max == 0). */
+int ks__rle_bit_width(uint32_t max);
+
+/* Appends the hybrid encoding of vals[0..n) (each < 2^bit_width,
+ * bit_width 0..8) to out: RLE runs where a value repeats 8 times or more,
+ * bit-packed groups of 8 elsewhere. Returns 0 or KS_ETOOBIG. */
+int ks__rle_encode(ks_buf *out, const uint8_t *vals, size_t n, int bit_width);
+
+/* Same, preceded by the 4-byte little-endian length of the encoded bytes,
+ * as data page v1 stores its levels. */
+int ks__rle_encode_levels(ks_buf *out, const uint8_t *vals, size_t n,
+                          int bit_width);
+
+/* Appends vals[0..n) (0/1 bytes) packed LSB first, 8 per byte: the PLAIN
+ * encoding of BOOLEAN. */
+int ks__bitpack_bools(ks_buf *out, const uint8_t *vals, size_t n);
+
+#endif
