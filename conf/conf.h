@@ -85,6 +85,10 @@ void ks_conf_free(ks_conf *c);
 /* Value of a kafka.* key, or NULL. */
 const char *ks_conf_kafka_get(const ks_conf *c, const char *key);
 
+/* Whether a kafka.* property holds a credential (its name contains
+ * "password" or "secret"): log its value as "<redacted>". */
+int ks_conf_kafka_is_secret(const char *key);
+
 /* "500ms" "30s" "5m" "1h" "7d" -> milliseconds. */
 int ks_conf_parse_duration(const char *s, int64_t *ms);
 /* "512" "64KiB" "8MiB" "1GiB" (also KB/MB/GB as powers of 1000) -> bytes. */

@@ -1,0 +1,405 @@
+/*
+ * The node tree -> ks_conf: top-level sections, defaults, validation, and
+ * the public entry points. Tables live in tables.c. The first problem
+ * found wins; we do not try to collect several, since one fix often
+ * changes the next message.
+ */
+#include "conf/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A config larger than this is a mistake (or not a config). */
+#define MAX_CONF_BYTES (16u << 20)
+
+static const char *const root_keys[] = {"app_id",  "kafka", "reactor",
+                                        "storage", "http",  "tables", NULL};
+static const char *const reactor_keys[] = {"workers", "cores",
+                                           "memory_budget", NULL};
+static const char *const storage_keys[] = {"url", "s3", NULL};
+static const char *const s3_keys[] = {
+    "endpoint",          "region",        "addressing", "access_key_id",
+    "secret_access_key", "session_token", "part_size",  "max_parts_in_flight",
+    NULL};
+static const char *const http_keys[] = {"listen", "admin_token", NULL};
+
+/* Runs f on the value of key in map with the path pushed; absent or null
+ * values are left to the defaults. */
+#define WITH_KEY(c, map, key, stmt)                                         \
+  do {                                                                      \
+    const ks__conf_node *v_ = ks__conf_get((map), (key));                   \
+    if (v_ != NULL && !ks__conf_is_null(v_)) {                              \
+      size_t saved_ = ks__conf_path_push((c), (key));                       \
+      const ks__conf_node *v = v_;                                          \
+      int r_ = (stmt);                                                      \
+      if (r_)                                                               \
+        return r_;                                                          \
+      ks__conf_path_pop((c), saved_);                                       \
+    }                                                                       \
+  } while (0)
+
+static int str_field(ks__conf_ctx *c, const ks__conf_node *v, char **dst) {
+  ks_free(*dst);
+  *dst = NULL;
+  return ks__conf_str(c, v, dst);
+}
+
+static int int_field(ks__conf_ctx *c, const ks__conf_node *v, int64_t min,
+                     int64_t max, int *dst) {
+  int64_t x;
+  int r = ks__conf_int(c, v, min, max, &x);
+  if (r == 0)
+    *dst = (int)x;
+  return r;
+}
+
+static const char *const addressing[] = {"path", "virtual", NULL};
+
+static int enum_field(ks__conf_ctx *c, const ks__conf_node *v,
+                      const char *const *names, char **dst) {
+  int i;
+  int r = ks__conf_enum(c, v, names, &i);
+  if (r == 0) {
+    ks_free(*dst);
+    *dst = ks_strdup(names[i]);
+  }
+  return r;
+}
+
+/* Opens a section: must be a mapping (null means "all defaults") whose
+ * keys are all known. *map is NULL when the section is absent or null. */
+static int section(ks__conf_ctx *c, const ks__conf_node *root,
+                   const char *key, const char *const *known,
+                   const ks__conf_node **map) {
+  const ks__conf_node *v = ks__conf_get(root, key);
+  *map = NULL;
+  if (v == NULL || ks__conf_is_null(v))
+    return 0;
+  size_t saved = ks__conf_path_push(c, key);
+  int r = ks__conf_expect_map(c, v, "a mapping");
+  if (r == 0 && known)
+    r = ks__conf_check_keys(c, v, known);
+  if (r)
+    return r;
+  ks__conf_path_pop(c, saved);
+  *map = v;
+  return 0;
+}
+
+static void kafka_add(ks_conf *conf, const char *key, char *value, int line) {
+  conf->kafka = ks_realloc(conf->kafka, (conf->nkafka + 1) * sizeof(ks_conf_kv));
+  conf->kafka[conf->nkafka++] =
+      (ks_conf_kv){.key = ks_strdup(key), .value = value, .line = line};
+}
+
+/* Every key passes to librdkafka verbatim, values as their text: YAML's
+ * 500 and true become "500" and "true", which is what librdkafka parses. */
+static int load_kafka(ks__conf_ctx *c, const ks__conf_node *root,
+                      ks_conf *conf) {
+  const ks__conf_node *map;
+  int r = section(c, root, "kafka", NULL, &map);
+  if (r)
+    return r;
+  for (size_t i = 0; map && i < map->n; i++) {
+    const ks__conf_node *v = map->vals[i];
+    size_t saved = ks__conf_path_push(c, "kafka");
+    ks__conf_path_push(c, map->keys[i]->text);
+    char *value = NULL;
+    if (v->kind != KS__CONF_SCALAR)
+      return ks__conf_fail(c, v->line,
+                           "expected a librdkafka property value (a scalar), "
+                           "got %s",
+                           ks__conf_kind_name(v));
+    if ((r = ks__conf_interpolate(c, v, &value)))
+      return r;
+    ks__conf_path_pop(c, saved);
+    kafka_add(conf, map->keys[i]->text, value, v->line);
+  }
+  if (ks_conf_kafka_get(conf, "bootstrap.servers") == NULL) {
+    const ks__conf_node *k = ks__conf_get(root, "kafka");
+    size_t saved = ks__conf_path_push(c, "kafka.bootstrap.servers");
+    r = ks__conf_fail(c, k ? k->line : root->line,
+                      "missing; expected the Kafka brokers like "
+                      "\"127.0.0.1:9092\" (or \"mock\" for an in-process "
+                      "mock cluster)");
+    ks__conf_path_pop(c, saved);
+    return r;
+  }
+  return 0;
+}
+
+static int load_reactor(ks__conf_ctx *c, const ks__conf_node *root,
+                        ks_conf *conf) {
+  const ks__conf_node *map;
+  int r = section(c, root, "reactor", reactor_keys, &map);
+  if (r || map == NULL)
+    return r;
+  size_t saved = ks__conf_path_push(c, "reactor");
+  WITH_KEY(c, map, "workers", int_field(c, v, 0, 4096, &conf->workers));
+  WITH_KEY(c, map, "memory_budget",
+           ks__conf_size(c, v, 1, &conf->memory_budget));
+  const ks__conf_node *cores = ks__conf_get(map, "cores");
+  if (cores && !ks__conf_is_null(cores)) {
+    size_t s2 = ks__conf_path_push(c, "cores");
+    if (cores->kind != KS__CONF_SEQ)
+      return ks__conf_fail(c, cores->line,
+                           "expected a sequence of CPU numbers like [0, 1], "
+                           "got %s",
+                           ks__conf_kind_name(cores));
+    conf->cores = ks_calloc(cores->n, sizeof(int));
+    for (size_t i = 0; i < cores->n; i++) {
+      size_t s3 = ks__conf_path_push_index(c, i);
+      if ((r = int_field(c, cores->vals[i], 0, 65535, &conf->cores[i])))
+        return r;
+      conf->ncores++;
+      ks__conf_path_pop(c, s3);
+    }
+    ks__conf_path_pop(c, s2);
+  }
+  ks__conf_path_pop(c, saved);
+  return 0;
+}
+
+static int check_url(ks__conf_ctx *c, int line, const char *url) {
+  char shown[128];
+  if (strncmp(url, "file://", 7) == 0) {
+    if (url[7] == '/')
+      return 0;
+    return ks__conf_fail(c, line,
+                         "expected \"file://\" followed by an absolute path "
+                         "like \"file:///var/lib/ksink/lake\", got %s",
+                         ks__conf_show(c, url, shown, sizeof shown));
+  }
+  if (strncmp(url, "s3://", 5) == 0) {
+    if (url[5] != '\0' && url[5] != '/')
+      return 0;
+    return ks__conf_fail(c, line,
+                         "expected \"s3://\" followed by a bucket like "
+                         "\"s3://bucket/prefix\", got %s",
+                         ks__conf_show(c, url, shown, sizeof shown));
+  }
+  return ks__conf_fail(c, line,
+                       "expected a URL starting with \"file://\" or "
+                       "\"s3://\", got %s",
+                       ks__conf_show(c, url, shown, sizeof shown));
+}
+
+static int load_s3(ks__conf_ctx *c, const ks__conf_node *map,
+                   ks_conf_s3 *s3) {
+  WITH_KEY(c, map, "endpoint", str_field(c, v, &s3->endpoint));
+  WITH_KEY(c, map, "region", str_field(c, v, &s3->region));
+  WITH_KEY(c, map, "addressing", enum_field(c, v, addressing, &s3->addressing));
+  WITH_KEY(c, map, "access_key_id", str_field(c, v, &s3->access_key_id));
+  WITH_KEY(c, map, "secret_access_key",
+           str_field(c, v, &s3->secret_access_key));
+  WITH_KEY(c, map, "session_token", str_field(c, v, &s3->session_token));
+  /* S3 refuses parts under 5 MiB (except the last) and over 5 GiB. */
+  WITH_KEY(c, map, "part_size",
+           ks__conf_size(c, v, INT64_C(5) << 20, &s3->part_size));
+  if (s3->part_size > (INT64_C(5) << 30)) {
+    ks__conf_path_push(c, "part_size");
+    return ks__conf_fail(c, ks__conf_get(map, "part_size")->line,
+                         "expected a size of at most 5GiB, got %lld bytes",
+                         (long long)s3->part_size);
+  }
+  WITH_KEY(c, map, "max_parts_in_flight",
+           int_field(c, v, 1, 1024, &s3->max_parts_in_flight));
+  if (s3->region == NULL)
+    s3->region = ks_strdup("us-east-1");
+  return 0;
+}
+
+static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
+                        ks_conf *conf) {
+  const ks__conf_node *map;
+  int r = section(c, root, "storage", storage_keys, &map);
+  if (r)
+    return r;
+  size_t saved = ks__conf_path_push(c, "storage");
+  if (map) {
+    WITH_KEY(c, map, "url", str_field(c, v, &conf->storage_url));
+  }
+  if (conf->storage_url == NULL) {
+    const ks__conf_node *k = ks__conf_get(map, "url");
+    int line = k ? k->line : map ? map->line : root->line;
+    ks__conf_path_push(c, "url");
+    return ks__conf_fail(c, line,
+                         "missing; expected a URL like "
+                         "\"file:///var/lib/ksink/lake\" or "
+                         "\"s3://bucket/prefix\"");
+  }
+  {
+    size_t s2 = ks__conf_path_push(c, "url");
+    if ((r = check_url(c, ks__conf_get(map, "url")->line, conf->storage_url)))
+      return r;
+    ks__conf_path_pop(c, s2);
+  }
+  const ks__conf_node *s3 = ks__conf_get(map, "s3");
+  if (s3 && !ks__conf_is_null(s3)) {
+    size_t s2 = ks__conf_path_push(c, "s3");
+    if ((r = ks__conf_expect_map(c, s3, "a mapping")) ||
+        (r = ks__conf_check_keys(c, s3, s3_keys)) ||
+        (r = load_s3(c, s3, &conf->s3)))
+      return r;
+    ks__conf_path_pop(c, s2);
+  }
+  /* A custom endpoint (RGW, MinIO) almost always wants path-style. */
+  if (conf->s3.addressing == NULL)
+    conf->s3.addressing = ks_strdup(conf->s3.endpoint ? "path" : "virtual");
+  ks__conf_path_pop(c, saved);
+  return 0;
+}
+
+static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
+                     ks_conf *conf) {
+  const ks__conf_node *map;
+  int r = section(c, root, "http", http_keys, &map);
+  if (r || map == NULL)
+    return r;
+  size_t saved = ks__conf_path_push(c, "http");
+  WITH_KEY(c, map, "listen", str_field(c, v, &conf->http_listen));
+  WITH_KEY(c, map, "admin_token", str_field(c, v, &conf->http_admin_token));
+  if (conf->http_listen == NULL)
+    conf->http_listen = ks_strdup("127.0.0.1:8083");
+  ks__conf_path_pop(c, saved);
+  return 0;
+}
+
+static ks_conf *conf_new(const char *name) {
+  ks_conf *conf = ks_calloc(1, sizeof *conf);
+  conf->file = ks_strdup(name);
+  conf->memory_budget = INT64_C(256) << 20;
+  conf->http_listen = ks_strdup("127.0.0.1:8083");
+  conf->s3.region = ks_strdup("us-east-1");
+  conf->s3.part_size = INT64_C(8) << 20;
+  conf->s3.max_parts_in_flight = 4;
+  return conf;
+}
+
+static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
+                     ks_conf *conf) {
+  int r;
+  if (root == NULL || ks__conf_is_null(root))
+    return ks__conf_fail(c, 1, "the configuration is empty; expected a "
+                               "mapping with kafka, storage and tables");
+  if ((r = ks__conf_expect_map(c, root, "a mapping at the top level")) ||
+      (r = ks__conf_check_keys(c, root, root_keys)))
+    return r;
+  if ((r = load_kafka(c, root, conf)))
+    return r;
+  WITH_KEY(c, root, "app_id", str_field(c, v, &conf->app_id));
+  const char *group = ks_conf_kafka_get(conf, "group.id");
+  if (conf->app_id == NULL)
+    conf->app_id = ks_strdup(group ? group : "ksink");
+  if (group == NULL)
+    kafka_add(conf, "group.id", ks_strdup(conf->app_id), 0);
+  if ((r = load_reactor(c, root, conf)) || (r = load_storage(c, root, conf)) ||
+      (r = load_http(c, root, conf)) ||
+      (r = ks__conf_load_tables(c, root, conf)))
+    return r;
+  return 0;
+}
+
+static int load(const char *text, size_t len, const char *name,
+                const char *dir, ks_conf **out, char *err, size_t errlen) {
+  ks__conf_node *root;
+  ks__conf_ctx c = {.file = name, .dir = dir, .err = err, .errlen = errlen};
+  char dummy[1];
+  if (err == NULL || errlen == 0) {
+    c.err = dummy;
+    c.errlen = sizeof dummy;
+  }
+  *out = NULL;
+  int r = ks__conf_yaml_parse(text, len, name, &root, c.err, c.errlen);
+  if (r)
+    return r;
+  ks_conf *conf = conf_new(name);
+  r = load_tree(&c, root, conf);
+  ks__conf_node_free(root);
+  if (r) {
+    ks_conf_free(conf);
+    return r;
+  }
+  *out = conf;
+  return 0;
+}
+
+int ks_conf_load_string(const char *text, size_t len, const char *name,
+                        ks_conf **out, char *err, size_t errlen) {
+  return load(text, len, name ? name : "<string>", NULL, out, err, errlen);
+}
+
+int ks_conf_load_file(const char *path, ks_conf **out, char *err,
+                      size_t errlen) {
+  char *text = NULL;
+  size_t len = 0;
+  int e = 0;
+  FILE *f = fopen(path, "rb");
+  *out = NULL;
+  if (f == NULL) {
+    e = errno;
+  } else {
+    text = ks_malloc(MAX_CONF_BYTES + 1);
+    len = fread(text, 1, MAX_CONF_BYTES + 1, f);
+    if (ferror(f))
+      e = errno ? errno : EIO;
+    else if (len > MAX_CONF_BYTES)
+      e = EFBIG;
+    fclose(f);
+  }
+  if (e) {
+    ks_free(text);
+    if (err && errlen)
+      snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+    return KS_ECONFIG;
+  }
+  /* Relative schema paths fall back to the config file's directory. */
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? ks_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                    : ks_strdup(".");
+  int r = load(text, len, path, dir, out, err, errlen);
+  ks_free(dir);
+  ks_free(text);
+  return r;
+}
+
+void ks_conf_free(ks_conf *c) {
+  if (c == NULL)
+    return;
+  ks_free(c->file);
+  ks_free(c->app_id);
+  for (size_t i = 0; i < c->nkafka; i++) {
+    ks_free(c->kafka[i].key);
+    ks_free(c->kafka[i].value);
+  }
+  ks_free(c->kafka);
+  ks_free(c->cores);
+  ks_free(c->storage_url);
+  ks_free(c->s3.endpoint);
+  ks_free(c->s3.region);
+  ks_free(c->s3.addressing);
+  ks_free(c->s3.access_key_id);
+  ks_free(c->s3.secret_access_key);
+  ks_free(c->s3.session_token);
+  ks_free(c->http_listen);
+  ks_free(c->http_admin_token);
+  for (size_t i = 0; i < c->ntables; i++)
+    ks__conf_table_free(&c->tables[i]);
+  ks_free(c->tables);
+  ks_free(c);
+}
+
+const char *ks_conf_kafka_get(const ks_conf *c, const char *key) {
+  for (size_t i = 0; i < c->nkafka; i++)
+    if (strcmp(c->kafka[i].key, key) == 0)
+      return c->kafka[i].value;
+  return NULL;
+}
+
+int ks_conf_kafka_is_secret(const char *key) {
+  char path[256];
+  snprintf(path, sizeof path, "kafka.%s", key);
+  return ks__conf_path_is_secret(path);
+}
