@@ -68,6 +68,8 @@ int ks__conf_is_null(const ks__conf_node *n);
 const char *ks__conf_kind_name(const ks__conf_node *n);
 /* Value of key in a mapping, or NULL. */
 ks__conf_node *ks__conf_get(const ks__conf_node *map, const char *key);
+/* Line of key in a mapping (for "missing" messages), else fallback. */
+int ks__conf_key_line(const ks__conf_node *map, const char *key, int fallback);
 /* Fails on the first key of map not in known (NULL-terminated), suggesting
  * the closest known key when it is a likely typo. */
 int ks__conf_check_keys(ks__conf_ctx *c, const ks__conf_node *map,

@@ -118,9 +118,8 @@ static int load_kafka(ks__conf_ctx *c, const ks__conf_node *root,
     kafka_add(conf, map->keys[i]->text, value, v->line);
   }
   if (ks_conf_kafka_get(conf, "bootstrap.servers") == NULL) {
-    const ks__conf_node *k = ks__conf_get(root, "kafka");
     size_t saved = ks__conf_path_push(c, "kafka.bootstrap.servers");
-    r = ks__conf_fail(c, k ? k->line : root->line,
+    r = ks__conf_fail(c, ks__conf_key_line(root, "kafka", root->line),
                       "missing; expected the Kafka brokers like "
                       "\"127.0.0.1:9092\" (or \"mock\" for an in-process "
                       "mock cluster)");
@@ -222,8 +221,8 @@ static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
     WITH_KEY(c, map, "url", str_field(c, v, &conf->storage_url));
   }
   if (conf->storage_url == NULL) {
-    const ks__conf_node *k = ks__conf_get(map, "url");
-    int line = k ? k->line : map ? map->line : root->line;
+    int line = ks__conf_key_line(
+        map, "url", ks__conf_key_line(root, "storage", root->line));
     ks__conf_path_push(c, "url");
     return ks__conf_fail(c, line,
                          "missing; expected a URL like "

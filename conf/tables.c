@@ -273,7 +273,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   if (v)
     CALL(ks__conf_str(c, v, &t->name));
   if (t->name == NULL)
-    return ks__conf_fail(c, v ? v->line : map->line,
+    return ks__conf_fail(c, ks__conf_key_line(map, "name", map->line),
                          "missing; expected a table name made of "
                          "[A-Za-z0-9_]");
   if (!valid_name(t->name)) {
@@ -292,7 +292,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   v = ks__conf_get(map, "topics");
   saved = ks__conf_path_push(c, "topics");
   if (v == NULL || ks__conf_is_null(v))
-    return ks__conf_fail(c, v ? v->line : map->line,
+    return ks__conf_fail(c, ks__conf_key_line(map, "topics", map->line),
                          "missing; expected a non-empty sequence of Kafka "
                          "topics like [user-events]");
   CALL(load_topics(c, v, t, conf));
@@ -357,7 +357,7 @@ int ks__conf_load_tables(ks__conf_ctx *c, const ks__conf_node *root,
   const ks__conf_node *seq = ks__conf_get(root, "tables");
   size_t saved = ks__conf_path_push(c, "tables");
   if (seq == NULL || ks__conf_is_null(seq))
-    return ks__conf_fail(c, seq ? seq->line : root->line,
+    return ks__conf_fail(c, ks__conf_key_line(root, "tables", root->line),
                          "missing; expected a non-empty sequence of tables");
   if (seq->kind != KS__CONF_SEQ || seq->n == 0)
     return ks__conf_fail(c, seq->line,

@@ -127,6 +127,16 @@ ks__conf_node *ks__conf_get(const ks__conf_node *map, const char *key) {
   return NULL;
 }
 
+int ks__conf_key_line(const ks__conf_node *map, const char *key,
+                      int fallback) {
+  if (map == NULL || map->kind != KS__CONF_MAP)
+    return fallback;
+  for (size_t i = 0; i < map->n; i++)
+    if (strcmp(map->keys[i]->text, key) == 0)
+      return map->keys[i]->line;
+  return fallback;
+}
+
 static size_t edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64)
@@ -349,6 +359,10 @@ int ks__conf_size(ks__conf_ctx *c, const ks__conf_node *n, int64_t min,
   else if (v < min && min == 1)
     r = ks__conf_fail(c, n->line,
                       "expected a size greater than 0 like \"64KiB\", got %s",
+                      ks__conf_show(c, s, shown, sizeof shown));
+  else if (v < min && min % (1 << 20) == 0)
+    r = ks__conf_fail(c, n->line, "expected a size of at least %lldMiB, got %s",
+                      (long long)(min >> 20),
                       ks__conf_show(c, s, shown, sizeof shown));
   else if (v < min)
     r = ks__conf_fail(c, n->line,

@@ -1,0 +1,760 @@
+/*
+ * conf/: the example config loads with the values it shows, defaults fill
+ * what is omitted, ${ENV} interpolates, and every bad document fails with
+ * exactly the one-line "file:line: key: message" a user would read.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+
+#ifndef KS_SOURCE_DIR
+#define KS_SOURCE_DIR "."
+#endif
+
+static ks_conf *load_ok(const char *doc) {
+  ks_conf *c = NULL;
+  char err[1024] = "";
+  int r = ks_conf_load_string(doc, strlen(doc), "t.yaml", &c, err, sizeof err);
+  if (r != 0)
+    print_error("unexpected error: %s\n", err);
+  assert_int_equal(r, 0);
+  assert_non_null(c);
+  return c;
+}
+
+/* Returns 1 when doc fails with exactly want (printing the difference
+ * otherwise), so one run reports every wrong message. */
+static int expect_err(const char *doc, const char *want) {
+  ks_conf *c = (ks_conf *)1;
+  char err[1024] = "";
+  int r = ks_conf_load_string(doc, strlen(doc), "t.yaml", &c, err, sizeof err);
+  if (r == KS_ECONFIG && c == NULL && strcmp(err, want) == 0 &&
+      strchr(err, '\n') == NULL)
+    return 1;
+  print_error("document:\n%s\nwant: %s\ngot:  %s (r=%d)\n\n", doc, want,
+              err, r);
+  if (r == 0)
+    ks_conf_free(c);
+  return 0;
+}
+
+/* ---- the shipped example ---------------------------------------------- */
+
+static void test_example_file(void **state) {
+  (void)state;
+  ks_conf *c = NULL;
+  char err[1024] = "";
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  unsetenv("AWS_SESSION_TOKEN");
+  unsetenv("KSINK_ADMIN_TOKEN");
+  /* Load from another directory: the schema resolves against the config
+   * file's directory. */
+  assert_int_equal(chdir("/"), 0);
+  int r = ks_conf_load_file(KS_SOURCE_DIR "/conf/ksink.yaml", &c, err,
+                            sizeof err);
+  if (r)
+    print_error("%s\n", err);
+  assert_int_equal(r, 0);
+  assert_string_equal(c->file, KS_SOURCE_DIR "/conf/ksink.yaml");
+  assert_string_equal(c->app_id, "ksink");
+  assert_string_equal(ks_conf_kafka_get(c, "bootstrap.servers"),
+                      "127.0.0.1:9092");
+  assert_string_equal(ks_conf_kafka_get(c, "group.id"), "ksink");
+  assert_string_equal(ks_conf_kafka_get(c, "auto.offset.reset"), "earliest");
+  assert_int_equal(c->workers, 2);
+  assert_int_equal(c->ncores, 2);
+  assert_int_equal(c->cores[0], 0);
+  assert_int_equal(c->cores[1], 1);
+  assert_int_equal(c->memory_budget, 256 << 20);
+  assert_string_equal(c->storage_url, "file:///var/lib/ksink/lake");
+  assert_string_equal(c->s3.endpoint, "http://127.0.0.1:7480");
+  assert_string_equal(c->s3.region, "us-east-1");
+  assert_string_equal(c->s3.addressing, "path");
+  assert_null(c->s3.access_key_id);
+  assert_null(c->s3.secret_access_key);
+  assert_null(c->s3.session_token);
+  assert_int_equal(c->s3.part_size, 8 << 20);
+  assert_int_equal(c->s3.max_parts_in_flight, 4);
+  assert_string_equal(c->http_listen, "127.0.0.1:8083");
+  assert_null(c->http_admin_token);
+  assert_int_equal(c->ntables, 1);
+  const ks_conf_table *t = &c->tables[0];
+  assert_string_equal(t->name, "user_events");
+  assert_int_equal(t->ntopics, 1);
+  assert_string_equal(t->topics[0], "user-events");
+  assert_string_equal(t->path, "user_events");
+  assert_int_equal(t->format, KS_FORMAT_DELTA);
+  assert_string_equal(t->schema_path,
+                      KS_SOURCE_DIR "/conf/schemas/user-events.json");
+  assert_int_equal(access(t->schema_path, R_OK), 0);
+  assert_int_equal(t->codec, KS_CODEC_SNAPPY);
+  assert_int_equal(t->zstd_level, 3);
+  assert_int_equal(t->rowgroup_bytes, 128 << 20);
+  assert_int_equal(t->flush_records, 500000);
+  assert_int_equal(t->flush_bytes, 128 << 20);
+  assert_int_equal(t->flush_interval_ms, 30000);
+  assert_int_equal(t->errors_tolerate_all, 1);
+  assert_string_equal(t->dlq_topic, "dlq-topic");
+  assert_true(t->line > 1);
+  ks_conf_free(c);
+
+  /* From the repository root the path as written exists: kept as is. */
+  assert_int_equal(chdir(KS_SOURCE_DIR "/conf"), 0);
+  assert_int_equal(ks_conf_load_file("ksink.yaml", &c, err, sizeof err), 0);
+  assert_string_equal(c->tables[0].schema_path, "schemas/user-events.json");
+  ks_conf_free(c);
+}
+
+static void test_missing_file(void **state) {
+  (void)state;
+  ks_conf *c = NULL;
+  char err[256];
+  assert_int_equal(
+      ks_conf_load_file("/nonexistent/ksink.yaml", &c, err, sizeof err),
+      KS_ECONFIG);
+  assert_null(c);
+  assert_string_equal(err,
+                      "/nonexistent/ksink.yaml: cannot read: No such file or "
+                      "directory");
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+static void test_defaults(void **state) {
+  (void)state;
+  ks_conf *c = load_ok("kafka:\n"
+                       "  bootstrap.servers: mock\n"
+                       "storage:\n"
+                       "  url: s3://bucket/prefix\n"
+                       "tables:\n"
+                       "  - name: events\n"
+                       "    topics: [a, b]\n");
+  assert_string_equal(c->app_id, "ksink");
+  /* group.id is added so librdkafka gets one. */
+  assert_string_equal(ks_conf_kafka_get(c, "group.id"), "ksink");
+  assert_null(ks_conf_kafka_get(c, "nope"));
+  assert_int_equal(c->workers, 0);
+  assert_int_equal(c->ncores, 0);
+  assert_int_equal(c->memory_budget, 256 << 20);
+  assert_null(c->s3.endpoint);
+  assert_string_equal(c->s3.region, "us-east-1");
+  assert_string_equal(c->s3.addressing, "virtual");
+  assert_int_equal(c->s3.part_size, 8 << 20);
+  assert_int_equal(c->s3.max_parts_in_flight, 4);
+  assert_string_equal(c->http_listen, "127.0.0.1:8083");
+  assert_null(c->http_admin_token);
+  const ks_conf_table *t = &c->tables[0];
+  assert_string_equal(t->path, "events");
+  assert_int_equal(t->ntopics, 2);
+  assert_string_equal(t->topics[1], "b");
+  assert_int_equal(t->format, KS_FORMAT_DELTA);
+  assert_null(t->schema_path);
+  assert_int_equal(t->codec, KS_CODEC_SNAPPY);
+  assert_int_equal(t->zstd_level, 3);
+  assert_int_equal(t->flush_records, 500000);
+  assert_int_equal(t->flush_bytes, 128 << 20);
+  assert_int_equal(t->flush_interval_ms, 30000);
+  assert_int_equal(t->rowgroup_bytes, 128 << 20);
+  assert_int_equal(t->errors_tolerate_all, 1);
+  assert_null(t->dlq_topic);
+  assert_int_equal(t->line, 6);
+  ks_conf_free(c);
+}
+
+static void test_app_id_and_group_id(void **state) {
+  (void)state;
+  /* app_id defaults to group.id ... */
+  ks_conf *c = load_ok("kafka: { bootstrap.servers: mock, group.id: g1 }\n"
+                       "storage: { url: 'file:///l' }\n"
+                       "tables: [ { name: t, topics: [a] } ]\n");
+  assert_string_equal(c->app_id, "g1");
+  ks_conf_free(c);
+  /* ... and group.id to app_id. */
+  c = load_ok("app_id: myapp\n"
+              "kafka: { bootstrap.servers: mock }\n"
+              "storage: { url: 'file:///l' }\n"
+              "tables: [ { name: t, topics: [a] } ]\n");
+  assert_string_equal(c->app_id, "myapp");
+  assert_string_equal(ks_conf_kafka_get(c, "group.id"), "myapp");
+  ks_conf_free(c);
+}
+
+static void test_values_and_flow_style(void **state) {
+  (void)state;
+  ks_conf *c = load_ok(
+      "kafka:\n"
+      "  bootstrap.servers: mock\n"
+      "  fetch.wait.max.ms: 500\n"
+      "  enable.auto.commit: false\n"
+      "  client.id: \"quoted\"\n"
+      "  statistics.interval.ms: 0x10\n"
+      "reactor: { workers: 3, cores: [2, 4, 6], memory_budget: 1GiB }\n"
+      "storage:\n"
+      "  url: s3://b\n"
+      "  s3: { endpoint: 'http://h:1', addressing: virtual, part_size: 5MiB,"
+      " max_parts_in_flight: 8, access_key_id: AK, secret_access_key: SK }\n"
+      "http: { listen: '0.0.0.0:9000', admin_token: tok }\n"
+      "tables:\n"
+      "  - name: a\n"
+      "    topics: [t1]\n"
+      "    path: lake/a\n"
+      "    format: parquet\n"
+      "    compression: zstd\n"
+      "    zstd_level: 19\n"
+      "    rowgroup_bytes: 64MB\n"
+      "    flush: { records: 10, bytes: 1KiB, interval: 500ms }\n"
+      "    errors:\n"
+      "      tolerance: none\n"
+      "      deadletterqueue.topic.name: dlq\n"
+      "  - name: b\n"
+      "    topics: [t2, t3]\n"
+      "    format: jsonl\n"
+      "    compression: gzip\n"
+      "    errors: { deadletterqueue.topic: { name: dlq2 } }\n"
+      "  - name: c\n"
+      "    topics: [t4]\n"
+      "    compression: none\n"
+      "    errors: { deadletterqueue: { topic.name: dlq3 } }\n");
+  assert_string_equal(ks_conf_kafka_get(c, "fetch.wait.max.ms"), "500");
+  assert_string_equal(ks_conf_kafka_get(c, "enable.auto.commit"), "false");
+  assert_string_equal(ks_conf_kafka_get(c, "client.id"), "quoted");
+  assert_string_equal(ks_conf_kafka_get(c, "statistics.interval.ms"), "0x10");
+  assert_int_equal(c->kafka[1].line, 3);
+  assert_int_equal(c->workers, 3);
+  assert_int_equal(c->ncores, 3);
+  assert_int_equal(c->cores[2], 6);
+  assert_int_equal(c->memory_budget, INT64_C(1) << 30);
+  assert_string_equal(c->s3.addressing, "virtual");
+  assert_int_equal(c->s3.part_size, 5 << 20);
+  assert_int_equal(c->s3.max_parts_in_flight, 8);
+  assert_string_equal(c->s3.access_key_id, "AK");
+  assert_string_equal(c->s3.secret_access_key, "SK");
+  assert_string_equal(c->http_listen, "0.0.0.0:9000");
+  assert_string_equal(c->http_admin_token, "tok");
+  assert_int_equal(c->ntables, 3);
+  const ks_conf_table *t = &c->tables[0];
+  assert_string_equal(t->path, "lake/a");
+  assert_int_equal(t->format, KS_FORMAT_PARQUET);
+  assert_int_equal(t->codec, KS_CODEC_ZSTD);
+  assert_int_equal(t->zstd_level, 19);
+  assert_int_equal(t->rowgroup_bytes, 64000000);
+  assert_int_equal(t->flush_records, 10);
+  assert_int_equal(t->flush_bytes, 1024);
+  assert_int_equal(t->flush_interval_ms, 500);
+  assert_int_equal(t->errors_tolerate_all, 0);
+  assert_string_equal(t->dlq_topic, "dlq");
+  assert_int_equal(c->tables[1].format, KS_FORMAT_JSONL);
+  assert_int_equal(c->tables[1].codec, KS_CODEC_GZIP);
+  assert_string_equal(c->tables[1].dlq_topic, "dlq2");
+  assert_int_equal(c->tables[1].errors_tolerate_all, 1);
+  assert_int_equal(c->tables[2].codec, KS_CODEC_NONE);
+  assert_string_equal(c->tables[2].dlq_topic, "dlq3");
+  assert_int_equal(c->tables[2].line, 29);
+  ks_conf_free(c);
+}
+
+/* ---- ${ENV} ----------------------------------------------------------- */
+
+static void test_env_interpolation(void **state) {
+  (void)state;
+  setenv("KS_T_BROKERS", "10.0.0.1:9092,10.0.0.2:9092", 1);
+  setenv("KS_T_BUCKET", "my-bucket", 1);
+  setenv("KS_T_EMPTY", "", 1);
+  setenv("KS_T_SECRET", "p@$$w0rd", 1);
+  unsetenv("KS_T_UNSET");
+  ks_conf *c = load_ok(
+      "kafka:\n"
+      "  bootstrap.servers: ${KS_T_BROKERS}\n"
+      "  sasl.password: ${KS_T_SECRET}\n"
+      "  client.id: ${KS_T_UNSET:-fallback}\n"
+      "  x.empty: ${KS_T_EMPTY:-used-when-empty}\n"
+      "  x.dollar: cost $$5 and $x and $\n"
+      "storage: { url: 's3://${KS_T_BUCKET}/pre/${KS_T_UNSET:-}x' }\n"
+      "http: { admin_token: '${KS_T_EMPTY}' }\n"
+      "tables: [ { name: t, topics: ['${KS_T_UNSET:-topic}-1'] } ]\n");
+  assert_string_equal(ks_conf_kafka_get(c, "bootstrap.servers"),
+                      "10.0.0.1:9092,10.0.0.2:9092");
+  /* Values from the environment are not interpolated again. */
+  assert_string_equal(ks_conf_kafka_get(c, "sasl.password"), "p@$$w0rd");
+  assert_string_equal(ks_conf_kafka_get(c, "client.id"), "fallback");
+  assert_string_equal(ks_conf_kafka_get(c, "x.empty"), "used-when-empty");
+  assert_string_equal(ks_conf_kafka_get(c, "x.dollar"), "cost $5 and $x and $");
+  assert_string_equal(c->storage_url, "s3://my-bucket/pre/x");
+  assert_null(c->http_admin_token); /* set but empty = not set */
+  assert_string_equal(c->tables[0].topics[0], "topic-1");
+  ks_conf_free(c);
+}
+
+/* ---- bad documents: the exact message --------------------------------- */
+
+#define HEAD                                                                \
+  "kafka: { bootstrap.servers: mock }\n"                                    \
+  "storage: { url: 'file:///tmp/lake' }\n"                                  \
+  "tables:\n"
+
+typedef struct bad_case {
+  const char *doc;
+  const char *err;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    /* unknown keys */
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flsh: { records: 10 }\n",
+     "t.yaml:6: tables[0].flsh: unknown key (did you mean \"flush\"?)"},
+    {"wibble: 1\n" HEAD "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: wibble: unknown key"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file:///l', s3: { regoin: x } }\n"
+     "tables: [ { name: t, topics: [a] } ]\n",
+     "t.yaml:2: storage.s3.regoin: unknown key (did you mean \"region\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: { records: 10, intreval: 5s }\n",
+     "t.yaml:6: tables[0].flush.intreval: unknown key (did you mean "
+     "\"interval\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors: { deadletterqueue.topic.nmae: x }\n",
+     "t.yaml:6: tables[0].errors.deadletterqueue.topic.nmae: unknown key (did "
+     "you mean \"deadletterqueue.topic.name\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors:\n"
+          "      deadletterqueue:\n"
+          "        topik: { name: x }\n",
+     "t.yaml:8: tables[0].errors.deadletterqueue.topik: unknown key (did you "
+     "mean \"topic\"?)"},
+    /* durations, sizes, integers */
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: { records: 500000, bytes: 128MiB, interval: thirty }\n",
+     "t.yaml:6: tables[0].flush.interval: expected a duration like \"30s\", "
+     "got \"thirty\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush:\n"
+          "      interval: 30\n",
+     "t.yaml:7: tables[0].flush.interval: expected a duration like \"30s\", "
+     "got \"30\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: { interval: 0 }\n",
+     "t.yaml:6: tables[0].flush.interval: expected a duration greater than 0 "
+     "like \"30s\", got \"0\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    rowgroup_bytes: 12XB\n",
+     "t.yaml:6: tables[0].rowgroup_bytes: expected a size like \"64KiB\", got "
+     "\"12XB\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: { records: 0 }\n",
+     "t.yaml:6: tables[0].flush.records: expected an integer >= 1, got \"0\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: { bytes: -1MiB }\n",
+     "t.yaml:6: tables[0].flush.bytes: expected a size like \"64KiB\", got "
+     "\"-1MiB\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  url: s3://b\n"
+     "  s3:\n"
+     "    part_size: 1MiB\n"
+     "tables: [ { name: t, topics: [a] } ]\n",
+     "t.yaml:5: storage.s3.part_size: expected a size of at least 5MiB, got "
+     "\"1MiB\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "reactor: { workers: -1 }\n",
+     "t.yaml:2: reactor.workers: expected an integer from 0 to 4096, got "
+     "\"-1\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "reactor: { cores: [0, x] }\n",
+     "t.yaml:2: reactor.cores[1]: expected an integer, got \"x\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    zstd_level: 40\n",
+     "t.yaml:6: tables[0].zstd_level: expected an integer from 1 to 22, got "
+     "\"40\""},
+    /* enums */
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    format: csv\n",
+     "t.yaml:6: tables[0].format: expected delta, parquet or jsonl, got "
+     "\"csv\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    compression: lz4\n",
+     "t.yaml:6: tables[0].compression: expected snappy, zstd, gzip or none, "
+     "got \"lz4\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors: { tolerance: some }\n",
+     "t.yaml:6: tables[0].errors.tolerance: expected all or none, got "
+     "\"some\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { addressing: vhost } }\n",
+     "t.yaml:2: storage.s3.addressing: expected path or virtual, got "
+     "\"vhost\""},
+    /* required keys and storage.url */
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  s3: { region: x }\n"
+     "tables: [ { name: t, topics: [a] } ]\n",
+     "t.yaml:2: storage.url: missing; expected a URL like "
+     "\"file:///var/lib/ksink/lake\" or \"s3://bucket/prefix\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "tables: [ { name: t, topics: [a] } ]\n",
+     "t.yaml:1: storage.url: missing; expected a URL like "
+     "\"file:///var/lib/ksink/lake\" or \"s3://bucket/prefix\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file://lake' }\n",
+     "t.yaml:2: storage.url: expected \"file://\" followed by an absolute "
+     "path like \"file:///var/lib/ksink/lake\", got \"file://lake\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'http://lake' }\n",
+     "t.yaml:2: storage.url: expected a URL starting with \"file://\" or "
+     "\"s3://\", got \"http://lake\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3:///x' }\n",
+     "t.yaml:2: storage.url: expected \"s3://\" followed by a bucket like "
+     "\"s3://bucket/prefix\", got \"s3:///x\""},
+    {"app_id: x\n"
+     "kafka:\n"
+     "  group.id: g\n",
+     "t.yaml:2: kafka.bootstrap.servers: missing; expected the Kafka brokers "
+     "like \"127.0.0.1:9092\" (or \"mock\" for an in-process mock cluster)"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file:///l' }\n",
+     "t.yaml:1: tables: missing; expected a non-empty sequence of tables"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file:///l' }\n"
+     "tables: []\n",
+     "t.yaml:3: tables: expected a non-empty sequence of tables, got an empty "
+     "one"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file:///l' }\n"
+     "tables: { name: t }\n",
+     "t.yaml:3: tables: expected a non-empty sequence of tables, got a "
+     "mapping"},
+    {HEAD "  - name: t\n",
+     "t.yaml:4: tables[0].topics: missing; expected a non-empty sequence of "
+     "Kafka topics like [user-events]"},
+    {HEAD "  - name: t\n"
+          "    topics: []\n",
+     "t.yaml:5: tables[0].topics: expected a non-empty sequence of Kafka "
+     "topics like [user-events], got an empty one"},
+    {HEAD "  - topics: [a]\n",
+     "t.yaml:4: tables[0].name: missing; expected a table name made of "
+     "[A-Za-z0-9_]"},
+    {HEAD "  - name: user-events\n"
+          "    topics: [a]\n",
+     "t.yaml:4: tables[0].name: expected a table name made of [A-Za-z0-9_], "
+     "got \"user-events\""},
+    /* duplicates */
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  url: file:///a\n"
+     "  url: file:///b\n",
+     "t.yaml:4: storage.url: duplicate key (first defined at line 3)"},
+    {"kafka: { bootstrap.servers: mock, group.id: a, group.id: b }\n",
+     "t.yaml:1: kafka.group.id: duplicate key (first defined at line 1)"},
+    {HEAD "  - name: a\n"
+          "    topics: [x, y]\n"
+          "  - name: b\n"
+          "    topics: [z, y]\n",
+     "t.yaml:7: tables[1].topics[1]: topic \"y\" already belongs to table "
+     "\"a\" (line 4); a topic feeds one table only"},
+    {HEAD "  - name: a\n"
+          "    topics: [x, x]\n",
+     "t.yaml:5: tables[0].topics[1]: topic \"x\" is listed twice in this "
+     "table"},
+    {HEAD "  - name: a\n"
+          "    topics: [x]\n"
+          "  - name: a\n"
+          "    topics: [y]\n",
+     "t.yaml:6: tables[1].name: duplicate table name \"a\" (first at line 4)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors:\n"
+          "      deadletterqueue: { topic: { name: x } }\n"
+          "      deadletterqueue.topic.name: y\n",
+     "t.yaml:8: tables[0].errors.deadletterqueue.topic.name: set twice (also "
+     "at line 7)"},
+    /* wrong types */
+    {HEAD "  - name: { x: 1 }\n"
+          "    topics: [a]\n",
+     "t.yaml:4: tables[0].name: expected a string, got a mapping"},
+    {HEAD "  - name: t\n"
+          "    topics: a\n",
+     "t.yaml:5: tables[0].topics: expected a non-empty sequence of Kafka "
+     "topics like [user-events], got a scalar"},
+    {HEAD "  - name: t\n"
+          "    topics: [[a]]\n",
+     "t.yaml:5: tables[0].topics[0]: expected a topic name, got a sequence"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    flush: 30s\n",
+     "t.yaml:6: tables[0].flush: expected a mapping like { records: 500000, "
+     "bytes: 128MiB, interval: 30s }, got \"30s\""},
+    {"kafka: [a, b]\n",
+     "t.yaml:1: kafka: expected a mapping, got a sequence"},
+    {"kafka:\n"
+     "  bootstrap.servers: mock\n"
+     "  debug: [all]\n",
+     "t.yaml:3: kafka.debug: expected a librdkafka property value (a scalar), "
+     "got a sequence"},
+    {"- a\n- b\n", "t.yaml:1: expected a mapping at the top level, got a "
+                   "sequence"},
+    {"", "t.yaml:1: the configuration is empty; expected a mapping with "
+         "kafka, storage and tables"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "? [a]\n"
+     ": b\n",
+     "t.yaml:2: expected a plain key, got a sequence"},
+    /* environment */
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  url: ${KS_TEST_SURELY_UNSET}\n",
+     "t.yaml:3: storage.url: environment variable \"KS_TEST_SURELY_UNSET\" is "
+     "not set (write ${KS_TEST_SURELY_UNSET:-default} to give a default)"},
+    {"kafka: { bootstrap.servers: 'a${B' }\n",
+     "t.yaml:1: kafka.bootstrap.servers: unterminated \"${\" in \"a${B\""},
+    {"kafka: { bootstrap.servers: 'a${B C}' }\n",
+     "t.yaml:1: kafka.bootstrap.servers: expected ${NAME} or "
+     "${NAME:-default} with NAME made of [A-Za-z0-9_], got \"a${B C}\""},
+    /* YAML features we refuse, and syntax */
+    {"kafka: &k { bootstrap.servers: mock }\n",
+     "t.yaml:1: kafka: YAML anchors are not supported (\"&k\")"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "app_id: *k\n",
+     "t.yaml:2: app_id: YAML aliases are not supported (\"*k\")"},
+    {"kafka: { bootstrap.servers: !!str mock }\n",
+     "t.yaml:1: kafka.bootstrap.servers: YAML tags are not supported "
+     "(\"tag:yaml.org,2002:str\")"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "---\n"
+     "app_id: x\n",
+     "t.yaml:2: more than one YAML document (\"---\") is not supported"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  url: file:///a\n"
+     " bad: [\n",
+     "t.yaml:4: YAML syntax error: did not find expected key"},
+    {"kafka: { bootstrap.servers: mock\n"
+     "app_id: x\n",
+     "t.yaml:2: YAML syntax error: did not find expected ',' or '}'"},
+    /* schema file */
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    schema: nope/none.json\n",
+     "t.yaml:6: tables[0].schema: cannot read schema file "
+     "\"nope/none.json\": No such file or directory"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    schema: /\n",
+     "t.yaml:6: tables[0].schema: cannot read schema file \"/\": Is a "
+     "directory"},
+    /* secrets are never printed */
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 'file:///l' }\n"
+     "http: { admin_token: 'hunter2${' }\n",
+     "t.yaml:3: http.admin_token: unterminated \"${\" in <redacted>"},
+    {"kafka:\n"
+     "  bootstrap.servers: mock\n"
+     "  sasl.password: 'hunter2${x y}'\n",
+     "t.yaml:3: kafka.sasl.password: expected ${NAME} or ${NAME:-default} "
+     "with NAME made of [A-Za-z0-9_], got <redacted>"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { secret_access_key: 'hunter2${' } }\n",
+     "t.yaml:2: storage.s3.secret_access_key: unterminated \"${\" in "
+     "<redacted>"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { session_token: 'hunter2${' } }\n",
+     "t.yaml:2: storage.s3.session_token: unterminated \"${\" in <redacted>"},
+    {"kafka:\n"
+     "  bootstrap.servers: mock\n"
+     "  sasl.oauthbearer.client.secret: 'hunter2${'\n",
+     "t.yaml:3: kafka.sasl.oauthbearer.client.secret: unterminated \"${\" in "
+     "<redacted>"},
+};
+
+static void test_bad_documents(void **state) {
+  (void)state;
+  unsetenv("KS_TEST_SURELY_UNSET");
+  size_t good = 0, n = sizeof bad_cases / sizeof bad_cases[0];
+  for (size_t i = 0; i < n; i++)
+    good += (size_t)expect_err(bad_cases[i].doc, bad_cases[i].err);
+  assert_int_equal(good, n);
+}
+
+static void test_secret_never_echoed(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+    ks_conf *c = NULL;
+    char err[1024] = "";
+    const char *doc = bad_cases[i].doc;
+    ks_conf_load_string(doc, strlen(doc), "t.yaml", &c, err, sizeof err);
+    assert_null(strstr(err, "hunter2"));
+  }
+  assert_true(ks_conf_kafka_is_secret("sasl.password"));
+  assert_true(ks_conf_kafka_is_secret("ssl.key.PASSWORD"));
+  assert_true(ks_conf_kafka_is_secret("sasl.oauthbearer.client.secret"));
+  assert_false(ks_conf_kafka_is_secret("bootstrap.servers"));
+}
+
+/* Relative schema paths: as written from the current directory, else
+ * relative to the config file's directory; the message says both. */
+static void test_schema_resolution(void **state) {
+  (void)state;
+  char dir[] = "/tmp/ks_conf_test_XXXXXX";
+  char path[256], err[1024];
+  ks_conf *c = NULL;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/s.json", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{}", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/k.yaml", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(HEAD "  - name: t\n"
+             "    topics: [a]\n"
+             "    schema: s.json\n"
+             "  - name: u\n"
+             "    topics: [b]\n"
+             "    schema: missing.json\n",
+        f);
+  fclose(f);
+  assert_int_equal(chdir("/"), 0);
+  assert_int_equal(ks_conf_load_file(path, &c, err, sizeof err), KS_ECONFIG);
+  char want[1024];
+  snprintf(want, sizeof want,
+           "%s:9: tables[1].schema: cannot read schema file "
+           "\"missing.json\" (looked relative to the current directory and "
+           "to \"%s\"): No such file or directory",
+           path, dir);
+  assert_string_equal(err, want);
+
+  /* Fix the second table: loads, the first schema resolved next to the
+   * config. */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(HEAD "  - name: t\n"
+             "    topics: [a]\n"
+             "    schema: s.json\n",
+        f);
+  fclose(f);
+  assert_int_equal(ks_conf_load_file(path, &c, err, sizeof err), 0);
+  snprintf(want, sizeof want, "%s/s.json", dir);
+  assert_string_equal(c->tables[0].schema_path, want);
+  ks_conf_free(c);
+  /* From inside the directory the path as written exists. */
+  assert_int_equal(chdir(dir), 0);
+  assert_int_equal(ks_conf_load_file("k.yaml", &c, err, sizeof err), 0);
+  assert_string_equal(c->tables[0].schema_path, "s.json");
+  ks_conf_free(c);
+  assert_int_equal(chdir("/"), 0);
+  unlink(want);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* ---- units ------------------------------------------------------------ */
+
+static void test_parse_duration(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    int64_t ms;
+  } ok[] = {{"500ms", 500},      {"30s", 30000},     {"5m", 300000},
+            {"1h", 3600000},     {"7d", 604800000},  {"0", 0},
+            {"0s", 0},           {"0ms", 0},         {"007s", 7000},
+            {"9223372036854775807ms", INT64_MAX}};
+  static const char *const bad[] = {
+      "",      "30",   "1",      "s",     "-1s",   "+1s",   " 1s",
+      "1s ",   "1 s",  "1.5s",   "30S",   "30sec", "1h30m", "1w",
+      "1y",    "ms",   "0x10s",  "9223372036854775808ms",
+      "106751991167301d" /* overflows once scaled */};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    int64_t v = -1;
+    assert_int_equal(ks_conf_parse_duration(ok[i].s, &v), 0);
+    assert_int_equal(v, ok[i].ms);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t v = -1;
+    if (ks_conf_parse_duration(bad[i], &v) != KS_EINVAL)
+      print_error("accepted duration \"%s\"\n", bad[i]);
+    assert_int_equal(ks_conf_parse_duration(bad[i], &v), KS_EINVAL);
+    assert_int_equal(v, -1);
+  }
+  int64_t v;
+  assert_int_equal(ks_conf_parse_duration(NULL, &v), KS_EINVAL);
+  assert_int_equal(ks_conf_parse_duration("106751991167d", &v), 0);
+  assert_int_equal(v, INT64_C(106751991167) * 86400000);
+}
+
+static void test_parse_size(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    int64_t bytes;
+  } ok[] = {{"0", 0},
+            {"512", 512},
+            {"512B", 512},
+            {"64KiB", 65536},
+            {"8MiB", 8388608},
+            {"1GiB", 1073741824},
+            {"2TiB", INT64_C(2) << 40},
+            {"1KB", 1000},
+            {"5MB", 5000000},
+            {"3GB", 3000000000},
+            {"9223372036854775807", INT64_MAX},
+            {"8388607TiB", INT64_C(8388607) << 40}};
+  static const char *const bad[] = {
+      "",     "-1",    "+1",   "1.5MiB", "1 MiB", " 1", "1MiB ",
+      "1mib", "1kb",   "1K",   "1M",     "MiB",   "1MiBB", "0x10",
+      "1e6",  "1PiB",  "9223372036854775808",   "8388608TiB",
+      "99999999999999999999GB"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    int64_t v = -1;
+    assert_int_equal(ks_conf_parse_size(ok[i].s, &v), 0);
+    assert_int_equal(v, ok[i].bytes);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t v = -1;
+    if (ks_conf_parse_size(bad[i], &v) != KS_EINVAL)
+      print_error("accepted size \"%s\"\n", bad[i]);
+    assert_int_equal(ks_conf_parse_size(bad[i], &v), KS_EINVAL);
+    assert_int_equal(v, -1);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_example_file),
+      cmocka_unit_test(test_missing_file),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_app_id_and_group_id),
+      cmocka_unit_test(test_values_and_flow_style),
+      cmocka_unit_test(test_env_interpolation),
+      cmocka_unit_test(test_bad_documents),
+      cmocka_unit_test(test_secret_never_echoed),
+      cmocka_unit_test(test_schema_resolution),
+      cmocka_unit_test(test_parse_duration),
+      cmocka_unit_test(test_parse_size),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
