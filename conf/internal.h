@@ -22,11 +22,11 @@ typedef enum ks__conf_kind {
 typedef struct ks__conf_node ks__conf_node;
 struct ks__conf_node {
   ks__conf_kind kind;
-  int line;              /* 1-based */
-  int quoted;            /* scalar written quoted or as a block: never null */
-  char *text;            /* scalar: NUL-terminated, not yet interpolated */
-  ks__conf_node **keys;  /* map: key scalars, parallel to vals */
-  ks__conf_node **vals;  /* map values, sequence items */
+  int line;             /* 1-based */
+  int quoted;           /* scalar written quoted or as a block: never null */
+  char *text;           /* scalar: NUL-terminated, not yet interpolated */
+  ks__conf_node **keys; /* map: key scalars, parallel to vals */
+  ks__conf_node **vals; /* map values, sequence items */
   size_t n, cap;
 };
 

@@ -6,6 +6,8 @@
  */
 #include "conf/internal.h"
 
+#include "base/buf.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,30 +16,35 @@
 /* A config larger than this is a mistake (or not a config). */
 #define MAX_CONF_BYTES (16u << 20)
 
-static const char *const root_keys[] = {"app_id",  "kafka", "reactor",
-                                        "storage", "http",  "tables", NULL};
-static const char *const reactor_keys[] = {"workers", "cores",
-                                           "memory_budget", NULL};
+static const char *const root_keys[] = {
+    "app_id", "kafka", "reactor", "storage", "http", "tables", NULL};
+static const char *const reactor_keys[] = {"workers", "cores", "memory_budget",
+                                           NULL};
 static const char *const storage_keys[] = {"url", "s3", NULL};
-static const char *const s3_keys[] = {
-    "endpoint",          "region",        "addressing", "access_key_id",
-    "secret_access_key", "session_token", "part_size",  "max_parts_in_flight",
-    NULL};
+static const char *const s3_keys[] = {"endpoint",
+                                      "region",
+                                      "addressing",
+                                      "access_key_id",
+                                      "secret_access_key",
+                                      "session_token",
+                                      "part_size",
+                                      "max_parts_in_flight",
+                                      NULL};
 static const char *const http_keys[] = {"listen", "admin_token", NULL};
 
 /* Runs f on the value of key in map with the path pushed; absent or null
  * values are left to the defaults. */
-#define WITH_KEY(c, map, key, stmt)                                         \
-  do {                                                                      \
-    const ks__conf_node *v_ = ks__conf_get((map), (key));                   \
-    if (v_ != NULL && !ks__conf_is_null(v_)) {                              \
-      size_t saved_ = ks__conf_path_push((c), (key));                       \
-      const ks__conf_node *v = v_;                                          \
-      int r_ = (stmt);                                                      \
-      if (r_)                                                               \
-        return r_;                                                          \
-      ks__conf_path_pop((c), saved_);                                       \
-    }                                                                       \
+#define WITH_KEY(c, map, key, stmt)                                            \
+  do {                                                                         \
+    const ks__conf_node *v_ = ks__conf_get((map), (key));                      \
+    if (v_ != NULL && !ks__conf_is_null(v_)) {                                 \
+      size_t saved_ = ks__conf_path_push((c), (key));                          \
+      const ks__conf_node *v = v_;                                             \
+      int r_ = (stmt);                                                         \
+      if (r_)                                                                  \
+        return r_;                                                             \
+      ks__conf_path_pop((c), saved_);                                          \
+    }                                                                          \
   } while (0)
 
 static int str_field(ks__conf_ctx *c, const ks__conf_node *v, char **dst) {
@@ -70,9 +77,8 @@ static int enum_field(ks__conf_ctx *c, const ks__conf_node *v,
 
 /* Opens a section: must be a mapping (null means "all defaults") whose
  * keys are all known. *map is NULL when the section is absent or null. */
-static int section(ks__conf_ctx *c, const ks__conf_node *root,
-                   const char *key, const char *const *known,
-                   const ks__conf_node **map) {
+static int section(ks__conf_ctx *c, const ks__conf_node *root, const char *key,
+                   const char *const *known, const ks__conf_node **map) {
   const ks__conf_node *v = ks__conf_get(root, key);
   *map = NULL;
   if (v == NULL || ks__conf_is_null(v))
@@ -89,7 +95,8 @@ static int section(ks__conf_ctx *c, const ks__conf_node *root,
 }
 
 static void kafka_add(ks_conf *conf, const char *key, char *value, int line) {
-  conf->kafka = ks_realloc(conf->kafka, (conf->nkafka + 1) * sizeof(ks_conf_kv));
+  conf->kafka =
+      ks_realloc(conf->kafka, (conf->nkafka + 1) * sizeof(ks_conf_kv));
   conf->kafka[conf->nkafka++] =
       (ks_conf_kv){.key = ks_strdup(key), .value = value, .line = line};
 }
@@ -185,8 +192,7 @@ static int check_url(ks__conf_ctx *c, int line, const char *url) {
                        ks__conf_show(c, url, shown, sizeof shown));
 }
 
-static int load_s3(ks__conf_ctx *c, const ks__conf_node *map,
-                   ks_conf_s3 *s3) {
+static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
   WITH_KEY(c, map, "endpoint", str_field(c, v, &s3->endpoint));
   WITH_KEY(c, map, "region", str_field(c, v, &s3->region));
   WITH_KEY(c, map, "addressing", enum_field(c, v, addressing, &s3->addressing));
@@ -281,8 +287,9 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
                      ks_conf *conf) {
   int r;
   if (root == NULL || ks__conf_is_null(root))
-    return ks__conf_fail(c, 1, "the configuration is empty; expected a "
-                               "mapping with kafka, storage and tables");
+    return ks__conf_fail(c, 1,
+                         "the configuration is empty; expected a "
+                         "mapping with kafka, storage and tables");
   if ((r = ks__conf_expect_map(c, root, "a mapping at the top level")) ||
       (r = ks__conf_check_keys(c, root, root_keys)))
     return r;
@@ -301,8 +308,8 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
   return 0;
 }
 
-static int load(const char *text, size_t len, const char *name,
-                const char *dir, ks_conf **out, char *err, size_t errlen) {
+static int load(const char *text, size_t len, const char *name, const char *dir,
+                ks_conf **out, char *err, size_t errlen) {
   ks__conf_node *root;
   ks__conf_ctx c = {.file = name, .dir = dir, .err = err, .errlen = errlen};
   char dummy[1];
@@ -332,35 +339,37 @@ int ks_conf_load_string(const char *text, size_t len, const char *name,
 
 int ks_conf_load_file(const char *path, ks_conf **out, char *err,
                       size_t errlen) {
-  char *text = NULL;
-  size_t len = 0;
+  ks_buf text;
+  char chunk[8192];
   int e = 0;
   FILE *f = fopen(path, "rb");
   *out = NULL;
+  ks_buf_init(&text, MAX_CONF_BYTES);
   if (f == NULL) {
     e = errno;
   } else {
-    text = ks_malloc(MAX_CONF_BYTES + 1);
-    len = fread(text, 1, MAX_CONF_BYTES + 1, f);
-    if (ferror(f))
+    size_t n;
+    while (e == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+      if (ks_buf_append(&text, chunk, n) != 0)
+        e = EFBIG;
+    if (e == 0 && ferror(f))
       e = errno ? errno : EIO;
-    else if (len > MAX_CONF_BYTES)
-      e = EFBIG;
     fclose(f);
   }
   if (e) {
-    ks_free(text);
+    ks_buf_free(&text);
     if (err && errlen)
       snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
     return KS_ECONFIG;
   }
   /* Relative schema paths fall back to the config file's directory. */
   const char *slash = strrchr(path, '/');
-  char *dir = slash ? ks_strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                    : ks_strdup(".");
-  int r = load(text, len, path, dir, out, err, errlen);
+  char *dir = slash
+                  ? ks_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                  : ks_strdup(".");
+  int r = load((const char *)text.data, text.len, path, dir, out, err, errlen);
   ks_free(dir);
-  ks_free(text);
+  ks_buf_free(&text);
   return r;
 }
 

@@ -14,9 +14,8 @@
 #include <unistd.h>
 
 static const char *const table_keys[] = {
-    "name",        "topics",     "path",           "format", "schema",
-    "compression", "zstd_level", "rowgroup_bytes", "flush",  "errors",
-    NULL};
+    "name",       "topics",         "path",  "format", "schema", "compression",
+    "zstd_level", "rowgroup_bytes", "flush", "errors", NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 
 static const char *const format_names[] = {"delta", "parquet", "jsonl", NULL};
@@ -38,11 +37,11 @@ static const char *const errors_all[] = {"tolerance", "deadletterqueue",
                                          "deadletterqueue.topic",
                                          "deadletterqueue.topic.name", NULL};
 
-#define CALL(stmt)                                                          \
-  do {                                                                      \
-    int r_ = (stmt);                                                        \
-    if (r_)                                                                 \
-      return r_;                                                            \
+#define CALL(stmt)                                                             \
+  do {                                                                         \
+    int r_ = (stmt);                                                           \
+    if (r_)                                                                    \
+      return r_;                                                               \
   } while (0)
 
 void ks__conf_table_free(ks_conf_table *t) {
@@ -75,8 +74,7 @@ typedef struct errors_state {
 } errors_state;
 
 static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
-                       const char *prefix, ks_conf_table *t,
-                       errors_state *st) {
+                       const char *prefix, ks_conf_table *t, errors_state *st) {
   char full[256];
   for (size_t i = 0; i < map->n; i++) {
     const ks__conf_node *k = map->keys[i], *v = map->vals[i];
@@ -89,8 +87,8 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
         CALL(load_errors(c, v, full, t, st));
       }
     } else if (in_list(full, errors_leaves)) {
-      int *seen = strcmp(full, "tolerance") == 0 ? &st->tolerance_line
-                                                 : &st->dlq_line;
+      int *seen =
+          strcmp(full, "tolerance") == 0 ? &st->tolerance_line : &st->dlq_line;
       if (*seen)
         return ks__conf_fail(c, k->line, "set twice (also at line %d)", *seen);
       *seen = k->line;
@@ -132,19 +130,17 @@ static int load_topics(ks__conf_ctx *c, const ks__conf_node *v,
     char *topic = NULL;
     size_t saved = ks__conf_path_push_index(c, i);
     if (ks__conf_is_null(item) || item->kind != KS__CONF_SCALAR)
-      return ks__conf_fail(c, item->line, "expected a topic name, got %s",
-                           item->kind == KS__CONF_SCALAR
-                               ? "nothing"
-                               : ks__conf_kind_name(item));
+      return ks__conf_fail(
+          c, item->line, "expected a topic name, got %s",
+          item->kind == KS__CONF_SCALAR ? "nothing" : ks__conf_kind_name(item));
     CALL(ks__conf_str(c, item, &topic));
     if (topic == NULL)
       return ks__conf_fail(c, item->line, "expected a topic name, got \"\"");
     t->topics[t->ntopics++] = topic;
     for (size_t j = 0; j + 1 < t->ntopics; j++)
       if (strcmp(t->topics[j], topic) == 0)
-        return ks__conf_fail(c, item->line,
-                             "topic \"%s\" is listed twice in this table",
-                             topic);
+        return ks__conf_fail(
+            c, item->line, "topic \"%s\" is listed twice in this table", topic);
     for (size_t ti = 0; ti < conf->ntables; ti++) {
       const ks_conf_table *o = &conf->tables[ti];
       for (size_t j = 0; j < o->ntopics; j++)
@@ -161,8 +157,7 @@ static int load_topics(ks__conf_ctx *c, const ks__conf_node *v,
 
 /* As written when it exists relative to the current directory (or is
  * absolute), else relative to the config file's directory. */
-static int resolve_schema(ks__conf_ctx *c, const ks__conf_node *v,
-                          char **out) {
+static int resolve_schema(ks__conf_ctx *c, const ks__conf_node *v, char **out) {
   char *s, shown[128];
   struct stat st;
   CALL(ks__conf_str(c, v, &s));
@@ -228,8 +223,9 @@ static int load_flush(ks__conf_ctx *c, const ks__conf_node *map,
                       ks_conf_table *t) {
   const ks__conf_node *v;
   size_t saved;
-  CALL(ks__conf_expect_map(c, map, "a mapping like { records: 500000, "
-                                   "bytes: 128MiB, interval: 30s }"));
+  CALL(ks__conf_expect_map(c, map,
+                           "a mapping like { records: 500000, "
+                           "bytes: 128MiB, interval: 30s }"));
   CALL(ks__conf_check_keys(c, map, flush_keys));
   if ((v = ks__conf_get(map, "records")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "records");
@@ -360,10 +356,9 @@ int ks__conf_load_tables(ks__conf_ctx *c, const ks__conf_node *root,
     return ks__conf_fail(c, ks__conf_key_line(root, "tables", root->line),
                          "missing; expected a non-empty sequence of tables");
   if (seq->kind != KS__CONF_SEQ || seq->n == 0)
-    return ks__conf_fail(c, seq->line,
-                         "expected a non-empty sequence of tables, got %s",
-                         seq->kind == KS__CONF_SEQ ? "an empty one"
-                                                   : ks__conf_kind_name(seq));
+    return ks__conf_fail(
+        c, seq->line, "expected a non-empty sequence of tables, got %s",
+        seq->kind == KS__CONF_SEQ ? "an empty one" : ks__conf_kind_name(seq));
   conf->tables = ks_calloc(seq->n, sizeof *conf->tables);
   for (size_t i = 0; i < seq->n; i++) {
     size_t s2 = ks__conf_path_push_index(c, i);

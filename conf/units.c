@@ -49,9 +49,11 @@ static int scale(const char *s, const unit *units, size_t nunits,
 }
 
 int ks_conf_parse_duration(const char *s, int64_t *ms) {
-  static const unit units[] = {
-      {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000},
-      {"d", INT64_C(86400) * 1000}};
+  static const unit units[] = {{"ms", 1},
+                               {"s", 1000},
+                               {"m", 60 * 1000},
+                               {"h", 3600 * 1000},
+                               {"d", INT64_C(86400) * 1000}};
   if (s != NULL && strcmp(s, "0") == 0) {
     *ms = 0;
     return 0;
@@ -60,16 +62,15 @@ int ks_conf_parse_duration(const char *s, int64_t *ms) {
 }
 
 int ks_conf_parse_size(const char *s, int64_t *bytes) {
-  static const unit units[] = {
-      {"", 1},
-      {"B", 1},
-      {"KiB", INT64_C(1) << 10},
-      {"MiB", INT64_C(1) << 20},
-      {"GiB", INT64_C(1) << 30},
-      {"TiB", INT64_C(1) << 40},
-      {"KB", INT64_C(1000)},
-      {"MB", INT64_C(1000000)},
-      {"GB", INT64_C(1000000000)},
-      {"TB", INT64_C(1000000000000)}};
+  static const unit units[] = {{"", 1},
+                               {"B", 1},
+                               {"KiB", INT64_C(1) << 10},
+                               {"MiB", INT64_C(1) << 20},
+                               {"GiB", INT64_C(1) << 30},
+                               {"TiB", INT64_C(1) << 40},
+                               {"KB", INT64_C(1000)},
+                               {"MB", INT64_C(1000000)},
+                               {"GB", INT64_C(1000000000)},
+                               {"TB", INT64_C(1000000000000)}};
   return scale(s, units, KS_ARRAY_SIZE(units), bytes);
 }

@@ -17,11 +17,11 @@
 
 size_t ks__conf_path_push(ks__conf_ctx *c, const char *key) {
   size_t old = c->pathlen;
-  int n = snprintf(c->path + old, sizeof c->path - old, "%s%s",
-                   old ? "." : "", key);
+  int n = snprintf(c->path + old, sizeof c->path - old, "%s%s", old ? "." : "",
+                   key);
   if (n > 0)
-    c->pathlen = old + (size_t)n < sizeof c->path ? old + (size_t)n
-                                                  : sizeof c->path - 1;
+    c->pathlen =
+        old + (size_t)n < sizeof c->path ? old + (size_t)n : sizeof c->path - 1;
   return old;
 }
 
@@ -29,8 +29,8 @@ size_t ks__conf_path_push_index(ks__conf_ctx *c, size_t i) {
   size_t old = c->pathlen;
   int n = snprintf(c->path + old, sizeof c->path - old, "[%zu]", i);
   if (n > 0)
-    c->pathlen = old + (size_t)n < sizeof c->path ? old + (size_t)n
-                                                  : sizeof c->path - 1;
+    c->pathlen =
+        old + (size_t)n < sizeof c->path ? old + (size_t)n : sizeof c->path - 1;
   return old;
 }
 
@@ -127,8 +127,7 @@ ks__conf_node *ks__conf_get(const ks__conf_node *map, const char *key) {
   return NULL;
 }
 
-int ks__conf_key_line(const ks__conf_node *map, const char *key,
-                      int fallback) {
+int ks__conf_key_line(const ks__conf_node *map, const char *key, int fallback) {
   if (map == NULL || map->kind != KS__CONF_MAP)
     return fallback;
   for (size_t i = 0; i < map->n; i++)
@@ -214,8 +213,7 @@ static int valid_env_name(const char *s, size_t n) {
  * x when NAME is unset or empty, as in the shell. A "$" followed by
  * anything else stays as written, so passwords with "$" in them mostly
  * survive without escaping. */
-int ks__conf_interpolate(ks__conf_ctx *c, const ks__conf_node *n,
-                         char **out) {
+int ks__conf_interpolate(ks__conf_ctx *c, const ks__conf_node *n, char **out) {
   char shown[128];
   const char *s = n->text;
   ks_buf b;
@@ -326,7 +324,7 @@ int ks__conf_int(ks__conf_ctx *c, const ks__conf_node *n, int64_t min,
     return r;
   errno = 0;
   long long v = strtoll(s, &end, 10);
-  if (s[0] == '\0' || *end != '\0' || errno || s[0] == ' ' || s[0] == '+') {
+  if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-') || *end != '\0' || errno) {
     r = ks__conf_fail(c, n->line, "expected an integer, got %s",
                       ks__conf_show(c, s, shown, sizeof shown));
   } else if (v < min || v > max) {
@@ -416,7 +414,10 @@ int ks__conf_enum(ks__conf_ctx *c, const ks__conf_node *n,
   list[0] = '\0';
   for (int i = 0; names[i]; i++) {
     int k = snprintf(list + len, sizeof list - len, "%s%s",
-                     i == 0 ? "" : names[i + 1] ? ", " : " or ", names[i]);
+                     i == 0         ? ""
+                     : names[i + 1] ? ", "
+                                    : " or ",
+                     names[i]);
     if (k > 0 && (size_t)k < sizeof list - len)
       len += (size_t)k;
   }

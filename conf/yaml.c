@@ -69,8 +69,7 @@ static void append(ks__conf_node *parent, ks__conf_node *key,
 
 /* Path of the node about to be added to the top frame; key is the scalar
  * being added as a key, if that is what it is. */
-static void cur_path(const builder *b, const char *key, char *out,
-                     size_t cap) {
+static void cur_path(const builder *b, const char *key, char *out, size_t cap) {
   size_t len = 0;
   out[0] = '\0';
   for (int i = 0; i < b->depth; i++) {
@@ -189,8 +188,8 @@ static int on_event(builder *b, const yaml_event_t *ev, int *ndocs) {
     if (strlen((const char *)ev->data.scalar.value) != ev->data.scalar.length)
       return fail(b, line, NULL, "value contains a NUL character");
     n = node_new(KS__CONF_SCALAR, line);
-    n->text = ks_strndup((const char *)ev->data.scalar.value,
-                         ev->data.scalar.length);
+    n->text =
+        ks_strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
     n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
     return add(b, n);
   case YAML_SEQUENCE_START_EVENT:

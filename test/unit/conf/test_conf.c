@@ -40,8 +40,8 @@ static int expect_err(const char *doc, const char *want) {
   if (r == KS_ECONFIG && c == NULL && strcmp(err, want) == 0 &&
       strchr(err, '\n') == NULL)
     return 1;
-  print_error("document:\n%s\nwant: %s\ngot:  %s (r=%d)\n\n", doc, want,
-              err, r);
+  print_error("document:\n%s\nwant: %s\ngot:  %s (r=%d)\n\n", doc, want, err,
+              r);
   if (r == 0)
     ks_conf_free(c);
   return 0;
@@ -60,8 +60,8 @@ static void test_example_file(void **state) {
   /* Load from another directory: the schema resolves against the config
    * file's directory. */
   assert_int_equal(chdir("/"), 0);
-  int r = ks_conf_load_file(KS_SOURCE_DIR "/conf/ksink.yaml", &c, err,
-                            sizeof err);
+  int r =
+      ks_conf_load_file(KS_SOURCE_DIR "/conf/ksink.yaml", &c, err, sizeof err);
   if (r)
     print_error("%s\n", err);
   assert_int_equal(r, 0);
@@ -272,16 +272,16 @@ static void test_env_interpolation(void **state) {
   setenv("KS_T_EMPTY", "", 1);
   setenv("KS_T_SECRET", "p@$$w0rd", 1);
   unsetenv("KS_T_UNSET");
-  ks_conf *c = load_ok(
-      "kafka:\n"
-      "  bootstrap.servers: ${KS_T_BROKERS}\n"
-      "  sasl.password: ${KS_T_SECRET}\n"
-      "  client.id: ${KS_T_UNSET:-fallback}\n"
-      "  x.empty: ${KS_T_EMPTY:-used-when-empty}\n"
-      "  x.dollar: cost $$5 and $x and $\n"
-      "storage: { url: 's3://${KS_T_BUCKET}/pre/${KS_T_UNSET:-}x' }\n"
-      "http: { admin_token: '${KS_T_EMPTY}' }\n"
-      "tables: [ { name: t, topics: ['${KS_T_UNSET:-topic}-1'] } ]\n");
+  ks_conf *c =
+      load_ok("kafka:\n"
+              "  bootstrap.servers: ${KS_T_BROKERS}\n"
+              "  sasl.password: ${KS_T_SECRET}\n"
+              "  client.id: ${KS_T_UNSET:-fallback}\n"
+              "  x.empty: ${KS_T_EMPTY:-used-when-empty}\n"
+              "  x.dollar: cost $$5 and $x and $\n"
+              "storage: { url: 's3://${KS_T_BUCKET}/pre/${KS_T_UNSET:-}x' }\n"
+              "http: { admin_token: '${KS_T_EMPTY}' }\n"
+              "tables: [ { name: t, topics: ['${KS_T_UNSET:-topic}-1'] } ]\n");
   assert_string_equal(ks_conf_kafka_get(c, "bootstrap.servers"),
                       "10.0.0.1:9092,10.0.0.2:9092");
   /* Values from the environment are not interpolated again. */
@@ -297,9 +297,9 @@ static void test_env_interpolation(void **state) {
 
 /* ---- bad documents: the exact message --------------------------------- */
 
-#define HEAD                                                                \
-  "kafka: { bootstrap.servers: mock }\n"                                    \
-  "storage: { url: 'file:///tmp/lake' }\n"                                  \
+#define HEAD                                                                   \
+  "kafka: { bootstrap.servers: mock }\n"                                       \
+  "storage: { url: 'file:///tmp/lake' }\n"                                     \
   "tables:\n"
 
 typedef struct bad_case {
@@ -379,6 +379,9 @@ static const bad_case bad_cases[] = {
      "reactor: { workers: -1 }\n",
      "t.yaml:2: reactor.workers: expected an integer from 0 to 4096, got "
      "\"-1\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "reactor: { workers: ' 5' }\n",
+     "t.yaml:2: reactor.workers: expected an integer, got \" 5\""},
     {"kafka: { bootstrap.servers: mock }\n"
      "reactor: { cores: [0, x] }\n",
      "t.yaml:2: reactor.cores[1]: expected an integer, got \"x\""},
@@ -508,8 +511,7 @@ static const bad_case bad_cases[] = {
           "    flush: 30s\n",
      "t.yaml:6: tables[0].flush: expected a mapping like { records: 500000, "
      "bytes: 128MiB, interval: 30s }, got \"30s\""},
-    {"kafka: [a, b]\n",
-     "t.yaml:1: kafka: expected a mapping, got a sequence"},
+    {"kafka: [a, b]\n", "t.yaml:1: kafka: expected a mapping, got a sequence"},
     {"kafka:\n"
      "  bootstrap.servers: mock\n"
      "  debug: [all]\n",
@@ -679,14 +681,30 @@ static void test_parse_duration(void **state) {
   static const struct {
     const char *s;
     int64_t ms;
-  } ok[] = {{"500ms", 500},      {"30s", 30000},     {"5m", 300000},
-            {"1h", 3600000},     {"7d", 604800000},  {"0", 0},
-            {"0s", 0},           {"0ms", 0},         {"007s", 7000},
-            {"9223372036854775807ms", INT64_MAX}};
+  } ok[] = {{"500ms", 500},    {"30s", 30000},
+            {"5m", 300000},    {"1h", 3600000},
+            {"7d", 604800000}, {"0", 0},
+            {"0s", 0},         {"0ms", 0},
+            {"007s", 7000},    {"9223372036854775807ms", INT64_MAX}};
   static const char *const bad[] = {
-      "",      "30",   "1",      "s",     "-1s",   "+1s",   " 1s",
-      "1s ",   "1 s",  "1.5s",   "30S",   "30sec", "1h30m", "1w",
-      "1y",    "ms",   "0x10s",  "9223372036854775808ms",
+      "",
+      "30",
+      "1",
+      "s",
+      "-1s",
+      "+1s",
+      " 1s",
+      "1s ",
+      "1 s",
+      "1.5s",
+      "30S",
+      "30sec",
+      "1h30m",
+      "1w",
+      "1y",
+      "ms",
+      "0x10s",
+      "9223372036854775808ms",
       "106751991167301d" /* overflows once scaled */};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t v = -1;
@@ -723,11 +741,25 @@ static void test_parse_size(void **state) {
             {"3GB", 3000000000},
             {"9223372036854775807", INT64_MAX},
             {"8388607TiB", INT64_C(8388607) << 40}};
-  static const char *const bad[] = {
-      "",     "-1",    "+1",   "1.5MiB", "1 MiB", " 1", "1MiB ",
-      "1mib", "1kb",   "1K",   "1M",     "MiB",   "1MiBB", "0x10",
-      "1e6",  "1PiB",  "9223372036854775808",   "8388608TiB",
-      "99999999999999999999GB"};
+  static const char *const bad[] = {"",
+                                    "-1",
+                                    "+1",
+                                    "1.5MiB",
+                                    "1 MiB",
+                                    " 1",
+                                    "1MiB ",
+                                    "1mib",
+                                    "1kb",
+                                    "1K",
+                                    "1M",
+                                    "MiB",
+                                    "1MiBB",
+                                    "0x10",
+                                    "1e6",
+                                    "1PiB",
+                                    "9223372036854775808",
+                                    "8388608TiB",
+                                    "99999999999999999999GB"};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t v = -1;
     assert_int_equal(ks_conf_parse_size(ok[i].s, &v), 0);
