@@ -65,7 +65,8 @@ int ks_delta_schema_string(ks_buf *out, const ks_colspec *cols, size_t n);
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max
  * (max gets a tie-breaking suffix per PROTOCOL.md); timestamps are
- * rendered as ISO-8601 with microseconds and 'Z'. */
+ * rendered as ISO-8601 UTC truncated down to milliseconds
+ * ("2026-11-21T10:36:53.123Z"), as PROTOCOL.md specifies for stats. */
 int ks_delta_stats_json(ks_buf *out, int64_t num_records,
                         const ks_colspec *cols, size_t n,
                         const ks_pq_colstats *stats);
@@ -109,6 +110,9 @@ ks_delta_table *ks_delta_table_new(ks_storage *st, const char *root);
 /* Frees the table; no load or commit may be in flight. */
 void ks_delta_table_free(ks_delta_table *t);
 const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t);
+/* The last load/commit failure as a message naming the log entry or txn
+ * ("" after a success); valid until the next load or commit. */
+const char *ks_delta_table_error(const ks_delta_table *t);
 
 /* Brings the snapshot up to the newest version in storage (lists
  * _delta_log/, reads every entry after the current version in order). */
@@ -141,7 +145,10 @@ typedef struct ks_delta_commit_req {
  * another writer moved one away from `expected`, the batch is a zombie and
  * the callback gets KS_EZOMBIE (nothing written); otherwise it retries at
  * the following version. `version` is the committed version on success.
- * The request must stay valid until the callback. */
+ * The request must stay valid until the callback. Returns 0 when the
+ * callback will run; a negative code means no callback (KS_EINVAL: bad
+ * request or a load/commit already in flight; KS_EUNSUPPORTED: the table
+ * needs a newer protocol; or a storage error starting the write). */
 typedef void (*ks_delta_commit_cb)(void *arg, int status, int64_t version);
 int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
                     ks_delta_commit_cb cb, void *arg);

@@ -1,0 +1,444 @@
+/*
+ * Snapshot replay: applies log entries (newline-delimited JSON actions) in
+ * version order. Each entry is parsed and validated whole before anything
+ * is applied, so a corrupt entry leaves the snapshot at the previous
+ * version. Unknown action types (commitInfo, cdc, domainMetadata, future
+ * ones) are skipped, as PROTOCOL.md asks of readers.
+ *
+ * Active files live in an array in the order they were added (what a
+ * reader lists) with an open-addressing path index beside it. A remove
+ * shifts the array and rebuilds the index: O(files), fine because ksink
+ * only appends and removes come from rare maintenance commits.
+ */
+#include "storage/delta/delta_int.h"
+
+#include "base/ks.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+typedef struct path_index {
+  size_t cap;    /* power of two, 0 when empty */
+  size_t *slots; /* file index + 1; 0 = empty */
+} path_index;
+
+/* ---- path index --------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static path_index *index_of(ks_delta_snapshot *s) {
+  if (s->index_ == NULL)
+    s->index_ = ks_calloc(1, sizeof(path_index));
+  return s->index_;
+}
+
+static void index_put(ks_delta_snapshot *s, size_t fi) {
+  path_index *ix = s->index_;
+  size_t mask = ix->cap - 1;
+  for (size_t i = hash_str(s->files[fi].path) & mask;; i = (i + 1) & mask) {
+    if (ix->slots[i] == 0) {
+      ix->slots[i] = fi + 1;
+      return;
+    }
+  }
+}
+
+static void index_rebuild(ks_delta_snapshot *s, size_t cap) {
+  path_index *ix = index_of(s);
+  ks_free(ix->slots);
+  ix->cap = cap;
+  ix->slots = ks_calloc(cap, sizeof *ix->slots);
+  for (size_t i = 0; i < s->nfiles; i++)
+    index_put(s, i);
+}
+
+static long index_find(const ks_delta_snapshot *s, const char *path) {
+  const path_index *ix = s->index_;
+  if (ix == NULL || ix->cap == 0)
+    return -1;
+  size_t mask = ix->cap - 1;
+  for (size_t i = hash_str(path) & mask;; i = (i + 1) & mask) {
+    size_t v = ix->slots[i];
+    if (v == 0)
+      return -1;
+    if (strcmp(s->files[v - 1].path, path) == 0)
+      return (long)(v - 1);
+  }
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+void ks_delta_snapshot_init(ks_delta_snapshot *s) {
+  memset(s, 0, sizeof *s);
+  s->version = -1;
+}
+
+void ks_delta_snapshot_free(ks_delta_snapshot *s) {
+  for (size_t i = 0; i < s->nfiles; i++)
+    ks__delta_add_free(&s->files[i]);
+  ks_free(s->files);
+  for (size_t i = 0; i < s->ntxns; i++)
+    ks_free(s->txns[i].app_id);
+  ks_free(s->txns);
+  ks__delta_metadata_free(&s->metadata);
+  path_index *ix = s->index_;
+  if (ix)
+    ks_free(ix->slots);
+  ks_free(ix);
+  ks_delta_snapshot_init(s);
+}
+
+int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id) {
+  for (size_t i = 0; i < s->ntxns; i++)
+    if (strcmp(s->txns[i].app_id, app_id) == 0)
+      return s->txns[i].version;
+  return -1;
+}
+
+int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s) {
+  int64_t n = 0;
+  for (size_t i = 0; i < s->nfiles; i++)
+    if (s->files[i].num_records > 0)
+      n += s->files[i].num_records;
+  return n;
+}
+
+/* ---- JSON helpers --------------------------------------------------------- */
+
+static yajl_val field(yajl_val obj, const char *key) {
+  if (!YAJL_IS_OBJECT(obj))
+    return NULL;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp(obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
+static const char *str_field(yajl_val obj, const char *key) {
+  yajl_val v = field(obj, key);
+  return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int int_field(yajl_val obj, const char *key, int64_t *out) {
+  yajl_val v = field(obj, key);
+  if (!YAJL_IS_INTEGER(v))
+    return 0;
+  *out = YAJL_GET_INTEGER(v);
+  return 1;
+}
+
+/* An object whose values are all strings (or null when nulls_ok). */
+static int is_str_map(yajl_val v, int nulls_ok) {
+  if (!YAJL_IS_OBJECT(v))
+    return 0;
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    yajl_val x = v->u.object.values[i];
+    if (!YAJL_IS_STRING(x) && !(nulls_ok && YAJL_IS_NULL(x)))
+      return 0;
+  }
+  return 1;
+}
+
+/* ---- validation: the message names the action and field ---------------- */
+
+static const char *check_action(const char *kind, yajl_val a) {
+  int64_t n;
+  if (strcmp(kind, "add") == 0) {
+    if (!YAJL_IS_OBJECT(a))
+      return "add: expected an object";
+    if (!str_field(a, "path"))
+      return "add.path: expected a string";
+    if (!int_field(a, "size", &n) || n < 0)
+      return "add.size: expected a non-negative integer";
+    yajl_val pv = field(a, "partitionValues");
+    if (pv && !is_str_map(pv, 1))
+      return "add.partitionValues: expected a map of strings";
+    yajl_val st = field(a, "stats");
+    if (st && !YAJL_IS_STRING(st) && !YAJL_IS_NULL(st))
+      return "add.stats: expected a string";
+    yajl_val mt = field(a, "modificationTime");
+    if (mt && !YAJL_IS_INTEGER(mt))
+      return "add.modificationTime: expected an integer";
+  } else if (strcmp(kind, "remove") == 0) {
+    if (!str_field(a, "path"))
+      return "remove.path: expected a string";
+  } else if (strcmp(kind, "txn") == 0) {
+    if (!str_field(a, "appId"))
+      return "txn.appId: expected a string";
+    if (!int_field(a, "version", &n))
+      return "txn.version: expected an integer";
+    yajl_val lu = field(a, "lastUpdated");
+    if (lu && !YAJL_IS_INTEGER(lu) && !YAJL_IS_NULL(lu))
+      return "txn.lastUpdated: expected an integer";
+  } else if (strcmp(kind, "protocol") == 0) {
+    if (!int_field(a, "minReaderVersion", &n) || n < 1)
+      return "protocol.minReaderVersion: expected a positive integer";
+    if (!int_field(a, "minWriterVersion", &n) || n < 1)
+      return "protocol.minWriterVersion: expected a positive integer";
+  } else if (strcmp(kind, "metaData") == 0) {
+    if (!str_field(a, "id"))
+      return "metaData.id: expected a string";
+    if (!str_field(a, "schemaString"))
+      return "metaData.schemaString: expected a string";
+    yajl_val pc = field(a, "partitionColumns");
+    if (!YAJL_IS_ARRAY(pc))
+      return "metaData.partitionColumns: expected an array";
+    for (size_t i = 0; i < pc->u.array.len; i++)
+      if (!YAJL_IS_STRING(pc->u.array.values[i]))
+        return "metaData.partitionColumns: expected strings";
+    yajl_val conf = field(a, "configuration");
+    if (conf && !is_str_map(conf, 1))
+      return "metaData.configuration: expected a map of strings";
+    yajl_val ct = field(a, "createdTime");
+    if (ct && !YAJL_IS_INTEGER(ct) && !YAJL_IS_NULL(ct))
+      return "metaData.createdTime: expected an integer";
+  }
+  return NULL;
+}
+
+/* ---- apply ------------------------------------------------------------------ */
+
+static int64_t stats_num_records(const char *stats) {
+  if (stats == NULL)
+    return -1;
+  yajl_val t = yajl_tree_parse(stats, NULL, 0);
+  int64_t n = -1;
+  if (!int_field(t, "numRecords", &n))
+    n = -1;
+  yajl_tree_free(t);
+  return n;
+}
+
+static void str_map_copy(yajl_val m, char ***keys, char ***vals, size_t *n) {
+  size_t len = YAJL_IS_OBJECT(m) ? m->u.object.len : 0;
+  *n = len;
+  *keys = len ? ks_calloc(len, sizeof **keys) : NULL;
+  *vals = len ? ks_calloc(len, sizeof **vals) : NULL;
+  for (size_t i = 0; i < len; i++) {
+    (*keys)[i] = ks_strdup(m->u.object.keys[i]);
+    yajl_val v = m->u.object.values[i];
+    (*vals)[i] = YAJL_IS_STRING(v) ? ks_strdup(YAJL_GET_STRING(v)) : NULL;
+  }
+}
+
+static void apply_add(ks_delta_snapshot *s, yajl_val a) {
+  ks_delta_add f;
+  memset(&f, 0, sizeof f);
+  f.path = ks_strdup(str_field(a, "path"));
+  int_field(a, "size", &f.size);
+  int_field(a, "modificationTime", &f.modification_time);
+  const char *st = str_field(a, "stats");
+  f.stats = st ? ks_strdup(st) : NULL;
+  f.num_records = stats_num_records(st);
+  str_map_copy(field(a, "partitionValues"), &f.part_names, &f.part_values,
+               &f.nparts);
+
+  long at = index_find(s, f.path);
+  if (at >= 0) { /* same path again: the newer add wins, position kept */
+    ks__delta_add_free(&s->files[at]);
+    s->files[at] = f;
+    return;
+  }
+  if (s->nfiles == s->cap_files) {
+    s->cap_files = s->cap_files ? s->cap_files * 2 : 16;
+    s->files = ks_realloc(s->files, s->cap_files * sizeof *s->files);
+  }
+  s->files[s->nfiles++] = f;
+  path_index *ix = index_of(s);
+  if (s->nfiles * 2 > ix->cap)
+    index_rebuild(s, ix->cap ? ix->cap * 2 : 32);
+  else
+    index_put(s, s->nfiles - 1);
+}
+
+static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
+  long at = index_find(s, str_field(a, "path"));
+  if (at < 0)
+    return; /* removing an unknown file is a no-op for a reader */
+  ks__delta_add_free(&s->files[at]);
+  memmove(&s->files[at], &s->files[at + 1],
+          (s->nfiles - (size_t)at - 1) * sizeof *s->files);
+  s->nfiles--;
+  index_rebuild(s, ((path_index *)s->index_)->cap);
+}
+
+static void apply_txn(ks_delta_snapshot *s, yajl_val a) {
+  const char *app = str_field(a, "appId");
+  int64_t version = 0, last = 0;
+  int_field(a, "version", &version);
+  int_field(a, "lastUpdated", &last);
+  for (size_t i = 0; i < s->ntxns; i++) {
+    if (strcmp(s->txns[i].app_id, app) == 0) {
+      s->txns[i].version = version;
+      s->txns[i].last_updated = last;
+      return;
+    }
+  }
+  if (s->ntxns == s->cap_txns) {
+    s->cap_txns = s->cap_txns ? s->cap_txns * 2 : 16;
+    s->txns = ks_realloc(s->txns, s->cap_txns * sizeof *s->txns);
+  }
+  s->txns[s->ntxns++] =
+      (ks_delta_txn){.app_id = ks_strdup(app), .version = version,
+                     .last_updated = last};
+}
+
+static void apply_metadata(ks_delta_snapshot *s, yajl_val a) {
+  ks_delta_metadata m;
+  memset(&m, 0, sizeof m);
+  m.id = ks_strdup(str_field(a, "id"));
+  m.schema_string = ks_strdup(str_field(a, "schemaString"));
+  yajl_val pc = field(a, "partitionColumns");
+  m.npartition_columns = pc->u.array.len;
+  m.partition_columns =
+      m.npartition_columns
+          ? ks_calloc(m.npartition_columns, sizeof *m.partition_columns)
+          : NULL;
+  for (size_t i = 0; i < m.npartition_columns; i++)
+    m.partition_columns[i] = ks_strdup(YAJL_GET_STRING(pc->u.array.values[i]));
+  int_field(a, "createdTime", &m.created_time);
+  str_map_copy(field(a, "configuration"), &m.conf_keys, &m.conf_values,
+               &m.nconf);
+  ks__delta_metadata_free(&s->metadata);
+  s->metadata = m;
+  s->has_metadata = 1;
+}
+
+static void apply_action(ks_delta_snapshot *s, const char *kind, yajl_val a) {
+  if (strcmp(kind, "add") == 0)
+    apply_add(s, a);
+  else if (strcmp(kind, "remove") == 0)
+    apply_remove(s, a);
+  else if (strcmp(kind, "txn") == 0)
+    apply_txn(s, a);
+  else if (strcmp(kind, "metaData") == 0)
+    apply_metadata(s, a);
+  else if (strcmp(kind, "protocol") == 0) {
+    int64_t r = 0, w = 0;
+    int_field(a, "minReaderVersion", &r);
+    int_field(a, "minWriterVersion", &w);
+    s->has_protocol = 1;
+    s->min_reader = (int)r;
+    s->min_writer = (int)w;
+  }
+}
+
+/* ---- entry ------------------------------------------------------------------ */
+
+static int corrupt(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int corrupt(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return KS_ECORRUPT;
+}
+
+int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
+                            const uint8_t *json, size_t len, char *err,
+                            size_t errlen) {
+  if (err && errlen)
+    err[0] = '\0';
+  if (version != s->version + 1)
+    return corrupt(err, errlen,
+                   "version %" PRId64 ": expected version %" PRId64
+                   " next (a log entry is missing)",
+                   version, s->version + 1);
+
+  /* Phase 1: parse and validate every line; nothing is applied yet. */
+  yajl_val *lines = NULL;
+  size_t nlines = 0, cap = 0;
+  ks_buf line;
+  ks_buf_init(&line, 0);
+  int rc = 0;
+  size_t lineno = 0;
+  for (size_t pos = 0; pos < len && rc == 0;) {
+    const uint8_t *nl = memchr(json + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - json) : len;
+    size_t n = end - pos;
+    lineno++;
+    if (n && json[pos + n - 1] == '\r')
+      n--;
+    ks_buf_reset(&line);
+    ks_buf_append(&line, json + pos, n);
+    ks_buf_cstr(&line);
+    pos = end + 1;
+    size_t ws = strspn((char *)line.data, " \t");
+    if (ws == n)
+      continue; /* blank line (the final newline) */
+    if (memchr(line.data, '\0', n)) {
+      rc = corrupt(err, errlen,
+                   "version %" PRId64 " line %zu: NUL byte in the log entry",
+                   version, lineno);
+      break;
+    }
+    char perr[256];
+    yajl_val v = yajl_tree_parse((char *)line.data, perr, sizeof perr);
+    if (v == NULL || !YAJL_IS_OBJECT(v)) {
+      if (v == NULL) {
+        perr[strcspn(perr, "\n")] = '\0';
+        rc = corrupt(err, errlen, "version %" PRId64 " line %zu: %s", version,
+                     lineno, perr);
+      } else {
+        rc = corrupt(err, errlen,
+                     "version %" PRId64 " line %zu: expected a JSON object",
+                     version, lineno);
+      }
+      yajl_tree_free(v);
+      break;
+    }
+    for (size_t i = 0; i < v->u.object.len; i++) {
+      const char *msg = check_action(v->u.object.keys[i],
+                                     v->u.object.values[i]);
+      if (msg) {
+        rc = corrupt(err, errlen, "version %" PRId64 " line %zu: %s",
+                     version, lineno, msg);
+        break;
+      }
+    }
+    if (nlines == cap) {
+      cap = cap ? cap * 2 : 16;
+      lines = ks_realloc(lines, cap * sizeof *lines);
+    }
+    lines[nlines++] = v;
+  }
+  ks_buf_free(&line);
+
+  if (rc == 0 && version == 0) {
+    int has_p = 0, has_m = 0;
+    for (size_t i = 0; i < nlines; i++) {
+      has_p |= field(lines[i], "protocol") != NULL;
+      has_m |= field(lines[i], "metaData") != NULL;
+    }
+    if (!has_p || !has_m)
+      rc = corrupt(err, errlen,
+                   "version 0: the first log entry has no %s action",
+                   has_p ? "metaData" : "protocol");
+  }
+
+  /* Phase 2: apply, in file order. */
+  for (size_t i = 0; i < nlines; i++) {
+    if (rc == 0)
+      for (size_t k = 0; k < lines[i]->u.object.len; k++)
+        apply_action(s, lines[i]->u.object.keys[k],
+                     lines[i]->u.object.values[k]);
+    yajl_tree_free(lines[i]);
+  }
+  ks_free(lines);
+  if (rc == 0)
+    s->version = version;
+  return rc;
+}
