@@ -26,6 +26,12 @@ typedef struct ks_decoder ks_decoder;
 ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
                            size_t first_col);
 void ks_decoder_free(ks_decoder *d);
+/* ks_decoder_new also takes rg == NULL: that decoder only validates
+ * (ksink validate: no allocation per line, the same verdicts). */
+
+/* Records longer than bytes are rejected as too_large (0 = no limit, the
+ * default; column buffers keep their own caps). */
+void ks_decoder_set_max_record(ks_decoder *d, size_t bytes);
 
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;

@@ -1,0 +1,100 @@
+#include "stages/datetime.h"
+
+static int digits(const char *s, size_t n, int *out) {
+  int v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+static int is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m) {
+  static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian
+ * date, no tables, no libc time zone state. */
+int64_t ks_days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int parse_date(const char *s, int *y, int *m, int *d) {
+  if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||
+      digits(s + 8, 2, d))
+    return -1;
+  if (*m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
+    return -1;
+  return 0;
+}
+
+int ks_date_parse(const char *s, size_t n, int32_t *days) {
+  int y, m, d;
+  if (n != 10 || parse_date(s, &y, &m, &d))
+    return -1;
+  *days = (int32_t)ks_days_from_civil(y, (unsigned)m, (unsigned)d);
+  return 0;
+}
+
+int ks_datetime_parse(const char *s, size_t n, int64_t *us) {
+  int y, mo, d, hh, mm, ss;
+  if (n < 20 || parse_date(s, &y, &mo, &d))
+    return -1;
+  if ((s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &hh) ||
+      s[13] != ':' || digits(s + 14, 2, &mm) || s[16] != ':' ||
+      digits(s + 17, 2, &ss))
+    return -1;
+  if (hh > 23 || mm > 59 || ss > 60)
+    return -1;
+  size_t i = 19;
+  int64_t frac = 0;
+  if (s[i] == '.') {
+    size_t start = ++i;
+    int scale = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+      if (scale < 6) {
+        frac = frac * 10 + (s[i] - '0');
+        scale++;
+      }
+      i++;
+    }
+    if (i == start)
+      return -1;
+    while (scale++ < 6)
+      frac *= 10;
+  }
+  if (i >= n)
+    return -1;
+  int off = 0; /* minutes east of UTC */
+  if (s[i] == 'Z' || s[i] == 'z') {
+    if (i + 1 != n)
+      return -1;
+  } else if (s[i] == '+' || s[i] == '-') {
+    int oh, om;
+    if (i + 6 != n || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+        digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+      return -1;
+    off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+  } else {
+    return -1;
+  }
+  int64_t minute_utc = (int64_t)hh * 60 + mm - off;
+  if (ss == 60 && ((minute_utc % 1440) + 1440) % 1440 != 23 * 60 + 59)
+    return -1;
+  int64_t days = ks_days_from_civil(y, (unsigned)mo, (unsigned)d);
+  int64_t secs = days * 86400 + minute_utc * 60 + ss;
+  *us = secs * 1000000 + frac;
+  return 0;
+}
