@@ -1,3 +1,55 @@
 #include "base/ks.h"
+#include "base/log.h"
+#include "cli/cli.h"
+
 #include <stdio.h>
-int main(void) { printf("ksink %s\n", KS_VERSION); return 0; }
+#include <string.h>
+
+static const char usage[] =
+    "usage: ksink <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run -c FILE                 run the pipeline of a config file until "
+    "SIGTERM/SIGINT\n"
+    "  demo [--events N] [--dir DIR]\n"
+    "                              in-process mock Kafka + event generator "
+    "into DIR/lake/user_events\n"
+    "\n"
+    "options:\n"
+    "  -h, --help                  this help\n"
+    "  -V, --version               print the version\n"
+    "\n"
+    "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or "
+    "schema\n";
+
+int ks_cli_exit_code(int err) {
+  if (err == 0)
+    return KS_EXIT_OK;
+  if (err == KS_ECONFIG || err == KS_ESCHEMA || err == KS_EINVAL)
+    return KS_EXIT_USAGE;
+  return KS_EXIT_FAILURE;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return KS_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "help") == 0) {
+    fputs(usage, stdout);
+    return KS_EXIT_OK;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 ||
+      strcmp(cmd, "version") == 0) {
+    printf("ksink %s\n", KS_VERSION);
+    return KS_EXIT_OK;
+  }
+  if (strcmp(cmd, "run") == 0)
+    return ks_cli_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "demo") == 0)
+    return ks_cli_demo(argc - 1, argv + 1);
+  fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
+  return KS_EXIT_USAGE;
+}

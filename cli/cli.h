@@ -1,0 +1,18 @@
+/*
+ * The ksink command line (CLI.md is the contract): subcommands, each in
+ * its own file, returning the process exit code (0 ok, 1 runtime failure,
+ * 2 bad usage, config or schema).
+ */
+#ifndef KS_CLI_CLI_H
+#define KS_CLI_CLI_H
+
+#define KS_EXIT_OK 0
+#define KS_EXIT_FAILURE 1
+#define KS_EXIT_USAGE 2
+
+int ks_cli_run(int argc, char **argv);
+int ks_cli_demo(int argc, char **argv);
+/* Maps a pipeline start-up error to an exit code. */
+int ks_cli_exit_code(int err);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * The Kafka side of the control thread: the consumer (the process's one
+ * group member), an optional in-process mock cluster, and the rebalance
+ * callback that seeks each assigned partition to its Delta txn version + 1
+ * and forwards its queue to the owning worker.
+ */
+#ifndef KS_REACTOR_KAFKA_H
+#define KS_REACTOR_KAFKA_H
+
+#include "reactor/pipeline.h"
+
+/* Creates p->rk (and the mock cluster for bootstrap.servers "mock"),
+ * subscribed to every table's topics. */
+int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen);
+/* Subscribes to every table's topics. */
+int ks_kafka_subscribe(ks_pipeline *p);
+/* Leaves the group (revoking everything) and destroys the consumer. */
+void ks_kafka_close(ks_pipeline *p);
+/* Serves the consumer queue: rebalances, errors, commit results. */
+void ks_kafka_serve(ks_pipeline *p);
+/* The worker that owns a partition: a stable hash, so a partition lands
+ * on the same worker whenever it comes back. */
+int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part);
+/* Table index consuming a topic, or -1. */
+int ks_kafka_table_of(const ks_pipeline *p, const char *topic);
+
+#endif

@@ -1,0 +1,368 @@
+#include "reactor/pipeline.h"
+#include "base/log.h"
+#include "reactor/kafka.h"
+#include "reactor/worker.h"
+#include "stages/commit.h"
+#include "stages/flush.h"
+#include "storage/delta/delta.h"
+
+#include <fcntl.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KS_REASON_NAME_(n, s) s,
+static const char *reason_names[] = {KS_REASON_MAP(KS_REASON_NAME_)};
+#undef KS_REASON_NAME_
+
+const char *ks_reason_name(int reason) {
+  return reason >= 0 && reason < KS_REASON_COUNT ? reason_names[reason]
+                                                 : "unknown";
+}
+
+int ks_reason_from_label(const char *label) {
+  for (int i = 0; label && i < KS_REASON_COUNT; i++)
+    if (strcmp(reason_names[i], label) == 0)
+      return i;
+  return KS_REASON_SCHEMA;
+}
+
+/* The _kafka_* columns every row carries after the schema's columns. */
+static const ks_colspec meta_cols[] = {
+    {"_kafka_topic", KS_COL_STRING, 0},
+    {"_kafka_partition", KS_COL_INT32, 0},
+    {"_kafka_offset", KS_COL_INT64, 0},
+    {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
+};
+
+static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
+                       size_t errlen) {
+  const ks_conf *conf = p->conf;
+  ks_table *t = &p->tables[i];
+  t->index = (int)i;
+  t->conf = &conf->tables[i];
+  int r;
+  if (given) {
+    t->schema = given;
+  } else if (t->conf->schema_path == NULL) {
+    snprintf(err, errlen,
+             "%s:%d: tables[%zu].schema: required: ksink needs a JSON Schema "
+             "to know the table's columns", conf->file, t->conf->line, i);
+    return KS_ECONFIG;
+  } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
+                                      errlen))) {
+    return r;
+  }
+  if (t->conf->format != KS_FORMAT_DELTA) {
+    snprintf(err, errlen,
+             "%s:%d: tables[%zu].format: only delta is available in this "
+             "version", conf->file, t->conf->line, i);
+    return KS_ECONFIG;
+  }
+  t->ndata = ks_schema_ncolumns(t->schema);
+  t->ncols = t->ndata + KS_ARRAY_SIZE(meta_cols);
+  t->cols = ks_calloc(t->ncols, sizeof *t->cols);
+  const ks_colspec *data = ks_schema_columns(t->schema);
+  for (size_t c = 0; c < t->ndata; c++) {
+    for (size_t m = 0; m < KS_ARRAY_SIZE(meta_cols); m++) {
+      if (strcmp(data[c].name, meta_cols[m].name) == 0) {
+        snprintf(err, errlen,
+                 "%s: property \"%s\" clashes with ksink's metadata column",
+                 t->conf->schema_path ? t->conf->schema_path : "schema",
+                 data[c].name);
+        return KS_ESCHEMA;
+      }
+    }
+    t->cols[c] = data[c];
+  }
+  for (size_t m = 0; m < KS_ARRAY_SIZE(meta_cols); m++)
+    t->cols[t->ndata + m] = meta_cols[m];
+  uint32_t h = 2166136261u;
+  for (const char *s = t->conf->name; *s; s++)
+    h = (h ^ (uint8_t)*s) * 16777619u;
+  t->committer = (int)(h % (uint32_t)p->nworkers);
+  ks_buf ss;
+  ks_buf_init(&ss, 0);
+  ks_delta_schema_string(&ss, t->cols, t->ncols);
+  t->schema_string = (char *)ks_buf_steal(&ss, NULL);
+  return 0;
+}
+
+typedef struct schema_check {
+  const ks_table *t;
+  int mismatch;
+  int64_t version;
+} schema_check;
+
+static void check_schema(void *arg, const ks_delta_snapshot *s) {
+  schema_check *sc = arg;
+  sc->version = s->version;
+  if (s->version >= 0 && s->has_metadata &&
+      strcmp(s->metadata.schema_string, sc->t->schema_string) != 0)
+    sc->mismatch = 1;
+}
+
+int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
+                    ks_pipeline **out, char *err, size_t errlen) {
+  ks_pipeline *p = ks_calloc(1, sizeof *p);
+  p->conf = conf;
+  p->mock_partitions = 16;
+  p->nworkers = conf->workers > 0 ? conf->workers
+                                  : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (p->nworkers < 1)
+    p->nworkers = 1;
+  p->ntables = conf->ntables;
+  p->tables = ks_calloc(p->ntables, sizeof *p->tables);
+  uv_mutex_init(&p->revoke_lock);
+  uv_cond_init(&p->revoke_cond);
+  atomic_store(&p->total.delta_version, -1);
+  int r;
+  for (size_t i = 0; i < p->ntables; i++) {
+    ks_schema *given = schemas ? schemas[i] : NULL;
+    if (schemas)
+      schemas[i] = NULL; /* the pipeline owns it now */
+    if ((r = build_table(p, i, given, err, errlen)))
+      goto fail;
+  }
+  /* An existing table must have the columns this config produces. */
+  for (size_t i = 0; i < p->ntables; i++) {
+    schema_check sc = {&p->tables[i], 0, -1};
+    if ((r = ks_committer_with_snapshot(p, &p->tables[i], check_schema, &sc,
+                                        err, errlen)))
+      goto fail;
+    if (sc.mismatch) {
+      snprintf(err, errlen,
+               "table %s: the Delta table at %s/%s (version %lld) has a "
+               "different schema than %s; point the table at a new path or "
+               "keep the schema", p->tables[i].conf->name, conf->storage_url,
+               p->tables[i].conf->path, (long long)sc.version,
+               p->tables[i].conf->schema_path ? p->tables[i].conf->schema_path
+                                              : "the configured schema");
+      r = KS_ECONFIG;
+      goto fail;
+    }
+  }
+  if ((r = ks_kafka_open(p, err, errlen)))
+    goto fail;
+  p->workers = ks_calloc((size_t)p->nworkers, sizeof *p->workers);
+  for (int i = 0; i < p->nworkers; i++) {
+    int core = (size_t)i < conf->ncores ? conf->cores[i] : -1;
+    if ((r = ks_worker_new(p, i, core, &p->workers[i]))) {
+      snprintf(err, errlen, "worker %d: %s", i, ks_strerror(r));
+      goto fail;
+    }
+  }
+  *out = p;
+  return 0;
+fail:
+  ks_pipeline_free(p);
+  return r;
+}
+
+/* ---- control loop ------------------------------------------------------- */
+
+typedef struct ctl_msg {
+  ks_msg msg;
+  ks_pipeline *p;
+  ks_worker *w;
+} ctl_msg;
+
+static void post_worker(ks_pipeline *p, ks_worker *w, ks_msg_fn fn) {
+  ctl_msg *m = ks_calloc(1, sizeof *m);
+  m->msg.fn = fn;
+  m->p = p;
+  m->w = w;
+  if (ks_worker_post(w, &m->msg))
+    ks_free(m);
+}
+
+static void on_worker_exit(ks_msg *m) {
+  ctl_msg *cm = ks_container_of(m, ctl_msg, msg);
+  ks_worker_close(cm->w);
+  ks_free(cm);
+}
+
+static void on_worker_flush_all(ks_msg *m) {
+  ctl_msg *cm = ks_container_of(m, ctl_msg, msg);
+  ks_worker *w = cm->w;
+  ks_free(cm);
+  w->stopping = 1;
+  ks_worker_consume_stop(w);
+  for (size_t i = 0; i < w->p->ntables; i++)
+    ks_table_writer_flush(w->writers[i], "shutdown");
+  ks_worker_check_drained(w);
+}
+
+static void finish(ks_pipeline *p) {
+  /* Everything is committed: leave the group, then stop the workers. */
+  ks_kafka_close(p);
+  for (int i = 0; i < p->nworkers; i++)
+    post_worker(p, p->workers[i], on_worker_exit);
+  uv_close((uv_handle_t *)&p->sigint, NULL);
+  uv_close((uv_handle_t *)&p->sigterm, NULL);
+  uv_close((uv_handle_t *)&p->consumer_poll, NULL);
+  uv_close((uv_handle_t *)&p->tick, NULL);
+  ks_mailbox_close(&p->ctl_mailbox);
+}
+
+static void on_drained(ks_msg *m) {
+  ctl_msg *cm = ks_container_of(m, ctl_msg, msg);
+  ks_pipeline *p = cm->p;
+  ks_free(cm);
+  if (++p->drained == p->nworkers)
+    finish(p);
+}
+
+void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w) {
+  ctl_msg *m = ks_calloc(1, sizeof *m);
+  m->msg.fn = on_drained;
+  m->p = p;
+  m->w = w;
+  if (ks_mailbox_post(&p->ctl_mailbox, &m->msg))
+    ks_free(m);
+}
+
+static void begin_stop(ks_pipeline *p) {
+  if (p->stopping)
+    return;
+  p->stopping = 1;
+  ks_log_info("stopping: flushing and committing what was consumed");
+  for (int i = 0; i < p->nworkers; i++)
+    post_worker(p, p->workers[i], on_worker_flush_all);
+}
+
+static void on_stop_msg(ks_msg *m) {
+  ctl_msg *cm = ks_container_of(m, ctl_msg, msg);
+  ks_pipeline *p = cm->p;
+  ks_free(cm);
+  begin_stop(p);
+}
+
+void ks_pipeline_stop(ks_pipeline *p) {
+  ctl_msg *m = ks_calloc(1, sizeof *m);
+  m->msg.fn = on_stop_msg;
+  m->p = p;
+  if (ks_mailbox_post(&p->ctl_mailbox, &m->msg))
+    ks_free(m);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  ks_pipeline *p = h->data;
+  if (++p->signals > 1) {
+    ks_log_warn("second signal: exiting without flushing");
+    _exit(1);
+  }
+  ks_log_info("received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  begin_stop(p);
+}
+
+static void on_consumer(uv_poll_t *h, int status, int events) {
+  ks_pipeline *p = ks_container_of(h, ks_pipeline, consumer_poll);
+  char buf[256];
+  while (read(p->consumer_fds[0], buf, sizeof buf) > 0)
+    ;
+  ks_kafka_serve(p);
+}
+
+static void on_tick(uv_timer_t *t) {
+  ks_pipeline *p = ks_container_of(t, ks_pipeline, tick);
+  /* The io-event pipe signals only the empty -> non-empty edge; serving
+   * here too keeps a missed edge from stalling rebalances. */
+  ks_kafka_serve(p);
+  if (p->tick_fn)
+    p->tick_fn(p, p->tick_arg);
+}
+
+void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
+                          void (*fn)(ks_pipeline *p, void *arg), void *arg) {
+  p->tick_fn = fn;
+  p->tick_arg = arg;
+  p->tick_ms = interval_ms;
+}
+
+int ks_pipeline_run(ks_pipeline *p) {
+  p->started_ms = ks_mono_ms();
+  uv_loop_init(&p->ctl_loop);
+  ks_mailbox_init(&p->ctl_loop, &p->ctl_mailbox);
+  uv_signal_init(&p->ctl_loop, &p->sigint);
+  uv_signal_init(&p->ctl_loop, &p->sigterm);
+  p->sigint.data = p->sigterm.data = p;
+  uv_signal_start(&p->sigint, on_signal, SIGINT);
+  uv_signal_start(&p->sigterm, on_signal, SIGTERM);
+  if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC))
+    return 1;
+  p->consumer_q = rd_kafka_queue_get_consumer(p->rk);
+  rd_kafka_queue_io_event_enable(p->consumer_q, p->consumer_fds[1], "1", 1);
+  uv_poll_init(&p->ctl_loop, &p->consumer_poll, p->consumer_fds[0]);
+  uv_poll_start(&p->consumer_poll, UV_READABLE, on_consumer);
+  uv_timer_init(&p->ctl_loop, &p->tick);
+  uv_timer_start(&p->tick, on_tick, p->tick_ms ? p->tick_ms : 1000,
+                 p->tick_ms ? p->tick_ms : 1000);
+
+  for (int i = 0; i < p->nworkers; i++)
+    ks_worker_start(p->workers[i]);
+  if (ks_kafka_subscribe(p)) {
+    atomic_store(&p->fatal, 1);
+    begin_stop(p);
+  }
+  uv_run(&p->ctl_loop, UV_RUN_DEFAULT);
+  for (int i = 0; i < p->nworkers; i++)
+    ks_worker_join(p->workers[i]);
+  rd_kafka_queue_io_event_enable(p->consumer_q, -1, NULL, 0);
+  rd_kafka_queue_destroy(p->consumer_q);
+  p->consumer_q = NULL;
+  close(p->consumer_fds[0]);
+  close(p->consumer_fds[1]);
+  uv_loop_close(&p->ctl_loop);
+  return atomic_load(&p->fatal) ? 1 : 0;
+}
+
+const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p) {
+  return p->mock_bootstraps;
+}
+
+void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
+  memset(t, 0, sizeof *t);
+  t->delta_version = -1;
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_counters *c = &p->workers[i]->counters;
+    t->consumed += atomic_load_explicit(&c->consumed, memory_order_relaxed);
+    t->consumed_bytes +=
+        atomic_load_explicit(&c->consumed_bytes, memory_order_relaxed);
+    t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
+    t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
+    t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
+    for (int r = 0; r < KS_REASON_COUNT; r++) {
+      uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
+      t->rejected_by[r] += n;
+      t->rejected += n;
+    }
+    int64_t v = atomic_load_explicit(&c->delta_version, memory_order_relaxed);
+    if (v > t->delta_version)
+      t->delta_version = v;
+  }
+}
+
+void ks_pipeline_free(ks_pipeline *p) {
+  if (p == NULL)
+    return;
+  for (int i = 0; p->workers && i < p->nworkers; i++)
+    ks_worker_free(p->workers[i]);
+  ks_free(p->workers);
+  if (p->rk)
+    rd_kafka_destroy(p->rk);
+  if (p->mock_cluster)
+    rd_kafka_mock_cluster_destroy(p->mock_cluster);
+  if (p->mock_rk)
+    rd_kafka_destroy(p->mock_rk);
+  ks_free(p->mock_bootstraps);
+  for (size_t i = 0; i < p->ntables; i++) {
+    ks_schema_free(p->tables[i].schema);
+    ks_free(p->tables[i].cols);
+    ks_free(p->tables[i].schema_string);
+  }
+  ks_free(p->tables);
+  uv_mutex_destroy(&p->revoke_lock);
+  uv_cond_destroy(&p->revoke_cond);
+  ks_free(p);
+}

@@ -1,0 +1,123 @@
+/*
+ * The pipeline: one process, one Kafka consumer (the group member), N
+ * workers (one uv loop per core). The control thread runs its own small
+ * loop for signals, the consumer's rebalance events and progress; workers
+ * own partitions, column buffers, open files and uploads outright, and
+ * talk to each other only through mailboxes.
+ *
+ * Callers: cli/ (run, demo). Stages (stages/) run on the workers.
+ */
+#ifndef KS_REACTOR_PIPELINE_H
+#define KS_REACTOR_PIPELINE_H
+
+#include "conf/conf.h"
+#include "reactor/mailbox.h"
+#include "stages/schema.h"
+#include "storage/parquet/column.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+typedef struct ks_pipeline ks_pipeline;
+typedef struct ks_worker ks_worker;
+
+/* Reject reasons counted per table (metric label order). */
+#define KS_REASON_MAP(XX)                                                   \
+  XX(MALFORMED_JSON, "malformed_json")                                      \
+  XX(INVALID_UTF8, "invalid_utf8")                                          \
+  XX(SCHEMA, "schema")                                                      \
+  XX(TOO_LARGE, "too_large")                                                \
+  XX(NULL_VALUE, "null_value")
+#define KS_REASON_ENUM_(n, s) KS_REASON_##n,
+enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
+#undef KS_REASON_ENUM_
+const char *ks_reason_name(int reason);
+int ks_reason_from_label(const char *label);
+
+/* A configured table, read-only once the pipeline runs. */
+typedef struct ks_table {
+  int index;
+  const ks_conf_table *conf;
+  ks_schema *schema;   /* owned */
+  ks_colspec *cols;    /* data columns, then the _kafka_* columns */
+  size_t ncols, ndata;
+  int committer;       /* worker that runs this table's committer */
+  char *schema_string; /* Delta schemaString of cols */
+} ks_table;
+
+/* Counters a worker writes and anyone reads without locks. */
+typedef struct ks_counters {
+  atomic_uint_fast64_t consumed, consumed_bytes, written, files, commits;
+  atomic_uint_fast64_t rejected[KS_REASON_COUNT];
+  atomic_int_fast64_t delta_version;
+} ks_counters;
+
+struct ks_pipeline {
+  const ks_conf *conf;
+  ks_table *tables;
+  size_t ntables;
+  ks_worker **workers;
+  int nworkers;
+  rd_kafka_t *rk;
+  void *mock_rk;      /* rd_kafka_t hosting an in-process mock cluster */
+  void *mock_cluster; /* rd_kafka_mock_cluster_t */
+  char *mock_bootstraps;
+  int mock_partitions; /* partitions of topics created on the mock */
+
+  uv_loop_t ctl_loop;
+  ks_mailbox ctl_mailbox;
+  uv_signal_t sigint, sigterm;
+  uv_poll_t consumer_poll;
+  int consumer_fds[2];
+  rd_kafka_queue_t *consumer_q;
+
+  int signals;      /* signals received */
+  int stopping;     /* shutdown begun */
+  int drained;      /* workers that finished flushing */
+  int exit_code;
+  atomic_int fatal; /* a worker hit a fatal error */
+
+  /* Revoke handshake: the control thread waits until workers flushed. */
+  uv_mutex_t revoke_lock;
+  uv_cond_t revoke_cond;
+  int revoke_pending;
+
+  ks_counters total; /* table-wide counters not owned by one worker */
+  uv_timer_t tick;
+  uint64_t tick_ms;
+  void (*tick_fn)(ks_pipeline *p, void *arg);
+  void *tick_arg;
+  uint64_t started_ms;
+};
+
+/* Builds the pipeline from a validated config: loads schemas, creates the
+ * consumer (and a mock cluster for bootstrap.servers "mock"). `schemas`
+ * may give a pre-loaded schema per table (NULL: load table->schema_path).
+ * Returns 0 or a negative code with a message in err (exit 2 material). */
+int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
+                    ks_pipeline **out, char *err, size_t errlen);
+/* Runs until shutdown completes; returns the process exit code. */
+int ks_pipeline_run(ks_pipeline *p);
+/* Starts a graceful shutdown (thread-safe: posts to the control loop). */
+void ks_pipeline_stop(ks_pipeline *p);
+void ks_pipeline_free(ks_pipeline *p);
+
+/* Called on worker w's loop once it has flushed and committed everything
+ * after a stop. */
+void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w);
+
+/* Bootstrap address of the in-process mock cluster, or NULL. */
+const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
+/* Sums a counter over workers. */
+typedef struct ks_totals {
+  uint64_t consumed, consumed_bytes, written, rejected, files, commits;
+  uint64_t rejected_by[KS_REASON_COUNT];
+  int64_t delta_version;
+} ks_totals;
+void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t);
+/* Optional hook run on the control loop every interval (progress). */
+void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
+                          void (*fn)(ks_pipeline *p, void *arg), void *arg);
+
+#endif

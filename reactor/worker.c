@@ -1,0 +1,172 @@
+#include "reactor/worker.h"
+#include "base/log.h"
+#include "stages/commit.h"
+#include "stages/flush.h"
+#include "stages/source.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+static void drain_pipe(int fd) {
+  char buf[256];
+  while (read(fd, buf, sizeof buf) > 0)
+    ;
+}
+
+static void on_kafka_idle(uv_idle_t *h);
+
+static void consume(ks_worker *w) {
+  /* Control messages first: an assignment is posted before its partition
+   * queue is forwarded, so running the mailbox now guarantees the
+   * partition's state exists before its first message. */
+  ks_mailbox_run(&w->mailbox);
+  if (ks_source_drain(w))
+    uv_idle_start(&w->kidle, on_kafka_idle);
+  else
+    uv_idle_stop(&w->kidle);
+}
+
+static void on_kafka_readable(uv_poll_t *h, int status, int events) {
+  ks_worker *w = ks_container_of(h, ks_worker, kpoll);
+  drain_pipe(w->fds[0]);
+  if (w->consuming)
+    consume(w);
+}
+
+static void on_kafka_idle(uv_idle_t *h) {
+  ks_worker *w = ks_container_of(h, ks_worker, kidle);
+  if (w->consuming)
+    consume(w);
+  else
+    uv_idle_stop(h);
+}
+
+int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
+  ks_worker *w = ks_calloc(1, sizeof *w);
+  w->p = p;
+  w->id = id;
+  w->core = core;
+  int r = uv_loop_init(&w->loop);
+  if (r)
+    goto fail;
+  if ((r = ks_mailbox_init(&w->loop, &w->mailbox)))
+    goto fail;
+  if (pipe2(w->fds, O_NONBLOCK | O_CLOEXEC)) {
+    r = -errno;
+    goto fail;
+  }
+  w->rkq = rd_kafka_queue_new(p->rk);
+  rd_kafka_queue_io_event_enable(w->rkq, w->fds[1], "1", 1);
+  uv_poll_init(&w->loop, &w->kpoll, w->fds[0]);
+  uv_idle_init(&w->loop, &w->kidle);
+  if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &w->storage)))
+    goto fail;
+  w->writers = ks_calloc(p->ntables, sizeof *w->writers);
+  w->committers = ks_calloc(p->ntables, sizeof *w->committers);
+  for (size_t i = 0; i < p->ntables; i++) {
+    w->writers[i] = ks_table_writer_new(w, &p->tables[i]);
+    if (p->tables[i].committer == id)
+      w->committers[i] = ks_committer_new(w, &p->tables[i]);
+  }
+  atomic_store(&w->counters.delta_version, -1);
+  *out = w;
+  return 0;
+fail:
+  ks_log_error("worker %d: cannot start: %s", id, ks_strerror(r));
+  ks_free(w);
+  return r;
+}
+
+static void worker_main(void *arg) {
+  ks_worker *w = arg;
+  if (w->core >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(w->core, &set);
+    int r = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (r)
+      ks_log_warn("worker %d: cannot pin to core %d: %s", w->id, w->core,
+                  strerror(r));
+  }
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int ks_worker_start(ks_worker *w) {
+  ks_worker_consume_start(w);
+  return uv_thread_create(&w->thread, worker_main, w);
+}
+
+int ks_worker_post(ks_worker *w, ks_msg *m) {
+  return ks_mailbox_post(&w->mailbox, m);
+}
+
+void ks_worker_consume_start(ks_worker *w) {
+  if (w->consuming)
+    return;
+  w->consuming = 1;
+  uv_poll_start(&w->kpoll, UV_READABLE, on_kafka_readable);
+  /* Messages may have queued while we were not watching. */
+  uv_idle_start(&w->kidle, on_kafka_idle);
+}
+
+void ks_worker_consume_stop(ks_worker *w) {
+  w->consuming = 0;
+  uv_poll_stop(&w->kpoll);
+  uv_idle_stop(&w->kidle);
+}
+
+void ks_worker_check_drained(ks_worker *w) {
+  ks_source_check_revoke(w);
+  if (!w->stopping || w->drained_sent)
+    return;
+  for (size_t i = 0; i < w->p->ntables; i++)
+    if (!ks_table_writer_idle(w->writers[i]))
+      return;
+  w->drained_sent = 1;
+  ks_pipeline_worker_drained(w->p, w);
+}
+
+void ks_worker_close(ks_worker *w) {
+  ks_worker_consume_stop(w);
+  for (size_t i = 0; i < w->p->ntables; i++) {
+    ks_table_writer_close(w->writers[i]);
+    w->writers[i] = NULL;
+    if (w->committers[i]) {
+      ks_committer_close(w->committers[i]);
+      w->committers[i] = NULL;
+    }
+  }
+  uv_close((uv_handle_t *)&w->kpoll, NULL);
+  uv_close((uv_handle_t *)&w->kidle, NULL);
+  ks_mailbox_close(&w->mailbox);
+}
+
+void ks_worker_join(ks_worker *w) { uv_thread_join(&w->thread); }
+
+void ks_worker_free(ks_worker *w) {
+  if (w == NULL)
+    return;
+  while (w->partitions) {
+    ks_partition *p = w->partitions;
+    w->partitions = p->next;
+    ks_free(p->topic);
+    ks_free(p->app_id);
+    ks_free(p);
+  }
+  if (w->storage)
+    ks_storage_close(w->storage);
+  /* Let close callbacks of the storage backend run. */
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  int r = uv_loop_close(&w->loop);
+  if (r)
+    ks_log_warn("worker %d: loop closed with handles open", w->id);
+  rd_kafka_queue_destroy(w->rkq);
+  close(w->fds[0]);
+  close(w->fds[1]);
+  ks_free(w->writers);
+  ks_free(w->committers);
+  ks_free(w);
+}

@@ -1,0 +1,63 @@
+/*
+ * A worker: one thread, one uv loop, pinned to a core when configured. It
+ * owns the partitions the control thread gives it, the table writers that
+ * buffer their rows, and the committers of the tables hashed to it. Kafka
+ * messages reach it through its own rd_kafka queue, whose io-event pipe
+ * the loop watches: no thread ever blocks inside librdkafka.
+ */
+#ifndef KS_REACTOR_WORKER_H
+#define KS_REACTOR_WORKER_H
+
+#include "reactor/mailbox.h"
+#include "reactor/pipeline.h"
+#include "storage/storage.h"
+
+#include <librdkafka/rdkafka.h>
+#include <uv.h>
+
+typedef struct ks_partition ks_partition;
+typedef struct ks_table_writer ks_table_writer;
+typedef struct ks_committer ks_committer;
+
+struct ks_worker {
+  int id;
+  int core; /* -1: not pinned */
+  ks_pipeline *p;
+  uv_loop_t loop;
+  uv_thread_t thread;
+  ks_mailbox mailbox;
+
+  rd_kafka_queue_t *rkq; /* partition queues forward here */
+  int fds[2];            /* io-event pipe of rkq */
+  uv_poll_t kpoll;
+  uv_idle_t kidle; /* keeps draining while the queue may hold more */
+  int consuming;
+
+  ks_storage *storage;
+  ks_table_writer **writers;  /* one per table */
+  ks_committer **committers;  /* one per table this worker commits */
+  ks_partition *partitions;   /* owned partitions (list) */
+
+  int revoking;     /* waiting for revoked partitions to commit */
+  int stopping;     /* flushing for shutdown */
+  int drained_sent; /* told the control thread we are drained */
+  ks_counters counters;
+};
+
+int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out);
+int ks_worker_start(ks_worker *w);
+/* Thread-safe; returns KS_ESTOPPED after the worker closed. */
+int ks_worker_post(ks_worker *w, ks_msg *m);
+void ks_worker_join(ks_worker *w);
+void ks_worker_free(ks_worker *w);
+
+/* On the worker's loop: start/stop reading the Kafka queue. */
+void ks_worker_consume_start(ks_worker *w);
+void ks_worker_consume_stop(ks_worker *w);
+/* On the worker's loop: checks whether shutdown flushing is complete and,
+ * once, tells the control thread. */
+void ks_worker_check_drained(ks_worker *w);
+/* On the worker's loop: close every handle so the loop ends. */
+void ks_worker_close(ks_worker *w);
+
+#endif

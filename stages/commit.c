@@ -1,0 +1,325 @@
+#include "stages/commit.h"
+#include "base/log.h"
+#include "storage/ostream.h"
+
+#include <string.h>
+
+struct ks_committer {
+  ks_worker *w;
+  ks_table *t;
+  ks_delta_table *dt;
+  int loaded;
+  int busy;
+  /* sets waiting for the next commit, then the ones in it */
+  ks_flushed_set **queue;
+  size_t nqueue, capqueue;
+  ks_flushed_set **batch;
+  size_t nbatch, capbatch;
+  /* the request of the commit in flight */
+  ks_delta_commit_req req;
+  ks_delta_add *adds;
+  ks_delta_txn_update *txns;
+  unsigned attempt;
+  uv_timer_t retry;
+  int closing;
+};
+
+static void kick(ks_committer *c);
+
+ks_committer *ks_committer_new(ks_worker *w, ks_table *t) {
+  ks_committer *c = ks_calloc(1, sizeof *c);
+  c->w = w;
+  c->t = t;
+  c->dt = ks_delta_table_new(w->storage, t->conf->path);
+  uv_timer_init(&w->loop, &c->retry);
+  return c;
+}
+
+static void on_retry_closed(uv_handle_t *h) {
+  ks_committer *c = ks_container_of((uv_timer_t *)h, ks_committer, retry);
+  ks_delta_table_free(c->dt);
+  ks_free(c->queue);
+  ks_free(c->batch);
+  ks_free(c->adds);
+  ks_free(c->txns);
+  ks_free(c);
+}
+
+void ks_committer_close(ks_committer *c) {
+  c->closing = 1;
+  uv_close((uv_handle_t *)&c->retry, on_retry_closed);
+}
+
+int ks_committer_idle(const ks_committer *c) {
+  return !c->busy && c->nqueue == 0;
+}
+
+void ks_flushed_set_free(ks_flushed_set *fs) {
+  for (size_t i = 0; i < fs->nparts; i++) {
+    ks_free(fs->parts[i].topic);
+    ks_free(fs->parts[i].app_id);
+  }
+  ks_free(fs->parts);
+  ks_free(fs->add.path);
+  ks_free(fs->add.stats);
+  ks_free(fs);
+}
+
+/* ---- the trip to the committer and back --------------------------------- */
+
+static void on_arrive(ks_msg *m) {
+  ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
+  ks_worker *w = fs->origin->p->workers[fs->origin->p->tables[fs->table].committer];
+  ks_committer *c = w->committers[fs->table];
+  if (c->nqueue == c->capqueue) {
+    c->capqueue = c->capqueue ? c->capqueue * 2 : 16;
+    c->queue = ks_realloc(c->queue, c->capqueue * sizeof *c->queue);
+  }
+  c->queue[c->nqueue++] = fs;
+  kick(c);
+}
+
+void ks_committer_send(ks_pipeline *p, ks_flushed_set *fs,
+                       ks_msg_fn on_committed) {
+  fs->back = on_committed;
+  fs->msg.fn = on_arrive;
+  ks_worker *cw = p->workers[p->tables[fs->table].committer];
+  if (ks_worker_post(cw, &fs->msg)) {
+    fs->status = KS_ESTOPPED;
+    fs->msg.fn = on_committed;
+    ks_worker_post(fs->origin, &fs->msg);
+  }
+}
+
+static void return_sets(ks_committer *c, int status, int64_t version) {
+  for (size_t i = 0; i < c->nbatch; i++) {
+    ks_flushed_set *fs = c->batch[i];
+    if (fs->status == 0)
+      fs->status = status;
+    fs->version = version;
+    fs->msg.fn = fs->back;
+    if (ks_worker_post(fs->origin, &fs->msg))
+      ks_flushed_set_free(fs); /* origin is gone: shutdown after failure */
+  }
+  c->nbatch = 0;
+}
+
+/* ---- commit ------------------------------------------------------------- */
+
+static void commit_kafka_offsets(ks_committer *c) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+  for (size_t i = 0; i < c->nbatch; i++) {
+    ks_flushed_set *fs = c->batch[i];
+    for (size_t j = 0; j < fs->nparts; j++) {
+      ks_flushed_part *fp = &fs->parts[j];
+      rd_kafka_topic_partition_t *tp =
+          rd_kafka_topic_partition_list_find(l, fp->topic, fp->partition);
+      if (tp == NULL)
+        tp = rd_kafka_topic_partition_list_add(l, fp->topic, fp->partition);
+      tp->offset = fp->version + 1;
+    }
+  }
+  /* Lag tools read these; the Delta log stays the source of truth, so a
+   * failed offset commit is only logged (by the consumer's callback). */
+  if (l->cnt > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->w->p->rk, l, 1);
+    if (err)
+      ks_log_warn("table %s: kafka offset commit: %s", c->t->conf->name,
+                  rd_kafka_err2str(err));
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* After a retried write the entry may have landed although the call
+ * reported failure: the log then holds exactly our txn versions. */
+static int already_committed(ks_committer *c) {
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(c->dt);
+  if (c->req.ntxns == 0)
+    return 0;
+  for (size_t i = 0; i < c->req.ntxns; i++)
+    if (ks_delta_snapshot_txn(s, c->req.txns[i].app_id) !=
+        c->req.txns[i].version)
+      return 0;
+  return 1;
+}
+
+static void start_commit(ks_committer *c);
+
+static void on_retry(uv_timer_t *t) {
+  start_commit(ks_container_of(t, ks_committer, retry));
+}
+
+static void on_commit(void *arg, int status, int64_t version) {
+  ks_committer *c = arg;
+  if (status == KS_EZOMBIE && c->attempt > 0 && already_committed(c)) {
+    status = 0;
+    version = ks_delta_table_snapshot(c->dt)->version;
+  }
+  if (status == 0) {
+    c->attempt = 0;
+    atomic_fetch_add_explicit(&c->w->counters.commits, 1,
+                              memory_order_relaxed);
+    atomic_store(&c->w->counters.delta_version, version);
+    ks_log_info("table %s: committed version %lld (%zu files, %zu sets)",
+                c->t->conf->name, (long long)version, c->req.nadds,
+                c->nbatch);
+    commit_kafka_offsets(c);
+    return_sets(c, 0, version);
+    c->busy = 0;
+    kick(c);
+    return;
+  }
+  if (status == KS_EZOMBIE || status == KS_ECORRUPT) {
+    ks_log_error("table %s: commit refused: %s", c->t->conf->name,
+                 ks_strerror(status));
+    return_sets(c, status, -1);
+    c->busy = 0;
+    kick(c);
+    return;
+  }
+  uint64_t d = ks_backoff_ms(c->attempt++, 100, 30000);
+  ks_log_warn("table %s: commit failed (%s); retrying in %llu ms",
+              c->t->conf->name, ks_strerror(status), (unsigned long long)d);
+  uv_timer_start(&c->retry, on_retry, d, 0);
+}
+
+static void start_commit(ks_committer *c) {
+  int r = ks_delta_commit(c->dt, &c->req, on_commit, c);
+  if (r)
+    on_commit(c, r, -1);
+}
+
+static void on_retry_load(uv_timer_t *t) {
+  kick(ks_container_of(t, ks_committer, retry));
+}
+
+static void on_loaded(void *arg, int status) {
+  ks_committer *c = arg;
+  if (status) {
+    uint64_t d = ks_backoff_ms(c->attempt++, 100, 30000);
+    ks_log_warn("table %s: loading the log failed (%s); retrying in %llu ms",
+                c->t->conf->name, ks_strerror(status), (unsigned long long)d);
+    c->busy = 0;
+    uv_timer_start(&c->retry, on_retry_load, d, 0);
+    return;
+  }
+  c->attempt = 0;
+  c->loaded = 1;
+  c->busy = 0;
+  kick(c);
+}
+
+/* Turns everything queued into one commit. Sets of one partition arrive in
+ * batch order, so the merged txn runs from the first set's `expected` to
+ * the last set's `version`. */
+static void build_request(ks_committer *c) {
+  size_t nadds = 0, nparts = 0;
+  for (size_t i = 0; i < c->nbatch; i++) {
+    nadds += c->batch[i]->has_file;
+    nparts += c->batch[i]->nparts;
+  }
+  c->adds = ks_realloc(c->adds, (nadds ? nadds : 1) * sizeof *c->adds);
+  c->txns = ks_realloc(c->txns, (nparts ? nparts : 1) * sizeof *c->txns);
+  size_t na = 0, nt = 0;
+  for (size_t i = 0; i < c->nbatch; i++) {
+    ks_flushed_set *fs = c->batch[i];
+    if (fs->has_file)
+      c->adds[na++] = fs->add;
+    for (size_t j = 0; j < fs->nparts; j++) {
+      ks_flushed_part *fp = &fs->parts[j];
+      size_t k = 0;
+      while (k < nt && strcmp(c->txns[k].app_id, fp->app_id) != 0)
+        k++;
+      if (k == nt) {
+        c->txns[nt].app_id = fp->app_id;
+        c->txns[nt].expected = fp->expected;
+        nt++;
+      }
+      c->txns[k].version = fp->version;
+    }
+  }
+  memset(&c->req, 0, sizeof c->req);
+  c->req.adds = c->adds;
+  c->req.nadds = na;
+  c->req.txns = c->txns;
+  c->req.ntxns = nt;
+  c->req.cols = c->t->cols;
+  c->req.ncols = c->t->ncols;
+  c->req.operation = "STREAMING UPDATE";
+  c->req.engine_info = "ksink/" KS_VERSION;
+}
+
+static void kick(ks_committer *c) {
+  if (c->busy || c->closing || c->nqueue == 0)
+    return;
+  c->busy = 1;
+  if (!c->loaded) {
+    int r = ks_delta_table_load(c->dt, on_loaded, c);
+    if (r)
+      on_loaded(c, r);
+    return;
+  }
+  /* Sets whose file failed are returned at once; the rest commit. */
+  ks_flushed_set **tmp = c->batch;
+  size_t cap = c->capbatch;
+  c->batch = c->queue;
+  c->capbatch = c->capqueue;
+  c->nbatch = c->nqueue;
+  c->queue = tmp;
+  c->capqueue = cap;
+  c->nqueue = 0;
+  for (size_t i = 0; i < c->nbatch; i++) {
+    if (c->batch[i]->status) {
+      return_sets(c, c->batch[i]->status, -1);
+      c->busy = 0;
+      return;
+    }
+  }
+  build_request(c);
+  start_commit(c);
+}
+
+/* ---- synchronous snapshot for the control thread ------------------------ */
+
+typedef struct sync_load {
+  int done, status;
+} sync_load;
+
+static void on_sync_loaded(void *arg, int status) {
+  sync_load *s = arg;
+  s->done = 1;
+  s->status = status;
+}
+
+int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
+                               ks_snapshot_fn fn, void *arg, char *err,
+                               size_t errlen) {
+  uv_loop_t loop;
+  int r = uv_loop_init(&loop);
+  if (r)
+    return r;
+  ks_storage *st = NULL;
+  if ((r = ks_storage_open(&loop, p->conf->storage_url, &st))) {
+    snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
+             ks_strerror(r));
+    uv_loop_close(&loop);
+    return r;
+  }
+  ks_delta_table *dt = ks_delta_table_new(st, t->conf->path);
+  sync_load s = {0, 0};
+  r = ks_delta_table_load(dt, on_sync_loaded, &s);
+  if (r == 0) {
+    uv_run(&loop, UV_RUN_DEFAULT);
+    r = s.done ? s.status : KS_EIO;
+  }
+  if (r == 0)
+    fn(arg, ks_delta_table_snapshot(dt));
+  else
+    snprintf(err, errlen, "table %s: reading the Delta log: %s",
+             t->conf->name, ks_strerror(r));
+  ks_delta_table_free(dt);
+  ks_storage_close(st);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return r;
+}

@@ -1,0 +1,37 @@
+/*
+ * Table writer (transform -> route -> encode -> upload -> flush): one per
+ * table per worker. It owns the row group under construction, the open
+ * Parquet file streaming to storage, and the files already closed but not
+ * yet committed. When a flush trigger fires (records, bytes, age,
+ * shutdown, revoke) the file is finished and its "flushed set" -- the file
+ * plus each partition's offset range -- goes to the table's committer, in
+ * order.
+ */
+#ifndef KS_STAGES_FLUSH_H
+#define KS_STAGES_FLUSH_H
+
+#include "reactor/worker.h"
+#include "stages/decode.h"
+#include "stages/source.h"
+
+#include <librdkafka/rdkafka.h>
+
+ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t);
+/* Closes timers; the writer must be idle. Frees itself. */
+void ks_table_writer_close(ks_table_writer *tw);
+
+/* Processes one Kafka message of partition p. Returns 0, or KS_EINVALID /
+ * KS_EPARSE when the record was rejected and errors.tolerance is none
+ * (the pipeline must stop; the record is not covered by any batch). */
+int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
+                        const rd_kafka_message_t *m);
+
+/* Finishes the open file (if any) and queues its flushed set. */
+void ks_table_writer_flush(ks_table_writer *tw, const char *why);
+
+/* Nothing buffered, no file open, every flushed set committed. */
+int ks_table_writer_idle(const ks_table_writer *tw);
+/* Bytes of rows buffered plus encoded bytes not yet acknowledged. */
+size_t ks_table_writer_buffered(const ks_table_writer *tw);
+
+#endif

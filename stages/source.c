@@ -1,0 +1,215 @@
+#include "stages/source.h"
+#include "base/log.h"
+#include "stages/flush.h"
+
+#include <string.h>
+
+ks_partition *ks_source_find(ks_worker *w, const char *topic, int32_t part) {
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->partition == part && !p->revoked && strcmp(p->topic, topic) == 0)
+      return p;
+  return NULL;
+}
+
+typedef struct assign_msg {
+  ks_msg msg;
+  ks_worker *w;
+  char *topic;
+  int32_t part;
+  int table;
+  int64_t start, txn;
+} assign_msg;
+
+static void on_assign(ks_msg *m) {
+  assign_msg *a = ks_container_of(m, assign_msg, msg);
+  ks_worker *w = a->w;
+  ks_partition *p = ks_source_find(w, a->topic, a->part);
+  if (p == NULL) {
+    p = ks_calloc(1, sizeof *p);
+    p->topic = a->topic;
+    a->topic = NULL;
+    p->partition = a->part;
+    ks_buf id;
+    ks_buf_init(&id, 0);
+    ks_buf_appendf(&id, "%s-%s-%d", w->p->conf->app_id, p->topic,
+                   (int)p->partition);
+    p->app_id = (char *)ks_buf_steal(&id, NULL);
+    p->tw = w->writers[a->table];
+    p->next = w->partitions;
+    w->partitions = p;
+  }
+  p->start = a->start;
+  p->committed = p->acked = a->txn;
+  p->batch_first = p->batch_last = -1;
+  ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)", w->id,
+              p->topic, (int)p->partition, (long long)a->start,
+              (long long)a->txn);
+  ks_free(a->topic);
+  ks_free(a);
+}
+
+void ks_source_post_assign(ks_worker *w, const char *topic, int32_t part,
+                           int table, int64_t start, int64_t txn) {
+  assign_msg *a = ks_calloc(1, sizeof *a);
+  a->msg.fn = on_assign;
+  a->w = w;
+  a->topic = ks_strdup(topic);
+  a->part = part;
+  a->table = table;
+  a->start = start;
+  a->txn = txn;
+  if (ks_worker_post(w, &a->msg)) {
+    ks_free(a->topic);
+    ks_free(a);
+  }
+}
+
+static void stop_fatal(ks_worker *w, const char *why) {
+  ks_log_error("worker %d: %s; stopping the pipeline", w->id, why);
+  atomic_store(&w->p->fatal, 1);
+  ks_worker_consume_stop(w);
+  ks_pipeline_stop(w->p);
+}
+
+static int handle(ks_worker *w, rd_kafka_message_t *m) {
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      return 0;
+    /* Broker-side faults are retried by librdkafka itself; what reaches us
+     * here is informational unless it is fatal to the client. */
+    ks_log_warn("worker %d: kafka: %s", w->id, rd_kafka_message_errstr(m));
+    return 0;
+  }
+  const char *topic = rd_kafka_topic_name(m->rkt);
+  ks_partition *p = ks_source_find(w, topic, m->partition);
+  if (p == NULL || m->offset < p->start) {
+    /* Not ours (revoked) or from before the seek: the owner re-reads it. */
+    return 0;
+  }
+  atomic_fetch_add_explicit(&w->counters.consumed, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&w->counters.consumed_bytes, m->len,
+                            memory_order_relaxed);
+  int r = ks_table_writer_add(p->tw, p, m);
+  if (r) {
+    char why[160];
+    snprintf(why, sizeof why,
+             "%s[%d] offset %lld rejected and errors.tolerance is none",
+             topic, (int)m->partition, (long long)m->offset);
+    stop_fatal(w, why);
+    return r;
+  }
+  return 0;
+}
+
+int ks_source_drain(ks_worker *w) {
+  rd_kafka_message_t *batch[256];
+  int total = 0;
+  while (w->consuming && total < KS_SOURCE_BUDGET) {
+    ssize_t n = rd_kafka_consume_batch_queue(w->rkq, 0, batch,
+                                             KS_ARRAY_SIZE(batch));
+    if (n <= 0)
+      return 0;
+    for (ssize_t i = 0; i < n; i++) {
+      if (w->consuming)
+        handle(w, batch[i]);
+      rd_kafka_message_destroy(batch[i]);
+    }
+    total += (int)n;
+    if ((size_t)n < KS_ARRAY_SIZE(batch))
+      return 0;
+  }
+  return w->consuming;
+}
+
+/* ---- revoke ------------------------------------------------------------- */
+
+typedef struct revoke_msg {
+  ks_msg msg;
+  ks_worker *w;
+  rd_kafka_topic_partition_list_t *parts;
+} revoke_msg;
+
+static void on_revoke(ks_msg *m) {
+  revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
+  ks_worker *w = rm->w;
+  for (int i = 0; i < rm->parts->cnt; i++) {
+    rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
+    ks_partition *p = ks_source_find(w, tp->topic, tp->partition);
+    if (p == NULL)
+      continue;
+    p->revoked = 1;
+    /* The partition's rows share a file with other partitions of the
+     * table: flush the whole writer so the revoked range commits now. */
+    if (p->batch_last >= 0)
+      ks_table_writer_flush(p->tw, "revoke");
+  }
+  rd_kafka_topic_partition_list_destroy(rm->parts);
+  ks_free(rm);
+  w->revoking = 1;
+  ks_source_check_revoke(w);
+}
+
+void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
+                     int64_t version) {
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->partition == part && strcmp(p->topic, topic) == 0 &&
+        version > p->acked)
+      p->acked = version;
+}
+
+void ks_source_check_revoke(ks_worker *w) {
+  if (!w->revoking)
+    return;
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->revoked && (p->batch_last >= 0 || p->acked != p->committed))
+      return;
+  ks_partition **pp = &w->partitions;
+  while (*pp) {
+    ks_partition *p = *pp;
+    if (p->revoked) {
+      *pp = p->next;
+      ks_free(p->topic);
+      ks_free(p->app_id);
+      ks_free(p);
+    } else {
+      pp = &p->next;
+    }
+  }
+  w->revoking = 0;
+  ks_pipeline *pl = w->p;
+  uv_mutex_lock(&pl->revoke_lock);
+  pl->revoke_pending--;
+  uv_cond_signal(&pl->revoke_cond);
+  uv_mutex_unlock(&pl->revoke_lock);
+}
+
+void ks_source_revoke_and_wait(ks_pipeline *p,
+                               const rd_kafka_topic_partition_list_t *parts) {
+  uv_mutex_lock(&p->revoke_lock);
+  p->revoke_pending = 0;
+  uv_mutex_unlock(&p->revoke_lock);
+  for (int i = 0; i < p->nworkers; i++) {
+    revoke_msg *rm = ks_calloc(1, sizeof *rm);
+    rm->msg.fn = on_revoke;
+    rm->w = p->workers[i];
+    rm->parts = rd_kafka_topic_partition_list_copy(parts);
+    uv_mutex_lock(&p->revoke_lock);
+    p->revoke_pending++;
+    uv_mutex_unlock(&p->revoke_lock);
+    if (ks_worker_post(p->workers[i], &rm->msg)) {
+      rd_kafka_topic_partition_list_destroy(rm->parts);
+      ks_free(rm);
+      uv_mutex_lock(&p->revoke_lock);
+      p->revoke_pending--;
+      uv_mutex_unlock(&p->revoke_lock);
+    }
+  }
+  uv_mutex_lock(&p->revoke_lock);
+  while (p->revoke_pending > 0) {
+    if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
+                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
+      ks_log_warn("revoke: waiting for %d workers to commit their batches",
+                  p->revoke_pending);
+  }
+  uv_mutex_unlock(&p->revoke_lock);
+}

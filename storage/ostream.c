@@ -1,0 +1,347 @@
+#include "storage/ostream.h"
+#include "base/ks.h"
+#include "base/log.h"
+
+#include <stdlib.h>
+
+/* States of the stream (one function, set_state, changes them). */
+enum os_state {
+  OS_BUFFERING, /* no upload yet; all bytes in `cur` */
+  OS_CREATING,  /* upload_create in flight */
+  OS_UPLOADING, /* upload open; parts go out as they fill */
+  OS_COMPLETING,
+  OS_PUTTING, /* small file: single put */
+  OS_DONE
+};
+
+static const char *state_names[] = {"buffering", "creating", "uploading",
+                                    "completing", "putting", "done"};
+
+typedef struct os_part {
+  struct os_part *next;
+  ks_ostream *os;
+  int no;
+  ks_buf data;
+  unsigned attempt;
+  uv_timer_t retry;
+  int retry_armed;
+} os_part;
+
+struct ks_ostream {
+  ks_storage *st;
+  char *key;
+  ks_ostream_options opt;
+  enum os_state state;
+  ks_upload *up;
+  ks_buf cur;
+  int next_part;
+  os_part *queued; /* full parts waiting for a slot or for the upload */
+  os_part *queued_tail;
+  int in_flight;
+  uint64_t bytes;
+  size_t buffered;
+  int closing;
+  int aborted;
+  ks_ostream_done_cb done_cb;
+  void *done_arg;
+  unsigned attempt; /* create/complete/put retries */
+  uv_timer_t timer;
+  int timer_init;
+};
+
+static void pump(ks_ostream *os);
+static void try_finish(ks_ostream *os);
+
+static void set_state(ks_ostream *os, enum os_state s) {
+  ks_log_debug("ostream %s: %s -> %s", os->key, state_names[os->state],
+               state_names[s]);
+  os->state = s;
+}
+
+uint64_t ks_backoff_ms(unsigned attempt, uint64_t base, uint64_t cap) {
+  uint64_t ceil = base;
+  for (unsigned i = 0; i < attempt && ceil < cap; i++)
+    ceil *= 2;
+  if (ceil > cap)
+    ceil = cap;
+  return ceil ? (uint64_t)random() % (ceil + 1) : 0;
+}
+
+ks_ostream *ks_ostream_new(ks_storage *st, const char *key,
+                           const ks_ostream_options *opt) {
+  ks_ostream *os = ks_calloc(1, sizeof *os);
+  os->st = st;
+  os->key = ks_strdup(key);
+  if (opt)
+    os->opt = *opt;
+  if (os->opt.part_size == 0)
+    os->opt.part_size = 8u << 20;
+  if (os->opt.max_in_flight <= 0)
+    os->opt.max_in_flight = 4;
+  if (os->opt.backoff_base_ms == 0)
+    os->opt.backoff_base_ms = 100;
+  if (os->opt.backoff_cap_ms == 0)
+    os->opt.backoff_cap_ms = 30000;
+  ks_buf_init(&os->cur, 0);
+  os->next_part = 1;
+  os->state = OS_BUFFERING;
+  uv_timer_init(st->loop, &os->timer);
+  os->timer_init = 1;
+  return os;
+}
+
+uint64_t ks_ostream_bytes(const ks_ostream *os) { return os->bytes; }
+size_t ks_ostream_buffered(const ks_ostream *os) {
+  return os->buffered + os->cur.len;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  ks_ostream *os = ks_container_of((uv_timer_t *)h, ks_ostream, timer);
+  ks_buf_free(&os->cur);
+  ks_free(os->key);
+  ks_free(os);
+}
+
+static void destroy(ks_ostream *os) {
+  uv_close((uv_handle_t *)&os->timer, on_timer_closed);
+}
+
+static void on_part_timer_closed(uv_handle_t *h) {
+  os_part *pt = ks_container_of((uv_timer_t *)h, os_part, retry);
+  ks_buf_free(&pt->data);
+  ks_free(pt);
+}
+
+static void part_free(os_part *pt) {
+  pt->os->buffered -= pt->data.len;
+  uv_close((uv_handle_t *)&pt->retry, on_part_timer_closed);
+}
+
+static void later(ks_ostream *os, uv_timer_cb cb, const char *what,
+                  int status) {
+  uint64_t d = ks_backoff_ms(os->attempt++, os->opt.backoff_base_ms,
+                             os->opt.backoff_cap_ms);
+  ks_log_warn("storage: %s of %s failed (%s); retrying in %llu ms", what,
+              os->key, ks_strerror(status), (unsigned long long)d);
+  uv_timer_start(&os->timer, cb, d, 0);
+}
+
+/* ---- multipart ---------------------------------------------------------- */
+
+static void send_part(os_part *pt);
+
+static void on_part_retry(uv_timer_t *t) {
+  send_part(ks_container_of(t, os_part, retry));
+}
+
+static void on_part_done(void *arg, int status) {
+  os_part *pt = arg;
+  ks_ostream *os = pt->os;
+  if (status && !os->aborted) {
+    uint64_t d = ks_backoff_ms(pt->attempt++, os->opt.backoff_base_ms,
+                               os->opt.backoff_cap_ms);
+    ks_log_warn("storage: part %d of %s failed (%s); retrying in %llu ms",
+                pt->no, os->key, ks_strerror(status), (unsigned long long)d);
+    uv_timer_start(&pt->retry, on_part_retry, d, 0);
+    return;
+  }
+  os->in_flight--;
+  part_free(pt);
+  if (os->aborted) {
+    if (os->in_flight == 0)
+      ks_ostream_abort(os);
+    return;
+  }
+  pump(os);
+  try_finish(os);
+}
+
+static void send_part(os_part *pt) {
+  ks_ostream *os = pt->os;
+  int r = os->st->vt->upload_part(os->st, os->up, pt->no, pt->data.data,
+                                  pt->data.len, on_part_done, pt);
+  if (r)
+    on_part_done(pt, r);
+}
+
+/* Starts queued parts while there are free slots. */
+static void pump(ks_ostream *os) {
+  if (os->state != OS_UPLOADING)
+    return;
+  while (os->queued && os->in_flight < os->opt.max_in_flight) {
+    os_part *pt = os->queued;
+    os->queued = pt->next;
+    if (!os->queued)
+      os->queued_tail = NULL;
+    pt->next = NULL;
+    os->in_flight++;
+    send_part(pt);
+  }
+}
+
+static void queue_cur(ks_ostream *os) {
+  os_part *pt = ks_calloc(1, sizeof *pt);
+  pt->os = os;
+  pt->no = os->next_part++;
+  pt->data = os->cur; /* hand the buffer over */
+  ks_buf_init(&os->cur, 0);
+  uv_timer_init(os->st->loop, &pt->retry);
+  os->buffered += pt->data.len;
+  if (os->queued_tail)
+    os->queued_tail->next = pt;
+  else
+    os->queued = pt;
+  os->queued_tail = pt;
+}
+
+static void start_create(ks_ostream *os);
+
+static void on_create_retry(uv_timer_t *t) {
+  start_create(ks_container_of(t, ks_ostream, timer));
+}
+
+static void on_created(void *arg, int status, ks_upload *up) {
+  ks_ostream *os = arg;
+  if (status) {
+    later(os, on_create_retry, "create upload", status);
+    return;
+  }
+  os->attempt = 0;
+  os->up = up;
+  set_state(os, OS_UPLOADING);
+  if (os->aborted) {
+    ks_ostream_abort(os);
+    return;
+  }
+  pump(os);
+  try_finish(os);
+}
+
+static void start_create(ks_ostream *os) {
+  set_state(os, OS_CREATING);
+  int r = os->st->vt->upload_create(os->st, os->key, on_created, os);
+  if (r)
+    on_created(os, r, NULL);
+}
+
+int ks_ostream_write(ks_ostream *os, const void *data, size_t len) {
+  int r = ks_buf_append(&os->cur, data, len);
+  if (r)
+    return r;
+  os->bytes += len;
+  if (os->cur.len >= os->opt.part_size) {
+    queue_cur(os);
+    if (os->state == OS_BUFFERING)
+      start_create(os);
+    else
+      pump(os);
+  }
+  return 0;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void finish(ks_ostream *os, int status, const ks_storage_obj *obj) {
+  set_state(os, OS_DONE);
+  ks_ostream_done_cb cb = os->done_cb;
+  void *arg = os->done_arg;
+  destroy(os);
+  if (cb)
+    cb(arg, status, obj);
+}
+
+static void start_complete(ks_ostream *os);
+
+static void on_complete_retry(uv_timer_t *t) {
+  start_complete(ks_container_of(t, ks_ostream, timer));
+}
+
+static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
+  ks_ostream *os = arg;
+  if (status) {
+    later(os, on_complete_retry, "complete upload", status);
+    return;
+  }
+  finish(os, 0, obj);
+}
+
+static void start_complete(ks_ostream *os) {
+  set_state(os, OS_COMPLETING);
+  int r = os->st->vt->upload_complete(os->st, os->up, on_completed, os);
+  if (r)
+    on_completed(os, r, NULL);
+}
+
+static void start_put(ks_ostream *os);
+
+static void on_put_retry(uv_timer_t *t) {
+  start_put(ks_container_of(t, ks_ostream, timer));
+}
+
+static void on_put(void *arg, int status) {
+  ks_ostream *os = arg;
+  if (status) {
+    later(os, on_put_retry, "put", status);
+    return;
+  }
+  ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
+  finish(os, 0, &obj);
+}
+
+static void start_put(ks_ostream *os) {
+  set_state(os, OS_PUTTING);
+  int r = ks_storage_put(os->st, os->key, os->cur.data, os->cur.len, on_put,
+                         os);
+  if (r)
+    on_put(os, r);
+}
+
+static void try_finish(ks_ostream *os) {
+  if (!os->closing || os->state != OS_UPLOADING)
+    return;
+  if (os->cur.len) {
+    queue_cur(os);
+    pump(os);
+  }
+  if (os->queued == NULL && os->in_flight == 0)
+    start_complete(os);
+}
+
+void ks_ostream_close(ks_ostream *os, ks_ostream_done_cb cb, void *arg) {
+  os->closing = 1;
+  os->done_cb = cb;
+  os->done_arg = arg;
+  if (os->state == OS_BUFFERING)
+    start_put(os);
+  else
+    try_finish(os);
+}
+
+static void on_aborted(void *arg, int status) {
+  ks_ostream *os = arg;
+  if (status)
+    ks_log_warn("storage: abort of %s failed (%s); the temporary upload is "
+                "left for vacuum", os->key, ks_strerror(status));
+  destroy(os);
+}
+
+void ks_ostream_abort(ks_ostream *os) {
+  os->aborted = 1;
+  while (os->queued) {
+    os_part *pt = os->queued;
+    os->queued = pt->next;
+    part_free(pt);
+  }
+  os->queued_tail = NULL;
+  if (os->state == OS_CREATING || os->in_flight > 0)
+    return; /* finishes when the outstanding call returns */
+  uv_timer_stop(&os->timer);
+  if (os->up) {
+    ks_upload *up = os->up;
+    os->up = NULL;
+    set_state(os, OS_DONE);
+    if (os->st->vt->upload_abort(os->st, up, on_aborted, os) == 0)
+      return;
+  }
+  destroy(os);
+}

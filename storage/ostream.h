@@ -1,0 +1,50 @@
+/*
+ * Output stream: a file being written to storage while it is produced.
+ * Bytes accumulate in the current part; each time it passes part_size a
+ * multipart UploadPart starts (the upload itself is created lazily with the
+ * first full part), up to max_in_flight parts at once. A file smaller than
+ * one part is stored with a single put. Failed storage calls are retried
+ * with exponential backoff and full jitter, never skipped: the part's
+ * bytes stay in memory until storage acknowledges them.
+ *
+ * Callers: stages/flush (Parquet files). One stream belongs to one loop.
+ */
+#ifndef KS_STORAGE_OSTREAM_H
+#define KS_STORAGE_OSTREAM_H
+
+#include "base/buf.h"
+#include "storage/storage.h"
+
+#include <stdint.h>
+
+typedef struct ks_ostream ks_ostream;
+
+/* obj: final key, size and modification time (ms). */
+typedef void (*ks_ostream_done_cb)(void *arg, int status,
+                                   const ks_storage_obj *obj);
+
+typedef struct ks_ostream_options {
+  size_t part_size;    /* default 8 MiB */
+  int max_in_flight;   /* default 4 */
+  uint64_t backoff_base_ms; /* default 100 */
+  uint64_t backoff_cap_ms;  /* default 30000 */
+} ks_ostream_options;
+
+ks_ostream *ks_ostream_new(ks_storage *st, const char *key,
+                           const ks_ostream_options *opt);
+/* Appends bytes; may start a part upload. */
+int ks_ostream_write(ks_ostream *os, const void *data, size_t len);
+/* Sends what is left and completes the file; the stream frees itself after
+ * calling cb. */
+void ks_ostream_close(ks_ostream *os, ks_ostream_done_cb cb, void *arg);
+/* Abandons the file (aborting a started upload); frees itself. */
+void ks_ostream_abort(ks_ostream *os);
+uint64_t ks_ostream_bytes(const ks_ostream *os);
+/* Bytes held in memory (current part + parts in flight). */
+size_t ks_ostream_buffered(const ks_ostream *os);
+
+/* Backoff delay for attempt n (0-based): uniform in [0, min(cap, base*2^n)]
+ * ("full jitter"). */
+uint64_t ks_backoff_ms(unsigned attempt, uint64_t base, uint64_t cap);
+
+#endif
