@@ -6,6 +6,8 @@
 //   stat   <row group> <column> <stats_min> <stats_max> <stats_min_value>
 //          <stats_max_value> <null_count> <num_values> <compression>
 //          <encodings>
+//   file   <created_by> <num_rows> <num_row_groups> <format_version>
+//   kv     <key> <value>
 // (stats_min/max are the legacy fields, *_value the current ones; all four
 // as JSON string literals.)
 // Values: null, true/false, integers in decimal, strings as JSON literals,
@@ -68,5 +70,13 @@ const st = (await con.runAndReadAll(
 const lit = (v) => (v === null || v === undefined ? 'null' : JSON.stringify(String(v)));
 for (const r of st)
   out.push(['stat', ...r.map((v, i) => (i >= 2 && i <= 5 ? lit(v) : show(v)))].join('\t'));
+
+const fm = (await con.runAndReadAll(
+  `SELECT created_by, num_rows, num_row_groups, format_version
+   FROM parquet_file_metadata(${q(file)})`)).getRows();
+for (const r of fm) out.push(['file', ...r.map(show)].join('\t'));
+const kv = (await con.runAndReadAll(
+  `SELECT key::VARCHAR, value::VARCHAR FROM parquet_kv_metadata(${q(file)})`)).getRows();
+for (const r of kv) out.push(['kv', ...r.map(show)].join('\t'));
 
 process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
