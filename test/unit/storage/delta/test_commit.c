@@ -1,0 +1,385 @@
+/* Delta table load/commit on the fs backend in a temp directory, with two
+ * table instances on one directory standing in for two writers. */
+#include "base/buf.h"
+#include "base/ks.h"
+#include "storage/delta/delta.h"
+#include "storage/storage.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef struct fx {
+  uv_loop_t loop;
+  char dir[64];
+  ks_storage *st;
+  int calls;
+  int status;
+  int64_t version;
+} fx;
+
+static ks_colspec cols[] = {{"id", KS_COL_INT64, 0},
+                            {"name", KS_COL_STRING, 1}};
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+                  struct FTW *ftw) {
+  return remove(p);
+}
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  strcpy(f->dir, "/tmp/ks-delta-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  char url[128];
+  snprintf(url, sizeof url, "file://%s", f->dir);
+  assert_int_equal(ks_storage_open(&f->loop, url, &f->st), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  ks_storage_close(f->st);
+  assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  free(f);
+  return 0;
+}
+
+static void on_load(void *arg, int status) {
+  fx *f = arg;
+  f->calls++;
+  f->status = status;
+}
+
+static void on_commit(void *arg, int status, int64_t version) {
+  fx *f = arg;
+  f->calls++;
+  f->status = status;
+  f->version = version;
+}
+
+static int load(fx *f, ks_delta_table *t) {
+  f->calls = 0;
+  assert_int_equal(ks_delta_table_load(t, on_load, f), 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  return f->status;
+}
+
+/* One file and one txn per commit; returns the status, f->version has the
+ * committed version. */
+static int commit(fx *f, ks_delta_table *t, const char *path,
+                  const char *app, int64_t expected, int64_t version) {
+  ks_delta_add add = {.path = (char *)path, .size = 10,
+                      .modification_time = 1000, .num_records = 2,
+                      .stats = "{\"numRecords\":2}"};
+  ks_delta_txn_update txn = {.app_id = app, .expected = expected,
+                             .version = version};
+  ks_delta_commit_req req = {.adds = &add, .nadds = 1, .txns = &txn,
+                             .ntxns = 1, .cols = cols, .ncols = 2,
+                             .operation = "STREAMING UPDATE",
+                             .engine_info = "ksink/test"};
+  f->calls = 0;
+  f->version = -2;
+  int rc = ks_delta_commit(t, &req, on_commit, f);
+  if (rc)
+    return rc;
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  return f->status;
+}
+
+static char *read_log(fx *f, const char *table, int64_t v) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s/_delta_log/%020lld.json", f->dir, table,
+           (long long)v);
+  FILE *fp = fopen(path, "rb");
+  if (!fp)
+    return NULL;
+  char *buf = calloc(1, 1 << 16);
+  size_t n = fread(buf, 1, (1 << 16) - 1, fp);
+  buf[n] = 0;
+  fclose(fp);
+  return buf;
+}
+
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+    n++;
+  return n;
+}
+
+static int log_entries(fx *f, const char *table) {
+  int n = 0;
+  char *s;
+  while ((s = read_log(f, table, n))) {
+    free(s);
+    n++;
+  }
+  return n;
+}
+
+static void test_create_then_sequential_commits(void **state) {
+  fx *f = *state;
+  ks_delta_table *t = ks_delta_table_new(f->st, "events");
+  assert_int_equal(load(f, t), 0); /* no table yet */
+  assert_int_equal(ks_delta_table_snapshot(t)->version, -1);
+
+  assert_int_equal(commit(f, t, "a.parquet", "app-ev-0", -1, 9), 0);
+  assert_int_equal(f->version, 0);
+  char *v0 = read_log(f, "events", 0);
+  assert_non_null(v0);
+  assert_int_equal(count(v0, "{\"protocol\":{\"minReaderVersion\":1,"
+                             "\"minWriterVersion\":2}}\n"), 1);
+  assert_int_equal(count(v0, "{\"metaData\":"), 1);
+  assert_int_equal(count(v0, "\"schemaString\":\"{\\\"type\\\":\\\"struct"
+                             "\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\","
+                             "\\\"type\\\":\\\"long\\\""), 1);
+  assert_int_equal(count(v0, "\"partitionColumns\":[],\"configuration\":{}"),
+                   1);
+  assert_int_equal(count(v0, "{\"add\":{\"path\":\"a.parquet\""), 1);
+  assert_int_equal(count(v0, "{\"txn\":{\"appId\":\"app-ev-0\",\"version\":9,"),
+                   1);
+  assert_int_equal(count(v0, "\"engineInfo\":\"ksink/test\""), 1);
+  assert_int_equal(count(v0, "\n"), 5);
+  free(v0);
+
+  assert_int_equal(commit(f, t, "b.parquet", "app-ev-0", 9, 19), 0);
+  assert_int_equal(f->version, 1);
+  assert_int_equal(commit(f, t, "c.parquet", "app-ev-0", 19, 29), 0);
+  assert_int_equal(f->version, 2);
+  char *v2 = read_log(f, "events", 2);
+  assert_int_equal(count(v2, "protocol"), 0);
+  assert_int_equal(count(v2, "metaData"), 0);
+  free(v2);
+
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
+  assert_int_equal(s->version, 2);
+  assert_int_equal(s->nfiles, 3);
+  assert_int_equal(ks_delta_snapshot_txn(s, "app-ev-0"), 29);
+
+  /* an independent reader sees the same table */
+  ks_delta_table *r = ks_delta_table_new(f->st, "events/");
+  assert_int_equal(load(f, r), 0);
+  const ks_delta_snapshot *rs = ks_delta_table_snapshot(r);
+  assert_int_equal(rs->version, 2);
+  assert_int_equal(rs->nfiles, 3);
+  assert_string_equal(rs->files[2].path, "c.parquet");
+  assert_int_equal(ks_delta_snapshot_rows(rs), 6);
+  assert_int_equal(ks_delta_snapshot_txn(rs, "app-ev-0"), 29);
+  assert_string_equal(rs->metadata.id, s->metadata.id);
+  assert_int_equal(strlen(rs->metadata.id), 36);
+  /* loading again finds nothing new */
+  assert_int_equal(load(f, r), 0);
+  assert_int_equal(ks_delta_table_snapshot(r)->version, 2);
+  ks_delta_table_free(r);
+  ks_delta_table_free(t);
+}
+
+static void test_two_writers_conflict_then_retry(void **state) {
+  fx *f = *state;
+  ks_delta_table *w1 = ks_delta_table_new(f->st, "t");
+  ks_delta_table *w2 = ks_delta_table_new(f->st, "t");
+  assert_int_equal(load(f, w1), 0);
+  assert_int_equal(load(f, w2), 0);
+
+  /* both try to create the table; w2 loses v0 and lands at v1 without a
+   * second protocol/metaData */
+  assert_int_equal(commit(f, w1, "w1-a.parquet", "app-t-0", -1, 5), 0);
+  assert_int_equal(f->version, 0);
+  char *v0 = read_log(f, "t", 0);
+  assert_int_equal(commit(f, w2, "w2-a.parquet", "app-t-1", -1, 7), 0);
+  assert_int_equal(f->version, 1);
+  char *v0_after = read_log(f, "t", 0);
+  assert_string_equal(v0, v0_after); /* never overwritten */
+  char *v1 = read_log(f, "t", 1);
+  assert_int_equal(count(v1, "protocol"), 0);
+  assert_int_equal(count(v1, "metaData"), 0);
+  assert_int_equal(count(v1, "w2-a.parquet"), 1);
+
+  /* w1 is stale at v0; partition 0's txn is untouched by w2 */
+  assert_int_equal(commit(f, w1, "w1-b.parquet", "app-t-0", 5, 8), 0);
+  assert_int_equal(f->version, 2);
+  char *v1_after = read_log(f, "t", 1);
+  assert_string_equal(v1, v1_after);
+  const ks_delta_snapshot *s1 = ks_delta_table_snapshot(w1);
+  assert_int_equal(s1->version, 2);
+  assert_int_equal(s1->nfiles, 3); /* it saw w2's file while reloading */
+  assert_int_equal(ks_delta_snapshot_txn(s1, "app-t-1"), 7);
+  assert_int_equal(ks_delta_snapshot_txn(s1, "app-t-0"), 8);
+  assert_int_equal(log_entries(f, "t"), 3);
+  free(v0);
+  free(v0_after);
+  free(v1);
+  free(v1_after);
+  ks_delta_table_free(w1);
+  ks_delta_table_free(w2);
+}
+
+static void test_zombie(void **state) {
+  fx *f = *state;
+  ks_delta_table *w1 = ks_delta_table_new(f->st, "z");
+  ks_delta_table *w2 = ks_delta_table_new(f->st, "z");
+  assert_int_equal(commit(f, w1, "a.parquet", "app-z-0", -1, 10), 0);
+  assert_int_equal(load(f, w2), 0);
+  assert_int_equal(ks_delta_snapshot_txn(ks_delta_table_snapshot(w2),
+                                         "app-z-0"), 10);
+
+  /* w1 (new owner after a rebalance) moves partition 0 past 10 */
+  assert_int_equal(commit(f, w1, "b.parquet", "app-z-0", 10, 20), 0);
+  char *v1 = read_log(f, "z", 1);
+
+  /* w2 still believes it owns partition 0 from offset 11: a zombie. It
+   * hits EEXIST at v1, reloads, sees 20 and gives up without writing. */
+  assert_int_equal(commit(f, w2, "zombie.parquet", "app-z-0", 10, 30),
+                   KS_EZOMBIE);
+  assert_non_null(strstr(ks_delta_table_error(w2), "app-z-0"));
+  assert_int_equal(log_entries(f, "z"), 2);
+  char *v1_after = read_log(f, "z", 1);
+  assert_string_equal(v1, v1_after);
+  assert_int_equal(ks_delta_table_snapshot(w2)->version, 1);
+
+  /* again from an up-to-date snapshot: refused after a refresh */
+  assert_int_equal(commit(f, w2, "zombie.parquet", "app-z-0", 10, 30),
+                   KS_EZOMBIE);
+  assert_int_equal(log_entries(f, "z"), 2);
+
+  /* other partitions of w2 are fine */
+  assert_int_equal(commit(f, w2, "c.parquet", "app-z-1", -1, 3), 0);
+  assert_int_equal(f->version, 2);
+
+  /* a stale snapshot behind the caller's expected refreshes and commits */
+  ks_delta_table *w3 = ks_delta_table_new(f->st, "z");
+  assert_int_equal(commit(f, w3, "d.parquet", "app-z-0", 20, 25), 0);
+  assert_int_equal(f->version, 3);
+  assert_int_equal(log_entries(f, "z"), 4);
+  free(v1);
+  free(v1_after);
+  ks_delta_table_free(w1);
+  ks_delta_table_free(w2);
+  ks_delta_table_free(w3);
+}
+
+static void test_gap_is_corrupt(void **state) {
+  fx *f = *state;
+  ks_delta_table *t = ks_delta_table_new(f->st, "g");
+  assert_int_equal(commit(f, t, "a.parquet", "app-g-0", -1, 1), 0);
+  assert_int_equal(commit(f, t, "b.parquet", "app-g-0", 1, 2), 0);
+  /* v2 goes missing, v3 exists; unrelated files in _delta_log are ignored */
+  char path[256];
+  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->dir, 3);
+  FILE *fp = fopen(path, "w");
+  fputs("{\"txn\":{\"appId\":\"x\",\"version\":1}}\n", fp);
+  fclose(fp);
+  snprintf(path, sizeof path, "%s/g/_delta_log/_last_checkpoint", f->dir);
+  fp = fopen(path, "w");
+  fclose(fp);
+  ks_delta_table *r = ks_delta_table_new(f->st, "g");
+  assert_int_equal(load(f, r), KS_ECORRUPT);
+  assert_non_null(strstr(ks_delta_table_error(r),
+                         "00000000000000000002.json is missing"));
+  ks_delta_table_free(r);
+
+  /* a malformed entry names its version and line */
+  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->dir, 2);
+  fp = fopen(path, "w");
+  fputs("{\"commitInfo\":{}}\n{\"add\":{oops}}\n", fp);
+  fclose(fp);
+  r = ks_delta_table_new(f->st, "g");
+  assert_int_equal(load(f, r), KS_ECORRUPT);
+  assert_non_null(strstr(ks_delta_table_error(r), "version 2 line 2"));
+  assert_int_equal(ks_delta_table_snapshot(r)->version, 1);
+  ks_delta_table_free(r);
+  ks_delta_table_free(t);
+}
+
+static void test_busy_and_bad_requests(void **state) {
+  fx *f = *state;
+  ks_delta_table *t = ks_delta_table_new(f->st, "b");
+  ks_delta_commit_req empty = {0};
+  /* creating a table needs columns */
+  assert_int_equal(ks_delta_commit(t, &empty, on_commit, f), KS_EINVAL);
+  f->calls = 0;
+  assert_int_equal(ks_delta_table_load(t, on_load, f), 0);
+  assert_int_equal(ks_delta_table_load(t, on_load, f), KS_EINVAL);
+  ks_delta_commit_req req = {.cols = cols, .ncols = 2};
+  assert_int_equal(ks_delta_commit(t, &req, on_commit, f), KS_EINVAL);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  /* a txn that does not move forward is a caller bug */
+  ks_delta_txn_update txn = {.app_id = "a", .expected = 5, .version = 5};
+  req.txns = &txn;
+  req.ntxns = 1;
+  assert_int_equal(ks_delta_commit(t, &req, on_commit, f), KS_EINVAL);
+  ks_delta_table_free(t);
+}
+
+/* A storage double (through the vtable) whose put_if_absent always loses
+ * the race: the commit gives up after a bounded number of attempts. */
+typedef struct lose_storage {
+  ks_storage base;
+  ks_storage *inner;
+  int puts;
+  ks_storage_cb cb;
+  void *arg;
+} lose_storage;
+
+static void lose_after_get(void *arg, int status, const uint8_t *d, size_t n) {
+  lose_storage *ls = arg;
+  ls->cb(ls->arg, KS_EEXIST);
+}
+
+static int lose_put_if_absent(ks_storage *s, const char *key, const void *d,
+                              size_t n, ks_storage_cb cb, void *arg) {
+  lose_storage *ls = (lose_storage *)s;
+  ls->puts++;
+  ls->cb = cb;
+  ls->arg = arg;
+  return ks_storage_get(ls->inner, key, lose_after_get, ls); /* async */
+}
+
+static int lose_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
+                     void *arg) {
+  return ks_storage_list(((lose_storage *)s)->inner, prefix, cb, arg);
+}
+
+static void test_bounded_retries(void **state) {
+  fx *f = *state;
+  ks_storage_vtable vt = {.name = "lose",
+                          .put_if_absent = lose_put_if_absent,
+                          .list = lose_list};
+  lose_storage ls = {.base = {.vt = &vt, .loop = &f->loop}, .inner = f->st};
+  ks_delta_table *t = ks_delta_table_new(&ls.base, "r");
+  assert_int_equal(commit(f, t, "a.parquet", "app-r-0", -1, 1),
+                   KS_ECONFLICT);
+  assert_int_equal(ls.puts, 100);
+  ks_delta_table_free(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_create_then_sequential_commits,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_two_writers_conflict_then_retry,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_zombie, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gap_is_corrupt, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_busy_and_bad_requests, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_bounded_retries, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
