@@ -94,8 +94,7 @@ static int compress_gzip(ks__pq_codec *c, const uint8_t *in, size_t n,
   return 0;
 }
 
-int ks__pq_compress(ks__pq_codec *c, const uint8_t *in, size_t n,
-                    ks_buf *out) {
+int ks__pq_compress(ks__pq_codec *c, const uint8_t *in, size_t n, ks_buf *out) {
   ks_buf_reset(out);
   switch (c->codec) {
   case KS_CODEC_NONE:

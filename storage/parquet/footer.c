@@ -61,7 +61,7 @@ static void schema_leaf(ks__thrift *t, const ks_colspec *s) {
   case KS_COL_TIMESTAMP:
     ks__thrift_field_i32(t, 6, CT_TIMESTAMP_MICROS);
     ks__thrift_field_struct(t, 10);
-    ks__thrift_field_struct(t, 8); /* TIMESTAMP: TimestampType */
+    ks__thrift_field_struct(t, 8);  /* TIMESTAMP: TimestampType */
     ks__thrift_field_bool(t, 1, 1); /* isAdjustedToUTC */
     ks__thrift_field_struct(t, 2);  /* unit: TimeUnit */
     ks__thrift_field_struct(t, 2);  /* MICROS: MicroSeconds {} */
@@ -153,8 +153,8 @@ int ks__pq_footer_write(ks_pq_writer *w) {
   ks__thrift_field_string(&t, 6, w->created_by);
   ks__thrift_field_list(&t, 7, KS__T_STRUCT, w->ncols);
   for (size_t i = 0; i < w->ncols; i++) {
-    ks__thrift_struct_begin(&t);     /* ColumnOrder */
-    ks__thrift_field_struct(&t, 1);  /* TYPE_ORDER: TypeDefinedOrder {} */
+    ks__thrift_struct_begin(&t);    /* ColumnOrder */
+    ks__thrift_field_struct(&t, 1); /* TYPE_ORDER: TypeDefinedOrder {} */
     ks__thrift_struct_end(&t);
     ks__thrift_struct_end(&t);
   }

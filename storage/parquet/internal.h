@@ -97,8 +97,7 @@ int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c, size_t nrows,
 /* stats.c */
 void ks__pq_stats_fixed(const ks_column *c, size_t v0, size_t v1,
                         ks__pq_chunkstats *st);
-int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b,
-                     size_t bn);
+int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 void ks__pq_stats_merge(ks_pq_colstats *f, const ks_colspec *spec,
                         const ks__pq_chunkstats *st);
 void ks__pq_stats_encode(ks__thrift *t, int16_t id, const ks_colspec *spec,
@@ -109,8 +108,7 @@ void ks__pq_codec_init(ks__pq_codec *c, ks_codec codec, int level);
 void ks__pq_codec_free(ks__pq_codec *c);
 int ks__pq_codec_thrift_id(ks_codec codec);
 /* Replaces out's contents with in[0..n) compressed. */
-int ks__pq_compress(ks__pq_codec *c, const uint8_t *in, size_t n,
-                    ks_buf *out);
+int ks__pq_compress(ks__pq_codec *c, const uint8_t *in, size_t n, ks_buf *out);
 
 /* footer.c */
 void ks__pq_footer_rowgroup(ks_pq_writer *w, int64_t nrows, int64_t offset);

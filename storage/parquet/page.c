@@ -21,7 +21,9 @@ static uint64_t value_bits(ks_coltype t) {
   return 0;
 }
 
-static size_t value_bytes(ks_coltype t) { return (size_t)value_bits(t) / 8; }
+static size_t value_bytes(ks_coltype t) {
+  return (size_t)value_bits(t) / 8;
+}
 
 /* One page of a column: rows [r0, r1) holding values [v0, v1); `soff` is
  * the byte offset of value v0 in a string column's buffer. */
@@ -180,8 +182,7 @@ int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c, size_t nrows,
       return r;
     const ks_buf *body = &w->page;
     if (w->codec.codec != KS_CODEC_NONE) {
-      if ((r = ks__pq_compress(&w->codec, w->page.data, w->page.len,
-                               &w->comp)))
+      if ((r = ks__pq_compress(&w->codec, w->page.data, w->page.len, &w->comp)))
         return r;
       body = &w->comp;
     }

@@ -4,8 +4,7 @@
 
 /* Unsigned byte-wise order, a proper prefix first: Parquet's order for
  * BYTE_ARRAY / STRING. */
-int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b,
-                     size_t bn) {
+int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   size_t n = an < bn ? an : bn;
   int c = n ? memcmp(a, b, n) : 0; /* empty values may have NULL data */
   if (c)
@@ -16,22 +15,22 @@ int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b,
 /* Separate tight loops per type rather than one loop fused with the copy
  * into the page: the copy is a memcpy and these vectorize, which beats a
  * value-at-a-time loop doing both. */
-#define SCAN_INT(ctype, width)                                              \
-  do {                                                                      \
-    const uint8_t *p = c->values.data + v0 * (width);                       \
-    ctype lo, hi, x;                                                        \
-    memcpy(&lo, p, sizeof lo);                                              \
-    hi = lo;                                                                \
-    for (size_t k = 1; k < v1 - v0; k++) {                                  \
-      memcpy(&x, p + k * (width), sizeof x);                                \
-      lo = x < lo ? x : lo;                                                 \
-      hi = x > hi ? x : hi;                                                 \
-    }                                                                       \
-    if (!st->has_minmax || lo < st->min.i)                                  \
-      st->min.i = lo;                                                       \
-    if (!st->has_minmax || hi > st->max.i)                                  \
-      st->max.i = hi;                                                       \
-    st->has_minmax = 1;                                                     \
+#define SCAN_INT(ctype, width)                                                 \
+  do {                                                                         \
+    const uint8_t *p = c->values.data + v0 * (width);                          \
+    ctype lo, hi, x;                                                           \
+    memcpy(&lo, p, sizeof lo);                                                 \
+    hi = lo;                                                                   \
+    for (size_t k = 1; k < v1 - v0; k++) {                                     \
+      memcpy(&x, p + k * (width), sizeof x);                                   \
+      lo = x < lo ? x : lo;                                                    \
+      hi = x > hi ? x : hi;                                                    \
+    }                                                                          \
+    if (!st->has_minmax || lo < st->min.i)                                     \
+      st->min.i = lo;                                                          \
+    if (!st->has_minmax || hi > st->max.i)                                     \
+      st->max.i = hi;                                                          \
+    st->has_minmax = 1;                                                        \
   } while (0)
 
 static void scan_bool(const ks_column *c, size_t v0, size_t v1,

@@ -100,8 +100,7 @@ void ks__thrift_field_string(ks__thrift *t, int16_t id, const char *s) {
   ks__thrift_field_binary(t, id, s, strlen(s));
 }
 
-void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type,
-                           size_t n) {
+void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type, size_t n) {
   field_header(t, id, KS__T_LIST);
   if (n < 15) {
     put_byte(t, (uint8_t)(n << 4 | (size_t)elem_type));

@@ -59,8 +59,7 @@ void ks__thrift_field_binary(ks__thrift *t, int16_t id, const void *p,
                              size_t n);
 void ks__thrift_field_string(ks__thrift *t, int16_t id, const char *s);
 /* A list field of n elements of elem_type; then write n elements. */
-void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type,
-                           size_t n);
+void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type, size_t n);
 
 /* List elements. Struct elements use ks__thrift_struct_begin/end. */
 void ks__thrift_elem_i32(ks__thrift *t, int32_t v);

@@ -13,8 +13,8 @@ ks_pq_writer *ks_pq_writer_new(const ks_colspec *specs, size_t ncols,
   w->sink = sink;
   w->arg = arg;
   w->page_bytes = opt && opt->page_bytes ? opt->page_bytes : PAGE_BYTES_DEFAULT;
-  w->created_by = ks_strdup(opt && opt->created_by ? opt->created_by
-                                                   : "ksink version " KS_VERSION);
+  w->created_by = ks_strdup(
+      opt && opt->created_by ? opt->created_by : "ksink version " KS_VERSION);
   ks__pq_codec_init(&w->codec, opt ? opt->codec : KS_CODEC_NONE,
                     opt ? opt->zstd_level : 0);
   w->stats = ks_calloc(ncols ? ncols : 1, sizeof *w->stats);
@@ -135,9 +135,13 @@ int ks_pq_writer_close(ks_pq_writer *w) {
   return 0;
 }
 
-uint64_t ks_pq_writer_bytes(const ks_pq_writer *w) { return w->offset; }
+uint64_t ks_pq_writer_bytes(const ks_pq_writer *w) {
+  return w->offset;
+}
 
-int64_t ks_pq_writer_rows(const ks_pq_writer *w) { return w->rows; }
+int64_t ks_pq_writer_rows(const ks_pq_writer *w) {
+  return w->rows;
+}
 
 const ks_pq_colstats *ks_pq_writer_stats(const ks_pq_writer *w, size_t col) {
   return col < w->ncols ? &w->stats[col] : NULL;

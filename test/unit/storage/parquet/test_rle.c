@@ -25,11 +25,11 @@ static int teardown(void **state) {
   return 0;
 }
 
-#define ASSERT_BYTES(...)                                                   \
-  do {                                                                      \
-    const uint8_t want_[] = {__VA_ARGS__};                                  \
-    assert_int_equal(out.len, sizeof want_);                                \
-    assert_memory_equal(out.data, want_, sizeof want_);                     \
+#define ASSERT_BYTES(...)                                                      \
+  do {                                                                         \
+    const uint8_t want_[] = {__VA_ARGS__};                                     \
+    assert_int_equal(out.len, sizeof want_);                                   \
+    assert_memory_equal(out.data, want_, sizeof want_);                        \
   } while (0)
 
 static void encode(const uint8_t *v, size_t n, int w) {
