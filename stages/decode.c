@@ -199,36 +199,49 @@ static int on_boolean(void *ctx, int b) {
   return r ? too_big(d) : 1;
 }
 
+/* Schema column of the depth-1 member being parsed (validate-only
+ * decoders need it too: a value its column cannot hold is a reject). */
+static const ks_colspec *root_spec(ks_decoder *d, int *json) {
+  int32_t p = d->v.stack[0].prop;
+  if (d->v.depth != 1 || p < 0)
+    return NULL;
+  int32_t c = d->schema->root->props[p].col;
+  if (c < 0)
+    return NULL;
+  *json = d->schema->colinfo[c].json;
+  return &d->schema->cols[c];
+}
+
 static int on_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
   ks__num num;
   ks__num_parse(&num, t, n);
   if (ks__v_number(&d->v, &num))
     return 0;
+  int json = 1;
+  const ks_colspec *spec = d->cap ? NULL : root_spec(d, &json);
+  if (spec && !json && spec->type == KS_COL_INT64 && !num.fits) {
+    ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
+               "%.*s is out of range for a 64-bit integer",
+               (int)(n > 64 ? 64 : n), t);
+    return 0;
+  }
+  if (spec && !json && spec->type == KS_COL_DOUBLE &&
+      isinf(ks__num_double(&num))) {
+    ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
+               "%.*s is out of range for a double", (int)(n > 64 ? 64 : n), t);
+    return 0;
+  }
   ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
   if (c == NULL)
     return 1;
   int r;
-  if (d->cap || col_json(d, c)) {
+  if (d->cap || col_json(d, c))
     r = put_json_scalar(d, c, t, n, 0);
-  } else if (c->spec->type == KS_COL_INT64) {
-    if (!num.fits) {
-      ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
-                 "%.*s is out of range for a 64-bit integer",
-                 (int)(n > 64 ? 64 : n), t);
-      return 0;
-    }
+  else if (c->spec->type == KS_COL_INT64)
     r = ks_column_append_i64(c, num.i);
-  } else {
-    double v = ks__num_double(&num);
-    if (isinf(v)) {
-      ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
-                 "%.*s is out of range for a double", (int)(n > 64 ? 64 : n),
-                 t);
-      return 0;
-    }
-    r = ks_column_append_double(c, v);
-  }
+  else
+    r = ks_column_append_double(c, ks__num_double(&num));
   return r ? too_big(d) : 1;
 }
 

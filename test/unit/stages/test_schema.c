@@ -1,0 +1,260 @@
+/* Schema loading, compilation errors and the column mapping. */
+#include "stages/schema.h"
+#include "base/ks.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static const char seed[] =
+    "{\"$schema\": \"http://json-schema.org/draft-07/schema#\","
+    " \"title\": \"user event\", \"type\": \"object\","
+    " \"properties\": {"
+    "  \"user_id\": {\"type\": \"integer\"},"
+    "  \"event_type\": {\"type\": \"string\"},"
+    "  \"timestamp\": {\"type\": \"string\", \"format\": \"date-time\"},"
+    "  \"properties\": {\"type\": \"object\"}},"
+    " \"required\": [\"user_id\", \"event_type\", \"timestamp\"],"
+    " \"additionalProperties\": false}";
+
+static ks_schema *load_ok(const char *json) {
+  ks_schema *s = NULL;
+  char err[512] = "";
+  int r = ks_schema_load_string(json, strlen(json), "t.json", &s, err,
+                                sizeof err);
+  if (r != 0)
+    print_error("unexpected load failure: %s\n", err);
+  assert_int_equal(r, 0);
+  assert_non_null(s);
+  return s;
+}
+
+static void load_fails(const char *json, const char *want) {
+  ks_schema *s = (ks_schema *)1;
+  char err[512] = "";
+  int r = ks_schema_load_string(json, strlen(json), "t.json", &s, err,
+                                sizeof err);
+  assert_int_equal(r, KS_ESCHEMA);
+  assert_null(s);
+  assert_string_equal(err, want);
+}
+
+static void check_col(const ks_colspec *c, const char *name, ks_coltype t,
+                      int nullable) {
+  assert_string_equal(c->name, name);
+  assert_int_equal(c->type, t);
+  assert_int_equal(c->nullable, nullable);
+}
+
+static void seed_schema_columns(void **state) {
+  ks_schema *s = load_ok(seed);
+  assert_int_equal(ks_schema_ncolumns(s), 4);
+  const ks_colspec *c = ks_schema_columns(s);
+  check_col(&c[0], "user_id", KS_COL_INT64, 0);
+  check_col(&c[1], "event_type", KS_COL_STRING, 0);
+  check_col(&c[2], "timestamp", KS_COL_TIMESTAMP, 0);
+  check_col(&c[3], "properties", KS_COL_STRING, 1);
+  ks_schema_free(s);
+}
+
+static void every_type_maps(void **state) {
+  ks_schema *s = load_ok(
+      "{\"type\": \"object\", \"properties\": {"
+      " \"i\": {\"type\": \"integer\", \"minimum\": 0},"
+      " \"n\": {\"type\": \"number\"},"
+      " \"b\": {\"type\": \"boolean\"},"
+      " \"s\": {\"type\": \"string\", \"maxLength\": 10},"
+      " \"ts\": {\"type\": \"string\", \"format\": \"date-time\"},"
+      " \"d\": {\"type\": \"string\", \"format\": \"date\"},"
+      " \"o\": {\"type\": \"object\", \"properties\": {\"x\": true}},"
+      " \"a\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"}},"
+      " \"sn\": {\"type\": [\"string\", \"null\"]},"
+      " \"mixed\": {\"type\": [\"string\", \"integer\"]},"
+      " \"num2\": {\"type\": [\"integer\", \"number\"]},"
+      " \"any\": {},"
+      " \"t\": true,"
+      " \"e\": {\"enum\": [\"red\", \"green\"]},"
+      " \"in\": {\"type\": [\"null\", \"integer\"]}},"
+      " \"required\": [\"i\", \"n\", \"b\", \"s\", \"ts\", \"d\", \"o\", \"a\","
+      "  \"sn\", \"mixed\", \"any\", \"e\", \"in\"]}");
+  assert_int_equal(ks_schema_ncolumns(s), 15);
+  const ks_colspec *c = ks_schema_columns(s);
+  check_col(&c[0], "i", KS_COL_INT64, 0);
+  check_col(&c[1], "n", KS_COL_DOUBLE, 0);
+  check_col(&c[2], "b", KS_COL_BOOLEAN, 0);
+  check_col(&c[3], "s", KS_COL_STRING, 0);
+  check_col(&c[4], "ts", KS_COL_TIMESTAMP, 0);
+  check_col(&c[5], "d", KS_COL_DATE, 0);
+  check_col(&c[6], "o", KS_COL_STRING, 0);
+  check_col(&c[7], "a", KS_COL_STRING, 0);
+  check_col(&c[8], "sn", KS_COL_STRING, 1);
+  check_col(&c[9], "mixed", KS_COL_STRING, 0);
+  check_col(&c[10], "num2", KS_COL_DOUBLE, 1); /* not required */
+  check_col(&c[11], "any", KS_COL_STRING, 1);  /* no type: null allowed */
+  check_col(&c[12], "t", KS_COL_STRING, 1);
+  check_col(&c[13], "e", KS_COL_STRING, 0);    /* kinds from enum */
+  check_col(&c[14], "in", KS_COL_INT64, 1);
+  ks_schema_free(s);
+}
+
+static void declaration_order_kept(void **state) {
+  ks_schema *s = load_ok("{\"type\": \"object\", \"properties\": {"
+                         "\"zeta\": {\"type\": \"integer\"},"
+                         "\"alpha\": {\"type\": \"integer\"},"
+                         "\"mid\": {\"type\": \"integer\"}}}");
+  const ks_colspec *c = ks_schema_columns(s);
+  assert_string_equal(c[0].name, "zeta");
+  assert_string_equal(c[1].name, "alpha");
+  assert_string_equal(c[2].name, "mid");
+  assert_int_equal(c[0].nullable, 1);
+  ks_schema_free(s);
+}
+
+static void unsupported_keywords_fail(void **state) {
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"oneOf\": "
+             "[{\"type\": \"string\"}]}}}",
+             "t.json: /properties/a/oneOf: keyword \"oneOf\" is not "
+             "supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": "
+             "\"string\", \"pattern\": \"^x\"}}}",
+             "t.json: /properties/a/pattern: keyword \"pattern\" is not "
+             "supported yet");
+  load_fails("{\"$ref\": \"#/definitions/x\"}",
+             "t.json: /$ref: keyword \"$ref\" is not supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a/b\": {\"type\": "
+             "\"array\", \"items\": {\"allOf\": []}}}}",
+             "t.json: /properties/a~1b/items/allOf: keyword \"allOf\" is "
+             "not supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": true},"
+             " \"additionalProperties\": {\"const\": 1}}",
+             "t.json: /additionalProperties/const: keyword \"const\" is not "
+             "supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"format\": "
+             "\"email\"}}}",
+             "t.json: /properties/a/format: format \"email\" is not "
+             "supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"items\": "
+             "[true]}}}",
+             "t.json: /properties/a/items: keyword \"items\" with an array "
+             "of schemas is not supported yet");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"enum\": "
+             "[{\"x\": 1}]}}}",
+             "t.json: /properties/a/enum: keyword \"enum\" with object or "
+             "array values is not supported yet");
+}
+
+static void annotations_ignored(void **state) {
+  ks_schema *s = load_ok(
+      "{\"$schema\": \"x\", \"$id\": \"y\", \"$comment\": \"c\","
+      " \"title\": \"t\", \"description\": \"d\", \"type\": \"object\","
+      " \"definitions\": {\"x\": {\"oneOf\": []}},"
+      " \"properties\": {\"a\": {\"type\": \"integer\", \"default\": 1,"
+      " \"examples\": [1, 2]}}}");
+  assert_int_equal(ks_schema_ncolumns(s), 1);
+  ks_schema_free(s);
+}
+
+static void bad_roots_fail(void **state) {
+  load_fails("{\"properties\": {\"a\": true}}",
+             "t.json: /type: the root schema must have \"type\": \"object\" "
+             "(a record is a JSON object)");
+  load_fails("{\"type\": \"array\"}",
+             "t.json: /type: the root schema must have \"type\": \"object\" "
+             "(a record is a JSON object)");
+  load_fails("{\"type\": \"object\"}",
+             "t.json: /properties: the root schema must declare "
+             "\"properties\" (one column per property)");
+  load_fails("[1]", "t.json: (root): a schema must be an object or a boolean");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": "
+             "\"int\"}}}",
+             "t.json: /properties/a/type: unknown type \"int\" (expected one "
+             "of null, boolean, integer, number, string, object, array)");
+  load_fails("{\"type\": \"object\", \"properties\": {\"a\": {\"minLength\": "
+             "-1}}}",
+             "t.json: /properties/a/minLength: expected a non-negative "
+             "integer");
+}
+
+static void malformed_schema_fails(void **state) {
+  ks_schema *s = NULL;
+  char err[512];
+  const char *j = "{\"type\": \"object\",";
+  assert_int_equal(ks_schema_load_string(j, strlen(j), "t.json", &s, err,
+                                         sizeof err),
+                   KS_ESCHEMA);
+  assert_null(s);
+  assert_non_null(strstr(err, "t.json: (root): malformed JSON: "));
+  assert_null(strchr(err, '\n'));
+}
+
+static void load_file_reads_and_names(void **state) {
+  char path[] = "/tmp/ks_schema_testXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, seed, strlen(seed)), (ssize_t)strlen(seed));
+  close(fd);
+  ks_schema *s = NULL;
+  char err[512] = "";
+  assert_int_equal(ks_schema_load_file(path, &s, err, sizeof err), 0);
+  assert_int_equal(ks_schema_ncolumns(s), 4);
+  ks_schema_free(s);
+
+  const char *bad = "{\"type\": \"object\", \"properties\": {\"x\": "
+                    "{\"anyOf\": []}}}";
+  FILE *f = fopen(path, "w");
+  fputs(bad, f);
+  fclose(f);
+  assert_int_equal(ks_schema_load_file(path, &s, err, sizeof err),
+                   KS_ESCHEMA);
+  char want[512];
+  snprintf(want, sizeof want,
+           "%s: /properties/x/anyOf: keyword \"anyOf\" is not supported yet",
+           path);
+  assert_string_equal(err, want);
+  unlink(path);
+
+  assert_int_equal(ks_schema_load_file("/nonexistent/s.json", &s, err,
+                                       sizeof err),
+                   KS_ESCHEMA);
+  assert_non_null(strstr(err, "/nonexistent/s.json: cannot open"));
+}
+
+/* The seed schema shipped in conf/ loads, when it is there. */
+static void repo_seed_schema_loads(void **state) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/conf/schemas/user-events.json",
+           KS_SOURCE_DIR);
+  if (access(path, R_OK) != 0)
+    skip();
+  ks_schema *s = NULL;
+  char err[512] = "";
+  int r = ks_schema_load_file(path, &s, err, sizeof err);
+  if (r)
+    print_error("%s\n", err);
+  assert_int_equal(r, 0);
+  const ks_colspec *c = ks_schema_columns(s);
+  assert_string_equal(c[0].name, "user_id");
+  assert_int_equal(c[0].type, KS_COL_INT64);
+  ks_schema_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(seed_schema_columns),
+      cmocka_unit_test(every_type_maps),
+      cmocka_unit_test(declaration_order_kept),
+      cmocka_unit_test(unsupported_keywords_fail),
+      cmocka_unit_test(annotations_ignored),
+      cmocka_unit_test(bad_roots_fail),
+      cmocka_unit_test(malformed_schema_fails),
+      cmocka_unit_test(load_file_reads_and_names),
+      cmocka_unit_test(repo_seed_schema_loads),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
