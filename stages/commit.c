@@ -169,9 +169,16 @@ static void on_commit(void *arg, int status, int64_t version) {
     kick(c);
     return;
   }
-  if (status == KS_EZOMBIE || status == KS_ECORRUPT) {
-    ks_log_error("table %s: commit refused: %s", c->t->conf->name,
-                 ks_strerror(status));
+  /* Retrying cannot fix these: the batch is superseded, the log is
+   * damaged, or the table needs a newer Delta protocol. */
+  if (status == KS_EZOMBIE || status == KS_ECORRUPT ||
+      status == KS_EUNSUPPORTED || status == KS_EINVAL ||
+      status == KS_ECONFLICT) {
+    ks_log_error("table %s: commit refused: %s%s%s", c->t->conf->name,
+                 ks_strerror(status),
+                 ks_delta_table_error(c->dt) ? ": " : "",
+                 ks_delta_table_error(c->dt) ? ks_delta_table_error(c->dt)
+                                             : "");
     return_sets(c, status, -1);
     c->busy = 0;
     kick(c);

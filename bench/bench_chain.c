@@ -1,0 +1,189 @@
+/*
+ * Stage-chain benchmark: parse + validate + shred + encode + compress over
+ * an in-memory corpus of the demo's events, next to a bare yajl parse of
+ * the same corpus, measured in the same run. Prints records/s, MB/s and
+ * the ratio chain/bare. Usage: bench_chain [--events N] [--codec C]
+ * [--rounds R] (best of R rounds is reported).
+ */
+#include "base/ks.h"
+#include "demo/events.h"
+#include "stages/decode.h"
+#include "stages/schema.h"
+#include "storage/parquet/writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yajl/yajl_parse.h>
+
+static const char schema_json[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"user_id\":{\"type\":\"integer\"},"
+    "\"event_type\":{\"type\":\"string\"},"
+    "\"timestamp\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"properties\":{\"type\":\"object\"}},"
+    "\"required\":[\"user_id\",\"event_type\",\"timestamp\"],"
+    "\"additionalProperties\":false}";
+
+typedef struct corpus {
+  uint8_t *data;
+  size_t *off; /* record i is data[off[i], off[i+1]) */
+  size_t n, bytes;
+} corpus;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void build_corpus(corpus *c, size_t n) {
+  ks_demo_gen g;
+  ks_demo_gen_init(&g, 1, 50);
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  c->off = ks_malloc((n + 1) * sizeof *c->off);
+  for (size_t i = 0; i < n; i++) {
+    c->off[i] = b.len;
+    char key[32];
+    const char *kind;
+    ks_demo_gen_next(&g, &b, key, &kind);
+  }
+  c->off[n] = b.len;
+  c->n = n;
+  c->bytes = b.len;
+  c->data = ks_buf_steal(&b, NULL);
+}
+
+static double bare_yajl(const corpus *c, size_t *ok) {
+  yajl_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  double t0 = now_s();
+  *ok = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    yajl_handle h = yajl_alloc(&cb, NULL, NULL);
+    if (yajl_parse(h, c->data + c->off[i], c->off[i + 1] - c->off[i]) ==
+            yajl_status_ok &&
+        yajl_complete_parse(h) == yajl_status_ok)
+      (*ok)++;
+    yajl_free(h);
+  }
+  return now_s() - t0;
+}
+
+static int count_sink(void *arg, const uint8_t *data, size_t len) {
+  *(uint64_t *)arg += len;
+  return 0;
+}
+
+static double chain(const corpus *c, const ks_schema *s, ks_codec codec,
+                    size_t *ok, uint64_t *out_bytes) {
+  size_t nd = ks_schema_ncolumns(s);
+  ks_colspec *cols = ks_calloc(nd + 4, sizeof *cols);
+  memcpy(cols, ks_schema_columns(s), nd * sizeof *cols);
+  cols[nd + 0] = (ks_colspec){"_kafka_topic", KS_COL_STRING, 0};
+  cols[nd + 1] = (ks_colspec){"_kafka_partition", KS_COL_INT32, 0};
+  cols[nd + 2] = (ks_colspec){"_kafka_offset", KS_COL_INT64, 0};
+  cols[nd + 3] = (ks_colspec){"_kafka_timestamp", KS_COL_TIMESTAMP, 1};
+  ks_rowgroup rg;
+  ks_rowgroup_init(&rg, cols, nd + 4);
+  ks_decoder *d = ks_decoder_new(s, &rg, 0);
+  *out_bytes = 0;
+  ks_pq_options po = {.codec = codec};
+  ks_pq_writer *w = ks_pq_writer_new(cols, nd + 4, &po, count_sink, out_bytes);
+  const size_t rowgroup_bytes = 128u << 20;
+  *ok = 0;
+  double t0 = now_s();
+  for (size_t i = 0; i < c->n; i++) {
+    ks_rowgroup_mark_row(&rg);
+    if (ks_decoder_feed(d, c->data + c->off[i], c->off[i + 1] - c->off[i],
+                        NULL) != 0)
+      continue;
+    ks_column *m = &rg.cols[nd];
+    ks_column_append_str(&m[0], "user-events", 11);
+    ks_column_append_i32(&m[1], (int32_t)(i % 16));
+    ks_column_append_i64(&m[2], (int64_t)i);
+    ks_column_append_i64(&m[3], 1795258024696000 + (int64_t)i);
+    ks_rowgroup_commit_row(&rg);
+    (*ok)++;
+    if (ks_rowgroup_bytes(&rg) >= rowgroup_bytes) {
+      ks_pq_writer_write_rowgroup(w, &rg);
+      ks_rowgroup_reset(&rg);
+    }
+  }
+  ks_pq_writer_write_rowgroup(w, &rg);
+  ks_pq_writer_close(w);
+  double t = now_s() - t0;
+  ks_pq_writer_free(w);
+  ks_decoder_free(d);
+  ks_rowgroup_free(&rg);
+  ks_free(cols);
+  return t;
+}
+
+int main(int argc, char **argv) {
+  size_t n = 1000000;
+  int rounds = 3;
+  const char *codecs = "snappy,zstd,none";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--events") == 0)
+      n = strtoull(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--rounds") == 0)
+      rounds = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--codec") == 0)
+      codecs = argv[i + 1];
+  }
+  corpus c;
+  build_corpus(&c, n);
+  char err[512];
+  ks_schema *s;
+  if (ks_schema_load_string(schema_json, strlen(schema_json), "bench", &s, err,
+                            sizeof err)) {
+    fprintf(stderr, "bench: %s\n", err);
+    return 1;
+  }
+  double mb = (double)c.bytes / 1e6;
+  printf("corpus: %zu demo events, %.1f MB (%.0f bytes/event), best of %d\n",
+         c.n, mb, (double)c.bytes / (double)c.n, rounds);
+
+  size_t ok_bare = 0;
+  double bare = 1e9;
+  for (int r = 0; r < rounds; r++) {
+    double t = bare_yajl(&c, &ok_bare);
+    if (t < bare)
+      bare = t;
+  }
+  printf("%-28s %12.0f records/s %8.1f MB/s  (%zu well-formed)\n",
+         "bare yajl parse", (double)c.n / bare, mb / bare, ok_bare);
+
+  static const struct {
+    const char *name;
+    ks_codec codec;
+  } all[] = {{"snappy", KS_CODEC_SNAPPY},
+             {"zstd", KS_CODEC_ZSTD},
+             {"gzip", KS_CODEC_GZIP},
+             {"none", KS_CODEC_NONE}};
+  for (size_t k = 0; k < KS_ARRAY_SIZE(all); k++) {
+    if (strstr(codecs, all[k].name) == NULL)
+      continue;
+    size_t ok = 0;
+    uint64_t out = 0;
+    double best = 1e9;
+    for (int r = 0; r < rounds; r++) {
+      double t = chain(&c, s, all[k].codec, &ok, &out);
+      if (t < best)
+        best = t;
+    }
+    char label[64];
+    snprintf(label, sizeof label, "chain (%s)", all[k].name);
+    printf("%-28s %12.0f records/s %8.1f MB/s  ratio chain/bare %.2f  "
+           "(%zu rows, parquet %.1f MB)\n",
+           label, (double)c.n / best, mb / best, bare / best, ok,
+           (double)out / 1e6);
+  }
+  ks_schema_free(s);
+  ks_free(c.data);
+  ks_free(c.off);
+  return 0;
+}

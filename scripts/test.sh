@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, then builds and
+# runs every test twice over -- a release build with warnings as errors,
+# and an AddressSanitizer + UndefinedBehaviorSanitizer build -- under ctest.
+# KS_TEST_QUICK=1 skips the sanitizer pass (local iteration only).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$here/scripts/deps.sh"
+jobs=$(nproc)
+
+BUILD_DIR="$here/build" "$here/scripts/build.sh" -DKS_WERROR=ON -DKS_SANITIZE=
+(cd "$here/build" && ctest --output-on-failure -j"$jobs")
+
+if [ "${KS_TEST_QUICK:-0}" != 1 ]; then
+  BUILD_DIR="$here/build-asan" BUILD_TYPE=Debug "$here/scripts/build.sh" \
+    -DKS_WERROR=ON -DKS_SANITIZE=address,undefined -DKS_BENCH=OFF
+  # The end-to-end tests run once, on the release build above; under the
+  # sanitizers every unit and fuzz-corpus test runs.
+  (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=1 \
+    ctest --output-on-failure -j"$jobs" -E '^integration/')
+fi
