@@ -14,6 +14,7 @@
 #include "user_events_schema.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -147,10 +148,13 @@ static void on_tick(ks_pipeline *p, void *arg) {
     ks_pipeline_stop(p);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type,
+                        struct FTW *ftw) {
+  return remove(path);
+}
+
 static int remove_tree(const char *path) {
-  char cmd[PATH_MAX + 32];
-  snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", path);
-  return system(cmd);
+  return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int ks_cli_demo(int argc, char **argv) {
