@@ -90,6 +90,8 @@ struct ks_pq_writer {
 /* Passes bytes to the sink, counting them; poisons the writer on error. */
 int ks__pq_emit(ks_pq_writer *w, const void *p, size_t n);
 
+/* page.c: 0 if column c holds nrows consistent entries, else KS_EINVAL. */
+int ks__pq_check_column(const ks_column *c, size_t nrows);
 /* page.c: encodes column c (nrows rows) as data pages and emits them. */
 int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c, size_t nrows,
                        ks__pq_chunk *ch);

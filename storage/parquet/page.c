@@ -158,20 +158,26 @@ static void page_header(ks_buf *hdr, size_t nvalues, size_t raw, size_t comp) {
   /* a page header is a few dozen bytes: the unlimited scratch cannot fail */
 }
 
+int ks__pq_check_column(const ks_column *c, size_t nrows) {
+  ks_coltype t = c->spec->type;
+  size_t width = t == KS_COL_BOOLEAN ? 1 : value_bytes(t);
+  if (c->defs.len != nrows || c->nvalues > nrows)
+    return KS_EINVAL;
+  /* REQUIRED columns have no levels in the file: a null cannot be said */
+  if (!c->spec->nullable && c->nvalues != nrows)
+    return KS_EINVAL;
+  if (t == KS_COL_STRING ? c->lens.len != c->nvalues * 4
+                         : c->values.len != c->nvalues * width)
+    return KS_EINVAL;
+  return 0;
+}
+
 int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c, size_t nrows,
                        ks__pq_chunk *ch) {
   memset(ch, 0, sizeof *ch);
   ch->num_values = (int64_t)nrows;
   ch->data_page_offset = (int64_t)w->offset;
   ch->st.null_count = (int64_t)(nrows - c->nvalues);
-  if (c->defs.len != nrows || c->nvalues > nrows ||
-      (!c->spec->nullable && c->nvalues != nrows) ||
-      (c->spec->type == KS_COL_STRING && c->lens.len != c->nvalues * 4) ||
-      (c->spec->type != KS_COL_STRING &&
-       c->values.len != c->nvalues * (c->spec->type == KS_COL_BOOLEAN
-                                          ? 1
-                                          : value_bytes(c->spec->type))))
-    return KS_EINVAL;
 
   uint64_t limit = (uint64_t)w->page_bytes * 8;
   page_span s = {0};

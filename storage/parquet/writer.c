@@ -83,7 +83,9 @@ int ks_pq_writer_add_kv(ks_pq_writer *w, const char *key, const char *value) {
 }
 
 /* Specs must match the writer's column for column (the same array, or an
- * equal copy): the footer describes every row group with one schema. */
+ * equal copy): the footer describes every row group with one schema.
+ * Checked before a byte goes out, so a bad row group leaves the file
+ * writable. */
 static int check_rowgroup(const ks_pq_writer *w, const ks_rowgroup *rg) {
   if (rg->ncols != w->ncols)
     return KS_EINVAL;
@@ -92,6 +94,9 @@ static int check_rowgroup(const ks_pq_writer *w, const ks_rowgroup *rg) {
     if (a != b && (a->type != b->type || a->nullable != b->nullable ||
                    strcmp(a->name, b->name) != 0))
       return KS_EINVAL;
+    int r = ks__pq_check_column(&rg->cols[i], rg->nrows);
+    if (r)
+      return r;
   }
   return 0;
 }

@@ -203,6 +203,9 @@ static void test_errors(void **state) {
   ks_column_append_null(&rg.cols[0]);
   rg.nrows = 2;
   assert_int_equal(ks_pq_writer_write_rowgroup(w, &rg), KS_EINVAL);
+  /* refused before any byte went out: the file can still be finished */
+  assert_int_equal(ks_pq_writer_bytes(w), 0);
+  assert_int_equal(ks_pq_writer_close(w), 0);
   ks_rowgroup_free(&rg);
   ks_pq_writer_free(w);
 
