@@ -33,7 +33,9 @@ typedef struct ks__arena {
   size_t nspills, spills_cap, spilled;
 } ks__arena;
 
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+static size_t align16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
 
 static void *arena_malloc(void *ctx, size_t n) {
   ks__arena *a = ctx;
@@ -120,7 +122,9 @@ struct ks_decoder {
   ks_reject scratch;
 };
 
-static ks_reject *rej(ks_decoder *d) { return d->v.rej; }
+static ks_reject *rej(ks_decoder *d) {
+  return d->v.rej;
+}
 
 static int too_big(ks_decoder *d) {
   ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0,
@@ -152,8 +156,8 @@ static int cap_sep(ks_decoder *d, size_t parent_depth) {
 
 /* A scalar's JSON text: into the capture, or as a whole depth-1 value of
  * a JSON-text column. */
-static int put_json_scalar(ks_decoder *d, ks_column *c, const char *t,
-                           size_t n, int quote) {
+static int put_json_scalar(ks_decoder *d, ks_column *c, const char *t, size_t n,
+                           int quote) {
   ks_buf *b = d->cap ? &d->cap->values : &c->values;
   size_t start = 0;
   if (d->cap) {
@@ -265,8 +269,9 @@ static int hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
 
 /* yajl turns a lone high surrogate escape into '?' and pairs a high
  * surrogate with whatever \u escape follows it. Strings with escapes are
- * rare, so they are re-read from the input (the token lies between the
- * previous event and this one) and every \uD800-\uDFFF must pair up. */
+ * rare, so they are re-read from the input and every \uD800-\uDFFF must
+ * pair up. The token is the first '"' after the previous string or key
+ * event (last_off): only strings and keys contain quotes. */
 static int surrogates_ok(ks_decoder *d) {
   size_t end_off = yajl_get_bytes_consumed(d->h);
   if (end_off > d->in_len || d->last_off > end_off)
@@ -401,10 +406,18 @@ static int on_close(ks_decoder *d, int is_array) {
   return 1;
 }
 
-static int on_start_map(void *ctx) { return on_open(ctx, 0); }
-static int on_end_map(void *ctx) { return on_close(ctx, 0); }
-static int on_start_array(void *ctx) { return on_open(ctx, 1); }
-static int on_end_array(void *ctx) { return on_close(ctx, 1); }
+static int on_start_map(void *ctx) {
+  return on_open(ctx, 0);
+}
+static int on_end_map(void *ctx) {
+  return on_close(ctx, 0);
+}
+static int on_start_array(void *ctx) {
+  return on_open(ctx, 1);
+}
+static int on_end_array(void *ctx) {
+  return on_close(ctx, 1);
+}
 
 /* yajl_number replaces yajl_integer/yajl_double: the text lets integers be
  * parsed exactly and stored as written in JSON text columns. */
@@ -432,8 +445,8 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
   ks__v_init(&d->v, s);
   d->arena.mem = ks_malloc(ARENA_INIT);
   d->arena.cap = ARENA_INIT;
-  d->afs = (yajl_alloc_funcs){arena_malloc, arena_realloc, arena_free,
-                              &d->arena};
+  d->afs =
+      (yajl_alloc_funcs){arena_malloc, arena_realloc, arena_free, &d->arena};
   return d;
 }
 
@@ -455,8 +468,8 @@ void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
 static void mark(ks_decoder *d) {
   for (size_t i = 0; i < d->ncols; i++) {
     const ks_column *c = &d->cols[i];
-    d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
-                            c->nvalues};
+    d->marks[i] =
+        (colmark){c->values.len, c->lens.len, c->defs.len, c->nvalues};
   }
 }
 

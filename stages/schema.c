@@ -23,29 +23,51 @@ typedef struct compiler {
 
 /* Keywords that only annotate: ignored by validation in draft-07. */
 static const char *const annotations[] = {
-    "$schema", "$id", "id", "title", "description", "default", "examples",
-    "$comment", "definitions", "readOnly", "writeOnly", "contentMediaType",
+    "$schema",        "$id",      "id",        "title",
+    "description",    "default",  "examples",  "$comment",
+    "definitions",    "readOnly", "writeOnly", "contentMediaType",
     "contentEncoding"};
 
 /* draft-07 validation keywords not compiled yet. Unknown keywords are
  * ignored, as draft-07 requires. */
-static const char *const unsupported[] = {
-    "$ref", "multipleOf", "exclusiveMaximum", "exclusiveMinimum", "pattern",
-    "additionalItems", "maxItems", "minItems", "uniqueItems", "contains",
-    "maxProperties", "minProperties", "patternProperties", "dependencies",
-    "propertyNames", "const", "allOf", "anyOf", "oneOf", "not", "if", "then",
-    "else"};
+static const char *const unsupported[] = {"$ref",
+                                          "multipleOf",
+                                          "exclusiveMaximum",
+                                          "exclusiveMinimum",
+                                          "pattern",
+                                          "additionalItems",
+                                          "maxItems",
+                                          "minItems",
+                                          "uniqueItems",
+                                          "contains",
+                                          "maxProperties",
+                                          "minProperties",
+                                          "patternProperties",
+                                          "dependencies",
+                                          "propertyNames",
+                                          "const",
+                                          "allOf",
+                                          "anyOf",
+                                          "oneOf",
+                                          "not",
+                                          "if",
+                                          "then",
+                                          "else"};
 
 /* draft-07 formats other than date-time/date: asserting them is future
  * work, and ignoring them would accept what the schema means to reject. */
 static const char *const unsupported_formats[] = {
-    "time", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
-    "uri", "uri-reference", "iri", "iri-reference", "uri-template",
-    "json-pointer", "relative-json-pointer", "regex"};
+    "time",          "email",
+    "idn-email",     "hostname",
+    "idn-hostname",  "ipv4",
+    "ipv6",          "uri",
+    "uri-reference", "iri",
+    "iri-reference", "uri-template",
+    "json-pointer",  "relative-json-pointer",
+    "regex"};
 
-static const char *const type_names[] = {"null",   "boolean", "integer",
-                                         "number", "string",  "object",
-                                         "array"};
+static const char *const type_names[] = {
+    "null", "boolean", "integer", "number", "string", "object", "array"};
 
 static int in_list(const char *s, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -87,7 +109,9 @@ static size_t ptr_push(compiler *c, const char *tok) {
   return old;
 }
 
-static void ptr_pop(compiler *c, size_t old) { c->ptr.len = old; }
+static void ptr_pop(compiler *c, size_t old) {
+  c->ptr.len = old;
+}
 
 static ks__snode *node_new(compiler *c) {
   ks_schema *s = c->s;
@@ -178,8 +202,9 @@ static int compile_type(compiler *c, ks__snode *n, yajl_val v) {
     while (k < KS_ARRAY_SIZE(type_names) && strcmp(t->u.string, type_names[k]))
       k++;
     if (k == KS_ARRAY_SIZE(type_names))
-      return fail(c, "unknown type \"%s\" (expected one of null, boolean, "
-                     "integer, number, string, object, array)",
+      return fail(c,
+                  "unknown type \"%s\" (expected one of null, boolean, "
+                  "integer, number, string, object, array)",
                   t->u.string);
     if (types & (1u << k))
       return fail(c, "type \"%s\" is listed twice", t->u.string);
@@ -198,9 +223,16 @@ static int compile_enum(compiler *c, ks__snode *n, yajl_val v) {
     yajl_val e = v->u.array.values[i];
     ks__enumval *ev = &n->enums[n->nenums++];
     switch (e->type) {
-    case yajl_t_null: ev->kind = KS__T_NULL; break;
-    case yajl_t_true: ev->kind = KS__T_BOOLEAN; ev->b = 1; break;
-    case yajl_t_false: ev->kind = KS__T_BOOLEAN; break;
+    case yajl_t_null:
+      ev->kind = KS__T_NULL;
+      break;
+    case yajl_t_true:
+      ev->kind = KS__T_BOOLEAN;
+      ev->b = 1;
+      break;
+    case yajl_t_false:
+      ev->kind = KS__T_BOOLEAN;
+      break;
     case yajl_t_string:
       ev->kind = KS__T_STRING;
       ev->len = strlen(e->u.string);
@@ -223,8 +255,7 @@ static int compile_enum(compiler *c, ks__snode *n, yajl_val v) {
   return 0;
 }
 
-static int bound(compiler *c, yajl_val v, double *d, int *is_int,
-                 int64_t *i) {
+static int bound(compiler *c, yajl_val v, double *d, int *is_int, int64_t *i) {
   if (!YAJL_IS_NUMBER(v))
     return fail(c, "expected a number");
   ks__num num;
@@ -497,8 +528,8 @@ int ks_schema_load_file(const char *path, ks_schema **out, char *err,
     ks_buf_free(&b);
     return KS_ESCHEMA;
   }
-  r = ks_schema_load_string(b.data ? (char *)b.data : "", b.len, path, out,
-                            err, errlen);
+  r = ks_schema_load_string(b.data ? (char *)b.data : "", b.len, path, out, err,
+                            errlen);
   ks_buf_free(&b);
   return r;
 }
@@ -517,6 +548,10 @@ void ks_schema_free(ks_schema *s) {
   ks_free(s);
 }
 
-size_t ks_schema_ncolumns(const ks_schema *s) { return s->ncols; }
+size_t ks_schema_ncolumns(const ks_schema *s) {
+  return s->ncols;
+}
 
-const ks_colspec *ks_schema_columns(const ks_schema *s) { return s->cols; }
+const ks_colspec *ks_schema_columns(const ks_schema *s) {
+  return s->cols;
+}

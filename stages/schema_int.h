@@ -49,9 +49,9 @@ enum {
 typedef struct ks__num {
   const char *text;
   size_t len;
-  int is_int;   /* mathematically an integer (1, -0, 1.0, 1e2) */
-  int fits;     /* is_int and within int64 */
-  int64_t i;    /* when fits */
+  int is_int; /* mathematically an integer (1, -0, 1.0, 1e2) */
+  int fits;   /* is_int and within int64 */
+  int64_t i;  /* when fits */
   int have_d;
   double d;
 } ks__num;
@@ -132,10 +132,10 @@ int32_t ks__snode_find(const ks__snode *n, const char *key, size_t len);
 
 typedef struct ks__frame {
   const ks__snode *node;
-  const ks__snode *child; /* objects: schema of the current member */
-  int32_t prop;           /* objects: current member's property, or -1 */
-  uint32_t count;         /* members / elements so far */
-  uint32_t seen;          /* offset of this object's bitmap in v->seen */
+  const ks__snode *child;    /* objects: schema of the current member */
+  int32_t prop;              /* objects: current member's property, or -1 */
+  uint32_t count;            /* members / elements so far */
+  uint32_t seen;             /* offset of this object's bitmap in v->seen */
   uint32_t key_off, key_len; /* objects: current key in v->keys */
   uint8_t is_array;
 } ks__frame;

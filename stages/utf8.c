@@ -2,7 +2,9 @@
 
 #include <string.h>
 
-static int cont(uint8_t c) { return (c & 0xC0) == 0x80; }
+static int cont(uint8_t c) {
+  return (c & 0xC0) == 0x80;
+}
 
 /* Table-free decoder: ASCII runs are skipped eight bytes at a time, which
  * is where record strings spend nearly all of their bytes. */

@@ -107,8 +107,7 @@ double ks__num_double(ks__num *n) {
 
 /* ---- failures ---- */
 
-static size_t put(char *out, size_t outlen, size_t o, const char *s,
-                  size_t n) {
+static size_t put(char *out, size_t outlen, size_t o, const char *s, size_t n) {
   for (size_t i = 0; i < n && o + 1 < outlen; i++)
     out[o++] = s[i];
   out[o < outlen ? o : outlen - 1] = 0;
@@ -184,11 +183,21 @@ void ks__quote(char *out, size_t outlen, const uint8_t *s, size_t n) {
     size_t el = 2;
     e[0] = '\\';
     switch (s[i]) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
+    case '"':
+      e[1] = '"';
+      break;
+    case '\\':
+      e[1] = '\\';
+      break;
+    case '\n':
+      e[1] = 'n';
+      break;
+    case '\r':
+      e[1] = 'r';
+      break;
+    case '\t':
+      e[1] = 't';
+      break;
     default:
       if (s[i] < 0x20 || s[i] == 0x7f) {
         memcpy(e + 1, "u00", 3);
@@ -207,21 +216,28 @@ void ks__quote(char *out, size_t outlen, const uint8_t *s, size_t n) {
 
 static const char *kind_name(unsigned kind) {
   switch (kind) {
-  case KS__T_NULL: return "null";
-  case KS__T_BOOLEAN: return "boolean";
-  case KS__T_INTEGER: return "integer";
-  case KS__T_NUMBER: return "number";
-  case KS__T_STRING: return "string";
-  case KS__T_OBJECT: return "object";
-  default: return "array";
+  case KS__T_NULL:
+    return "null";
+  case KS__T_BOOLEAN:
+    return "boolean";
+  case KS__T_INTEGER:
+    return "integer";
+  case KS__T_NUMBER:
+    return "number";
+  case KS__T_STRING:
+    return "string";
+  case KS__T_OBJECT:
+    return "object";
+  default:
+    return "array";
   }
 }
 
 /* "integer or null" for the expected side of a type mismatch. */
 static void type_list(unsigned types, char *out, size_t outlen) {
-  static const unsigned order[] = {KS__T_OBJECT, KS__T_ARRAY, KS__T_STRING,
-                                   KS__T_INTEGER, KS__T_NUMBER,
-                                   KS__T_BOOLEAN, KS__T_NULL};
+  static const unsigned order[] = {KS__T_OBJECT,  KS__T_ARRAY,  KS__T_STRING,
+                                   KS__T_INTEGER, KS__T_NUMBER, KS__T_BOOLEAN,
+                                   KS__T_NULL};
   size_t o = 0;
   out[0] = 0;
   if ((types & KS__T_NUMBER))
@@ -302,8 +318,7 @@ static int num_eq(ks__num *a, ks__num *b) {
 }
 
 /* value < bound (sign -1) or value > bound (sign 1) */
-static int beyond(ks__num *num, double bd, int bd_int, int64_t bi,
-                  int sign) {
+static int beyond(ks__num *num, double bd, int bd_int, int64_t bi, int sign) {
   if (num->fits && bd_int)
     return sign < 0 ? num->i < bi : num->i > bi;
   double d = ks__num_double(num);
@@ -358,17 +373,20 @@ int ks__v_string(ks__validator *v, ks__str *s) {
   if ((n->flags & KS__N_MINLEN) && s->ncp < n->min_len)
     return ks__v_fail(v, KS_EINVALID, "schema", 0,
                       "string of %zu characters is shorter than minLength "
-                      "%" PRIu64, s->ncp, n->min_len);
+                      "%" PRIu64,
+                      s->ncp, n->min_len);
   if ((n->flags & KS__N_MAXLEN) && s->ncp > n->max_len)
     return ks__v_fail(v, KS_EINVALID, "schema", 0,
                       "string of %zu characters is longer than maxLength "
-                      "%" PRIu64, s->ncp, n->max_len);
+                      "%" PRIu64,
+                      s->ncp, n->max_len);
   if (n->format == KS__FMT_DATE_TIME &&
       ks_datetime_parse((const char *)s->p, s->len, &s->ts)) {
     ks__quote(shown, sizeof shown, s->p, s->len);
     return ks__v_fail(v, KS_EINVALID, "schema", 0,
                       "%s is not a valid date-time (RFC 3339, like "
-                      "2024-01-31T12:00:00Z)", shown);
+                      "2024-01-31T12:00:00Z)",
+                      shown);
   }
   if (n->format == KS__FMT_DATE &&
       ks_date_parse((const char *)s->p, s->len, &s->days)) {
@@ -401,8 +419,7 @@ int ks__v_open(ks__validator *v, int is_array) {
     return not_in_enum(v, is_array ? "an array" : "an object");
   if (v->depth == KS__MAX_DEPTH)
     return ks__v_fail(v, KS_ETOOBIG, "too_large", 0,
-                      "nesting too deep (more than %d levels)",
-                      KS__MAX_DEPTH);
+                      "nesting too deep (more than %d levels)", KS__MAX_DEPTH);
   ks__frame *f = &v->stack[v->depth++];
   f->node = n;
   f->child = &v->schema->any;

@@ -38,8 +38,8 @@ static ks_decoder *dec;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (schema == NULL) {
     char err[512];
-    if (ks_schema_load_string(schema_json, strlen(schema_json), "fuzz",
-                              &schema, err, sizeof err))
+    if (ks_schema_load_string(schema_json, strlen(schema_json), "fuzz", &schema,
+                              err, sizeof err))
       abort();
     ks_rowgroup_init(&rg, ks_schema_columns(schema),
                      ks_schema_ncolumns(schema));

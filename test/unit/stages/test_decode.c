@@ -1,8 +1,8 @@
 /* One-pass decode/validate/shred: values read back from the column
  * buffers, every reject kind with its exact message, and rollback. */
-#include "stages/decode.h"
 #include "base/ks.h"
 #include "stages/datetime.h"
+#include "stages/decode.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,9 +93,9 @@ static void feed_rejects(fixture *f, const char *json, int code,
   for (size_t i = 0; i < f->rg.ncols; i++)
     assert_int_equal(ks_column_rows(&f->rg.cols[i]), rows);
   ks_reject rej2;
-  assert_int_equal(ks_schema_validate(f->s, (const uint8_t *)json,
-                                      strlen(json), &rej2),
-                   code);
+  assert_int_equal(
+      ks_schema_validate(f->s, (const uint8_t *)json, strlen(json), &rej2),
+      code);
   assert_string_equal(rej2.message, msg);
 }
 
@@ -134,7 +134,9 @@ static const char *str_at(const ks_column *c, size_t k) {
   return out;
 }
 
-static int def_at(const ks_column *c, size_t row) { return c->defs.data[row]; }
+static int def_at(const ks_column *c, size_t row) {
+  return c->defs.data[row];
+}
 
 /* ---- valid records ---- */
 
@@ -217,16 +219,21 @@ static void timestamps_convert_to_utc_micros(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int64_t us = 0;
-    assert_int_equal(ks_datetime_parse(cases[i].text, strlen(cases[i].text),
-                                       &us),
-                     0);
+    assert_int_equal(
+        ks_datetime_parse(cases[i].text, strlen(cases[i].text), &us), 0);
     assert_int_equal(us, cases[i].us);
   }
-  static const char *bad[] = {
-      "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-01 00:00:00Z",
-      "2024-01-01T24:00:00Z", "2024-01-01T00:00:00",  "2024-01-01T00:00:00.Z",
-      "2024-01-01T00:00:00+2:00", "1998-12-31T23:58:60Z", "yesterday",
-      "2024-1-01T00:00:00Z", "2024-01-01T00:00:00+24:00"};
+  static const char *bad[] = {"2024-02-30T00:00:00Z",
+                              "2023-02-29T00:00:00Z",
+                              "2024-01-01 00:00:00Z",
+                              "2024-01-01T24:00:00Z",
+                              "2024-01-01T00:00:00",
+                              "2024-01-01T00:00:00.Z",
+                              "2024-01-01T00:00:00+2:00",
+                              "1998-12-31T23:58:60Z",
+                              "yesterday",
+                              "2024-1-01T00:00:00Z",
+                              "2024-01-01T00:00:00+24:00"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t us;
     assert_int_equal(ks_datetime_parse(bad[i], strlen(bad[i]), &us), -1);
@@ -264,8 +271,7 @@ static void type_mismatches_reject(void **state) {
   feed_rejects(f, buf, KS_EINVALID, "schema", "/user_id",
                "/user_id: -9223372036854775809 is out of range for a 64-bit "
                "integer");
-  snprintf(buf, sizeof buf, "{\"user_id\": 1, \"properties\": [1]%s",
-           ok_rest);
+  snprintf(buf, sizeof buf, "{\"user_id\": 1, \"properties\": [1]%s", ok_rest);
   feed_rejects(f, buf, KS_EINVALID, "schema", "/properties",
                "/properties: expected object, got array");
   feed_rejects(f, "[1, 2]", KS_EINVALID, "schema", "",
@@ -282,21 +288,25 @@ static void type_mismatches_reject(void **state) {
 
 static void format_required_additional_reject(void **state) {
   fixture *f = fx_new(seed);
-  feed_rejects(f, "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
-                  "\"yesterday\"}",
+  feed_rejects(f,
+               "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
+               "\"yesterday\"}",
                KS_EINVALID, "schema", "/timestamp",
                "/timestamp: \"yesterday\" is not a valid date-time (RFC "
                "3339, like 2024-01-31T12:00:00Z)");
-  feed_rejects(f, "{\"user_id\": 1, \"timestamp\": "
-                  "\"2024-01-01T00:00:00Z\"}",
+  feed_rejects(f,
+               "{\"user_id\": 1, \"timestamp\": "
+               "\"2024-01-01T00:00:00Z\"}",
                KS_EINVALID, "schema", "",
                ": missing required property \"event_type\"");
-  feed_rejects(f, "{\"user_id\": 1, \"extra\": 2, \"event_type\": \"e\", "
-                  "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
+  feed_rejects(f,
+               "{\"user_id\": 1, \"extra\": 2, \"event_type\": \"e\", "
+               "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
                KS_EINVALID, "schema", "/extra",
                "/extra: additional property not allowed");
-  feed_rejects(f, "{\"user_id\": 1, \"user_id\": 2, \"event_type\": \"e\", "
-                  "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
+  feed_rejects(f,
+               "{\"user_id\": 1, \"user_id\": 2, \"event_type\": \"e\", "
+               "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
                KS_EINVALID, "schema", "/user_id",
                "/user_id: duplicate property");
   fx_free(f);
@@ -310,8 +320,9 @@ static void malformed_json_rejects(void **state) {
                "must be separated by a colon (':')");
   feed_rejects(f, "{\"user_id\": 1", KS_EPARSE, "malformed_json", "",
                "malformed JSON at byte 13: parse error: premature EOF");
-  feed_rejects(f, "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
-                  "\"2024-01-01T00:00:00Z\"} {}",
+  feed_rejects(f,
+               "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
+               "\"2024-01-01T00:00:00Z\"} {}",
                KS_EPARSE, "malformed_json", "",
                "malformed JSON at byte 72: parse error: trailing garbage");
   feed_rejects(f, "{\"user_id\": 01}", KS_EPARSE, "malformed_json", "",
@@ -326,12 +337,12 @@ static void malformed_json_rejects(void **state) {
 static void invalid_utf8_rejects(void **state) {
   fixture *f = fx_new(every);
   /* bytes that are not UTF-8 at all: caught by yajl's lexer */
-  feed_rejects(f, "{\"i\": 1, \"s\": \"a\xff\"}", KS_EPARSE, "invalid_utf8",
-               "", "malformed JSON at byte 17: lexical error: invalid bytes "
-                   "in UTF8 string.");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"a\xff\"}", KS_EPARSE, "invalid_utf8", "",
+               "malformed JSON at byte 17: lexical error: invalid bytes "
+               "in UTF8 string.");
   /* well-formed patterns yajl lets through */
-  feed_rejects(f, "{\"i\": 1, \"s\": \"\xc0\xaf\"}", KS_EPARSE,
-               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\xc0\xaf\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
   feed_rejects(f, "{\"i\": 1, \"s\": \"\xed\xa0\x80\"}", KS_EPARSE,
                "invalid_utf8", "/s", "/s: string is not valid UTF-8");
   feed_rejects(f, "{\"i\": 1, \"s\": \"\xf4\x90\x80\x80\"}", KS_EPARSE,
@@ -339,10 +350,10 @@ static void invalid_utf8_rejects(void **state) {
   feed_rejects(f, "{\"i\": 1, \"o\": {\"\xe0\x80\xaf\": 1}}", KS_EPARSE,
                "invalid_utf8", "/o", "/o: property name is not valid UTF-8");
   /* escapes: lone and mismatched surrogates */
-  feed_rejects(f, "{\"i\": 1, \"s\": \"x\\ud800y\"}", KS_EPARSE,
-               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
-  feed_rejects(f, "{\"i\": 1, \"s\": \"\\udc00\"}", KS_EPARSE,
-               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"x\\ud800y\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\\udc00\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
   feed_rejects(f, "{\"i\": 1, \"s\": \"\\ud800\\u0041\"}", KS_EPARSE,
                "invalid_utf8", "/s", "/s: string is not valid UTF-8");
   /* a proper pair and a literal backslash-u are fine */
@@ -388,11 +399,10 @@ static void pointer_escapes_and_nested_paths(void **state) {
   feed_rejects(f, "{\"a/b~c\": [{\"q\": \"ab\"}, {\"q\": 1}]}", KS_EINVALID,
                "schema", "/a~1b~0c/1/q",
                "/a~1b~0c/1/q: expected string, got integer");
-  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"ab\"}, {}]}", KS_EINVALID,
-               "schema", "/a~1b~0c/1",
-               "/a~1b~0c/1: missing required property \"q\"");
-  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"\xc3\xa9\"}]}", KS_EINVALID,
-               "schema", "/a~1b~0c/0/q",
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"ab\"}, {}]}", KS_EINVALID, "schema",
+               "/a~1b~0c/1", "/a~1b~0c/1: missing required property \"q\"");
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"\xc3\xa9\"}]}", KS_EINVALID, "schema",
+               "/a~1b~0c/0/q",
                "/a~1b~0c/0/q: string of 1 characters is shorter than "
                "minLength 2");
   feed_rejects(f, "{\"a/b~c\": [{\"q\": \"abcd\"}]}", KS_EINVALID, "schema",
@@ -428,7 +438,8 @@ static void rollback_restores_columns(void **state) {
   }
   const char *bad[] = {
       "{\"i\": 2, \"s\": \"gone\", \"b\": \"no\"}",
-      "{\"i\": 2, \"o\": {\"deep\": [1, 2, {\"x\": \"y\"}]}, \"a\": [1, \"z\"]}",
+      "{\"i\": 2, \"o\": {\"deep\": [1, 2, {\"x\": \"y\"}]}, \"a\": [1, "
+      "\"z\"]}",
       "{\"mixed\": \"m\", \"s\": \"t\", \"ts\": \"2024-01-01T00:00:00Z\"}",
       "{\"i\": 2, \"s\": \"gone\", \"o\": {\"unterminated\": ",
       "{\"i\": 2, \"s\": \"gone\", \"d\": \"2024-13-01\"}",
@@ -464,9 +475,8 @@ static void rollback_restores_columns(void **state) {
 static void shreds_at_column_offset(void **state) {
   ks_schema *s;
   char err[256];
-  assert_int_equal(ks_schema_load_string(seed, strlen(seed), "t", &s, err,
-                                         sizeof err),
-                   0);
+  assert_int_equal(
+      ks_schema_load_string(seed, strlen(seed), "t", &s, err, sizeof err), 0);
   ks_colspec specs[5] = {{"_offset", KS_COL_INT64, 0}};
   memcpy(&specs[1], ks_schema_columns(s), 4 * sizeof specs[0]);
   ks_rowgroup rg;
@@ -476,8 +486,7 @@ static void shreds_at_column_offset(void **state) {
                     "\"2024-01-01T00:00:00Z\"}";
   ks_rowgroup_mark_row(&rg);
   ks_column_append_i64(&rg.cols[0], 77);
-  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)rec, strlen(rec),
-                                   NULL),
+  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)rec, strlen(rec), NULL),
                    0);
   ks_rowgroup_commit_row(&rg);
   ks_rowgroup_mark_row(&rg);
@@ -526,25 +535,21 @@ static void integer_edges(void **state) {
 static void validate_only_same_verdicts(void **state) {
   ks_schema *s;
   char err[256];
-  assert_int_equal(ks_schema_load_string(seed, strlen(seed), "t", &s, err,
-                                         sizeof err),
-                   0);
+  assert_int_equal(
+      ks_schema_load_string(seed, strlen(seed), "t", &s, err, sizeof err), 0);
   ks_decoder *d = ks_decoder_new(s, NULL, 0);
   const char *good = "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
                      "\"2024-01-01T00:00:00Z\", \"properties\": {\"a\": 1}}";
   ks_reject rej;
   for (int i = 0; i < 3; i++)
-    assert_int_equal(ks_decoder_feed(d, (const uint8_t *)good, strlen(good),
-                                     &rej),
-                     0);
+    assert_int_equal(
+        ks_decoder_feed(d, (const uint8_t *)good, strlen(good), &rej), 0);
   const char *bad = "{\"user_id\": true}";
-  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)bad, strlen(bad),
-                                   &rej),
+  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)bad, strlen(bad), &rej),
                    KS_EINVALID);
   assert_string_equal(rej.message, "/user_id: expected integer, got boolean");
-  assert_int_equal(ks_schema_validate(s, (const uint8_t *)good, strlen(good),
-                                      NULL),
-                   0);
+  assert_int_equal(
+      ks_schema_validate(s, (const uint8_t *)good, strlen(good), NULL), 0);
   ks_decoder_free(d);
   ks_schema_free(s);
 }

@@ -1,6 +1,6 @@
 /* Schema loading, compilation errors and the column mapping. */
-#include "stages/schema.h"
 #include "base/ks.h"
+#include "stages/schema.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,8 +26,8 @@ static const char seed[] =
 static ks_schema *load_ok(const char *json) {
   ks_schema *s = NULL;
   char err[512] = "";
-  int r = ks_schema_load_string(json, strlen(json), "t.json", &s, err,
-                                sizeof err);
+  int r =
+      ks_schema_load_string(json, strlen(json), "t.json", &s, err, sizeof err);
   if (r != 0)
     print_error("unexpected load failure: %s\n", err);
   assert_int_equal(r, 0);
@@ -38,8 +38,8 @@ static ks_schema *load_ok(const char *json) {
 static void load_fails(const char *json, const char *want) {
   ks_schema *s = (ks_schema *)1;
   char err[512] = "";
-  int r = ks_schema_load_string(json, strlen(json), "t.json", &s, err,
-                                sizeof err);
+  int r =
+      ks_schema_load_string(json, strlen(json), "t.json", &s, err, sizeof err);
   assert_int_equal(r, KS_ESCHEMA);
   assert_null(s);
   assert_string_equal(err, want);
@@ -98,7 +98,7 @@ static void every_type_maps(void **state) {
   check_col(&c[10], "num2", KS_COL_DOUBLE, 1); /* not required */
   check_col(&c[11], "any", KS_COL_STRING, 1);  /* no type: null allowed */
   check_col(&c[12], "t", KS_COL_STRING, 1);
-  check_col(&c[13], "e", KS_COL_STRING, 0);    /* kinds from enum */
+  check_col(&c[13], "e", KS_COL_STRING, 0); /* kinds from enum */
   check_col(&c[14], "in", KS_COL_INT64, 1);
   ks_schema_free(s);
 }
@@ -150,12 +150,12 @@ static void unsupported_keywords_fail(void **state) {
 }
 
 static void annotations_ignored(void **state) {
-  ks_schema *s = load_ok(
-      "{\"$schema\": \"x\", \"$id\": \"y\", \"$comment\": \"c\","
-      " \"title\": \"t\", \"description\": \"d\", \"type\": \"object\","
-      " \"definitions\": {\"x\": {\"oneOf\": []}},"
-      " \"properties\": {\"a\": {\"type\": \"integer\", \"default\": 1,"
-      " \"examples\": [1, 2]}}}");
+  ks_schema *s =
+      load_ok("{\"$schema\": \"x\", \"$id\": \"y\", \"$comment\": \"c\","
+              " \"title\": \"t\", \"description\": \"d\", \"type\": \"object\","
+              " \"definitions\": {\"x\": {\"oneOf\": []}},"
+              " \"properties\": {\"a\": {\"type\": \"integer\", \"default\": 1,"
+              " \"examples\": [1, 2]}}}");
   assert_int_equal(ks_schema_ncolumns(s), 1);
   ks_schema_free(s);
 }
@@ -185,9 +185,9 @@ static void malformed_schema_fails(void **state) {
   ks_schema *s = NULL;
   char err[512];
   const char *j = "{\"type\": \"object\",";
-  assert_int_equal(ks_schema_load_string(j, strlen(j), "t.json", &s, err,
-                                         sizeof err),
-                   KS_ESCHEMA);
+  assert_int_equal(
+      ks_schema_load_string(j, strlen(j), "t.json", &s, err, sizeof err),
+      KS_ESCHEMA);
   assert_null(s);
   assert_non_null(strstr(err, "t.json: (root): malformed JSON: "));
   assert_null(strchr(err, '\n'));
@@ -210,8 +210,7 @@ static void load_file_reads_and_names(void **state) {
   FILE *f = fopen(path, "w");
   fputs(bad, f);
   fclose(f);
-  assert_int_equal(ks_schema_load_file(path, &s, err, sizeof err),
-                   KS_ESCHEMA);
+  assert_int_equal(ks_schema_load_file(path, &s, err, sizeof err), KS_ESCHEMA);
   char want[512];
   snprintf(want, sizeof want,
            "%s: /properties/x/anyOf: keyword \"anyOf\" is not supported yet",
@@ -219,9 +218,9 @@ static void load_file_reads_and_names(void **state) {
   assert_string_equal(err, want);
   unlink(path);
 
-  assert_int_equal(ks_schema_load_file("/nonexistent/s.json", &s, err,
-                                       sizeof err),
-                   KS_ESCHEMA);
+  assert_int_equal(
+      ks_schema_load_file("/nonexistent/s.json", &s, err, sizeof err),
+      KS_ESCHEMA);
   assert_non_null(strstr(err, "/nonexistent/s.json: cannot open"));
 }
 
