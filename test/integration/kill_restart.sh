@@ -28,8 +28,8 @@ tables:
     errors: { tolerance: all }
 YAML
 
-"$KS_BUILD_DIR/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
-  --count "$COUNT" --seed 7 --invalid-permille 50 --rate 25000 \
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
+  --count "$COUNT" --seed 7 --invalid-permille 50 --rate 12000 \
   --expect "$WORK/expect.jsonl" >"$WORK/produce.out" 2>"$WORK/produce.err" &
 PRODUCER=$!
 PIDS+=($PRODUCER)
@@ -42,14 +42,18 @@ run_ksink() {
 
 TABLE=$WORK/lake/user_events
 for round in 1 2; do
+  before=$(table_rows "$TABLE")
   run_ksink
-  # Let it commit a little, then crash it mid-stream.
-  for _ in $(seq 200); do
-    [ "$(table_rows "$TABLE")" -gt $((round * 20000)) ] && break
+  # Let this process commit at least once, then crash it mid-stream (at a
+  # random point, usually with a file open and a batch half-built).
+  for _ in $(seq 600); do
+    [ "$(table_rows "$TABLE")" -gt "$before" ] && break
     sleep 0.1
   done
+  [ "$(table_rows "$TABLE")" -gt "$before" ] || fail "round $round: no commit within 60 s: $(tail -5 "$WORK/ksink.err")"
   sleep 0.$((RANDOM % 9 + 1))
-  log "round $round: SIGKILL at $(table_rows "$TABLE") committed rows"
+  kill -0 "$PRODUCER" 2>/dev/null && producing=yes || producing=no
+  log "round $round: SIGKILL at $(table_rows "$TABLE") committed rows (producer running: $producing)"
   kill -9 "$KSINK_PID"
   wait "$KSINK_PID" 2>/dev/null || true
 done

@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # start_broker TOPIC:PARTS -> sets BOOTSTRAP
 start_broker() {
-  "$KS_BUILD_DIR/ks_mock_broker" --topic "$1" --port-file "$WORK/bootstrap" \
+  "$KS_BUILD_DIR/test/ks_mock_broker" --topic "$1" --port-file "$WORK/bootstrap" \
     >"$WORK/broker.out" 2>"$WORK/broker.err" &
   PIDS+=($!)
   for _ in $(seq 100); do
