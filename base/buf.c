@@ -33,7 +33,7 @@ int ks_buf_reserve(ks_buf *b, size_t n) {
   return 0;
 }
 
-int ks_buf_append(ks_buf *b, const void *p, size_t n) {
+int ks_buf_append_slow_(ks_buf *b, const void *p, size_t n) {
   int r = ks_buf_reserve(b, n);
   if (r)
     return r;

@@ -24,7 +24,17 @@ void ks_buf_init(ks_buf *b, size_t max);
 void ks_buf_free(ks_buf *b);
 /* Make room for n more bytes; KS_ETOOBIG past the cap. */
 int ks_buf_reserve(ks_buf *b, size_t n);
-int ks_buf_append(ks_buf *b, const void *p, size_t n);
+int ks_buf_append_slow_(ks_buf *b, const void *p, size_t n);
+/* The hot path of every column append: inline when it fits. */
+static inline int ks_buf_append(ks_buf *b, const void *p, size_t n) {
+  if (n <= b->cap - b->len && b->len + n <= b->max) {
+    if (n)
+      memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+  }
+  return ks_buf_append_slow_(b, p, n);
+}
 int ks_buf_append_str(ks_buf *b, const char *s);
 int ks_buf_appendf(ks_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
