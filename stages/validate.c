@@ -142,6 +142,8 @@ static size_t render_path(const ks__validator *v, size_t nseg, char *out,
       o = put(out, outlen, o, num, (size_t)k);
       continue;
     }
+    if (f->key_len == 0)
+      continue; /* "" as a key: the segment is just "/" */
     const char *key = (const char *)v->keys.data + f->key_off;
     for (uint32_t k = 0; k < f->key_len; k++) {
       if (key[k] == '~')
