@@ -106,12 +106,15 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   /* A partition queue may only exist once assigned: forward again. */
   for (int i = 0; i < parts->cnt; i++)
     forward(p, &parts->elems[i]);
+  atomic_fetch_add(&p->assigned, parts->cnt);
+  atomic_store(&p->joined, 1);
   ks_log_info("kafka: assigned %d partitions", parts->cnt);
 }
 
 static void revoke_parts(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
   ks_source_revoke_and_wait(p, parts);
+  atomic_fetch_sub(&p->assigned, parts->cnt);
   if (incremental) {
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(p->rk, parts);
     if (e) {

@@ -324,6 +324,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p) {
 void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
   memset(t, 0, sizeof *t);
   t->delta_version = -1;
+  t->oldest_heartbeat_ms = UINT64_MAX;
   for (int i = 0; i < p->nworkers; i++) {
     const ks_counters *c = &p->workers[i]->counters;
     t->consumed += atomic_load_explicit(&c->consumed, memory_order_relaxed);
@@ -337,6 +338,9 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
       t->rejected_by[r] += n;
       t->rejected += n;
     }
+    uint64_t hb = atomic_load_explicit(&c->heartbeat_ms, memory_order_relaxed);
+    if (hb < t->oldest_heartbeat_ms)
+      t->oldest_heartbeat_ms = hb;
     int64_t v = atomic_load_explicit(&c->delta_version, memory_order_relaxed);
     if (v > t->delta_version)
       t->delta_version = v;

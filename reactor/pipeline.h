@@ -51,6 +51,8 @@ typedef struct ks_counters {
   atomic_uint_fast64_t consumed, consumed_bytes, written, files, commits;
   atomic_uint_fast64_t rejected[KS_REASON_COUNT];
   atomic_int_fast64_t delta_version;
+  atomic_uint_fast64_t heartbeat_ms; /* monotonic; the loop turns */
+  atomic_int partitions;             /* owned now */
 } ks_counters;
 
 struct ks_pipeline {
@@ -76,7 +78,9 @@ struct ks_pipeline {
   int stopping;     /* shutdown begun */
   int drained;      /* workers that finished flushing */
   int exit_code;
-  atomic_int fatal; /* a worker hit a fatal error */
+  atomic_int fatal;    /* a worker hit a fatal error */
+  atomic_int assigned; /* partitions assigned to this process */
+  atomic_int joined;   /* the group gave us an assignment at least once */
 
   /* Revoke handshake: the control thread waits until workers flushed. */
   uv_mutex_t revoke_lock;
@@ -112,6 +116,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 /* Sums a counter over workers. */
 typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
+  uint64_t oldest_heartbeat_ms; /* the least recent worker heartbeat */
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;
 } ks_totals;

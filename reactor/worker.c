@@ -44,6 +44,14 @@ static void on_kafka_idle(uv_idle_t *h) {
     uv_idle_stop(h);
 }
 
+/* A loop that stops turning (a stage stuck in a busy loop, a blocking
+ * call) stops this timer too: /healthz reports the stale heartbeat. */
+static void on_beat(uv_timer_t *t) {
+  ks_worker *w = ks_container_of(t, ks_worker, beat);
+  atomic_store_explicit(&w->counters.heartbeat_ms, ks_mono_ms(),
+                        memory_order_relaxed);
+}
+
 int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   ks_worker *w = ks_calloc(1, sizeof *w);
   w->p = p;
@@ -62,6 +70,8 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   rd_kafka_queue_io_event_enable(w->rkq, w->fds[1], "1", 1);
   uv_poll_init(&w->loop, &w->kpoll, w->fds[0]);
   uv_idle_init(&w->loop, &w->kidle);
+  uv_timer_init(&w->loop, &w->beat);
+  atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
   if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &w->storage)))
     goto fail;
   w->writers = ks_calloc(p->ntables, sizeof *w->writers);
@@ -96,6 +106,7 @@ static void worker_main(void *arg) {
 
 int ks_worker_start(ks_worker *w) {
   ks_worker_consume_start(w);
+  uv_timer_start(&w->beat, on_beat, 0, 1000);
   return uv_thread_create(&w->thread, worker_main, w);
 }
 
@@ -141,6 +152,7 @@ void ks_worker_close(ks_worker *w) {
   }
   uv_close((uv_handle_t *)&w->kpoll, NULL);
   uv_close((uv_handle_t *)&w->kidle, NULL);
+  uv_close((uv_handle_t *)&w->beat, NULL);
   ks_mailbox_close(&w->mailbox);
 }
 

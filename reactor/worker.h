@@ -31,6 +31,7 @@ struct ks_worker {
   int fds[2];            /* io-event pipe of rkq */
   uv_poll_t kpoll;
   uv_idle_t kidle; /* keeps draining while the queue may hold more */
+  uv_timer_t beat; /* heartbeat for /healthz */
   int consuming;
 
   ks_storage *storage;

@@ -37,6 +37,7 @@ static void on_assign(ks_msg *m) {
     p->tw = w->writers[a->table];
     p->next = w->partitions;
     w->partitions = p;
+    atomic_fetch_add(&w->counters.partitions, 1);
   }
   p->start = a->start;
   p->committed = p->acked = a->txn;
@@ -168,6 +169,7 @@ void ks_source_check_revoke(ks_worker *w) {
     ks_partition *p = *pp;
     if (p->revoked) {
       *pp = p->next;
+      atomic_fetch_sub(&w->counters.partitions, 1);
       ks_free(p->topic);
       ks_free(p->app_id);
       ks_free(p);
