@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#define KS_ERR_MSG_(name, msg) case KS_E##name: return msg;
-#define KS_ERR_NAME_(name, msg) case KS_E##name: return "E" #name;
+#define KS_ERR_MSG_(name, msg) case KS_ERRNUM_##name: return msg;
+#define KS_ERR_NAME_(name, msg) case KS_ERRNUM_##name: return "E" #name;
 
 const char *ks_strerror(int err) {
   if (err == 0)
@@ -17,7 +17,7 @@ const char *ks_strerror(int err) {
   default:
     break;
   }
-  if (err < 0 && -err < KS_ERR_FIRST_)
+  if (err < 0 && -err < KS_ERRNUM_FIRST_)
     return strerror(-err);
   return "unknown error";
 }

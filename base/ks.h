@@ -32,11 +32,11 @@
   XX(CANCELED, "operation canceled")                                        \
   XX(STOPPED, "pipeline stopped")
 
-#define KS_ERR_ENUM_(name, msg) KS_E##name,
-enum ks_err_base_ { KS_ERR_FIRST_ = 1000, KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERR_LAST_ };
+/* The table's positive numbers; code uses the negative KS_E* names. */
+#define KS_ERR_ENUM_(name, msg) KS_ERRNUM_##name,
+enum ks_errnum_ { KS_ERRNUM_FIRST_ = 1000, KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERRNUM_LAST_ };
 #undef KS_ERR_ENUM_
-/* Negative values of the enum above: KS_ENOMEM == -(KS_ERR_FIRST_ + 1) ... */
-#define KS_ERR(name) (-(int)KS_E##name)
+#define KS_ERR(name) (-(int)KS_ERRNUM_##name)
 #define KS_ENOMEM KS_ERR(NOMEM)
 #define KS_EINVAL KS_ERR(INVAL)
 #define KS_EIO KS_ERR(IO)

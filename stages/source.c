@@ -161,8 +161,12 @@ void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
 void ks_source_check_revoke(ks_worker *w) {
   if (!w->revoking)
     return;
+  /* After a fatal error nothing more will commit: waiting for it would
+   * hang the group leave that ends the shutdown. */
+  int fatal = atomic_load(&w->p->fatal);
   for (ks_partition *p = w->partitions; p; p = p->next)
-    if (p->revoked && (p->batch_last >= 0 || p->acked != p->committed))
+    if (p->revoked && !fatal &&
+        (p->batch_last >= 0 || p->acked != p->committed))
       return;
   ks_partition **pp = &w->partitions;
   while (*pp) {

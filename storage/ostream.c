@@ -202,6 +202,11 @@ static void on_create_retry(uv_timer_t *t) {
 
 static void on_created(void *arg, int status, ks_upload *up) {
   ks_ostream *os = arg;
+  if (status && os->aborted) {
+    set_state(os, OS_DONE);
+    destroy(os);
+    return;
+  }
   if (status) {
     later(os, on_create_retry, "create upload", status);
     return;
