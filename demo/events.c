@@ -1,4 +1,5 @@
 #include "demo/events.h"
+#include "base/civil.h"
 #include "base/ks.h"
 
 #include <string.h>
@@ -105,18 +106,6 @@ static void put_str(out *o, const char *s) {
   PUTL(o, "\"");
 }
 
-/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
 
 /* RFC 3339: local time for the offset, frac_digits 6 or 3, then Z or +hh:mm. */
 static void put_ts(out *o, int64_t us, int tz_min, int frac_digits) {
@@ -133,7 +122,7 @@ static void put_ts(out *o, int64_t us, int tz_min, int frac_digits) {
   }
   int64_t y;
   unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
+  ks_civil_from_days(days, &y, &m, &d);
   char t[40];
   int n = 0;
   t[n++] = '"';

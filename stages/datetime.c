@@ -20,16 +20,6 @@ static int days_in_month(int y, int m) {
   return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian
- * date, no tables, no libc time zone state. */
-int64_t ks_days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int parse_date(const char *s, int *y, int *m, int *d) {
   if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||

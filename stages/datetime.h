@@ -9,6 +9,8 @@
 #define KS_STAGES_DATETIME_H
 
 #include <stddef.h>
+#include "base/civil.h"
+
 #include <stdint.h>
 
 /* "1985-04-12T23:20:50.52Z", "1996-12-19T16:39:57-08:00": 0 and *us, or -1.
@@ -18,7 +20,5 @@
 int ks_datetime_parse(const char *s, size_t n, int64_t *us);
 /* "1985-04-12": 0 and *days, or -1. */
 int ks_date_parse(const char *s, size_t n, int32_t *days);
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-int64_t ks_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

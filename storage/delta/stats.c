@@ -16,6 +16,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/civil.h"
 #include "base/ks.h"
 
 #include <inttypes.h>
@@ -65,19 +66,6 @@ int ks_delta_schema_string(ks_buf *out, const ks_colspec *cols, size_t n) {
   return rc;
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (the well-known
- * era/day-of-era decomposition; exact for every int32 day count). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
 
 static int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -87,7 +75,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 void ks__delta_format_date(char out[16], int64_t days) {
   int64_t y;
   unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
+  ks_civil_from_days(days, &y, &m, &d);
   snprintf(out, 16, "%04" PRId64 "-%02u-%02u", y, m, d);
 }
 
@@ -97,7 +85,7 @@ void ks__delta_format_ts_ms(char out[40], int64_t us) {
   int64_t rem = ms - days * 86400000;
   int64_t y;
   unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
+  ks_civil_from_days(days, &y, &m, &d);
   snprintf(out, 40, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
            (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
            (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
