@@ -18,10 +18,10 @@
 
 #include <cmocka.h>
 
+#include "../../../support/storage_env.h"
+
 typedef struct fx {
-  uv_loop_t loop;
-  char dir[64];
-  ks_storage *st;
+  ks_storage_env env;
   int calls;
   int status;
   int64_t version;
@@ -30,29 +30,16 @@ typedef struct fx {
 static ks_colspec cols[] = {{"id", KS_COL_INT64, 0},
                             {"name", KS_COL_STRING, 1}};
 
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw) {
-  return remove(p);
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  strcpy(f->dir, "/tmp/ks-delta-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char url[128];
-  snprintf(url, sizeof url, "file://%s", f->dir);
-  assert_int_equal(ks_storage_open(&f->loop, url, &f->st), 0);
+  ks_storage_env_open(&f->env, "delta", NULL);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   fx *f = *state;
-  ks_storage_close(f->st);
-  assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  ks_storage_env_close(&f->env);
   free(f);
   return 0;
 }
@@ -73,7 +60,7 @@ static void on_commit(void *arg, int status, int64_t version) {
 static int load(fx *f, ks_delta_table *t) {
   f->calls = 0;
   assert_int_equal(ks_delta_table_load(t, on_load, f), 0);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 1);
   return f->status;
 }
@@ -96,14 +83,14 @@ static int commit(fx *f, ks_delta_table *t, const char *path,
   int rc = ks_delta_commit(t, &req, on_commit, f);
   if (rc)
     return rc;
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 1);
   return f->status;
 }
 
 static char *read_log(fx *f, const char *table, int64_t v) {
   char path[256];
-  snprintf(path, sizeof path, "%s/%s/_delta_log/%020lld.json", f->dir, table,
+  snprintf(path, sizeof path, "%s/%s/_delta_log/%020lld.json", f->env.dir, table,
            (long long)v);
   FILE *fp = fopen(path, "rb");
   if (!fp)
@@ -134,7 +121,7 @@ static int log_entries(fx *f, const char *table) {
 
 static void test_create_then_sequential_commits(void **state) {
   fx *f = *state;
-  ks_delta_table *t = ks_delta_table_new(f->st, "events");
+  ks_delta_table *t = ks_delta_table_new(f->env.st, "events");
   assert_int_equal(load(f, t), 0); /* no table yet */
   assert_int_equal(ks_delta_table_snapshot(t)->version, -1);
 
@@ -172,7 +159,7 @@ static void test_create_then_sequential_commits(void **state) {
   assert_int_equal(ks_delta_snapshot_txn(s, "app-ev-0"), 29);
 
   /* an independent reader sees the same table */
-  ks_delta_table *r = ks_delta_table_new(f->st, "events/");
+  ks_delta_table *r = ks_delta_table_new(f->env.st, "events/");
   assert_int_equal(load(f, r), 0);
   const ks_delta_snapshot *rs = ks_delta_table_snapshot(r);
   assert_int_equal(rs->version, 2);
@@ -191,8 +178,8 @@ static void test_create_then_sequential_commits(void **state) {
 
 static void test_two_writers_conflict_then_retry(void **state) {
   fx *f = *state;
-  ks_delta_table *w1 = ks_delta_table_new(f->st, "t");
-  ks_delta_table *w2 = ks_delta_table_new(f->st, "t");
+  ks_delta_table *w1 = ks_delta_table_new(f->env.st, "t");
+  ks_delta_table *w2 = ks_delta_table_new(f->env.st, "t");
   assert_int_equal(load(f, w1), 0);
   assert_int_equal(load(f, w2), 0);
 
@@ -231,8 +218,8 @@ static void test_two_writers_conflict_then_retry(void **state) {
 
 static void test_zombie(void **state) {
   fx *f = *state;
-  ks_delta_table *w1 = ks_delta_table_new(f->st, "z");
-  ks_delta_table *w2 = ks_delta_table_new(f->st, "z");
+  ks_delta_table *w1 = ks_delta_table_new(f->env.st, "z");
+  ks_delta_table *w2 = ks_delta_table_new(f->env.st, "z");
   assert_int_equal(commit(f, w1, "a.parquet", "app-z-0", -1, 10), 0);
   assert_int_equal(load(f, w2), 0);
   assert_int_equal(ks_delta_snapshot_txn(ks_delta_table_snapshot(w2),
@@ -262,7 +249,7 @@ static void test_zombie(void **state) {
   assert_int_equal(f->version, 2);
 
   /* a stale snapshot behind the caller's expected refreshes and commits */
-  ks_delta_table *w3 = ks_delta_table_new(f->st, "z");
+  ks_delta_table *w3 = ks_delta_table_new(f->env.st, "z");
   assert_int_equal(commit(f, w3, "d.parquet", "app-z-0", 20, 25), 0);
   assert_int_equal(f->version, 3);
   assert_int_equal(log_entries(f, "z"), 4);
@@ -275,30 +262,30 @@ static void test_zombie(void **state) {
 
 static void test_gap_is_corrupt(void **state) {
   fx *f = *state;
-  ks_delta_table *t = ks_delta_table_new(f->st, "g");
+  ks_delta_table *t = ks_delta_table_new(f->env.st, "g");
   assert_int_equal(commit(f, t, "a.parquet", "app-g-0", -1, 1), 0);
   assert_int_equal(commit(f, t, "b.parquet", "app-g-0", 1, 2), 0);
   /* v2 goes missing, v3 exists; unrelated files in _delta_log are ignored */
   char path[256];
-  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->dir, 3);
+  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->env.dir, 3);
   FILE *fp = fopen(path, "w");
   fputs("{\"txn\":{\"appId\":\"x\",\"version\":1}}\n", fp);
   fclose(fp);
-  snprintf(path, sizeof path, "%s/g/_delta_log/_last_checkpoint", f->dir);
+  snprintf(path, sizeof path, "%s/g/_delta_log/_last_checkpoint", f->env.dir);
   fp = fopen(path, "w");
   fclose(fp);
-  ks_delta_table *r = ks_delta_table_new(f->st, "g");
+  ks_delta_table *r = ks_delta_table_new(f->env.st, "g");
   assert_int_equal(load(f, r), KS_ECORRUPT);
   assert_non_null(strstr(ks_delta_table_error(r),
                          "00000000000000000002.json is missing"));
   ks_delta_table_free(r);
 
   /* a malformed entry names its version and line */
-  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->dir, 2);
+  snprintf(path, sizeof path, "%s/g/_delta_log/%020d.json", f->env.dir, 2);
   fp = fopen(path, "w");
   fputs("{\"commitInfo\":{}}\n{\"add\":{oops}}\n", fp);
   fclose(fp);
-  r = ks_delta_table_new(f->st, "g");
+  r = ks_delta_table_new(f->env.st, "g");
   assert_int_equal(load(f, r), KS_ECORRUPT);
   assert_non_null(strstr(ks_delta_table_error(r), "version 2 line 2"));
   assert_int_equal(ks_delta_table_snapshot(r)->version, 1);
@@ -308,7 +295,7 @@ static void test_gap_is_corrupt(void **state) {
 
 static void test_busy_and_bad_requests(void **state) {
   fx *f = *state;
-  ks_delta_table *t = ks_delta_table_new(f->st, "b");
+  ks_delta_table *t = ks_delta_table_new(f->env.st, "b");
   ks_delta_commit_req empty = {0};
   /* creating a table needs columns */
   assert_int_equal(ks_delta_commit(t, &empty, on_commit, f), KS_EINVAL);
@@ -317,7 +304,7 @@ static void test_busy_and_bad_requests(void **state) {
   assert_int_equal(ks_delta_table_load(t, on_load, f), KS_EINVAL);
   ks_delta_commit_req req = {.cols = cols, .ncols = 2};
   assert_int_equal(ks_delta_commit(t, &req, on_commit, f), KS_EINVAL);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 1);
   /* a txn that does not move forward is a caller bug */
   ks_delta_txn_update txn = {.app_id = "a", .expected = 5, .version = 5};
@@ -361,7 +348,7 @@ static void test_bounded_retries(void **state) {
   ks_storage_vtable vt = {.name = "lose",
                           .put_if_absent = lose_put_if_absent,
                           .list = lose_list};
-  lose_storage ls = {.base = {.vt = &vt, .loop = &f->loop}, .inner = f->st};
+  lose_storage ls = {.base = {.vt = &vt, .loop = &f->env.loop}, .inner = f->env.st};
   ks_delta_table *t = ks_delta_table_new(&ls.base, "r");
   assert_int_equal(commit(f, t, "a.parquet", "app-r-0", -1, 1),
                    KS_ECONFLICT);

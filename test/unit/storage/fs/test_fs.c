@@ -17,10 +17,10 @@
 
 #include <cmocka.h>
 
+#include "../../../support/storage_env.h"
+
 typedef struct fx {
-  uv_loop_t loop;
-  char dir[64];
-  ks_storage *st;
+  ks_storage_env env;
   /* last results */
   int calls;
   int status;
@@ -35,29 +35,16 @@ typedef struct fx {
   char objkey[128];
 } fx;
 
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw) {
-  return remove(p);
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  strcpy(f->dir, "/tmp/ks-fs-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char url[128];
-  snprintf(url, sizeof url, "file://%s/root", f->dir);
-  assert_int_equal(ks_storage_open(&f->loop, url, &f->st), 0);
+  ks_storage_env_open(&f->env, "fs", "root");
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   fx *f = *state;
-  ks_storage_close(f->st);
-  assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  ks_storage_env_close(&f->env);
   free(f);
   return 0;
 }
@@ -98,29 +85,29 @@ static void on_list(void *arg, int status, const ks_storage_obj *objs,
 /* Runs the loop until the operation's callback has run exactly once. */
 static int run1(fx *f) {
   f->calls = 0;
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 1);
   return f->status;
 }
 
 static int put(fx *f, const char *key, const char *s) {
-  assert_int_equal(ks_storage_put(f->st, key, s, strlen(s), on_done, f), 0);
+  assert_int_equal(ks_storage_put(f->env.st, key, s, strlen(s), on_done, f), 0);
   return run1(f);
 }
 
 static int put_if_absent(fx *f, const char *key, const char *s) {
   assert_int_equal(
-      ks_storage_put_if_absent(f->st, key, s, strlen(s), on_done, f), 0);
+      ks_storage_put_if_absent(f->env.st, key, s, strlen(s), on_done, f), 0);
   return run1(f);
 }
 
 static int get(fx *f, const char *key) {
-  assert_int_equal(ks_storage_get(f->st, key, on_get, f), 0);
+  assert_int_equal(ks_storage_get(f->env.st, key, on_get, f), 0);
   return run1(f);
 }
 
 static int list(fx *f, const char *prefix) {
-  assert_int_equal(ks_storage_list(f->st, prefix, on_list, f), 0);
+  assert_int_equal(ks_storage_list(f->env.st, prefix, on_list, f), 0);
   return run1(f);
 }
 
@@ -175,9 +162,9 @@ static void test_put_get_list_del(void **state) {
   assert_int_equal(list(f, "nope/"), 0);
   assert_int_equal(f->nkeys, 0);
 
-  assert_int_equal(ks_storage_del(f->st, "t/b/2.txt", on_done, f), 0);
+  assert_int_equal(ks_storage_del(f->env.st, "t/b/2.txt", on_done, f), 0);
   assert_int_equal(run1(f), 0);
-  assert_int_equal(ks_storage_del(f->st, "t/b/2.txt", on_done, f), 0);
+  assert_int_equal(ks_storage_del(f->env.st, "t/b/2.txt", on_done, f), 0);
   assert_int_equal(run1(f), 0); /* missing is fine */
   assert_int_equal(get(f, "t/b/2.txt"), KS_ENOENT);
   assert_int_equal(list(f, "t/b/"), 0);
@@ -185,18 +172,18 @@ static void test_put_get_list_del(void **state) {
 
   /* no temp files left behind by put */
   char d[128];
-  snprintf(d, sizeof d, "%s/root/t", f->dir);
+  snprintf(d, sizeof d, "%s/root/t", f->env.dir);
   assert_int_equal(count_entries(d), 3); /* a.txt b b1.txt */
 }
 
 static void test_bad_keys(void **state) {
   fx *f = *state;
-  assert_int_equal(ks_storage_put(f->st, "../x", "x", 1, on_done, f),
+  assert_int_equal(ks_storage_put(f->env.st, "../x", "x", 1, on_done, f),
                    KS_EINVAL);
-  assert_int_equal(ks_storage_put(f->st, "/abs", "x", 1, on_done, f),
+  assert_int_equal(ks_storage_put(f->env.st, "/abs", "x", 1, on_done, f),
                    KS_EINVAL);
-  assert_int_equal(ks_storage_get(f->st, "a//b", on_get, f), KS_EINVAL);
-  assert_int_equal(ks_storage_list(f->st, "a/../", on_list, f), KS_EINVAL);
+  assert_int_equal(ks_storage_get(f->env.st, "a//b", on_get, f), KS_EINVAL);
+  assert_int_equal(ks_storage_list(f->env.st, "a/../", on_list, f), KS_EINVAL);
 }
 
 static void test_put_if_absent(void **state) {
@@ -207,16 +194,16 @@ static void test_put_if_absent(void **state) {
   assert_int_equal(f->len, 5);
   assert_memory_equal(f->data, "first", 5);
   char d[128];
-  snprintf(d, sizeof d, "%s/root/log", f->dir);
+  snprintf(d, sizeof d, "%s/root/log", f->env.dir);
   assert_int_equal(count_entries(d), 1); /* the losing temp file is gone */
 
   /* two racing creates of one key: exactly one wins */
   f->calls = f->nok = f->nexist = 0;
-  assert_int_equal(ks_storage_put_if_absent(f->st, "log/01.json", "AA", 2,
+  assert_int_equal(ks_storage_put_if_absent(f->env.st, "log/01.json", "AA", 2,
                                             on_done, f), 0);
-  assert_int_equal(ks_storage_put_if_absent(f->st, "log/01.json", "BB", 2,
+  assert_int_equal(ks_storage_put_if_absent(f->env.st, "log/01.json", "BB", 2,
                                             on_done, f), 0);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 2);
   assert_int_equal(f->nok, 1);
   assert_int_equal(f->nexist, 1);
@@ -264,8 +251,8 @@ static void fill(char *buf, size_t n, char seed) {
 
 static void test_multipart(void **state) {
   fx *f = *state;
-  const ks_storage_vtable *vt = f->st->vt;
-  assert_int_equal(vt->upload_create(f->st, "data/p=1/file.parquet",
+  const ks_storage_vtable *vt = f->env.st->vt;
+  assert_int_equal(vt->upload_create(f->env.st, "data/p=1/file.parquet",
                                      on_create, f), 0);
   assert_int_equal(run1(f), 0);
   assert_non_null(f->up);
@@ -280,28 +267,28 @@ static void test_multipart(void **state) {
   fill(p3, sizeof p3, '0');
   part_ctx c[3] = {{f, 1, 1, 0}, {f, 2, 1, 0}, {f, 3, 1, 0}};
   /* all three in flight at once: the pool may finish them in any order */
-  assert_int_equal(vt->upload_part(f->st, f->up, 1, p1, sizeof p1, on_part,
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 1, p1, sizeof p1, on_part,
                                    &c[0]), 0);
-  assert_int_equal(vt->upload_part(f->st, f->up, 2, p2, sizeof p2, on_part,
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 2, p2, sizeof p2, on_part,
                                    &c[1]), 0);
-  assert_int_equal(vt->upload_part(f->st, f->up, 3, p3, sizeof p3, on_part,
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 3, p3, sizeof p3, on_part,
                                    &c[2]), 0);
   /* out of order submission is refused */
-  assert_int_equal(vt->upload_part(f->st, f->up, 5, p3, 1, on_part, &c[2]),
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 5, p3, 1, on_part, &c[2]),
                    KS_EINVAL);
   /* complete while parts are in flight is refused */
-  assert_int_equal(vt->upload_complete(f->st, f->up, on_complete, f),
+  assert_int_equal(vt->upload_complete(f->env.st, f->up, on_complete, f),
                    KS_EINVAL);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   for (int i = 0; i < 3; i++) {
     assert_int_equal(c[i].done, 1);
     assert_int_equal(c[i].status, 0);
   }
   /* a retried part must keep its length */
-  assert_int_equal(vt->upload_part(f->st, f->up, 2, p2, 10, on_part, &c[1]),
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 2, p2, 10, on_part, &c[1]),
                    KS_EINVAL);
 
-  assert_int_equal(vt->upload_complete(f->st, f->up, on_complete, f), 0);
+  assert_int_equal(vt->upload_complete(f->env.st, f->up, on_complete, f), 0);
   assert_int_equal(run1(f), 0);
   size_t total = sizeof p1 + sizeof p2 + sizeof p3;
   assert_string_equal(f->objkey, "data/p=1/file.parquet");
@@ -310,7 +297,7 @@ static void test_multipart(void **state) {
   assert_true(f->obj.mtime_ms > now_ms - 60000 && f->obj.mtime_ms <= now_ms + 1000);
 
   char path[256];
-  snprintf(path, sizeof path, "%s/root/data/p=1/file.parquet", f->dir);
+  snprintf(path, sizeof path, "%s/root/data/p=1/file.parquet", f->env.dir);
   FILE *fp = fopen(path, "rb");
   assert_non_null(fp);
   char *got = malloc(total + 1);
@@ -321,7 +308,7 @@ static void test_multipart(void **state) {
   assert_memory_equal(got + sizeof p1 + sizeof p2, p3, sizeof p3);
   free(got);
 
-  snprintf(path, sizeof path, "%s/root/data/p=1", f->dir);
+  snprintf(path, sizeof path, "%s/root/data/p=1", f->env.dir);
   assert_int_equal(count_entries(path), 1); /* temp file renamed away */
   assert_int_equal(list(f, "data/"), 0);
   assert_int_equal(f->nkeys, 1);
@@ -329,23 +316,23 @@ static void test_multipart(void **state) {
 
 static void test_abort(void **state) {
   fx *f = *state;
-  const ks_storage_vtable *vt = f->st->vt;
-  assert_int_equal(vt->upload_create(f->st, "d/x.parquet", on_create, f), 0);
+  const ks_storage_vtable *vt = f->env.st->vt;
+  assert_int_equal(vt->upload_create(f->env.st, "d/x.parquet", on_create, f), 0);
   assert_int_equal(run1(f), 0);
   part_ctx c = {f, 1, 1, 0};
   static char p[100000];
   fill(p, sizeof p, 'q');
-  assert_int_equal(vt->upload_part(f->st, f->up, 1, p, sizeof p, on_part, &c),
+  assert_int_equal(vt->upload_part(f->env.st, f->up, 1, p, sizeof p, on_part, &c),
                    0);
   /* abort with the part in flight: it runs once the part has reported */
-  assert_int_equal(vt->upload_abort(f->st, f->up, on_done, f), 0);
+  assert_int_equal(vt->upload_abort(f->env.st, f->up, on_done, f), 0);
   f->calls = 0;
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(c.done, 1);
   assert_int_equal(f->calls, 1);
   assert_int_equal(f->status, 0);
   char path[256];
-  snprintf(path, sizeof path, "%s/root/d", f->dir);
+  snprintf(path, sizeof path, "%s/root/d", f->env.dir);
   assert_int_equal(count_entries(path), 0);
   assert_int_equal(get(f, "d/x.parquet"), KS_ENOENT);
 }
@@ -358,7 +345,7 @@ static void test_list_skips_temp_files(void **state) {
   const char *names[] = {".keep.json.ksink-tmp-0123456789abcdef",
                          ".f.parquet.ksink-upload-00000000deadbeef"};
   for (size_t i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "%s/root/z/%s", f->dir, names[i]);
+    snprintf(path, sizeof path, "%s/root/z/%s", f->env.dir, names[i]);
     int fd = open(path, O_CREAT | O_WRONLY, 0644);
     assert_true(fd >= 0);
     close(fd);
@@ -371,13 +358,13 @@ static void test_list_skips_temp_files(void **state) {
 static void test_open_urls(void **state) {
   fx *f = *state;
   ks_storage *s = NULL;
-  assert_int_equal(ks_storage_open(&f->loop, "s3://bucket/x", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "s3://bucket/x", &s),
                    KS_EUNSUPPORTED);
-  assert_int_equal(ks_storage_open(&f->loop, "file://relative", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "file://relative", &s),
                    KS_ECONFIG);
-  assert_int_equal(ks_storage_open(&f->loop, "file:///tmp/a%2", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%2", &s),
                    KS_ECONFIG);
-  assert_int_equal(ks_storage_open(&f->loop, "file:///tmp/a%20b/", &s), 0);
+  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%20b/", &s), 0);
   assert_string_equal(s->vt->name, "fs");
   ks_storage_close(s);
 }

@@ -12,36 +12,29 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
+#include "../../../support/storage_env.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The fs backend behind the fault-injecting double. */
 typedef struct env {
-  uv_loop_t loop;
-  char dir[64];
+  ks_storage_env base;
   ks_storage *st;
   ks_faulty_storage *f;
+  char *dir;
 } env;
 
 static void env_open(env *e) {
-  assert_int_equal(uv_loop_init(&e->loop), 0);
-  strcpy(e->dir, "/tmp/ks-ostream-XXXXXX");
-  assert_non_null(mkdtemp(e->dir));
-  ks_storage *fs;
-  assert_int_equal(ks_fs_open(&e->loop, e->dir, &fs), 0);
-  e->st = ks_faulty_storage_new(fs);
+  ks_storage_env_open(&e->base, "ostream", NULL);
+  e->st = e->base.st = ks_faulty_storage_new(e->base.st);
   e->f = (ks_faulty_storage *)e->st;
+  e->dir = e->base.dir;
 }
 
-static void env_close(env *e) {
-  ks_storage_close(e->st);
-  uv_run(&e->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&e->loop), 0);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-  assert_int_equal(system(cmd), 0);
-}
+static void env_close(env *e) { ks_storage_env_close(&e->base); }
 
 typedef struct done {
   int called, status;
@@ -106,7 +99,7 @@ static void test_small_file_single_put_retried(void **state) {
   assert_int_equal(ks_ostream_write(os, data + 600, 400), 0);
   done d = {0};
   ks_ostream_close(os, on_done, &d);
-  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(d.called, 1);
   assert_int_equal(d.status, 0);
   assert_int_equal(d.size, 1000);
@@ -135,12 +128,12 @@ static void test_multipart_every_step_fails_once(void **state) {
     assert_int_equal(ks_ostream_write(os, data + off, k), 0);
     off += k;
     /* let uploads run while the writer produces, as on a real loop */
-    uv_run(&e.loop, UV_RUN_NOWAIT);
+    uv_run(&e.base.loop, UV_RUN_NOWAIT);
   }
   assert_int_equal(ks_ostream_bytes(os), n);
   done d = {0};
   ks_ostream_close(os, on_done, &d);
-  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(d.called, 1);
   assert_int_equal(d.status, 0);
   assert_int_equal(d.size, n);
@@ -176,12 +169,12 @@ static void test_parts_in_flight_are_bounded(void **state) {
   /* Without running the loop nothing completes: at most max_in_flight
    * parts may have been handed to storage. */
   assert_int_equal(ks_ostream_write(os, data, n), 0);
-  uv_run(&e.loop, UV_RUN_NOWAIT);
+  uv_run(&e.base.loop, UV_RUN_NOWAIT);
   assert_true(e.f->calls[KS_OP_PART] <= 2);
   assert_true(ks_ostream_buffered(os) >= n - 2 * 64 * 1024);
   done d = {0};
   ks_ostream_close(os, on_done, &d);
-  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(d.status, 0);
   assert_file(&e, "bounded.bin", data, n);
   free(data);
@@ -196,9 +189,9 @@ static void test_abort_leaves_nothing(void **state) {
   uint8_t *data = pattern(n);
   ks_ostream *os = ks_ostream_new(e.st, "t/aborted.bin", &fast);
   assert_int_equal(ks_ostream_write(os, data, n), 0);
-  uv_run(&e.loop, UV_RUN_NOWAIT);
+  uv_run(&e.base.loop, UV_RUN_NOWAIT);
   ks_ostream_abort(os);
-  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(count_entries(e.dir), 0);
   free(data);
   env_close(&e);
@@ -213,7 +206,7 @@ static void test_abort_while_create_fails(void **state) {
   ks_ostream *os = ks_ostream_new(e.st, "down.bin", &fast);
   assert_int_equal(ks_ostream_write(os, data, n), 0);
   ks_ostream_abort(os); /* create still in flight */
-  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(e.f->calls[KS_OP_CREATE], 1); /* not retried after abort */
   assert_int_equal(count_entries(e.dir), 0);
   free(data);
