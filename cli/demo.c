@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "conf/conf.h"
 #include "demo/events.h"
+#include "http/server.h"
 #include "reactor/pipeline.h"
 #include "stages/schema.h"
 #include "user_events_schema.h"
@@ -38,6 +39,8 @@ typedef struct demo {
   int producer_error;
   uint64_t start_ms, last_ms, last_consumed;
   int tty;
+  int announced; /* the start line is out */
+  const char *table;
 } demo;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
@@ -125,8 +128,24 @@ static void fmt_num(char *out, size_t n, uint64_t v) {
   out[o] = 0;
 }
 
+/* The start line waits for the first tick: the HTTP port (picked by the
+ * kernel, so a busy 8083 never fails the demo) is known once the pipeline
+ * runs. */
+static void announce(demo *d) {
+  char n[32], url[64] = "";
+  fmt_num(n, sizeof n, d->events);
+  if (d->p->http)
+    snprintf(url, sizeof url, ", metrics at http://127.0.0.1:%d/metrics",
+             ks_http_port(d->p->http));
+  fprintf(stderr, "ksink demo: %s events -> %s (Delta Lake), %d workers%s\n",
+          n, d->table, d->p->nworkers, url);
+  d->announced = 1;
+}
+
 static void on_tick(ks_pipeline *p, void *arg) {
   demo *d = arg;
+  if (!d->announced)
+    announce(d);
   ks_totals t;
   ks_pipeline_totals(p, &t);
   uint64_t now = ks_mono_ms();
@@ -234,7 +253,8 @@ int ks_cli_demo(int argc, char **argv) {
            "    format: delta\n"
            "    compression: snappy\n"
            "    flush: { records: 250000, bytes: 128MiB, interval: 5s }\n"
-           "    errors: { tolerance: all }\n",
+           "    errors: { tolerance: all }\n"
+           "http: { listen: \"127.0.0.1:0\" }\n",
            abs);
   char err[1024];
   ks_conf *conf = NULL;
@@ -263,10 +283,7 @@ int ks_cli_demo(int argc, char **argv) {
   d.seed = seed;
   d.tty = isatty(STDERR_FILENO);
   d.start_ms = d.last_ms = ks_mono_ms();
-  char n[32];
-  fmt_num(n, sizeof n, events);
-  fprintf(stderr, "ksink demo: %s events -> %s (Delta Lake), %d workers\n", n,
-          table, d.p->nworkers);
+  d.table = table;
   ks_pipeline_set_tick(d.p, d.tty ? 250 : 2000, on_tick, &d);
   uv_thread_create(&d.producer, produce_main, &d);
   int code = ks_pipeline_run(d.p);

@@ -1,5 +1,6 @@
 #include "reactor/pipeline.h"
 #include "base/log.h"
+#include "http/server.h"
 #include "reactor/kafka.h"
 #include "reactor/worker.h"
 #include "stages/commit.h"
@@ -282,6 +283,17 @@ void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
 
 int ks_pipeline_run(ks_pipeline *p) {
   p->started_ms = ks_mono_ms();
+  /* HTTP first: a busy port fails the run before any consumer joins. */
+  const char *listen = p->conf->http_listen;
+  if (listen && strcmp(listen, "off") != 0) {
+    char err[512];
+    if (ks_http_start(p, listen, &p->http, err, sizeof err)) {
+      ks_log_error("%s", err);
+      return 1;
+    }
+    ks_log_info("http: serving /healthz /readyz /metrics /status on %s "
+                "(port %d)", listen, ks_http_port(p->http));
+  }
   uv_loop_init(&p->ctl_loop);
   ks_mailbox_init(&p->ctl_loop, &p->ctl_mailbox);
   uv_signal_init(&p->ctl_loop, &p->sigint);
@@ -289,8 +301,11 @@ int ks_pipeline_run(ks_pipeline *p) {
   p->sigint.data = p->sigterm.data = p;
   uv_signal_start(&p->sigint, on_signal, SIGINT);
   uv_signal_start(&p->sigterm, on_signal, SIGTERM);
-  if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC))
+  if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC)) {
+    ks_http_stop(p->http);
+    p->http = NULL;
     return 1;
+  }
   p->consumer_q = rd_kafka_queue_get_consumer(p->rk);
   rd_kafka_queue_io_event_enable(p->consumer_q, p->consumer_fds[1], "1", 1);
   uv_poll_init(&p->ctl_loop, &p->consumer_poll, p->consumer_fds[0]);
@@ -308,6 +323,8 @@ int ks_pipeline_run(ks_pipeline *p) {
   uv_run(&p->ctl_loop, UV_RUN_DEFAULT);
   for (int i = 0; i < p->nworkers; i++)
     ks_worker_join(p->workers[i]);
+  ks_http_stop(p->http);
+  p->http = NULL;
   rd_kafka_queue_io_event_enable(p->consumer_q, -1, NULL, 0);
   rd_kafka_queue_destroy(p->consumer_q);
   p->consumer_q = NULL;

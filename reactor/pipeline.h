@@ -21,6 +21,7 @@
 
 typedef struct ks_pipeline ks_pipeline;
 typedef struct ks_worker ks_worker;
+typedef struct ks_http ks_http;
 
 /* Reject reasons counted per table (metric label order). */
 #define KS_REASON_MAP(XX)                                                   \
@@ -93,6 +94,7 @@ struct ks_pipeline {
   void (*tick_fn)(ks_pipeline *p, void *arg);
   void *tick_arg;
   uint64_t started_ms;
+  ks_http *http; /* operator endpoints; NULL when http.listen is off */
 };
 
 /* Builds the pipeline from a validated config: loads schemas, creates the

@@ -35,6 +35,7 @@ tables:
     topics: [t]
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flsh: { records: 10 }
+http: { listen: "127.0.0.1:0" }
 YAML
 expect_exit 2 "bad-key.yaml:9: tables\[0\]\.flsh: unknown key \(did you mean \"flush\"\?\)" \
   "$KSINK" run -c "$WORK/bad-key.yaml"
@@ -71,6 +72,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flush: { records: 100000, interval: 1s }
     errors: { tolerance: none }
+http: { listen: "127.0.0.1:0" }
 YAML
 for attempt in 1 2; do
   rc=0

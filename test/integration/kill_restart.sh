@@ -26,6 +26,7 @@ tables:
     compression: zstd
     flush: { records: 15000, bytes: 64MiB, interval: 1s }
     errors: { tolerance: all }
+http: { listen: "127.0.0.1:0" }
 YAML
 
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \

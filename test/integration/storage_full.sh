@@ -36,6 +36,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     compression: none
     flush: { records: 4000, interval: 1s }
+http: { listen: "127.0.0.1:0" }
 YAML
 "$KSINK" run -c "$WORK/ksink.yaml" >"$WORK/ksink.out" 2>"$WORK/ksink.err" &
 KSINK_PID=$!

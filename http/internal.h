@@ -1,0 +1,36 @@
+/*
+ * Internals of http/ shared by server.c (transport) and metrics.c (what
+ * the endpoints say). The renderers are pure functions of the pipeline's
+ * counters and flags so tests can call them without a socket.
+ */
+#ifndef KS_HTTP_INTERNAL_H
+#define KS_HTTP_INTERNAL_H
+
+#include "base/buf.h"
+#include "reactor/pipeline.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A worker whose heartbeat is older than this makes /healthz fail. */
+#define KS__HTTP_HEARTBEAT_MAX_MS 5000
+/* Cap on a rendered body; far above what any pipeline produces. */
+#define KS__HTTP_BODY_MAX (4u << 20)
+
+/* Unix time the process started, read once from /proc at server start
+ * (-1 when /proc cannot tell). */
+double ks__http_process_start_time(void);
+
+/* NULL when healthy, else a one-line reason written into why. */
+const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms,
+                               char *why, size_t n);
+/* NULL when ready, else a static one-line reason. */
+const char *ks__http_unready(const ks_pipeline *p);
+
+/* Prometheus text exposition 0.0.4 of the pipeline's counters. */
+int ks__http_render_metrics(const ks_pipeline *p, double start_time,
+                            ks_buf *b);
+/* The /status JSON object. */
+int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * What the endpoints say: health and readiness verdicts, the Prometheus
+ * exposition and the /status JSON. Everything is read from the workers'
+ * atomics (relaxed loads: each number is exact, a scrape is not a
+ * snapshot across numbers -- Prometheus does not need one) and the
+ * pipeline's flags, so rendering never waits on a worker.
+ */
+#include "http/internal.h"
+
+#include "base/ks.h"
+#include "reactor/worker.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* `stopping` is a plain int the control thread sets once; read it as an
+ * atomic so the read is well-defined from this thread. */
+static int pipeline_stopping(const ks_pipeline *p) {
+  return __atomic_load_n(&p->stopping, __ATOMIC_RELAXED);
+}
+
+static uint64_t heartbeat_age_ms(const ks_worker *w, uint64_t now_ms) {
+  uint64_t hb =
+      atomic_load_explicit(&w->counters.heartbeat_ms, memory_order_relaxed);
+  return now_ms > hb ? now_ms - hb : 0;
+}
+
+const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms,
+                               char *why, size_t n) {
+  if (atomic_load(&p->fatal)) {
+    snprintf(why, n, "a worker hit a fatal error");
+    return why;
+  }
+  ks_totals t;
+  ks_pipeline_totals(p, &t);
+  if (p->nworkers == 0 || now_ms <= t.oldest_heartbeat_ms ||
+      now_ms - t.oldest_heartbeat_ms < KS__HTTP_HEARTBEAT_MAX_MS)
+    return NULL;
+  /* Name the stalest worker: the operator's next step is its stack. */
+  int worst = 0;
+  uint64_t age = 0;
+  for (int i = 0; i < p->nworkers; i++) {
+    uint64_t a = heartbeat_age_ms(p->workers[i], now_ms);
+    if (a >= age) {
+      age = a;
+      worst = p->workers[i]->id;
+    }
+  }
+  snprintf(why, n, "worker %d: heartbeat is %.1f s old (limit %d s)", worst,
+           (double)age / 1000.0, KS__HTTP_HEARTBEAT_MAX_MS / 1000);
+  return why;
+}
+
+const char *ks__http_unready(const ks_pipeline *p) {
+  if (atomic_load(&p->fatal))
+    return "a worker hit a fatal error";
+  if (pipeline_stopping(p))
+    return "stopping";
+  if (!atomic_load(&p->joined))
+    return "not yet in the consumer group";
+  return NULL;
+}
+
+double ks__http_process_start_time(void) {
+  /* starttime (field 22 of /proc/self/stat) counts clock ticks since boot;
+   * btime in /proc/stat is the boot time. The comm field may hold spaces
+   * and parentheses, so count fields after its last ')'. */
+  char buf[1024];
+  FILE *f = fopen("/proc/self/stat", "r");
+  if (f == NULL)
+    return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *s = strrchr(buf, ')');
+  if (s == NULL)
+    return -1;
+  unsigned long long ticks = 0;
+  int field = 2;
+  for (char *tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " ")) {
+    if (++field == 22) {
+      ticks = strtoull(tok, NULL, 10);
+      break;
+    }
+  }
+  if (field != 22)
+    return -1;
+  unsigned long long btime = 0;
+  f = fopen("/proc/stat", "r");
+  if (f == NULL)
+    return -1;
+  char line[256];
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "btime %llu", &btime) == 1)
+      break;
+  fclose(f);
+  long hz = sysconf(_SC_CLK_TCK);
+  if (btime == 0 || hz <= 0)
+    return -1;
+  return (double)btime + (double)ticks / (double)hz;
+}
+
+/* An append target that remembers its first error, so the renderer reads
+ * as the text it produces. */
+typedef struct out {
+  ks_buf *b;
+  int err;
+} out;
+
+static void put(out *o, const char *s) {
+  if (!o->err)
+    o->err = ks_buf_append_str(o->b, s);
+}
+
+static void putf(out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void putf(out *o, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof tmp) {
+    if (!o->err)
+      o->err = KS_ETOOBIG;
+    return;
+  }
+  put(o, tmp);
+}
+
+/* Label values escape backslash, double quote and line feed (format
+ * 0.0.4); everything else, UTF-8 included, goes as is. */
+static void put_label_value(out *o, const char *s) {
+  for (; *s; s++) {
+    if (*s == '\\')
+      put(o, "\\\\");
+    else if (*s == '"')
+      put(o, "\\\"");
+    else if (*s == '\n')
+      put(o, "\\n");
+    else if (!o->err)
+      o->err = ks_buf_append_byte(o->b, (uint8_t)*s);
+  }
+}
+
+static void family(out *o, const char *name, const char *type,
+                   const char *help) {
+  putf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample: name, an optional single label, a preformatted value. */
+static void sample(out *o, const char *name, const char *label,
+                   const char *label_value, const char *value) {
+  put(o, name);
+  if (label) {
+    putf(o, "{%s=\"", label);
+    put_label_value(o, label_value);
+    put(o, "\"}");
+  }
+  putf(o, " %s\n", value);
+}
+
+static void sample_u64(out *o, const char *name, const char *label,
+                       const char *label_value, uint64_t v) {
+  char num[32];
+  snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+  sample(o, name, label, label_value, num);
+}
+
+static const char *format_name(ks_format f) {
+  switch (f) {
+  case KS_FORMAT_DELTA:
+    return "delta";
+  case KS_FORMAT_PARQUET:
+    return "parquet";
+  case KS_FORMAT_JSONL:
+    return "jsonl";
+  }
+  return "unknown";
+}
+
+/* Written rows, files and versions are counted per worker, not per table:
+ * with one table they are that table's numbers; with several only the
+ * process total is true, so it goes out without a table label. */
+static const char *only_table(const ks_pipeline *p) {
+  return p->conf && p->conf->ntables == 1 ? p->conf->tables[0].name : NULL;
+}
+
+static const char *only_format(const ks_pipeline *p) {
+  if (p->conf == NULL || p->conf->ntables == 0)
+    return NULL;
+  ks_format f = p->conf->tables[0].format;
+  for (size_t i = 1; i < p->conf->ntables; i++)
+    if (p->conf->tables[i].format != f)
+      return NULL;
+  return format_name(f);
+}
+
+static void process_metrics(out *o, double start_time) {
+  long page = sysconf(_SC_PAGESIZE);
+  unsigned long long size = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f) {
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+      resident = 0;
+    fclose(f);
+  }
+  family(o, "process_resident_memory_bytes", "gauge",
+         "Resident memory size in bytes.");
+  sample_u64(o, "process_resident_memory_bytes", NULL, NULL,
+             resident * (unsigned long long)(page > 0 ? page : 4096));
+
+  struct rusage ru;
+  double cpu = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+  char num[64];
+  family(o, "process_cpu_seconds_total", "counter",
+         "Total user and system CPU time spent in seconds.");
+  snprintf(num, sizeof num, "%.6f", cpu);
+  sample(o, "process_cpu_seconds_total", NULL, NULL, num);
+
+  if (start_time >= 0) {
+    family(o, "process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+    snprintf(num, sizeof num, "%.2f", start_time);
+    sample(o, "process_start_time_seconds", NULL, NULL, num);
+  }
+}
+
+int ks__http_render_metrics(const ks_pipeline *p, double start_time,
+                            ks_buf *b) {
+  out o = {b, 0};
+  ks_totals t;
+  ks_pipeline_totals(p, &t);
+  const char *table = only_table(p), *format = only_format(p);
+  const char *per_table =
+      table ? "" : " Summed over all tables: ksink counts these per worker.";
+  char help[256];
+
+  family(&o, "ksink_up", "gauge", "1 while the ksink process serves.");
+  sample(&o, "ksink_up", NULL, NULL, "1");
+
+  family(&o, "ksink_records_consumed_total", "counter",
+         "Records read from Kafka.");
+  sample_u64(&o, "ksink_records_consumed_total", NULL, NULL, t.consumed);
+  family(&o, "ksink_bytes_consumed_total", "counter",
+         "Bytes of record values read from Kafka.");
+  sample_u64(&o, "ksink_bytes_consumed_total", NULL, NULL, t.consumed_bytes);
+
+  snprintf(help, sizeof help, "Rows written to table data files.%s",
+           per_table);
+  family(&o, "ksink_records_written_total", "counter", help);
+  sample_u64(&o, "ksink_records_written_total", table ? "table" : NULL,
+             table, t.written);
+
+  family(&o, "ksink_records_rejected_total", "counter",
+         "Records rejected, by reason.");
+  for (int r = 0; r < KS_REASON_COUNT; r++)
+    sample_u64(&o, "ksink_records_rejected_total", "reason",
+               ks_reason_name(r), t.rejected_by[r]);
+
+  snprintf(help, sizeof help, "Data files written.%s",
+           format ? "" : " Summed over tables of several formats.");
+  family(&o, "ksink_files_written_total", "counter", help);
+  sample_u64(&o, "ksink_files_written_total", format ? "format" : NULL,
+             format, t.files);
+
+  family(&o, "ksink_delta_commits_total", "counter",
+         "Delta log commits made by this process.");
+  sample_u64(&o, "ksink_delta_commits_total", NULL, NULL, t.commits);
+
+  snprintf(help, sizeof help,
+           "Latest Delta table version seen (-1 before the first).%s",
+           table ? "" : " Highest over all tables.");
+  family(&o, "ksink_delta_version", "gauge", help);
+  char num[32];
+  snprintf(num, sizeof num, "%lld", (long long)t.delta_version);
+  sample(&o, "ksink_delta_version", table ? "table" : NULL, table, num);
+
+  family(&o, "ksink_partitions_assigned", "gauge",
+         "Kafka partitions assigned to this process.");
+  sample_u64(&o, "ksink_partitions_assigned", NULL, NULL,
+             (uint64_t)atomic_load(&p->assigned));
+
+  family(&o, "ksink_worker_partitions", "gauge",
+         "Kafka partitions owned by each worker.");
+  for (int i = 0; i < p->nworkers; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", p->workers[i]->id);
+    sample_u64(&o, "ksink_worker_partitions", "worker", id,
+               (uint64_t)atomic_load(&p->workers[i]->counters.partitions));
+  }
+  family(&o, "ksink_worker_heartbeat_age_seconds", "gauge",
+         "Seconds since each worker's loop last turned.");
+  uint64_t now = ks_mono_ms();
+  for (int i = 0; i < p->nworkers; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", p->workers[i]->id);
+    snprintf(num, sizeof num, "%.3f",
+             (double)heartbeat_age_ms(p->workers[i], now) / 1000.0);
+    sample(&o, "ksink_worker_heartbeat_age_seconds", "worker", id, num);
+  }
+
+  process_metrics(&o, start_time);
+  return o.err;
+}
+
+int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
+  out o = {b, 0};
+  ks_totals t;
+  ks_pipeline_totals(p, &t);
+  put(&o, "{\"version\":");
+  if (!o.err)
+    o.err = ks_buf_append_json_str(b, KS_VERSION, strlen(KS_VERSION));
+  uint64_t up = p->started_ms && now_ms > p->started_ms
+                    ? now_ms - p->started_ms
+                    : 0;
+  putf(&o, ",\"uptime_seconds\":%.3f,\"workers\":[", (double)up / 1000.0);
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_worker *w = p->workers[i];
+    putf(&o, "%s{\"id\":%d,\"partitions\":%d,\"heartbeat_age_ms\":%llu}",
+         i ? "," : "", w->id, (int)atomic_load(&w->counters.partitions),
+         (unsigned long long)heartbeat_age_ms(w, now_ms));
+  }
+  putf(&o,
+       "],\"totals\":{\"consumed\":%llu,\"consumed_bytes\":%llu,"
+       "\"written\":%llu,\"rejected\":%llu,\"files\":%llu,\"commits\":%llu,"
+       "\"delta_version\":%lld},",
+       (unsigned long long)t.consumed, (unsigned long long)t.consumed_bytes,
+       (unsigned long long)t.written, (unsigned long long)t.rejected,
+       (unsigned long long)t.files, (unsigned long long)t.commits,
+       (long long)t.delta_version);
+  putf(&o, "\"assigned\":%d,\"joined\":%s,\"stopping\":%s,\"fatal\":%s}\n",
+       (int)atomic_load(&p->assigned),
+       atomic_load(&p->joined) ? "true" : "false",
+       pipeline_stopping(p) ? "true" : "false",
+       atomic_load(&p->fatal) ? "true" : "false");
+  return o.err;
+}

@@ -1,0 +1,379 @@
+/*
+ * The HTTP transport: h2o's libuv build on a loop and thread of its own.
+ * ks_http_start binds in the caller's thread (so a busy port is an error
+ * the caller can report before anything else starts), then hands the loop
+ * to the server thread. ks_http_stop posts to the loop through a
+ * uv_async_t; the loop closes the listener, shuts every open connection's
+ * socket down so h2o sees EOF and frees the connection through its own
+ * path, and stops once the last one is gone. h2o's context is disposed
+ * only then: it must not outlive a connection that points into it.
+ */
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
+#include "http/server.h"
+
+#include "base/buf.h"
+#include "base/ks.h"
+#include "base/log.h"
+#include "http/internal.h"
+
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+/* Operators and scrapers, not the public: a small cap keeps a
+ * misbehaving client from eating the process's descriptors. */
+#define KS_HTTP_MAX_CONNS 64
+
+typedef struct ks_http_conn {
+  uv_tcp_t tcp;
+  ks_http *h;
+  struct ks_http_conn *prev, *next;
+} ks_http_conn;
+
+typedef struct ks_http_handler {
+  h2o_handler_t super;
+  ks_http *h;
+} ks_http_handler;
+
+struct ks_http {
+  ks_pipeline *p;
+  int port;
+  double start_time;
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  uv_async_t stop_async;
+  uv_thread_t thread;
+  h2o_globalconf_t config;
+  h2o_context_t ctx;
+  h2o_accept_ctx_t accept_ctx;
+  ks_http_conn *conns; /* open connections (list) */
+  int nconns;
+  int stopping;
+  ks_buf body; /* reused by every response; only the loop touches it */
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const char text_plain[] = "text/plain; charset=utf-8";
+
+static void respond(h2o_req_t *req, int status, const char *reason,
+                    const char *ctype, const void *body, size_t len) {
+  req->res.status = status;
+  req->res.reason = reason;
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                 ctype, strlen(ctype));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                 H2O_STRLIT("no-store"));
+  h2o_send_inline(req, body, len); /* copies into the request's pool */
+}
+
+static void respond_text(h2o_req_t *req, int status, const char *reason,
+                         const char *line) {
+  char tmp[512];
+  int n = snprintf(tmp, sizeof tmp, "%s\n", line);
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    n = (int)sizeof tmp - 1;
+  respond(req, status, reason, text_plain, tmp, (size_t)n);
+}
+
+static void respond_body(ks_http *h, h2o_req_t *req, int r,
+                         const char *ctype) {
+  if (r) {
+    ks_log_error("http: cannot render %.*s: %s", (int)req->path.len,
+                 req->path.base, ks_strerror(r));
+    respond_text(req, 500, "Internal Server Error", ks_strerror(r));
+    return;
+  }
+  respond(req, 200, "OK", ctype, h->body.data, h->body.len);
+}
+
+enum route { ROUTE_NONE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS,
+             ROUTE_STATUS };
+
+static enum route route_of(h2o_iovec_t path) {
+  static const struct {
+    const char *path;
+    enum route route;
+  } routes[] = {{"/healthz", ROUTE_HEALTHZ},
+                {"/readyz", ROUTE_READYZ},
+                {"/metrics", ROUTE_METRICS},
+                {"/status", ROUTE_STATUS}};
+  for (size_t i = 0; i < KS_ARRAY_SIZE(routes); i++)
+    if (h2o_memis(path.base, path.len, routes[i].path,
+                  strlen(routes[i].path)))
+      return routes[i].route;
+  return ROUTE_NONE;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req) {
+  ks_http *h = ks_container_of(self, ks_http_handler, super)->h;
+  enum route route = route_of(req->path_normalized);
+  if (route == ROUTE_NONE) {
+    respond_text(req, 404, "Not Found",
+                 "not found (try /healthz, /readyz, /metrics, /status)");
+    return 0;
+  }
+  if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                   H2O_STRLIT("GET"));
+    respond_text(req, 405, "Method Not Allowed", "method not allowed");
+    return 0;
+  }
+  char why[256];
+  const char *bad;
+  ks_buf_reset(&h->body);
+  switch (route) {
+  case ROUTE_HEALTHZ:
+    bad = ks__http_unhealthy(h->p, ks_mono_ms(), why, sizeof why);
+    if (bad)
+      respond_text(req, 503, "Service Unavailable", bad);
+    else
+      respond_text(req, 200, "OK", "ok");
+    break;
+  case ROUTE_READYZ:
+    bad = ks__http_unready(h->p);
+    if (bad)
+      respond_text(req, 503, "Service Unavailable", bad);
+    else
+      respond_text(req, 200, "OK", "ready");
+    break;
+  case ROUTE_METRICS:
+    respond_body(h, req,
+                 ks__http_render_metrics(h->p, h->start_time, &h->body),
+                 "text/plain; version=0.0.4; charset=utf-8");
+    break;
+  case ROUTE_STATUS:
+    respond_body(h, req, ks__http_render_status(h->p, ks_mono_ms(), &h->body),
+                 "application/json");
+    break;
+  case ROUTE_NONE:
+    break;
+  }
+  return 0;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void maybe_done(ks_http *h) {
+  if (h->stopping && h->nconns == 0)
+    uv_stop(&h->loop);
+}
+
+/* The close callback of a connection's handle, whether h2o closed it or we
+ * did: the only place its memory is freed. */
+static void on_conn_closed(uv_handle_t *handle) {
+  ks_http_conn *c = ks_container_of(handle, ks_http_conn, tcp);
+  ks_http *h = c->h;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    h->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  h->nconns--;
+  ks_free(c);
+  maybe_done(h);
+}
+
+static void on_accept(uv_stream_t *listener, int status) {
+  ks_http *h = ks_container_of(listener, ks_http, listener);
+  if (status != 0)
+    return;
+  ks_http_conn *c = ks_calloc(1, sizeof *c);
+  c->h = h;
+  uv_tcp_init(&h->loop, &c->tcp);
+  c->next = h->conns;
+  if (h->conns)
+    h->conns->prev = c;
+  h->conns = c;
+  h->nconns++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
+      h->nconns > KS_HTTP_MAX_CONNS) {
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    return;
+  }
+  h2o_socket_t *sock =
+      h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+  h2o_accept(&h->accept_ctx, sock);
+}
+
+static void on_stop(uv_async_t *a) {
+  ks_http *h = ks_container_of(a, ks_http, stop_async);
+  h->stopping = 1;
+  uv_close((uv_handle_t *)&h->listener, NULL);
+  uv_close((uv_handle_t *)&h->stop_async, NULL);
+  /* Idle connections wait in a read that the shutdown ends with EOF, busy
+   * ones fail their write: either way h2o closes them through its own path
+   * and on_conn_closed runs. (Not h2o_context_request_shutdown: its HTTP/2
+   * GOAWAY dance parks a one-second timer that outlives the connections
+   * and trips h2o_context_dispose.) */
+  for (ks_http_conn *c = h->conns; c; c = c->next) {
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+      shutdown(fd, SHUT_RDWR);
+  }
+  maybe_done(h);
+}
+
+/* Runs the loop until stopped, then lets h2o close its own handles. */
+static void serve(ks_http *h) {
+  uv_run(&h->loop, UV_RUN_DEFAULT);
+  h2o_context_dispose(&h->ctx);
+  uv_run(&h->loop, UV_RUN_DEFAULT);
+}
+
+static void server_main(void *arg) { serve(arg); }
+
+static void destroy(ks_http *h) {
+  int r = uv_loop_close(&h->loop);
+  if (r)
+    ks_log_error("http: loop closed with handles open: %s", uv_strerror(r));
+  h2o_config_dispose(&h->config);
+  ks_buf_free(&h->body);
+  ks_free(h);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+/* "host:port", "[v6]:port" or ":port" (every interface). */
+static int parse_listen(const char *listen, char *host, size_t hostlen,
+                        char *port, size_t portlen) {
+  const char *colon, *hbeg = listen, *hend;
+  if (listen[0] == '[') {
+    const char *close = strchr(listen, ']');
+    if (close == NULL || close[1] != ':')
+      return KS_EINVAL;
+    hbeg = listen + 1;
+    hend = close;
+    colon = close + 1;
+  } else {
+    colon = strrchr(listen, ':');
+    if (colon == NULL || memchr(listen, ':', (size_t)(colon - listen)))
+      return KS_EINVAL;
+    hend = colon;
+  }
+  const char *p = colon + 1;
+  size_t plen = strlen(p);
+  if (plen == 0 || plen >= portlen || strspn(p, "0123456789") != plen ||
+      strtol(p, NULL, 10) > 65535)
+    return KS_EINVAL;
+  if ((size_t)(hend - hbeg) >= hostlen)
+    return KS_EINVAL;
+  memcpy(host, hbeg, (size_t)(hend - hbeg));
+  host[hend - hbeg] = 0;
+  memcpy(port, p, plen + 1);
+  return 0;
+}
+
+static int bind_listener(ks_http *h, const char *listen, char *err,
+                         size_t errlen) {
+  char host[256], port[8];
+  if (parse_listen(listen, host, sizeof host, port, sizeof port)) {
+    snprintf(err, errlen,
+             "http.listen %s: expected host:port like \"127.0.0.1:8083\" "
+             "(port 0 picks a free one, \"off\" disables HTTP)",
+             listen);
+    return KS_ECONFIG;
+  }
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int gr = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+  if (gr) {
+    snprintf(err, errlen, "http.listen %s: %s", listen, gai_strerror(gr));
+    return KS_ECONFIG;
+  }
+  uv_tcp_init(&h->loop, &h->listener);
+  int r = uv_tcp_bind(&h->listener, ai->ai_addr, 0);
+  freeaddrinfo(ai);
+  if (r == 0)
+    r = uv_listen((uv_stream_t *)&h->listener, 128, on_accept);
+  if (r == 0) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    r = uv_tcp_getsockname(&h->listener, (struct sockaddr *)&ss, &len);
+    if (r == 0)
+      h->port = ntohs(ss.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                          : ((struct sockaddr_in *)&ss)->sin_port);
+  }
+  if (r) {
+    snprintf(err, errlen, "http.listen %s: %s", listen, uv_strerror(r));
+    uv_close((uv_handle_t *)&h->listener, NULL);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+  }
+  return r;
+}
+
+int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out,
+                  char *err, size_t errlen) {
+  *out = NULL;
+  ks_http *h = ks_calloc(1, sizeof *h);
+  h->p = p;
+  h->start_time = ks__http_process_start_time();
+  ks_buf_init(&h->body, KS__HTTP_BODY_MAX);
+  int r = uv_loop_init(&h->loop);
+  if (r) {
+    snprintf(err, errlen, "http: cannot create a loop: %s", uv_strerror(r));
+    ks_buf_free(&h->body);
+    ks_free(h);
+    return r;
+  }
+  if ((r = bind_listener(h, listen, err, errlen))) {
+    uv_loop_close(&h->loop);
+    ks_buf_free(&h->body);
+    ks_free(h);
+    return r;
+  }
+  uv_async_init(&h->loop, &h->stop_async, on_stop);
+
+  h2o_config_init(&h->config);
+  h->config.server_name = h2o_iovec_init(H2O_STRLIT("ksink/" KS_VERSION));
+  h2o_hostconf_t *hostconf = h2o_config_register_host(
+      &h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+  ks_http_handler *handler =
+      (ks_http_handler *)h2o_create_handler(pathconf, sizeof *handler);
+  handler->super.on_req = on_req;
+  handler->h = h;
+  h2o_context_init(&h->ctx, &h->loop, &h->config);
+  h->accept_ctx.ctx = &h->ctx;
+  h->accept_ctx.hosts = h->config.hosts;
+
+  /* The server thread takes no signals: SIGINT/SIGTERM belong to the
+   * control loop, and a peer that hangs up mid-response must fail the
+   * write with EPIPE, not kill the process with SIGPIPE. */
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  r = uv_thread_create(&h->thread, server_main, h);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  if (r) {
+    snprintf(err, errlen, "http: cannot start a thread: %s", uv_strerror(r));
+    on_stop(&h->stop_async);
+    serve(h);
+    destroy(h);
+    return r;
+  }
+  *out = h;
+  return 0;
+}
+
+int ks_http_port(const ks_http *h) { return h->port; }
+
+void ks_http_stop(ks_http *h) {
+  if (h == NULL)
+    return;
+  uv_async_send(&h->stop_async);
+  uv_thread_join(&h->thread);
+  destroy(h);
+}
