@@ -22,14 +22,13 @@
 double ks__http_process_start_time(void);
 
 /* NULL when healthy, else a one-line reason written into why. */
-const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms,
-                               char *why, size_t n);
+const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
+                               size_t n);
 /* NULL when ready, else a static one-line reason. */
 const char *ks__http_unready(const ks_pipeline *p);
 
 /* Prometheus text exposition 0.0.4 of the pipeline's counters. */
-int ks__http_render_metrics(const ks_pipeline *p, double start_time,
-                            ks_buf *b);
+int ks__http_render_metrics(const ks_pipeline *p, double start_time, ks_buf *b);
 /* The /status JSON object. */
 int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b);
 

@@ -30,8 +30,8 @@ static uint64_t heartbeat_age_ms(const ks_worker *w, uint64_t now_ms) {
   return now_ms > hb ? now_ms - hb : 0;
 }
 
-const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms,
-                               char *why, size_t n) {
+const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
+                               size_t n) {
   if (atomic_load(&p->fatal)) {
     snprintf(why, n, "a worker hit a fatal error");
     return why;
@@ -254,23 +254,22 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Bytes of record values read from Kafka.");
   sample_u64(&o, "ksink_bytes_consumed_total", NULL, NULL, t.consumed_bytes);
 
-  snprintf(help, sizeof help, "Rows written to table data files.%s",
-           per_table);
+  snprintf(help, sizeof help, "Rows written to table data files.%s", per_table);
   family(&o, "ksink_records_written_total", "counter", help);
-  sample_u64(&o, "ksink_records_written_total", table ? "table" : NULL,
-             table, t.written);
+  sample_u64(&o, "ksink_records_written_total", table ? "table" : NULL, table,
+             t.written);
 
   family(&o, "ksink_records_rejected_total", "counter",
          "Records rejected, by reason.");
   for (int r = 0; r < KS_REASON_COUNT; r++)
-    sample_u64(&o, "ksink_records_rejected_total", "reason",
-               ks_reason_name(r), t.rejected_by[r]);
+    sample_u64(&o, "ksink_records_rejected_total", "reason", ks_reason_name(r),
+               t.rejected_by[r]);
 
   snprintf(help, sizeof help, "Data files written.%s",
            format ? "" : " Summed over tables of several formats.");
   family(&o, "ksink_files_written_total", "counter", help);
-  sample_u64(&o, "ksink_files_written_total", format ? "format" : NULL,
-             format, t.files);
+  sample_u64(&o, "ksink_files_written_total", format ? "format" : NULL, format,
+             t.files);
 
   family(&o, "ksink_delta_commits_total", "counter",
          "Delta log commits made by this process.");
@@ -319,9 +318,8 @@ int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   put(&o, "{\"version\":");
   if (!o.err)
     o.err = ks_buf_append_json_str(b, KS_VERSION, strlen(KS_VERSION));
-  uint64_t up = p->started_ms && now_ms > p->started_ms
-                    ? now_ms - p->started_ms
-                    : 0;
+  uint64_t up =
+      p->started_ms && now_ms > p->started_ms ? now_ms - p->started_ms : 0;
   putf(&o, ",\"uptime_seconds\":%.3f,\"workers\":[", (double)up / 1000.0);
   for (int i = 0; i < p->nworkers; i++) {
     const ks_worker *w = p->workers[i];

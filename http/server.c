@@ -83,8 +83,7 @@ static void respond_text(h2o_req_t *req, int status, const char *reason,
   respond(req, status, reason, text_plain, tmp, (size_t)n);
 }
 
-static void respond_body(ks_http *h, h2o_req_t *req, int r,
-                         const char *ctype) {
+static void respond_body(ks_http *h, h2o_req_t *req, int r, const char *ctype) {
   if (r) {
     ks_log_error("http: cannot render %.*s: %s", (int)req->path.len,
                  req->path.base, ks_strerror(r));
@@ -94,8 +93,13 @@ static void respond_body(ks_http *h, h2o_req_t *req, int r,
   respond(req, 200, "OK", ctype, h->body.data, h->body.len);
 }
 
-enum route { ROUTE_NONE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS,
-             ROUTE_STATUS };
+enum route {
+  ROUTE_NONE,
+  ROUTE_HEALTHZ,
+  ROUTE_READYZ,
+  ROUTE_METRICS,
+  ROUTE_STATUS
+};
 
 static enum route route_of(h2o_iovec_t path) {
   static const struct {
@@ -106,8 +110,7 @@ static enum route route_of(h2o_iovec_t path) {
                 {"/metrics", ROUTE_METRICS},
                 {"/status", ROUTE_STATUS}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(routes); i++)
-    if (h2o_memis(path.base, path.len, routes[i].path,
-                  strlen(routes[i].path)))
+    if (h2o_memis(path.base, path.len, routes[i].path, strlen(routes[i].path)))
       return routes[i].route;
   return ROUTE_NONE;
 }
@@ -145,8 +148,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
       respond_text(req, 200, "OK", "ready");
     break;
   case ROUTE_METRICS:
-    respond_body(h, req,
-                 ks__http_render_metrics(h->p, h->start_time, &h->body),
+    respond_body(h, req, ks__http_render_metrics(h->p, h->start_time, &h->body),
                  "text/plain; version=0.0.4; charset=utf-8");
     break;
   case ROUTE_STATUS:
@@ -222,14 +224,38 @@ static void on_stop(uv_async_t *a) {
   maybe_done(h);
 }
 
+/* h2o 2.2 keeps freed memory-pool chunks and socket buffers in
+ * thread-local free lists (up to 16 each) and has no call to empty them:
+ * a thread that exits leaks what they hold. Take every cached entry back
+ * through the public allocators and free it. Pool chunks: an empty pool
+ * (chunk_offset as h2o_mem_init_pool leaves it) takes a fresh chunk on
+ * every one-byte allocation, which we free at once. */
+static void drain_h2o_thread_caches(void) {
+  h2o_mem_recycle_t *bufs = &h2o_socket_buffer_prototype.allocator;
+  while (bufs->cnt)
+    free(h2o_mem_alloc_recycle(bufs, 0));
+  h2o_mem_pool_t pool;
+  h2o_mem_init_pool(&pool);
+  size_t full = pool.chunk_offset;
+  for (int i = 0; i < 16; i++) {
+    h2o_mem_alloc_pool(&pool, 1);
+    free(pool.chunks);
+    pool.chunks = NULL;
+    pool.chunk_offset = full;
+  }
+}
+
 /* Runs the loop until stopped, then lets h2o close its own handles. */
 static void serve(ks_http *h) {
   uv_run(&h->loop, UV_RUN_DEFAULT);
   h2o_context_dispose(&h->ctx);
   uv_run(&h->loop, UV_RUN_DEFAULT);
+  drain_h2o_thread_caches();
 }
 
-static void server_main(void *arg) { serve(arg); }
+static void server_main(void *arg) {
+  serve(arg);
+}
 
 static void destroy(ks_http *h) {
   int r = uv_loop_close(&h->loop);
@@ -314,8 +340,8 @@ static int bind_listener(ks_http *h, const char *listen, char *err,
   return r;
 }
 
-int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out,
-                  char *err, size_t errlen) {
+int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out, char *err,
+                  size_t errlen) {
   *out = NULL;
   ks_http *h = ks_calloc(1, sizeof *h);
   h->p = p;
@@ -338,6 +364,9 @@ int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out,
 
   h2o_config_init(&h->config);
   h->config.server_name = h2o_iovec_init(H2O_STRLIT("ksink/" KS_VERSION));
+  /* HTTP/1.1 only: nothing here needs HTTP/2, whose graceful shutdown and
+   * thread-local write buffers would outlive ks_http_stop. */
+  h->config.http1.upgrade_to_http2 = 0;
   h2o_hostconf_t *hostconf = h2o_config_register_host(
       &h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
   h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
@@ -368,7 +397,9 @@ int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out,
   return 0;
 }
 
-int ks_http_port(const ks_http *h) { return h->port; }
+int ks_http_port(const ks_http *h) {
+  return h->port;
+}
 
 void ks_http_stop(ks_http *h) {
   if (h == NULL)

@@ -21,8 +21,8 @@ typedef struct ks_http ks_http;
  * serves on a thread of its own. Returns 0, or a negative code with a
  * one-line message in err ("http.listen 127.0.0.1:8083: address already
  * in use"). */
-int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out,
-                  char *err, size_t errlen);
+int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out, char *err,
+                  size_t errlen);
 /* The bound port (useful with port 0). */
 int ks_http_port(const ks_http *h);
 /* Stops accepting, closes every connection and handle, joins the thread

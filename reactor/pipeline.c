@@ -281,6 +281,14 @@ void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
   p->tick_ms = interval_ms;
 }
 
+/* Workers that never started still hold their loops' handles; no thread
+ * runs those loops yet, so close them from here and ks_pipeline_free can
+ * end (its uv_run would otherwise wait on the mailbox forever). */
+static void close_unstarted_workers(ks_pipeline *p) {
+  for (int i = 0; i < p->nworkers; i++)
+    ks_worker_close(p->workers[i]);
+}
+
 int ks_pipeline_run(ks_pipeline *p) {
   p->started_ms = ks_mono_ms();
   /* HTTP first: a busy port fails the run before any consumer joins. */
@@ -289,6 +297,7 @@ int ks_pipeline_run(ks_pipeline *p) {
     char err[512];
     if (ks_http_start(p, listen, &p->http, err, sizeof err)) {
       ks_log_error("%s", err);
+      close_unstarted_workers(p);
       return 1;
     }
     ks_log_info("http: serving /healthz /readyz /metrics /status on %s "
@@ -304,6 +313,7 @@ int ks_pipeline_run(ks_pipeline *p) {
   if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC)) {
     ks_http_stop(p->http);
     p->http = NULL;
+    close_unstarted_workers(p);
     return 1;
   }
   p->consumer_q = rd_kafka_queue_get_consumer(p->rk);

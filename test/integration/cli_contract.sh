@@ -74,6 +74,13 @@ tables:
     errors: { tolerance: none }
 http: { listen: "127.0.0.1:0" }
 YAML
+# A taken http.listen port fails the run at start (the broker's port is
+# one that is surely taken), before anything is consumed.
+sed "s#listen: \"127.0.0.1:0\"#listen: \"$BOOTSTRAP\"#" "$WORK/strict.yaml" >"$WORK/busy.yaml"
+expect_exit 1 "http.listen $BOOTSTRAP: address already in use" \
+  timeout 60 "$KSINK" run -c "$WORK/busy.yaml"
+[ ! -d "$WORK/lake/events" ] || fail "a run that could not listen wrote to the lake"
+
 for attempt in 1 2; do
   rc=0
   timeout 120 "$KSINK" run -c "$WORK/strict.yaml" 2>"$WORK/strict.err" || rc=$?

@@ -140,11 +140,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg) {
   return size * n;
 }
 
-static void reply_free(reply *r) { free(r->body); }
+static void reply_free(reply *r) {
+  free(r->body);
+}
 
 /* One request on easy handle e (reused: keep-alive), or a fresh one. */
-static reply fetch_on(CURL *e, int port, const char *method,
-                      const char *path) {
+static reply fetch_on(CURL *e, int port, const char *method, const char *path) {
   reply r;
   memset(&r, 0, sizeof r);
   r.body = calloc(1, 1);
@@ -185,166 +186,21 @@ static reply fetch(int port, const char *method, const char *path) {
   return fetch_on(NULL, port, method, path);
 }
 
-/* ---- exposition format checker ------------------------------------------ */
-
-static int is_name_start(int c) { return isalpha(c) || c == '_' || c == ':'; }
-static int is_name_char(int c) { return isalnum(c) || c == '_' || c == ':'; }
-
-/* Returns NULL when text is valid Prometheus text format 0.0.4 as ksink
- * promises it: every family has # HELP then # TYPE before its samples,
- * samples of a family are contiguous, counters end in _total, every sample
- * is `name{label="value",...} value`. Else a description of the first
- * offence, in why. */
-static const char *check_exposition(const char *text, char *why, size_t n) {
-  char family[128] = "", type[32] = "", help_for[128] = "";
-  int lineno = 0;
-  for (const char *l = text; *l;) {
-    const char *end = strchr(l, '\n');
-    if (end == NULL) {
-      snprintf(why, n, "last line has no line feed");
-      return why;
-    }
-    lineno++;
-    char line[1024];
-    snprintf(line, sizeof line, "%.*s", (int)(end - l), l);
-    l = end + 1;
-    char name[128], rest[256];
-    if (strncmp(line, "# HELP ", 7) == 0) {
-      if (sscanf(line + 7, "%127s %255[^\n]", name, rest) != 2) {
-        snprintf(why, n, "line %d: HELP without text", lineno);
-        return why;
-      }
-      snprintf(help_for, sizeof help_for, "%s", name);
-      continue;
-    }
-    if (strncmp(line, "# TYPE ", 7) == 0) {
-      if (sscanf(line + 7, "%127s %31s", name, type) != 2 ||
-          strcmp(name, help_for) != 0) {
-        snprintf(why, n, "line %d: TYPE without a HELP before it", lineno);
-        return why;
-      }
-      if (strcmp(type, "counter") && strcmp(type, "gauge") &&
-          strcmp(type, "histogram") && strcmp(type, "summary") &&
-          strcmp(type, "untyped")) {
-        snprintf(why, n, "line %d: unknown type %s", lineno, type);
-        return why;
-      }
-      size_t len = strlen(name);
-      if (strcmp(type, "counter") == 0 &&
-          (len < 6 || strcmp(name + len - 6, "_total") != 0)) {
-        snprintf(why, n, "line %d: counter %s does not end in _total",
-                 lineno, name);
-        return why;
-      }
-      snprintf(family, sizeof family, "%s", name);
-      continue;
-    }
-    if (line[0] == '#' || line[0] == 0) {
-      snprintf(why, n, "line %d: unexpected \"%.64s\"", lineno, line);
-      return why;
-    }
-    /* A sample. */
-    const char *s = line;
-    size_t k = 0;
-    if (!is_name_start((unsigned char)*s)) {
-      snprintf(why, n, "line %d: bad metric name", lineno);
-      return why;
-    }
-    while (is_name_char((unsigned char)*s) && k < sizeof name - 1)
-      name[k++] = *s++;
-    name[k] = 0;
-    if (family[0] == 0 || strcmp(name, family) != 0) {
-      snprintf(why, n, "line %d: sample %s outside its family (%s)", lineno,
-               name, family[0] ? family : "none declared");
-      return why;
-    }
-    if (*s == '{') {
-      s++;
-      while (*s != '}') {
-        if (!is_name_start((unsigned char)*s)) {
-          snprintf(why, n, "line %d: bad label name", lineno);
-          return why;
-        }
-        while (is_name_char((unsigned char)*s))
-          s++;
-        if (s[0] != '=' || s[1] != '"') {
-          snprintf(why, n, "line %d: label without =\"", lineno);
-          return why;
-        }
-        for (s += 2; *s != '"'; s++) {
-          if (*s == 0) {
-            snprintf(why, n, "line %d: unterminated label value", lineno);
-            return why;
-          }
-          if (*s == '\\') {
-            s++;
-            if (*s != '\\' && *s != '"' && *s != 'n') {
-              snprintf(why, n, "line %d: bad escape", lineno);
-              return why;
-            }
-          }
-        }
-        s++;
-        if (*s == ',')
-          s++;
-        else if (*s != '}') {
-          snprintf(why, n, "line %d: labels not closed", lineno);
-          return why;
-        }
-      }
-      s++;
-    }
-    if (*s != ' ') {
-      snprintf(why, n, "line %d: no space before the value", lineno);
-      return why;
-    }
-    char *vend;
-    strtod(s + 1, &vend);
-    if (vend == s + 1 || *vend != 0) {
-      snprintf(why, n, "line %d: bad value \"%s\"", lineno, s + 1);
-      return why;
-    }
-  }
-  return NULL;
-}
-
-/* The value text of the sample whose name-and-labels is exactly series. */
-static const char *sample_value(const char *text, const char *series,
-                                char *out, size_t n) {
-  size_t len = strlen(series);
-  for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
-    if (strncmp(l, series, len) == 0 && l[len] == ' ') {
-      snprintf(out, n, "%.*s", (int)strcspn(l + len + 1, "\n"), l + len + 1);
-      return out;
-    }
-  return NULL;
-}
-
-static void assert_sample(const char *text, const char *series,
-                          const char *want) {
-  char v[64];
-  if (sample_value(text, series, v, sizeof v) == NULL) {
-    print_error("no sample %s in:\n%s\n", series, text);
-    fail();
-  }
-  if (strcmp(v, want) != 0)
-    print_error("%s = %s, want %s\n", series, v, want);
-  assert_string_equal(v, want);
-}
+#include "exposition.c"
 
 /* ---- tests --------------------------------------------------------------- */
 
 static void test_checker_rejects_bad_expositions(void **state) {
   char why[256];
   static const char *const bad[] = {
-      "x_total 1\n",                                       /* no HELP/TYPE */
-      "# TYPE x_total counter\nx_total 1\n",               /* no HELP */
-      "# HELP x a\n# TYPE x counter\nx 1\n",               /* no _total */
-      "# HELP x a\n# TYPE x gauge\nx{a=\"b} 1\n",          /* open value */
-      "# HELP x a\n# TYPE x gauge\nx{a=\"\\t\"} 1\n",      /* bad escape */
-      "# HELP x a\n# TYPE x gauge\nx one\n",               /* bad value */
-      "# HELP x a\n# TYPE x gauge\ny 1\n",                 /* wrong family */
-      "# HELP x a\n# TYPE x gauge\nx 1",                   /* no last LF */
+      "x_total 1\n",                                  /* no HELP/TYPE */
+      "# TYPE x_total counter\nx_total 1\n",          /* no HELP */
+      "# HELP x a\n# TYPE x counter\nx 1\n",          /* no _total */
+      "# HELP x a\n# TYPE x gauge\nx{a=\"b} 1\n",     /* open value */
+      "# HELP x a\n# TYPE x gauge\nx{a=\"\\t\"} 1\n", /* bad escape */
+      "# HELP x a\n# TYPE x gauge\nx one\n",          /* bad value */
+      "# HELP x a\n# TYPE x gauge\ny 1\n",            /* wrong family */
+      "# HELP x a\n# TYPE x gauge\nx 1",              /* no last LF */
   };
   for (size_t i = 0; i < KS_ARRAY_SIZE(bad); i++)
     assert_non_null(check_exposition(bad[i], why, sizeof why));
@@ -379,11 +235,10 @@ static void test_endpoints(void **state) {
   assert_sample(m.body, "ksink_records_consumed_total", "1234");
   assert_sample(m.body, "ksink_bytes_consumed_total", "128456");
   assert_sample(m.body, "ksink_records_written_total{table=\"t\"}", "1100");
-  assert_sample(m.body,
-                "ksink_records_rejected_total{reason=\"malformed_json\"}",
-                "40");
-  assert_sample(m.body,
-                "ksink_records_rejected_total{reason=\"invalid_utf8\"}", "0");
+  assert_sample(
+      m.body, "ksink_records_rejected_total{reason=\"malformed_json\"}", "40");
+  assert_sample(m.body, "ksink_records_rejected_total{reason=\"invalid_utf8\"}",
+                "0");
   assert_sample(m.body, "ksink_records_rejected_total{reason=\"schema\"}",
                 "60");
   assert_sample(m.body, "ksink_records_rejected_total{reason=\"too_large\"}",
@@ -440,8 +295,8 @@ static void test_endpoints(void **state) {
   assert_non_null(ws);
   assert_int_equal(YAJL_GET_ARRAY(ws)->len, 2);
   const char *p_parts[] = {"partitions", NULL};
-  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(
-                       YAJL_GET_ARRAY(ws)->values[1], p_parts, yajl_t_number)),
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
+                                                  p_parts, yajl_t_number)),
                    3);
   yajl_tree_free(doc);
   reply_free(&s);
@@ -580,13 +435,13 @@ static void test_bind_errors(void **state) {
   assert_true(r < 0);
   assert_null(h2);
   char want[128];
-  snprintf(want, sizeof want, "http.listen %s: address already in use",
-           listen);
+  snprintf(want, sizeof want, "http.listen %s: address already in use", listen);
   assert_string_equal(err, want);
   ks_http_stop(h);
 
-  static const char *const bad[] = {"8083", "127.0.0.1", "127.0.0.1:x",
-                                    "127.0.0.1:70000", "::1:80", "[::1]80"};
+  static const char *const bad[] = {"8083",        "127.0.0.1",
+                                    "127.0.0.1:x", "127.0.0.1:70000",
+                                    "::1:80",      "[::1]80"};
   for (size_t i = 0; i < KS_ARRAY_SIZE(bad); i++) {
     h2 = (ks_http *)1;
     assert_int_equal(ks_http_start(f.p, bad[i], &h2, err, sizeof err),
