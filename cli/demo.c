@@ -163,7 +163,7 @@ static void on_tick(ks_pipeline *p, void *arg) {
           d->tty ? "\r" : "", rate, c, w, r, (long long)t.delta_version,
           d->tty ? "   " : "\n");
   if (atomic_load(&d->producer_done) &&
-      t.consumed >= atomic_load(&d->delivered) && !p->stopping)
+      t.consumed >= atomic_load(&d->delivered) && !atomic_load(&p->stopping))
     ks_pipeline_stop(p);
 }
 

@@ -7,6 +7,7 @@
 #include "conf/internal.h"
 
 #include "base/buf.h"
+#include "base/hostport.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -257,6 +258,21 @@ static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
   return 0;
 }
 
+/* "off", or an address ksink can bind: checked here so a typo fails at
+ * start-up with file:line, not later when the server binds. */
+static int listen_field(ks__conf_ctx *c, const ks__conf_node *v, char **out) {
+  int r = str_field(c, v, out);
+  if (r || strcmp(*out, "off") == 0)
+    return r;
+  char host[256], port[8], shown[128];
+  if (ks_hostport_parse(*out, host, sizeof host, port, sizeof port) == 0)
+    return 0;
+  return ks__conf_fail(c, v->line,
+                       "expected \"host:port\", \"[v6]:port\", \":port\" or "
+                       "\"off\", got %s",
+                       ks__conf_show(c, *out, shown, sizeof shown));
+}
+
 static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
                      ks_conf *conf) {
   const ks__conf_node *map;
@@ -264,7 +280,7 @@ static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
   if (r || map == NULL)
     return r;
   size_t saved = ks__conf_path_push(c, "http");
-  WITH_KEY(c, map, "listen", str_field(c, v, &conf->http_listen));
+  WITH_KEY(c, map, "listen", listen_field(c, v, &conf->http_listen));
   WITH_KEY(c, map, "admin_token", str_field(c, v, &conf->http_admin_token));
   if (conf->http_listen == NULL)
     conf->http_listen = ks_strdup("127.0.0.1:8083");

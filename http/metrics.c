@@ -18,10 +18,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* `stopping` is a plain int the control thread sets once; read it as an
- * atomic so the read is well-defined from this thread. */
 static int pipeline_stopping(const ks_pipeline *p) {
-  return __atomic_load_n(&p->stopping, __ATOMIC_RELAXED);
+  return atomic_load_explicit(&p->stopping, memory_order_relaxed);
 }
 
 static uint64_t heartbeat_age_ms(const ks_worker *w, uint64_t now_ms) {

@@ -12,6 +12,7 @@
 #include <h2o.h>
 
 #include "http/server.h"
+#include "base/hostport.h"
 
 #include "base/buf.h"
 #include "base/ks.h"
@@ -268,40 +269,10 @@ static void destroy(ks_http *h) {
 
 /* ---- start and stop ----------------------------------------------------- */
 
-/* "host:port", "[v6]:port" or ":port" (every interface). */
-static int parse_listen(const char *listen, char *host, size_t hostlen,
-                        char *port, size_t portlen) {
-  const char *colon, *hbeg = listen, *hend;
-  if (listen[0] == '[') {
-    const char *close = strchr(listen, ']');
-    if (close == NULL || close[1] != ':')
-      return KS_EINVAL;
-    hbeg = listen + 1;
-    hend = close;
-    colon = close + 1;
-  } else {
-    colon = strrchr(listen, ':');
-    if (colon == NULL || memchr(listen, ':', (size_t)(colon - listen)))
-      return KS_EINVAL;
-    hend = colon;
-  }
-  const char *p = colon + 1;
-  size_t plen = strlen(p);
-  if (plen == 0 || plen >= portlen || strspn(p, "0123456789") != plen ||
-      strtol(p, NULL, 10) > 65535)
-    return KS_EINVAL;
-  if ((size_t)(hend - hbeg) >= hostlen)
-    return KS_EINVAL;
-  memcpy(host, hbeg, (size_t)(hend - hbeg));
-  host[hend - hbeg] = 0;
-  memcpy(port, p, plen + 1);
-  return 0;
-}
-
 static int bind_listener(ks_http *h, const char *listen, char *err,
                          size_t errlen) {
   char host[256], port[8];
-  if (parse_listen(listen, host, sizeof host, port, sizeof port)) {
+  if (ks_hostport_parse(listen, host, sizeof host, port, sizeof port)) {
     snprintf(err, errlen,
              "http.listen %s: expected host:port like \"127.0.0.1:8083\" "
              "(port 0 picks a free one, \"off\" disables HTTP)",

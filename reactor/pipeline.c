@@ -224,9 +224,9 @@ void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w) {
 }
 
 static void begin_stop(ks_pipeline *p) {
-  if (p->stopping)
+  if (atomic_load(&p->stopping))
     return;
-  p->stopping = 1;
+  atomic_store(&p->stopping, 1);
   ks_log_info("stopping: flushing and committing what was consumed");
   for (int i = 0; i < p->nworkers; i++)
     post_worker(p, p->workers[i], on_worker_flush_all);

@@ -76,7 +76,7 @@ struct ks_pipeline {
   rd_kafka_queue_t *consumer_q;
 
   int signals;      /* signals received */
-  int stopping;     /* shutdown begun */
+  atomic_int stopping; /* shutdown begun (read by http/ and the demo) */
   int drained;      /* workers that finished flushing */
   int exit_code;
   atomic_int fatal;    /* a worker hit a fatal error */

@@ -49,11 +49,15 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 grep -q "retrying in" "$WORK/ksink.err" || fail "storage never filled up: $(df -h "$LAKE" | tail -1)"
-stuck=$(table_rows "$LAKE/events")
-log "storage full at $stuck committed rows of $VALID; ksink is retrying"
+log "storage full at $(table_rows "$LAKE/events") committed rows of $VALID; ksink is retrying"
+# A small log entry may still fit after the data parts stop fitting, so a
+# commit can land while the disk is full; what must hold is that ksink
+# stays up, keeps retrying, and cannot catch up until space returns.
+retries=$(grep -c "retrying in" "$WORK/ksink.err")
 sleep 3
 kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink gave up while storage was full: $(tail -5 "$WORK/ksink.err")"
-[ "$(table_rows "$LAKE/events")" = "$stuck" ] || fail "rows changed while the disk was full"
+[ "$(grep -c "retrying in" "$WORK/ksink.err")" -gt "$retries" ] || fail "ksink stopped retrying while storage was full"
+[ "$(table_rows "$LAKE/events")" -lt "$VALID" ] || fail "every row landed on a full disk: the test did not fill it"
 
 mount -o remount,size=256m "$LAKE" || fail "cannot grow the tmpfs"
 log "storage grown; waiting for the backlog"

@@ -308,6 +308,14 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
+    /* listen addresses */
+    {"http: { listen: localhost }\n" HEAD "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: http.listen: expected \"host:port\", \"[v6]:port\", "
+     "\":port\" or \"off\", got \"localhost\""},
+    {"http: { listen: '127.0.0.1:65536' }\n" HEAD
+     "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: http.listen: expected \"host:port\", \"[v6]:port\", "
+     "\":port\" or \"off\", got \"127.0.0.1:65536\""},
     /* unknown keys */
     {HEAD "  - name: t\n"
           "    topics: [a]\n"
