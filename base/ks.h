@@ -30,7 +30,9 @@
   XX(CORRUPT, "corrupt table log")                                          \
   XX(UNSUPPORTED, "unsupported")                                            \
   XX(CANCELED, "operation canceled")                                        \
-  XX(STOPPED, "pipeline stopped")
+  XX(STOPPED, "pipeline stopped")                                           \
+  XX(ACCES, "access denied by storage")                                     \
+  XX(UNAVAIL, "storage unavailable")
 
 /* The table's positive numbers; code uses the negative KS_E* names. */
 #define KS_ERR_ENUM_(name, msg) KS_ERRNUM_##name,
@@ -54,6 +56,8 @@ enum ks_errnum_ { KS_ERRNUM_FIRST_ = 1000, KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERRNUM_
 #define KS_EUNSUPPORTED KS_ERR(UNSUPPORTED)
 #define KS_ECANCELED KS_ERR(CANCELED)
 #define KS_ESTOPPED KS_ERR(STOPPED)
+#define KS_EACCES KS_ERR(ACCES)
+#define KS_EUNAVAIL KS_ERR(UNAVAIL)
 
 /* Message for a ksink error code (or a negated errno value). */
 const char *ks_strerror(int err);

@@ -30,7 +30,20 @@ static const char *const s3_keys[] = {"endpoint",
                                       "session_token",
                                       "part_size",
                                       "max_parts_in_flight",
+                                      "sse",
+                                      "kms_key_id",
+                                      "ca_file",
+                                      "verify_tls",
+                                      "unsigned_payload",
+                                      "connect_timeout",
+                                      "stall_timeout",
+                                      "retry",
+                                      "breaker",
                                       NULL};
+static const char *const retry_keys[] = {"base", "cap", "max_attempts", NULL};
+static const char *const breaker_keys[] = {"failures", "cooldown", NULL};
+static const char *const sse_names[] = {"AES256", "aws:kms", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const http_keys[] = {"listen", "admin_token", NULL};
 
 /* Runs f on the value of key in map with the path pushed; absent or null
@@ -74,6 +87,27 @@ static int enum_field(ks__conf_ctx *c, const ks__conf_node *v,
     *dst = ks_strdup(names[i]);
   }
   return r;
+}
+
+static int bool_field(ks__conf_ctx *c, const ks__conf_node *v, int *dst) {
+  return ks__conf_enum(c, v, bool_names, dst);
+}
+
+/* 1 when map holds key as a mapping with only known keys, 0 when it is
+ * absent or null, a negative code after a message otherwise. */
+static int sub_map(ks__conf_ctx *c, const ks__conf_node *map, const char *key,
+                   const char *const *known) {
+  const ks__conf_node *v = ks__conf_get(map, key);
+  if (v == NULL || ks__conf_is_null(v))
+    return 0;
+  size_t saved = ks__conf_path_push(c, key);
+  int r = ks__conf_expect_map(c, v, "a mapping");
+  if (r == 0)
+    r = ks__conf_check_keys(c, v, known);
+  if (r)
+    return r;
+  ks__conf_path_pop(c, saved);
+  return 1;
 }
 
 /* Opens a section: must be a mapping (null means "all defaults") whose
@@ -212,6 +246,52 @@ static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
   }
   WITH_KEY(c, map, "max_parts_in_flight",
            int_field(c, v, 1, 1024, &s3->max_parts_in_flight));
+  WITH_KEY(c, map, "sse", enum_field(c, v, sse_names, &s3->sse));
+  WITH_KEY(c, map, "kms_key_id", str_field(c, v, &s3->kms_key_id));
+  if (s3->kms_key_id && (s3->sse == NULL || strcmp(s3->sse, "aws:kms"))) {
+    ks__conf_path_push(c, "kms_key_id");
+    return ks__conf_fail(c, ks__conf_get(map, "kms_key_id")->line,
+                         "needs sse: aws:kms next to it");
+  }
+  WITH_KEY(c, map, "ca_file", str_field(c, v, &s3->ca_file));
+  WITH_KEY(c, map, "verify_tls", bool_field(c, v, &s3->verify_tls));
+  WITH_KEY(c, map, "unsigned_payload",
+           bool_field(c, v, &s3->unsigned_payload));
+  WITH_KEY(c, map, "connect_timeout",
+           ks__conf_duration(c, v, 1, &s3->connect_timeout_ms));
+  WITH_KEY(c, map, "stall_timeout",
+           ks__conf_duration(c, v, 1000, &s3->stall_timeout_ms));
+  int r = sub_map(c, map, "retry", retry_keys);
+  if (r < 0)
+    return r;
+  if (r) {
+    const ks__conf_node *m = ks__conf_get(map, "retry");
+    size_t saved = ks__conf_path_push(c, "retry");
+    WITH_KEY(c, m, "base", ks__conf_duration(c, v, 1, &s3->retry_base_ms));
+    WITH_KEY(c, m, "cap", ks__conf_duration(c, v, 1, &s3->retry_cap_ms));
+    WITH_KEY(c, m, "max_attempts",
+             int_field(c, v, 1, 1000, &s3->retry_max_attempts));
+    if (s3->retry_cap_ms < s3->retry_base_ms) {
+      ks__conf_path_push(c, "cap");
+      return ks__conf_fail(c, ks__conf_key_line(m, "cap", m->line),
+                           "expected at least retry.base (%lld ms), got "
+                           "%lld ms",
+                           (long long)s3->retry_base_ms,
+                           (long long)s3->retry_cap_ms);
+    }
+    ks__conf_path_pop(c, saved);
+  }
+  if ((r = sub_map(c, map, "breaker", breaker_keys)) < 0)
+    return r;
+  if (r) {
+    const ks__conf_node *m = ks__conf_get(map, "breaker");
+    size_t saved = ks__conf_path_push(c, "breaker");
+    WITH_KEY(c, m, "failures",
+             int_field(c, v, 1, 100000, &s3->breaker_failures));
+    WITH_KEY(c, m, "cooldown",
+             ks__conf_duration(c, v, 1, &s3->breaker_cooldown_ms));
+    ks__conf_path_pop(c, saved);
+  }
   if (s3->region == NULL)
     s3->region = ks_strdup("us-east-1");
   return 0;
@@ -288,14 +368,26 @@ static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
   return 0;
 }
 
+void ks_conf_s3_defaults(ks_conf_s3 *s3) {
+  s3->part_size = INT64_C(8) << 20;
+  s3->max_parts_in_flight = 4;
+  s3->verify_tls = 1;
+  s3->connect_timeout_ms = 5000;
+  s3->stall_timeout_ms = 30000;
+  s3->retry_base_ms = 100;
+  s3->retry_cap_ms = 20000;
+  s3->retry_max_attempts = 8;
+  s3->breaker_failures = 5;
+  s3->breaker_cooldown_ms = 5000;
+}
+
 static ks_conf *conf_new(const char *name) {
   ks_conf *conf = ks_calloc(1, sizeof *conf);
   conf->file = ks_strdup(name);
   conf->memory_budget = INT64_C(256) << 20;
   conf->http_listen = ks_strdup("127.0.0.1:8083");
+  ks_conf_s3_defaults(&conf->s3);
   conf->s3.region = ks_strdup("us-east-1");
-  conf->s3.part_size = INT64_C(8) << 20;
-  conf->s3.max_parts_in_flight = 4;
   return conf;
 }
 
@@ -407,6 +499,9 @@ void ks_conf_free(ks_conf *c) {
   ks_free(c->s3.access_key_id);
   ks_free(c->s3.secret_access_key);
   ks_free(c->s3.session_token);
+  ks_free(c->s3.sse);
+  ks_free(c->s3.kms_key_id);
+  ks_free(c->s3.ca_file);
   ks_free(c->http_listen);
   ks_free(c->http_admin_token);
   for (size_t i = 0; i < c->ntables; i++)

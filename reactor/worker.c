@@ -72,7 +72,8 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   uv_idle_init(&w->loop, &w->kidle);
   uv_timer_init(&w->loop, &w->beat);
   atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
-  if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &w->storage)))
+  if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &p->conf->s3,
+                           &w->storage)))
     goto fail;
   w->writers = ks_calloc(p->ntables, sizeof *w->writers);
   w->committers = ks_calloc(p->ntables, sizeof *w->committers);

@@ -10,6 +10,7 @@ PKGS=(
   libzstd-dev libsnappy-dev libssl-dev libyaml-dev libpcre2-dev zlib1g-dev
   libcmocka-dev clang libclang-rt-14-dev
   uuid-runtime python3
+  ceph-mon ceph-osd radosgw ceph-common curl
 )
 
 missing=()

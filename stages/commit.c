@@ -306,7 +306,7 @@ int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
   if (r)
     return r;
   ks_storage *st = NULL;
-  if ((r = ks_storage_open(&loop, p->conf->storage_url, &st))) {
+  if ((r = ks_storage_open(&loop, p->conf->storage_url, &p->conf->s3, &st))) {
     snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
              ks_strerror(r));
     uv_loop_close(&loop);

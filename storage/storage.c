@@ -4,6 +4,7 @@
 #include "base/ks.h"
 #include "base/log.h"
 #include "storage/fs/fs.h"
+#include "storage/s3/s3.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -38,7 +39,8 @@ static int url_path_decode(const char *s, char **out) {
   return 0;
 }
 
-int ks_storage_open(uv_loop_t *loop, const char *url, ks_storage **out) {
+int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
+                    ks_storage **out) {
   if (loop == NULL || url == NULL || out == NULL)
     return KS_EINVAL;
   if (strncmp(url, "file://", 7) == 0) {
@@ -59,7 +61,7 @@ int ks_storage_open(uv_loop_t *loop, const char *url, ks_storage **out) {
     return r;
   }
   if (strncmp(url, "s3://", 5) == 0)
-    return KS_EUNSUPPORTED;
+    return ks_s3_open(loop, url, s3, out);
   ks_log_error("storage.url: %s: expected file:///path or s3://bucket/prefix",
                url);
   return KS_EUNSUPPORTED;

@@ -1,5 +1,5 @@
 /*
- * The storage interface: one vtable for every backend (fs now, s3 next).
+ * The storage interface: one vtable for every backend (fs, s3).
  * Every operation is asynchronous and completes with a callback on the loop
  * the storage was opened on; a backend never blocks that loop (fs does its
  * system calls on the libuv thread pool). Keys are relative to the storage
@@ -69,9 +69,13 @@ struct ks_storage {
   uv_loop_t *loop;
 };
 
-/* Opens the backend for a storage URL (file:///abs/path) on a loop.
- * Returns KS_EUNSUPPORTED for schemes not built yet. */
-int ks_storage_open(uv_loop_t *loop, const char *url, ks_storage **out);
+typedef struct ks_conf_s3 ks_conf_s3;
+
+/* Opens the backend for a storage URL (file:///abs/path or
+ * s3://bucket/prefix) on a loop. s3: the storage.s3 settings (NULL for
+ * defaults; unused by fs). Returns KS_EUNSUPPORTED for unknown schemes. */
+int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
+                    ks_storage **out);
 
 static inline int ks_storage_put(ks_storage *s, const char *key,
                                  const void *data, size_t len,

@@ -35,7 +35,7 @@ static void ks_storage_env_open(ks_storage_env *e, const char *tag,
   char url[160];
   snprintf(url, sizeof url, "file://%s%s%s", e->dir, sub ? "/" : "",
            sub ? sub : "");
-  assert_int_equal(ks_storage_open(&e->loop, url, &e->st), 0);
+  assert_int_equal(ks_storage_open(&e->loop, url, NULL, &e->st), 0);
 }
 
 static void ks_storage_env_close(ks_storage_env *e) {

@@ -358,13 +358,13 @@ static void test_list_skips_temp_files(void **state) {
 static void test_open_urls(void **state) {
   fx *f = *state;
   ks_storage *s = NULL;
-  assert_int_equal(ks_storage_open(&f->env.loop, "s3://bucket/x", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "gopher://bucket/x", NULL, &s),
                    KS_EUNSUPPORTED);
-  assert_int_equal(ks_storage_open(&f->env.loop, "file://relative", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "file://relative", NULL, &s),
                    KS_ECONFIG);
-  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%2", &s),
+  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%2", NULL, &s),
                    KS_ECONFIG);
-  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%20b/", &s), 0);
+  assert_int_equal(ks_storage_open(&f->env.loop, "file:///tmp/a%20b/", NULL, &s), 0);
   assert_string_equal(s->vt->name, "fs");
   ks_storage_close(s);
 }
