@@ -1,10 +1,31 @@
 /*
  * Column buffers: the row group under construction. stages/ (the shredder
- * and the metadata transform) append one entry per row to every column;
- * storage/parquet encodes them into pages. Values are kept contiguous, one
- * buffer per column, so encoding is a linear scan with no per-value
- * allocation. A record that fails validation is rolled back by truncating
- * every column to the mark taken at the row's start.
+ * and the metadata transform) append entries to every column; storage/parquet
+ * encodes them into pages. Values are kept contiguous, one buffer per
+ * column, so encoding is a linear scan with no per-value allocation. A
+ * record that fails validation is rolled back by truncating every column to
+ * the mark taken at the row's start.
+ *
+ * Levels. Each column is a leaf of a schema tree (schema_tree.h) with a
+ * maximum definition level D and repetition level R. A column holds one
+ * *entry* per leaf slot: `defs` one byte per entry, `reps` one byte per
+ * entry when R > 0 (empty otherwise).
+ *   - def: how many OPTIONAL/REPEATED nodes on the leaf's path are present
+ *     (defined, or for a repeated node: has at least one element). A value
+ *     is present iff def == D; an entry with def < D carries no value.
+ *   - rep: 0 starts a new row; r > 0 continues the list whose repeated node
+ *     is the r-th on the path (a new element of that list).
+ * A row appends one or more entries to every column: at least one, with
+ * rep 0 first. Flat columns (no nesting, the ks_colspec API) have D = 1
+ * when nullable, 0 when REQUIRED, and R = 0: ks_column_append_<type>
+ * writes def D and ks_column_append_null def 0, so their entries are rows.
+ *
+ * Example: leaf `a.list.element.b` with `a` OPTIONAL LIST, element
+ * OPTIONAL struct, b OPTIONAL INT64: D = 4 (a, list, element, b), R = 1.
+ *   {"a": null}                 -> (rep 0, def 0)
+ *   {"a": []}                   -> (rep 0, def 1)
+ *   {"a": [null, {"b": null}, {"b": 1}]}
+ *                               -> (0, 2), (1, 3), value 1 with rep 1
  */
 #ifndef KS_STORAGE_PARQUET_COLUMN_H
 #define KS_STORAGE_PARQUET_COLUMN_H
@@ -23,6 +44,11 @@ typedef enum ks_coltype {
   KS_COL_TIMESTAMP, /* INT64 TIMESTAMP(MICROS, UTC); values: int64_t us */
   KS_COL_DATE       /* INT32 DATE; values: int32_t days since epoch */
 } ks_coltype;
+/* DECIMAL leaves (schema_tree.h) hold int32_t (precision <= 9), int64_t
+ * (<= 18) or ks_int128 (> 18) unscaled values; their spec.type says
+ * KS_COL_INT32 / KS_COL_INT64 / KS_COL_STRING respectively and is not
+ * what the file holds: the leaf node is. */
+typedef __int128 ks_int128;
 
 typedef struct ks_colspec {
   char *name;
@@ -30,37 +56,54 @@ typedef struct ks_colspec {
   int nullable; /* OPTIONAL (1) or REQUIRED (0) */
 } ks_colspec;
 
+struct ks_pq_node;
+struct ks_pq_schema;
+
 typedef struct ks_column {
   const ks_colspec *spec;
-  ks_buf values; /* non-null values, packed (see ks_coltype) */
-  ks_buf lens;   /* KS_COL_STRING only: uint32_t length per non-null value */
-  ks_buf defs;   /* one byte per row: 1 value present, 0 null */
-  size_t nvalues; /* non-null values */
+  ks_buf values; /* present values, packed (see ks_coltype) */
+  ks_buf lens;   /* KS_COL_STRING only: uint32_t length per present value */
+  ks_buf defs;   /* definition level of each entry */
+  size_t nvalues; /* present values */
   /* row mark for rollback */
   size_t mark_values, mark_lens, mark_defs, mark_nvalues;
+  /* nesting (every column has a leaf node, flat ones too) */
+  const struct ks_pq_node *node;
+  ks_buf reps; /* repetition level of each entry; empty when max_rep == 0 */
+  size_t mark_reps;
+  uint8_t max_def, max_rep;
+  uint8_t width; /* bytes per fixed value; 0 for strings */
 } ks_column;
 
 typedef struct ks_rowgroup {
   ks_column *cols;
   size_t ncols;
   size_t nrows;
+  struct ks_pq_schema *flat; /* the tree built by ks_rowgroup_init */
 } ks_rowgroup;
 
 /* Columns reference specs (not copied): specs outlive the row group. */
 void ks_rowgroup_init(ks_rowgroup *rg, const ks_colspec *specs, size_t n);
+/* One column per leaf of a finished schema tree, which outlives rg. */
+void ks_rowgroup_init_schema(ks_rowgroup *rg, const struct ks_pq_schema *s);
 void ks_rowgroup_free(ks_rowgroup *rg);
 /* Empty the row group, keeping buffers for reuse. */
 void ks_rowgroup_reset(ks_rowgroup *rg);
-/* Bytes held by values (what the flush byte target counts). */
+/* Bytes held by values and levels (what the flush byte target counts). */
 size_t ks_rowgroup_bytes(const ks_rowgroup *rg);
 
-/* Row protocol: mark, append exactly one entry to every column, then
- * ks_rowgroup_commit_row; or ks_rowgroup_rollback_row to drop the row. */
+/* Row protocol: mark, append the row's entries to every column, then
+ * ks_rowgroup_commit_row; or ks_rowgroup_rollback_row to drop every entry
+ * appended since the mark. */
 void ks_rowgroup_mark_row(ks_rowgroup *rg);
 void ks_rowgroup_rollback_row(ks_rowgroup *rg);
 void ks_rowgroup_commit_row(ks_rowgroup *rg);
+/* The same for one column (a shredder that keeps its own marks). */
+void ks_column_mark(ks_column *c);
+void ks_column_rollback(ks_column *c);
 
-/* Appends (return 0 or KS_ETOOBIG when a buffer passes its cap). */
+/* Flat appends: one entry with rep 0 (return 0 or KS_ETOOBIG when a buffer
+ * passes its cap). */
 int ks_column_append_null(ks_column *c);
 int ks_column_append_bool(ks_column *c, int v);
 int ks_column_append_i32(ks_column *c, int32_t v);
@@ -70,7 +113,25 @@ int ks_column_append_str(ks_column *c, const void *s, size_t n);
 /* Strings built in pieces: begin, append bytes to c->values, end. */
 void ks_column_str_begin(ks_column *c, size_t *start);
 int ks_column_str_end(ks_column *c, size_t start);
-/* Rows in the column so far (== defs.len). */
+
+/* Nested appends. An entry without a value (a null or absent node, an
+ * empty list): def < max_def, rep <= max_rep, else KS_EINVAL. */
+int ks_column_append_levels(ks_column *c, int rep, int def);
+/* A present value (def == max_def) with repetition level rep. */
+int ks_column_append_bool_rep(ks_column *c, int rep, int v);
+int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v);
+int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v);
+int ks_column_append_double_rep(ks_column *c, int rep, double v);
+int ks_column_append_str_rep(ks_column *c, int rep, const void *s, size_t n);
+int ks_column_str_end_rep(ks_column *c, size_t start, int rep);
+/* DECIMAL leaves: the unscaled value (12.34 in DECIMAL(5,2) is 1234);
+ * KS_EINVAL when it has more digits than the precision. */
+int ks_column_append_decimal(ks_column *c, int rep, ks_int128 unscaled);
+
+/* Entries in the column so far: rows for flat columns. */
 static inline size_t ks_column_rows(const ks_column *c) { return c->defs.len; }
+static inline size_t ks_column_entries(const ks_column *c) {
+  return c->defs.len;
+}
 
 #endif

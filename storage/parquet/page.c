@@ -1,92 +1,96 @@
+/*
+ * Column chunk encoder: an optional dictionary page, then data pages (v1:
+ * levels and values compressed together; v2: levels uncompressed before
+ * the compressed values), each ending at a row start. Dictionary pages
+ * cover the chunk's rows up to the one where the dictionary passed its
+ * limit; PLAIN pages take the rest.
+ */
 #include "storage/parquet/internal.h"
 #include "storage/parquet/rle.h"
 
 #include <string.h>
 
-/* Bits a value takes in PLAIN encoding (strings: see string_page). */
-static uint64_t value_bits(ks_coltype t) {
-  switch (t) {
+ks__pq_kind ks__pq_kind_of(const ks_pq_node *leaf) {
+  if (leaf->precision > 18)
+    return KS__K_FLBA;
+  switch (leaf->spec.type) {
   case KS_COL_BOOLEAN:
-    return 1;
+    return KS__K_BOOL;
   case KS_COL_INT32:
   case KS_COL_DATE:
-    return 32;
+    return KS__K_I32;
   case KS_COL_INT64:
   case KS_COL_TIMESTAMP:
+    return KS__K_I64;
   case KS_COL_DOUBLE:
-    return 64;
+    return KS__K_DOUBLE;
   case KS_COL_STRING:
     break;
   }
+  return KS__K_BYTES;
+}
+
+int ks__pq_check_column(const ks_column *c, size_t nrows) {
+  size_t E = c->defs.len;
+  if (c->max_rep ? c->reps.len != E : c->reps.len != 0)
+    return KS_EINVAL;
+  if (c->width ? c->values.len != c->nvalues * c->width || c->lens.len
+               : c->lens.len != c->nvalues * 4)
+    return KS_EINVAL;
+  /* levels in range, one value per def == max_def, nrows row starts; a
+   * REQUIRED flat column has def 0 == max_def for values and nulls alike,
+   * so a null there shows as a value count short of the entries */
+  size_t values = 0, rows = 0;
+  const uint8_t *d = c->defs.data, *r = c->reps.data;
+  for (size_t e = 0; e < E; e++) {
+    if (d[e] > c->max_def)
+      return KS_EINVAL;
+    values += d[e] == c->max_def;
+    if (c->max_rep) {
+      if (r[e] > c->max_rep || (e == 0 && r[e] != 0))
+        return KS_EINVAL;
+      rows += r[e] == 0;
+    }
+  }
+  if (!c->max_rep)
+    rows = E;
+  if (values != c->nvalues || rows != nrows)
+    return KS_EINVAL;
   return 0;
 }
 
-static size_t value_bytes(ks_coltype t) {
-  return (size_t)value_bits(t) / 8;
-}
-
-/* One page of a column: rows [r0, r1) holding values [v0, v1); `soff` is
- * the byte offset of value v0 in a string column's buffer. */
-typedef struct page_span {
-  size_t r0, r1, v0, v1;
-  size_t soff;
-  uint64_t bits; /* PLAIN size of the values */
-} page_span;
-
-/* Extends the span from r0/v0 until its values reach `limit` bits (at
- * least one row). Required columns have one value per row and need no walk
- * over the levels, unless they hold strings. */
-static void page_split(const ks_column *c, size_t nrows, uint64_t limit,
-                       page_span *s) {
-  const uint8_t *defs = c->defs.data;
-  size_t r = s->r0, v = s->v0;
-  uint64_t bits = 0;
-  if (c->spec->type == KS_COL_STRING) {
-    const uint8_t *lens = c->lens.data;
-    do {
-      if (defs[r]) {
-        uint32_t len;
-        memcpy(&len, lens + v * 4, 4);
-        bits += 8 * (4 + (uint64_t)len);
-        v++;
-      }
-      r++;
-    } while (r < nrows && bits < limit);
-  } else if (!c->spec->nullable) {
-    uint64_t vb = value_bits(c->spec->type);
-    uint64_t k = (limit + vb - 1) / vb;
-    size_t left = nrows - r;
-    size_t take = k == 0 ? 1 : k < left ? (size_t)k : left;
-    r += take;
-    v += take;
-    bits = (uint64_t)take * vb;
-  } else {
-    uint64_t vb = value_bits(c->spec->type);
-    size_t n = 0;
-    do {
-      n += defs[r++];
-    } while (r < nrows && n * vb < limit);
-    v += n;
-    bits = n * vb;
+/* PLAIN values [v0, v1) of the span. */
+static int plain_values(ks_buf *out, const ks_column *c, ks__pq_kind kind,
+                        const ks__pq_span *s) {
+  size_t n = s->v1 - s->v0;
+  const uint8_t *src = c->values.data;
+  int r;
+  switch (kind) {
+  case KS__K_BOOL:
+    return ks__bitpack_bools(out, src + s->v0, n);
+  case KS__K_I32:
+  case KS__K_I64:
+  case KS__K_DOUBLE:
+    return ks_buf_append(out, src + s->v0 * c->width, n * c->width);
+  case KS__K_FLBA: {
+    size_t w = (size_t)ks_pq_decimal_width(c->node->precision);
+    if ((r = ks_buf_reserve(out, n * w)))
+      return r;
+    uint8_t *p = out->data + out->len;
+    for (size_t v = s->v0; v < s->v1; v++, p += w)
+      for (size_t k = 0; k < w; k++)
+        p[k] = src[v * 16 + w - 1 - k];
+    out->len += n * w;
+    return 0;
   }
-  s->r1 = r;
-  s->v1 = v;
-  s->bits = bits;
-}
-
-/* PLAIN strings (4-byte length, bytes) with the min/max scan fused in, so
- * every string is touched once. */
-static int string_page(ks_buf *out, const ks_column *c, page_span *s,
-                       ks__pq_chunkstats *st) {
-  int r = ks_buf_reserve(out, (size_t)(s->bits / 8));
-  if (r)
+  case KS__K_BYTES:
+    break;
+  }
+  if ((r = ks_buf_reserve(out, n * 4 + (s->s1 - s->s0))))
     return r;
   const uint8_t *lens = c->lens.data;
-  const uint8_t *src = c->values.data + s->soff;
   uint8_t *p = out->data + out->len;
-  const uint8_t *lo = st->min_s, *hi = st->max_s;
-  size_t nlo = st->min_n, nhi = st->max_n;
-  int has = st->has_minmax;
+  src += s->s0;
   for (size_t v = s->v0; v < s->v1; v++) {
     uint32_t len;
     memcpy(&len, lens + v * 4, 4);
@@ -94,115 +98,219 @@ static int string_page(ks_buf *out, const ks_column *c, page_span *s,
     if (len)
       memcpy(p + 4, src, len);
     p += 4 + (size_t)len;
-    if (!has) {
-      lo = hi = src;
-      nlo = nhi = len;
-      has = 1;
-    } else if (ks__pq_bytes_cmp(src, len, lo, nlo) < 0) {
-      lo = src;
-      nlo = len;
-    } else if (ks__pq_bytes_cmp(src, len, hi, nhi) > 0) {
-      hi = src;
-      nhi = len;
-    }
     src += len;
   }
   out->len = (size_t)(p - out->data);
-  s->soff = (size_t)(src - c->values.data);
-  st->min_s = lo;
-  st->max_s = hi;
-  st->min_n = nlo;
-  st->max_n = nhi;
-  st->has_minmax = has;
   return 0;
 }
 
-/* Levels (nullable columns only) then values, uncompressed, into w->page. */
-static int page_body(ks_pq_writer *w, const ks_column *c, page_span *s,
-                     ks__pq_chunkstats *st) {
-  ks_buf *out = &w->page;
-  int r;
-  ks_buf_reset(out);
-  if (c->spec->nullable &&
-      (r = ks__rle_encode_levels(out, c->defs.data + s->r0, s->r1 - s->r0, 1)))
-    return r;
-  ks_coltype t = c->spec->type;
-  if (t == KS_COL_STRING)
-    return string_page(out, c, s, st);
-  if (t == KS_COL_BOOLEAN)
-    r = ks__bitpack_bools(out, c->values.data + s->v0, s->v1 - s->v0);
-  else
-    r = ks_buf_append(out, c->values.data + s->v0 * value_bytes(t),
-                      (s->v1 - s->v0) * value_bytes(t));
+static int dict_values(ks_buf *out, const ks_pq_writer *w, int bw,
+                       const ks__pq_span *s) {
+  int r = ks_buf_append_byte(out, (uint8_t)bw);
   if (r)
     return r;
-  ks__pq_stats_fixed(c, s->v0, s->v1, st);
-  return 0;
+  const uint32_t *idx = (const uint32_t *)(const void *)w->idx.data;
+  return ks__rle_encode32(out, idx + s->v0, s->v1 - s->v0, bw);
 }
 
-static void page_header(ks_buf *hdr, size_t nvalues, size_t raw, size_t comp) {
+typedef struct page_desc {
+  int type; /* KS__PQ_PAGE_* */
+  int encoding;
+  size_t entries, nulls, rows;
+  size_t raw, comp;     /* sizes as the header states them */
+  size_t rep_n, def_n;  /* v2 */
+  int compressed;       /* v2 */
+} page_desc;
+
+static void page_header(ks_buf *hdr, const page_desc *p) {
   ks__thrift t;
   ks_buf_reset(hdr);
   ks__thrift_init(&t, hdr);
   ks__thrift_struct_begin(&t);
-  ks__thrift_field_i32(&t, 1, KS__PQ_PAGE_DATA);
-  ks__thrift_field_i32(&t, 2, (int32_t)raw);
-  ks__thrift_field_i32(&t, 3, (int32_t)comp);
-  ks__thrift_field_struct(&t, 5); /* DataPageHeader */
-  ks__thrift_field_i32(&t, 1, (int32_t)nvalues);
-  ks__thrift_field_i32(&t, 2, KS__PQ_ENC_PLAIN);
-  ks__thrift_field_i32(&t, 3, KS__PQ_ENC_RLE);
-  ks__thrift_field_i32(&t, 4, KS__PQ_ENC_RLE);
+  ks__thrift_field_i32(&t, 1, p->type);
+  ks__thrift_field_i32(&t, 2, (int32_t)p->raw);
+  ks__thrift_field_i32(&t, 3, (int32_t)p->comp);
+  switch (p->type) {
+  case KS__PQ_PAGE_DATA:
+    ks__thrift_field_struct(&t, 5); /* DataPageHeader */
+    ks__thrift_field_i32(&t, 1, (int32_t)p->entries);
+    ks__thrift_field_i32(&t, 2, p->encoding);
+    ks__thrift_field_i32(&t, 3, KS__PQ_ENC_RLE);
+    ks__thrift_field_i32(&t, 4, KS__PQ_ENC_RLE);
+    break;
+  case KS__PQ_PAGE_DICTIONARY:
+    ks__thrift_field_struct(&t, 7); /* DictionaryPageHeader */
+    ks__thrift_field_i32(&t, 1, (int32_t)p->entries);
+    /* PLAIN, as Encodings.md asks of dictionary pages (PLAIN_DICTIONARY
+     * is deprecated) */
+    ks__thrift_field_i32(&t, 2, KS__PQ_ENC_PLAIN);
+    break;
+  case KS__PQ_PAGE_DATA_V2:
+    ks__thrift_field_struct(&t, 8); /* DataPageHeaderV2 */
+    ks__thrift_field_i32(&t, 1, (int32_t)p->entries);
+    ks__thrift_field_i32(&t, 2, (int32_t)p->nulls);
+    ks__thrift_field_i32(&t, 3, (int32_t)p->rows);
+    ks__thrift_field_i32(&t, 4, p->encoding);
+    ks__thrift_field_i32(&t, 5, (int32_t)p->def_n);
+    ks__thrift_field_i32(&t, 6, (int32_t)p->rep_n);
+    ks__thrift_field_bool(&t, 7, p->compressed);
+    break;
+  }
   ks__thrift_struct_end(&t);
   ks__thrift_struct_end(&t);
   /* a page header is a few dozen bytes: the unlimited scratch cannot fail */
 }
 
-int ks__pq_check_column(const ks_column *c, size_t nrows) {
-  ks_coltype t = c->spec->type;
-  size_t width = t == KS_COL_BOOLEAN ? 1 : value_bytes(t);
-  if (c->defs.len != nrows || c->nvalues > nrows)
-    return KS_EINVAL;
-  /* REQUIRED columns have no levels in the file: a null cannot be said */
-  if (!c->spec->nullable && c->nvalues != nrows)
-    return KS_EINVAL;
-  if (t == KS_COL_STRING ? c->lens.len != c->nvalues * 4
-                         : c->values.len != c->nvalues * width)
-    return KS_EINVAL;
+/* Compresses w->page (unless the codec is none or, for v2, the page is
+ * not compressed) and emits header, v2 levels and body. */
+static int emit_page(ks_pq_writer *w, page_desc *p, ks__pq_chunk *ch) {
+  const ks_buf *body = &w->page;
+  int r;
+  size_t lv = p->type == KS__PQ_PAGE_DATA_V2 ? w->levels.len : 0;
+  if (w->codec.codec != KS_CODEC_NONE) {
+    if ((r = ks__pq_compress(&w->codec, w->page.data, w->page.len, &w->comp)))
+      return r;
+    body = &w->comp;
+  }
+  p->compressed = w->codec.codec != KS_CODEC_NONE;
+  p->raw = lv + w->page.len;
+  p->comp = lv + body->len;
+  if (p->raw > INT32_MAX || p->comp > INT32_MAX || p->entries > INT32_MAX)
+    return KS_ETOOBIG;
+  page_header(&w->hdr, p);
+  ch->uncompressed += (int64_t)(w->hdr.len + p->raw);
+  ch->compressed += (int64_t)(w->hdr.len + p->comp);
+  if ((r = ks__pq_emit(w, w->hdr.data, w->hdr.len)) ||
+      (lv && (r = ks__pq_emit(w, w->levels.data, lv))) ||
+      (r = ks__pq_emit(w, body->data, body->len)))
+    return r;
   return 0;
 }
 
-int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c, size_t nrows,
+static int dict_page(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
+                     ks__pq_chunk *ch) {
+  int r = ks__pq_dict_page(&w->dict, c, kind, &w->page);
+  if (r)
+    return r;
+  page_desc p = {.type = KS__PQ_PAGE_DICTIONARY, .entries = w->dict.n};
+  ch->dict_page_offset = (int64_t)w->offset;
+  ch->dict_pages++;
+  return emit_page(w, &p, ch);
+}
+
+/* One data page of span s; dictionary indices when bw > 0. */
+static int data_page(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
+                     const ks__pq_span *s, int bw, int64_t first_row,
+                     ks__pq_chunk *ch, ks__pq_stats *chunk_st) {
+  page_desc p = {.type = w->page_v2 ? KS__PQ_PAGE_DATA_V2 : KS__PQ_PAGE_DATA,
+                 .encoding = bw ? KS__PQ_ENC_RLE_DICTIONARY : KS__PQ_ENC_PLAIN,
+                 .entries = s->e1 - s->e0,
+                 .nulls = (s->e1 - s->e0) - (s->v1 - s->v0),
+                 .rows = s->rows};
+  int r;
+  ks_buf_reset(&w->page);
+  ks_buf_reset(&w->levels);
+  ks_buf *lv = w->page_v2 ? &w->levels : &w->page;
+  if ((r = ks__pq_levels(lv, c, s->e0, s->e1, !w->page_v2, &p.rep_n,
+                         &p.def_n)))
+    return r;
+  r = bw ? dict_values(&w->page, w, bw, s)
+         : plain_values(&w->page, c, kind, s);
+  if (r)
+    return r;
+
+  ks__pq_stats st = {0};
+  ks__pq_stats_scan(c, kind, s, &st);
+  ks__pq_stats_add(chunk_st, kind, &st);
+  ks__pq_pageinfo pi = {.offset = (int64_t)w->offset,
+                        .first_row = first_row,
+                        .null_page = s->v1 == s->v0};
+  int64_t before = ch->compressed;
+  if ((r = ks__pq_bounds_make(w, c->node, &st, &pi.b)) ||
+      (r = emit_page(w, &p, ch)))
+    return r;
+  pi.size = (int32_t)(ch->compressed - before);
+  if (bw)
+    ch->dict_data_pages++;
+  else
+    ch->plain_data_pages++;
+  return ks_buf_append(&w->pages, &pi, sizeof pi);
+}
+
+/* PLAIN bytes of values [0, v) of a column. */
+static uint64_t plain_bytes(const ks_column *c, ks__pq_kind kind, size_t v) {
+  if (kind == KS__K_BYTES) {
+    uint64_t n = 4 * (uint64_t)v;
+    for (size_t k = 0; k < v; k++) {
+      uint32_t len;
+      memcpy(&len, c->lens.data + k * 4, 4);
+      n += len;
+    }
+    return n;
+  }
+  if (kind == KS__K_FLBA)
+    return (uint64_t)v * (uint64_t)ks_pq_decimal_width(c->node->precision);
+  return (uint64_t)v * c->width;
+}
+
+/* Entries [0, *e_dict) are dictionary-encoded; 0 when the dictionary does
+ * not pay for itself (its PLAIN size plus the indices reach the PLAIN size
+ * of the values it covers: nearly every value distinct). */
+static int plan_dict(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
+                     size_t *e_dict) {
+  *e_dict = 0;
+  size_t N = c->nvalues;
+  if (!w->use_dict || kind == KS__K_BOOL || N == 0)
+    return 0;
+  size_t got = ks__pq_dict_build(&w->dict, &w->idx, c, kind, w->dict_bytes);
+  size_t e = c->defs.len, v = N;
+  if (got < N)
+    ks__pq_row_of_value(c, got, &e, &v);
+  if (v == 0 || w->dict.n == 0)
+    return 0;
+  int bw = ks__rle_bit_width((uint32_t)(w->dict.n - 1));
+  if (bw == 0)
+    bw = 1;
+  if (w->dict.bytes + ((uint64_t)v * (uint64_t)bw + 7) / 8 >=
+      plain_bytes(c, kind, v))
+    return 0;
+  *e_dict = e;
+  return bw;
+}
+
+int ks__pq_write_chunk(ks_pq_writer *w, const ks_column *c,
                        ks__pq_chunk *ch) {
   memset(ch, 0, sizeof *ch);
-  ch->num_values = (int64_t)nrows;
+  ks__pq_kind kind = ks__pq_kind_of(c->node);
+  size_t E = c->defs.len;
+  ch->num_values = (int64_t)E;
+  ch->dict_page_offset = -1;
+  ch->page0 = w->pages.len / sizeof(ks__pq_pageinfo);
+
+  size_t e_dict;
+  int bw = plan_dict(w, c, kind, &e_dict);
+  int r;
+  if (bw && (r = dict_page(w, c, kind, ch)))
+    return r;
   ch->data_page_offset = (int64_t)w->offset;
-  ch->st.null_count = (int64_t)(nrows - c->nvalues);
 
   uint64_t limit = (uint64_t)w->page_bytes * 8;
-  page_span s = {0};
-  int r;
-  while (s.r0 < nrows) {
-    page_split(c, nrows, limit, &s);
-    if ((r = page_body(w, c, &s, &ch->st)))
+  ks__pq_stats st = {0};
+  ks__pq_span s = {0};
+  int64_t row = 0;
+  while (s.e0 < E) {
+    int in_dict = s.e0 < e_dict;
+    ks__pq_split(c, in_dict ? e_dict : E, limit, in_dict ? bw : 0, &s);
+    if ((r = data_page(w, c, kind, &s, in_dict ? bw : 0, row, ch, &st)))
       return r;
-    const ks_buf *body = &w->page;
-    if (w->codec.codec != KS_CODEC_NONE) {
-      if ((r = ks__pq_compress(&w->codec, w->page.data, w->page.len, &w->comp)))
-        return r;
-      body = &w->comp;
-    }
-    if (w->page.len > INT32_MAX || body->len > INT32_MAX ||
-        s.r1 - s.r0 > INT32_MAX)
-      return KS_ETOOBIG;
-    page_header(&w->hdr, s.r1 - s.r0, w->page.len, body->len);
-    ch->uncompressed += (int64_t)(w->hdr.len + w->page.len);
-    ch->compressed += (int64_t)(w->hdr.len + body->len);
-    if ((r = ks__pq_emit(w, w->hdr.data, w->hdr.len)) ||
-        (r = ks__pq_emit(w, body->data, body->len)))
-      return r;
-    s.r0 = s.r1;
+    row += (int64_t)s.rows;
+    s.e0 = s.e1;
     s.v0 = s.v1;
+    s.s0 = s.s1;
   }
+  ch->npages = w->pages.len / sizeof(ks__pq_pageinfo) - ch->page0;
+  if ((r = ks__pq_bounds_make(w, c->node, &st, &ch->b)))
+    return r;
+  ks__pq_stats_merge(&w->stats[c->node->leaf], kind, &st);
   return 0;
 }

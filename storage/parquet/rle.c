@@ -27,74 +27,107 @@ static size_t put_varint(uint8_t *p, uint64_t v) {
   return n;
 }
 
-static int emit_rle(ks_buf *out, uint8_t v, size_t run, int bit_width) {
-  uint8_t tmp[12];
+static int emit_rle(ks_buf *out, uint32_t v, size_t run, int bit_width) {
+  uint8_t tmp[16];
   size_t n = put_varint(tmp, (uint64_t)run << 1);
-  /* the value takes ceil(bit_width / 8) bytes: 0 or 1 for widths <= 8 */
-  if (bit_width > 0)
-    tmp[n++] = v;
+  /* the value takes ceil(bit_width / 8) bytes, little-endian */
+  for (int b = 0; b < (bit_width + 7) / 8; b++)
+    tmp[n++] = (uint8_t)(v >> (8 * b));
   return ks_buf_append(out, tmp, n);
 }
 
-/* vals[0..n) as ceil(n / 8) groups of 8, the last one padded with zeros. */
-static int emit_bitpacked(ks_buf *out, const uint8_t *vals, size_t n,
-                          int bit_width) {
-  size_t groups = (n + 7) / 8;
-  uint8_t hdr[10];
-  size_t hn = put_varint(hdr, (uint64_t)groups << 1 | 1);
-  int r = ks_buf_reserve(out, hn + groups * (size_t)bit_width);
-  if (r)
-    return r;
-  memcpy(out->data + out->len, hdr, hn);
-  out->len += hn;
-  uint8_t *p = out->data + out->len;
-  for (size_t g = 0; g < groups; g++) {
-    /* 8 values of <= 8 bits fit one 64-bit accumulator */
-    uint64_t acc = 0;
-    size_t base = g * 8;
-    size_t m = n - base < 8 ? n - base : 8;
-    for (size_t k = 0; k < m; k++)
-      acc |= (uint64_t)vals[base + k] << (k * (size_t)bit_width);
-    for (int b = 0; b < bit_width; b++)
-      *p++ = (uint8_t)(acc >> (8 * b));
+/* The two encoders below differ only in the element type: levels are
+ * bytes, dictionary indices 32-bit. */
+#define KS__RLE_ENCODERS(T, SUFFIX)                                            \
+  /* vals[0..n) as ceil(n / 8) groups of 8, the last one padded with zeros */ \
+  static int emit_bitpacked##SUFFIX(ks_buf *out, const T *vals, size_t n,     \
+                                    int bit_width) {                           \
+    size_t groups = (n + 7) / 8;                                               \
+    uint8_t hdr[10];                                                           \
+    size_t hn = put_varint(hdr, (uint64_t)groups << 1 | 1);                    \
+    int r = ks_buf_reserve(out, hn + groups * (size_t)bit_width);              \
+    if (r)                                                                     \
+      return r;                                                                \
+    memcpy(out->data + out->len, hdr, hn);                                     \
+    out->len += hn;                                                            \
+    uint8_t *p = out->data + out->len;                                         \
+    for (size_t g = 0; g < groups; g++) {                                      \
+      /* 8 values of <= 32 bits: two halves of 4 in 64-bit accumulators */     \
+      size_t base = g * 8;                                                     \
+      size_t m = n - base < 8 ? n - base : 8;                                  \
+      uint64_t acc = 0;                                                        \
+      int bits = 0;                                                            \
+      for (size_t k = 0; k < m; k++) {                                         \
+        acc |= (uint64_t)vals[base + k] << bits;                               \
+        bits += bit_width;                                                     \
+        while (bits >= 8) {                                                    \
+          *p++ = (uint8_t)acc;                                                 \
+          acc >>= 8;                                                           \
+          bits -= 8;                                                           \
+        }                                                                      \
+      }                                                                        \
+      size_t done = (m * (size_t)bit_width) / 8;                               \
+      size_t want = (size_t)bit_width; /* bytes of a full group of 8 */        \
+      if (bits > 0) {                                                          \
+        *p++ = (uint8_t)acc;                                                   \
+        done++;                                                                \
+      }                                                                        \
+      for (; done < want; done++)                                              \
+        *p++ = 0;                                                              \
+    }                                                                          \
+    out->len += groups * (size_t)bit_width;                                    \
+    return 0;                                                                  \
+  }                                                                            \
+                                                                               \
+  /* Walks the input run by run. Short runs accumulate into a pending          \
+   * bit-packed stretch starting at `bp`. A long run first lends values to     \
+   * fill the pending stretch to a multiple of 8 (only the very last group     \
+   * may be padded), then goes out as one RLE run if 8 or more remain. */      \
+  static int encode##SUFFIX(ks_buf *out, const T *vals, size_t n,             \
+                            int bit_width) {                                   \
+    size_t bp = 0, i = 0;                                                      \
+    int r;                                                                     \
+    while (i < n) {                                                            \
+      size_t run = 1;                                                          \
+      while (i + run < n && vals[i + run] == vals[i])                          \
+        run++;                                                                 \
+      size_t pend = i - bp;                                                    \
+      size_t fill = pend % 8 ? 8 - pend % 8 : 0;                               \
+      if (run >= fill + RLE_MIN_RUN || (i + run == n && pend == 0)) {          \
+        if (pend + fill && (r = emit_bitpacked##SUFFIX(out, vals + bp,         \
+                                                       pend + fill,            \
+                                                       bit_width)))            \
+          return r;                                                            \
+        i += fill;                                                             \
+        run -= fill;                                                           \
+        if ((r = emit_rle(out, vals[i], run, bit_width)))                      \
+          return r;                                                            \
+        i += run;                                                              \
+        bp = i;                                                                \
+      } else {                                                                 \
+        i += run;                                                              \
+      }                                                                        \
+    }                                                                          \
+    if (i > bp &&                                                              \
+        (r = emit_bitpacked##SUFFIX(out, vals + bp, i - bp, bit_width)))       \
+      return r;                                                                \
+    return 0;                                                                  \
   }
-  out->len += groups * (size_t)bit_width;
-  return 0;
-}
 
-/* Walks the input run by run. Short runs accumulate into a pending
- * bit-packed stretch starting at `bp`. A long run first lends values to
- * fill the pending stretch to a multiple of 8 (only the very last group
- * may be padded), then goes out as one RLE run if 8 or more remain. */
+KS__RLE_ENCODERS(uint8_t, 8)
+KS__RLE_ENCODERS(uint32_t, 32)
+
 int ks__rle_encode(ks_buf *out, const uint8_t *vals, size_t n, int bit_width) {
   if (bit_width < 0 || bit_width > 8)
     return KS_EINVAL;
-  size_t bp = 0, i = 0;
-  int r;
-  while (i < n) {
-    size_t run = 1;
-    while (i + run < n && vals[i + run] == vals[i])
-      run++;
-    size_t pend = i - bp;
-    size_t fill = pend % 8 ? 8 - pend % 8 : 0;
-    if (run >= fill + RLE_MIN_RUN || (i + run == n && pend == 0)) {
-      /* a long run, or the whole remaining input is one short run */
-      if (pend + fill &&
-          (r = emit_bitpacked(out, vals + bp, pend + fill, bit_width)))
-        return r;
-      i += fill;
-      run -= fill;
-      if ((r = emit_rle(out, vals[i], run, bit_width)))
-        return r;
-      i += run;
-      bp = i;
-    } else {
-      i += run;
-    }
-  }
-  if (i > bp && (r = emit_bitpacked(out, vals + bp, i - bp, bit_width)))
-    return r;
-  return 0;
+  return encode8(out, vals, n, bit_width);
+}
+
+int ks__rle_encode32(ks_buf *out, const uint32_t *vals, size_t n,
+                     int bit_width) {
+  if (bit_width < 0 || bit_width > 32)
+    return KS_EINVAL;
+  return encode32(out, vals, n, bit_width);
 }
 
 int ks__rle_encode_levels(ks_buf *out, const uint8_t *vals, size_t n,

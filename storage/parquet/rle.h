@@ -1,6 +1,6 @@
 /*
  * RLE / bit-packed hybrid encoding (Parquet Encodings.md) for definition
- * levels, and plain bit-packing for BOOLEAN values. Called by the page
+ * levels and dictionary indices, and plain bit-packing for BOOLEAN values. Called by the page
  * writer of this folder with one byte per input value.
  */
 #ifndef KS_STORAGE_PARQUET_RLE_H
@@ -18,6 +18,10 @@ int ks__rle_bit_width(uint32_t max);
  * bit_width 0..8) to out: RLE runs where a value repeats 8 times or more,
  * bit-packed groups of 8 elsewhere. Returns 0 or KS_ETOOBIG. */
 int ks__rle_encode(ks_buf *out, const uint8_t *vals, size_t n, int bit_width);
+
+/* The same for 32-bit values (dictionary indices), bit_width 0..32. */
+int ks__rle_encode32(ks_buf *out, const uint32_t *vals, size_t n,
+                     int bit_width);
 
 /* Same, preceded by the 4-byte little-endian length of the encoded bytes,
  * as data page v1 stores its levels. */

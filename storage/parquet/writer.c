@@ -3,34 +3,57 @@
 #include <string.h>
 
 #define PAGE_BYTES_DEFAULT ((size_t)1 << 20)
+#define DICT_BYTES_DEFAULT ((size_t)1 << 20)
+#define STATS_BYTES_DEFAULT ((size_t)64)
+#define ROWGROUP_BYTES_DEFAULT ((size_t)128 << 20)
+
+static ks_pq_writer *writer_new(const ks_pq_schema *s, ks_pq_schema *owned,
+                                const ks_pq_options *opt, ks_pq_sink_fn sink,
+                                void *arg) {
+  ks_pq_writer *w = ks_calloc(1, sizeof *w);
+  w->schema = s;
+  w->owned = owned;
+  w->ncols = s ? ks_pq_schema_nleaves(s) : 0;
+  w->sink = sink;
+  w->arg = arg;
+  ks_pq_options o = {0};
+  if (opt)
+    o = *opt;
+  w->page_bytes = o.page_bytes ? o.page_bytes : PAGE_BYTES_DEFAULT;
+  w->dict_bytes = o.dict_bytes ? o.dict_bytes : DICT_BYTES_DEFAULT;
+  w->stats_bytes = o.stats_bytes ? o.stats_bytes : STATS_BYTES_DEFAULT;
+  w->rowgroup_bytes =
+      o.rowgroup_bytes ? o.rowgroup_bytes : ROWGROUP_BYTES_DEFAULT;
+  w->use_dict = !o.no_dictionary;
+  w->page_v2 = o.page_v2 != 0;
+  w->created_by =
+      ks_strdup(o.created_by ? o.created_by : "ksink version " KS_VERSION);
+  ks__pq_codec_init(&w->codec, o.codec, o.zstd_level);
+  w->stats = ks_calloc(w->ncols ? w->ncols : 1, sizeof *w->stats);
+  for (size_t i = 0; i < w->ncols; i++) {
+    ks_buf_init(&w->stats[i].min_s, 0);
+    ks_buf_init(&w->stats[i].max_s, 0);
+  }
+  ks_buf *bufs[] = {&w->chunks, &w->rgs,  &w->pages, &w->blob, &w->page,
+                    &w->levels, &w->comp, &w->hdr,   &w->idx,  &w->kv};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    ks_buf_init(bufs[i], 0);
+  if (!s || ks__pq_codec_thrift_id(w->codec.codec) < 0)
+    w->err = KS_EINVAL;
+  return w;
+}
 
 ks_pq_writer *ks_pq_writer_new(const ks_colspec *specs, size_t ncols,
                                const ks_pq_options *opt, ks_pq_sink_fn sink,
                                void *arg) {
-  ks_pq_writer *w = ks_calloc(1, sizeof *w);
-  w->specs = specs;
-  w->ncols = ncols;
-  w->sink = sink;
-  w->arg = arg;
-  w->page_bytes = opt && opt->page_bytes ? opt->page_bytes : PAGE_BYTES_DEFAULT;
-  w->created_by = ks_strdup(
-      opt && opt->created_by ? opt->created_by : "ksink version " KS_VERSION);
-  ks__pq_codec_init(&w->codec, opt ? opt->codec : KS_CODEC_NONE,
-                    opt ? opt->zstd_level : 0);
-  w->stats = ks_calloc(ncols ? ncols : 1, sizeof *w->stats);
-  w->chunks = ks_calloc(ncols ? ncols : 1, sizeof *w->chunks);
-  for (size_t i = 0; i < ncols; i++) {
-    ks_buf_init(&w->stats[i].min_s, 0);
-    ks_buf_init(&w->stats[i].max_s, 0);
-  }
-  ks_buf_init(&w->page, 0);
-  ks_buf_init(&w->comp, 0);
-  ks_buf_init(&w->hdr, 0);
-  ks_buf_init(&w->rowgroups, 0);
-  ks_buf_init(&w->kv, 0);
-  if (ks__pq_codec_thrift_id(w->codec.codec) < 0)
-    w->err = KS_EINVAL;
-  return w;
+  ks_pq_schema *s = ks_pq_schema_flat(specs, ncols);
+  return writer_new(s, s, opt, sink, arg);
+}
+
+ks_pq_writer *ks_pq_writer_new_schema(const ks_pq_schema *s,
+                                      const ks_pq_options *opt,
+                                      ks_pq_sink_fn sink, void *arg) {
+  return writer_new(s, NULL, opt, sink, arg);
 }
 
 void ks_pq_writer_free(ks_pq_writer *w) {
@@ -41,13 +64,13 @@ void ks_pq_writer_free(ks_pq_writer *w) {
     ks_buf_free(&w->stats[i].max_s);
   }
   ks_free(w->stats);
-  ks_free(w->chunks);
   ks__pq_codec_free(&w->codec);
-  ks_buf_free(&w->page);
-  ks_buf_free(&w->comp);
-  ks_buf_free(&w->hdr);
-  ks_buf_free(&w->rowgroups);
-  ks_buf_free(&w->kv);
+  ks__pq_dict_free(&w->dict);
+  ks_buf *bufs[] = {&w->chunks, &w->rgs,  &w->pages, &w->blob, &w->page,
+                    &w->levels, &w->comp, &w->hdr,   &w->idx,  &w->kv};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    ks_buf_free(bufs[i]);
+  ks_pq_schema_free(w->owned);
   ks_free(w->created_by);
   ks_free(w);
 }
@@ -82,17 +105,34 @@ int ks_pq_writer_add_kv(ks_pq_writer *w, const char *key, const char *value) {
   return 0;
 }
 
-/* Specs must match the writer's column for column (the same array, or an
- * equal copy): the footer describes every row group with one schema.
- * Checked before a byte goes out, so a bad row group leaves the file
- * writable. */
+int ks_pq_writer_rowgroup_full(const ks_pq_writer *w, const ks_rowgroup *rg) {
+  return ks_rowgroup_bytes(rg) >= w->rowgroup_bytes;
+}
+
+/* Two leaves describe the same column: same name, path shape, type and
+ * levels (the row group may come from an equal copy of the schema). */
+static int same_leaf(const ks_pq_node *a, const ks_pq_node *b) {
+  for (; a && b; a = a->parent, b = b->parent) {
+    if (a == b)
+      return 1;
+    if (a->repetition != b->repetition || a->is_leaf != b->is_leaf ||
+        a->group != b->group || strcmp(a->name, b->name) != 0 ||
+        (a->is_leaf && (a->spec.type != b->spec.type ||
+                        a->precision != b->precision ||
+                        a->scale != b->scale)))
+      return 0;
+  }
+  return !a && !b;
+}
+
+/* Columns must match the writer's leaf for leaf: the footer describes
+ * every row group with one schema. Checked before a byte goes out, so a
+ * bad row group leaves the file writable. */
 static int check_rowgroup(const ks_pq_writer *w, const ks_rowgroup *rg) {
   if (rg->ncols != w->ncols)
     return KS_EINVAL;
   for (size_t i = 0; i < w->ncols; i++) {
-    const ks_colspec *a = rg->cols[i].spec, *b = &w->specs[i];
-    if (a != b && (a->type != b->type || a->nullable != b->nullable ||
-                   strcmp(a->name, b->name) != 0))
+    if (!same_leaf(rg->cols[i].node, ks__pq_leaf(w, i)))
       return KS_EINVAL;
     int r = ks__pq_check_column(&rg->cols[i], rg->nrows);
     if (r)
@@ -115,14 +155,20 @@ int ks_pq_writer_write_rowgroup(ks_pq_writer *w, const ks_rowgroup *rg) {
     return 0;
   if ((r = emit_magic(w)))
     return r;
-  int64_t start = (int64_t)w->offset;
+  ks__pq_rowgroup g = {(int64_t)rg->nrows, (int64_t)w->offset, 0, 0};
+  size_t at = w->chunks.len;
+  if ((r = ks_buf_reserve(&w->chunks, w->ncols * sizeof(ks__pq_chunk))))
+    return w->err = r;
+  w->chunks.len += w->ncols * sizeof(ks__pq_chunk);
   for (size_t i = 0; i < w->ncols; i++) {
-    if ((r = ks__pq_write_chunk(w, &rg->cols[i], rg->nrows, &w->chunks[i])))
+    ks__pq_chunk *ch = (ks__pq_chunk *)(void *)(w->chunks.data + at) + i;
+    if ((r = ks__pq_write_chunk(w, &rg->cols[i], ch)))
       return w->err = r;
+    g.raw += ch->uncompressed;
+    g.comp += ch->compressed;
   }
-  ks__pq_footer_rowgroup(w, (int64_t)rg->nrows, start);
-  for (size_t i = 0; i < w->ncols; i++)
-    ks__pq_stats_merge(&w->stats[i], &w->specs[i], &w->chunks[i].st);
+  if ((r = ks_buf_append(&w->rgs, &g, sizeof g)))
+    return w->err = r;
   w->rows += (int64_t)rg->nrows;
   w->nrowgroups++;
   return 0;
@@ -135,7 +181,7 @@ int ks_pq_writer_close(ks_pq_writer *w) {
     return KS_EINVAL;
   w->closed = 1;
   int r = emit_magic(w);
-  if (r || (r = ks__pq_footer_write(w)))
+  if (r || (r = ks__pq_index_write(w)) || (r = ks__pq_footer_write(w)))
     return w->err = r;
   return 0;
 }

@@ -311,8 +311,10 @@ static void expected_text(const tcase *tc, ks_buf *b) {
         xstats_add(x, tc, c, g);
       ks_buf_appendf(b, "stat\t%zu\t%s", r, tc->specs[c].name);
       xstats_put(b, tc, c, x);
-      ks_buf_appendf(b, "\t%lld\t%zu\t%s\tPLAIN, RLE\n", (long long)x->nulls,
-                     tc->rg_rows[r], codec_name(tc->opt.codec));
+      /* RLE only where there are levels: REQUIRED flat columns have none */
+      ks_buf_appendf(b, "\t%lld\t%zu\t%s\t%s\n", (long long)x->nulls,
+                     tc->rg_rows[r], codec_name(tc->opt.codec),
+                     tc->specs[c].nullable ? "PLAIN, RLE" : "PLAIN");
       free(x);
     }
     g0 += tc->rg_rows[r];
@@ -460,7 +462,8 @@ static void rd_struct(const uint8_t *p, size_t *i, const int *want,
 }
 
 /* Walks every column chunk page by page from offset 4; the page counts
- * must add up to each row group's rows and end where the footer starts. */
+ * must add up to each row group's rows and end before the footer (the
+ * page indexes sit between the last row group and the footer). */
 static size_t count_pages(const tcase *tc, const uint8_t *file, size_t size) {
   size_t i = 4, pages = 0;
   for (size_t r = 0; r < tc->nrg; r++) {
@@ -482,7 +485,7 @@ static size_t count_pages(const tcase *tc, const uint8_t *file, size_t size) {
   }
   uint32_t flen;
   memcpy(&flen, file + size - 8, 4);
-  assert_int_equal(i, size - 8 - flen);
+  assert_true(i <= size - 8 - flen);
   assert_memory_equal(file + size - 4, "PAR1", 4);
   return pages;
 }

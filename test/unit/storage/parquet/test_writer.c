@@ -29,8 +29,12 @@ static tresult run_case(const char *name, const tcase *tc, const char *kv) {
   snprintf(path, sizeof path, "%s/%s.parquet", tmpdir, name);
   filesink fs = {fopen(path, "wb"), 0, -1};
   assert_non_null(fs.f);
-  ks_pq_writer *w =
-      ks_pq_writer_new(tc->specs, tc->ncols, &tc->opt, sink_file, &fs);
+  /* these cases check the PLAIN path and full string bounds; dictionary
+   * encoding and truncation are covered by test/conformance */
+  ks_pq_options opt = tc->opt;
+  opt.no_dictionary = 1;
+  opt.stats_bytes = 4096;
+  ks_pq_writer *w = ks_pq_writer_new(tc->specs, tc->ncols, &opt, sink_file, &fs);
   ks_rowgroup rg;
   ks_rowgroup_init(&rg, tc->specs, tc->ncols);
   size_t g0 = 0;

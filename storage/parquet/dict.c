@@ -1,0 +1,170 @@
+/*
+ * Dictionary encoding of a column chunk. One pass over the values hashes
+ * each (a 64-bit multiply-xorshift mix; strings 8 bytes at a time) into a
+ * power-of-two open-addressing table of entry numbers, linear probing.
+ * Entries point at each value's first occurrence in the column buffer, so
+ * nothing is copied and nothing is allocated per value; the table and the
+ * entries grow by doubling and are kept for the next chunk.
+ */
+#include "storage/parquet/internal.h"
+
+#include <string.h>
+
+static inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
+
+static inline uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+  while (n >= 8) {
+    uint64_t k;
+    memcpy(&k, p, 8);
+    h = rotl((h ^ k) * 0xbf58476d1ce4e5b9ULL, 31);
+    p += 8;
+    n -= 8;
+  }
+  uint64_t k = 0;
+  if (n)
+    memcpy(&k, p, n);
+  return mix64(h ^ k * 0x94d049bb133111ebULL);
+}
+
+static uint64_t hash_fixed(const uint8_t *p, size_t w) {
+  uint64_t a = 0, b = 0;
+  memcpy(&a, p, w < 8 ? w : 8);
+  if (w > 8)
+    memcpy(&b, p + 8, w - 8);
+  return mix64(a ^ mix64(b + w));
+}
+
+static void grow_table(ks__pq_dict *d) {
+  size_t cap = d->cap ? d->cap * 2 : 1024;
+  ks_free(d->slots);
+  d->slots = ks_calloc(cap, sizeof *d->slots);
+  d->cap = cap;
+  for (size_t i = 0; i < d->n; i++) {
+    size_t s = (size_t)d->ents[i].hash & (cap - 1);
+    while (d->slots[s])
+      s = (s + 1) & (cap - 1);
+    d->slots[s] = (uint32_t)i + 1;
+  }
+}
+
+static void reset(ks__pq_dict *d) {
+  if (d->cap)
+    memset(d->slots, 0, d->cap * sizeof *d->slots);
+  d->n = 0;
+  d->bytes = 0;
+}
+
+/* The insert-or-find loop, specialized for fixed widths and strings so the
+ * compiler sees constant sizes. Returns the values indexed. */
+size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                         ks__pq_kind kind, uint64_t limit) {
+  reset(d);
+  if (!d->cap)
+    grow_table(d);
+  size_t nv = c->nvalues;
+  if (ks_buf_reserve(idx, nv * 4)) /* scratch is unlimited: cannot fail */
+    return 0;
+  idx->len = 0;
+  uint32_t *out = (uint32_t *)(void *)idx->data;
+  const uint8_t *base = c->values.data;
+  const uint8_t *lens = c->lens.data;
+  size_t w = kind == KS__K_FLBA ? (size_t)ks_pq_decimal_width(c->node->precision)
+                                : 0;
+  size_t off = 0;
+  size_t v = 0;
+  for (; v < nv; v++) {
+    uint32_t len;
+    uint64_t h;
+    if (kind == KS__K_BYTES) {
+      memcpy(&len, lens + v * 4, 4);
+      h = hash_bytes(base + off, len);
+    } else {
+      len = c->width;
+      h = hash_fixed(base + off, len);
+    }
+    size_t mask = d->cap - 1, s = (size_t)h & mask;
+    uint32_t id;
+    for (;;) {
+      id = d->slots[s];
+      if (id == 0)
+        break;
+      const ks__pq_dict_entry *e = &d->ents[id - 1];
+      if (e->hash == h && e->len == len &&
+          (len == 0 || memcmp(base + e->off, base + off, len) == 0))
+        break;
+      s = (s + 1) & mask;
+    }
+    if (id == 0) {
+      uint64_t cost = kind == KS__K_BYTES ? 4 + (uint64_t)len
+                      : kind == KS__K_FLBA ? w
+                                           : len;
+      if (d->bytes + cost > limit || d->n >= UINT32_MAX - 1)
+        break;
+      if (d->n == d->ents_cap) {
+        d->ents_cap = d->ents_cap ? d->ents_cap * 2 : 1024;
+        d->ents = ks_realloc(d->ents, d->ents_cap * sizeof *d->ents);
+      }
+      d->ents[d->n] = (ks__pq_dict_entry){(uint32_t)off, len, h};
+      d->slots[s] = id = (uint32_t)++d->n;
+      d->bytes += cost;
+      if (d->n * 2 > d->cap)
+        grow_table(d);
+    }
+    out[v] = id - 1;
+    off += len;
+  }
+  idx->len = v * 4;
+  return v;
+}
+
+static void put_be(uint8_t *p, const uint8_t *le16, size_t w) {
+  /* the low w bytes of a 16-byte little-endian value, big-endian */
+  for (size_t k = 0; k < w; k++)
+    p[k] = le16[w - 1 - k];
+}
+
+int ks__pq_dict_page(const ks__pq_dict *d, const ks_column *c,
+                     ks__pq_kind kind, ks_buf *out) {
+  ks_buf_reset(out);
+  int r = ks_buf_reserve(out, (size_t)d->bytes);
+  if (r)
+    return r;
+  uint8_t *p = out->data;
+  size_t w = kind == KS__K_FLBA ? (size_t)ks_pq_decimal_width(c->node->precision)
+                                : 0;
+  for (size_t i = 0; i < d->n; i++) {
+    const ks__pq_dict_entry *e = &d->ents[i];
+    const uint8_t *src = c->values.data + e->off;
+    if (kind == KS__K_BYTES) {
+      memcpy(p, &e->len, 4);
+      p += 4;
+    } else if (kind == KS__K_FLBA) {
+      put_be(p, src, w);
+      p += w;
+      continue;
+    }
+    if (e->len)
+      memcpy(p, src, e->len);
+    p += e->len;
+  }
+  out->len = (size_t)(p - out->data);
+  return 0;
+}
+
+void ks__pq_dict_free(ks__pq_dict *d) {
+  ks_free(d->slots);
+  ks_free(d->ents);
+  memset(d, 0, sizeof *d);
+}
