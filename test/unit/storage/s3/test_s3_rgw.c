@@ -320,8 +320,11 @@ static void test_ostream_50mib(void **state) {
   ks_ostream *ab = ks_ostream_new(f->st, "big/aborted.bin", &o);
   uint8_t *chunk = calloc(1, (size_t)9 << 20);
   assert_int_equal(ks_ostream_write(ab, chunk, (size_t)9 << 20), 0);
-  for (int i = 0; i < 200 && uploads(f, 0) == 0 && f->count == 0; i++)
+  for (int i = 0; i < 1000; i++) {
+    if (uploads(f, 0) == 0 && f->count > 0)
+      break;
     usleep(10000);
+  }
   assert_int_equal(f->count, 1); /* the part is on its way */
   ks_ostream_abort(ab);
   for (int i = 0; i < 500; i++) {
