@@ -9,6 +9,7 @@
 
 #include "base/ks.h"
 #include "reactor/worker.h"
+#include "storage/s3/s3.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -61,6 +62,8 @@ const char *ks__http_unready(const ks_pipeline *p) {
     return "stopping";
   if (!atomic_load(&p->joined))
     return "not yet in the consumer group";
+  if (ks_s3_breakers_open() > 0)
+    return "storage circuit breaker open: partitions paused";
   return NULL;
 }
 
@@ -199,6 +202,55 @@ static const char *only_format(const ks_pipeline *p) {
   return format_name(f);
 }
 
+static uint64_t load_u64(const atomic_uint_fast64_t *a) {
+  return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+/* S3 backend counters are process-wide (every worker's storage adds to
+ * them); combinations never seen are left out. */
+static void s3_metrics(out *o) {
+  const ks_s3_stats *st = &ks_s3_stats_g;
+  family(o, "ksink_s3_requests_total", "counter",
+         "S3 requests by operation and HTTP status (every attempt; "
+         "\"network\" when no answer came).");
+  for (int op = 0; op < KS_S3_OP_COUNT; op++)
+    for (int c = 0; c < KS_S3_CODES; c++) {
+      uint64_t v = load_u64(&st->requests[op][c]);
+      if (v)
+        putf(o, "ksink_s3_requests_total{op=\"%s\",code=\"%s\"} %llu\n",
+             ks_s3_op_name(op), ks_s3_code_name(c), (unsigned long long)v);
+    }
+  family(o, "ksink_s3_retries_total", "counter",
+         "S3 requests retried after a retryable failure.");
+  sample_u64(o, "ksink_s3_retries_total", NULL, NULL, load_u64(&st->retries));
+  family(o, "ksink_circuit_breaker_open", "gauge",
+         "S3 endpoints whose circuit breaker is open or probing (partitions "
+         "paused while above 0).");
+  sample_u64(o, "ksink_circuit_breaker_open", NULL, NULL,
+             (uint64_t)ks_s3_breakers_open());
+  family(o, "ksink_circuit_breaker_opened_total", "counter",
+         "Times an S3 circuit breaker opened.");
+  sample_u64(o, "ksink_circuit_breaker_opened_total", NULL, NULL,
+             load_u64(&st->breaker_opened));
+  family(o, "ksink_s3_request_duration_seconds", "histogram",
+         "Duration of S3 request attempts.");
+  uint64_t cum = 0;
+  for (int b = 0; b <= KS_S3_HIST_BUCKETS; b++) {
+    cum += load_u64(&st->hist[b]);
+    char le[32];
+    if (b < KS_S3_HIST_BUCKETS)
+      snprintf(le, sizeof le, "%g", ks_s3_hist_bounds[b]);
+    else
+      snprintf(le, sizeof le, "+Inf");
+    putf(o, "ksink_s3_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le,
+         (unsigned long long)cum);
+  }
+  putf(o, "ksink_s3_request_duration_seconds_sum %.6f\n",
+       (double)load_u64(&st->hist_sum_us) / 1e6);
+  putf(o, "ksink_s3_request_duration_seconds_count %llu\n",
+       (unsigned long long)load_u64(&st->hist_count));
+}
+
 static void process_metrics(out *o, double start_time) {
   long page = sysconf(_SC_PAGESIZE);
   unsigned long long size = 0, resident = 0;
@@ -305,6 +357,7 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
     sample(&o, "ksink_worker_heartbeat_age_seconds", "worker", id, num);
   }
 
+  s3_metrics(&o);
   process_metrics(&o, start_time);
   return o.err;
 }

@@ -3,6 +3,7 @@
 #include "stages/commit.h"
 #include "stages/flush.h"
 #include "stages/source.h"
+#include "storage/s3/s3.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -52,6 +53,29 @@ static void on_beat(uv_timer_t *t) {
                         memory_order_relaxed);
 }
 
+/* While an S3 circuit breaker is open nothing can be stored: stop fetching
+ * (rd_kafka_pause_partitions) instead of piling records up in memory, and
+ * resume once the breaker closes. Polled: the breaker is shared by every
+ * worker and lives in atomics. Pausing again each tick covers partitions
+ * assigned while paused. */
+static void on_backpressure(uv_timer_t *t) {
+  ks_worker *w = ks_container_of(t, ks_worker, backpressure);
+  int open = ks_s3_breakers_open() > 0 && !atomic_load(&w->p->stopping);
+  if (open) {
+    if (!w->paused)
+      ks_log_warn("worker %d: storage circuit breaker open: pausing %d "
+                  "partitions",
+                  w->id, (int)atomic_load(&w->counters.partitions));
+    w->paused = 1;
+    ks_source_pause(w, 1);
+  } else if (w->paused) {
+    ks_log_info("worker %d: storage reachable again: resuming partitions",
+                w->id);
+    w->paused = 0;
+    ks_source_pause(w, 0);
+  }
+}
+
 int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   ks_worker *w = ks_calloc(1, sizeof *w);
   w->p = p;
@@ -71,6 +95,7 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   uv_poll_init(&w->loop, &w->kpoll, w->fds[0]);
   uv_idle_init(&w->loop, &w->kidle);
   uv_timer_init(&w->loop, &w->beat);
+  uv_timer_init(&w->loop, &w->backpressure);
   atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
   if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &p->conf->s3,
                            &w->storage)))
@@ -108,6 +133,7 @@ static void worker_main(void *arg) {
 int ks_worker_start(ks_worker *w) {
   ks_worker_consume_start(w);
   uv_timer_start(&w->beat, on_beat, 0, 1000);
+  uv_timer_start(&w->backpressure, on_backpressure, 200, 200);
   return uv_thread_create(&w->thread, worker_main, w);
 }
 
@@ -154,6 +180,7 @@ void ks_worker_close(ks_worker *w) {
   uv_close((uv_handle_t *)&w->kpoll, NULL);
   uv_close((uv_handle_t *)&w->kidle, NULL);
   uv_close((uv_handle_t *)&w->beat, NULL);
+  uv_close((uv_handle_t *)&w->backpressure, NULL);
   ks_mailbox_close(&w->mailbox);
 }
 

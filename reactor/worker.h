@@ -32,6 +32,8 @@ struct ks_worker {
   uv_poll_t kpoll;
   uv_idle_t kidle; /* keeps draining while the queue may hold more */
   uv_timer_t beat; /* heartbeat for /healthz */
+  uv_timer_t backpressure; /* polls the storage circuit breakers */
+  int paused;              /* partitions paused: a breaker is open */
   int consuming;
 
   ks_storage *storage;

@@ -122,6 +122,21 @@ int ks_source_drain(ks_worker *w) {
   return w->consuming;
 }
 
+void ks_source_pause(ks_worker *w, int pause) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (!p->revoked)
+      rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+  if (l->cnt) {
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->p->rk, l)
+                                  : rd_kafka_resume_partitions(w->p->rk, l);
+    if (e)
+      ks_log_warn("worker %d: %s partitions: %s", w->id,
+                  pause ? "pausing" : "resuming", rd_kafka_err2str(e));
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* ---- revoke ------------------------------------------------------------- */
 
 typedef struct revoke_msg {

@@ -47,6 +47,9 @@ void ks_source_revoke_and_wait(ks_pipeline *p,
                                const rd_kafka_topic_partition_list_t *parts);
 /* Worker side: called whenever a flushed set comes back or a flush ends. */
 void ks_source_check_revoke(ks_worker *w);
+/* Worker side: pauses (or resumes) fetching of every partition the worker
+ * owns, for backpressure while storage is unreachable. */
+void ks_source_pause(ks_worker *w, int pause);
 /* Records that the committer confirmed a partition's batch. */
 void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
                      int64_t version);

@@ -171,6 +171,54 @@ static void test_defaults(void **state) {
   ks_conf_free(c);
 }
 
+static void test_s3_settings(void **state) {
+  (void)state;
+  ks_conf *c = load_ok("kafka: { bootstrap.servers: mock }\n"
+                       "storage:\n"
+                       "  url: s3://bucket/pre\n"
+                       "  s3:\n"
+                       "    endpoint: https://s3.example.com\n"
+                       "    sse: aws:kms\n"
+                       "    kms_key_id: arn:aws:kms:eu-west-1:1:key/k\n"
+                       "    ca_file: /etc/ssl/ca.pem\n"
+                       "    verify_tls: false\n"
+                       "    unsigned_payload: true\n"
+                       "    connect_timeout: 2s\n"
+                       "    stall_timeout: 1m\n"
+                       "    retry: { base: 50ms, cap: 5s, max_attempts: 3 }\n"
+                       "    breaker: { failures: 9, cooldown: 30s }\n"
+                       "tables: [ { name: t, topics: [a] } ]\n");
+  assert_string_equal(c->s3.sse, "aws:kms");
+  assert_string_equal(c->s3.kms_key_id, "arn:aws:kms:eu-west-1:1:key/k");
+  assert_string_equal(c->s3.ca_file, "/etc/ssl/ca.pem");
+  assert_int_equal(c->s3.verify_tls, 0);
+  assert_int_equal(c->s3.unsigned_payload, 1);
+  assert_int_equal(c->s3.connect_timeout_ms, 2000);
+  assert_int_equal(c->s3.stall_timeout_ms, 60000);
+  assert_int_equal(c->s3.retry_base_ms, 50);
+  assert_int_equal(c->s3.retry_cap_ms, 5000);
+  assert_int_equal(c->s3.retry_max_attempts, 3);
+  assert_int_equal(c->s3.breaker_failures, 9);
+  assert_int_equal(c->s3.breaker_cooldown_ms, 30000);
+  ks_conf_free(c);
+  /* defaults */
+  c = load_ok("kafka: { bootstrap.servers: mock }\n"
+              "storage: { url: 's3://b' }\n"
+              "tables: [ { name: t, topics: [a] } ]\n");
+  assert_null(c->s3.sse);
+  assert_null(c->s3.ca_file);
+  assert_int_equal(c->s3.verify_tls, 1);
+  assert_int_equal(c->s3.unsigned_payload, 0);
+  assert_int_equal(c->s3.connect_timeout_ms, 5000);
+  assert_int_equal(c->s3.stall_timeout_ms, 30000);
+  assert_int_equal(c->s3.retry_base_ms, 100);
+  assert_int_equal(c->s3.retry_cap_ms, 20000);
+  assert_int_equal(c->s3.retry_max_attempts, 8);
+  assert_int_equal(c->s3.breaker_failures, 5);
+  assert_int_equal(c->s3.breaker_cooldown_ms, 5000);
+  ks_conf_free(c);
+}
+
 static void test_app_id_and_group_id(void **state) {
   (void)state;
   /* app_id defaults to group.id ... */
@@ -414,6 +462,38 @@ static const bad_case bad_cases[] = {
           "    errors: { tolerance: some }\n",
      "t.yaml:6: tables[0].errors.tolerance: expected all or none, got "
      "\"some\""},
+    /* storage.s3 settings of the S3 backend */
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { sse: AES128 } }\n",
+     "t.yaml:2: storage.s3.sse: expected AES256 or aws:kms, got \"AES128\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { sse: AES256, kms_key_id: k1 } }\n",
+     "t.yaml:2: storage.s3.kms_key_id: needs sse: aws:kms next to it"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { verify_tls: maybe } }\n",
+     "t.yaml:2: storage.s3.verify_tls: expected false or true, got \"maybe\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage:\n"
+     "  url: s3://b\n"
+     "  s3:\n"
+     "    retry: { base: 2s, cap: 1s }\n",
+     "t.yaml:5: storage.s3.retry.cap: expected at least retry.base (2000 ms), "
+     "got 1000 ms"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { retry: { max_attempt: 3 } } }\n",
+     "t.yaml:2: storage.s3.retry.max_attempt: unknown key (did you mean "
+     "\"max_attempts\"?)"},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { retry: 3 } }\n",
+     "t.yaml:2: storage.s3.retry: expected a mapping, got \"3\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { breaker: { failures: 0 } } }\n",
+     "t.yaml:2: storage.s3.breaker.failures: expected an integer from 1 to "
+     "100000, got \"0\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { breaker: { cooldown: soon } } }\n",
+     "t.yaml:2: storage.s3.breaker.cooldown: expected a duration like "
+     "\"30s\", got \"soon\""},
     {"kafka: { bootstrap.servers: mock }\n"
      "storage: { url: 's3://b', s3: { addressing: vhost } }\n",
      "t.yaml:2: storage.s3.addressing: expected path or virtual, got "
@@ -788,6 +868,7 @@ int main(void) {
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_app_id_and_group_id),
+      cmocka_unit_test(test_s3_settings),
       cmocka_unit_test(test_values_and_flow_style),
       cmocka_unit_test(test_env_interpolation),
       cmocka_unit_test(test_bad_documents),

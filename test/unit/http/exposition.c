@@ -78,8 +78,15 @@ static const char *check_exposition(const char *text, char *why, size_t n) {
     while (is_name_char((unsigned char)*s) && k < sizeof name - 1)
       name[k++] = *s++;
     name[k] = 0;
-    if (family[0] == 0 || strcmp(name, family) != 0) {
-      snprintf(why, n, "line %d: sample %s outside its family (%s)", lineno,
+    /* A histogram's samples are <family>_bucket, _sum and _count. */
+    size_t fl = strlen(family);
+    int hist_part = strcmp(type, "histogram") == 0 &&
+                    strncmp(name, family, fl) == 0 &&
+                    (strcmp(name + fl, "_bucket") == 0 ||
+                     strcmp(name + fl, "_sum") == 0 ||
+                     strcmp(name + fl, "_count") == 0);
+    if (family[0] == 0 || (strcmp(name, family) != 0 && !hist_part)) {
+      snprintf(why, n, "line %d: sample %.60s outside its family (%.60s)", lineno,
                name, family[0] ? family : "none declared");
       return why;
     }

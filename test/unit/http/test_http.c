@@ -30,6 +30,7 @@
 #include "http/internal.h"
 #include "http/server.h"
 #include "reactor/worker.h"
+#include "storage/s3/s3.h"
 
 /* ---- a fake pipeline with known numbers --------------------------------- */
 
@@ -345,6 +346,28 @@ static void test_endpoints(void **state) {
   assert_int_equal(rz.status, 503);
   reply_free(&rz);
   atomic_store(&f.p->fatal, 0);
+  /* An open storage circuit breaker: partitions are paused, not ready;
+   * the breaker and S3 families are in /metrics. */
+  atomic_store(&ks_s3_stats_g.breakers_open, 1);
+  atomic_store(&ks_s3_stats_g.retries, 7);
+  atomic_store(&ks_s3_stats_g.requests[KS_S3_OP_PUT][0], 3);
+  atomic_store(&ks_s3_stats_g.hist[0], 2);
+  atomic_store(&ks_s3_stats_g.hist_count, 2);
+  rz = fetch(port, "GET", "/readyz");
+  assert_int_equal(rz.status, 503);
+  assert_string_equal(rz.body,
+                      "storage circuit breaker open: partitions paused\n");
+  reply_free(&rz);
+  reply bm = fetch(port, "GET", "/metrics");
+  assert_null(check_exposition(bm.body, why, sizeof why));
+  assert_sample(bm.body, "ksink_circuit_breaker_open", "1");
+  assert_sample(bm.body, "ksink_s3_retries_total", "7");
+  assert_sample(bm.body, "ksink_s3_requests_total{op=\"put\",code=\"200\"}",
+                "3");
+  assert_sample(bm.body,
+                "ksink_s3_request_duration_seconds_bucket{le=\"+Inf\"}", "2");
+  reply_free(&bm);
+  memset(&ks_s3_stats_g, 0, sizeof ks_s3_stats_g);
 
   /* Unknown paths 404 whatever the method; known ones take GET only. */
   static const char *const methods[] = {"POST", "PUT", "DELETE", "HEAD"};
