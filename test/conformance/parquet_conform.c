@@ -437,7 +437,7 @@ static void mkseeds(const char *corpus, size_t count) {
     ks_buf_init(&out, 0);
     ks_buf_append(&out, hdr, used);
     gen rg = {gen_next(&g), 25, 20, 3, (int)(gen_next(&g) % 4), 10};
-    size_t n = 1 + gen_next(&g) % 40;
+    size_t n = 1 + gen_next(&g) % 12;
     for (size_t i = 0; i < n; i++) {
       gen_record(&rg, c.schema, &out);
       ks_buf_append_byte(&out, '\n');
