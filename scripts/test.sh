@@ -8,12 +8,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/scripts/deps.sh"
 jobs=$(nproc)
 
-BUILD_DIR="$here/build" "$here/scripts/build.sh" -DKS_WERROR=ON -DKS_SANITIZE=
+# KS_TESTS/KS_BENCH explicitly: `scripts/demo.sh` configures the same build
+# dir without them, and CMake's cache would otherwise keep them off.
+BUILD_DIR="$here/build" "$here/scripts/build.sh" -DKS_WERROR=ON -DKS_SANITIZE= \
+  -DKS_TESTS=ON -DKS_BENCH=ON
 (cd "$here/build" && ctest --output-on-failure -j"$jobs")
 
 if [ "${KS_TEST_QUICK:-0}" != 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=Debug "$here/scripts/build.sh" \
-    -DKS_WERROR=ON -DKS_SANITIZE=address,undefined -DKS_BENCH=OFF
+    -DKS_WERROR=ON -DKS_SANITIZE=address,undefined -DKS_BENCH=OFF -DKS_TESTS=ON
   # Under the sanitizers the end-to-end tests run on fewer records: the
   # point there is every code path of the pipeline, not volume.
   (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=1 KS_IT_COUNT=60000 \
