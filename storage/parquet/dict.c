@@ -78,7 +78,7 @@ size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
     return 0;
   idx->len = 0;
   uint32_t *out = (uint32_t *)(void *)idx->data;
-  const uint8_t *base = c->values.data;
+  const uint8_t *base = ks__pq_values(c);
   const uint8_t *lens = c->lens.data;
   size_t w = kind == KS__K_FLBA ? (size_t)ks_pq_decimal_width(c->node->precision)
                                 : 0;
@@ -146,7 +146,7 @@ int ks__pq_dict_page(const ks__pq_dict *d, const ks_column *c,
                                 : 0;
   for (size_t i = 0; i < d->n; i++) {
     const ks__pq_dict_entry *e = &d->ents[i];
-    const uint8_t *src = c->values.data + e->off;
+    const uint8_t *src = ks__pq_values(c) + e->off;
     if (kind == KS__K_BYTES) {
       memcpy(p, &e->len, 4);
       p += 4;

@@ -161,6 +161,12 @@ static inline const ks_pq_node *ks__pq_leaf(const ks_pq_writer *w, size_t i) {
   return ks_pq_schema_leaf(w->schema, i);
 }
 
+/* A column's values; never NULL (a buffer that got only empty strings or
+ * no value at all has no allocation, and NULL + 0 is undefined). */
+static inline const uint8_t *ks__pq_values(const ks_column *c) {
+  return c->values.data ? c->values.data : (const uint8_t *)"";
+}
+
 /* Passes bytes to the sink, counting them; poisons the writer on error. */
 int ks__pq_emit(ks_pq_writer *w, const void *p, size_t n);
 

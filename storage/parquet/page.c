@@ -63,8 +63,10 @@ int ks__pq_check_column(const ks_column *c, size_t nrows) {
 static int plain_values(ks_buf *out, const ks_column *c, ks__pq_kind kind,
                         const ks__pq_span *s) {
   size_t n = s->v1 - s->v0;
-  const uint8_t *src = c->values.data;
+  const uint8_t *src = ks__pq_values(c);
   int r;
+  if (n == 0)
+    return 0;
   switch (kind) {
   case KS__K_BOOL:
     return ks__bitpack_bools(out, src + s->v0, n);

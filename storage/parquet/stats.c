@@ -23,7 +23,7 @@ int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
  * into the page: the copy is a memcpy and these vectorize. */
 #define SCAN_INT(ctype, field)                                                 \
   do {                                                                         \
-    const uint8_t *p = c->values.data + s->v0 * sizeof(ctype);                 \
+    const uint8_t *p = ks__pq_values(c) + s->v0 * sizeof(ctype);                 \
     size_t n = s->v1 - s->v0;                                                  \
     ctype lo, hi, x;                                                           \
     memcpy(&lo, p, sizeof lo);                                                 \
@@ -42,7 +42,7 @@ int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
 
 static void scan_bool(const ks_column *c, const ks__pq_span *s,
                       ks__pq_stats *st) {
-  const uint8_t *p = c->values.data + s->v0;
+  const uint8_t *p = ks__pq_values(c) + s->v0;
   uint8_t any = 0, all = 1;
   for (size_t k = 0; k < s->v1 - s->v0; k++) {
     any |= p[k];
@@ -57,7 +57,7 @@ static void scan_bool(const ks_column *c, const ks__pq_span *s,
 
 static void scan_double(const ks_column *c, const ks__pq_span *s,
                         ks__pq_stats *st) {
-  const uint8_t *p = c->values.data + s->v0 * 8;
+  const uint8_t *p = ks__pq_values(c) + s->v0 * 8;
   int has = st->has_minmax;
   double lo = st->min.d, hi = st->max.d;
   int64_t nan = 0;
@@ -85,7 +85,7 @@ static void scan_double(const ks_column *c, const ks__pq_span *s,
 static void scan_bytes(const ks_column *c, const ks__pq_span *s,
                        ks__pq_stats *st) {
   const uint8_t *lens = c->lens.data;
-  const uint8_t *src = c->values.data + s->s0;
+  const uint8_t *src = ks__pq_values(c) + s->s0;
   const uint8_t *lo = st->min_s, *hi = st->max_s;
   size_t nlo = st->min_n, nhi = st->max_n;
   int has = st->has_minmax;

@@ -366,8 +366,8 @@ static int parse_decimal(const jval *v, int scale, ks_int128 *out) {
   }
   if (frac < 0)
     frac = 0;
-  if (frac > scale)
-    return -1;
+  if (frac > scale || nd + (scale - frac) > 38)
+    return -1; /* more digits than any DECIMAL holds */
   for (; frac < scale; frac++)
     x *= 10;
   *out = neg ? -x : x;
