@@ -12,6 +12,7 @@
  * buffer for unescaped strings) are bump-allocated and all dropped at the
  * next record. In the steady state a record costs no malloc at all.
  */
+#include "stages/datetime.h"
 #include "stages/schema_int.h"
 #include "stages/utf8.h"
 
@@ -127,7 +128,7 @@ static ks_reject *rej(ks_decoder *d) {
 }
 
 static int too_big(ks_decoder *d) {
-  ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0,
+  ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0, NULL,
              "value too large for the column buffer");
   return 0;
 }
@@ -137,7 +138,7 @@ static ks_column *root_col(ks_decoder *d) {
   int32_t p = d->v.stack[0].prop;
   if (p < 0 || d->cols == NULL)
     return NULL;
-  int32_t c = d->schema->root->props[p].col;
+  int32_t c = ks__deref(d->schema->root)->props[p].col;
   return c < 0 ? NULL : &d->cols[c];
 }
 
@@ -182,7 +183,8 @@ static int on_null(void *ctx) {
   if (d->cap)
     return put_json_scalar(d, c, "null", 4, 0) ? too_big(d) : 1;
   if (!c->spec->nullable) { /* unreachable: the mapping follows the type */
-    ks__v_fail(&d->v, KS_EINVALID, "null_value", 0, "column is not nullable");
+    ks__v_fail(&d->v, KS_EINVALID, "null_value", 0, "type",
+               "column is not nullable");
     return 0;
   }
   return ks_column_append_null(c) ? too_big(d) : 1;
@@ -209,7 +211,7 @@ static const ks_colspec *root_spec(ks_decoder *d, int *json) {
   int32_t p = d->v.stack[0].prop;
   if (d->v.depth != 1 || p < 0)
     return NULL;
-  int32_t c = d->schema->root->props[p].col;
+  int32_t c = ks__deref(d->schema->root)->props[p].col;
   if (c < 0)
     return NULL;
   *json = d->schema->colinfo[c].json;
@@ -225,14 +227,14 @@ static int on_number(void *ctx, const char *t, size_t n) {
   int json = 1;
   const ks_colspec *spec = d->cap ? NULL : root_spec(d, &json);
   if (spec && !json && spec->type == KS_COL_INT64 && !num.fits) {
-    ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
+    ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "type",
                "%.*s is out of range for a 64-bit integer",
                (int)(n > 64 ? 64 : n), t);
     return 0;
   }
   if (spec && !json && spec->type == KS_COL_DOUBLE &&
       isinf(ks__num_double(&num))) {
-    ks__v_fail(&d->v, KS_EINVALID, "schema", 0,
+    ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "type",
                "%.*s is out of range for a double", (int)(n > 64 ? 64 : n), t);
     return 0;
   }
@@ -247,6 +249,15 @@ static int on_number(void *ctx, const char *t, size_t n) {
   else
     r = ks_column_append_double(c, ks__num_double(&num));
   return r ? too_big(d) : 1;
+}
+
+static int bad_temporal(ks_decoder *d, const uint8_t *s, size_t n,
+                        const char *what) {
+  char shown[160];
+  ks__quote(shown, sizeof shown, s, n);
+  ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "format", "%s is not a valid %s",
+             shown, what);
+  return 0;
 }
 
 static int hexval(uint8_t c) {
@@ -306,7 +317,7 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
   int escaped = !(s >= d->in && s < d->in + d->in_len);
   if (ks_utf8_check(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
     return 1;
-  ks__v_fail(&d->v, KS_EPARSE, "invalid_utf8", key,
+  ks__v_fail(&d->v, KS_EPARSE, "invalid_utf8", key, NULL,
              key ? "property name is not valid UTF-8"
                  : "string is not valid UTF-8");
   return 0;
@@ -318,6 +329,21 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
   if (!text_ok(d, s, n, &str.ncp, 0) || ks__v_string(&d->v, &str))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
+  /* TIMESTAMP/DATE columns convert here, in validate-only decoders too,
+   * so both reach the same verdict (a valid RFC 3339 leap second past
+   * 23:59:60 UTC, or a format assertion turned off, can still fail) */
+  int json = 1;
+  int64_t ts = 0;
+  int32_t days = 0;
+  const ks_colspec *spec = d->cap ? NULL : root_spec(d, &json);
+  if (spec && !json && spec->type == KS_COL_TIMESTAMP &&
+      ks_datetime_parse((const char *)s, n, &ts))
+    return bad_temporal(d, s, n,
+                        "date-time (RFC 3339, like "
+                        "2024-01-31T12:00:00Z)");
+  if (spec && !json && spec->type == KS_COL_DATE &&
+      ks_date_parse((const char *)s, n, &days))
+    return bad_temporal(d, s, n, "date (like 2024-01-31)");
   ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
   if (c == NULL)
     return 1;
@@ -325,9 +351,9 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
   if (d->cap || col_json(d, c))
     r = put_json_scalar(d, c, (const char *)s, n, 1);
   else if (c->spec->type == KS_COL_TIMESTAMP)
-    r = ks_column_append_i64(c, str.ts);
+    r = ks_column_append_i64(c, ts);
   else if (c->spec->type == KS_COL_DATE)
-    r = ks_column_append_i32(c, str.days);
+    r = ks_column_append_i32(c, days);
   else
     r = ks_column_append_str(c, s, n);
   return r ? too_big(d) : 1;
@@ -336,7 +362,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1) || ks__v_key(&d->v, k, n))
+  if (!text_ok(d, k, n, &ncp, 1) || ks__v_key(&d->v, k, n, ncp))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
   if (d->cap) {
@@ -371,7 +397,7 @@ static int on_open(ks_decoder *d, int is_array) {
 }
 
 static int on_close(ks_decoder *d, int is_array) {
-  if (!is_array && ks__v_close_check(&d->v))
+  if (ks__v_close_check(&d->v))
     return 0;
   if (d->v.depth == 1 && d->cols) {
     /* end of record: absent properties are null */
@@ -383,7 +409,7 @@ static int on_close(ks_decoder *d, int is_array) {
         char shown[160];
         ks__quote(shown, sizeof shown, (const uint8_t *)c->spec->name,
                   strlen(c->spec->name));
-        ks__v_fail(&d->v, KS_EINVALID, "schema", 1,
+        ks__v_fail(&d->v, KS_EINVALID, "schema", 1, "required",
                    "missing required property %s", shown);
         return 0;
       }
@@ -511,10 +537,10 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   r->path[0] = r->message[0] = 0;
   ks__v_reset(&d->v, r);
   if (json == NULL || len == 0)
-    return ks__v_fail(&d->v, KS_EINVALID, "null_value", 0,
+    return ks__v_fail(&d->v, KS_EINVALID, "null_value", 0, NULL,
                       "record is empty (null value or tombstone)");
   if (d->max_record && len > d->max_record)
-    return ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0,
+    return ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0, NULL,
                       "record of %zu bytes is larger than the limit of %zu",
                       len, d->max_record);
   mark(d);

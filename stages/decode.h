@@ -12,11 +12,13 @@
 #include "storage/parquet/column.h"
 
 typedef struct ks_reject {
-  int code;           /* KS_EPARSE, KS_EINVALID or KS_ETOOBIG */
-  const char *reason; /* metric label: "malformed_json", "invalid_utf8",
-                         "schema", "too_large", "null_value" */
-  char path[256];     /* JSON pointer of the failing value ("" = root) */
-  char message[512];  /* "/user_id: expected integer, got string" */
+  int code;            /* KS_EPARSE, KS_EINVALID or KS_ETOOBIG */
+  const char *reason;  /* metric label: "malformed_json", "invalid_utf8",
+                          "schema", "too_large", "null_value" */
+  const char *keyword; /* the failing JSON Schema keyword ("type", "enum",
+                          ...), or NULL for parse errors */
+  char path[256];      /* JSON pointer of the failing value ("" = root) */
+  char message[512];   /* "/user_id: expected integer, got string" */
 } ks_reject;
 
 typedef struct ks_decoder ks_decoder;

@@ -1,85 +1,29 @@
 /*
  * Schema loading: the schema document is parsed with yajl's tree API (it is
- * small and read once), compiled into ks__snode trees, and mapped to
- * columns. Every keyword that would change validation but is not compiled
- * yet fails the load: a schema is never half-enforced.
+ * small and read once), compiled into a graph of ks__snode (schema_ref.c
+ * resolves $ref and $id), and, for a table, mapped to columns. Every
+ * draft-07 keyword is compiled; a keyword whose value breaks the
+ * meta-schema fails the load with the schema path, so a schema is never
+ * half-enforced. Unknown keywords are ignored, as draft-07 requires.
  */
-#include "stages/schema_int.h"
+#include "stages/schema_load.h"
+#include "stages/utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 #define KS__SCHEMA_FILE_MAX ((size_t)16 << 20)
+#define COMPILE_MAX_DEPTH 200
 
-typedef struct compiler {
-  ks_schema *s;
-  ks_buf ptr; /* JSON pointer of the schema being compiled */
-  char *err;
-  size_t errlen;
-} compiler;
-
-/* Keywords that only annotate: ignored by validation in draft-07. */
-static const char *const annotations[] = {
-    "$schema",        "$id",      "id",        "title",
-    "description",    "default",  "examples",  "$comment",
-    "definitions",    "readOnly", "writeOnly", "contentMediaType",
-    "contentEncoding"};
-
-/* draft-07 validation keywords not compiled yet. Unknown keywords are
- * ignored, as draft-07 requires. */
-static const char *const unsupported[] = {"$ref",
-                                          "multipleOf",
-                                          "exclusiveMaximum",
-                                          "exclusiveMinimum",
-                                          "pattern",
-                                          "additionalItems",
-                                          "maxItems",
-                                          "minItems",
-                                          "uniqueItems",
-                                          "contains",
-                                          "maxProperties",
-                                          "minProperties",
-                                          "patternProperties",
-                                          "dependencies",
-                                          "propertyNames",
-                                          "const",
-                                          "allOf",
-                                          "anyOf",
-                                          "oneOf",
-                                          "not",
-                                          "if",
-                                          "then",
-                                          "else"};
-
-/* draft-07 formats other than date-time/date: asserting them is future
- * work, and ignoring them would accept what the schema means to reject. */
-static const char *const unsupported_formats[] = {
-    "time",          "email",
-    "idn-email",     "hostname",
-    "idn-hostname",  "ipv4",
-    "ipv6",          "uri",
-    "uri-reference", "iri",
-    "iri-reference", "uri-template",
-    "json-pointer",  "relative-json-pointer",
-    "regex"};
+typedef ks__compiler compiler;
 
 static const char *const type_names[] = {
     "null", "boolean", "integer", "number", "string", "object", "array"};
 
-static int in_list(const char *s, const char *const *list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(s, list[i]) == 0)
-      return 1;
-  return 0;
-}
-
-static int fail(compiler *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(compiler *c, const char *fmt, ...) {
-  if (c->err && c->errlen) {
+int ks__cfail(compiler *c, const char *fmt, ...) {
+  if (c->err && c->errlen && c->err[0] == 0) {
     ks_buf_cstr(&c->ptr);
     int n = snprintf(c->err, c->errlen, "%s: %s: ", c->s->name,
                      c->ptr.len ? (char *)c->ptr.data : "(root)");
@@ -92,6 +36,7 @@ static int fail(compiler *c, const char *fmt, ...) {
   }
   return KS_ESCHEMA;
 }
+#define fail ks__cfail
 
 /* Push "/<token>" (RFC 6901 escaped) onto the pointer; returns the old
  * length to pop back to. */
@@ -109,6 +54,12 @@ static size_t ptr_push(compiler *c, const char *tok) {
   return old;
 }
 
+static size_t ptr_push_index(compiler *c, size_t i) {
+  char tok[24];
+  snprintf(tok, sizeof tok, "%zu", i);
+  return ptr_push(c, tok);
+}
+
 static void ptr_pop(compiler *c, size_t old) {
   c->ptr.len = old;
 }
@@ -120,6 +71,9 @@ static ks__snode *node_new(compiler *c) {
   n->enum_types = KS__T_ALL;
   n->additional = &s->any;
   n->items = &s->any;
+  n->add_items = &s->any;
+  n->names = &s->any;
+  ks__tapebuf_init(&n->enum_tape);
   ks_buf_cstr(&c->ptr);
   n->ptr = ks_strndup(c->ptr.len ? (char *)c->ptr.data : "", c->ptr.len);
   s->nodes = ks_realloc(s->nodes, (s->nnodes + 1) * sizeof *s->nodes);
@@ -133,11 +87,20 @@ static void node_free(ks__snode *n) {
   ks_free(n->props);
   ks_free(n->hash);
   ks_free(n->required);
-  for (size_t i = 0; i < n->nenums; i++) {
-    ks_free(n->enums[i].str);
-    ks_free((char *)n->enums[i].num.text);
-  }
+  ks_free(n->pprops);
+  for (uint32_t i = 0; i < n->ndeps; i++)
+    ks_free(n->deps[i].names);
+  ks_free(n->deps);
+  ks_free(n->items_arr);
+  ks__tapebuf_free(&n->enum_tape);
   ks_free(n->enums);
+  ks_free(n->all_of);
+  ks_free(n->any_of);
+  ks_free(n->one_of);
+  ks_free((char *)n->min.text);
+  ks_free((char *)n->max.text);
+  ks_free((char *)n->multiple.text);
+  ks_free(n->fmt_name);
   ks_free(n->ptr);
   ks_free(n);
 }
@@ -189,7 +152,23 @@ static int prop_add(compiler *c, ks__snode *n, const char *name,
   return 0;
 }
 
-static int compile(compiler *c, yajl_val v, const ks__snode **out);
+/* Index of a property name, added as an additional-governed entry when
+ * the schema does not declare it. */
+static int prop_index(compiler *c, ks__snode *n, const char *name,
+                      uint32_t *out) {
+  int32_t p = ks__snode_find(n, name, strlen(name));
+  if (p < 0) {
+    int r = prop_add(c, n, name, &c->s->any, 1);
+    if (r)
+      return r;
+    p = (int32_t)n->nprops - 1;
+  }
+  *out = (uint32_t)p;
+  return 0;
+}
+
+static int compile(compiler *c, yajl_val v, const char *base,
+                   const ks__snode **out);
 
 static int compile_type(compiler *c, ks__snode *n, yajl_val v) {
   unsigned types = 0;
@@ -214,59 +193,77 @@ static int compile_type(compiler *c, ks__snode *n, yajl_val v) {
   return 0;
 }
 
-static int compile_enum(compiler *c, ks__snode *n, yajl_val v) {
-  if (!YAJL_IS_ARRAY(v))
-    return fail(c, "expected an array");
-  n->enums = ks_calloc(v->u.array.len, sizeof *n->enums);
-  n->enum_types = 0;
-  for (size_t i = 0; i < v->u.array.len; i++) {
-    yajl_val e = v->u.array.values[i];
-    ks__enumval *ev = &n->enums[n->nenums++];
-    switch (e->type) {
-    case yajl_t_null:
-      ev->kind = KS__T_NULL;
-      break;
-    case yajl_t_true:
-      ev->kind = KS__T_BOOLEAN;
-      ev->b = 1;
-      break;
-    case yajl_t_false:
-      ev->kind = KS__T_BOOLEAN;
-      break;
-    case yajl_t_string:
-      ev->kind = KS__T_STRING;
-      ev->len = strlen(e->u.string);
-      ev->str = ks_strndup(e->u.string, ev->len);
-      break;
-    case yajl_t_number: {
-      char *text = ks_strdup(e->u.number.r);
-      ks__num_parse(&ev->num, text, strlen(text));
-      ks__num_double(&ev->num);
-      ev->kind = ev->num.is_int ? KS__T_INTEGER : KS__T_NUMBER;
-      break;
-    }
-    default:
-      return fail(c, "keyword \"enum\" with object or array values is not "
-                     "supported yet");
-    }
-    n->enum_types |= ev->kind;
+/* Records a schema value (enum member, const) on the node's tape. */
+static void tape_value(ks__tapebuf *t, yajl_val e) {
+  switch (e->type) {
+  case yajl_t_null:
+    ks__tape_scalar(t, KS__T_NULL, NULL, 0, 0);
+    break;
+  case yajl_t_true:
+  case yajl_t_false:
+    ks__tape_scalar(t, KS__T_BOOLEAN, NULL, e->type == yajl_t_true, 0);
+    break;
+  case yajl_t_string: {
+    size_t len = ks__jstr_len(e->u.string), ncp = len;
+    ks_utf8_check((const uint8_t *)e->u.string, len, &ncp);
+    ks__tape_scalar(t, KS__T_STRING, e->u.string, len, ncp);
+    break;
   }
-  n->flags |= KS__N_ENUM;
+  case yajl_t_number: {
+    ks__num num;
+    ks__num_parse(&num, e->u.number.r, strlen(e->u.number.r));
+    ks__tape_scalar(t, num.is_int ? KS__T_INTEGER : KS__T_NUMBER, e->u.number.r,
+                    strlen(e->u.number.r), 0);
+    break;
+  }
+  case yajl_t_object:
+    ks__tape_open(t, KS__T_OBJECT);
+    for (size_t i = 0; i < e->u.object.len; i++) {
+      const char *k = e->u.object.keys[i];
+      ks__tape_scalar(t, KS__TK_KEY, k, ks__jstr_len(k), 0);
+      tape_value(t, e->u.object.values[i]);
+    }
+    ks__tape_close(t);
+    break;
+  default:
+    ks__tape_open(t, KS__T_ARRAY);
+    for (size_t i = 0; i < e->u.array.len; i++)
+      tape_value(t, e->u.array.values[i]);
+    ks__tape_close(t);
+    break;
+  }
+}
+
+static int compile_enum(compiler *c, ks__snode *n, yajl_val v, int is_const) {
+  size_t count = is_const ? 1 : YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
+  if (!is_const && !YAJL_IS_ARRAY(v))
+    return fail(c, "expected an array");
+  n->enums = ks_calloc(count ? count : 1, sizeof *n->enums);
+  n->enum_types = 0;
+  for (size_t i = 0; i < count; i++) {
+    yajl_val e = is_const ? v : v->u.array.values[i];
+    n->enums[n->nenums++] = (uint32_t)(n->enum_tape.toks.len / sizeof(ks__tok));
+    tape_value(&n->enum_tape, e);
+    const ks__tok *t =
+        (const ks__tok *)n->enum_tape.toks.data + n->enums[n->nenums - 1];
+    n->enum_types |= t->kind;
+    if (t->kind & (KS__T_OBJECT | KS__T_ARRAY))
+      n->flags |= KS__N_ENUM_CONTAINER;
+  }
+  n->flags |= is_const ? KS__N_CONST : KS__N_ENUM;
   return 0;
 }
 
-static int bound(compiler *c, yajl_val v, double *d, int *is_int, int64_t *i) {
+static int number(compiler *c, yajl_val v, ks__num *out) {
   if (!YAJL_IS_NUMBER(v))
     return fail(c, "expected a number");
-  ks__num num;
-  ks__num_parse(&num, v->u.number.r, strlen(v->u.number.r));
-  *d = ks__num_double(&num);
-  *is_int = num.fits;
-  *i = num.i;
+  char *text = ks_strdup(v->u.number.r);
+  ks__num_parse(out, text, strlen(text));
+  ks__num_double(out);
   return 0;
 }
 
-static int length(compiler *c, yajl_val v, uint64_t *out) {
+static int nonneg(compiler *c, yajl_val v, uint64_t *out) {
   ks__num num;
   if (YAJL_IS_NUMBER(v))
     ks__num_parse(&num, v->u.number.r, strlen(v->u.number.r));
@@ -276,13 +273,14 @@ static int length(compiler *c, yajl_val v, uint64_t *out) {
   return 0;
 }
 
-static int compile_properties(compiler *c, ks__snode *n, yajl_val v) {
+static int compile_properties(compiler *c, ks__snode *n, yajl_val v,
+                              const char *base) {
   if (!YAJL_IS_OBJECT(v))
     return fail(c, "expected an object of schemas");
   for (size_t i = 0; i < v->u.object.len; i++) {
     const ks__snode *child;
     size_t old = ptr_push(c, v->u.object.keys[i]);
-    int r = compile(c, v->u.object.values[i], &child);
+    int r = compile(c, v->u.object.values[i], base, &child);
     if (r == 0)
       r = prop_add(c, n, v->u.object.keys[i], child, 0);
     if (r)
@@ -292,86 +290,312 @@ static int compile_properties(compiler *c, ks__snode *n, yajl_val v) {
   return 0;
 }
 
-/* Runs after properties and additionalProperties: a required name with no
- * property gets an entry governed by additionalProperties, so presence is
- * tracked the same way for both. */
-static int compile_required(compiler *c, ks__snode *n, yajl_val v) {
-  if (!YAJL_IS_ARRAY(v))
-    return fail(c, "expected an array of property names");
-  n->required = ks_calloc(v->u.array.len, sizeof *n->required);
+static ks__regex *regex(compiler *c, const char *pat) {
+  char err[200];
+  ks__regex *re = ks__regex_new(pat, strlen(pat), err, sizeof err);
+  if (re == NULL) {
+    fail(c, "invalid regular expression \"%s\": %s", pat, err);
+    return NULL;
+  }
+  ks_schema *s = c->s;
+  s->regexes = ks_realloc(s->regexes, (s->nregexes + 1) * sizeof *s->regexes);
+  s->regexes[s->nregexes++] = re;
+  return re;
+}
+
+static int compile_pattern_props(compiler *c, ks__snode *n, yajl_val v,
+                                 const char *base) {
+  if (!YAJL_IS_OBJECT(v))
+    return fail(c, "expected an object of schemas");
+  n->pprops = ks_calloc(v->u.object.len + 1, sizeof *n->pprops);
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    size_t old = ptr_push(c, v->u.object.keys[i]);
+    ks__pprop *pp = &n->pprops[n->npprops];
+    if ((pp->re = regex(c, v->u.object.keys[i])) == NULL)
+      return KS_ESCHEMA;
+    int r = compile(c, v->u.object.values[i], base, &pp->node);
+    if (r)
+      return r;
+    n->npprops++;
+    ptr_pop(c, old);
+  }
+  if (c->s->max_set < n->npprops + 1)
+    c->s->max_set = n->npprops + 1;
+  return 0;
+}
+
+static int compile_list(compiler *c, yajl_val v, const char *base,
+                        const ks__snode ***out, uint32_t *nout) {
+  if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
+    return fail(c, "expected a non-empty array of schemas");
+  *out = ks_calloc(v->u.array.len, sizeof **out);
   for (size_t i = 0; i < v->u.array.len; i++) {
-    yajl_val e = v->u.array.values[i];
-    if (!YAJL_IS_STRING(e))
-      return fail(c, "expected an array of property names");
-    int32_t p = ks__snode_find(n, e->u.string, strlen(e->u.string));
-    if (p < 0) {
-      int r = prop_add(c, n, e->u.string, n->additional, 1);
-      if (r)
-        return r;
-      p = (int32_t)n->nprops - 1;
-    }
-    for (uint32_t k = 0; k < n->nrequired; k++)
-      if (n->required[k] == (uint32_t)p)
-        return fail(c, "\"%s\" is listed twice", e->u.string);
-    n->required[n->nrequired++] = (uint32_t)p;
+    size_t old = ptr_push_index(c, i);
+    int r = compile(c, v->u.array.values[i], base, &(*out)[i]);
+    if (r)
+      return r;
+    ptr_pop(c, old);
+    (*nout)++;
   }
   return 0;
 }
 
-static int compile_keyword(compiler *c, ks__snode *n, const char *k,
-                           yajl_val v) {
+static int string_list(compiler *c, ks__snode *n, yajl_val v, uint32_t **out,
+                       uint32_t *nout) {
+  if (!YAJL_IS_ARRAY(v))
+    return fail(c, "expected an array of property names");
+  *out = ks_calloc(v->u.array.len + 1, sizeof **out);
+  for (size_t i = 0; i < v->u.array.len; i++) {
+    yajl_val e = v->u.array.values[i];
+    if (!YAJL_IS_STRING(e))
+      return fail(c, "expected an array of property names");
+    uint32_t p;
+    int r = prop_index(c, n, e->u.string, &p);
+    if (r)
+      return r;
+    for (uint32_t k = 0; k < *nout; k++)
+      if ((*out)[k] == p)
+        return fail(c, "\"%s\" is listed twice", e->u.string);
+    (*out)[(*nout)++] = p;
+  }
+  return 0;
+}
+
+static int compile_deps(compiler *c, ks__snode *n, yajl_val v,
+                        const char *base) {
+  if (!YAJL_IS_OBJECT(v))
+    return fail(c, "expected an object");
+  n->deps = ks_calloc(v->u.object.len + 1, sizeof *n->deps);
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    size_t old = ptr_push(c, v->u.object.keys[i]);
+    ks__dep *d = &n->deps[n->ndeps++];
+    int r = prop_index(c, n, v->u.object.keys[i], &d->prop);
+    yajl_val dv = v->u.object.values[i];
+    if (r == 0 && YAJL_IS_ARRAY(dv))
+      r = string_list(c, n, dv, &d->names, &d->nnames);
+    else if (r == 0)
+      r = compile(c, dv, base, &d->node);
+    if (r)
+      return r;
+    ptr_pop(c, old);
+  }
+  return 0;
+}
+
+static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
+                           const char *base) {
+  ks_schema *s = c->s;
   if (strcmp(k, "type") == 0)
     return compile_type(c, n, v);
   if (strcmp(k, "properties") == 0)
-    return compile_properties(c, n, v);
+    return compile_properties(c, n, v, base);
+  if (strcmp(k, "patternProperties") == 0)
+    return compile_pattern_props(c, n, v, base);
   if (strcmp(k, "additionalProperties") == 0)
-    return compile(c, v, &n->additional);
+    return compile(c, v, base, &n->additional);
+  if (strcmp(k, "propertyNames") == 0)
+    return compile(c, v, base, &n->names);
   if (strcmp(k, "items") == 0) {
-    if (YAJL_IS_ARRAY(v))
-      return fail(c, "keyword \"items\" with an array of schemas is not "
-                     "supported yet");
-    return compile(c, v, &n->items);
+    if (!YAJL_IS_ARRAY(v))
+      return compile(c, v, base, &n->items);
+    n->flags |= KS__N_ITEMS_ARRAY;
+    n->items_arr = ks_calloc(v->u.array.len + 1, sizeof *n->items_arr);
+    for (size_t i = 0; i < v->u.array.len; i++) {
+      size_t old = ptr_push_index(c, i);
+      int r = compile(c, v->u.array.values[i], base, &n->items_arr[i]);
+      if (r)
+        return r;
+      ptr_pop(c, old);
+      n->nitems_arr++;
+    }
+    return 0;
   }
+  if (strcmp(k, "additionalItems") == 0)
+    return compile(c, v, base, &n->add_items);
+  if (strcmp(k, "contains") == 0)
+    return compile(c, v, base, &n->contains);
   if (strcmp(k, "enum") == 0)
-    return compile_enum(c, n, v);
-  if (strcmp(k, "minimum") == 0) {
-    n->flags |= KS__N_MIN;
-    return bound(c, v, &n->min, &n->min_is_int, &n->min_i);
+    return compile_enum(c, n, v, 0);
+  if (strcmp(k, "const") == 0)
+    return compile_enum(c, n, v, 1);
+  static const struct {
+    const char *name;
+    unsigned flag;
+    size_t off;
+  } nums[] = {{"minimum", KS__N_MIN, offsetof(ks__snode, min)},
+              {"exclusiveMinimum", KS__N_XMIN, offsetof(ks__snode, min)},
+              {"maximum", KS__N_MAX, offsetof(ks__snode, max)},
+              {"exclusiveMaximum", KS__N_XMAX, offsetof(ks__snode, max)},
+              {"multipleOf", KS__N_MULTIPLE, offsetof(ks__snode, multiple)}};
+  for (size_t i = 0; i < KS_ARRAY_SIZE(nums); i++) {
+    if (strcmp(k, nums[i].name))
+      continue;
+    ks__num *dst = (ks__num *)((char *)n + nums[i].off);
+    ks__num val;
+    int r = number(c, v, &val);
+    if (r)
+      return r;
+    if (nums[i].flag == KS__N_MULTIPLE && ks__num_double(&val) <= 0) {
+      ks_free((char *)val.text);
+      return fail(c, "expected a number greater than 0");
+    }
+    /* minimum and exclusiveMinimum together: keep the stricter bound */
+    unsigned pair =
+        nums[i].flag & (KS__N_MIN | KS__N_XMIN)   ? KS__N_MIN | KS__N_XMIN
+        : nums[i].flag & (KS__N_MAX | KS__N_XMAX) ? KS__N_MAX | KS__N_XMAX
+                                                  : nums[i].flag;
+    if (n->flags & pair) {
+      int cmp = ks__num_cmp(&val, dst);
+      int lower = pair == (KS__N_MIN | KS__N_XMIN);
+      int stricter = lower ? cmp > 0 : cmp < 0;
+      if (cmp == 0)
+        stricter = (nums[i].flag & (KS__N_XMIN | KS__N_XMAX)) != 0;
+      if (!stricter) {
+        ks_free((char *)val.text);
+        return 0;
+      }
+      ks_free((char *)dst->text);
+      n->flags &= ~pair;
+    }
+    *dst = val;
+    n->flags |= nums[i].flag;
+    return 0;
   }
-  if (strcmp(k, "maximum") == 0) {
-    n->flags |= KS__N_MAX;
-    return bound(c, v, &n->max, &n->max_is_int, &n->max_i);
+  static const struct {
+    const char *name;
+    unsigned flag;
+    size_t off;
+  } counts[] = {
+      {"minLength", KS__N_MINLEN, offsetof(ks__snode, min_len)},
+      {"maxLength", KS__N_MAXLEN, offsetof(ks__snode, max_len)},
+      {"minItems", KS__N_MINITEMS, offsetof(ks__snode, min_items)},
+      {"maxItems", KS__N_MAXITEMS, offsetof(ks__snode, max_items)},
+      {"minProperties", KS__N_MINPROPS, offsetof(ks__snode, min_props)},
+      {"maxProperties", KS__N_MAXPROPS, offsetof(ks__snode, max_props)}};
+  for (size_t i = 0; i < KS_ARRAY_SIZE(counts); i++) {
+    if (strcmp(k, counts[i].name) == 0) {
+      n->flags |= counts[i].flag;
+      return nonneg(c, v, (uint64_t *)((char *)n + counts[i].off));
+    }
   }
-  if (strcmp(k, "minLength") == 0) {
-    n->flags |= KS__N_MINLEN;
-    return length(c, v, &n->min_len);
+  if (strcmp(k, "uniqueItems") == 0) {
+    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+      return fail(c, "expected true or false");
+    if (YAJL_IS_TRUE(v))
+      n->flags |= KS__N_UNIQUE;
+    return 0;
   }
-  if (strcmp(k, "maxLength") == 0) {
-    n->flags |= KS__N_MAXLEN;
-    return length(c, v, &n->max_len);
+  if (strcmp(k, "pattern") == 0) {
+    if (!YAJL_IS_STRING(v))
+      return fail(c, "expected a regular expression string");
+    return (n->pattern = regex(c, v->u.string)) ? 0 : KS_ESCHEMA;
   }
   if (strcmp(k, "format") == 0) {
     if (!YAJL_IS_STRING(v))
       return fail(c, "expected a format name");
-    if (strcmp(v->u.string, "date-time") == 0)
-      n->format = KS__FMT_DATE_TIME;
-    else if (strcmp(v->u.string, "date") == 0)
-      n->format = KS__FMT_DATE;
-    else if (in_list(v->u.string, unsupported_formats,
-                     KS_ARRAY_SIZE(unsupported_formats)))
-      return fail(c, "format \"%s\" is not supported yet", v->u.string);
+    n->format = ks__format_id(v->u.string);
+    n->fmt_name = ks_strdup(v->u.string);
     return 0;
   }
-  if (strcmp(k, "required") == 0)
-    return 0; /* after the loop: needs properties + additionalProperties */
-  if (in_list(k, unsupported, KS_ARRAY_SIZE(unsupported)))
-    return fail(c, "keyword \"%s\" is not supported yet", k);
-  return 0; /* annotations and unknown keywords */
+  if (strcmp(k, "allOf") == 0)
+    return compile_list(c, v, base, &n->all_of, &n->nall_of);
+  if (strcmp(k, "anyOf") == 0)
+    return compile_list(c, v, base, &n->any_of, &n->nany_of);
+  if (strcmp(k, "oneOf") == 0)
+    return compile_list(c, v, base, &n->one_of, &n->none_of);
+  if (strcmp(k, "not") == 0)
+    return compile(c, v, base, &n->not_);
+  if (strcmp(k, "if") == 0)
+    return compile(c, v, base, &n->if_);
+  if (strcmp(k, "then") == 0)
+    return compile(c, v, base, &n->then_);
+  if (strcmp(k, "else") == 0)
+    return compile(c, v, base, &n->else_);
+  KS_UNUSED(s);
+  return 0; /* annotations, definitions (compiled when referenced) and
+               unknown keywords */
 }
 
-static int compile(compiler *c, yajl_val v, const ks__snode **out) {
+static int compile_ref(compiler *c, ks__snode *n, yajl_val ref,
+                       const char *base) {
+  if (!YAJL_IS_STRING(ref))
+    return fail(c, "expected a URI reference");
+  yajl_val t;
+  const char *tbase;
+  int r = ks__ref_target(c, base, ref->u.string, &t, &tbase);
+  if (r)
+    return r;
+  ks_buf saved = c->ptr;
+  ks_buf_init(&c->ptr, 0);
+  const char *h = strchr(ref->u.string, '#');
+  ks_buf_append_str(&c->ptr, h && h[1] == '/' ? h + 1 : ref->u.string);
+  r = compile(c, t, tbase ? tbase : base, &n->ref);
+  if (r == 0) {
+    ks_buf_free(&c->ptr);
+    c->ptr = saved;
+  } else {
+    ks_buf_free(&saved); /* keep the target's path for the message */
+  }
+  return r;
+}
+
+static int compile_body(compiler *c, ks__snode *n, yajl_val v,
+                        const char *base) {
+  yajl_val required = NULL, deps = NULL;
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    const char *k = v->u.object.keys[i];
+    if (strcmp(k, "$ref") == 0) {
+      size_t old = ptr_push(c, k);
+      int r = compile_ref(c, n, v->u.object.values[i], base);
+      if (r)
+        return r;
+      ptr_pop(c, old);
+      return 0; /* draft-07: every sibling of $ref is ignored */
+    }
+  }
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    const char *k = v->u.object.keys[i];
+    size_t old = ptr_push(c, k);
+    int r = 0;
+    if (strcmp(k, "required") == 0)
+      required = v->u.object.values[i];
+    else if (strcmp(k, "dependencies") == 0)
+      deps = v->u.object.values[i];
+    else
+      r = compile_keyword(c, n, k, v->u.object.values[i], base);
+    if (r)
+      return r;
+    ptr_pop(c, old);
+  }
+  /* after properties: names they do not declare get additional entries */
+  if (required) {
+    size_t old = ptr_push(c, "required");
+    int r = string_list(c, n, required, &n->required, &n->nrequired);
+    if (r)
+      return r;
+    ptr_pop(c, old);
+  }
+  if (deps) {
+    size_t old = ptr_push(c, "dependencies");
+    int r = compile_deps(c, n, deps, base);
+    if (r)
+      return r;
+    ptr_pop(c, old);
+  }
+  if (n->then_ == NULL && n->else_ == NULL)
+    n->if_ = NULL; /* "if" alone asserts nothing */
+  return 0;
+}
+
+static int compile(compiler *c, yajl_val v, const char *base,
+                   const ks__snode **out) {
   if (YAJL_IS_TRUE(v)) {
     *out = &c->s->any;
+    return 0;
+  }
+  ks__vent *e = YAJL_IS_OBJECT(v) ? ks__map_get(c, v, 1) : NULL;
+  if (e && e->node) { /* shared by $ref, or a cycle back to an open node */
+    *out = e->node;
     return 0;
   }
   ks__snode *n = node_new(c);
@@ -384,60 +608,128 @@ static int compile(compiler *c, yajl_val v, const ks__snode **out) {
   }
   if (!YAJL_IS_OBJECT(v))
     return fail(c, "a schema must be an object or a boolean");
-  yajl_val required = NULL;
-  for (size_t i = 0; i < v->u.object.len; i++) {
-    const char *k = v->u.object.keys[i];
-    if (in_list(k, annotations, KS_ARRAY_SIZE(annotations)))
-      continue;
-    size_t old = ptr_push(c, k);
-    if (strcmp(k, "required") == 0)
-      required = v->u.object.values[i];
-    int r = compile_keyword(c, n, k, v->u.object.values[i]);
-    if (r)
-      return r;
-    ptr_pop(c, old);
+  e->node = n;
+  if (e->base)
+    base = e->base;
+  if (++c->depth > COMPILE_MAX_DEPTH)
+    return fail(c, "schema nested deeper than %d levels", COMPILE_MAX_DEPTH);
+  int r = compile_body(c, n, v, base);
+  c->depth--;
+  return r;
+}
+
+/* Collapses $ref chains so validation follows one pointer, refuses
+ * cycles made only of $refs, and marks what streams in one look. */
+static int finish(compiler *c) {
+  ks_schema *s = c->s;
+  for (size_t i = 0; i < s->nnodes; i++) {
+    ks__snode *n = s->nodes[i];
+    const ks__snode *t = n->ref;
+    for (size_t steps = 0; t && t->ref; steps++) {
+      if (steps > s->nnodes) {
+        c->ptr.len = 0;
+        ks_buf_append_str(&c->ptr, n->ptr);
+        return fail(c, "$ref cycle: the reference never reaches a schema");
+      }
+      t = t->ref;
+    }
+    n->ref = t;
   }
-  if (required) {
-    size_t old = ptr_push(c, "required");
-    int r = compile_required(c, n, required);
-    if (r)
-      return r;
-    ptr_pop(c, old);
+  for (size_t i = 0; i < s->nnodes; i++) {
+    ks__snode *n = s->nodes[i];
+    n->stream = !(n->nall_of || n->nany_of || n->none_of || n->not_ || n->if_ ||
+                  n->contains || n->ndeps ||
+                  (n->flags & (KS__N_UNIQUE | KS__N_ENUM_CONTAINER)));
   }
   return 0;
 }
 
-/* Column type of a root property: see the mapping in schema.h. A property
- * without "type" takes its kinds from "enum"; integer+number is a number;
- * any other mix of kinds, and objects and arrays, are kept as JSON text. */
-static void map_column(ks_colspec *spec, ks__colinfo *info, const ks__prop *p,
-                       int required) {
-  const ks__snode *n = p->node;
+/* ---- table mapping ---- */
+
+/* The table type a property's schema asks for. The flat mapping used
+ * today stores STRUCT, MAP, ARRAY and JSON as JSON text in a string
+ * column; the nested Parquet types (issue 3) replace that in map_column
+ * alone. Only "type", "enum"/"const" and "format" decide the type:
+ * validation-only keywords never change the table. */
+enum {
+  LT_LONG,
+  LT_DOUBLE,
+  LT_BOOLEAN,
+  LT_STRING,
+  LT_TIMESTAMP,
+  LT_DATE,
+  LT_STRUCT, /* object with properties */
+  LT_MAP,    /* object with only additionalProperties */
+  LT_ARRAY,
+  LT_JSON /* free-form object, or a mix of kinds */
+};
+
+static int logical_type(const ks__snode *n, unsigned *kinds) {
+  n = ks__deref(n);
   unsigned t = n->types & n->enum_types;
   unsigned nn = t & ~(unsigned)KS__T_NULL;
-  spec->name = ks_strndup(p->name, p->len);
-  spec->nullable = !required || (t & KS__T_NULL) || nn == 0;
-  info->json = 0;
+  *kinds = t;
   if (nn == KS__T_INTEGER)
+    return LT_LONG;
+  if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER))
+    return LT_DOUBLE;
+  if (nn == KS__T_BOOLEAN)
+    return LT_BOOLEAN;
+  if (nn == KS__T_STRING)
+    return n->format == KS__FMT_DATE_TIME ? LT_TIMESTAMP
+           : n->format == KS__FMT_DATE    ? LT_DATE
+                                          : LT_STRING;
+  if (nn == KS__T_ARRAY)
+    return LT_ARRAY;
+  if (nn == KS__T_OBJECT) {
+    uint32_t declared = 0;
+    for (uint32_t i = 0; i < n->nprops; i++)
+      declared += !n->props[i].additional;
+    if (declared)
+      return LT_STRUCT;
+    return n->additional->flags || n->additional->types != KS__T_ALL ||
+                   n->additional->ref
+               ? LT_MAP
+               : LT_JSON;
+  }
+  return LT_JSON;
+}
+
+static void map_column(ks_colspec *spec, ks__colinfo *info, const ks__prop *p,
+                       int required) {
+  unsigned t;
+  int lt = logical_type(p->node, &t);
+  spec->name = ks_strndup(p->name, p->len);
+  spec->nullable = !required || (t & KS__T_NULL) || (t & ~KS__T_NULL) == 0;
+  info->json = 0;
+  switch (lt) {
+  case LT_LONG:
     spec->type = KS_COL_INT64;
-  else if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER))
+    break;
+  case LT_DOUBLE:
     spec->type = KS_COL_DOUBLE;
-  else if (nn == KS__T_BOOLEAN)
+    break;
+  case LT_BOOLEAN:
     spec->type = KS_COL_BOOLEAN;
-  else if (nn == KS__T_STRING && n->format == KS__FMT_DATE_TIME)
+    break;
+  case LT_TIMESTAMP:
     spec->type = KS_COL_TIMESTAMP;
-  else if (nn == KS__T_STRING && n->format == KS__FMT_DATE)
+    break;
+  case LT_DATE:
     spec->type = KS_COL_DATE;
-  else if (nn == KS__T_STRING)
+    break;
+  case LT_STRING:
     spec->type = KS_COL_STRING;
-  else {
+    break;
+  default: /* STRUCT, MAP, ARRAY, JSON: JSON text until issue 3 */
     spec->type = KS_COL_STRING;
     info->json = 1;
   }
 }
 
 static int map_columns(compiler *c, ks_schema *s) {
-  ks__snode *root = (ks__snode *)s->root;
+  ks__snode *root = (ks__snode *)ks__deref(s->root);
+  c->ptr.len = 0;
   if (root->types != KS__T_OBJECT) {
     size_t old = ptr_push(c, "type");
     int r = fail(c, "the root schema must have \"type\": \"object\" (a "
@@ -445,8 +737,8 @@ static int map_columns(compiler *c, ks_schema *s) {
     ptr_pop(c, old);
     return r;
   }
-  s->cols = ks_calloc(root->nprops, sizeof *s->cols);
-  s->colinfo = ks_calloc(root->nprops, sizeof *s->colinfo);
+  s->cols = ks_calloc(root->nprops + 1, sizeof *s->cols);
+  s->colinfo = ks_calloc(root->nprops + 1, sizeof *s->colinfo);
   for (uint32_t i = 0; i < root->nprops; i++) {
     ks__prop *p = &root->props[i];
     if (p->additional)
@@ -469,34 +761,48 @@ static int map_columns(compiler *c, ks_schema *s) {
   return 0;
 }
 
-int ks_schema_load_string(const char *json, size_t len, const char *name,
-                          ks_schema **out, char *err, size_t errlen) {
+/* ---- loading ---- */
+
+static const ks_schema_opts default_opts = {.table = 1, .format_assertion = 1};
+
+int ks_schema_load_opts(const char *json, size_t len, const char *name,
+                        const ks_schema_opts *o, ks_schema **out, char *err,
+                        size_t errlen) {
   *out = NULL;
+  if (o == NULL)
+    o = &default_opts;
+  if (err && errlen)
+    err[0] = 0;
   ks_schema *s = ks_calloc(1, sizeof *s);
   s->name = ks_strdup(name ? name : "<schema>");
   s->any.types = KS__T_ALL;
   s->any.enum_types = KS__T_ALL;
   s->any.additional = &s->any;
   s->any.items = &s->any;
-  s->any.ptr = NULL;
-  compiler c = {.s = s, .err = err, .errlen = errlen};
+  s->any.add_items = &s->any;
+  s->any.names = &s->any;
+  s->any.stream = 1;
+  s->format_assertion = o->format_assertion;
+  s->max_set = 1;
+  compiler c = {.s = s,
+                .err = err,
+                .errlen = errlen,
+                .remote_dir = o->remote_dir,
+                .remote_base = o->remote_base};
   ks_buf_init(&c.ptr, 0);
-
-  char *text = ks_strndup(json, len);
-  char ebuf[512] = "";
-  yajl_val doc = yajl_tree_parse(text, ebuf, sizeof ebuf);
-  ks_free(text);
-  int r;
-  if (doc == NULL) {
-    char *nl = strchr(ebuf, '\n');
-    if (nl)
-      *nl = 0;
-    r = fail(&c, "malformed JSON: %s", ebuf);
-  } else if ((r = compile(&c, doc, &s->root)) == 0) {
-    r = map_columns(&c, s);
+  yajl_val doc;
+  /* the base URI of a schema without $id; relative refs resolve to it */
+  int r = ks__doc_add(&c, json, len, "ks:///schema.json", &doc);
+  if (r == 0) {
+    ks__vent *e = ks__map_get(&c, doc, 0);
+    r = compile(&c, doc, e && e->base ? e->base : "ks:///schema.json",
+                &s->root);
   }
-  yajl_tree_free(doc);
-  ks_buf_free(&c.ptr);
+  if (r == 0)
+    r = finish(&c);
+  if (r == 0 && o->table)
+    r = map_columns(&c, s);
+  ks__compiler_free(&c);
   if (r) {
     ks_schema_free(s);
     return r;
@@ -505,8 +811,13 @@ int ks_schema_load_string(const char *json, size_t len, const char *name,
   return 0;
 }
 
-int ks_schema_load_file(const char *path, ks_schema **out, char *err,
-                        size_t errlen) {
+int ks_schema_load_string(const char *json, size_t len, const char *name,
+                          ks_schema **out, char *err, size_t errlen) {
+  return ks_schema_load_opts(json, len, name, NULL, out, err, errlen);
+}
+
+int ks_schema_load_file_opts(const char *path, const ks_schema_opts *o,
+                             ks_schema **out, char *err, size_t errlen) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
@@ -528,10 +839,15 @@ int ks_schema_load_file(const char *path, ks_schema **out, char *err,
     ks_buf_free(&b);
     return KS_ESCHEMA;
   }
-  r = ks_schema_load_string(b.data ? (char *)b.data : "", b.len, path, out, err,
-                            errlen);
+  r = ks_schema_load_opts(b.data ? (char *)b.data : "", b.len, path, o, out,
+                          err, errlen);
   ks_buf_free(&b);
   return r;
+}
+
+int ks_schema_load_file(const char *path, ks_schema **out, char *err,
+                        size_t errlen) {
+  return ks_schema_load_file_opts(path, NULL, out, err, errlen);
 }
 
 void ks_schema_free(ks_schema *s) {
@@ -540,6 +856,9 @@ void ks_schema_free(ks_schema *s) {
   for (size_t i = 0; i < s->nnodes; i++)
     node_free(s->nodes[i]);
   ks_free(s->nodes);
+  for (size_t i = 0; i < s->nregexes; i++)
+    ks__regex_free(s->regexes[i]);
+  ks_free(s->regexes);
   for (size_t i = 0; i < s->ncols; i++)
     ks_free(s->cols[i].name);
   ks_free(s->cols);

@@ -9,6 +9,8 @@
  *   string + format date-time -> TIMESTAMP (micros, UTC),
  *   string + format date -> DATE, object/array -> STRING holding the value's
  *   JSON text; `type: [X, "null"]` or not in `required` -> nullable.
+ * Only type, enum/const and format decide a column; every other keyword
+ * only validates. The README has the full table.
  */
 #ifndef KS_STAGES_SCHEMA_H
 #define KS_STAGES_SCHEMA_H
@@ -19,7 +21,22 @@
 
 typedef struct ks_schema ks_schema;
 
-/* On failure returns KS_ESCHEMA and writes "<file>: <schema path>: reason". */
+/* How a schema is loaded. */
+typedef struct ks_schema_opts {
+  int table;               /* map to columns (the pipeline); 0: validate only,
+                              any root schema (ksink validate) */
+  int format_assertion;    /* "format" asserts (default 1) */
+  const char *remote_dir;  /* $ref to a URI under remote_base reads the */
+  const char *remote_base; /* file at the same path under remote_dir */
+} ks_schema_opts;
+
+/* On failure returns KS_ESCHEMA and writes "<file>: <schema path>: reason".
+ * The _opts forms take NULL for the pipeline defaults (table, format on). */
+int ks_schema_load_file_opts(const char *path, const ks_schema_opts *o,
+                             ks_schema **out, char *err, size_t errlen);
+int ks_schema_load_opts(const char *json, size_t len, const char *name,
+                        const ks_schema_opts *o, ks_schema **out, char *err,
+                        size_t errlen);
 int ks_schema_load_file(const char *path, ks_schema **out, char *err,
                         size_t errlen);
 int ks_schema_load_string(const char *json, size_t len, const char *name,

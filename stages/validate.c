@@ -1,12 +1,14 @@
 /*
  * The streaming validator: a stack of frames, one per open object or
  * array, each pointing at the compiled schema node of its container. Every
- * yajl event is one call here; the schema of the next value is always the
- * top frame's (items of an array, the member's schema after a key), so the
- * cost per value is a type mask test plus the node's few keyword checks.
- * Only the first failure is reported: the caller stops the parse on it.
+ * yajl event is one call here; the schemas of the next value come from the
+ * top frame (items of an array, the member's schemas after a key). A
+ * scalar is checked at once by the evaluator (eval.c) on a one-token tape
+ * on the stack. A container whose schema streams (schema_int.h) gets a
+ * frame and its own checks at open, key and close; any other container is
+ * recorded on the validator's tape while it streams and evaluated when it
+ * closes. Only the first failure is reported: the caller stops the parse.
  */
-#include "stages/datetime.h"
 #include "stages/schema_int.h"
 #include "stages/utf8.h"
 
@@ -15,95 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- numbers ---- */
-
-/* Decides integrality exactly from the decimal text: strip the fraction
- * and exponent into (significant digits, power of ten), then an integer is
- * a non-negative power after trailing zeros are dropped. No double
- * rounding: 9007199254740993 stays exact, 1e400 is an integer too big for
- * int64, 1.5 is not an integer. */
-void ks__num_parse(ks__num *n, const char *t, size_t len) {
-  const char *p = t, *end = t + len;
-  int neg = 0;
-  n->text = t;
-  n->len = len;
-  n->is_int = n->fits = n->have_d = 0;
-  n->i = 0;
-  n->d = 0;
-  if (p < end && *p == '-') {
-    neg = 1;
-    p++;
-  }
-  const char *ip = p;
-  while (p < end && *p >= '0' && *p <= '9')
-    p++;
-  const char *ie = p, *fp = p, *fe = p;
-  if (p < end && *p == '.') {
-    fp = ++p;
-    while (p < end && *p >= '0' && *p <= '9')
-      p++;
-    fe = p;
-  }
-  int64_t exp = 0;
-  if (p < end && (*p == 'e' || *p == 'E')) {
-    int eneg = 0;
-    p++;
-    if (p < end && (*p == '+' || *p == '-'))
-      eneg = *p++ == '-';
-    while (p < end && *p >= '0' && *p <= '9') {
-      if (exp < 100000000)
-        exp = exp * 10 + (*p - '0');
-      p++;
-    }
-    if (eneg)
-      exp = -exp;
-  }
-  /* the digit sequence is int part then fraction; find the significant
-   * run [first, last] and the power of ten that scales it */
-  size_t il = (size_t)(ie - ip), fl = (size_t)(fe - fp), total = il + fl;
-#define DIGIT(k) ((k) < il ? ip[(k)] : fp[(k)-il])
-  size_t first = 0, last = total;
-  while (first < total && DIGIT(first) == '0')
-    first++;
-  if (first == total) { /* zero, in any spelling */
-    n->is_int = n->fits = 1;
-    return;
-  }
-  while (DIGIT(last - 1) == '0')
-    last--;
-  int64_t pow10 = exp - (int64_t)fl + (int64_t)(total - last);
-  if (pow10 < 0)
-    return;
-  n->is_int = 1;
-  size_t nsig = last - first;
-  if ((int64_t)nsig + pow10 > 19)
-    return;
-  uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-  for (size_t k = 0; k < nsig + (size_t)pow10; k++) {
-    unsigned dd = k < nsig ? (unsigned)(DIGIT(first + k) - '0') : 0;
-    if (m > (lim - dd) / 10)
-      return;
-    m = m * 10 + dd;
-  }
-#undef DIGIT
-  n->fits = 1;
-  n->i = neg ? (int64_t)(0 - m) : (int64_t)m;
-}
-
-double ks__num_double(ks__num *n) {
-  if (n->have_d)
-    return n->d;
-  char small[64];
-  char *buf = n->len < sizeof small ? small : ks_malloc(n->len + 1);
-  memcpy(buf, n->text, n->len);
-  buf[n->len] = 0;
-  n->d = strtod(buf, NULL);
-  if (buf != small)
-    ks_free(buf);
-  n->have_d = 1;
-  return n->d;
-}
 
 /* ---- failures ---- */
 
@@ -157,23 +70,35 @@ static size_t render_path(const ks__validator *v, size_t nseg, char *out,
   return trim_partial(out, o);
 }
 
-int ks__v_fail(ks__validator *v, int code, const char *reason, int container,
-               const char *fmt, ...) {
+int ks__v_reject(ks__validator *v, int code, const char *reason, size_t nseg,
+                 const char *suffix, const char *keyword, const char *text) {
   ks_reject *rej = v->rej;
   if (rej == NULL)
     return code;
   rej->code = code;
   rej->reason = reason;
-  size_t nseg = v->depth - (container && v->depth ? 1 : 0);
+  rej->keyword = keyword;
   size_t plen = render_path(v, nseg, rej->path, sizeof rej->path);
+  plen = put(rej->path, sizeof rej->path, plen, suffix, strlen(suffix));
+  plen = trim_partial(rej->path, plen);
   memcpy(rej->message, rej->path, plen);
   size_t o = put(rej->message, sizeof rej->message, plen, ": ", 2);
+  o = put(rej->message, sizeof rej->message, o, text, strlen(text));
+  trim_partial(rej->message, o);
+  return code;
+}
+
+int ks__v_fail(ks__validator *v, int code, const char *reason, int container,
+               const char *keyword, const char *fmt, ...) {
+  if (v->rej == NULL)
+    return code;
+  char text[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(rej->message + o, sizeof rej->message - o, fmt, ap);
+  vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  trim_partial(rej->message, strlen(rej->message));
-  return code;
+  size_t nseg = v->depth - (container && v->depth ? 1 : 0);
+  return ks__v_reject(v, code, reason, nseg, "", keyword, text);
 }
 
 void ks__quote(char *out, size_t outlen, const uint8_t *s, size_t n) {
@@ -216,7 +141,7 @@ void ks__quote(char *out, size_t outlen, const uint8_t *s, size_t n) {
   o = put(out, outlen, o, keep < n ? "\"..." : "\"", keep < n ? 4 : 1);
 }
 
-static const char *kind_name(unsigned kind) {
+const char *ks__kind_name(unsigned kind) {
   switch (kind) {
   case KS__T_NULL:
     return "null";
@@ -236,7 +161,7 @@ static const char *kind_name(unsigned kind) {
 }
 
 /* "integer or null" for the expected side of a type mismatch. */
-static void type_list(unsigned types, char *out, size_t outlen) {
+void ks__type_list(unsigned types, char *out, size_t outlen) {
   static const unsigned order[] = {KS__T_OBJECT,  KS__T_ARRAY,  KS__T_STRING,
                                    KS__T_INTEGER, KS__T_NUMBER, KS__T_BOOLEAN,
                                    KS__T_NULL};
@@ -249,225 +174,209 @@ static void type_list(unsigned types, char *out, size_t outlen) {
       continue;
     if (o)
       o = put(out, outlen, o, " or ", 4);
-    const char *nm = kind_name(order[i]);
+    const char *nm = ks__kind_name(order[i]);
     o = put(out, outlen, o, nm, strlen(nm));
   }
 }
 
-/* ---- positions and type checks ---- */
+/* ---- positions ---- */
 
-/* Schema of the value that starts now. */
-static const ks__snode *position(ks__validator *v) {
-  if (v->depth == 0)
-    return v->schema->root;
-  ks__frame *f = &v->stack[v->depth - 1];
-  if (f->is_array) {
-    f->count++;
-    return f->node->items;
+static int recording(const ks__validator *v) {
+  return v->cap_depth != 0;
+}
+
+/* The schemas of the value that starts now, into v->set (object members
+ * had theirs set by ks__v_key). */
+static void position(ks__validator *v) {
+  if (v->depth == 0) {
+    v->set[0] = v->schema->root;
+    v->nset = 1;
+    return;
   }
-  return f->child;
+  ks__frame *f = &v->stack[v->depth - 1];
+  if (!f->is_array)
+    return;
+  uint32_t idx = f->count++;
+  const ks__snode *n = f->node;
+  if (n == NULL)
+    return;
+  v->set[0] = !(n->flags & KS__N_ITEMS_ARRAY) ? n->items
+              : idx < n->nitems_arr           ? n->items_arr[idx]
+                                              : n->add_items;
+  v->nset = 1;
 }
 
-static int check_type(ks__validator *v, const ks__snode *n, unsigned kind) {
-  if (n->flags & KS__N_FALSE)
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "no value is allowed here (the schema is false)");
-  unsigned ok = kind == KS__T_INTEGER ? KS__T_INTEGER | KS__T_NUMBER : kind;
-  if (n->types & ok)
-    return 0;
-  char want[96];
-  type_list(n->types, want, sizeof want);
-  return ks__v_fail(v, KS_EINVALID,
-                    kind == KS__T_NULL ? "null_value" : "schema", 0,
-                    "expected %s, got %s", want, kind_name(kind));
+static int too_big(ks__validator *v) {
+  return ks__v_fail(v, KS_ETOOBIG, "too_large", 0, "maxLength",
+                    "value too large to buffer for validation");
 }
 
-static int not_in_enum(ks__validator *v, const char *shown) {
-  return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                    "%s is not one of the allowed values (enum)", shown);
+static int scalar(ks__validator *v, uint32_t kind, const void *p, size_t len,
+                  size_t ncp, ks__num *num) {
+  position(v);
+  if (recording(v))
+    return ks__tape_scalar(&v->tape, kind, p, len, ncp) ? too_big(v) : 0;
+  ks__tok tok = {kind, 1, 0, (uint32_t)len, (uint32_t)ncp};
+  ks__tape t = {&tok, p};
+  for (uint32_t k = 0; k < v->nset; k++) {
+    int r = ks__eval(v, v->depth, v->set[k], &t, 0, num);
+    if (r)
+      return r;
+  }
+  return 0;
 }
 
 int ks__v_null(ks__validator *v) {
-  const ks__snode *n = position(v);
-  int r = check_type(v, n, KS__T_NULL);
-  if (r == 0 && (n->flags & KS__N_ENUM)) {
-    for (size_t i = 0; i < n->nenums; i++)
-      if (n->enums[i].kind == KS__T_NULL)
-        return 0;
-    return not_in_enum(v, "null");
-  }
-  return r;
+  return scalar(v, KS__T_NULL, NULL, 0, 0, NULL);
 }
 
 int ks__v_bool(ks__validator *v, int b) {
-  const ks__snode *n = position(v);
-  int r = check_type(v, n, KS__T_BOOLEAN);
-  if (r == 0 && (n->flags & KS__N_ENUM)) {
-    for (size_t i = 0; i < n->nenums; i++)
-      if (n->enums[i].kind == KS__T_BOOLEAN && n->enums[i].b == b)
-        return 0;
-    return not_in_enum(v, b ? "true" : "false");
-  }
-  return r;
+  return scalar(v, KS__T_BOOLEAN, NULL, b != 0, 0, NULL);
 }
 
-static int num_eq(ks__num *a, ks__num *b) {
-  if (a->is_int != b->is_int)
-    return 0;
-  if (a->fits && b->fits)
-    return a->i == b->i;
-  return ks__num_double(a) == ks__num_double(b);
-}
-
-/* value < bound (sign -1) or value > bound (sign 1) */
-static int beyond(ks__num *num, double bd, int bd_int, int64_t bi, int sign) {
-  if (num->fits && bd_int)
-    return sign < 0 ? num->i < bi : num->i > bi;
-  double d = ks__num_double(num);
-  return sign < 0 ? d < bd : d > bd;
-}
-
-static void bound_text(char *out, size_t outlen, double d, int is_int,
-                       int64_t i) {
-  if (is_int)
-    snprintf(out, outlen, "%" PRId64, i);
-  else
-    snprintf(out, outlen, "%.17g", d);
-}
-
-int ks__v_number(ks__validator *v, ks__num *num) {
-  const ks__snode *n = position(v);
-  int r = check_type(v, n, num->is_int ? KS__T_INTEGER : KS__T_NUMBER);
-  if (r || !(n->flags & (KS__N_MIN | KS__N_MAX | KS__N_ENUM)))
-    return r;
-  char shown[80], bt[40];
-  snprintf(shown, sizeof shown, "%.*s%s", (int)(num->len > 64 ? 64 : num->len),
-           num->text, num->len > 64 ? "..." : "");
-  if ((n->flags & KS__N_MIN) &&
-      beyond(num, n->min, n->min_is_int, n->min_i, -1)) {
-    bound_text(bt, sizeof bt, n->min, n->min_is_int, n->min_i);
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "%s is less than the minimum %s", shown, bt);
-  }
-  if ((n->flags & KS__N_MAX) &&
-      beyond(num, n->max, n->max_is_int, n->max_i, 1)) {
-    bound_text(bt, sizeof bt, n->max, n->max_is_int, n->max_i);
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "%s is greater than the maximum %s", shown, bt);
-  }
-  if (n->flags & KS__N_ENUM) {
-    for (size_t i = 0; i < n->nenums; i++) {
-      ks__enumval *e = (ks__enumval *)&n->enums[i];
-      if ((e->kind & (KS__T_INTEGER | KS__T_NUMBER)) && num_eq(num, &e->num))
-        return 0;
-    }
-    return not_in_enum(v, shown);
-  }
-  return 0;
+int ks__v_number(ks__validator *v, ks__num *n) {
+  if (n->len > UINT32_MAX)
+    return too_big(v);
+  return scalar(v, n->is_int ? KS__T_INTEGER : KS__T_NUMBER, n->text, n->len, 0,
+                n);
 }
 
 int ks__v_string(ks__validator *v, ks__str *s) {
-  const ks__snode *n = position(v);
-  int r = check_type(v, n, KS__T_STRING);
-  if (r)
-    return r;
-  char shown[160];
-  if ((n->flags & KS__N_MINLEN) && s->ncp < n->min_len)
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "string of %zu characters is shorter than minLength "
-                      "%" PRIu64,
-                      s->ncp, n->min_len);
-  if ((n->flags & KS__N_MAXLEN) && s->ncp > n->max_len)
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "string of %zu characters is longer than maxLength "
-                      "%" PRIu64,
-                      s->ncp, n->max_len);
-  if (n->format == KS__FMT_DATE_TIME &&
-      ks_datetime_parse((const char *)s->p, s->len, &s->ts)) {
-    ks__quote(shown, sizeof shown, s->p, s->len);
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "%s is not a valid date-time (RFC 3339, like "
-                      "2024-01-31T12:00:00Z)",
-                      shown);
-  }
-  if (n->format == KS__FMT_DATE &&
-      ks_date_parse((const char *)s->p, s->len, &s->days)) {
-    ks__quote(shown, sizeof shown, s->p, s->len);
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "%s is not a valid date (like 2024-01-31)", shown);
-  }
-  if (n->flags & KS__N_ENUM) {
-    for (size_t i = 0; i < n->nenums; i++) {
-      const ks__enumval *e = &n->enums[i];
-      if (e->kind == KS__T_STRING && e->len == s->len &&
-          memcmp(e->str, s->p, s->len) == 0)
-        return 0;
-    }
-    ks__quote(shown, sizeof shown, s->p, s->len);
-    return not_in_enum(v, shown);
-  }
-  return 0;
+  if (s->len > UINT32_MAX)
+    return too_big(v);
+  return scalar(v, KS__T_STRING, s->p, s->len, s->ncp, NULL);
 }
 
 /* ---- containers ---- */
 
-int ks__v_open(ks__validator *v, int is_array) {
-  const ks__snode *n = position(v);
-  unsigned kind = is_array ? KS__T_ARRAY : KS__T_OBJECT;
-  int r = check_type(v, n, kind);
-  if (r)
-    return r;
+static int open_checks(ks__validator *v, const ks__snode *n, unsigned kind) {
+  if (n->flags & KS__N_FALSE)
+    return ks__v_fail(v, KS_EINVALID, "schema", 0, "false",
+                      "no value is allowed here (the schema is false)");
+  if (!(n->types & kind)) {
+    char want[96];
+    ks__type_list(n->types, want, sizeof want);
+    return ks__v_fail(v, KS_EINVALID, "schema", 0, "type",
+                      "expected %s, got %s", want, ks__kind_name(kind));
+  }
+  if (n->flags & KS__N_CONST) /* scalar values only on a streamed node */
+    return ks__v_fail(v, KS_EINVALID, "schema", 0, "const",
+                      "%s is not the constant value (const)",
+                      kind == KS__T_ARRAY ? "an array" : "an object");
   if (n->flags & KS__N_ENUM)
-    return not_in_enum(v, is_array ? "an array" : "an object");
+    return ks__v_fail(v, KS_EINVALID, "schema", 0, "enum",
+                      "%s is not one of the allowed values (enum)",
+                      kind == KS__T_ARRAY ? "an array" : "an object");
+  return 0;
+}
+
+/* Property bitmap for an object frame whose names are looked up in pn. */
+static void seen_alloc(ks__validator *v, ks__frame *f, const ks__snode *pn) {
+  f->seen = (uint32_t)v->seen_len;
+  if (pn == NULL || pn->nprops == 0)
+    return;
+  size_t words = (pn->nprops + 63) / 64;
+  if (v->seen_len + words > v->seen_cap) {
+    v->seen_cap = (v->seen_len + words) * 2;
+    v->seen = ks_realloc(v->seen, v->seen_cap * sizeof *v->seen);
+  }
+  memset(v->seen + v->seen_len, 0, words * sizeof *v->seen);
+  v->seen_len += words;
+}
+
+int ks__v_open(ks__validator *v, int is_array) {
+  unsigned kind = is_array ? KS__T_ARRAY : KS__T_OBJECT;
+  position(v);
+  const ks__snode *n = NULL;
+  if (!recording(v)) {
+    n = v->nset == 1 ? ks__deref(v->set[0]) : NULL;
+    if (n && !n->stream)
+      n = NULL;
+    if (n) {
+      int r = open_checks(v, n, kind);
+      if (r)
+        return r;
+    }
+  }
   if (v->depth == KS__MAX_DEPTH)
-    return ks__v_fail(v, KS_ETOOBIG, "too_large", 0,
+    return ks__v_fail(v, KS_ETOOBIG, "too_large", 0, "maxDepth",
                       "nesting too deep (more than %d levels)", KS__MAX_DEPTH);
+  if (n == NULL && !recording(v)) { /* record this value, check at close */
+    memcpy(v->cap_set, v->set, v->nset * sizeof *v->set);
+    v->ncap_set = v->nset;
+    v->cap_depth = v->depth + 1;
+    ks__tapebuf_reset(&v->tape);
+  }
+  if (recording(v) && ks__tape_open(&v->tape, kind))
+    return too_big(v);
   ks__frame *f = &v->stack[v->depth++];
   f->node = n;
-  f->child = &v->schema->any;
   f->prop = -1;
   f->count = 0;
   f->is_array = (uint8_t)is_array;
   f->key_off = (uint32_t)v->keys.len;
   f->key_len = 0;
-  f->seen = (uint32_t)v->seen_len;
-  if (!is_array && n->nprops) {
-    size_t words = (n->nprops + 63) / 64;
-    if (v->seen_len + words > v->seen_cap) {
-      v->seen_cap = (v->seen_len + words) * 2;
-      v->seen = ks_realloc(v->seen, v->seen_cap * sizeof *v->seen);
-    }
-    memset(v->seen + v->seen_len, 0, words * sizeof *v->seen);
-    v->seen_len += words;
-  }
+  /* the root object always tracks its properties: the shredder needs
+   * them even while the record is being recorded */
+  f->pnode = is_array        ? NULL
+             : n             ? n
+             : v->depth == 1 ? ks__deref(v->schema->root)
+                             : NULL;
+  seen_alloc(v, f, f->pnode);
   return 0;
 }
 
-int ks__v_key(ks__validator *v, const uint8_t *key, size_t len) {
+int ks__v_key(ks__validator *v, const uint8_t *key, size_t len, size_t ncp) {
   ks__frame *f = &v->stack[v->depth - 1];
   f->count++;
   v->keys.len = f->key_off;
-  if (ks_buf_append(&v->keys, key, len))
-    return ks__v_fail(v, KS_ETOOBIG, "too_large", 1, "key too long");
+  if (len > UINT32_MAX || ks_buf_append(&v->keys, key, len))
+    return ks__v_fail(v, KS_ETOOBIG, "too_large", 1, "maxLength",
+                      "key too long");
   f->key_len = (uint32_t)len;
-  const ks__snode *n = f->node;
-  int32_t p = ks__snode_find(n, (const char *)key, len);
-  f->prop = p;
-  if (p >= 0) {
-    uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
-    uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
-    if (*w & bit)
-      return ks__v_fail(v, KS_EINVALID, "schema", 0, "duplicate property");
-    *w |= bit;
-    if (!n->props[p].additional) {
-      f->child = n->props[p].node;
-      return 0;
+  int32_t p = -1;
+  if (f->pnode) {
+    p = ks__snode_find(f->pnode, (const char *)key, len);
+    if (p >= 0) {
+      uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
+      uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
+      if (*w & bit)
+        return ks__v_fail(v, KS_EINVALID, "schema", 0, "properties",
+                          "duplicate property");
+      *w |= bit;
     }
   }
-  f->child = n->additional;
-  if (f->child->flags & KS__N_FALSE)
-    return ks__v_fail(v, KS_EINVALID, "schema", 0,
-                      "additional property not allowed");
+  f->prop = p;
+  if (recording(v))
+    return ks__tape_scalar(&v->tape, KS__TK_KEY, key, len, ncp) ? too_big(v)
+                                                                : 0;
+  const ks__snode *n = f->node;
+  v->nset = 0;
+  if (p >= 0 && !n->props[p].additional)
+    v->set[v->nset++] = n->props[p].node;
+  for (uint32_t j = 0; j < n->npprops; j++)
+    if (ks__regex_search(n->pprops[j].re, v->rm, key, len) == 1)
+      v->set[v->nset++] = n->pprops[j].node;
+  if (v->nset == 0) {
+    if (n->additional->flags & KS__N_FALSE)
+      return ks__v_fail(v, KS_EINVALID, "schema", 0, "additionalProperties",
+                        "additional property not allowed");
+    v->set[v->nset++] = n->additional;
+  }
+  if (n->names != &v->schema->any) {
+    ks__tok tok = {KS__T_STRING, 1, 0, (uint32_t)len, (uint32_t)ncp};
+    ks__tape t = {&tok, key};
+    ks_reject *rej = v->rej;
+    v->rej = NULL; /* the verdict only: the message names the key */
+    int r = ks__eval(v, v->depth, n->names, &t, 0, NULL);
+    v->rej = rej;
+    if (r) {
+      char shown[160];
+      ks__quote(shown, sizeof shown, key, len);
+      return ks__v_fail(v, KS_EINVALID, "schema", 0, "propertyNames",
+                        "property name %s does not match propertyNames", shown);
+    }
+  }
   return 0;
 }
 
@@ -478,14 +387,49 @@ int ks__v_seen(const ks__validator *v, uint32_t i) {
 
 int ks__v_close_check(ks__validator *v) {
   const ks__frame *f = &v->stack[v->depth - 1];
+  if (recording(v)) {
+    ks__tape_close(&v->tape);
+    if (v->depth != v->cap_depth)
+      return 0;
+    ks__tape t = ks__tape_view(&v->tape);
+    for (uint32_t k = 0; k < v->ncap_set; k++) {
+      int r = ks__eval(v, v->depth - 1, v->cap_set[k], &t, 0, NULL);
+      if (r)
+        return r;
+    }
+    return 0;
+  }
   const ks__snode *n = f->node;
-  for (uint32_t k = 0; k < n->nrequired && !f->is_array; k++) {
+  if (f->is_array) {
+    if ((n->flags & KS__N_MINITEMS) && f->count < n->min_items)
+      return ks__v_fail(v, KS_EINVALID, "schema", 1, "minItems",
+                        "array has %" PRIu32 " items, fewer than minItems "
+                        "%" PRIu64,
+                        f->count, n->min_items);
+    if ((n->flags & KS__N_MAXITEMS) && f->count > n->max_items)
+      return ks__v_fail(v, KS_EINVALID, "schema", 1, "maxItems",
+                        "array has %" PRIu32 " items, more than maxItems "
+                        "%" PRIu64,
+                        f->count, n->max_items);
+    return 0;
+  }
+  if ((n->flags & KS__N_MINPROPS) && f->count < n->min_props)
+    return ks__v_fail(v, KS_EINVALID, "schema", 1, "minProperties",
+                      "object has %" PRIu32 " properties, fewer than "
+                      "minProperties %" PRIu64,
+                      f->count, n->min_props);
+  if ((n->flags & KS__N_MAXPROPS) && f->count > n->max_props)
+    return ks__v_fail(v, KS_EINVALID, "schema", 1, "maxProperties",
+                      "object has %" PRIu32 " properties, more than "
+                      "maxProperties %" PRIu64,
+                      f->count, n->max_props);
+  for (uint32_t k = 0; k < n->nrequired; k++) {
     uint32_t i = n->required[k];
     if (!ks__v_seen(v, i)) {
       char shown[160];
       ks__quote(shown, sizeof shown, (const uint8_t *)n->props[i].name,
                 n->props[i].len);
-      return ks__v_fail(v, KS_EINVALID, "schema", 1,
+      return ks__v_fail(v, KS_EINVALID, "schema", 1, "required",
                         "missing required property %s", shown);
     }
   }
@@ -493,6 +437,8 @@ int ks__v_close_check(ks__validator *v) {
 }
 
 void ks__v_pop(ks__validator *v) {
+  if (v->cap_depth == v->depth)
+    v->cap_depth = 0;
   ks__frame *f = &v->stack[--v->depth];
   v->keys.len = f->key_off;
   v->seen_len = f->seen;
@@ -502,16 +448,31 @@ void ks__v_init(ks__validator *v, const ks_schema *s) {
   memset(v, 0, sizeof *v);
   v->schema = s;
   ks_buf_init(&v->keys, 0);
+  v->set = ks_calloc(s->max_set, sizeof *v->set);
+  v->cap_set = ks_calloc(s->max_set, sizeof *v->cap_set);
+  ks__tapebuf_init(&v->tape);
+  v->rm = ks__rematch_new();
 }
 
 void ks__v_free(ks__validator *v) {
   ks_buf_free(&v->keys);
   ks_free(v->seen);
+  ks_free(v->set);
+  ks_free(v->cap_set);
+  ks__tapebuf_free(&v->tape);
+  ks__rematch_free(v->rm);
 }
+
+/* Evaluator steps per record: far above any real schema's need, low
+ * enough that a combinatorial schema fails a record in milliseconds. */
+#define EVAL_BUDGET ((uint64_t)1 << 22)
 
 void ks__v_reset(ks__validator *v, ks_reject *rej) {
   v->depth = 0;
   v->keys.len = 0;
   v->seen_len = 0;
   v->rej = rej;
+  v->cap_depth = 0;
+  v->nset = 0;
+  v->budget = EVAL_BUDGET;
 }

@@ -7,7 +7,7 @@
  * cases, and totals for required tests (everything outside optional/),
  * optional/ and optional/format/. Exit 1 if a required test fails.
  *
- *   conformance <suite-dir>
+ *   json_schema_suite <suite-dir> [-v]
  */
 #include "stages/decode.h"
 #include "stages/schema_load.h"
@@ -126,8 +126,8 @@ static void run_file(const char *suite, const char *rel, tally *t) {
       size_t dlen;
       char *dtext = to_text(get(tc, "data"), &dlen);
       ks_reject rej;
-      int got = lr == 0 && ks_schema_validate(s, (const uint8_t *)dtext, dlen,
-                                              &rej) == 0;
+      int got = lr == 0 &&
+                ks_schema_validate(s, (const uint8_t *)dtext, dlen, &rej) == 0;
       if (lr == 0 && got == want) {
         passed++;
       } else {
@@ -135,7 +135,9 @@ static void run_file(const char *suite, const char *rel, tally *t) {
         printf("  FAIL %s | %s | %s: expected %s, %s\n", rel,
                get(group, "description")->u.string,
                get(tc, "description")->u.string, want ? "valid" : "invalid",
-               lr ? err : got ? "got valid" : rej.message);
+               lr    ? err
+               : got ? "got valid"
+                     : rej.message);
         if (verbose)
           printf("    schema %s\n    data %s\n", stext, dtext);
       }
@@ -156,8 +158,7 @@ static int cmp(const void *a, const void *b) {
 
 static void run_dir(const char *suite, const char *sub, tally *t) {
   char dir[4096];
-  snprintf(dir, sizeof dir, "%s/tests/draft7%s%s", suite, *sub ? "/" : "",
-           sub);
+  snprintf(dir, sizeof dir, "%s/tests/draft7%s%s", suite, *sub ? "/" : "", sub);
   DIR *d = opendir(dir);
   if (d == NULL) {
     printf("%s: cannot open\n", dir);
@@ -184,7 +185,7 @@ static void run_dir(const char *suite, const char *sub, tally *t) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: conformance <json-schema-test-suite dir> [-v]\n");
+    fprintf(stderr, "usage: json_schema_suite <json-schema-test-suite dir> [-v]\n");
     return 2;
   }
   verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
