@@ -12,6 +12,7 @@
 
 int ks_cli_run(int argc, char **argv);
 int ks_cli_demo(int argc, char **argv);
+int ks_cli_validate(int argc, char **argv);
 /* Maps a pipeline start-up error to an exit code. */
 int ks_cli_exit_code(int err);
 

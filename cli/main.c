@@ -14,6 +14,9 @@ static const char usage[] =
     "  demo [--events N] [--dir DIR]\n"
     "                              in-process mock Kafka + event generator "
     "into DIR/lake/user_events\n"
+    "  validate --schema FILE [FILE.jsonl | -]\n"
+    "                              check JSON lines against a JSON Schema "
+    "(draft-07)\n"
     "\n"
     "options:\n"
     "  -h, --help                  this help\n"
@@ -50,6 +53,8 @@ int main(int argc, char **argv) {
     return ks_cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
     return ks_cli_demo(argc - 1, argv + 1);
+  if (strcmp(cmd, "validate") == 0)
+    return ks_cli_validate(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
   return KS_EXIT_USAGE;
 }

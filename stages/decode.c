@@ -515,6 +515,7 @@ static void parse_error(ks_decoder *d, size_t at) {
   const char *text = msg ? msg : "parse error";
   r->code = KS_EPARSE;
   r->reason = strstr(text, "UTF8") ? "invalid_utf8" : "malformed_json";
+  r->keyword = NULL;
   r->path[0] = 0;
   snprintf(r->message, sizeof r->message, "malformed JSON at byte %zu: %s", at,
            text);
@@ -534,6 +535,7 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     r = &d->scratch;
   r->code = 0;
   r->reason = NULL;
+  r->keyword = NULL;
   r->path[0] = r->message[0] = 0;
   ks__v_reset(&d->v, r);
   if (json == NULL || len == 0)
