@@ -1,0 +1,219 @@
+/*
+ * Nested columns and string bounds: the levels a shredder produces through
+ * the public append API for lists, maps, empty and null containers, the row
+ * protocol's rollback of a multi-entry row, the checks a row group must
+ * pass, and the truncation of long string bounds. Files with these shapes
+ * are read back by three readers in test/conformance.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "storage/parquet/internal.h"
+
+static int sink_null(void *arg, const uint8_t *p, size_t n) {
+  (void)p;
+  *(size_t *)arg += n;
+  return 0;
+}
+
+/* a: OPTIONAL LIST of OPTIONAL struct {b: OPTIONAL INT64};
+ * m: OPTIONAL MAP<string, OPTIONAL STRING> */
+static ks_pq_schema *example_schema(void) {
+  ks_pq_schema *s = ks_pq_schema_new();
+  ks_pq_node *root = ks_pq_schema_root(s);
+  ks_pq_node *el = ks_pq_add_struct(ks_pq_add_list(root, "a", KS_PQ_OPTIONAL),
+                                    "element", KS_PQ_OPTIONAL);
+  ks_pq_add_leaf(el, "b", KS_PQ_OPTIONAL, KS_COL_INT64);
+  ks_pq_add_leaf(ks_pq_add_map(root, "m", KS_PQ_OPTIONAL), "value",
+                 KS_PQ_OPTIONAL, KS_COL_STRING);
+  assert_int_equal(ks_pq_schema_finish(s), 0);
+  return s;
+}
+
+static void levels(const ks_column *c, const char *want_rep,
+                   const char *want_def) {
+  size_t n = c->defs.len;
+  assert_int_equal(n, strlen(want_def));
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(c->defs.data[i], want_def[i] - '0');
+    if (c->max_rep)
+      assert_int_equal(c->reps.data[i], want_rep[i] - '0');
+  }
+}
+
+static void nested_levels(void **state) {
+  (void)state;
+  ks_pq_schema *s = example_schema();
+  assert_int_equal(ks_pq_schema_nleaves(s), 3);
+  const ks_pq_node *b = ks_pq_schema_leaf(s, 0), *k = ks_pq_schema_leaf(s, 1),
+                   *v = ks_pq_schema_leaf(s, 2);
+  assert_string_equal(b->name, "b");
+  assert_int_equal(b->max_def, 4);
+  assert_int_equal(b->max_rep, 1);
+  assert_string_equal(k->name, "key");
+  assert_int_equal(k->max_def, 2);
+  assert_int_equal(v->max_def, 3);
+
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, s);
+  ks_column *cb = &rg.cols[0], *ck = &rg.cols[1], *cv = &rg.cols[2];
+  /* {"a": [{"b": null}, {"b": 1}], "m": {"k": "v"}} */
+  ks_rowgroup_mark_row(&rg);
+  assert_int_equal(ks_column_append_levels(cb, 0, 3), 0);
+  assert_int_equal(ks_column_append_i64_rep(cb, 1, 1), 0);
+  assert_int_equal(ks_column_append_str_rep(ck, 0, "k", 1), 0);
+  assert_int_equal(ks_column_append_str_rep(cv, 0, "v", 1), 0);
+  ks_rowgroup_commit_row(&rg);
+  /* {"a": [], "m": null} */
+  ks_rowgroup_mark_row(&rg);
+  assert_int_equal(ks_column_append_levels(cb, 0, 1), 0);
+  assert_int_equal(ks_column_append_levels(ck, 0, 0), 0);
+  assert_int_equal(ks_column_append_levels(cv, 0, 0), 0);
+  ks_rowgroup_commit_row(&rg);
+  /* {"a": [null, {}], "m": {"x": null, "y": "z"}}, then rolled back */
+  ks_rowgroup_mark_row(&rg);
+  assert_int_equal(ks_column_append_levels(cb, 0, 2), 0);
+  assert_int_equal(ks_column_append_levels(cb, 1, 3), 0);
+  assert_int_equal(ks_column_append_str_rep(ck, 0, "x", 1), 0);
+  assert_int_equal(ks_column_append_levels(cv, 0, 2), 0);
+  ks_rowgroup_rollback_row(&rg);
+  /* the same row again, committed */
+  ks_rowgroup_mark_row(&rg);
+  assert_int_equal(ks_column_append_levels(cb, 0, 2), 0);
+  assert_int_equal(ks_column_append_levels(cb, 1, 3), 0);
+  assert_int_equal(ks_column_append_str_rep(ck, 0, "x", 1), 0);
+  assert_int_equal(ks_column_append_levels(cv, 0, 2), 0);
+  assert_int_equal(ks_column_append_str_rep(ck, 1, "y", 1), 0);
+  assert_int_equal(ks_column_append_str_rep(cv, 1, "z", 1), 0);
+  ks_rowgroup_commit_row(&rg);
+
+  levels(cb, "01001", "34123");
+  levels(ck, "0001", "2022");
+  levels(cv, "0001", "3023");
+  assert_int_equal(cb->nvalues, 1);
+  assert_int_equal(cv->nvalues, 2);
+
+  /* out-of-range levels are refused at append time */
+  assert_int_equal(ks_column_append_levels(cb, 2, 1), KS_EINVAL);
+  assert_int_equal(ks_column_append_levels(cb, 0, 4), KS_EINVAL);
+  assert_int_equal(ks_column_append_i64_rep(cb, 2, 5), KS_EINVAL);
+
+  size_t bytes = 0;
+  ks_pq_writer *w = ks_pq_writer_new_schema(s, NULL, sink_null, &bytes);
+  assert_int_equal(ks_pq_writer_write_rowgroup(w, &rg), 0);
+  /* a row count that disagrees with the rep-0 entries is refused */
+  rg.nrows = 4;
+  assert_int_equal(ks_pq_writer_write_rowgroup(w, &rg), KS_EINVAL);
+  rg.nrows = 3;
+  /* a continuation entry first in a column is refused */
+  ks_rowgroup_reset(&rg);
+  ks_column_append_i64_rep(cb, 1, 1);
+  ks_column_append_levels(ck, 0, 0);
+  ks_column_append_levels(cv, 0, 0);
+  rg.nrows = 1;
+  assert_int_equal(ks_pq_writer_write_rowgroup(w, &rg), KS_EINVAL);
+  assert_int_equal(ks_pq_writer_close(w), 0);
+  assert_int_equal(ks_pq_writer_rows(w), 3);
+  const ks_pq_colstats *st = ks_pq_writer_stats(w, 0);
+  assert_int_equal(st->null_count, 4);
+  assert_int_equal(st->min.i, 1);
+  assert_int_equal(ks_pq_writer_stats(w, 1)->null_count, 1);
+  ks_pq_writer_free(w);
+  ks_rowgroup_free(&rg);
+  ks_pq_schema_free(s);
+}
+
+static void schema_shapes(void **state) {
+  (void)state;
+  /* a LIST without its element, a group without children */
+  ks_pq_schema *s = ks_pq_schema_new();
+  ks_pq_add_list(ks_pq_schema_root(s), "l", KS_PQ_OPTIONAL);
+  assert_int_equal(ks_pq_schema_finish(s), KS_EINVAL);
+  ks_pq_schema_free(s);
+  s = ks_pq_schema_new();
+  ks_pq_add_struct(ks_pq_schema_root(s), "g", KS_PQ_OPTIONAL);
+  assert_int_equal(ks_pq_schema_finish(s), KS_EINVAL);
+  ks_pq_schema_free(s);
+  s = ks_pq_schema_new();
+  ks_pq_add_decimal(ks_pq_schema_root(s), "d", KS_PQ_OPTIONAL, 39, 0);
+  assert_int_equal(ks_pq_schema_finish(s), KS_EINVAL);
+  ks_pq_schema_free(s);
+  /* 128 nested optional structs: levels past one byte */
+  s = ks_pq_schema_new();
+  ks_pq_node *n = ks_pq_schema_root(s);
+  for (int i = 0; i < 128; i++)
+    n = ks_pq_add_struct(n, "g", KS_PQ_OPTIONAL);
+  ks_pq_add_leaf(n, "x", KS_PQ_OPTIONAL, KS_COL_INT32);
+  assert_int_equal(ks_pq_schema_finish(s), KS_EINVAL);
+  ks_pq_schema_free(s);
+  /* DECIMAL widths: 38 digits take 16 bytes, 19 take 9 */
+  assert_int_equal(ks_pq_decimal_width(38), 16);
+  assert_int_equal(ks_pq_decimal_width(19), 9);
+  assert_int_equal(ks_pq_decimal_width(18), 8);
+}
+
+static void decimal_range(void **state) {
+  (void)state;
+  ks_pq_schema *s = ks_pq_schema_new();
+  ks_pq_add_decimal(ks_pq_schema_root(s), "d", KS_PQ_REQUIRED, 3, 1);
+  assert_int_equal(ks_pq_schema_finish(s), 0);
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, s);
+  assert_int_equal(ks_column_append_decimal(&rg.cols[0], 0, 999), 0);
+  assert_int_equal(ks_column_append_decimal(&rg.cols[0], 0, -999), 0);
+  assert_int_equal(ks_column_append_decimal(&rg.cols[0], 0, 1000), KS_EINVAL);
+  assert_int_equal(rg.cols[0].values.len, 8); /* INT32 storage */
+  ks_rowgroup_free(&rg);
+  ks_pq_schema_free(s);
+}
+
+static void bound(const char *s, size_t max, const char *want_min,
+                  const char *want_max) {
+  size_t n = strlen(s);
+  size_t m = ks__pq_trunc_min((const uint8_t *)s, n, max);
+  assert_int_equal(m, strlen(want_min));
+  assert_memory_equal(s, want_min, m);
+  uint8_t out[64];
+  size_t on = 0;
+  int has = ks__pq_trunc_max((const uint8_t *)s, n, max, out, &on);
+  if (!want_max) {
+    assert_int_equal(has, 0);
+    return;
+  }
+  assert_int_equal(has, 1);
+  assert_int_equal(on, strlen(want_max));
+  assert_memory_equal(out, want_max, on);
+}
+
+static void string_bounds(void **state) {
+  (void)state;
+  bound("abcdef", 3, "abc", "abd");
+  bound("ab\xc3\xa9z", 3, "ab", "ac"); /* no cut inside é */
+  bound("a\xc3\xa9z", 3, "a\xc3\xa9", "a\xc3\xaa");
+  bound("az\x7f\x7fq", 3, "az\x7f", "az\xc2\x80"); /* U+007F + 1 */
+  /* U+10FFFF cannot grow: the previous code point is incremented */
+  bound("a\xf4\x8f\xbf\xbfzz", 5, "a\xf4\x8f\xbf\xbf", "b");
+  bound("\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbfz", 8,
+        "\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf", NULL);
+  /* U+D7FF + 1 skips the surrogates */
+  bound("\xed\x9f\xbfxy", 3, "\xed\x9f\xbf", "\xee\x80\x80");
+  /* bytes that are not UTF-8: byte-wise */
+  bound("a\xff\xfe\xff\xffq", 5, "a\xff\xfe\xff\xff", "a\xff\xff");
+  bound("\xff\xff\xff\xff", 3, "\xff\xff\xff", NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(nested_levels),
+      cmocka_unit_test(schema_shapes),
+      cmocka_unit_test(decimal_range),
+      cmocka_unit_test(string_bounds),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
