@@ -24,7 +24,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { parquetMetadata, parquetReadObjects } from 'hyparquet'
+import { parquetMetadata, parquetReadObjects, readColumnIndex, readOffsetIndex } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import { readParquet } from 'parquet-wasm/node'
 import { tableFromIPC, makeVector } from 'apache-arrow'
@@ -395,7 +395,7 @@ const q = (s) => "'" + s.replaceAll("'", "''") + "'"
 const parsers = { timestampFromMicroseconds: (x) => x, dateFromDays: (d) => d }
 const hypMetaParsers = { ...parsers, stringFromBytes: (b) => b }
 
-const tally = { duckdb: 0, hyparquet: 0, 'parquet-wasm': 0, stats_duckdb: 0, stats_hyparquet: 0 }
+const tally = { duckdb: 0, hyparquet: 0, 'parquet-wasm': 0, stats_duckdb: 0, stats_hyparquet: 0, page_index_hyparquet: 0 }
 let failures = 0, rowsChecked = 0, chunks = 0
 function fail(name, reader, msg) {
   failures++
@@ -514,7 +514,46 @@ for (const jf of files) {
       })
     })
     if (ok) tally.stats_hyparquet++
+    if (pageIndexOk(name, md, buf)) tally.page_index_hyparquet++
   } catch (e) { fail(name, 'stats_hyparquet', e.stack) }
+}
+
+// Page indexes (PageIndex.md), parsed by hyparquet: every chunk has an
+// offset index whose pages tile the chunk's data pages from
+// data_page_offset to the chunk's end, first rows increasing from 0 below
+// the row group's rows; a column index, when present, has one entry per
+// page and null counts adding up to the chunk's.
+function pageIndexOk(name, md, buf) {
+  const reader = (off, len) => ({ view: new DataView(buf.buffer, buf.byteOffset + off, len), offset: 0 })
+  for (const [g, rg] of md.row_groups.entries()) {
+    for (const cc of rg.columns) {
+      const m = cc.meta_data, where = `row group ${g} ${m.path_in_schema.join('.')}`
+      if (cc.offset_index_offset === undefined) return fail(name, 'page_index_hyparquet', `${where}: no offset index`), false
+      const oi = readOffsetIndex(reader(Number(cc.offset_index_offset), cc.offset_index_length))
+      const locs = oi.page_locations
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset)
+      let at = Number(m.data_page_offset), row = -1
+      for (const l of locs) {
+        const fr = Number(l.first_row_index)
+        if (Number(l.offset) !== at || fr <= row || fr >= Number(rg.num_rows) || (row < 0 && fr !== 0)) {
+          return fail(name, 'page_index_hyparquet', `${where}: page ${JSON.stringify(l, (k, v) => typeof v === 'bigint' ? Number(v) : v)} after offset ${at}, row ${row}`), false
+        }
+        at += l.compressed_page_size
+        row = fr
+      }
+      if (at !== start + Number(m.total_compressed_size)) {
+        return fail(name, 'page_index_hyparquet', `${where}: pages end at ${at}, chunk at ${start + Number(m.total_compressed_size)}`), false
+      }
+      if (cc.column_index_offset !== undefined) {
+        const ci = readColumnIndex(reader(Number(cc.column_index_offset), cc.column_index_length), md.schema[0])
+        const nulls = ci.null_counts.reduce((a, b) => a + Number(b), 0)
+        if (ci.null_pages.length !== locs.length || nulls !== Number(m.statistics.null_count)) {
+          return fail(name, 'page_index_hyparquet', `${where}: column index of ${ci.null_pages.length} pages, ${nulls} nulls`), false
+        }
+      }
+    }
+  }
+  return true
 }
 
 console.log(`pq_conform: ${files.length} files, ${rowsChecked} rows, ${chunks} column chunks; ` +
