@@ -419,15 +419,20 @@ static int eval_node(ev *e, const ks__snode *n, uint32_t i) {
       kt.tok = &key_as_str;
       ki = 0;
     }
-    size_t k = 0;
-    while (k < n->nenums && !ks__tape_equal(&kt, ki, &et, n->enums[k]))
-      k++;
-    if (k == n->nenums) {
+    if ((n->flags & KS__N_CONST) &&
+        !ks__tape_equal(&kt, ki, &et, n->const_tok)) {
       if (e->quiet)
         return KS_EINVALID;
       shown(e, i, sh, sizeof sh);
-      if (n->flags & KS__N_CONST)
-        return fail(e, "const", "%s is not the constant value (const)", sh);
+      return fail(e, "const", "%s is not the constant value (const)", sh);
+    }
+    size_t k = 0;
+    while (k < n->nenums && !ks__tape_equal(&kt, ki, &et, n->enums[k]))
+      k++;
+    if ((n->flags & KS__N_ENUM) && k == n->nenums) {
+      if (e->quiet)
+        return KS_EINVALID;
+      shown(e, i, sh, sizeof sh);
       return fail(e, "enum", "%s is not one of the allowed values (enum)", sh);
     }
   }

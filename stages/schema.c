@@ -234,22 +234,28 @@ static void tape_value(ks__tapebuf *t, yajl_val e) {
   }
 }
 
+/* enum and const share the node's tape; const is one more value on it. */
 static int compile_enum(compiler *c, ks__snode *n, yajl_val v, int is_const) {
   size_t count = is_const ? 1 : YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
   if (!is_const && !YAJL_IS_ARRAY(v))
     return fail(c, "expected an array");
-  n->enums = ks_calloc(count ? count : 1, sizeof *n->enums);
-  n->enum_types = 0;
+  if (!is_const)
+    n->enums = ks_calloc(count ? count : 1, sizeof *n->enums);
+  unsigned kinds = 0;
   for (size_t i = 0; i < count; i++) {
     yajl_val e = is_const ? v : v->u.array.values[i];
-    n->enums[n->nenums++] = (uint32_t)(n->enum_tape.toks.len / sizeof(ks__tok));
+    uint32_t at = (uint32_t)(n->enum_tape.toks.len / sizeof(ks__tok));
+    if (is_const)
+      n->const_tok = at;
+    else
+      n->enums[n->nenums++] = at;
     tape_value(&n->enum_tape, e);
-    const ks__tok *t =
-        (const ks__tok *)n->enum_tape.toks.data + n->enums[n->nenums - 1];
-    n->enum_types |= t->kind;
+    const ks__tok *t = (const ks__tok *)n->enum_tape.toks.data + at;
+    kinds |= t->kind;
     if (t->kind & (KS__T_OBJECT | KS__T_ARRAY))
       n->flags |= KS__N_ENUM_CONTAINER;
   }
+  n->enum_types &= kinds;
   n->flags |= is_const ? KS__N_CONST : KS__N_ENUM;
   return 0;
 }

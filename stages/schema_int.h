@@ -206,6 +206,7 @@ struct ks__snode {
   ks__tapebuf enum_tape;
   uint32_t *enums; /* token index of each value */
   size_t nenums;
+  uint32_t const_tok; /* token index of the const value */
   /* kinds the enum admits, for column mapping (ALL without enum) */
   unsigned enum_types;
   /* applicators */
