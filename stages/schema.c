@@ -548,6 +548,15 @@ static int compile_ref(compiler *c, ks__snode *n, yajl_val ref,
 static int compile_body(compiler *c, ks__snode *n, yajl_val v,
                         const char *base) {
   yajl_val required = NULL, deps = NULL;
+  /* one value per keyword: a repeated name is ambiguous (RFC 8259 4) */
+  for (size_t i = 0; i < v->u.object.len; i++)
+    for (size_t k = 0; k < i; k++)
+      if (strcmp(v->u.object.keys[i], v->u.object.keys[k]) == 0) {
+        size_t old = ptr_push(c, v->u.object.keys[i]);
+        int r = fail(c, "keyword appears twice in one schema");
+        ptr_pop(c, old);
+        return r;
+      }
   for (size_t i = 0; i < v->u.object.len; i++) {
     const char *k = v->u.object.keys[i];
     if (strcmp(k, "$ref") == 0) {

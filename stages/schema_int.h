@@ -139,7 +139,9 @@ int ks__tape_scalar(ks__tapebuf *b, uint32_t kind, const void *p, size_t len,
 int ks__tape_open(ks__tapebuf *b, uint32_t kind);
 int ks__tape_close(ks__tapebuf *b);
 static inline ks__tape ks__tape_view(const ks__tapebuf *b) {
-  return (ks__tape){(const ks__tok *)b->toks.data, b->bytes.data};
+  /* never NULL bytes: offsets are added to it even for empty strings */
+  return (ks__tape){(const ks__tok *)b->toks.data,
+                    b->bytes.data ? b->bytes.data : (const uint8_t *)""};
 }
 /* Deep equality (numbers by value: 1 == 1.0). */
 int ks__tape_equal(const ks__tape *a, uint32_t ia, const ks__tape *b,

@@ -217,7 +217,7 @@ static int scalar(ks__validator *v, uint32_t kind, const void *p, size_t len,
   if (recording(v))
     return ks__tape_scalar(&v->tape, kind, p, len, ncp) ? too_big(v) : 0;
   ks__tok tok = {kind, 1, 0, (uint32_t)len, (uint32_t)ncp};
-  ks__tape t = {&tok, p};
+  ks__tape t = {&tok, p ? p : ""};
   for (uint32_t k = 0; k < v->nset; k++) {
     int r = ks__eval(v, v->depth, v->set[k], &t, 0, num);
     if (r)
