@@ -40,7 +40,7 @@ int ks__cfail(compiler *c, const char *fmt, ...) {
 
 /* Push "/<token>" (RFC 6901 escaped) onto the pointer; returns the old
  * length to pop back to. */
-static size_t ptr_push(compiler *c, const char *tok) {
+size_t ks__ptr_push(compiler *c, const char *tok) {
   size_t old = c->ptr.len;
   ks_buf_append_byte(&c->ptr, '/');
   for (const char *p = tok; *p; p++) {
@@ -57,10 +57,10 @@ static size_t ptr_push(compiler *c, const char *tok) {
 static size_t ptr_push_index(compiler *c, size_t i) {
   char tok[24];
   snprintf(tok, sizeof tok, "%zu", i);
-  return ptr_push(c, tok);
+  return ks__ptr_push(c, tok);
 }
 
-static void ptr_pop(compiler *c, size_t old) {
+void ks__ptr_pop(compiler *c, size_t old) {
   c->ptr.len = old;
 }
 
@@ -285,13 +285,13 @@ static int compile_properties(compiler *c, ks__snode *n, yajl_val v,
     return fail(c, "expected an object of schemas");
   for (size_t i = 0; i < v->u.object.len; i++) {
     const ks__snode *child;
-    size_t old = ptr_push(c, v->u.object.keys[i]);
+    size_t old = ks__ptr_push(c, v->u.object.keys[i]);
     int r = compile(c, v->u.object.values[i], base, &child);
     if (r == 0)
       r = prop_add(c, n, v->u.object.keys[i], child, 0);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   return 0;
 }
@@ -315,7 +315,7 @@ static int compile_pattern_props(compiler *c, ks__snode *n, yajl_val v,
     return fail(c, "expected an object of schemas");
   n->pprops = ks_calloc(v->u.object.len + 1, sizeof *n->pprops);
   for (size_t i = 0; i < v->u.object.len; i++) {
-    size_t old = ptr_push(c, v->u.object.keys[i]);
+    size_t old = ks__ptr_push(c, v->u.object.keys[i]);
     ks__pprop *pp = &n->pprops[n->npprops];
     if ((pp->re = regex(c, v->u.object.keys[i])) == NULL)
       return KS_ESCHEMA;
@@ -323,7 +323,7 @@ static int compile_pattern_props(compiler *c, ks__snode *n, yajl_val v,
     if (r)
       return r;
     n->npprops++;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   if (c->s->max_set < n->npprops + 1)
     c->s->max_set = n->npprops + 1;
@@ -340,7 +340,7 @@ static int compile_list(compiler *c, yajl_val v, const char *base,
     int r = compile(c, v->u.array.values[i], base, &(*out)[i]);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
     (*nout)++;
   }
   return 0;
@@ -373,7 +373,7 @@ static int compile_deps(compiler *c, ks__snode *n, yajl_val v,
     return fail(c, "expected an object");
   n->deps = ks_calloc(v->u.object.len + 1, sizeof *n->deps);
   for (size_t i = 0; i < v->u.object.len; i++) {
-    size_t old = ptr_push(c, v->u.object.keys[i]);
+    size_t old = ks__ptr_push(c, v->u.object.keys[i]);
     ks__dep *d = &n->deps[n->ndeps++];
     int r = prop_index(c, n, v->u.object.keys[i], &d->prop);
     yajl_val dv = v->u.object.values[i];
@@ -383,7 +383,7 @@ static int compile_deps(compiler *c, ks__snode *n, yajl_val v,
       r = compile(c, dv, base, &d->node);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   return 0;
 }
@@ -411,7 +411,7 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
       int r = compile(c, v->u.array.values[i], base, &n->items_arr[i]);
       if (r)
         return r;
-      ptr_pop(c, old);
+      ks__ptr_pop(c, old);
       n->nitems_arr++;
     }
     return 0;
@@ -552,25 +552,25 @@ static int compile_body(compiler *c, ks__snode *n, yajl_val v,
   for (size_t i = 0; i < v->u.object.len; i++)
     for (size_t k = 0; k < i; k++)
       if (strcmp(v->u.object.keys[i], v->u.object.keys[k]) == 0) {
-        size_t old = ptr_push(c, v->u.object.keys[i]);
+        size_t old = ks__ptr_push(c, v->u.object.keys[i]);
         int r = fail(c, "keyword appears twice in one schema");
-        ptr_pop(c, old);
+        ks__ptr_pop(c, old);
         return r;
       }
   for (size_t i = 0; i < v->u.object.len; i++) {
     const char *k = v->u.object.keys[i];
     if (strcmp(k, "$ref") == 0) {
-      size_t old = ptr_push(c, k);
+      size_t old = ks__ptr_push(c, k);
       int r = compile_ref(c, n, v->u.object.values[i], base);
       if (r)
         return r;
-      ptr_pop(c, old);
+      ks__ptr_pop(c, old);
       return 0; /* draft-07: every sibling of $ref is ignored */
     }
   }
   for (size_t i = 0; i < v->u.object.len; i++) {
     const char *k = v->u.object.keys[i];
-    size_t old = ptr_push(c, k);
+    size_t old = ks__ptr_push(c, k);
     int r = 0;
     if (strcmp(k, "required") == 0)
       required = v->u.object.values[i];
@@ -580,22 +580,22 @@ static int compile_body(compiler *c, ks__snode *n, yajl_val v,
       r = compile_keyword(c, n, k, v->u.object.values[i], base);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   /* after properties: names they do not declare get additional entries */
   if (required) {
-    size_t old = ptr_push(c, "required");
+    size_t old = ks__ptr_push(c, "required");
     int r = string_list(c, n, required, &n->required, &n->nrequired);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   if (deps) {
-    size_t old = ptr_push(c, "dependencies");
+    size_t old = ks__ptr_push(c, "dependencies");
     int r = compile_deps(c, n, deps, base);
     if (r)
       return r;
-    ptr_pop(c, old);
+    ks__ptr_pop(c, old);
   }
   if (n->then_ == NULL && n->else_ == NULL)
     n->if_ = NULL; /* "if" alone asserts nothing */
@@ -659,123 +659,6 @@ static int finish(compiler *c) {
   return 0;
 }
 
-/* ---- table mapping ---- */
-
-/* The table type a property's schema asks for. The flat mapping used
- * today stores STRUCT, MAP, ARRAY and JSON as JSON text in a string
- * column; the nested Parquet types (issue 3) replace that in map_column
- * alone. Only "type", "enum"/"const" and "format" decide the type:
- * validation-only keywords never change the table. */
-enum {
-  LT_LONG,
-  LT_DOUBLE,
-  LT_BOOLEAN,
-  LT_STRING,
-  LT_TIMESTAMP,
-  LT_DATE,
-  LT_STRUCT, /* object with properties */
-  LT_MAP,    /* object with only additionalProperties */
-  LT_ARRAY,
-  LT_JSON /* free-form object, or a mix of kinds */
-};
-
-static int logical_type(const ks__snode *n, unsigned *kinds) {
-  n = ks__deref(n);
-  unsigned t = n->types & n->enum_types;
-  unsigned nn = t & ~(unsigned)KS__T_NULL;
-  *kinds = t;
-  if (nn == KS__T_INTEGER)
-    return LT_LONG;
-  if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER))
-    return LT_DOUBLE;
-  if (nn == KS__T_BOOLEAN)
-    return LT_BOOLEAN;
-  if (nn == KS__T_STRING)
-    return n->format == KS__FMT_DATE_TIME ? LT_TIMESTAMP
-           : n->format == KS__FMT_DATE    ? LT_DATE
-                                          : LT_STRING;
-  if (nn == KS__T_ARRAY)
-    return LT_ARRAY;
-  if (nn == KS__T_OBJECT) {
-    uint32_t declared = 0;
-    for (uint32_t i = 0; i < n->nprops; i++)
-      declared += !n->props[i].additional;
-    if (declared)
-      return LT_STRUCT;
-    return n->additional->flags || n->additional->types != KS__T_ALL ||
-                   n->additional->ref
-               ? LT_MAP
-               : LT_JSON;
-  }
-  return LT_JSON;
-}
-
-static void map_column(ks_colspec *spec, ks__colinfo *info, const ks__prop *p,
-                       int required) {
-  unsigned t;
-  int lt = logical_type(p->node, &t);
-  spec->name = ks_strndup(p->name, p->len);
-  spec->nullable = !required || (t & KS__T_NULL) || (t & ~KS__T_NULL) == 0;
-  info->json = 0;
-  switch (lt) {
-  case LT_LONG:
-    spec->type = KS_COL_INT64;
-    break;
-  case LT_DOUBLE:
-    spec->type = KS_COL_DOUBLE;
-    break;
-  case LT_BOOLEAN:
-    spec->type = KS_COL_BOOLEAN;
-    break;
-  case LT_TIMESTAMP:
-    spec->type = KS_COL_TIMESTAMP;
-    break;
-  case LT_DATE:
-    spec->type = KS_COL_DATE;
-    break;
-  case LT_STRING:
-    spec->type = KS_COL_STRING;
-    break;
-  default: /* STRUCT, MAP, ARRAY, JSON: JSON text until issue 3 */
-    spec->type = KS_COL_STRING;
-    info->json = 1;
-  }
-}
-
-static int map_columns(compiler *c, ks_schema *s) {
-  ks__snode *root = (ks__snode *)ks__deref(s->root);
-  c->ptr.len = 0;
-  if (root->types != KS__T_OBJECT) {
-    size_t old = ptr_push(c, "type");
-    int r = fail(c, "the root schema must have \"type\": \"object\" (a "
-                    "record is a JSON object)");
-    ptr_pop(c, old);
-    return r;
-  }
-  s->cols = ks_calloc(root->nprops + 1, sizeof *s->cols);
-  s->colinfo = ks_calloc(root->nprops + 1, sizeof *s->colinfo);
-  for (uint32_t i = 0; i < root->nprops; i++) {
-    ks__prop *p = &root->props[i];
-    if (p->additional)
-      continue;
-    int required = 0;
-    for (uint32_t k = 0; k < root->nrequired; k++)
-      required |= root->required[k] == i;
-    p->col = (int32_t)s->ncols;
-    s->colinfo[s->ncols].prop = i;
-    map_column(&s->cols[s->ncols], &s->colinfo[s->ncols], p, required);
-    s->ncols++;
-  }
-  if (s->ncols == 0) {
-    size_t old = ptr_push(c, "properties");
-    int r = fail(c, "the root schema must declare \"properties\" (one "
-                    "column per property)");
-    ptr_pop(c, old);
-    return r;
-  }
-  return 0;
-}
-
 /* ---- loading ---- */
 
 static const ks_schema_opts default_opts = {.table = 1, .format_assertion = 1};
@@ -816,7 +699,7 @@ int ks_schema_load_opts(const char *json, size_t len, const char *name,
   if (r == 0)
     r = finish(&c);
   if (r == 0 && o->table)
-    r = map_columns(&c, s);
+    r = ks__map_columns(&c, s);
   ks__compiler_free(&c);
   if (r) {
     ks_schema_free(s);

@@ -47,6 +47,13 @@ yajl_val ks__jtree_parse(const char *text, size_t len, char *err,
 void ks__jtree_free(yajl_val v);
 size_t ks__jstr_len(const char *s);
 
+/* Push "/<token>" (RFC 6901 escaped) onto c->ptr; returns the length to
+ * pop back to. */
+size_t ks__ptr_push(ks__compiler *c, const char *tok);
+void ks__ptr_pop(ks__compiler *c, size_t old);
+/* Maps the root's properties to columns (schema_map.c). */
+int ks__map_columns(ks__compiler *c, ks_schema *s);
+
 int ks__cfail(ks__compiler *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
