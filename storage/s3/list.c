@@ -99,7 +99,8 @@ static void on_list_page(ks__s3_req *r) {
   } else {
     /* S3 lists in UTF-8 binary order already; sort anyway so the promise
      * holds for servers that do not. */
-    qsort(c->objs, c->n, sizeof *c->objs, cmp_obj);
+    if (c->n)
+      qsort(c->objs, c->n, sizeof *c->objs, cmp_obj);
     cb(arg, 0, c->objs, c->n);
   }
   list_ctx_free(c);

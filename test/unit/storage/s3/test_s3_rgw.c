@@ -64,10 +64,13 @@ static int setup(void **state) {
   return 0;
 }
 
+static void free_list(fx *f);
+
 static int teardown(void **state) {
   fx *f = *state;
   if (f == NULL)
     return 0;
+  free_list(f);
   ks_storage_close(f->st);
   assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
   assert_int_equal(uv_loop_close(&f->loop), 0);
