@@ -4,9 +4,8 @@
  * keyword. Checks the row protocol (every column gains exactly one entry
  * on success, none on failure) and that validate-only reaches the same
  * verdict.
- * Build (from the repo root): clang -fsanitize=fuzzer,address -I.
- * -D_GNU_SOURCE, with base/ sources, storage/parquet/column.c, the stages
- * utf8, datetime, schema, validate and decode sources, -lyajl -lm.
+ * Build: cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DKS_FUZZ=ON
+ * -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link (coverage of the library too).
  */
 #include "stages/decode.h"
 
