@@ -24,11 +24,11 @@
 #endif
 #endif
 
+static volatile long allocs;
 #ifndef KS_NO_INTERPOSE
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
-static volatile long allocs;
 void *malloc(size_t n) {
   allocs++;
   return __libc_malloc(n);
