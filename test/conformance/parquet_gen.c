@@ -101,7 +101,7 @@ static void gen_leaf_value(gen *g, const ks_pq_node *n, ks_buf *o) {
     static const int64_t ex[] = {INT64_MIN, INT64_MAX, 0, -1,
                                  (int64_t)1 << 53 | 1};
     int64_t v = (x >> 8) % 8 == 0 ? ex[(x >> 12) % 5] : (int64_t)(x >> 1);
-    if ((x >> 16) % 3 == 0)
+    if ((x >> 16) % 3 == 0 && v != INT64_MIN)
       v = -v;
     ks_buf_appendf(o, "%" PRId64, v);
     return;
