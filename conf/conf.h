@@ -67,6 +67,10 @@ typedef struct ks_conf_s3 {
   int breaker_failures;       /* breaker.failures: consecutive failures that
                                  open it; default 5 */
   int64_t breaker_cooldown_ms; /* breaker.cooldown before a probe; 5 s */
+  int64_t stale_upload_age_ms; /* uploads (multipart on S3, temp files on
+                                  fs) older than this are aborted at start
+                                  and at shutdown; default 1 h, >= 1 s, never
+                                  below 2 x the largest flush.interval */
 } ks_conf_s3;
 
 /* The defaults above, for code that opens S3 storage without a config. */

@@ -39,6 +39,7 @@ static const char *const s3_keys[] = {"endpoint",
                                       "stall_timeout",
                                       "retry",
                                       "breaker",
+                                      "stale_upload_age",
                                       NULL};
 static const char *const retry_keys[] = {"base", "cap", "max_attempts", NULL};
 static const char *const breaker_keys[] = {"failures", "cooldown", NULL};
@@ -261,6 +262,8 @@ static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
            ks__conf_duration(c, v, 1, &s3->connect_timeout_ms));
   WITH_KEY(c, map, "stall_timeout",
            ks__conf_duration(c, v, 1000, &s3->stall_timeout_ms));
+  WITH_KEY(c, map, "stale_upload_age",
+           ks__conf_duration(c, v, 1000, &s3->stale_upload_age_ms));
   int r = sub_map(c, map, "retry", retry_keys);
   if (r < 0)
     return r;
@@ -379,6 +382,7 @@ void ks_conf_s3_defaults(ks_conf_s3 *s3) {
   s3->retry_max_attempts = 8;
   s3->breaker_failures = 5;
   s3->breaker_cooldown_ms = 5000;
+  s3->stale_upload_age_ms = 3600000;
 }
 
 static ks_conf *conf_new(const char *name) {

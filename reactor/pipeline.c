@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "http/server.h"
 #include "reactor/kafka.h"
+#include "reactor/sweep.h"
 #include "reactor/worker.h"
 #include "stages/commit.h"
 #include "stages/flush.h"
@@ -11,6 +12,10 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Time limits of the stale-upload sweeps (reactor/sweep.c). */
+#define KS_SWEEP_START_MS 15000
+#define KS_SWEEP_STOP_MS 4000
 
 #define KS_REASON_NAME_(n, s) s,
 static const char *reason_names[] = {KS_REASON_MAP(KS_REASON_NAME_)};
@@ -143,6 +148,9 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
       goto fail;
     }
   }
+  /* Before anything consumes: clear what a killed run left behind. A
+   * failure only delays that to the next sweep. */
+  ks_sweep_stale_uploads(conf, KS_SWEEP_START_MS);
   if ((r = ks_kafka_open(p, err, errlen)))
     goto fail;
   p->workers = ks_calloc((size_t)p->nworkers, sizeof *p->workers);
@@ -333,6 +341,12 @@ int ks_pipeline_run(ks_pipeline *p) {
   uv_run(&p->ctl_loop, UV_RUN_DEFAULT);
   for (int i = 0; i < p->nworkers; i++)
     ks_worker_join(p->workers[i]);
+  /* Everything is committed and no writer of ours is left: sweep again, so
+   * a graceful stop leaves no upload behind, even those of earlier crashes
+   * that were too young at start-up. Bounded: a slow S3 must not hold the
+   * stop up. After a fatal error storage may be what failed: skip. */
+  if (!atomic_load(&p->fatal))
+    ks_sweep_stale_uploads(p->conf, KS_SWEEP_STOP_MS);
   ks_http_stop(p->http);
   p->http = NULL;
   rd_kafka_queue_io_event_enable(p->consumer_q, -1, NULL, 0);

@@ -12,6 +12,8 @@
 #ifndef KS_STORAGE_STORAGE_H
 #define KS_STORAGE_STORAGE_H
 
+#include "base/ks.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -37,6 +39,10 @@ typedef void (*ks_upload_cb)(void *arg, int status, ks_upload *up);
 /* Complete reports the object's final size and modification time. */
 typedef void (*ks_upload_done_cb)(void *arg, int status,
                                   const ks_storage_obj *obj);
+/* Sweep of stale uploads: how many were aborted, and how many stale ones
+ * are still there (an abort failed or the sweep was canceled). */
+typedef void (*ks_storage_sweep_cb)(void *arg, int status, size_t aborted,
+                                    size_t left);
 
 typedef struct ks_storage_vtable {
   const char *name;
@@ -60,8 +66,15 @@ typedef struct ks_storage_vtable {
   /* Frees up after the callback. */
   int (*upload_abort)(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                       void *arg);
-  /* Waits for nothing: the caller has drained its operations first. */
+  /* Waits for nothing: the caller has drained its operations first; what
+   * is still in flight completes with KS_ECANCELED. */
   void (*close)(ks_storage *s);
+  /* Aborts the uploads under prefix that a crashed process left behind:
+   * those started (s3) or last written (fs) more than older_than_ms ago.
+   * Logs each one. Optional (NULL: KS_EUNSUPPORTED). */
+  int (*sweep_uploads)(ks_storage *s, const char *prefix,
+                       int64_t older_than_ms, ks_storage_sweep_cb cb,
+                       void *arg);
 } ks_storage_vtable;
 
 struct ks_storage {
@@ -98,6 +111,13 @@ static inline int ks_storage_list(ks_storage *s, const char *prefix,
 static inline int ks_storage_del(ks_storage *s, const char *key,
                                  ks_storage_cb cb, void *arg) {
   return s->vt->del(s, key, cb, arg);
+}
+static inline int ks_storage_sweep_uploads(ks_storage *s, const char *prefix,
+                                           int64_t older_than_ms,
+                                           ks_storage_sweep_cb cb, void *arg) {
+  if (s->vt->sweep_uploads == NULL)
+    return KS_EUNSUPPORTED;
+  return s->vt->sweep_uploads(s, prefix, older_than_ms, cb, arg);
 }
 static inline void ks_storage_close(ks_storage *s) { s->vt->close(s); }
 

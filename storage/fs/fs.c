@@ -358,6 +358,7 @@ const ks_storage_vtable ks__fs_vtable = {
     .upload_part = ks__fs_upload_part,
     .upload_complete = ks__fs_upload_complete,
     .upload_abort = ks__fs_upload_abort,
+    .sweep_uploads = ks__fs_sweep_uploads,
     .close = fs_close,
 };
 

@@ -3,7 +3,8 @@
  * sorted array of keys relative to the storage root, as the storage
  * interface promises; and ListMultipartUploads (optionally aborting what
  * it finds), which tests and operators use to prove nothing was left
- * behind.
+ * behind; the stale-upload sweep is the same listing keeping only the
+ * uploads initiated before a cut-off.
  */
 #include "storage/s3/s3_int.h"
 
@@ -140,8 +141,11 @@ typedef struct uploads_ctx {
   char *prefix;
   char *key_marker, *id_marker;
   char **keys, **ids; /* to abort */
-  size_t n, cap, aborted;
+  int64_t *ages_ms;   /* sweep: how old each one is */
+  size_t n, cap, aborted, seen;
   int abort_them;
+  int64_t older_than_ms; /* sweep: keep only these; -1: every upload */
+  int64_t now_ms;
 } uploads_ctx;
 
 static void uploads_free(uploads_ctx *c) {
@@ -151,6 +155,7 @@ static void uploads_free(uploads_ctx *c) {
   }
   ks_free(c->keys);
   ks_free(c->ids);
+  ks_free(c->ages_ms);
   ks_free(c->prefix);
   ks_free(c->key_marker);
   ks_free(c->id_marker);
@@ -162,12 +167,17 @@ static void abort_next(ks__s3_req *r);
 
 static void uploads_finish(ks__s3_req *r, int status) {
   uploads_ctx *c = r->ctx;
-  ks_s3_count_cb cb = r->cb.count;
   void *arg = r->arg;
-  size_t n = c->n;
+  size_t n = c->n, aborted = c->aborted;
+  int sweep = c->older_than_ms >= 0;
+  ks_s3_count_cb cb = r->cb.count;
+  ks_storage_sweep_cb scb = r->cb.sweep;
   ks__s3_req_free(r);
   uploads_free(c);
-  cb(arg, status, n);
+  if (sweep)
+    scb(arg, status, aborted, n - aborted);
+  else
+    cb(arg, status, n);
 }
 
 static void on_abort_one(ks__s3_req *r) {
@@ -176,6 +186,11 @@ static void on_abort_one(ks__s3_req *r) {
     uploads_finish(r, r->status);
     return;
   }
+  if (c->older_than_ms >= 0)
+    ks_log_info("storage: aborted stale multipart upload s3://%s/%s "
+                "(upload id %s, started %llds ago)", r->s3->bucket,
+                c->keys[c->aborted], c->ids[c->aborted],
+                (long long)(c->ages_ms[c->aborted] / 1000));
   c->aborted++;
   abort_next(r);
 }
@@ -210,16 +225,25 @@ static void on_uploads_page(ks__s3_req *r) {
   const char *cur = s, *v;
   size_t vl;
   while (ks__xml_next(&cur, end, "Upload", &v, &vl) == 0) {
-    char key[2048] = "", id[1024] = "";
+    char key[2048] = "", id[1024] = "", when[64] = "";
     ks__xml_get(v, vl, "Key", key, sizeof key);
     ks__xml_get(v, vl, "UploadId", id, sizeof id);
+    ks__xml_get(v, vl, "Initiated", when, sizeof when);
+    c->seen++;
+    /* An unparsable date reads as the epoch, i.e. stale: S3 always sends
+     * one, and a sweep that never aborts would be the worse failure. */
+    int64_t age = c->now_ms - ks__s3_parse_time(when);
+    if (c->older_than_ms >= 0 && age < c->older_than_ms)
+      continue;
     if (c->n == c->cap) {
       c->cap = c->cap ? c->cap * 2 : 16;
       c->keys = ks_realloc(c->keys, c->cap * sizeof *c->keys);
       c->ids = ks_realloc(c->ids, c->cap * sizeof *c->ids);
+      c->ages_ms = ks_realloc(c->ages_ms, c->cap * sizeof *c->ages_ms);
     }
     c->keys[c->n] = ks_strdup(key);
     c->ids[c->n] = ks_strdup(id);
+    c->ages_ms[c->n] = age;
     c->n++;
   }
   char trunc[16] = "", km[2048] = "", im[1024] = "";
@@ -253,21 +277,43 @@ static void uploads_page(ks__s3_req *r) {
   ks__s3_req_submit(r);
 }
 
-int ks_s3_list_uploads(ks_storage *s, const char *prefix, int abort_them,
-                       ks_s3_count_cb cb, void *arg) {
-  if (prefix == NULL || cb == NULL)
-    return KS_EINVAL;
-  ks__s3 *s3 = (ks__s3 *)s;
+static void start_uploads(ks__s3 *s3, const char *prefix, int abort_them,
+                          int64_t older_than_ms, ks_s3_count_cb cb,
+                          ks_storage_sweep_cb scb, void *arg) {
   uploads_ctx *c = ks_calloc(1, sizeof *c);
   size_t n = strlen(s3->prefix) + strlen(prefix) + 1;
   c->prefix = ks_malloc(n);
   snprintf(c->prefix, n, "%s%s", s3->prefix, prefix);
   c->abort_them = abort_them;
+  c->older_than_ms = older_than_ms;
+  c->now_ms = (int64_t)(ks_now_us() / 1000);
   ks__s3_req *r = ks__s3_req_new(s3, KS_S3_OP_LIST_UPLOADS, "GET", NULL, 0);
   r->ctx = c;
-  r->cb.count = cb;
+  if (scb)
+    r->cb.sweep = scb;
+  else
+    r->cb.count = cb;
   r->arg = arg;
   r->done = on_uploads_page;
   uploads_page(r);
+}
+
+int ks_s3_list_uploads(ks_storage *s, const char *prefix, int abort_them,
+                       ks_s3_count_cb cb, void *arg) {
+  if (prefix == NULL || cb == NULL)
+    return KS_EINVAL;
+  start_uploads((ks__s3 *)s, prefix, abort_them, -1, cb, NULL, arg);
+  return 0;
+}
+
+/* Ages come from the server's Initiated date against this host's clock:
+ * a skew between the two shifts the cut-off by as much, which the
+ * threshold's margin (hours by default) absorbs. */
+int ks__s3_sweep_uploads(ks_storage *s, const char *prefix,
+                         int64_t older_than_ms, ks_storage_sweep_cb cb,
+                         void *arg) {
+  if (prefix == NULL || cb == NULL || older_than_ms < 0)
+    return KS_EINVAL;
+  start_uploads((ks__s3 *)s, prefix, 1, older_than_ms, NULL, cb, arg);
   return 0;
 }

@@ -278,5 +278,6 @@ const ks_storage_vtable ks__s3_vtable = {
     .upload_part = ks__s3_upload_part,
     .upload_complete = ks__s3_upload_complete,
     .upload_abort = ks__s3_upload_abort,
+    .sweep_uploads = ks__s3_sweep_uploads,
     .close = ks__s3_close,
 };

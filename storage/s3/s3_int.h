@@ -111,6 +111,7 @@ struct ks__s3_req {
     ks_upload_done_cb upload_done;
     ks_s3_head_cb head;
     ks_s3_count_cb count;
+    ks_storage_sweep_cb sweep;
   } cb;
   void *arg;
   void *ctx; /* operation state (upload, list accumulator) */
@@ -193,6 +194,9 @@ int ks__s3_upload_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                         void *arg);
 int ks__s3_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
                 void *arg);
+int ks__s3_sweep_uploads(ks_storage *s, const char *prefix,
+                         int64_t older_than_ms, ks_storage_sweep_cb cb,
+                         void *arg);
 /* KS_EINVAL unless key is non-empty and relative. */
 int ks__s3_check_key(const char *key);
 /* RFC 1123 / ISO 8601 time -> ms since the epoch (0 when unparsable). */

@@ -187,6 +187,7 @@ static void test_s3_settings(void **state) {
                        "    stall_timeout: 1m\n"
                        "    retry: { base: 50ms, cap: 5s, max_attempts: 3 }\n"
                        "    breaker: { failures: 9, cooldown: 30s }\n"
+                       "    stale_upload_age: 10m\n"
                        "tables: [ { name: t, topics: [a] } ]\n");
   assert_string_equal(c->s3.sse, "aws:kms");
   assert_string_equal(c->s3.kms_key_id, "arn:aws:kms:eu-west-1:1:key/k");
@@ -200,6 +201,7 @@ static void test_s3_settings(void **state) {
   assert_int_equal(c->s3.retry_max_attempts, 3);
   assert_int_equal(c->s3.breaker_failures, 9);
   assert_int_equal(c->s3.breaker_cooldown_ms, 30000);
+  assert_int_equal(c->s3.stale_upload_age_ms, 600000);
   ks_conf_free(c);
   /* defaults */
   c = load_ok("kafka: { bootstrap.servers: mock }\n"
@@ -216,6 +218,7 @@ static void test_s3_settings(void **state) {
   assert_int_equal(c->s3.retry_max_attempts, 8);
   assert_int_equal(c->s3.breaker_failures, 5);
   assert_int_equal(c->s3.breaker_cooldown_ms, 5000);
+  assert_int_equal(c->s3.stale_upload_age_ms, 3600000);
   ks_conf_free(c);
 }
 
@@ -494,6 +497,14 @@ static const bad_case bad_cases[] = {
      "storage: { url: 's3://b', s3: { breaker: { cooldown: soon } } }\n",
      "t.yaml:2: storage.s3.breaker.cooldown: expected a duration like "
      "\"30s\", got \"soon\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { stale_upload_age: 500ms } }\n",
+     "t.yaml:2: storage.s3.stale_upload_age: expected a duration of at least "
+     "1000ms, got \"500ms\""},
+    {"kafka: { bootstrap.servers: mock }\n"
+     "storage: { url: 's3://b', s3: { stale_upload_age: never } }\n",
+     "t.yaml:2: storage.s3.stale_upload_age: expected a duration like "
+     "\"30s\", got \"never\""},
     {"kafka: { bootstrap.servers: mock }\n"
      "storage: { url: 's3://b', s3: { addressing: vhost } }\n",
      "t.yaml:2: storage.s3.addressing: expected path or virtual, got "
