@@ -32,6 +32,8 @@ typedef struct fx {
   ks_storage_obj *objs;
   size_t nobjs;
   size_t count;
+  size_t aborted, left;
+  ks_upload *up;
 } fx;
 
 static const char *endpoint(void) { return getenv("KS_S3_ENDPOINT"); }
@@ -188,6 +190,31 @@ static int list(fx *f, const char *prefix) {
 static int uploads(fx *f, int abort_them) {
   reset(f);
   assert_int_equal(ks_s3_list_uploads(f->st, "", abort_them, on_count, f), 0);
+  return wait(f);
+}
+
+static void on_upload(void *arg, int status, ks_upload *up) {
+  fx *f = arg;
+  f->called++;
+  f->status = status;
+  f->up = up;
+}
+static void on_swept(void *arg, int status, size_t aborted, size_t left) {
+  fx *f = arg;
+  f->called++;
+  f->status = status;
+  f->aborted = aborted;
+  f->left = left;
+}
+static int upload_create(fx *f, const char *k) {
+  reset(f);
+  assert_int_equal(f->st->vt->upload_create(f->st, k, on_upload, f), 0);
+  return wait(f);
+}
+static int sweep(fx *f, const char *prefix, int64_t older_than_ms) {
+  reset(f);
+  assert_int_equal(
+      ks_storage_sweep_uploads(f->st, prefix, older_than_ms, on_swept, f), 0);
   return wait(f);
 }
 
@@ -408,12 +435,53 @@ static void test_list_pagination(void **state) {
   free(m);
 }
 
+/* Uploads a killed writer left behind are aborted once older than the
+ * threshold; younger ones (a live writer's) and other prefixes are kept. */
+static void test_sweep_stale_uploads(void **state) {
+  NEED_RGW();
+  fx *f = *state;
+  ks_upload *ups[4];
+  assert_int_equal(upload_create(f, "t/part-old-1.parquet"), 0);
+  ups[0] = f->up;
+  assert_int_equal(upload_create(f, "t/sub/part-old-2.parquet"), 0);
+  ups[1] = f->up;
+  assert_int_equal(upload_create(f, "other/part-old.parquet"), 0);
+  ups[2] = f->up;
+  usleep(2600 * 1000);
+  assert_int_equal(upload_create(f, "t/part-young.parquet"), 0);
+  ups[3] = f->up;
+  assert_int_equal(sweep(f, "t/", 2000), 0);
+  assert_int_equal(f->aborted, 2);
+  assert_int_equal(f->left, 0);
+  assert_int_equal(uploads(f, 0), 0);
+  assert_int_equal(f->count, 2); /* the young one and the other prefix */
+  /* Nothing stale is left: a second sweep aborts nothing. */
+  assert_int_equal(sweep(f, "t/", 2000), 0);
+  assert_int_equal(f->aborted, 0);
+  /* The young upload still takes parts. */
+  reset(f);
+  assert_int_equal(f->st->vt->upload_part(f->st, ups[3], 1, "x", 1, on_done,
+                                          f), 0);
+  assert_int_equal(wait(f), 0);
+  /* Release the handles: aborting an upload the sweep already aborted is
+   * not an error. */
+  for (int i = 0; i < 4; i++) {
+    reset(f);
+    assert_int_equal(f->st->vt->upload_abort(f->st, ups[i], on_done, f), 0);
+    assert_int_equal(wait(f), 0);
+  }
+  assert_int_equal(uploads(f, 0), 0);
+  assert_int_equal(f->count, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_object_ops, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ostream_50mib, setup, teardown),
       cmocka_unit_test_setup_teardown(test_list_pagination, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_stale_uploads, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
