@@ -3,10 +3,17 @@
 # records, 5% invalid, 16 partitions, ksink SIGKILLed twice mid-stream and
 # restarted, then SIGTERMed) with storage.url s3://... on Ceph RGW, reached
 # through ks_fault_proxy injecting 10% 503 SlowDown, 5% connection resets
-# (half before the server acts, half after it did) and 2% delayed answers.
+# (half before the server acts, half after it did) and 2% delayed answers,
+# plus targeted faults: the answers to the first two Delta log entries'
+# put-if-absent and to the first CompleteMultipartUpload are reset after
+# the server acted (the retry then meets 412 / NoSuchUpload and must
+# recognize its own write: no duplicate commit, no zombie).
 # The table is downloaded with ksink's own s3 backend and checked by the
 # independent verifier; after the graceful shutdown no multipart upload may
-# be left in progress. Needs the ctest "rgw" fixture (KS_S3_ENDPOINT).
+# be left in progress: ksink's own stale-upload sweep (stale_upload_age 2s,
+# flush.interval 1s, so the floor is 2 s too) aborts what the SIGKILLed
+# processes left, at the last start or at the final shutdown. Needs the
+# ctest "rgw" fixture (KS_S3_ENDPOINT).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ -n "${KS_S3_ENDPOINT:-}" ] || { echo "SKIP: no KS_S3_ENDPOINT (rgw fixture)"; exit 77; }
@@ -17,7 +24,10 @@ start_broker user-events:16
 
 "$KS_BUILD_DIR/test/ks_fault_proxy" --upstream "${KS_S3_ENDPOINT#http://}" \
   --port-file "$WORK/proxy.port" --stats-file "$WORK/proxy.stats" --seed 11 \
-  --p503 10 --reset 5 --delay 2 --delay-ms 400 2>"$WORK/proxy.err" &
+  --p503 10 --reset 5 --delay 2 --delay-ms 400 \
+  --reset-after-server-acted-on '^PUT [^ ]*/_delta_log/[0-9]+\.json' --count 2 \
+  --reset-after-server-acted-on '^POST [^ ]*uploadId=' --count 1 \
+  2>"$WORK/proxy.err" &
 PROXY=$!
 PIDS+=($PROXY)
 for _ in $(seq 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
@@ -44,6 +54,7 @@ storage:
     part_size: 5MiB
     retry: { base: 50ms, cap: 2s, max_attempts: 10 }
     breaker: { failures: 20, cooldown: 1s }
+    stale_upload_age: 2s
 tables:
   - name: user_events
     topics: [user-events]
@@ -91,10 +102,14 @@ for round in 1 2; do
   wait "$KSINK_PID" 2>/dev/null || true
 done
 
-# Uploads a SIGKILLed process had open stay behind (vacuum's job); clear
-# them so the check below sees only what the graceful run leaves.
-orphans=$("$S3TOOL" uploads "$URL" --abort)
-log "uploads left by the SIGKILLed processes: $orphans (aborted)"
+# Uploads the SIGKILLed processes had open are left for ksink's sweep.
+# Small flushes rarely leave one (files under part_size go as one
+# PutObject), so two more stand for a writer killed mid-file: one under
+# the table, one nested like a partition directory.
+"$S3TOOL" orphan "$URL" user_events/part-00000-killed.zstd.parquet || fail "ks_s3_tool orphan failed"
+"$S3TOOL" orphan "$URL" user_events/p=1/part-00001-killed.zstd.parquet || fail "ks_s3_tool orphan failed"
+orphans=$("$S3TOOL" uploads "$URL")
+log "uploads left by the SIGKILLed processes (and the two staged ones): $orphans"
 
 run_ksink
 wait "$PRODUCER" || fail "producer failed: $(cat "$WORK/produce.err")"
@@ -112,13 +127,20 @@ wait "$KSINK_PID" || rc=$?
 grep -q '"level":"error"' "$WORK/ksink.err" && fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -5)"
 
 left=$("$S3TOOL" uploads "$URL")
-[ "$left" = 0 ] || fail "$left multipart uploads left in progress after shutdown"
+[ "$left" = 0 ] || fail "$left multipart uploads left in progress after shutdown (ksink's sweep should have aborted them)"
+swept=$(grep -c '"msg":"storage: aborted stale multipart upload' "$WORK/ksink.err" || true)
+[ "$swept" -ge "$orphans" ] || fail "$orphans uploads were orphaned but the sweep logged $swept aborts"
 
 "$S3TOOL" download "$URL/user_events" "$WORK/table" || fail "download failed"
 node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$WORK/table" \
   --expect "$WORK/expect.jsonl" --app-id it --topic user-events
 retries=$(grep -c '"msg":"s3: .*; retry ' "$WORK/ksink.err" || true)
+acted=$(grep -c 'reset_acted: PUT .*_delta_log' "$WORK/proxy.err" || true)
+[ "$acted" = 2 ] || fail "expected 2 forced resets on Delta log puts, saw $acted"
+ours=$(grep -c 'an earlier attempt had created it; the object holds our bytes' "$WORK/ksink.err" || true)
+[ "$ours" -ge 1 ] || fail "no put-if-absent recognized its own write after a forced reset"
+grep -qi 'zombie' "$WORK/ksink.err" && fail "ksink logged a zombie: $(grep -i zombie "$WORK/ksink.err" | head -3)"
 log "faults injected: $(cat "$WORK/proxy.stats"); ksink retried $retries requests"
-echo "kill_restart_s3: records=$VALID faults=[$(cat "$WORK/proxy.stats")] retries=$retries" >"$WORK/summary"
+echo "kill_restart_s3: records=$VALID faults=[$(cat "$WORK/proxy.stats")] retries=$retries own_write_recognized=$ours orphaned_uploads=$orphans swept=$swept" >"$WORK/summary"
 cat "$WORK/summary"
 log "kill_restart_s3: passed"
