@@ -87,6 +87,17 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
     /* Not ours (revoked) or from before the seek: the owner re-reads it. */
     return 0;
   }
+  /* Offsets only move forward within an assignment; a record at or below
+   * what this partition already batched or flushed would be written twice
+   * (and a txn that does not advance is refused by the commit). */
+  if (m->offset <= p->batch_last || m->offset <= p->committed) {
+    ks_log_warn("worker %d: %s[%d] redelivered offset %lld (already at "
+                "%lld); skipped", w->id, topic, (int)m->partition,
+                (long long)m->offset,
+                (long long)(p->batch_last > p->committed ? p->batch_last
+                                                         : p->committed));
+    return 0;
+  }
   atomic_fetch_add_explicit(&w->counters.consumed, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&w->counters.consumed_bytes, m->len,
                             memory_order_relaxed);
