@@ -5,6 +5,7 @@
  * the ratio chain/bare. Usage: bench_chain [--events N] [--codec C]
  * [--rounds R] (best of R rounds is reported).
  */
+#include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
 #include "stages/decode.h"
@@ -17,61 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <yajl/yajl_parse.h>
-
-static const char schema_json[] =
-    "{\"type\":\"object\",\"properties\":{"
-    "\"user_id\":{\"type\":\"integer\"},"
-    "\"event_type\":{\"type\":\"string\"},"
-    "\"timestamp\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"properties\":{\"type\":\"object\"}},"
-    "\"required\":[\"user_id\",\"event_type\",\"timestamp\"],"
-    "\"additionalProperties\":false}";
-
-typedef struct corpus {
-  uint8_t *data;
-  size_t *off; /* record i is data[off[i], off[i+1]) */
-  size_t n, bytes;
-} corpus;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void build_corpus(corpus *c, size_t n) {
-  ks_demo_gen g;
-  ks_demo_gen_init(&g, 1, 50);
-  ks_buf b;
-  ks_buf_init(&b, 0);
-  c->off = ks_malloc((n + 1) * sizeof *c->off);
-  for (size_t i = 0; i < n; i++) {
-    c->off[i] = b.len;
-    char key[32];
-    const char *kind;
-    ks_demo_gen_next(&g, &b, key, &kind);
-  }
-  c->off[n] = b.len;
-  c->n = n;
-  c->bytes = b.len;
-  c->data = ks_buf_steal(&b, NULL);
-}
-
-static double bare_yajl(const corpus *c, size_t *ok) {
-  yajl_callbacks cb;
-  memset(&cb, 0, sizeof cb);
-  double t0 = now_s();
-  *ok = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    yajl_handle h = yajl_alloc(&cb, NULL, NULL);
-    if (yajl_parse(h, c->data + c->off[i], c->off[i + 1] - c->off[i]) ==
-            yajl_status_ok &&
-        yajl_complete_parse(h) == yajl_status_ok)
-      (*ok)++;
-    yajl_free(h);
-  }
-  return now_s() - t0;
-}
 
 static int count_sink(void *arg, const uint8_t *data, size_t len) {
   *(uint64_t *)arg += len;
@@ -106,7 +52,7 @@ static void chain_free(chain_state *cs) {
   ks_free(cs->cols);
 }
 
-static double chain(chain_state *cs, const corpus *c, ks_codec codec,
+static double chain(chain_state *cs, const bench_corpus *c, ks_codec codec,
                     size_t *ok, uint64_t *out_bytes) {
   ks_rowgroup *rg = &cs->rg;
   size_t nd = cs->nd;
@@ -117,7 +63,7 @@ static double chain(chain_state *cs, const corpus *c, ks_codec codec,
   const size_t rowgroup_bytes = 128u << 20;
   *ok = 0;
   ks_rowgroup_reset(rg);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (size_t i = 0; i < c->n; i++) {
     ks_rowgroup_mark_row(rg);
     if (ks_decoder_feed(cs->d, c->data + c->off[i], c->off[i + 1] - c->off[i],
@@ -137,7 +83,7 @@ static double chain(chain_state *cs, const corpus *c, ks_codec codec,
   }
   ks_pq_writer_write_rowgroup(w, rg);
   ks_pq_writer_close(w);
-  double t = now_s() - t0;
+  double t = bench_now_s() - t0;
   ks_pq_writer_free(w);
   return t;
 }
@@ -154,11 +100,11 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--codec") == 0)
       codecs = argv[i + 1];
   }
-  corpus c;
-  build_corpus(&c, n);
+  bench_corpus c;
+  bench_corpus_build(&c, n, 50);
   char err[512];
   ks_schema *s;
-  if (ks_schema_load_string(schema_json, strlen(schema_json), "bench", &s, err,
+  if (ks_schema_load_string(bench_seed_schema, strlen(bench_seed_schema), "bench", &s, err,
                             sizeof err)) {
     fprintf(stderr, "bench: %s\n", err);
     return 1;
@@ -170,7 +116,7 @@ int main(int argc, char **argv) {
   size_t ok_bare = 0;
   double bare = 1e9;
   for (int r = 0; r < rounds; r++) {
-    double t = bare_yajl(&c, &ok_bare);
+    double t = bench_bare_yajl(&c, &ok_bare);
     if (t < bare)
       bare = t;
   }
@@ -212,7 +158,6 @@ int main(int argc, char **argv) {
          (double)ru.ru_maxrss / 1024.0, mb);
   chain_free(&cs);
   ks_schema_free(s);
-  ks_free(c.data);
-  ks_free(c.off);
+  bench_corpus_free(&c);
   return 0;
 }

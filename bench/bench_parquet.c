@@ -11,6 +11,7 @@
  *     against the column bytes and against the JSON text.
  * Usage: bench_parquet [--values N] [--events N] [--rounds R]
  */
+#include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
 #include "stages/decode.h"
@@ -21,12 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int count_sink(void *arg, const uint8_t *data, size_t len) {
   (void)data;
@@ -48,13 +43,13 @@ static const char *const codec_names[] = {"none", "snappy", "zstd", "gzip"};
 static double encode(const ks_pq_schema *s, const ks_rowgroup *rg,
                      const ks_pq_options *o, uint64_t *out) {
   *out = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   ks_pq_writer *w = ks_pq_writer_new_schema(s, o, count_sink, out);
   if (ks_pq_writer_write_rowgroup(w, rg) || ks_pq_writer_close(w)) {
     fprintf(stderr, "bench_parquet: write failed\n");
     exit(1);
   }
-  double t = now_s() - t0;
+  double t = bench_now_s() - t0;
   ks_pq_writer_free(w);
   return t;
 }
@@ -155,19 +150,10 @@ static void per_type(size_t n, int rounds) {
   }
 }
 
-static const char schema_json[] =
-    "{\"type\":\"object\",\"properties\":{"
-    "\"user_id\":{\"type\":\"integer\"},"
-    "\"event_type\":{\"type\":\"string\"},"
-    "\"timestamp\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"properties\":{\"type\":\"object\"}},"
-    "\"required\":[\"user_id\",\"event_type\",\"timestamp\"],"
-    "\"additionalProperties\":false}";
-
 static void demo(size_t n, int rounds) {
   char err[512];
   ks_schema *js;
-  if (ks_schema_load_string(schema_json, strlen(schema_json), "bench", &js,
+  if (ks_schema_load_string(bench_seed_schema, strlen(bench_seed_schema), "bench", &js,
                             err, sizeof err)) {
     fprintf(stderr, "bench_parquet: %s\n", err);
     exit(1);

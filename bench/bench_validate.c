@@ -10,6 +10,7 @@
  * decoder); "decode, schema true" is the validate-only decoder with the
  * schema `true`: the same callbacks, UTF-8 checks and arena, no keywords.
  */
+#include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
 #include "stages/decode.h"
@@ -20,15 +21,6 @@
 #include <string.h>
 #include <time.h>
 #include <yajl/yajl_parse.h>
-
-static const char seed_schema[] =
-    "{\"type\":\"object\",\"properties\":{"
-    "\"user_id\":{\"type\":\"integer\"},"
-    "\"event_type\":{\"type\":\"string\"},"
-    "\"timestamp\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"properties\":{\"type\":\"object\"}},"
-    "\"required\":[\"user_id\",\"event_type\",\"timestamp\"],"
-    "\"additionalProperties\":false}";
 
 static const char combo_schema[] =
     "{\"type\":\"object\",\"properties\":{"
@@ -49,60 +41,13 @@ static const char combo_schema[] =
     "\"required\":[\"user_id\",\"event_type\",\"timestamp\"],"
     "\"additionalProperties\":false}";
 
-typedef struct corpus {
-  uint8_t *data;
-  size_t *off;
-  size_t n, bytes;
-} corpus;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void build_corpus(corpus *c, size_t n) {
-  ks_demo_gen g;
-  ks_demo_gen_init(&g, 1, 0); /* valid events only: every record is read
-                                 to its end on every path */
-  ks_buf b;
-  ks_buf_init(&b, 0);
-  c->off = ks_malloc((n + 1) * sizeof *c->off);
-  for (size_t i = 0; i < n; i++) {
-    c->off[i] = b.len;
-    char key[32];
-    const char *kind;
-    ks_demo_gen_next(&g, &b, key, &kind);
-  }
-  c->off[n] = b.len;
-  c->n = n;
-  c->bytes = b.len;
-  c->data = ks_buf_steal(&b, NULL);
-}
-
-static double bare_yajl(const corpus *c, size_t *ok) {
-  yajl_callbacks cb;
-  memset(&cb, 0, sizeof cb);
-  double t0 = now_s();
-  *ok = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    yajl_handle h = yajl_alloc(&cb, NULL, NULL);
-    if (yajl_parse(h, c->data + c->off[i], c->off[i + 1] - c->off[i]) ==
-            yajl_status_ok &&
-        yajl_complete_parse(h) == yajl_status_ok)
-      (*ok)++;
-    yajl_free(h);
-  }
-  return now_s() - t0;
-}
-
-static double decode(const corpus *c, ks_decoder *d, size_t *ok) {
-  double t0 = now_s();
+static double decode(const bench_corpus *c, ks_decoder *d, size_t *ok) {
+  double t0 = bench_now_s();
   *ok = 0;
   for (size_t i = 0; i < c->n; i++)
     *ok += ks_decoder_feed(d, c->data + c->off[i], c->off[i + 1] - c->off[i],
                            NULL) == 0;
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 static ks_schema *load(const char *json) {
@@ -126,12 +71,12 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--rounds") == 0)
       rounds = atoi(argv[i + 1]);
   }
-  corpus c;
-  build_corpus(&c, n);
+  bench_corpus c;
+  bench_corpus_build(&c, n, 0);
   const char *names[] = {"parse only (yajl, no callbacks)",
                          "decode, schema true", "decode + seed schema",
                          "decode + anyOf/patternProperties"};
-  ks_schema *schemas[] = {NULL, load("true"), load(seed_schema),
+  ks_schema *schemas[] = {NULL, load("true"), load(bench_seed_schema),
                           load(combo_schema)};
   double best[4] = {1e30, 1e30, 1e30, 1e30};
   size_t ok[4] = {0};
@@ -139,7 +84,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 4; k++) {
       double t;
       if (k == 0) {
-        t = bare_yajl(&c, &ok[k]);
+        t = bench_bare_yajl(&c, &ok[k]);
       } else {
         ks_decoder *d = ks_decoder_new(schemas[k], NULL, 0);
         t = decode(&c, d, &ok[k]);
@@ -162,7 +107,6 @@ int main(int argc, char **argv) {
          best[2] / best[1], best[3] / best[1]);
   for (int k = 1; k < 4; k++)
     ks_schema_free(schemas[k]);
-  ks_free(c.data);
-  ks_free(c.off);
+  bench_corpus_free(&c);
   return 0;
 }

@@ -171,17 +171,6 @@ int ks_s3_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *conf,
   return 0;
 fail:
   ks_free(authority);
-  ks__s3_breaker_put(s3->breaker);
-  ks__s3_creds_free(&s3->creds);
-  ks_free(s3->base_url);
-  ks_free(s3->host);
-  ks_free(s3->bucket);
-  ks_free(s3->prefix);
-  ks_free(s3->path_base);
-  ks_free(s3->region);
-  ks_free(s3->sse);
-  ks_free(s3->kms_key_id);
-  ks_free(s3->ca_file);
-  ks_free(s3);
+  ks__s3_free(s3);
   return r;
 }

@@ -202,4 +202,8 @@ int ks__s3_check_key(const char *key);
 /* RFC 1123 / ISO 8601 time -> ms since the epoch (0 when unparsable). */
 int64_t ks__s3_parse_time(const char *s);
 
+/* Frees a backend's fields and the struct (also a half-built one: every
+ * field may be NULL). No transfer may be in flight. */
+void ks__s3_free(ks__s3 *s3);
+
 #endif

@@ -78,7 +78,7 @@ void ks__s3_count(int op, long http, uint64_t dur_us) {
 
 /* ---- handles and teardown ----------------------------------------------- */
 
-static void s3_free(ks__s3 *s3) {
+void ks__s3_free(ks__s3 *s3) {
   ks__s3_breaker_put(s3->breaker);
   ks__s3_creds_free(&s3->creds);
   ks_free(s3->base_url);
@@ -95,7 +95,7 @@ static void s3_free(ks__s3 *s3) {
 
 static void handle_gone(ks__s3 *s3) {
   if (--s3->handles == 0 && s3->closing)
-    s3_free(s3);
+    ks__s3_free(s3);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
