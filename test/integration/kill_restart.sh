@@ -35,30 +35,9 @@ YAML
 PRODUCER=$!
 PIDS+=($PRODUCER)
 
-run_ksink() {
-  "$KSINK" run -c "$WORK/ksink.yaml" >>"$WORK/ksink.out" 2>>"$WORK/ksink.err" &
-  KSINK_PID=$!
-  PIDS+=($KSINK_PID)
-}
-
 TABLE=$WORK/lake/user_events
-for round in 1 2; do
-  before=$(table_rows "$TABLE")
-  run_ksink
-  # Let this process commit at least once, then crash it mid-stream (at a
-  # random point, usually with a file open and a batch half-built).
-  for _ in $(seq 600); do
-    [ "$(table_rows "$TABLE")" -gt "$before" ] && break
-    sleep 0.1
-  done
-  [ "$(table_rows "$TABLE")" -gt "$before" ] || fail "round $round: no commit within 60 s: $(tail -5 "$WORK/ksink.err")"
-  sleep 0.$((RANDOM % 9 + 1))
-  kill -0 "$PRODUCER" 2>/dev/null && producing=yes || producing=no
-  log "round $round: SIGKILL at $(table_rows "$TABLE") committed rows (producer running: $producing)"
-  kill -9 "$KSINK_PID"
-  wait "$KSINK_PID" 2>/dev/null || true
-done
-
+local_rows() { table_rows "$TABLE"; }
+crash_rounds 2 local_rows 0.1
 run_ksink
 wait "$PRODUCER" || fail "producer failed: $(cat "$WORK/produce.err")"
 VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")

@@ -74,12 +74,6 @@ RATE=$((COUNT / 20 > 1000 ? COUNT / 20 : 1000))
 PRODUCER=$!
 PIDS+=($PRODUCER)
 
-run_ksink() {
-  "$KSINK" run -c "$WORK/ksink.yaml" >>"$WORK/ksink.out" 2>>"$WORK/ksink.err" &
-  KSINK_PID=$!
-  PIDS+=($KSINK_PID)
-}
-
 # Committed rows: the log is fetched straight from RGW (no faults) and
 # replayed by the same node helper as the local test.
 s3_rows() {
@@ -88,19 +82,7 @@ s3_rows() {
   table_rows "$WORK/poll"
 }
 
-for round in 1 2; do
-  before=$(s3_rows)
-  run_ksink
-  for _ in $(seq 300); do
-    [ "$(s3_rows)" -gt "$before" ] && break
-    sleep 0.2
-  done
-  [ "$(s3_rows)" -gt "$before" ] || fail "round $round: no commit within 60 s: $(tail -5 "$WORK/ksink.err")"
-  sleep 0.$((RANDOM % 9 + 1))
-  log "round $round: SIGKILL at $(s3_rows) committed rows"
-  kill -9 "$KSINK_PID"
-  wait "$KSINK_PID" 2>/dev/null || true
-done
+crash_rounds 2 s3_rows 0.2
 
 # Uploads the SIGKILLed processes had open are left for ksink's sweep.
 # Small flushes rarely leave one (files under part_size go as one

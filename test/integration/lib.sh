@@ -36,3 +36,33 @@ start_broker() {
 table_rows() {
   node "$KS_SOURCE_DIR/test/tools/delta_rows.mjs" "$1"
 }
+
+# run_ksink: `ksink run -c $WORK/ksink.yaml` in the background; sets KSINK_PID.
+run_ksink() {
+  "$KSINK" run -c "$WORK/ksink.yaml" >>"$WORK/ksink.out" 2>>"$WORK/ksink.err" &
+  KSINK_PID=$!
+  PIDS+=($KSINK_PID)
+}
+
+# crash_rounds N ROWS_CMD POLL_SECONDS: N times, start ksink, wait (60 s at
+# most) until ROWS_CMD reports more committed rows than before the round --
+# this process committed at least once -- then let it run a random fraction
+# of a second more (usually with a file open and a batch half-built) and
+# SIGKILL it. Logs whether $PRODUCER was still producing.
+crash_rounds() {
+  local rounds=$1 rows=$2 poll=$3 round before deadline producing
+  for round in $(seq "$rounds"); do
+    before=$($rows)
+    run_ksink
+    deadline=$((SECONDS + 60))
+    while [ "$($rows)" -le "$before" ] && [ "$SECONDS" -lt "$deadline" ]; do
+      sleep "$poll"
+    done
+    [ "$($rows)" -gt "$before" ] || fail "round $round: no commit within 60 s: $(tail -5 "$WORK/ksink.err")"
+    sleep 0.$((RANDOM % 9 + 1))
+    kill -0 "${PRODUCER:-0}" 2>/dev/null && producing=yes || producing=no
+    log "round $round: SIGKILL at $($rows) committed rows (producer running: $producing)"
+    kill -9 "$KSINK_PID"
+    wait "$KSINK_PID" 2>/dev/null || true
+  done
+}
