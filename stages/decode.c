@@ -1,22 +1,20 @@
 /*
  * One pass per record: yajl's callbacks drive the validator (validate.c)
- * and append each value to its column as soon as it is accepted. A value
- * at depth 1 under a declared property goes to that property's column;
- * nested values, and properties of mixed type, are re-serialized as
- * compact JSON text straight into the column's values buffer. Anything
- * else (undeclared properties that additionalProperties allows) is
- * validated and dropped.
+ * and then the shredder (shred.c), which appends each accepted value to
+ * its Parquet leaf with its levels. Values of mixed type and free-form
+ * objects are re-serialized as compact JSON text straight into their
+ * column's values buffer; anything outside the table (undeclared
+ * properties that additionalProperties allows) is validated and dropped.
  *
  * yajl 2.1 cannot reset a handle, so each record gets a fresh one from a
  * per-decoder arena: yajl's allocations (handle, lexer, state stack, the
  * buffer for unescaped strings) are bump-allocated and all dropped at the
  * next record. In the steady state a record costs no malloc at all.
  */
-#include "stages/datetime.h"
 #include "stages/schema_int.h"
+#include "stages/shred.h"
 #include "stages/utf8.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -104,7 +102,7 @@ static void arena_reset(ks__arena *a) {
 /* ---- decoder ---- */
 
 typedef struct colmark {
-  size_t values, lens, defs, nvalues;
+  size_t values, lens, defs, reps, nvalues;
 } colmark;
 
 struct ks_decoder {
@@ -113,13 +111,12 @@ struct ks_decoder {
   size_t ncols;
   colmark *marks;
   ks__validator v;
+  ks__shredder sh;
   ks__arena arena;
   yajl_alloc_funcs afs;
   yajl_handle h;
   const uint8_t *in;
   size_t in_len, last_off, max_record;
-  ks_column *cap; /* column receiving a nested value's JSON text */
-  size_t cap_start, cap_depth;
   ks_reject scratch;
 };
 
@@ -127,137 +124,23 @@ static ks_reject *rej(ks_decoder *d) {
   return d->v.rej;
 }
 
-static int too_big(ks_decoder *d) {
-  ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0, NULL,
-             "value too large for the column buffer");
-  return 0;
-}
-
-/* Column of the depth-1 member whose frame is stack[0], if any. */
-static ks_column *root_col(ks_decoder *d) {
-  int32_t p = d->v.stack[0].prop;
-  if (p < 0 || d->cols == NULL)
-    return NULL;
-  int32_t c = ks__deref(d->schema->root)->props[p].col;
-  return c < 0 ? NULL : &d->cols[c];
-}
-
-static int col_json(ks_decoder *d, const ks_column *c) {
-  return d->schema->colinfo[c - d->cols].json;
-}
-
-/* Inside a captured value: a ',' before every array element but the
- * first (object members get theirs with the key). */
-static int cap_sep(ks_decoder *d, size_t parent_depth) {
-  const ks__frame *f = &d->v.stack[parent_depth - 1];
-  if (f->is_array && f->count > 1)
-    return ks_buf_append_byte(&d->cap->values, ',');
-  return 0;
-}
-
-/* A scalar's JSON text: into the capture, or as a whole depth-1 value of
- * a JSON-text column. */
-static int put_json_scalar(ks_decoder *d, ks_column *c, const char *t, size_t n,
-                           int quote) {
-  ks_buf *b = d->cap ? &d->cap->values : &c->values;
-  size_t start = 0;
-  if (d->cap) {
-    if (cap_sep(d, d->v.depth))
-      return -1;
-  } else {
-    ks_column_str_begin(c, &start);
-  }
-  int r = quote ? ks_buf_append_json_str(b, t, n) : ks_buf_append(b, t, n);
-  if (r == 0 && d->cap == NULL)
-    r = ks_column_str_end(c, start);
-  return r ? -1 : 0;
-}
-
+/* Each callback: the validator checks the event, then the shredder
+ * appends it; a nonzero return from either stops the parse. */
 static int on_null(void *ctx) {
   ks_decoder *d = ctx;
-  if (ks__v_null(&d->v))
-    return 0;
-  ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
-  if (c == NULL)
-    return 1;
-  if (d->cap)
-    return put_json_scalar(d, c, "null", 4, 0) ? too_big(d) : 1;
-  if (!c->spec->nullable) { /* unreachable: the mapping follows the type */
-    ks__v_fail(&d->v, KS_EINVALID, "null_value", 0, "type",
-               "column is not nullable");
-    return 0;
-  }
-  return ks_column_append_null(c) ? too_big(d) : 1;
+  return !ks__v_null(&d->v) && !ks__sh_null(&d->sh);
 }
 
 static int on_boolean(void *ctx, int b) {
   ks_decoder *d = ctx;
-  if (ks__v_bool(&d->v, b))
-    return 0;
-  ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
-  if (c == NULL)
-    return 1;
-  int r;
-  if (d->cap || col_json(d, c))
-    r = put_json_scalar(d, c, b ? "true" : "false", b ? 4 : 5, 0);
-  else
-    r = ks_column_append_bool(c, b);
-  return r ? too_big(d) : 1;
-}
-
-/* Schema column of the depth-1 member being parsed (validate-only
- * decoders need it too: a value its column cannot hold is a reject). */
-static const ks_colspec *root_spec(ks_decoder *d, int *json) {
-  int32_t p = d->v.stack[0].prop;
-  if (d->v.depth != 1 || p < 0)
-    return NULL;
-  int32_t c = ks__deref(d->schema->root)->props[p].col;
-  if (c < 0)
-    return NULL;
-  *json = d->schema->colinfo[c].json;
-  return &d->schema->cols[c];
+  return !ks__v_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
 }
 
 static int on_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
   ks__num num;
   ks__num_parse(&num, t, n);
-  if (ks__v_number(&d->v, &num))
-    return 0;
-  int json = 1;
-  const ks_colspec *spec = d->cap ? NULL : root_spec(d, &json);
-  if (spec && !json && spec->type == KS_COL_INT64 && !num.fits) {
-    ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "type",
-               "%.*s is out of range for a 64-bit integer",
-               (int)(n > 64 ? 64 : n), t);
-    return 0;
-  }
-  if (spec && !json && spec->type == KS_COL_DOUBLE &&
-      isinf(ks__num_double(&num))) {
-    ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "type",
-               "%.*s is out of range for a double", (int)(n > 64 ? 64 : n), t);
-    return 0;
-  }
-  ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
-  if (c == NULL)
-    return 1;
-  int r;
-  if (d->cap || col_json(d, c))
-    r = put_json_scalar(d, c, t, n, 0);
-  else if (c->spec->type == KS_COL_INT64)
-    r = ks_column_append_i64(c, num.i);
-  else
-    r = ks_column_append_double(c, ks__num_double(&num));
-  return r ? too_big(d) : 1;
-}
-
-static int bad_temporal(ks_decoder *d, const uint8_t *s, size_t n,
-                        const char *what) {
-  char shown[160];
-  ks__quote(shown, sizeof shown, s, n);
-  ks__v_fail(&d->v, KS_EINVALID, "schema", 0, "format", "%s is not a valid %s",
-             shown, what);
-  return 0;
+  return !ks__v_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
 }
 
 static int hexval(uint8_t c) {
@@ -329,34 +212,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
   if (!text_ok(d, s, n, &str.ncp, 0) || ks__v_string(&d->v, &str))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  /* TIMESTAMP/DATE columns convert here, in validate-only decoders too,
-   * so both reach the same verdict (a valid RFC 3339 leap second past
-   * 23:59:60 UTC, or a format assertion turned off, can still fail) */
-  int json = 1;
-  int64_t ts = 0;
-  int32_t days = 0;
-  const ks_colspec *spec = d->cap ? NULL : root_spec(d, &json);
-  if (spec && !json && spec->type == KS_COL_TIMESTAMP &&
-      ks_datetime_parse((const char *)s, n, &ts))
-    return bad_temporal(d, s, n,
-                        "date-time (RFC 3339, like "
-                        "2024-01-31T12:00:00Z)");
-  if (spec && !json && spec->type == KS_COL_DATE &&
-      ks_date_parse((const char *)s, n, &days))
-    return bad_temporal(d, s, n, "date (like 2024-01-31)");
-  ks_column *c = d->cap ? d->cap : d->v.depth == 1 ? root_col(d) : NULL;
-  if (c == NULL)
-    return 1;
-  int r;
-  if (d->cap || col_json(d, c))
-    r = put_json_scalar(d, c, (const char *)s, n, 1);
-  else if (c->spec->type == KS_COL_TIMESTAMP)
-    r = ks_column_append_i64(c, ts);
-  else if (c->spec->type == KS_COL_DATE)
-    r = ks_column_append_i32(c, days);
-  else
-    r = ks_column_append_str(c, s, n);
-  return r ? too_big(d) : 1;
+  return !ks__sh_string(&d->sh, s, n);
 }
 
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
@@ -365,70 +221,21 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   if (!text_ok(d, k, n, &ncp, 1) || ks__v_key(&d->v, k, n, ncp))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  if (d->cap) {
-    ks_buf *b = &d->cap->values;
-    if ((d->v.stack[d->v.depth - 1].count > 1 && ks_buf_append_byte(b, ',')) ||
-        ks_buf_append_json_str(b, (const char *)k, n) ||
-        ks_buf_append_byte(b, ':'))
-      return too_big(d);
-  }
-  return 1;
+  return !ks__sh_key(&d->sh, k, n);
 }
 
 static int on_open(ks_decoder *d, int is_array) {
   if (ks__v_open(&d->v, is_array))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  uint8_t ch = is_array ? '[' : '{';
-  if (d->cap) {
-    if (cap_sep(d, d->v.depth - 1) || ks_buf_append_byte(&d->cap->values, ch))
-      return too_big(d);
-  } else if (d->v.depth == 2) {
-    ks_column *c = root_col(d);
-    if (c && col_json(d, c)) {
-      d->cap = c;
-      d->cap_depth = d->v.depth;
-      ks_column_str_begin(c, &d->cap_start);
-      if (ks_buf_append_byte(&c->values, ch))
-        return too_big(d);
-    }
-  }
-  return 1;
+  return !ks__sh_open(&d->sh, is_array);
 }
 
-static int on_close(ks_decoder *d, int is_array) {
-  if (ks__v_close_check(&d->v))
+static int on_close(ks_decoder *d) {
+  if (ks__v_close_check(&d->v) || ks__sh_close(&d->sh))
     return 0;
-  if (d->v.depth == 1 && d->cols) {
-    /* end of record: absent properties are null */
-    for (size_t i = 0; i < d->ncols; i++) {
-      if (ks__v_seen(&d->v, d->schema->colinfo[i].prop))
-        continue;
-      ks_column *c = &d->cols[i];
-      if (!c->spec->nullable) {
-        char shown[160];
-        ks__quote(shown, sizeof shown, (const uint8_t *)c->spec->name,
-                  strlen(c->spec->name));
-        ks__v_fail(&d->v, KS_EINVALID, "schema", 1, "required",
-                   "missing required property %s", shown);
-        return 0;
-      }
-      if (ks_column_append_null(c))
-        return too_big(d);
-    }
-  }
   ks__v_pop(&d->v);
   d->last_off = yajl_get_bytes_consumed(d->h);
-  if (d->cap) {
-    if (ks_buf_append_byte(&d->cap->values, is_array ? ']' : '}'))
-      return too_big(d);
-    if (d->v.depth < d->cap_depth) {
-      ks_column *c = d->cap;
-      d->cap = NULL;
-      if (ks_column_str_end(c, d->cap_start))
-        return too_big(d);
-    }
-  }
   return 1;
 }
 
@@ -436,13 +243,13 @@ static int on_start_map(void *ctx) {
   return on_open(ctx, 0);
 }
 static int on_end_map(void *ctx) {
-  return on_close(ctx, 0);
+  return on_close(ctx);
 }
 static int on_start_array(void *ctx) {
   return on_open(ctx, 1);
 }
 static int on_end_array(void *ctx) {
-  return on_close(ctx, 1);
+  return on_close(ctx);
 }
 
 /* yajl_number replaces yajl_integer/yajl_double: the text lets integers be
@@ -469,6 +276,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
     d->marks = ks_calloc(s->ncols, sizeof *d->marks);
   }
   ks__v_init(&d->v, s);
+  ks__sh_init(&d->sh, s->shroot, d->cols, &d->v);
   d->arena.mem = ks_malloc(ARENA_INIT);
   d->arena.cap = ARENA_INIT;
   d->afs =
@@ -482,6 +290,7 @@ void ks_decoder_free(ks_decoder *d) {
   arena_reset(&d->arena);
   ks_free(d->arena.mem);
   ks_free(d->arena.spills);
+  ks__sh_free(&d->sh);
   ks__v_free(&d->v);
   ks_free(d->marks);
   ks_free(d);
@@ -494,8 +303,8 @@ void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
 static void mark(ks_decoder *d) {
   for (size_t i = 0; i < d->ncols; i++) {
     const ks_column *c = &d->cols[i];
-    d->marks[i] =
-        (colmark){c->values.len, c->lens.len, c->defs.len, c->nvalues};
+    d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
+                            c->reps.len, c->nvalues};
   }
 }
 
@@ -505,6 +314,7 @@ static void rollback(ks_decoder *d) {
     ks_buf_truncate(&c->values, d->marks[i].values);
     ks_buf_truncate(&c->lens, d->marks[i].lens);
     ks_buf_truncate(&c->defs, d->marks[i].defs);
+    ks_buf_truncate(&c->reps, d->marks[i].reps);
     c->nvalues = d->marks[i].nvalues;
   }
 }
@@ -549,7 +359,7 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   d->in = json;
   d->in_len = len;
   d->last_off = 0;
-  d->cap = NULL;
+  ks__sh_reset(&d->sh);
   arena_reset(&d->arena);
   /* yajl's defaults are the strict ones we want: UTF-8 checked, no
    * comments, no trailing garbage, exactly one value. */
@@ -572,7 +382,6 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     snprintf(r->message, sizeof r->message, "malformed JSON");
   }
   rollback(d);
-  d->cap = NULL;
   return r->code;
 }
 

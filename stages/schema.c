@@ -7,6 +7,7 @@
  * half-enforced. Unknown keywords are ignored, as draft-07 requires.
  */
 #include "stages/schema_load.h"
+#include "stages/shred.h"
 #include "stages/utf8.h"
 
 #include <errno.h>
@@ -134,7 +135,6 @@ static int prop_add(compiler *c, ks__snode *n, const char *name,
   p->name = ks_strdup(name);
   p->len = (uint32_t)strlen(name);
   p->additional = (uint32_t)additional;
-  p->col = -1;
   p->node = child;
   /* rebuild at load factor <= 1/2; schemas are small and loaded once */
   uint32_t size = 4;
@@ -760,7 +760,14 @@ void ks_schema_free(ks_schema *s) {
   for (size_t i = 0; i < s->ncols; i++)
     ks_free(s->cols[i].name);
   ks_free(s->cols);
-  ks_free(s->colinfo);
+  for (size_t i = 0; i < s->nshnodes; i++) {
+    ks_free(s->shnodes[i]->name);
+    ks_free(s->shnodes[i]->prop_kid);
+    ks_free(s->shnodes[i]->kids);
+    ks_free(s->shnodes[i]);
+  }
+  ks_free(s->shnodes);
+  ks_pq_schema_free(s->pq);
   ks_free(s->name);
   ks_free(s);
 }
@@ -771,4 +778,8 @@ size_t ks_schema_ncolumns(const ks_schema *s) {
 
 const ks_colspec *ks_schema_columns(const ks_schema *s) {
   return s->cols;
+}
+
+const ks_pq_schema *ks_schema_tree(const ks_schema *s) {
+  return s->pq;
 }

@@ -4,18 +4,18 @@
  * schema document may be parsed into a tree: it is not a record); records
  * are then checked by stages/decode without a DOM.
  *
- * Column mapping (top-level properties, in declaration order):
- *   integer -> INT64, number -> DOUBLE, boolean -> BOOLEAN, string -> STRING,
- *   string + format date-time -> TIMESTAMP (micros, UTC),
- *   string + format date -> DATE, object/array -> STRING holding the value's
- *   JSON text; `type: [X, "null"]` or not in `required` -> nullable.
- * Only type, enum/const and format decide a column; every other keyword
- * only validates. The README has the full table.
+ * Table mapping (schema_map.c has the rules, the README the table):
+ * properties become columns in declaration order, objects with properties
+ * structs, arrays lists, objects with only additionalProperties maps,
+ * free-form and mixed-kind values JSON text; `type: [X, "null"]` or not in
+ * `required` -> nullable. Only type, enum/const, format and a decimal
+ * multipleOf with bounds decide a column; every other keyword validates.
  */
 #ifndef KS_STAGES_SCHEMA_H
 #define KS_STAGES_SCHEMA_H
 
 #include "storage/parquet/column.h"
+#include "storage/parquet/schema_tree.h"
 
 #include <stddef.h>
 
@@ -43,8 +43,19 @@ int ks_schema_load_string(const char *json, size_t len, const char *name,
                           ks_schema **out, char *err, size_t errlen);
 void ks_schema_free(ks_schema *s);
 
-/* The data columns a record of this schema shreds into. */
+/* The Parquet leaves a record of this schema shreds into, in file order;
+ * names are dotted paths ("a.list.element.b"). */
 size_t ks_schema_ncolumns(const ks_schema *s);
 const ks_colspec *ks_schema_columns(const ks_schema *s);
+/* The finished Parquet schema tree of the data columns (decoders shred
+ * into ks_rowgroup_init_schema row groups of this tree, or of a table
+ * tree). */
+const ks_pq_schema *ks_schema_tree(const ks_schema *s);
+/* A new finished tree: the data columns, then `extra` top-level flat
+ * columns (the pipeline's _kafka_* columns); leaves keep the data
+ * columns' numbers. NULL and err when an extra name clashes with a
+ * property (names compare case-insensitively, as Delta's do). */
+ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
+                                   size_t nextra, char *err, size_t errlen);
 
 #endif

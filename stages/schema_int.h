@@ -158,7 +158,6 @@ typedef struct ks__prop {
   uint32_t additional; /* only named by "required"/"dependencies": governed
                           by patternProperties/additionalProperties, no
                           column */
-  int32_t col;         /* root properties: column index, else -1 */
   const ks__snode *node;
 } ks__prop;
 
@@ -218,11 +217,8 @@ struct ks__snode {
   char *ptr; /* JSON pointer of this schema in its document */
 };
 
-/* How one column is filled. */
-typedef struct ks__colinfo {
-  int json; /* holds the value's JSON text (nested or mixed-type) */
-  uint32_t prop;
-} ks__colinfo;
+struct ks__shnode;
+struct ks_pq_schema;
 
 struct ks_schema {
   char *name;
@@ -232,8 +228,13 @@ struct ks_schema {
   size_t nnodes;
   ks__regex **regexes;
   size_t nregexes;
+  /* table mapping (schema_map.c, shred.h): the shred tree, the data
+   * columns' Parquet tree, and one spec per leaf (dotted path names) */
+  struct ks__shnode *shroot;
+  struct ks__shnode **shnodes;
+  size_t nshnodes, shcap;
+  struct ks_pq_schema *pq;
   ks_colspec *cols;
-  ks__colinfo *colinfo;
   size_t ncols;
   int format_assertion;
   uint32_t max_set; /* most schemas one object member can be matched by */

@@ -1,21 +1,34 @@
 /*
- * Schema -> table mapping: which column each top-level property becomes.
- * Today's flat mapping stores nested values as JSON text; logical_type
- * already tells STRUCT, MAP and ARRAY apart so the nested Parquet types
- * (issue 3) change map_column only. README has the table.
+ * Schema -> table mapping: the shred tree (shred.h) and the Parquet schema
+ * tree of a table's data columns. The README has the table:
+ *
+ *   integer -> long; number -> double, or DECIMAL(p, s) when multipleOf is
+ *   10^-s and both bounds are given (p = the bound's integer digits + s);
+ *   string -> string, or timestamp (format date-time) or date (format
+ *   date); boolean -> boolean; object with properties -> struct of its
+ *   declared properties; object with no properties and an
+ *   additionalProperties schema -> map<string, V>; array -> array of its
+ *   items schema; anything else (free-form objects, mixed kinds, tuple
+ *   arrays, patternProperties maps, recursive $refs) -> string holding the
+ *   value's JSON text.
+ *   Nullable: `type` admits null, or the property is not in `required`;
+ *   list elements and map values: their schema admits null.
+ *
+ * Only "type", "enum"/"const", "format", "multipleOf" with bounds and the
+ * object/array structure decide the table: the other keywords validate.
  */
 #include "stages/schema_load.h"
+#include "stages/shred.h"
+#include "storage/parquet/schema_tree.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-/* The table type a property's schema asks for. The flat mapping used
- * today stores STRUCT, MAP, ARRAY and JSON as JSON text in a string
- * column; the nested Parquet types (issue 3) replace that in map_column
- * alone. Only "type", "enum"/"const" and "format" decide the type:
- * validation-only keywords never change the table. */
 enum {
   LT_LONG,
   LT_DOUBLE,
+  LT_DECIMAL,
   LT_BOOLEAN,
   LT_STRING,
   LT_TIMESTAMP,
@@ -26,15 +39,83 @@ enum {
   LT_JSON /* free-form object, or a mix of kinds */
 };
 
-static int logical_type(const ks__snode *n, unsigned *kinds) {
-  n = ks__deref(n);
+/* Struct nesting deeper than this keeps the inner value as JSON text (a
+ * record cannot nest past the validator's KS__MAX_DEPTH anyway). */
+#define MAP_MAX_DEPTH 32
+
+typedef struct mapper {
+  ks__compiler *c;
+  ks_schema *s;
+  uint32_t nleaves;
+  const ks__snode *path[MAP_MAX_DEPTH]; /* containers being mapped */
+  int depth;
+} mapper;
+
+/* s for multipleOf == 10^-s (1 <= s <= 38), else 0. */
+static int decimal_scale(const ks__num *m) {
+  const char *p = m->text, *end = m->text + m->len;
+  int64_t exp10 = 0, e = 0;
+  int nonzero = 0, ones = 0, after_point = 0;
+  for (; p < end && *p != 'e' && *p != 'E'; p++) {
+    if (*p == '.') {
+      after_point = 1;
+      continue;
+    }
+    if (*p < '0' || *p > '9')
+      return 0;
+    if (after_point)
+      exp10--;
+    if (*p == '0') {
+      if (nonzero)
+        exp10++; /* a trailing zero after the 1: one more power */
+      continue;
+    }
+    if (*p != '1' || nonzero)
+      return 0;
+    nonzero = ones = 1;
+  }
+  if (!ones)
+    return 0;
+  if (p < end) {
+    p++;
+    int neg = p < end && *p == '-';
+    if (p < end && (*p == '-' || *p == '+'))
+      p++;
+    for (; p < end; p++)
+      if (e < 1000)
+        e = e * 10 + (*p - '0');
+    exp10 += neg ? -e : e;
+  }
+  return exp10 <= -1 && exp10 >= -38 ? (int)-exp10 : 0;
+}
+
+/* Integer digits of the larger bound's magnitude. */
+static int bound_digits(const ks__snode *n) {
+  ks__num lo = n->min, hi = n->max;
+  double m = fmax(fabs(ks__num_double(&lo)), fabs(ks__num_double(&hi)));
+  int d = 0;
+  while (m >= 1 && d < 400) {
+    m /= 10;
+    d++;
+  }
+  return d;
+}
+
+static int logical_type(const ks_schema *s, const ks__snode *n,
+                        unsigned *kinds) {
   unsigned t = n->types & n->enum_types;
   unsigned nn = t & ~(unsigned)KS__T_NULL;
   *kinds = t;
   if (nn == KS__T_INTEGER)
     return LT_LONG;
-  if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER))
-    return LT_DOUBLE;
+  if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER)) {
+    int bounded = (n->flags & (KS__N_MIN | KS__N_XMIN)) &&
+                  (n->flags & (KS__N_MAX | KS__N_XMAX));
+    return bounded && (n->flags & KS__N_MULTIPLE) &&
+                   decimal_scale(&n->multiple)
+               ? LT_DECIMAL
+               : LT_DOUBLE;
+  }
   if (nn == KS__T_BOOLEAN)
     return LT_BOOLEAN;
   if (nn == KS__T_STRING)
@@ -42,55 +123,237 @@ static int logical_type(const ks__snode *n, unsigned *kinds) {
            : n->format == KS__FMT_DATE    ? LT_DATE
                                           : LT_STRING;
   if (nn == KS__T_ARRAY)
-    return LT_ARRAY;
+    return n->flags & KS__N_ITEMS_ARRAY ? LT_JSON : LT_ARRAY;
   if (nn == KS__T_OBJECT) {
     uint32_t declared = 0;
     for (uint32_t i = 0; i < n->nprops; i++)
       declared += !n->props[i].additional;
     if (declared)
       return LT_STRUCT;
-    return n->additional->flags || n->additional->types != KS__T_ALL ||
-                   n->additional->ref
+    return n->additional != &s->any && n->npprops == 0 &&
+                   !(n->additional->flags & KS__N_FALSE)
                ? LT_MAP
                : LT_JSON;
   }
   return LT_JSON;
 }
 
-static void map_column(ks_colspec *spec, ks__colinfo *info, const ks__prop *p,
-                       int required) {
+static ks__shnode *node_new(ks_schema *s, int kind, const char *name) {
+  ks__shnode *n = ks_calloc(1, sizeof *n);
+  n->kind = (uint8_t)kind;
+  n->name = ks_strdup(name);
+  if (s->nshnodes == s->shcap) {
+    s->shcap = s->shcap ? s->shcap * 2 : 16;
+    s->shnodes = ks_realloc(s->shnodes, s->shcap * sizeof *s->shnodes);
+  }
+  s->shnodes[s->nshnodes++] = n;
+  return n;
+}
+
+static int on_path(const mapper *m, const ks__snode *n) {
+  for (int i = 0; i < m->depth; i++)
+    if (m->path[i] == n)
+      return 1;
+  return 0;
+}
+
+static int map_node(mapper *m, const ks__snode *sn, const char *name,
+                    int required, int pdef, int prep, ks__shnode **out);
+
+static int map_struct(mapper *m, ks__shnode *st, const ks__snode *n) {
+  st->obj = n;
+  st->prop_kid = ks_malloc((n->nprops ? n->nprops : 1) * sizeof *st->prop_kid);
+  st->kids = ks_calloc(n->nprops ? n->nprops : 1, sizeof *st->kids);
+  for (uint32_t i = 0; i < n->nprops; i++) {
+    const ks__prop *p = &n->props[i];
+    st->prop_kid[i] = -1;
+    if (p->additional)
+      continue;
+    size_t old = ks__ptr_push(m->c, "properties");
+    size_t old2 = ks__ptr_push(m->c, p->name);
+    int r = 0;
+    if (p->len == 0 || strlen(p->name) != p->len)
+      r = ks__cfail(m->c, "a column name cannot be empty or contain NUL");
+    for (uint32_t k = 0; r == 0 && k < st->nkids; k++)
+      if (strcasecmp(st->kids[k]->name, p->name) == 0)
+        r = ks__cfail(m->c,
+                      "\"%s\" and \"%s\" differ only in case: Delta column "
+                      "names are case-insensitive",
+                      st->kids[k]->name, p->name);
+    int required = 0;
+    for (uint32_t k = 0; k < n->nrequired; k++)
+      required |= n->required[k] == i;
+    if (r == 0) {
+      st->prop_kid[i] = (int32_t)st->nkids;
+      r = map_node(m, p->node, p->name, required, st->def, st->rep,
+                   &st->kids[st->nkids]);
+      st->nkids++;
+    }
+    ks__ptr_pop(m->c, old2);
+    ks__ptr_pop(m->c, old);
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+/* pdef/prep: the levels where the parent is present. st->rep of a STRUCT
+ * is unused by the shredder; it carries prep down to nested lists. */
+static int map_node(mapper *m, const ks__snode *sn, const char *name,
+                    int required, int pdef, int prep, ks__shnode **out) {
+  const ks__snode *n = ks__deref(sn);
   unsigned t;
-  int lt = logical_type(p->node, &t);
-  spec->name = ks_strndup(p->name, p->len);
-  spec->nullable = !required || (t & KS__T_NULL) || (t & ~KS__T_NULL) == 0;
-  info->json = 0;
+  int lt = logical_type(m->s, n, &t);
+  int container = lt == LT_STRUCT || lt == LT_MAP || lt == LT_ARRAY;
+  if (container && (m->depth == MAP_MAX_DEPTH || on_path(m, n)))
+    lt = LT_JSON; /* recursive schema: the inner value as JSON text */
+  int kind = lt == LT_STRUCT ? KS__SH_STRUCT
+             : lt == LT_MAP  ? KS__SH_MAP
+             : lt == LT_ARRAY ? KS__SH_LIST
+             : lt == LT_JSON  ? KS__SH_JSON
+                              : KS__SH_LEAF;
+  ks__shnode *x = node_new(m->s, kind, name);
+  *out = x;
+  x->nullable = (uint8_t)(!required || (t & KS__T_NULL) ||
+                          (t & ~(unsigned)KS__T_NULL) == 0);
+  x->def = (uint8_t)(pdef + x->nullable);
+  x->rep = (uint8_t)prep;
+  x->leaf = m->nleaves;
+  if (pdef + 3 > KS_PQ_MAX_LEVEL)
+    return ks__cfail(m->c, "nested too deep for Parquet's levels");
+  int r = 0;
   switch (lt) {
-  case LT_LONG:
-    spec->type = KS_COL_INT64;
-    break;
-  case LT_DOUBLE:
-    spec->type = KS_COL_DOUBLE;
-    break;
-  case LT_BOOLEAN:
-    spec->type = KS_COL_BOOLEAN;
-    break;
-  case LT_TIMESTAMP:
-    spec->type = KS_COL_TIMESTAMP;
-    break;
-  case LT_DATE:
-    spec->type = KS_COL_DATE;
-    break;
+  case LT_LONG: x->type = KS_COL_INT64; break;
+  case LT_DOUBLE: x->type = KS_COL_DOUBLE; break;
+  case LT_BOOLEAN: x->type = KS_COL_BOOLEAN; break;
+  case LT_TIMESTAMP: x->type = KS_COL_TIMESTAMP; break;
+  case LT_DATE: x->type = KS_COL_DATE; break;
   case LT_STRING:
-    spec->type = KS_COL_STRING;
+  case LT_JSON: x->type = KS_COL_STRING; break;
+  case LT_DECIMAL:
+    x->scale = decimal_scale(&n->multiple);
+    x->precision = bound_digits(n) + x->scale;
+    if (x->precision > 38) {
+      size_t old = ks__ptr_push(m->c, "multipleOf");
+      r = ks__cfail(m->c,
+                    "multipleOf %.*s with these bounds needs DECIMAL(%d,%d); "
+                    "Parquet and Delta decimals hold at most 38 digits",
+                    (int)n->multiple.len, n->multiple.text, x->precision,
+                    x->scale);
+      ks__ptr_pop(m->c, old);
+      return r;
+    }
+    x->type = x->precision <= 9 ? KS_COL_INT32
+              : x->precision <= 18 ? KS_COL_INT64
+                                   : KS_COL_STRING;
     break;
-  default: /* STRUCT, MAP, ARRAY, JSON: JSON text until issue 3 */
-    spec->type = KS_COL_STRING;
-    info->json = 1;
+  default: {
+    m->path[m->depth++] = n;
+    if (lt == LT_STRUCT) {
+      r = map_struct(m, x, n);
+    } else {
+      /* LIST and MAP: the repeated group adds one level of each */
+      x->rep = (uint8_t)(prep + 1);
+      x->nkids = 1;
+      x->kids = ks_calloc(1, sizeof *x->kids);
+      if (lt == LT_MAP)
+        m->nleaves++; /* the key */
+      size_t old = ks__ptr_push(m->c, lt == LT_MAP ? "additionalProperties"
+                                                   : "items");
+      r = map_node(m, lt == LT_MAP ? n->additional : n->items,
+                   lt == LT_MAP ? "value" : "element", 1, x->def + 1, x->rep,
+                   &x->kids[0]);
+      ks__ptr_pop(m->c, old);
+    }
+    m->depth--;
+    x->nleaves = m->nleaves - x->leaf;
+    return r;
+  }
+  }
+  m->nleaves++;
+  x->nleaves = 1;
+  return 0;
+}
+
+/* ---- the Parquet tree ---- */
+
+static void build_pq(ks_pq_node *parent, const ks__shnode *x) {
+  ks_pq_repetition rep = x->nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED;
+  switch (x->kind) {
+  case KS__SH_LEAF:
+    if (x->precision)
+      ks_pq_add_decimal(parent, x->name, rep, x->precision, x->scale);
+    else
+      ks_pq_add_leaf(parent, x->name, rep, x->type);
+    return;
+  case KS__SH_JSON:
+    ks_pq_add_leaf(parent, x->name, rep, KS_COL_STRING);
+    return;
+  case KS__SH_STRUCT: {
+    ks_pq_node *g = ks_pq_add_struct(parent, x->name, rep);
+    for (uint32_t i = 0; i < x->nkids; i++)
+      build_pq(g, x->kids[i]);
+    return;
+  }
+  case KS__SH_LIST:
+    build_pq(ks_pq_add_list(parent, x->name, rep), x->kids[0]);
+    return;
+  default:
+    build_pq(ks_pq_add_map(parent, x->name, rep), x->kids[0]);
   }
 }
 
+static void leaf_paths(ks_schema *s, const ks_pq_node *n, ks_buf *path) {
+  size_t old = path->len;
+  if (n->parent) { /* not the root */
+    if (path->len)
+      ks_buf_append_byte(path, '.');
+    ks_buf_append_str(path, n->name);
+  }
+  if (n->is_leaf) {
+    ks_colspec *c = &s->cols[n->leaf];
+    c->name = ks_strndup((const char *)path->data, path->len);
+    c->type = n->spec.type;
+    c->nullable = n->max_def > 0;
+  }
+  for (size_t i = 0; i < n->nchildren; i++)
+    leaf_paths(s, n->children[i], path);
+  path->len = old;
+}
+
+ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
+                                   size_t nextra, char *err, size_t errlen) {
+  const ks__shnode *root = s->shroot;
+  for (size_t e = 0; e < nextra; e++) {
+    for (uint32_t k = 0; k < root->nkids; k++) {
+      if (strcasecmp(root->kids[k]->name, extra[e].name) == 0) {
+        snprintf(err, errlen,
+                 "%s: property \"%s\" clashes with ksink's metadata column "
+                 "\"%s\"",
+                 s->name, root->kids[k]->name, extra[e].name);
+        return NULL;
+      }
+    }
+  }
+  ks_pq_schema *t = ks_pq_schema_new();
+  ks_pq_node *top = ks_pq_schema_root(t);
+  for (uint32_t k = 0; k < root->nkids; k++)
+    build_pq(top, root->kids[k]);
+  for (size_t e = 0; e < nextra; e++)
+    ks_pq_add_leaf(top, extra[e].name,
+                   extra[e].nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED,
+                   extra[e].type);
+  if (ks_pq_schema_finish(t)) { /* the mapping checked levels: a bug */
+    snprintf(err, errlen, "%s: the table's Parquet schema is invalid",
+             s->name);
+    ks_pq_schema_free(t);
+    return NULL;
+  }
+  return t;
+}
+
 int ks__map_columns(ks__compiler *c, ks_schema *s) {
-  ks__snode *root = (ks__snode *)ks__deref(s->root);
+  const ks__snode *root = ks__deref(s->root);
   c->ptr.len = 0;
   if (root->types != KS__T_OBJECT) {
     size_t old = ks__ptr_push(c, "type");
@@ -99,26 +362,30 @@ int ks__map_columns(ks__compiler *c, ks_schema *s) {
     ks__ptr_pop(c, old);
     return r;
   }
-  s->cols = ks_calloc(root->nprops + 1, sizeof *s->cols);
-  s->colinfo = ks_calloc(root->nprops + 1, sizeof *s->colinfo);
-  for (uint32_t i = 0; i < root->nprops; i++) {
-    ks__prop *p = &root->props[i];
-    if (p->additional)
-      continue;
-    int required = 0;
-    for (uint32_t k = 0; k < root->nrequired; k++)
-      required |= root->required[k] == i;
-    p->col = (int32_t)s->ncols;
-    s->colinfo[s->ncols].prop = i;
-    map_column(&s->cols[s->ncols], &s->colinfo[s->ncols], p, required);
-    s->ncols++;
-  }
-  if (s->ncols == 0) {
+  mapper m = {.c = c, .s = s};
+  ks__shnode *x = node_new(s, KS__SH_STRUCT, "schema");
+  s->shroot = x;
+  m.path[m.depth++] = root;
+  int r = map_struct(&m, x, root);
+  x->nleaves = m.nleaves;
+  if (r)
+    return r;
+  if (x->nkids == 0) {
     size_t old = ks__ptr_push(c, "properties");
-    int r = ks__cfail(c, "the root schema must declare \"properties\" (one "
-                         "column per property)");
+    r = ks__cfail(c, "the root schema must declare \"properties\" (one "
+                     "column per property)");
     ks__ptr_pop(c, old);
     return r;
   }
+  char err[256];
+  s->pq = ks_schema_table_tree(s, NULL, 0, err, sizeof err);
+  if (s->pq == NULL)
+    return ks__cfail(c, "%s", err);
+  s->ncols = ks_pq_schema_nleaves(s->pq);
+  s->cols = ks_calloc(s->ncols, sizeof *s->cols);
+  ks_buf path;
+  ks_buf_init(&path, 0);
+  leaf_paths(s, ks_pq_schema_root(s->pq), &path);
+  ks_buf_free(&path);
   return 0;
 }

@@ -242,3 +242,10 @@ int ks_column_str_end_rep(ks_column *c, size_t start, int rep) {
 int ks_column_str_end(ks_column *c, size_t start) {
   return ks_column_str_end_rep(c, start, 0);
 }
+
+size_t ks_column_rows_nested_(const ks_column *c) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->reps.len; i++)
+    n += c->reps.data[i] == 0;
+  return n;
+}

@@ -128,8 +128,11 @@ int ks_column_str_end_rep(ks_column *c, size_t start, int rep);
  * KS_EINVAL when it has more digits than the precision. */
 int ks_column_append_decimal(ks_column *c, int rep, ks_int128 unscaled);
 
-/* Entries in the column so far: rows for flat columns. */
-static inline size_t ks_column_rows(const ks_column *c) { return c->defs.len; }
+/* Rows in the column so far: its entries with repetition level 0. */
+size_t ks_column_rows_nested_(const ks_column *c);
+static inline size_t ks_column_rows(const ks_column *c) {
+  return c->max_rep ? ks_column_rows_nested_(c) : c->defs.len;
+}
 static inline size_t ks_column_entries(const ks_column *c) {
   return c->defs.len;
 }

@@ -40,8 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ks_schema_load_string(schema_json, strlen(schema_json), "fuzz", &schema,
                               err, sizeof err))
       abort();
-    ks_rowgroup_init(&rg, ks_schema_columns(schema),
-                     ks_schema_ncolumns(schema));
+    ks_rowgroup_init_schema(&rg, ks_schema_tree(schema));
     dec = ks_decoder_new(schema, &rg, 0);
   }
   if (rg.nrows > 4096)

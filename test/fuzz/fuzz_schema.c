@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ks_decoder *shred = NULL;
   if (ks_schema_load_opts((const char *)data, slen, "fuzz", &o, &t, err,
                           sizeof err) == 0) {
-    ks_rowgroup_init(&rg, ks_schema_columns(t), ks_schema_ncolumns(t));
+    ks_rowgroup_init_schema(&rg, ks_schema_tree(t));
     shred = ks_decoder_new(t, &rg, 0);
   }
   if (nul) {

@@ -50,7 +50,7 @@ static fixture *fx_new(const char *schema) {
   if (r)
     print_error("%s\n", err);
   assert_int_equal(r, 0);
-  ks_rowgroup_init(&f->rg, ks_schema_columns(f->s), ks_schema_ncolumns(f->s));
+  ks_rowgroup_init_schema(&f->rg, ks_schema_tree(f->s));
   f->d = ks_decoder_new(f->s, &f->rg, 0);
   return f;
 }
@@ -190,8 +190,14 @@ static void every_type_shreds(void **state) {
   assert_string_equal(str_at(&c[6], 0),
                       "{\"k\\\"ey\":\"a\\nb\\u0001\\\\\",\"e\":{},\"x\":[[]]}");
   assert_string_equal(str_at(&c[6], 1), "{}");
-  assert_string_equal(str_at(&c[7], 0), "[3,1e2,-0]"); /* as written */
-  assert_string_equal(str_at(&c[7], 1), "[]");
+  /* a: list<long>, optional: entries (rep, def) with max_def 2 */
+  static const uint8_t a_reps[] = {0, 1, 1, 0, 0}, a_defs[] = {2, 2, 2, 1, 0};
+  assert_int_equal(c[7].defs.len, 5);
+  assert_memory_equal(c[7].reps.data, a_reps, 5);
+  assert_memory_equal(c[7].defs.data, a_defs, 5);
+  assert_int_equal(i64_at(&c[7], 0), 3);
+  assert_int_equal(i64_at(&c[7], 1), 100);
+  assert_int_equal(i64_at(&c[7], 2), 0);
   assert_string_equal(str_at(&c[8], 0), "\"str\"");
   assert_string_equal(str_at(&c[8], 1), "12");
   assert_int_equal(def_at(&c[8], 2), 0);
@@ -470,6 +476,75 @@ static void rollback_restores_columns(void **state) {
   fx_free(f);
 }
 
+static const char nested[] =
+    "{\"type\": \"object\", \"properties\": {"
+    " \"s\": {\"type\": \"object\", \"properties\": {\"x\": {\"type\": "
+    "\"integer\"}, \"y\": {\"type\": [\"string\", \"null\"]}}, "
+    "\"required\": [\"x\"]},"
+    " \"l\": {\"type\": [\"array\", \"null\"], \"items\": {\"type\": "
+    "[\"object\", \"null\"], \"properties\": {\"b\": {\"type\": "
+    "[\"integer\", \"null\"]}}}},"
+    " \"m\": {\"type\": \"object\", \"additionalProperties\": {\"type\": "
+    "\"array\", \"items\": {\"type\": \"integer\"}}},"
+    " \"p\": {\"type\": \"number\", \"multipleOf\": 0.01, \"minimum\": "
+    "-1000, \"maximum\": 1000}},"
+    " \"required\": [\"s\"]}";
+
+static void check_levels(const ks_column *c, const uint8_t *reps,
+                         const uint8_t *defs, size_t n) {
+  assert_int_equal(c->defs.len, n);
+  assert_memory_equal(c->defs.data, defs, n);
+  if (reps) {
+    assert_int_equal(c->reps.len, n);
+    assert_memory_equal(c->reps.data, reps, n);
+  } else {
+    assert_int_equal(c->reps.len, 0);
+  }
+}
+
+/* Structs, lists of nullable structs, maps of lists and DECIMAL: every
+ * entry's repetition and definition level, including empty lists and
+ * maps, null lists, null elements, and absent fields inside elements. */
+static void nested_values_shred_with_levels(void **state) {
+  fixture *f = fx_new(nested);
+  assert_int_equal(ks_schema_ncolumns(f->s), 6);
+  const ks_colspec *spec = ks_schema_columns(f->s);
+  assert_string_equal(spec[2].name, "l.list.element.b");
+  assert_string_equal(spec[4].name, "m.key_value.value.list.element");
+  feed_ok(f, "{\"s\": {\"x\": 1}, \"l\": [null, {\"b\": null}, {\"b\": 7}, "
+             "{}], \"m\": {\"k1\": [1, 2], \"k2\": []}, \"p\": 12.34}");
+  feed_ok(f, "{\"s\": {\"y\": \"q\", \"x\": 2}, \"l\": [], \"m\": {}}");
+  feed_ok(f, "{\"l\": null, \"s\": {\"x\": 3, \"y\": null}}");
+  ks_column *c = f->rg.cols;
+  check_levels(&c[0], NULL, (const uint8_t[]){0, 0, 0}, 3);
+  assert_int_equal(i64_at(&c[0], 2), 3);
+  check_levels(&c[1], NULL, (const uint8_t[]){0, 1, 0}, 3);
+  assert_string_equal(str_at(&c[1], 0), "q");
+  check_levels(&c[2], (const uint8_t[]){0, 1, 1, 1, 0, 0},
+               (const uint8_t[]){2, 3, 4, 3, 1, 0}, 6);
+  assert_int_equal(i64_at(&c[2], 0), 7);
+  check_levels(&c[3], (const uint8_t[]){0, 1, 0, 0},
+               (const uint8_t[]){2, 2, 1, 0}, 4);
+  assert_string_equal(str_at(&c[3], 1), "k2");
+  check_levels(&c[4], (const uint8_t[]){0, 2, 1, 0, 0},
+               (const uint8_t[]){3, 3, 2, 1, 0}, 5);
+  assert_int_equal(i64_at(&c[4], 1), 2);
+  check_levels(&c[5], NULL, (const uint8_t[]){1, 0, 0}, 3);
+  assert_int_equal(i32_at(&c[5], 0), 1234);
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&c[i]), 3);
+  /* a rejected nested record leaves every column as it was */
+  feed_rejects(f, "{\"s\": {\"x\": 4}, \"l\": [{\"b\": 1}, {\"b\": \"no\"}]}",
+               KS_EINVALID, "schema", "/l/1/b", "/l/1/b: expected integer or null, got string");
+  feed_rejects(f, "{\"s\": {\"x\": 4, \"x\": 5}}", KS_EINVALID, "schema",
+               "/s/x", "/s/x: duplicate property");
+  feed_rejects(f, "{\"s\": {}}", KS_EINVALID, "schema", "/s",
+               "/s: missing required property \"x\"");
+  assert_int_equal(c[2].defs.len, 6);
+  assert_int_equal(c[0].defs.len, 3);
+  fx_free(f);
+}
+
 /* The decoder owns only its columns: others in the row group (metadata
  * columns the transform appends) are never touched. */
 static void shreds_at_column_offset(void **state) {
@@ -589,6 +664,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
+      cmocka_unit_test(nested_values_shred_with_levels),
       cmocka_unit_test(timestamps_convert_to_utc_micros),
       cmocka_unit_test(type_mismatches_reject),
       cmocka_unit_test(format_required_additional_reject),

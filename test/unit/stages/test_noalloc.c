@@ -58,7 +58,7 @@ static void count(const char *schema_json, int table) {
 #endif
   ks_rowgroup rg;
   if (table)
-    ks_rowgroup_init(&rg, ks_schema_columns(s), ks_schema_ncolumns(s));
+    ks_rowgroup_init_schema(&rg, ks_schema_tree(s));
   ks_decoder *d = ks_decoder_new(s, table ? &rg : NULL, 0);
   ks_demo_gen g;
   ks_demo_gen_init(&g, 7, 0);

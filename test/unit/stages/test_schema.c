@@ -91,8 +91,8 @@ static void every_type_maps(void **state) {
   check_col(&c[3], "s", KS_COL_STRING, 0);
   check_col(&c[4], "ts", KS_COL_TIMESTAMP, 0);
   check_col(&c[5], "d", KS_COL_DATE, 0);
-  check_col(&c[6], "o", KS_COL_STRING, 0);
-  check_col(&c[7], "a", KS_COL_STRING, 0);
+  check_col(&c[6], "o.x", KS_COL_STRING, 1); /* struct<x: json text> */
+  check_col(&c[7], "a.list.element", KS_COL_INT64, 1);
   check_col(&c[8], "sn", KS_COL_STRING, 1);
   check_col(&c[9], "mixed", KS_COL_STRING, 0);
   check_col(&c[10], "num2", KS_COL_DOUBLE, 1); /* not required */

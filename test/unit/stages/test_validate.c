@@ -94,7 +94,7 @@ static void buffered_root_still_shreds(void **state) {
                       " \"dependencies\": {\"s\": [\"o\"]}}",
                       1);
   ks_rowgroup rg;
-  ks_rowgroup_init(&rg, ks_schema_columns(s), ks_schema_ncolumns(s));
+  ks_rowgroup_init_schema(&rg, ks_schema_tree(s));
   ks_decoder *d = ks_decoder_new(s, &rg, 0);
   ks_reject rej;
   const char *ok = "{\"i\": 7, \"s\": \"x\", \"o\": {\"a\": [1]}}";
