@@ -65,31 +65,19 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
              "version", conf->file, t->conf->line, i);
     return KS_ECONFIG;
   }
+  t->pq = ks_schema_table_tree(t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols),
+                               err, errlen);
+  if (t->pq == NULL)
+    return KS_ESCHEMA;
   t->ndata = ks_schema_ncolumns(t->schema);
-  t->ncols = t->ndata + KS_ARRAY_SIZE(meta_cols);
-  t->cols = ks_calloc(t->ncols, sizeof *t->cols);
-  const ks_colspec *data = ks_schema_columns(t->schema);
-  for (size_t c = 0; c < t->ndata; c++) {
-    for (size_t m = 0; m < KS_ARRAY_SIZE(meta_cols); m++) {
-      if (strcmp(data[c].name, meta_cols[m].name) == 0) {
-        snprintf(err, errlen,
-                 "%s: property \"%s\" clashes with ksink's metadata column",
-                 t->conf->schema_path ? t->conf->schema_path : "schema",
-                 data[c].name);
-        return KS_ESCHEMA;
-      }
-    }
-    t->cols[c] = data[c];
-  }
-  for (size_t m = 0; m < KS_ARRAY_SIZE(meta_cols); m++)
-    t->cols[t->ndata + m] = meta_cols[m];
+  t->ncols = ks_pq_schema_nleaves(t->pq);
   uint32_t h = 2166136261u;
   for (const char *s = t->conf->name; *s; s++)
     h = (h ^ (uint8_t)*s) * 16777619u;
   t->committer = (int)(h % (uint32_t)p->nworkers);
   ks_buf ss;
   ks_buf_init(&ss, 0);
-  ks_delta_schema_string(&ss, t->cols, t->ncols);
+  ks_delta_schema_string_tree(&ss, t->pq);
   t->schema_string = (char *)ks_buf_steal(&ss, NULL);
   return 0;
 }
@@ -403,7 +391,7 @@ void ks_pipeline_free(ks_pipeline *p) {
   ks_free(p->mock_bootstraps);
   for (size_t i = 0; i < p->ntables; i++) {
     ks_schema_free(p->tables[i].schema);
-    ks_free(p->tables[i].cols);
+    ks_pq_schema_free(p->tables[i].pq);
     ks_free(p->tables[i].schema_string);
   }
   ks_free(p->tables);

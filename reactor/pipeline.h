@@ -41,8 +41,8 @@ typedef struct ks_table {
   int index;
   const ks_conf_table *conf;
   ks_schema *schema;   /* owned */
-  ks_colspec *cols;    /* data columns, then the _kafka_* columns */
-  size_t ncols, ndata;
+  ks_pq_schema *pq;    /* owned: the data columns, then the _kafka_* ones */
+  size_t ncols, ndata; /* leaves: all, and the data columns' */
   int committer;       /* worker that runs this table's committer */
   char *schema_string; /* Delta schemaString of cols */
 } ks_table;

@@ -250,8 +250,7 @@ static void build_request(ks_committer *c) {
   c->req.nadds = na;
   c->req.txns = c->txns;
   c->req.ntxns = nt;
-  c->req.cols = c->t->cols;
-  c->req.ncols = c->t->ncols;
+  c->req.schema_string = c->t->schema_string;
   c->req.operation = "STREAMING UPDATE";
   c->req.engine_info = "ksink/" KS_VERSION;
 }

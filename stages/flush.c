@@ -57,7 +57,7 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   ks_table_writer *tw = ks_calloc(1, sizeof *tw);
   tw->w = w;
   tw->t = t;
-  ks_rowgroup_init(&tw->rg, t->cols, t->ncols);
+  ks_rowgroup_init_schema(&tw->rg, t->pq);
   tw->dec = ks_decoder_new(t->schema, &tw->rg, 0);
   uv_timer_init(&w->loop, &tw->age_timer);
   return tw;
@@ -113,8 +113,10 @@ static void open_file(ks_table_writer *tw) {
                            .max_in_flight = conf->s3.max_parts_in_flight};
   tw->os = ks_ostream_new(tw->w->storage, (char *)key.data, &oo);
   ks_buf_free(&key);
-  ks_pq_options po = {.codec = tc->codec, .zstd_level = tc->zstd_level};
-  tw->pq = ks_pq_writer_new(tw->t->cols, tw->t->ncols, &po, sink, tw->os);
+  ks_pq_options po = {.codec = tc->codec,
+                      .zstd_level = tc->zstd_level,
+                      .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
+  tw->pq = ks_pq_writer_new_schema(tw->t->pq, &po, sink, tw->os);
 }
 
 static int encode_rowgroup(ks_table_writer *tw) {
@@ -286,7 +288,7 @@ static void finish_file(ks_table_writer *tw, ks_flushed_set *fs, pending *pd) {
     stats[i] = *ks_pq_writer_stats(tw->pq, i);
   ks_buf sj;
   ks_buf_init(&sj, 0);
-  ks_delta_stats_json(&sj, (int64_t)tw->file_rows, t->cols, t->ncols, stats);
+  ks_delta_stats_json_tree(&sj, (int64_t)tw->file_rows, t->pq, stats);
   ks_free(stats);
   fs->has_file = 1;
   fs->add.path = tw->file_name;

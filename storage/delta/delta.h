@@ -133,9 +133,8 @@ typedef struct ks_delta_commit_req {
   const ks_delta_txn_update *txns;
   size_t ntxns;
   /* Used only when the table does not exist yet (version 0 carries the
-   * protocol and metaData actions as well). */
-  const ks_colspec *cols;
-  size_t ncols;
+   * protocol and metaData actions as well): metaData.schemaString. */
+  const char *schema_string;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
 } ks_delta_commit_req;

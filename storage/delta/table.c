@@ -268,20 +268,14 @@ static int build_entry(ks_delta_table *t) {
   int rc = 0;
   ks_buf_reset(b);
   if (t->snap.version < 0) {
-    ks_buf schema;
-    ks_buf_init(&schema, 0);
     char id[37];
     ks_delta_uuid(id);
-    if ((rc = ks_delta_schema_string(&schema, req->cols, req->ncols)) == 0 &&
-        (rc = ks_buf_cstr(&schema)) == 0) {
-      ks_delta_metadata m = {.id = id,
-                             .schema_string = (char *)schema.data,
-                             .created_time = now_ms};
-      if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,
-                                        KS__DELTA_WRITER_VERSION)) == 0)
-        rc = ks_delta_write_metadata(b, &m);
-    }
-    ks_buf_free(&schema);
+    ks_delta_metadata m = {.id = id,
+                           .schema_string = (char *)req->schema_string,
+                           .created_time = now_ms};
+    if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,
+                                      KS__DELTA_WRITER_VERSION)) == 0)
+      rc = ks_delta_write_metadata(b, &m);
   }
   for (size_t i = 0; rc == 0 && i < req->nadds; i++)
     rc = ks_delta_write_add(b, &req->adds[i]);
@@ -397,8 +391,9 @@ int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
     if (req->txns[i].app_id == NULL ||
         req->txns[i].version <= req->txns[i].expected)
       return KS_EINVAL;
-  if (t->snap.version < 0 && (req->cols == NULL || req->ncols == 0)) {
-    set_err(t, "%s: creating the table needs its columns", t->log_prefix);
+  if (t->snap.version < 0 &&
+      (req->schema_string == NULL || req->schema_string[0] == 0)) {
+    set_err(t, "%s: creating the table needs its schema", t->log_prefix);
     return KS_EINVAL;
   }
   t->req = req;

@@ -27,8 +27,11 @@ typedef struct fx {
   int64_t version;
 } fx;
 
-static ks_colspec cols[] = {{"id", KS_COL_INT64, 0},
-                            {"name", KS_COL_STRING, 1}};
+/* metaData.schemaString of a table {id: long not null, name: string} */
+static const char schema2[] =
+    "{\"type\":\"struct\",\"fields\":[{\"name\":\"id\",\"type\":\"long\","
+    "\"nullable\":false,\"metadata\":{}},{\"name\":\"name\",\"type\":"
+    "\"string\",\"nullable\":true,\"metadata\":{}}]}";
 
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
@@ -75,7 +78,7 @@ static int commit(fx *f, ks_delta_table *t, const char *path,
   ks_delta_txn_update txn = {.app_id = app, .expected = expected,
                              .version = version};
   ks_delta_commit_req req = {.adds = &add, .nadds = 1, .txns = &txn,
-                             .ntxns = 1, .cols = cols, .ncols = 2,
+                             .ntxns = 1, .schema_string = schema2,
                              .operation = "STREAMING UPDATE",
                              .engine_info = "ksink/test"};
   f->calls = 0;
@@ -302,7 +305,7 @@ static void test_busy_and_bad_requests(void **state) {
   f->calls = 0;
   assert_int_equal(ks_delta_table_load(t, on_load, f), 0);
   assert_int_equal(ks_delta_table_load(t, on_load, f), KS_EINVAL);
-  ks_delta_commit_req req = {.cols = cols, .ncols = 2};
+  ks_delta_commit_req req = {.schema_string = schema2};
   assert_int_equal(ks_delta_commit(t, &req, on_commit, f), KS_EINVAL);
   uv_run(&f->env.loop, UV_RUN_DEFAULT);
   assert_int_equal(f->calls, 1);
