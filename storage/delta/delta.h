@@ -61,6 +61,12 @@ int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,
  * "metadata":{}}, ...]} */
 int ks_delta_schema_string(ks_buf *out, const ks_colspec *cols, size_t n);
+/* The same for a finished schema tree: groups become "struct", LISTs
+ * {"type":"array","elementType":..,"containsNull":..}, MAPs {"type":"map",
+ * "keyType":..,"valueType":..,"valueContainsNull":..}, DECIMAL leaves
+ * "decimal(p,s)"; nullable means OPTIONAL. KS_ESCHEMA for a repeated field
+ * outside a LIST/MAP. A flat tree gives ks_delta_schema_string's bytes. */
+int ks_delta_schema_string_tree(ks_buf *out, const ks_pq_schema *s);
 
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max
@@ -70,6 +76,15 @@ int ks_delta_schema_string(ks_buf *out, const ks_colspec *cols, size_t n);
 int ks_delta_stats_json(ks_buf *out, int64_t num_records,
                         const ks_colspec *cols, size_t n,
                         const ks_pq_colstats *stats);
+/* The same for a finished schema tree, stats[i] for leaf i
+ * (ks_pq_writer_stats order). The three objects nest as the structs do
+ * ({"a":{"b":1}}); columns under a LIST or MAP, and the arrays and maps
+ * themselves, get no statistics; a struct with no member is left out.
+ * DECIMALs are JSON numbers with their scale (unscaled 1234, scale 2:
+ * 12.34). A flat tree gives ks_delta_stats_json's bytes. */
+int ks_delta_stats_json_tree(ks_buf *out, int64_t num_records,
+                             const ks_pq_schema *s,
+                             const ks_pq_colstats *stats);
 
 /* A random (v4) UUID string, 36 chars + NUL. */
 void ks_delta_uuid(char out[37]);
