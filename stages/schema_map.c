@@ -21,7 +21,6 @@
 #include "stages/shred.h"
 #include "storage/parquet/schema_tree.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,54 +50,81 @@ typedef struct mapper {
   int depth;
 } mapper;
 
-/* s for multipleOf == 10^-s (1 <= s <= 38), else 0. */
-static int decimal_scale(const ks__num *m) {
-  const char *p = m->text, *end = m->text + m->len;
-  int64_t exp10 = 0, e = 0;
-  int nonzero = 0, ones = 0, after_point = 0;
+/* Reads a JSON number's text: its significant digits without leading
+ * zeros are digits[first..] and the value is 0.<those digits> * 10^point. */
+typedef struct numtext {
+  const char *digits; /* all mantissa digits, the point skipped */
+  size_t n, first;    /* count; index of the first nonzero digit (n: none) */
+  int64_t point;      /* integer digits of the value (may be <= 0) */
+} numtext;
+
+static void numtext_read(const char *p, size_t len, numtext *t, char *buf,
+                         size_t cap) {
+  const char *end = p + len;
+  size_t n = 0, intlen = 0;
+  int seen_point = 0;
+  if (p < end && *p == '-')
+    p++;
   for (; p < end && *p != 'e' && *p != 'E'; p++) {
     if (*p == '.') {
-      after_point = 1;
+      seen_point = 1;
       continue;
     }
-    if (*p < '0' || *p > '9')
-      return 0;
-    if (after_point)
-      exp10--;
-    if (*p == '0') {
-      if (nonzero)
-        exp10++; /* a trailing zero after the 1: one more power */
-      continue;
-    }
-    if (*p != '1' || nonzero)
-      return 0;
-    nonzero = ones = 1;
+    if (n < cap)
+      buf[n++] = *p;
+    intlen += !seen_point;
   }
-  if (!ones)
-    return 0;
+  int64_t e = 0;
   if (p < end) {
     p++;
     int neg = p < end && *p == '-';
     if (p < end && (*p == '-' || *p == '+'))
       p++;
     for (; p < end; p++)
-      if (e < 1000)
+      if (e < 100000)
         e = e * 10 + (*p - '0');
-    exp10 += neg ? -e : e;
+    e = neg ? -e : e;
   }
-  return exp10 <= -1 && exp10 >= -38 ? (int)-exp10 : 0;
+  t->digits = buf;
+  t->n = n;
+  t->first = 0;
+  while (t->first < n && buf[t->first] == '0')
+    t->first++;
+  t->point = (int64_t)intlen - (int64_t)t->first + e;
 }
 
-/* Integer digits of the larger bound's magnitude. */
-static int bound_digits(const ks__snode *n) {
-  ks__num lo = n->min, hi = n->max;
-  double m = fmax(fabs(ks__num_double(&lo)), fabs(ks__num_double(&hi)));
-  int d = 0;
-  while (m >= 1 && d < 400) {
-    m /= 10;
-    d++;
-  }
-  return d;
+/* 1 and *e when the text is exactly 10^e. */
+static int pow10_exp(const ks__num *m, int64_t *e) {
+  char buf[128];
+  numtext t;
+  numtext_read(m->text, m->len, &t, buf, sizeof buf);
+  if (m->text[0] == '-' || t.first == t.n || t.digits[t.first] != '1')
+    return 0;
+  for (size_t i = t.first + 1; i < t.n; i++)
+    if (t.digits[i] != '0')
+      return 0;
+  *e = t.point - 1;
+  return 1;
+}
+
+/* s for multipleOf == 10^-s (1 <= s <= 38), else 0. */
+static int decimal_scale(const ks__num *m) {
+  int64_t e;
+  return pow10_exp(m, &e) && e <= -1 && e >= -38 ? (int)-e : 0;
+}
+
+/* Integer digits a value within the bound can have: those of the bound,
+ * one fewer when it is exclusive and exactly 10^k. */
+static int bound_digits(const ks__num *b, int exclusive) {
+  char buf[128];
+  numtext t;
+  numtext_read(b->text, b->len, &t, buf, sizeof buf);
+  if (t.first == t.n || t.point <= 0)
+    return 0;
+  int64_t e, d = t.point;
+  if (exclusive && pow10_exp(b, &e) && e >= 1)
+    d = e;
+  return d > 400 ? 400 : (int)d;
 }
 
 static int logical_type(const ks_schema *s, const ks__snode *n,
@@ -232,7 +258,9 @@ static int map_node(mapper *m, const ks__snode *sn, const char *name,
   case LT_JSON: x->type = KS_COL_STRING; break;
   case LT_DECIMAL:
     x->scale = decimal_scale(&n->multiple);
-    x->precision = bound_digits(n) + x->scale;
+    int lo = bound_digits(&n->min, (n->flags & KS__N_XMIN) != 0);
+    int hi = bound_digits(&n->max, (n->flags & KS__N_XMAX) != 0);
+    x->precision = (lo > hi ? lo : hi) + x->scale;
     if (x->precision > 38) {
       size_t old = ks__ptr_push(m->c, "multipleOf");
       r = ks__cfail(m->c,

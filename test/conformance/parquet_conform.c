@@ -12,11 +12,17 @@
  *
  * Records go through the reference shredder (parquet_ref.c), not
  * stages/decode.c, so the writer is checked against an independent
- * reading of the Dremel rules.
+ * reading of the Dremel rules. The `pipeline` mode also turns each random
+ * schema into a JSON Schema, loads it as the pipeline does, and shreds
+ * every record through stages/decode.c as well: its column buffers must
+ * equal the reference shredder's, entry for entry.
+ *
+ *   pq_conform pipeline DIR SEED COUNT
  */
 #include "parquet_fuzzin.h"
 #include "parquet_gen.h"
 #include "parquet_ref.h"
+#include "stages/decode.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -66,11 +72,14 @@ static void recs_free(recs *r) {
  * shred; otherwise records that do not are dropped (fuzz inputs). With a
  * flat schema (`specs`) the ks_colspec API is used end to end. Returns
  * the rows written. */
-static size_t write_case(const char *dir, const char *name,
-                         const ks_pq_schema *s, const ks_colspec *specs,
-                         size_t nspecs, const ks_pq_options *opt,
-                         const char *dict, const size_t *rg, size_t nrg,
-                         const recs *in, int strict) {
+static void same_columns(const char *name, const ks_rowgroup *a,
+                         const ks_rowgroup *b, const char *rec, size_t n);
+
+static size_t write_case_js(const char *dir, const char *name,
+                            const ks_pq_schema *s, const ks_colspec *specs,
+                            size_t nspecs, const ks_pq_options *opt,
+                            const char *dict, const size_t *rg, size_t nrg,
+                            const recs *in, int strict, const ks_schema *js) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s.parquet", dir, name);
   FILE *f = fopen(path, "wb");
@@ -85,6 +94,12 @@ static size_t write_case(const char *dir, const char *name,
   } else {
     ks_rowgroup_init_schema(&g, s);
     w = ks_pq_writer_new_schema(s, opt, sink_file, f);
+  }
+  ks_rowgroup g2;
+  ks_decoder *dec = NULL;
+  if (js) {
+    ks_rowgroup_init_schema(&g2, s);
+    dec = ks_decoder_new(js, &g2, 0);
   }
   ks_buf meta, rows;
   ks_buf_init(&meta, 0);
@@ -106,6 +121,14 @@ static size_t write_case(const char *dir, const char *name,
       size_t tn = in->off[k + 1] - in->off[k];
       int bad = jparse(&a, t, tn, &v) || ref_shred(&g, s, &v);
       jarena_free(&a);
+      if (dec && !bad) {
+        ks_reject rej;
+        if (ks_decoder_feed(dec, (const uint8_t *)t, tn, &rej))
+          DIE("%s: record %zu rejected by the pipeline's decoder: %s: %.*s",
+              name, k, rej.message, (int)tn, t);
+        ks_rowgroup_commit_row(&g2);
+        same_columns(name, &g, &g2, t, tn);
+      }
       if (bad) {
         if (strict)
           DIE("%s: record %zu does not fit the schema: %.*s", name, k,
@@ -124,6 +147,12 @@ static size_t write_case(const char *dir, const char *name,
     if (rc)
       DIE("%s: write_rowgroup: %d", name, rc);
     ks_rowgroup_reset(&g);
+    if (dec)
+      ks_rowgroup_reset(&g2);
+  }
+  if (dec) {
+    ks_decoder_free(dec);
+    ks_rowgroup_free(&g2);
   }
   ks_pq_writer_add_kv(w, "ksink.case", name);
   int rc = ks_pq_writer_close(w);
@@ -145,6 +174,45 @@ static size_t write_case(const char *dir, const char *name,
   ks_pq_writer_free(w);
   ks_rowgroup_free(&g);
   return total;
+}
+
+static size_t write_case(const char *dir, const char *name,
+                         const ks_pq_schema *s, const ks_colspec *specs,
+                         size_t nspecs, const ks_pq_options *opt,
+                         const char *dict, const size_t *rg, size_t nrg,
+                         const recs *in, int strict) {
+  return write_case_js(dir, name, s, specs, nspecs, opt, dict, rg, nrg, in,
+                       strict, NULL);
+}
+
+static void dump_col(const char *what, const ks_column *c) {
+  fprintf(stderr, "  %s: %zu entries, defs", what, c->defs.len);
+  for (size_t i = 0; i < c->defs.len && i < 40; i++)
+    fprintf(stderr, " %d", c->defs.data[i]);
+  fprintf(stderr, "; reps");
+  for (size_t i = 0; i < c->reps.len && i < 40; i++)
+    fprintf(stderr, " %d", c->reps.data[i]);
+  fprintf(stderr, "; %zu value bytes\n", c->values.len);
+}
+
+/* The pipeline's shredder against the reference, after each record. */
+static void same_columns(const char *name, const ks_rowgroup *a,
+                         const ks_rowgroup *b, const char *rec, size_t n) {
+  for (size_t i = 0; i < a->ncols; i++) {
+    const ks_column *x = &a->cols[i], *y = &b->cols[i];
+    const ks_buf *bx[4] = {&x->defs, &x->reps, &x->values, &x->lens};
+    const ks_buf *by[4] = {&y->defs, &y->reps, &y->values, &y->lens};
+    for (int k = 0; k < 4; k++) {
+      if (bx[k]->len == by[k]->len &&
+          (bx[k]->len == 0 || memcmp(bx[k]->data, by[k]->data, bx[k]->len) == 0))
+        continue;
+      fprintf(stderr, "%s: column %zu (%s) differs after %.*s\n", name, i,
+              x->node->name, (int)n, rec);
+      dump_col("reference", x);
+      dump_col("pipeline ", y);
+      exit(1);
+    }
+  }
 }
 
 /* ---- the matrix ------------------------------------------------------------ */
@@ -357,6 +425,142 @@ static size_t property(const char *dir, uint64_t seed, size_t count) {
   return count;
 }
 
+/* ---- random schemas through the pipeline's shredder ------------------------ */
+
+/* The JSON Schema the table mapping turns back into node n. */
+static void json_schema(ks_buf *o, const ks_pq_node *n) {
+  const char *t = "object";
+  if (n->is_leaf) {
+    static const char *const names[] = {"boolean", "integer", "integer",
+                                        "number",  "string",  "string",
+                                        "string"};
+    t = n->precision ? "number" : names[n->spec.type];
+  } else if (n->group == KS_PQ_LIST) {
+    t = "array";
+  }
+  if (n->repetition == KS_PQ_OPTIONAL)
+    ks_buf_appendf(o, "{\"type\":[\"%s\",\"null\"]", t);
+  else
+    ks_buf_appendf(o, "{\"type\":\"%s\"", t);
+  if (n->is_leaf) {
+    if (n->spec.type == KS_COL_TIMESTAMP && !n->precision)
+      ks_buf_append_str(o, ",\"format\":\"date-time\"");
+    if (n->spec.type == KS_COL_DATE)
+      ks_buf_append_str(o, ",\"format\":\"date\"");
+    if (n->precision) { /* bounds of exactly `precision` digits */
+      ks_buf bound;
+      ks_buf_init(&bound, 0);
+      for (int i = 0; i < n->precision - n->scale; i++)
+        ks_buf_append_byte(&bound, '9');
+      if (n->precision == n->scale)
+        ks_buf_append_byte(&bound, '0');
+      ks_buf_append_byte(&bound, '.');
+      for (int i = 0; i < n->scale; i++)
+        ks_buf_append_byte(&bound, '9');
+      ks_buf_appendf(o, ",\"multipleOf\":1e-%d,\"minimum\":-%.*s,"
+                        "\"maximum\":%.*s",
+                     n->scale, (int)bound.len, (char *)bound.data,
+                     (int)bound.len, (char *)bound.data);
+      ks_buf_free(&bound);
+    }
+    ks_buf_append_byte(o, '}');
+    return;
+  }
+  const ks_pq_node *rep = n->children[0];
+  if (n->group == KS_PQ_LIST) {
+    ks_buf_append_str(o, ",\"items\":");
+    json_schema(o, rep->children[0]);
+  } else if (n->group == KS_PQ_MAP) {
+    ks_buf_append_str(o, ",\"additionalProperties\":");
+    json_schema(o, rep->children[1]);
+  } else {
+    ks_buf_append_str(o, ",\"properties\":{");
+    for (size_t i = 0; i < n->nchildren; i++) {
+      ks_buf_appendf(o, "%s\"%s\":", i ? "," : "", n->children[i]->name);
+      json_schema(o, n->children[i]);
+    }
+    ks_buf_append_str(o, "},\"required\":[");
+    int first = 1;
+    for (size_t i = 0; i < n->nchildren; i++) {
+      if (n->children[i]->repetition != KS_PQ_REQUIRED)
+        continue;
+      ks_buf_appendf(o, "%s\"%s\"", first ? "" : ",", n->children[i]->name);
+      first = 0;
+    }
+    ks_buf_append_byte(o, ']');
+  }
+  ks_buf_append_byte(o, '}');
+}
+
+/* Leaf for leaf: same path, levels and physical type (INT32 leaves map
+ * back as integer -> INT64, so those are compared as INT64). */
+static void same_tree(const char *name, const ks_pq_schema *a,
+                      const ks_pq_schema *b) {
+  if (ks_pq_schema_nleaves(a) != ks_pq_schema_nleaves(b))
+    DIE("%s: %zu leaves, the mapped schema has %zu", name,
+        ks_pq_schema_nleaves(a), ks_pq_schema_nleaves(b));
+  for (size_t i = 0; i < ks_pq_schema_nleaves(a); i++) {
+    const ks_pq_node *x = ks_pq_schema_leaf(a, i), *y = ks_pq_schema_leaf(b, i);
+    ks_coltype tx = x->spec.type == KS_COL_INT32 && !x->precision
+                        ? KS_COL_INT64
+                        : x->spec.type;
+    if (strcmp(x->name, y->name) || x->max_def != y->max_def ||
+        x->max_rep != y->max_rep || tx != y->spec.type ||
+        x->precision != y->precision || x->scale != y->scale)
+      DIE("%s: leaf %zu maps to %s def %d rep %d type %d DECIMAL(%d,%d), "
+          "want %s def %d rep %d type %d DECIMAL(%d,%d)",
+          name, i, y->name, y->max_def, y->max_rep, (int)y->spec.type,
+          y->precision, y->scale, x->name, x->max_def, x->max_rep, (int)tx,
+          x->precision, x->scale);
+  }
+}
+
+static size_t pipeline(const char *dir, uint64_t seed, size_t count) {
+  gen g = {seed ^ 0x5eed, 0, 0, 0, 0, 0};
+  for (size_t c = 0; c < count; c++) {
+    ks_pq_schema *s = gen_schema(&g, 1 + (int)(gen_next(&g) % 4));
+    if (!s)
+      DIE("random schema %zu refused", c);
+    char name[64];
+    snprintf(name, sizeof name, "j_%llu_%zu", (unsigned long long)seed, c);
+    ks_buf text;
+    ks_buf_init(&text, 0);
+    const ks_pq_node *root = ks_pq_schema_root(s);
+    ks_buf_append_str(&text, "{\"type\":\"object\"");
+    json_schema(&text, root); /* the root's {"type":"object", ... } */
+    text.len = 0;
+    json_schema(&text, root);
+    ks_schema *js;
+    char err[512];
+    if (ks_schema_load_string((const char *)text.data, text.len, name, &js,
+                              err, sizeof err))
+      DIE("%s: schema refused: %s\n%.*s", name, err, (int)text.len,
+          (char *)text.data);
+    same_tree(name, s, ks_schema_tree(js));
+    gen rg_gen = {gen_next(&g), (int)(gen_next(&g) % 101),
+                  (int)(gen_next(&g) % 60), 1 + (int)(gen_next(&g) % 5),
+                  gen_next(&g) % 3 ? 0 : 1 + (int)(gen_next(&g) % 8),
+                  (int)(gen_next(&g) % 40)};
+    size_t nrows = gen_next(&g) % 120;
+    recs in = {0};
+    ks_buf_init(&in.text, 0);
+    gen_recs(&rg_gen, ks_schema_tree(js), nrows, &in);
+    size_t rg[3] = {gen_next(&g) % 60, gen_next(&g) % 30, 0};
+    ks_pq_options o = {.codec = (ks_codec)(gen_next(&g) % 4),
+                       .page_bytes = 64 << (gen_next(&g) % 10),
+                       .page_v2 = (int)(gen_next(&g) & 1)};
+    const char *dn;
+    dict_opts((int)(gen_next(&g) % 3), &o, &dn);
+    write_case_js(dir, name, ks_schema_tree(js), NULL, 0, &o, dn, rg,
+                  1 + gen_next(&g) % 3, &in, 1, js);
+    recs_free(&in);
+    ks_buf_free(&text);
+    ks_schema_free(js);
+    ks_pq_schema_free(s);
+  }
+  return count;
+}
+
 /* ---- fuzz seeds ----------------------------------------------------------- */
 
 static int read_all(const char *path, ks_buf *b) {
@@ -482,6 +686,11 @@ int main(int argc, char **argv) {
     n = matrix(dir);
   else if (strcmp(mode, "property") == 0 && argc > 4)
     n = property(dir,
+                 strtoull(getenv("KS_PQ_SEED") ? getenv("KS_PQ_SEED") : argv[3],
+                          NULL, 10),
+                 strtoul(argv[4], NULL, 10));
+  else if (strcmp(mode, "pipeline") == 0 && argc > 4)
+    n = pipeline(dir,
                  strtoull(getenv("KS_PQ_SEED") ? getenv("KS_PQ_SEED") : argv[3],
                           NULL, 10),
                  strtoul(argv[4], NULL, 10));

@@ -3,6 +3,7 @@
 #include "base/ks.h"
 #include "stages/datetime.h"
 #include "stages/decode.h"
+#include "stages/shred.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -545,6 +546,38 @@ static void nested_values_shred_with_levels(void **state) {
   fx_free(f);
 }
 
+/* JSON number text -> unscaled DECIMAL, exactly. */
+static void decimal_text_converts(void **state) {
+  static const struct {
+    const char *t;
+    int p, s, ok;
+    long long want;
+  } cases[] = {
+      {"12.34", 5, 2, 1, 1234},   {"1e2", 5, 2, 1, 10000},
+      {"0.10", 5, 2, 1, 10},      {"-0.05", 5, 2, 1, -5},
+      {"1.2e-1", 5, 2, 1, 12},    {"120E-3", 5, 2, 1, 12},
+      {"-0", 3, 1, 1, 0},         {"0e-99999", 3, 1, 1, 0},
+      {"999.99", 5, 2, 1, 99999}, {"1000", 5, 2, 0, 0},
+      {"12.345", 5, 2, 0, 0},     {"5e-99999", 5, 2, 0, 0},
+      {"1e99999", 5, 2, 0, 0},    {"0.0100", 5, 2, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ks_int128 u = 7;
+    int r = ks__decimal_unscaled(cases[i].t, strlen(cases[i].t), cases[i].p,
+                                 cases[i].s, &u);
+    if ((r == 0) != cases[i].ok)
+      print_error("%s: %d\n", cases[i].t, r);
+    assert_int_equal(r == 0, cases[i].ok);
+    if (cases[i].ok)
+      assert_true(u == cases[i].want);
+  }
+  ks_int128 u;
+  const char *big = "-99999999999999999999999999999999999999";
+  assert_int_equal(ks__decimal_unscaled(big, strlen(big), 38, 0, &u), 0);
+  assert_true(u < 0 && -u > (ks_int128)1 << 125);
+  assert_int_equal(ks__decimal_unscaled(big, strlen(big), 37, 0, &u), -1);
+}
+
 /* The decoder owns only its columns: others in the row group (metadata
  * columns the transform appends) are never touched. */
 static void shreds_at_column_offset(void **state) {
@@ -665,6 +698,7 @@ int main(void) {
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
       cmocka_unit_test(nested_values_shred_with_levels),
+      cmocka_unit_test(decimal_text_converts),
       cmocka_unit_test(timestamps_convert_to_utc_micros),
       cmocka_unit_test(type_mismatches_reject),
       cmocka_unit_test(format_required_additional_reject),

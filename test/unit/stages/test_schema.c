@@ -103,6 +103,69 @@ static void every_type_maps(void **state) {
   ks_schema_free(s);
 }
 
+static void leaf_is(const ks_schema *s, size_t i, const char *path, int def,
+                    int rep, int precision, int scale) {
+  assert_string_equal(ks_schema_columns(s)[i].name, path);
+  const ks_pq_node *n = ks_pq_schema_leaf(ks_schema_tree(s), i);
+  assert_int_equal(n->max_def, def);
+  assert_int_equal(n->max_rep, rep);
+  assert_int_equal(n->precision, precision);
+  assert_int_equal(n->scale, scale);
+}
+
+/* Structs, lists, maps, DECIMAL and what stays JSON text. */
+static void nested_types_map(void **state) {
+  ks_schema *s = load_ok(
+      "{\"type\": \"object\", \"properties\": {"
+      " \"st\": {\"type\": \"object\", \"properties\": {\"a\": {\"type\": "
+      "\"integer\"}, \"b\": {\"type\": \"array\", \"items\": {\"type\": "
+      "[\"string\", \"null\"]}}}, \"required\": [\"a\"]},"
+      " \"m\": {\"type\": \"object\", \"additionalProperties\": {\"type\": "
+      "\"number\"}},"
+      " \"d1\": {\"type\": \"number\", \"multipleOf\": 0.01, \"minimum\": 0, "
+      "\"exclusiveMaximum\": 1000},"
+      " \"d2\": {\"type\": \"number\", \"multipleOf\": 1e-4, \"minimum\": "
+      "-99999999999999.9999, \"maximum\": 5},"
+      " \"d3\": {\"type\": \"number\", \"multipleOf\": 0.5, \"minimum\": 0, "
+      "\"maximum\": 5},"
+      " \"d4\": {\"type\": \"number\", \"multipleOf\": 0.01},"
+      " \"tuple\": {\"type\": \"array\", \"items\": [{\"type\": \"integer\"}]},"
+      " \"pm\": {\"type\": \"object\", \"patternProperties\": {\"^x\": "
+      "{\"type\": \"integer\"}}, \"additionalProperties\": {\"type\": "
+      "\"string\"}},"
+      " \"tree\": {\"$ref\": \"#/definitions/node\"}},"
+      " \"required\": [\"st\"],"
+      " \"definitions\": {\"node\": {\"type\": \"object\", \"properties\": {"
+      "\"kids\": {\"type\": \"array\", \"items\": {\"$ref\": "
+      "\"#/definitions/node\"}}}}}}");
+  leaf_is(s, 0, "st.a", 0, 0, 0, 0);
+  leaf_is(s, 1, "st.b.list.element", 3, 1, 0, 0);
+  leaf_is(s, 2, "m.key_value.key", 2, 1, 0, 0);
+  leaf_is(s, 3, "m.key_value.value", 2, 1, 0, 0);
+  leaf_is(s, 4, "d1", 1, 0, 5, 2);  /* < 1000: 3 integer digits */
+  leaf_is(s, 5, "d2", 1, 0, 18, 4); /* 14 integer digits */
+  leaf_is(s, 6, "d3", 1, 0, 0, 0);  /* 0.5 is no power of ten: double */
+  leaf_is(s, 7, "d4", 1, 0, 0, 0);  /* no bounds: double */
+  assert_int_equal(ks_schema_columns(s)[6].type, KS_COL_DOUBLE);
+  leaf_is(s, 8, "tuple", 1, 0, 0, 0); /* JSON text */
+  leaf_is(s, 9, "pm", 1, 0, 0, 0);
+  /* a recursive schema: the recursion is JSON text */
+  leaf_is(s, 10, "tree.kids.list.element", 3, 1, 0, 0);
+  assert_int_equal(ks_schema_columns(s)[10].type, KS_COL_STRING);
+  assert_int_equal(ks_schema_ncolumns(s), 11);
+  ks_schema_free(s);
+  load_fails("{\"type\": \"object\", \"properties\": {\"x\": {\"type\": "
+             "\"number\", \"multipleOf\": 1e-10, \"minimum\": 0, \"maximum\": "
+             "1e30}}}",
+             "t.json: /properties/x/multipleOf: multipleOf 1e-10 with these "
+             "bounds needs DECIMAL(41,10); Parquet and Delta decimals hold "
+             "at most 38 digits");
+  load_fails("{\"type\": \"object\", \"properties\": {\"o\": {\"type\": "
+             "\"object\", \"properties\": {\"Id\": true, \"id\": true}}}}",
+             "t.json: /properties/o/properties/id: \"Id\" and \"id\" differ "
+             "only in case: Delta column names are case-insensitive");
+}
+
 static void declaration_order_kept(void **state) {
   ks_schema *s = load_ok("{\"type\": \"object\", \"properties\": {"
                          "\"zeta\": {\"type\": \"integer\"},"
@@ -290,6 +353,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_schema_columns),
       cmocka_unit_test(every_type_maps),
+      cmocka_unit_test(nested_types_map),
       cmocka_unit_test(declaration_order_kept),
       cmocka_unit_test(keywords_compile_or_fail_with_path),
       cmocka_unit_test(validation_keywords_keep_mapping),
