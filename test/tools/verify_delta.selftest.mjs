@@ -27,7 +27,7 @@ const RECORDS = [
   [0, 1, false, '{"user_id":18,"event_type":"click"', 'malformed_json'],
   [0, 2, true, { user_id: 4000000000123, event_type: 'search', timestamp: '2024-06-01T12:00:00.5+02:00', properties: { query: 'caf\u00e9 "french press"', results: 3 } }],
   [0, 3, true, { user_id: 19, event_type: 'login', timestamp: '2024-06-01T10:00:02.123456Z' }],
-  [1, 0, true, { user_id: 5, event_type: 'add_to_cart', timestamp: '2024-06-01T10:00:03.000000Z', properties: { sku: 'SKU-00042', price: 19.99, quantity: 2, tags: ['a', 'b'], note: null } }],
+  [1, 0, true, { user_id: 5, event_type: 'add_to_cart', timestamp: '2024-06-01T10:00:03.000000Z', properties: { sku: 'SKU-00042', price: 19.99, quantity: 2, currency: null } }],
   [1, 1, false, '{"user_id":"6","event_type":"click","timestamp":"2024-06-01T10:00:04Z"}', 'wrong_type'],
   [1, 2, true, { user_id: 7, event_type: 'purchase', timestamp: '2024-06-01T10:00:05.250000-05:00', properties: { items: [{ sku: 'SKU-1', price: 5 }], total: 5, currency: 'EUR', name: 'Zo\u00eb M\u00fcller \ud83c\udf89' } }],
 ];
@@ -50,6 +50,18 @@ function rowsOf(pred = () => true) {
 
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
+// The properties struct of conf/schemas/user-events.json, the fields the
+// records above use.
+const PROPS = 'STRUCT(url VARCHAR, device STRUCT(os VARCHAR, browser VARCHAR), '
+  + 'query VARCHAR, results BIGINT, sku VARCHAR, price DECIMAL(12,2), quantity BIGINT, '
+  + 'items STRUCT(sku VARCHAR, price DECIMAL(12,2), quantity BIGINT)[], '
+  + 'total DECIMAL(12,2), currency VARCHAR, name VARCHAR)';
+const money = 'DECIMAL(12,2)';
+const PROPS_SHAPE = JSON.stringify({ url: 'VARCHAR', device: { os: 'VARCHAR', browser: 'VARCHAR' },
+  query: 'VARCHAR', results: 'BIGINT', sku: 'VARCHAR', price: money, quantity: 'BIGINT',
+  items: [{ sku: 'VARCHAR', price: money, quantity: 'BIGINT' }], total: money,
+  currency: 'VARCHAR', name: 'VARCHAR' });
+
 let conn;
 async function db() {
   if (!conn) {
@@ -63,7 +75,7 @@ async function writeParquet(file, rows) {
   const c = await db();
   const values = rows.map((r) => `(${r.p}::INTEGER, ${r.o}::BIGINT, ${q(TOPIC)}, make_timestamp(1717236000000000)::TIMESTAMPTZ, `
     + `${r.user_id}::BIGINT, ${q(r.event_type)}, make_timestamp(${r.ts_us}::BIGINT)::TIMESTAMPTZ, `
-    + `${r.properties === null ? 'NULL::VARCHAR' : q(r.properties)})`).join(',\n');
+    + `${r.properties === null ? `NULL::${PROPS}` : `json_transform(${q(r.properties)}, ${q(PROPS_SHAPE)})::${PROPS}`})`).join(',\n');
   await c.run(`COPY (SELECT * FROM (VALUES ${values}) t(_kafka_partition, _kafka_offset, _kafka_topic, _kafka_timestamp,
     user_id, event_type, "timestamp", properties)) TO ${q(file)} (FORMAT PARQUET)`);
 }

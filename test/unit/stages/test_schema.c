@@ -1,5 +1,7 @@
 /* Schema loading, compilation errors and the column mapping. */
 #include "base/ks.h"
+#include "demo/events.h"
+#include "stages/decode.h"
 #include "stages/schema.h"
 
 #include <setjmp.h>
@@ -346,6 +348,39 @@ static void repo_seed_schema_loads(void **state) {
   const ks_colspec *c = ks_schema_columns(s);
   assert_string_equal(c[0].name, "user_id");
   assert_int_equal(c[0].type, KS_COL_INT64);
+  /* the demo generator's events: every valid one shreds, every
+   * deliberately invalid one is rejected */
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, ks_schema_tree(s));
+  ks_decoder *d = ks_decoder_new(s, &rg, 0);
+  ks_demo_gen g;
+  ks_demo_gen_init(&g, 11, 100);
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  size_t valid = 0;
+  for (int i = 0; i < 20000; i++) {
+    ks_buf_reset(&b);
+    char key[32];
+    const char *kind;
+    int inv = ks_demo_gen_next(&g, &b, key, &kind);
+    ks_reject rej;
+    int rc = ks_decoder_feed(d, b.data, b.len, &rej);
+    if ((rc != 0) != (inv == 1))
+      print_error("event %d (%s): %s: %.*s\n", i, kind ? kind : "valid",
+                  rc ? rej.message : "accepted", (int)b.len,
+                  (const char *)b.data);
+    assert_int_equal(rc != 0, inv == 1);
+    if (rc == 0) {
+      ks_rowgroup_commit_row(&rg);
+      valid++;
+    }
+  }
+  assert_int_equal(rg.nrows, valid);
+  for (size_t i = 0; i < rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&rg.cols[i]), valid);
+  ks_buf_free(&b);
+  ks_decoder_free(d);
+  ks_rowgroup_free(&rg);
   ks_schema_free(s);
 }
 
