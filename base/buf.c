@@ -103,6 +103,20 @@ int ks_buf_append_json_str(ks_buf *b, const char *s, size_t n) {
   b->data[b->len++] = '"';
   size_t start = 0;
   for (size_t i = 0; i < n; i++) {
+    /* skip 8 bytes at a time while none is '"', '\\' or below 0x20 */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      const uint64_t ones = 0x0101010101010101ULL, high = ones << 7;
+      uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+      uint64_t special = ((w - ones * 0x20) | (q - ones) | (bs - ones)) &
+                         ~w & high;
+      if (special)
+        break;
+      i += 8;
+    }
+    if (i >= n)
+      break;
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
     char u[7];

@@ -655,6 +655,17 @@ static int finish(compiler *c) {
     n->stream = !(n->nall_of || n->nany_of || n->none_of || n->not_ || n->if_ ||
                   n->contains || n->ndeps ||
                   (n->flags & (KS__N_UNIQUE | KS__N_ENUM_CONTAINER)));
+    n->simple = 0;
+    if (n->nall_of || n->nany_of || n->none_of || n->not_ || n->if_ ||
+        (n->flags & (KS__N_FALSE | KS__N_ENUM | KS__N_CONST)))
+      continue;
+    n->simple = KS__T_NULL | KS__T_BOOLEAN;
+    if (!(n->flags & (KS__N_MIN | KS__N_XMIN | KS__N_MAX | KS__N_XMAX |
+                      KS__N_MULTIPLE)))
+      n->simple |= KS__T_INTEGER | KS__T_NUMBER;
+    if (!(n->flags & (KS__N_MINLEN | KS__N_MAXLEN)) && !n->pattern &&
+        !(n->format && s->format_assertion))
+      n->simple |= KS__T_STRING;
   }
   return 0;
 }
@@ -680,6 +691,7 @@ int ks_schema_load_opts(const char *json, size_t len, const char *name,
   s->any.add_items = &s->any;
   s->any.names = &s->any;
   s->any.stream = 1;
+  s->any.simple = KS__T_ALL;
   s->format_assertion = o->format_assertion;
   s->max_set = 1;
   compiler c = {.s = s,

@@ -178,6 +178,8 @@ struct ks__snode {
   unsigned flags; /* KS__N_* */
   int format;     /* KS__FMT_*: asserted for strings when enabled */
   int stream;     /* checkable in one look (see the top of this file) */
+  unsigned simple; /* scalar kinds only "type" applies to: a value of one
+                      of them is checked by its kind alone */
   const ks__snode *ref;
   char *fmt_name;
   ks__num min, max, multiple; /* text owned by the node */

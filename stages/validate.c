@@ -216,6 +216,12 @@ static int scalar(ks__validator *v, uint32_t kind, const void *p, size_t len,
   position(v);
   if (recording(v))
     return ks__tape_scalar(&v->tape, kind, p, len, ncp) ? too_big(v) : 0;
+  if (v->nset == 1) { /* the common case: a type check and nothing else */
+    const ks__snode *n = ks__deref(v->set[0]);
+    unsigned ok = kind == KS__T_INTEGER ? KS__T_INTEGER | KS__T_NUMBER : kind;
+    if ((n->simple & kind) && (n->types & ok))
+      return 0;
+  }
   ks__tok tok = {kind, 1, 0, (uint32_t)len, (uint32_t)ncp};
   ks__tape t = {&tok, p ? p : ""};
   for (uint32_t k = 0; k < v->nset; k++) {
