@@ -125,8 +125,21 @@ static void scalar_keywords_allocate_nothing(void **state) {
         0);
 }
 
+/* The demo schema: structs, a list of structs, DECIMAL money, shredded. */
+static void nested_demo_schema_allocates_nothing(void **state) {
+  FILE *f = fopen(KS_SOURCE_DIR "/conf/schemas/user-events.json", "rb");
+  if (f == NULL)
+    skip();
+  static char text[16384];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  count(text, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(nested_demo_schema_allocates_nothing),
       cmocka_unit_test(seed_schema_allocates_nothing),
       cmocka_unit_test(scalar_keywords_allocate_nothing),
   };
