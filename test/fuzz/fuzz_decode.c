@@ -1,9 +1,9 @@
 /*
  * libFuzzer target for the record path's parser of outside input: any
  * bytes through ks_decoder_feed against a schema that uses every compiled
- * keyword. Checks the row protocol (every column gains exactly one entry
- * on success, none on failure) and that validate-only reaches the same
- * verdict.
+ * keyword and nests structs, lists, maps and DECIMAL. Checks the row
+ * protocol (every column gains exactly one row on success, nothing on
+ * failure) and that validate-only reaches the same verdict.
  * Build: cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DKS_FUZZ=ON
  * -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link (coverage of the library too).
  */
@@ -26,6 +26,10 @@ static const char schema_json[] =
     "   \"x\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"}}},"
     "   \"required\": [\"x\"], \"additionalProperties\": {\"type\": "
     "\"string\"}},"
+    " \"m\": {\"type\": \"object\", \"additionalProperties\": {\"type\": "
+    "[\"array\", \"null\"], \"items\": {\"type\": [\"object\", \"null\"], "
+    "\"properties\": {\"d\": {\"type\": \"number\", \"multipleOf\": 0.01, "
+    "\"minimum\": -1, \"maximum\": 1e20}}}}},"
     " \"any\": true},"
     " \"required\": [\"user_id\"],"
     " \"additionalProperties\": {\"type\": [\"object\", \"array\"]}}";
