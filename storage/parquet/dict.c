@@ -46,13 +46,22 @@ static uint64_t hash_fixed(const uint8_t *p, size_t w) {
   return mix64(a ^ mix64(b + w));
 }
 
+/* Slot hash of a 4- or 8-byte value (one multiply round: the value
+ * itself decides equality, so collisions only cost a probe). */
+static inline uint64_t mix_small(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  return x ^ (x >> 29);
+}
+
 static void grow_table(ks__pq_dict *d) {
   size_t cap = d->cap ? d->cap * 2 : 1024;
   ks_free(d->slots);
   d->slots = ks_calloc(cap, sizeof *d->slots);
   d->cap = cap;
   for (size_t i = 0; i < d->n; i++) {
-    size_t s = (size_t)d->ents[i].hash & (cap - 1);
+    uint64_t h = d->raw ? mix_small(d->ents[i].hash) : d->ents[i].hash;
+    size_t s = (size_t)h & (cap - 1);
     while (d->slots[s])
       s = (s + 1) & (cap - 1);
     d->slots[s] = (uint32_t)i + 1;
@@ -66,13 +75,57 @@ static void reset(ks__pq_dict *d) {
   d->bytes = 0;
 }
 
+/* 4- and 8-byte values: the entry keeps the value in place of a hash, so
+ * a probe compares one word and never touches the column buffer. */
+static inline size_t build_small(ks__pq_dict *d, uint32_t *out,
+                                 const uint8_t *base, size_t nv, size_t w,
+                                 uint64_t limit) {
+  size_t v = 0;
+  for (; v < nv; v++) {
+    uint64_t x = 0;
+    memcpy(&x, base + v * w, w);
+    size_t mask = d->cap - 1, s = (size_t)mix_small(x) & mask;
+    uint32_t id;
+    while ((id = d->slots[s]) != 0 && d->ents[id - 1].hash != x)
+      s = (s + 1) & mask;
+    if (id == 0) {
+      if (d->bytes + w > limit || d->n >= UINT32_MAX - 1)
+        break;
+      if (d->n == d->ents_cap) {
+        d->ents_cap = d->ents_cap ? d->ents_cap * 2 : 1024;
+        d->ents = ks_realloc(d->ents, d->ents_cap * sizeof *d->ents);
+      }
+      d->ents[d->n] = (ks__pq_dict_entry){(uint32_t)(v * w), (uint32_t)w, x};
+      d->slots[s] = id = (uint32_t)++d->n;
+      d->bytes += w;
+      if (d->n * 2 > d->cap)
+        grow_table(d);
+    }
+    out[v] = id - 1;
+  }
+  return v;
+}
+
 /* The insert-or-find loop, specialized for fixed widths and strings so the
  * compiler sees constant sizes. Returns the values indexed. */
 size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
                          ks__pq_kind kind, uint64_t limit) {
   reset(d);
+  d->raw = kind != KS__K_BYTES && kind != KS__K_FLBA &&
+           (c->width == 4 || c->width == 8);
   if (!d->cap)
     grow_table(d);
+  if (d->raw) {
+    size_t nv = c->nvalues;
+    if (ks_buf_reserve(idx, nv * 4))
+      return 0;
+    uint32_t *out = (uint32_t *)(void *)idx->data;
+    size_t v = c->width == 4
+                   ? build_small(d, out, ks__pq_values(c), nv, 4, limit)
+                   : build_small(d, out, ks__pq_values(c), nv, 8, limit);
+    idx->len = v * 4;
+    return v;
+  }
   size_t nv = c->nvalues;
   if (ks_buf_reserve(idx, nv * 4)) /* scratch is unlimited: cannot fail */
     return 0;

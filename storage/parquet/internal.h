@@ -121,6 +121,7 @@ typedef struct ks__pq_dict {
   ks__pq_dict_entry *ents;
   size_t n, ents_cap;
   uint64_t bytes; /* PLAIN size of the entries */
+  int raw;        /* entries' hash holds the value itself (widths 4 and 8) */
 } ks__pq_dict;
 
 struct ks_pq_writer {
