@@ -7,6 +7,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_COUNT:-200000}
+# production lasts ~16 s whatever the count, so the crashes land mid-stream
+# (a sanitizer build starts ksink slowly)
+RATE=$((COUNT / 16 > 12000 ? 12000 : COUNT / 16 + 1))
 start_broker user-events:16
 
 cat >"$WORK/ksink.yaml" <<YAML
@@ -30,7 +33,7 @@ http: { listen: "127.0.0.1:0" }
 YAML
 
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
-  --count "$COUNT" --seed 7 --invalid-permille 50 --rate 12000 \
+  --count "$COUNT" --seed 7 --invalid-permille 50 --rate "$RATE" \
   --expect "$WORK/expect.jsonl" >"$WORK/produce.out" 2>"$WORK/produce.err" &
 PRODUCER=$!
 PIDS+=($PRODUCER)
