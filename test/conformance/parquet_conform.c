@@ -394,16 +394,26 @@ static size_t matrix(const char *dir) {
 
 /* ---- random schemas --------------------------------------------------------- */
 
+/* Record shares (nulls, empty lists, lengths, cardinality, long strings)
+ * drawn for one random case. */
+static gen random_profile(gen *g) {
+  gen r; /* one draw per statement: the order is the seed's */
+  r.s = gen_next(g);
+  r.null_pct = (int)(gen_next(g) % 101);
+  r.empty_pct = (int)(gen_next(g) % 60);
+  r.max_len = 1 + (int)(gen_next(g) % 5);
+  r.card = gen_next(g) % 3 ? 0 : 1 + (int)(gen_next(g) % 8);
+  r.long_pct = (int)(gen_next(g) % 40);
+  return r;
+}
+
 static size_t property(const char *dir, uint64_t seed, size_t count) {
   gen g = {seed, 0, 0, 0, 0, 0};
   for (size_t c = 0; c < count; c++) {
     ks_pq_schema *s = gen_schema(&g, 1 + (int)(gen_next(&g) % 4));
     if (!s)
       DIE("random schema %zu refused", c);
-    gen rg_gen = {gen_next(&g), (int)(gen_next(&g) % 101),
-                  (int)(gen_next(&g) % 60), 1 + (int)(gen_next(&g) % 5),
-                  gen_next(&g) % 3 ? 0 : 1 + (int)(gen_next(&g) % 8),
-                  (int)(gen_next(&g) % 40)};
+    gen rg_gen = random_profile(&g);
     size_t nrows = gen_next(&g) % 120;
     recs in = {0};
     ks_buf_init(&in.text, 0);
@@ -525,11 +535,8 @@ static size_t pipeline(const char *dir, uint64_t seed, size_t count) {
     snprintf(name, sizeof name, "j_%llu_%zu", (unsigned long long)seed, c);
     ks_buf text;
     ks_buf_init(&text, 0);
-    const ks_pq_node *root = ks_pq_schema_root(s);
-    ks_buf_append_str(&text, "{\"type\":\"object\"");
-    json_schema(&text, root); /* the root's {"type":"object", ... } */
-    text.len = 0;
-    json_schema(&text, root);
+    /* the root is a REQUIRED struct: {"type":"object","properties":...} */
+    json_schema(&text, ks_pq_schema_root(s));
     ks_schema *js;
     char err[512];
     if (ks_schema_load_string((const char *)text.data, text.len, name, &js,
@@ -537,10 +544,7 @@ static size_t pipeline(const char *dir, uint64_t seed, size_t count) {
       DIE("%s: schema refused: %s\n%.*s", name, err, (int)text.len,
           (char *)text.data);
     same_tree(name, s, ks_schema_tree(js));
-    gen rg_gen = {gen_next(&g), (int)(gen_next(&g) % 101),
-                  (int)(gen_next(&g) % 60), 1 + (int)(gen_next(&g) % 5),
-                  gen_next(&g) % 3 ? 0 : 1 + (int)(gen_next(&g) % 8),
-                  (int)(gen_next(&g) % 40)};
+    gen rg_gen = random_profile(&g);
     size_t nrows = gen_next(&g) % 120;
     recs in = {0};
     ks_buf_init(&in.text, 0);
