@@ -41,6 +41,10 @@ typedef struct ks_conf_table {
   int64_t rowgroup_bytes;    /* default 128 MiB */
   int errors_tolerate_all;   /* errors.tolerance: all (1, default) | none */
   char *dlq_topic;           /* errors.deadletterqueue.topic.name */
+  int dlq_context_headers;   /* errors.deadletterqueue.context.headers.enable:
+                                add Connect's __connect.errors.* headers */
+  int errors_log;            /* errors.log.enable: log every reject */
+  int errors_log_messages;   /* errors.log.include.messages: with the record */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

@@ -29,13 +29,21 @@ static const char *const tolerance_names[] = {"all", "none", NULL};
 
 /* The errors section, flattened to dotted names: inner names may hold a
  * mapping, leaves hold the values. */
-static const char *const errors_inner[] = {"deadletterqueue",
-                                           "deadletterqueue.topic", NULL};
-static const char *const errors_leaves[] = {"tolerance",
-                                            "deadletterqueue.topic.name", NULL};
-static const char *const errors_all[] = {"tolerance", "deadletterqueue",
-                                         "deadletterqueue.topic",
-                                         "deadletterqueue.topic.name", NULL};
+static const char *const errors_inner[] = {
+    "deadletterqueue", "deadletterqueue.topic", "deadletterqueue.context",
+    "deadletterqueue.context.headers", "log", "log.include", NULL};
+/* Kafka Connect's names; leaves[i] is read into errors_state.line[i]. */
+static const char *const errors_leaves[] = {
+    "tolerance", "deadletterqueue.topic.name",
+    "deadletterqueue.context.headers.enable", "log.enable",
+    "log.include.messages", NULL};
+static const char *const errors_all[] = {
+    "tolerance", "deadletterqueue", "deadletterqueue.topic",
+    "deadletterqueue.topic.name", "deadletterqueue.context",
+    "deadletterqueue.context.headers",
+    "deadletterqueue.context.headers.enable", "log", "log.enable",
+    "log.include", "log.include.messages", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
 
 #define CALL(stmt)                                                             \
   do {                                                                         \
@@ -70,7 +78,7 @@ static int valid_name(const char *s) {
 }
 
 typedef struct errors_state {
-  int tolerance_line, dlq_line;
+  int line[5]; /* where each of errors_leaves was set */
 } errors_state;
 
 static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
@@ -87,18 +95,24 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
         CALL(load_errors(c, v, full, t, st));
       }
     } else if (in_list(full, errors_leaves)) {
-      int *seen =
-          strcmp(full, "tolerance") == 0 ? &st->tolerance_line : &st->dlq_line;
+      size_t leaf = 0;
+      while (strcmp(errors_leaves[leaf], full) != 0)
+        leaf++;
+      int *seen = &st->line[leaf];
       if (*seen)
         return ks__conf_fail(c, k->line, "set twice (also at line %d)", *seen);
       *seen = k->line;
-      if (strcmp(full, "tolerance") == 0) {
+      int *flags[] = {NULL, NULL, &t->dlq_context_headers, &t->errors_log,
+                      &t->errors_log_messages};
+      if (leaf == 0) {
         int idx = 0;
         if (!ks__conf_is_null(v))
           CALL(ks__conf_enum(c, v, tolerance_names, &idx));
         t->errors_tolerate_all = idx == 0;
-      } else {
+      } else if (leaf == 1) {
         CALL(ks__conf_str(c, v, &t->dlq_topic));
+      } else if (!ks__conf_is_null(v)) {
+        CALL(ks__conf_enum(c, v, bool_names, flags[leaf]));
       }
     } else {
       /* Suggest among the full dotted names, print relative to prefix. */
@@ -339,7 +353,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "errors")) && !ks__conf_is_null(v)) {
-    errors_state st = {0, 0};
+    errors_state st = {{0}};
     saved = ks__conf_path_push(c, "errors");
     CALL(ks__conf_expect_map(c, v, "a mapping like { tolerance: all }"));
     CALL(load_errors(c, v, "", t, &st));

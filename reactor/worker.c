@@ -1,4 +1,5 @@
 #include "reactor/worker.h"
+#include "stages/dlq.h"
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/flush.h"
@@ -76,6 +77,32 @@ static void on_backpressure(uv_timer_t *t) {
   }
 }
 
+/* One dead-letter producer per worker, when any table names a DLQ topic. */
+static int open_dlq(ks_worker *w) {
+  const ks_pipeline *p = w->p;
+  const ks_conf *conf = p->conf;
+  int any = 0;
+  for (size_t i = 0; i < p->ntables; i++)
+    any |= p->tables[i].conf->dlq_topic != NULL;
+  if (!any)
+    return 0;
+  const char **keys = ks_calloc(conf->nkafka + 1, sizeof *keys);
+  const char **vals = ks_calloc(conf->nkafka + 1, sizeof *vals);
+  for (size_t i = 0; i < conf->nkafka; i++) {
+    keys[i] = conf->kafka[i].key;
+    vals[i] = conf->kafka[i].value;
+  }
+  char err[512];
+  ks_dlq_origin origin = {conf->app_id, w->id};
+  int r = ks_dlq_new(&w->loop, keys, vals, conf->nkafka, p->mock_bootstraps,
+                     origin, &w->dlq, err, sizeof err);
+  ks_free(keys);
+  ks_free(vals);
+  if (r)
+    ks_log_error("worker %d: %s", w->id, err);
+  return r;
+}
+
 int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   ks_worker *w = ks_calloc(1, sizeof *w);
   w->p = p;
@@ -99,6 +126,8 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
   if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &p->conf->s3,
                            &w->storage)))
+    goto fail;
+  if ((r = open_dlq(w)))
     goto fail;
   w->writers = ks_calloc(p->ntables, sizeof *w->writers);
   w->committers = ks_calloc(p->ntables, sizeof *w->committers);
@@ -177,6 +206,10 @@ void ks_worker_close(ks_worker *w) {
       w->committers[i] = NULL;
     }
   }
+  /* the table writers waited for their dead letters before committing:
+   * nothing the log or Kafka counts as done is still in flight here */
+  ks_dlq_free(w->dlq, 10000);
+  w->dlq = NULL;
   uv_close((uv_handle_t *)&w->kpoll, NULL);
   uv_close((uv_handle_t *)&w->kidle, NULL);
   uv_close((uv_handle_t *)&w->beat, NULL);

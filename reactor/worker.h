@@ -37,6 +37,7 @@ struct ks_worker {
   int consuming;
 
   ks_storage *storage;
+  struct ks_dlq *dlq; /* dead-letter producer, when a table has a DLQ */
   ks_table_writer **writers;  /* one per table */
   ks_committer **committers;  /* one per table this worker commits */
   ks_partition *partitions;   /* owned partitions (list) */

@@ -1,6 +1,7 @@
 #include "stages/flush.h"
 #include "base/log.h"
 #include "stages/commit.h"
+#include "stages/dlq.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
 #include "storage/parquet/writer.h"
@@ -16,6 +17,7 @@ typedef struct pending {
   ks_table_writer *tw;
   ks_flushed_set *fs;
   int ready;
+  ks_dlq_wait *dlq; /* the batch's dead letters, acknowledged first */
 } pending;
 
 struct ks_table_writer {
@@ -34,6 +36,7 @@ struct ks_table_writer {
   uv_timer_t age_timer;
 
   pending *head, *tail;
+  ks_dlq_wait *dlq; /* dead letters of the open batch */
   int uncommitted; /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;
@@ -75,6 +78,11 @@ void ks_table_writer_close(ks_table_writer *tw) {
   if (tw->pq)
     ks_pq_writer_free(tw->pq);
   ks_free(tw->file_name);
+  ks_dlq_wait_release(tw->dlq);
+  for (pending *pd = tw->head, *next; pd; pd = next) {
+    next = pd->next;
+    ks_dlq_wait_release(pd->dlq);
+  }
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->rg);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
@@ -146,19 +154,55 @@ static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
   return ks_column_append_i64(&c[3], ts * 1000);
 }
 
+/* A record for the log: printable ASCII as is, other bytes as \xHH, at
+ * most 256 input bytes (the log must stay one valid line). */
+static void show_record(char *out, size_t cap, const uint8_t *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0, i = 0;
+  for (; i < n && i < 256 && o + 5 < cap; i++) {
+    if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') {
+      out[o++] = (char)s[i];
+    } else {
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[s[i] >> 4];
+      out[o++] = hex[s[i] & 15];
+    }
+  }
+  if (i < n && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = 0;
+}
+
 static void count_reject(ks_table_writer *tw, const ks_partition *p,
                          const rd_kafka_message_t *m, const ks_reject *rej) {
+  const ks_conf_table *tc = tw->t->conf;
   int reason = ks_reason_from_label(rej->reason);
   uint64_t n = atomic_fetch_add_explicit(&tw->w->counters.rejected[reason], 1,
                                          memory_order_relaxed);
-  /* The first rejects of a worker are logged in full; after that one line
-   * per 10,000 keeps the log readable at any input rate. */
-  if (tw->rejects_logged < 5 || (n + 1) % 10000 == 0) {
+  /* errors.log.enable logs every reject (with the record when
+   * errors.log.include.messages); otherwise the first rejects of a worker
+   * are logged in full and then one line per 10,000, so the log stays
+   * readable at any input rate. */
+  if (tc->errors_log || tw->rejects_logged < 5 || (n + 1) % 10000 == 0) {
     tw->rejects_logged++;
-    ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s", tw->t->conf->name,
-                p->topic, (int)p->partition, (long long)m->offset,
-                rej->reason, rej->message);
+    if (tc->errors_log_messages && m->payload) {
+      char shown[1100];
+      show_record(shown, sizeof shown, m->payload, m->len);
+      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s; record %s",
+                  tc->name, p->topic, (int)p->partition, (long long)m->offset,
+                  rej->reason, rej->message, shown);
+    } else {
+      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
+                  p->topic, (int)p->partition, (long long)m->offset,
+                  rej->reason, rej->message);
+    }
   }
+  if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
+    ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
+                &tw->dlq);
 }
 
 int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
@@ -243,8 +287,10 @@ static void on_committed(ks_msg *m) {
 }
 
 static void send_ready(ks_table_writer *tw) {
-  while (tw->head && tw->head->ready) {
+  while (tw->head && tw->head->ready &&
+         (tw->head->dlq == NULL || tw->head->dlq->pending == 0)) {
     pending *pd = tw->head;
+    ks_dlq_wait_release(pd->dlq);
     tw->head = pd->next;
     if (tw->head == NULL)
       tw->tail = NULL;
@@ -252,6 +298,11 @@ static void send_ready(ks_table_writer *tw) {
     ks_committer_send(tw->w->p, pd->fs, on_committed);
     ks_free(pd);
   }
+}
+
+static void on_dlq_drained(void *arg) {
+  pending *pd = arg;
+  send_ready(pd->tw);
 }
 
 static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
@@ -339,6 +390,12 @@ void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
   pending *pd = ks_calloc(1, sizeof *pd);
   pd->tw = tw;
   pd->fs = fs;
+  pd->dlq = tw->dlq;
+  tw->dlq = NULL;
+  if (pd->dlq) {
+    pd->dlq->drained = on_dlq_drained;
+    pd->dlq->arg = pd;
+  }
   if (tw->tail)
     tw->tail->next = pd;
   else

@@ -18,9 +18,11 @@ trap cleanup EXIT
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# start_broker TOPIC:PARTS -> sets BOOTSTRAP
+# start_broker TOPIC:PARTS... -> sets BOOTSTRAP
 start_broker() {
-  "$KS_BUILD_DIR/test/ks_mock_broker" --topic "$1" --port-file "$WORK/bootstrap" \
+  local t args=()
+  for t in "$@"; do args+=(--topic "$t"); done
+  "$KS_BUILD_DIR/test/ks_mock_broker" "${args[@]}" --port-file "$WORK/bootstrap" \
     >"$WORK/broker.out" 2>"$WORK/broker.err" &
   PIDS+=($!)
   for _ in $(seq 100); do

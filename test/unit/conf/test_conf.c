@@ -271,7 +271,9 @@ static void test_values_and_flow_style(void **state) {
       "    topics: [t2, t3]\n"
       "    format: jsonl\n"
       "    compression: gzip\n"
-      "    errors: { deadletterqueue.topic: { name: dlq2 } }\n"
+      "    errors: { deadletterqueue.topic: { name: dlq2 },"
+      " deadletterqueue.context.headers.enable: true, log: { enable: true,"
+      " include.messages: true } }\n"
       "  - name: c\n"
       "    topics: [t4]\n"
       "    compression: none\n"
@@ -308,6 +310,11 @@ static void test_values_and_flow_style(void **state) {
   assert_int_equal(c->tables[1].codec, KS_CODEC_GZIP);
   assert_string_equal(c->tables[1].dlq_topic, "dlq2");
   assert_int_equal(c->tables[1].errors_tolerate_all, 1);
+  assert_int_equal(c->tables[1].dlq_context_headers, 1);
+  assert_int_equal(c->tables[1].errors_log, 1);
+  assert_int_equal(c->tables[1].errors_log_messages, 1);
+  assert_int_equal(c->tables[0].dlq_context_headers, 0);
+  assert_int_equal(c->tables[0].errors_log, 0);
   assert_int_equal(c->tables[2].codec, KS_CODEC_NONE);
   assert_string_equal(c->tables[2].dlq_topic, "dlq3");
   assert_int_equal(c->tables[2].line, 29);

@@ -1,0 +1,59 @@
+/*
+ * Dead-letter queue: rejected records go to a Kafka topic, as Kafka
+ * Connect's errors.deadletterqueue.* does. Each worker owns one producer
+ * (idempotent, acks=all), polled from the worker's loop through its queue's
+ * io-event pipe. A record keeps its key, value and headers; with context
+ * headers on it also carries Connect's __connect.errors.* headers, the
+ * exception message being the validator's "<pointer>: <reason>".
+ *
+ * Delivery gates the batch: every record sent for an open batch counts in
+ * that batch's ks_dlq_wait, and the table writer hands the batch to the
+ * committer (which commits the source offsets) only once its wait is
+ * empty. A failed delivery is sent again, never dropped: a DLQ that cannot
+ * take records stalls the table's commits instead of losing them.
+ */
+#ifndef KS_STAGES_DLQ_H
+#define KS_STAGES_DLQ_H
+
+#include "stages/decode.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct ks_dlq ks_dlq;
+
+typedef struct ks_dlq_wait {
+  uint64_t pending; /* sent, not yet acknowledged */
+  /* set once the batch is closed: called when pending reaches 0 */
+  void (*drained)(void *arg);
+  void *arg;
+  int orphan; /* its batch is gone: freed by the last acknowledgement */
+} ks_dlq_wait;
+
+/* The batch no longer needs w: frees it now, or with its last pending
+ * record's acknowledgement. NULL is fine. */
+void ks_dlq_wait_release(ks_dlq_wait *w);
+
+/* Who is sending: Connect's connector name and task id headers. */
+typedef struct ks_dlq_origin {
+  const char *connector; /* app_id */
+  int task;              /* worker id */
+} ks_dlq_origin;
+
+/* kafka: the pipeline's kafka.* properties (consumer-only ones are left
+ * out); bootstrap overrides bootstrap.servers (the in-process mock). */
+int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
+               const char *const *values, size_t n, const char *bootstrap,
+               ks_dlq_origin origin, ks_dlq **out, char *err, size_t errlen);
+/* Sends m to topic, counting it in *w (allocated on first use, owned by
+ * the caller). context: add the __connect.errors.* headers. */
+int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
+                const ks_reject *rej, int context, ks_dlq_wait **w);
+/* Records sent and acknowledged, for metrics. */
+uint64_t ks_dlq_delivered(const ks_dlq *d);
+/* Waits (up to timeout_ms, blocking the loop: shutdown only) for every
+ * record in flight, then frees the producer. */
+void ks_dlq_free(ks_dlq *d, int timeout_ms);
+
+#endif
