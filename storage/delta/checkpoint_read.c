@@ -149,6 +149,8 @@ static int struct_present(const lcol *l, size_t row, int top_def) {
 
 static char *str_dup(const lcol *l, size_t e) {
   const ks_pq_rval *v = &l->c.vals[e];
+  if (v->s.len == 0) /* the blob may have no allocation at all */
+    return ks_strdup("");
   return ks_strndup((const char *)l->c.blob.data + v->s.off, v->s.len);
 }
 
@@ -199,7 +201,7 @@ static int map_shape_ok(const lcol *k, const lcol *v) {
   if (k->c.n != v->c.n || k->leaf->type != KS_PQR_BYTE_ARRAY ||
       v->leaf->type != KS_PQR_BYTE_ARRAY)
     return 0;
-  return memcmp(k->c.reps, v->c.reps, k->c.n) == 0;
+  return k->c.n == 0 || memcmp(k->c.reps, v->c.reps, k->c.n) == 0;
 }
 
 /* ---- the actions ---------------------------------------------------------- */

@@ -717,7 +717,10 @@ static int decode_values(ks_pq_file *f, const ks_pq_rnode *leaf, int enc,
         return KS_ECORRUPT;
       const ks_pq_rval *dv = &d->vals[idx[i]];
       if (leaf->type == KS_PQR_BYTE_ARRAY || leaf->type == KS_PQR_FLBA) {
-        if ((rc = put_bytes(blob, d->blob.data + dv->s.off, dv->s.len,
+        if ((rc = put_bytes(blob,
+                            dv->s.len ? d->blob.data + dv->s.off
+                                      : (const uint8_t *)"",
+                            dv->s.len,
                             &out[i])))
           return rc;
       } else {
@@ -766,7 +769,8 @@ static int decode_levels(ks_pq_file *f, const uint8_t **p, size_t *n,
                          size_t given, int prefix, int max, uint8_t *out,
                          size_t count) {
   if (max == 0) {
-    memset(out, 0, count);
+    if (count)
+      memset(out, 0, count);
     return 0;
   }
   size_t len = given;
@@ -863,7 +867,7 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
                 leaf->name);
       break;
     }
-    grow(c, cap, c->n + count);
+    grow(c, cap, c->n + count + 1); /* never NULL, even for 0 entries */
     uint8_t *reps = c->reps + c->n, *defs = c->defs + c->n;
     const uint8_t *p;
     size_t n;
