@@ -64,7 +64,7 @@ static yajl_val inner_fields(yajl_val t) {
       return field(t, "fields");
     t = strcmp(kind, "array") == 0 ? field(t, "elementType")
         : strcmp(kind, "map") == 0 ? field(t, "valueType")
-                                    : NULL;
+                                   : NULL;
   }
   return NULL;
 }

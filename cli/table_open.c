@@ -39,8 +39,8 @@ int ks_cli_table_open(ks_cli_table *ct, const char *cmd, const char *url,
   }
   uv_loop_init(&ct->loop);
   ct->loop_open = 1;
-  int r = ks_storage_open(&ct->loop, url, ct->conf ? &ct->conf->s3 : NULL,
-                          &ct->st);
+  int r =
+      ks_storage_open(&ct->loop, url, ct->conf ? &ct->conf->s3 : NULL, &ct->st);
   if (r) {
     fprintf(stderr, "ksink %s: storage %s: %s\n", cmd, url, ks_strerror(r));
     ks_cli_table_close(ct);
@@ -61,8 +61,10 @@ int ks_cli_table_open(ks_cli_table *ct, const char *cmd, const char *url,
     return KS_EXIT_FAILURE;
   }
   if (ks_delta_table_snapshot(ct->t)->version < 0) {
-    fprintf(stderr, "ksink %s: %s: no Delta table there (no _delta_log "
-                    "entries)\n", cmd, url);
+    fprintf(stderr,
+            "ksink %s: %s: no Delta table there (no _delta_log "
+            "entries)\n",
+            cmd, url);
     ks_cli_table_close(ct);
     return KS_EXIT_FAILURE;
   }

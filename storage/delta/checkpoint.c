@@ -210,14 +210,14 @@ static ks_pq_schema *build_schema(ck_tree *t) {
 
 static void bind_columns(const ck_tree *t, ks_rowgroup *rg, ck_cols *c) {
   ks_column **slots[] = {
-      &c->txn_app,   &c->txn_version, &c->txn_updated, &c->add_path,
-      &c->add_pk,    &c->add_pv,      &c->add_size,    &c->add_mtime,
-      &c->add_dc,    &c->add_stats,   &c->add_tk,      &c->add_tv,
-      &c->rm_path,   &c->rm_ts,       &c->rm_dc,       &c->rm_ext,
-      &c->rm_pk,     &c->rm_pv,       &c->rm_size,     &c->md_id,
-      &c->md_name,   &c->md_desc,     &c->md_provider, &c->md_ok,
-      &c->md_ov,     &c->md_schema,   &c->md_pcols,    &c->md_ck,
-      &c->md_cv,     &c->md_created,  &c->p_reader,    &c->p_writer};
+      &c->txn_app, &c->txn_version, &c->txn_updated, &c->add_path,
+      &c->add_pk,  &c->add_pv,      &c->add_size,    &c->add_mtime,
+      &c->add_dc,  &c->add_stats,   &c->add_tk,      &c->add_tv,
+      &c->rm_path, &c->rm_ts,       &c->rm_dc,       &c->rm_ext,
+      &c->rm_pk,   &c->rm_pv,       &c->rm_size,     &c->md_id,
+      &c->md_name, &c->md_desc,     &c->md_provider, &c->md_ok,
+      &c->md_ov,   &c->md_schema,   &c->md_pcols,    &c->md_ck,
+      &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer};
   for (size_t i = 0; i < t->nn; i++)
     *slots[i] = &rg->cols[t->n[i]->leaf];
 }
@@ -329,7 +329,8 @@ static int row_protocol(ck_cols *c, int reader, int writer) {
   return rc ? rc : ks_column_append_i32_rep(c->p_writer, 0, writer);
 }
 
-/* ---- build ---------------------------------------------------------------- */
+/* ---- build ----------------------------------------------------------------
+ */
 
 static int sink_buf(void *arg, const uint8_t *data, size_t len) {
   return ks_buf_append(arg, data, len);
@@ -347,20 +348,20 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
   ck_cols c;
   bind_columns(&t, &rg, &c);
 
-  int64_t txn_keep = ks_delta_conf_duration(
-      s, "delta.setTransactionRetentionDuration", -1);
+  int64_t txn_keep =
+      ks_delta_conf_duration(s, "delta.setTransactionRetentionDuration", -1);
   int64_t rm_keep = ks_delta_conf_duration(
       s, "delta.deletedFileRetentionDuration", 7 * 86400000LL);
   int64_t rows = 0;
   int rc = 0;
 
-#define ROW(kind, call)                                                      \
-  do {                                                                       \
-    ks_rowgroup_mark_row(&rg);                                               \
-    if ((rc = null_others(&t, &rg, kind)) == 0 && (rc = (call)) == 0) {      \
-      ks_rowgroup_commit_row(&rg);                                           \
-      rows++;                                                                \
-    }                                                                        \
+#define ROW(kind, call)                                                        \
+  do {                                                                         \
+    ks_rowgroup_mark_row(&rg);                                                 \
+    if ((rc = null_others(&t, &rg, kind)) == 0 && (rc = (call)) == 0) {        \
+      ks_rowgroup_commit_row(&rg);                                             \
+      rows++;                                                                  \
+    }                                                                          \
   } while (0)
 
   ROW(K_PROTOCOL, row_protocol(&c, s->min_reader, s->min_writer));

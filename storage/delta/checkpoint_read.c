@@ -90,8 +90,7 @@ static const ks_pq_rnode *list_leaf(ckr *r, const ks_pq_rnode *top,
   return e && e->is_leaf && rep->nchildren == 1 ? e : NULL;
 }
 
-static void lcol_read(ckr *r, lcol *l, const ks_pq_rnode *leaf,
-                      size_t nrows) {
+static void lcol_read(ckr *r, lcol *l, const ks_pq_rnode *leaf, size_t nrows) {
   memset(l, 0, sizeof *l);
   l->leaf = leaf;
   l->nrows = nrows;
@@ -121,8 +120,7 @@ static void lcol_read(ckr *r, lcol *l, const ks_pq_rnode *leaf,
     l->row_start[row++] = i;
   }
   if (row != nrows) {
-    fail(r, KS_ECORRUPT, "column %s: rows differ from the file's",
-         leaf->name);
+    fail(r, KS_ECORRUPT, "column %s: rows differ from the file's", leaf->name);
     return;
   }
   l->row_start[nrows] = l->c.n;
@@ -204,14 +202,36 @@ static int map_shape_ok(const lcol *k, const lcol *v) {
   return k->c.n == 0 || memcmp(k->c.reps, v->c.reps, k->c.n) == 0;
 }
 
-/* ---- the actions ---------------------------------------------------------- */
+/* ---- the actions ----------------------------------------------------------
+ */
 
 enum {
-  ADD_PATH, ADD_PK, ADD_PV, ADD_SIZE, ADD_MTIME, ADD_STATS,
-  RM_PATH, RM_TS, RM_DC, RM_EXT, RM_PK, RM_PV, RM_SIZE,
-  TXN_APP, TXN_VERSION, TXN_UPDATED,
-  MD_ID, MD_NAME, MD_DESC, MD_SCHEMA, MD_PCOLS, MD_CK, MD_CV, MD_CREATED,
-  P_READER, P_WRITER,
+  ADD_PATH,
+  ADD_PK,
+  ADD_PV,
+  ADD_SIZE,
+  ADD_MTIME,
+  ADD_STATS,
+  RM_PATH,
+  RM_TS,
+  RM_DC,
+  RM_EXT,
+  RM_PK,
+  RM_PV,
+  RM_SIZE,
+  TXN_APP,
+  TXN_VERSION,
+  TXN_UPDATED,
+  MD_ID,
+  MD_NAME,
+  MD_DESC,
+  MD_SCHEMA,
+  MD_PCOLS,
+  MD_CK,
+  MD_CV,
+  MD_CREATED,
+  P_READER,
+  P_WRITER,
   NCOLS
 };
 
@@ -265,10 +285,9 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
         return;
       }
       char *app = opt_str(&c[TXN_APP], row);
-      ks__delta_snapshot_txn(s, app, c[TXN_VERSION].c.vals[row].i,
-                             present(&c[TXN_UPDATED], row)
-                                 ? c[TXN_UPDATED].c.vals[row].i
-                                 : 0);
+      ks__delta_snapshot_txn(
+          s, app, c[TXN_VERSION].c.vals[row].i,
+          present(&c[TXN_UPDATED], row) ? c[TXN_UPDATED].c.vals[row].i : 0);
       ks_free(app);
     }
     if (struct_present(&c[ADD_PATH], row, top_def[0])) {
@@ -369,11 +388,11 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
     lcol_read(&r, &c[i], leaves[i], nrows);
   if (r.rc == 0) {
     int types_ok = 1;
-    static const int strs[] = {ADD_PATH, ADD_STATS, RM_PATH, TXN_APP, MD_ID,
+    static const int strs[] = {ADD_PATH, ADD_STATS, RM_PATH,   TXN_APP, MD_ID,
                                MD_NAME,  MD_DESC,   MD_SCHEMA, MD_PCOLS};
-    static const int ints[] = {ADD_SIZE, ADD_MTIME,   RM_TS,       RM_SIZE,
-                               TXN_VERSION, TXN_UPDATED, MD_CREATED,
-                               P_READER, P_WRITER};
+    static const int ints[] = {ADD_SIZE,   ADD_MTIME,   RM_TS,
+                               RM_SIZE,    TXN_VERSION, TXN_UPDATED,
+                               MD_CREATED, P_READER,    P_WRITER};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
       types_ok &= str_ok(&c[strs[i]]);
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
@@ -383,8 +402,9 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                 map_shape_ok(&c[RM_PK], &c[RM_PV]) &&
                 map_shape_ok(&c[MD_CK], &c[MD_CV]);
     if (!types_ok)
-      fail(&r, KS_ECORRUPT, "a column's type differs from the checkpoint "
-                            "schema's");
+      fail(&r, KS_ECORRUPT,
+           "a column's type differs from the checkpoint "
+           "schema's");
   }
   if (r.rc == 0)
     apply_rows(&r, c, nrows, top_def, s);

@@ -108,9 +108,8 @@ ks__delta_logname ks__delta_parse_logname(const char *name) {
 /* Complete checkpoints among the names: a classic file, or every part of
  * a multi-part one. Versions ascending, one entry per version (a classic
  * file is preferred); *parts gets the part count of each. */
-size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
-                                      size_t n, int64_t *versions,
-                                      int *parts) {
+size_t ks__delta_complete_checkpoints(const ks__delta_logname *names, size_t n,
+                                      int64_t *versions, int *parts) {
   size_t out = 0;
   for (size_t i = 0; i < n;) {
     if (names[i].kind != KS__LOG_CHECKPOINT) {
@@ -128,8 +127,8 @@ size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
         } else if (best != 1 && names[j].part == 1) {
           int p = names[j].parts, k = 1;
           for (size_t x = j + 1; x < n && names[x].version == v; x++)
-            if (names[x].kind == KS__LOG_CHECKPOINT &&
-                names[x].parts == p && names[x].part == k + 1)
+            if (names[x].kind == KS__LOG_CHECKPOINT && names[x].parts == p &&
+                names[x].part == k + 1)
               k++;
           if (k == p)
             best = p;
@@ -147,7 +146,8 @@ size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
   return out;
 }
 
-/* ---- cleanup plan ---------------------------------------------------------- */
+/* ---- cleanup plan ----------------------------------------------------------
+ */
 
 static int64_t midnight_utc(int64_t ms) {
   int64_t day = 86400000LL;
@@ -266,9 +266,8 @@ static void on_listed(void *arg, int status, const ks_storage_obj *objs,
     return;
   }
   size_t *del = ks_calloc(n ? n : 1, sizeof *del);
-  size_t nd = ks__delta_cleanup_plan(objs, n, strlen(j->log_prefix),
-                                     j->version, j->now_ms, j->retention_ms,
-                                     del);
+  size_t nd = ks__delta_cleanup_plan(objs, n, strlen(j->log_prefix), j->version,
+                                     j->now_ms, j->retention_ms, del);
   j->dels = ks_calloc(nd ? nd : 1, sizeof *j->dels);
   for (size_t i = 0; i < nd; i++)
     j->dels[i] = ks_strdup(objs[del[i]].key);
@@ -309,8 +308,8 @@ static void on_checkpoint_put(void *arg, int status) {
   char key[1024];
   snprintf(key, sizeof key, "%s_last_checkpoint", j->log_prefix);
   ck_state(j, CK_PUT_LAST);
-  int rc = ks_storage_put(j->st, key, j->last.data, j->last.len, on_last_put,
-                          j);
+  int rc =
+      ks_storage_put(j->st, key, j->last.data, j->last.len, on_last_put, j);
   if (rc)
     on_last_put(j, rc);
 }

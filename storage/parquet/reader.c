@@ -39,7 +39,7 @@ struct ks_pq_file {
   int64_t num_rows;
   ks_pq_rnode *nodes;
   size_t nnodes;
-  size_t *kids; /* children lists, see ks_pq_rnode.first_child */
+  size_t *kids;      /* children lists, see ks_pq_rnode.first_child */
   size_t *leaf_node; /* leaf -> node index */
   size_t nleaves;
   chunk_meta *chunks; /* nrgs * nleaves */
@@ -325,13 +325,17 @@ void ks_pq_file_set_max_entries(ks_pq_file *f, size_t max) {
   f->max_page = max > MAX_PAGE_BYTES / 64 ? MAX_PAGE_BYTES : max * 64;
 }
 
-int64_t ks_pq_file_rows(const ks_pq_file *f) { return f->num_rows; }
+int64_t ks_pq_file_rows(const ks_pq_file *f) {
+  return f->num_rows;
+}
 
 const ks_pq_rnode *ks_pq_file_node(const ks_pq_file *f, size_t i) {
   return i < f->nnodes ? &f->nodes[i] : NULL;
 }
 
-size_t ks_pq_file_nleaves(const ks_pq_file *f) { return f->nleaves; }
+size_t ks_pq_file_nleaves(const ks_pq_file *f) {
+  return f->nleaves;
+}
 
 const ks_pq_rnode *ks_pq_file_child_at(const ks_pq_file *f,
                                        const ks_pq_rnode *node, size_t i) {
@@ -493,8 +497,7 @@ static uint32_t *idx_scratch(ks_pq_file *f, size_t n) {
   return f->idx;
 }
 
-static int put_bytes(ks_buf *blob, const uint8_t *p, size_t n,
-                     ks_pq_rval *v) {
+static int put_bytes(ks_buf *blob, const uint8_t *p, size_t n, ks_pq_rval *v) {
   if (blob->len + n > UINT32_MAX)
     return KS_ETOOBIG;
   v->s.off = (uint32_t)blob->len;
@@ -720,8 +723,7 @@ static int decode_values(ks_pq_file *f, const ks_pq_rnode *leaf, int enc,
         if ((rc = put_bytes(blob,
                             dv->s.len ? d->blob.data + dv->s.off
                                       : (const uint8_t *)"",
-                            dv->s.len,
-                            &out[i])))
+                            dv->s.len, &out[i])))
           return rc;
       } else {
         out[i] = *dv;
@@ -786,8 +788,8 @@ static int decode_levels(ks_pq_file *f, const uint8_t **p, size_t *n,
   if (len > *n)
     return KS_ECORRUPT;
   uint32_t *tmp = idx_scratch(f, count);
-  int rc = ks__rle_decode32(*p, len, ks__rle_bit_width((uint32_t)max), tmp,
-                            count);
+  int rc =
+      ks__rle_decode32(*p, len, ks__rle_bit_width((uint32_t)max), tmp, count);
   if (rc)
     return rc;
   for (size_t i = 0; i < count; i++) {
@@ -858,8 +860,7 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     if (h.type != 0 && h.type != 3)
       continue; /* index pages and the like */
     size_t count = (size_t)h.num_values;
-    if ((uint64_t)h.num_values > left ||
-        c->n + count > f->max_entries) {
+    if ((uint64_t)h.num_values > left || c->n + count > f->max_entries) {
       rc = errf(err, errlen,
                 c->n + count > f->max_entries ? KS_ETOOBIG : KS_ECORRUPT,
                 "column %s: more values than the chunk states or the limit "
@@ -893,10 +894,10 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
       }
       p = body;
       n = (size_t)(h.rep_len + h.def_len);
-      if ((rc = decode_levels(f, &p, &n, (size_t)h.rep_len, 0, leaf->rep,
-                              reps, count)) ||
-          (rc = decode_levels(f, &p, &n, (size_t)h.def_len, 0, leaf->def,
-                              defs, count)))
+      if ((rc = decode_levels(f, &p, &n, (size_t)h.rep_len, 0, leaf->rep, reps,
+                              count)) ||
+          (rc = decode_levels(f, &p, &n, (size_t)h.def_len, 0, leaf->def, defs,
+                              count)))
         break;
       size_t lv = (size_t)(h.rep_len + h.def_len);
       if (h.compressed) {
@@ -904,8 +905,7 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
           rc = KS_ECORRUPT;
           break;
         }
-        rc = decompress(f, cm->codec, body + lv, blen - lv,
-                        (size_t)h.raw - lv);
+        rc = decompress(f, cm->codec, body + lv, blen - lv, (size_t)h.raw - lv);
       } else {
         rc = decompress(f, 0, body + lv, blen - lv, blen - lv);
       }

@@ -191,16 +191,14 @@ static void test_interval_syntax(void **state) {
   assert_int_equal(ms, 30 * 86400000LL);
   assert_int_equal(ks_delta_parse_interval("INTERVAL 1 WEEK", &ms), 0);
   assert_int_equal(ms, 7 * 86400000LL);
-  assert_int_equal(ks_delta_parse_interval("interval 2 days 12 hours", &ms),
-                   0);
+  assert_int_equal(ks_delta_parse_interval("interval 2 days 12 hours", &ms), 0);
   assert_int_equal(ms, 60 * 3600000LL);
   assert_int_equal(ks_delta_parse_interval("90 seconds", &ms), 0);
   assert_int_equal(ms, 90000);
   assert_int_equal(ks_delta_parse_interval("interval", &ms), KS_EINVAL);
   assert_int_equal(ks_delta_parse_interval("interval 3 fortnights", &ms),
                    KS_EINVAL);
-  assert_int_equal(ks_delta_parse_interval("interval -1 days", &ms),
-                   KS_EINVAL);
+  assert_int_equal(ks_delta_parse_interval("interval -1 days", &ms), KS_EINVAL);
   assert_int_equal(ks_delta_parse_interval("30d", &ms), KS_EINVAL);
 }
 
@@ -278,14 +276,19 @@ static void commit_n(fx *f, ks_delta_table *t, int n) {
     snprintf(path, sizeof path, "part-%03d.parquet", i);
     snprintf(app, sizeof app, "app-t-%d", i % 3);
     snprintf(stats, sizeof stats, "{\"numRecords\":%d}", i + 1);
-    ks_delta_add add = {.path = path, .size = 100 + i,
-                        .modification_time = 1000 + i, .stats = stats};
+    ks_delta_add add = {.path = path,
+                        .size = 100 + i,
+                        .modification_time = 1000 + i,
+                        .stats = stats};
     const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
     ks_delta_txn_update txn = {.app_id = app,
                                .expected = ks_delta_snapshot_txn(s, app),
                                .version = 10 * (i + 1)};
-    ks_delta_commit_req req = {.adds = &add, .nadds = 1, .txns = &txn,
-                               .ntxns = 1, .schema_string = schema2};
+    ks_delta_commit_req req = {.adds = &add,
+                               .nadds = 1,
+                               .txns = &txn,
+                               .ntxns = 1,
+                               .schema_string = schema2};
     f->calls = 0;
     assert_int_equal(ks_delta_commit(t, &req, on_commit, f), 0);
     uv_run(&f->env.loop, UV_RUN_DEFAULT); /* commit and any checkpoint */
@@ -342,15 +345,19 @@ static void test_table_25_commits(void **state) {
   assert_int_equal(ks_delta_table_snapshot(t)->version, 24);
 
   /* two checkpoints, _last_checkpoint at the newest */
-  assert_true(exists(f, "t/_delta_log/00000000000000000010.checkpoint.parquet"));
-  assert_true(exists(f, "t/_delta_log/00000000000000000020.checkpoint.parquet"));
-  assert_false(exists(f, "t/_delta_log/00000000000000000000.checkpoint.parquet"));
-  assert_false(exists(f, "t/_delta_log/00000000000000000005.checkpoint.parquet"));
+  assert_true(
+      exists(f, "t/_delta_log/00000000000000000010.checkpoint.parquet"));
+  assert_true(
+      exists(f, "t/_delta_log/00000000000000000020.checkpoint.parquet"));
+  assert_false(
+      exists(f, "t/_delta_log/00000000000000000000.checkpoint.parquet"));
+  assert_false(
+      exists(f, "t/_delta_log/00000000000000000005.checkpoint.parquet"));
   size_t n, cn;
   char *last = slurp(f, "t/_delta_log/_last_checkpoint", &n);
   assert_non_null(last);
-  char *ck = slurp(f, "t/_delta_log/00000000000000000020.checkpoint.parquet",
-                   &cn);
+  char *ck =
+      slurp(f, "t/_delta_log/00000000000000000020.checkpoint.parquet", &cn);
   char want[160];
   /* v20: protocol, metaData, 3 txns, 21 adds */
   snprintf(want, sizeof want,
@@ -390,7 +397,8 @@ static void test_table_25_commits(void **state) {
     snprintf(b, sizeof b, "%s/t/%020d.json.away", f->env.dir, v);
     assert_int_equal(rename(b, a), 0);
   }
-  snprintf(a, sizeof a, "%s/t/_delta_log/00000000000000000020.checkpoint.parquet",
+  snprintf(a, sizeof a,
+           "%s/t/_delta_log/00000000000000000020.checkpoint.parquet",
            f->env.dir);
   FILE *fp = fopen(a, "wb");
   fputs("PAR1 this is not a checkpoint PAR1", fp);
@@ -421,8 +429,10 @@ static void test_table_25_commits(void **state) {
     snprintf(rel, sizeof rel, "t/_delta_log/%020d.json", v);
     assert_int_equal(exists(f, rel), v >= 10);
   }
-  assert_true(exists(f, "t/_delta_log/00000000000000000010.checkpoint.parquet"));
-  assert_true(exists(f, "t/_delta_log/00000000000000000024.checkpoint.parquet"));
+  assert_true(
+      exists(f, "t/_delta_log/00000000000000000010.checkpoint.parquet"));
+  assert_true(
+      exists(f, "t/_delta_log/00000000000000000024.checkpoint.parquet"));
   r = ks_delta_table_new(f->env.st, "t");
   assert_int_equal(load(f, r), 0);
   assert_int_equal(ks_delta_table_last_checkpoint(r), 24);
@@ -440,14 +450,14 @@ typedef struct noput_storage {
   int puts;
 } noput_storage;
 
-static int np_put(ks_storage *s, const char *key, const void *data,
-                  size_t len, ks_storage_cb cb, void *arg) {
+static int np_put(ks_storage *s, const char *key, const void *data, size_t len,
+                  ks_storage_cb cb, void *arg) {
   (void)key, (void)data, (void)len, (void)cb, (void)arg;
   ((noput_storage *)s)->puts++;
   return KS_EIO;
 }
-static int np_pia(ks_storage *s, const char *key, const void *data,
-                  size_t len, ks_storage_cb cb, void *arg) {
+static int np_pia(ks_storage *s, const char *key, const void *data, size_t len,
+                  ks_storage_cb cb, void *arg) {
   return ks_storage_put_if_absent(((noput_storage *)s)->inner, key, data, len,
                                   cb, arg);
 }
@@ -462,8 +472,10 @@ static int np_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
 
 static void test_failed_checkpoint_never_fails_commits(void **state) {
   fx *f = *state;
-  ks_storage_vtable vt = {.name = "noput", .put = np_put,
-                          .put_if_absent = np_pia, .get = np_get,
+  ks_storage_vtable vt = {.name = "noput",
+                          .put = np_put,
+                          .put_if_absent = np_pia,
+                          .get = np_get,
                           .list = np_list};
   noput_storage ns = {.base = {.vt = &vt, .loop = &f->env.loop},
                       .inner = f->env.st};
