@@ -17,6 +17,12 @@ static const char usage[] =
     "  validate --schema FILE [FILE.jsonl | -]\n"
     "                              check JSON lines against a JSON Schema "
     "(draft-07)\n"
+    "  inspect URL [--json] [-c FILE]\n"
+    "                              a Delta table's version, schema, files, "
+    "rows and txns\n"
+    "  vacuum URL --retain DURATION [--dry-run] [-c FILE]\n"
+    "                              delete unreferenced data files older than "
+    "DURATION\n"
     "\n"
     "options:\n"
     "  -h, --help                  this help\n"
@@ -55,6 +61,10 @@ int main(int argc, char **argv) {
     return ks_cli_demo(argc - 1, argv + 1);
   if (strcmp(cmd, "validate") == 0)
     return ks_cli_validate(argc - 1, argv + 1);
+  if (strcmp(cmd, "inspect") == 0)
+    return ks_cli_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "vacuum") == 0)
+    return ks_cli_vacuum(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
   return KS_EXIT_USAGE;
 }

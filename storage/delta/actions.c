@@ -58,6 +58,14 @@ int ks_delta_write_metadata(ks_buf *out, const ks_delta_metadata *m) {
   int rc;
   TRY(ks_buf_append_str(out, "{\"metaData\":{"));
   TRY(kv_str(out, "id", m->id));
+  if (m->name) {
+    TRY(ks_buf_append_byte(out, ','));
+    TRY(kv_str(out, "name", m->name));
+  }
+  if (m->description) {
+    TRY(ks_buf_append_byte(out, ','));
+    TRY(kv_str(out, "description", m->description));
+  }
   TRY(ks_buf_append_str(out, ",\"format\":{\"provider\":\"parquet\","
                              "\"options\":{}},"));
   TRY(kv_str(out, "schemaString", m->schema_string));
@@ -166,8 +174,21 @@ void ks__delta_add_free(ks_delta_add *a) {
   memset(a, 0, sizeof *a);
 }
 
+void ks__delta_remove_free(ks_delta_remove *r) {
+  ks_free(r->path);
+  for (size_t i = 0; i < r->nparts; i++) {
+    ks_free(r->part_names[i]);
+    ks_free(r->part_values[i]);
+  }
+  ks_free(r->part_names);
+  ks_free(r->part_values);
+  memset(r, 0, sizeof *r);
+}
+
 void ks__delta_metadata_free(ks_delta_metadata *m) {
   ks_free(m->id);
+  ks_free(m->name);
+  ks_free(m->description);
   ks_free(m->schema_string);
   for (size_t i = 0; i < m->npartition_columns; i++)
     ks_free(m->partition_columns[i]);

@@ -30,6 +30,19 @@ typedef struct ks_delta_add {
   size_t nparts;
 } ks_delta_add;
 
+/* A remove tombstone: kept in snapshots and checkpoints (for vacuum) until
+ * delta.deletedFileRetentionDuration passes. */
+typedef struct ks_delta_remove {
+  char *path;
+  int64_t deletion_timestamp; /* ms, 0 = absent */
+  int data_change;
+  int extended_file_metadata; /* partition values and size are stated */
+  int64_t size;               /* -1 = absent */
+  char **part_names;
+  char **part_values;
+  size_t nparts;
+} ks_delta_remove;
+
 typedef struct ks_delta_txn {
   char *app_id;
   int64_t version;
@@ -38,6 +51,7 @@ typedef struct ks_delta_txn {
 
 typedef struct ks_delta_metadata {
   char *id;
+  char *name, *description; /* NULL = absent */
   char *schema_string;
   char **partition_columns;
   size_t npartition_columns;
@@ -101,6 +115,9 @@ typedef struct ks_delta_snapshot {
   size_t nfiles, cap_files;
   ks_delta_txn *txns;
   size_t ntxns, cap_txns;
+  /* remove tombstones, newest per path; an add of the path drops it */
+  ks_delta_remove *removes;
+  size_t nremoves, cap_removes;
   void *index_; /* path -> file index, private */
 } ks_delta_snapshot;
 
@@ -112,9 +129,49 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s);
 int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
                             const uint8_t *json, size_t len, char *err,
                             size_t errlen);
+/* Applies one checkpoint file (or one part of a multi-part checkpoint) to
+ * s, which holds nothing else but earlier parts of the same checkpoint;
+ * the caller sets s->version once every part is in. max_entries bounds the
+ * entries of any column (0: the reader's default). KS_ECORRUPT or
+ * KS_EUNSUPPORTED with a message in err; s may then hold part of the
+ * checkpoint and must be discarded. */
+int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
+                              size_t len, size_t max_entries, char *err,
+                              size_t errlen);
 /* The txn version recorded for app_id, or -1. */
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id);
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
+
+/* ---- checkpoints and table properties -------------------------------- */
+
+/* Spark's interval syntax for the retention properties: "interval 30 days",
+ * "interval 1 week", "interval 2 days 12 hours", also without the word
+ * "interval"; units week, day, hour, minute, second, millisecond
+ * (singular or plural, any case). 0 or KS_EINVAL. */
+int ks_delta_parse_interval(const char *s, int64_t *ms);
+/* metaData.configuration[key] or NULL. */
+const char *ks_delta_snapshot_conf(const ks_delta_snapshot *s,
+                                   const char *key);
+/* delta.checkpointInterval (a positive integer), else 10. */
+int64_t ks_delta_checkpoint_interval(const ks_delta_snapshot *s);
+/* A duration property (ks_delta_parse_interval), else def_ms; -1 as
+ * def_ms means "not set" for properties without a default. */
+int64_t ks_delta_conf_duration(const ks_delta_snapshot *s, const char *key,
+                               int64_t def_ms);
+
+typedef struct ks_delta_checkpoint_stats {
+  int64_t actions;   /* rows: _last_checkpoint.size */
+  int64_t add_files; /* _last_checkpoint.numOfAddFiles */
+} ks_delta_checkpoint_stats;
+
+/* A classic V1 checkpoint of s as a Parquet file appended to out: one row
+ * per action (protocol, metaData, txn, add, remove) in the protocol's
+ * checkpoint schema. Expired entries are left out as of now_ms: txns whose
+ * lastUpdated is older than delta.setTransactionRetentionDuration (when
+ * set) and tombstones older than delta.deletedFileRetentionDuration
+ * (default 1 week). */
+int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
+                              ks_buf *out, ks_delta_checkpoint_stats *st);
 
 /* ---- table: load and commit over a storage backend -------------------- */
 
@@ -129,10 +186,27 @@ const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t);
  * ("" after a success); valid until the next load or commit. */
 const char *ks_delta_table_error(const ks_delta_table *t);
 
-/* Brings the snapshot up to the newest version in storage (lists
- * _delta_log/, reads every entry after the current version in order). */
+/* Brings the snapshot up to the newest version in storage: reads
+ * _delta_log/_last_checkpoint and lists _delta_log/; when the current
+ * snapshot cannot be brought forward by the JSON entries alone (a fresh
+ * table object, or entries cleaned up), starts from the newest complete
+ * checkpoint (an older one, then the whole JSON log, when it does not
+ * read), then applies the later entries in order. */
 typedef void (*ks_delta_cb)(void *arg, int status);
 int ks_delta_table_load(ks_delta_table *t, ks_delta_cb cb, void *arg);
+/* The newest checkpoint version seen by the last load (_last_checkpoint or
+ * the listing, whichever is newer), or -1. */
+int64_t ks_delta_table_last_checkpoint(const ks_delta_table *t);
+
+/* Writes a checkpoint of the current snapshot, then _last_checkpoint, then
+ * cleans up the log (log_cleanup.c). The committer does
+ * this by itself after every delta.checkpointInterval-th version; a failure
+ * is logged and never fails a commit. At most one runs per table: while
+ * one is in flight this returns KS_EEXIST (no callback). cb may be NULL.
+ * Once started, the work finishes even if the table is freed meanwhile. */
+int ks_delta_table_checkpoint(ks_delta_table *t, ks_delta_cb cb, void *arg);
+/* 1 while a checkpoint (or its cleanup) is in flight. */
+int ks_delta_table_checkpointing(const ks_delta_table *t);
 
 /* One commit request: the files of a flushed set and, per Kafka partition,
  * the txn to write and the version it must replace. */

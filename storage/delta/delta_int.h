@@ -11,11 +11,69 @@
 #define KS__DELTA_WRITER_VERSION 2
 
 void ks__delta_add_free(ks_delta_add *a);
+void ks__delta_remove_free(ks_delta_remove *r);
+/* add.stats' numRecords, or -1. */
+int64_t ks__delta_stats_num_records(const char *stats);
+/* Adds a file to the active set, taking a's fields over (a is zeroed); the
+ * same path again replaces the older add, and drops its tombstone. */
+void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a);
+/* Removes r->path from the active set and keeps r as its tombstone (taking
+ * r's fields over). */
+void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r);
+void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
+/* Sets (or replaces) the txn of app_id. */
+void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
+                            int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
 
 /* "YYYY-MM-DD" for days since the epoch (proleptic Gregorian). */
 void ks__delta_format_date(char out[16], int64_t days);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ": microseconds floored to milliseconds. */
 void ks__delta_format_ts_ms(char out[40], int64_t us);
+
+/* ---- _delta_log/ names (log_cleanup.c) ---- */
+
+typedef enum ks__delta_logkind {
+  KS__LOG_OTHER,
+  KS__LOG_JSON,           /* <v>.json */
+  KS__LOG_CRC,            /* <v>.crc */
+  KS__LOG_CHECKPOINT,     /* <v>.checkpoint.parquet, <v>.checkpoint.o.p.parquet */
+  KS__LOG_CHECKPOINT_V2,  /* <v>.checkpoint.<uuid>.json|parquet */
+  KS__LOG_COMPACTED       /* <v>.<w>.compacted.json */
+} ks__delta_logkind;
+
+typedef struct ks__delta_logname {
+  ks__delta_logkind kind;
+  int64_t version; /* -1 for other names */
+  int part, parts; /* checkpoints: 1/1 for classic */
+  int64_t end_version; /* compacted logs */
+} ks__delta_logname;
+
+/* A name inside _delta_log/ (without the prefix). */
+ks__delta_logname ks__delta_parse_logname(const char *name);
+/* Complete checkpoints of names (sorted as listed), ascending: versions[i]
+ * and their part counts (1: classic). Arrays hold n entries. */
+size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
+                                      size_t n, int64_t *versions,
+                                      int *parts);
+/* Indexes (into objs, the sorted listing of _delta_log/) of what log
+ * cleanup deletes after a checkpoint at newest_checkpoint; del holds n. */
+size_t ks__delta_cleanup_plan(const ks_storage_obj *objs, size_t n,
+                              size_t prefix_len, int64_t newest_checkpoint,
+                              int64_t now_ms, int64_t retention_ms,
+                              size_t *del);
+
+/* The checkpoint job: builds the checkpoint of s (synchronously), then
+ * writes it, _last_checkpoint, and cleans the log up. cb (may be NULL)
+ * gets the status of the checkpoint and _last_checkpoint writes; nonzero
+ * return: nothing started, no callback. */
+typedef struct ks__delta_ckpt ks__delta_ckpt;
+typedef void (*ks__delta_ckpt_cb)(void *arg, int status);
+int ks__delta_ckpt_start(ks_storage *st, const char *log_prefix,
+                         const ks_delta_snapshot *s, int64_t now_ms,
+                         ks__delta_ckpt_cb cb, void *arg,
+                         ks__delta_ckpt **out);
+/* The job goes on without calling back (its owner is going away). */
+void ks__delta_ckpt_detach(ks__delta_ckpt *j);
 
 #endif

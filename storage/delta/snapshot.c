@@ -90,6 +90,9 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s) {
   for (size_t i = 0; i < s->ntxns; i++)
     ks_free(s->txns[i].app_id);
   ks_free(s->txns);
+  for (size_t i = 0; i < s->nremoves; i++)
+    ks__delta_remove_free(&s->removes[i]);
+  ks_free(s->removes);
   ks__delta_metadata_free(&s->metadata);
   path_index *ix = s->index_;
   if (ix)
@@ -208,7 +211,7 @@ static const char *check_action(const char *kind, yajl_val a) {
 
 /* ---- apply ------------------------------------------------------------------ */
 
-static int64_t stats_num_records(const char *stats) {
+int64_t ks__delta_stats_num_records(const char *stats) {
   if (stats == NULL)
     return -1;
   yajl_val t = yajl_tree_parse(stats, NULL, 0);
@@ -239,10 +242,16 @@ static void apply_add(ks_delta_snapshot *s, yajl_val a) {
   int_field(a, "modificationTime", &f.modification_time);
   const char *st = str_field(a, "stats");
   f.stats = st ? ks_strdup(st) : NULL;
-  f.num_records = stats_num_records(st);
+  f.num_records = ks__delta_stats_num_records(st);
   str_map_copy(field(a, "partitionValues"), &f.part_names, &f.part_values,
                &f.nparts);
+  ks__delta_snapshot_add(s, &f);
+}
 
+void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a) {
+  ks_delta_add f = *a;
+  memset(a, 0, sizeof *a);
+  ks__delta_snapshot_untomb(s, f.path);
   long at = index_find(s, f.path);
   if (at >= 0) { /* same path again: the newer add wins, position kept */
     ks__delta_add_free(&s->files[at]);
@@ -262,21 +271,63 @@ static void apply_add(ks_delta_snapshot *s, yajl_val a) {
 }
 
 static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
-  long at = index_find(s, str_field(a, "path"));
-  if (at < 0)
-    return; /* removing an unknown file is a no-op for a reader */
-  ks__delta_add_free(&s->files[at]);
-  memmove(&s->files[at], &s->files[at + 1],
-          (s->nfiles - (size_t)at - 1) * sizeof *s->files);
-  s->nfiles--;
-  index_rebuild(s, ((path_index *)s->index_)->cap);
+  ks_delta_remove r;
+  memset(&r, 0, sizeof r);
+  r.path = ks_strdup(str_field(a, "path"));
+  int_field(a, "deletionTimestamp", &r.deletion_timestamp);
+  r.data_change = YAJL_IS_TRUE(field(a, "dataChange"));
+  r.extended_file_metadata = YAJL_IS_TRUE(field(a, "extendedFileMetadata"));
+  r.size = -1;
+  int_field(a, "size", &r.size);
+  str_map_copy(field(a, "partitionValues"), &r.part_names, &r.part_values,
+               &r.nparts);
+  ks__delta_snapshot_remove(s, &r);
+}
+
+/* Removing an unknown file is a no-op for the active set; the tombstone is
+ * kept all the same (vacuum may still find the file). */
+void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
+  long at = index_find(s, r->path);
+  if (at >= 0) {
+    ks__delta_add_free(&s->files[at]);
+    memmove(&s->files[at], &s->files[at + 1],
+            (s->nfiles - (size_t)at - 1) * sizeof *s->files);
+    s->nfiles--;
+    index_rebuild(s, ((path_index *)s->index_)->cap);
+  }
+  ks__delta_snapshot_untomb(s, r->path);
+  if (s->nremoves == s->cap_removes) {
+    s->cap_removes = s->cap_removes ? s->cap_removes * 2 : 16;
+    s->removes = ks_realloc(s->removes, s->cap_removes * sizeof *s->removes);
+  }
+  s->removes[s->nremoves++] = *r;
+  memset(r, 0, sizeof *r);
+}
+
+/* Tombstones are found by a linear scan: they come only from maintenance
+ * commits and expire after a week, so the list stays short next to the
+ * files. */
+void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path) {
+  for (size_t i = 0; i < s->nremoves; i++) {
+    if (strcmp(s->removes[i].path, path) == 0) {
+      ks__delta_remove_free(&s->removes[i]);
+      memmove(&s->removes[i], &s->removes[i + 1],
+              (s->nremoves - i - 1) * sizeof *s->removes);
+      s->nremoves--;
+      return;
+    }
+  }
 }
 
 static void apply_txn(ks_delta_snapshot *s, yajl_val a) {
-  const char *app = str_field(a, "appId");
   int64_t version = 0, last = 0;
   int_field(a, "version", &version);
   int_field(a, "lastUpdated", &last);
+  ks__delta_snapshot_txn(s, str_field(a, "appId"), version, last);
+}
+
+void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app,
+                            int64_t version, int64_t last) {
   for (size_t i = 0; i < s->ntxns; i++) {
     if (strcmp(s->txns[i].app_id, app) == 0) {
       s->txns[i].version = version;
@@ -297,6 +348,9 @@ static void apply_metadata(ks_delta_snapshot *s, yajl_val a) {
   ks_delta_metadata m;
   memset(&m, 0, sizeof m);
   m.id = ks_strdup(str_field(a, "id"));
+  const char *nm = str_field(a, "name"), *desc = str_field(a, "description");
+  m.name = nm ? ks_strdup(nm) : NULL;
+  m.description = desc ? ks_strdup(desc) : NULL;
   m.schema_string = ks_strdup(str_field(a, "schemaString"));
   yajl_val pc = field(a, "partitionColumns");
   m.npartition_columns = pc->u.array.len;

@@ -1,6 +1,15 @@
 /*
- * A Delta table over a storage backend: loading (list _delta_log/, read the
- * new entries in order) and committing (put_if_absent of the next entry).
+ * A Delta table over a storage backend: loading (_last_checkpoint, list
+ * _delta_log/, the newest usable checkpoint when the snapshot cannot be
+ * brought forward by JSON entries alone, then the new entries in order),
+ * committing (put_if_absent of the next entry) and, every
+ * delta.checkpointInterval versions, a checkpoint (log_cleanup.c).
+ *
+ * Loading:
+ *
+ *   GET_LAST -> LIST -> [CHECKPOINT (part by part) ->] ENTRIES -> done
+ *                            | unreadable: the next older checkpoint,
+ *                            v             then the whole JSON log
  *
  * The commit is a state machine; commit_state() is the only place the
  * state changes, and it logs each transition at debug level:
@@ -54,8 +63,22 @@ struct ks_delta_table {
 
   /* load */
   int loading;
-  int64_t *versions;
+  int64_t hint;     /* _last_checkpoint's version, -1: none */
+  int64_t last_ckpt; /* newest checkpoint seen, for inspect */
+  int64_t *versions; /* JSON entries to read */
   size_t nversions, next_version;
+  int64_t *json; /* every JSON version listed, ascending */
+  size_t njson;
+  int64_t *ck_versions; /* complete checkpoints listed, ascending */
+  int *ck_parts;
+  size_t nck;
+  int64_t newest;
+  ks_delta_snapshot ck_snap; /* a checkpoint being read */
+  int ck_part;
+  size_t ck_at; /* index into ck_versions */
+  ks__delta_ckpt *ckpt; /* checkpoint job in flight */
+  ks_delta_cb ckpt_cb;
+  void *ckpt_arg;
   load_done_fn load_done;
   ks_delta_cb load_cb;
   void *load_arg;
@@ -100,16 +123,24 @@ ks_delta_table *ks_delta_table_new(ks_storage *st, const char *root) {
   memcpy(t->log_prefix, t->root, n);
   memcpy(t->log_prefix + n, "_delta_log/", sizeof "_delta_log/");
   ks_delta_snapshot_init(&t->snap);
+  ks_delta_snapshot_init(&t->ck_snap);
   ks_buf_init(&t->entry, 0);
+  t->hint = t->last_ckpt = -1;
   return t;
 }
 
 void ks_delta_table_free(ks_delta_table *t) {
   if (t == NULL)
     return;
+  if (t->ckpt)
+    ks__delta_ckpt_detach(t->ckpt);
   ks_delta_snapshot_free(&t->snap);
+  ks_delta_snapshot_free(&t->ck_snap);
   ks_buf_free(&t->entry);
   ks_free(t->versions);
+  ks_free(t->json);
+  ks_free(t->ck_versions);
+  ks_free(t->ck_parts);
   ks_free(t->root);
   ks_free(t->log_prefix);
   ks_free(t);
@@ -126,22 +157,18 @@ const char *ks_delta_table_error(const ks_delta_table *t) { return t->err; }
 static void load_finish(ks_delta_table *t, int status) {
   t->loading = 0;
   ks_free(t->versions);
-  t->versions = NULL;
-  t->nversions = t->next_version = 0;
+  ks_free(t->json);
+  ks_free(t->ck_versions);
+  ks_free(t->ck_parts);
+  t->versions = t->json = t->ck_versions = NULL;
+  t->ck_parts = NULL;
+  t->nversions = t->next_version = t->njson = t->nck = 0;
+  ks_delta_snapshot_free(&t->ck_snap);
   t->load_done(t, status);
 }
 
-/* "<20 digits>.json" -> version; -1 for any other file in _delta_log/. */
-static int64_t entry_version(const char *name) {
-  if (strlen(name) != 25 || strcmp(name + 20, ".json") != 0)
-    return -1;
-  int64_t v = 0;
-  for (int i = 0; i < 20; i++) {
-    if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-      return -1;
-    v = v * 10 + (name[i] - '0');
-  }
-  return v;
+int64_t ks_delta_table_last_checkpoint(const ks_delta_table *t) {
+  return t->last_ckpt;
 }
 
 static int load_next(ks_delta_table *t);
@@ -180,6 +207,139 @@ static int load_next(ks_delta_table *t) {
   return ks_storage_get(t->st, key, on_load_get, t);
 }
 
+/* Whether the JSON entries from..newest are all listed. */
+static int json_run(const ks_delta_table *t, int64_t from) {
+  if (from > t->newest)
+    return 1;
+  size_t lo = 0, hi = t->njson;
+  while (lo < hi) { /* first listed version >= from */
+    size_t mid = (lo + hi) / 2;
+    if (t->json[mid] < from)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return t->njson - lo == (size_t)(t->newest - from + 1) &&
+         t->json[lo] == from;
+}
+
+/* Reads entries from..newest into the snapshot. */
+static int read_entries(ks_delta_table *t, int64_t from) {
+  t->nversions = t->next_version = 0;
+  /* json_run(from) held: at most njson versions */
+  size_t n = from <= t->newest ? (size_t)(t->newest - from + 1) : 0;
+  ks_free(t->versions);
+  t->versions = ks_calloc(n ? n : 1, sizeof *t->versions);
+  for (int64_t v = from; v <= t->newest; v++)
+    t->versions[t->nversions++] = v;
+  return load_next(t);
+}
+
+static int try_checkpoint(ks_delta_table *t);
+
+static void ckpt_key(const ks_delta_table *t, char *key, size_t n) {
+  int64_t v = t->ck_versions[t->ck_at];
+  int parts = t->ck_parts[t->ck_at];
+  if (parts == 1)
+    snprintf(key, n, "%s%020" PRId64 ".checkpoint.parquet", t->log_prefix, v);
+  else
+    snprintf(key, n, "%s%020" PRId64 ".checkpoint.%010d.%010d.parquet",
+             t->log_prefix, v, t->ck_part, parts);
+}
+
+/* A checkpoint did not read: the next older one, else the whole log. */
+static int checkpoint_fallback(ks_delta_table *t) {
+  ks_delta_snapshot_free(&t->ck_snap);
+  if (t->ck_at == 0) {
+    t->nck = 0;
+    return try_checkpoint(t);
+  }
+  t->ck_at--;
+  t->nck = t->ck_at + 1;
+  return try_checkpoint(t);
+}
+
+static void on_ckpt_get(void *arg, int status, const uint8_t *data,
+                        size_t len) {
+  ks_delta_table *t = arg;
+  char key[1024];
+  ckpt_key(t, key, sizeof key);
+  if (status && status != KS_ENOENT) {
+    set_err(t, "%s: read failed: %s", key, ks_strerror(status));
+    load_finish(t, status);
+    return;
+  }
+  char msg[300] = "not found";
+  int rc = status ? status
+                  : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
+                                              sizeof msg);
+  if (rc) {
+    ks_log_warn("delta %s: unreadable checkpoint (%s); trying an older one "
+                "or the JSON log",
+                key, msg);
+    if ((rc = checkpoint_fallback(t)))
+      load_finish(t, rc);
+    return;
+  }
+  if (t->ck_part < t->ck_parts[t->ck_at]) {
+    t->ck_part++;
+    ckpt_key(t, key, sizeof key);
+    if ((rc = ks_storage_get(t->st, key, on_ckpt_get, t)))
+      load_finish(t, rc);
+    return;
+  }
+  int64_t v = t->ck_versions[t->ck_at];
+  if (!t->ck_snap.has_protocol || !t->ck_snap.has_metadata) {
+    ks_log_warn("delta %s: checkpoint without protocol or metaData", key);
+    if ((rc = checkpoint_fallback(t)))
+      load_finish(t, rc);
+    return;
+  }
+  ks_delta_snapshot_free(&t->snap);
+  t->snap = t->ck_snap;
+  t->snap.version = v;
+  ks_delta_snapshot_init(&t->ck_snap);
+  if ((rc = read_entries(t, v + 1)))
+    load_finish(t, rc);
+}
+
+/* The newest listed checkpoint (at or below ck_versions[nck-1]) whose
+ * later entries are all listed; with none, the whole JSON log. */
+static int try_checkpoint(ks_delta_table *t) {
+  while (t->nck > 0) {
+    size_t i = t->nck - 1;
+    if (t->ck_versions[i] <= t->newest && json_run(t, t->ck_versions[i] + 1)) {
+      t->ck_at = i;
+      t->ck_part = 1;
+      ks_delta_snapshot_init(&t->ck_snap);
+      char key[1024];
+      ckpt_key(t, key, sizeof key);
+      return ks_storage_get(t->st, key, on_ckpt_get, t);
+    }
+    t->nck--;
+  }
+  if (json_run(t, 0)) {
+    ks_delta_snapshot_free(&t->snap);
+    return read_entries(t, 0);
+  }
+  /* name the first gap */
+  int64_t want = t->snap.version + 1;
+  for (size_t i = 0; i < t->njson; i++) {
+    if (t->json[i] < want)
+      continue;
+    if (t->json[i] != want)
+      break;
+    want++;
+  }
+  set_err(t,
+          "%s: log entry %020" PRId64
+          ".json is missing and no checkpoint covers it",
+          t->log_prefix, want);
+  ks_log_error("delta %s", t->err);
+  load_finish(t, KS_ECORRUPT);
+  return 0;
+}
+
 static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
                          size_t n) {
   ks_delta_table *t = arg;
@@ -189,29 +349,66 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
     return;
   }
   size_t plen = strlen(t->log_prefix);
-  t->versions = ks_calloc(n ? n : 1, sizeof *t->versions);
-  int64_t want = t->snap.version + 1;
+  ks__delta_logname *names = ks_calloc(n ? n : 1, sizeof *names);
+  t->json = ks_calloc(n ? n : 1, sizeof *t->json);
+  t->ck_versions = ks_calloc(n ? n : 1, sizeof *t->ck_versions);
+  t->ck_parts = ks_calloc(n ? n : 1, sizeof *t->ck_parts);
+  t->newest = -1;
   for (size_t i = 0; i < n; i++) {
-    /* Keys are sorted and the names zero-padded: version order. */
-    int64_t v = entry_version(objs[i].key + plen);
-    if (v < want)
-      continue; /* older entries, checkpoints, .crc, _staged_commits/... */
-    if (v != want) {
-      set_err(t,
-              "%s: log entry %020" PRId64 ".json is missing (found %020" PRId64
-              ".json)%s",
-              t->log_prefix, want, v,
-              want == 0 ? "; tables whose early log was cleaned up after a "
-                          "checkpoint are not supported yet"
-                        : "");
-      ks_log_error("delta %s", t->err);
-      load_finish(t, KS_ECORRUPT);
-      return;
+    /* keys are sorted and the names zero-padded: version order */
+    names[i] = ks__delta_parse_logname(objs[i].key + plen);
+    if (names[i].kind == KS__LOG_JSON) {
+      t->json[t->njson++] = names[i].version;
+      t->newest = names[i].version;
     }
-    t->versions[t->nversions++] = v;
-    want++;
   }
-  int rc = load_next(t);
+  t->nck = ks__delta_complete_checkpoints(names, n, t->ck_versions,
+                                          t->ck_parts);
+  ks_free(names);
+  t->last_ckpt = t->hint;
+  if (t->nck && t->ck_versions[t->nck - 1] > t->last_ckpt)
+    t->last_ckpt = t->ck_versions[t->nck - 1];
+  int rc;
+  int64_t cur = t->snap.version;
+  if (cur >= t->newest) {
+    rc = load_next(t); /* nothing new */
+  } else if (cur >= 0 && json_run(t, cur + 1) &&
+             (t->nck == 0 || t->ck_versions[t->nck - 1] <= cur ||
+              t->newest - cur <= 2 * ks_delta_checkpoint_interval(&t->snap))) {
+    /* the snapshot moves forward by entries alone (a checkpoint is used
+     * only when it saves more than a couple of intervals of entries) */
+    rc = read_entries(t, cur + 1);
+  } else {
+    rc = try_checkpoint(t);
+  }
+  if (rc)
+    load_finish(t, rc);
+}
+
+static void on_last_checkpoint(void *arg, int status, const uint8_t *data,
+                               size_t len) {
+  ks_delta_table *t = arg;
+  t->hint = -1;
+  if (status == 0) {
+    /* {"version":N,...}: only the version is used, as a hint */
+    char buf[64];
+    const char *p = memmem(data, len, "\"version\"", 9);
+    if (p) {
+      size_t off = (size_t)(p - (const char *)data) + 9;
+      size_t m = len - off < sizeof buf - 1 ? len - off : sizeof buf - 1;
+      memcpy(buf, data + off, m);
+      buf[m] = '\0';
+      long long v;
+      if (sscanf(buf, " : %lld", &v) == 1 && v >= 0)
+        t->hint = v;
+    }
+  } else if (status != KS_ENOENT) {
+    set_err(t, "%s_last_checkpoint: read failed: %s", t->log_prefix,
+            ks_strerror(status));
+    load_finish(t, status);
+    return;
+  }
+  int rc = ks_storage_list(t->st, t->log_prefix, on_load_list, t);
   if (rc)
     load_finish(t, rc);
 }
@@ -219,7 +416,9 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
 static int load_start(ks_delta_table *t, load_done_fn done) {
   t->loading = 1;
   t->load_done = done;
-  int rc = ks_storage_list(t->st, t->log_prefix, on_load_list, t);
+  char key[1024];
+  snprintf(key, sizeof key, "%s_last_checkpoint", t->log_prefix);
+  int rc = ks_storage_get(t->st, key, on_last_checkpoint, t);
   if (rc)
     t->loading = 0;
   return rc;
@@ -296,6 +495,53 @@ static int build_entry(ks_delta_table *t) {
 static void on_commit_reloaded(ks_delta_table *t, int status);
 static void on_commit_put(void *arg, int status);
 
+/* ---- checkpoints ---------------------------------------------------------- */
+
+static void on_checkpoint_done(void *arg, int status) {
+  ks_delta_table *t = arg;
+  ks_delta_cb cb = t->ckpt_cb;
+  void *cb_arg = t->ckpt_arg;
+  t->ckpt = NULL;
+  t->ckpt_cb = NULL;
+  if (cb)
+    cb(cb_arg, status);
+}
+
+int ks_delta_table_checkpoint(ks_delta_table *t, ks_delta_cb cb, void *arg) {
+  if (t->ckpt)
+    return KS_EEXIST;
+  if (t->snap.version < 0)
+    return KS_EINVAL;
+  t->ckpt_cb = cb;
+  t->ckpt_arg = arg;
+  int rc = ks__delta_ckpt_start(t->st, t->log_prefix, &t->snap,
+                                ks_now_us() / 1000, on_checkpoint_done, t,
+                                &t->ckpt);
+  if (rc) {
+    t->ckpt = NULL;
+    t->ckpt_cb = NULL;
+  }
+  return rc;
+}
+
+int ks_delta_table_checkpointing(const ks_delta_table *t) {
+  return t->ckpt != NULL;
+}
+
+/* After a commit at a checkpoint interval. Never fails the commit: a
+ * checkpoint that cannot start or write is logged and the next interval
+ * tries again. */
+static void maybe_checkpoint(ks_delta_table *t) {
+  int rc = ks_delta_table_checkpoint(t, NULL, NULL);
+  if (rc == KS_EEXIST)
+    ks_log_info("delta %s: checkpoint at v%" PRId64
+                " skipped: the previous one is still being written",
+                t->log_prefix, t->snap.version);
+  else if (rc)
+    ks_log_warn("delta %s: checkpoint at v%" PRId64 " not started: %s",
+                t->log_prefix, t->snap.version, ks_strerror(rc));
+}
+
 /* CHECK: protocol, then txns, then write. Returns 0 when an asynchronous
  * step is under way, or the status to finish with. */
 static int commit_check(ks_delta_table *t) {
@@ -356,6 +602,9 @@ static void on_commit_put(void *arg, int status) {
     if (rc) /* committed, but our own entry does not replay: a bug */
       ks_log_error("delta %s: committed v%" PRId64 " does not replay: %s",
                    t->log_prefix, t->writing_version, msg);
+    else if (t->writing_version > 0 &&
+             t->writing_version % ks_delta_checkpoint_interval(&t->snap) == 0)
+      maybe_checkpoint(t);
     commit_finish(t, 0);
     return;
   }

@@ -164,3 +164,59 @@ int ks__bitpack_bools(ks_buf *out, const uint8_t *vals, size_t n) {
   out->len += nbytes;
   return 0;
 }
+
+/* ---- decoding (reader.c) ---------------------------------------------- */
+
+int ks__rle_decode32(const uint8_t *p, size_t n, int bit_width, uint32_t *out,
+                     size_t count) {
+  if (bit_width < 0 || bit_width > 32)
+    return KS_ECORRUPT;
+  size_t pos = 0, got = 0;
+  size_t vbytes = (size_t)(bit_width + 7) / 8;
+  while (got < count) {
+    uint64_t hdr = 0;
+    int shift = 0;
+    for (;;) {
+      if (pos >= n || shift > 63)
+        return KS_ECORRUPT;
+      uint8_t b = p[pos++];
+      hdr |= (uint64_t)(b & 0x7f) << shift;
+      shift += 7;
+      if ((b & 0x80) == 0)
+        break;
+    }
+    if (hdr & 1) { /* bit-packed: (hdr >> 1) groups of 8 */
+      uint64_t groups = hdr >> 1;
+      if (groups == 0 || groups > (uint64_t)SIZE_MAX / 8)
+        return KS_ECORRUPT;
+      uint64_t vals = groups * 8;
+      size_t avail_bits = (n - pos) * 8;
+      for (uint64_t k = 0; k < vals && got < count; k++) {
+        uint64_t bit = k * (uint64_t)bit_width;
+        if (bit + (uint64_t)bit_width > avail_bits)
+          return KS_ECORRUPT;
+        uint64_t v = 0;
+        for (int i = 0; i < bit_width; i++) {
+          uint64_t b = bit + (uint64_t)i;
+          v |= (uint64_t)((p[pos + b / 8] >> (b % 8)) & 1) << i;
+        }
+        out[got++] = (uint32_t)v;
+      }
+      uint64_t used = (vals * (uint64_t)bit_width + 7) / 8;
+      pos = used > n - pos ? n : pos + (size_t)used;
+    } else { /* RLE: (hdr >> 1) copies of one value */
+      uint64_t run = hdr >> 1;
+      if (run == 0 || vbytes > n - pos)
+        return KS_ECORRUPT;
+      uint32_t v = 0;
+      for (size_t i = 0; i < vbytes; i++)
+        v |= (uint32_t)p[pos + i] << (8 * i);
+      pos += vbytes;
+      if (bit_width < 32 && (v >> bit_width) != 0)
+        return KS_ECORRUPT;
+      for (uint64_t k = 0; k < run && got < count; k++)
+        out[got++] = v;
+    }
+  }
+  return 0;
+}

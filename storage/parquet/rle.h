@@ -32,4 +32,10 @@ int ks__rle_encode_levels(ks_buf *out, const uint8_t *vals, size_t n,
  * encoding of BOOLEAN. */
 int ks__bitpack_bools(ks_buf *out, const uint8_t *vals, size_t n);
 
+/* Decodes count values of the hybrid encoding in p[0..n) (bit_width
+ * 0..32) into out (the file reader). A bit-packed run may end early only
+ * where its values are not needed. Returns 0 or KS_ECORRUPT. */
+int ks__rle_decode32(const uint8_t *p, size_t n, int bit_width, uint32_t *out,
+                     size_t count);
+
 #endif

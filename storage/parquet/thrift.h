@@ -1,7 +1,9 @@
 /*
  * Thrift compact protocol encoder, only as much of it as Parquet's footer
- * and page headers need (structs, i8/i16/i32/i64, bool, binary, lists).
- * Used by the page and footer writers of this folder; nothing here decodes.
+ * and page headers need (structs, i8/i16/i32/i64, bool, binary, lists),
+ * and a bounds-checked decoder for the file reader (reader.c), whose input
+ * is outside data: every read checks the remaining bytes, nesting is
+ * bounded, and skipping an unknown field never recurses without limit.
  *
  * Errors are sticky: every call appends to the output buffer and the first
  * failure (the buffer's cap) is kept in t->err, so a whole header is written
@@ -72,6 +74,40 @@ void ks__thrift_varint(ks__thrift *t, uint64_t v);
 void ks__thrift_append(ks__thrift *t, const void *p, size_t n);
 static inline uint64_t ks__thrift_zigzag(int64_t v) {
   return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Errors are sticky as in the encoder: after the first failure (KS_ECORRUPT:
+ * truncated input, bad type code, nesting too deep) every read returns 0
+ * and the caller checks r->err once per struct. */
+typedef struct ks__thrift_rd {
+  const uint8_t *p, *end;
+  int err;
+  int depth;
+  int16_t last[KS__THRIFT_MAX_DEPTH];
+} ks__thrift_rd;
+
+void ks__thrift_rd_init(ks__thrift_rd *r, const uint8_t *p, size_t n);
+/* Enters a struct (the top-level message, a struct field or element). */
+void ks__thrift_rd_struct_begin(ks__thrift_rd *r);
+/* The next field of the innermost struct: 1 with its id and type, or 0 at
+ * the struct's stop byte (the struct is then left) or on error. A bool
+ * field's value is its type (KS__T_BOOL_TRUE / KS__T_BOOL_FALSE). */
+int ks__thrift_rd_field(ks__thrift_rd *r, int16_t *id, int *type);
+/* An integer of type KS__T_I8/I16/I32/I64 (KS__T_BOOL_* give 1/0, so a bool
+ * field reads with the same call). */
+int64_t ks__thrift_rd_int(ks__thrift_rd *r, int type);
+/* Binary/string: points into the input. */
+void ks__thrift_rd_binary(ks__thrift_rd *r, const uint8_t **p, size_t *n);
+/* A list or set header: element type and count (at most the bytes left). */
+void ks__thrift_rd_list(ks__thrift_rd *r, int *elem_type, size_t *n);
+/* Skips one value of the type (structs, lists and maps included). */
+void ks__thrift_rd_skip(ks__thrift_rd *r, int type);
+/* Bytes consumed so far. */
+static inline size_t ks__thrift_rd_pos(const ks__thrift_rd *r,
+                                       const uint8_t *start) {
+  return (size_t)(r->p - start);
 }
 
 #endif

@@ -346,10 +346,16 @@ static int lose_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
   return ks_storage_list(((lose_storage *)s)->inner, prefix, cb, arg);
 }
 
+static int lose_get(ks_storage *s, const char *key, ks_storage_get_cb cb,
+                    void *arg) {
+  return ks_storage_get(((lose_storage *)s)->inner, key, cb, arg);
+}
+
 static void test_bounded_retries(void **state) {
   fx *f = *state;
   ks_storage_vtable vt = {.name = "lose",
                           .put_if_absent = lose_put_if_absent,
+                          .get = lose_get,
                           .list = lose_list};
   lose_storage ls = {.base = {.vt = &vt, .loop = &f->env.loop}, .inner = f->env.st};
   ks_delta_table *t = ks_delta_table_new(&ls.base, "r");

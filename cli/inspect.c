@@ -1,0 +1,213 @@
+/*
+ * ksink inspect URL [--json] [-c FILE]
+ *
+ * The table's current snapshot (loaded from its newest checkpoint plus the
+ * later log entries): version, protocol, schema, partition columns, active
+ * files, rows (sum of add.stats.numRecords), bytes, the txn version of every
+ * appId (ksink's are <app_id>-<topic>-<partition>: the last Kafka offset
+ * committed for that partition) and the newest checkpoint. Human text by
+ * default, one JSON object with --json (CLI.md lists its keys). Exit 0, 1
+ * when the table cannot be read, 2 on bad usage.
+ */
+#include "base/buf.h"
+#include "base/ks.h"
+#include "cli/cli.h"
+#include "cli/table_open.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+static const char usage[] = "usage: ksink inspect URL [--json] [-c FILE]\n";
+
+static yajl_val field(yajl_val obj, const char *key) {
+  if (!YAJL_IS_OBJECT(obj))
+    return NULL;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp(obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
+/* Delta type -> "long", "struct", "array<string>", "map<string, long>" */
+static void type_name(ks_buf *b, yajl_val t) {
+  if (YAJL_IS_STRING(t)) {
+    ks_buf_append_str(b, YAJL_GET_STRING(t));
+    return;
+  }
+  yajl_val k = field(t, "type");
+  const char *kind = YAJL_IS_STRING(k) ? YAJL_GET_STRING(k) : "?";
+  if (strcmp(kind, "array") == 0) {
+    ks_buf_append_str(b, "array<");
+    type_name(b, field(t, "elementType"));
+    ks_buf_append_str(b, ">");
+  } else if (strcmp(kind, "map") == 0) {
+    ks_buf_append_str(b, "map<");
+    type_name(b, field(t, "keyType"));
+    ks_buf_append_str(b, ", ");
+    type_name(b, field(t, "valueType"));
+    ks_buf_append_str(b, ">");
+  } else {
+    ks_buf_append_str(b, kind);
+  }
+}
+
+/* The struct's fields of a type (a struct, or the struct inside arrays
+ * and map values), or NULL. */
+static yajl_val inner_fields(yajl_val t) {
+  for (int depth = 0; depth < 64 && YAJL_IS_OBJECT(t); depth++) {
+    yajl_val k = field(t, "type");
+    const char *kind = YAJL_IS_STRING(k) ? YAJL_GET_STRING(k) : "";
+    if (strcmp(kind, "struct") == 0)
+      return field(t, "fields");
+    t = strcmp(kind, "array") == 0 ? field(t, "elementType")
+        : strcmp(kind, "map") == 0 ? field(t, "valueType")
+                                   : NULL;
+  }
+  return NULL;
+}
+
+static void print_fields(yajl_val fields, int indent) {
+  if (!YAJL_IS_ARRAY(fields) || indent > 40)
+    return;
+  for (size_t i = 0; i < fields->u.array.len; i++) {
+    yajl_val f = fields->u.array.values[i];
+    yajl_val name = field(f, "name"), type = field(f, "type");
+    yajl_val nullable = field(f, "nullable");
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    type_name(&b, type);
+    ks_buf_cstr(&b);
+    printf("%*s%s: %s%s\n", indent, "",
+           YAJL_IS_STRING(name) ? YAJL_GET_STRING(name) : "?",
+           b.data ? (char *)b.data : "",
+           YAJL_IS_FALSE(nullable) ? " not null" : "");
+    ks_buf_free(&b);
+    print_fields(inner_fields(type), indent + 2);
+  }
+}
+
+static int64_t total_bytes(const ks_delta_snapshot *s) {
+  int64_t n = 0;
+  for (size_t i = 0; i < s->nfiles; i++)
+    n += s->files[i].size;
+  return n;
+}
+
+static void put_json_str(const char *s) {
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  ks_buf_append_json_str(&b, s, strlen(s));
+  fwrite(b.data, 1, b.len, stdout);
+  ks_buf_free(&b);
+}
+
+static void print_json(const ks_delta_table *t, yajl_val schema) {
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
+  printf("{\"version\":%" PRId64 ",\"protocol\":{\"minReaderVersion\":%d,"
+         "\"minWriterVersion\":%d},\"files\":%zu,\"rows\":%" PRId64
+         ",\"bytes\":%" PRId64 ",\"partition_columns\":[",
+         s->version, s->min_reader, s->min_writer, s->nfiles,
+         ks_delta_snapshot_rows(s), total_bytes(s));
+  for (size_t i = 0; i < s->metadata.npartition_columns; i++) {
+    if (i)
+      putchar(',');
+    put_json_str(s->metadata.partition_columns[i]);
+  }
+  /* the schemaString is JSON text: embedded as it is once it parses */
+  fputs("],\"schema\":", stdout);
+  fputs(schema ? s->metadata.schema_string : "null", stdout);
+  fputs(",\"txn\":{", stdout);
+  for (size_t i = 0; i < s->ntxns; i++) {
+    if (i)
+      putchar(',');
+    put_json_str(s->txns[i].app_id);
+    printf(":%" PRId64, s->txns[i].version);
+  }
+  int64_t ck = ks_delta_table_last_checkpoint(t);
+  if (ck >= 0)
+    printf("},\"last_checkpoint\":%" PRId64 "}\n", ck);
+  else
+    fputs("},\"last_checkpoint\":null}\n", stdout);
+}
+
+static void print_text(const char *url, const ks_delta_table *t,
+                       yajl_val schema) {
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
+  printf("table:             %s\n", url);
+  printf("version:           %" PRId64 "\n", s->version);
+  printf("protocol:          reader %d, writer %d\n", s->min_reader,
+         s->min_writer);
+  int64_t ck = ks_delta_table_last_checkpoint(t);
+  if (ck >= 0)
+    printf("last checkpoint:   %" PRId64 "\n", ck);
+  else
+    printf("last checkpoint:   none\n");
+  printf("files:             %zu\n", s->nfiles);
+  printf("rows:              %" PRId64 "\n", ks_delta_snapshot_rows(s));
+  printf("bytes:             %" PRId64 "\n", total_bytes(s));
+  printf("partition columns:");
+  if (s->metadata.npartition_columns == 0)
+    printf(" none");
+  for (size_t i = 0; i < s->metadata.npartition_columns; i++)
+    printf("%s %s", i ? "," : "", s->metadata.partition_columns[i]);
+  printf("\nschema:\n");
+  if (schema)
+    print_fields(field(schema, "fields"), 2);
+  else
+    printf("  (unreadable schemaString)\n");
+  printf("txn (appId: version):\n");
+  if (s->ntxns == 0)
+    printf("  none\n");
+  for (size_t i = 0; i < s->ntxns; i++)
+    printf("  %s: %" PRId64 "\n", s->txns[i].app_id, s->txns[i].version);
+}
+
+int ks_cli_inspect(int argc, char **argv) {
+  const char *conf = NULL;
+  int json = 0;
+  static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                       {"config", required_argument, 0, 'c'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j':
+      json = 1;
+      break;
+    case 'c':
+      conf = optarg;
+      break;
+    case 'h':
+      fputs(usage, stdout);
+      return KS_EXIT_OK;
+    default:
+      fputs(usage, stderr);
+      return KS_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    fputs(usage, stderr);
+    return KS_EXIT_USAGE;
+  }
+  const char *url = argv[optind];
+  ks_cli_table ct;
+  int r = ks_cli_table_open(&ct, "inspect", url, conf);
+  if (r)
+    return r;
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(ct.t);
+  yajl_val schema = s->metadata.schema_string
+                        ? yajl_tree_parse(s->metadata.schema_string, NULL, 0)
+                        : NULL;
+  if (json)
+    print_json(ct.t, schema);
+  else
+    print_text(url, ct.t, schema);
+  yajl_tree_free(schema);
+  ks_cli_table_close(&ct);
+  return fflush(stdout) == 0 ? KS_EXIT_OK : KS_EXIT_FAILURE;
+}

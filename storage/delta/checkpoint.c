@@ -1,0 +1,402 @@
+/*
+ * Checkpoint writer (PROTOCOL.md "Checkpoints", V1 spec, classic naming):
+ * the snapshot as one Parquet file, one row per action, each action a
+ * nullable top-level struct of the protocol's checkpoint schema. Every
+ * field is OPTIONAL (as Spark writes them) except map keys; maps are
+ * MAP<string, string> with nullable values, partitionColumns a 3-level
+ * LIST of nullable strings. Written through this repository's Parquet
+ * writer, snappy, one row group.
+ *
+ * The file is built in memory in one go on the caller's loop: a checkpoint
+ * of N files costs O(N) time and about 200 bytes per file before
+ * compression. Fine up to a few hundred thousand files; a streamed build
+ * is the next step if tables grow beyond that.
+ *
+ * Also here: the table properties the checkpoint and cleanup read.
+ */
+#include "storage/delta/delta_int.h"
+
+#include "base/ks.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- table properties -------------------------------------------------- */
+
+const char *ks_delta_snapshot_conf(const ks_delta_snapshot *s,
+                                   const char *key) {
+  for (size_t i = 0; i < s->metadata.nconf; i++)
+    if (strcmp(s->metadata.conf_keys[i], key) == 0)
+      return s->metadata.conf_values[i];
+  return NULL;
+}
+
+int64_t ks_delta_checkpoint_interval(const ks_delta_snapshot *s) {
+  const char *v = ks_delta_snapshot_conf(s, "delta.checkpointInterval");
+  if (v) {
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    while (isspace((unsigned char)*end))
+      end++;
+    if (end != v && *end == '\0' && n > 0)
+      return n;
+  }
+  return 10;
+}
+
+static const struct {
+  const char *name;
+  int64_t ms;
+} units[] = {{"week", 7 * 86400000LL}, {"day", 86400000LL},
+             {"hour", 3600000LL},      {"minute", 60000LL},
+             {"second", 1000LL},       {"millisecond", 1LL}};
+
+int ks_delta_parse_interval(const char *s, int64_t *ms) {
+  const char *p = s;
+  while (isspace((unsigned char)*p))
+    p++;
+  if (strncasecmp(p, "interval", 8) == 0 &&
+      (p[8] == '\0' || isspace((unsigned char)p[8])))
+    p += 8;
+  int64_t total = 0;
+  int parts = 0;
+  for (;;) {
+    while (isspace((unsigned char)*p))
+      p++;
+    if (*p == '\0')
+      break;
+    if (!isdigit((unsigned char)*p))
+      return KS_EINVAL;
+    char *end;
+    unsigned long long n = strtoull(p, &end, 10);
+    p = end;
+    while (isspace((unsigned char)*p))
+      p++;
+    size_t ul = 0;
+    while (isalpha((unsigned char)p[ul]))
+      ul++;
+    size_t k = 0, nunits = sizeof units / sizeof units[0];
+    for (; k < nunits; k++) {
+      size_t l = strlen(units[k].name);
+      if ((ul == l || (ul == l + 1 && tolower((unsigned char)p[l]) == 's')) &&
+          strncasecmp(p, units[k].name, l) == 0)
+        break;
+    }
+    if (k == nunits || n > (unsigned long long)(INT64_MAX / units[k].ms) ||
+        total > INT64_MAX - (int64_t)n * units[k].ms)
+      return KS_EINVAL;
+    total += (int64_t)n * units[k].ms;
+    p += ul;
+    parts++;
+  }
+  if (parts == 0)
+    return KS_EINVAL;
+  *ms = total;
+  return 0;
+}
+
+int64_t ks_delta_conf_duration(const ks_delta_snapshot *s, const char *key,
+                               int64_t def_ms) {
+  const char *v = ks_delta_snapshot_conf(s, key);
+  int64_t ms;
+  if (v && ks_delta_parse_interval(v, &ms) == 0)
+    return ms;
+  return def_ms;
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+/* Leaf columns of the checkpoint schema, by name. */
+typedef struct ck_cols {
+  ks_column *txn_app, *txn_version, *txn_updated;
+  ks_column *add_path, *add_pk, *add_pv, *add_size, *add_mtime, *add_dc,
+      *add_stats, *add_tk, *add_tv;
+  ks_column *rm_path, *rm_ts, *rm_dc, *rm_ext, *rm_pk, *rm_pv, *rm_size;
+  ks_column *md_id, *md_name, *md_desc, *md_provider, *md_ok, *md_ov,
+      *md_schema, *md_pcols, *md_ck, *md_cv, *md_created;
+  ks_column *p_reader, *p_writer;
+} ck_cols;
+
+/* Node pointers while the tree is built; columns once it is finished. */
+typedef struct ck_tree {
+  ks_pq_schema *s;
+  ks_pq_node *n[40];
+  size_t nn;
+  size_t first[5], count[5]; /* leaves of each top-level struct */
+} ck_tree;
+
+static ks_pq_node *leaf(ck_tree *t, ks_pq_node *parent, const char *name,
+                        ks_coltype type) {
+  ks_pq_node *n = ks_pq_add_leaf(parent, name, KS_PQ_OPTIONAL, type);
+  t->n[t->nn++] = n;
+  return n;
+}
+
+/* MAP<string, string>: records the key and value leaves */
+static void str_map(ck_tree *t, ks_pq_node *parent, const char *name) {
+  ks_pq_node *kv = ks_pq_add_map(parent, name, KS_PQ_OPTIONAL);
+  t->n[t->nn++] = kv->children[0]; /* key, added by ks_pq_add_map */
+  leaf(t, kv, "value", KS_COL_STRING);
+}
+
+static ks_pq_schema *build_schema(ck_tree *t) {
+  memset(t, 0, sizeof *t);
+  t->s = ks_pq_schema_new();
+  ks_pq_node *root = ks_pq_schema_root(t->s);
+
+  ks_pq_node *txn = ks_pq_add_struct(root, "txn", KS_PQ_OPTIONAL);
+  leaf(t, txn, "appId", KS_COL_STRING);
+  leaf(t, txn, "version", KS_COL_INT64);
+  leaf(t, txn, "lastUpdated", KS_COL_INT64);
+
+  ks_pq_node *add = ks_pq_add_struct(root, "add", KS_PQ_OPTIONAL);
+  leaf(t, add, "path", KS_COL_STRING);
+  str_map(t, add, "partitionValues");
+  leaf(t, add, "size", KS_COL_INT64);
+  leaf(t, add, "modificationTime", KS_COL_INT64);
+  leaf(t, add, "dataChange", KS_COL_BOOLEAN);
+  leaf(t, add, "stats", KS_COL_STRING);
+  str_map(t, add, "tags");
+
+  ks_pq_node *rm = ks_pq_add_struct(root, "remove", KS_PQ_OPTIONAL);
+  leaf(t, rm, "path", KS_COL_STRING);
+  leaf(t, rm, "deletionTimestamp", KS_COL_INT64);
+  leaf(t, rm, "dataChange", KS_COL_BOOLEAN);
+  leaf(t, rm, "extendedFileMetadata", KS_COL_BOOLEAN);
+  str_map(t, rm, "partitionValues");
+  leaf(t, rm, "size", KS_COL_INT64);
+
+  ks_pq_node *md = ks_pq_add_struct(root, "metaData", KS_PQ_OPTIONAL);
+  leaf(t, md, "id", KS_COL_STRING);
+  leaf(t, md, "name", KS_COL_STRING);
+  leaf(t, md, "description", KS_COL_STRING);
+  ks_pq_node *fmt = ks_pq_add_struct(md, "format", KS_PQ_OPTIONAL);
+  leaf(t, fmt, "provider", KS_COL_STRING);
+  str_map(t, fmt, "options");
+  leaf(t, md, "schemaString", KS_COL_STRING);
+  ks_pq_node *pc = ks_pq_add_list(md, "partitionColumns", KS_PQ_OPTIONAL);
+  leaf(t, pc, "element", KS_COL_STRING);
+  str_map(t, md, "configuration");
+  leaf(t, md, "createdTime", KS_COL_INT64);
+
+  ks_pq_node *proto = ks_pq_add_struct(root, "protocol", KS_PQ_OPTIONAL);
+  leaf(t, proto, "minReaderVersion", KS_COL_INT32);
+  leaf(t, proto, "minWriterVersion", KS_COL_INT32);
+
+  if (ks_pq_schema_finish(t->s)) {
+    ks_pq_schema_free(t->s);
+    return NULL;
+  }
+  /* leaves of top-level field k are contiguous, depth first */
+  size_t leafno = 0;
+  for (size_t k = 0; k < 5; k++) {
+    ks_pq_node *top = root->children[k];
+    t->first[k] = leafno;
+    size_t n = 0;
+    for (size_t i = 0; i < ks_pq_schema_nleaves(t->s); i++) {
+      const ks_pq_node *l = ks_pq_schema_leaf(t->s, i);
+      const ks_pq_node *a = l;
+      while (a->parent && a->parent != root)
+        a = a->parent;
+      n += a == top;
+    }
+    t->count[k] = n;
+    leafno += n;
+  }
+  return t->s;
+}
+
+static void bind_columns(const ck_tree *t, ks_rowgroup *rg, ck_cols *c) {
+  ks_column **slots[] = {
+      &c->txn_app, &c->txn_version, &c->txn_updated, &c->add_path,
+      &c->add_pk,  &c->add_pv,      &c->add_size,    &c->add_mtime,
+      &c->add_dc,  &c->add_stats,   &c->add_tk,      &c->add_tv,
+      &c->rm_path, &c->rm_ts,       &c->rm_dc,       &c->rm_ext,
+      &c->rm_pk,   &c->rm_pv,       &c->rm_size,     &c->md_id,
+      &c->md_name, &c->md_desc,     &c->md_provider, &c->md_ok,
+      &c->md_ov,   &c->md_schema,   &c->md_pcols,    &c->md_ck,
+      &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer};
+  for (size_t i = 0; i < t->nn; i++)
+    *slots[i] = &rg->cols[t->n[i]->leaf];
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+enum { K_TXN, K_ADD, K_REMOVE, K_META, K_PROTOCOL };
+
+/* A null struct in every top-level field but `kind`. */
+static int null_others(const ck_tree *t, ks_rowgroup *rg, int kind) {
+  int rc = 0;
+  for (int k = 0; k < 5 && rc == 0; k++)
+    if (k != kind)
+      for (size_t i = 0; i < t->count[k] && rc == 0; i++)
+        rc = ks_column_append_levels(&rg->cols[t->first[k] + i], 0, 0);
+  return rc;
+}
+
+/* A leaf whose ancestors are all present: the value or a null. */
+static int opt_str(ks_column *c, const char *v) {
+  return v ? ks_column_append_str_rep(c, 0, v, strlen(v))
+           : ks_column_append_levels(c, 0, c->max_def - 1);
+}
+static int opt_i64(ks_column *c, int present, int64_t v) {
+  return present ? ks_column_append_i64_rep(c, 0, v)
+                 : ks_column_append_levels(c, 0, c->max_def - 1);
+}
+
+/* A MAP<string, string> whose parent is present; vals[i] NULL is a null
+ * value; null_map writes the map itself as null. */
+static int map_str(ks_column *k, ks_column *v, char *const *keys,
+                   char *const *vals, size_t n, int null_map) {
+  int rc;
+  if (null_map || n == 0) {
+    int def = k->max_def - (null_map ? 2 : 1);
+    if ((rc = ks_column_append_levels(k, 0, def)))
+      return rc;
+    return ks_column_append_levels(v, 0, def);
+  }
+  for (size_t i = 0; i < n; i++) {
+    int rep = i ? 1 : 0;
+    if ((rc = ks_column_append_str_rep(k, rep, keys[i], strlen(keys[i]))))
+      return rc;
+    rc = vals[i] ? ks_column_append_str_rep(v, rep, vals[i], strlen(vals[i]))
+                 : ks_column_append_levels(v, rep, v->max_def - 1);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int row_txn(ck_cols *c, const ks_delta_txn *x) {
+  int rc;
+  if ((rc = opt_str(c->txn_app, x->app_id)) ||
+      (rc = opt_i64(c->txn_version, 1, x->version)))
+    return rc;
+  return opt_i64(c->txn_updated, x->last_updated != 0, x->last_updated);
+}
+
+static int row_add(ck_cols *c, const ks_delta_add *a) {
+  int rc;
+  if ((rc = opt_str(c->add_path, a->path)) ||
+      (rc = map_str(c->add_pk, c->add_pv, a->part_names, a->part_values,
+                    a->nparts, 0)) ||
+      (rc = opt_i64(c->add_size, 1, a->size)) ||
+      (rc = opt_i64(c->add_mtime, 1, a->modification_time)) ||
+      (rc = ks_column_append_bool_rep(c->add_dc, 0, 1)) ||
+      (rc = opt_str(c->add_stats, a->stats)))
+    return rc;
+  return map_str(c->add_tk, c->add_tv, NULL, NULL, 0, 1);
+}
+
+static int row_remove(ck_cols *c, const ks_delta_remove *r) {
+  int rc;
+  if ((rc = opt_str(c->rm_path, r->path)) ||
+      (rc = opt_i64(c->rm_ts, r->deletion_timestamp != 0,
+                    r->deletion_timestamp)) ||
+      (rc = ks_column_append_bool_rep(c->rm_dc, 0, r->data_change)) ||
+      (rc = ks_column_append_bool_rep(c->rm_ext, 0,
+                                      r->extended_file_metadata)) ||
+      (rc = map_str(c->rm_pk, c->rm_pv, r->part_names, r->part_values,
+                    r->nparts, !r->extended_file_metadata)))
+    return rc;
+  return opt_i64(c->rm_size, r->size >= 0, r->size);
+}
+
+static int row_metadata(ck_cols *c, const ks_delta_metadata *m) {
+  int rc;
+  if ((rc = opt_str(c->md_id, m->id)) || (rc = opt_str(c->md_name, m->name)) ||
+      (rc = opt_str(c->md_desc, m->description)) ||
+      (rc = opt_str(c->md_provider, "parquet")) ||
+      (rc = map_str(c->md_ok, c->md_ov, NULL, NULL, 0, 0)) ||
+      (rc = opt_str(c->md_schema, m->schema_string)))
+    return rc;
+  ks_column *e = c->md_pcols;
+  if (m->npartition_columns == 0)
+    rc = ks_column_append_levels(e, 0, e->max_def - 2);
+  for (size_t i = 0; rc == 0 && i < m->npartition_columns; i++)
+    rc = ks_column_append_str_rep(e, i ? 1 : 0, m->partition_columns[i],
+                                  strlen(m->partition_columns[i]));
+  if (rc || (rc = map_str(c->md_ck, c->md_cv, m->conf_keys, m->conf_values,
+                          m->nconf, 0)))
+    return rc;
+  return opt_i64(c->md_created, m->created_time != 0, m->created_time);
+}
+
+static int row_protocol(ck_cols *c, int reader, int writer) {
+  int rc = ks_column_append_i32_rep(c->p_reader, 0, reader);
+  return rc ? rc : ks_column_append_i32_rep(c->p_writer, 0, writer);
+}
+
+/* ---- build ----------------------------------------------------------------
+ */
+
+static int sink_buf(void *arg, const uint8_t *data, size_t len) {
+  return ks_buf_append(arg, data, len);
+}
+
+int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
+                              ks_buf *out, ks_delta_checkpoint_stats *st) {
+  if (s->version < 0 || !s->has_protocol || !s->has_metadata)
+    return KS_EINVAL;
+  ck_tree t;
+  if (build_schema(&t) == NULL)
+    return KS_EINVAL;
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, t.s);
+  ck_cols c;
+  bind_columns(&t, &rg, &c);
+
+  int64_t txn_keep =
+      ks_delta_conf_duration(s, "delta.setTransactionRetentionDuration", -1);
+  int64_t rm_keep = ks_delta_conf_duration(
+      s, "delta.deletedFileRetentionDuration", 7 * 86400000LL);
+  int64_t rows = 0;
+  int rc = 0;
+
+#define ROW(kind, call)                                                        \
+  do {                                                                         \
+    ks_rowgroup_mark_row(&rg);                                                 \
+    if ((rc = null_others(&t, &rg, kind)) == 0 && (rc = (call)) == 0) {        \
+      ks_rowgroup_commit_row(&rg);                                             \
+      rows++;                                                                  \
+    }                                                                          \
+  } while (0)
+
+  ROW(K_PROTOCOL, row_protocol(&c, s->min_reader, s->min_writer));
+  if (rc == 0)
+    ROW(K_META, row_metadata(&c, &s->metadata));
+  for (size_t i = 0; rc == 0 && i < s->ntxns; i++) {
+    const ks_delta_txn *x = &s->txns[i];
+    if (txn_keep >= 0 && x->last_updated != 0 &&
+        x->last_updated < now_ms - txn_keep)
+      continue; /* expired: dropped from the checkpoint */
+    ROW(K_TXN, row_txn(&c, x));
+  }
+  for (size_t i = 0; rc == 0 && i < s->nfiles; i++)
+    ROW(K_ADD, row_add(&c, &s->files[i]));
+  for (size_t i = 0; rc == 0 && i < s->nremoves; i++) {
+    const ks_delta_remove *r = &s->removes[i];
+    if (r->deletion_timestamp != 0 && r->deletion_timestamp < now_ms - rm_keep)
+      continue; /* the tombstone expired */
+    ROW(K_REMOVE, row_remove(&c, r));
+  }
+#undef ROW
+
+  ks_pq_writer *w = NULL;
+  if (rc == 0) {
+    ks_pq_options opt = {.codec = KS_CODEC_SNAPPY};
+    w = ks_pq_writer_new_schema(t.s, &opt, sink_buf, out);
+    if ((rc = ks_pq_writer_write_rowgroup(w, &rg)) == 0)
+      rc = ks_pq_writer_close(w);
+  }
+  if (rc == 0 && st) {
+    st->actions = rows;
+    st->add_files = (int64_t)s->nfiles;
+  }
+  ks_pq_writer_free(w);
+  ks_rowgroup_free(&rg);
+  ks_pq_schema_free(t.s);
+  return rc;
+}

@@ -1,0 +1,415 @@
+/*
+ * Checkpoint reader: the rows of a classic (or one part of a multi-part)
+ * V1 checkpoint, written by ksink or by any other Delta writer, applied to
+ * a snapshot. Columns are found by name under the top-level structs
+ * (`add`, `remove`, `txn`, `metaData`, `protocol`); the group names inside
+ * maps and lists (`key_value`/`map`, `list`/`bag`) are not relied on, only
+ * their shape. Columns a writer left out read as null, as PROTOCOL.md asks;
+ * columns ksink does not keep (tags, stats_parsed, deletionVector, ...)
+ * are not read at all.
+ *
+ * Each needed leaf is read whole (reader.h); a leaf under a map or list
+ * gets a row index (entry where each row starts) so rows are assembled by
+ * position. A value that is required by the protocol but missing (an add
+ * without path) fails the checkpoint with the row number.
+ */
+#include "storage/delta/delta_int.h"
+
+#include "base/ks.h"
+#include "storage/parquet/reader.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One leaf column with its rows located. */
+typedef struct lcol {
+  const ks_pq_rnode *leaf; /* NULL: the writer left the column out */
+  ks_pq_rcolumn c;
+  size_t *row_start; /* repeated leaves: nrows + 1 entries */
+  size_t nrows;
+} lcol;
+
+typedef struct ckr {
+  ks_pq_file *f;
+  char *err;
+  size_t errlen;
+  int rc;
+} ckr;
+
+static int fail(ckr *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(ckr *r, int code, const char *fmt, ...) {
+  if (r->rc == 0) {
+    r->rc = code;
+    if (r->err && r->errlen) {
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(r->err, r->errlen, fmt, ap);
+      va_end(ap);
+    }
+  }
+  return r->rc;
+}
+
+/* The leaf at top.name (a scalar), or NULL. */
+static const ks_pq_rnode *scalar(ckr *r, const ks_pq_rnode *top,
+                                 const char *name) {
+  const ks_pq_rnode *n = ks_pq_file_child(r->f, top, name);
+  return n && n->is_leaf && n->repetition != 2 ? n : NULL;
+}
+
+/* The key and value leaves of MAP top.name, or NULLs. */
+static void map_leaves(ckr *r, const ks_pq_rnode *top, const char *name,
+                       const ks_pq_rnode **k, const ks_pq_rnode **v) {
+  *k = *v = NULL;
+  const ks_pq_rnode *m = ks_pq_file_child(r->f, top, name);
+  const ks_pq_rnode *kv = ks_pq_file_child_at(r->f, m, 0);
+  if (kv == NULL || kv->repetition != 2 || kv->nchildren != 2)
+    return;
+  const ks_pq_rnode *a = ks_pq_file_child_at(r->f, kv, 0);
+  const ks_pq_rnode *b = ks_pq_file_child_at(r->f, kv, 1);
+  if (a->is_leaf && b->is_leaf) {
+    *k = a;
+    *v = b;
+  }
+}
+
+/* The element leaf of LIST top.name (3-level, or the legacy 2-level form
+ * with a repeated leaf), or NULL. */
+static const ks_pq_rnode *list_leaf(ckr *r, const ks_pq_rnode *top,
+                                    const char *name) {
+  const ks_pq_rnode *l = ks_pq_file_child(r->f, top, name);
+  const ks_pq_rnode *rep = ks_pq_file_child_at(r->f, l, 0);
+  if (rep == NULL || rep->repetition != 2)
+    return NULL;
+  if (rep->is_leaf)
+    return rep;
+  const ks_pq_rnode *e = ks_pq_file_child_at(r->f, rep, 0);
+  return e && e->is_leaf && rep->nchildren == 1 ? e : NULL;
+}
+
+static void lcol_read(ckr *r, lcol *l, const ks_pq_rnode *leaf, size_t nrows) {
+  memset(l, 0, sizeof *l);
+  l->leaf = leaf;
+  l->nrows = nrows;
+  if (leaf == NULL || r->rc)
+    return;
+  char msg[200];
+  int rc = ks_pq_file_read_column(r->f, leaf->leaf, &l->c, msg, sizeof msg);
+  if (rc) {
+    fail(r, rc, "%s", msg);
+    return;
+  }
+  if (leaf->rep == 0) {
+    if (l->c.n != nrows)
+      fail(r, KS_ECORRUPT, "column %s: %zu values for %zu rows", leaf->name,
+           l->c.n, nrows);
+    return;
+  }
+  l->row_start = ks_calloc(nrows + 1, sizeof *l->row_start);
+  size_t row = 0;
+  for (size_t i = 0; i < l->c.n; i++) {
+    if (l->c.reps[i] != 0)
+      continue;
+    if (row == nrows) {
+      row++;
+      break;
+    }
+    l->row_start[row++] = i;
+  }
+  if (row != nrows) {
+    fail(r, KS_ECORRUPT, "column %s: rows differ from the file's", leaf->name);
+    return;
+  }
+  l->row_start[nrows] = l->c.n;
+}
+
+static void lcol_free(lcol *l) {
+  ks_pq_rcolumn_free(&l->c);
+  ks_free(l->row_start);
+}
+
+/* Entry of row `row` in a non-repeated leaf. */
+static int present(const lcol *l, size_t row) {
+  return l->leaf && l->c.defs[row] == l->leaf->def;
+}
+
+/* Whether the struct `top` is present in row: some leaf under it is
+ * defined at least to top's level. */
+static int struct_present(const lcol *l, size_t row, int top_def) {
+  if (l->leaf == NULL)
+    return 0;
+  size_t e = l->row_start ? l->row_start[row] : row;
+  return l->c.defs[e] >= top_def;
+}
+
+static char *str_dup(const lcol *l, size_t e) {
+  const ks_pq_rval *v = &l->c.vals[e];
+  if (v->s.len == 0) /* the blob may have no allocation at all */
+    return ks_strdup("");
+  return ks_strndup((const char *)l->c.blob.data + v->s.off, v->s.len);
+}
+
+static char *opt_str(const lcol *l, size_t row) {
+  return present(l, row) ? str_dup(l, row) : NULL;
+}
+
+static int str_ok(const lcol *l) {
+  return l->leaf == NULL || l->leaf->type == KS_PQR_BYTE_ARRAY;
+}
+static int int_ok(const lcol *l) {
+  return l->leaf == NULL || l->leaf->type == KS_PQR_INT32 ||
+         l->leaf->type == KS_PQR_INT64;
+}
+static int bool_ok(const lcol *l) {
+  return l->leaf == NULL || l->leaf->type == KS_PQR_BOOLEAN;
+}
+
+/* A map<string,string> of one row: keys and values (NULL values kept). */
+static void map_row(const lcol *k, const lcol *v, size_t row, char ***keys,
+                    char ***vals, size_t *n) {
+  *keys = *vals = NULL;
+  *n = 0;
+  if (k->leaf == NULL || v->leaf == NULL)
+    return;
+  size_t e0 = k->row_start[row], e1 = k->row_start[row + 1];
+  if (v->row_start[row] != e0 || v->row_start[row + 1] != e1)
+    return; /* shapes differ: checked by the caller */
+  size_t cnt = 0;
+  for (size_t e = e0; e < e1; e++)
+    cnt += k->c.defs[e] == k->leaf->def;
+  if (cnt == 0)
+    return;
+  *keys = ks_calloc(cnt, sizeof **keys);
+  *vals = ks_calloc(cnt, sizeof **vals);
+  for (size_t e = e0; e < e1; e++) {
+    if (k->c.defs[e] != k->leaf->def)
+      continue;
+    (*keys)[*n] = str_dup(k, e);
+    (*vals)[*n] = v->c.defs[e] == v->leaf->def ? str_dup(v, e) : NULL;
+    (*n)++;
+  }
+}
+
+static int map_shape_ok(const lcol *k, const lcol *v) {
+  if (k->leaf == NULL || v->leaf == NULL)
+    return 1;
+  if (k->c.n != v->c.n || k->leaf->type != KS_PQR_BYTE_ARRAY ||
+      v->leaf->type != KS_PQR_BYTE_ARRAY)
+    return 0;
+  return k->c.n == 0 || memcmp(k->c.reps, v->c.reps, k->c.n) == 0;
+}
+
+/* ---- the actions ----------------------------------------------------------
+ */
+
+enum {
+  ADD_PATH,
+  ADD_PK,
+  ADD_PV,
+  ADD_SIZE,
+  ADD_MTIME,
+  ADD_STATS,
+  RM_PATH,
+  RM_TS,
+  RM_DC,
+  RM_EXT,
+  RM_PK,
+  RM_PV,
+  RM_SIZE,
+  TXN_APP,
+  TXN_VERSION,
+  TXN_UPDATED,
+  MD_ID,
+  MD_NAME,
+  MD_DESC,
+  MD_SCHEMA,
+  MD_PCOLS,
+  MD_CK,
+  MD_CV,
+  MD_CREATED,
+  P_READER,
+  P_WRITER,
+  NCOLS
+};
+
+static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
+                       ks_delta_snapshot *s) {
+  for (size_t row = 0; row < nrows && r->rc == 0; row++) {
+    if (struct_present(&c[P_READER], row, top_def[4]) ||
+        struct_present(&c[P_WRITER], row, top_def[4])) {
+      if (!present(&c[P_READER], row) || !present(&c[P_WRITER], row) ||
+          c[P_READER].c.vals[row].i < 1 || c[P_WRITER].c.vals[row].i < 1 ||
+          c[P_READER].c.vals[row].i > INT32_MAX ||
+          c[P_WRITER].c.vals[row].i > INT32_MAX) {
+        fail(r, KS_ECORRUPT, "row %zu: protocol without versions", row);
+        return;
+      }
+      s->has_protocol = 1;
+      s->min_reader = (int)c[P_READER].c.vals[row].i;
+      s->min_writer = (int)c[P_WRITER].c.vals[row].i;
+    }
+    if (struct_present(&c[MD_ID], row, top_def[3])) {
+      if (!present(&c[MD_ID], row) || !present(&c[MD_SCHEMA], row)) {
+        fail(r, KS_ECORRUPT, "row %zu: metaData without id or schemaString",
+             row);
+        return;
+      }
+      ks_delta_metadata m;
+      memset(&m, 0, sizeof m);
+      m.id = opt_str(&c[MD_ID], row);
+      m.name = opt_str(&c[MD_NAME], row);
+      m.description = opt_str(&c[MD_DESC], row);
+      m.schema_string = opt_str(&c[MD_SCHEMA], row);
+      if (present(&c[MD_CREATED], row))
+        m.created_time = c[MD_CREATED].c.vals[row].i;
+      const lcol *pc = &c[MD_PCOLS];
+      if (pc->leaf) {
+        size_t e0 = pc->row_start[row], e1 = pc->row_start[row + 1];
+        m.partition_columns = ks_calloc(e1 - e0 + 1, sizeof(char *));
+        for (size_t e = e0; e < e1; e++)
+          if (pc->c.defs[e] == pc->leaf->def)
+            m.partition_columns[m.npartition_columns++] = str_dup(pc, e);
+      }
+      map_row(&c[MD_CK], &c[MD_CV], row, &m.conf_keys, &m.conf_values,
+              &m.nconf);
+      ks__delta_metadata_free(&s->metadata);
+      s->metadata = m;
+      s->has_metadata = 1;
+    }
+    if (struct_present(&c[TXN_APP], row, top_def[2])) {
+      if (!present(&c[TXN_APP], row) || !present(&c[TXN_VERSION], row)) {
+        fail(r, KS_ECORRUPT, "row %zu: txn without appId or version", row);
+        return;
+      }
+      char *app = opt_str(&c[TXN_APP], row);
+      ks__delta_snapshot_txn(
+          s, app, c[TXN_VERSION].c.vals[row].i,
+          present(&c[TXN_UPDATED], row) ? c[TXN_UPDATED].c.vals[row].i : 0);
+      ks_free(app);
+    }
+    if (struct_present(&c[ADD_PATH], row, top_def[0])) {
+      if (!present(&c[ADD_PATH], row) || !present(&c[ADD_SIZE], row) ||
+          c[ADD_SIZE].c.vals[row].i < 0) {
+        fail(r, KS_ECORRUPT, "row %zu: add without path or size", row);
+        return;
+      }
+      ks_delta_add a;
+      memset(&a, 0, sizeof a);
+      a.path = opt_str(&c[ADD_PATH], row);
+      a.size = c[ADD_SIZE].c.vals[row].i;
+      if (present(&c[ADD_MTIME], row))
+        a.modification_time = c[ADD_MTIME].c.vals[row].i;
+      a.stats = opt_str(&c[ADD_STATS], row);
+      a.num_records = ks__delta_stats_num_records(a.stats);
+      map_row(&c[ADD_PK], &c[ADD_PV], row, &a.part_names, &a.part_values,
+              &a.nparts);
+      ks__delta_snapshot_add(s, &a);
+    }
+    if (struct_present(&c[RM_PATH], row, top_def[1])) {
+      if (!present(&c[RM_PATH], row)) {
+        fail(r, KS_ECORRUPT, "row %zu: remove without path", row);
+        return;
+      }
+      ks_delta_remove x;
+      memset(&x, 0, sizeof x);
+      x.path = opt_str(&c[RM_PATH], row);
+      if (present(&c[RM_TS], row))
+        x.deletion_timestamp = c[RM_TS].c.vals[row].i;
+      x.data_change = present(&c[RM_DC], row) && c[RM_DC].c.vals[row].i;
+      x.extended_file_metadata =
+          present(&c[RM_EXT], row) && c[RM_EXT].c.vals[row].i;
+      x.size = present(&c[RM_SIZE], row) ? c[RM_SIZE].c.vals[row].i : -1;
+      map_row(&c[RM_PK], &c[RM_PV], row, &x.part_names, &x.part_values,
+              &x.nparts);
+      ks__delta_snapshot_remove(s, &x);
+    }
+  }
+}
+
+int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
+                              size_t len, size_t max_entries, char *err,
+                              size_t errlen) {
+  ckr r = {.err = err, .errlen = errlen};
+  if (err && errlen)
+    err[0] = '\0';
+  char msg[200];
+  int rc = ks_pq_file_open(data, len, &r.f, msg, sizeof msg);
+  if (rc)
+    return fail(&r, rc, "%s", msg);
+  if (max_entries)
+    ks_pq_file_set_max_entries(r.f, max_entries);
+  int64_t rows64 = ks_pq_file_rows(r.f);
+  if (rows64 < 0 || (max_entries && (uint64_t)rows64 > max_entries)) {
+    ks_pq_file_free(r.f);
+    return fail(&r, KS_ECORRUPT, "bad row count %" PRId64, rows64);
+  }
+  size_t nrows = (size_t)rows64;
+  const ks_pq_rnode *root = ks_pq_file_node(r.f, 0);
+  static const char *const tops[] = {"add", "remove", "txn", "metaData",
+                                     "protocol"};
+  const ks_pq_rnode *top[5];
+  int top_def[5];
+  for (int i = 0; i < 5; i++) {
+    top[i] = ks_pq_file_child(r.f, root, tops[i]);
+    if (top[i] && (top[i]->is_leaf || top[i]->repetition == 2))
+      top[i] = NULL; /* not a struct: ignore the column */
+    top_def[i] = top[i] ? top[i]->def : 0;
+  }
+  const ks_pq_rnode *leaves[NCOLS] = {0};
+  leaves[ADD_PATH] = scalar(&r, top[0], "path");
+  map_leaves(&r, top[0], "partitionValues", &leaves[ADD_PK], &leaves[ADD_PV]);
+  leaves[ADD_SIZE] = scalar(&r, top[0], "size");
+  leaves[ADD_MTIME] = scalar(&r, top[0], "modificationTime");
+  leaves[ADD_STATS] = scalar(&r, top[0], "stats");
+  leaves[RM_PATH] = scalar(&r, top[1], "path");
+  leaves[RM_TS] = scalar(&r, top[1], "deletionTimestamp");
+  leaves[RM_DC] = scalar(&r, top[1], "dataChange");
+  leaves[RM_EXT] = scalar(&r, top[1], "extendedFileMetadata");
+  map_leaves(&r, top[1], "partitionValues", &leaves[RM_PK], &leaves[RM_PV]);
+  leaves[RM_SIZE] = scalar(&r, top[1], "size");
+  leaves[TXN_APP] = scalar(&r, top[2], "appId");
+  leaves[TXN_VERSION] = scalar(&r, top[2], "version");
+  leaves[TXN_UPDATED] = scalar(&r, top[2], "lastUpdated");
+  leaves[MD_ID] = scalar(&r, top[3], "id");
+  leaves[MD_NAME] = scalar(&r, top[3], "name");
+  leaves[MD_DESC] = scalar(&r, top[3], "description");
+  leaves[MD_SCHEMA] = scalar(&r, top[3], "schemaString");
+  leaves[MD_PCOLS] = list_leaf(&r, top[3], "partitionColumns");
+  map_leaves(&r, top[3], "configuration", &leaves[MD_CK], &leaves[MD_CV]);
+  leaves[MD_CREATED] = scalar(&r, top[3], "createdTime");
+  leaves[P_READER] = scalar(&r, top[4], "minReaderVersion");
+  leaves[P_WRITER] = scalar(&r, top[4], "minWriterVersion");
+
+  lcol c[NCOLS];
+  for (int i = 0; i < NCOLS; i++)
+    lcol_read(&r, &c[i], leaves[i], nrows);
+  if (r.rc == 0) {
+    int types_ok = 1;
+    static const int strs[] = {ADD_PATH, ADD_STATS, RM_PATH,   TXN_APP, MD_ID,
+                               MD_NAME,  MD_DESC,   MD_SCHEMA, MD_PCOLS};
+    static const int ints[] = {ADD_SIZE,   ADD_MTIME,   RM_TS,
+                               RM_SIZE,    TXN_VERSION, TXN_UPDATED,
+                               MD_CREATED, P_READER,    P_WRITER};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+      types_ok &= str_ok(&c[strs[i]]);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+      types_ok &= int_ok(&c[ints[i]]);
+    types_ok &= bool_ok(&c[RM_DC]) && bool_ok(&c[RM_EXT]);
+    types_ok &= map_shape_ok(&c[ADD_PK], &c[ADD_PV]) &&
+                map_shape_ok(&c[RM_PK], &c[RM_PV]) &&
+                map_shape_ok(&c[MD_CK], &c[MD_CV]);
+    if (!types_ok)
+      fail(&r, KS_ECORRUPT,
+           "a column's type differs from the checkpoint "
+           "schema's");
+  }
+  if (r.rc == 0)
+    apply_rows(&r, c, nrows, top_def, s);
+  for (int i = 0; i < NCOLS; i++)
+    lcol_free(&c[i]);
+  ks_pq_file_free(r.f);
+  return r.rc;
+}
