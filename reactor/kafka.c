@@ -113,7 +113,12 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
 
 static void revoke_parts(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
-  ks_source_revoke_and_wait(p, parts);
+  /* Lost: the group moved on without us (we missed heartbeats past the
+   * session timeout); another member may already own these partitions. */
+  int lost = rd_kafka_assignment_lost(p->rk);
+  if (lost)
+    ks_log_warn("kafka: assignment of %d partitions lost", parts->cnt);
+  ks_source_revoke_and_wait(p, parts, lost);
   atomic_fetch_sub(&p->assigned, parts->cnt);
   if (incremental) {
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(p->rk, parts);

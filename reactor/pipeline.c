@@ -374,6 +374,13 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
     t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
     t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
+    t->paused += (uint64_t)atomic_load_explicit(&c->paused,
+                                                memory_order_relaxed);
+    t->memory_pauses +=
+        atomic_load_explicit(&c->memory_pauses, memory_order_relaxed);
+    t->zombie_sets +=
+        atomic_load_explicit(&c->zombie_sets, memory_order_relaxed);
+    t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

@@ -1,6 +1,7 @@
 #include "stages/flush.h"
 #include "base/log.h"
 #include "stages/commit.h"
+#include "stages/rewind.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
 #include "storage/parquet/writer.h"
@@ -85,10 +86,32 @@ int ks_table_writer_idle(const ks_table_writer *tw) {
 }
 
 size_t ks_table_writer_buffered(const ks_table_writer *tw) {
-  size_t n = ks_rowgroup_bytes(&tw->rg);
-  if (tw->os)
-    n += ks_ostream_buffered(tw->os);
+  return ks_rowgroup_bytes(&tw->rg);
+}
+
+int ks_table_writer_inflight(const ks_table_writer *tw) {
+  int n = tw->uncommitted;
+  for (const pending *pd = tw->head; pd; pd = pd->next)
+    n++;
   return n;
+}
+
+void ks_table_writer_discard(ks_table_writer *tw) {
+  uv_timer_stop(&tw->age_timer);
+  if (tw->pq)
+    ks_pq_writer_free(tw->pq);
+  tw->pq = NULL;
+  if (tw->os)
+    ks_ostream_abort(tw->os);
+  tw->os = NULL;
+  ks_free(tw->file_name);
+  tw->file_name = NULL;
+  ks_rowgroup_reset(&tw->rg);
+  tw->batch_open = 0;
+  tw->batch_records = tw->file_rows = 0;
+  for (ks_partition *p = tw->w->partitions; p; p = p->next)
+    if (p->tw == tw)
+      p->batch_first = p->batch_last = -1;
 }
 
 /* ---- encode ------------------------------------------------------------- */
@@ -229,6 +252,9 @@ static void on_committed(ks_msg *m) {
                               memory_order_relaxed);
     if (fs->has_file)
       atomic_fetch_add_explicit(&w->counters.files, 1, memory_order_relaxed);
+  } else if (fs->status == KS_EZOMBIE) {
+    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
+                                     "writer committed its partitions");
   } else {
     ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
                  ks_strerror(fs->status));
