@@ -4,13 +4,24 @@
 #include "stages/source.h"
 #include "storage/s3/s3.h"
 
+#include <stdint.h>
+
 #define MIB(n) ((double)(n) / (1024.0 * 1024.0))
 
+/* A table's rows are counted with the file bytes they become: the encoder
+ * writes the file while the rows still exist, so both are in memory at the
+ * moment of a flush. The file/rows ratio is learned from the table's last
+ * flush for the budget (1 until then: the safe side). */
+static double rows_cost(const ks_worker *w, size_t table) {
+  return (double)ks_table_writer_buffered(w->writers[table]) *
+         (1.0 + w->file_ratio[table]);
+}
+
 size_t ks_worker_memory(const ks_worker *w) {
-  size_t n = w->storage->held;
+  double n = (double)w->storage->held;
   for (size_t i = 0; i < w->p->ntables; i++)
-    n += ks_table_writer_buffered(w->writers[i]);
-  return n;
+    n += rows_cost(w, i);
+  return (size_t)n;
 }
 
 /* While an S3 circuit breaker is open nothing can be stored: stop fetching
@@ -35,23 +46,33 @@ static void check_storage(ks_worker *w) {
  * first. While paused nothing new arrives, so each table is flushed at
  * most once per pause. */
 static void flush_largest(ks_worker *w) {
-  ks_table_writer *best = NULL;
-  size_t best_bytes = 0;
-  int best_i = -1;
+  size_t best = SIZE_MAX;
+  double best_cost = 0;
   for (size_t i = 0; i < w->p->ntables; i++) {
-    size_t n = ks_table_writer_buffered(w->writers[i]);
-    if (n > best_bytes) {
-      best = w->writers[i];
-      best_bytes = n;
-      best_i = (int)i;
+    double cost = rows_cost(w, i);
+    if (cost > best_cost) {
+      best = i;
+      best_cost = cost;
     }
   }
-  if (best == NULL)
+  if (best == SIZE_MAX)
     return;
-  ks_log_info("worker %d: flushing table %s (%.1f MiB of rows) to get under "
-              "the memory budget", w->id, w->p->tables[best_i].conf->name,
-              MIB(best_bytes));
-  ks_table_writer_flush(best, "memory");
+  ks_table_writer *tw = w->writers[best];
+  size_t rows = ks_table_writer_buffered(tw), held = w->storage->held;
+  ks_table_writer_flush(tw, "memory");
+  /* Nothing completes inside the flush: what `held` grew by is the file
+   * these rows became (plus the open file's tail). */
+  size_t rows_after = ks_table_writer_buffered(tw);
+  if (rows > rows_after && w->storage->held > held)
+    w->file_ratio[best] =
+        (double)(w->storage->held - held) / (double)(rows - rows_after);
+  /* The buffers keep their size for the next row group otherwise; under
+   * pressure they go back, so resident memory follows the count. */
+  ks_table_writer_release(tw);
+  ks_log_info("worker %d: flushed table %s for the memory budget: %.1f MiB "
+              "of rows became %.1f MiB of file", w->id,
+              w->p->tables[best].conf->name, MIB(rows - rows_after),
+              MIB(w->storage->held > held ? w->storage->held - held : 0));
 }
 
 static void check_memory(ks_worker *w) {
@@ -70,7 +91,8 @@ static void check_memory(ks_worker *w) {
     atomic_fetch_add_explicit(&w->counters.memory_pauses, 1,
                               memory_order_relaxed);
     ks_log_warn("worker %d: memory %.1f MiB of the %.1f MiB budget (file "
-                "bytes waiting for storage %.1f MiB): pausing %d partitions",
+                "bytes waiting for storage %.1f MiB, the rest rows counted "
+                "with the file they become): pausing %d partitions",
                 w->id, MIB(used), MIB(budget), MIB(w->storage->held),
                 (int)atomic_load(&w->counters.partitions));
   } else if (used < low) {

@@ -9,6 +9,7 @@
 #include "storage/delta/delta.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,6 +111,12 @@ static void check_schema(void *arg, const ks_delta_snapshot *s) {
 
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
                     ks_pipeline **out, char *err, size_t errlen) {
+  /* Large buffers (column buffers, file parts) get their own mappings at
+   * a fixed size threshold, so what a flush for the memory budget frees
+   * goes back to the system at once. glibc's default threshold rises with
+   * every large chunk freed, after which such buffers come from heaps that
+   * keep their pages and resident memory drifts away from the budget. */
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ks_pipeline *p = ks_calloc(1, sizeof *p);
   p->conf = conf;
   p->mock_partitions = 16;

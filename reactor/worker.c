@@ -87,6 +87,9 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   w->writers = ks_calloc(p->ntables, sizeof *w->writers);
   w->committers = ks_calloc(p->ntables, sizeof *w->committers);
   w->rewinds = ks_calloc(p->ntables, sizeof *w->rewinds);
+  w->file_ratio = ks_calloc(p->ntables, sizeof *w->file_ratio);
+  for (size_t i = 0; i < p->ntables; i++)
+    w->file_ratio[i] = 1.0;
   for (size_t i = 0; i < p->ntables; i++) {
     w->writers[i] = ks_table_writer_new(w, &p->tables[i]);
     if (p->tables[i].committer == id)
@@ -197,5 +200,6 @@ void ks_worker_free(ks_worker *w) {
   ks_free(w->writers);
   ks_free(w->committers);
   ks_free(w->rewinds);
+  ks_free(w->file_ratio);
   ks_free(w);
 }

@@ -35,6 +35,7 @@ struct ks_worker {
   uv_timer_t beat; /* heartbeat for /healthz */
   uv_timer_t backpressure; /* storage breakers and memory budget */
   unsigned pause_why;      /* KS_PAUSE_* bits (reactor/backpressure.h) */
+  double *file_ratio;      /* per table: file bytes / row bytes, last seen */
   int consuming;
 
   ks_storage *storage;

@@ -89,6 +89,18 @@ size_t ks_table_writer_buffered(const ks_table_writer *tw) {
   return ks_rowgroup_bytes(&tw->rg);
 }
 
+void ks_table_writer_release(ks_table_writer *tw) {
+  if (tw->rg.nrows)
+    return;
+  for (size_t i = 0; i < tw->rg.ncols; i++) {
+    ks_column *c = &tw->rg.cols[i];
+    ks_buf_free(&c->values);
+    ks_buf_free(&c->lens);
+    ks_buf_free(&c->defs);
+    ks_buf_free(&c->reps);
+  }
+}
+
 int ks_table_writer_inflight(const ks_table_writer *tw) {
   int n = tw->uncommitted;
   for (const pending *pd = tw->head; pd; pd = pd->next)
