@@ -46,13 +46,14 @@ void ks_rewind_start(ks_worker *w, int table, const char *why) {
   for (ks_partition *p = w->partitions; p; p = p->next) {
     if (p->tw == tw) {
       p->rewinding = 1;
-      n += !p->revoked;
+      n++;
     }
   }
   atomic_fetch_add_explicit(&w->counters.rewinds, 1, memory_order_relaxed);
   ks_log_warn("worker %d: table %s: %s: dropping what is buffered for its "
-              "%d partitions; they are read again from the Delta log's txn "
-              "versions", w->id, w->p->tables[table].conf->name, why, n);
+              "%d partitions; those still assigned are read again from the "
+              "Delta log's txn versions", w->id,
+              w->p->tables[table].conf->name, why, n);
   ks_table_writer_discard(tw);
   ks_rewind_check(w, table);
 }

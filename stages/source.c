@@ -222,9 +222,9 @@ static void on_revoke(ks_msg *m) {
       rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
       ks_partition *p = find_any(w, tp->topic, tp->partition);
       if (p && p->tw == w->writers[t]) {
-        ks_rewind_start(w, (int)t, "the consumer group says this process "
-                                   "lost its partitions (no heartbeat within "
-                                   "session.timeout.ms)");
+        ks_rewind_start(w, (int)t, "the consumer group reports the "
+                                   "assignment lost (this member's "
+                                   "generation is stale)");
         break;
       }
     }
