@@ -193,6 +193,12 @@ static void drop_zombies(ks_committer *c) {
   size_t kept = 0, dropped = 0;
   for (size_t i = 0; i < c->nbatch; i++)
     kept += !drop[i];
+  /* The log refused the batch, so something in it moved: if no set is
+   * singled out, refusing them all is the only way not to retry forever. */
+  if (kept == c->nbatch) {
+    memset(drop, 1, c->nbatch);
+    kept = 0;
+  }
   /* The kept sets go first, then whatever queued meanwhile, in order. */
   if (kept) {
     size_t need = kept + c->nqueue;

@@ -169,9 +169,13 @@ void ks_rewind_check(ks_worker *w, int table) {
   /* A set still on its way may yet commit: the log is read after it. */
   if (ks_table_writer_inflight(w->writers[table]) > 0)
     return;
-  /* Shutting down nothing is consumed again: the next start (or the next
-   * owner) reads the log itself. */
-  if (w->stopping || atomic_load(&w->p->stopping) ||
+  /* Shutting down nothing is consumed again, and partitions no longer
+   * ours are read by their next owner: without a partition to seek there
+   * is no need to read the log. */
+  int owned = 0;
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    owned += p->tw == w->writers[table] && !p->revoked;
+  if (owned == 0 || w->stopping || atomic_load(&w->p->stopping) ||
       atomic_load(&w->p->fatal)) {
     reposition(rw, NULL);
     return;
