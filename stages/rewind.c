@@ -70,12 +70,16 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
     if (p->tw != tw)
       continue;
     p->rewinding = 0;
-    if (p->revoked || s == NULL)
+    p->batch_first = p->batch_last = -1;
+    if (p->revoked || s == NULL) {
+      /* Nothing of it is in flight any more and what was dropped will
+       * never be acknowledged: a pending revoke must not wait for it. */
+      p->committed = p->acked;
       continue;
+    }
     int64_t txn = ks_delta_snapshot_txn(s, p->app_id);
     int64_t target = txn >= 0 ? txn + 1 : p->origin;
     p->committed = p->acked = txn;
-    p->batch_first = p->batch_last = -1;
     if (target < 0)
       continue; /* nothing was delivered: nothing to read again */
     p->start = target;
