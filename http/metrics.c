@@ -346,6 +346,33 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
     sample_u64(&o, "ksink_worker_partitions", "worker", id,
                (uint64_t)atomic_load(&p->workers[i]->counters.partitions));
   }
+  family(&o, "ksink_partitions_paused", "gauge",
+         "Kafka partitions whose fetching is paused now (memory budget or "
+         "storage circuit breaker).");
+  sample_u64(&o, "ksink_partitions_paused", NULL, NULL, t.paused);
+  family(&o, "ksink_memory_pauses_total", "counter",
+         "Times a worker paused its partitions past the high-water mark of "
+         "reactor.memory_budget.");
+  sample_u64(&o, "ksink_memory_pauses_total", NULL, NULL, t.memory_pauses);
+  family(&o, "ksink_worker_memory_bytes", "gauge",
+         "Bytes each worker holds against reactor.memory_budget: column "
+         "buffers plus file bytes waiting for storage.");
+  for (int i = 0; i < p->nworkers; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", p->workers[i]->id);
+    sample_u64(&o, "ksink_worker_memory_bytes", "worker", id,
+               atomic_load_explicit(&p->workers[i]->counters.memory_bytes,
+                                    memory_order_relaxed));
+  }
+  family(&o, "ksink_zombie_sets_total", "counter",
+         "Flushed sets refused at commit because another writer had "
+         "committed their partitions (read again from the log).");
+  sample_u64(&o, "ksink_zombie_sets_total", NULL, NULL, t.zombie_sets);
+  family(&o, "ksink_rewinds_total", "counter",
+         "Times a table writer dropped its buffered rows and re-read its "
+         "partitions from the Delta log (zombie batch or lost assignment).");
+  sample_u64(&o, "ksink_rewinds_total", NULL, NULL, t.rewinds);
+
   family(&o, "ksink_worker_heartbeat_age_seconds", "gauge",
          "Seconds since each worker's loop last turned.");
   uint64_t now = ks_mono_ms();
@@ -374,8 +401,12 @@ int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   putf(&o, ",\"uptime_seconds\":%.3f,\"workers\":[", (double)up / 1000.0);
   for (int i = 0; i < p->nworkers; i++) {
     const ks_worker *w = p->workers[i];
-    putf(&o, "%s{\"id\":%d,\"partitions\":%d,\"heartbeat_age_ms\":%llu}",
+    putf(&o,
+         "%s{\"id\":%d,\"partitions\":%d,\"paused\":%d,"
+         "\"memory_bytes\":%llu,\"heartbeat_age_ms\":%llu}",
          i ? "," : "", w->id, (int)atomic_load(&w->counters.partitions),
+         (int)atomic_load(&w->counters.paused),
+         (unsigned long long)atomic_load(&w->counters.memory_bytes),
          (unsigned long long)heartbeat_age_ms(w, now_ms));
   }
   putf(&o,

@@ -9,6 +9,7 @@
 #include "storage/delta/delta.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,12 @@ static void check_schema(void *arg, const ks_delta_snapshot *s) {
 
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
                     ks_pipeline **out, char *err, size_t errlen) {
+  /* Large buffers (column buffers, file parts) get their own mappings at
+   * a fixed size threshold, so what a flush for the memory budget frees
+   * goes back to the system at once. glibc's default threshold rises with
+   * every large chunk freed, after which such buffers come from heaps that
+   * keep their pages and resident memory drifts away from the budget. */
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ks_pipeline *p = ks_calloc(1, sizeof *p);
   p->conf = conf;
   p->mock_partitions = 16;
@@ -362,6 +369,13 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
     t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
     t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
+    t->paused += (uint64_t)atomic_load_explicit(&c->paused,
+                                                memory_order_relaxed);
+    t->memory_pauses +=
+        atomic_load_explicit(&c->memory_pauses, memory_order_relaxed);
+    t->zombie_sets +=
+        atomic_load_explicit(&c->zombie_sets, memory_order_relaxed);
+    t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

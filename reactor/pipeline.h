@@ -54,6 +54,11 @@ typedef struct ks_counters {
   atomic_int_fast64_t delta_version;
   atomic_uint_fast64_t heartbeat_ms; /* monotonic; the loop turns */
   atomic_int partitions;             /* owned now */
+  atomic_int paused;                 /* partitions paused now */
+  atomic_uint_fast64_t memory_bytes; /* held against reactor.memory_budget */
+  atomic_uint_fast64_t memory_pauses; /* times the budget paused us */
+  atomic_uint_fast64_t zombie_sets;   /* flushed sets refused as zombies */
+  atomic_uint_fast64_t rewinds;       /* writers rewound to the log */
 } ks_counters;
 
 struct ks_pipeline {
@@ -118,6 +123,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 /* Sums a counter over workers. */
 typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
+  uint64_t paused, memory_pauses, zombie_sets, rewinds;
   uint64_t oldest_heartbeat_ms; /* the least recent worker heartbeat */
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;

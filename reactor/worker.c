@@ -1,10 +1,11 @@
 #include "reactor/worker.h"
 #include "stages/dlq.h"
 #include "base/log.h"
+#include "reactor/backpressure.h"
 #include "stages/commit.h"
 #include "stages/flush.h"
+#include "stages/rewind.h"
 #include "stages/source.h"
-#include "storage/s3/s3.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,7 +26,9 @@ static void consume(ks_worker *w) {
    * queue is forwarded, so running the mailbox now guarantees the
    * partition's state exists before its first message. */
   ks_mailbox_run(&w->mailbox);
-  if (ks_source_drain(w))
+  int more = ks_source_drain(w);
+  ks_backpressure_check(w, 0);
+  if (more && w->consuming)
     uv_idle_start(&w->kidle, on_kafka_idle);
   else
     uv_idle_stop(&w->kidle);
@@ -54,27 +57,8 @@ static void on_beat(uv_timer_t *t) {
                         memory_order_relaxed);
 }
 
-/* While an S3 circuit breaker is open nothing can be stored: stop fetching
- * (rd_kafka_pause_partitions) instead of piling records up in memory, and
- * resume once the breaker closes. Polled: the breaker is shared by every
- * worker and lives in atomics. Pausing again each tick covers partitions
- * assigned while paused. */
 static void on_backpressure(uv_timer_t *t) {
-  ks_worker *w = ks_container_of(t, ks_worker, backpressure);
-  int open = ks_s3_breakers_open() > 0 && !atomic_load(&w->p->stopping);
-  if (open) {
-    if (!w->paused)
-      ks_log_warn("worker %d: storage circuit breaker open: pausing %d "
-                  "partitions",
-                  w->id, (int)atomic_load(&w->counters.partitions));
-    w->paused = 1;
-    ks_source_pause(w, 1);
-  } else if (w->paused) {
-    ks_log_info("worker %d: storage reachable again: resuming partitions",
-                w->id);
-    w->paused = 0;
-    ks_source_pause(w, 0);
-  }
+  ks_backpressure_check(ks_container_of(t, ks_worker, backpressure), 1);
 }
 
 /* One dead-letter producer per worker, when any table names a DLQ topic. */
@@ -131,6 +115,10 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
     goto fail;
   w->writers = ks_calloc(p->ntables, sizeof *w->writers);
   w->committers = ks_calloc(p->ntables, sizeof *w->committers);
+  w->rewinds = ks_calloc(p->ntables, sizeof *w->rewinds);
+  w->file_ratio = ks_calloc(p->ntables, sizeof *w->file_ratio);
+  for (size_t i = 0; i < p->ntables; i++)
+    w->file_ratio[i] = 1.0;
   for (size_t i = 0; i < p->ntables; i++) {
     w->writers[i] = ks_table_writer_new(w, &p->tables[i]);
     if (p->tables[i].committer == id)
@@ -186,11 +174,13 @@ void ks_worker_consume_stop(ks_worker *w) {
 }
 
 void ks_worker_check_drained(ks_worker *w) {
+  for (size_t i = 0; i < w->p->ntables; i++)
+    ks_rewind_check(w, (int)i);
   ks_source_check_revoke(w);
   if (!w->stopping || w->drained_sent)
     return;
   for (size_t i = 0; i < w->p->ntables; i++)
-    if (!ks_table_writer_idle(w->writers[i]))
+    if (!ks_table_writer_idle(w->writers[i]) || ks_rewind_active(w, (int)i))
       return;
   w->drained_sent = 1;
   ks_pipeline_worker_drained(w->p, w);
@@ -198,6 +188,7 @@ void ks_worker_check_drained(ks_worker *w) {
 
 void ks_worker_close(ks_worker *w) {
   ks_worker_consume_stop(w);
+  ks_rewind_close_all(w);
   for (size_t i = 0; i < w->p->ntables; i++) {
     ks_table_writer_close(w->writers[i]);
     w->writers[i] = NULL;
@@ -241,5 +232,7 @@ void ks_worker_free(ks_worker *w) {
   close(w->fds[1]);
   ks_free(w->writers);
   ks_free(w->committers);
+  ks_free(w->rewinds);
+  ks_free(w->file_ratio);
   ks_free(w);
 }

@@ -18,6 +18,7 @@
 typedef struct ks_partition ks_partition;
 typedef struct ks_table_writer ks_table_writer;
 typedef struct ks_committer ks_committer;
+typedef struct ks_rewind ks_rewind;
 
 struct ks_worker {
   int id;
@@ -32,14 +33,16 @@ struct ks_worker {
   uv_poll_t kpoll;
   uv_idle_t kidle; /* keeps draining while the queue may hold more */
   uv_timer_t beat; /* heartbeat for /healthz */
-  uv_timer_t backpressure; /* polls the storage circuit breakers */
-  int paused;              /* partitions paused: a breaker is open */
+  uv_timer_t backpressure; /* storage breakers and memory budget */
+  unsigned pause_why;      /* KS_PAUSE_* bits (reactor/backpressure.h) */
+  double *file_ratio;      /* per table: file bytes / row bytes, last seen */
   int consuming;
 
   ks_storage *storage;
   struct ks_dlq *dlq; /* dead-letter producer, when a table has a DLQ */
   ks_table_writer **writers;  /* one per table */
   ks_committer **committers;  /* one per table this worker commits */
+  ks_rewind **rewinds;        /* per table, created when first needed */
   ks_partition *partitions;   /* owned partitions (list) */
 
   int revoking;     /* waiting for revoked partitions to commit */

@@ -143,6 +143,96 @@ static int already_committed(ks_committer *c) {
   return 1;
 }
 
+/* Index of app_id among the request's txns. */
+static size_t txn_index(const ks_committer *c, const char *app_id) {
+  size_t k = 0;
+  while (k < c->req.ntxns && strcmp(c->txns[k].app_id, app_id) != 0)
+    k++;
+  return k;
+}
+
+/* Another writer moved the txn of some partition past where the batch
+ * started: that writer committed those records (this process stalled and
+ * the group gave the partition away, or we are the new owner and the old
+ * one committed late). The sets holding such a partition go back to their
+ * workers refused, and those workers rewind (stages/rewind.h). Refusing a
+ * set breaks the txn chain of its other partitions too, so the rule is
+ * applied until nothing changes; the sets left keep an unbroken chain per
+ * partition and go back to the head of the queue for the next commit. */
+static void drop_zombies(ks_committer *c) {
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(c->dt);
+  size_t nt = c->req.ntxns;
+  uint8_t *moved = ks_calloc(nt ? nt : 1, 1);
+  uint8_t *drop = ks_calloc(c->nbatch ? c->nbatch : 1, 1);
+  for (size_t k = 0; k < nt; k++) {
+    int64_t cur = ks_delta_snapshot_txn(s, c->txns[k].app_id);
+    if (cur != c->txns[k].expected) {
+      moved[k] = 1;
+      ks_log_warn("table %s: txn %s is at %lld in version %lld, this batch "
+                  "started after %lld: another writer committed those "
+                  "records; the batch is dropped and read again",
+                  c->t->conf->name, c->txns[k].app_id, (long long)cur,
+                  (long long)s->version, (long long)c->txns[k].expected);
+    }
+  }
+  for (int changed = 1; changed;) {
+    changed = 0;
+    for (size_t i = 0; i < c->nbatch; i++) {
+      ks_flushed_set *fs = c->batch[i];
+      if (drop[i])
+        continue;
+      for (size_t j = 0; j < fs->nparts && !drop[i]; j++)
+        drop[i] = moved[txn_index(c, fs->parts[j].app_id)];
+      if (!drop[i])
+        continue;
+      changed = 1;
+      for (size_t j = 0; j < fs->nparts; j++)
+        moved[txn_index(c, fs->parts[j].app_id)] = 1;
+    }
+  }
+  size_t kept = 0, dropped = 0;
+  for (size_t i = 0; i < c->nbatch; i++)
+    kept += !drop[i];
+  /* The log refused the batch, so something in it moved: if no set is
+   * singled out, refusing them all is the only way not to retry forever. */
+  if (kept == c->nbatch) {
+    memset(drop, 1, c->nbatch);
+    kept = 0;
+  }
+  /* The kept sets go first, then whatever queued meanwhile, in order. */
+  if (kept) {
+    size_t need = kept + c->nqueue;
+    if (need > c->capqueue) {
+      c->capqueue = need;
+      c->queue = ks_realloc(c->queue, need * sizeof *c->queue);
+    }
+    memmove(c->queue + kept, c->queue, c->nqueue * sizeof *c->queue);
+    size_t q = 0;
+    for (size_t i = 0; i < c->nbatch; i++)
+      if (!drop[i])
+        c->queue[q++] = c->batch[i];
+    c->nqueue += kept;
+  }
+  for (size_t i = 0; i < c->nbatch; i++) {
+    if (!drop[i])
+      continue;
+    ks_flushed_set *fs = c->batch[i];
+    dropped++;
+    fs->status = KS_EZOMBIE;
+    fs->version = -1;
+    fs->msg.fn = fs->back;
+    if (ks_worker_post(fs->origin, &fs->msg))
+      ks_flushed_set_free(fs);
+  }
+  c->nbatch = 0;
+  atomic_fetch_add_explicit(&c->w->counters.zombie_sets, dropped,
+                            memory_order_relaxed);
+  ks_log_warn("table %s: %zu flushed sets dropped as zombies, %zu kept for "
+              "the next commit", c->t->conf->name, dropped, kept);
+  ks_free(moved);
+  ks_free(drop);
+}
+
 static void start_commit(ks_committer *c);
 
 static void on_retry(uv_timer_t *t) {
@@ -169,9 +259,15 @@ static void on_commit(void *arg, int status, int64_t version) {
     kick(c);
     return;
   }
-  /* Retrying cannot fix these: the batch is superseded, the log is
-   * damaged, or the table needs a newer Delta protocol. */
-  if (status == KS_EZOMBIE || status == KS_ECORRUPT ||
+  if (status == KS_EZOMBIE) {
+    drop_zombies(c);
+    c->busy = 0;
+    kick(c);
+    return;
+  }
+  /* Retrying cannot fix these: the log is damaged, or the table needs a
+   * newer Delta protocol. */
+  if (status == KS_ECORRUPT ||
       status == KS_EUNSUPPORTED || status == KS_EINVAL ||
       status == KS_ECONFLICT) {
     ks_log_error("table %s: commit refused: %s%s%s", c->t->conf->name,

@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/rewind.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
 #include "storage/parquet/writer.h"
@@ -93,10 +94,48 @@ int ks_table_writer_idle(const ks_table_writer *tw) {
 }
 
 size_t ks_table_writer_buffered(const ks_table_writer *tw) {
-  size_t n = ks_rowgroup_bytes(&tw->rg);
-  if (tw->os)
-    n += ks_ostream_buffered(tw->os);
+  return ks_rowgroup_bytes(&tw->rg);
+}
+
+void ks_table_writer_release(ks_table_writer *tw) {
+  if (tw->rg.nrows)
+    return;
+  for (size_t i = 0; i < tw->rg.ncols; i++) {
+    ks_column *c = &tw->rg.cols[i];
+    ks_buf_free(&c->values);
+    ks_buf_free(&c->lens);
+    ks_buf_free(&c->defs);
+    ks_buf_free(&c->reps);
+  }
+}
+
+int ks_table_writer_inflight(const ks_table_writer *tw) {
+  int n = tw->uncommitted;
+  for (const pending *pd = tw->head; pd; pd = pd->next)
+    n++;
   return n;
+}
+
+void ks_table_writer_discard(ks_table_writer *tw) {
+  uv_timer_stop(&tw->age_timer);
+  if (tw->pq)
+    ks_pq_writer_free(tw->pq);
+  tw->pq = NULL;
+  if (tw->os)
+    ks_ostream_abort(tw->os);
+  tw->os = NULL;
+  ks_free(tw->file_name);
+  tw->file_name = NULL;
+  ks_rowgroup_reset(&tw->rg);
+  /* dead letters already sent for the discarded records are sent again
+   * when the records are read again (at least once) */
+  ks_dlq_wait_release(tw->dlq);
+  tw->dlq = NULL;
+  tw->batch_open = 0;
+  tw->batch_records = tw->file_rows = 0;
+  for (ks_partition *p = tw->w->partitions; p; p = p->next)
+    if (p->tw == tw)
+      p->batch_first = p->batch_last = -1;
 }
 
 /* ---- encode ------------------------------------------------------------- */
@@ -275,6 +314,9 @@ static void on_committed(ks_msg *m) {
                               memory_order_relaxed);
     if (fs->has_file)
       atomic_fetch_add_explicit(&w->counters.files, 1, memory_order_relaxed);
+  } else if (fs->status == KS_EZOMBIE) {
+    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
+                                     "writer committed its partitions");
   } else {
     ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
                  ks_strerror(fs->status));

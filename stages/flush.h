@@ -31,7 +31,17 @@ void ks_table_writer_flush(ks_table_writer *tw, const char *why);
 
 /* Nothing buffered, no file open, every flushed set committed. */
 int ks_table_writer_idle(const ks_table_writer *tw);
-/* Bytes of rows buffered plus encoded bytes not yet acknowledged. */
+/* Bytes of rows buffered in column buffers (encoded file bytes waiting
+ * for storage are counted by the storage: ks_storage.held). */
 size_t ks_table_writer_buffered(const ks_table_writer *tw);
+/* Gives the column buffers' memory back when no row is buffered (they
+ * are otherwise kept for the next row group): after a flush for the
+ * memory budget. */
+void ks_table_writer_release(ks_table_writer *tw);
+/* Flushed sets not yet back from the committer (uploading or committing). */
+int ks_table_writer_inflight(const ks_table_writer *tw);
+/* Drops the open batch -- buffered rows and the open file -- without
+ * committing it (a rewind: stages/rewind.h). */
+void ks_table_writer_discard(ks_table_writer *tw);
 
 #endif

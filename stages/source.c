@@ -1,6 +1,7 @@
 #include "stages/source.h"
 #include "base/log.h"
 #include "stages/flush.h"
+#include "stages/rewind.h"
 
 #include <string.h>
 
@@ -42,6 +43,10 @@ static void on_assign(ks_msg *m) {
   p->start = a->start;
   p->committed = p->acked = a->txn;
   p->batch_first = p->batch_last = -1;
+  p->origin = -1;
+  /* A writer that is rewinding seeks all its partitions once it has read
+   * the log again; until then this one's records wait too. */
+  p->rewinding = ks_rewind_active(w, a->table);
   ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)", w->id,
               p->topic, (int)p->partition, (long long)a->start,
               (long long)a->txn);
@@ -87,6 +92,10 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
     /* Not ours (revoked) or from before the seek: the owner re-reads it. */
     return 0;
   }
+  if (p->origin < 0)
+    p->origin = m->offset;
+  if (p->rewinding)
+    return 0; /* the rewind's seek delivers it again */
   /* Offsets only move forward within an assignment; a record at or below
    * what this partition already batched or flushed would be written twice
    * (and a txn that does not advance is refused by the commit). */
@@ -133,19 +142,41 @@ int ks_source_drain(ks_worker *w) {
   return w->consuming;
 }
 
-void ks_source_pause(ks_worker *w, int pause) {
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-  for (ks_partition *p = w->partitions; p; p = p->next)
-    if (!p->revoked)
-      rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-  if (l->cnt) {
-    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->p->rk, l)
-                                  : rd_kafka_resume_partitions(w->p->rk, l);
-    if (e)
-      ks_log_warn("worker %d: %s partitions: %s", w->id,
-                  pause ? "pausing" : "resuming", rd_kafka_err2str(e));
+static void pause_list(ks_worker *w, rd_kafka_topic_partition_list_t *l,
+                       int pause) {
+  if (l->cnt == 0)
+    return;
+  rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->p->rk, l)
+                                : rd_kafka_resume_partitions(w->p->rk, l);
+  if (e)
+    ks_log_warn("worker %d: %s partitions: %s", w->id,
+                pause ? "pausing" : "resuming", rd_kafka_err2str(e));
+}
+
+void ks_source_sync_pause(ks_worker *w) {
+  int want = w->pause_why != 0;
+  rd_kafka_topic_partition_list_t *pause = rd_kafka_topic_partition_list_new(8);
+  rd_kafka_topic_partition_list_t *resume =
+      rd_kafka_topic_partition_list_new(8);
+  int paused = 0;
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (p->revoked)
+      continue;
+    /* Resume only what we paused: a resume bumps librdkafka's fetch
+     * version (prefetched records are dropped and fetching restarts from
+     * the partition's recorded position) even when nothing was paused. */
+    if (want)
+      rd_kafka_topic_partition_list_add(pause, p->topic, p->partition);
+    else if (p->paused)
+      rd_kafka_topic_partition_list_add(resume, p->topic, p->partition);
+    p->paused = want;
+    paused += want;
   }
-  rd_kafka_topic_partition_list_destroy(l);
+  pause_list(w, pause, 1);
+  pause_list(w, resume, 0);
+  rd_kafka_topic_partition_list_destroy(pause);
+  rd_kafka_topic_partition_list_destroy(resume);
+  atomic_store(&w->counters.paused, paused);
 }
 
 /* ---- revoke ------------------------------------------------------------- */
@@ -154,21 +185,49 @@ typedef struct revoke_msg {
   ks_msg msg;
   ks_worker *w;
   rd_kafka_topic_partition_list_t *parts;
+  int lost;
 } revoke_msg;
+
+/* Like ks_source_find, revoked partitions included. */
+static ks_partition *find_any(ks_worker *w, const char *topic, int32_t part) {
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->partition == part && strcmp(p->topic, topic) == 0)
+      return p;
+  return NULL;
+}
 
 static void on_revoke(ks_msg *m) {
   revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
   ks_worker *w = rm->w;
+  int rewind = 0;
   for (int i = 0; i < rm->parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
     ks_partition *p = ks_source_find(w, tp->topic, tp->partition);
     if (p == NULL)
       continue;
     p->revoked = 1;
+    if (rm->lost) {
+      /* Another member may own the partition already: what we buffered
+       * is stale, and committing it could only lose to that owner. */
+      rewind = 1;
+      continue;
+    }
     /* The partition's rows share a file with other partitions of the
      * table: flush the whole writer so the revoked range commits now. */
     if (p->batch_last >= 0)
       ks_table_writer_flush(p->tw, "revoke");
+  }
+  for (size_t t = 0; rewind && t < w->p->ntables; t++) {
+    for (int i = 0; i < rm->parts->cnt; i++) {
+      rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
+      ks_partition *p = find_any(w, tp->topic, tp->partition);
+      if (p && p->tw == w->writers[t]) {
+        ks_rewind_start(w, (int)t, "the consumer group reports the "
+                                   "assignment lost (this member's "
+                                   "generation is stale)");
+        break;
+      }
+    }
   }
   rd_kafka_topic_partition_list_destroy(rm->parts);
   ks_free(rm);
@@ -190,10 +249,16 @@ void ks_source_check_revoke(ks_worker *w) {
   /* After a fatal error nothing more will commit: waiting for it would
    * hang the group leave that ends the shutdown. */
   int fatal = atomic_load(&w->p->fatal);
-  for (ks_partition *p = w->partitions; p; p = p->next)
-    if (p->revoked && !fatal &&
-        (p->batch_last >= 0 || p->acked != p->committed))
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (!p->revoked || fatal)
+      continue;
+    /* A rewinding writer dropped its batch: wait only for the sets it
+     * had already sent, so none of them lands after the next owner read
+     * the log. */
+    if (p->rewinding ? ks_table_writer_inflight(p->tw) > 0
+                     : p->batch_last >= 0 || p->acked != p->committed)
       return;
+  }
   ks_partition **pp = &w->partitions;
   while (*pp) {
     ks_partition *p = *pp;
@@ -216,7 +281,8 @@ void ks_source_check_revoke(ks_worker *w) {
 }
 
 void ks_source_revoke_and_wait(ks_pipeline *p,
-                               const rd_kafka_topic_partition_list_t *parts) {
+                               const rd_kafka_topic_partition_list_t *parts,
+                               int lost) {
   uv_mutex_lock(&p->revoke_lock);
   p->revoke_pending = 0;
   uv_mutex_unlock(&p->revoke_lock);
@@ -225,6 +291,7 @@ void ks_source_revoke_and_wait(ks_pipeline *p,
     rm->msg.fn = on_revoke;
     rm->w = p->workers[i];
     rm->parts = rd_kafka_topic_partition_list_copy(parts);
+    rm->lost = lost;
     uv_mutex_lock(&p->revoke_lock);
     p->revoke_pending++;
     uv_mutex_unlock(&p->revoke_lock);

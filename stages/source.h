@@ -22,7 +22,12 @@ struct ks_partition {
   int64_t acked;       /* txn version the committer has confirmed */
   int64_t batch_first; /* offsets of the open batch, -1 when empty */
   int64_t batch_last;
-  int revoked; /* dropped from the assignment; freed once flushed */
+  int64_t origin; /* first offset delivered since the assignment, -1 none:
+                     where a rewind re-reads from when the log has no txn */
+  int revoked;    /* dropped from the assignment; freed once flushed */
+  int paused;     /* fetching paused (rd_kafka_pause_partitions) by us */
+  int rewinding;  /* its writer is rewinding: records are dropped until
+                     the partition is sought back (stages/rewind.h) */
 };
 
 /* Messages per loop turn before yielding to timers and uploads. */
@@ -42,14 +47,20 @@ void ks_source_post_assign(ks_worker *w, const char *topic, int32_t part,
 
 /* Control thread, inside the rebalance callback: each worker flushes the
  * batches of the revoked partitions and waits until they are committed,
- * then drops the partitions; returns when every worker is done. */
+ * then drops the partitions; returns when every worker is done. When the
+ * assignment was lost (the group moved on without us) nothing is flushed:
+ * the writers drop their batches and rewind (stages/rewind.h). */
 void ks_source_revoke_and_wait(ks_pipeline *p,
-                               const rd_kafka_topic_partition_list_t *parts);
+                               const rd_kafka_topic_partition_list_t *parts,
+                               int lost);
 /* Worker side: called whenever a flushed set comes back or a flush ends. */
 void ks_source_check_revoke(ks_worker *w);
-/* Worker side: pauses (or resumes) fetching of every partition the worker
- * owns, for backpressure while storage is unreachable. */
-void ks_source_pause(ks_worker *w, int pause);
+/* Worker side: pauses fetching of every partition the worker owns while
+ * w->pause_why has a reason (storage unreachable, memory budget), resumes
+ * the ones it paused once none is left. Pausing again on every call covers
+ * partitions assigned since; librdkafka resumes a partition from the last
+ * offset handed to us, so pausing loses nothing. */
+void ks_source_sync_pause(ks_worker *w);
 /* Records that the committer confirmed a partition's batch. */
 void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
                      int64_t version);

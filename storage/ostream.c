@@ -97,6 +97,7 @@ size_t ks_ostream_buffered(const ks_ostream *os) {
 
 static void on_timer_closed(uv_handle_t *h) {
   ks_ostream *os = ks_container_of((uv_timer_t *)h, ks_ostream, timer);
+  os->st->held -= os->cur.len;
   ks_buf_free(&os->cur);
   ks_free(os->key);
   ks_free(os);
@@ -114,6 +115,7 @@ static void on_part_timer_closed(uv_handle_t *h) {
 
 static void part_free(os_part *pt) {
   pt->os->buffered -= pt->data.len;
+  pt->os->st->held -= pt->data.len;
   uv_close((uv_handle_t *)&pt->retry, on_part_timer_closed);
 }
 
@@ -234,6 +236,7 @@ int ks_ostream_write(ks_ostream *os, const void *data, size_t len) {
   if (r)
     return r;
   os->bytes += len;
+  os->st->held += len;
   if (os->cur.len >= os->opt.part_size) {
     queue_cur(os);
     if (os->state == OS_BUFFERING)

@@ -80,6 +80,10 @@ typedef struct ks_storage_vtable {
 struct ks_storage {
   const ks_storage_vtable *vt;
   uv_loop_t *loop;
+  /* Bytes the output streams on this storage hold in memory (file bytes
+   * not yet acknowledged by storage). Written and read on `loop` only: the
+   * worker's memory budget counts it (storage/ostream.c keeps it). */
+  size_t held;
 };
 
 typedef struct ks_conf_s3 ks_conf_s3;

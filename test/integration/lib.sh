@@ -74,3 +74,49 @@ crash_rounds() {
     wait "$KSINK_PID" 2>/dev/null || true
   done
 }
+
+# run_member NAME [CONFIG]: a group member, `ksink run -c CONFIG` (default
+# $WORK/ksink.yaml) in the background with its own log $WORK/NAME.err;
+# sets MEMBER_PID.
+run_member() {
+  local name=$1 conf=${2:-$WORK/ksink.yaml}
+  "$KSINK" run -c "$conf" >>"$WORK/$name.out" 2>>"$WORK/$name.err" &
+  MEMBER_PID=$!
+  PIDS+=($MEMBER_PID)
+}
+
+# count_log FILE REGEX: lines of FILE matching the extended REGEX (0 if none).
+count_log() { grep -cE "$2" "$1" 2>/dev/null || true; }
+
+# wait_log FILE REGEX N SECONDS: waits until FILE has at least N lines
+# matching REGEX; fails after SECONDS.
+wait_log() {
+  local file=$1 re=$2 n=$3 deadline=$((SECONDS + $4))
+  while [ "$(count_log "$file" "$re")" -lt "$n" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$(basename "$file"): no $n lines matching '$re' within $4 s: $(tail -5 "$file" 2>/dev/null)"
+    sleep 0.2
+  done
+}
+
+# await_member NAME PID: waits for a member told to stop (SIGTERM): it must
+# exit 0 without logging an error. stop_member NAME PID sends the SIGTERM.
+await_member() {
+  local rc=0
+  wait "$2" || rc=$?
+  [ "$rc" = 0 ] || fail "$1 exited $rc after SIGTERM: $(tail -20 "$WORK/$1.err")"
+  if grep -q '"level":"error"' "$WORK/$1.err"; then
+    fail "$1 logged errors: $(grep '"level":"error"' "$WORK/$1.err" | head -5)"
+  fi
+}
+stop_member() {
+  kill -TERM "$2"
+  await_member "$1" "$2"
+}
+
+# s3_table_rows URL: committed rows of the Delta table at URL (its log fetched
+# straight from RGW with ks_s3_tool and replayed), 0 before the first commit.
+s3_table_rows() {
+  rm -rf "$WORK/poll"
+  "$KS_BUILD_DIR/test/ks_s3_tool" download "$1/_delta_log" "$WORK/poll/_delta_log" 2>/dev/null || { echo 0; return; }
+  table_rows "$WORK/poll"
+}

@@ -80,6 +80,11 @@ static void fixture_init(fixture *f) {
   atomic_store(&b->rejected[KS_REASON_TOO_LARGE], 34);
   atomic_store(&b->delta_version, 9);
   atomic_store(&b->partitions, 3);
+  atomic_store(&b->paused, 3);
+  atomic_store(&b->memory_bytes, 1 << 20);
+  atomic_store(&b->memory_pauses, 2);
+  atomic_store(&a->zombie_sets, 1);
+  atomic_store(&a->rewinds, 1);
 }
 
 static void fixture_free(fixture *f) {
@@ -252,6 +257,12 @@ static void test_endpoints(void **state) {
   assert_sample(m.body, "ksink_partitions_assigned", "8");
   assert_sample(m.body, "ksink_worker_partitions{worker=\"0\"}", "5");
   assert_sample(m.body, "ksink_worker_partitions{worker=\"1\"}", "3");
+  assert_sample(m.body, "ksink_partitions_paused", "3");
+  assert_sample(m.body, "ksink_memory_pauses_total", "2");
+  assert_sample(m.body, "ksink_worker_memory_bytes{worker=\"0\"}", "0");
+  assert_sample(m.body, "ksink_worker_memory_bytes{worker=\"1\"}", "1048576");
+  assert_sample(m.body, "ksink_zombie_sets_total", "1");
+  assert_sample(m.body, "ksink_rewinds_total", "1");
   char v[64];
   assert_non_null(sample_value(
       m.body, "ksink_worker_heartbeat_age_seconds{worker=\"1\"}", v, 64));
@@ -299,6 +310,14 @@ static void test_endpoints(void **state) {
   assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
                                                   p_parts, yajl_t_number)),
                    3);
+  const char *p_paused[] = {"paused", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
+                                                  p_paused, yajl_t_number)),
+                   3);
+  const char *p_mem[] = {"memory_bytes", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
+                                                  p_mem, yajl_t_number)),
+                   1 << 20);
   yajl_tree_free(doc);
   reply_free(&s);
 

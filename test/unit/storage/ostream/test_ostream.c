@@ -108,6 +108,7 @@ static void test_small_file_single_put_retried(void **state) {
   assert_int_equal(e.f->calls[KS_OP_PUT], 4);
   assert_int_equal(e.f->calls[KS_OP_CREATE], 0); /* no multipart */
   assert_file(&e, "t/small.bin", data, 1000);
+  assert_int_equal(e.st->held, 0);
   free(data);
   env_close(&e);
 }
@@ -172,10 +173,14 @@ static void test_parts_in_flight_are_bounded(void **state) {
   uv_run(&e.base.loop, UV_RUN_NOWAIT);
   assert_true(e.f->calls[KS_OP_PART] <= 2);
   assert_true(ks_ostream_buffered(os) >= n - 2 * 64 * 1024);
+  /* The storage counts every byte not yet acknowledged (the memory budget
+   * reads it), and nothing once the file is stored. */
+  assert_int_equal(e.st->held, ks_ostream_buffered(os));
   done d = {0};
   ks_ostream_close(os, on_done, &d);
   uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(d.status, 0);
+  assert_int_equal(e.st->held, 0);
   assert_file(&e, "bounded.bin", data, n);
   free(data);
   env_close(&e);
@@ -190,9 +195,11 @@ static void test_abort_leaves_nothing(void **state) {
   ks_ostream *os = ks_ostream_new(e.st, "t/aborted.bin", &fast);
   assert_int_equal(ks_ostream_write(os, data, n), 0);
   uv_run(&e.base.loop, UV_RUN_NOWAIT);
+  assert_int_equal(e.st->held, n);
   ks_ostream_abort(os);
   uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(count_entries(e.dir), 0);
+  assert_int_equal(e.st->held, 0);
   free(data);
   env_close(&e);
 }

@@ -1,0 +1,34 @@
+/*
+ * Backpressure: when a worker stops fetching from Kafka, and when it
+ * starts again. Two reasons, kept as bits of w->pause_why so that one never
+ * resumes what the other paused:
+ *  - storage: an S3 circuit breaker is open, nothing can be stored;
+ *  - memory: the worker holds more than 90% of reactor.memory_budget in
+ *    column buffers plus file bytes waiting for storage. It pauses its
+ *    partitions and flushes its largest table (rows become compressed
+ *    file bytes, several times smaller, that leave as uploads finish); it
+ *    resumes under 60%. The gap keeps it from flapping on every record.
+ *
+ * Callers: reactor/worker, after each drain turn (growth stops within one
+ * turn's records) and on a 200 ms timer (finished uploads let it resume).
+ */
+#ifndef KS_REACTOR_BACKPRESSURE_H
+#define KS_REACTOR_BACKPRESSURE_H
+
+#include "reactor/worker.h"
+
+#define KS_PAUSE_STORAGE 1u
+#define KS_PAUSE_MEMORY 2u
+
+/* High- and low-water marks, percent of reactor.memory_budget. */
+#define KS_MEMORY_HIGH_PCT 90
+#define KS_MEMORY_LOW_PCT 60
+
+/* Bytes worker w holds against its budget (its loop only). */
+size_t ks_worker_memory(const ks_worker *w);
+/* Re-evaluates both reasons and applies the result to the partitions.
+ * `tick`: also re-checks the storage breakers and re-pauses (covering
+ * partitions assigned since the last call). */
+void ks_backpressure_check(ks_worker *w, int tick);
+
+#endif
