@@ -29,6 +29,14 @@ const char *ks__http_unready(const ks_pipeline *p);
 
 /* Prometheus text exposition 0.0.4 of the pipeline's counters. */
 int ks__http_render_metrics(const ks_pipeline *p, double start_time, ks_buf *b);
+/* Kafka Connect's REST subset under /connectors (connect.c). auth: what
+ * the caller may do. Sets *status (200, 202, 204, 401, 403, 404, 405) and
+ * the JSON body in b (empty for 202 and 204); returns 0 or an error. */
+enum { KS__AUTH_OK, KS__AUTH_NO_TOKEN, KS__AUTH_FORBIDDEN };
+int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
+                     const char *path, size_t plen, int auth,
+                     const char *worker_id, ks_buf *b, int *status);
+
 /* The /status JSON object. */
 int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b);
 

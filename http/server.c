@@ -19,13 +19,17 @@
 #include "base/log.h"
 #include "http/internal.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 /* Operators and scrapers, not the public: a small cap keeps a
@@ -116,12 +120,92 @@ static enum route route_of(h2o_iovec_t path) {
   return ROUTE_NONE;
 }
 
+/* Who may change the connector: with http.admin_token, a request bearing
+ * it; without, a loopback peer. */
+static int auth_of(const ks_http *h, h2o_req_t *req) {
+  const char *tok = h->p->conf->http_admin_token;
+  if (tok && tok[0]) {
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i < 0)
+      return KS__AUTH_NO_TOKEN;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t tl = strlen(tok);
+    if (v.len != 7 + tl || strncasecmp(v.base, "Bearer ", 7) != 0)
+      return KS__AUTH_NO_TOKEN;
+    unsigned diff = 0; /* the same time for every wrong token */
+    for (size_t k = 0; k < tl; k++)
+      diff |= (unsigned char)(v.base[7 + k] ^ tok[k]);
+    return diff ? KS__AUTH_NO_TOKEN : KS__AUTH_OK;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) ==
+      0)
+    return KS__AUTH_FORBIDDEN;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127 ? KS__AUTH_OK
+                                                    : KS__AUTH_FORBIDDEN;
+  }
+  if (ss.ss_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a) ||
+        (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127))
+      return KS__AUTH_OK;
+  }
+  return KS__AUTH_FORBIDDEN;
+}
+
+static void on_connect_api(ks_http *h, h2o_req_t *req) {
+  char worker_id[300];
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  snprintf(worker_id, sizeof worker_id, "%s:%d", host, h->port);
+  int status = 200;
+  int r = ks__http_connect(h->p, req->method.base, req->method.len,
+                           req->path_normalized.base, req->path_normalized.len,
+                           auth_of(h, req), worker_id, &h->body, &status);
+  if (r) {
+    respond_body(h, req, r, "application/json");
+    return;
+  }
+  static const struct {
+    int status;
+    const char *reason;
+  } reasons[] = {{200, "OK"},           {202, "Accepted"},
+                 {204, "No Content"},   {401, "Unauthorized"},
+                 {403, "Forbidden"},    {404, "Not Found"},
+                 {405, "Method Not Allowed"}};
+  const char *reason = "OK";
+  for (size_t i = 0; i < KS_ARRAY_SIZE(reasons); i++)
+    if (reasons[i].status == status)
+      reason = reasons[i].reason;
+  if (status == 401)
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
+                   NULL, H2O_STRLIT("Bearer"));
+  if (status == 204) {
+    req->res.status = 204;
+    req->res.reason = reason;
+    h2o_send_inline(req, "", 0);
+    return;
+  }
+  respond(req, status, reason, "application/json", h->body.data, h->body.len);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ks_http *h = ks_container_of(self, ks_http_handler, super)->h;
-  enum route route = route_of(req->path_normalized);
+  h2o_iovec_t path = req->path_normalized;
+  if (path.len >= 11 && memcmp(path.base, "/connectors", 11) == 0 &&
+      (path.len == 11 || path.base[11] == '/')) {
+    ks_buf_reset(&h->body);
+    on_connect_api(h, req);
+    return 0;
+  }
+  enum route route = route_of(path);
   if (route == ROUTE_NONE) {
     respond_text(req, 404, "Not Found",
-                 "not found (try /healthz, /readyz, /metrics, /status)");
+                 "not found (try /healthz, /readyz, /metrics, /status, "
+                 "/connectors)");
     return 0;
   }
   if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {

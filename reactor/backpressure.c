@@ -105,8 +105,21 @@ static void check_memory(ks_worker *w) {
   flush_largest(w);
 }
 
+static void check_admin(ks_worker *w) {
+  int want = atomic_load(&w->p->admin_paused) != 0;
+  int was = (w->pause_why & KS_PAUSE_ADMIN) != 0;
+  if (want && !was) {
+    ks_log_info("worker %d: paused over the REST API", w->id);
+    w->pause_why |= KS_PAUSE_ADMIN;
+  } else if (!want && was) {
+    ks_log_info("worker %d: resumed over the REST API", w->id);
+    w->pause_why &= ~KS_PAUSE_ADMIN;
+  }
+}
+
 void ks_backpressure_check(ks_worker *w, int tick) {
   unsigned before = w->pause_why;
+  check_admin(w);
   if (tick)
     check_storage(w);
   check_memory(w);

@@ -1,7 +1,9 @@
 /*
  * Backpressure: when a worker stops fetching from Kafka, and when it
- * starts again. Two reasons, kept as bits of w->pause_why so that one never
- * resumes what the other paused:
+ * starts again. Three reasons, kept as bits of w->pause_why so that one
+ * never resumes what another paused:
+ *  - admin: an operator paused the connector over the REST API
+ *    (p->admin_paused, http/connect.c);
  *  - storage: an S3 circuit breaker is open, nothing can be stored;
  *  - memory: the worker holds more than 90% of reactor.memory_budget in
  *    column buffers plus file bytes waiting for storage. It pauses its
@@ -19,6 +21,7 @@
 
 #define KS_PAUSE_STORAGE 1u
 #define KS_PAUSE_MEMORY 2u
+#define KS_PAUSE_ADMIN 4u
 
 /* High- and low-water marks, percent of reactor.memory_budget. */
 #define KS_MEMORY_HIGH_PCT 90

@@ -87,6 +87,7 @@ struct ks_pipeline {
   atomic_int fatal;    /* a worker hit a fatal error */
   atomic_int assigned; /* partitions assigned to this process */
   atomic_int joined;   /* the group gave us an assignment at least once */
+  atomic_int admin_paused; /* PUT /connectors/<app_id>/pause (http/) */
 
   /* Revoke handshake: the control thread waits until workers flushed. */
   uv_mutex_t revoke_lock;
