@@ -86,7 +86,11 @@ run_member() {
 }
 
 # count_log FILE REGEX: lines of FILE matching the extended REGEX (0 if none).
-count_log() { grep -cE "$2" "$1" 2>/dev/null || true; }
+count_log() {
+  local n
+  n=$(grep -cE "$2" "$1" 2>/dev/null) || true
+  echo "${n:-0}" # a member just started may not have its log file yet
+}
 
 # wait_log FILE REGEX N SECONDS: waits until FILE has at least N lines
 # matching REGEX; fails after SECONDS.
