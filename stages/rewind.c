@@ -7,17 +7,41 @@
 
 #include <string.h>
 
+/* A rewind's steps; set_state() is the one place that changes them:
+ *
+ *   IDLE -> DRAINING -> LOADING -> IDLE          (partitions sought)
+ *              |           | load failed
+ *              |           v
+ *              |        BACKOFF -> LOADING ...
+ *              +-> IDLE                        (nothing left to seek)
+ */
+typedef enum rewind_state {
+  RW_IDLE,
+  RW_DRAINING, /* waiting for the writer's sets in flight to come back */
+  RW_LOADING,  /* reading the log */
+  RW_BACKOFF   /* the read failed; retrying after a delay */
+} rewind_state;
+
+static const char *const state_names[] = {"IDLE", "DRAINING", "LOADING",
+                                          "BACKOFF"};
+
 struct ks_rewind {
   ks_worker *w;
   int table;
-  int active;  /* the writer's partitions wait for their seek */
-  int loading; /* reading the log */
+  rewind_state state;
   int closing; /* the worker closes: free once the load returns */
   unsigned attempt;
   uint64_t started_ms;
   ks_delta_table *dt; /* kept across rewinds: later loads are incremental */
   uv_timer_t retry;
 };
+
+static void set_state(ks_rewind *rw, rewind_state s) {
+  ks_log_debug("worker %d: table %s: rewind %s -> %s", rw->w->id,
+               rw->w->p->tables[rw->table].conf->name, state_names[rw->state],
+               state_names[s]);
+  rw->state = s;
+}
 
 static ks_rewind *get(ks_worker *w, int table) {
   ks_rewind *rw = w->rewinds[table];
@@ -32,15 +56,16 @@ static ks_rewind *get(ks_worker *w, int table) {
 }
 
 int ks_rewind_active(const ks_worker *w, int table) {
-  return w->rewinds && w->rewinds[table] && w->rewinds[table]->active;
+  return w->rewinds && w->rewinds[table] &&
+         w->rewinds[table]->state != RW_IDLE;
 }
 
 void ks_rewind_start(ks_worker *w, int table, const char *why) {
   ks_rewind *rw = get(w, table);
-  if (rw->active)
+  if (rw->state != RW_IDLE)
     return;
   ks_table_writer *tw = w->writers[table];
-  rw->active = 1;
+  set_state(rw, RW_DRAINING);
   rw->started_ms = ks_mono_ms();
   int n = 0;
   for (ks_partition *p = w->partitions; p; p = p->next) {
@@ -111,7 +136,7 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
               (unsigned long long)(ks_mono_ms() - rw->started_ms),
               consume ? l->cnt : 0);
   rd_kafka_topic_partition_list_destroy(l);
-  rw->active = 0;
+  set_state(rw, RW_IDLE);
 }
 
 static void free_rewind_closed(uv_handle_t *h) {
@@ -128,13 +153,13 @@ static void load(ks_rewind *rw);
 
 static void on_retry(uv_timer_t *t) {
   ks_rewind *rw = ks_container_of(t, ks_rewind, retry);
+  set_state(rw, RW_DRAINING); /* nothing is in flight: straight on */
   ks_rewind_check(rw->w, rw->table);
 }
 
 static void on_loaded(void *arg, int status) {
   ks_rewind *rw = arg;
   ks_worker *w = rw->w;
-  rw->loading = 0;
   if (rw->closing) {
     free_rewind(rw);
     return;
@@ -146,7 +171,9 @@ static void on_loaded(void *arg, int status) {
                 w->p->tables[rw->table].conf->name, ks_strerror(status),
                 ks_delta_table_error(rw->dt)[0] ? ": " : "",
                 ks_delta_table_error(rw->dt), (unsigned long long)d);
+    set_state(rw, RW_BACKOFF);
     uv_timer_start(&rw->retry, on_retry, d, 0);
+    ks_worker_check_drained(w); /* shutting down, it waits for nothing */
     return;
   }
   rw->attempt = 0;
@@ -159,7 +186,7 @@ static void load(ks_rewind *rw) {
   if (rw->dt == NULL)
     rw->dt = ks_delta_table_new(w->storage,
                                 w->p->tables[rw->table].conf->path);
-  rw->loading = 1;
+  set_state(rw, RW_LOADING);
   int r = ks_delta_table_load(rw->dt, on_loaded, rw);
   if (r)
     on_loaded(rw, r);
@@ -167,8 +194,15 @@ static void load(ks_rewind *rw) {
 
 void ks_rewind_check(ks_worker *w, int table) {
   ks_rewind *rw = w->rewinds ? w->rewinds[table] : NULL;
-  if (rw == NULL || !rw->active || rw->loading || rw->closing ||
-      uv_is_active((uv_handle_t *)&rw->retry))
+  if (rw == NULL || rw->closing)
+    return;
+  int stopping = w->stopping || atomic_load(&w->p->stopping) ||
+                 atomic_load(&w->p->fatal);
+  if (rw->state == RW_BACKOFF && stopping) {
+    uv_timer_stop(&rw->retry);
+    set_state(rw, RW_DRAINING);
+  }
+  if (rw->state != RW_DRAINING)
     return;
   /* A set still on its way may yet commit: the log is read after it. */
   if (ks_table_writer_inflight(w->writers[table]) > 0)
@@ -179,8 +213,7 @@ void ks_rewind_check(ks_worker *w, int table) {
   int owned = 0;
   for (ks_partition *p = w->partitions; p; p = p->next)
     owned += p->tw == w->writers[table] && !p->revoked;
-  if (owned == 0 || w->stopping || atomic_load(&w->p->stopping) ||
-      atomic_load(&w->p->fatal)) {
+  if (owned == 0 || stopping) {
     reposition(rw, NULL);
     return;
   }
@@ -194,7 +227,7 @@ void ks_rewind_close_all(ks_worker *w) {
     if (rw == NULL)
       continue;
     uv_timer_stop(&rw->retry);
-    if (rw->loading)
+    if (rw->state == RW_LOADING)
       rw->closing = 1; /* on_loaded frees it */
     else
       free_rewind(rw);
