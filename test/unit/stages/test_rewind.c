@@ -123,8 +123,7 @@ static void other_writer(fx *f, int64_t expected, int64_t version) {
   int status = 1;
   ks_delta_txn_update u = {"rw-x-0", expected, version};
   ks_delta_commit_req req = {.txns = &u, .ntxns = 1,
-                             .cols = f->p->tables[0].cols,
-                             .ncols = f->p->tables[0].ncols,
+                             .schema_string = f->p->tables[0].schema_string,
                              .operation = "STREAMING UPDATE",
                              .engine_info = "other"};
   assert_int_equal(ks_delta_commit(dt, &req, on_other, &status), 0);
