@@ -18,6 +18,22 @@ typedef enum ks_format {
   KS_FORMAT_JSONL
 } ks_format;
 
+/* derive: {<name>: {from: <column>, as: date|year|month|day|hour}} */
+typedef enum ks_derive_unit {
+  KS_DERIVE_DATE,
+  KS_DERIVE_YEAR,
+  KS_DERIVE_MONTH,
+  KS_DERIVE_DAY,
+  KS_DERIVE_HOUR
+} ks_derive_unit;
+
+typedef struct ks_conf_derive {
+  char *name;
+  char *from; /* a top-level timestamp or date column */
+  ks_derive_unit as;
+  int line;
+} ks_conf_derive;
+
 typedef struct ks_conf_kv {
   char *key;
   char *value;
@@ -45,6 +61,19 @@ typedef struct ks_conf_table {
                                 add Connect's __connect.errors.* headers */
   int errors_log;            /* errors.log.enable: log every reject */
   int errors_log_messages;   /* errors.log.include.messages: with the record */
+  char **partition_by;       /* Hive-style partition columns, in order */
+  size_t npartition_by;
+  int partition_by_line;
+  ks_conf_derive *derive; /* derived partition columns (UTC) */
+  size_t nderive;
+  char *path_format;      /* TimeBasedPartitioner layout (parquet, jsonl) */
+  int path_format_line;
+  char *timestamp_field;  /* path_format's time: this column, else the
+                             Kafka record timestamp */
+  int timestamp_field_line;
+  int tz_offset_min;      /* timezone: UTC (0) or a fixed +-HH:MM offset */
+  int64_t max_open_partitions; /* open partition files per table per
+                                  worker; default 64 */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

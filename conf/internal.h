@@ -100,4 +100,10 @@ int ks__conf_load_tables(ks__conf_ctx *c, const ks__conf_node *root,
                          ks_conf *conf);
 void ks__conf_table_free(ks_conf_table *t);
 
+/* partition.c: partition_by, derive, path_format, timestamp_field,
+ * timezone, max_open_partitions of one table (after its format). */
+int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
+                            ks_conf_table *t);
+void ks__conf_partition_free(ks_conf_table *t);
+
 #endif

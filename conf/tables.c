@@ -15,7 +15,9 @@
 
 static const char *const table_keys[] = {
     "name",       "topics",         "path",  "format", "schema", "compression",
-    "zstd_level", "rowgroup_bytes", "flush", "errors", NULL};
+    "zstd_level", "rowgroup_bytes", "flush", "errors", "partition_by",
+    "derive", "path_format", "timestamp_field", "timezone",
+    "max_open_partitions", NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 
 static const char *const format_names[] = {"delta", "parquet", "jsonl", NULL};
@@ -60,6 +62,7 @@ void ks__conf_table_free(ks_conf_table *t) {
   ks_free(t->path);
   ks_free(t->schema_path);
   ks_free(t->dlq_topic);
+  ks__conf_partition_free(t);
 }
 
 static int in_list(const char *s, const char *const *list) {
@@ -352,6 +355,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     CALL(load_flush(c, v, t));
     ks__conf_path_pop(c, saved);
   }
+  CALL(ks__conf_load_partition(c, map, t));
   if ((v = ks__conf_get(map, "errors")) && !ks__conf_is_null(v)) {
     errors_state st = {{0}};
     saved = ks__conf_path_push(c, "errors");

@@ -6,6 +6,7 @@
 #include "reactor/worker.h"
 #include "stages/commit.h"
 #include "stages/flush.h"
+#include "stages/route.h"
 #include "storage/delta/delta.h"
 
 #include <fcntl.h>
@@ -60,12 +61,6 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
                                       errlen))) {
     return r;
   }
-  if (t->conf->format != KS_FORMAT_DELTA) {
-    snprintf(err, errlen,
-             "%s:%d: tables[%zu].format: only delta is available in this "
-             "version", conf->file, t->conf->line, i);
-    return KS_ECONFIG;
-  }
   t->pq = ks_schema_table_tree(t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols),
                                err, errlen);
   if (t->pq == NULL)
@@ -76,11 +71,7 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
   for (const char *s = t->conf->name; *s; s++)
     h = (h ^ (uint8_t)*s) * 16777619u;
   t->committer = (int)(h % (uint32_t)p->nworkers);
-  ks_buf ss;
-  ks_buf_init(&ss, 0);
-  ks_delta_schema_string_tree(&ss, t->pq);
-  t->schema_string = (char *)ks_buf_steal(&ss, NULL);
-  return 0;
+  return ks_route_table_setup(conf, t, err, errlen);
 }
 
 typedef struct schema_check {
@@ -94,6 +85,10 @@ static void check_schema(void *arg, const ks_delta_snapshot *s) {
   sc->version = s->version;
   if (s->version >= 0 && s->has_metadata &&
       strcmp(s->metadata.schema_string, sc->t->schema_string) != 0)
+    sc->mismatch = 1;
+  if (s->version >= 0 && s->has_metadata &&
+      !ks_route_same_partitioning(sc->t, s->metadata.partition_columns,
+                                  s->metadata.npartition_columns))
     sc->mismatch = 1;
 }
 
@@ -128,13 +123,15 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
   /* An existing table must have the columns this config produces. */
   for (size_t i = 0; i < p->ntables; i++) {
     schema_check sc = {&p->tables[i], 0, -1};
+    if (p->tables[i].conf->format != KS_FORMAT_DELTA)
+      continue; /* no log: nothing to agree with */
     if ((r = ks_committer_with_snapshot(p, &p->tables[i], check_schema, &sc,
                                         err, errlen)))
       goto fail;
     if (sc.mismatch) {
       snprintf(err, errlen,
                "table %s: the Delta table at %s/%s (version %lld) has a "
-               "different schema than %s; point the table at a new path or "
+               "different schema or partition columns than %s; point the table at a new path or "
                "keep the schema", p->tables[i].conf->name, conf->storage_url,
                p->tables[i].conf->path, (long long)sc.version,
                p->tables[i].conf->schema_path ? p->tables[i].conf->schema_path
@@ -407,6 +404,7 @@ void ks_pipeline_free(ks_pipeline *p) {
     ks_schema_free(p->tables[i].schema);
     ks_pq_schema_free(p->tables[i].pq);
     ks_free(p->tables[i].schema_string);
+    ks_route_table_free(&p->tables[i]);
   }
   ks_free(p->tables);
   uv_mutex_destroy(&p->revoke_lock);

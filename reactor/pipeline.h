@@ -45,6 +45,13 @@ typedef struct ks_table {
   size_t ncols, ndata; /* leaves: all, and the data columns' */
   int committer;       /* worker that runs this table's committer */
   char *schema_string; /* Delta schemaString of cols */
+  /* partitioning (stages/partition.h); NULL: none */
+  struct ks_partitioner *partitioner;
+  char **partition_columns; /* Delta metaData.partitionColumns */
+  size_t npartition_columns;
+  /* the columns of the table's files: pq without the partition columns
+   * (delta), else pq itself (not owned then) */
+  ks_pq_schema *file_pq;
 } ks_table;
 
 /* Counters a worker writes and anyone reads without locks. */

@@ -60,8 +60,9 @@ void ks_flushed_set_free(ks_flushed_set *fs) {
     ks_free(fs->parts[i].app_id);
   }
   ks_free(fs->parts);
-  ks_free(fs->add.path);
-  ks_free(fs->add.stats);
+  for (size_t i = 0; i < fs->nadds; i++)
+    ks_delta_add_clear(&fs->adds[i]);
+  ks_free(fs->adds);
   ks_free(fs);
 }
 
@@ -318,7 +319,7 @@ static void on_loaded(void *arg, int status) {
 static void build_request(ks_committer *c) {
   size_t nadds = 0, nparts = 0;
   for (size_t i = 0; i < c->nbatch; i++) {
-    nadds += c->batch[i]->has_file;
+    nadds += c->batch[i]->nadds;
     nparts += c->batch[i]->nparts;
   }
   c->adds = ks_realloc(c->adds, (nadds ? nadds : 1) * sizeof *c->adds);
@@ -326,8 +327,8 @@ static void build_request(ks_committer *c) {
   size_t na = 0, nt = 0;
   for (size_t i = 0; i < c->nbatch; i++) {
     ks_flushed_set *fs = c->batch[i];
-    if (fs->has_file)
-      c->adds[na++] = fs->add;
+    for (size_t j = 0; j < fs->nadds; j++)
+      c->adds[na++] = fs->adds[j];
     for (size_t j = 0; j < fs->nparts; j++) {
       ks_flushed_part *fp = &fs->parts[j];
       size_t k = 0;
@@ -347,6 +348,8 @@ static void build_request(ks_committer *c) {
   c->req.txns = c->txns;
   c->req.ntxns = nt;
   c->req.schema_string = c->t->schema_string;
+  c->req.partition_columns = (const char *const *)c->t->partition_columns;
+  c->req.npartition_columns = c->t->npartition_columns;
   c->req.operation = "STREAMING UPDATE";
   c->req.engine_info = "ksink/" KS_VERSION;
 }

@@ -25,8 +25,8 @@ typedef struct ks_flushed_set {
   ks_worker *origin;
   ks_table_writer *tw; /* valid on origin */
   int table;
-  int has_file;
-  ks_delta_add add;
+  ks_delta_add *adds; /* the batch's files (one per partition file) */
+  size_t nadds;
   ks_flushed_part *parts;
   size_t nparts;
   uint64_t rows;

@@ -28,6 +28,11 @@ typedef struct ks_ostream_options {
   int max_in_flight;   /* default 4 */
   uint64_t backoff_base_ms; /* default 100 */
   uint64_t backoff_cap_ms;  /* default 30000 */
+  /* Create the object only if the key is free (If-None-Match: *): a file
+   * smaller than one part goes with put_if_absent, and a key that exists
+   * completes the stream with KS_EEXIST (the caller's deterministic key
+   * says what that means). A multipart file is completed over the key. */
+  int if_absent;
 } ks_ostream_options;
 
 ks_ostream *ks_ostream_new(ks_storage *st, const char *key,

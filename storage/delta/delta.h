@@ -30,6 +30,9 @@ typedef struct ks_delta_add {
   size_t nparts;
 } ks_delta_add;
 
+/* Frees an add's strings and arrays and zeroes it. */
+void ks_delta_add_clear(ks_delta_add *a);
+
 /* A remove tombstone: kept in snapshots and checkpoints (for vacuum) until
  * delta.deletedFileRetentionDuration passes. */
 typedef struct ks_delta_remove {
@@ -224,6 +227,9 @@ typedef struct ks_delta_commit_req {
   /* Used only when the table does not exist yet (version 0 carries the
    * protocol and metaData actions as well): metaData.schemaString. */
   const char *schema_string;
+  /* with it, metaData.partitionColumns (none when 0) */
+  const char *const *partition_columns;
+  size_t npartition_columns;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
 } ks_delta_commit_req;
