@@ -196,6 +196,16 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
     CALL(ks__conf_int(c, v, 1, 100000, &t->max_open_partitions));
     ks__conf_path_pop(c, saved);
   }
+  if (t->format == KS_FORMAT_JSONL) {
+    /* JSON Lines: gzip, zstd or none (the default); snappy is Parquet's */
+    v = ks__conf_get(map, "compression");
+    if (v == NULL || ks__conf_is_null(v))
+      t->codec = KS_CODEC_NONE;
+    else if (t->codec == KS_CODEC_SNAPPY)
+      return ks__conf_fail(c, v->line,
+                           "compression: format jsonl takes gzip, zstd or "
+                           "none, got snappy");
+  }
   if (t->path_format && t->format == KS_FORMAT_DELTA)
     return ks__conf_fail(c, t->path_format_line,
                          "path_format: a path-only layout is for "

@@ -69,6 +69,16 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
   for (size_t t = 0; t < p->ntables; t++) {
     txn_lookup tl = {parts, p, (int)t};
+    if (p->tables[t].conf->format != KS_FORMAT_DELTA) {
+      /* parquet/jsonl keep no log: the group's committed offset (moved
+       * only once a batch's files are stored) is where to resume */
+      for (int i = 0; i < parts->cnt; i++)
+        if (ks_kafka_table_of(p, parts->elems[i].topic) == (int)t) {
+          parts->elems[i].offset = RD_KAFKA_OFFSET_STORED;
+          parts->elems[i].opaque = (void *)(intptr_t)1; /* txn -1 */
+        }
+      continue;
+    }
     char err[512];
     unsigned attempt = 0;
     /* Seeking without the log could duplicate or skip records: wait for

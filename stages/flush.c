@@ -2,55 +2,12 @@
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/flush_int.h"
+#include "stages/partition.h"
 #include "stages/rewind.h"
-#include "storage/delta/delta.h"
-#include "storage/ostream.h"
-#include "storage/parquet/writer.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* A closed batch on its way: its file is completing in storage, then its
- * flushed set goes to the committer. Kept in a FIFO so sets reach the
- * committer in batch order even when uploads finish out of order. */
-typedef struct pending {
-  struct pending *next;
-  ks_table_writer *tw;
-  ks_flushed_set *fs;
-  int ready;
-  ks_dlq_wait *dlq; /* the batch's dead letters, acknowledged first */
-} pending;
-
-struct ks_table_writer {
-  ks_worker *w;
-  ks_table *t;
-  ks_rowgroup rg;
-  ks_decoder *dec;
-
-  /* open batch */
-  int batch_open;
-  uint64_t batch_records; /* consumed records, valid or not */
-  uint64_t file_rows;     /* rows in the open file, incl. the row group */
-  ks_pq_writer *pq;
-  ks_ostream *os;
-  char *file_name; /* relative to the table root */
-  uv_timer_t age_timer;
-
-  pending *head, *tail;
-  ks_dlq_wait *dlq; /* dead letters of the open batch */
-  int uncommitted; /* sets at the committer */
-  uint64_t seq;
-  uint64_t rejects_logged;
-};
-
-static const char *codec_ext(ks_codec c) {
-  switch (c) {
-  case KS_CODEC_SNAPPY: return ".snappy";
-  case KS_CODEC_ZSTD: return ".zstd";
-  case KS_CODEC_GZIP: return ".gz";
-  default: return "";
-  }
-}
 
 static void on_age(uv_timer_t *t) {
   ks_table_writer *tw = ks_container_of(t, ks_table_writer, age_timer);
@@ -61,8 +18,17 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   ks_table_writer *tw = ks_calloc(1, sizeof *tw);
   tw->w = w;
   tw->t = t;
-  ks_rowgroup_init_schema(&tw->rg, t->pq);
-  tw->dec = ks_decoder_new(t->schema, &tw->rg, 0);
+  tw->format = t->conf->format;
+  /* The common case, an unpartitioned Delta table, shreds straight into
+   * its one file's row group; every other layout stages each row and
+   * moves it to its partition's file. */
+  tw->direct = tw->format == KS_FORMAT_DELTA && t->partitioner == NULL;
+  ks_rowgroup_init_schema(&tw->stage, t->pq);
+  tw->dec = ks_decoder_new(t->schema, &tw->stage, 0);
+  size_t np = t->partitioner ? ks_partitioner_ncols(t->partitioner) : 0;
+  tw->isnull = ks_calloc(np ? np : 1, 1);
+  ks_buf_init(&tw->dir, 0);
+  ks_buf_init(&tw->vals, 0);
   uv_timer_init(&w->loop, &tw->age_timer);
   return tw;
 }
@@ -74,34 +40,36 @@ static void on_timer_closed(uv_handle_t *h) {
 }
 
 void ks_table_writer_close(ks_table_writer *tw) {
-  if (tw->os)
-    ks_ostream_abort(tw->os);
-  if (tw->pq)
-    ks_pq_writer_free(tw->pq);
-  ks_free(tw->file_name);
-  ks_dlq_wait_release(tw->dlq);
-  for (pending *pd = tw->head, *next; pd; pd = next) {
-    next = pd->next;
-    ks_dlq_wait_release(pd->dlq);
+  ks__tw_drop_files(tw);
+  for (ks__batch *b = tw->head, *next; b; b = next) {
+    next = b->next;
+    ks_dlq_wait_release(b->dlq);
   }
   ks_decoder_free(tw->dec);
-  ks_rowgroup_free(&tw->rg);
+  ks_rowgroup_free(&tw->stage);
+  ks_free(tw->isnull);
+  ks_buf_free(&tw->dir);
+  ks_buf_free(&tw->vals);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
 }
 
 int ks_table_writer_idle(const ks_table_writer *tw) {
-  return !tw->batch_open && tw->head == NULL && tw->uncommitted == 0;
+  return tw->nopen == 0 && tw->head == NULL && tw->uncommitted == 0;
 }
 
 size_t ks_table_writer_buffered(const ks_table_writer *tw) {
-  return ks_rowgroup_bytes(&tw->rg);
+  size_t n = ks_rowgroup_bytes(&tw->stage);
+  for (const ks__pfile *f = tw->files; f; f = f->next)
+    if (f->rg != &tw->stage)
+      n += ks_rowgroup_bytes(f->rg);
+  return n;
 }
 
-void ks_table_writer_release(ks_table_writer *tw) {
-  if (tw->rg.nrows)
+static void release_rowgroup(ks_rowgroup *rg) {
+  if (rg->nrows)
     return;
-  for (size_t i = 0; i < tw->rg.ncols; i++) {
-    ks_column *c = &tw->rg.cols[i];
+  for (size_t i = 0; i < rg->ncols; i++) {
+    ks_column *c = &rg->cols[i];
     ks_buf_free(&c->values);
     ks_buf_free(&c->lens);
     ks_buf_free(&c->defs);
@@ -109,78 +77,35 @@ void ks_table_writer_release(ks_table_writer *tw) {
   }
 }
 
+void ks_table_writer_release(ks_table_writer *tw) {
+  release_rowgroup(&tw->stage);
+  for (ks__pfile *f = tw->files; f; f = f->next)
+    release_rowgroup(f->rg);
+}
+
 int ks_table_writer_inflight(const ks_table_writer *tw) {
   int n = tw->uncommitted;
-  for (const pending *pd = tw->head; pd; pd = pd->next)
+  for (const ks__batch *b = tw->head; b; b = b->next)
     n++;
   return n;
 }
 
 void ks_table_writer_discard(ks_table_writer *tw) {
   uv_timer_stop(&tw->age_timer);
-  if (tw->pq)
-    ks_pq_writer_free(tw->pq);
-  tw->pq = NULL;
-  if (tw->os)
-    ks_ostream_abort(tw->os);
-  tw->os = NULL;
-  ks_free(tw->file_name);
-  tw->file_name = NULL;
-  ks_rowgroup_reset(&tw->rg);
-  /* dead letters already sent for the discarded records are sent again
-   * when the records are read again (at least once) */
-  ks_dlq_wait_release(tw->dlq);
-  tw->dlq = NULL;
-  tw->batch_open = 0;
-  tw->batch_records = tw->file_rows = 0;
+  ks__tw_drop_files(tw);
+  ks_rowgroup_reset(&tw->stage);
   for (ks_partition *p = tw->w->partitions; p; p = p->next)
-    if (p->tw == tw)
+    if (p->tw == tw) {
       p->batch_first = p->batch_last = -1;
-}
-
-/* ---- encode ------------------------------------------------------------- */
-
-static int sink(void *arg, const uint8_t *data, size_t len) {
-  return ks_ostream_write(arg, data, len);
-}
-
-static void open_file(ks_table_writer *tw) {
-  const ks_conf *conf = tw->w->p->conf;
-  const ks_conf_table *tc = tw->t->conf;
-  char uuid[37], name[160];
-  ks_delta_uuid(uuid);
-  snprintf(name, sizeof name, "part-%05d-%s-c%03llu%s.parquet", tw->w->id,
-           uuid, (unsigned long long)(tw->seq++ % 1000), codec_ext(tc->codec));
-  tw->file_name = ks_strdup(name);
-  ks_buf key;
-  ks_buf_init(&key, 0);
-  ks_buf_appendf(&key, "%s/%s", tc->path, name);
-  ks_buf_cstr(&key);
-  ks_ostream_options oo = {.part_size = (size_t)conf->s3.part_size,
-                           .max_in_flight = conf->s3.max_parts_in_flight};
-  tw->os = ks_ostream_new(tw->w->storage, (char *)key.data, &oo);
-  ks_buf_free(&key);
-  ks_pq_options po = {.codec = tc->codec,
-                      .zstd_level = tc->zstd_level,
-                      .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
-  tw->pq = ks_pq_writer_new_schema(tw->t->pq, &po, sink, tw->os);
-}
-
-static int encode_rowgroup(ks_table_writer *tw) {
-  if (tw->rg.nrows == 0)
-    return 0;
-  if (tw->pq == NULL)
-    open_file(tw);
-  int r = ks_pq_writer_write_rowgroup(tw->pq, &tw->rg);
-  ks_rowgroup_reset(&tw->rg);
-  return r;
+      p->batch = NULL;
+    }
 }
 
 /* ---- records ------------------------------------------------------------ */
 
 static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
                        const char *topic) {
-  ks_column *c = &tw->rg.cols[tw->t->ndata];
+  ks_column *c = &tw->stage.cols[tw->t->ndata];
   int r;
   if ((r = ks_column_append_str(&c[0], topic, strlen(topic))) ||
       (r = ks_column_append_i32(&c[1], m->partition)) ||
@@ -216,7 +141,8 @@ static void show_record(char *out, size_t cap, const uint8_t *s, size_t n) {
 }
 
 static void count_reject(ks_table_writer *tw, const ks_partition *p,
-                         const rd_kafka_message_t *m, const ks_reject *rej) {
+                         const rd_kafka_message_t *m, const ks_reject *rej,
+                         ks_dlq_wait **dlq) {
   const ks_conf_table *tc = tw->t->conf;
   int reason = ks_reason_from_label(rej->reason);
   uint64_t n = atomic_fetch_add_explicit(&tw->w->counters.rejected[reason], 1,
@@ -241,7 +167,34 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
   }
   if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
     ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
-                &tw->dlq);
+                dlq);
+}
+
+/* The batch record m of partition p belongs to, opened on first use:
+ * the table's one batch (delta), or p's own (parquet, jsonl). */
+static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
+  ks__batch *b = tw->format == KS_FORMAT_DELTA ? tw->open_list : p->batch;
+  if (b)
+    return b;
+  b = ks_calloc(1, sizeof *b);
+  b->tw = tw;
+  b->kp = tw->format == KS_FORMAT_DELTA ? NULL : p;
+  b->open_next = tw->open_list;
+  tw->open_list = b;
+  if (b->kp)
+    p->batch = b;
+  if (tw->nopen++ == 0)
+    uv_timer_start(&tw->age_timer, on_age,
+                   (uint64_t)tw->t->conf->flush_interval_ms, 0);
+  return b;
+}
+
+static void reject_row(ks_reject *rej, int code, const char *reason,
+                       const char *what) {
+  memset(rej, 0, sizeof *rej);
+  rej->code = code;
+  rej->reason = reason;
+  snprintf(rej->message, sizeof rej->message, "%s", what);
 }
 
 int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
@@ -249,209 +202,70 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
   const ks_conf_table *tc = tw->t->conf;
   ks_reject rej;
   int r;
-  ks_rowgroup_mark_row(&tw->rg);
+  ks__batch *b = batch_for(tw, p);
+  ks__pfile *f = NULL;
+  /* direct: the batch's one file holds the stage (its row group) */
+  if (tw->direct && (f = ks__tw_file(tw, b, p, "", m->offset)) == NULL)
+    return KS_EIO;
+  ks_rowgroup_mark_row(&tw->stage);
   if (m->payload == NULL) {
-    memset(&rej, 0, sizeof rej);
-    rej.code = KS_EINVALID;
-    rej.reason = "null_value";
-    snprintf(rej.message, sizeof rej.message,
-             ": record value is null (tombstone)");
+    reject_row(&rej, KS_EINVALID, "null_value",
+               ": record value is null (tombstone)");
     r = KS_EINVALID;
   } else {
     r = ks_decoder_feed(tw->dec, m->payload, m->len, &rej);
     if (r == 0 && (r = append_meta(tw, m, p->topic)) != 0) {
-      ks_rowgroup_rollback_row(&tw->rg);
-      memset(&rej, 0, sizeof rej);
-      rej.code = r;
-      rej.reason = "too_large";
+      ks_rowgroup_rollback_row(&tw->stage);
+      reject_row(&rej, r, "too_large", "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit the row group buffers (%s)",
                ks_strerror(r));
     }
   }
   if (r == 0) {
-    ks_rowgroup_commit_row(&tw->rg);
-    tw->file_rows++;
-  } else {
-    count_reject(tw, p, m, &rej);
+    ks_rowgroup_commit_row(&tw->stage);
+    if (!tw->direct)
+      r = ks__tw_route_row(tw, b, p, m);
+    else
+      f->rows++;
+    if (r) {
+      reject_row(&rej, r, "too_large", "");
+      snprintf(rej.message, sizeof rej.message,
+               ": row does not fit its partition's buffers (%s)",
+               ks_strerror(r));
+    }
+  }
+  if (r) {
+    count_reject(tw, p, m, &rej, &b->dlq);
     if (!tc->errors_tolerate_all)
       return r;
-  }
-  if (!tw->batch_open) {
-    tw->batch_open = 1;
-    uv_timer_start(&tw->age_timer, on_age, (uint64_t)tc->flush_interval_ms,
-                   0);
   }
   if (p->batch_first < 0)
     p->batch_first = m->offset;
   p->batch_last = m->offset;
-  tw->batch_records++;
+  b->records++;
 
-  if (ks_rowgroup_bytes(&tw->rg) >= (size_t)tc->rowgroup_bytes &&
-      (r = encode_rowgroup(tw)) != 0)
-    ks_log_error("table %s: encoding failed: %s", tc->name, ks_strerror(r));
-  uint64_t bytes = ks_rowgroup_bytes(&tw->rg) +
-                   (tw->pq ? ks_pq_writer_bytes(tw->pq) : 0);
-  if (tw->batch_records >= (uint64_t)tc->flush_records)
-    ks_table_writer_flush(tw, "records");
-  else if (bytes >= (uint64_t)tc->flush_bytes)
+  if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)
+    ks__tw_encode(tw, f);
+  uint64_t bytes = (tw->direct ? ks_rowgroup_bytes(&tw->stage)
+                               : tw->rows_bytes) +
+                   tw->file_bytes;
+  /* Record counts cut one Kafka partition's batch at the same offsets in
+   * every run (parquet, jsonl: see the README's exactly-once section). */
+  if (b->records >= (uint64_t)tc->flush_records) {
+    if (b->kp)
+      ks__tw_flush_batch(tw, b, "records");
+    else
+      ks_table_writer_flush(tw, "records");
+  } else if (bytes >= (uint64_t)tc->flush_bytes) {
     ks_table_writer_flush(tw, "bytes");
+  }
   return 0;
 }
 
 /* ---- flush -------------------------------------------------------------- */
 
-static void on_committed(ks_msg *m) {
-  ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
-  ks_table_writer *tw = fs->tw;
-  ks_worker *w = tw->w;
-  tw->uncommitted--;
-  if (fs->status == 0) {
-    for (size_t i = 0; i < fs->nparts; i++)
-      ks_source_acked(w, fs->parts[i].topic, fs->parts[i].partition,
-                      fs->parts[i].version);
-    atomic_fetch_add_explicit(&w->counters.written, fs->rows,
-                              memory_order_relaxed);
-    if (fs->has_file)
-      atomic_fetch_add_explicit(&w->counters.files, 1, memory_order_relaxed);
-  } else if (fs->status == KS_EZOMBIE) {
-    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
-                                     "writer committed its partitions");
-  } else {
-    ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
-                 ks_strerror(fs->status));
-    atomic_store(&w->p->fatal, 1);
-    ks_worker_consume_stop(w);
-    ks_pipeline_stop(w->p);
-  }
-  ks_flushed_set_free(fs);
-  ks_worker_check_drained(w);
-}
-
-static void send_ready(ks_table_writer *tw) {
-  while (tw->head && tw->head->ready &&
-         (tw->head->dlq == NULL || tw->head->dlq->pending == 0)) {
-    pending *pd = tw->head;
-    ks_dlq_wait_release(pd->dlq);
-    tw->head = pd->next;
-    if (tw->head == NULL)
-      tw->tail = NULL;
-    tw->uncommitted++;
-    ks_committer_send(tw->w->p, pd->fs, on_committed);
-    ks_free(pd);
-  }
-}
-
-static void on_dlq_drained(void *arg) {
-  pending *pd = arg;
-  send_ready(pd->tw);
-}
-
-static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
-  pending *pd = arg;
-  ks_table_writer *tw = pd->tw;
-  /* The stream retries storage faults itself; a failure here means the
-   * file was abandoned, which only happens on shutdown paths. */
-  if (status) {
-    ks_log_error("table %s: file %s failed: %s", tw->t->conf->name,
-                 pd->fs->add.path, ks_strerror(status));
-    pd->fs->status = status;
-  } else {
-    pd->fs->add.size = (int64_t)obj->size;
-    pd->fs->add.modification_time = obj->mtime_ms;
-  }
-  pd->ready = 1;
-  send_ready(tw);
-}
-
-static void finish_file(ks_table_writer *tw, ks_flushed_set *fs, pending *pd) {
-  const ks_table *t = tw->t;
-  int r = encode_rowgroup(tw);
-  if (r == 0)
-    r = ks_pq_writer_close(tw->pq);
-  if (r) {
-    /* Encoding of in-memory buffers cannot fail short of a bug; refuse to
-     * commit anything rather than lose rows silently. */
-    ks_log_error("table %s: cannot finish file: %s", t->conf->name,
-                 ks_strerror(r));
-    fs->status = r;
-  }
-  ks_pq_colstats *stats = ks_calloc(t->ncols, sizeof *stats);
-  for (size_t i = 0; i < t->ncols; i++)
-    stats[i] = *ks_pq_writer_stats(tw->pq, i);
-  ks_buf sj;
-  ks_buf_init(&sj, 0);
-  ks_delta_stats_json_tree(&sj, (int64_t)tw->file_rows, t->pq, stats);
-  ks_free(stats);
-  fs->has_file = 1;
-  fs->add.path = tw->file_name;
-  tw->file_name = NULL;
-  fs->add.num_records = (int64_t)tw->file_rows;
-  fs->add.stats = (char *)ks_buf_steal(&sj, NULL);
-  ks_pq_writer_free(tw->pq);
-  tw->pq = NULL;
-  ks_ostream *os = tw->os;
-  tw->os = NULL;
-  ks_ostream_close(os, on_file_done, pd);
-}
-
 void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
-  if (!tw->batch_open)
-    return;
-  ks_worker *w = tw->w;
-  uv_timer_stop(&tw->age_timer);
-  ks_flushed_set *fs = ks_calloc(1, sizeof *fs);
-  fs->origin = w;
-  fs->tw = tw;
-  fs->table = tw->t->index;
-  fs->rows = tw->file_rows;
-  size_t n = 0;
-  for (ks_partition *p = w->partitions; p; p = p->next)
-    if (p->tw == tw && p->batch_last >= 0)
-      n++;
-  fs->parts = ks_calloc(n ? n : 1, sizeof *fs->parts);
-  for (ks_partition *p = w->partitions; p; p = p->next) {
-    if (p->tw != tw || p->batch_last < 0)
-      continue;
-    ks_flushed_part *fp = &fs->parts[fs->nparts++];
-    fp->topic = ks_strdup(p->topic);
-    fp->partition = p->partition;
-    fp->app_id = ks_strdup(p->app_id);
-    fp->expected = p->committed;
-    fp->version = p->batch_last;
-    /* The next batch continues from here, even before this one commits:
-     * the committer applies sets in order. */
-    p->committed = p->batch_last;
-    p->batch_first = p->batch_last = -1;
-  }
-  ks_log_debug("table %s: flush (%s): %llu records, %llu rows, %zu "
-               "partitions", tw->t->conf->name, why,
-               (unsigned long long)tw->batch_records,
-               (unsigned long long)tw->file_rows, fs->nparts);
-
-  pending *pd = ks_calloc(1, sizeof *pd);
-  pd->tw = tw;
-  pd->fs = fs;
-  pd->dlq = tw->dlq;
-  tw->dlq = NULL;
-  if (pd->dlq) {
-    pd->dlq->drained = on_dlq_drained;
-    pd->dlq->arg = pd;
-  }
-  if (tw->tail)
-    tw->tail->next = pd;
-  else
-    tw->head = pd;
-  tw->tail = pd;
-
-  int has_rows = tw->file_rows > 0;
-  tw->batch_open = 0;
-  tw->batch_records = 0;
-  if (has_rows) {
-    finish_file(tw, fs, pd); /* resets file_rows below */
-  } else {
-    pd->ready = 1;
-  }
-  tw->file_rows = 0;
-  send_ready(tw);
+  while (tw->open_list)
+    ks__tw_flush_batch(tw, tw->open_list, why);
 }

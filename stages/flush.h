@@ -1,11 +1,13 @@
 /*
  * Table writer (transform -> route -> encode -> upload -> flush): one per
- * table per worker. It owns the row group under construction, the open
- * Parquet file streaming to storage, and the files already closed but not
- * yet committed. When a flush trigger fires (records, bytes, age,
- * shutdown, revoke) the file is finished and its "flushed set" -- the file
- * plus each partition's offset range -- goes to the table's committer, in
- * order.
+ * table per worker. It owns the rows under construction, the open files
+ * streaming to storage (one per partition directory, at most
+ * max_open_partitions per batch) and the files already closed but not yet
+ * committed. When a flush trigger fires (records, bytes, age, shutdown,
+ * revoke) the batch's files are finished and its "flushed set" -- the
+ * files plus each Kafka partition's offset range -- goes to the table's
+ * committer (delta), or has its Kafka offsets committed once every file is
+ * stored (parquet, jsonl), in order. flush_int.h has the details.
  */
 #ifndef KS_STAGES_FLUSH_H
 #define KS_STAGES_FLUSH_H

@@ -28,6 +28,7 @@ struct ks_partition {
   int paused;     /* fetching paused (rd_kafka_pause_partitions) by us */
   int rewinding;  /* its writer is rewinding: records are dropped until
                      the partition is sought back (stages/rewind.h) */
+  struct ks__batch *batch; /* parquet/jsonl: its open batch (flush.c) */
 };
 
 /* Messages per loop turn before yielding to timers and uploads. */

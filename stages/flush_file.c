@@ -1,0 +1,545 @@
+#include "base/log.h"
+#include "stages/flush_int.h"
+#include "stages/partition.h"
+#include "stages/rewind.h"
+#include "stages/source.h"
+#include "storage/delta/delta.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *codec_ext(ks_codec c) {
+  switch (c) {
+  case KS_CODEC_SNAPPY: return ".snappy";
+  case KS_CODEC_ZSTD: return ".zstd";
+  case KS_CODEC_GZIP: return ".gz";
+  default: return "";
+  }
+}
+
+static int sink(void *arg, const uint8_t *data, size_t len) {
+  ks__pfile *f = arg;
+  f->emitted += len;
+  f->b->tw->file_bytes += len;
+  return ks_ostream_write(f->os, data, len);
+}
+
+/* Stage column of each file column: the stage's leaves minus those under
+ * a top-level field the file leaves out (a Delta partition column). */
+static void build_colmap(ks_table_writer *tw) {
+  const ks_table *t = tw->t;
+  size_t n = ks_pq_schema_nleaves(t->pq);
+  tw->colmap = ks_calloc(n, sizeof *tw->colmap);
+  const ks_pq_node *root = ks_pq_schema_root(t->pq);
+  for (size_t i = 0; i < n; i++) {
+    const ks_pq_node *top = ks_pq_schema_leaf(t->pq, i);
+    while (top->parent != root)
+      top = top->parent;
+    int skipped = 0;
+    for (size_t k = 0; t->file_pq != t->pq && k < t->npartition_columns; k++)
+      skipped |= strcasecmp(top->name, t->partition_columns[k]) == 0;
+    if (!skipped)
+      tw->colmap[tw->ncolmap++] = i;
+  }
+}
+
+static void file_unlink(ks_table_writer *tw, ks__pfile *f) {
+  if (f->prev)
+    f->prev->next = f->next;
+  else
+    tw->files = f->next;
+  if (f->next)
+    f->next->prev = f->prev;
+  f->next = f->prev = NULL;
+}
+
+static void file_push_front(ks_table_writer *tw, ks__pfile *f) {
+  f->next = tw->files;
+  f->prev = NULL;
+  if (tw->files)
+    tw->files->prev = f;
+  tw->files = f;
+}
+
+static void file_free(ks_table_writer *tw, ks__pfile *f) {
+  if (f->rg == &f->own)
+    ks_rowgroup_free(&f->own);
+  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner)
+                                 : 0;
+  for (size_t i = 0; f->values && i < np; i++)
+    ks_free(f->values[i]);
+  ks_free(f->values);
+  ks_free(f->dir);
+  ks_free(f->rel);
+  ks_free(f);
+}
+
+/* The file's name under the table. Delta: Spark's part-<worker>-<uuid>
+ * (never reused); parquet/jsonl: <topic>+<partition>+<first offset>, the
+ * same in every run that writes the same records. */
+static void name_file(ks_table_writer *tw, ks__pfile *f, ks_partition *p) {
+  const ks_conf_table *tc = tw->t->conf;
+  ks_buf rel;
+  ks_buf_init(&rel, 0);
+  if (f->dir[0])
+    ks_buf_appendf(&rel, "%s/", f->dir);
+  if (tw->format == KS_FORMAT_DELTA) {
+    char uuid[37];
+    ks_delta_uuid(uuid);
+    ks_buf_appendf(&rel, "part-%05d-%s-c%03llu%s.parquet", tw->w->id, uuid,
+                   (unsigned long long)(tw->seq++ % 1000),
+                   codec_ext(tc->codec));
+  } else {
+    ks_buf_appendf(&rel, "%s+%d+%010" PRId64 "%s", p->topic, (int)p->partition,
+                   f->first_offset,
+                   tw->format == KS_FORMAT_JSONL ? ks_jsonl_ext(tc->codec)
+                                                 : ".parquet");
+  }
+  ks_buf_cstr(&rel);
+  f->rel = (char *)ks_buf_steal(&rel, NULL);
+}
+
+static void open_stream(ks_table_writer *tw, ks__pfile *f) {
+  const ks_conf *conf = tw->w->p->conf;
+  const ks_conf_table *tc = tw->t->conf;
+  ks_buf key;
+  ks_buf_init(&key, 0);
+  ks_buf_appendf(&key, "%s/%s", tc->path, f->rel);
+  ks_buf_cstr(&key);
+  ks_ostream_options oo = {.part_size = (size_t)conf->s3.part_size,
+                           .max_in_flight = conf->s3.max_parts_in_flight,
+                           .if_absent = tw->format != KS_FORMAT_DELTA};
+  f->os = ks_ostream_new(tw->w->storage, (char *)key.data, &oo);
+  ks_buf_free(&key);
+  if (tw->format == KS_FORMAT_JSONL) {
+    f->jl = ks_jsonl_new(tc->codec, tc->zstd_level, sink, f);
+  } else {
+    ks_pq_options po = {.codec = tc->codec,
+                        .zstd_level = tc->zstd_level,
+                        .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
+    f->pq = ks_pq_writer_new_schema(tw->t->file_pq, &po, sink, f);
+  }
+}
+
+static void free_batch(ks__batch *b) {
+  for (size_t i = 0; i < b->nadds; i++)
+    ks_delta_add_clear(&b->adds[i]);
+  ks_free(b->adds);
+  ks_free(b);
+}
+
+static void finish_file(ks_table_writer *tw, ks__pfile *f);
+
+ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
+                       const char *dir, int64_t offset) {
+  for (ks__pfile *f = tw->files; f; f = f->next) {
+    if (f->b == b && strcmp(f->dir, dir) == 0) {
+      if (f != tw->files) {
+        file_unlink(tw, f);
+        file_push_front(tw, f);
+      }
+      return f;
+    }
+  }
+  if (b->nfiles >= (size_t)tw->t->conf->max_open_partitions) {
+    ks__pfile *lru = NULL;
+    for (ks__pfile *f = tw->files; f; f = f->next)
+      if (f->b == b)
+        lru = f;
+    ks_log_debug("table %s: %zu partition files open: finishing %s first",
+                 tw->t->conf->name, b->nfiles, lru->dir);
+    finish_file(tw, lru);
+  }
+  if (tw->colmap == NULL)
+    build_colmap(tw);
+  ks__pfile *f = ks_calloc(1, sizeof *f);
+  f->b = b;
+  f->dir = ks_strdup(dir);
+  f->first_offset = offset;
+  if (tw->direct) {
+    f->rg = &tw->stage;
+  } else {
+    ks_rowgroup_init_schema(&f->own, tw->t->file_pq);
+    f->rg = &f->own;
+  }
+  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner)
+                                 : 0;
+  if (tw->format == KS_FORMAT_DELTA && np) {
+    f->values = ks_calloc(np, sizeof *f->values);
+    const char *v = (const char *)tw->vals.data;
+    for (size_t i = 0; i < np; i++) {
+      if (!tw->isnull[i])
+        f->values[i] = ks_strdup(v);
+      v += strlen(v) + 1;
+    }
+  }
+  name_file(tw, f, p);
+  open_stream(tw, f);
+  b->nfiles++;
+  file_push_front(tw, f);
+  return f;
+}
+
+/* Appends the staged row's entries to the file's columns. */
+static int copy_row(ks_table_writer *tw, ks_rowgroup *dst) {
+  int r = 0;
+  ks_rowgroup_mark_row(dst);
+  for (size_t j = 0; r == 0 && j < tw->ncolmap; j++) {
+    const ks_column *s = &tw->stage.cols[tw->colmap[j]];
+    ks_column *d = &dst->cols[j];
+    if ((r = ks_buf_append(&d->values, s->values.data, s->values.len)) ||
+        (r = ks_buf_append(&d->lens, s->lens.data, s->lens.len)) ||
+        (r = ks_buf_append(&d->defs, s->defs.data, s->defs.len)) ||
+        (r = ks_buf_append(&d->reps, s->reps.data, s->reps.len)))
+      break;
+    d->nvalues += s->nvalues;
+  }
+  if (r) {
+    ks_rowgroup_rollback_row(dst);
+    return r;
+  }
+  ks_rowgroup_commit_row(dst);
+  return 0;
+}
+
+int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
+                     const rd_kafka_message_t *m) {
+  int r = 0;
+  ks_buf_reset(&tw->dir);
+  ks_buf_reset(&tw->vals);
+  if (tw->t->partitioner)
+    r = ks_partitioner_route(tw->t->partitioner, &tw->stage, &tw->dir,
+                             &tw->vals, tw->isnull);
+  if (r == 0)
+    r = ks_buf_cstr(&tw->dir);
+  ks__pfile *f = r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data,
+                                        m->offset);
+  if (f && f->jl) {
+    r = ks_jsonl_write(f->jl, m->payload, m->len);
+  } else if (f) {
+    size_t before = ks_rowgroup_bytes(f->rg);
+    r = copy_row(tw, f->rg);
+    tw->rows_bytes += ks_rowgroup_bytes(f->rg) - before;
+  }
+  ks_rowgroup_reset(&tw->stage);
+  if (r)
+    return r;
+  f->rows++;
+  if (f->pq && ks_rowgroup_bytes(f->rg) >= (size_t)tw->t->conf->rowgroup_bytes)
+    ks__tw_encode(tw, f);
+  return 0;
+}
+
+void ks__tw_encode(ks_table_writer *tw, ks__pfile *f) {
+  if (f->pq == NULL || f->rg->nrows == 0)
+    return;
+  size_t held = f->rg == &f->own ? ks_rowgroup_bytes(f->rg) : 0;
+  int r = ks_pq_writer_write_rowgroup(f->pq, f->rg);
+  if (r) {
+    /* Encoding in-memory buffers cannot fail short of a bug: refuse to
+     * commit anything rather than lose rows silently. */
+    ks_log_error("table %s: encoding failed: %s", tw->t->conf->name,
+                 ks_strerror(r));
+    if (f->b->status == 0)
+      f->b->status = r;
+  }
+  tw->rows_bytes -= held;
+  ks_rowgroup_reset(f->rg);
+}
+
+static void send_ready(ks_table_writer *tw);
+
+typedef struct file_done {
+  ks__batch *b;
+  size_t add;
+} file_done;
+
+static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
+  file_done *fd = arg;
+  ks__batch *b = fd->b;
+  ks_delta_add *a = &b->adds[fd->add];
+  ks_free(fd);
+  ks_table_writer *tw = b->tw;
+  if (status == KS_EEXIST) {
+    /* A deterministic key that exists holds these records already: an
+     * earlier run wrote the file and stopped before committing the
+     * offsets. It counts as written. */
+    ks_log_info("table %s: %s already exists (written before a restart)",
+                tw->t->conf->name, a->path);
+    status = 0;
+  }
+  if (status) {
+    /* The stream retries storage faults itself; a failure here means the
+     * file was abandoned, which only happens on shutdown paths. */
+    ks_log_error("table %s: file %s failed: %s", tw->t->conf->name, a->path,
+                 ks_strerror(status));
+    if (b->status == 0)
+      b->status = status;
+  } else if (obj) {
+    a->size = (int64_t)obj->size;
+    a->modification_time = obj->mtime_ms;
+  }
+  b->files_pending--;
+  if (b->discarded) {
+    if (b->files_pending == 0)
+      free_batch(b);
+    return;
+  }
+  if (b->flushed)
+    send_ready(tw);
+}
+
+static void stats_of(ks_table_writer *tw, ks__pfile *f, ks_delta_add *a) {
+  const ks_pq_schema *s = tw->t->file_pq;
+  size_t n = ks_pq_schema_nleaves(s);
+  ks_pq_colstats *stats = ks_calloc(n ? n : 1, sizeof *stats);
+  for (size_t i = 0; i < n; i++)
+    stats[i] = *ks_pq_writer_stats(f->pq, i);
+  ks_buf sj;
+  ks_buf_init(&sj, 0);
+  ks_delta_stats_json_tree(&sj, (int64_t)f->rows, s, stats);
+  ks_free(stats);
+  a->stats = (char *)ks_buf_steal(&sj, NULL);
+}
+
+static void finish_file(ks_table_writer *tw, ks__pfile *f) {
+  ks__batch *b = f->b;
+  file_unlink(tw, f);
+  b->nfiles--;
+  if (f->rows == 0) {
+    /* only rejected records: no file */
+    if (f->pq)
+      ks_pq_writer_free(f->pq);
+    ks_jsonl_free(f->jl);
+    ks_ostream_abort(f->os);
+    tw->file_bytes -= f->emitted;
+    if (f->rg == &tw->stage)
+      ks_rowgroup_reset(&tw->stage);
+    file_free(tw, f);
+    return;
+  }
+  int r;
+  if (f->jl) {
+    r = ks_jsonl_finish(f->jl);
+  } else {
+    ks__tw_encode(tw, f);
+    r = ks_pq_writer_close(f->pq);
+  }
+  if (r) {
+    ks_log_error("table %s: cannot finish file %s: %s", tw->t->conf->name,
+                 f->rel, ks_strerror(r));
+    if (b->status == 0)
+      b->status = r;
+  }
+  if (b->nadds == b->capadds) {
+    b->capadds = b->capadds ? b->capadds * 2 : 4;
+    b->adds = ks_realloc(b->adds, b->capadds * sizeof *b->adds);
+  }
+  ks_delta_add *a = &b->adds[b->nadds];
+  memset(a, 0, sizeof *a);
+  a->num_records = (int64_t)f->rows;
+  if (tw->format == KS_FORMAT_DELTA) {
+    ks_buf path;
+    ks_buf_init(&path, 0);
+    ks_partition_uri_encode(&path, f->rel, strlen(f->rel));
+    ks_buf_cstr(&path);
+    a->path = (char *)ks_buf_steal(&path, NULL);
+    stats_of(tw, f, a);
+    size_t np = tw->t->npartition_columns;
+    if (np) {
+      a->nparts = np;
+      a->part_names = ks_calloc(np, sizeof(char *));
+      a->part_values = f->values;
+      f->values = NULL;
+      for (size_t i = 0; i < np; i++)
+        a->part_names[i] = ks_strdup(tw->t->partition_columns[i]);
+    }
+  } else {
+    a->path = ks_strdup(f->rel);
+  }
+  b->rows += f->rows;
+  b->nadds++;
+  b->files_pending++;
+  if (f->pq)
+    ks_pq_writer_free(f->pq);
+  ks_jsonl_free(f->jl);
+  tw->file_bytes -= f->emitted;
+  file_done *fd = ks_calloc(1, sizeof *fd);
+  fd->b = b;
+  fd->add = b->nadds - 1;
+  ks_ostream *os = f->os;
+  file_free(tw, f);
+  ks_ostream_close(os, on_file_done, fd);
+}
+
+void ks__tw_drop_files(ks_table_writer *tw) {
+  while (tw->files) {
+    ks__pfile *f = tw->files;
+    file_unlink(tw, f);
+    f->b->nfiles--;
+    if (f->pq)
+      ks_pq_writer_free(f->pq);
+    ks_jsonl_free(f->jl);
+    ks_ostream_abort(f->os);
+    file_free(tw, f);
+  }
+  for (ks__batch *b = tw->open_list, *next; b; b = next) {
+    next = b->open_next;
+    /* dead letters already sent for the discarded records are sent again
+     * when the records are read again (at least once) */
+    ks_dlq_wait_release(b->dlq);
+    b->dlq = NULL;
+    if (b->kp)
+      b->kp->batch = NULL;
+    if (b->files_pending == 0)
+      free_batch(b);
+    else
+      b->discarded = 1; /* freed when its last upload ends */
+  }
+  tw->open_list = NULL;
+  tw->nopen = 0;
+  tw->rows_bytes = tw->file_bytes = 0;
+  uv_timer_stop(&tw->age_timer);
+  ks_free(tw->colmap);
+  tw->colmap = NULL;
+  tw->ncolmap = 0;
+}
+
+/* ---- the set's way out -------------------------------------------------- */
+
+static void on_committed(ks_msg *m) {
+  ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
+  ks_table_writer *tw = fs->tw;
+  ks_worker *w = tw->w;
+  tw->uncommitted--;
+  if (fs->status == 0) {
+    for (size_t i = 0; i < fs->nparts; i++)
+      ks_source_acked(w, fs->parts[i].topic, fs->parts[i].partition,
+                      fs->parts[i].version);
+    atomic_fetch_add_explicit(&w->counters.written, fs->rows,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->counters.files, fs->nadds,
+                              memory_order_relaxed);
+  } else if (fs->status == KS_EZOMBIE) {
+    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
+                                     "writer committed its partitions");
+  } else {
+    ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
+                 ks_strerror(fs->status));
+    atomic_store(&w->p->fatal, 1);
+    ks_worker_consume_stop(w);
+    ks_pipeline_stop(w->p);
+  }
+  ks_flushed_set_free(fs);
+  ks_worker_check_drained(w);
+}
+
+/* parquet/jsonl: every file of the set is stored, so its offsets may move
+ * (asynchronously: a commit that fails only means the records are read
+ * again and land on the same keys). */
+static void commit_offsets(ks_table_writer *tw, ks_flushed_set *fs) {
+  rd_kafka_topic_partition_list_t *l =
+      rd_kafka_topic_partition_list_new((int)fs->nparts);
+  for (size_t i = 0; i < fs->nparts; i++)
+    rd_kafka_topic_partition_list_add(l, fs->parts[i].topic,
+                                      fs->parts[i].partition)
+        ->offset = fs->parts[i].version + 1;
+  rd_kafka_resp_err_t err =
+      l->cnt ? rd_kafka_commit(tw->w->p->rk, l, 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (err)
+    ks_log_warn("table %s: kafka offset commit: %s", tw->t->conf->name,
+                rd_kafka_err2str(err));
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void send_ready(ks_table_writer *tw) {
+  while (tw->head && tw->head->files_pending == 0 &&
+         (tw->head->dlq == NULL || tw->head->dlq->pending == 0)) {
+    ks__batch *b = tw->head;
+    ks_dlq_wait_release(b->dlq);
+    tw->head = b->next;
+    if (tw->head == NULL)
+      tw->tail = NULL;
+    ks_flushed_set *fs = b->fs;
+    fs->adds = b->adds;
+    fs->nadds = b->nadds;
+    fs->rows = b->rows;
+    fs->status = b->status;
+    b->adds = NULL;
+    b->nadds = 0;
+    free_batch(b);
+    tw->uncommitted++;
+    if (tw->format == KS_FORMAT_DELTA) {
+      ks_committer_send(tw->w->p, fs, on_committed);
+    } else {
+      if (fs->status == 0)
+        commit_offsets(tw, fs);
+      on_committed(&fs->msg);
+    }
+  }
+}
+
+static void on_dlq_drained(void *arg) {
+  ks__batch *b = arg;
+  send_ready(b->tw);
+}
+
+static ks_flushed_part *add_part(ks_flushed_set *fs, ks_partition *p) {
+  ks_flushed_part *fp = &fs->parts[fs->nparts++];
+  fp->topic = ks_strdup(p->topic);
+  fp->partition = p->partition;
+  fp->app_id = ks_strdup(p->app_id);
+  fp->expected = p->committed;
+  fp->version = p->batch_last;
+  /* The next batch continues from here, even before this one commits:
+   * the committer applies sets in order. */
+  p->committed = p->batch_last;
+  p->batch_first = p->batch_last = -1;
+  p->batch = NULL;
+  return fp;
+}
+
+void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
+  ks_worker *w = tw->w;
+  for (ks__batch **pp = &tw->open_list; *pp; pp = &(*pp)->open_next)
+    if (*pp == b) {
+      *pp = b->open_next;
+      break;
+    }
+  if (--tw->nopen == 0)
+    uv_timer_stop(&tw->age_timer);
+  for (ks__pfile *f = tw->files, *next; f; f = next) {
+    next = f->next;
+    if (f->b == b)
+      finish_file(tw, f);
+  }
+  ks_flushed_set *fs = ks_calloc(1, sizeof *fs);
+  fs->origin = w;
+  fs->tw = tw;
+  fs->table = tw->t->index;
+  size_t n = 0;
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->tw == tw && p->batch_last >= 0 && (b->kp == NULL || p == b->kp))
+      n++;
+  fs->parts = ks_calloc(n ? n : 1, sizeof *fs->parts);
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    if (p->tw == tw && p->batch_last >= 0 && (b->kp == NULL || p == b->kp))
+      add_part(fs, p);
+  ks_log_debug("table %s: flush (%s): %llu records, %zu files, %zu "
+               "partitions", tw->t->conf->name, why,
+               (unsigned long long)b->records, b->nadds, fs->nparts);
+  b->fs = fs;
+  b->flushed = 1;
+  if (b->dlq) {
+    b->dlq->drained = on_dlq_drained;
+    b->dlq->arg = b;
+  }
+  if (tw->tail)
+    tw->tail->next = b;
+  else
+    tw->head = b;
+  tw->tail = b;
+  send_ready(tw);
+}

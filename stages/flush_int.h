@@ -1,0 +1,97 @@
+/*
+ * Internals of the table writer shared by flush.c (records, triggers) and
+ * flush_file.c (partition files, batches, their way to the committer).
+ *
+ * A batch is what one commit covers: for delta the table writer's records
+ * since the last flush, over every Kafka partition and partition
+ * directory; for parquet and jsonl one Kafka partition's records (so that
+ * record-count cuts fall on the same offsets in every run). A batch has up
+ * to max_open_partitions open files, one per partition directory; the
+ * least recently used one is finished first when a new directory would
+ * pass the bound. Finished files upload while the batch goes on; the
+ * batch's set goes out once it is flushed and all its files are stored.
+ */
+#ifndef KS_STAGES_FLUSH_INT_H
+#define KS_STAGES_FLUSH_INT_H
+
+#include "stages/flush.h"
+#include "stages/commit.h"
+#include "stages/dlq.h"
+#include "storage/jsonl/jsonl.h"
+#include "storage/ostream.h"
+#include "storage/parquet/writer.h"
+
+typedef struct ks__batch ks__batch;
+typedef struct ks__pfile ks__pfile;
+
+struct ks__pfile {
+  ks__pfile *next, *prev; /* tw->files, most recently used first */
+  ks__batch *b;
+  char *dir;          /* escaped partition directory, "" when none */
+  char **values;      /* delta: partitionValues (NULL entries: null) */
+  ks_rowgroup own;    /* routed rows (parquet, partitioned delta) */
+  ks_rowgroup *rg;    /* &own, or the stage (direct) */
+  ks_pq_writer *pq;
+  ks_jsonl *jl;
+  ks_ostream *os;
+  char *rel;          /* the file's path under the table */
+  int64_t first_offset;
+  uint64_t rows;
+  uint64_t emitted;   /* file bytes handed to the stream */
+};
+
+struct ks__batch {
+  ks__batch *next;      /* FIFO of flushed batches */
+  ks__batch *open_next; /* tw->open_list */
+  ks_table_writer *tw;
+  ks_partition *kp;     /* parquet/jsonl: its Kafka partition */
+  uint64_t records;     /* consumed, valid or not */
+  uint64_t rows;        /* in its finished files */
+  size_t nfiles;        /* open files */
+  ks_delta_add *adds;   /* finished files */
+  size_t nadds, capadds;
+  int files_pending;    /* finished files storage has not acknowledged */
+  int status;           /* first file failure */
+  int flushed, discarded;
+  ks_flushed_set *fs;
+  ks_dlq_wait *dlq;     /* the batch's dead letters, acknowledged first */
+};
+
+struct ks_table_writer {
+  ks_worker *w;
+  ks_table *t;
+  ks_format format;
+  int direct;        /* unpartitioned delta: the stage is the file's rows */
+  ks_rowgroup stage; /* the decoder's row group */
+  ks_decoder *dec;
+  size_t *colmap;    /* file column j <- stage column colmap[j] */
+  size_t ncolmap;
+  ks__pfile *files;  /* open files of every open batch */
+  ks__batch *open_list;
+  int nopen;
+  size_t rows_bytes;   /* routed rows held in the files' row groups */
+  uint64_t file_bytes; /* bytes the open files have emitted */
+  uv_timer_t age_timer;
+  ks__batch *head, *tail;
+  int uncommitted; /* sets at the committer */
+  uint64_t seq;
+  uint64_t rejects_logged;
+  ks_buf dir, vals; /* the current row's partition */
+  uint8_t *isnull;
+};
+
+/* The open file of batch b for directory dir (opened, first record at
+ * offset, when there is none). NULL only when storage refused to start. */
+ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
+                       const char *dir, int64_t offset);
+/* Moves the staged row to its partition's file (and empties the stage). */
+int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
+                     const rd_kafka_message_t *m);
+/* Encodes the file's buffered rows as a row group. */
+void ks__tw_encode(ks_table_writer *tw, ks__pfile *f);
+/* Finishes every file of b and queues its set. */
+void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why);
+/* Abandons every open file (rewind, close). */
+void ks__tw_drop_files(ks_table_writer *tw);
+
+#endif
