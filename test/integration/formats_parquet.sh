@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# format: parquet (compression zstd) across two SIGKILLs: see lib_formats.sh.
+FORMAT=parquet
+CODEC=zstd
+LAYOUT="    partition_by: [event_type]"
+source "$(dirname "${BASH_SOURCE[0]}")/lib_formats.sh"
+log "formats_parquet: passed"
