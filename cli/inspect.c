@@ -1,5 +1,5 @@
 /*
- * ksink inspect URL [--json] [-c FILE]
+ * ksink inspect URL [--json [--files]] [-c FILE]
  *
  * The table's current snapshot (loaded from its newest checkpoint plus the
  * later log entries): version, protocol, schema, partition columns, active
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-static const char usage[] = "usage: ksink inspect URL [--json] [-c FILE]\n";
+static const char usage[] = "usage: ksink inspect URL [--json [--files]] [-c FILE]\n";
 
 static yajl_val field(yajl_val obj, const char *key) {
   if (!YAJL_IS_OBJECT(obj))
@@ -104,7 +104,33 @@ static void put_json_str(const char *s) {
   ks_buf_free(&b);
 }
 
-static void print_json(const ks_delta_table *t, yajl_val schema) {
+/* --files: the active files as the snapshot holds them, their
+ * partitionValues included (null stays null). */
+static void print_files(const ks_delta_snapshot *s) {
+  fputs(",\"active_files\":[", stdout);
+  for (size_t i = 0; i < s->nfiles; i++) {
+    const ks_delta_add *a = &s->files[i];
+    fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
+    put_json_str(a->path);
+    printf(",\"size\":%" PRId64 ",\"num_records\":%" PRId64
+           ",\"partition_values\":{",
+           a->size, a->num_records);
+    for (size_t k = 0; k < a->nparts; k++) {
+      if (k)
+        putchar(',');
+      put_json_str(a->part_names[k]);
+      putchar(':');
+      if (a->part_values[k])
+        put_json_str(a->part_values[k]);
+      else
+        fputs("null", stdout);
+    }
+    fputs("}}", stdout);
+  }
+  putchar(']');
+}
+
+static void print_json(const ks_delta_table *t, yajl_val schema, int files) {
   const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
   printf("{\"version\":%" PRId64 ",\"protocol\":{\"minReaderVersion\":%d,"
          "\"minWriterVersion\":%d},\"files\":%zu,\"rows\":%" PRId64
@@ -126,11 +152,14 @@ static void print_json(const ks_delta_table *t, yajl_val schema) {
     put_json_str(s->txns[i].app_id);
     printf(":%" PRId64, s->txns[i].version);
   }
+  putchar('}');
+  if (files)
+    print_files(s);
   int64_t ck = ks_delta_table_last_checkpoint(t);
   if (ck >= 0)
-    printf("},\"last_checkpoint\":%" PRId64 "}\n", ck);
+    printf(",\"last_checkpoint\":%" PRId64 "}\n", ck);
   else
-    fputs("},\"last_checkpoint\":null}\n", stdout);
+    fputs(",\"last_checkpoint\":null}\n", stdout);
 }
 
 static void print_text(const char *url, const ks_delta_table *t,
@@ -167,8 +196,9 @@ static void print_text(const char *url, const ks_delta_table *t,
 
 int ks_cli_inspect(int argc, char **argv) {
   const char *conf = NULL;
-  int json = 0;
+  int json = 0, files = 0;
   static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                       {"files", no_argument, 0, 'f'},
                                        {"config", required_argument, 0, 'c'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -178,6 +208,9 @@ int ks_cli_inspect(int argc, char **argv) {
     switch (c) {
     case 'j':
       json = 1;
+      break;
+    case 'f':
+      files = 1;
       break;
     case 'c':
       conf = optarg;
@@ -204,7 +237,7 @@ int ks_cli_inspect(int argc, char **argv) {
                         ? yajl_tree_parse(s->metadata.schema_string, NULL, 0)
                         : NULL;
   if (json)
-    print_json(ct.t, schema);
+    print_json(ct.t, schema, files);
   else
     print_text(url, ct.t, schema);
   yajl_tree_free(schema);
