@@ -265,6 +265,17 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
 
 /* ---- flush -------------------------------------------------------------- */
 
+void ks_table_writer_revoke(ks_table_writer *tw, ks_partition *p) {
+  if (tw->format == KS_FORMAT_DELTA) {
+    if (p->batch_last >= 0)
+      ks_table_writer_flush(tw, "revoke");
+    return;
+  }
+  if (p->batch)
+    ks__tw_drop_batch(tw, p->batch);
+  p->batch_first = p->batch_last = -1;
+}
+
 void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
   while (tw->open_list)
     ks__tw_flush_batch(tw, tw->open_list, why);

@@ -31,6 +31,12 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
 /* Finishes the open file (if any) and queues its flushed set. */
 void ks_table_writer_flush(ks_table_writer *tw, const char *why);
 
+/* Partition p is revoked: delta flushes the writer (the partition's rows
+ * share its files and commit now); parquet/jsonl drop p's open batch, so
+ * the next owner reads it again from the committed offset and cuts the
+ * same files (a flush here would cut them elsewhere). */
+void ks_table_writer_revoke(ks_table_writer *tw, ks_partition *p);
+
 /* Nothing buffered, no file open, every flushed set committed. */
 int ks_table_writer_idle(const ks_table_writer *tw);
 /* Bytes of rows buffered in column buffers (encoded file bytes waiting

@@ -374,34 +374,47 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
   ks_ostream_close(os, on_file_done, fd);
 }
 
+static void drop_file(ks_table_writer *tw, ks__pfile *f) {
+  file_unlink(tw, f);
+  f->b->nfiles--;
+  tw->file_bytes -= f->emitted;
+  if (f->rg == &f->own)
+    tw->rows_bytes -= ks_rowgroup_bytes(&f->own);
+  if (f->pq)
+    ks_pq_writer_free(f->pq);
+  ks_jsonl_free(f->jl);
+  ks_ostream_abort(f->os);
+  file_free(tw, f);
+}
+
+void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b) {
+  for (ks__pfile *f = tw->files, *next; f; f = next) {
+    next = f->next;
+    if (f->b == b)
+      drop_file(tw, f);
+  }
+  for (ks__batch **pp = &tw->open_list; *pp; pp = &(*pp)->open_next)
+    if (*pp == b) {
+      *pp = b->open_next;
+      break;
+    }
+  if (--tw->nopen == 0)
+    uv_timer_stop(&tw->age_timer);
+  /* dead letters already sent for the dropped records are sent again
+   * when the records are read again (at least once) */
+  ks_dlq_wait_release(b->dlq);
+  b->dlq = NULL;
+  if (b->kp)
+    b->kp->batch = NULL;
+  if (b->files_pending == 0)
+    free_batch(b);
+  else
+    b->discarded = 1; /* freed when its last upload ends */
+}
+
 void ks__tw_drop_files(ks_table_writer *tw) {
-  while (tw->files) {
-    ks__pfile *f = tw->files;
-    file_unlink(tw, f);
-    f->b->nfiles--;
-    if (f->pq)
-      ks_pq_writer_free(f->pq);
-    ks_jsonl_free(f->jl);
-    ks_ostream_abort(f->os);
-    file_free(tw, f);
-  }
-  for (ks__batch *b = tw->open_list, *next; b; b = next) {
-    next = b->open_next;
-    /* dead letters already sent for the discarded records are sent again
-     * when the records are read again (at least once) */
-    ks_dlq_wait_release(b->dlq);
-    b->dlq = NULL;
-    if (b->kp)
-      b->kp->batch = NULL;
-    if (b->files_pending == 0)
-      free_batch(b);
-    else
-      b->discarded = 1; /* freed when its last upload ends */
-  }
-  tw->open_list = NULL;
-  tw->nopen = 0;
-  tw->rows_bytes = tw->file_bytes = 0;
-  uv_timer_stop(&tw->age_timer);
+  while (tw->open_list)
+    ks__tw_drop_batch(tw, tw->open_list);
   ks_free(tw->colmap);
   tw->colmap = NULL;
   tw->ncolmap = 0;

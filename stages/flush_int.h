@@ -91,7 +91,10 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
 void ks__tw_encode(ks_table_writer *tw, ks__pfile *f);
 /* Finishes every file of b and queues its set. */
 void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why);
-/* Abandons every open file (rewind, close). */
+/* Abandons an open batch and its open files (a revoke of its Kafka
+ * partition, a rewind); finished files still uploading end on their own. */
+void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b);
+/* Abandons every open batch (rewind, close). */
 void ks__tw_drop_files(ks_table_writer *tw);
 
 #endif

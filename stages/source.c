@@ -212,10 +212,10 @@ static void on_revoke(ks_msg *m) {
       rewind = 1;
       continue;
     }
-    /* The partition's rows share a file with other partitions of the
-     * table: flush the whole writer so the revoked range commits now. */
-    if (p->batch_last >= 0)
-      ks_table_writer_flush(p->tw, "revoke");
+    /* delta: the partition's rows share files with other partitions of
+     * the table, the whole writer flushes so the revoked range commits
+     * now; parquet/jsonl drop the partition's open batch (flush.h) */
+    ks_table_writer_revoke(p->tw, p);
   }
   for (size_t t = 0; rewind && t < w->p->ntables; t++) {
     for (int i = 0; i < rm->parts->cnt; i++) {
