@@ -9,7 +9,9 @@
  * decode, encode, upload, commit) and, end to end, until the pipeline has
  * also flushed the rest, committed and left the group; rounds alternate
  * 1, 2, 1, 2, ... and the best of each is reported. Usage: bench_workers [--events N] [--rounds R] [--pin]
- * [-X kafka.key=value]... (-X passes a consumer property through).
+ * [-X kafka.key=value]... [-T table.key=value]... (-X passes a consumer
+ * property through; -T a key of the table, as YAML: -T
+ * "partition_by=[event_type]", -T format=jsonl).
  */
 #include "bench/bench_common.h"
 #include "base/ks.h"
@@ -120,7 +122,7 @@ typedef struct timing {
 /* One round; returns 0, or -1 on failure. */
 static int run_round(const char *bootstraps, const char *dir, int workers,
                      int pin, int no, const produced *pr, const char *extra,
-                     timing *tm) {
+                     const char *table_extra, timing *tm) {
   char yaml[4096], err[1024];
   snprintf(yaml, sizeof yaml,
            "app_id: bench\n"
@@ -135,13 +137,17 @@ static int run_round(const char *bootstraps, const char *dir, int workers,
            "  - name: user_events\n"
            "    topics: [user-events]\n"
            "    path: t%d-w%d\n"
-           "    compression: snappy\n"
+           "%s"
            "    flush: { records: 100000, bytes: 128MiB, interval: 30s }\n"
            "    errors: { tolerance: all }\n"
+           "%s"
            "http: { listen: \"off\" }\n",
            bootstraps, no, workers, extra, workers,
            pin ? (workers == 1 ? ", cores: [0]" : ", cores: [0, 1]") : "", dir,
-           no, workers);
+           no, workers,
+           strstr(table_extra, "compression:") ? ""
+                                               : "    compression: snappy\n",
+           table_extra);
   ks_conf *conf = NULL;
   if (ks_conf_load_string(yaml, strlen(yaml), "bench", &conf, err,
                           sizeof err)) {
@@ -183,13 +189,19 @@ static int run_round(const char *bootstraps, const char *dir, int workers,
 int main(int argc, char **argv) {
   size_t n = 400000;
   int rounds = 2, pin = 0;
-  char extra[1024] = "";
+  char extra[1024] = "", table_extra[1024] = "";
   for (int i = 1; i < argc; i++) {
     const char *eq;
     if (strcmp(argv[i], "-X") == 0 && i + 1 < argc &&
         (eq = strchr(argv[i + 1], '=')) != NULL) {
       size_t len = strlen(extra);
       snprintf(extra + len, sizeof extra - len, "  %.*s: \"%s\"\n",
+               (int)(eq - argv[i + 1]), argv[i + 1], eq + 1);
+      i++;
+    } else if (strcmp(argv[i], "-T") == 0 && i + 1 < argc &&
+               (eq = strchr(argv[i + 1], '=')) != NULL) {
+      size_t len = strlen(table_extra);
+      snprintf(table_extra + len, sizeof table_extra - len, "    %.*s: %s\n",
                (int)(eq - argv[i + 1]), argv[i + 1], eq + 1);
       i++;
     } else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
@@ -201,7 +213,7 @@ int main(int argc, char **argv) {
   }
   if (n == 0 || rounds < 1) {
     fprintf(stderr, "usage: bench_workers [--events N] [--rounds R] [--pin] "
-                    "[-X key=value]...\n");
+                    "[-X key=value]... [-T table_key=value]...\n");
     return 2;
   }
   ks_log_set_level(KS_LOG_ERROR);
@@ -237,7 +249,7 @@ int main(int argc, char **argv) {
   for (int r = 0; r < rounds && rc == 0; r++) {
     for (int w = 1; w <= 2; w++) {
       timing tm;
-      if (run_round(bs, dir, w, pin, r, &pr, extra, &tm)) {
+      if (run_round(bs, dir, w, pin, r, &pr, extra, table_extra, &tm)) {
         rc = 1;
         break;
       }

@@ -2,6 +2,7 @@
 # format: jsonl (compression gzip) across two SIGKILLs: see lib_formats.sh.
 FORMAT=jsonl
 CODEC=gzip
-LAYOUT=${LAYOUT:-}
+LAYOUT=""
+REPLAY=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib_formats.sh"
 log "formats_jsonl_gzip: passed"

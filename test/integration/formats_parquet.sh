@@ -3,5 +3,6 @@
 FORMAT=parquet
 CODEC=zstd
 LAYOUT="    partition_by: [event_type]"
+SECOND_MEMBER=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib_formats.sh"
 log "formats_parquet: passed"

@@ -1,12 +1,18 @@
 # Shared body of the formats_* tests (sourced): FORMAT, CODEC and LAYOUT set
-# by the caller. 8 partitions of keyed demo records (5% invalid) are sunk
+# by the caller; SECOND_MEMBER=1 adds a second group member after the
+# crashes, whose joining revokes partitions from the first (their open
+# batches are dropped and read again by the new owner) and whose SIGTERM
+# hands them back. 8 partitions of keyed demo records (5% invalid) are sunk
 # as `format: $FORMAT` files cut only by flush.records; ksink is SIGKILLed
 # twice mid-stream and restarted, then SIGTERMed. Every file must parse and
 # hold every valid record exactly once (test/tools/verify_files.mjs).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_COUNT:-40000}
-RATE=$((COUNT / 12 + 1))
+# three quarters while ksink is killed twice, the rest (seed 12, other
+# values) after the restart, with the second member when there is one
+FIRST=$((COUNT * 3 / 4))
+RATE=$((FIRST / 16 + 1))
 start_broker events:8
 
 cat >"$WORK/ksink.yaml" <<YAML
@@ -26,36 +32,53 @@ tables:
     compression: $CODEC
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
 $LAYOUT
-    flush: { records: 700, bytes: 1GiB, interval: 1h }
+    flush: { records: 300, bytes: 1GiB, interval: 1h }
     errors: { tolerance: all }
 http: { listen: "127.0.0.1:0" }
 YAML
 
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic events \
-  --count "$COUNT" --seed 11 --invalid-permille 50 --rate "$RATE" \
-  --expect "$WORK/expect.jsonl" >"$WORK/produce.out" 2>"$WORK/produce.err" &
+  --count "$FIRST" --seed 11 --invalid-permille 50 --rate "$RATE" \
+  --expect "$WORK/expect1.jsonl" >"$WORK/produce.out" 2>"$WORK/produce.err" &
 PRODUCER=$!
 PIDS+=($PRODUCER)
 
 DIR=$WORK/lake/events
+# crash rounds poll the number of files (cheap); the checks count records
+data_files() { { find "$DIR" -type f ! -name '.*' 2>/dev/null || true; } | wc -l; }
 file_rows() { node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" --count; }
-crash_rounds 2 file_rows 0.2
-run_ksink
+crash_rounds 2 data_files 0.2
 wait "$PRODUCER" || fail "producer failed: $(cat "$WORK/produce.err")"
+run_ksink
+if [ "${SECOND_MEMBER:-0}" = 1 ]; then
+  run_member m2
+  M2=$MEMBER_PID
+  wait_log "$WORK/m2.err" 'assigned [0-9]+ partitions' 1 60
+fi
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic events \
+  --count $((COUNT - FIRST)) --seed 12 --invalid-permille 50 --rate "$RATE" \
+  --expect "$WORK/expect2.jsonl" >>"$WORK/produce.out" 2>>"$WORK/produce.err" ||
+  fail "producer failed: $(cat "$WORK/produce.err")"
+cat "$WORK/expect1.jsonl" "$WORK/expect2.jsonl" >"$WORK/expect.jsonl"
 VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
 log "producer done: $VALID valid of $(wc -l <"$WORK/expect.jsonl") delivered"
+if [ "${SECOND_MEMBER:-0}" = 1 ]; then
+  log "SIGTERM to the second member"
+  assigned=$(count_log "$WORK/ksink.err" 'assigned [0-9]+ partitions')
+  stop_member m2 "$M2"
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' $((assigned + 1)) 60
+fi
 # The last records of each partition wait for flush.records or the
 # shutdown flush: wait until this run consumed everything there is (its
-# consumed counter stops moving), or the files already hold it all.
+# consumed counter stops moving).
 wait_log "$WORK/ksink.err" 'http: serving' 3 60
 PORT=$(grep -o '(port [0-9]*)' "$WORK/ksink.err" | tail -1 | tr -dc 0-9)
 prev=-1 stable=0
 for _ in $(seq 120); do
-  [ "$(file_rows)" -ge "$VALID" ] && break
   cur=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^ksink_records_consumed_total/ {print $2}')
   if [ -n "$cur" ] && [ "$cur" != 0 ] && [ "$cur" = "$prev" ]; then
     stable=$((stable + 1))
-    [ "$stable" -ge 3 ] && break
+    [ "$stable" -ge 4 ] && break
   else
     stable=0
   fi
@@ -72,3 +95,35 @@ log "files written again after a restart (already there): $(count_log "$WORK/ksi
 [ -z "$(find "$DIR" -name '.*ksink-upload*')" ] || log "temp files left: $(find "$DIR" -name '.*ksink-upload*' | wc -l)"
 node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
   --expect "$WORK/expect.jsonl" --topic events
+
+# REPLAY=1: a consumer group with no committed offsets reads the whole
+# topic again. Every batch is cut where the first runs cut it (record
+# counts; the one shutdown flush ended each partition at its end, where
+# this run ends it too), so every file is refused as already there and
+# nothing new appears.
+if [ "${REPLAY:-0}" = 1 ]; then
+  files_before=$(data_files)
+  sed -i 's/group.id: ksink-it$/group.id: ksink-it-replay/' "$WORK/ksink.yaml"
+  : >"$WORK/ksink.err"
+  run_ksink
+  wait_log "$WORK/ksink.err" 'http: serving' 1 60
+  PORT=$(grep -o '(port [0-9]*)' "$WORK/ksink.err" | tail -1 | tr -dc 0-9)
+  total=$(wc -l <"$WORK/expect.jsonl")
+  for _ in $(seq 300); do
+    cur=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^ksink_records_consumed_total/ {print $2}')
+    [ "${cur:-0}" -ge "$total" ] && break
+    sleep 0.5
+  done
+  [ "${cur:-0}" -ge "$total" ] || fail "replay consumed ${cur:-0} of $total records"
+  kill -TERM "$KSINK_PID"
+  rc=0
+  wait "$KSINK_PID" || rc=$?
+  [ "$rc" = 0 ] || fail "replay: ksink exited $rc: $(tail -20 "$WORK/ksink.err")"
+  grep -q '"level":"error"' "$WORK/ksink.err" && fail "replay: ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -5)"
+  existed=$(count_log "$WORK/ksink.err" 'already exists')
+  log "replay: $existed of $files_before files already there, $(data_files) files now"
+  [ "$(data_files)" = "$files_before" ] || fail "the replay wrote new files"
+  [ "$existed" = "$files_before" ] || fail "the replay met $existed existing files of $files_before"
+  node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
+    --expect "$WORK/expect.jsonl" --topic events
+fi
