@@ -60,11 +60,7 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 log "table has $(table_rows "$TABLE") rows; SIGTERM"
-kill -TERM "$KSINK_PID"
-rc=0
-wait "$KSINK_PID" || rc=$?
-[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -20 "$WORK/ksink.err")"
-grep -q '"level":"error"' "$WORK/ksink.err" && fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -5)"
+stop_member ksink "$KSINK_PID"
 "$KSINK" inspect "file://$TABLE" --json --files >"$WORK/inspect.json" || fail "inspect failed"
 log "directories: $(cd "$TABLE" && find . -mindepth 1 -maxdepth 1 -type d ! -name _delta_log | sort | tr '\n' ' ')"
 node "$KS_SOURCE_DIR/test/tools/verify_partitions.mjs" --table "$TABLE" \
