@@ -90,13 +90,14 @@ static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
     return r;
   }
   const ks_delta_snapshot *s = ks_delta_table_snapshot(io->dt);
-  if (s->version < 0 || !s->has_metadata ||
-      strcmp(s->metadata.schema_string, t->schema_string) == 0)
+  if (s->version < 0)
     return 0; /* a new table takes ours with its first commit */
+  const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
+  if (cur && strcmp(cur, t->schema_string) == 0)
+    return 0;
   char why[600];
   ks_pq_schema *old = NULL;
-  if ((r = ks_delta_schema_parse(s->metadata.schema_string, &old, why,
-                                 sizeof why)))
+  if ((r = ks_delta_schema_parse(cur, &old, why, sizeof why)))
     return refuse(p, t, s->version, why, err, errlen);
   ks_delta_schema_change d;
   r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns, &d);
@@ -107,14 +108,14 @@ static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
   ks_pq_schema_free(old);
   if (r)
     return refuse(p, t, s->version, why, err, errlen);
-  if (strcmp(s->metadata.schema_string, t->schema_string) == 0)
+  if (strcmp(cur, t->schema_string) == 0)
     return 0; /* the same columns in another order: the table's order */
   if (d.added == 0)
     return refuse(p, t, s->version,
                   "the same columns, but its schemaString differs (field "
                   "metadata?), which ksink does not rewrite",
                   err, errlen);
-  char *from = ks_strdup(s->metadata.schema_string);
+  char *from = ks_strdup(cur);
   ks_delta_commit_req req = {.new_schema_string = t->schema_string,
                              .schema_from = from,
                              .operation = "ADD COLUMNS",
