@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <yajl/yajl_tree.h>
 
 /* ---- schemaString -> tree ------------------------------------------------ */
 
@@ -36,15 +35,6 @@ typedef struct parse_ctx {
   size_t errlen;
   ks_buf path; /* dotted path of the field being read, for messages */
 } parse_ctx;
-
-static yajl_val member(yajl_val obj, const char *key) {
-  if (!YAJL_IS_OBJECT(obj))
-    return NULL;
-  for (size_t i = 0; i < obj->u.object.len; i++)
-    if (strcmp(obj->u.object.keys[i], key) == 0)
-      return obj->u.object.values[i];
-  return NULL;
-}
 
 /* The string of a JSON string value, else "". */
 static const char *str_of(yajl_val v) {
@@ -90,12 +80,13 @@ static int add_typed(parse_ctx *c, ks_pq_node *parent, const char *name,
                      int nullable, yajl_val type);
 
 static int add_fields(parse_ctx *c, ks_pq_node *g, yajl_val st) {
-  yajl_val fields = member(st, "fields");
+  yajl_val fields = ks__delta_json_field(st, "fields");
   if (!YAJL_IS_ARRAY(fields))
     return parse_fail(c, "a struct without a \"fields\" array");
   for (size_t i = 0; i < fields->u.array.len; i++) {
     yajl_val f = fields->u.array.values[i];
-    yajl_val name = member(f, "name"), nullable = member(f, "nullable");
+    yajl_val name = ks__delta_json_field(f, "name"),
+             nullable = ks__delta_json_field(f, "nullable");
     if (!YAJL_IS_STRING(name) || YAJL_GET_STRING(name)[0] == 0)
       return parse_fail(c, "a field without a name");
     size_t old = c->path.len;
@@ -103,7 +94,7 @@ static int add_fields(parse_ctx *c, ks_pq_node *g, yajl_val st) {
       ks_buf_append_byte(&c->path, '.');
     ks_buf_append_str(&c->path, YAJL_GET_STRING(name));
     int r = add_typed(c, g, YAJL_GET_STRING(name), !YAJL_IS_FALSE(nullable),
-                      member(f, "type"));
+                      ks__delta_json_field(f, "type"));
     c->path.len = old;
     if (r)
       return r;
@@ -129,21 +120,22 @@ static int add_typed(parse_ctx *c, ks_pq_node *parent, const char *name,
       ks_pq_add_leaf(parent, name, rep, t);
     return 0;
   }
-  yajl_val kind = member(type, "type");
+  yajl_val kind = ks__delta_json_field(type, "type");
   const char *k = str_of(kind);
   if (strcmp(k, "struct") == 0)
     return add_fields(c, ks_pq_add_struct(parent, name, rep), type);
   if (strcmp(k, "array") == 0)
     return add_typed(c, ks_pq_add_list(parent, name, rep), "element",
-                     !YAJL_IS_FALSE(member(type, "containsNull")),
-                     member(type, "elementType"));
+                     !YAJL_IS_FALSE(ks__delta_json_field(type, "containsNull")),
+                     ks__delta_json_field(type, "elementType"));
   if (strcmp(k, "map") == 0) {
-    yajl_val key = member(type, "keyType");
+    yajl_val key = ks__delta_json_field(type, "keyType");
     if (strcmp(str_of(key), "string") != 0)
       return parse_fail(c, "a map whose keys are not strings");
-    return add_typed(c, ks_pq_add_map(parent, name, rep), "value",
-                     !YAJL_IS_FALSE(member(type, "valueContainsNull")),
-                     member(type, "valueType"));
+    return add_typed(
+        c, ks_pq_add_map(parent, name, rep), "value",
+        !YAJL_IS_FALSE(ks__delta_json_field(type, "valueContainsNull")),
+        ks__delta_json_field(type, "valueType"));
   }
   return parse_fail(c, "a type that is neither a name nor a struct, array "
                        "or map");
@@ -161,7 +153,7 @@ int ks_delta_schema_parse(const char *json, ks_pq_schema **out, char *err,
   parse_ctx c = {err, errlen, {0}};
   ks_buf_init(&c.path, 0);
   ks_pq_schema *s = ks_pq_schema_new();
-  yajl_val kind = member(v, "type");
+  yajl_val kind = ks__delta_json_field(v, "type");
   int r = strcmp(str_of(kind), "struct") == 0
               ? add_fields(&c, ks_pq_schema_root(s), v)
               : parse_fail(&c, "the root is not a struct");
