@@ -12,11 +12,9 @@
 #define EVOLVE_ROUNDS 5
 #define AGAIN 1 /* evolve_round: compare again */
 
-/* A private loop and storage, as ks_committer_with_snapshot has: start-up
- * runs before any worker loop exists and waits for the answer. */
+/* The table being compared, on a loop that runs only for us. */
 typedef struct evolve_io {
-  uv_loop_t loop;
-  ks_storage *st;
+  uv_loop_t *loop;
   ks_delta_table *dt;
   int done, status;
   int64_t version;
@@ -39,41 +37,17 @@ static int wait_io(evolve_io *io, int r) {
   if (r)
     return r;
   io->done = 0;
-  uv_run(&io->loop, UV_RUN_DEFAULT);
+  uv_run(io->loop, UV_RUN_DEFAULT);
   return io->done ? io->status : KS_EIO;
 }
 
-static int io_open(evolve_io *io, const ks_pipeline *p, const ks_table *t,
-                   char *err, size_t errlen) {
-  memset(io, 0, sizeof *io);
-  int r = uv_loop_init(&io->loop);
-  if (r)
-    return r;
-  if ((r = ks_storage_open(&io->loop, p->conf->storage_url, &p->conf->s3,
-                           &io->st))) {
-    snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
-             ks_strerror(r));
-    uv_loop_close(&io->loop);
-    return r;
-  }
-  io->dt = ks_delta_table_new(io->st, t->conf->path);
-  return 0;
-}
-
-static void io_close(evolve_io *io) {
-  ks_delta_table_free(io->dt);
-  ks_storage_close(io->st);
-  uv_run(&io->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&io->loop);
-}
-
-static int refuse(const ks_pipeline *p, const ks_table *t, int64_t version,
+static int refuse(const char *where, const ks_table *t, int64_t version,
                   const char *why, char *err, size_t errlen) {
   snprintf(err, errlen,
            "table %s: the Delta table at %s/%s (version %" PRId64 ") has a "
            "different schema than %s: %s; point the table at a new path or "
            "change the schema back",
-           t->conf->name, p->conf->storage_url, t->conf->path, version,
+           t->conf->name, where, t->conf->path, version,
            t->conf->schema_path ? t->conf->schema_path
                                 : "the configured schema",
            why);
@@ -81,7 +55,7 @@ static int refuse(const ks_pipeline *p, const ks_table *t, int64_t version,
 }
 
 /* One round: 0 done, AGAIN, else the error. */
-static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
+static int evolve_round(const char *where, ks_table *t, evolve_io *io,
                         ks_table_columns_fn columns, char *err, size_t errlen) {
   int r = wait_io(io, ks_delta_table_load(io->dt, on_done, io));
   if (r) {
@@ -98,7 +72,7 @@ static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
   char why[600];
   ks_pq_schema *old = NULL;
   if ((r = ks_delta_schema_parse(cur, &old, why, sizeof why)))
-    return refuse(p, t, s->version, why, err, errlen);
+    return refuse(where, t, s->version, why, err, errlen);
   ks_delta_schema_change d;
   r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns, &d);
   if (r == 0 && (r = ks_schema_conform(t->schema, old, why, sizeof why)) == 0)
@@ -107,11 +81,11 @@ static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
     snprintf(why, sizeof why, "%s", d.reason);
   ks_pq_schema_free(old);
   if (r)
-    return refuse(p, t, s->version, why, err, errlen);
+    return refuse(where, t, s->version, why, err, errlen);
   if (strcmp(cur, t->schema_string) == 0)
     return 0; /* the same columns in another order: the table's order */
   if (d.added == 0)
-    return refuse(p, t, s->version,
+    return refuse(where, t, s->version,
                   "the same columns, but its schemaString differs (field "
                   "metadata?), which ksink does not rewrite",
                   err, errlen);
@@ -134,27 +108,50 @@ static int evolve_round(const ks_pipeline *p, ks_table *t, evolve_io *io,
     return r;
   }
   ks_log_info("table %s: schema evolved in version %" PRId64 ": %d new "
-              "nullable column%s (the first: %s); older files read them as "
+              "nullable column%s (the first: %s); older files read %s as "
               "null",
               t->conf->name, io->version, d.added, d.added == 1 ? "" : "s",
-              d.first_added);
+              d.first_added, d.added == 1 ? "it" : "them");
   return 0;
 }
 
-int ks_evolve_start(const ks_pipeline *p, ks_table *t,
-                    ks_table_columns_fn columns, char *err, size_t errlen) {
-  evolve_io io;
-  int r = io_open(&io, p, t, err, errlen);
-  if (r)
-    return r;
-  for (int round = 0; round < EVOLVE_ROUNDS; round++)
-    if ((r = evolve_round(p, t, &io, columns, err, errlen)) != AGAIN)
-      break;
-  if (r == AGAIN)
+int ks_evolve_table(uv_loop_t *loop, ks_storage *st, const char *where,
+                    ks_table *t, ks_table_columns_fn columns, char *err,
+                    size_t errlen) {
+  evolve_io io = {.loop = loop, .dt = ks_delta_table_new(st, t->conf->path)};
+  int r = AGAIN;
+  for (int round = 0; r == AGAIN && round < EVOLVE_ROUNDS; round++)
+    r = evolve_round(where, t, &io, columns, err, errlen);
+  if (r == AGAIN) {
     snprintf(err, errlen,
              "table %s: the table's schema changed under us %d times in a "
              "row",
              t->conf->name, EVOLVE_ROUNDS);
-  io_close(&io);
-  return r == AGAIN ? KS_ECONFLICT : r;
+    r = KS_ECONFLICT;
+  }
+  ks_delta_table_free(io.dt);
+  uv_run(loop, UV_RUN_DEFAULT); /* what the table left running */
+  return r;
+}
+
+/* A private loop and storage, as ks_committer_with_snapshot has: start-up
+ * runs before any worker loop exists and waits for the answer. */
+int ks_evolve_start(const ks_pipeline *p, ks_table *t,
+                    ks_table_columns_fn columns, char *err, size_t errlen) {
+  uv_loop_t loop;
+  int r = uv_loop_init(&loop);
+  if (r)
+    return r;
+  ks_storage *st = NULL;
+  if ((r = ks_storage_open(&loop, p->conf->storage_url, &p->conf->s3, &st))) {
+    snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
+             ks_strerror(r));
+  } else {
+    r = ks_evolve_table(&loop, st, p->conf->storage_url, t, columns, err,
+                        errlen);
+    ks_storage_close(st);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&loop);
+  return r;
 }

@@ -16,6 +16,7 @@
 #define KS_STAGES_EVOLVE_H
 
 #include "reactor/pipeline.h"
+#include "storage/storage.h"
 
 /* Rebuilds t->pq and t->schema_string from t->schema and the extra
  * columns (the pipeline's _kafka_* ones); 0 or KS_ESCHEMA with err. */
@@ -27,5 +28,10 @@ typedef int (*ks_table_columns_fn)(ks_table *t, char *err, size_t errlen);
  * the schema meanwhile makes it compare again. */
 int ks_evolve_start(const ks_pipeline *p, ks_table *t,
                     ks_table_columns_fn columns, char *err, size_t errlen);
+/* The same on a given storage whose loop runs only for this call (tests
+ * pass storage doubles); `where` names the storage in messages. */
+int ks_evolve_table(uv_loop_t *loop, ks_storage *st, const char *where,
+                    ks_table *t, ks_table_columns_fn columns, char *err,
+                    size_t errlen);
 
 #endif

@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "base/ks.h"
 #include "stages/decode.h"
+#include "stages/evolve.h"
 #include "stages/schema.h"
 #include "storage/delta/delta.h"
 
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "../../support/storage_env.h"
 
 static const ks_colspec meta[] = {
     {"_kafka_topic", KS_COL_STRING, 0},
@@ -338,6 +341,305 @@ static void test_same_schema(void **state) {
   ks_pq_schema_free(old);
 }
 
+/* ---- at start-up: ks_evolve_table on a real log ---- */
+
+static int columns(ks_table *t, char *err, size_t errlen) {
+  ks_pq_schema *pq =
+      ks_schema_table_tree(t->schema, meta, KS_ARRAY_SIZE(meta), err, errlen);
+  if (pq == NULL)
+    return KS_ESCHEMA;
+  ks_pq_schema_free(t->pq);
+  t->pq = pq;
+  ks_free(t->schema_string);
+  t->schema_string = schema_string(pq);
+  return 0;
+}
+
+static const char v2[] =
+    "{\"type\":\"object\",\"required\":[\"user_id\"],\"properties\":{"
+    "\"email\":{\"type\":\"string\"},"
+    "\"user_id\":{\"type\":\"integer\"},"
+    "\"name\":{\"type\":\"string\"},"
+    "\"profile\":{\"type\":\"object\",\"properties\":{"
+    "\"age\":{\"type\":\"integer\"}}},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"a\":{\"type\":\"string\"}}}},"
+    "\"price\":{\"type\":\"number\",\"multipleOf\":0.01,\"minimum\":0,"
+    "\"maximum\":1000}}}";
+
+typedef struct evo_fx {
+  ks_storage_env env;
+  ks_conf_table conf;
+  ks_table t;
+  int calls, status;
+} evo_fx;
+
+static void table_init(evo_fx *f, const char *json, int add_columns) {
+  memset(&f->conf, 0, sizeof f->conf);
+  f->conf.name = (char *)"events";
+  f->conf.path = (char *)"events";
+  f->conf.schema_path = (char *)"v.json";
+  f->conf.add_columns = add_columns;
+  memset(&f->t, 0, sizeof f->t);
+  f->t.conf = &f->conf;
+  f->t.schema = load(json);
+  char err[256];
+  assert_int_equal(columns(&f->t, err, sizeof err), 0);
+}
+
+static void table_done(evo_fx *f) {
+  ks_schema_free(f->t.schema);
+  ks_pq_schema_free(f->t.pq);
+  ks_free(f->t.schema_string);
+}
+
+static void on_commit(void *arg, int status, int64_t version) {
+  evo_fx *f = arg;
+  (void)version;
+  f->calls++;
+  f->status = status;
+}
+
+/* The table as generation 1 left it: v0 with the v1 columns and a file. */
+static void create_v1(evo_fx *f) {
+  table_init(f, v1, 0);
+  ks_delta_table *dt = ks_delta_table_new(f->env.st, "events");
+  ks_delta_add add = {.path = (char *)"a.parquet",
+                      .size = 10,
+                      .modification_time = 1000,
+                      .num_records = 2,
+                      .stats = (char *)"{\"numRecords\":2}"};
+  ks_delta_commit_req req = {.adds = &add,
+                             .nadds = 1,
+                             .schema_string = f->t.schema_string,
+                             .engine_info = "ksink/test"};
+  f->calls = 0;
+  assert_int_equal(ks_delta_commit(dt, &req, on_commit, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, 0);
+  ks_delta_table_free(dt);
+  table_done(f);
+}
+
+static int log_entries(evo_fx *f) {
+  int n = 0;
+  for (;; n++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/events/_delta_log/%020d.json", f->env.dir,
+             n);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+      return n;
+    fclose(fp);
+  }
+}
+
+static int evolve(evo_fx *f, ks_storage *st, char *err, size_t errlen) {
+  err[0] = 0;
+  return ks_evolve_table(&f->env.loop, st, "file:///lake", &f->t, columns, err,
+                         errlen);
+}
+
+/* The schemaString of the newest version, read back through the log. */
+static void on_load(void *arg, int status) {
+  on_commit(arg, status, -1);
+}
+
+/* The table as the log has it now (caller frees). */
+static ks_delta_table *log_table(evo_fx *f) {
+  ks_delta_table *dt = ks_delta_table_new(f->env.st, "events");
+  f->calls = 0;
+  assert_int_equal(ks_delta_table_load(dt, on_load, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, 0);
+  return dt;
+}
+
+static char *table_schema(evo_fx *f) {
+  ks_delta_table *dt = log_table(f);
+  char *s = ks_strdup(ks_delta_table_snapshot(dt)->metadata.schema_string);
+  ks_delta_table_free(dt);
+  return s;
+}
+
+static int evo_setup(void **state) {
+  evo_fx *f = calloc(1, sizeof *f);
+  ks_storage_env_open(&f->env, "evolve", NULL);
+  create_v1(f);
+  *state = f;
+  return 0;
+}
+
+static int evo_teardown(void **state) {
+  evo_fx *f = *state;
+  ks_storage_env_close(&f->env);
+  free(f);
+  return 0;
+}
+
+static void test_start_adds_once(void **state) {
+  evo_fx *f = *state;
+  char err[1024];
+  /* with none the same change is refused and nothing is written */
+  table_init(f, v2, 0);
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), KS_ECONFIG);
+  assert_string_equal(
+      err, "table events: the Delta table at file:///lake/events (version 0) "
+           "has a different schema than v.json: column email: not in the "
+           "table (new columns need schema_evolution: add_columns); point "
+           "the table at a new path or change the schema back");
+  assert_int_equal(log_entries(f), 1);
+  table_done(f);
+
+  table_init(f, v2, 1);
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), 0);
+  assert_int_equal(log_entries(f), 2);
+  char *s = table_schema(f);
+  assert_string_equal(s, f->t.schema_string);
+  /* email, declared first, comes after the table's columns */
+  assert_true(strstr(s, "\"price\"") < strstr(s, "\"email\""));
+  assert_true(strstr(s, "\"email\"") < strstr(s, "\"_kafka_topic\""));
+  ks_free(s);
+  table_done(f);
+
+  /* the next start finds the columns there: nothing to commit */
+  table_init(f, v2, 1);
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), 0);
+  assert_int_equal(log_entries(f), 2);
+  table_done(f);
+  /* and v1 is refused now: the table has a column it lacks */
+  table_init(f, v1, 1);
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), KS_ECONFIG);
+  assert_non_null(strstr(err, "column email: in the table but not in the "
+                              "schema (a column cannot be dropped)"));
+  table_done(f);
+}
+
+/* A storage double: the first log entry we write loses to `rival`, which
+ * lands at the same key just before ours (another process evolving the
+ * table at the same moment). */
+typedef struct race_storage {
+  ks_storage base;
+  ks_storage *inner;
+  const char *rival;
+  int raced;
+  char key[512];
+  const void *data;
+  size_t len;
+  ks_storage_cb cb;
+  void *arg;
+} race_storage;
+
+static void race_ours(void *arg, int status) {
+  race_storage *rs = arg;
+  rs->cb(rs->arg, status);
+}
+
+static void race_rival_done(void *arg, int status) {
+  race_storage *rs = arg;
+  assert_int_equal(status, 0);
+  assert_int_equal(ks_storage_put_if_absent(rs->inner, rs->key, rs->data,
+                                            rs->len, race_ours, rs),
+                   0);
+}
+
+static int race_put_if_absent(ks_storage *s, const char *key, const void *d,
+                              size_t n, ks_storage_cb cb, void *arg) {
+  race_storage *rs = (race_storage *)s;
+  if (rs->raced++ || strstr(key, "_delta_log/") == NULL)
+    return ks_storage_put_if_absent(rs->inner, key, d, n, cb, arg);
+  snprintf(rs->key, sizeof rs->key, "%s", key);
+  rs->data = d, rs->len = n, rs->cb = cb, rs->arg = arg;
+  return ks_storage_put_if_absent(rs->inner, key, rs->rival, strlen(rs->rival),
+                                  race_rival_done, rs);
+}
+
+static int race_get(ks_storage *s, const char *key, ks_storage_get_cb cb,
+                    void *arg) {
+  return ks_storage_get(((race_storage *)s)->inner, key, cb, arg);
+}
+
+static int race_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,
+                     void *arg) {
+  return ks_storage_list(((race_storage *)s)->inner, prefix, cb, arg);
+}
+
+/* The rival's entry: the v1 table's metaData with `schema`. */
+static char *rival_entry(evo_fx *f, const char *schema) {
+  ks_delta_table *dt = log_table(f);
+  ks_delta_metadata m = ks_delta_table_snapshot(dt)->metadata;
+  m.schema_string = (char *)schema;
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  assert_int_equal(ks_delta_write_metadata(&b, &m), 0);
+  ks_buf_cstr(&b);
+  ks_delta_table_free(dt);
+  return (char *)ks_buf_steal(&b, NULL);
+}
+
+static void race(evo_fx *f, const char *rival_json, int want, const char *msg) {
+  static const ks_storage_vtable vt = {.name = "race",
+                                       .put_if_absent = race_put_if_absent,
+                                       .get = race_get,
+                                       .list = race_list};
+  /* what the rival wrote: its schema conformed to the table, as ours is */
+  char *text;
+  ks_pq_schema *old = v1_table(&text);
+  table_init(f, rival_json, 1);
+  char err[1024];
+  assert_int_equal(ks_schema_conform(f->t.schema, old, err, sizeof err), 0);
+  assert_int_equal(columns(&f->t, err, sizeof err), 0);
+  char *rival = rival_entry(f, f->t.schema_string);
+  table_done(f);
+  ks_pq_schema_free(old);
+  ks_free(text);
+
+  race_storage rs = {.base = {.vt = &vt, .loop = &f->env.loop},
+                     .inner = f->env.st,
+                     .rival = rival};
+  table_init(f, v2, 1);
+  assert_int_equal(evolve(f, &rs.base, err, sizeof err), want);
+  assert_int_equal(rs.raced, 1); /* we wrote once, lost, and never again */
+  assert_int_equal(log_entries(f), 2);
+  if (msg && strstr(err, msg) == NULL)
+    fail_msg("got \"%s\", want \"%s\" in it", err, msg);
+  table_done(f);
+  ks_free(rival);
+}
+
+/* Another process adds the same columns first: we find them there. */
+static void test_race_same_change(void **state) {
+  evo_fx *f = *state;
+  race(f, v2, 0, NULL);
+  char *s = table_schema(f);
+  assert_non_null(strstr(s, "\"email\""));
+  ks_free(s);
+  /* and the next start has nothing to do */
+  table_init(f, v2, 1);
+  char err[256];
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), 0);
+  assert_int_equal(log_entries(f), 2);
+  table_done(f);
+}
+
+/* Another process adds another column first: ours no longer fits. */
+static void test_race_other_change(void **state) {
+  evo_fx *f = *state;
+  char *phone = ks_strdup(v1);
+  phone[strlen(phone) - 2] = 0; /* drop the closing "}}" */
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  ks_buf_appendf(&b, "%s,\"phone\":{\"type\":\"string\"}}}", phone);
+  ks_buf_cstr(&b);
+  race(f, (const char *)b.data, KS_ECONFIG,
+       "(version 1) has a different schema than v.json: column phone: in the "
+       "table but not in the schema (a column cannot be dropped)");
+  ks_buf_free(&b);
+  ks_free(phone);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_round_trip),
@@ -345,6 +647,12 @@ int main(void) {
       cmocka_unit_test(test_add_columns_in_table_order),
       cmocka_unit_test(test_refused_changes),
       cmocka_unit_test(test_same_schema),
+      cmocka_unit_test_setup_teardown(test_start_adds_once, evo_setup,
+                                      evo_teardown),
+      cmocka_unit_test_setup_teardown(test_race_same_change, evo_setup,
+                                      evo_teardown),
+      cmocka_unit_test_setup_teardown(test_race_other_change, evo_setup,
+                                      evo_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
