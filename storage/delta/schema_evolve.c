@@ -85,16 +85,22 @@ static int add_fields(parse_ctx *c, ks_pq_node *g, yajl_val st) {
     return parse_fail(c, "a struct without a \"fields\" array");
   for (size_t i = 0; i < fields->u.array.len; i++) {
     yajl_val f = fields->u.array.values[i];
-    yajl_val name = ks__delta_json_field(f, "name"),
-             nullable = ks__delta_json_field(f, "nullable");
-    if (!YAJL_IS_STRING(name) || YAJL_GET_STRING(name)[0] == 0)
+    const char *name = str_of(ks__delta_json_field(f, "name"));
+    if (name[0] == 0)
       return parse_fail(c, "a field without a name");
     size_t old = c->path.len;
     if (old)
       ks_buf_append_byte(&c->path, '.');
-    ks_buf_append_str(&c->path, YAJL_GET_STRING(name));
-    int r = add_typed(c, g, YAJL_GET_STRING(name), !YAJL_IS_FALSE(nullable),
-                      ks__delta_json_field(f, "type"));
+    ks_buf_append_str(&c->path, name);
+    int r = 0;
+    for (size_t k = 0; r == 0 && k < g->nchildren; k++)
+      if (strcasecmp(g->children[k]->name, name) == 0)
+        r = parse_fail(c, "a second field of that name (Delta names are "
+                          "case-insensitive)");
+    if (r == 0)
+      r = add_typed(c, g, name,
+                    !YAJL_IS_FALSE(ks__delta_json_field(f, "nullable")),
+                    ks__delta_json_field(f, "type"));
     c->path.len = old;
     if (r)
       return r;

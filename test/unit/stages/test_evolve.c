@@ -107,6 +107,11 @@ static void test_parse_errors(void **state) {
       {"{\"type\":\"struct\",\"fields\":[{\"type\":\"long\"}]}",
        "the table's schemaString: a field without a name"},
       {"{\"type\":\"struct\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":"
+       "\"struct\",\"fields\":[{\"name\":\"Id\",\"type\":\"long\"},{\"name\":"
+       "\"id\",\"type\":\"string\"}]},\"nullable\":true}]}",
+       "the table's schemaString: field s.id: a second field of that name "
+       "(Delta names are case-insensitive)"},
+      {"{\"type\":\"struct\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":"
        "\"struct\",\"fields\":[]},\"nullable\":true}]}",
        "the table's schemaString: not a valid Parquet schema (an empty "
        "struct, or nested too deep)"},
