@@ -45,6 +45,9 @@ typedef struct ks_conf_table {
                                 add Connect's __connect.errors.* headers */
   int errors_log;            /* errors.log.enable: log every reject */
   int errors_log_messages;   /* errors.log.include.messages: with the record */
+  int add_columns;           /* schema_evolution: add_columns (1) | none (0,
+                                default): a changed schema may add nullable
+                                columns to an existing table */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

@@ -5,6 +5,7 @@
 #include "reactor/sweep.h"
 #include "reactor/worker.h"
 #include "stages/commit.h"
+#include "stages/evolve.h"
 #include "stages/flush.h"
 #include "storage/delta/delta.h"
 
@@ -42,6 +43,24 @@ static const ks_colspec meta_cols[] = {
     {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
 };
 
+/* The table's tree (data columns, then _kafka_*) and its schemaString;
+ * run again when schema evolution reorders the data columns. */
+static int table_columns(ks_table *t, char *err, size_t errlen) {
+  ks_pq_schema *pq = ks_schema_table_tree(
+      t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols), err, errlen);
+  if (pq == NULL)
+    return KS_ESCHEMA;
+  ks_pq_schema_free(t->pq);
+  t->pq = pq;
+  t->ncols = ks_pq_schema_nleaves(t->pq);
+  ks_buf ss;
+  ks_buf_init(&ss, 0);
+  ks_delta_schema_string_tree(&ss, t->pq);
+  ks_free(t->schema_string);
+  t->schema_string = (char *)ks_buf_steal(&ss, NULL);
+  return 0;
+}
+
 static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
                        size_t errlen) {
   const ks_conf *conf = p->conf;
@@ -66,35 +85,14 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
              "version", conf->file, t->conf->line, i);
     return KS_ECONFIG;
   }
-  t->pq = ks_schema_table_tree(t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols),
-                               err, errlen);
-  if (t->pq == NULL)
-    return KS_ESCHEMA;
+  if ((r = table_columns(t, err, errlen)))
+    return r;
   t->ndata = ks_schema_ncolumns(t->schema);
-  t->ncols = ks_pq_schema_nleaves(t->pq);
   uint32_t h = 2166136261u;
   for (const char *s = t->conf->name; *s; s++)
     h = (h ^ (uint8_t)*s) * 16777619u;
   t->committer = (int)(h % (uint32_t)p->nworkers);
-  ks_buf ss;
-  ks_buf_init(&ss, 0);
-  ks_delta_schema_string_tree(&ss, t->pq);
-  t->schema_string = (char *)ks_buf_steal(&ss, NULL);
   return 0;
-}
-
-typedef struct schema_check {
-  const ks_table *t;
-  int mismatch;
-  int64_t version;
-} schema_check;
-
-static void check_schema(void *arg, const ks_delta_snapshot *s) {
-  schema_check *sc = arg;
-  sc->version = s->version;
-  if (s->version >= 0 && s->has_metadata &&
-      strcmp(s->metadata.schema_string, sc->t->schema_string) != 0)
-    sc->mismatch = 1;
 }
 
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
@@ -125,24 +123,11 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
     if ((r = build_table(p, i, given, err, errlen)))
       goto fail;
   }
-  /* An existing table must have the columns this config produces. */
-  for (size_t i = 0; i < p->ntables; i++) {
-    schema_check sc = {&p->tables[i], 0, -1};
-    if ((r = ks_committer_with_snapshot(p, &p->tables[i], check_schema, &sc,
-                                        err, errlen)))
+  /* An existing table must have the columns this config produces, or
+   * gain them by schema evolution. */
+  for (size_t i = 0; i < p->ntables; i++)
+    if ((r = ks_evolve_start(p, &p->tables[i], table_columns, err, errlen)))
       goto fail;
-    if (sc.mismatch) {
-      snprintf(err, errlen,
-               "table %s: the Delta table at %s/%s (version %lld) has a "
-               "different schema than %s; point the table at a new path or "
-               "keep the schema", p->tables[i].conf->name, conf->storage_url,
-               p->tables[i].conf->path, (long long)sc.version,
-               p->tables[i].conf->schema_path ? p->tables[i].conf->schema_path
-                                              : "the configured schema");
-      r = KS_ECONFIG;
-      goto fail;
-    }
-  }
   /* Before anything consumes: clear what a killed run left behind. A
    * failure only delays that to the next sweep. */
   ks_sweep_stale_uploads(conf, KS_SWEEP_START_MS);
