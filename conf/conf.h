@@ -74,6 +74,9 @@ typedef struct ks_conf_table {
   int tz_offset_min;      /* timezone: UTC (0) or a fixed +-HH:MM offset */
   int64_t max_open_partitions; /* open partition files per table per
                                   worker; default 64 */
+  int add_columns;           /* schema_evolution: add_columns (1) | none (0,
+                                default): a changed schema may add nullable
+                                columns to an existing table */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 static const char *const table_keys[] = {
-    "name",       "topics",         "path",  "format", "schema", "compression",
-    "zstd_level", "rowgroup_bytes", "flush", "errors", "partition_by",
-    "derive", "path_format", "timestamp_field", "timezone",
-    "max_open_partitions", NULL};
+    "name",         "topics",           "path",
+    "format",       "schema",           "compression",
+    "zstd_level",   "rowgroup_bytes",   "flush",
+    "errors",       "schema_evolution", "partition_by",
+    "derive",       "path_format",      "timestamp_field",
+    "timezone",     "max_open_partitions", NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 
 static const char *const format_names[] = {"delta", "parquet", "jsonl", NULL};
@@ -28,6 +30,7 @@ static const char *const codec_names[] = {"snappy", "zstd", "gzip", "none",
 static const ks_codec codec_vals[] = {KS_CODEC_SNAPPY, KS_CODEC_ZSTD,
                                       KS_CODEC_GZIP, KS_CODEC_NONE};
 static const char *const tolerance_names[] = {"all", "none", NULL};
+static const char *const evolution_names[] = {"none", "add_columns", NULL};
 
 /* The errors section, flattened to dotted names: inner names may hold a
  * mapping, leaves hold the values. */
@@ -330,6 +333,12 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   if ((v = ks__conf_get(map, "schema")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema");
     CALL(resolve_schema(c, v, &t->schema_path));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "schema_evolution");
+    CALL(ks__conf_enum(c, v, evolution_names, &idx));
+    t->add_columns = idx == 1;
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "compression")) && !ks__conf_is_null(v)) {

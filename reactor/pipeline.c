@@ -5,6 +5,7 @@
 #include "reactor/sweep.h"
 #include "reactor/worker.h"
 #include "stages/commit.h"
+#include "stages/evolve.h"
 #include "stages/flush.h"
 #include "stages/route.h"
 #include "storage/delta/delta.h"
@@ -43,6 +44,24 @@ static const ks_colspec meta_cols[] = {
     {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
 };
 
+/* The table's tree (data columns, then _kafka_*) and its schemaString;
+ * run again when schema evolution reorders the data columns. */
+static int table_columns(ks_table *t, char *err, size_t errlen) {
+  ks_pq_schema *pq = ks_schema_table_tree(
+      t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols), err, errlen);
+  if (pq == NULL)
+    return KS_ESCHEMA;
+  ks_route_table_free(t); /* before the tree its file columns may share */
+  ks_pq_schema_free(t->pq);
+  t->pq = pq;
+  t->ncols = ks_pq_schema_nleaves(t->pq);
+  t->ndata = ks_schema_ncolumns(t->schema);
+  ks_free(t->schema_string);
+  t->schema_string = NULL;
+  /* partitioning, the files' columns and the schemaString */
+  return ks_route_table_setup(t->conf_file, t, err, errlen);
+}
+
 static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
                        size_t errlen) {
   const ks_conf *conf = p->conf;
@@ -61,35 +80,30 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
                                       errlen))) {
     return r;
   }
-  t->pq = ks_schema_table_tree(t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols),
-                               err, errlen);
-  if (t->pq == NULL)
-    return KS_ESCHEMA;
+  t->conf_file = conf->file;
+  if ((r = table_columns(t, err, errlen)))
+    return r;
   t->ndata = ks_schema_ncolumns(t->schema);
-  t->ncols = ks_pq_schema_nleaves(t->pq);
   uint32_t h = 2166136261u;
   for (const char *s = t->conf->name; *s; s++)
     h = (h ^ (uint8_t)*s) * 16777619u;
   t->committer = (int)(h % (uint32_t)p->nworkers);
-  return ks_route_table_setup(conf, t, err, errlen);
+  return 0;
 }
 
-typedef struct schema_check {
+typedef struct partition_check {
   const ks_table *t;
   int mismatch;
   int64_t version;
-} schema_check;
+} partition_check;
 
-static void check_schema(void *arg, const ks_delta_snapshot *s) {
-  schema_check *sc = arg;
-  sc->version = s->version;
+static void check_partitioning(void *arg, const ks_delta_snapshot *s) {
+  partition_check *pc = arg;
+  pc->version = s->version;
   if (s->version >= 0 && s->has_metadata &&
-      strcmp(s->metadata.schema_string, sc->t->schema_string) != 0)
-    sc->mismatch = 1;
-  if (s->version >= 0 && s->has_metadata &&
-      !ks_route_same_partitioning(sc->t, s->metadata.partition_columns,
+      !ks_route_same_partitioning(pc->t, s->metadata.partition_columns,
                                   s->metadata.npartition_columns))
-    sc->mismatch = 1;
+    pc->mismatch = 1;
 }
 
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
@@ -120,22 +134,25 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
     if ((r = build_table(p, i, given, err, errlen)))
       goto fail;
   }
-  /* An existing table must have the columns this config produces. */
+  /* An existing table must have the columns this config produces, or
+   * gain them by schema evolution, and its partition columns. */
   for (size_t i = 0; i < p->ntables; i++) {
-    schema_check sc = {&p->tables[i], 0, -1};
-    if (p->tables[i].conf->format != KS_FORMAT_DELTA)
+    ks_table *t = &p->tables[i];
+    if (t->conf->format != KS_FORMAT_DELTA)
       continue; /* no log: nothing to agree with */
-    if ((r = ks_committer_with_snapshot(p, &p->tables[i], check_schema, &sc,
-                                        err, errlen)))
+    if ((r = ks_evolve_start(p, t, table_columns, err, errlen)))
       goto fail;
-    if (sc.mismatch) {
+    partition_check pc = {t, 0, -1};
+    if ((r = ks_committer_with_snapshot(p, t, check_partitioning, &pc, err,
+                                        errlen)))
+      goto fail;
+    if (pc.mismatch) {
       snprintf(err, errlen,
-               "table %s: the Delta table at %s/%s (version %lld) has a "
-               "different schema or partition columns than %s; point the table at a new path or "
-               "keep the schema", p->tables[i].conf->name, conf->storage_url,
-               p->tables[i].conf->path, (long long)sc.version,
-               p->tables[i].conf->schema_path ? p->tables[i].conf->schema_path
-                                              : "the configured schema");
+               "table %s: the Delta table at %s/%s (version %lld) has other "
+               "partition columns than tables[%zu].partition_by; point the "
+               "table at a new path or keep its partitioning",
+               t->conf->name, conf->storage_url, t->conf->path,
+               (long long)pc.version, i);
       r = KS_ECONFIG;
       goto fail;
     }
@@ -401,10 +418,10 @@ void ks_pipeline_free(ks_pipeline *p) {
     rd_kafka_destroy(p->mock_rk);
   ks_free(p->mock_bootstraps);
   for (size_t i = 0; i < p->ntables; i++) {
+    ks_route_table_free(&p->tables[i]);
     ks_schema_free(p->tables[i].schema);
     ks_pq_schema_free(p->tables[i].pq);
     ks_free(p->tables[i].schema_string);
-    ks_route_table_free(&p->tables[i]);
   }
   ks_free(p->tables);
   uv_mutex_destroy(&p->revoke_lock);

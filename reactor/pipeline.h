@@ -45,6 +45,7 @@ typedef struct ks_table {
   size_t ncols, ndata; /* leaves: all, and the data columns' */
   int committer;       /* worker that runs this table's committer */
   char *schema_string; /* Delta schemaString of cols */
+  const char *conf_file; /* the config file, for messages */
   /* partitioning (stages/partition.h); NULL: none */
   struct ks_partitioner *partitioner;
   char **partition_columns; /* Delta metaData.partitionColumns */

@@ -219,10 +219,9 @@ static int parse_format(ks_partitioner *pt, const char *f) {
   return r;
 }
 
-int ks_partitioner_new(const ks_conf *conf, size_t table,
-                       const ks_pq_schema *pq, size_t ndata,
+int ks_partitioner_new(const char *file, const ks_conf_table *tc,
+                       size_t table, const ks_pq_schema *pq, size_t ndata,
                        ks_partitioner **out, char *err, size_t errlen) {
-  const ks_conf_table *tc = &conf->tables[table];
   ks_partitioner *pt = ks_calloc(1, sizeof *pt);
   const ks_pq_node *n = NULL;
   const char *why = NULL;
@@ -235,12 +234,12 @@ int ks_partitioner_new(const ks_conf *conf, size_t table,
       snprintf(err, errlen,
                "%s:%d: tables[%zu].derive.%s: the schema already has a "
                "column of that name",
-               conf->file, d->line, table, d->name);
+               file, d->line, table, d->name);
       goto fail;
     }
     if ((why = time_leaf(pq, d->from, &n)) != NULL) {
       snprintf(err, errlen, "%s:%d: tables[%zu].derive.%s.from: \"%s\" %s",
-               conf->file, d->line, table, d->name, d->from, why);
+               file, d->line, table, d->name, d->from, why);
       goto fail;
     }
     int used = 0;
@@ -250,7 +249,7 @@ int ks_partitioner_new(const ks_conf *conf, size_t table,
       snprintf(err, errlen,
                "%s:%d: tables[%zu].derive.%s: a derived column is a "
                "partition column: list it in partition_by",
-               conf->file, d->line, table, d->name);
+               file, d->line, table, d->name);
       goto fail;
     }
   }
@@ -275,7 +274,7 @@ int ks_partitioner_new(const ks_conf *conf, size_t table,
               "named in derive";
       if (why) {
         snprintf(err, errlen, "%s:%d: tables[%zu].partition_by: \"%s\" %s",
-                 conf->file, tc->partition_by_line, table, name, why);
+                 file, tc->partition_by_line, table, name, why);
         goto fail;
       }
       c->derive = -1;
@@ -292,7 +291,7 @@ int ks_partitioner_new(const ks_conf *conf, size_t table,
                "%s:%d: tables[%zu].path_format: expected a layout like "
                "\"'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH\" (tokens YYYY "
                "MM dd HH mm, literals in single quotes), got \"%s\"",
-               conf->file, tc->path_format_line, table, tc->path_format);
+               file, tc->path_format_line, table, tc->path_format);
       goto fail;
     }
     pt->ts_leaf = ndata + 3; /* _kafka_timestamp */
@@ -300,7 +299,7 @@ int ks_partitioner_new(const ks_conf *conf, size_t table,
     if (tc->timestamp_field) {
       if ((why = time_leaf(pq, tc->timestamp_field, &n)) != NULL) {
         snprintf(err, errlen, "%s:%d: tables[%zu].timestamp_field: \"%s\" %s",
-                 conf->file, tc->timestamp_field_line, table,
+                 file, tc->timestamp_field_line, table,
                  tc->timestamp_field, why);
         goto fail;
       }

@@ -55,13 +55,13 @@ ks_pq_schema *ks_route_tree_copy(const ks_pq_schema *src,
   return t;
 }
 
-int ks_route_table_setup(const ks_conf *conf, ks_table *t, char *err,
+int ks_route_table_setup(const char *file, ks_table *t, char *err,
                          size_t errlen) {
   const ks_conf_table *tc = t->conf;
   int r;
   t->file_pq = t->pq;
   if (tc->npartition_by || tc->path_format) {
-    if ((r = ks_partitioner_new(conf, (size_t)t->index, t->pq, t->ndata,
+    if ((r = ks_partitioner_new(file, tc, (size_t)t->index, t->pq, t->ndata,
                                 &t->partitioner, err, errlen)))
       return r;
   }

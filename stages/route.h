@@ -13,8 +13,10 @@
 #include "reactor/pipeline.h"
 
 /* Fills t->partitioner, t->file_pq, t->partition_columns and
- * t->schema_string from t->pq. 0, or KS_ECONFIG / KS_ESCHEMA with err. */
-int ks_route_table_setup(const ks_conf *conf, ks_table *t, char *err,
+ * t->schema_string from t->pq and t->ndata (run again whenever t->pq is
+ * rebuilt, after ks_route_table_free). file: the config file, for
+ * messages. 0, or KS_ECONFIG / KS_ESCHEMA with err. */
+int ks_route_table_setup(const char *file, ks_table *t, char *err,
                          size_t errlen);
 void ks_route_table_free(ks_table *t);
 /* Whether an existing table's metaData.partitionColumns are this

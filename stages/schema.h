@@ -58,4 +58,13 @@ const ks_pq_schema *ks_schema_tree(const ks_schema *s);
 ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
                                    size_t nextra, char *err, size_t errlen);
 
+/* Reorders the columns to follow an existing table's tree (schema
+ * evolution): at every struct, the fields the table has come first in the
+ * table's order, the others after them in declaration order; the _kafka_*
+ * style extras of ks_schema_table_tree still go last. Only the order
+ * changes (ks_delta_schema_diff decides whether the columns may change);
+ * call it before any decoder of s exists. 0 or KS_ESCHEMA with err. */
+int ks_schema_conform(ks_schema *s, const ks_pq_schema *table, char *err,
+                      size_t errlen);
+
 #endif

@@ -417,3 +417,87 @@ int ks__map_columns(ks__compiler *c, ks_schema *s) {
   ks_buf_free(&path);
   return 0;
 }
+
+/* ---- conforming to an existing table ---- */
+
+static const ks_pq_node *pq_child(const ks_pq_node *g, const char *name) {
+  for (size_t i = 0; g && i < g->nchildren; i++)
+    if (strcmp(g->children[i]->name, name) == 0)
+      return g->children[i];
+  return NULL;
+}
+
+/* Puts x's struct fields in g's order (the table's), fields g does not
+ * have after them in declaration order, at every depth. */
+static void conform_node(ks__shnode *x, const ks_pq_node *g) {
+  if (g == NULL || g->is_leaf)
+    return;
+  if (x->kind == KS__SH_LIST && g->group == KS_PQ_LIST) {
+    conform_node(x->kids[0], g->children[0]->children[0]);
+  } else if (x->kind == KS__SH_MAP && g->group == KS_PQ_MAP) {
+    conform_node(x->kids[0], pq_child(g->children[0], "value"));
+  } else if (x->kind == KS__SH_STRUCT && g->group == KS_PQ_STRUCT) {
+    uint32_t n = x->nkids, placed = 0;
+    ks__shnode **kids = ks_malloc((n ? n : 1) * sizeof *kids);
+    int32_t *pos = ks_malloc((n ? n : 1) * sizeof *pos);
+    for (uint32_t k = 0; k < n; k++)
+      pos[k] = -1;
+    for (size_t i = 0; i < g->nchildren; i++) {
+      for (uint32_t k = 0; k < n; k++) {
+        if (pos[k] < 0 && strcmp(x->kids[k]->name, g->children[i]->name) == 0) {
+          pos[k] = (int32_t)placed;
+          kids[placed++] = x->kids[k];
+          break;
+        }
+      }
+    }
+    for (uint32_t k = 0; k < n; k++) {
+      if (pos[k] < 0) {
+        pos[k] = (int32_t)placed;
+        kids[placed++] = x->kids[k];
+      }
+    }
+    memcpy(x->kids, kids, n * sizeof *kids);
+    for (uint32_t i = 0; x->obj && i < x->obj->nprops; i++)
+      if (x->prop_kid[i] >= 0)
+        x->prop_kid[i] = pos[x->prop_kid[i]];
+    ks_free(kids);
+    ks_free(pos);
+    for (uint32_t k = 0; k < n; k++)
+      conform_node(x->kids[k], pq_child(g, x->kids[k]->name));
+  }
+}
+
+/* Leaves depth first again, as map_node numbers them (a MAP's key first). */
+static uint32_t renumber(ks__shnode *x, uint32_t next) {
+  x->leaf = next;
+  if (x->kind == KS__SH_LEAF || x->kind == KS__SH_JSON) {
+    next++;
+  } else {
+    if (x->kind == KS__SH_MAP)
+      next++;
+    for (uint32_t k = 0; k < x->nkids; k++)
+      next = renumber(x->kids[k], next);
+  }
+  x->nleaves = next - x->leaf;
+  return next;
+}
+
+int ks_schema_conform(ks_schema *s, const ks_pq_schema *table, char *err,
+                      size_t errlen) {
+  conform_node(s->shroot, ks_pq_schema_root((ks_pq_schema *)table));
+  renumber(s->shroot, 0);
+  ks_pq_schema *pq = ks_schema_table_tree(s, NULL, 0, err, errlen);
+  if (pq == NULL)
+    return KS_ESCHEMA;
+  ks_pq_schema_free(s->pq);
+  s->pq = pq;
+  for (size_t i = 0; i < s->ncols; i++)
+    ks_free(s->cols[i].name);
+  memset(s->cols, 0, s->ncols * sizeof *s->cols);
+  ks_buf path;
+  ks_buf_init(&path, 0);
+  leaf_paths(s, ks_pq_schema_root(s->pq), &path);
+  ks_buf_free(&path);
+  return 0;
+}

@@ -85,6 +85,28 @@ int ks_delta_schema_string(ks_buf *out, const ks_colspec *cols, size_t n);
  * outside a LIST/MAP. A flat tree gives ks_delta_schema_string's bytes. */
 int ks_delta_schema_string_tree(ks_buf *out, const ks_pq_schema *s);
 
+/* The tree of a schemaString (the inverse of ks_delta_schema_string_tree
+ * for the types ksink writes), finished. KS_ECORRUPT with a message naming
+ * the field for text that is not such a schema, or a type ksink does not
+ * write (float, binary, maps with non-string keys, ...). */
+int ks_delta_schema_parse(const char *json, ks_pq_schema **out, char *err,
+                          size_t errlen);
+
+/* What a schema change does to a table (schema_evolve.c has the rule). */
+typedef struct ks_delta_schema_change {
+  int added;             /* new nullable fields, at any depth */
+  char first_added[256]; /* the first one's dotted path */
+  char reason[512];      /* why it is refused: "column a.b: ..." */
+} ks_delta_schema_change;
+
+/* Compares the table's tree with the next one; fields match by name at
+ * each level (order is not compared). 0 when every table field is in
+ * next with the same type and nullability and every other field of next
+ * is nullable (d->added of them; any at all needs add_columns), else
+ * KS_ESCHEMA with d->reason. */
+int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
+                         int add_columns, ks_delta_schema_change *d);
+
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max
  * (max gets a tie-breaking suffix per PROTOCOL.md); timestamps are
@@ -230,6 +252,16 @@ typedef struct ks_delta_commit_req {
   /* with it, metaData.partitionColumns (none when 0) */
   const char *const *partition_columns;
   size_t npartition_columns;
+  /* Schema evolution on an existing table: when set, the entry carries a
+   * metaData action that keeps the table's id, name, description,
+   * partition columns, configuration and createdTime and replaces the
+   * schemaString with this one -- only while the table's schemaString
+   * still equals schema_from (the schema the change was computed from).
+   * Another writer's change meanwhile (seen on a conflict) fails the
+   * commit with KS_ECONFLICT and a message, nothing written: the caller
+   * compares the schemas again. */
+  const char *new_schema_string;
+  const char *schema_from;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
 } ks_delta_commit_req;

@@ -6,6 +6,8 @@
 
 #include "storage/delta/delta.h"
 
+#include <yajl/yajl_tree.h>
+
 /* Protocol versions ksink writes and knows how to append to. */
 #define KS__DELTA_READER_VERSION 1
 #define KS__DELTA_WRITER_VERSION 2
@@ -25,6 +27,8 @@ void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
                             int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
+/* obj[key] of a parsed JSON object, or NULL (also when obj is not one). */
+yajl_val ks__delta_json_field(yajl_val obj, const char *key);
 
 /* "YYYY-MM-DD" for days since the epoch (proleptic Gregorian). */
 void ks__delta_format_date(char out[16], int64_t days);

@@ -118,7 +118,7 @@ int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s) {
 
 /* ---- JSON helpers --------------------------------------------------------- */
 
-static yajl_val field(yajl_val obj, const char *key) {
+yajl_val ks__delta_json_field(yajl_val obj, const char *key) {
   if (!YAJL_IS_OBJECT(obj))
     return NULL;
   for (size_t i = 0; i < obj->u.object.len; i++)
@@ -128,12 +128,12 @@ static yajl_val field(yajl_val obj, const char *key) {
 }
 
 static const char *str_field(yajl_val obj, const char *key) {
-  yajl_val v = field(obj, key);
+  yajl_val v = ks__delta_json_field(obj, key);
   return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 }
 
 static int int_field(yajl_val obj, const char *key, int64_t *out) {
-  yajl_val v = field(obj, key);
+  yajl_val v = ks__delta_json_field(obj, key);
   if (!YAJL_IS_INTEGER(v))
     return 0;
   *out = YAJL_GET_INTEGER(v);
@@ -163,13 +163,13 @@ static const char *check_action(const char *kind, yajl_val a) {
       return "add.path: expected a string";
     if (!int_field(a, "size", &n) || n < 0)
       return "add.size: expected a non-negative integer";
-    yajl_val pv = field(a, "partitionValues");
+    yajl_val pv = ks__delta_json_field(a, "partitionValues");
     if (pv && !is_str_map(pv, 1))
       return "add.partitionValues: expected a map of strings";
-    yajl_val st = field(a, "stats");
+    yajl_val st = ks__delta_json_field(a, "stats");
     if (st && !YAJL_IS_STRING(st) && !YAJL_IS_NULL(st))
       return "add.stats: expected a string";
-    yajl_val mt = field(a, "modificationTime");
+    yajl_val mt = ks__delta_json_field(a, "modificationTime");
     if (mt && !YAJL_IS_INTEGER(mt))
       return "add.modificationTime: expected an integer";
   } else if (strcmp(kind, "remove") == 0) {
@@ -180,7 +180,7 @@ static const char *check_action(const char *kind, yajl_val a) {
       return "txn.appId: expected a string";
     if (!int_field(a, "version", &n))
       return "txn.version: expected an integer";
-    yajl_val lu = field(a, "lastUpdated");
+    yajl_val lu = ks__delta_json_field(a, "lastUpdated");
     if (lu && !YAJL_IS_INTEGER(lu) && !YAJL_IS_NULL(lu))
       return "txn.lastUpdated: expected an integer";
   } else if (strcmp(kind, "protocol") == 0) {
@@ -193,16 +193,16 @@ static const char *check_action(const char *kind, yajl_val a) {
       return "metaData.id: expected a string";
     if (!str_field(a, "schemaString"))
       return "metaData.schemaString: expected a string";
-    yajl_val pc = field(a, "partitionColumns");
+    yajl_val pc = ks__delta_json_field(a, "partitionColumns");
     if (!YAJL_IS_ARRAY(pc))
       return "metaData.partitionColumns: expected an array";
     for (size_t i = 0; i < pc->u.array.len; i++)
       if (!YAJL_IS_STRING(pc->u.array.values[i]))
         return "metaData.partitionColumns: expected strings";
-    yajl_val conf = field(a, "configuration");
+    yajl_val conf = ks__delta_json_field(a, "configuration");
     if (conf && !is_str_map(conf, 1))
       return "metaData.configuration: expected a map of strings";
-    yajl_val ct = field(a, "createdTime");
+    yajl_val ct = ks__delta_json_field(a, "createdTime");
     if (ct && !YAJL_IS_INTEGER(ct) && !YAJL_IS_NULL(ct))
       return "metaData.createdTime: expected an integer";
   }
@@ -243,8 +243,8 @@ static void apply_add(ks_delta_snapshot *s, yajl_val a) {
   const char *st = str_field(a, "stats");
   f.stats = st ? ks_strdup(st) : NULL;
   f.num_records = ks__delta_stats_num_records(st);
-  str_map_copy(field(a, "partitionValues"), &f.part_names, &f.part_values,
-               &f.nparts);
+  str_map_copy(ks__delta_json_field(a, "partitionValues"), &f.part_names,
+               &f.part_values, &f.nparts);
   ks__delta_snapshot_add(s, &f);
 }
 
@@ -275,12 +275,13 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
   memset(&r, 0, sizeof r);
   r.path = ks_strdup(str_field(a, "path"));
   int_field(a, "deletionTimestamp", &r.deletion_timestamp);
-  r.data_change = YAJL_IS_TRUE(field(a, "dataChange"));
-  r.extended_file_metadata = YAJL_IS_TRUE(field(a, "extendedFileMetadata"));
+  r.data_change = YAJL_IS_TRUE(ks__delta_json_field(a, "dataChange"));
+  r.extended_file_metadata =
+      YAJL_IS_TRUE(ks__delta_json_field(a, "extendedFileMetadata"));
   r.size = -1;
   int_field(a, "size", &r.size);
-  str_map_copy(field(a, "partitionValues"), &r.part_names, &r.part_values,
-               &r.nparts);
+  str_map_copy(ks__delta_json_field(a, "partitionValues"), &r.part_names,
+               &r.part_values, &r.nparts);
   ks__delta_snapshot_remove(s, &r);
 }
 
@@ -352,7 +353,7 @@ static void apply_metadata(ks_delta_snapshot *s, yajl_val a) {
   m.name = nm ? ks_strdup(nm) : NULL;
   m.description = desc ? ks_strdup(desc) : NULL;
   m.schema_string = ks_strdup(str_field(a, "schemaString"));
-  yajl_val pc = field(a, "partitionColumns");
+  yajl_val pc = ks__delta_json_field(a, "partitionColumns");
   m.npartition_columns = pc->u.array.len;
   m.partition_columns =
       m.npartition_columns
@@ -361,8 +362,8 @@ static void apply_metadata(ks_delta_snapshot *s, yajl_val a) {
   for (size_t i = 0; i < m.npartition_columns; i++)
     m.partition_columns[i] = ks_strdup(YAJL_GET_STRING(pc->u.array.values[i]));
   int_field(a, "createdTime", &m.created_time);
-  str_map_copy(field(a, "configuration"), &m.conf_keys, &m.conf_values,
-               &m.nconf);
+  str_map_copy(ks__delta_json_field(a, "configuration"), &m.conf_keys,
+               &m.conf_values, &m.nconf);
   ks__delta_metadata_free(&s->metadata);
   s->metadata = m;
   s->has_metadata = 1;
@@ -474,8 +475,8 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
   if (rc == 0 && version == 0) {
     int has_p = 0, has_m = 0;
     for (size_t i = 0; i < nlines; i++) {
-      has_p |= field(lines[i], "protocol") != NULL;
-      has_m |= field(lines[i], "metaData") != NULL;
+      has_p |= ks__delta_json_field(lines[i], "protocol") != NULL;
+      has_m |= ks__delta_json_field(lines[i], "metaData") != NULL;
     }
     if (!has_p || !has_m)
       rc = corrupt(err, errlen,

@@ -478,6 +478,10 @@ static int build_entry(ks_delta_table *t) {
     if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,
                                       KS__DELTA_WRITER_VERSION)) == 0)
       rc = ks_delta_write_metadata(b, &m);
+  } else if (req->new_schema_string) {
+    ks_delta_metadata m = t->snap.metadata; /* a shallow copy */
+    m.schema_string = (char *)req->new_schema_string;
+    rc = ks_delta_write_metadata(b, &m);
   }
   for (size_t i = 0; rc == 0 && i < req->nadds; i++)
     rc = ks_delta_write_add(b, &req->adds[i]);
@@ -558,6 +562,17 @@ static int commit_check(ks_delta_table *t) {
             t->log_prefix, s->min_reader, s->min_writer,
             KS__DELTA_READER_VERSION, KS__DELTA_WRITER_VERSION);
     return KS_EUNSUPPORTED;
+  }
+  if (t->req->new_schema_string && s->version >= 0) {
+    const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
+    if (cur == NULL || t->req->schema_from == NULL ||
+        strcmp(cur, t->req->schema_from) != 0) {
+      set_err(t,
+              "%s: another writer changed the table's schema in version "
+              "%" PRId64 " meanwhile",
+              t->log_prefix, s->version);
+      return KS_ECONFLICT;
+    }
   }
   for (size_t i = 0; i < t->req->ntxns; i++) {
     const ks_delta_txn_update *u = &t->req->txns[i];

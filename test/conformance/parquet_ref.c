@@ -76,6 +76,37 @@ static size_t put_utf8(char *o, unsigned cp) {
   return 4;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (Unicode 3.9 table 3-7:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+  unsigned c = p[0];
+  size_t k;
+  unsigned lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    k = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    k = 3;
+    if (c == 0xe0)
+      lo = 0xa0;
+    else if (c == 0xed)
+      hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    k = 4;
+    if (c == 0xf0)
+      lo = 0x90;
+    else if (c == 0xf4)
+      hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (n < k || p[1] < lo || p[1] > hi)
+    return 0;
+  for (size_t i = 2; i < k; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  return k;
+}
+
 static int jstring(jp *j, const char **s, size_t *n) {
   j->p++; /* opening quote */
   char *o = jalloc(j->a, (size_t)(j->end - j->p) + 1);
@@ -84,6 +115,18 @@ static int jstring(jp *j, const char **s, size_t *n) {
     unsigned char c = (unsigned char)*j->p;
     if (c < 0x20)
       return -1;
+    if (c >= 0x80) {
+      /* A JSON text is UTF-8 (RFC 8259 8.1), as the pipeline's decoder
+       * insists: a STRING column never holds other bytes. */
+      size_t len =
+          utf8_len((const unsigned char *)j->p, (size_t)(j->end - j->p));
+      if (len == 0)
+        return -1;
+      memcpy(o + k, j->p, len);
+      k += len;
+      j->p += len;
+      continue;
+    }
     if (c != '\\') {
       o[k++] = (char)c;
       j->p++;
@@ -94,14 +137,30 @@ static int jstring(jp *j, const char **s, size_t *n) {
     char e = j->p[1];
     j->p += 2;
     switch (e) {
-    case '"': o[k++] = '"'; break;
-    case '\\': o[k++] = '\\'; break;
-    case '/': o[k++] = '/'; break;
-    case 'b': o[k++] = '\b'; break;
-    case 'f': o[k++] = '\f'; break;
-    case 'n': o[k++] = '\n'; break;
-    case 'r': o[k++] = '\r'; break;
-    case 't': o[k++] = '\t'; break;
+    case '"':
+      o[k++] = '"';
+      break;
+    case '\\':
+      o[k++] = '\\';
+      break;
+    case '/':
+      o[k++] = '/';
+      break;
+    case 'b':
+      o[k++] = '\b';
+      break;
+    case 'f':
+      o[k++] = '\f';
+      break;
+    case 'n':
+      o[k++] = '\n';
+      break;
+    case 'r':
+      o[k++] = '\r';
+      break;
+    case 't':
+      o[k++] = '\t';
+      break;
     case 'u': {
       unsigned cp, lo;
       if (j->end - j->p < 4 || hex4(j->p, &cp))
@@ -416,7 +475,8 @@ static int put_value(ks_column *c, const ks_pq_node *n, const jval *v,
   return -1;
 }
 
-/* ---- shredding ------------------------------------------------------------ */
+/* ---- shredding ------------------------------------------------------------
+ */
 
 typedef struct shred {
   ks_rowgroup *rg;
@@ -514,10 +574,11 @@ int ref_shred(ks_rowgroup *rg, const ks_pq_schema *s, const jval *rec) {
   return 0;
 }
 
-/* ---- schema description --------------------------------------------------- */
+/* ---- schema description ---------------------------------------------------
+ */
 
 static const char *rep_name(ks_pq_repetition r) {
-  return r == KS_PQ_REQUIRED ? "required"
+  return r == KS_PQ_REQUIRED   ? "required"
          : r == KS_PQ_OPTIONAL ? "optional"
                                : "repeated";
 }
@@ -533,8 +594,9 @@ static void describe(ks_buf *o, const ks_pq_node *n) {
   ks_buf_append_json_str(o, n->name, strlen(n->name));
   ks_buf_appendf(o, ",\"rep\":\"%s\"", rep_name(n->repetition));
   if (n->is_leaf) {
-    ks_buf_appendf(o, ",\"kind\":\"leaf\",\"type\":\"%s\",\"maxDef\":%d,"
-                      "\"maxRep\":%d",
+    ks_buf_appendf(o,
+                   ",\"kind\":\"leaf\",\"type\":\"%s\",\"maxDef\":%d,"
+                   "\"maxRep\":%d",
                    type_name(n), n->max_def, n->max_rep);
     if (n->precision)
       ks_buf_appendf(o, ",\"precision\":%d,\"scale\":%d", n->precision,

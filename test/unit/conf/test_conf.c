@@ -277,7 +277,8 @@ static void test_values_and_flow_style(void **state) {
       "  - name: c\n"
       "    topics: [t4]\n"
       "    compression: none\n"
-      "    errors: { deadletterqueue: { topic.name: dlq3 } }\n");
+      "    errors: { deadletterqueue: { topic.name: dlq3 } }\n"
+      "    schema_evolution: add_columns\n");
   assert_string_equal(ks_conf_kafka_get(c, "fetch.wait.max.ms"), "500");
   assert_string_equal(ks_conf_kafka_get(c, "enable.auto.commit"), "false");
   assert_string_equal(ks_conf_kafka_get(c, "client.id"), "quoted");
@@ -318,6 +319,8 @@ static void test_values_and_flow_style(void **state) {
   assert_int_equal(c->tables[2].codec, KS_CODEC_NONE);
   assert_string_equal(c->tables[2].dlq_topic, "dlq3");
   assert_int_equal(c->tables[2].line, 29);
+  assert_int_equal(c->tables[2].add_columns, 1);
+  assert_int_equal(c->tables[0].add_columns, 0);
   ks_conf_free(c);
 }
 
@@ -472,6 +475,11 @@ static const bad_case bad_cases[] = {
           "    errors: { tolerance: some }\n",
      "t.yaml:6: tables[0].errors.tolerance: expected all or none, got "
      "\"some\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    schema_evolution: add_fields\n",
+     "t.yaml:6: tables[0].schema_evolution: expected none or add_columns, "
+     "got \"add_fields\""},
     /* storage.s3 settings of the S3 backend */
     {"kafka: { bootstrap.servers: mock }\n"
      "storage: { url: 's3://b', s3: { sse: AES128 } }\n",

@@ -144,7 +144,7 @@ static void refused(const char *extra, const char *want) {
   char err[512] = "";
   ks_partitioner *pt = NULL;
   setup_conf(&fx, extra);
-  assert_int_equal(ks_partitioner_new(fx.conf, 0, fx.pq, fx.ndata, &pt, err,
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err,
                                       sizeof err),
                    KS_ECONFIG);
   if (strstr(err, want) == NULL)
@@ -195,7 +195,7 @@ static void test_route(void **state) {
                   "    derive: {day: {from: ts, as: date}, hr: {from: ts, "
                   "as: hour}}\n");
   assert_int_equal(
-      ks_partitioner_new(fx.conf, 0, fx.pq, fx.ndata, &pt, err, sizeof err),
+      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
       0);
   assert_int_equal(ks_partitioner_ncols(pt), 3);
   assert_int_equal(ks_partitioner_col_type(pt, 1), KS_COL_DATE);
@@ -242,7 +242,7 @@ static void test_path_format(void **state) {
                   "HH\"\n"
                   "    timezone: \"+02:00\"\n");
   assert_int_equal(
-      ks_partitioner_new(fx.conf, 0, fx.pq, fx.ndata, &pt, err, sizeof err),
+      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
       0);
   ks_rowgroup rg;
   ks_rowgroup_init_schema(&rg, fx.pq);
@@ -260,7 +260,7 @@ static void test_path_format(void **state) {
   setup_conf(&fx, "    format: jsonl\n    path_format: \"YYYY/MM/dd\"\n"
                   "    timestamp_field: ts\n");
   assert_int_equal(
-      ks_partitioner_new(fx.conf, 0, fx.pq, fx.ndata, &pt, err, sizeof err),
+      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
       0);
   ks_buf_reset(&dir);
   stage(&rg, "a", 1, 0, kts); /* ts = the epoch */

@@ -365,6 +365,73 @@ static void test_bounded_retries(void **state) {
   ks_delta_table_free(t);
 }
 
+/* A metaData-only commit replaces the schemaString and keeps the rest of
+ * metaData; a writer that computed its change from an older schema is
+ * refused once it sees the new one, and writes nothing. */
+static void test_schema_change(void **state) {
+  fx *f = *state;
+  static const char schema3[] =
+      "{\"type\":\"struct\",\"fields\":[{\"name\":\"id\",\"type\":\"long\","
+      "\"nullable\":false,\"metadata\":{}},{\"name\":\"name\",\"type\":"
+      "\"string\",\"nullable\":true,\"metadata\":{}},{\"name\":\"email\","
+      "\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}";
+  ks_delta_table *w1 = ks_delta_table_new(f->env.st, "e");
+  ks_delta_table *w2 = ks_delta_table_new(f->env.st, "e");
+  assert_int_equal(load(f, w1), 0);
+  assert_int_equal(commit(f, w1, "a.parquet", "app-e-0", -1, 3), 0);
+  assert_int_equal(load(f, w2), 0);
+  ks_delta_metadata before = ks_delta_table_snapshot(w1)->metadata;
+  char *id = ks_strdup(before.id);
+  int64_t created = before.created_time;
+
+  ks_delta_commit_req req = {.new_schema_string = schema3,
+                             .schema_from = schema2,
+                             .operation = "ADD COLUMNS",
+                             .engine_info = "ksink/test"};
+  f->calls = 0;
+  assert_int_equal(ks_delta_commit(w1, &req, on_commit, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, 0);
+  assert_int_equal(f->version, 1);
+  char *v1 = read_log(f, "e", 1);
+  assert_int_equal(count(v1, "\"metaData\""), 1);
+  assert_int_equal(count(v1, "\"add\""), 0);
+  assert_int_equal(count(v1, "\"protocol\""), 0);
+  assert_int_equal(count(v1, "ADD COLUMNS"), 1);
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(w1);
+  assert_string_equal(s->metadata.schema_string, schema3);
+  assert_string_equal(s->metadata.id, id);
+  assert_int_equal(s->metadata.created_time, created);
+  assert_int_equal(s->nfiles, 1);
+  assert_int_equal(ks_delta_snapshot_txn(s, "app-e-0"), 3);
+
+  /* w2 still believes the schema is schema2: its put at v1 loses, the
+   * reload shows schema3, and it is refused */
+  ks_delta_table *w3 = ks_delta_table_new(f->env.st, "e");
+  assert_int_equal(load(f, w3), 0);
+  assert_string_equal(ks_delta_table_snapshot(w3)->metadata.schema_string,
+                      schema3);
+  req.new_schema_string = "{\"type\":\"struct\",\"fields\":[]}";
+  f->calls = 0;
+  assert_int_equal(ks_delta_commit(w2, &req, on_commit, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, KS_ECONFLICT);
+  assert_non_null(
+      strstr(ks_delta_table_error(w2), "changed the table's schema"));
+  assert_int_equal(log_entries(f, "e"), 2);
+  /* a fresh writer that sees schema3 already is refused at once */
+  req.schema_from = schema2;
+  assert_int_equal(ks_delta_commit(w3, &req, on_commit, f), KS_ECONFLICT);
+  assert_int_equal(log_entries(f, "e"), 2);
+  free(v1);
+  ks_free(id);
+  ks_delta_table_free(w1);
+  ks_delta_table_free(w2);
+  ks_delta_table_free(w3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_then_sequential_commits,
@@ -376,6 +443,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_busy_and_bad_requests, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bounded_retries, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_schema_change, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,309 @@
+/*
+ * A table's schemaString read back into a Parquet schema tree, and the
+ * comparison of that tree with the tree a new configuration produces
+ * (schema evolution at start-up).
+ *
+ * The rule is deliberately narrow: every column of the table stays, with
+ * the same type and the same nullability, at the same place in its
+ * struct; the only change allowed is a new nullable field in a struct
+ * (top-level, or a struct nested anywhere, also inside lists and maps).
+ * That is the change old files can serve without rewriting -- a reader
+ * finds no such column in them and reads null -- and that no reader of
+ * the old data can misread. A type change (long -> string, or even long
+ * -> double: older files would be read with another type), a dropped
+ * column (its data would vanish from every reader), a rename (Delta names
+ * are case-insensitive: "Id" for "id" is a rename too) or a new required
+ * field (old rows have no value for it) is refused with the column's path.
+ * Relaxing required -> nullable is refused as well: it would be safe for
+ * readers, but Delta writers disagree on whether it changes the table's
+ * constraints, and a refusal is simpler to reason about than a partial
+ * rule.
+ */
+#include "storage/delta/delta_int.h"
+
+#include "base/ks.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- schemaString -> tree ------------------------------------------------ */
+
+typedef struct parse_ctx {
+  char *err;
+  size_t errlen;
+  ks_buf path; /* dotted path of the field being read, for messages */
+} parse_ctx;
+
+/* The string of a JSON string value, else "". */
+static const char *str_of(yajl_val v) {
+  return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+}
+
+static const char *path_text(const ks_buf *b) {
+  return b->data ? (const char *)b->data : "";
+}
+
+static int parse_fail(parse_ctx *c, const char *what) {
+  snprintf(c->err, c->errlen, "the table's schemaString: %s%.*s%s%s",
+           c->path.len ? "field " : "", (int)c->path.len, path_text(&c->path),
+           c->path.len ? ": " : "", what);
+  return KS_ECORRUPT;
+}
+
+static int primitive(const char *t, ks_coltype *type, int *precision,
+                     int *scale) {
+  static const struct {
+    const char *name;
+    ks_coltype type;
+  } names[] = {{"long", KS_COL_INT64},    {"integer", KS_COL_INT32},
+               {"double", KS_COL_DOUBLE}, {"boolean", KS_COL_BOOLEAN},
+               {"string", KS_COL_STRING}, {"timestamp", KS_COL_TIMESTAMP},
+               {"date", KS_COL_DATE}};
+  *precision = *scale = 0;
+  for (size_t i = 0; i < KS_ARRAY_SIZE(names); i++) {
+    if (strcmp(t, names[i].name) == 0) {
+      *type = names[i].type;
+      return 0;
+    }
+  }
+  char tail;
+  if (sscanf(t, "decimal(%d,%d)%c", precision, scale, &tail) == 2 &&
+      *precision >= 1 && *precision <= 38 && *scale >= 0 &&
+      *scale <= *precision)
+    return 0;
+  return KS_EUNSUPPORTED;
+}
+
+static int add_typed(parse_ctx *c, ks_pq_node *parent, const char *name,
+                     int nullable, yajl_val type);
+
+static int add_fields(parse_ctx *c, ks_pq_node *g, yajl_val st) {
+  yajl_val fields = ks__delta_json_field(st, "fields");
+  if (!YAJL_IS_ARRAY(fields))
+    return parse_fail(c, "a struct without a \"fields\" array");
+  for (size_t i = 0; i < fields->u.array.len; i++) {
+    yajl_val f = fields->u.array.values[i];
+    const char *name = str_of(ks__delta_json_field(f, "name"));
+    if (name[0] == 0)
+      return parse_fail(c, "a field without a name");
+    size_t old = c->path.len;
+    if (old)
+      ks_buf_append_byte(&c->path, '.');
+    ks_buf_append_str(&c->path, name);
+    int r = 0;
+    for (size_t k = 0; r == 0 && k < g->nchildren; k++)
+      if (strcasecmp(g->children[k]->name, name) == 0)
+        r = parse_fail(c, "a second field of that name (Delta names are "
+                          "case-insensitive)");
+    if (r == 0)
+      r = add_typed(c, g, name,
+                    !YAJL_IS_FALSE(ks__delta_json_field(f, "nullable")),
+                    ks__delta_json_field(f, "type"));
+    c->path.len = old;
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+static int add_typed(parse_ctx *c, ks_pq_node *parent, const char *name,
+                     int nullable, yajl_val type) {
+  ks_pq_repetition rep = nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED;
+  if (YAJL_IS_STRING(type)) {
+    ks_coltype t;
+    int p, s;
+    char msg[160];
+    if (primitive(YAJL_GET_STRING(type), &t, &p, &s)) {
+      snprintf(msg, sizeof msg, "type \"%.64s\" is not one ksink writes",
+               YAJL_GET_STRING(type));
+      return parse_fail(c, msg);
+    }
+    if (p)
+      ks_pq_add_decimal(parent, name, rep, p, s);
+    else
+      ks_pq_add_leaf(parent, name, rep, t);
+    return 0;
+  }
+  yajl_val kind = ks__delta_json_field(type, "type");
+  const char *k = str_of(kind);
+  if (strcmp(k, "struct") == 0)
+    return add_fields(c, ks_pq_add_struct(parent, name, rep), type);
+  if (strcmp(k, "array") == 0)
+    return add_typed(c, ks_pq_add_list(parent, name, rep), "element",
+                     !YAJL_IS_FALSE(ks__delta_json_field(type, "containsNull")),
+                     ks__delta_json_field(type, "elementType"));
+  if (strcmp(k, "map") == 0) {
+    yajl_val key = ks__delta_json_field(type, "keyType");
+    if (strcmp(str_of(key), "string") != 0)
+      return parse_fail(c, "a map whose keys are not strings");
+    return add_typed(
+        c, ks_pq_add_map(parent, name, rep), "value",
+        !YAJL_IS_FALSE(ks__delta_json_field(type, "valueContainsNull")),
+        ks__delta_json_field(type, "valueType"));
+  }
+  return parse_fail(c, "a type that is neither a name nor a struct, array "
+                       "or map");
+}
+
+int ks_delta_schema_parse(const char *json, ks_pq_schema **out, char *err,
+                          size_t errlen) {
+  *out = NULL;
+  char perr[256];
+  yajl_val v = yajl_tree_parse(json ? json : "", perr, sizeof perr);
+  if (v == NULL) {
+    snprintf(err, errlen, "the table's schemaString is not JSON: %s", perr);
+    return KS_ECORRUPT;
+  }
+  parse_ctx c = {err, errlen, {0}};
+  ks_buf_init(&c.path, 0);
+  ks_pq_schema *s = ks_pq_schema_new();
+  yajl_val kind = ks__delta_json_field(v, "type");
+  int r = strcmp(str_of(kind), "struct") == 0
+              ? add_fields(&c, ks_pq_schema_root(s), v)
+              : parse_fail(&c, "the root is not a struct");
+  if (r == 0 && ks_pq_schema_finish(s))
+    r = parse_fail(&c, "not a valid Parquet schema (an empty struct, or "
+                       "nested too deep)");
+  ks_buf_free(&c.path);
+  yajl_tree_free(v);
+  if (r) {
+    ks_pq_schema_free(s);
+    return r;
+  }
+  *out = s;
+  return 0;
+}
+
+/* ---- the comparison ------------------------------------------------------ */
+
+typedef struct diff_ctx {
+  int add_columns;
+  ks_delta_schema_change *d;
+  ks_buf path;
+} diff_ctx;
+
+static void describe(const ks_pq_node *n, char *out, size_t cap) {
+  static const char *const names[] = {
+      [KS_COL_BOOLEAN] = "boolean", [KS_COL_INT32] = "integer",
+      [KS_COL_INT64] = "long",      [KS_COL_DOUBLE] = "double",
+      [KS_COL_STRING] = "string",   [KS_COL_TIMESTAMP] = "timestamp",
+      [KS_COL_DATE] = "date"};
+  if (n->is_leaf && n->precision > 0)
+    snprintf(out, cap, "decimal(%d,%d)", n->precision, n->scale);
+  else if (n->is_leaf)
+    snprintf(out, cap, "%s", names[n->spec.type]);
+  else
+    snprintf(out, cap, "%s",
+             n->group == KS_PQ_LIST  ? "array"
+             : n->group == KS_PQ_MAP ? "map"
+                                     : "struct");
+}
+
+static int refuse(diff_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int refuse(diff_ctx *c, const char *fmt, ...) {
+  char msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(c->d->reason, sizeof c->d->reason, "column %.*s: %s",
+           (int)c->path.len, path_text(&c->path), msg);
+  return KS_ESCHEMA;
+}
+
+static void path_push(diff_ctx *c, const char *name, size_t *old) {
+  *old = c->path.len;
+  if (c->path.len)
+    ks_buf_append_byte(&c->path, '.');
+  ks_buf_append_str(&c->path, name);
+}
+
+static int diff_node(diff_ctx *c, const ks_pq_node *a, const ks_pq_node *b);
+
+static const ks_pq_node *child_named(const ks_pq_node *g, const char *name,
+                                     int nocase) {
+  for (size_t i = 0; i < g->nchildren; i++)
+    if ((nocase ? strcasecmp : strcmp)(g->children[i]->name, name) == 0)
+      return g->children[i];
+  return NULL;
+}
+
+/* A struct's fields match by name; their order is the caller's business
+ * (ks_schema_conform puts the table's fields first). */
+static int diff_struct(diff_ctx *c, const ks_pq_node *a, const ks_pq_node *b) {
+  size_t old;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < a->nchildren; i++) {
+    const ks_pq_node *ak = a->children[i], *bk;
+    path_push(c, ak->name, &old);
+    if ((bk = child_named(b, ak->name, 0)))
+      r = diff_node(c, ak, bk);
+    else if ((bk = child_named(b, ak->name, 1)))
+      r = refuse(c,
+                 "the schema spells it \"%s\" (Delta names are "
+                 "case-insensitive and a column cannot be renamed)",
+                 bk->name);
+    else
+      r = refuse(c, "in the table but not in the schema (a column cannot "
+                    "be dropped)");
+    c->path.len = old;
+  }
+  for (size_t i = 0; r == 0 && i < b->nchildren; i++) {
+    const ks_pq_node *bk = b->children[i];
+    if (child_named(a, bk->name, 1))
+      continue; /* the table's, compared above */
+    path_push(c, bk->name, &old);
+    if (!c->add_columns)
+      r = refuse(c, "not in the table (new columns need schema_evolution: "
+                    "add_columns)");
+    else if (bk->repetition != KS_PQ_OPTIONAL)
+      r = refuse(c, "new and required; a column added to a table that has "
+                    "rows must be nullable");
+    else if (c->d->added++ == 0)
+      snprintf(c->d->first_added, sizeof c->d->first_added, "%.*s",
+               (int)c->path.len, path_text(&c->path));
+    c->path.len = old;
+  }
+  return r;
+}
+
+static int diff_node(diff_ctx *c, const ks_pq_node *a, const ks_pq_node *b) {
+  char ta[32], tb[32];
+  describe(a, ta, sizeof ta);
+  describe(b, tb, sizeof tb);
+  if (strcmp(ta, tb) != 0)
+    return refuse(c, "the table has %s, the schema gives %s", ta, tb);
+  if (a->repetition != b->repetition)
+    return refuse(c, "%s in the table, %s in the schema",
+                  a->repetition == KS_PQ_OPTIONAL ? "nullable" : "required",
+                  b->repetition == KS_PQ_OPTIONAL ? "nullable" : "required");
+  if (a->is_leaf)
+    return 0;
+  if (a->group == KS_PQ_STRUCT)
+    return diff_struct(c, a, b);
+  /* LIST: list -> element; MAP: key_value -> key, value. The repeated
+   * groups have the same shape in both (the writer builds them). */
+  const ks_pq_node *ga = a->children[0], *gb = b->children[0];
+  size_t old;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < ga->nchildren && i < gb->nchildren; i++) {
+    path_push(c, gb->children[i]->name, &old);
+    r = diff_node(c, ga->children[i], gb->children[i]);
+    c->path.len = old;
+  }
+  return r;
+}
+
+int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
+                         int add_columns, ks_delta_schema_change *d) {
+  memset(d, 0, sizeof *d);
+  diff_ctx c = {add_columns, d, {0}};
+  ks_buf_init(&c.path, 0);
+  int r = diff_struct(&c, ks_pq_schema_root((ks_pq_schema *)table),
+                      ks_pq_schema_root((ks_pq_schema *)next));
+  ks_buf_free(&c.path);
+  return r;
+}
