@@ -8,7 +8,8 @@
  * from its first consumed record to its last (the steady state: fetch,
  * decode, encode, upload, commit) and, end to end, until the pipeline has
  * also flushed the rest, committed and left the group; rounds alternate
- * 1, 2, 1, 2, ... and the best of each is reported. Usage: bench_workers [--events N] [--rounds R] [--pin]
+ * 1, 2, 1, 2, ... and the best of each is reported. Usage: bench_workers
+ * [--events N] [--rounds R] [--pin]
  * [-X kafka.key=value]... [-T table.key=value]... (-X passes a consumer
  * property through; -T a key of the table, as YAML: -T
  * "partition_by=[event_type]", -T format=jsonl).

@@ -20,7 +20,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-static const char usage[] = "usage: ksink inspect URL [--json [--files]] [-c FILE]\n";
+static const char usage[] =
+    "usage: ksink inspect URL [--json [--files]] [-c FILE]\n";
 
 static yajl_val field(yajl_val obj, const char *key) {
   if (!YAJL_IS_OBJECT(obj))

@@ -66,12 +66,12 @@ typedef struct ks_conf_table {
   int partition_by_line;
   ks_conf_derive *derive; /* derived partition columns (UTC) */
   size_t nderive;
-  char *path_format;      /* TimeBasedPartitioner layout (parquet, jsonl) */
+  char *path_format; /* TimeBasedPartitioner layout (parquet, jsonl) */
   int path_format_line;
-  char *timestamp_field;  /* path_format's time: this column, else the
-                             Kafka record timestamp */
+  char *timestamp_field; /* path_format's time: this column, else the
+                            Kafka record timestamp */
   int timestamp_field_line;
-  int tz_offset_min;      /* timezone: UTC (0) or a fixed +-HH:MM offset */
+  int tz_offset_min;           /* timezone: UTC (0) or a fixed +-HH:MM offset */
   int64_t max_open_partitions; /* open partition files per table per
                                   worker; default 64 */
   int add_columns;           /* schema_evolution: add_columns (1) | none (0,

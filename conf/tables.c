@@ -13,13 +13,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const table_keys[] = {
-    "name",         "topics",           "path",
-    "format",       "schema",           "compression",
-    "zstd_level",   "rowgroup_bytes",   "flush",
-    "errors",       "schema_evolution", "partition_by",
-    "derive",       "path_format",      "timestamp_field",
-    "timezone",     "max_open_partitions", NULL};
+static const char *const table_keys[] = {"name",
+                                         "topics",
+                                         "path",
+                                         "format",
+                                         "schema",
+                                         "compression",
+                                         "zstd_level",
+                                         "rowgroup_bytes",
+                                         "flush",
+                                         "errors",
+                                         "schema_evolution",
+                                         "partition_by",
+                                         "derive",
+                                         "path_format",
+                                         "timestamp_field",
+                                         "timezone",
+                                         "max_open_partitions",
+                                         NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 
 static const char *const format_names[] = {"delta", "parquet", "jsonl", NULL};

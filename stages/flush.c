@@ -247,9 +247,9 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
 
   if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)
     ks__tw_encode(tw, f);
-  uint64_t bytes = (tw->direct ? ks_rowgroup_bytes(&tw->stage)
-                               : tw->rows_bytes) +
-                   tw->file_bytes;
+  uint64_t bytes =
+      (tw->direct ? ks_rowgroup_bytes(&tw->stage) : tw->rows_bytes) +
+      tw->file_bytes;
   /* Record counts cut one Kafka partition's batch at the same offsets in
    * every run (parquet, jsonl: see the README's exactly-once section). */
   if (b->records >= (uint64_t)tc->flush_records) {

@@ -12,10 +12,14 @@
 
 static const char *codec_ext(ks_codec c) {
   switch (c) {
-  case KS_CODEC_SNAPPY: return ".snappy";
-  case KS_CODEC_ZSTD: return ".zstd";
-  case KS_CODEC_GZIP: return ".gz";
-  default: return "";
+  case KS_CODEC_SNAPPY:
+    return ".snappy";
+  case KS_CODEC_ZSTD:
+    return ".zstd";
+  case KS_CODEC_GZIP:
+    return ".gz";
+  default:
+    return "";
   }
 }
 
@@ -66,8 +70,7 @@ static void file_push_front(ks_table_writer *tw, ks__pfile *f) {
 static void file_free(ks_table_writer *tw, ks__pfile *f) {
   if (f->rg == &f->own)
     ks_rowgroup_free(&f->own);
-  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner)
-                                 : 0;
+  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner) : 0;
   for (size_t i = 0; f->values && i < np; i++)
     ks_free(f->values[i]);
   ks_free(f->values);
@@ -164,8 +167,7 @@ ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
     ks_rowgroup_init_schema(&f->own, tw->t->file_pq);
     f->rg = &f->own;
   }
-  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner)
-                                 : 0;
+  size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner) : 0;
   if (tw->format == KS_FORMAT_DELTA && np) {
     f->values = ks_calloc(np, sizeof *f->values);
     const char *v = (const char *)tw->vals.data;
@@ -214,8 +216,8 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                              &tw->vals, tw->isnull);
   if (r == 0)
     r = ks_buf_cstr(&tw->dir);
-  ks__pfile *f = r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data,
-                                        m->offset);
+  ks__pfile *f =
+      r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data, m->offset);
   if (f && f->jl) {
     r = ks_jsonl_write(f->jl, m->payload, m->len);
   } else if (f) {
@@ -436,8 +438,9 @@ static void on_committed(ks_msg *m) {
     atomic_fetch_add_explicit(&w->counters.files, fs->nadds,
                               memory_order_relaxed);
   } else if (fs->status == KS_EZOMBIE) {
-    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
-                                     "writer committed its partitions");
+    ks_rewind_start(w, tw->t->index,
+                    "a batch was refused because another "
+                    "writer committed its partitions");
   } else {
     ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
                  ks_strerror(fs->status));
@@ -541,8 +544,9 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
     if (p->tw == tw && p->batch_last >= 0 && (b->kp == NULL || p == b->kp))
       add_part(fs, p);
   ks_log_debug("table %s: flush (%s): %llu records, %zu files, %zu "
-               "partitions", tw->t->conf->name, why,
-               (unsigned long long)b->records, b->nadds, fs->nparts);
+               "partitions",
+               tw->t->conf->name, why, (unsigned long long)b->records, b->nadds,
+               fs->nparts);
   b->fs = fs;
   b->flushed = 1;
   if (b->dlq) {

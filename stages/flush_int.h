@@ -14,9 +14,9 @@
 #ifndef KS_STAGES_FLUSH_INT_H
 #define KS_STAGES_FLUSH_INT_H
 
-#include "stages/flush.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/flush.h"
 #include "storage/jsonl/jsonl.h"
 #include "storage/ostream.h"
 #include "storage/parquet/writer.h"
@@ -27,34 +27,34 @@ typedef struct ks__pfile ks__pfile;
 struct ks__pfile {
   ks__pfile *next, *prev; /* tw->files, most recently used first */
   ks__batch *b;
-  char *dir;          /* escaped partition directory, "" when none */
-  char **values;      /* delta: partitionValues (NULL entries: null) */
-  ks_rowgroup own;    /* routed rows (parquet, partitioned delta) */
-  ks_rowgroup *rg;    /* &own, or the stage (direct) */
+  char *dir;       /* escaped partition directory, "" when none */
+  char **values;   /* delta: partitionValues (NULL entries: null) */
+  ks_rowgroup own; /* routed rows (parquet, partitioned delta) */
+  ks_rowgroup *rg; /* &own, or the stage (direct) */
   ks_pq_writer *pq;
   ks_jsonl *jl;
   ks_ostream *os;
-  char *rel;          /* the file's path under the table */
+  char *rel; /* the file's path under the table */
   int64_t first_offset;
   uint64_t rows;
-  uint64_t emitted;   /* file bytes handed to the stream */
+  uint64_t emitted; /* file bytes handed to the stream */
 };
 
 struct ks__batch {
   ks__batch *next;      /* FIFO of flushed batches */
   ks__batch *open_next; /* tw->open_list */
   ks_table_writer *tw;
-  ks_partition *kp;     /* parquet/jsonl: its Kafka partition */
-  uint64_t records;     /* consumed, valid or not */
-  uint64_t rows;        /* in its finished files */
-  size_t nfiles;        /* open files */
-  ks_delta_add *adds;   /* finished files */
+  ks_partition *kp;   /* parquet/jsonl: its Kafka partition */
+  uint64_t records;   /* consumed, valid or not */
+  uint64_t rows;      /* in its finished files */
+  size_t nfiles;      /* open files */
+  ks_delta_add *adds; /* finished files */
   size_t nadds, capadds;
-  int files_pending;    /* finished files storage has not acknowledged */
-  int status;           /* first file failure */
+  int files_pending; /* finished files storage has not acknowledged */
+  int status;        /* first file failure */
   int flushed, discarded;
   ks_flushed_set *fs;
-  ks_dlq_wait *dlq;     /* the batch's dead letters, acknowledged first */
+  ks_dlq_wait *dlq; /* the batch's dead letters, acknowledged first */
 };
 
 struct ks_table_writer {
@@ -64,9 +64,9 @@ struct ks_table_writer {
   int direct;        /* unpartitioned delta: the stage is the file's rows */
   ks_rowgroup stage; /* the decoder's row group */
   ks_decoder *dec;
-  size_t *colmap;    /* file column j <- stage column colmap[j] */
+  size_t *colmap; /* file column j <- stage column colmap[j] */
   size_t ncolmap;
-  ks__pfile *files;  /* open files of every open batch */
+  ks__pfile *files; /* open files of every open batch */
   ks__batch *open_list;
   int nopen;
   size_t rows_bytes;   /* routed rows held in the files' row groups */

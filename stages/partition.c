@@ -219,15 +219,15 @@ static int parse_format(ks_partitioner *pt, const char *f) {
   return r;
 }
 
-int ks_partitioner_new(const char *file, const ks_conf_table *tc,
-                       size_t table, const ks_pq_schema *pq, size_t ndata,
+int ks_partitioner_new(const char *file, const ks_conf_table *tc, size_t table,
+                       const ks_pq_schema *pq, size_t ndata,
                        ks_partitioner **out, char *err, size_t errlen) {
   ks_partitioner *pt = ks_calloc(1, sizeof *pt);
   const ks_pq_node *n = NULL;
   const char *why = NULL;
   *out = NULL;
-  pt->cols = ks_calloc(tc->npartition_by ? tc->npartition_by : 1,
-                       sizeof *pt->cols);
+  pt->cols =
+      ks_calloc(tc->npartition_by ? tc->npartition_by : 1, sizeof *pt->cols);
   for (size_t i = 0; i < tc->nderive; i++) {
     const ks_conf_derive *d = &tc->derive[i];
     if (top_field(pq, d->name)) {
@@ -299,8 +299,8 @@ int ks_partitioner_new(const char *file, const ks_conf_table *tc,
     if (tc->timestamp_field) {
       if ((why = time_leaf(pq, tc->timestamp_field, &n)) != NULL) {
         snprintf(err, errlen, "%s:%d: tables[%zu].timestamp_field: \"%s\" %s",
-                 file, tc->timestamp_field_line, table,
-                 tc->timestamp_field, why);
+                 file, tc->timestamp_field_line, table, tc->timestamp_field,
+                 why);
         goto fail;
       }
       pt->ts_leaf = n->leaf;
@@ -327,7 +327,9 @@ void ks_partitioner_free(ks_partitioner *pt) {
   ks_free(pt);
 }
 
-size_t ks_partitioner_ncols(const ks_partitioner *pt) { return pt->ncols; }
+size_t ks_partitioner_ncols(const ks_partitioner *pt) {
+  return pt->ncols;
+}
 const char *ks_partitioner_col_name(const ks_partitioner *pt, size_t i) {
   return pt->cols[i].name;
 }
@@ -387,11 +389,16 @@ static int derived_value(ks_buf *out, const pcol *c, const void *v) {
   civil_time ct;
   split(micros_of(c->src, v), &ct);
   switch (c->derive) {
-  case KS_DERIVE_DATE: return append_date(out, ct.days);
-  case KS_DERIVE_YEAR: return ks_buf_appendf(out, "%" PRId64, ct.year);
-  case KS_DERIVE_MONTH: return ks_buf_appendf(out, "%u", ct.month);
-  case KS_DERIVE_DAY: return ks_buf_appendf(out, "%u", ct.day);
-  default: return ks_buf_appendf(out, "%d", ct.hour);
+  case KS_DERIVE_DATE:
+    return append_date(out, ct.days);
+  case KS_DERIVE_YEAR:
+    return ks_buf_appendf(out, "%" PRId64, ct.year);
+  case KS_DERIVE_MONTH:
+    return ks_buf_appendf(out, "%u", ct.month);
+  case KS_DERIVE_DAY:
+    return ks_buf_appendf(out, "%u", ct.day);
+  default:
+    return ks_buf_appendf(out, "%d", ct.hour);
   }
 }
 
@@ -413,12 +420,24 @@ static int route_format(const ks_partitioner *pt, const ks_rowgroup *rg,
   split(micros_of(pt->ts_type, v) + pt->tz_us, &ct);
   for (size_t i = 0; r == 0 && i < pt->npf; i++) {
     switch (pt->pf[i].kind) {
-    case PF_LITERAL: r = ks_buf_append_str(dir, pt->pf[i].text); break;
-    case PF_YEAR: r = ks_buf_appendf(dir, "%04" PRId64, ct.year); break;
-    case PF_MONTH: r = ks_buf_appendf(dir, "%02u", ct.month); break;
-    case PF_DAY: r = ks_buf_appendf(dir, "%02u", ct.day); break;
-    case PF_HOUR: r = ks_buf_appendf(dir, "%02d", ct.hour); break;
-    case PF_MINUTE: r = ks_buf_appendf(dir, "%02d", ct.minute); break;
+    case PF_LITERAL:
+      r = ks_buf_append_str(dir, pt->pf[i].text);
+      break;
+    case PF_YEAR:
+      r = ks_buf_appendf(dir, "%04" PRId64, ct.year);
+      break;
+    case PF_MONTH:
+      r = ks_buf_appendf(dir, "%02u", ct.month);
+      break;
+    case PF_DAY:
+      r = ks_buf_appendf(dir, "%02u", ct.day);
+      break;
+    case PF_HOUR:
+      r = ks_buf_appendf(dir, "%02d", ct.hour);
+      break;
+    case PF_MINUTE:
+      r = ks_buf_appendf(dir, "%02d", ct.minute);
+      break;
     }
   }
   return r;

@@ -35,8 +35,8 @@ typedef struct ks_partitioner ks_partitioner;
  * rows are staged in (data columns, then the _kafka_* ones,
  * _kafka_timestamp being leaf ndata + 3). Returns 0, or KS_ECONFIG with
  * "file:line: tables[i].partition_by: ..." in err. */
-int ks_partitioner_new(const char *file, const ks_conf_table *tc,
-                       size_t table, const ks_pq_schema *pq, size_t ndata,
+int ks_partitioner_new(const char *file, const ks_conf_table *tc, size_t table,
+                       const ks_pq_schema *pq, size_t ndata,
                        ks_partitioner **out, char *err, size_t errlen);
 void ks_partitioner_free(ks_partitioner *pt);
 

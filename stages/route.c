@@ -8,8 +8,7 @@
 static void copy_node(ks_pq_node *parent, const ks_pq_node *n) {
   if (n->is_leaf) {
     if (n->precision > 0)
-      ks_pq_add_decimal(parent, n->name, n->repetition, n->precision,
-                        n->scale);
+      ks_pq_add_decimal(parent, n->name, n->repetition, n->precision, n->scale);
     else
       ks_pq_add_leaf(parent, n->name, n->repetition, n->spec.type);
     return;
@@ -83,13 +82,15 @@ int ks_route_table_setup(const char *file, ks_table *t, char *err,
     t->file_pq = ks_route_tree_copy(t->pq, fields, nf, NULL, 0);
   }
   /* The schemaString: every column, derived partition columns last. */
-  ks_pq_schema *whole = nd ? ks_route_tree_copy(t->pq, NULL, 0, derived, nd)
-                           : NULL;
+  ks_pq_schema *whole =
+      nd ? ks_route_tree_copy(t->pq, NULL, 0, derived, nd) : NULL;
   ks_free(fields);
   ks_free(derived);
   if (t->file_pq == NULL || (nd && whole == NULL)) {
-    snprintf(err, errlen, "table %s: the partitioned Parquet schema is "
-                          "invalid", tc->name);
+    snprintf(err, errlen,
+             "table %s: the partitioned Parquet schema is "
+             "invalid",
+             tc->name);
     ks_pq_schema_free(whole);
     return KS_ESCHEMA;
   }
@@ -114,8 +115,7 @@ void ks_route_table_free(ks_table *t) {
   t->file_pq = NULL;
 }
 
-int ks_route_same_partitioning(const ks_table *t, char *const *cols,
-                               size_t n) {
+int ks_route_same_partitioning(const ks_table *t, char *const *cols, size_t n) {
   if (n != t->npartition_columns)
     return 0;
   for (size_t i = 0; i < n; i++)

@@ -21,8 +21,7 @@ int ks_route_table_setup(const char *file, ks_table *t, char *err,
 void ks_route_table_free(ks_table *t);
 /* Whether an existing table's metaData.partitionColumns are this
  * config's (same names, same order). */
-int ks_route_same_partitioning(const ks_table *t, char *const *cols,
-                               size_t n);
+int ks_route_same_partitioning(const ks_table *t, char *const *cols, size_t n);
 
 /* A finished copy of src without the top-level fields named in skip
  * (case-insensitive), with extra leaves appended at the top level. */

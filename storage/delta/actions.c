@@ -174,7 +174,9 @@ void ks__delta_add_free(ks_delta_add *a) {
   memset(a, 0, sizeof *a);
 }
 
-void ks_delta_add_clear(ks_delta_add *a) { ks__delta_add_free(a); }
+void ks_delta_add_clear(ks_delta_add *a) {
+  ks__delta_add_free(a);
+}
 
 void ks__delta_remove_free(ks_delta_remove *r) {
   ks_free(r->path);

@@ -471,8 +471,7 @@ static int build_entry(ks_delta_table *t) {
     ks_delta_uuid(id);
     ks_delta_metadata m = {.id = id,
                            .schema_string = (char *)req->schema_string,
-                           .partition_columns =
-                               (char **)req->partition_columns,
+                           .partition_columns = (char **)req->partition_columns,
                            .npartition_columns = req->npartition_columns,
                            .created_time = now_ms};
     if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,

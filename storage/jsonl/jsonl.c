@@ -14,16 +14,19 @@ struct ks_jsonl {
   uint64_t bytes;
   z_stream z;
   ZSTD_CStream *zs;
-  uint8_t *in;  /* records gathered before compression */
+  uint8_t *in; /* records gathered before compression */
   size_t nin;
   uint8_t *out; /* compressed bytes on their way to the sink */
 };
 
 const char *ks_jsonl_ext(ks_codec codec) {
   switch (codec) {
-  case KS_CODEC_GZIP: return ".jsonl.gz";
-  case KS_CODEC_ZSTD: return ".jsonl.zst";
-  default: return ".jsonl";
+  case KS_CODEC_GZIP:
+    return ".jsonl.gz";
+  case KS_CODEC_ZSTD:
+    return ".jsonl.zst";
+  default:
+    return ".jsonl";
   }
 }
 
@@ -128,9 +131,13 @@ int ks_jsonl_write(ks_jsonl *j, const void *json, size_t len) {
   return r ? r : put(j, (const uint8_t *)"\n", 1);
 }
 
-int ks_jsonl_finish(ks_jsonl *j) { return drain(j, 1); }
+int ks_jsonl_finish(ks_jsonl *j) {
+  return drain(j, 1);
+}
 
-uint64_t ks_jsonl_bytes(const ks_jsonl *j) { return j->bytes + j->nin; }
+uint64_t ks_jsonl_bytes(const ks_jsonl *j) {
+  return j->bytes + j->nin;
+}
 
 void ks_jsonl_free(ks_jsonl *j) {
   if (j == NULL)

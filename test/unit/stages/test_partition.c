@@ -1,18 +1,18 @@
 /* Partition values: PROTOCOL.md serialization, Hive path escaping, the
  * add.path URI layer, derived values and path_format layouts, and the
  * start-up checks of partition_by. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
 #include "conf/conf.h"
 #include "stages/partition.h"
 #include "stages/schema.h"
 #include "storage/parquet/schema_tree.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 static char *str_of(ks_buf *b) {
   ks_buf_cstr(b);
@@ -42,7 +42,8 @@ static void test_escape(void **state) {
   escape_is("100%", "100%25");
   escape_is("with space", "with space");
   escape_is("caf\xc3\xa9 \xe6\x97\xa5", "caf\xc3\xa9 \xe6\x97\xa5");
-  escape_is("a:b?c#d*e'f\"g\\h{i[j]k^l", "a%3Ab%3Fc%23d%2Ae%27f%22g%5Ch%7Bi%5Bj%5Dk%5El");
+  escape_is("a:b?c#d*e'f\"g\\h{i[j]k^l",
+            "a%3Ab%3Fc%23d%2Ae%27f%22g%5Ch%7Bi%5Bj%5Dk%5El");
   escape_is("tab\there\n\x7f", "tab%09here%0A%7F");
   escape_is("keep-_.~!@$&()+,;<>|}", "keep-_.~!@$&()+,;<>|}");
 }
@@ -144,8 +145,8 @@ static void refused(const char *extra, const char *want) {
   char err[512] = "";
   ks_partitioner *pt = NULL;
   setup_conf(&fx, extra);
-  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err,
-                                      sizeof err),
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
+                                      fx.pq, fx.ndata, &pt, err, sizeof err),
                    KS_ECONFIG);
   if (strstr(err, want) == NULL)
     fail_msg("error \"%s\" lacks \"%s\"", err, want);
@@ -194,9 +195,9 @@ static void test_route(void **state) {
   setup_conf(&fx, "    partition_by: [k, day, hr]\n"
                   "    derive: {day: {from: ts, as: date}, hr: {from: ts, "
                   "as: hour}}\n");
-  assert_int_equal(
-      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
-      0);
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
+                                      fx.pq, fx.ndata, &pt, err, sizeof err),
+                   0);
   assert_int_equal(ks_partitioner_ncols(pt), 3);
   assert_int_equal(ks_partitioner_col_type(pt, 1), KS_COL_DATE);
   assert_int_equal(ks_partitioner_col_type(pt, 2), KS_COL_INT32);
@@ -241,9 +242,9 @@ static void test_path_format(void **state) {
                   "    path_format: \"'year'=YYYY/'month'=MM/'day'=dd/'hour'="
                   "HH\"\n"
                   "    timezone: \"+02:00\"\n");
-  assert_int_equal(
-      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
-      0);
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
+                                      fx.pq, fx.ndata, &pt, err, sizeof err),
+                   0);
   ks_rowgroup rg;
   ks_rowgroup_init_schema(&rg, fx.pq);
   ks_buf dir, vals;
@@ -259,9 +260,9 @@ static void test_path_format(void **state) {
   teardown_conf(&fx);
   setup_conf(&fx, "    format: jsonl\n    path_format: \"YYYY/MM/dd\"\n"
                   "    timestamp_field: ts\n");
-  assert_int_equal(
-      ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0, fx.pq, fx.ndata, &pt, err, sizeof err),
-      0);
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
+                                      fx.pq, fx.ndata, &pt, err, sizeof err),
+                   0);
   ks_buf_reset(&dir);
   stage(&rg, "a", 1, 0, kts); /* ts = the epoch */
   assert_int_equal(ks_partitioner_route(pt, &rg, &dir, &vals, NULL), 0);
@@ -269,7 +270,7 @@ static void test_path_format(void **state) {
   ks_partitioner_free(pt);
   teardown_conf(&fx);
   refused("    format: jsonl\n    path_format: \"YYYY/QQ\"\n", "expected a "
-                                                             "layout");
+                                                               "layout");
   ks_rowgroup_free(&rg);
   ks_buf_free(&dir);
   ks_buf_free(&vals);
@@ -277,9 +278,9 @@ static void test_path_format(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_escape),        cmocka_unit_test(test_uri),
-      cmocka_unit_test(test_values),        cmocka_unit_test(test_startup_checks),
-      cmocka_unit_test(test_route),         cmocka_unit_test(test_path_format),
+      cmocka_unit_test(test_escape), cmocka_unit_test(test_uri),
+      cmocka_unit_test(test_values), cmocka_unit_test(test_startup_checks),
+      cmocka_unit_test(test_route),  cmocka_unit_test(test_path_format),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
