@@ -3,6 +3,7 @@
 #include "base/log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* States of the stream (one function, set_state, changes them). */
 enum os_state {
@@ -10,12 +11,14 @@ enum os_state {
   OS_CREATING,  /* upload_create in flight */
   OS_UPLOADING, /* upload open; parts go out as they fill */
   OS_COMPLETING,
-  OS_PUTTING, /* small file: single put */
+  OS_PUTTING,   /* small file: single put */
+  OS_VERIFYING, /* if_absent put met an object: reading it to compare */
   OS_DONE
 };
 
-static const char *state_names[] = {"buffering", "creating", "uploading",
-                                    "completing", "putting", "done"};
+static const char *state_names[] = {"buffering", "creating",  "uploading",
+                                    "completing", "putting",  "verifying",
+                                    "done"};
 
 typedef struct os_part {
   struct os_part *next;
@@ -286,11 +289,52 @@ static void on_put_retry(uv_timer_t *t) {
   start_put(ks_container_of(t, ks_ostream, timer));
 }
 
+static void start_verify(ks_ostream *os);
+
+static void on_verify_retry(uv_timer_t *t) {
+  start_verify(ks_container_of(t, ks_ostream, timer));
+}
+
+/* The key was taken. The same bytes: an earlier run stored this very file
+ * (KS_EEXIST). Other bytes: an earlier run cut the file elsewhere and never
+ * committed it (its offsets would have moved us past this key); the file
+ * this run cuts is the one that goes with the committed offsets, so it
+ * replaces the other -- keeping the other could lose the records only
+ * this one holds. */
+static void on_verify(void *arg, int status, const uint8_t *data,
+                      size_t len) {
+  ks_ostream *os = arg;
+  if (status == KS_ENOENT) {
+    start_put(os); /* gone meanwhile: create it after all */
+    return;
+  }
+  if (status) {
+    later(os, on_verify_retry, "read back", status);
+    return;
+  }
+  if (len == os->cur.len && memcmp(data, os->cur.data, len) == 0) {
+    ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
+    finish(os, KS_EEXIST, &obj);
+    return;
+  }
+  ks_log_warn("storage: %s exists with other contents (%zu bytes, ours "
+              "%zu): an uncommitted file of an earlier run; replacing it",
+              os->key, len, os->cur.len);
+  os->opt.if_absent = 0;
+  start_put(os);
+}
+
+static void start_verify(ks_ostream *os) {
+  set_state(os, OS_VERIFYING);
+  int r = ks_storage_get(os->st, os->key, on_verify, os);
+  if (r)
+    on_verify(os, r, NULL, 0);
+}
+
 static void on_put(void *arg, int status) {
   ks_ostream *os = arg;
   if (status == KS_EEXIST && os->opt.if_absent) {
-    ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
-    finish(os, KS_EEXIST, &obj);
+    start_verify(os);
     return;
   }
   if (status) {

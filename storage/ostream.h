@@ -29,9 +29,11 @@ typedef struct ks_ostream_options {
   uint64_t backoff_base_ms; /* default 100 */
   uint64_t backoff_cap_ms;  /* default 30000 */
   /* Create the object only if the key is free (If-None-Match: *): a file
-   * smaller than one part goes with put_if_absent, and a key that exists
-   * completes the stream with KS_EEXIST (the caller's deterministic key
-   * says what that means). A multipart file is completed over the key. */
+   * smaller than one part goes with put_if_absent; when the key exists
+   * the object is read back: the same bytes complete the stream with
+   * KS_EEXIST (already written), other bytes are replaced by a plain put
+   * (for keys that name their contents, such as stages/flush_file.c's).
+   * A multipart file is completed over the key. */
   int if_absent;
 } ks_ostream_options;
 

@@ -2,7 +2,9 @@
  * The output stream against the fs backend through a fault-injecting
  * storage double: small files go as one put, large ones as multipart with
  * parts in flight; every failed storage call is retried and the stored
- * bytes are exactly the bytes written; abort leaves nothing behind.
+ * bytes are exactly the bytes written; abort leaves nothing behind. With
+ * if_absent a key holding the same bytes completes as KS_EEXIST, one
+ * holding other bytes is replaced.
  */
 #include "storage/fs/fs.h"
 #include "storage/ostream.h"
@@ -109,6 +111,43 @@ static void test_small_file_single_put_retried(void **state) {
   assert_int_equal(e.f->calls[KS_OP_CREATE], 0); /* no multipart */
   assert_file(&e, "t/small.bin", data, 1000);
   assert_int_equal(e.st->held, 0);
+  free(data);
+  env_close(&e);
+}
+
+/* Writes n bytes of data to key with if_absent; returns the status. */
+static int put_once(env *e, const char *key, const uint8_t *data, size_t n) {
+  ks_ostream_options o = fast;
+  o.if_absent = 1;
+  ks_ostream *os = ks_ostream_new(e->st, key, &o);
+  assert_int_equal(ks_ostream_write(os, data, n), 0);
+  done d = {0};
+  ks_ostream_close(os, on_done, &d);
+  uv_run(&e->base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d.called, 1);
+  assert_int_equal(d.size, n);
+  assert_int_equal(e->st->held, 0);
+  return d.status;
+}
+
+static void test_if_absent_same_or_other_bytes(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  uint8_t *data = pattern(3000);
+  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 2000), 0);
+  assert_int_equal(e.f->calls[KS_OP_PUT_IF_ABSENT], 1);
+  /* the same bytes again: already written, nothing rewritten */
+  e.f->fail_next[KS_OP_GET] = 1; /* the read-back is retried too */
+  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 2000),
+                   KS_EEXIST);
+  assert_int_equal(e.f->calls[KS_OP_PUT], 0);
+  assert_int_equal(e.f->calls[KS_OP_GET], 2);
+  assert_file(&e, "t/k+0+0000000000.jsonl", data, 2000);
+  /* more records under the same key: they replace the shorter file */
+  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 3000), 0);
+  assert_int_equal(e.f->calls[KS_OP_PUT], 1);
+  assert_file(&e, "t/k+0+0000000000.jsonl", data, 3000);
   free(data);
   env_close(&e);
 }
@@ -236,6 +275,7 @@ static void test_backoff_full_jitter(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_small_file_single_put_retried),
+      cmocka_unit_test(test_if_absent_same_or_other_bytes),
       cmocka_unit_test(test_multipart_every_step_fails_once),
       cmocka_unit_test(test_parts_in_flight_are_bounded),
       cmocka_unit_test(test_abort_leaves_nothing),
