@@ -276,11 +276,63 @@ static void test_path_format(void **state) {
   ks_buf_free(&vals);
 }
 
+/* The config keys' own checks, before any schema is read. */
+static void conf_refused(const char *extra, const char *want) {
+  char yaml[2048], err[512] = "";
+  ks_conf *c = NULL;
+  snprintf(yaml, sizeof yaml,
+           "storage: {url: \"file:///tmp/x\"}\n"
+           "kafka: {bootstrap.servers: mock}\n"
+           "tables:\n"
+           "  - name: t\n"
+           "    topics: [t]\n"
+           "%s",
+           extra);
+  assert_int_equal(
+      ks_conf_load_string(yaml, strlen(yaml), "test.yaml", &c, err, sizeof err),
+      KS_ECONFIG);
+  if (strstr(err, want) == NULL)
+    fail_msg("error \"%s\" lacks \"%s\"", err, want);
+  assert_non_null(strstr(err, "test.yaml:"));
+}
+
+static void test_conf_checks(void **state) {
+  (void)state;
+  conf_refused("    format: jsonl\n    compression: snappy\n",
+               "gzip, zstd or none");
+  conf_refused("    path_format: \"YYYY\"\n", "for format parquet or jsonl");
+  conf_refused("    format: parquet\n    partition_by: [k]\n"
+               "    path_format: \"YYYY\"\n",
+               "exclude each other");
+  conf_refused("    format: parquet\n    path_format: \"YYYY\"\n"
+               "    timezone: Europe/Berlin\n",
+               "fixed offset like +02:00");
+  conf_refused("    timestamp_field: ts\n", "only used with path_format");
+  conf_refused("    partition_by: [a, A]\n", "listed twice");
+  conf_refused("    partition_by: []\n", "non-empty sequence");
+  conf_refused("    derive: {d: {from: ts, as: week}}\n",
+               "tables[0].derive.d.as");
+  conf_refused("    derive: {d: {as: date}}\n", "from: missing");
+  conf_refused("    max_open_partitions: 0\n", "max_open_partitions");
+  /* jsonl defaults to no compression */
+  char err[512];
+  ks_conf *c = NULL;
+  const char *ok = "storage: {url: \"file:///tmp/x\"}\n"
+                   "kafka: {bootstrap.servers: mock}\n"
+                   "tables:\n  - {name: t, topics: [t], format: jsonl}\n";
+  assert_int_equal(
+      ks_conf_load_string(ok, strlen(ok), "test.yaml", &c, err, sizeof err), 0);
+  assert_int_equal(c->tables[0].codec, KS_CODEC_NONE);
+  assert_int_equal(c->tables[0].max_open_partitions, 64);
+  ks_conf_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_escape), cmocka_unit_test(test_uri),
-      cmocka_unit_test(test_values), cmocka_unit_test(test_startup_checks),
-      cmocka_unit_test(test_route),  cmocka_unit_test(test_path_format),
+      cmocka_unit_test(test_escape),      cmocka_unit_test(test_uri),
+      cmocka_unit_test(test_values),      cmocka_unit_test(test_startup_checks),
+      cmocka_unit_test(test_route),       cmocka_unit_test(test_path_format),
+      cmocka_unit_test(test_conf_checks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
