@@ -263,11 +263,18 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
   ks__batch *b = fd->b;
   ks_delta_add *a = &b->adds[fd->add];
   ks_free(fd);
+  b->files_pending--;
+  if (b->discarded) {
+    /* dropped by a rewind or revoke; its writer may be gone already */
+    if (b->files_pending == 0)
+      free_batch(b);
+    return;
+  }
   ks_table_writer *tw = b->tw;
   if (status == KS_EEXIST) {
-    /* A deterministic key that exists holds these records already: an
-     * earlier run wrote the file and stopped before committing the
-     * offsets. It counts as written. */
+    /* A deterministic key holding these very bytes: an earlier run wrote
+     * the file and stopped before committing the offsets. It counts as
+     * written. */
     ks_log_info("table %s: %s already exists (written before a restart)",
                 tw->t->conf->name, a->path);
     status = 0;
@@ -282,12 +289,6 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
   } else if (obj) {
     a->size = (int64_t)obj->size;
     a->modification_time = obj->mtime_ms;
-  }
-  b->files_pending--;
-  if (b->discarded) {
-    if (b->files_pending == 0)
-      free_batch(b);
-    return;
   }
   if (b->flushed)
     send_ready(tw);
