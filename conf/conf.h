@@ -43,6 +43,8 @@ typedef struct ks_conf_table {
   char *dlq_topic;           /* errors.deadletterqueue.topic.name */
   int dlq_context_headers;   /* errors.deadletterqueue.context.headers.enable:
                                 add Connect's __connect.errors.* headers */
+  char *deadletter_path;     /* errors.deadletter.path: rejected records as
+                                JSON Lines files under storage.url/<path> */
   int errors_log;            /* errors.log.enable: log every reject */
   int errors_log_messages;   /* errors.log.include.messages: with the record */
   int line;                  /* where the table starts, for messages */

@@ -356,6 +356,12 @@ static void table_metrics(out *o, const ks_pipeline *p) {
                        format_name(p->tables[t].conf->format)};
     sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
   }
+  family(o, "ksink_deadletter_file_records_total", "counter",
+         "Rejected records stored in error files (errors.deadletter.path), "
+         "by table.");
+  for (size_t t = 0; t < nt; t++)
+    sample_u64(o, "ksink_deadletter_file_records_total", "table",
+               p->tables[t].conf->name, tt[t].deadletter_records);
   family(o, "ksink_files_open", "gauge",
          "Data files being written now, by table.");
   for (size_t t = 0; t < nt; t++)

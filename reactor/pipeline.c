@@ -432,6 +432,8 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
     t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
     t->conflicts += atomic_load_explicit(&c->conflicts, memory_order_relaxed);
+    t->deadletter_records +=
+        atomic_load_explicit(&c->deadletter_records, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

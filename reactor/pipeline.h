@@ -58,6 +58,7 @@ typedef struct ks_table_counters {
   atomic_int_fast64_t delta_version;       /* the committer's worker */
   atomic_int_fast64_t last_commit_unix_ms; /* the committer's; 0: none */
   atomic_int files_open;                   /* files being written now */
+  atomic_uint_fast64_t deadletter_records; /* lines in stored error files */
 } ks_table_counters;
 
 /* Upper bounds (seconds) of the commit latency histogram: consumed ->
@@ -160,7 +161,7 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t);
 int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
 /* One table's counters summed over workers. */
 typedef struct ks_table_totals {
-  uint64_t written, files, commits, conflicts, rejected;
+  uint64_t written, files, commits, conflicts, rejected, deadletter_records;
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;
   int64_t last_commit_unix_ms;

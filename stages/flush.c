@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/errfile.h"
 #include "stages/rewind.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
@@ -39,6 +40,7 @@ struct ks_table_writer {
 
   pending *head, *tail;
   ks_dlq_wait *dlq; /* dead letters of the open batch */
+  ks_errfiles *ef;  /* errors.deadletter.path, or NULL */
   int uncommitted;  /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;
@@ -71,6 +73,9 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   ks_rowgroup_init_schema(&tw->rg, t->pq);
   tw->dec = ks_decoder_new(t->schema, &tw->rg, 0);
   uv_timer_init(&w->loop, &tw->age_timer);
+  if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
+    tw->ef = ks_errfiles_new(&w->loop, w->storage, t->conf->deadletter_path,
+                             &w->tc[t->index].deadletter_records);
   return tw;
 }
 
@@ -88,6 +93,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   if (tw->pq)
     ks_pq_writer_free(tw->pq);
   ks_free(tw->file_name);
+  ks_errfiles_close(tw->ef);
   ks_dlq_wait_release(tw->dlq);
   for (pending *pd = tw->head, *next; pd; pd = next) {
     next = pd->next;
@@ -142,6 +148,8 @@ void ks_table_writer_discard(ks_table_writer *tw) {
    * when the records are read again (at least once) */
   ks_dlq_wait_release(tw->dlq);
   tw->dlq = NULL;
+  if (tw->ef)
+    ks_errfiles_discard(tw->ef);
   tw->batch_open = 0;
   tw->batch_records = tw->file_rows = 0;
   for (ks_partition *p = tw->w->partitions; p; p = p->next)
@@ -269,6 +277,8 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                     rej->reason, rej->message);
     }
   }
+  if (tw->ef)
+    ks_errfiles_add(tw->ef, p->topic, m, rej);
   if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
     ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
                 &tw->dlq);
@@ -468,6 +478,8 @@ void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
   pending *pd = ks_calloc(1, sizeof *pd);
   pd->tw = tw;
   pd->fs = fs;
+  if (tw->ef) /* the batch's error files gate it like its dead letters */
+    ks_errfiles_flush(tw->ef, &tw->dlq);
   pd->dlq = tw->dlq;
   tw->dlq = NULL;
   if (pd->dlq) {
