@@ -113,10 +113,21 @@ static void put_bytes(ks_buf *b, const char *name, const void *data,
   ks_buf_appendf(b, ",\"%s_base64\":%s", name, base64 ? "true" : "false");
 }
 
-static void put_headers(ks_buf *b, const rd_kafka_message_t *m) {
-  ks_buf_append_str(b, ",\"headers\":[");
+ks_errfile_rec ks_errfile_rec_of(const char *topic,
+                                 const rd_kafka_message_t *m) {
+  ks_errfile_rec r = {topic,      m->partition, m->offset, -1,  m->key,
+                      m->payload, m->key_len,   m->len,    NULL};
+  rd_kafka_timestamp_type_t tt;
+  r.timestamp_ms = rd_kafka_message_timestamp(m, &tt);
   rd_kafka_headers_t *h = NULL;
-  if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h) {
+  if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    r.headers = h;
+  return r;
+}
+
+static void put_headers(ks_buf *b, const rd_kafka_headers_t *h) {
+  ks_buf_append_str(b, ",\"headers\":[");
+  if (h) {
     const char *name;
     const void *val;
     size_t size;
@@ -132,21 +143,18 @@ static void put_headers(ks_buf *b, const rd_kafka_message_t *m) {
   ks_buf_append_byte(b, ']');
 }
 
-static void put_line(ks_buf *b, const char *topic, const rd_kafka_message_t *m,
-                     const ks_reject *rej) {
+static void put_line(ks_buf *b, const ks_errfile_rec *m, const ks_reject *rej) {
   ks_buf_append_str(b, "{\"topic\":");
-  ks_buf_append_json_str(b, topic, strlen(topic));
+  ks_buf_append_json_str(b, m->topic, strlen(m->topic));
   ks_buf_appendf(b, ",\"partition\":%d,\"offset\":%lld,\"timestamp\":",
                  (int)m->partition, (long long)m->offset);
-  rd_kafka_timestamp_type_t tt;
-  int64_t ts = rd_kafka_message_timestamp(m, &tt);
-  if (ts < 0)
+  if (m->timestamp_ms < 0)
     ks_buf_append_str(b, "null");
   else
-    ks_buf_appendf(b, "%lld", (long long)ts);
+    ks_buf_appendf(b, "%lld", (long long)m->timestamp_ms);
   put_bytes(b, "key", m->key, m->key_len);
-  put_bytes(b, "value", m->payload, m->len);
-  put_headers(b, m);
+  put_bytes(b, "value", m->value, m->value_len);
+  put_headers(b, m->headers);
   ks_buf_append_str(b, ",\"error\":{\"stage\":\"" KS_DLQ_STAGE
                        "\",\"class\":\"" KS_DLQ_CLASS "\",\"reason\":");
   const char *reason = rej->reason ? rej->reason : "schema";
@@ -164,14 +172,14 @@ static void put_line(ks_buf *b, const char *topic, const rd_kafka_message_t *m,
   ks_buf_append_str(b, "}}\n");
 }
 
-void ks_errfiles_add(ks_errfiles *ef, const char *topic,
-                     const rd_kafka_message_t *m, const ks_reject *rej) {
+void ks_errfiles_add(ks_errfiles *ef, const ks_errfile_rec *m,
+                     const ks_reject *rej) {
   job *j = ef->open;
-  while (j && (j->partition != m->partition || strcmp(j->topic, topic) != 0))
+  while (j && (j->partition != m->partition || strcmp(j->topic, m->topic) != 0))
     j = j->next;
   if (j == NULL) {
     j = ks_calloc(1, sizeof *j);
-    j->topic = ks_strdup(topic);
+    j->topic = ks_strdup(m->topic);
     j->partition = m->partition;
     ks_buf_init(&j->lines, 0);
     j->next = ef->open;
@@ -185,7 +193,7 @@ void ks_errfiles_add(ks_errfiles *ef, const char *topic,
   j->starts[j->n] = j->lines.len;
   j->offs[j->n] = m->offset;
   j->n++;
-  put_line(&j->lines, topic, m, rej);
+  put_line(&j->lines, m, rej);
 }
 
 /* ---- writing, one object at a time --------------------------------------- */
@@ -280,6 +288,10 @@ static void on_get(void *arg, int status, const uint8_t *data, size_t len) {
     return;
   }
   mark *m = find_mark(ef, ef->head->topic, ef->head->partition);
+  ks_log_info("error file %s exists (written before a restart or by the "
+              "previous owner): its records up to offset %lld are not "
+              "written again",
+              ef->key, (long long)last);
   if (last > m->done)
     m->done = last;
   kick(ef);

@@ -34,9 +34,22 @@ typedef struct ks_errfiles ks_errfiles;
  * records of objects storage acknowledged (new ones, not the skipped). */
 ks_errfiles *ks_errfiles_new(uv_loop_t *loop, ks_storage *st, const char *dir,
                              atomic_uint_fast64_t *records);
-/* Adds a rejected record of topic to the open batch. */
-void ks_errfiles_add(ks_errfiles *ef, const char *topic,
-                     const rd_kafka_message_t *m, const ks_reject *rej);
+/* What a line says about the record. */
+typedef struct ks_errfile_rec {
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp_ms;    /* -1: none */
+  const void *key, *value; /* NULL: none */
+  size_t key_len, value_len;
+  const rd_kafka_headers_t *headers; /* NULL: none */
+} ks_errfile_rec;
+/* The record of a consumed message. */
+ks_errfile_rec ks_errfile_rec_of(const char *topic,
+                                 const rd_kafka_message_t *m);
+/* Adds a rejected record to the open batch. */
+void ks_errfiles_add(ks_errfiles *ef, const ks_errfile_rec *rec,
+                     const ks_reject *rej);
 /* Closes the open batch: its objects queue for writing, each counted in
  * *wait (allocated on first use) until storage has it. */
 void ks_errfiles_flush(ks_errfiles *ef, ks_dlq_wait **wait);

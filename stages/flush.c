@@ -277,8 +277,10 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                     rej->reason, rej->message);
     }
   }
-  if (tw->ef)
-    ks_errfiles_add(tw->ef, p->topic, m, rej);
+  if (tw->ef) {
+    ks_errfile_rec er = ks_errfile_rec_of(p->topic, m);
+    ks_errfiles_add(tw->ef, &er, rej);
+  }
   if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
     ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
                 &tw->dlq);
