@@ -137,4 +137,35 @@ process.exit(bad.length ? 1 : 0);' \
   "$WORK/last.json" "$WORK/status.json" "$WORK/lake" "$VALID" "$VALID2" || fail "counters do not add up"
 node "$KS_SOURCE_DIR/test/tools/verify_errfiles.mjs" "$WORK/expect-orders.jsonl" "$WORK/lake/errors/orders" orders ||
   fail "orders error files"
+# every Grafana panel queries series this scrape has, by labels they carry
+node -e '
+const fs = require("fs");
+const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8")).series;
+const d = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const declared = new Set([...fs.readFileSync(process.argv[3], "utf8").matchAll(/^# TYPE ([^ ]+)/gm)].map((m) => m[1]));
+const labels = new Map();
+for (const k of Object.keys(s)) {
+  const [, name, ls] = /^([^{]+)\{(.*)\}$/.exec(k);
+  const set = labels.get(name) ?? new Set();
+  for (const m of ls.matchAll(/([a-z_]+)="/g)) set.add(m[1]);
+  labels.set(name, set);
+}
+let bad = 0, n = 0;
+for (const p of d.panels) for (const t of p.targets ?? []) {
+  const names = [...t.expr.matchAll(/\b((?:ksink|process)_[a-z0-9_]+)/g)].map((m) => m[1]);
+  const by = [...t.expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1].split(",").map((x) => x.trim()));
+  for (const name of names) {
+    n++;
+    const have = labels.get(name);
+    const family = name.replace(/_bucket$/, "");
+    if (!have && !declared.has(family)) { console.error(`panel "${p.title}": no family ${name}`); bad++; continue; }
+    if (!have) continue; /* declared, no series yet (S3 on a file:// run) */
+    for (const l of by)
+      if (!["pod", "namespace", "le"].includes(l) && !have.has(l)) { console.error(`panel "${p.title}": ${name} has no label ${l}`); bad++; }
+  }
+}
+console.log(`dashboard: ${n} metric references, ${bad} without series`);
+process.exit(bad ? 1 : 0);' "$WORK/last.json" "$KS_SOURCE_DIR/deploy/grafana/ksink.json" \
+  "$(ls "$WORK"/scrapes/* | tail -1)" ||
+  fail "the Grafana dashboard queries series /metrics does not have"
 log "metrics_scrape: $(ls "$WORK/scrapes" | wc -l) scrapes passed"
