@@ -7,7 +7,10 @@
 # arrive while ksink is SIGKILLed twice mid-stream and restarted: replayed
 # batches find their error files already there (put-if-absent) and skip
 # what those hold, so every invalid record of both phases is still in
-# exactly one line and every valid one in the table exactly once.
+# exactly one line and every valid one in the table exactly once. Last, a
+# crash forced between error files and commit (the Delta log made
+# unwritable, SIGKILL, log restored, restart): the replay must find the
+# error files already there and still leave every reject in one line.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FIRST=${KS_IT_DEADLETTER_FIRST:-10000}
@@ -95,6 +98,44 @@ wait "$KSINK_PID" || rc=$?
 log "phase 2: $(error_lines) error lines for $INVALID invalid records; $(ls "$ERRORS" | wc -l) files; $(count_log "$WORK/ksink.err" 'error file .* exists') replays found their error file"
 node "$KS_SOURCE_DIR/test/tools/verify_errfiles.mjs" "$WORK/expect.jsonl" "$ERRORS" user-events ||
   fail "phase 2 error files"
+node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$TABLE" \
+  --expect "$WORK/expect.jsonl" --app-id deadletter-it --topic user-events --quiet
+
+# ---- phase 3: the crash lands between error files and commit ---------------
+# With the Delta log unwritable (a file where its directory was) batches get
+# their error files stored but never commit; SIGKILL then, give the log back
+# and restart: every replayed batch finds its error files already there.
+: >"$WORK/ksink.err"
+run_ksink
+wait_log "$WORK/ksink.err" 'assigned user-events' 4 60
+mv "$TABLE/_delta_log" "$TABLE/_delta_log.away"
+: >"$TABLE/_delta_log"
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
+  --count 3000 --seed 13 --invalid-permille 100 \
+  --expect "$WORK/expect3.jsonl" >"$WORK/produce3.out" 2>"$WORK/produce3.err" ||
+  fail "producer failed: $(cat "$WORK/produce3.err")"
+cat "$WORK/expect3.jsonl" >>"$WORK/expect.jsonl"
+VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
+INVALID=$(grep -c '"valid":false' "$WORK/expect.jsonl")
+for _ in $(seq 600); do [ "$(error_lines)" -ge "$INVALID" ] && break; sleep 0.1; done
+[ "$(error_lines)" -ge "$INVALID" ] || fail "phase 3: $(error_lines) error lines, $INVALID invalid"
+wait_log "$WORK/ksink.err" '(commit|loading the log) failed' 1 30
+kill -9 "$KSINK_PID"
+wait "$KSINK_PID" 2>/dev/null || true
+rm "$TABLE/_delta_log"
+mv "$TABLE/_delta_log.away" "$TABLE/_delta_log"
+run_ksink
+for _ in $(seq 900); do [ "$(table_rows "$TABLE")" -ge "$VALID" ] && break; sleep 0.1; done
+sleep 1
+kill -TERM "$KSINK_PID"
+rc=0
+wait "$KSINK_PID" || rc=$?
+[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+FOUND=$(count_log "$WORK/ksink.err" 'error file .* exists')
+log "phase 3: $(error_lines) error lines for $INVALID invalid records; $FOUND replayed batches found their error files"
+[ "$FOUND" -ge 1 ] || fail "no replayed batch found its error file"
+node "$KS_SOURCE_DIR/test/tools/verify_errfiles.mjs" "$WORK/expect.jsonl" "$ERRORS" user-events ||
+  fail "phase 3 error files"
 node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$TABLE" \
   --expect "$WORK/expect.jsonl" --app-id deadletter-it --topic user-events --quiet
 log "deadletter_files: passed"
