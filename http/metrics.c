@@ -327,6 +327,15 @@ static void topic_metrics(out *o, const ks_pipeline *p) {
   }
 }
 
+/* A counter family with one uint64_t field of each table's totals. */
+static void per_table(out *o, const ks_pipeline *p, const ks_table_totals *tt,
+                      const char *name, const char *help, size_t field) {
+  family(o, name, "counter", help);
+  for (size_t t = 0; t < p->ntables; t++)
+    sample_u64(o, name, "table", p->tables[t].conf->name,
+               *(const uint64_t *)((const char *)&tt[t] + field));
+}
+
 static void table_metrics(out *o, const ks_pipeline *p) {
   size_t nt = p->ntables;
   ks_table_totals *tt = ks_calloc(nt ? nt : 1, sizeof *tt);
@@ -336,11 +345,9 @@ static void table_metrics(out *o, const ks_pipeline *p) {
   static const char *const fk[] = {"table", "format"};
   char num[32];
 
-  family(o, "ksink_records_written_total", "counter",
-         "Rows written to table data files and committed.");
-  for (size_t t = 0; t < nt; t++)
-    sample_u64(o, "ksink_records_written_total", "table",
-               p->tables[t].conf->name, tt[t].written);
+  per_table(o, p, tt, "ksink_records_written_total",
+            "Rows written to table data files and committed.",
+            offsetof(ks_table_totals, written));
   family(o, "ksink_records_rejected_total", "counter",
          "Records rejected, by table and reason.");
   for (size_t t = 0; t < nt; t++)
@@ -356,28 +363,22 @@ static void table_metrics(out *o, const ks_pipeline *p) {
                        format_name(p->tables[t].conf->format)};
     sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
   }
-  family(o, "ksink_deadletter_file_records_total", "counter",
-         "Rejected records stored in error files (errors.deadletter.path), "
-         "by table.");
-  for (size_t t = 0; t < nt; t++)
-    sample_u64(o, "ksink_deadletter_file_records_total", "table",
-               p->tables[t].conf->name, tt[t].deadletter_records);
+  per_table(o, p, tt, "ksink_deadletter_file_records_total",
+            "Rejected records stored in error files (errors.deadletter.path), "
+            "by table.",
+            offsetof(ks_table_totals, deadletter_records));
   family(o, "ksink_files_open", "gauge",
          "Data files being written now, by table.");
   for (size_t t = 0; t < nt; t++)
     sample_u64(o, "ksink_files_open", "table", p->tables[t].conf->name,
                (uint64_t)(tt[t].files_open > 0 ? tt[t].files_open : 0));
-  family(o, "ksink_delta_commits_total", "counter",
-         "Delta log commits made by this process, by table.");
-  for (size_t t = 0; t < nt; t++)
-    sample_u64(o, "ksink_delta_commits_total", "table", p->tables[t].conf->name,
-               tt[t].commits);
-  family(o, "ksink_delta_commit_conflicts_total", "counter",
-         "Delta commits that found their version taken by another writer "
-         "(retried on the reloaded log), by table.");
-  for (size_t t = 0; t < nt; t++)
-    sample_u64(o, "ksink_delta_commit_conflicts_total", "table",
-               p->tables[t].conf->name, tt[t].conflicts);
+  per_table(o, p, tt, "ksink_delta_commits_total",
+            "Delta log commits made by this process, by table.",
+            offsetof(ks_table_totals, commits));
+  per_table(o, p, tt, "ksink_delta_commit_conflicts_total",
+            "Delta commits that found their version taken by another writer "
+            "(retried on the reloaded log), by table.",
+            offsetof(ks_table_totals, conflicts));
   family(o, "ksink_delta_version", "gauge",
          "Latest Delta table version seen (-1 before the first).");
   for (size_t t = 0; t < nt; t++) {

@@ -40,6 +40,20 @@ YAML
 TABLE=$WORK/lake/user_events
 ERRORS=$WORK/lake/errors/user_events
 error_lines() { cat "$ERRORS"/*.jsonl 2>/dev/null | wc -l; }
+# wait_done ROWS ERROR_LINES: until the table and the error files hold them
+wait_done() {
+  for _ in $(seq 900); do
+    [ "$(table_rows "$TABLE")" -ge "$1" ] && [ "$(error_lines)" -ge "$2" ] && break
+    sleep 0.1
+  done
+  sleep 1 # the batch holding the last rows may commit a moment after its files
+}
+stop_ksink() {
+  kill -TERM "$KSINK_PID"
+  local rc=0
+  wait "$KSINK_PID" || rc=$?
+  [ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+}
 metric_sum() { awk -v re="^$2" '$0 ~ re {n += $NF} END {print n + 0}' "$1"; }
 
 # ---- phase 1: one clean run ------------------------------------------------
@@ -51,17 +65,9 @@ VALID1=$(grep -c '"valid":true' "$WORK/expect1.jsonl")
 INVALID1=$(grep -c '"valid":false' "$WORK/expect1.jsonl")
 log "phase 1: produced $VALID1 valid, $INVALID1 invalid"
 run_ksink
-for _ in $(seq 900); do
-  [ "$(table_rows "$TABLE")" -ge "$VALID1" ] && [ "$(error_lines)" -ge "$INVALID1" ] && break
-  sleep 0.1
-done
-# the batch holding the last rows may commit a moment after its files
-sleep 1
+wait_done "$VALID1" "$INVALID1"
 curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics1" || fail "no /metrics"
-kill -TERM "$KSINK_PID"
-rc=0
-wait "$KSINK_PID" || rc=$?
-[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+stop_ksink
 grep -q '"level":"error"' "$WORK/ksink.err" && fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -3)"
 REJECTED=$(metric_sum "$WORK/metrics1" 'ksink_records_rejected_total[{]')
 STORED=$(metric_sum "$WORK/metrics1" 'ksink_deadletter_file_records_total[{]')
@@ -86,15 +92,8 @@ cat "$WORK/expect1.jsonl" "$WORK/expect2.jsonl" >"$WORK/expect.jsonl"
 VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
 INVALID=$(grep -c '"valid":false' "$WORK/expect.jsonl")
 run_ksink
-for _ in $(seq 900); do
-  [ "$(table_rows "$TABLE")" -ge "$VALID" ] && [ "$(error_lines)" -ge "$INVALID" ] && break
-  sleep 0.1
-done
-sleep 1
-kill -TERM "$KSINK_PID"
-rc=0
-wait "$KSINK_PID" || rc=$?
-[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+wait_done "$VALID" "$INVALID"
+stop_ksink
 log "phase 2: $(error_lines) error lines for $INVALID invalid records; $(ls "$ERRORS" | wc -l) files; $(count_log "$WORK/ksink.err" 'error file .* exists') replays found their error file"
 node "$KS_SOURCE_DIR/test/tools/verify_errfiles.mjs" "$WORK/expect.jsonl" "$ERRORS" user-events ||
   fail "phase 2 error files"
@@ -125,12 +124,8 @@ wait "$KSINK_PID" 2>/dev/null || true
 rm "$TABLE/_delta_log"
 mv "$TABLE/_delta_log.away" "$TABLE/_delta_log"
 run_ksink
-for _ in $(seq 900); do [ "$(table_rows "$TABLE")" -ge "$VALID" ] && break; sleep 0.1; done
-sleep 1
-kill -TERM "$KSINK_PID"
-rc=0
-wait "$KSINK_PID" || rc=$?
-[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+wait_done "$VALID" "$INVALID"
+stop_ksink
 FOUND=$(count_log "$WORK/ksink.err" 'error file .* exists')
 log "phase 3: $(error_lines) error lines for $INVALID invalid records; $FOUND replayed batches found their error files"
 [ "$FOUND" -ge 1 ] || fail "no replayed batch found its error file"
