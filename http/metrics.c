@@ -487,8 +487,9 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "reactor.memory_budget.");
   sample_u64(&o, "ksink_memory_pauses_total", NULL, NULL, t.memory_pauses);
   worker_gauge(&o, p, "ksink_buffered_bytes", "gauge",
-               "Bytes each worker buffers: rows in column buffers plus file "
-               "bytes not yet acknowledged by storage.",
+               "Bytes each worker buffers: rows in column buffers, file "
+               "bytes not yet acknowledged by storage and error lines not "
+               "yet stored.",
                offsetof(ks_counters, buffered_bytes));
   worker_gauge(&o, p, "ksink_worker_memory_bytes", "gauge",
                "Bytes each worker holds against reactor.memory_budget: "

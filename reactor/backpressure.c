@@ -20,7 +20,7 @@ static double rows_cost(const ks_worker *w, size_t table) {
 size_t ks_worker_memory(const ks_worker *w) {
   double n = (double)w->storage->held;
   for (size_t i = 0; i < w->p->ntables; i++)
-    n += rows_cost(w, i);
+    n += rows_cost(w, i) + (double)ks_table_writer_error_bytes(w->writers[i]);
   return (size_t)n;
 }
 
@@ -80,7 +80,8 @@ static void check_memory(ks_worker *w) {
   atomic_store_explicit(&w->counters.memory_bytes, used, memory_order_relaxed);
   size_t buffered = w->storage->held;
   for (size_t i = 0; i < w->p->ntables; i++)
-    buffered += ks_table_writer_buffered(w->writers[i]);
+    buffered += ks_table_writer_buffered(w->writers[i]) +
+                ks_table_writer_error_bytes(w->writers[i]);
   atomic_store_explicit(&w->counters.buffered_bytes, buffered,
                         memory_order_relaxed);
   int64_t budget = w->p->conf->memory_budget;

@@ -78,8 +78,9 @@ typedef struct ks_counters {
   atomic_uint_fast64_t memory_pauses;  /* times the budget paused us */
   atomic_uint_fast64_t zombie_sets;    /* flushed sets refused as zombies */
   atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
-  atomic_uint_fast64_t buffered_bytes; /* rows in column buffers plus file
-                                          bytes not yet acknowledged */
+  atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
+                                          bytes not yet acknowledged, error
+                                          lines not yet stored */
   /* commit latency of the sets this worker's committers committed; the
    * renderer makes the buckets cumulative */
   atomic_uint_fast64_t latency[KS_LATENCY_BUCKETS + 1]; /* last: +Inf */

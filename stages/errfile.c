@@ -301,6 +301,7 @@ static void on_put(void *arg, int status) {
   ks_errfiles *ef = arg;
   if (returned_closing(ef))
     return;
+  ks_buf_free(&ef->body); /* a retry builds it again */
   job *j = ef->head;
   if (status == KS_EEXIST) {
     /* Written before a crash (or by the previous owner): see how far. */
@@ -344,7 +345,7 @@ static void kick(ks_errfiles *ef) {
     ks_buf_cstr(&key);
     ks_free(ef->key);
     ef->key = (char *)ks_buf_steal(&key, NULL);
-    ks_buf_reset(&ef->body);
+    ks_buf_free(&ef->body);
     ks_buf_append(&ef->body, j->lines.data + j->starts[first],
                   j->lines.len - j->starts[first]);
     ef->busy = 1;
@@ -378,6 +379,15 @@ void ks_errfiles_flush(ks_errfiles *ef, ks_dlq_wait **wait) {
     ef->tail = j;
   }
   kick(ef);
+}
+
+size_t ks_errfiles_bytes(const ks_errfiles *ef) {
+  size_t n = ef->body.len; /* the copy a put in flight sends */
+  for (const job *j = ef->open; j; j = j->next)
+    n += j->lines.len;
+  for (const job *j = ef->head; j; j = j->next)
+    n += j->lines.len;
+  return n;
 }
 
 void ks_errfiles_discard(ks_errfiles *ef) {

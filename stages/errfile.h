@@ -53,6 +53,9 @@ void ks_errfiles_add(ks_errfiles *ef, const ks_errfile_rec *rec,
 /* Closes the open batch: its objects queue for writing, each counted in
  * *wait (allocated on first use) until storage has it. */
 void ks_errfiles_flush(ks_errfiles *ef, ks_dlq_wait **wait);
+/* Bytes of error lines held (open batch and objects not yet stored):
+ * they count against reactor.memory_budget. */
+size_t ks_errfiles_bytes(const ks_errfiles *ef);
 /* Drops the open batch (a rewind reads its records again). */
 void ks_errfiles_discard(ks_errfiles *ef);
 /* Stops writing; what is not durable is dropped (its batches never

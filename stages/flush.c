@@ -112,6 +112,10 @@ size_t ks_table_writer_buffered(const ks_table_writer *tw) {
   return ks_rowgroup_bytes(&tw->rg);
 }
 
+size_t ks_table_writer_error_bytes(const ks_table_writer *tw) {
+  return tw->ef ? ks_errfiles_bytes(tw->ef) : 0;
+}
+
 void ks_table_writer_release(ks_table_writer *tw) {
   if (tw->rg.nrows)
     return;
