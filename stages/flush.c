@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/errfile.h"
 #include "stages/rewind.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
@@ -31,6 +32,7 @@ struct ks_table_writer {
   int batch_open;
   uint64_t batch_records; /* consumed records, valid or not */
   uint64_t file_rows;     /* rows in the open file, incl. the row group */
+  uint64_t batch_ms;      /* monotonic: the batch's first record consumed */
   ks_pq_writer *pq;
   ks_ostream *os;
   char *file_name; /* relative to the table root */
@@ -38,19 +40,26 @@ struct ks_table_writer {
 
   pending *head, *tail;
   ks_dlq_wait *dlq; /* dead letters of the open batch */
-  int uncommitted; /* sets at the committer */
+  ks_errfiles *ef;  /* errors.deadletter.path, or NULL */
+  int uncommitted;  /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;
 };
 
 static const char *codec_ext(ks_codec c) {
   switch (c) {
-  case KS_CODEC_SNAPPY: return ".snappy";
-  case KS_CODEC_ZSTD: return ".zstd";
-  case KS_CODEC_GZIP: return ".gz";
-  default: return "";
+  case KS_CODEC_SNAPPY:
+    return ".snappy";
+  case KS_CODEC_ZSTD:
+    return ".zstd";
+  case KS_CODEC_GZIP:
+    return ".gz";
+  default:
+    return "";
   }
 }
+
+static void file_gone(ks_table_writer *tw);
 
 static void on_age(uv_timer_t *t) {
   ks_table_writer *tw = ks_container_of(t, ks_table_writer, age_timer);
@@ -64,6 +73,9 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   ks_rowgroup_init_schema(&tw->rg, t->pq);
   tw->dec = ks_decoder_new(t->schema, &tw->rg, 0);
   uv_timer_init(&w->loop, &tw->age_timer);
+  if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
+    tw->ef = ks_errfiles_new(&w->loop, w->storage, t->conf->deadletter_path,
+                             &w->tc[t->index].deadletter_records);
   return tw;
 }
 
@@ -74,11 +86,14 @@ static void on_timer_closed(uv_handle_t *h) {
 }
 
 void ks_table_writer_close(ks_table_writer *tw) {
-  if (tw->os)
+  if (tw->os) {
     ks_ostream_abort(tw->os);
+    file_gone(tw);
+  }
   if (tw->pq)
     ks_pq_writer_free(tw->pq);
   ks_free(tw->file_name);
+  ks_errfiles_close(tw->ef);
   ks_dlq_wait_release(tw->dlq);
   for (pending *pd = tw->head, *next; pd; pd = next) {
     next = pd->next;
@@ -95,6 +110,10 @@ int ks_table_writer_idle(const ks_table_writer *tw) {
 
 size_t ks_table_writer_buffered(const ks_table_writer *tw) {
   return ks_rowgroup_bytes(&tw->rg);
+}
+
+size_t ks_table_writer_error_bytes(const ks_table_writer *tw) {
+  return tw->ef ? ks_errfiles_bytes(tw->ef) : 0;
 }
 
 void ks_table_writer_release(ks_table_writer *tw) {
@@ -121,8 +140,10 @@ void ks_table_writer_discard(ks_table_writer *tw) {
   if (tw->pq)
     ks_pq_writer_free(tw->pq);
   tw->pq = NULL;
-  if (tw->os)
+  if (tw->os) {
     ks_ostream_abort(tw->os);
+    file_gone(tw);
+  }
   tw->os = NULL;
   ks_free(tw->file_name);
   tw->file_name = NULL;
@@ -131,6 +152,8 @@ void ks_table_writer_discard(ks_table_writer *tw) {
    * when the records are read again (at least once) */
   ks_dlq_wait_release(tw->dlq);
   tw->dlq = NULL;
+  if (tw->ef)
+    ks_errfiles_discard(tw->ef);
   tw->batch_open = 0;
   tw->batch_records = tw->file_rows = 0;
   for (ks_partition *p = tw->w->partitions; p; p = p->next)
@@ -149,8 +172,8 @@ static void open_file(ks_table_writer *tw) {
   const ks_conf_table *tc = tw->t->conf;
   char uuid[37], name[160];
   ks_delta_uuid(uuid);
-  snprintf(name, sizeof name, "part-%05d-%s-c%03llu%s.parquet", tw->w->id,
-           uuid, (unsigned long long)(tw->seq++ % 1000), codec_ext(tc->codec));
+  snprintf(name, sizeof name, "part-%05d-%s-c%03llu%s.parquet", tw->w->id, uuid,
+           (unsigned long long)(tw->seq++ % 1000), codec_ext(tc->codec));
   tw->file_name = ks_strdup(name);
   ks_buf key;
   ks_buf_init(&key, 0);
@@ -164,6 +187,13 @@ static void open_file(ks_table_writer *tw) {
                       .zstd_level = tc->zstd_level,
                       .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
   tw->pq = ks_pq_writer_new_schema(tw->t->pq, &po, sink, tw->os);
+  atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].files_open, 1,
+                            memory_order_relaxed);
+}
+
+static void file_gone(ks_table_writer *tw) {
+  atomic_fetch_sub_explicit(&tw->w->tc[tw->t->index].files_open, 1,
+                            memory_order_relaxed);
 }
 
 static int encode_rowgroup(ks_table_writer *tw) {
@@ -221,23 +251,39 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
   int reason = ks_reason_from_label(rej->reason);
   uint64_t n = atomic_fetch_add_explicit(&tw->w->counters.rejected[reason], 1,
                                          memory_order_relaxed);
+  atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].rejected[reason], 1,
+                            memory_order_relaxed);
   /* errors.log.enable logs every reject (with the record when
    * errors.log.include.messages); otherwise the first rejects of a worker
    * are logged in full and then one line per 10,000, so the log stays
    * readable at any input rate. */
   if (tc->errors_log || tw->rejects_logged < 5 || (n + 1) % 10000 == 0) {
     tw->rejects_logged++;
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%d", (int)p->partition);
+    snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    ks_log_field f[] = {{"table", tc->name, 0},
+                        {"topic", p->topic, 0},
+                        {"partition", part, 1},
+                        {"offset", off, 1},
+                        {"reason", rej->reason, 0}};
     if (tc->errors_log_messages && m->payload) {
       char shown[1100];
       show_record(shown, sizeof shown, m->payload, m->len);
-      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s; record %s",
-                  tc->name, p->topic, (int)p->partition, (long long)m->offset,
-                  rej->reason, rej->message, shown);
+      ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
+                    "table %s: rejected %s[%d]@%lld (%s): %s; record %s",
+                    tc->name, p->topic, (int)p->partition, (long long)m->offset,
+                    rej->reason, rej->message, shown);
     } else {
-      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
-                  p->topic, (int)p->partition, (long long)m->offset,
-                  rej->reason, rej->message);
+      ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
+                    "table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
+                    p->topic, (int)p->partition, (long long)m->offset,
+                    rej->reason, rej->message);
     }
+  }
+  if (tw->ef) {
+    ks_errfile_rec er = ks_errfile_rec_of(p->topic, m);
+    ks_errfiles_add(tw->ef, &er, rej);
   }
   if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
     ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
@@ -265,8 +311,7 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
       rej.code = r;
       rej.reason = "too_large";
       snprintf(rej.message, sizeof rej.message,
-               ": row does not fit the row group buffers (%s)",
-               ks_strerror(r));
+               ": row does not fit the row group buffers (%s)", ks_strerror(r));
     }
   }
   if (r == 0) {
@@ -279,8 +324,8 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
   }
   if (!tw->batch_open) {
     tw->batch_open = 1;
-    uv_timer_start(&tw->age_timer, on_age, (uint64_t)tc->flush_interval_ms,
-                   0);
+    tw->batch_ms = ks_mono_ms();
+    uv_timer_start(&tw->age_timer, on_age, (uint64_t)tc->flush_interval_ms, 0);
   }
   if (p->batch_first < 0)
     p->batch_first = m->offset;
@@ -290,8 +335,8 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
   if (ks_rowgroup_bytes(&tw->rg) >= (size_t)tc->rowgroup_bytes &&
       (r = encode_rowgroup(tw)) != 0)
     ks_log_error("table %s: encoding failed: %s", tc->name, ks_strerror(r));
-  uint64_t bytes = ks_rowgroup_bytes(&tw->rg) +
-                   (tw->pq ? ks_pq_writer_bytes(tw->pq) : 0);
+  uint64_t bytes =
+      ks_rowgroup_bytes(&tw->rg) + (tw->pq ? ks_pq_writer_bytes(tw->pq) : 0);
   if (tw->batch_records >= (uint64_t)tc->flush_records)
     ks_table_writer_flush(tw, "records");
   else if (bytes >= (uint64_t)tc->flush_bytes)
@@ -310,13 +355,18 @@ static void on_committed(ks_msg *m) {
     for (size_t i = 0; i < fs->nparts; i++)
       ks_source_acked(w, fs->parts[i].topic, fs->parts[i].partition,
                       fs->parts[i].version);
+    ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
                               memory_order_relaxed);
-    if (fs->has_file)
+    atomic_fetch_add_explicit(&tc->written, fs->rows, memory_order_relaxed);
+    if (fs->has_file) {
       atomic_fetch_add_explicit(&w->counters.files, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&tc->files, 1, memory_order_relaxed);
+    }
   } else if (fs->status == KS_EZOMBIE) {
-    ks_rewind_start(w, tw->t->index, "a batch was refused because another "
-                                     "writer committed its partitions");
+    ks_rewind_start(w, tw->t->index,
+                    "a batch was refused because another "
+                    "writer committed its partitions");
   } else {
     ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
                  ks_strerror(fs->status));
@@ -350,6 +400,7 @@ static void on_dlq_drained(void *arg) {
 static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
   pending *pd = arg;
   ks_table_writer *tw = pd->tw;
+  file_gone(tw);
   /* The stream retries storage faults itself; a failure here means the
    * file was abandoned, which only happens on shutdown paths. */
   if (status) {
@@ -405,6 +456,7 @@ void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
   fs->tw = tw;
   fs->table = tw->t->index;
   fs->rows = tw->file_rows;
+  fs->consumed_ms = tw->batch_ms;
   size_t n = 0;
   for (ks_partition *p = w->partitions; p; p = p->next)
     if (p->tw == tw && p->batch_last >= 0)
@@ -425,13 +477,15 @@ void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
     p->batch_first = p->batch_last = -1;
   }
   ks_log_debug("table %s: flush (%s): %llu records, %llu rows, %zu "
-               "partitions", tw->t->conf->name, why,
-               (unsigned long long)tw->batch_records,
+               "partitions",
+               tw->t->conf->name, why, (unsigned long long)tw->batch_records,
                (unsigned long long)tw->file_rows, fs->nparts);
 
   pending *pd = ks_calloc(1, sizeof *pd);
   pd->tw = tw;
   pd->fs = fs;
+  if (tw->ef) /* the batch's error files gate it like its dead letters */
+    ks_errfiles_flush(tw->ef, &tw->dlq);
   pd->dlq = tw->dlq;
   tw->dlq = NULL;
   if (pd->dlq) {
