@@ -6,8 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#define KS_ERR_MSG_(name, msg) case KS_ERRNUM_##name: return msg;
-#define KS_ERR_NAME_(name, msg) case KS_ERRNUM_##name: return "E" #name;
+#define KS_ERR_MSG_(name, msg)                                                 \
+  case KS_ERRNUM_##name:                                                       \
+    return msg;
+#define KS_ERR_NAME_(name, msg)                                                \
+  case KS_ERRNUM_##name:                                                       \
+    return "E" #name;
 
 const char *ks_strerror(int err) {
   if (err == 0)
@@ -59,7 +63,9 @@ void *ks_realloc(void *p, size_t n) {
   return q;
 }
 
-char *ks_strdup(const char *s) { return ks_strndup(s, strlen(s)); }
+char *ks_strdup(const char *s) {
+  return ks_strndup(s, strlen(s));
+}
 
 char *ks_strndup(const char *s, size_t n) {
   char *d = ks_malloc(n + 1);
@@ -68,12 +74,20 @@ char *ks_strndup(const char *s, size_t n) {
   return d;
 }
 
-void ks_free(void *p) { free(p); }
+void ks_free(void *p) {
+  free(p);
+}
 
 int64_t ks_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ks_unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint64_t ks_mono_ms(void) {

@@ -13,30 +13,33 @@
 
 /* One table maps every error code to its message (libuv's UV_ERRNO_MAP).
  * Functions return 0 or one of these negative codes. */
-#define KS_ERRNO_MAP(XX)                                                    \
-  XX(NOMEM, "out of memory")                                                \
-  XX(INVAL, "invalid argument")                                             \
-  XX(IO, "i/o error")                                                       \
-  XX(EXIST, "already exists")                                               \
-  XX(NOENT, "not found")                                                    \
-  XX(TOOBIG, "size limit exceeded")                                         \
-  XX(CONFIG, "bad configuration")                                           \
-  XX(SCHEMA, "bad schema")                                                  \
-  XX(PARSE, "malformed JSON")                                               \
-  XX(INVALID, "record does not match the schema")                           \
-  XX(CONFLICT, "concurrent commit conflict")                                \
-  XX(ZOMBIE, "batch superseded by another writer")                          \
-  XX(KAFKA, "kafka error")                                                  \
-  XX(CORRUPT, "corrupt table log")                                          \
-  XX(UNSUPPORTED, "unsupported")                                            \
-  XX(CANCELED, "operation canceled")                                        \
-  XX(STOPPED, "pipeline stopped")                                           \
-  XX(ACCES, "access denied by storage")                                     \
+#define KS_ERRNO_MAP(XX)                                                       \
+  XX(NOMEM, "out of memory")                                                   \
+  XX(INVAL, "invalid argument")                                                \
+  XX(IO, "i/o error")                                                          \
+  XX(EXIST, "already exists")                                                  \
+  XX(NOENT, "not found")                                                       \
+  XX(TOOBIG, "size limit exceeded")                                            \
+  XX(CONFIG, "bad configuration")                                              \
+  XX(SCHEMA, "bad schema")                                                     \
+  XX(PARSE, "malformed JSON")                                                  \
+  XX(INVALID, "record does not match the schema")                              \
+  XX(CONFLICT, "concurrent commit conflict")                                   \
+  XX(ZOMBIE, "batch superseded by another writer")                             \
+  XX(KAFKA, "kafka error")                                                     \
+  XX(CORRUPT, "corrupt table log")                                             \
+  XX(UNSUPPORTED, "unsupported")                                               \
+  XX(CANCELED, "operation canceled")                                           \
+  XX(STOPPED, "pipeline stopped")                                              \
+  XX(ACCES, "access denied by storage")                                        \
   XX(UNAVAIL, "storage unavailable")
 
 /* The table's positive numbers; code uses the negative KS_E* names. */
 #define KS_ERR_ENUM_(name, msg) KS_ERRNUM_##name,
-enum ks_errnum_ { KS_ERRNUM_FIRST_ = 1000, KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERRNUM_LAST_ };
+enum ks_errnum_ {
+  KS_ERRNUM_FIRST_ = 1000,
+  KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERRNUM_LAST_
+};
 #undef KS_ERR_ENUM_
 #define KS_ERR(name) (-(int)KS_ERRNUM_##name)
 #define KS_ENOMEM KS_ERR(NOMEM)
@@ -75,8 +78,8 @@ char *ks_strdup(const char *s);
 char *ks_strndup(const char *s, size_t n);
 void ks_free(void *p);
 
-#define ks_container_of(ptr, type, member)                                  \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+#define ks_container_of(ptr, type, member)                                     \
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define KS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KS_UNUSED(x) ((void)(x))
@@ -93,5 +96,7 @@ typedef enum ks_codec {
 int64_t ks_now_us(void);
 /* Milliseconds, monotonic. */
 uint64_t ks_mono_ms(void);
+/* Wall clock, milliseconds since the Unix epoch. */
+int64_t ks_unix_ms(void);
 
 #endif

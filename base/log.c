@@ -1,28 +1,37 @@
 #include "base/log.h"
 #include "base/buf.h"
 
-#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-static enum ks_log_level min_level = KS_LOG_INFO;
-static int json_mode = -1;
+static atomic_int min_level = KS_LOG_INFO;
+static atomic_int json_mode = -1;
+static _Thread_local int log_worker = -1;
 static const char *names[] = {"debug", "info", "warn", "error"};
 
-void ks_log_set_level(enum ks_log_level lvl) { min_level = lvl; }
-void ks_log_set_json(int json) { json_mode = json; }
+void ks_log_set_level(enum ks_log_level lvl) {
+  atomic_store(&min_level, lvl);
+}
+void ks_log_set_json(int json) {
+  atomic_store(&json_mode, json);
+}
+void ks_log_set_worker(int worker) {
+  log_worker = worker;
+}
 
-void ks_log(enum ks_log_level lvl, const char *fmt, ...) {
-  if (lvl < min_level)
-    return;
+int ks_log_enabled(enum ks_log_level lvl) {
+  return (int)lvl >= atomic_load_explicit(&min_level, memory_order_relaxed);
+}
+
+static void emit(enum ks_log_level lvl, const ks_log_field *f, size_t n,
+                 const char *fmt, va_list ap) {
   char msg[2048];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
 
   struct timeval tv;
   gettimeofday(&tv, NULL);
@@ -30,20 +39,59 @@ void ks_log(enum ks_log_level lvl, const char *fmt, ...) {
   gmtime_r(&tv.tv_sec, &tm);
   char ts[64];
   snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+           tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
 
-  int json = json_mode >= 0 ? json_mode : !isatty(STDERR_FILENO);
-  if (!json) {
-    fprintf(stderr, "%s %-5s %s\n", ts, names[lvl], msg);
-    return;
-  }
+  int mode = atomic_load_explicit(&json_mode, memory_order_relaxed);
+  int json = mode >= 0 ? mode : !isatty(STDERR_FILENO);
   ks_buf b;
   ks_buf_init(&b, 0);
-  ks_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
-                 names[lvl]);
-  ks_buf_append_json_str(&b, msg, strlen(msg));
-  ks_buf_append_str(&b, "}\n");
+  if (!json) {
+    ks_buf_appendf(&b, "%s %-5s ", ts, names[lvl]);
+    if (log_worker >= 0)
+      ks_buf_appendf(&b, "[w%d] ", log_worker);
+    ks_buf_append_str(&b, msg);
+    for (size_t i = 0; i < n; i++)
+      ks_buf_appendf(&b, " %s=%s", f[i].key, f[i].value ? f[i].value : "");
+    ks_buf_append_byte(&b, '\n');
+  } else {
+    ks_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",", ts, names[lvl]);
+    if (log_worker >= 0)
+      ks_buf_appendf(&b, "\"worker\":%d,", log_worker);
+    ks_buf_append_str(&b, "\"msg\":");
+    ks_buf_append_json_str(&b, msg, strlen(msg));
+    for (size_t i = 0; i < n; i++) {
+      ks_buf_append_byte(&b, ',');
+      ks_buf_append_json_str(&b, f[i].key, strlen(f[i].key));
+      ks_buf_append_byte(&b, ':');
+      const char *v = f[i].value ? f[i].value : "";
+      if (f[i].num && *v)
+        ks_buf_append_str(&b, v);
+      else
+        ks_buf_append_json_str(&b, v, strlen(v));
+    }
+    ks_buf_append_str(&b, "}\n");
+  }
+  /* One write per line, so lines of concurrent threads never interleave. */
   fwrite(b.data, 1, b.len, stderr);
   ks_buf_free(&b);
+}
+
+void ks_log(enum ks_log_level lvl, const char *fmt, ...) {
+  if (!ks_log_enabled(lvl))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  emit(lvl, NULL, 0, fmt, ap);
+  va_end(ap);
+}
+
+void ks_log_fields(enum ks_log_level lvl, const ks_log_field *f, size_t n,
+                   const char *fmt, ...) {
+  if (!ks_log_enabled(lvl))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  emit(lvl, f, n, fmt, ap);
+  va_end(ap);
 }

@@ -12,6 +12,7 @@ static const char run_usage[] =
 
 int ks_cli_run(int argc, char **argv) {
   const char *file = NULL;
+  int level = -1; /* --log-level wins over log.level */
   static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                        {"log-level", required_argument, 0, 'l'},
                                        {"help", no_argument, 0, 'h'},
@@ -25,16 +26,18 @@ int ks_cli_run(int argc, char **argv) {
       break;
     case 'l':
       if (strcmp(optarg, "debug") == 0)
-        ks_log_set_level(KS_LOG_DEBUG);
+        level = KS_LOG_DEBUG;
       else if (strcmp(optarg, "info") == 0)
-        ks_log_set_level(KS_LOG_INFO);
+        level = KS_LOG_INFO;
       else if (strcmp(optarg, "warn") == 0)
-        ks_log_set_level(KS_LOG_WARN);
+        level = KS_LOG_WARN;
       else if (strcmp(optarg, "error") == 0)
-        ks_log_set_level(KS_LOG_ERROR);
+        level = KS_LOG_ERROR;
       else {
-        fprintf(stderr, "ksink run: --log-level: expected debug, info, warn "
-                        "or error, got \"%s\"\n", optarg);
+        fprintf(stderr,
+                "ksink run: --log-level: expected debug, info, warn "
+                "or error, got \"%s\"\n",
+                optarg);
         return KS_EXIT_USAGE;
       }
       break;
@@ -57,6 +60,8 @@ int ks_cli_run(int argc, char **argv) {
     fprintf(stderr, "ksink: %s\n", err);
     return KS_EXIT_USAGE;
   }
+  ks_log_set_level(level >= 0 ? (enum ks_log_level)level
+                              : (enum ks_log_level)conf->log_level);
   ks_pipeline *p = NULL;
   r = ks_pipeline_new(conf, NULL, &p, err, sizeof err);
   if (r) {
@@ -64,15 +69,16 @@ int ks_cli_run(int argc, char **argv) {
     ks_conf_free(conf);
     return ks_cli_exit_code(r);
   }
-  ks_log_info("ksink %s running %s (%d workers, %zu tables)", KS_VERSION,
-              file, p->nworkers, p->ntables);
+  ks_log_info("ksink %s running %s (%d workers, %zu tables)", KS_VERSION, file,
+              p->nworkers, p->ntables);
   int code = ks_pipeline_run(p);
   ks_totals t;
   ks_pipeline_totals(p, &t);
   ks_log_info("stopped: consumed %llu, written %llu, rejected %llu, %llu "
-              "files, %llu commits", (unsigned long long)t.consumed,
-              (unsigned long long)t.written, (unsigned long long)t.rejected,
-              (unsigned long long)t.files, (unsigned long long)t.commits);
+              "files, %llu commits",
+              (unsigned long long)t.consumed, (unsigned long long)t.written,
+              (unsigned long long)t.rejected, (unsigned long long)t.files,
+              (unsigned long long)t.commits);
   ks_pipeline_free(p);
   ks_conf_free(conf);
   return code;

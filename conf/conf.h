@@ -44,21 +44,23 @@ typedef struct ks_conf_table {
   char *name;
   char **topics;
   size_t ntopics;
-  char *path;        /* relative to storage.url; default: name */
-  ks_format format;  /* default delta */
-  char *schema_path; /* resolved: as written if it exists relative to the
-                        current directory, else relative to the config
-                        file's directory; NULL when omitted */
-  ks_codec codec;    /* default snappy */
-  int zstd_level;    /* default 3 */
-  int64_t flush_records;     /* default 500000 */
-  int64_t flush_bytes;       /* default 128 MiB */
+  char *path;            /* relative to storage.url; default: name */
+  ks_format format;      /* default delta */
+  char *schema_path;     /* resolved: as written if it exists relative to the
+                            current directory, else relative to the config
+                            file's directory; NULL when omitted */
+  ks_codec codec;        /* default snappy */
+  int zstd_level;        /* default 3 */
+  int64_t flush_records; /* default 500000 */
+  int64_t flush_bytes;   /* default 128 MiB */
   int64_t flush_interval_ms; /* default 30 s */
   int64_t rowgroup_bytes;    /* default 128 MiB */
   int errors_tolerate_all;   /* errors.tolerance: all (1, default) | none */
   char *dlq_topic;           /* errors.deadletterqueue.topic.name */
   int dlq_context_headers;   /* errors.deadletterqueue.context.headers.enable:
                                 add Connect's __connect.errors.* headers */
+  char *deadletter_path;     /* errors.deadletter.path: rejected records as
+                                JSON Lines files under storage.url/<path> */
   int errors_log;            /* errors.log.enable: log every reject */
   int errors_log_messages;   /* errors.log.include.messages: with the record */
   char **partition_by;       /* Hive-style partition columns, in order */
@@ -87,13 +89,13 @@ typedef struct ks_conf_s3 {
   char *access_key_id;
   char *secret_access_key;
   char *session_token;
-  int64_t part_size;       /* default 8 MiB, minimum 5 MiB */
-  int max_parts_in_flight; /* default 4 */
-  char *sse;               /* NULL, "AES256" or "aws:kms" */
-  char *kms_key_id;        /* with sse aws:kms; NULL: the bucket's default */
-  char *ca_file;           /* CA bundle for HTTPS; NULL: the system's */
-  int verify_tls;          /* default 1 */
-  int unsigned_payload;    /* UNSIGNED-PAYLOAD over HTTPS; default 0 */
+  int64_t part_size;          /* default 8 MiB, minimum 5 MiB */
+  int max_parts_in_flight;    /* default 4 */
+  char *sse;                  /* NULL, "AES256" or "aws:kms" */
+  char *kms_key_id;           /* with sse aws:kms; NULL: the bucket's default */
+  char *ca_file;              /* CA bundle for HTTPS; NULL: the system's */
+  int verify_tls;             /* default 1 */
+  int unsigned_payload;       /* UNSIGNED-PAYLOAD over HTTPS; default 0 */
   int64_t connect_timeout_ms; /* default 5 s */
   int64_t stall_timeout_ms;   /* a transfer below 1 KiB/s this long fails;
                                  default 30 s */
@@ -117,14 +119,16 @@ typedef struct ks_conf {
   char *app_id; /* default: kafka group.id, else "ksink" */
   ks_conf_kv *kafka;
   size_t nkafka;
-  int workers;          /* reactor.workers; 0 = online cores */
-  int *cores;           /* reactor.cores */
+  int workers; /* reactor.workers; 0 = online cores */
+  int *cores;  /* reactor.cores */
   size_t ncores;
   int64_t memory_budget; /* reactor.memory_budget; default 256 MiB */
   char *storage_url;     /* required */
   ks_conf_s3 s3;
-  char *http_listen;     /* default 127.0.0.1:8083 */
+  char *http_listen; /* default 127.0.0.1:8083 */
   char *http_admin_token;
+  int log_level; /* log.level: 0 debug, 1 info (default), 2 warn, 3 error
+                    (the order of base/log.h's levels) */
   ks_conf_table *tables;
   size_t ntables;
 } ks_conf;

@@ -54,6 +54,8 @@ size_t ks__conf_path_push_index(ks__conf_ctx *c, size_t i);
 void ks__conf_path_pop(ks__conf_ctx *c, size_t len);
 
 /* Writes "file:line: path: message" and returns KS_ECONFIG. */
+/* Replaces control characters (line breaks included) by '?'. */
+void ks__conf_one_line(char *msg);
 int ks__conf_fail(ks__conf_ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A value for a message: quoted and escaped onto one line, or

@@ -17,8 +17,8 @@
 /* A config larger than this is a mistake (or not a config). */
 #define MAX_CONF_BYTES (16u << 20)
 
-static const char *const root_keys[] = {
-    "app_id", "kafka", "reactor", "storage", "http", "tables", NULL};
+static const char *const root_keys[] = {"app_id", "kafka", "reactor", "storage",
+                                        "http",   "log",   "tables",  NULL};
 static const char *const reactor_keys[] = {"workers", "cores", "memory_budget",
                                            NULL};
 static const char *const storage_keys[] = {"url", "s3", NULL};
@@ -46,6 +46,9 @@ static const char *const breaker_keys[] = {"failures", "cooldown", NULL};
 static const char *const sse_names[] = {"AES256", "aws:kms", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const http_keys[] = {"listen", "admin_token", NULL};
+static const char *const log_keys[] = {"level", NULL};
+static const char *const level_names[] = {"debug", "info", "warn", "error",
+                                          NULL};
 
 /* Runs f on the value of key in map with the path pushed; absent or null
  * values are left to the defaults. */
@@ -256,8 +259,7 @@ static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
   }
   WITH_KEY(c, map, "ca_file", str_field(c, v, &s3->ca_file));
   WITH_KEY(c, map, "verify_tls", bool_field(c, v, &s3->verify_tls));
-  WITH_KEY(c, map, "unsigned_payload",
-           bool_field(c, v, &s3->unsigned_payload));
+  WITH_KEY(c, map, "unsigned_payload", bool_field(c, v, &s3->unsigned_payload));
   WITH_KEY(c, map, "connect_timeout",
            ks__conf_duration(c, v, 1, &s3->connect_timeout_ms));
   WITH_KEY(c, map, "stall_timeout",
@@ -371,6 +373,17 @@ static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
   return 0;
 }
 
+static int load_log(ks__conf_ctx *c, const ks__conf_node *root, ks_conf *conf) {
+  const ks__conf_node *map;
+  int r = section(c, root, "log", log_keys, &map);
+  if (r || map == NULL)
+    return r;
+  size_t saved = ks__conf_path_push(c, "log");
+  WITH_KEY(c, map, "level", ks__conf_enum(c, v, level_names, &conf->log_level));
+  ks__conf_path_pop(c, saved);
+  return 0;
+}
+
 void ks_conf_s3_defaults(ks_conf_s3 *s3) {
   s3->part_size = INT64_C(8) << 20;
   s3->max_parts_in_flight = 4;
@@ -390,6 +403,7 @@ static ks_conf *conf_new(const char *name) {
   conf->file = ks_strdup(name);
   conf->memory_budget = INT64_C(256) << 20;
   conf->http_listen = ks_strdup("127.0.0.1:8083");
+  conf->log_level = 1;
   ks_conf_s3_defaults(&conf->s3);
   conf->s3.region = ks_strdup("us-east-1");
   return conf;
@@ -414,7 +428,7 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
   if (group == NULL)
     kafka_add(conf, "group.id", ks_strdup(conf->app_id), 0);
   if ((r = load_reactor(c, root, conf)) || (r = load_storage(c, root, conf)) ||
-      (r = load_http(c, root, conf)) ||
+      (r = load_http(c, root, conf)) || (r = load_log(c, root, conf)) ||
       (r = ks__conf_load_tables(c, root, conf)))
     return r;
   return 0;

@@ -45,20 +45,38 @@ static const char *const evolution_names[] = {"none", "add_columns", NULL};
 
 /* The errors section, flattened to dotted names: inner names may hold a
  * mapping, leaves hold the values. */
-static const char *const errors_inner[] = {
-    "deadletterqueue", "deadletterqueue.topic", "deadletterqueue.context",
-    "deadletterqueue.context.headers", "log", "log.include", NULL};
+static const char *const errors_inner[] = {"deadletterqueue",
+                                           "deadletterqueue.topic",
+                                           "deadletterqueue.context",
+                                           "deadletterqueue.context.headers",
+                                           "deadletter",
+                                           "log",
+                                           "log.include",
+                                           NULL};
 /* Kafka Connect's names; leaves[i] is read into errors_state.line[i]. */
 static const char *const errors_leaves[] = {
-    "tolerance", "deadletterqueue.topic.name",
-    "deadletterqueue.context.headers.enable", "log.enable",
-    "log.include.messages", NULL};
+    "tolerance",
+    "deadletterqueue.topic.name",
+    "deadletterqueue.context.headers.enable",
+    "log.enable",
+    "log.include.messages",
+    "deadletter.path",
+    NULL};
 static const char *const errors_all[] = {
-    "tolerance", "deadletterqueue", "deadletterqueue.topic",
-    "deadletterqueue.topic.name", "deadletterqueue.context",
+    "tolerance",
+    "deadletterqueue",
+    "deadletterqueue.topic",
+    "deadletterqueue.topic.name",
+    "deadletterqueue.context",
     "deadletterqueue.context.headers",
-    "deadletterqueue.context.headers.enable", "log", "log.enable",
-    "log.include", "log.include.messages", NULL};
+    "deadletterqueue.context.headers.enable",
+    "log",
+    "log.enable",
+    "log.include",
+    "log.include.messages",
+    "deadletter",
+    "deadletter.path",
+    NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 
 #define CALL(stmt)                                                             \
@@ -76,6 +94,7 @@ void ks__conf_table_free(ks_conf_table *t) {
   ks_free(t->path);
   ks_free(t->schema_path);
   ks_free(t->dlq_topic);
+  ks_free(t->deadletter_path);
   ks__conf_partition_free(t);
 }
 
@@ -94,8 +113,39 @@ static int valid_name(const char *s) {
   return s[0] != '\0';
 }
 
+static int check_path(ks__conf_ctx *c, const ks__conf_node *v,
+                      const char *path);
+
+/* a inside b: equal, or b followed by '/' */
+static int path_within(const char *a, const char *b) {
+  size_t n = strlen(b);
+  return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* Error files must not land inside the table (Delta readers would list
+ * them) nor hold the table. */
+static int check_deadletter_path(ks__conf_ctx *c, const ks__conf_node *v,
+                                 const ks_conf_table *t) {
+  char shown[128];
+  CALL(check_path(c, v, t->deadletter_path));
+  if (t->deadletter_path[0] == '\0')
+    return ks__conf_fail(c, v->line,
+                         "expected a directory relative to storage.url like "
+                         "\"errors/%s\", got an empty string",
+                         t->name);
+  const char *tp = t->path ? t->path : t->name;
+  if (path_within(t->deadletter_path, tp) ||
+      path_within(tp, t->deadletter_path))
+    return ks__conf_fail(
+        c, v->line,
+        "%s overlaps the table's path \"%s\"; expected a "
+        "directory outside the table like \"errors/%s\"",
+        ks__conf_show(c, t->deadletter_path, shown, sizeof shown), tp, t->name);
+  return 0;
+}
+
 typedef struct errors_state {
-  int line[5]; /* where each of errors_leaves was set */
+  int line[6]; /* where each of errors_leaves was set */
 } errors_state;
 
 static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
@@ -119,8 +169,12 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
       if (*seen)
         return ks__conf_fail(c, k->line, "set twice (also at line %d)", *seen);
       *seen = k->line;
-      int *flags[] = {NULL, NULL, &t->dlq_context_headers, &t->errors_log,
-                      &t->errors_log_messages};
+      int *flags[] = {NULL,
+                      NULL,
+                      &t->dlq_context_headers,
+                      &t->errors_log,
+                      &t->errors_log_messages,
+                      NULL};
       if (leaf == 0) {
         int idx = 0;
         if (!ks__conf_is_null(v))
@@ -128,6 +182,10 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
         t->errors_tolerate_all = idx == 0;
       } else if (leaf == 1) {
         CALL(ks__conf_str(c, v, &t->dlq_topic));
+      } else if (leaf == 5) {
+        CALL(ks__conf_str(c, v, &t->deadletter_path));
+        if (t->deadletter_path)
+          CALL(check_deadletter_path(c, v, t));
       } else if (!ks__conf_is_null(v)) {
         CALL(ks__conf_enum(c, v, bool_names, flags[leaf]));
       }
@@ -381,6 +439,12 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     saved = ks__conf_path_push(c, "errors");
     CALL(ks__conf_expect_map(c, v, "a mapping like { tolerance: all }"));
     CALL(load_errors(c, v, "", t, &st));
+    if (t->deadletter_path && !t->errors_tolerate_all) {
+      ks__conf_path_push(c, "deadletter.path");
+      return ks__conf_fail(c, st.line[5],
+                           "needs errors.tolerance: all (with none the "
+                           "pipeline stops at the first bad record)");
+    }
     ks__conf_path_pop(c, saved);
   }
   return 0;

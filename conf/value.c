@@ -49,12 +49,16 @@ int ks__conf_fail(ks__conf_ctx *c, int line, const char *fmt, ...) {
     snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, line, c->path, msg);
   else
     snprintf(c->err, c->errlen, "%s:%d: %s", c->file, line, msg);
-  /* One line whatever the document holds: a key may itself contain line
-   * breaks (a multi-line plain scalar) or other control characters. */
-  for (char *p = c->err; *p; p++)
+  ks__conf_one_line(c->err);
+  return KS_ECONFIG;
+}
+
+/* One line whatever the document holds: a key may itself contain line
+ * breaks (a multi-line plain scalar) or other control characters. */
+void ks__conf_one_line(char *msg) {
+  for (char *p = msg; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
       *p = '?';
-  return KS_ECONFIG;
 }
 
 int ks__conf_path_is_secret(const char *path) {

@@ -103,6 +103,7 @@ static int fail(builder *b, int line, const char *key, const char *fmt, ...) {
     snprintf(b->err, b->errlen, "%s:%d: %s: %s", b->name, line, path, msg);
   else
     snprintf(b->err, b->errlen, "%s:%d: %s", b->name, line, msg);
+  ks__conf_one_line(b->err);
   return KS_ECONFIG;
 }
 
@@ -229,6 +230,7 @@ int ks__conf_yaml_parse(const char *text, size_t len, const char *name,
       snprintf(err, errlen, "%s:%d: YAML syntax error: %s", name,
                (int)parser.problem_mark.line + 1,
                parser.problem ? parser.problem : "unknown problem");
+      ks__conf_one_line(err);
       r = KS_ECONFIG;
       break;
     }

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "reactor/pipeline.h"
+#include "reactor/worker.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +38,11 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
                      const char *path, size_t plen, int auth,
                      const char *worker_id, ks_buf *b, int *status);
 
-/* The /status JSON object. */
+/* Records past the partition's position (-1 unknown). */
+int64_t ks__http_lag(const ks_part_status *ps);
+
+/* The /status JSON object (status.c). Like the metrics it takes the
+ * workers' newest partition lists: one caller thread at a time. */
 int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b);
 
 #endif

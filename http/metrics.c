@@ -10,6 +10,9 @@
 #include "base/ks.h"
 #include "reactor/worker.h"
 #include "storage/s3/s3.h"
+#include "storage/storage.h"
+
+#include <stddef.h>
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -64,6 +67,8 @@ const char *ks__http_unready(const ks_pipeline *p) {
     return "not yet in the consumer group";
   if (ks_s3_breakers_open() > 0)
     return "storage circuit breaker open: partitions paused";
+  if (!ks_storage_reachable())
+    return "storage unreachable: the last storage operation failed";
   return NULL;
 }
 
@@ -185,21 +190,24 @@ static const char *format_name(ks_format f) {
   return "unknown";
 }
 
-/* Written rows, files and versions are counted per worker, not per table:
- * with one table they are that table's numbers; with several only the
- * process total is true, so it goes out without a table label. */
-static const char *only_table(const ks_pipeline *p) {
-  return p->conf && p->conf->ntables == 1 ? p->conf->tables[0].name : NULL;
+/* A sample with n labels (n may be 0) and a preformatted value. */
+static void sample_n(out *o, const char *name, int n, const char *const *keys,
+                     const char *const *vals, const char *value) {
+  put(o, name);
+  for (int i = 0; i < n; i++) {
+    putf(o, "%s%s=\"", i ? "," : "{", keys[i]);
+    put_label_value(o, vals[i]);
+    put(o, "\"");
+  }
+  putf(o, "%s %s\n", n ? "}" : "", value);
 }
 
-static const char *only_format(const ks_pipeline *p) {
-  if (p->conf == NULL || p->conf->ntables == 0)
-    return NULL;
-  ks_format f = p->conf->tables[0].format;
-  for (size_t i = 1; i < p->conf->ntables; i++)
-    if (p->conf->tables[i].format != f)
-      return NULL;
-  return format_name(f);
+static void sample_n_u64(out *o, const char *name, int n,
+                         const char *const *keys, const char *const *vals,
+                         uint64_t v) {
+  char num[32];
+  snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+  sample_n(o, name, n, keys, vals, num);
 }
 
 static uint64_t load_u64(const atomic_uint_fast64_t *a) {
@@ -208,6 +216,25 @@ static uint64_t load_u64(const atomic_uint_fast64_t *a) {
 
 /* S3 backend counters are process-wide (every worker's storage adds to
  * them); combinations never seen are left out. */
+/* A histogram from per-bucket counts (the last one +Inf), made cumulative
+ * here. _count is the +Inf bucket of the same loads, so the two agree even
+ * while workers keep counting. */
+static void histogram(out *o, const char *name, const double *bounds,
+                      int nbounds, const uint64_t *counts, double sum) {
+  uint64_t cum = 0;
+  for (int b = 0; b <= nbounds; b++) {
+    cum += counts[b];
+    char le[32];
+    if (b < nbounds)
+      snprintf(le, sizeof le, "%g", bounds[b]);
+    else
+      snprintf(le, sizeof le, "+Inf");
+    putf(o, "%s_bucket{le=\"%s\"} %llu\n", name, le, (unsigned long long)cum);
+  }
+  putf(o, "%s_sum %.6f\n", name, sum);
+  putf(o, "%s_count %llu\n", name, (unsigned long long)cum);
+}
+
 static void s3_metrics(out *o) {
   const ks_s3_stats *st = &ks_s3_stats_g;
   family(o, "ksink_s3_requests_total", "counter",
@@ -234,21 +261,12 @@ static void s3_metrics(out *o) {
              load_u64(&st->breaker_opened));
   family(o, "ksink_s3_request_duration_seconds", "histogram",
          "Duration of S3 request attempts.");
-  uint64_t cum = 0;
-  for (int b = 0; b <= KS_S3_HIST_BUCKETS; b++) {
-    cum += load_u64(&st->hist[b]);
-    char le[32];
-    if (b < KS_S3_HIST_BUCKETS)
-      snprintf(le, sizeof le, "%g", ks_s3_hist_bounds[b]);
-    else
-      snprintf(le, sizeof le, "+Inf");
-    putf(o, "ksink_s3_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le,
-         (unsigned long long)cum);
-  }
-  putf(o, "ksink_s3_request_duration_seconds_sum %.6f\n",
-       (double)load_u64(&st->hist_sum_us) / 1e6);
-  putf(o, "ksink_s3_request_duration_seconds_count %llu\n",
-       (unsigned long long)load_u64(&st->hist_count));
+  uint64_t counts[KS_S3_HIST_BUCKETS + 1];
+  for (int b = 0; b <= KS_S3_HIST_BUCKETS; b++)
+    counts[b] = load_u64(&st->hist[b]);
+  histogram(o, "ksink_s3_request_duration_seconds", ks_s3_hist_bounds,
+            KS_S3_HIST_BUCKETS, counts,
+            (double)load_u64(&st->hist_sum_us) / 1e6);
 }
 
 static void process_metrics(out *o, double start_time) {
@@ -284,60 +302,174 @@ static void process_metrics(out *o, double start_time) {
   }
 }
 
+static void worker_gauge(out *o, const ks_pipeline *p, const char *name,
+                         const char *type, const char *help, size_t offset) {
+  family(o, name, type, help);
+  for (int i = 0; i < p->nworkers; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", p->workers[i]->id);
+    const atomic_uint_fast64_t *a =
+        (const atomic_uint_fast64_t *)((const char *)&p->workers[i]->counters +
+                                       offset);
+    sample_u64(o, name, "worker", id, load_u64(a));
+  }
+}
+
+static void topic_metrics(out *o, const ks_pipeline *p) {
+  family(o, "ksink_records_consumed_total", "counter",
+         "Records read from Kafka, by topic.");
+  for (size_t t = 0; t < p->ntopics; t++) {
+    uint64_t n = 0;
+    for (int i = 0; i < p->nworkers; i++)
+      if (p->workers[i]->topic_consumed)
+        n += load_u64(&p->workers[i]->topic_consumed[t]);
+    sample_u64(o, "ksink_records_consumed_total", "topic", p->topics[t], n);
+  }
+}
+
+/* A counter family with one uint64_t field of each table's totals. */
+static void per_table(out *o, const ks_pipeline *p, const ks_table_totals *tt,
+                      const char *name, const char *help, size_t field) {
+  family(o, name, "counter", help);
+  for (size_t t = 0; t < p->ntables; t++)
+    sample_u64(o, name, "table", p->tables[t].conf->name,
+               *(const uint64_t *)((const char *)&tt[t] + field));
+}
+
+static void table_metrics(out *o, const ks_pipeline *p) {
+  size_t nt = p->ntables;
+  ks_table_totals *tt = ks_calloc(nt ? nt : 1, sizeof *tt);
+  for (size_t t = 0; t < nt; t++)
+    ks_pipeline_table_totals(p, t, &tt[t]);
+  static const char *const tk[] = {"table", "reason"};
+  static const char *const fk[] = {"table", "format"};
+  char num[32];
+
+  per_table(o, p, tt, "ksink_records_written_total",
+            "Rows written to table data files and committed.",
+            offsetof(ks_table_totals, written));
+  family(o, "ksink_records_rejected_total", "counter",
+         "Records rejected, by table and reason.");
+  for (size_t t = 0; t < nt; t++)
+    for (int r = 0; r < KS_REASON_COUNT; r++) {
+      const char *v[] = {p->tables[t].conf->name, ks_reason_name(r)};
+      sample_n_u64(o, "ksink_records_rejected_total", 2, tk, v,
+                   tt[t].rejected_by[r]);
+    }
+  family(o, "ksink_files_written_total", "counter",
+         "Data files written and committed, by table and format.");
+  for (size_t t = 0; t < nt; t++) {
+    const char *v[] = {p->tables[t].conf->name,
+                       format_name(p->tables[t].conf->format)};
+    sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
+  }
+  per_table(o, p, tt, "ksink_deadletter_file_records_total",
+            "Rejected records stored in error files (errors.deadletter.path), "
+            "by table.",
+            offsetof(ks_table_totals, deadletter_records));
+  family(o, "ksink_files_open", "gauge",
+         "Data files being written now, by table.");
+  for (size_t t = 0; t < nt; t++)
+    sample_u64(o, "ksink_files_open", "table", p->tables[t].conf->name,
+               (uint64_t)(tt[t].files_open > 0 ? tt[t].files_open : 0));
+  per_table(o, p, tt, "ksink_delta_commits_total",
+            "Delta log commits made by this process, by table.",
+            offsetof(ks_table_totals, commits));
+  per_table(o, p, tt, "ksink_delta_commit_conflicts_total",
+            "Delta commits that found their version taken by another writer "
+            "(retried on the reloaded log), by table.",
+            offsetof(ks_table_totals, conflicts));
+  family(o, "ksink_delta_version", "gauge",
+         "Latest Delta table version seen (-1 before the first).");
+  for (size_t t = 0; t < nt; t++) {
+    snprintf(num, sizeof num, "%lld", (long long)tt[t].delta_version);
+    sample(o, "ksink_delta_version", "table", p->tables[t].conf->name, num);
+  }
+  family(o, "ksink_delta_last_commit_timestamp_seconds", "gauge",
+         "Unix time of this process's last commit to the table (0: none).");
+  for (size_t t = 0; t < nt; t++) {
+    snprintf(num, sizeof num, "%.3f",
+             (double)tt[t].last_commit_unix_ms / 1000.0);
+    sample(o, "ksink_delta_last_commit_timestamp_seconds", "table",
+           p->tables[t].conf->name, num);
+  }
+  ks_free(tt);
+}
+
+static void latency_metrics(out *o, const ks_pipeline *p) {
+  uint64_t counts[KS_LATENCY_BUCKETS + 1] = {0}, sum_us = 0;
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_counters *c = &p->workers[i]->counters;
+    for (int b = 0; b <= KS_LATENCY_BUCKETS; b++)
+      counts[b] += load_u64(&c->latency[b]);
+    sum_us += load_u64(&c->latency_sum_us);
+  }
+  family(o, "ksink_commit_latency_seconds", "histogram",
+         "Time from consuming a batch's oldest record to the Delta commit "
+         "that made it visible.");
+  histogram(o, "ksink_commit_latency_seconds", ks_latency_bounds,
+            KS_LATENCY_BUCKETS, counts, (double)sum_us / 1e6);
+}
+
+/* Lag from the partition lists the workers publish every second. */
+static void lag_metrics(out *o, const ks_pipeline *p) {
+  static const char *const k[] = {"topic", "partition"};
+  family(o, "ksink_consumer_lag", "gauge",
+         "Records in the partition past the next offset to consume (high "
+         "watermark minus position), per owned partition.");
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_part_snap *s = ks_worker_part_snap(p->workers[i]);
+    for (size_t j = 0; s && j < s->n; j++) {
+      const ks_part_status *ps = &s->parts[j];
+      int64_t lag = ks__http_lag(ps);
+      if (lag < 0 || ps->topic < 0 || (size_t)ps->topic >= p->ntopics)
+        continue;
+      char part[16];
+      snprintf(part, sizeof part, "%d", (int)ps->partition);
+      const char *v[] = {p->topics[ps->topic], part};
+      sample_n_u64(o, "ksink_consumer_lag", 2, k, v, (uint64_t)lag);
+    }
+  }
+}
+
 int ks__http_render_metrics(const ks_pipeline *p, double start_time,
                             ks_buf *b) {
   out o = {b, 0};
   ks_totals t;
   ks_pipeline_totals(p, &t);
-  const char *table = only_table(p), *format = only_format(p);
-  const char *per_table =
-      table ? "" : " Summed over all tables: ksink counts these per worker.";
-  char help[256];
 
   family(&o, "ksink_up", "gauge", "1 while the ksink process serves.");
   sample(&o, "ksink_up", NULL, NULL, "1");
 
-  family(&o, "ksink_records_consumed_total", "counter",
-         "Records read from Kafka.");
-  sample_u64(&o, "ksink_records_consumed_total", NULL, NULL, t.consumed);
+  topic_metrics(&o, p);
   family(&o, "ksink_bytes_consumed_total", "counter",
          "Bytes of record values read from Kafka.");
   sample_u64(&o, "ksink_bytes_consumed_total", NULL, NULL, t.consumed_bytes);
+  family(&o, "ksink_bytes_uploaded_total", "counter",
+         "Bytes storage acknowledged as stored (data files, log entries, "
+         "checkpoints, error files).");
+  sample_u64(&o, "ksink_bytes_uploaded_total", NULL, NULL,
+             load_u64(&ks_storage_stats_g.bytes_uploaded));
+  family(&o, "ksink_storage_writes_in_flight", "gauge",
+         "Object and part writes waiting for storage now.");
+  int wif = atomic_load_explicit(&ks_storage_stats_g.writes_in_flight,
+                                 memory_order_relaxed);
+  sample_u64(&o, "ksink_storage_writes_in_flight", NULL, NULL,
+             (uint64_t)(wif > 0 ? wif : 0));
+  family(&o, "ksink_storage_reachable", "gauge",
+         "1 when the last storage operation got an answer, 0 when it met a "
+         "network, server or device fault.");
+  sample_u64(&o, "ksink_storage_reachable", NULL, NULL,
+             (uint64_t)ks_storage_reachable());
 
-  snprintf(help, sizeof help, "Rows written to table data files.%s", per_table);
-  family(&o, "ksink_records_written_total", "counter", help);
-  sample_u64(&o, "ksink_records_written_total", table ? "table" : NULL, table,
-             t.written);
-
-  family(&o, "ksink_records_rejected_total", "counter",
-         "Records rejected, by reason.");
-  for (int r = 0; r < KS_REASON_COUNT; r++)
-    sample_u64(&o, "ksink_records_rejected_total", "reason", ks_reason_name(r),
-               t.rejected_by[r]);
-
-  snprintf(help, sizeof help, "Data files written.%s",
-           format ? "" : " Summed over tables of several formats.");
-  family(&o, "ksink_files_written_total", "counter", help);
-  sample_u64(&o, "ksink_files_written_total", format ? "format" : NULL, format,
-             t.files);
-
-  family(&o, "ksink_delta_commits_total", "counter",
-         "Delta log commits made by this process.");
-  sample_u64(&o, "ksink_delta_commits_total", NULL, NULL, t.commits);
-
-  snprintf(help, sizeof help,
-           "Latest Delta table version seen (-1 before the first).%s",
-           table ? "" : " Highest over all tables.");
-  family(&o, "ksink_delta_version", "gauge", help);
-  char num[32];
-  snprintf(num, sizeof num, "%lld", (long long)t.delta_version);
-  sample(&o, "ksink_delta_version", table ? "table" : NULL, table, num);
+  table_metrics(&o, p);
+  latency_metrics(&o, p);
+  lag_metrics(&o, p);
 
   family(&o, "ksink_partitions_assigned", "gauge",
          "Kafka partitions assigned to this process.");
   sample_u64(&o, "ksink_partitions_assigned", NULL, NULL,
              (uint64_t)atomic_load(&p->assigned));
-
   family(&o, "ksink_worker_partitions", "gauge",
          "Kafka partitions owned by each worker.");
   for (int i = 0; i < p->nworkers; i++) {
@@ -347,23 +479,23 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
                (uint64_t)atomic_load(&p->workers[i]->counters.partitions));
   }
   family(&o, "ksink_partitions_paused", "gauge",
-         "Kafka partitions whose fetching is paused now (memory budget or "
-         "storage circuit breaker).");
+         "Kafka partitions whose fetching is paused now (memory budget, "
+         "storage circuit breaker or the REST API).");
   sample_u64(&o, "ksink_partitions_paused", NULL, NULL, t.paused);
   family(&o, "ksink_memory_pauses_total", "counter",
          "Times a worker paused its partitions past the high-water mark of "
          "reactor.memory_budget.");
   sample_u64(&o, "ksink_memory_pauses_total", NULL, NULL, t.memory_pauses);
-  family(&o, "ksink_worker_memory_bytes", "gauge",
-         "Bytes each worker holds against reactor.memory_budget: column "
-         "buffers plus file bytes waiting for storage.");
-  for (int i = 0; i < p->nworkers; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "%d", p->workers[i]->id);
-    sample_u64(&o, "ksink_worker_memory_bytes", "worker", id,
-               atomic_load_explicit(&p->workers[i]->counters.memory_bytes,
-                                    memory_order_relaxed));
-  }
+  worker_gauge(&o, p, "ksink_buffered_bytes", "gauge",
+               "Bytes each worker buffers: rows in column buffers, file "
+               "bytes not yet acknowledged by storage and error lines not "
+               "yet stored.",
+               offsetof(ks_counters, buffered_bytes));
+  worker_gauge(&o, p, "ksink_worker_memory_bytes", "gauge",
+               "Bytes each worker holds against reactor.memory_budget: "
+               "column buffers (counted as the file they become) plus file "
+               "bytes waiting for storage.",
+               offsetof(ks_counters, memory_bytes));
   family(&o, "ksink_zombie_sets_total", "counter",
          "Flushed sets refused at commit because another writer had "
          "committed their partitions (read again from the log).");
@@ -377,7 +509,7 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Seconds since each worker's loop last turned.");
   uint64_t now = ks_mono_ms();
   for (int i = 0; i < p->nworkers; i++) {
-    char id[16];
+    char id[16], num[32];
     snprintf(id, sizeof id, "%d", p->workers[i]->id);
     snprintf(num, sizeof num, "%.3f",
              (double)heartbeat_age_ms(p->workers[i], now) / 1000.0);
@@ -386,41 +518,5 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
 
   s3_metrics(&o);
   process_metrics(&o, start_time);
-  return o.err;
-}
-
-int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
-  out o = {b, 0};
-  ks_totals t;
-  ks_pipeline_totals(p, &t);
-  put(&o, "{\"version\":");
-  if (!o.err)
-    o.err = ks_buf_append_json_str(b, KS_VERSION, strlen(KS_VERSION));
-  uint64_t up =
-      p->started_ms && now_ms > p->started_ms ? now_ms - p->started_ms : 0;
-  putf(&o, ",\"uptime_seconds\":%.3f,\"workers\":[", (double)up / 1000.0);
-  for (int i = 0; i < p->nworkers; i++) {
-    const ks_worker *w = p->workers[i];
-    putf(&o,
-         "%s{\"id\":%d,\"partitions\":%d,\"paused\":%d,"
-         "\"memory_bytes\":%llu,\"heartbeat_age_ms\":%llu}",
-         i ? "," : "", w->id, (int)atomic_load(&w->counters.partitions),
-         (int)atomic_load(&w->counters.paused),
-         (unsigned long long)atomic_load(&w->counters.memory_bytes),
-         (unsigned long long)heartbeat_age_ms(w, now_ms));
-  }
-  putf(&o,
-       "],\"totals\":{\"consumed\":%llu,\"consumed_bytes\":%llu,"
-       "\"written\":%llu,\"rejected\":%llu,\"files\":%llu,\"commits\":%llu,"
-       "\"delta_version\":%lld},",
-       (unsigned long long)t.consumed, (unsigned long long)t.consumed_bytes,
-       (unsigned long long)t.written, (unsigned long long)t.rejected,
-       (unsigned long long)t.files, (unsigned long long)t.commits,
-       (long long)t.delta_version);
-  putf(&o, "\"assigned\":%d,\"joined\":%s,\"stopping\":%s,\"fatal\":%s}\n",
-       (int)atomic_load(&p->assigned),
-       atomic_load(&p->joined) ? "true" : "false",
-       pipeline_stopping(p) ? "true" : "false",
-       atomic_load(&p->fatal) ? "true" : "false");
   return o.err;
 }

@@ -20,7 +20,7 @@ static double rows_cost(const ks_worker *w, size_t table) {
 size_t ks_worker_memory(const ks_worker *w) {
   double n = (double)w->storage->held;
   for (size_t i = 0; i < w->p->ntables; i++)
-    n += rows_cost(w, i);
+    n += rows_cost(w, i) + (double)ks_table_writer_error_bytes(w->writers[i]);
   return (size_t)n;
 }
 
@@ -32,8 +32,8 @@ static void check_storage(ks_worker *w) {
   int was = (w->pause_why & KS_PAUSE_STORAGE) != 0;
   if (open && !was) {
     ks_log_warn("worker %d: storage circuit breaker open: pausing %d "
-                "partitions", w->id,
-                (int)atomic_load(&w->counters.partitions));
+                "partitions",
+                w->id, (int)atomic_load(&w->counters.partitions));
     w->pause_why |= KS_PAUSE_STORAGE;
   } else if (!open && was) {
     ks_log_info("worker %d: storage reachable again: resuming partitions",
@@ -70,14 +70,19 @@ static void flush_largest(ks_worker *w) {
    * pressure they go back, so resident memory follows the count. */
   ks_table_writer_release(tw);
   ks_log_info("worker %d: flushed table %s for the memory budget: %.1f MiB "
-              "of rows became %.1f MiB of file", w->id,
-              w->p->tables[best].conf->name, MIB(rows - rows_after),
+              "of rows became %.1f MiB of file",
+              w->id, w->p->tables[best].conf->name, MIB(rows - rows_after),
               MIB(w->storage->held > held ? w->storage->held - held : 0));
 }
 
 static void check_memory(ks_worker *w) {
   size_t used = ks_worker_memory(w);
-  atomic_store_explicit(&w->counters.memory_bytes, used,
+  atomic_store_explicit(&w->counters.memory_bytes, used, memory_order_relaxed);
+  size_t buffered = w->storage->held;
+  for (size_t i = 0; i < w->p->ntables; i++)
+    buffered += ks_table_writer_buffered(w->writers[i]) +
+                ks_table_writer_error_bytes(w->writers[i]);
+  atomic_store_explicit(&w->counters.buffered_bytes, buffered,
                         memory_order_relaxed);
   int64_t budget = w->p->conf->memory_budget;
   if (budget <= 0 || w->stopping)
@@ -98,7 +103,8 @@ static void check_memory(ks_worker *w) {
   } else if (used < low) {
     w->pause_why &= ~KS_PAUSE_MEMORY;
     ks_log_info("worker %d: memory %.1f MiB, under %d%% of the budget: "
-                "resuming %d partitions", w->id, MIB(used), KS_MEMORY_LOW_PCT,
+                "resuming %d partitions",
+                w->id, MIB(used), KS_MEMORY_LOW_PCT,
                 (int)atomic_load(&w->counters.paused));
     return;
   }

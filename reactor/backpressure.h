@@ -27,7 +27,8 @@
 #define KS_MEMORY_HIGH_PCT 90
 #define KS_MEMORY_LOW_PCT 60
 
-/* Bytes worker w holds against its budget (its loop only). */
+/* Bytes worker w holds against its budget (its loop only): rows (with the
+ * file they become), file bytes waiting for storage, error lines. */
 size_t ks_worker_memory(const ks_worker *w);
 /* Re-evaluates both reasons and applies the result to the partitions.
  * `tick`: also re-checks the storage breakers and re-pauses (covering

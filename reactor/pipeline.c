@@ -11,8 +11,8 @@
 #include "storage/delta/delta.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +34,28 @@ int ks_reason_from_label(const char *label) {
     if (strcmp(reason_names[i], label) == 0)
       return i;
   return KS_REASON_SCHEMA;
+}
+
+const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
+
+int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic) {
+  for (size_t i = 0; i < p->ntopics; i++)
+    if (strcmp(p->topics[i], topic) == 0)
+      return (int)i;
+  return -1;
+}
+
+static void collect_topics(ks_pipeline *p) {
+  const ks_conf *conf = p->conf;
+  size_t n = 0;
+  for (size_t i = 0; i < conf->ntables; i++)
+    n += conf->tables[i].ntopics;
+  p->topics = ks_calloc(n ? n : 1, sizeof *p->topics);
+  for (size_t i = 0; i < conf->ntables; i++)
+    for (size_t j = 0; j < conf->tables[i].ntopics; j++)
+      if (ks_pipeline_topic_index(p, conf->tables[i].topics[j]) < 0)
+        p->topics[p->ntopics++] = conf->tables[i].topics[j];
 }
 
 /* The _kafka_* columns every row carries after the schema's columns. */
@@ -68,13 +90,15 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
   ks_table *t = &p->tables[i];
   t->index = (int)i;
   t->conf = &conf->tables[i];
+  t->start_version = -1;
   int r;
   if (given) {
     t->schema = given;
   } else if (t->conf->schema_path == NULL) {
     snprintf(err, errlen,
              "%s:%d: tables[%zu].schema: required: ksink needs a JSON Schema "
-             "to know the table's columns", conf->file, t->conf->line, i);
+             "to know the table's columns",
+             conf->file, t->conf->line, i);
     return KS_ECONFIG;
   } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
                                       errlen))) {
@@ -117,8 +141,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
   ks_pipeline *p = ks_calloc(1, sizeof *p);
   p->conf = conf;
   p->mock_partitions = 16;
-  p->nworkers = conf->workers > 0 ? conf->workers
-                                  : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  p->nworkers =
+      conf->workers > 0 ? conf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (p->nworkers < 1)
     p->nworkers = 1;
   p->ntables = conf->ntables;
@@ -126,6 +150,7 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
   uv_mutex_init(&p->revoke_lock);
   uv_cond_init(&p->revoke_cond);
   atomic_store(&p->total.delta_version, -1);
+  collect_topics(p);
   int r;
   for (size_t i = 0; i < p->ntables; i++) {
     ks_schema *given = schemas ? schemas[i] : NULL;
@@ -318,7 +343,8 @@ int ks_pipeline_run(ks_pipeline *p) {
       return 1;
     }
     ks_log_info("http: serving /healthz /readyz /metrics /status on %s "
-                "(port %d)", listen, ks_http_port(p->http));
+                "(port %d)",
+                listen, ks_http_port(p->http));
   }
   uv_loop_init(&p->ctl_loop);
   ks_mailbox_init(&p->ctl_loop, &p->ctl_mailbox);
@@ -383,8 +409,8 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
     t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
     t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
-    t->paused += (uint64_t)atomic_load_explicit(&c->paused,
-                                                memory_order_relaxed);
+    t->paused +=
+        (uint64_t)atomic_load_explicit(&c->paused, memory_order_relaxed);
     t->memory_pauses +=
         atomic_load_explicit(&c->memory_pauses, memory_order_relaxed);
     t->zombie_sets +=
@@ -401,6 +427,37 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     int64_t v = atomic_load_explicit(&c->delta_version, memory_order_relaxed);
     if (v > t->delta_version)
       t->delta_version = v;
+  }
+}
+
+void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
+                              ks_table_totals *t) {
+  memset(t, 0, sizeof *t);
+  t->delta_version = table < p->ntables ? p->tables[table].start_version : -1;
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_table_counters *c = p->workers[i]->tc;
+    if (c == NULL || table >= p->ntables)
+      continue;
+    c += table;
+    t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
+    t->files += atomic_load_explicit(&c->files, memory_order_relaxed);
+    t->commits += atomic_load_explicit(&c->commits, memory_order_relaxed);
+    t->conflicts += atomic_load_explicit(&c->conflicts, memory_order_relaxed);
+    t->deadletter_records +=
+        atomic_load_explicit(&c->deadletter_records, memory_order_relaxed);
+    for (int r = 0; r < KS_REASON_COUNT; r++) {
+      uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
+      t->rejected_by[r] += n;
+      t->rejected += n;
+    }
+    int64_t v = atomic_load_explicit(&c->delta_version, memory_order_relaxed);
+    if (v > t->delta_version)
+      t->delta_version = v;
+    int64_t at =
+        atomic_load_explicit(&c->last_commit_unix_ms, memory_order_relaxed);
+    if (at > t->last_commit_unix_ms)
+      t->last_commit_unix_ms = at;
+    t->files_open += atomic_load_explicit(&c->files_open, memory_order_relaxed);
   }
 }
 
@@ -424,6 +481,7 @@ void ks_pipeline_free(ks_pipeline *p) {
     ks_free(p->tables[i].schema_string);
   }
   ks_free(p->tables);
+  ks_free(p->topics);
   uv_mutex_destroy(&p->revoke_lock);
   uv_cond_destroy(&p->revoke_cond);
   ks_free(p);

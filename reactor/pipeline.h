@@ -24,11 +24,11 @@ typedef struct ks_worker ks_worker;
 typedef struct ks_http ks_http;
 
 /* Reject reasons counted per table (metric label order). */
-#define KS_REASON_MAP(XX)                                                   \
-  XX(MALFORMED_JSON, "malformed_json")                                      \
-  XX(INVALID_UTF8, "invalid_utf8")                                          \
-  XX(SCHEMA, "schema")                                                      \
-  XX(TOO_LARGE, "too_large")                                                \
+#define KS_REASON_MAP(XX)                                                      \
+  XX(MALFORMED_JSON, "malformed_json")                                         \
+  XX(INVALID_UTF8, "invalid_utf8")                                             \
+  XX(SCHEMA, "schema")                                                         \
+  XX(TOO_LARGE, "too_large")                                                   \
   XX(NULL_VALUE, "null_value")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
 enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
@@ -40,11 +40,12 @@ int ks_reason_from_label(const char *label);
 typedef struct ks_table {
   int index;
   const ks_conf_table *conf;
-  ks_schema *schema;   /* owned */
-  ks_pq_schema *pq;    /* owned: the data columns, then the _kafka_* ones */
-  size_t ncols, ndata; /* leaves: all, and the data columns' */
-  int committer;       /* worker that runs this table's committer */
-  char *schema_string; /* Delta schemaString of cols */
+  ks_schema *schema;     /* owned */
+  ks_pq_schema *pq;      /* owned: the data columns, then the _kafka_* ones */
+  size_t ncols, ndata;   /* leaves: all, and the data columns' */
+  int committer;         /* worker that runs this table's committer */
+  char *schema_string;   /* Delta schemaString of cols */
+  int64_t start_version; /* Delta version found at start-up (-1: none) */
   const char *conf_file; /* the config file, for messages */
   /* partitioning (stages/partition.h); NULL: none */
   struct ks_partitioner *partitioner;
@@ -55,24 +56,51 @@ typedef struct ks_table {
   ks_pq_schema *file_pq;
 } ks_table;
 
+/* Per table, per worker: what that worker did for the table. The worker
+ * writes, anyone reads (relaxed atomics); http/ sums over workers, so
+ * every table's numbers carry its label however many tables there are. */
+typedef struct ks_table_counters {
+  atomic_uint_fast64_t written, files;
+  atomic_uint_fast64_t rejected[KS_REASON_COUNT];
+  atomic_uint_fast64_t commits, conflicts; /* the committer's worker */
+  atomic_int_fast64_t delta_version;       /* the committer's worker */
+  atomic_int_fast64_t last_commit_unix_ms; /* the committer's; 0: none */
+  atomic_int files_open;                   /* files being written now */
+  atomic_uint_fast64_t deadletter_records; /* lines in stored error files */
+} ks_table_counters;
+
+/* Upper bounds (seconds) of the commit latency histogram: consumed ->
+ * visible in the table, which flush.interval dominates. */
+#define KS_LATENCY_BUCKETS 14
+extern const double ks_latency_bounds[KS_LATENCY_BUCKETS];
+
 /* Counters a worker writes and anyone reads without locks. */
 typedef struct ks_counters {
   atomic_uint_fast64_t consumed, consumed_bytes, written, files, commits;
   atomic_uint_fast64_t rejected[KS_REASON_COUNT];
   atomic_int_fast64_t delta_version;
-  atomic_uint_fast64_t heartbeat_ms; /* monotonic; the loop turns */
-  atomic_int partitions;             /* owned now */
-  atomic_int paused;                 /* partitions paused now */
-  atomic_uint_fast64_t memory_bytes; /* held against reactor.memory_budget */
-  atomic_uint_fast64_t memory_pauses; /* times the budget paused us */
-  atomic_uint_fast64_t zombie_sets;   /* flushed sets refused as zombies */
-  atomic_uint_fast64_t rewinds;       /* writers rewound to the log */
+  atomic_uint_fast64_t heartbeat_ms;   /* monotonic; the loop turns */
+  atomic_int partitions;               /* owned now */
+  atomic_int paused;                   /* partitions paused now */
+  atomic_uint_fast64_t memory_bytes;   /* held against reactor.memory_budget */
+  atomic_uint_fast64_t memory_pauses;  /* times the budget paused us */
+  atomic_uint_fast64_t zombie_sets;    /* flushed sets refused as zombies */
+  atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
+  atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
+                                          bytes not yet acknowledged, error
+                                          lines not yet stored */
+  /* commit latency of the sets this worker's committers committed; the
+   * renderer makes the buckets cumulative */
+  atomic_uint_fast64_t latency[KS_LATENCY_BUCKETS + 1]; /* last: +Inf */
+  atomic_uint_fast64_t latency_sum_us;
 } ks_counters;
 
 struct ks_pipeline {
   const ks_conf *conf;
   ks_table *tables;
   size_t ntables;
+  char **topics; /* every configured topic once (metric label order) */
+  size_t ntopics;
   ks_worker **workers;
   int nworkers;
   rd_kafka_t *rk;
@@ -88,13 +116,13 @@ struct ks_pipeline {
   int consumer_fds[2];
   rd_kafka_queue_t *consumer_q;
 
-  int signals;      /* signals received */
+  int signals;         /* signals received */
   atomic_int stopping; /* shutdown begun (read by http/ and the demo) */
-  int drained;      /* workers that finished flushing */
+  int drained;         /* workers that finished flushing */
   int exit_code;
-  atomic_int fatal;    /* a worker hit a fatal error */
-  atomic_int assigned; /* partitions assigned to this process */
-  atomic_int joined;   /* the group gave us an assignment at least once */
+  atomic_int fatal;        /* a worker hit a fatal error */
+  atomic_int assigned;     /* partitions assigned to this process */
+  atomic_int joined;       /* the group gave us an assignment at least once */
   atomic_int admin_paused; /* PUT /connectors/<app_id>/pause (http/) */
 
   /* Revoke handshake: the control thread waits until workers flushed. */
@@ -115,8 +143,8 @@ struct ks_pipeline {
  * consumer (and a mock cluster for bootstrap.servers "mock"). `schemas`
  * may give a pre-loaded schema per table (NULL: load table->schema_path).
  * Returns 0 or a negative code with a message in err (exit 2 material). */
-int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
-                    ks_pipeline **out, char *err, size_t errlen);
+int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
+                    char *err, size_t errlen);
 /* Runs until shutdown completes; returns the process exit code. */
 int ks_pipeline_run(ks_pipeline *p);
 /* Starts a graceful shutdown (thread-safe: posts to the control loop). */
@@ -138,6 +166,18 @@ typedef struct ks_totals {
   int64_t delta_version;
 } ks_totals;
 void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t);
+/* Index of topic in p->topics, or -1. */
+int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
+/* One table's counters summed over workers. */
+typedef struct ks_table_totals {
+  uint64_t written, files, commits, conflicts, rejected, deadletter_records;
+  uint64_t rejected_by[KS_REASON_COUNT];
+  int64_t delta_version;
+  int64_t last_commit_unix_ms;
+  int files_open;
+} ks_table_totals;
+void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
+                              ks_table_totals *t);
 /* Optional hook run on the control loop every interval (progress). */
 void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
                           void (*fn)(ks_pipeline *p, void *arg), void *arg);

@@ -35,8 +35,8 @@ typedef struct sweep_run {
   const ks_conf *conf;
   ks_storage *st;
   uv_timer_t timer;
-  size_t next;     /* table to sweep next */
-  int busy;        /* a table's sweep is in flight */
+  size_t next; /* entry to sweep next (swept_dir) */
+  int busy;    /* a table's sweep is in flight */
   int timed_out;
   int status;
   int64_t older_than_ms;
@@ -45,16 +45,25 @@ typedef struct sweep_run {
 
 static void sweep_next(sweep_run *s);
 
+/* What is swept: each table's path, then its error files' directory
+ * (errors.deadletter.path) when it has one -- entry 2i and 2i + 1. */
+static const char *swept_dir(const ks_conf *conf, size_t entry) {
+  const ks_conf_table *t = &conf->tables[entry / 2];
+  if (entry % 2)
+    return t->deadletter_path;
+  return t->path ? t->path : t->name;
+}
+
 static void on_swept(void *arg, int status, size_t aborted, size_t left) {
   sweep_run *s = arg;
-  const ks_conf_table *t = &s->conf->tables[s->next - 1];
+  const ks_conf_table *t = &s->conf->tables[(s->next - 1) / 2];
   s->busy = 0;
   s->aborted += aborted;
   s->left += left;
   if (status && status != KS_ECANCELED) {
     ks_log_warn("table %s: sweeping stale uploads: %s (%zu aborted, %zu "
-                "left for the next sweep)", t->name, ks_strerror(status),
-                aborted, left);
+                "left for the next sweep)",
+                t->name, ks_strerror(status), aborted, left);
     if (s->status == 0)
       s->status = status;
   }
@@ -64,12 +73,14 @@ static void on_swept(void *arg, int status, size_t aborted, size_t left) {
 }
 
 static void sweep_next(sweep_run *s) {
-  while (s->next < s->conf->ntables) {
-    const ks_conf_table *t = &s->conf->tables[s->next++];
+  while (s->next < 2 * s->conf->ntables) {
+    const char *dir = swept_dir(s->conf, s->next++);
+    if (dir == NULL)
+      continue;
     char prefix[1024];
-    snprintf(prefix, sizeof prefix, "%s/", t->path ? t->path : t->name);
-    int r = ks_storage_sweep_uploads(s->st, prefix, s->older_than_ms,
-                                     on_swept, s);
+    snprintf(prefix, sizeof prefix, "%s/", dir);
+    int r =
+        ks_storage_sweep_uploads(s->st, prefix, s->older_than_ms, on_swept, s);
     if (r == 0) {
       s->busy = 1;
       return;
@@ -83,7 +94,7 @@ static void sweep_next(sweep_run *s) {
 static void on_timeout(uv_timer_t *h) {
   sweep_run *s = ks_container_of(h, sweep_run, timer);
   s->timed_out = 1;
-  size_t from = s->busy ? s->next - 1 : s->next;
+  size_t from = (s->busy ? s->next - 1 : s->next) / 2;
   if (from >= s->conf->ntables)
     from = s->conf->ntables - 1;
   ks_log_warn("sweeping stale uploads: gave up after the time limit; "
@@ -128,7 +139,8 @@ int ks_sweep_stale_uploads(const ks_conf *conf, uint64_t timeout_ms) {
     ks_log_warn("sweeping stale uploads: loop not empty at the end");
   if (s.aborted || s.left || s.status)
     ks_log_info("swept stale uploads (older than %llds) in %llu ms: %zu "
-                "aborted, %zu left", (long long)(s.older_than_ms / 1000),
+                "aborted, %zu left",
+                (long long)(s.older_than_ms / 1000),
                 (unsigned long long)(ks_mono_ms() - t0), s.aborted, s.left);
   return s.status;
 }

@@ -1,8 +1,8 @@
 #include "reactor/worker.h"
-#include "stages/dlq.h"
 #include "base/log.h"
 #include "reactor/backpressure.h"
 #include "stages/commit.h"
+#include "stages/dlq.h"
 #include "stages/flush.h"
 #include "stages/rewind.h"
 #include "stages/source.h"
@@ -55,6 +55,43 @@ static void on_beat(uv_timer_t *t) {
   ks_worker *w = ks_container_of(t, ks_worker, beat);
   atomic_store_explicit(&w->counters.heartbeat_ms, ks_mono_ms(),
                         memory_order_relaxed);
+  ks_worker_publish(w);
+}
+
+void ks_worker_publish(ks_worker *w) {
+  size_t n = 0;
+  for (ks_partition *p = w->partitions; p; p = p->next)
+    n += !p->revoked;
+  ks_part_snap *s = ks_malloc(sizeof *s + n * sizeof s->parts[0]);
+  s->n = 0;
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (p->revoked)
+      continue;
+    ks_part_status *ps = &s->parts[s->n++];
+    ps->topic = p->topic_index;
+    ps->partition = p->partition;
+    ps->position = p->position;
+    ps->committed = p->acked >= 0 ? p->acked + 1 : -1;
+    ps->paused = p->paused;
+    /* The watermarks librdkafka cached from its last fetch response: no
+     * broker round trip, never blocks. */
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(w->p->rk, p->topic, p->partition, &lo,
+                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+      hi = -1;
+    ps->high = hi;
+  }
+  ks_free(atomic_exchange(&w->snap_pub, s));
+}
+
+const ks_part_snap *ks_worker_part_snap(ks_worker *w) {
+  ks_part_snap *s = atomic_exchange(&w->snap_pub, NULL);
+  if (s) {
+    ks_free(w->snap_seen);
+    w->snap_seen = s;
+  }
+  return w->snap_seen;
 }
 
 static void on_backpressure(uv_timer_t *t) {
@@ -117,6 +154,11 @@ int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   w->committers = ks_calloc(p->ntables, sizeof *w->committers);
   w->rewinds = ks_calloc(p->ntables, sizeof *w->rewinds);
   w->file_ratio = ks_calloc(p->ntables, sizeof *w->file_ratio);
+  w->tc = ks_calloc(p->ntables ? p->ntables : 1, sizeof *w->tc);
+  for (size_t i = 0; i < p->ntables; i++)
+    atomic_store(&w->tc[i].delta_version, -1);
+  w->topic_consumed =
+      ks_calloc(p->ntopics ? p->ntopics : 1, sizeof *w->topic_consumed);
   for (size_t i = 0; i < p->ntables; i++)
     w->file_ratio[i] = 1.0;
   for (size_t i = 0; i < p->ntables; i++) {
@@ -135,6 +177,7 @@ fail:
 
 static void worker_main(void *arg) {
   ks_worker *w = arg;
+  ks_log_set_worker(w->id);
   if (w->core >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -208,7 +251,9 @@ void ks_worker_close(ks_worker *w) {
   ks_mailbox_close(&w->mailbox);
 }
 
-void ks_worker_join(ks_worker *w) { uv_thread_join(&w->thread); }
+void ks_worker_join(ks_worker *w) {
+  uv_thread_join(&w->thread);
+}
 
 void ks_worker_free(ks_worker *w) {
   if (w == NULL)
@@ -234,5 +279,9 @@ void ks_worker_free(ks_worker *w) {
   ks_free(w->committers);
   ks_free(w->rewinds);
   ks_free(w->file_ratio);
+  ks_free(w->tc);
+  ks_free(w->topic_consumed);
+  ks_free(atomic_load(&w->snap_pub));
+  ks_free(w->snap_seen);
   ks_free(w);
 }

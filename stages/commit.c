@@ -22,6 +22,7 @@ struct ks_committer {
   unsigned attempt;
   uv_timer_t retry;
   int closing;
+  uint64_t conflicts_seen; /* ks_delta_table_conflicts at the last look */
 };
 
 static void kick(ks_committer *c);
@@ -70,7 +71,8 @@ void ks_flushed_set_free(ks_flushed_set *fs) {
 
 static void on_arrive(ks_msg *m) {
   ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
-  ks_worker *w = fs->origin->p->workers[fs->origin->p->tables[fs->table].committer];
+  ks_worker *w =
+      fs->origin->p->workers[fs->origin->p->tables[fs->table].committer];
   ks_committer *c = w->committers[fs->table];
   if (c->nqueue == c->capqueue) {
     c->capqueue = c->capqueue ? c->capqueue * 2 : 16;
@@ -229,12 +231,45 @@ static void drop_zombies(ks_committer *c) {
   atomic_fetch_add_explicit(&c->w->counters.zombie_sets, dropped,
                             memory_order_relaxed);
   ks_log_warn("table %s: %zu flushed sets dropped as zombies, %zu kept for "
-              "the next commit", c->t->conf->name, dropped, kept);
+              "the next commit",
+              c->t->conf->name, dropped, kept);
   ks_free(moved);
   ks_free(drop);
 }
 
 static void start_commit(ks_committer *c);
+
+/* Lost races for a version since the last look (the Delta table counts
+ * them; each is another writer's commit landing first). */
+static void count_conflicts(ks_committer *c) {
+  uint64_t n = ks_delta_table_conflicts(c->dt);
+  if (n > c->conflicts_seen)
+    atomic_fetch_add_explicit(&c->w->tc[c->t->index].conflicts,
+                              n - c->conflicts_seen, memory_order_relaxed);
+  c->conflicts_seen = n;
+}
+
+static void count_commit(ks_committer *c, int64_t version) {
+  ks_table_counters *tc = &c->w->tc[c->t->index];
+  atomic_fetch_add_explicit(&tc->commits, 1, memory_order_relaxed);
+  atomic_store_explicit(&tc->delta_version, version, memory_order_relaxed);
+  atomic_store_explicit(&tc->last_commit_unix_ms, ks_unix_ms(),
+                        memory_order_relaxed);
+  /* Consumed -> visible: from each set's oldest record to now. */
+  uint64_t now = ks_mono_ms();
+  ks_counters *k = &c->w->counters;
+  for (size_t i = 0; i < c->nbatch; i++) {
+    uint64_t from = c->batch[i]->consumed_ms;
+    uint64_t ms = from && now > from ? now - from : 0;
+    double s = (double)ms / 1000.0;
+    int b = 0;
+    while (b < KS_LATENCY_BUCKETS && s > ks_latency_bounds[b])
+      b++;
+    atomic_fetch_add_explicit(&k->latency[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&k->latency_sum_us, ms * 1000,
+                              memory_order_relaxed);
+  }
+}
 
 static void on_retry(uv_timer_t *t) {
   start_commit(ks_container_of(t, ks_committer, retry));
@@ -242,18 +277,18 @@ static void on_retry(uv_timer_t *t) {
 
 static void on_commit(void *arg, int status, int64_t version) {
   ks_committer *c = arg;
+  count_conflicts(c);
   if (status == KS_EZOMBIE && c->attempt > 0 && already_committed(c)) {
     status = 0;
     version = ks_delta_table_snapshot(c->dt)->version;
   }
   if (status == 0) {
     c->attempt = 0;
-    atomic_fetch_add_explicit(&c->w->counters.commits, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->w->counters.commits, 1, memory_order_relaxed);
     atomic_store(&c->w->counters.delta_version, version);
+    count_commit(c, version);
     ks_log_info("table %s: committed version %lld (%zu files, %zu sets)",
-                c->t->conf->name, (long long)version, c->req.nadds,
-                c->nbatch);
+                c->t->conf->name, (long long)version, c->req.nadds, c->nbatch);
     commit_kafka_offsets(c);
     return_sets(c, 0, version);
     c->busy = 0;
@@ -268,12 +303,10 @@ static void on_commit(void *arg, int status, int64_t version) {
   }
   /* Retrying cannot fix these: the log is damaged, or the table needs a
    * newer Delta protocol. */
-  if (status == KS_ECORRUPT ||
-      status == KS_EUNSUPPORTED || status == KS_EINVAL ||
-      status == KS_ECONFLICT) {
+  if (status == KS_ECORRUPT || status == KS_EUNSUPPORTED ||
+      status == KS_EINVAL || status == KS_ECONFLICT) {
     ks_log_error("table %s: commit refused: %s%s%s", c->t->conf->name,
-                 ks_strerror(status),
-                 ks_delta_table_error(c->dt) ? ": " : "",
+                 ks_strerror(status), ks_delta_table_error(c->dt) ? ": " : "",
                  ks_delta_table_error(c->dt) ? ks_delta_table_error(c->dt)
                                              : "");
     return_sets(c, status, -1);
@@ -420,8 +453,8 @@ int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
   if (r == 0)
     fn(arg, ks_delta_table_snapshot(dt));
   else
-    snprintf(err, errlen, "table %s: reading the Delta log: %s",
-             t->conf->name, ks_strerror(r));
+    snprintf(err, errlen, "table %s: reading the Delta log: %s", t->conf->name,
+             ks_strerror(r));
   ks_delta_table_free(dt);
   ks_storage_close(st);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -30,8 +30,9 @@ typedef struct ks_flushed_set {
   ks_flushed_part *parts;
   size_t nparts;
   uint64_t rows;
-  ks_msg_fn back; /* run on origin when the set returns */
-  int status; /* commit result, set before the set returns */
+  uint64_t consumed_ms; /* monotonic: when its oldest record was consumed */
+  ks_msg_fn back;       /* run on origin when the set returns */
+  int status;           /* commit result, set before the set returns */
   int64_t version;
 } ks_flushed_set;
 

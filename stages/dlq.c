@@ -31,19 +31,34 @@ struct ks_dlq {
 };
 
 /* Consumer settings that would only earn a warning on a producer. */
-static const char *const consumer_only[] = {
-    "group.id", "group.instance.id", "partition.assignment.strategy",
-    "session.timeout.ms", "heartbeat.interval.ms", "group.protocol",
-    "group.protocol.type", "group.remote.assignor",
-    "coordinator.query.interval.ms", "max.poll.interval.ms",
-    "enable.auto.commit", "auto.commit.interval.ms",
-    "enable.auto.offset.store", "queued.min.messages",
-    "queued.max.messages.kbytes", "fetch.wait.max.ms",
-    "fetch.queue.backoff.ms", "fetch.message.max.bytes",
-    "max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes",
-    "fetch.error.backoff.ms", "isolation.level", "enable.partition.eof",
-    "check.crcs", "auto.offset.reset", "consume.callback.max.messages",
-    "offset.store.method"};
+static const char *const consumer_only[] = {"group.id",
+                                            "group.instance.id",
+                                            "partition.assignment.strategy",
+                                            "session.timeout.ms",
+                                            "heartbeat.interval.ms",
+                                            "group.protocol",
+                                            "group.protocol.type",
+                                            "group.remote.assignor",
+                                            "coordinator.query.interval.ms",
+                                            "max.poll.interval.ms",
+                                            "enable.auto.commit",
+                                            "auto.commit.interval.ms",
+                                            "enable.auto.offset.store",
+                                            "queued.min.messages",
+                                            "queued.max.messages.kbytes",
+                                            "fetch.wait.max.ms",
+                                            "fetch.queue.backoff.ms",
+                                            "fetch.message.max.bytes",
+                                            "max.partition.fetch.bytes",
+                                            "fetch.max.bytes",
+                                            "fetch.min.bytes",
+                                            "fetch.error.backoff.ms",
+                                            "isolation.level",
+                                            "enable.partition.eof",
+                                            "check.crcs",
+                                            "auto.offset.reset",
+                                            "consume.callback.max.messages",
+                                            "offset.store.method"};
 
 static int is_consumer_only(const char *k) {
   for (size_t i = 0; i < KS_ARRAY_SIZE(consumer_only); i++)
@@ -150,11 +165,22 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
     return;
   }
   d->delivered++;
+  ks_dlq_wait_done(w, !d->closing);
+}
+
+ks_dlq_wait *ks_dlq_wait_add(ks_dlq_wait **w) {
+  if (*w == NULL)
+    *w = ks_calloc(1, sizeof **w);
+  (*w)->pending++;
+  return *w;
+}
+
+void ks_dlq_wait_done(ks_dlq_wait *w, int call_drained) {
   if (--w->pending > 0)
     return;
   if (w->orphan)
     ks_free(w);
-  else if (w->drained && !d->closing)
+  else if (w->drained && call_drained)
     w->drained(w->arg); /* may free w */
 }
 
@@ -183,9 +209,8 @@ int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
   *out = NULL;
   rd_kafka_conf_t *kc = rd_kafka_conf_new();
   char e[512];
-  static const char *const defaults[][2] = {{"enable.idempotence", "true"},
-                                            {"acks", "all"},
-                                            {"linger.ms", "20"}};
+  static const char *const defaults[][2] = {
+      {"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "20"}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(defaults); i++)
     rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], e, sizeof e);
   for (size_t i = 0; i < n; i++) {
@@ -237,12 +262,8 @@ static void add_header(rd_kafka_headers_t *h, const char *name,
 
 int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
                 const ks_reject *rej, int context, ks_dlq_wait **wp) {
-  if (*wp == NULL)
-    *wp = ks_calloc(1, sizeof **wp);
-  ks_dlq_wait *w = *wp;
   rd_kafka_headers_t *orig = NULL, *h;
-  if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      orig)
+  if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
     h = rd_kafka_headers_copy(orig);
   else
     h = rd_kafka_headers_new(context ? 8 : 0);
@@ -256,13 +277,12 @@ int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
     add_header(h, "__connect.errors.connector.name", d->origin.connector);
     snprintf(num, sizeof num, "%d", d->origin.task);
     add_header(h, "__connect.errors.task.id", num);
-    add_header(h, "__connect.errors.stage", "VALUE_CONVERTER");
-    add_header(h, "__connect.errors.exception.class.name",
-               "org.apache.kafka.connect.errors.DataException");
+    add_header(h, "__connect.errors.stage", KS_DLQ_STAGE);
+    add_header(h, "__connect.errors.exception.class.name", KS_DLQ_CLASS);
     add_header(h, "__connect.errors.exception.message",
                rej && rej->message[0] ? rej->message : "rejected");
   }
-  w->pending++;
+  ks_dlq_wait *w = ks_dlq_wait_add(wp);
   send_or_keep(d, topic, m->key, m->key_len, m->payload, m->len, h, w);
   return 0;
 }

@@ -23,6 +23,11 @@
 
 typedef struct ks_dlq ks_dlq;
 
+/* What Kafka Connect names the failing stage and exception of a record its
+ * converter rejected: dead letters and error files say the same. */
+#define KS_DLQ_STAGE "VALUE_CONVERTER"
+#define KS_DLQ_CLASS "org.apache.kafka.connect.errors.DataException"
+
 typedef struct ks_dlq_wait {
   uint64_t pending; /* sent, not yet acknowledged */
   /* set once the batch is closed: called when pending reaches 0 */
@@ -34,6 +39,12 @@ typedef struct ks_dlq_wait {
 /* The batch no longer needs w: frees it now, or with its last pending
  * record's acknowledgement. NULL is fine. */
 void ks_dlq_wait_release(ks_dlq_wait *w);
+/* Counts one more thing the batch waits for (allocating *w first). Other
+ * stages that gate a batch the same way (stages/errfile.h) use these. */
+ks_dlq_wait *ks_dlq_wait_add(ks_dlq_wait **w);
+/* One of them is durable: the last one calls drained (when call_drained),
+ * or frees an orphaned w. */
+void ks_dlq_wait_done(ks_dlq_wait *w, int call_drained);
 
 /* Who is sending: Connect's connector name and task id headers. */
 typedef struct ks_dlq_origin {

@@ -64,6 +64,7 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
     return r;
   }
   const ks_delta_snapshot *s = ks_delta_table_snapshot(io->dt);
+  t->start_version = s->version;
   if (s->version < 0)
     return 0; /* a new table takes ours with its first commit */
   const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
@@ -107,6 +108,7 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
              t->conf->name, e && *e ? e : ks_strerror(r));
     return r;
   }
+  t->start_version = io->version;
   ks_log_info("table %s: schema evolved in version %" PRId64 ": %d new "
               "nullable column%s (the first: %s); older files read %s as "
               "null",

@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/errfile.h"
 #include "stages/flush_int.h"
 #include "stages/partition.h"
 #include "stages/rewind.h"
@@ -30,6 +31,9 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   ks_buf_init(&tw->dir, 0);
   ks_buf_init(&tw->vals, 0);
   uv_timer_init(&w->loop, &tw->age_timer);
+  if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
+    tw->ef = ks_errfiles_new(&w->loop, w->storage, t->conf->deadletter_path,
+                             &w->tc[t->index].deadletter_records);
   return tw;
 }
 
@@ -41,6 +45,7 @@ static void on_timer_closed(uv_handle_t *h) {
 
 void ks_table_writer_close(ks_table_writer *tw) {
   ks__tw_drop_files(tw);
+  ks_errfiles_close(tw->ef);
   for (ks__batch *b = tw->head, *next; b; b = next) {
     next = b->next;
     ks_dlq_wait_release(b->dlq);
@@ -63,6 +68,10 @@ size_t ks_table_writer_buffered(const ks_table_writer *tw) {
     if (f->rg != &tw->stage)
       n += ks_rowgroup_bytes(f->rg);
   return n;
+}
+
+size_t ks_table_writer_error_bytes(const ks_table_writer *tw) {
+  return tw->ef ? ks_errfiles_bytes(tw->ef) : 0;
 }
 
 static void release_rowgroup(ks_rowgroup *rg) {
@@ -94,6 +103,8 @@ void ks_table_writer_discard(ks_table_writer *tw) {
   uv_timer_stop(&tw->age_timer);
   ks__tw_drop_files(tw);
   ks_rowgroup_reset(&tw->stage);
+  if (tw->ef)
+    ks_errfiles_discard(tw->ef);
   for (ks_partition *p = tw->w->partitions; p; p = p->next)
     if (p->tw == tw) {
       p->batch_first = p->batch_last = -1;
@@ -147,23 +158,39 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
   int reason = ks_reason_from_label(rej->reason);
   uint64_t n = atomic_fetch_add_explicit(&tw->w->counters.rejected[reason], 1,
                                          memory_order_relaxed);
+  atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].rejected[reason], 1,
+                            memory_order_relaxed);
   /* errors.log.enable logs every reject (with the record when
    * errors.log.include.messages); otherwise the first rejects of a worker
    * are logged in full and then one line per 10,000, so the log stays
    * readable at any input rate. */
   if (tc->errors_log || tw->rejects_logged < 5 || (n + 1) % 10000 == 0) {
     tw->rejects_logged++;
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%d", (int)p->partition);
+    snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    ks_log_field f[] = {{"table", tc->name, 0},
+                        {"topic", p->topic, 0},
+                        {"partition", part, 1},
+                        {"offset", off, 1},
+                        {"reason", rej->reason, 0}};
     if (tc->errors_log_messages && m->payload) {
       char shown[1100];
       show_record(shown, sizeof shown, m->payload, m->len);
-      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s; record %s",
-                  tc->name, p->topic, (int)p->partition, (long long)m->offset,
-                  rej->reason, rej->message, shown);
+      ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
+                    "table %s: rejected %s[%d]@%lld (%s): %s; record %s",
+                    tc->name, p->topic, (int)p->partition, (long long)m->offset,
+                    rej->reason, rej->message, shown);
     } else {
-      ks_log_warn("table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
-                  p->topic, (int)p->partition, (long long)m->offset,
-                  rej->reason, rej->message);
+      ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
+                    "table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
+                    p->topic, (int)p->partition, (long long)m->offset,
+                    rej->reason, rej->message);
     }
+  }
+  if (tw->ef) {
+    ks_errfile_rec er = ks_errfile_rec_of(p->topic, m);
+    ks_errfiles_add(tw->ef, &er, rej);
   }
   if (tc->dlq_topic && tc->errors_tolerate_all && tw->w->dlq)
     ks_dlq_send(tw->w->dlq, tc->dlq_topic, m, rej, tc->dlq_context_headers,
@@ -183,6 +210,7 @@ static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
   tw->open_list = b;
   if (b->kp)
     p->batch = b;
+  b->consumed_ms = ks_mono_ms();
   if (tw->nopen++ == 0)
     uv_timer_start(&tw->age_timer, on_age,
                    (uint64_t)tw->t->conf->flush_interval_ms, 0);

@@ -42,6 +42,8 @@ int ks_table_writer_idle(const ks_table_writer *tw);
 /* Bytes of rows buffered in column buffers (encoded file bytes waiting
  * for storage are counted by the storage: ks_storage.held). */
 size_t ks_table_writer_buffered(const ks_table_writer *tw);
+/* Bytes of error lines (errors.deadletter.path) not yet stored. */
+size_t ks_table_writer_error_bytes(const ks_table_writer *tw);
 /* Gives the column buffers' memory back when no row is buffered (they
  * are otherwise kept for the next row group): after a flush for the
  * memory budget. */

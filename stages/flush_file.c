@@ -124,6 +124,13 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
                         .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
     f->pq = ks_pq_writer_new_schema(tw->t->file_pq, &po, sink, f);
   }
+  atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].files_open, 1,
+                            memory_order_relaxed);
+}
+
+void ks__tw_file_gone(ks_table_writer *tw) {
+  atomic_fetch_sub_explicit(&tw->w->tc[tw->t->index].files_open, 1,
+                            memory_order_relaxed);
 }
 
 static void free_batch(ks__batch *b) {
@@ -271,6 +278,7 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
     return;
   }
   ks_table_writer *tw = b->tw;
+  ks__tw_file_gone(tw);
   if (status == KS_EEXIST) {
     /* A deterministic key holding these very bytes: an earlier run wrote
      * the file and stopped before committing the offsets. It counts as
@@ -317,6 +325,7 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
       ks_pq_writer_free(f->pq);
     ks_jsonl_free(f->jl);
     ks_ostream_abort(f->os);
+    ks__tw_file_gone(tw);
     tw->file_bytes -= f->emitted;
     if (f->rg == &tw->stage)
       ks_rowgroup_reset(&tw->stage);
@@ -387,6 +396,7 @@ static void drop_file(ks_table_writer *tw, ks__pfile *f) {
     ks_pq_writer_free(f->pq);
   ks_jsonl_free(f->jl);
   ks_ostream_abort(f->os);
+  ks__tw_file_gone(tw);
   file_free(tw, f);
 }
 
@@ -409,10 +419,14 @@ void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b) {
   b->dlq = NULL;
   if (b->kp)
     b->kp->batch = NULL;
-  if (b->files_pending == 0)
+  if (b->files_pending == 0) {
     free_batch(b);
-  else
-    b->discarded = 1; /* freed when its last upload ends */
+    return;
+  }
+  /* freed when its last upload ends, which then touches nothing of tw */
+  b->discarded = 1;
+  for (int i = 0; i < b->files_pending; i++)
+    ks__tw_file_gone(tw);
 }
 
 void ks__tw_drop_files(ks_table_writer *tw) {
@@ -434,10 +448,13 @@ static void on_committed(ks_msg *m) {
     for (size_t i = 0; i < fs->nparts; i++)
       ks_source_acked(w, fs->parts[i].topic, fs->parts[i].partition,
                       fs->parts[i].version);
+    ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
                               memory_order_relaxed);
+    atomic_fetch_add_explicit(&tc->written, fs->rows, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->counters.files, fs->nadds,
                               memory_order_relaxed);
+    atomic_fetch_add_explicit(&tc->files, fs->nadds, memory_order_relaxed);
   } else if (fs->status == KS_EZOMBIE) {
     ks_rewind_start(w, tw->t->index,
                     "a batch was refused because another "
@@ -548,8 +565,11 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
                "partitions",
                tw->t->conf->name, why, (unsigned long long)b->records, b->nadds,
                fs->nparts);
+  fs->consumed_ms = b->consumed_ms;
   b->fs = fs;
   b->flushed = 1;
+  if (tw->ef) /* the batch's error files gate it like its dead letters */
+    ks_errfiles_flush(tw->ef, &b->dlq);
   if (b->dlq) {
     b->dlq->drained = on_dlq_drained;
     b->dlq->arg = b;

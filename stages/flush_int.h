@@ -16,6 +16,7 @@
 
 #include "stages/commit.h"
 #include "stages/dlq.h"
+#include "stages/errfile.h"
 #include "stages/flush.h"
 #include "storage/jsonl/jsonl.h"
 #include "storage/ostream.h"
@@ -54,7 +55,8 @@ struct ks__batch {
   int status;        /* first file failure */
   int flushed, discarded;
   ks_flushed_set *fs;
-  ks_dlq_wait *dlq; /* the batch's dead letters, acknowledged first */
+  ks_dlq_wait *dlq;     /* the batch's dead letters, acknowledged first */
+  uint64_t consumed_ms; /* monotonic: its first record consumed */
 };
 
 struct ks_table_writer {
@@ -73,6 +75,7 @@ struct ks_table_writer {
   uint64_t file_bytes; /* bytes the open files have emitted */
   uv_timer_t age_timer;
   ks__batch *head, *tail;
+  ks_errfiles *ef; /* errors.deadletter.path, or NULL */
   int uncommitted; /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;
@@ -91,6 +94,8 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
 void ks__tw_encode(ks_table_writer *tw, ks__pfile *f);
 /* Finishes every file of b and queues its set. */
 void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why);
+/* A file stream ended (stored or abandoned): the files_open gauge. */
+void ks__tw_file_gone(ks_table_writer *tw);
 /* Abandons an open batch and its open files (a revoke of its Kafka
  * partition, a rewind); finished files still uploading end on their own. */
 void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b);

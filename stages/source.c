@@ -36,11 +36,13 @@ static void on_assign(ks_msg *m) {
                    (int)p->partition);
     p->app_id = (char *)ks_buf_steal(&id, NULL);
     p->tw = w->writers[a->table];
+    p->topic_index = ks_pipeline_topic_index(w->p, p->topic);
     p->next = w->partitions;
     w->partitions = p;
     atomic_fetch_add(&w->counters.partitions, 1);
   }
   p->start = a->start;
+  p->position = a->start >= 0 ? a->start : -1;
   p->committed = p->acked = a->txn;
   p->batch_first = p->batch_last = -1;
   p->origin = -1;
@@ -94,6 +96,7 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
   }
   if (p->origin < 0)
     p->origin = m->offset;
+  p->position = m->offset + 1;
   if (p->rewinding)
     return 0; /* the rewind's seek delivers it again */
   /* Offsets only move forward within an assignment; a record at or below
@@ -101,8 +104,8 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
    * (and a txn that does not advance is refused by the commit). */
   if (m->offset <= p->batch_last || m->offset <= p->committed) {
     ks_log_warn("worker %d: %s[%d] redelivered offset %lld (already at "
-                "%lld); skipped", w->id, topic, (int)m->partition,
-                (long long)m->offset,
+                "%lld); skipped",
+                w->id, topic, (int)m->partition, (long long)m->offset,
                 (long long)(p->batch_last > p->committed ? p->batch_last
                                                          : p->committed));
     return 0;
@@ -110,12 +113,15 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
   atomic_fetch_add_explicit(&w->counters.consumed, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&w->counters.consumed_bytes, m->len,
                             memory_order_relaxed);
+  if (p->topic_index >= 0)
+    atomic_fetch_add_explicit(&w->topic_consumed[p->topic_index], 1,
+                              memory_order_relaxed);
   int r = ks_table_writer_add(p->tw, p, m);
   if (r) {
     char why[160];
     snprintf(why, sizeof why,
-             "%s[%d] offset %lld rejected and errors.tolerance is none",
-             topic, (int)m->partition, (long long)m->offset);
+             "%s[%d] offset %lld rejected and errors.tolerance is none", topic,
+             (int)m->partition, (long long)m->offset);
     stop_fatal(w, why);
     return r;
   }
@@ -126,8 +132,8 @@ int ks_source_drain(ks_worker *w) {
   rd_kafka_message_t *batch[256];
   int total = 0;
   while (w->consuming && total < KS_SOURCE_BUDGET) {
-    ssize_t n = rd_kafka_consume_batch_queue(w->rkq, 0, batch,
-                                             KS_ARRAY_SIZE(batch));
+    ssize_t n =
+        rd_kafka_consume_batch_queue(w->rkq, 0, batch, KS_ARRAY_SIZE(batch));
     if (n <= 0)
       return 0;
     for (ssize_t i = 0; i < n; i++) {
@@ -222,9 +228,10 @@ static void on_revoke(ks_msg *m) {
       rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
       ks_partition *p = find_any(w, tp->topic, tp->partition);
       if (p && p->tw == w->writers[t]) {
-        ks_rewind_start(w, (int)t, "the consumer group reports the "
-                                   "assignment lost (this member's "
-                                   "generation is stale)");
+        ks_rewind_start(w, (int)t,
+                        "the consumer group reports the "
+                        "assignment lost (this member's "
+                        "generation is stale)");
         break;
       }
     }

@@ -17,6 +17,8 @@ struct ks_partition {
   int32_t partition;
   char *app_id; /* "<app_id>-<topic>-<partition>": the Delta txn appId */
   ks_table_writer *tw;
+  int topic_index;     /* in p->topics, for the per-topic counters */
+  int64_t position;    /* next offset to consume (/status, lag), -1 unknown */
   int64_t start;       /* first offset accepted; older ones are stale */
   int64_t committed;   /* txn version the next batch continues from */
   int64_t acked;       /* txn version the committer has confirmed */

@@ -9,6 +9,22 @@
 #include <ctype.h>
 #include <string.h>
 
+ks_storage_stats ks_storage_stats_g;
+
+void ks_storage_note(int reachable, uint64_t bytes) {
+  ks_storage_stats *st = &ks_storage_stats_g;
+  if (bytes)
+    atomic_fetch_add_explicit(&st->bytes_uploaded, bytes, memory_order_relaxed);
+  atomic_store_explicit(reachable ? &st->last_ok_ms : &st->last_fail_ms,
+                        ks_mono_ms(), memory_order_relaxed);
+}
+
+int ks_storage_reachable(void) {
+  const ks_storage_stats *st = &ks_storage_stats_g;
+  return atomic_load_explicit(&st->last_fail_ms, memory_order_relaxed) <=
+         atomic_load_explicit(&st->last_ok_ms, memory_order_relaxed);
+}
+
 static int hexval(int c) {
   if (c >= '0' && c <= '9')
     return c - '0';

@@ -14,6 +14,7 @@
 
 #include "base/ks.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -58,8 +59,7 @@ typedef struct ks_storage_vtable {
   int (*upload_create)(ks_storage *s, const char *key, ks_upload_cb cb,
                        void *arg);
   int (*upload_part)(ks_storage *s, ks_upload *up, int part_no,
-                     const void *data, size_t len, ks_storage_cb cb,
-                     void *arg);
+                     const void *data, size_t len, ks_storage_cb cb, void *arg);
   /* Frees up after the callback. */
   int (*upload_complete)(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
                          void *arg);
@@ -72,9 +72,8 @@ typedef struct ks_storage_vtable {
   /* Aborts the uploads under prefix that a crashed process left behind:
    * those started (s3) or last written (fs) more than older_than_ms ago.
    * Logs each one. Optional (NULL: KS_EUNSUPPORTED). */
-  int (*sweep_uploads)(ks_storage *s, const char *prefix,
-                       int64_t older_than_ms, ks_storage_sweep_cb cb,
-                       void *arg);
+  int (*sweep_uploads)(ks_storage *s, const char *prefix, int64_t older_than_ms,
+                       ks_storage_sweep_cb cb, void *arg);
 } ks_storage_vtable;
 
 struct ks_storage {
@@ -88,6 +87,23 @@ struct ks_storage {
 
 typedef struct ks_conf_s3 ks_conf_s3;
 
+/* Process-wide storage numbers every backend reports into and http/ reads
+ * without locks. */
+typedef struct ks_storage_stats {
+  atomic_uint_fast64_t bytes_uploaded; /* data storage acknowledged */
+  atomic_uint_fast64_t last_ok_ms;     /* monotonic; 0: never */
+  atomic_uint_fast64_t last_fail_ms;   /* monotonic; 0: never */
+  atomic_int writes_in_flight;         /* objects and parts being written */
+} ks_storage_stats;
+extern ks_storage_stats ks_storage_stats_g;
+
+/* A backend finished an operation. reachable: storage gave a definite
+ * answer (not-found and already-exists included), not a network, server
+ * or device fault; bytes: what it acknowledged as stored. */
+void ks_storage_note(int reachable, uint64_t bytes);
+/* Whether the most recent operation reached storage (1 before any). */
+int ks_storage_reachable(void);
+
 /* Opens the backend for a storage URL (file:///abs/path or
  * s3://bucket/prefix) on a loop. s3: the storage.s3 settings (NULL for
  * defaults; unused by fs). Returns KS_EUNSUPPORTED for unknown schemes. */
@@ -95,8 +111,8 @@ int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
                     ks_storage **out);
 
 static inline int ks_storage_put(ks_storage *s, const char *key,
-                                 const void *data, size_t len,
-                                 ks_storage_cb cb, void *arg) {
+                                 const void *data, size_t len, ks_storage_cb cb,
+                                 void *arg) {
   return s->vt->put(s, key, data, len, cb, arg);
 }
 static inline int ks_storage_put_if_absent(ks_storage *s, const char *key,
@@ -123,6 +139,8 @@ static inline int ks_storage_sweep_uploads(ks_storage *s, const char *prefix,
     return KS_EUNSUPPORTED;
   return s->vt->sweep_uploads(s, prefix, older_than_ms, cb, arg);
 }
-static inline void ks_storage_close(ks_storage *s) { s->vt->close(s); }
+static inline void ks_storage_close(ks_storage *s) {
+  s->vt->close(s);
+}
 
 #endif

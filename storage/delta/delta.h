@@ -71,8 +71,7 @@ int ks_delta_write_metadata(ks_buf *out, const ks_delta_metadata *m);
 int ks_delta_write_add(ks_buf *out, const ks_delta_add *a);
 int ks_delta_write_txn(ks_buf *out, const ks_delta_txn *t);
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
-                               const char *operation,
-                               const char *engine_info);
+                               const char *operation, const char *engine_info);
 
 /* Spark-compatible schemaString for the columns:
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,
@@ -175,8 +174,7 @@ int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
  * (singular or plural, any case). 0 or KS_EINVAL. */
 int ks_delta_parse_interval(const char *s, int64_t *ms);
 /* metaData.configuration[key] or NULL. */
-const char *ks_delta_snapshot_conf(const ks_delta_snapshot *s,
-                                   const char *key);
+const char *ks_delta_snapshot_conf(const ks_delta_snapshot *s, const char *key);
 /* delta.checkpointInterval (a positive integer), else 10. */
 int64_t ks_delta_checkpoint_interval(const ks_delta_snapshot *s);
 /* A duration property (ks_delta_parse_interval), else def_ms; -1 as
@@ -204,6 +202,9 @@ typedef struct ks_delta_table ks_delta_table;
 
 /* root: table path relative to the storage root ("user_events"). */
 ks_delta_table *ks_delta_table_new(ks_storage *st, const char *root);
+/* Commits that found their version taken by another writer (each one is
+ * retried on a reloaded snapshot), since the table was created. */
+uint64_t ks_delta_table_conflicts(const ks_delta_table *t);
 /* Frees the table; no load or commit may be in flight. */
 void ks_delta_table_free(ks_delta_table *t);
 const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t);

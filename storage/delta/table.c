@@ -49,8 +49,8 @@ typedef enum commit_state {
   COMMIT_DONE
 } commit_state;
 
-static const char *const state_names[] = {
-    "IDLE", "LOADING", "CHECK", "WRITING", "CONFLICT_RELOAD", "DONE"};
+static const char *const state_names[] = {"IDLE",    "LOADING",         "CHECK",
+                                          "WRITING", "CONFLICT_RELOAD", "DONE"};
 
 typedef void (*load_done_fn)(ks_delta_table *t, int status);
 
@@ -63,7 +63,7 @@ struct ks_delta_table {
 
   /* load */
   int loading;
-  int64_t hint;     /* _last_checkpoint's version, -1: none */
+  int64_t hint;      /* _last_checkpoint's version, -1: none */
   int64_t last_ckpt; /* newest checkpoint seen, for inspect */
   int64_t *versions; /* JSON entries to read */
   size_t nversions, next_version;
@@ -75,7 +75,7 @@ struct ks_delta_table {
   int64_t newest;
   ks_delta_snapshot ck_snap; /* a checkpoint being read */
   int ck_part;
-  size_t ck_at; /* index into ck_versions */
+  size_t ck_at;         /* index into ck_versions */
   ks__delta_ckpt *ckpt; /* checkpoint job in flight */
   ks_delta_cb ckpt_cb;
   void *ckpt_arg;
@@ -91,7 +91,8 @@ struct ks_delta_table {
   ks_buf entry;
   int64_t writing_version;
   int attempts;
-  int refreshed; /* the snapshot was reloaded during this commit */
+  uint64_t conflicts; /* versions lost to another writer, ever */
+  int refreshed;      /* the snapshot was reloaded during this commit */
 };
 
 static void set_err(ks_delta_table *t, const char *fmt, ...)
@@ -150,7 +151,9 @@ const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t) {
   return &t->snap;
 }
 
-const char *ks_delta_table_error(const ks_delta_table *t) { return t->err; }
+const char *ks_delta_table_error(const ks_delta_table *t) {
+  return t->err;
+}
 
 /* ---- load --------------------------------------------------------------- */
 
@@ -219,8 +222,7 @@ static int json_run(const ks_delta_table *t, int64_t from) {
     else
       hi = mid;
   }
-  return t->njson - lo == (size_t)(t->newest - from + 1) &&
-         t->json[lo] == from;
+  return t->njson - lo == (size_t)(t->newest - from + 1) && t->json[lo] == from;
 }
 
 /* Reads entries from..newest into the snapshot. */
@@ -362,8 +364,8 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
       t->newest = names[i].version;
     }
   }
-  t->nck = ks__delta_complete_checkpoints(names, n, t->ck_versions,
-                                          t->ck_parts);
+  t->nck =
+      ks__delta_complete_checkpoints(names, n, t->ck_versions, t->ck_parts);
   ks_free(names);
   t->last_ckpt = t->hint;
   if (t->nck && t->ck_versions[t->nck - 1] > t->last_ckpt)
@@ -439,11 +441,11 @@ int ks_delta_table_load(ks_delta_table *t, ks_delta_cb cb, void *arg) {
   return load_start(t, on_public_load);
 }
 
-/* ---- commit --------------------------------------------------------------- */
+/* ---- commit ---------------------------------------------------------------
+ */
 
 static void commit_state_set(ks_delta_table *t, commit_state to) {
-  ks_log_debug("delta %s: commit %s -> %s (snapshot v%" PRId64
-               ", attempt %d)",
+  ks_log_debug("delta %s: commit %s -> %s (snapshot v%" PRId64 ", attempt %d)",
                t->log_prefix, state_names[t->state], state_names[to],
                t->snap.version, t->attempts);
   t->state = to;
@@ -491,17 +493,17 @@ static int build_entry(ks_delta_table *t) {
     rc = ks_delta_write_txn(b, &txn);
   }
   if (rc == 0)
-    rc = ks_delta_write_commit_info(b, now_ms,
-                                    req->operation ? req->operation
-                                                   : "STREAMING UPDATE",
-                                    req->engine_info);
+    rc = ks_delta_write_commit_info(
+        b, now_ms, req->operation ? req->operation : "STREAMING UPDATE",
+        req->engine_info);
   return rc;
 }
 
 static void on_commit_reloaded(ks_delta_table *t, int status);
 static void on_commit_put(void *arg, int status);
 
-/* ---- checkpoints ---------------------------------------------------------- */
+/* ---- checkpoints ----------------------------------------------------------
+ */
 
 static void on_checkpoint_done(void *arg, int status) {
   ks_delta_table *t = arg;
@@ -520,9 +522,9 @@ int ks_delta_table_checkpoint(ks_delta_table *t, ks_delta_cb cb, void *arg) {
     return KS_EINVAL;
   t->ckpt_cb = cb;
   t->ckpt_arg = arg;
-  int rc = ks__delta_ckpt_start(t->st, t->log_prefix, &t->snap,
-                                ks_now_us() / 1000, on_checkpoint_done, t,
-                                &t->ckpt);
+  int rc =
+      ks__delta_ckpt_start(t->st, t->log_prefix, &t->snap, ks_now_us() / 1000,
+                           on_checkpoint_done, t, &t->ckpt);
   if (rc) {
     t->ckpt = NULL;
     t->ckpt_cb = NULL;
@@ -613,9 +615,9 @@ static void on_commit_put(void *arg, int status) {
   ks_delta_table *t = arg;
   if (status == 0) {
     char msg[400];
-    int rc = ks_delta_snapshot_apply(&t->snap, t->writing_version,
-                                     t->entry.data, t->entry.len, msg,
-                                     sizeof msg);
+    int rc =
+        ks_delta_snapshot_apply(&t->snap, t->writing_version, t->entry.data,
+                                t->entry.len, msg, sizeof msg);
     if (rc) /* committed, but our own entry does not replay: a bug */
       ks_log_error("delta %s: committed v%" PRId64 " does not replay: %s",
                    t->log_prefix, t->writing_version, msg);
@@ -631,6 +633,7 @@ static void on_commit_put(void *arg, int status) {
     commit_finish(t, status);
     return;
   }
+  t->conflicts++;
   if (++t->attempts >= KS__DELTA_MAX_ATTEMPTS) {
     set_err(t, "%s: lost the race for a version %d times in a row",
             t->log_prefix, t->attempts);
@@ -675,4 +678,8 @@ int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
     t->state = COMMIT_IDLE;
   }
   return rc;
+}
+
+uint64_t ks_delta_table_conflicts(const ks_delta_table *t) {
+  return t->conflicts;
 }

@@ -25,6 +25,7 @@ typedef struct fs_req {
   char *prefix; /* list */
   const void *data;
   size_t len;
+  int write; /* counted in ks_storage_stats_g.writes_in_flight */
   int status;
   union {
     ks_storage_cb done;
@@ -67,6 +68,10 @@ static void after_done(uv_work_t *w, int uv_status) {
   ks_storage_cb cb = r->cb.done;
   void *arg = r->arg;
   int status = req_status(r, uv_status);
+  ks__fs_note(status, r->len);
+  if (r->write)
+    atomic_fetch_sub_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                              memory_order_relaxed);
   req_free(r);
   cb(arg, status);
 }
@@ -120,11 +125,14 @@ static int queue_write(ks_storage *s, const char *key, const void *data,
     req_free(r);
     return rc;
   }
+  r->write = 1;
+  atomic_fetch_add_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                            memory_order_relaxed);
   return 0;
 }
 
-static int fs_put(ks_storage *s, const char *key, const void *data,
-                  size_t len, ks_storage_cb cb, void *arg) {
+static int fs_put(ks_storage *s, const char *key, const void *data, size_t len,
+                  ks_storage_cb cb, void *arg) {
   return queue_write(s, key, data, len, cb, arg, put_work);
 }
 
@@ -176,6 +184,7 @@ static void get_work(uv_work_t *w) {
 static void after_get(uv_work_t *w, int uv_status) {
   fs_req *r = ks_container_of(w, fs_req, work);
   int status = req_status(r, uv_status);
+  ks__fs_note(status, 0);
   if (status)
     r->cb.get(r->arg, status, NULL, 0);
   else
@@ -203,8 +212,7 @@ static void del_work(uv_work_t *w) {
     r->status = ks__fs_err(errno);
 }
 
-static int fs_del(ks_storage *s, const char *key, ks_storage_cb cb,
-                  void *arg) {
+static int fs_del(ks_storage *s, const char *key, ks_storage_cb cb, void *arg) {
   if (ks__fs_check_key(key) || cb == NULL)
     return KS_EINVAL;
   fs_req *r = req_new((ks__fs *)s, key, arg);
@@ -310,6 +318,7 @@ static void list_work(uv_work_t *w) {
 static void after_list(uv_work_t *w, int uv_status) {
   fs_req *r = ks_container_of(w, fs_req, work);
   int status = req_status(r, uv_status);
+  ks__fs_note(status, 0);
   if (status)
     r->cb.list(r->arg, status, NULL, 0);
   else

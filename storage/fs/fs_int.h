@@ -48,6 +48,9 @@ int ks__fs_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
                            void *arg);
 int ks__fs_upload_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                         void *arg);
+/* Reports a finished operation to ks_storage_note: answers such as
+ * not-found count as reachable, device faults (EIO, ENOSPC, ...) do not. */
+void ks__fs_note(int status, uint64_t bytes);
 /* Stale temp files (fs_sweep.c). */
 int ks__fs_sweep_uploads(ks_storage *s, const char *prefix,
                          int64_t older_than_ms, ks_storage_sweep_cb cb,

@@ -12,6 +12,7 @@
 #include "base/ks.h"
 #include "base/log.h"
 #include "storage/fs/fs_int.h"
+#include "storage/storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,8 +73,8 @@ static int status_of(const fs_up_req *r, int uv_status) {
   return uv_status == UV_ECANCELED ? KS_ECANCELED : r->status;
 }
 
-static int queue(ks_upload *up, uv_loop_t *loop, fs_up_req *r,
-                 uv_work_cb work, uv_after_work_cb after) {
+static int queue(ks_upload *up, uv_loop_t *loop, fs_up_req *r, uv_work_cb work,
+                 uv_after_work_cb after) {
   r->up = up;
   int rc = uv_queue_work(loop, &r->work, work, after);
   if (rc)
@@ -185,6 +186,9 @@ static void after_part(uv_work_t *w, int uv_status) {
   void *arg = r->arg;
   if (status == 0)
     up->parts[r->part_no - 1].written = 1;
+  ks__fs_note(status, r->len);
+  atomic_fetch_sub_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                            memory_order_relaxed);
   up->inflight--;
   ks_free(r);
   cb(arg, status);
@@ -235,8 +239,11 @@ int ks__fs_upload_part(ks_storage *s, ks_upload *up, int part_no,
   r->cb.done = cb;
   r->arg = arg;
   int rc = queue(up, s->loop, r, part_work, after_part);
-  if (rc == 0)
+  if (rc == 0) {
     up->inflight++;
+    atomic_fetch_add_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                              memory_order_relaxed);
+  }
   return rc;
 }
 

@@ -1,5 +1,6 @@
 /* Path and file helpers of the fs backend; they run on pool threads. */
 #include "storage/fs/fs_int.h"
+#include "storage/storage.h"
 
 #include "base/ks.h"
 
@@ -153,4 +154,10 @@ int ks__fs_write_new(const char *path, const void *data, size_t len) {
   if (r != 0)
     unlink(path);
   return r;
+}
+
+void ks__fs_note(int status, uint64_t bytes) {
+  int answer = status == 0 || status == KS_ENOENT || status == KS_EEXIST ||
+               status == KS_ECANCELED || status == KS_EINVAL;
+  ks_storage_note(answer, status == 0 ? bytes : 0);
 }

@@ -50,7 +50,7 @@ const char *ks_s3_op_name(int op) {
 
 const char *ks_s3_code_name(int i) {
   static const char *const names[KS_S3_CODES] = {
-      "200", "204", "206", "304", "400", "403", "404", "409",
+      "200", "204", "206", "304", "400", "403",   "404",    "409",
       "412", "416", "429", "500", "503", "other", "network"};
   return i >= 0 && i < KS_S3_CODES ? names[i] : "other";
 }
@@ -72,8 +72,7 @@ void ks__s3_count(int op, long http, uint64_t dur_us) {
   atomic_fetch_add_explicit(&ks_s3_stats_g.hist[b], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&ks_s3_stats_g.hist_sum_us, dur_us,
                             memory_order_relaxed);
-  atomic_fetch_add_explicit(&ks_s3_stats_g.hist_count, 1,
-                            memory_order_relaxed);
+  atomic_fetch_add_explicit(&ks_s3_stats_g.hist_count, 1, memory_order_relaxed);
 }
 
 /* ---- handles and teardown ----------------------------------------------- */
@@ -217,11 +216,20 @@ static void on_req_closed(uv_handle_t *h) {
   ks_free(r);
 }
 
+/* Operations that store data: counted in bytes uploaded and in flight. */
+static int is_write(int op) {
+  return op == KS_S3_OP_PUT || op == KS_S3_OP_PUT_IF_ABSENT ||
+         op == KS_S3_OP_UPLOAD_PART;
+}
+
 ks__s3_req *ks__s3_req_new(ks__s3 *s3, int op, const char *method,
                            const char *key, int add_prefix) {
   ks__s3_req *r = ks_calloc(1, sizeof *r);
   r->s3 = s3;
   r->op = op;
+  if (is_write(op))
+    atomic_fetch_add_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                              memory_order_relaxed);
   r->method = method;
   ks_buf_init(&r->path, 0);
   ks_buf_append_str(&r->path, s3->path_base);
@@ -278,8 +286,7 @@ void ks__s3_req_body(ks__s3_req *r, const void *data, size_t len, int copy) {
   r->body_len = len;
   uint8_t md[16];
   unsigned int mdlen = 0;
-  EVP_Digest(data ? data : (const void *)"", len, md, &mdlen, EVP_md5(),
-             NULL);
+  EVP_Digest(data ? data : (const void *)"", len, md, &mdlen, EVP_md5(), NULL);
   static const char hx[] = "0123456789abcdef";
   for (int i = 0; i < 16; i++) {
     r->md5_hex[2 * i] = hx[md[i] >> 4];
@@ -297,6 +304,9 @@ void ks__s3_req_body(ks__s3_req *r, const void *data, size_t len, int copy) {
 
 void ks__s3_req_free(ks__s3_req *r) {
   ks__s3 *s3 = r->s3;
+  if (is_write(r->op))
+    atomic_fetch_sub_explicit(&ks_storage_stats_g.writes_in_flight, 1,
+                              memory_order_relaxed);
   if (r->prev_live)
     r->prev_live->next_live = r->next_live;
   else if (s3->reqs == r)
@@ -331,6 +341,9 @@ static void reset_answer(ks__s3_req *r) {
 }
 
 void ks__s3_req_reuse(ks__s3_req *r, int op, const char *method) {
+  atomic_fetch_add_explicit(&ks_storage_stats_g.writes_in_flight,
+                            is_write(op) - is_write(r->op),
+                            memory_order_relaxed);
   r->op = op;
   r->method = method;
   r->attempt = 0;
@@ -486,7 +499,8 @@ static int send_attempt(ks__s3_req *r) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+                     r->body ? (const char *)r->body : "");
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
   } else if (strcmp(r->method, "GET") != 0) {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
@@ -553,7 +567,9 @@ static void park(ks__s3_req *r) {
   }
 }
 
-void ks__s3_req_submit(ks__s3_req *r) { start_attempt(r); }
+void ks__s3_req_submit(ks__s3_req *r) {
+  start_attempt(r);
+}
 
 static void on_retry(uv_timer_t *t) {
   start_attempt(ks_container_of(t, ks__s3_req, retry));
@@ -634,10 +650,9 @@ const char *ks__s3_req_describe(const ks__s3_req *r, char *buf, size_t n) {
              curl_easy_strerror(r->cerr), r->curl_msg[0] ? ": " : "",
              r->curl_msg);
   else
-    snprintf(buf, n, "%s %s: HTTP %ld%s%s%s%s%s%s", r->method, r->key,
-             r->http, r->err_code[0] ? " " : "", r->err_code,
-             r->err_msg[0] ? ": " : "", r->err_msg,
-             r->request_id[0] ? " request " : "", r->request_id);
+    snprintf(buf, n, "%s %s: HTTP %ld%s%s%s%s%s%s", r->method, r->key, r->http,
+             r->err_code[0] ? " " : "", r->err_code, r->err_msg[0] ? ": " : "",
+             r->err_msg, r->request_id[0] ? " request " : "", r->request_id);
   return buf;
 }
 
@@ -660,6 +675,7 @@ static void attempt_done(ks__s3_req *r) {
     parse_error(r);
   int retry = retryable(r);
   ks__s3_breaker_result(s3->breaker, !retry, r->probe);
+  ks_storage_note(!retry, 0);
   r->probe = 0;
   char what[512];
   if (retry && r->attempt + 1 < (unsigned)s3->conf.retry_max_attempts &&
@@ -667,8 +683,7 @@ static void attempt_done(ks__s3_req *r) {
     if (r->cerr != CURLE_OK ? curl_ambiguous(r->cerr)
                             : (r->http >= 500 && r->http != 503))
       r->ambiguous = 1;
-    atomic_fetch_add_explicit(&ks_s3_stats_g.retries, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&ks_s3_stats_g.retries, 1, memory_order_relaxed);
     uint64_t d = ks_backoff_ms(r->attempt, (uint64_t)s3->conf.retry_base_ms,
                                (uint64_t)s3->conf.retry_cap_ms);
     r->attempt++;
@@ -679,6 +694,8 @@ static void attempt_done(ks__s3_req *r) {
     return;
   }
   r->status = ks__s3_status_code(r);
+  if (r->status == 0 && is_write(r->op))
+    ks_storage_note(1, r->body_len);
   if (r->status && r->status != KS_ENOENT && r->status != KS_EEXIST)
     ks_log_warn("s3: %s%s", ks__s3_req_describe(r, what, sizeof what),
                 retry ? " (retries exhausted)" : "");

@@ -91,6 +91,7 @@ crash_rounds 2 s3_rows 0.2
 "$S3TOOL" orphan "$URL" user_events/part-00000-killed.zstd.parquet || fail "ks_s3_tool orphan failed"
 "$S3TOOL" orphan "$URL" user_events/p=1/part-00001-killed.zstd.parquet || fail "ks_s3_tool orphan failed"
 orphans=$("$S3TOOL" uploads "$URL")
+staged=$SECONDS
 log "uploads left by the SIGKILLed processes (and the two staged ones): $orphans"
 
 run_ksink
@@ -101,6 +102,9 @@ for _ in $(seq 600); do
   [ "$(s3_rows)" -ge "$VALID" ] && break
   sleep 0.3
 done
+# the shutdown sweep takes uploads older than stale_upload_age (2s) only:
+# when the table filled at once, give the staged ones that age first
+while [ $((SECONDS - staged)) -lt 4 ]; do sleep 0.5; done
 log "table has $(s3_rows) rows; SIGTERM"
 kill -TERM "$KSINK_PID"
 rc=0

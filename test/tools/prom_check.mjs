@@ -1,7 +1,12 @@
 // prom_check: a strict reader of the Prometheus text exposition format
 // 0.0.4 for scrapes of ksink's /metrics.
 //
-//   node prom_check.mjs SCRAPE...            (files, in scrape order)
+//   node prom_check.mjs [--require FAMILY[{label,...}]]... SCRAPE...
+//
+// (scrape files in scrape order). --require: every scrape must declare
+// FAMILY (a family with a series per partition may have none yet), and
+// each of its samples must carry exactly those labels (plus le on a
+// histogram's _bucket).
 //
 // Every line must be a comment (# HELP / # TYPE, each at most once per
 // family, TYPE before the family's samples), blank, or a sample
@@ -14,8 +19,17 @@
 // ({"series": {"name{labels}": value}}), exits 1 with the first problems.
 import fs from 'node:fs';
 
-const files = process.argv.slice(2);
-if (!files.length) { console.error('usage: prom_check.mjs SCRAPE...'); process.exit(2); }
+const args = process.argv.slice(2);
+const required = [];
+const files = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--require') {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([a-zA-Z0-9_,]*)\})?$/.exec(args[++i] ?? '');
+    if (!m) { console.error(`bad --require ${args[i]}`); process.exit(2); }
+    required.push({ family: m[1], labels: m[2] ? m[2].split(',').filter(Boolean).sort() : [] });
+  } else files.push(args[i]);
+}
+if (!files.length) { console.error('usage: prom_check.mjs [--require FAMILY[{labels}]]... SCRAPE...'); process.exit(2); }
 const problems = [];
 const bad = (f, n, m) => { if (problems.push(`${f}:${n}: ${m}`) <= 20) console.error(`${f}:${n}: ${m}`); };
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/, LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -78,6 +92,7 @@ function parse(f) {
     if (!m) { bad(f, n, `not a sample: ${JSON.stringify(line)}`); return; }
     const [, name, ls, value] = m;
     if (!VALUE.test(value)) bad(f, n, `bad value ${value}`);
+    if (types.get(name) === 'counter' && num(value) < 0) bad(f, n, `counter ${name} is negative: ${value}`);
     const labels = ls === undefined ? [] : parseLabels(ls, f, n);
     if (!labels) return;
     const family = [...types.keys()].find((t) => name === t ||
@@ -107,13 +122,26 @@ function parse(f) {
       else if (s.name.endsWith('_sum')) g.sum = s.value;
     }
     for (const [rest, g] of groups) {
-      g.buckets.sort((a, b) => a[0] - b[0]);
+      if (g.buckets.some(([le]) => Number.isNaN(le))) bad(f, 0, `${fam}{${rest}}: a bucket's le is not a number`);
+      for (let i = 1; i < g.buckets.length; i++)
+        if (!(g.buckets[i][0] > g.buckets[i - 1][0])) bad(f, 0, `${fam}{${rest}}: le values not in increasing order`);
+      if (g.sum !== null && g.sum < 0) bad(f, 0, `${fam}{${rest}}: negative _sum`);
       for (let i = 1; i < g.buckets.length; i++)
         if (g.buckets[i][1] < g.buckets[i - 1][1]) bad(f, 0, `${fam}{${rest}}: buckets not cumulative`);
       const inf = g.buckets.find(([le]) => le === Infinity);
       if (!inf) bad(f, 0, `${fam}{${rest}}: no +Inf bucket`);
       else if (g.count !== inf[1]) bad(f, 0, `${fam}{${rest}}: _count ${g.count} != +Inf bucket ${inf[1]}`);
       if (g.sum === null) bad(f, 0, `${fam}{${rest}}: no _sum`);
+    }
+  }
+  for (const { family, labels } of required) {
+    const type = types.get(family);
+    if (!type) { bad(f, 0, `required family ${family} is missing`); continue; }
+    const samples = [...series.values()].filter((x) => x.family === family);
+    for (const x of samples) {
+      const names = x.labels.map(([k]) => k).filter((k) => !(type === 'histogram' && k === 'le' && x.name.endsWith('_bucket'))).sort();
+      if (names.join(',') !== labels.join(','))
+        bad(f, x.line, `${x.name} has labels {${names}}, expected {${labels}}`);
     }
   }
   return series;

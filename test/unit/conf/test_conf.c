@@ -277,8 +277,13 @@ static void test_values_and_flow_style(void **state) {
       "  - name: c\n"
       "    topics: [t4]\n"
       "    compression: none\n"
-      "    errors: { deadletterqueue: { topic.name: dlq3 } }\n"
-      "    schema_evolution: add_columns\n");
+      "    errors: { deadletterqueue: { topic.name: dlq3 },"
+      " deadletter.path: errors/c }\n"
+      "    schema_evolution: add_columns\n"
+      "log: { level: warn }\n");
+  assert_string_equal(c->tables[2].deadletter_path, "errors/c");
+  assert_null(c->tables[1].deadletter_path);
+  assert_int_equal(c->log_level, 2);
   assert_string_equal(ks_conf_kafka_get(c, "fetch.wait.max.ms"), "500");
   assert_string_equal(ks_conf_kafka_get(c, "enable.auto.commit"), "false");
   assert_string_equal(ks_conf_kafka_get(c, "client.id"), "quoted");
@@ -405,6 +410,34 @@ static const bad_case bad_cases[] = {
           "        topik: { name: x }\n",
      "t.yaml:8: tables[0].errors.deadletterqueue.topik: unknown key (did you "
      "mean \"topic\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors: { deadletter: { pth: x } }\n",
+     "t.yaml:6: tables[0].errors.deadletter.pth: unknown key (did you mean "
+     "\"path\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors: { deadletter.path: t/errors }\n",
+     "t.yaml:6: tables[0].errors.deadletter.path: \"t/errors\" overlaps the "
+     "table's path \"t\"; expected a directory outside the table like "
+     "\"errors/t\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors: { deadletter.path: ../x }\n",
+     "t.yaml:6: tables[0].errors.deadletter.path: expected a path relative to "
+     "storage.url without \"..\", got \"../x\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    errors:\n"
+          "      tolerance: none\n"
+          "      deadletter.path: errors/t\n",
+     "t.yaml:8: tables[0].errors.deadletter.path: needs errors.tolerance: all "
+     "(with none the pipeline stops at the first bad record)"},
+    {"log: { level: verbose }\n" HEAD "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: log.level: expected debug, info, warn or error, got "
+     "\"verbose\""},
+    {"log: { levle: info }\n" HEAD "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: log.levle: unknown key"},
     /* durations, sizes, integers */
     {HEAD "  - name: t\n"
           "    topics: [a]\n"

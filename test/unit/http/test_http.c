@@ -37,6 +37,8 @@
 typedef struct fixture {
   ks_conf conf;
   ks_conf_table tables[2];
+  ks_table ktables[2];
+  char *topics[2];
   ks_pipeline *p;
   ks_worker *w[2];
 } fixture;
@@ -49,8 +51,19 @@ static void fixture_init(fixture *f) {
   f->tables[1].format = KS_FORMAT_DELTA;
   f->conf.tables = f->tables;
   f->conf.ntables = 1;
+  for (int i = 0; i < 2; i++) {
+    f->ktables[i].index = i;
+    f->ktables[i].conf = &f->tables[i];
+    f->ktables[i].start_version = -1;
+  }
+  f->topics[0] = "ev";
+  f->topics[1] = "ev2";
   f->p = calloc(1, sizeof *f->p);
   f->p->conf = &f->conf;
+  f->p->tables = f->ktables;
+  f->p->ntables = 1;
+  f->p->topics = f->topics;
+  f->p->ntopics = 2;
   f->p->nworkers = 2;
   f->p->workers = f->w;
   f->p->started_ms = ks_mono_ms() - 42000;
@@ -59,37 +72,82 @@ static void fixture_init(fixture *f) {
   for (int i = 0; i < 2; i++) {
     f->w[i] = calloc(1, sizeof *f->w[i]);
     f->w[i]->id = i;
+    f->w[i]->core = i ? -1 : 3;
     f->w[i]->p = f->p;
+    f->w[i]->tc = calloc(2, sizeof *f->w[i]->tc);
+    f->w[i]->topic_consumed = calloc(2, sizeof *f->w[i]->topic_consumed);
+    for (int t = 0; t < 2; t++)
+      atomic_store(&f->w[i]->tc[t].delta_version, -1);
     atomic_store(&f->w[i]->counters.heartbeat_ms, ks_mono_ms());
   }
   ks_counters *a = &f->w[0]->counters, *b = &f->w[1]->counters;
+  ks_table_counters *at = f->w[0]->tc, *bt = f->w[1]->tc;
   atomic_store(&a->consumed, 1000);
+  atomic_store(&f->w[0]->topic_consumed[0], 1000);
   atomic_store(&a->consumed_bytes, 123456);
   atomic_store(&a->written, 900);
+  atomic_store(&at[0].written, 900);
   atomic_store(&a->files, 3);
+  atomic_store(&at[0].files, 3);
   atomic_store(&a->commits, 2);
+  atomic_store(&at[0].commits, 2);
+  atomic_store(&at[0].conflicts, 1);
   atomic_store(&a->rejected[KS_REASON_MALFORMED_JSON], 40);
+  atomic_store(&at[0].rejected[KS_REASON_MALFORMED_JSON], 40);
   atomic_store(&a->rejected[KS_REASON_SCHEMA], 60);
+  atomic_store(&at[0].rejected[KS_REASON_SCHEMA], 60);
   atomic_store(&a->delta_version, 7);
+  atomic_store(&at[0].delta_version, 7);
   atomic_store(&a->partitions, 5);
   atomic_store(&b->consumed, 234);
+  atomic_store(&f->w[1]->topic_consumed[0], 200);
+  atomic_store(&f->w[1]->topic_consumed[1], 34);
   atomic_store(&b->consumed_bytes, 5000);
   atomic_store(&b->written, 200);
+  atomic_store(&bt[0].written, 200);
   atomic_store(&b->files, 1);
+  atomic_store(&bt[0].files, 1);
   atomic_store(&b->commits, 1);
+  atomic_store(&bt[0].commits, 1);
+  atomic_store(&bt[0].last_commit_unix_ms, 1700000000123);
+  atomic_store(&bt[0].files_open, 2);
   atomic_store(&b->rejected[KS_REASON_TOO_LARGE], 34);
+  atomic_store(&bt[0].rejected[KS_REASON_TOO_LARGE], 34);
   atomic_store(&b->delta_version, 9);
+  atomic_store(&bt[0].delta_version, 9);
+  /* a second table, shown only when the config has it */
+  atomic_store(&bt[1].written, 50);
+  atomic_store(&bt[1].files, 2);
+  atomic_store(&bt[1].delta_version, 3);
+  atomic_store(&bt[1].rejected[KS_REASON_SCHEMA], 5);
   atomic_store(&b->partitions, 3);
   atomic_store(&b->paused, 3);
   atomic_store(&b->memory_bytes, 1 << 20);
+  atomic_store(&b->buffered_bytes, 4096);
   atomic_store(&b->memory_pauses, 2);
   atomic_store(&a->zombie_sets, 1);
   atomic_store(&a->rewinds, 1);
+  /* commit latency: two sets within 100 ms, one at 0.75 s */
+  atomic_store(&a->latency[0], 2);
+  atomic_store(&b->latency[3], 1);
+  atomic_store(&a->latency_sum_us, 900000);
+  /* worker 0 published two partitions: one 50 records behind, one that
+   * has not fetched yet */
+  ks_part_snap *ps = calloc(1, sizeof *ps + 2 * sizeof ps->parts[0]);
+  ps->n = 2;
+  ps->parts[0] = (ks_part_status){0, 0, 100, 90, 150, 0};
+  ps->parts[1] = (ks_part_status){0, 1, -1, -1, -1, 1};
+  atomic_store(&f->w[0]->snap_pub, ps);
 }
 
 static void fixture_free(fixture *f) {
-  free(f->w[0]);
-  free(f->w[1]);
+  for (int i = 0; i < 2; i++) {
+    free(f->w[i]->tc);
+    free(f->w[i]->topic_consumed);
+    free(atomic_load(&f->w[i]->snap_pub));
+    free(f->w[i]->snap_seen);
+    free(f->w[i]);
+  }
   free(f->p);
 }
 
@@ -238,22 +296,49 @@ static void test_endpoints(void **state) {
     print_error("%s\n%s\n", bad, m.body);
   assert_null(bad);
   assert_sample(m.body, "ksink_up", "1");
-  assert_sample(m.body, "ksink_records_consumed_total", "1234");
+  assert_sample(m.body, "ksink_records_consumed_total{topic=\"ev\"}", "1200");
+  assert_sample(m.body, "ksink_records_consumed_total{topic=\"ev2\"}", "34");
   assert_sample(m.body, "ksink_bytes_consumed_total", "128456");
   assert_sample(m.body, "ksink_records_written_total{table=\"t\"}", "1100");
   assert_sample(
-      m.body, "ksink_records_rejected_total{reason=\"malformed_json\"}", "40");
-  assert_sample(m.body, "ksink_records_rejected_total{reason=\"invalid_utf8\"}",
-                "0");
-  assert_sample(m.body, "ksink_records_rejected_total{reason=\"schema\"}",
+      m.body,
+      "ksink_records_rejected_total{table=\"t\",reason=\"malformed_json\"}",
+      "40");
+  assert_sample(
+      m.body,
+      "ksink_records_rejected_total{table=\"t\",reason=\"invalid_utf8\"}", "0");
+  assert_sample(m.body,
+                "ksink_records_rejected_total{table=\"t\",reason=\"schema\"}",
                 "60");
-  assert_sample(m.body, "ksink_records_rejected_total{reason=\"too_large\"}",
-                "34");
-  assert_sample(m.body, "ksink_records_rejected_total{reason=\"null_value\"}",
-                "0");
-  assert_sample(m.body, "ksink_files_written_total{format=\"delta\"}", "4");
-  assert_sample(m.body, "ksink_delta_commits_total", "3");
+  assert_sample(
+      m.body, "ksink_records_rejected_total{table=\"t\",reason=\"too_large\"}",
+      "34");
+  assert_sample(
+      m.body, "ksink_records_rejected_total{table=\"t\",reason=\"null_value\"}",
+      "0");
+  assert_sample(m.body,
+                "ksink_files_written_total{table=\"t\",format=\"delta\"}", "4");
+  assert_sample(m.body, "ksink_files_open{table=\"t\"}", "2");
+  assert_sample(m.body, "ksink_delta_commits_total{table=\"t\"}", "3");
+  assert_sample(m.body, "ksink_delta_commit_conflicts_total{table=\"t\"}", "1");
   assert_sample(m.body, "ksink_delta_version{table=\"t\"}", "9");
+  assert_sample(m.body,
+                "ksink_delta_last_commit_timestamp_seconds{table=\"t\"}",
+                "1700000000.123");
+  assert_sample(m.body, "ksink_bytes_uploaded_total", "0");
+  assert_sample(m.body, "ksink_storage_reachable", "1");
+  assert_sample(m.body, "ksink_commit_latency_seconds_bucket{le=\"0.1\"}", "2");
+  assert_sample(m.body, "ksink_commit_latency_seconds_bucket{le=\"0.5\"}", "2");
+  assert_sample(m.body, "ksink_commit_latency_seconds_bucket{le=\"1\"}", "3");
+  assert_sample(m.body, "ksink_commit_latency_seconds_bucket{le=\"+Inf\"}",
+                "3");
+  assert_sample(m.body, "ksink_commit_latency_seconds_count", "3");
+  assert_sample(m.body, "ksink_commit_latency_seconds_sum", "0.900000");
+  assert_sample(m.body, "ksink_consumer_lag{topic=\"ev\",partition=\"0\"}",
+                "50");
+  assert_null(strstr(m.body, "partition=\"1\""));
+  assert_sample(m.body, "ksink_buffered_bytes{worker=\"0\"}", "0");
+  assert_sample(m.body, "ksink_buffered_bytes{worker=\"1\"}", "4096");
   assert_sample(m.body, "ksink_partitions_assigned", "8");
   assert_sample(m.body, "ksink_worker_partitions{worker=\"0\"}", "5");
   assert_sample(m.body, "ksink_worker_partitions{worker=\"1\"}", "3");
@@ -318,6 +403,52 @@ static void test_endpoints(void **state) {
   assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
                                                   p_mem, yajl_t_number)),
                    1 << 20);
+  const char *p_buf[] = {"buffered_bytes", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[1],
+                                                  p_buf, yajl_t_number)),
+                   4096);
+  const char *p_core[] = {"core", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(YAJL_GET_ARRAY(ws)->values[0],
+                                                  p_core, yajl_t_number)),
+                   3);
+  /* the partitions worker 0 published */
+  const char *p_plist[] = {"partitions", NULL};
+  yajl_val pl = yajl_tree_get(doc, p_plist, yajl_t_array);
+  assert_non_null(pl);
+  assert_int_equal(YAJL_GET_ARRAY(pl)->len, 2);
+  yajl_val p0 = YAJL_GET_ARRAY(pl)->values[0];
+  const char *p_topic[] = {"topic", NULL}, *p_lag[] = {"lag", NULL};
+  const char *p_co[] = {"consumed_offset", NULL};
+  const char *p_cm[] = {"committed_offset", NULL};
+  const char *p_w[] = {"worker", NULL};
+  assert_string_equal(
+      YAJL_GET_STRING(yajl_tree_get(p0, p_topic, yajl_t_string)), "ev");
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p0, p_lag, yajl_t_number)),
+                   50);
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p0, p_co, yajl_t_number)),
+                   100);
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p0, p_cm, yajl_t_number)),
+                   90);
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p0, p_w, yajl_t_number)), 0);
+  yajl_val p1 = YAJL_GET_ARRAY(pl)->values[1];
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p1, p_lag, yajl_t_number)),
+                   -1);
+  assert_true(YAJL_IS_TRUE(yajl_tree_get(p1, p_paused, yajl_t_true)));
+  /* tables */
+  const char *p_tables[] = {"tables", NULL};
+  yajl_val tl = yajl_tree_get(doc, p_tables, yajl_t_array);
+  assert_non_null(tl);
+  assert_int_equal(YAJL_GET_ARRAY(tl)->len, 1);
+  yajl_val t0 = YAJL_GET_ARRAY(tl)->values[0];
+  const char *p_tv[] = {"version", NULL}, *p_lc[] = {"last_commit_time", NULL};
+  const char *p_fo[] = {"files_open", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(t0, p_tv, yajl_t_number)), 9);
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(t0, p_fo, yajl_t_number)), 2);
+  assert_string_equal(YAJL_GET_STRING(yajl_tree_get(t0, p_lc, yajl_t_string)),
+                      "2023-11-14T22:13:20.123Z");
+  const char *p_up[] = {"uploads_in_flight", NULL};
+  assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(doc, p_up, yajl_t_number)),
+                   0);
   yajl_tree_free(doc);
   reply_free(&s);
 
@@ -343,7 +474,7 @@ static void test_endpoints(void **state) {
   reply_free(&hz);
   atomic_store(&f.p->fatal, 0);
 
-  /* Readiness follows joined / stopping / fatal. */
+  /* Readiness follows joined / stopping / fatal / storage. */
   reply rz = fetch(port, "GET", "/readyz");
   assert_int_equal(rz.status, 200);
   assert_string_equal(rz.body, "ready\n");
@@ -365,6 +496,17 @@ static void test_endpoints(void **state) {
   assert_int_equal(rz.status, 503);
   reply_free(&rz);
   atomic_store(&f.p->fatal, 0);
+  ks_storage_note(0, 0); /* the last storage operation met a fault */
+  rz = fetch(port, "GET", "/readyz");
+  assert_int_equal(rz.status, 503);
+  assert_string_equal(rz.body,
+                      "storage unreachable: the last storage operation "
+                      "failed\n");
+  reply_free(&rz);
+  ks_storage_note(1, 100); /* and the next one got an answer */
+  rz = fetch(port, "GET", "/readyz");
+  assert_int_equal(rz.status, 200);
+  reply_free(&rz);
   /* An open storage circuit breaker: partitions are paused, not ready;
    * the breaker and S3 families are in /metrics. */
   atomic_store(&ks_s3_stats_g.breakers_open, 1);
@@ -440,19 +582,31 @@ static void test_several_tables_and_escaping(void **state) {
   ks_buf_init(&b, KS__HTTP_BODY_MAX);
   char why[256];
 
-  /* Several tables: written rows and versions are process totals, no
-   * table label (ksink has no per-table numbers to give). */
+  /* Several tables: each one's numbers under its own label. */
   f.conf.ntables = 2;
+  f.p->ntables = 2;
+  f.ktables[1].start_version = 2; /* found at start-up, then committed 3 */
   assert_int_equal(ks__http_render_metrics(f.p, 1.7e9, &b), 0);
   ks_buf_cstr(&b);
-  assert_null(check_exposition((char *)b.data, why, sizeof why));
-  assert_sample((char *)b.data, "ksink_records_written_total", "1100");
-  assert_sample((char *)b.data, "ksink_delta_version", "9");
-  assert_null(strstr((char *)b.data, "table=\""));
-  assert_non_null(strstr((char *)b.data, "Summed over all tables"));
+  const char *m = (const char *)b.data;
+  assert_null(check_exposition(m, why, sizeof why));
+  assert_sample(m, "ksink_records_written_total{table=\"t\"}", "1100");
+  assert_sample(m, "ksink_records_written_total{table=\"u\"}", "50");
+  assert_sample(m, "ksink_delta_version{table=\"t\"}", "9");
+  assert_sample(m, "ksink_delta_version{table=\"u\"}", "3");
+  assert_sample(m, "ksink_files_written_total{table=\"u\",format=\"delta\"}",
+                "2");
+  assert_sample(
+      m, "ksink_records_rejected_total{table=\"u\",reason=\"schema\"}", "5");
+  assert_sample(
+      m, "ksink_records_rejected_total{table=\"t\",reason=\"schema\"}", "60");
+  assert_sample(m, "ksink_delta_commits_total{table=\"u\"}", "0");
+  assert_sample(m, "ksink_delta_last_commit_timestamp_seconds{table=\"u\"}",
+                "0.000");
 
   /* A table name with the three characters the format escapes. */
   f.conf.ntables = 1;
+  f.p->ntables = 1;
   f.tables[0].name = "a\"b\\c\nd";
   ks_buf_reset(&b);
   assert_int_equal(ks__http_render_metrics(f.p, 1.7e9, &b), 0);
