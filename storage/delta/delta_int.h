@@ -25,6 +25,9 @@ void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
                             int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
+/* The table's storage and root ("" or "path/", with the slash). */
+ks_storage *ks__delta_table_storage(const ks_delta_table *t);
+const char *ks__delta_table_root(const ks_delta_table *t);
 
 /* "YYYY-MM-DD" for days since the epoch (proleptic Gregorian). */
 void ks__delta_format_date(char out[16], int64_t days);

@@ -101,6 +101,12 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s) {
   ks_delta_snapshot_init(s);
 }
 
+const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
+                                           const char *path) {
+  long at = index_find(s, path);
+  return at >= 0 ? &s->files[at] : NULL;
+}
+
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id) {
   for (size_t i = 0; i < s->ntxns; i++)
     if (strcmp(s->txns[i].app_id, app_id) == 0)
