@@ -1,5 +1,5 @@
 /*
- * What `inspect` and `vacuum` share: a table URL opened as its own storage
+ * What `inspect`, `vacuum` and `optimize` share: a table URL opened as its own storage
  * root (S3 settings from -c FILE when given) and its snapshot loaded on a
  * private loop, synchronously.
  */

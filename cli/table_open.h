@@ -1,5 +1,5 @@
 /*
- * Opening a Delta table for the table tools (inspect, vacuum): storage on a
+ * Opening a Delta table for the table tools (inspect, vacuum, optimize): storage on a
  * private loop, snapshot loaded. Messages go to stderr.
  */
 #ifndef KS_CLI_TABLE_OPEN_H
