@@ -52,6 +52,7 @@ void ks_delta_optimize_plan(const ks_delta_snapshot *s,
 void ks_delta_optimize_bins_free(ks_delta_bin *bins, size_t n);
 
 typedef struct ks_delta_optimize_result {
+  int64_t planned;   /* the snapshot version the bins were planned on */
   int64_t version;   /* committed version, -1 when nothing was committed */
   size_t removed, added;
   int64_t removed_bytes, added_bytes;
@@ -80,8 +81,9 @@ typedef void (*ks_delta_optimize_done_cb)(void *arg, int status,
 
 /* Plans from the table's current snapshot (loaded by the caller) and runs.
  * The table must not have a load or commit in flight until done; report
- * may be NULL. The options are copied. Returns 0 when done will be
- * called (also when there is nothing to do). */
+ * may be NULL. The options are copied (the --where arrays are used by
+ * this call only). Returns 0 when done will be called, always from the
+ * loop (also when there is nothing to do). */
 int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
                             ks_delta_optimize_report_cb report,
                             ks_delta_optimize_done_cb done, void *arg);

@@ -518,6 +518,7 @@ int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
   j->arg = arg;
   j->started_ms = ks_mono_ms();
   j->res.version = -1;
+  j->res.planned = s->version;
   size_t part = o->ostream.part_size ? o->ostream.part_size : 8u << 20;
   int inflight = o->ostream.max_in_flight > 0 ? o->ostream.max_in_flight : 4;
   j->wait_bytes = part * (size_t)(inflight + 1);
