@@ -55,11 +55,19 @@ struct ks_delta_optimize {
   uint64_t started_ms;
 
   ks_delta_bin *bins;
-  size_t nbins, cur, input;
+  size_t nbins, cur;
   ks_pq_concat *cat;
   ks_ostream *os;
   size_t wait_bytes; /* stream bytes in memory before reading on */
   uv_timer_t timer;
+  /* the current bin's inputs: fetched ahead, appended in order */
+  struct fetch *fetches;
+  size_t nfetches, input, next_fetch;
+  int inflight;
+  int64_t ahead_bytes;
+  int draining;
+  void (*after_drain)(struct ks_delta_optimize *j);
+  int fail_status;
 
   /* commit */
   ks_delta_add *adds;
@@ -292,32 +300,67 @@ static void commit(ks_delta_optimize *j) {
 
 /* ---- writing the bins --------------------------------------------------- */
 
+/* Inputs are fetched ahead of the one being appended (storage latency,
+ * not bandwidth, bounds a bin of many small files), at most this many at
+ * once and, beyond the first, this many bytes (by their add.size). */
+#define FETCH_AHEAD 8
+#define FETCH_AHEAD_BYTES ((int64_t)64 << 20)
+
+enum fetch_state { FETCH_IDLE, FETCH_INFLIGHT, FETCH_READY };
+
+typedef struct fetch {
+  ks_delta_optimize *j;
+  int state;
+  int status;
+  int skip; /* refused by the concatenation: stays where it is */
+  ks_buf data;
+} fetch;
+
 static void start_bin(ks_delta_optimize *j);
-static void next_input(ks_delta_optimize *j);
+static void pump(ks_delta_optimize *j);
 
 static int sink(void *arg, const uint8_t *data, size_t len) {
   return ks_ostream_write(arg, data, len);
 }
 
-static void drop_bin(ks_delta_optimize *j, ks_delta_bin *b, const char *why) {
-  b->state = BIN_ABANDONED;
-  report(j, KS_OPT_BIN_ABANDONED, b, NULL, why);
-  ks_pq_concat_free(j->cat);
-  j->cat = NULL;
-  ks_ostream_abort(j->os);
-  j->os = NULL;
-  j->cur++;
-  start_bin(j);
+static void fetches_free(ks_delta_optimize *j) {
+  for (size_t i = 0; i < j->nfetches; i++)
+    ks_buf_free(&j->fetches[i].data);
+  ks_free(j->fetches);
+  j->fetches = NULL;
+  j->nfetches = 0;
 }
 
-/* The run cannot go on (storage failed after its retries). */
-static void fail(ks_delta_optimize *j, int status) {
+/* Stops the current bin: once no fetch is in flight (their callbacks
+ * point into the fetch array), then() goes on. */
+static void drain(ks_delta_optimize *j, void (*then)(ks_delta_optimize *)) {
   ks_pq_concat_free(j->cat);
   j->cat = NULL;
   if (j->os)
     ks_ostream_abort(j->os);
   j->os = NULL;
-  cleanup(j, status);
+  j->draining = 1;
+  j->after_drain = then;
+  pump(j);
+}
+
+static void next_bin(ks_delta_optimize *j) {
+  j->cur++;
+  start_bin(j);
+}
+
+static void drop_bin(ks_delta_optimize *j, ks_delta_bin *b, const char *why) {
+  b->state = BIN_ABANDONED;
+  report(j, KS_OPT_BIN_ABANDONED, b, NULL, why);
+  drain(j, next_bin);
+}
+
+static void cleanup_failed(ks_delta_optimize *j) { cleanup(j, j->fail_status); }
+
+/* The run cannot go on (storage failed after its retries). */
+static void fail(ks_delta_optimize *j, int status) {
+  j->fail_status = status;
+  drain(j, cleanup_failed);
 }
 
 static void on_bin_closed(void *arg, int status, const ks_storage_obj *obj) {
@@ -338,13 +381,24 @@ static void on_bin_closed(void *arg, int status, const ks_storage_obj *obj) {
     b->state = BIN_WRITTEN;
     report(j, KS_OPT_BIN_WRITTEN, b, b->out.path, NULL);
   }
-  j->cur++;
-  start_bin(j);
+  next_bin(j);
 }
 
-/* Every input is in: check the row count, write the footer, close. */
+/* Every input is in: leave out the refused ones, check the row count,
+ * write the footer, close. */
 static void finish_bin(ks_delta_optimize *j) {
   ks_delta_bin *b = &j->bins[j->cur];
+  size_t kept = 0;
+  for (size_t k = 0; k < b->ninputs; k++) {
+    if (j->fetches[k].skip) {
+      b->bytes -= b->inputs[k].size;
+      ks__delta_add_free(&b->inputs[k]);
+    } else {
+      b->inputs[kept++] = b->inputs[k];
+    }
+  }
+  b->ninputs = kept;
+  fetches_free(j);
   if (b->ninputs < 2) {
     drop_bin(j, b, "fewer than two of its files can be concatenated");
     return;
@@ -384,60 +438,101 @@ static void finish_bin(ks_delta_optimize *j) {
   ks_ostream_close(os, on_bin_closed, j);
 }
 
-static void on_input(void *arg, int status, const uint8_t *data,
-                     size_t len) {
-  ks_delta_optimize *j = arg;
+static void on_fetched(void *arg, int status, const uint8_t *data,
+                       size_t len) {
+  fetch *f = arg;
+  ks_delta_optimize *j = f->j;
+  j->inflight--;
+  if (!j->draining) {
+    f->state = FETCH_READY;
+    f->status = status;
+    if (status == 0 && (f->status = ks_buf_append(&f->data, data, len)))
+      ks_buf_free(&f->data);
+  }
+  pump(j);
+}
+
+/* Appends input k (fetched): 0 to go on, else the bin or run was given
+ * up. */
+static int append_input(ks_delta_optimize *j, size_t k) {
   ks_delta_bin *b = &j->bins[j->cur];
-  const char *path = b->inputs[j->input].path;
-  if (status == KS_ENOENT) {
+  fetch *f = &j->fetches[k];
+  const char *path = b->inputs[k].path;
+  if (f->status == KS_ENOENT) {
     ks_log_warn("optimize %s: %s is gone from storage", j->root, path);
     drop_bin(j, b, "one of its files is missing from storage");
-    return;
+    return 1;
   }
-  if (status) {
+  if (f->status) {
     ks_log_error("optimize %s: reading %s: %s", j->root, path,
-                 ks_strerror(status));
-    fail(j, status);
-    return;
+                 ks_strerror(f->status));
+    fail(j, f->status);
+    return 1;
   }
   char err[256] = "";
-  int rc = ks_pq_concat_add(j->cat, data, len, err, sizeof err);
+  int rc = ks_pq_concat_add(j->cat, f->data.data, f->data.len, err,
+                            sizeof err);
+  ks_buf_free(&f->data);
+  j->ahead_bytes -= b->inputs[k].size;
   if (rc == KS_ESCHEMA || rc == KS_ECORRUPT || rc == KS_EUNSUPPORTED) {
     /* left where it is, still active: only this bin does without it */
+    f->skip = 1;
     report(j, KS_OPT_INPUT_SKIPPED, b, path, err);
-    b->bytes -= b->inputs[j->input].size;
-    ks__delta_add_free(&b->inputs[j->input]);
-    memmove(&b->inputs[j->input], &b->inputs[j->input + 1],
-            (b->ninputs - j->input - 1) * sizeof *b->inputs);
-    b->ninputs--;
   } else if (rc) {
     fail(j, rc);
-    return;
-  } else {
-    j->input++;
+    return 1;
   }
-  next_input(j);
+  return 0;
 }
 
 static void on_wait(uv_timer_t *timer) {
-  next_input(ks_container_of(timer, ks_delta_optimize, timer));
+  pump(ks_container_of(timer, ks_delta_optimize, timer));
 }
 
-static void next_input(ks_delta_optimize *j) {
+/* Starts fetches up to the window, appends what arrived in order, and
+ * finishes the bin when everything is in. */
+static void pump(ks_delta_optimize *j) {
+  if (j->draining) {
+    if (j->inflight)
+      return;
+    j->draining = 0;
+    j->ahead_bytes = 0;
+    fetches_free(j);
+    j->after_drain(j);
+    return;
+  }
   ks_delta_bin *b = &j->bins[j->cur];
-  if (j->input == b->ninputs) {
+  for (;;) {
+    while (j->next_fetch < b->ninputs && j->inflight < FETCH_AHEAD &&
+           (j->ahead_bytes == 0 ||
+            j->ahead_bytes + b->inputs[j->next_fetch].size <=
+                FETCH_AHEAD_BYTES)) {
+      size_t k = j->next_fetch++;
+      fetch *f = &j->fetches[k];
+      f->state = FETCH_INFLIGHT;
+      j->inflight++;
+      j->ahead_bytes += b->inputs[k].size;
+      char *key = key_of(j, b->inputs[k].path);
+      int rc = ks_storage_get(j->st, key, on_fetched, f);
+      ks_free(key);
+      if (rc) {
+        j->inflight--;
+        f->state = FETCH_READY;
+        f->status = rc;
+      }
+    }
+    if (j->input == b->ninputs || j->fetches[j->input].state != FETCH_READY)
+      break;
+    /* the stream's parts in flight bound the memory: wait for storage */
+    if (ks_ostream_buffered(j->os) > j->wait_bytes) {
+      uv_timer_start(&j->timer, on_wait, 20, 0);
+      return;
+    }
+    if (append_input(j, j->input++))
+      return; /* given up: draining */
+  }
+  if (j->input == b->ninputs && j->inflight == 0)
     finish_bin(j);
-    return;
-  }
-  if (ks_ostream_buffered(j->os) > j->wait_bytes) {
-    uv_timer_start(&j->timer, on_wait, 20, 0);
-    return;
-  }
-  char *key = key_of(j, b->inputs[j->input].path);
-  int rc = ks_storage_get(j->st, key, on_input, j);
-  ks_free(key);
-  if (rc)
-    on_input(j, rc, NULL, 0);
 }
 
 static void start_bin(ks_delta_optimize *j) {
@@ -484,8 +579,14 @@ static void start_bin(ks_delta_optimize *j) {
   j->os = ks_ostream_new(j->st, key, &oo);
   ks_free(key);
   j->cat = ks_pq_concat_new(sink, j->os);
-  j->input = 0;
-  next_input(j);
+  j->nfetches = b->ninputs;
+  j->fetches = ks_calloc(b->ninputs, sizeof *j->fetches);
+  for (size_t i = 0; i < b->ninputs; i++) {
+    j->fetches[i].j = j;
+    ks_buf_init(&j->fetches[i].data, 0);
+  }
+  j->input = j->next_fetch = 0;
+  pump(j);
 }
 
 static void on_kick(uv_timer_t *timer) {
