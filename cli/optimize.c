@@ -194,7 +194,7 @@ int ks_cli_optimize(int argc, char **argv) {
   opt_run run;
   memset(&run, 0, sizeof run);
   if (code == 0) {
-    int rc = ks_delta_optimize_start(ct.t, &o, on_report, on_done, &run);
+    int rc = ks_delta_optimize_start(ct.t, &o, on_report, on_done, &run, NULL);
     if (rc == 0)
       uv_run(&ct.loop, UV_RUN_DEFAULT);
     else

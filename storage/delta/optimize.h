@@ -79,14 +79,21 @@ typedef void (*ks_delta_optimize_report_cb)(void *arg,
 typedef void (*ks_delta_optimize_done_cb)(void *arg, int status,
                                           const ks_delta_optimize_result *r);
 
-/* Plans from the table's current snapshot (loaded by the caller) and runs.
+/* Plans from the table's current snapshot (loaded by the caller) and runs;
+ * *job (when job is not NULL) is the handle for ks_delta_optimize_cancel.
  * The table must not have a load or commit in flight until done; report
  * may be NULL. The options are copied (the --where arrays are used by
  * this call only). Returns 0 when done will be called, always from the
  * loop (also when there is nothing to do). */
 int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
                             ks_delta_optimize_report_cb report,
-                            ks_delta_optimize_done_cb done, void *arg);
+                            ks_delta_optimize_done_cb done, void *arg,
+                            ks_delta_optimize **job);
+/* Stops the run at its next step (shutdown): no new file is started, the
+ * new files not committed are deleted, and done gets KS_ECANCELED -- or,
+ * when its commit is already in flight, that commit's outcome. The handle
+ * is valid until done. */
+void ks_delta_optimize_cancel(ks_delta_optimize *j);
 
 /* Whether some partition of s (passing the filter) has at least
  * o->min_files files smaller than the target. */

@@ -68,6 +68,7 @@ struct ks_delta_optimize {
   int draining;
   void (*after_drain)(struct ks_delta_optimize *j);
   int fail_status;
+  int canceled;
 
   /* commit */
   ks_delta_add *adds;
@@ -501,6 +502,10 @@ static void pump(ks_delta_optimize *j) {
     j->after_drain(j);
     return;
   }
+  if (j->canceled) {
+    fail(j, KS_ECANCELED);
+    return;
+  }
   ks_delta_bin *b = &j->bins[j->cur];
   for (;;) {
     while (j->next_fetch < b->ninputs && j->inflight < FETCH_AHEAD &&
@@ -536,6 +541,10 @@ static void pump(ks_delta_optimize *j) {
 }
 
 static void start_bin(ks_delta_optimize *j) {
+  if (j->canceled) {
+    cleanup(j, KS_ECANCELED);
+    return;
+  }
   while (j->cur < j->nbins && j->bins[j->cur].state != BIN_PLANNED)
     j->cur++;
   if (j->cur == j->nbins) {
@@ -597,9 +606,19 @@ static void on_dry_run(uv_timer_t *timer) {
   finish(ks_container_of(timer, ks_delta_optimize, timer));
 }
 
+void ks_delta_optimize_cancel(ks_delta_optimize *j) {
+  j->canceled = 1;
+  /* a wait for storage ends now; anything else notices at its next step */
+  if (j->state == JOB_WRITING && uv_is_active((uv_handle_t *)&j->timer)) {
+    uv_timer_stop(&j->timer);
+    pump(j);
+  }
+}
+
 int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
                             ks_delta_optimize_report_cb report_cb,
-                            ks_delta_optimize_done_cb done, void *arg) {
+                            ks_delta_optimize_done_cb done, void *arg,
+                            ks_delta_optimize **job) {
   const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
   if (done == NULL || s->version < 0)
     return KS_EINVAL;
@@ -631,5 +650,7 @@ int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
       report(j, KS_OPT_BIN_PLANNED, &j->bins[i], NULL, NULL);
   /* through the loop, like every other outcome: never re-entrant */
   uv_timer_start(&j->timer, o->dry_run ? on_dry_run : on_kick, 0, 0);
+  if (job)
+    *job = j;
   return 0;
 }

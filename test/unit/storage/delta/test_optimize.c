@@ -415,7 +415,7 @@ static void optimize(fx *f, int64_t target) {
   ks_delta_optimize_opts o = {.target_size = target,
                               .engine_info = "ksink/test"};
   assert_int_equal(ks_delta_optimize_start(f->t, &o, on_report, on_optimized,
-                                           f),
+                                           f, NULL),
                    0);
   run(f);
 }
