@@ -13,11 +13,11 @@
  * counts. Exit 0 (also with nothing to do, or when a concurrent commit made
  * every bin moot), 1 on a storage or log failure, 2 on bad usage.
  */
+#include "storage/delta/optimize.h"
 #include "base/ks.h"
 #include "cli/cli.h"
 #include "cli/table_open.h"
 #include "conf/conf.h"
-#include "storage/delta/optimize.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -89,14 +89,15 @@ static int parse_where(const ks_delta_snapshot *s, char **where, size_t n,
     for (size_t k = 0; k < m->npartition_columns && !known; k++)
       known = strcmp(m->partition_columns[k], names[i]) == 0;
     if (!known) {
-      fprintf(stderr, "ksink optimize: --where %s=%s: %s is not a partition "
-                      "column of the table (",
+      fprintf(stderr,
+              "ksink optimize: --where %s=%s: %s is not a partition "
+              "column of the table (",
               names[i], values[i], names[i]);
       if (m->npartition_columns == 0)
         fputs("it has none", stderr);
       for (size_t k = 0; k < m->npartition_columns; k++)
-        fprintf(stderr, "%s%s", k ? ", " : "partition columns: ",
-                m->partition_columns[k]);
+        fprintf(stderr, "%s%s",
+                k ? ", " : "partition columns: ", m->partition_columns[k]);
       fputs(")\n", stderr);
       return KS_EXIT_USAGE;
     }

@@ -46,9 +46,9 @@ typedef struct ks_conf_table {
   int errors_log;            /* errors.log.enable: log every reject */
   int errors_log_messages;   /* errors.log.include.messages: with the record */
   /* optimize: automatic bin-packing of small files by the committer */
-  int optimize_enabled;            /* default false */
-  int64_t optimize_target_size;    /* default 256 MiB */
-  int64_t optimize_min_files;      /* default 10, at least 2 */
+  int optimize_enabled;         /* default false */
+  int64_t optimize_target_size; /* default 256 MiB */
+  int64_t optimize_min_files;   /* default 10, at least 2 */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 static const char *const table_keys[] = {
-    "name",       "topics",         "path",  "format", "schema", "compression",
-    "zstd_level", "rowgroup_bytes", "flush", "errors", "optimize", NULL};
+    "name",   "topics",      "path",       "format",
+    "schema", "compression", "zstd_level", "rowgroup_bytes",
+    "flush",  "errors",      "optimize",   NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 static const char *const optimize_keys[] = {"enabled", "target_size",
                                             "min_files", NULL};

@@ -126,8 +126,8 @@ static void on_optimized(void *arg, int status,
                 "table is unchanged)",
                 name, ks_strerror(status));
   else if (r->abandoned)
-    ks_log_info("table %s: optimize gave up %zu bins after conflicts",
-                name, r->abandoned);
+    ks_log_info("table %s: optimize gave up %zu bins after conflicts", name,
+                r->abandoned);
   auto_opt_end(ao, status || r->version < 0 ? OPTIMIZE_BACKOFF_MS
                                             : OPTIMIZE_CHECK_MS);
 }
@@ -142,8 +142,8 @@ static void on_optimize_loaded(void *arg, int status) {
     return;
   }
   ks_delta_optimize_opts o = optimize_opts(ao->c);
-  int rc = ks_delta_optimize_start(ao->dt, &o, NULL, on_optimized, ao,
-                                   &ao->job);
+  int rc =
+      ks_delta_optimize_start(ao->dt, &o, NULL, on_optimized, ao, &ao->job);
   if (rc) {
     ks_log_warn("table %s: optimize not started: %s", ao->c->t->conf->name,
                 ks_strerror(rc));

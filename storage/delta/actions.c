@@ -149,8 +149,8 @@ fail:
 }
 
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
-                               const char *operation,
-                               const char *engine_info, int blind_append) {
+                               const char *operation, const char *engine_info,
+                               int blind_append) {
   size_t start = out->len;
   int rc;
   TRY(ks_buf_appendf(out, "{\"commitInfo\":{\"timestamp\":%" PRId64 ",",

@@ -76,8 +76,8 @@ int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r);
 /* isBlindAppend is true unless blind_append is 0 (a commit that removes
  * files). */
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
-                               const char *operation,
-                               const char *engine_info, int blind_append);
+                               const char *operation, const char *engine_info,
+                               int blind_append);
 
 /* Spark-compatible schemaString for the columns:
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,

@@ -39,7 +39,7 @@ typedef struct ks_delta_optimize_opts {
 typedef struct ks_delta_bin {
   ks_delta_add *inputs;
   size_t ninputs;
-  int64_t bytes; /* of the inputs */
+  int64_t bytes;    /* of the inputs */
   ks_delta_add out; /* path NULL until written */
   int state;        /* private */
 } ks_delta_bin;
@@ -52,12 +52,12 @@ void ks_delta_optimize_plan(const ks_delta_snapshot *s,
 void ks_delta_optimize_bins_free(ks_delta_bin *bins, size_t n);
 
 typedef struct ks_delta_optimize_result {
-  int64_t planned;   /* the snapshot version the bins were planned on */
-  int64_t version;   /* committed version, -1 when nothing was committed */
+  int64_t planned; /* the snapshot version the bins were planned on */
+  int64_t version; /* committed version, -1 when nothing was committed */
   size_t removed, added;
   int64_t removed_bytes, added_bytes;
-  int64_t rows;      /* rows of the rewritten files */
-  size_t abandoned;  /* bins given up after a conflict or a refused input */
+  int64_t rows;     /* rows of the rewritten files */
+  size_t abandoned; /* bins given up after a conflict or a refused input */
   double seconds;
 } ks_delta_optimize_result;
 
@@ -74,8 +74,7 @@ typedef enum ks_delta_optimize_event {
 typedef void (*ks_delta_optimize_report_cb)(void *arg,
                                             ks_delta_optimize_event ev,
                                             const ks_delta_bin *bin,
-                                            const char *path,
-                                            const char *msg);
+                                            const char *path, const char *msg);
 typedef void (*ks_delta_optimize_done_cb)(void *arg, int status,
                                           const ks_delta_optimize_result *r);
 

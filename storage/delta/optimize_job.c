@@ -104,8 +104,8 @@ static char *key_of(const ks_delta_optimize *j, const char *path) {
 }
 
 static void on_timer_closed(uv_handle_t *h) {
-  ks_delta_optimize *j = ks_container_of((uv_timer_t *)h, ks_delta_optimize,
-                                         timer);
+  ks_delta_optimize *j =
+      ks_container_of((uv_timer_t *)h, ks_delta_optimize, timer);
   ks_delta_optimize_bins_free(j->bins, j->nbins);
   for (size_t i = 0; i < j->nremoves; i++)
     ks__delta_remove_free(&j->removes[i]);
@@ -356,7 +356,9 @@ static void drop_bin(ks_delta_optimize *j, ks_delta_bin *b, const char *why) {
   drain(j, next_bin);
 }
 
-static void cleanup_failed(ks_delta_optimize *j) { cleanup(j, j->fail_status); }
+static void cleanup_failed(ks_delta_optimize *j) {
+  cleanup(j, j->fail_status);
+}
 
 /* The run cannot go on (storage failed after its retries). */
 static void fail(ks_delta_optimize *j, int status) {
@@ -439,8 +441,7 @@ static void finish_bin(ks_delta_optimize *j) {
   ks_ostream_close(os, on_bin_closed, j);
 }
 
-static void on_fetched(void *arg, int status, const uint8_t *data,
-                       size_t len) {
+static void on_fetched(void *arg, int status, const uint8_t *data, size_t len) {
   fetch *f = arg;
   ks_delta_optimize *j = f->j;
   j->inflight--;
@@ -471,8 +472,7 @@ static int append_input(ks_delta_optimize *j, size_t k) {
     return 1;
   }
   char err[256] = "";
-  int rc = ks_pq_concat_add(j->cat, f->data.data, f->data.len, err,
-                            sizeof err);
+  int rc = ks_pq_concat_add(j->cat, f->data.data, f->data.len, err, sizeof err);
   ks_buf_free(&f->data);
   j->ahead_bytes -= b->inputs[k].size;
   if (rc == KS_ESCHEMA || rc == KS_ECORRUPT || rc == KS_EUNSUPPORTED) {
@@ -508,10 +508,10 @@ static void pump(ks_delta_optimize *j) {
   }
   ks_delta_bin *b = &j->bins[j->cur];
   for (;;) {
-    while (j->next_fetch < b->ninputs && j->inflight < FETCH_AHEAD &&
-           (j->ahead_bytes == 0 ||
-            j->ahead_bytes + b->inputs[j->next_fetch].size <=
-                FETCH_AHEAD_BYTES)) {
+    while (
+        j->next_fetch < b->ninputs && j->inflight < FETCH_AHEAD &&
+        (j->ahead_bytes == 0 ||
+         j->ahead_bytes + b->inputs[j->next_fetch].size <= FETCH_AHEAD_BYTES)) {
       size_t k = j->next_fetch++;
       fetch *f = &j->fetches[k];
       f->state = FETCH_INFLIGHT;
@@ -573,10 +573,10 @@ static void start_bin(ks_delta_optimize *j) {
   b->out.path = (char *)ks_buf_steal(&p, NULL);
   b->out.no_data_change = 1;
   b->out.nparts = first->nparts;
-  b->out.part_names = ks_calloc(first->nparts ? first->nparts : 1,
-                                sizeof(char *));
-  b->out.part_values = ks_calloc(first->nparts ? first->nparts : 1,
-                                 sizeof(char *));
+  b->out.part_names =
+      ks_calloc(first->nparts ? first->nparts : 1, sizeof(char *));
+  b->out.part_values =
+      ks_calloc(first->nparts ? first->nparts : 1, sizeof(char *));
   for (size_t i = 0; i < first->nparts; i++) {
     b->out.part_names[i] = ks_strdup(first->part_names[i]);
     b->out.part_values[i] =

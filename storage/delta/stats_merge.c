@@ -26,8 +26,8 @@ static yajl_val get(yajl_val obj, const char *key) {
 }
 
 /* Decimal text without an exponent: sign, integer and fraction digits. */
-static int decimal_parts(const char *s, int *neg, const char **ip,
-                         size_t *in, const char **fp, size_t *fn) {
+static int decimal_parts(const char *s, int *neg, const char **ip, size_t *in,
+                         const char **fp, size_t *fn) {
   *neg = *s == '-';
   if (*s == '-' || *s == '+')
     s++;
@@ -50,9 +50,9 @@ static int decimal_parts(const char *s, int *neg, const char **ip,
   return *s == '\0' && (*in || *fn || (*ip)[0] == '0');
 }
 
-static int cmp_magnitude(const char *ai, size_t an, const char *af,
-                         size_t afn, const char *bi, size_t bn,
-                         const char *bf, size_t bfn) {
+static int cmp_magnitude(const char *ai, size_t an, const char *af, size_t afn,
+                         const char *bi, size_t bn, const char *bf,
+                         size_t bfn) {
   if (an != bn)
     return an < bn ? -1 : 1;
   int c = memcmp(ai, bi, an);
@@ -115,8 +115,8 @@ typedef enum merge_kind { MERGE_MIN, MERGE_MAX, MERGE_SUM } merge_kind;
 
 /* The merge of n objects (vals[i]) as one JSON object appended to out;
  * *members is how many it got. */
-static int merge_object(ks_buf *out, yajl_val *vals, size_t n,
-                        merge_kind kind, size_t *members) {
+static int merge_object(ks_buf *out, yajl_val *vals, size_t n, merge_kind kind,
+                        size_t *members) {
   *members = 0;
   yajl_val first = vals[0];
   yajl_val *kids = ks_calloc(n, sizeof *kids);

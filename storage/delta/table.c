@@ -155,8 +155,12 @@ const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t) {
 
 const char *ks_delta_table_error(const ks_delta_table *t) { return t->err; }
 
-ks_storage *ks__delta_table_storage(const ks_delta_table *t) { return t->st; }
-const char *ks__delta_table_root(const ks_delta_table *t) { return t->root; }
+ks_storage *ks__delta_table_storage(const ks_delta_table *t) {
+  return t->st;
+}
+const char *ks__delta_table_root(const ks_delta_table *t) {
+  return t->root;
+}
 
 /* ---- load --------------------------------------------------------------- */
 
@@ -493,10 +497,9 @@ static int build_entry(ks_delta_table *t) {
     rc = ks_delta_write_txn(b, &txn);
   }
   if (rc == 0)
-    rc = ks_delta_write_commit_info(b, now_ms,
-                                    req->operation ? req->operation
-                                                   : "STREAMING UPDATE",
-                                    req->engine_info, req->nremoves == 0);
+    rc = ks_delta_write_commit_info(
+        b, now_ms, req->operation ? req->operation : "STREAMING UPDATE",
+        req->engine_info, req->nremoves == 0);
   return rc;
 }
 

@@ -25,18 +25,18 @@
 
 /* A column chunk of an input: where it was, where it goes. */
 typedef struct cat_chunk {
-  int64_t start, len;    /* byte range in the input */
+  int64_t start, len;     /* byte range in the input */
   int64_t ci_off, ci_len; /* column index in the input (len 0: none) */
   int64_t oi_off, oi_len;
-  int64_t shift;          /* output offset - input offset */
-  size_t ci_pos, oi_pos;  /* in the concatenation's index buffers */
+  int64_t shift;         /* output offset - input offset */
+  size_t ci_pos, oi_pos; /* in the concatenation's index buffers */
   size_t oi_new_len;
 } cat_chunk;
 
 typedef struct cat_input {
   uint8_t *footer; /* FileMetaData bytes, copied */
   size_t footer_len;
-  size_t rg_off;    /* row_groups list header within footer */
+  size_t rg_off;                 /* row_groups list header within footer */
   size_t schema_off, schema_len; /* encoded schema list within footer */
   size_t order_off, order_len;   /* column_orders (len 0: absent) */
   int64_t rows;
@@ -63,8 +63,8 @@ typedef struct walk {
   ks__thrift_rd *r;
   ks__thrift *w;
   cat_input *in;
-  int64_t limit; /* input data ends here (the footer starts) */
-  size_t k;      /* next chunk */
+  int64_t limit;   /* input data ends here (the footer starts) */
+  size_t k;        /* next chunk */
   const char *bad; /* why the input is refused */
   int code;
 } walk;
@@ -367,9 +367,15 @@ void ks_pq_concat_free(ks_pq_concat *c) {
   ks_free(c);
 }
 
-size_t ks_pq_concat_files(const ks_pq_concat *c) { return c->ninputs; }
-int64_t ks_pq_concat_rows(const ks_pq_concat *c) { return c->rows; }
-uint64_t ks_pq_concat_bytes(const ks_pq_concat *c) { return c->offset; }
+size_t ks_pq_concat_files(const ks_pq_concat *c) {
+  return c->ninputs;
+}
+int64_t ks_pq_concat_rows(const ks_pq_concat *c) {
+  return c->rows;
+}
+uint64_t ks_pq_concat_bytes(const ks_pq_concat *c) {
+  return c->offset;
+}
 
 static int emit(ks_pq_concat *c, const void *p, size_t n) {
   if (c->failed)

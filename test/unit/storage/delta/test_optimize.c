@@ -29,7 +29,8 @@
 
 #include "../../../support/storage_env.h"
 
-/* ---- stats merge ---------------------------------------------------------- */
+/* ---- stats merge ----------------------------------------------------------
+ */
 
 static void merged(const char *const *in, size_t n, const char *want) {
   ks_buf b;
@@ -56,7 +57,8 @@ static void test_stats_merge(void **state) {
       "\"ts\":\"2026-01-03T00:00:00.000Z\",\"st\":{\"x\":2,\"y\":1}},"
       "\"nullCount\":{\"id\":0,\"s\":1,\"d\":0,\"ts\":0,\"st\":{\"x\":1,"
       "\"y\":0}}}",
-      "{\"numRecords\":4,\"minValues\":{\"id\":-2,\"s\":\"a\xc3\xa9\",\"d\":9.5,"
+      "{\"numRecords\":4,\"minValues\":{\"id\":-2,\"s\":\"a\xc3\xa9\",\"d\":9."
+      "5,"
       "\"ts\":\"2025-12-31T23:59:59.999Z\",\"st\":{\"x\":-1.25}},"
       "\"maxValues\":{\"id\":7,\"s\":\"zz~\",\"d\":99.1000001,"
       "\"ts\":\"2026-01-01T00:00:00.000Z\",\"st\":{\"x\":1e3}},"
@@ -95,7 +97,8 @@ static void test_stats_merge(void **state) {
   merged(h, 2, "{\"numRecords\":10}");
 }
 
-/* ---- plan ----------------------------------------------------------------- */
+/* ---- plan -----------------------------------------------------------------
+ */
 
 static void add_line(ks_buf *b, const char *path, const char *part,
                      int64_t size) {
@@ -132,9 +135,8 @@ static void test_plan(void **state) {
   ks_delta_snapshot s;
   ks_delta_snapshot_init(&s);
   char err[256];
-  assert_int_equal(ks_delta_snapshot_apply(&s, 0, e.data, e.len, err,
-                                           sizeof err),
-                   0);
+  assert_int_equal(
+      ks_delta_snapshot_apply(&s, 0, e.data, e.len, err, sizeof err), 0);
   ks_delta_optimize_opts o = {.target_size = 100};
   ks_delta_bin *bins;
   size_t n;
@@ -176,7 +178,8 @@ static void test_plan(void **state) {
   ks_buf_free(&e);
 }
 
-/* ---- runs on the fs backend ------------------------------------------------ */
+/* ---- runs on the fs backend ------------------------------------------------
+ */
 
 /* Forwards to the fs backend; when armed, the next log entry optimize
  * writes is preceded by `race` at the same version (another writer won). */
@@ -230,7 +233,9 @@ static int r_list(ks_storage *s, const char *p, ks_storage_list_cb cb,
 static int r_del(ks_storage *s, const char *k, ks_storage_cb cb, void *a) {
   return ks_storage_del(((race_storage *)s)->inner, k, cb, a);
 }
-static void r_close(ks_storage *s) { (void)s; }
+static void r_close(ks_storage *s) {
+  (void)s;
+}
 
 static const ks_storage_vtable race_vt = {.name = "race",
                                           .put = r_put,
@@ -340,8 +345,8 @@ static void make_table(fx *f, const char *const *parts, size_t n) {
     char path[64], key[80];
     snprintf(path, sizeof path, "p=%s/part-%zu.snappy.parquet", parts[i], i);
     snprintf(key, sizeof key, "t/%s", path);
-    assert_int_equal(ks_storage_put(f->env.st, key, files[i].data,
-                                    files[i].len, on_done_cb, f),
+    assert_int_equal(ks_storage_put(f->env.st, key, files[i].data, files[i].len,
+                                    on_done_cb, f),
                      0);
     run(f);
     assert_int_equal(f->status, 0);
@@ -359,9 +364,11 @@ static void make_table(fx *f, const char *const *parts, size_t n) {
   /* the table is created with partition column p */
   ks_buf v0;
   ks_buf_init(&v0, 0);
-  ks_delta_metadata m = {.id = "tbl", .schema_string = (char *)schema,
+  ks_delta_metadata m = {.id = "tbl",
+                         .schema_string = (char *)schema,
                          .partition_columns = (char *[]){"p"},
-                         .npartition_columns = 1, .created_time = 1};
+                         .npartition_columns = 1,
+                         .created_time = 1};
   ks_delta_write_protocol(&v0, 1, 2);
   ks_delta_write_metadata(&v0, &m);
   assert_int_equal(ks_storage_put_if_absent(f->env.st,
@@ -374,8 +381,7 @@ static void make_table(fx *f, const char *const *parts, size_t n) {
   assert_int_equal(ks_delta_table_load(f->t, on_done_cb, f), 0);
   run(f);
   assert_int_equal(f->status, 0);
-  ks_delta_commit_req req = {.adds = adds, .nadds = n,
-                             .operation = "WRITE"};
+  ks_delta_commit_req req = {.adds = adds, .nadds = n, .operation = "WRITE"};
   assert_int_equal(ks_delta_commit(f->t, &req, on_commit, f), 0);
   run(f);
   assert_int_equal(f->status, 0);
@@ -414,9 +420,8 @@ static void optimize(fx *f, int64_t target) {
   memset(f->events, 0, sizeof f->events);
   ks_delta_optimize_opts o = {.target_size = target,
                               .engine_info = "ksink/test"};
-  assert_int_equal(ks_delta_optimize_start(f->t, &o, on_report, on_optimized,
-                                           f, NULL),
-                   0);
+  assert_int_equal(
+      ks_delta_optimize_start(f->t, &o, on_report, on_optimized, f, NULL), 0);
   run(f);
 }
 
@@ -527,7 +532,9 @@ static void test_run_partitions(void **state) {
 }
 
 /* The other writer's entry at the version optimize tries first. */
-static void race(fx *f, const char *entry) { f->rs.race = entry; }
+static void race(fx *f, const char *entry) {
+  f->rs.race = entry;
+}
 
 static void test_append_race_is_retried(void **state) {
   fx *f = *state;
@@ -589,17 +596,16 @@ static void test_metadata_race_abandons_all(void **state) {
   assert_int_equal(s->version, 2);
   assert_int_equal(s->nfiles, 4);
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "test $(find '%s/t' -name 'part-00000-*' | wc -l) = 0",
-           f->env.dir);
+  snprintf(cmd, sizeof cmd,
+           "test $(find '%s/t' -name 'part-00000-*' | wc -l) = 0", f->env.dir);
   assert_int_equal(system(cmd), 0);
 }
 
 static void overwrite(fx *f, const char *path, const char *bytes) {
   char key[256];
   snprintf(key, sizeof key, "t/%s", path);
-  assert_int_equal(ks_storage_put(f->env.st, key, bytes, strlen(bytes),
-                                  on_done_cb, f),
-                   0);
+  assert_int_equal(
+      ks_storage_put(f->env.st, key, bytes, strlen(bytes), on_done_cb, f), 0);
   run(f);
 }
 
@@ -636,8 +642,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_metadata_race_abandons_all, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_unreadable_and_missing_inputs,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_and_missing_inputs, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,8 +154,10 @@ static void test_concat_reads_back(void **state) {
   (void)state;
   ks_buf in[3], out;
   ks_pq_options o1 = {.codec = KS_CODEC_SNAPPY, .page_bytes = 2048};
-  ks_pq_options o2 = {.codec = KS_CODEC_ZSTD, .no_dictionary = 1,
-                      .page_v2 = 1, .page_bytes = 4096};
+  ks_pq_options o2 = {.codec = KS_CODEC_ZSTD,
+                      .no_dictionary = 1,
+                      .page_v2 = 1,
+                      .page_bytes = 4096};
   ks_pq_options o3 = {.codec = KS_CODEC_NONE};
   make_file(&in[0], specs, 4, 0, 2, 1000, &o1);
   make_file(&in[1], specs, 4, 2000, 1, 700, &o2);
@@ -164,9 +166,8 @@ static void test_concat_reads_back(void **state) {
   ks_pq_concat *c = ks_pq_concat_new(to_buf, &out);
   char err[256];
   for (int i = 0; i < 3; i++)
-    assert_int_equal(ks_pq_concat_add(c, in[i].data, in[i].len, err,
-                                      sizeof err),
-                     0);
+    assert_int_equal(
+        ks_pq_concat_add(c, in[i].data, in[i].len, err, sizeof err), 0);
   assert_int_equal(ks_pq_concat_files(c), 3);
   assert_int_equal(ks_pq_concat_rows(c), 2000 + 700 + 150);
   assert_int_equal(ks_pq_concat_finish(c), 0);
@@ -236,9 +237,9 @@ static void test_refused_inputs_write_nothing(void **state) {
   assert_non_null(strstr(err, "schema differs"));
   assert_int_equal(ks_pq_concat_add(c, a.data, a.len - 9, err, sizeof err),
                    KS_ECORRUPT);
-  assert_int_equal(ks_pq_concat_add(c, (const uint8_t *)"PAR1", 4, err,
-                                    sizeof err),
-                   KS_ECORRUPT);
+  assert_int_equal(
+      ks_pq_concat_add(c, (const uint8_t *)"PAR1", 4, err, sizeof err),
+      KS_ECORRUPT);
   /* a footer length pointing before the file */
   ks_buf bad;
   ks_buf_init(&bad, 0);
@@ -289,8 +290,7 @@ static void test_sink_error_fails(void **state) {
   int calls = 0;
   ks_pq_concat *c = ks_pq_concat_new(failing_sink, &calls);
   char err[64];
-  assert_int_equal(ks_pq_concat_add(c, a.data, a.len, err, sizeof err),
-                   KS_EIO);
+  assert_int_equal(ks_pq_concat_add(c, a.data, a.len, err, sizeof err), KS_EIO);
   assert_int_equal(ks_pq_concat_finish(c), KS_EIO);
   ks_pq_concat_free(c);
   ks_buf_free(&a);
