@@ -18,8 +18,11 @@ int64_t ks__delta_stats_num_records(const char *stats);
  * same path again replaces the older add, and drops its tombstone. */
 void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a);
 /* Removes r->path from the active set and keeps r as its tombstone (taking
- * r's fields over). */
+ * r's fields over). The file's slot is left as a hole (a commit may
+ * remove thousands of files) until ks__delta_snapshot_compact, which
+ * every apply calls before returning. */
 void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r);
+void ks__delta_snapshot_compact(ks_delta_snapshot *s);
 void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 /* Sets (or replaces) the txn of app_id. */
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,

@@ -7,8 +7,9 @@
  *
  * Active files live in an array in the order they were added (what a
  * reader lists) with an open-addressing path index beside it. A remove
- * shifts the array and rebuilds the index: O(files), fine because ksink
- * only appends and removes come from rare maintenance commits.
+ * leaves a hole (path NULL) that lookups step over; the holes of an entry
+ * are squeezed out once, when it has been applied, so an optimize commit
+ * removing R of N files costs O(N + R), not O(N * R).
  */
 #include "storage/delta/delta_int.h"
 
@@ -23,6 +24,7 @@
 typedef struct path_index {
   size_t cap;    /* power of two, 0 when empty */
   size_t *slots; /* file index + 1; 0 = empty */
+  size_t holes;  /* removed files still in the array */
 } path_index;
 
 /* ---- path index --------------------------------------------------------- */
@@ -59,7 +61,8 @@ static void index_rebuild(ks_delta_snapshot *s, size_t cap) {
   ix->cap = cap;
   ix->slots = ks_calloc(cap, sizeof *ix->slots);
   for (size_t i = 0; i < s->nfiles; i++)
-    index_put(s, i);
+    if (s->files[i].path)
+      index_put(s, i);
 }
 
 static long index_find(const ks_delta_snapshot *s, const char *path) {
@@ -71,7 +74,7 @@ static long index_find(const ks_delta_snapshot *s, const char *path) {
     size_t v = ix->slots[i];
     if (v == 0)
       return -1;
-    if (strcmp(s->files[v - 1].path, path) == 0)
+    if (s->files[v - 1].path && strcmp(s->files[v - 1].path, path) == 0)
       return (long)(v - 1);
   }
 }
@@ -295,11 +298,8 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
 void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
   long at = index_find(s, r->path);
   if (at >= 0) {
-    ks__delta_add_free(&s->files[at]);
-    memmove(&s->files[at], &s->files[at + 1],
-            (s->nfiles - (size_t)at - 1) * sizeof *s->files);
-    s->nfiles--;
-    index_rebuild(s, ((path_index *)s->index_)->cap);
+    ks__delta_add_free(&s->files[at]); /* path NULL: a hole */
+    ((path_index *)s->index_)->holes++;
   }
   ks__delta_snapshot_untomb(s, r->path);
   if (s->nremoves == s->cap_removes) {
@@ -308,6 +308,19 @@ void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
   }
   s->removes[s->nremoves++] = *r;
   memset(r, 0, sizeof *r);
+}
+
+void ks__delta_snapshot_compact(ks_delta_snapshot *s) {
+  path_index *ix = s->index_;
+  if (ix == NULL || ix->holes == 0)
+    return;
+  size_t n = 0;
+  for (size_t i = 0; i < s->nfiles; i++)
+    if (s->files[i].path)
+      s->files[n++] = s->files[i];
+  s->nfiles = n;
+  ix->holes = 0;
+  index_rebuild(s, ix->cap);
 }
 
 /* Tombstones are found by a linear scan: they come only from maintenance
@@ -497,6 +510,7 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
                      lines[i]->u.object.values[k]);
     yajl_tree_free(lines[i]);
   }
+  ks__delta_snapshot_compact(s);
   ks_free(lines);
   if (rc == 0)
     s->version = version;
