@@ -187,7 +187,7 @@ typedef struct race_storage {
   ks_storage base;
   ks_storage *inner;
   const char *race;
-  const char *key;
+  char key[512]; /* the caller's key may not outlive the call */
   const void *data;
   size_t len;
   ks_storage_cb cb;
@@ -213,7 +213,7 @@ static int r_put_if_absent(ks_storage *s, const char *k, const void *d,
   if (r->race && strstr(k, "_delta_log/") && strstr(k, ".json")) {
     const char *entry = r->race;
     r->race = NULL;
-    r->key = k;
+    snprintf(r->key, sizeof r->key, "%s", k);
     r->data = d;
     r->len = n;
     r->cb = cb;
