@@ -213,13 +213,13 @@ int ks_cli_optimize(int argc, char **argv) {
     code = KS_EXIT_FAILURE;
   } else if (r->version >= 0) {
     double mb = (double)r->removed_bytes / 1e6;
-    printf("optimize: version %" PRId64 " (planned at %" PRId64
-           "): removed %zu files (%" PRId64 " bytes), added %zu files (%" PRId64
-           " bytes), %" PRId64 " rows, %.1f s, %.1f MB/s%s\n",
-           r->version, r->planned, r->removed, r->removed_bytes, r->added,
-           r->added_bytes, r->rows, r->seconds,
+    printf("optimize: version %" PRId64 ": removed %zu files, added %zu files "
+           "(%" PRId64 " -> %" PRId64 " bytes, %" PRId64
+           " rows, planned at version %" PRId64 ", %.1f s, %.1f MB/s)%s\n",
+           r->version, r->removed, r->added, r->removed_bytes, r->added_bytes,
+           r->rows, r->planned, r->seconds,
            r->seconds > 0 ? mb / r->seconds : 0.0,
-           r->abandoned ? " (some bins abandoned, see above)" : "");
+           r->abandoned ? "; some bins abandoned, see above" : "");
   } else if (dry_run) {
     printf("optimize: dry run at version %" PRId64 ": nothing written\n", v0);
   } else if (r->abandoned) {

@@ -77,11 +77,15 @@ static void refuse(walk *x, int code, const char *why) {
 }
 
 /* The value just skipped (it began at s), behind a new field header. */
+static void copy_skipped(ks__thrift_rd *r, ks__thrift *w, int16_t id,
+                         int type, const uint8_t *s) {
+  ks__thrift_field_begin(w, id, type);
+  ks__thrift_append(w, s, (size_t)(r->p - s));
+}
+
 static void copy(walk *x, int16_t id, int type, const uint8_t *s) {
-  if (x->w == NULL)
-    return;
-  ks__thrift_field_begin(x->w, id, type);
-  ks__thrift_append(x->w, s, (size_t)(x->r->p - s));
+  if (x->w)
+    copy_skipped(x->r, x->w, id, type, s);
 }
 
 static int range_ok(const walk *x, int64_t off, int64_t len) {
@@ -404,8 +408,7 @@ static int offset_index(const uint8_t *p, size_t n, const cat_chunk *cc,
     const uint8_t *s = r.p;
     if (id != 1 || t != KS__T_LIST) {
       ks__thrift_rd_skip(&r, t);
-      ks__thrift_field_begin(&w, id, t);
-      ks__thrift_append(&w, s, (size_t)(r.p - s));
+      copy_skipped(&r, &w, id, t, s);
       continue;
     }
     int et;
@@ -427,8 +430,7 @@ static int offset_index(const uint8_t *p, size_t n, const cat_chunk *cc,
           continue;
         }
         ks__thrift_rd_skip(&r, pt);
-        ks__thrift_field_begin(&w, pid, pt);
-        ks__thrift_append(&w, ps, (size_t)(r.p - ps));
+        copy_skipped(&r, &w, pid, pt, ps);
       }
       ks__thrift_struct_end(&w);
     }
@@ -569,8 +571,7 @@ static int footer(ks_pq_concat *c, uint64_t ci_base, uint64_t oi_base,
           return KS_ECORRUPT;
       }
     } else {
-      ks__thrift_field_begin(&w, id, t);
-      ks__thrift_append(&w, s, (size_t)(r.p - s));
+      copy_skipped(&r, &w, id, t, s);
     }
   }
   ks__thrift_struct_end(&w);

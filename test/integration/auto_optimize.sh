@@ -62,5 +62,21 @@ for e in $opt; do
   log "v$v (OPTIMIZE): $removes files -> $news, rows unchanged"
 done
 adds=$(cat "$TABLE"/_delta_log/*.json | grep -c '"add"')
+
+# `ksink optimize` on the same table: a dry run writes nothing; bad usage
+# exits 2 with a message, a missing table 1
+v0=$(ls "$TABLE/_delta_log" | grep -c '\.json$')
+"$KSINK" optimize "file://$TABLE" --target-size 64MiB --dry-run >"$WORK/dry.out" || fail "dry run exited $?"
+grep -q '^optimize: dry run at version' "$WORK/dry.out" || fail "dry run: $(cat "$WORK/dry.out")"
+[ "$(ls "$TABLE/_delta_log" | grep -c '\.json$')" = "$v0" ] || fail "the dry run committed"
+set +e
+"$KSINK" optimize "file://$TABLE" --where day=1 2>"$WORK/where.err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'day is not a partition column of the table (it has none)' "$WORK/where.err" ||
+  fail "--where on a column that is not a partition column: exit $rc, $(cat "$WORK/where.err")"
+"$KSINK" optimize "file://$TABLE" --target-size huge 2>/dev/null; [ $? -eq 2 ] || fail "bad --target-size: want exit 2"
+"$KSINK" optimize "file://$TABLE" --min-files 1 2>/dev/null; [ $? -eq 2 ] || fail "--min-files 1: want exit 2"
+"$KSINK" optimize 2>/dev/null; [ $? -eq 2 ] || fail "no URL: want exit 2"
+"$KSINK" optimize "file://$WORK/none" 2>/dev/null; [ $? -eq 1 ] || fail "missing table: want exit 1"
+set -e
 echo "auto_optimize: $(echo "$opt" | wc -w) OPTIMIZE commits; $adds files written; $VALID rows"
 log "auto_optimize: passed"

@@ -79,8 +79,8 @@ wait_log "$WORK/w.err" "$COMMITTED" $((n + 2)) 60 # the writer is committing the
 cat "$WORK/optimize.out"
 kill -0 "$PRODUCER" 2>/dev/null || fail "the producer finished before the optimize did: no concurrent writer"
 summary=$(grep '^optimize: version ' "$WORK/optimize.out") || fail "no summary: $(cat "$WORK/optimize.out")"
-V=$(sed -E 's/^optimize: version ([0-9]+) .*/\1/' <<<"$summary")
-PLANNED=$(sed -E 's/.*\(planned at ([0-9]+)\).*/\1/' <<<"$summary")
+V=$(sed -E 's/^optimize: version ([0-9]+): .*/\1/' <<<"$summary")
+PLANNED=$(sed -E 's/.*planned at version ([0-9]+),.*/\1/' <<<"$summary")
 REMOVED=$(sed -E 's/.*removed ([0-9]+) files.*/\1/' <<<"$summary")
 ADDED=$(sed -E 's/.*added ([0-9]+) files.*/\1/' <<<"$summary")
 BINS=$(grep -c '^optimized [0-9]* files (' "$WORK/optimize.out")
