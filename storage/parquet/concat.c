@@ -77,8 +77,8 @@ static void refuse(walk *x, int code, const char *why) {
 }
 
 /* The value just skipped (it began at s), behind a new field header. */
-static void copy_skipped(ks__thrift_rd *r, ks__thrift *w, int16_t id,
-                         int type, const uint8_t *s) {
+static void copy_skipped(ks__thrift_rd *r, ks__thrift *w, int16_t id, int type,
+                         const uint8_t *s) {
   ks__thrift_field_begin(w, id, type);
   ks__thrift_append(w, s, (size_t)(r->p - s));
 }

@@ -233,6 +233,23 @@ static int r_list(ks_storage *s, const char *p, ks_storage_list_cb cb,
 static int r_del(ks_storage *s, const char *k, ks_storage_cb cb, void *a) {
   return ks_storage_del(((race_storage *)s)->inner, k, cb, a);
 }
+static ks_storage *inner_of(ks_storage *s) {
+  return ((race_storage *)s)->inner;
+}
+static int r_create(ks_storage *s, const char *k, ks_upload_cb cb, void *a) {
+  return inner_of(s)->vt->upload_create(inner_of(s), k, cb, a);
+}
+static int r_part(ks_storage *s, ks_upload *up, int no, const void *d, size_t n,
+                  ks_storage_cb cb, void *a) {
+  return inner_of(s)->vt->upload_part(inner_of(s), up, no, d, n, cb, a);
+}
+static int r_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
+                      void *a) {
+  return inner_of(s)->vt->upload_complete(inner_of(s), up, cb, a);
+}
+static int r_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb, void *a) {
+  return inner_of(s)->vt->upload_abort(inner_of(s), up, cb, a);
+}
 static void r_close(ks_storage *s) {
   (void)s;
 }
@@ -243,6 +260,10 @@ static const ks_storage_vtable race_vt = {.name = "race",
                                           .get = r_get,
                                           .list = r_list,
                                           .del = r_del,
+                                          .upload_create = r_create,
+                                          .upload_part = r_part,
+                                          .upload_complete = r_complete,
+                                          .upload_abort = r_abort,
                                           .close = r_close};
 
 typedef struct fx {
@@ -398,12 +419,18 @@ static void make_table(fx *f, const char *const *parts, size_t n) {
   free(vals);
 }
 
+static size_t part_size; /* of the new files' output streams; 0: default */
+static int cancel_after_written;
+static ks_delta_optimize *running;
+
 static void on_report(void *arg, ks_delta_optimize_event ev,
                       const ks_delta_bin *b, const char *path,
                       const char *msg) {
   fx *f = arg;
   (void)b, (void)path;
   f->events[ev]++;
+  if (ev == KS_OPT_BIN_WRITTEN && cancel_after_written)
+    ks_delta_optimize_cancel(running);
   if (ev == KS_OPT_BIN_ABANDONED || ev == KS_OPT_INPUT_SKIPPED)
     snprintf(f->last_abandoned, sizeof f->last_abandoned, "%s", msg);
 }
@@ -419,9 +446,11 @@ static void on_optimized(void *arg, int status,
 static void optimize(fx *f, int64_t target) {
   memset(f->events, 0, sizeof f->events);
   ks_delta_optimize_opts o = {.target_size = target,
+                              .ostream = {.part_size = part_size},
                               .engine_info = "ksink/test"};
   assert_int_equal(
-      ks_delta_optimize_start(f->t, &o, on_report, on_optimized, f, NULL), 0);
+      ks_delta_optimize_start(f->t, &o, on_report, on_optimized, f, &running),
+      0);
   run(f);
 }
 
@@ -468,7 +497,9 @@ static void test_run_partitions(void **state) {
   make_table(f, parts, 6);
   const ks_delta_snapshot *s = ks_delta_table_snapshot(f->t);
   int64_t rows = ks_delta_snapshot_rows(s);
+  part_size = 512; /* the new files go out as multipart uploads */
   optimize(f, 1 << 20);
+  part_size = 0;
   assert_int_equal(f->status, 0);
   assert_int_equal(f->res.version, 2);
   assert_int_equal(f->res.removed, 5);
@@ -631,6 +662,36 @@ static void test_unreadable_and_missing_inputs(void **state) {
   assert_int_equal(s->nfiles, 4);
 }
 
+/* A stop during the run: the written bin's file is deleted, nothing is
+ * committed; a cancel before the first step commits nothing either. */
+static void test_cancel(void **state) {
+  fx *f = *state;
+  const char *parts[] = {"a", "a", "b", "b"};
+  make_table(f, parts, 4);
+  cancel_after_written = 1;
+  optimize(f, 1 << 20);
+  cancel_after_written = 0;
+  assert_int_equal(f->status, KS_ECANCELED);
+  assert_int_equal(f->events[KS_OPT_BIN_WRITTEN], 1);
+  assert_int_equal(f->res.version, -1);
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(f->t);
+  assert_int_equal(s->version, 1);
+  assert_int_equal(s->nfiles, 4);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd,
+           "test $(find '%s/t' -name 'part-00000-*' | wc -l) = 0", f->env.dir);
+  assert_int_equal(system(cmd), 0);
+
+  ks_delta_optimize_opts o = {.target_size = 1 << 20};
+  assert_int_equal(
+      ks_delta_optimize_start(f->t, &o, NULL, on_optimized, f, &running), 0);
+  ks_delta_optimize_cancel(running);
+  run(f);
+  assert_int_equal(f->status, KS_ECANCELED);
+  assert_int_equal(ks_delta_table_snapshot(f->t)->version, 1);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stats_merge),
@@ -644,6 +705,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_and_missing_inputs, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
