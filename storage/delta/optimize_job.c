@@ -229,8 +229,8 @@ static void after_conflict(ks_delta_optimize *j) {
     cleanup(j, 0);
     return;
   }
-  if (kept == 0) {
-    cleanup(j, 0);
+  if (kept == 0 || j->canceled) {
+    cleanup(j, j->canceled ? KS_ECANCELED : 0);
     return;
   }
   commit(j);
@@ -502,6 +502,8 @@ static void pump(ks_delta_optimize *j) {
     j->after_drain(j);
     return;
   }
+  if (j->state != JOB_WRITING || j->fetches == NULL)
+    return; /* a wait that ended after its bin did */
   if (j->canceled) {
     fail(j, KS_ECANCELED);
     return;
@@ -611,7 +613,10 @@ void ks_delta_optimize_cancel(ks_delta_optimize *j) {
   /* a wait for storage ends now; anything else notices at its next step */
   if (j->state == JOB_WRITING && uv_is_active((uv_handle_t *)&j->timer)) {
     uv_timer_stop(&j->timer);
-    pump(j);
+    if (j->fetches) /* waiting for the stream */
+      pump(j);
+    else /* not started yet */
+      start_bin(j);
   }
 }
 
