@@ -288,6 +288,10 @@ static void on_put_retry(uv_timer_t *t) {
 
 static void on_put(void *arg, int status) {
   ks_ostream *os = arg;
+  if (status == KS_EEXIST && os->opt.if_absent) {
+    finish(os, status, NULL);
+    return;
+  }
   if (status) {
     later(os, on_put_retry, "put", status);
     return;
@@ -298,8 +302,11 @@ static void on_put(void *arg, int status) {
 
 static void start_put(ks_ostream *os) {
   set_state(os, OS_PUTTING);
-  int r = ks_storage_put(os->st, os->key, os->cur.data, os->cur.len, on_put,
-                         os);
+  int r = os->opt.if_absent
+              ? ks_storage_put_if_absent(os->st, os->key, os->cur.data,
+                                         os->cur.len, on_put, os)
+              : ks_storage_put(os->st, os->key, os->cur.data, os->cur.len,
+                               on_put, os);
   if (r)
     on_put(os, r);
 }

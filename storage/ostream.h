@@ -28,6 +28,9 @@ typedef struct ks_ostream_options {
   int max_in_flight;   /* default 4 */
   uint64_t backoff_base_ms; /* default 100 */
   uint64_t backoff_cap_ms;  /* default 30000 */
+  /* a file smaller than one part is created with put_if_absent: an
+   * existing key ends the stream with KS_EEXIST instead of replacing it */
+  int if_absent;
 } ks_ostream_options;
 
 ks_ostream *ks_ostream_new(ks_storage *st, const char *key,
