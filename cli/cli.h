@@ -15,6 +15,7 @@ int ks_cli_demo(int argc, char **argv);
 int ks_cli_validate(int argc, char **argv);
 int ks_cli_inspect(int argc, char **argv);
 int ks_cli_vacuum(int argc, char **argv);
+int ks_cli_optimize(int argc, char **argv);
 /* Maps a pipeline start-up error to an exit code. */
 int ks_cli_exit_code(int err);
 

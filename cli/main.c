@@ -20,6 +20,11 @@ static const char usage[] =
     "  inspect URL [--json] [-c FILE]\n"
     "                              a Delta table's version, schema, files, "
     "rows and txns\n"
+    "  optimize URL [--target-size 256MiB] [--where COL=VALUE]... "
+    "[--min-files N]\n"
+    "           [--dry-run] [-c FILE]\n"
+    "                              bin-pack small files into files of up to "
+    "the target size\n"
     "  vacuum URL --retain DURATION [--dry-run] [-c FILE]\n"
     "                              delete unreferenced data files older than "
     "DURATION\n"
@@ -63,6 +68,8 @@ int main(int argc, char **argv) {
     return ks_cli_validate(argc - 1, argv + 1);
   if (strcmp(cmd, "inspect") == 0)
     return ks_cli_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "optimize") == 0)
+    return ks_cli_optimize(argc - 1, argv + 1);
   if (strcmp(cmd, "vacuum") == 0)
     return ks_cli_vacuum(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);

@@ -1,7 +1,7 @@
 /*
- * What `inspect` and `vacuum` share: a table URL opened as its own storage
- * root (S3 settings from -c FILE when given) and its snapshot loaded on a
- * private loop, synchronously.
+ * What `inspect`, `vacuum` and `optimize` share: a table URL opened as its own
+ * storage root (S3 settings from -c FILE when given) and its snapshot loaded on
+ * a private loop, synchronously.
  */
 #include "cli/table_open.h"
 

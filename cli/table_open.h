@@ -1,6 +1,6 @@
 /*
- * Opening a Delta table for the table tools (inspect, vacuum): storage on a
- * private loop, snapshot loaded. Messages go to stderr.
+ * Opening a Delta table for the table tools (inspect, vacuum, optimize):
+ * storage on a private loop, snapshot loaded. Messages go to stderr.
  */
 #ifndef KS_CLI_TABLE_OPEN_H
 #define KS_CLI_TABLE_OPEN_H

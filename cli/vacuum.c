@@ -34,35 +34,6 @@
 static const char usage[] =
     "usage: ksink vacuum URL --retain DURATION [--dry-run] [-c FILE]\n";
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decoding of an add/remove path (the log stores URI-encoded
- * paths); a malformed escape is kept as it is. */
-static char *uri_decode(const char *s) {
-  size_t n = strlen(s);
-  char *out = ks_malloc(n + 1), *o = out;
-  for (size_t i = 0; i < n; i++) {
-    int hi = s[i] == '%' && i + 2 < n + 1 ? hexval(s[i + 1]) : -1;
-    int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-    if (lo >= 0) {
-      *o++ = (char)(hi * 16 + lo);
-      i += 2;
-    } else {
-      *o++ = s[i];
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -212,10 +183,10 @@ int ks_cli_vacuum(int argc, char **argv) {
   const ks_delta_snapshot *s = ks_delta_table_snapshot(v.ct.t);
   v.keep = ks_calloc(s->nfiles + s->nremoves + 1, sizeof *v.keep);
   for (size_t i = 0; i < s->nfiles; i++)
-    v.keep[v.nkeep++] = uri_decode(s->files[i].path);
+    v.keep[v.nkeep++] = ks_delta_path_decode(s->files[i].path);
   for (size_t i = 0; i < s->nremoves; i++)
     if (s->removes[i].deletion_timestamp >= v.cutoff_ms)
-      v.keep[v.nkeep++] = uri_decode(s->removes[i].path);
+      v.keep[v.nkeep++] = ks_delta_path_decode(s->removes[i].path);
   qsort(v.keep, v.nkeep, sizeof *v.keep, cmp_str);
 
   r = ks_storage_list(v.ct.st, "", on_listed, &v);

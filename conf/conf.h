@@ -79,6 +79,10 @@ typedef struct ks_conf_table {
   int add_columns;           /* schema_evolution: add_columns (1) | none (0,
                                 default): a changed schema may add nullable
                                 columns to an existing table */
+  /* optimize: automatic bin-packing of small files by the committer */
+  int optimize_enabled;         /* default false */
+  int64_t optimize_target_size; /* default 256 MiB */
+  int64_t optimize_min_files;   /* default 10, at least 2 */
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

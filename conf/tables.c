@@ -30,8 +30,11 @@ static const char *const table_keys[] = {"name",
                                          "timestamp_field",
                                          "timezone",
                                          "max_open_partitions",
+                                         "optimize",
                                          NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
+static const char *const optimize_keys[] = {"enabled", "target_size",
+                                            "min_files", NULL};
 
 static const char *const format_names[] = {"delta", "parquet", "jsonl", NULL};
 static const ks_format format_vals[] = {KS_FORMAT_DELTA, KS_FORMAT_PARQUET,
@@ -334,6 +337,32 @@ static int load_flush(ks__conf_ctx *c, const ks__conf_node *map,
   return 0;
 }
 
+static int load_optimize(ks__conf_ctx *c, const ks__conf_node *map,
+                         ks_conf_table *t) {
+  const ks__conf_node *v;
+  size_t saved;
+  CALL(ks__conf_expect_map(c, map,
+                           "a mapping like { enabled: true, target_size: "
+                           "256MiB, min_files: 10 }"));
+  CALL(ks__conf_check_keys(c, map, optimize_keys));
+  if ((v = ks__conf_get(map, "enabled")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "enabled");
+    CALL(ks__conf_enum(c, v, bool_names, &t->optimize_enabled));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "target_size")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "target_size");
+    CALL(ks__conf_size(c, v, 1, &t->optimize_target_size));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "min_files")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "min_files");
+    CALL(ks__conf_int(c, v, 2, INT64_MAX, &t->optimize_min_files));
+    ks__conf_path_pop(c, saved);
+  }
+  return 0;
+}
+
 static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
                       ks_conf_table *t, const ks_conf *conf) {
   const ks__conf_node *v;
@@ -349,6 +378,8 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   t->flush_interval_ms = 30 * 1000;
   t->rowgroup_bytes = INT64_C(128) << 20;
   t->errors_tolerate_all = 1;
+  t->optimize_target_size = INT64_C(256) << 20;
+  t->optimize_min_files = 10;
 
   CALL(ks__conf_expect_map(c, map, "a mapping with name and topics"));
   CALL(ks__conf_check_keys(c, map, table_keys));
@@ -434,6 +465,11 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     ks__conf_path_pop(c, saved);
   }
   CALL(ks__conf_load_partition(c, map, t));
+  if ((v = ks__conf_get(map, "optimize")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "optimize");
+    CALL(load_optimize(c, v, t));
+    ks__conf_path_pop(c, saved);
+  }
   if ((v = ks__conf_get(map, "errors")) && !ks__conf_is_null(v)) {
     errors_state st = {{0}};
     saved = ks__conf_path_push(c, "errors");

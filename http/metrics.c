@@ -356,6 +356,19 @@ static void table_metrics(out *o, const ks_pipeline *p) {
       sample_n_u64(o, "ksink_records_rejected_total", 2, tk, v,
                    tt[t].rejected_by[r]);
     }
+  /* Only keywords that failed at least once: 38 zero series per table
+   * would bury the ones that matter. */
+  family(o, "ksink_records_rejected_by_keyword_total", "counter",
+         "Records rejected by the schema (reason=\"schema\"), by table and "
+         "the JSON Schema keyword that failed first.");
+  for (size_t t = 0; t < nt; t++)
+    for (int k = 0; k < KS_KEYWORD_COUNT; k++) {
+      static const char *const kk[] = {"table", "keyword"};
+      const char *v[] = {p->tables[t].conf->name, ks_keyword_name(k)};
+      if (tt[t].schema_keyword[k])
+        sample_n_u64(o, "ksink_records_rejected_by_keyword_total", 2, kk, v,
+                     tt[t].schema_keyword[k]);
+    }
   family(o, "ksink_files_written_total", "counter",
          "Data files written and committed, by table and format.");
   for (size_t t = 0; t < nt; t++) {

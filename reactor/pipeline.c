@@ -36,6 +36,23 @@ int ks_reason_from_label(const char *label) {
   return KS_REASON_SCHEMA;
 }
 
+#define KS_KEYWORD_NAME_(n, s) s,
+static const char *keyword_names[] = {KS_KEYWORD_MAP(KS_KEYWORD_NAME_)};
+#undef KS_KEYWORD_NAME_
+
+const char *ks_keyword_name(int keyword) {
+  return keyword >= 0 && keyword < KS_KEYWORD_COUNT ? keyword_names[keyword]
+                                                    : "other";
+}
+
+/* Linear: rejects are rare next to records, and the map is short. */
+int ks_keyword_from_name(const char *name) {
+  for (int i = 0; name && i < KS_KEYWORD_OTHER; i++)
+    if (strcmp(keyword_names[i], name) == 0)
+      return i;
+  return KS_KEYWORD_OTHER;
+}
+
 const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
 
@@ -130,8 +147,8 @@ static void check_partitioning(void *arg, const ks_delta_snapshot *s) {
     pc->mismatch = 1;
 }
 
-int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas,
-                    ks_pipeline **out, char *err, size_t errlen) {
+int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
+                    char *err, size_t errlen) {
   /* Large buffers (column buffers, file parts) get their own mappings at
    * a fixed size threshold, so what a flush for the memory budget frees
    * goes back to the system at once. glibc's default threshold rises with
@@ -450,6 +467,9 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
       t->rejected_by[r] += n;
       t->rejected += n;
     }
+    for (int k = 0; k < KS_KEYWORD_COUNT; k++)
+      t->schema_keyword[k] +=
+          atomic_load_explicit(&c->schema_keyword[k], memory_order_relaxed);
     int64_t v = atomic_load_explicit(&c->delta_version, memory_order_relaxed);
     if (v > t->delta_version)
       t->delta_version = v;

@@ -36,6 +36,56 @@ enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
 const char *ks_reason_name(int reason);
 int ks_reason_from_label(const char *label);
 
+/* The JSON Schema keyword a schema reject failed on (ks_reject.keyword),
+ * counted per table: every draft-07 assertion, "$ref" (a reference that
+ * recursed without consuming input), "false" (a false schema), "maxDepth"
+ * (nesting past the validator's limit), and "other" for a reject with no
+ * keyword (a value its column cannot store). */
+#define KS_KEYWORD_MAP(XX)                                                     \
+  XX(TYPE, "type")                                                             \
+  XX(ENUM, "enum")                                                             \
+  XX(CONST, "const")                                                           \
+  XX(MULTIPLE_OF, "multipleOf")                                                \
+  XX(MAXIMUM, "maximum")                                                       \
+  XX(EXCLUSIVE_MAXIMUM, "exclusiveMaximum")                                    \
+  XX(MINIMUM, "minimum")                                                       \
+  XX(EXCLUSIVE_MINIMUM, "exclusiveMinimum")                                    \
+  XX(MAX_LENGTH, "maxLength")                                                  \
+  XX(MIN_LENGTH, "minLength")                                                  \
+  XX(PATTERN, "pattern")                                                       \
+  XX(ITEMS, "items")                                                           \
+  XX(ADDITIONAL_ITEMS, "additionalItems")                                      \
+  XX(MAX_ITEMS, "maxItems")                                                    \
+  XX(MIN_ITEMS, "minItems")                                                    \
+  XX(UNIQUE_ITEMS, "uniqueItems")                                              \
+  XX(CONTAINS, "contains")                                                     \
+  XX(MAX_PROPERTIES, "maxProperties")                                          \
+  XX(MIN_PROPERTIES, "minProperties")                                          \
+  XX(REQUIRED, "required")                                                     \
+  XX(PROPERTIES, "properties")                                                 \
+  XX(PATTERN_PROPERTIES, "patternProperties")                                  \
+  XX(ADDITIONAL_PROPERTIES, "additionalProperties")                            \
+  XX(DEPENDENCIES, "dependencies")                                             \
+  XX(PROPERTY_NAMES, "propertyNames")                                          \
+  XX(IF, "if")                                                                 \
+  XX(THEN, "then")                                                             \
+  XX(ELSE, "else")                                                             \
+  XX(ALL_OF, "allOf")                                                          \
+  XX(ANY_OF, "anyOf")                                                          \
+  XX(ONE_OF, "oneOf")                                                          \
+  XX(NOT, "not")                                                               \
+  XX(FORMAT, "format")                                                         \
+  XX(REF, "$ref")                                                              \
+  XX(FALSE, "false")                                                           \
+  XX(MAX_DEPTH, "maxDepth")                                                    \
+  XX(OTHER, "other")
+#define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
+enum ks_keyword { KS_KEYWORD_MAP(KS_KEYWORD_ENUM_) KS_KEYWORD_COUNT };
+#undef KS_KEYWORD_ENUM_
+const char *ks_keyword_name(int keyword);
+/* KS_KEYWORD_OTHER for NULL or a name not in the map. */
+int ks_keyword_from_name(const char *name);
+
 /* A configured table, read-only once the pipeline runs. */
 typedef struct ks_table {
   int index;
@@ -62,6 +112,7 @@ typedef struct ks_table {
 typedef struct ks_table_counters {
   atomic_uint_fast64_t written, files;
   atomic_uint_fast64_t rejected[KS_REASON_COUNT];
+  atomic_uint_fast64_t schema_keyword[KS_KEYWORD_COUNT]; /* "schema" rejects */
   atomic_uint_fast64_t commits, conflicts; /* the committer's worker */
   atomic_int_fast64_t delta_version;       /* the committer's worker */
   atomic_int_fast64_t last_commit_unix_ms; /* the committer's; 0: none */
@@ -172,6 +223,7 @@ int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
 typedef struct ks_table_totals {
   uint64_t written, files, commits, conflicts, rejected, deadletter_records;
   uint64_t rejected_by[KS_REASON_COUNT];
+  uint64_t schema_keyword[KS_KEYWORD_COUNT];
   int64_t delta_version;
   int64_t last_commit_unix_ms;
   int files_open;

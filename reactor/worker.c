@@ -225,6 +225,9 @@ void ks_worker_check_drained(ks_worker *w) {
   for (size_t i = 0; i < w->p->ntables; i++)
     if (!ks_table_writer_idle(w->writers[i]) || ks_rewind_active(w, (int)i))
       return;
+  for (size_t i = 0; i < w->p->ntables; i++)
+    if (w->committers[i] && !ks_committer_settle(w->committers[i]))
+      return;
   w->drained_sent = 1;
   ks_pipeline_worker_drained(w->p, w);
 }

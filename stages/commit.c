@@ -1,8 +1,24 @@
 #include "stages/commit.h"
 #include "base/log.h"
+#include "storage/delta/optimize.h"
 #include "storage/ostream.h"
 
 #include <string.h>
+
+/* Between two looks at whether an automatic optimize is due (the look
+ * sorts every active file), and after a run that could not finish. */
+#define OPTIMIZE_CHECK_MS 10000
+#define OPTIMIZE_BACKOFF_MS 60000
+
+/* An automatic optimize in flight. It has a table object of its own, so
+ * the committer's data commits never wait for it: the two meet in the log
+ * like two writers (put-if-absent, conflict reload), which is the path
+ * `ksink optimize` against a running writer takes too. */
+typedef struct auto_opt {
+  ks_committer *c; /* NULL once the committer is closed */
+  ks_delta_table *dt;
+  ks_delta_optimize *job;
+} auto_opt;
 
 struct ks_committer {
   ks_worker *w;
@@ -23,6 +39,8 @@ struct ks_committer {
   uv_timer_t retry;
   int closing;
   uint64_t conflicts_seen; /* ks_delta_table_conflicts at the last look */
+  auto_opt *ao;
+  uint64_t optimize_not_before; /* ks_mono_ms */
 };
 
 static void kick(ks_committer *c);
@@ -48,11 +66,116 @@ static void on_retry_closed(uv_handle_t *h) {
 
 void ks_committer_close(ks_committer *c) {
   c->closing = 1;
+  if (c->ao) { /* finishes on its own, without the committer */
+    c->ao->c = NULL;
+    if (c->ao->job)
+      ks_delta_optimize_cancel(c->ao->job);
+    c->ao = NULL;
+  }
   uv_close((uv_handle_t *)&c->retry, on_retry_closed);
 }
 
 int ks_committer_idle(const ks_committer *c) {
   return !c->busy && c->nqueue == 0;
+}
+
+int ks_committer_settle(ks_committer *c) {
+  if (c->ao == NULL)
+    return 1;
+  if (c->ao->job)
+    ks_delta_optimize_cancel(c->ao->job);
+  return 0;
+}
+
+/* ---- automatic optimize ------------------------------------------------- */
+
+static ks_delta_optimize_opts optimize_opts(const ks_committer *c) {
+  const ks_conf_table *tc = c->t->conf;
+  ks_delta_optimize_opts o = {
+      .target_size = tc->optimize_target_size,
+      .min_files = (size_t)tc->optimize_min_files,
+      .ostream = {.part_size = (size_t)c->w->p->conf->s3.part_size,
+                  .max_in_flight = c->w->p->conf->s3.max_parts_in_flight},
+      .engine_info = "ksink/" KS_VERSION};
+  return o;
+}
+
+static void auto_opt_end(auto_opt *ao, uint64_t pause_ms) {
+  ks_committer *c = ao->c;
+  ks_delta_table_free(ao->dt);
+  ks_free(ao);
+  if (c == NULL)
+    return;
+  c->ao = NULL;
+  c->optimize_not_before = ks_mono_ms() + pause_ms;
+  ks_worker_check_drained(c->w); /* a stop may be waiting for this */
+}
+
+static void on_optimized(void *arg, int status,
+                         const ks_delta_optimize_result *r) {
+  auto_opt *ao = arg;
+  const char *name = ao->c ? ao->c->t->conf->name : "?";
+  if (r->version >= 0)
+    ks_log_info("table %s: optimized version %lld: %zu files (%lld bytes) "
+                "-> %zu (%lld bytes) in %.1f s%s",
+                name, (long long)r->version, r->removed,
+                (long long)r->removed_bytes, r->added,
+                (long long)r->added_bytes, r->seconds,
+                r->abandoned ? "; some bins were given up" : "");
+  else if (status && status != KS_ECANCELED)
+    ks_log_warn("table %s: optimize failed: %s (tried again later; the "
+                "table is unchanged)",
+                name, ks_strerror(status));
+  else if (r->abandoned)
+    ks_log_info("table %s: optimize gave up %zu bins after conflicts", name,
+                r->abandoned);
+  auto_opt_end(ao, status || r->version < 0 ? OPTIMIZE_BACKOFF_MS
+                                            : OPTIMIZE_CHECK_MS);
+}
+
+static void on_optimize_loaded(void *arg, int status) {
+  auto_opt *ao = arg;
+  if (ao->c == NULL || status) {
+    if (status)
+      ks_log_warn("table %s: optimize: loading the log: %s",
+                  ao->c ? ao->c->t->conf->name : "?", ks_strerror(status));
+    auto_opt_end(ao, OPTIMIZE_BACKOFF_MS);
+    return;
+  }
+  ks_delta_optimize_opts o = optimize_opts(ao->c);
+  int rc =
+      ks_delta_optimize_start(ao->dt, &o, NULL, on_optimized, ao, &ao->job);
+  if (rc) {
+    ks_log_warn("table %s: optimize not started: %s", ao->c->t->conf->name,
+                ks_strerror(rc));
+    auto_opt_end(ao, OPTIMIZE_BACKOFF_MS);
+  }
+}
+
+/* After a data commit: in the background, when some partition has
+ * optimize.min_files files under the target. One at a time per table, on
+ * the committer's worker only. */
+static void maybe_optimize(ks_committer *c) {
+  if (!c->t->conf->optimize_enabled || c->ao || c->closing || c->w->stopping)
+    return;
+  uint64_t now = ks_mono_ms();
+  if (now < c->optimize_not_before)
+    return;
+  c->optimize_not_before = now + OPTIMIZE_CHECK_MS;
+  ks_delta_optimize_opts o = optimize_opts(c);
+  if (!ks_delta_optimize_due(ks_delta_table_snapshot(c->dt), &o))
+    return;
+  ks_log_info("table %s: optimize: a partition has %lld or more files under "
+              "%lld bytes; rewriting them in the background",
+              c->t->conf->name, (long long)c->t->conf->optimize_min_files,
+              (long long)c->t->conf->optimize_target_size);
+  auto_opt *ao = ks_calloc(1, sizeof *ao);
+  ao->c = c;
+  ao->dt = ks_delta_table_new(c->w->storage, c->t->conf->path);
+  c->ao = ao;
+  int rc = ks_delta_table_load(ao->dt, on_optimize_loaded, ao);
+  if (rc)
+    on_optimize_loaded(ao, rc);
 }
 
 void ks_flushed_set_free(ks_flushed_set *fs) {
@@ -293,6 +416,7 @@ static void on_commit(void *arg, int status, int64_t version) {
     return_sets(c, 0, version);
     c->busy = 0;
     kick(c);
+    maybe_optimize(c);
     return;
   }
   if (status == KS_EZOMBIE) {

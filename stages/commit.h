@@ -4,7 +4,8 @@
  * order per partition; whatever is queued when the previous commit ends
  * goes out as one Delta commit (add actions + one txn per partition), and
  * only then are the offsets committed to Kafka. Storage faults are retried
- * with backoff, never skipped.
+ * with backoff, never skipped. With tables[].optimize enabled it also
+ * bin-packs the table's small files in the background (optimize.h).
  */
 #ifndef KS_STAGES_COMMIT_H
 #define KS_STAGES_COMMIT_H
@@ -51,6 +52,9 @@ int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
                                ks_snapshot_fn fn, void *arg, char *err,
                                size_t errlen);
 int ks_committer_idle(const ks_committer *c);
+/* 1 when no automatic optimize runs; else it is told to stop (the worker
+ * is checked for drained again when it has) and 0. */
+int ks_committer_settle(ks_committer *c);
 void ks_flushed_set_free(ks_flushed_set *fs);
 
 #endif

@@ -160,6 +160,11 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                                          memory_order_relaxed);
   atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].rejected[reason], 1,
                             memory_order_relaxed);
+  if (reason == KS_REASON_SCHEMA)
+    atomic_fetch_add_explicit(
+        &tw->w->tc[tw->t->index]
+             .schema_keyword[ks_keyword_from_name(rej->keyword)],
+        1, memory_order_relaxed);
   /* errors.log.enable logs every reject (with the record when
    * errors.log.include.messages); otherwise the first rejects of a worker
    * are logged in full and then one line per 10,000, so the log stays

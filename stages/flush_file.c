@@ -113,7 +113,8 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
   ks_buf_cstr(&key);
   ks_ostream_options oo = {.part_size = (size_t)conf->s3.part_size,
                            .max_in_flight = conf->s3.max_parts_in_flight,
-                           .if_absent = tw->format != KS_FORMAT_DELTA};
+                           .if_absent = tw->format != KS_FORMAT_DELTA,
+                           .verify_existing = tw->format != KS_FORMAT_DELTA};
   f->os = ks_ostream_new(tw->w->storage, (char *)key.data, &oo);
   ks_buf_free(&key);
   if (tw->format == KS_FORMAT_JSONL) {

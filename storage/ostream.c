@@ -12,7 +12,7 @@ enum os_state {
   OS_UPLOADING, /* upload open; parts go out as they fill */
   OS_COMPLETING,
   OS_PUTTING,   /* small file: single put */
-  OS_VERIFYING, /* if_absent put met an object: reading it to compare */
+  OS_VERIFYING, /* verify_existing: the key exists, reading it back */
   OS_DONE
 };
 
@@ -320,7 +320,7 @@ static void on_verify(void *arg, int status, const uint8_t *data,
   ks_log_warn("storage: %s exists with other contents (%zu bytes, ours "
               "%zu): an uncommitted file of an earlier run; replacing it",
               os->key, len, os->cur.len);
-  os->opt.if_absent = 0;
+  os->opt.if_absent = os->opt.verify_existing = 0;
   start_put(os);
 }
 
@@ -334,7 +334,10 @@ static void start_verify(ks_ostream *os) {
 static void on_put(void *arg, int status) {
   ks_ostream *os = arg;
   if (status == KS_EEXIST && os->opt.if_absent) {
-    start_verify(os);
+    if (os->opt.verify_existing)
+      start_verify(os);
+    else
+      finish(os, status, NULL);
     return;
   }
   if (status) {

@@ -29,12 +29,14 @@ typedef struct ks_ostream_options {
   uint64_t backoff_base_ms; /* default 100 */
   uint64_t backoff_cap_ms;  /* default 30000 */
   /* Create the object only if the key is free (If-None-Match: *): a file
-   * smaller than one part goes with put_if_absent; when the key exists
-   * the object is read back: the same bytes complete the stream with
-   * KS_EEXIST (already written), other bytes are replaced by a plain put
-   * (for keys that name their contents, such as stages/flush_file.c's).
-   * A multipart file is completed over the key. */
+   * smaller than one part goes with put_if_absent, and an existing key
+   * ends the stream with KS_EEXIST instead of replacing it. A multipart
+   * file is completed over the key. */
   int if_absent;
+  /* With if_absent, for keys that name their contents (stages/flush_file.c):
+   * an existing key is read back; the same bytes end the stream with
+   * KS_EEXIST (already written), other bytes are replaced by a plain put. */
+  int verify_existing;
 } ks_ostream_options;
 
 ks_ostream *ks_ostream_new(ks_storage *st, const char *key,

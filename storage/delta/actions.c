@@ -95,8 +95,9 @@ int ks_delta_write_add(ks_buf *out, const ks_delta_add *a) {
   TRY(map(out, a->part_names, a->part_values, a->nparts));
   TRY(ks_buf_appendf(out,
                      ",\"size\":%" PRId64 ",\"modificationTime\":%" PRId64
-                     ",\"dataChange\":true",
-                     a->size, a->modification_time));
+                     ",\"dataChange\":%s",
+                     a->size, a->modification_time,
+                     a->no_data_change ? "false" : "true"));
   if (a->stats) {
     TRY(ks_buf_append_byte(out, ','));
     TRY(kv_str(out, "stats", a->stats));
@@ -123,9 +124,33 @@ fail:
   return rc;
 }
 
+int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r) {
+  size_t start = out->len;
+  int rc;
+  TRY(ks_buf_append_str(out, "{\"remove\":{"));
+  TRY(kv_str(out, "path", r->path));
+  if (r->deletion_timestamp)
+    TRY(ks_buf_appendf(out, ",\"deletionTimestamp\":%" PRId64,
+                       r->deletion_timestamp));
+  TRY(ks_buf_appendf(out, ",\"dataChange\":%s",
+                     r->data_change ? "true" : "false"));
+  if (r->extended_file_metadata) {
+    TRY(ks_buf_append_str(out, ",\"extendedFileMetadata\":true,"
+                               "\"partitionValues\":"));
+    TRY(map(out, r->part_names, r->part_values, r->nparts));
+    if (r->size >= 0)
+      TRY(ks_buf_appendf(out, ",\"size\":%" PRId64, r->size));
+  }
+  TRY(ks_buf_append_str(out, "}}\n"));
+  return 0;
+fail:
+  ks_buf_truncate(out, start);
+  return rc;
+}
+
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
-                               const char *operation,
-                               const char *engine_info) {
+                               const char *operation, const char *engine_info,
+                               int blind_append) {
   size_t start = out->len;
   int rc;
   TRY(ks_buf_appendf(out, "{\"commitInfo\":{\"timestamp\":%" PRId64 ",",
@@ -134,11 +159,39 @@ int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
   TRY(ks_buf_append_str(out, ",\"operationParameters\":{},"));
   TRY(kv_str(out, "engineInfo",
              engine_info ? engine_info : "ksink/" KS_VERSION));
-  TRY(ks_buf_append_str(out, ",\"isBlindAppend\":true}}\n"));
+  TRY(ks_buf_appendf(out, ",\"isBlindAppend\":%s}}\n",
+                     blind_append ? "true" : "false"));
   return 0;
 fail:
   ks_buf_truncate(out, start);
   return rc;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+char *ks_delta_path_decode(const char *s) {
+  size_t n = strlen(s);
+  char *out = ks_malloc(n + 1), *o = out;
+  for (size_t i = 0; i < n; i++) {
+    int hi = s[i] == '%' && i + 2 < n + 1 ? hexval(s[i + 1]) : -1;
+    int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+    if (lo >= 0) {
+      *o++ = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      *o++ = s[i];
+    }
+  }
+  *o = '\0';
+  return out;
 }
 
 void ks_delta_uuid(char out[37]) {

@@ -408,6 +408,7 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   }
   if (r.rc == 0)
     apply_rows(&r, c, nrows, top_def, s);
+  ks__delta_snapshot_compact(s);
   for (int i = 0; i < NCOLS; i++)
     lcol_free(&c[i]);
   ks_pq_file_free(r.f);

@@ -28,6 +28,9 @@ typedef struct ks_delta_add {
   char **part_names;
   char **part_values;
   size_t nparts;
+  /* written as dataChange: false (the rows were only rearranged, as by
+   * optimize); readers of the log replay it like any add */
+  int no_data_change;
 } ks_delta_add;
 
 /* Frees an add's strings and arrays and zeroes it. */
@@ -70,8 +73,14 @@ int ks_delta_write_protocol(ks_buf *out, int min_reader, int min_writer);
 int ks_delta_write_metadata(ks_buf *out, const ks_delta_metadata *m);
 int ks_delta_write_add(ks_buf *out, const ks_delta_add *a);
 int ks_delta_write_txn(ks_buf *out, const ks_delta_txn *t);
+/* size and partitionValues are written when extended_file_metadata is
+ * set; deletionTimestamp when nonzero. */
+int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r);
+/* isBlindAppend is true unless blind_append is 0 (a commit that removes
+ * files). */
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
-                               const char *operation, const char *engine_info);
+                               const char *operation, const char *engine_info,
+                               int blind_append);
 
 /* Spark-compatible schemaString for the columns:
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,
@@ -124,6 +133,19 @@ int ks_delta_stats_json_tree(ks_buf *out, int64_t num_records,
                              const ks_pq_schema *s,
                              const ks_pq_colstats *stats);
 
+/* add.stats of one file holding exactly the rows of files with stats[i]
+ * (optimize): numRecords and nullCount summed, the smallest minValues and
+ * largest maxValues per column (nested as the stats nest); a column that
+ * some input does not state, or states with values of another kind, is
+ * left out. KS_ENOENT (out unchanged) when an input has no numRecords:
+ * the merged file then gets no stats. */
+int ks_delta_stats_merge(ks_buf *out, const char *const *stats, size_t n);
+
+/* Percent-decoding of an add/remove path (the log stores URI-encoded
+ * paths) into a storage key relative to the table root; a malformed
+ * escape is kept as it is. Free with ks_free. */
+char *ks_delta_path_decode(const char *path);
+
 /* A random (v4) UUID string, 36 chars + NUL. */
 void ks_delta_uuid(char out[37]);
 
@@ -162,6 +184,9 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
 int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                               size_t len, size_t max_entries, char *err,
                               size_t errlen);
+/* The active file of that path (as written in the log), or NULL. */
+const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
+                                           const char *path);
 /* The txn version recorded for app_id, or -1. */
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id);
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
@@ -247,6 +272,13 @@ typedef struct ks_delta_commit_req {
   size_t nadds;
   const ks_delta_txn_update *txns;
   size_t ntxns;
+  /* Files the commit removes (optimize). Each must still be active, and
+   * metaData and protocol unchanged since the commit started, in the
+   * snapshot the entry is written against: after a lost race that is
+   * checked again, and a file removed by the other writer (or a changed
+   * metaData) fails the commit with KS_ECONFLICT, nothing written. */
+  const ks_delta_remove *removes;
+  size_t nremoves;
   /* Used only when the table does not exist yet (version 0 carries the
    * protocol and metaData actions as well): metaData.schemaString. */
   const char *schema_string;

@@ -20,8 +20,11 @@ int64_t ks__delta_stats_num_records(const char *stats);
  * same path again replaces the older add, and drops its tombstone. */
 void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a);
 /* Removes r->path from the active set and keeps r as its tombstone (taking
- * r's fields over). */
+ * r's fields over). The file's slot is left as a hole (a commit may
+ * remove thousands of files) until ks__delta_snapshot_compact, which
+ * every apply calls before returning. */
 void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r);
+void ks__delta_snapshot_compact(ks_delta_snapshot *s);
 void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 /* Sets (or replaces) the txn of app_id. */
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
@@ -29,6 +32,9 @@ void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
 void ks__delta_metadata_free(ks_delta_metadata *m);
 /* obj[key] of a parsed JSON object, or NULL (also when obj is not one). */
 yajl_val ks__delta_json_field(yajl_val obj, const char *key);
+/* The table's storage and root ("" or "path/", with the slash). */
+ks_storage *ks__delta_table_storage(const ks_delta_table *t);
+const char *ks__delta_table_root(const ks_delta_table *t);
 
 /* "YYYY-MM-DD" for days since the epoch (proleptic Gregorian). */
 void ks__delta_format_date(char out[16], int64_t days);

@@ -7,8 +7,11 @@
  *
  * Active files live in an array in the order they were added (what a
  * reader lists) with an open-addressing path index beside it. A remove
- * shifts the array and rebuilds the index: O(files), fine because ksink
- * only appends and removes come from rare maintenance commits.
+ * leaves a hole (path NULL) that lookups step over; the holes of an entry
+ * are squeezed out once, when it has been applied, so an optimize commit
+ * removing R of N files costs O(N + R), not O(N * R). Tombstones have an
+ * index of their own for the same reason: every add and remove looks its
+ * path up among them.
  */
 #include "storage/delta/delta_int.h"
 
@@ -20,10 +23,20 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+/* Two open-addressing indexes by path: the active files and the
+ * tombstones. Slots hold array index + 1 (0: empty); a removed entry
+ * stays in its array as a hole (path NULL) until compaction. */
 typedef struct path_index {
   size_t cap;    /* power of two, 0 when empty */
-  size_t *slots; /* file index + 1; 0 = empty */
+  size_t *slots;
+  size_t holes;
 } path_index;
+
+typedef struct snap_index {
+  path_index ix[2]; /* FILES, TOMBS */
+} snap_index;
+
+enum { FILES, TOMBS };
 
 /* ---- path index --------------------------------------------------------- */
 
@@ -36,34 +49,55 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-static path_index *index_of(ks_delta_snapshot *s) {
+static path_index *index_of(ks_delta_snapshot *s, int which) {
   if (s->index_ == NULL)
-    s->index_ = ks_calloc(1, sizeof(path_index));
-  return s->index_;
+    s->index_ = ks_calloc(1, sizeof(snap_index));
+  return &((snap_index *)s->index_)->ix[which];
 }
 
-static void index_put(ks_delta_snapshot *s, size_t fi) {
-  path_index *ix = s->index_;
+static const char *path_at(const ks_delta_snapshot *s, int which, size_t i) {
+  return which == FILES ? s->files[i].path : s->removes[i].path;
+}
+
+static size_t count_of(const ks_delta_snapshot *s, int which) {
+  return which == FILES ? s->nfiles : s->nremoves;
+}
+
+static void index_put(ks_delta_snapshot *s, int which, size_t at) {
+  path_index *ix = index_of(s, which);
   size_t mask = ix->cap - 1;
-  for (size_t i = hash_str(s->files[fi].path) & mask;; i = (i + 1) & mask) {
+  for (size_t i = hash_str(path_at(s, which, at)) & mask;; i = (i + 1) & mask) {
     if (ix->slots[i] == 0) {
-      ix->slots[i] = fi + 1;
+      ix->slots[i] = at + 1;
       return;
     }
   }
 }
 
-static void index_rebuild(ks_delta_snapshot *s, size_t cap) {
-  path_index *ix = index_of(s);
+static void index_rebuild(ks_delta_snapshot *s, int which, size_t cap) {
+  path_index *ix = index_of(s, which);
   ks_free(ix->slots);
   ix->cap = cap;
   ix->slots = ks_calloc(cap, sizeof *ix->slots);
-  for (size_t i = 0; i < s->nfiles; i++)
-    index_put(s, i);
+  for (size_t i = 0; i < count_of(s, which); i++)
+    if (path_at(s, which, i))
+      index_put(s, which, i);
 }
 
-static long index_find(const ks_delta_snapshot *s, const char *path) {
-  const path_index *ix = s->index_;
+/* After appending entry n-1: grows the index past half full. */
+static void index_append(ks_delta_snapshot *s, int which) {
+  path_index *ix = index_of(s, which);
+  size_t n = count_of(s, which);
+  if (n * 2 > ix->cap)
+    index_rebuild(s, which, ix->cap ? ix->cap * 2 : 32);
+  else
+    index_put(s, which, n - 1);
+}
+
+static long index_find(const ks_delta_snapshot *s, int which,
+                       const char *path) {
+  const path_index *ix =
+      s->index_ ? &((const snap_index *)s->index_)->ix[which] : NULL;
   if (ix == NULL || ix->cap == 0)
     return -1;
   size_t mask = ix->cap - 1;
@@ -71,7 +105,8 @@ static long index_find(const ks_delta_snapshot *s, const char *path) {
     size_t v = ix->slots[i];
     if (v == 0)
       return -1;
-    if (strcmp(s->files[v - 1].path, path) == 0)
+    const char *p = path_at(s, which, v - 1);
+    if (p && strcmp(p, path) == 0)
       return (long)(v - 1);
   }
 }
@@ -94,11 +129,19 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s) {
     ks__delta_remove_free(&s->removes[i]);
   ks_free(s->removes);
   ks__delta_metadata_free(&s->metadata);
-  path_index *ix = s->index_;
-  if (ix)
-    ks_free(ix->slots);
+  snap_index *ix = s->index_;
+  if (ix) {
+    ks_free(ix->ix[FILES].slots);
+    ks_free(ix->ix[TOMBS].slots);
+  }
   ks_free(ix);
   ks_delta_snapshot_init(s);
+}
+
+const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
+                                           const char *path) {
+  long at = index_find(s, FILES, path);
+  return at >= 0 ? &s->files[at] : NULL;
 }
 
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id) {
@@ -252,7 +295,7 @@ void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a) {
   ks_delta_add f = *a;
   memset(a, 0, sizeof *a);
   ks__delta_snapshot_untomb(s, f.path);
-  long at = index_find(s, f.path);
+  long at = index_find(s, FILES, f.path);
   if (at >= 0) { /* same path again: the newer add wins, position kept */
     ks__delta_add_free(&s->files[at]);
     s->files[at] = f;
@@ -263,11 +306,7 @@ void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a) {
     s->files = ks_realloc(s->files, s->cap_files * sizeof *s->files);
   }
   s->files[s->nfiles++] = f;
-  path_index *ix = index_of(s);
-  if (s->nfiles * 2 > ix->cap)
-    index_rebuild(s, ix->cap ? ix->cap * 2 : 32);
-  else
-    index_put(s, s->nfiles - 1);
+  index_append(s, FILES);
 }
 
 static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
@@ -288,13 +327,10 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
 /* Removing an unknown file is a no-op for the active set; the tombstone is
  * kept all the same (vacuum may still find the file). */
 void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
-  long at = index_find(s, r->path);
+  long at = index_find(s, FILES, r->path);
   if (at >= 0) {
-    ks__delta_add_free(&s->files[at]);
-    memmove(&s->files[at], &s->files[at + 1],
-            (s->nfiles - (size_t)at - 1) * sizeof *s->files);
-    s->nfiles--;
-    index_rebuild(s, ((path_index *)s->index_)->cap);
+    ks__delta_add_free(&s->files[at]); /* path NULL: a hole */
+    index_of(s, FILES)->holes++;
   }
   ks__delta_snapshot_untomb(s, r->path);
   if (s->nremoves == s->cap_removes) {
@@ -303,21 +339,41 @@ void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
   }
   s->removes[s->nremoves++] = *r;
   memset(r, 0, sizeof *r);
+  index_append(s, TOMBS);
 }
 
-/* Tombstones are found by a linear scan: they come only from maintenance
- * commits and expire after a week, so the list stays short next to the
- * files. */
-void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path) {
-  for (size_t i = 0; i < s->nremoves; i++) {
-    if (strcmp(s->removes[i].path, path) == 0) {
-      ks__delta_remove_free(&s->removes[i]);
-      memmove(&s->removes[i], &s->removes[i + 1],
-              (s->nremoves - i - 1) * sizeof *s->removes);
-      s->nremoves--;
-      return;
-    }
+void ks__delta_snapshot_compact(ks_delta_snapshot *s) {
+  if (s->index_ == NULL)
+    return;
+  path_index *fx = index_of(s, FILES), *tx = index_of(s, TOMBS);
+  if (fx->holes) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+      if (s->files[i].path)
+        s->files[n++] = s->files[i];
+    s->nfiles = n;
+    fx->holes = 0;
+    index_rebuild(s, FILES, fx->cap);
   }
+  if (tx->holes) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->nremoves; i++)
+      if (s->removes[i].path)
+        s->removes[n++] = s->removes[i];
+    s->nremoves = n;
+    tx->holes = 0;
+    index_rebuild(s, TOMBS, tx->cap);
+  }
+}
+
+/* A tombstone whose path is added or removed again goes (the newer
+ * action replaces it): a hole until compaction, like a removed file. */
+void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path) {
+  long at = index_find(s, TOMBS, path);
+  if (at < 0)
+    return;
+  ks__delta_remove_free(&s->removes[at]);
+  index_of(s, TOMBS)->holes++;
 }
 
 static void apply_txn(ks_delta_snapshot *s, yajl_val a) {
@@ -492,6 +548,7 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
                      lines[i]->u.object.values[k]);
     yajl_tree_free(lines[i]);
   }
+  ks__delta_snapshot_compact(s);
   ks_free(lines);
   if (rc == 0)
     s->version = version;

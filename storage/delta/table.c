@@ -93,6 +93,7 @@ struct ks_delta_table {
   int attempts;
   uint64_t conflicts; /* versions lost to another writer, ever */
   int refreshed;      /* the snapshot was reloaded during this commit */
+  ks_buf meta_sig; /* protocol + metaData when a commit removing files began */
 };
 
 static void set_err(ks_delta_table *t, const char *fmt, ...)
@@ -126,6 +127,7 @@ ks_delta_table *ks_delta_table_new(ks_storage *st, const char *root) {
   ks_delta_snapshot_init(&t->snap);
   ks_delta_snapshot_init(&t->ck_snap);
   ks_buf_init(&t->entry, 0);
+  ks_buf_init(&t->meta_sig, 0);
   t->hint = t->last_ckpt = -1;
   return t;
 }
@@ -138,6 +140,7 @@ void ks_delta_table_free(ks_delta_table *t) {
   ks_delta_snapshot_free(&t->snap);
   ks_delta_snapshot_free(&t->ck_snap);
   ks_buf_free(&t->entry);
+  ks_buf_free(&t->meta_sig);
   ks_free(t->versions);
   ks_free(t->json);
   ks_free(t->ck_versions);
@@ -153,6 +156,13 @@ const ks_delta_snapshot *ks_delta_table_snapshot(const ks_delta_table *t) {
 
 const char *ks_delta_table_error(const ks_delta_table *t) {
   return t->err;
+}
+
+ks_storage *ks__delta_table_storage(const ks_delta_table *t) {
+  return t->st;
+}
+const char *ks__delta_table_root(const ks_delta_table *t) {
+  return t->root;
 }
 
 /* ---- load --------------------------------------------------------------- */
@@ -484,6 +494,8 @@ static int build_entry(ks_delta_table *t) {
     m.schema_string = (char *)req->new_schema_string;
     rc = ks_delta_write_metadata(b, &m);
   }
+  for (size_t i = 0; rc == 0 && i < req->nremoves; i++)
+    rc = ks_delta_write_remove(b, &req->removes[i]);
   for (size_t i = 0; rc == 0 && i < req->nadds; i++)
     rc = ks_delta_write_add(b, &req->adds[i]);
   for (size_t i = 0; rc == 0 && i < req->ntxns; i++) {
@@ -495,7 +507,7 @@ static int build_entry(ks_delta_table *t) {
   if (rc == 0)
     rc = ks_delta_write_commit_info(
         b, now_ms, req->operation ? req->operation : "STREAMING UPDATE",
-        req->engine_info);
+        req->engine_info, req->nremoves == 0);
   return rc;
 }
 
@@ -550,6 +562,44 @@ static void maybe_checkpoint(ks_delta_table *t) {
                 t->log_prefix, t->snap.version, ks_strerror(rc));
 }
 
+/* What a commit that removes files must find unchanged: the files it
+ * rewrote were read under this protocol, schema and partitioning. */
+static void meta_signature(const ks_delta_snapshot *s, ks_buf *out) {
+  const ks_delta_metadata *m = &s->metadata;
+  ks_buf_reset(out);
+  ks_buf_appendf(out, "%d/%d\n%s\n%s", s->min_reader, s->min_writer,
+                 m->id ? m->id : "", m->schema_string ? m->schema_string : "");
+  for (size_t i = 0; i < m->npartition_columns; i++)
+    ks_buf_appendf(out, "\n%s", m->partition_columns[i]);
+}
+
+/* Removes of a rewrite: every file still active, metaData unchanged. */
+static int check_removes(ks_delta_table *t) {
+  const ks_delta_snapshot *s = &t->snap;
+  ks_buf now;
+  ks_buf_init(&now, 0);
+  meta_signature(s, &now);
+  int same = now.len == t->meta_sig.len &&
+             memcmp(now.data, t->meta_sig.data, now.len) == 0;
+  ks_buf_free(&now);
+  if (!same) {
+    set_err(t, "%s: metaData or protocol changed in version %" PRId64,
+            t->log_prefix, s->version);
+    return KS_ECONFLICT;
+  }
+  for (size_t i = 0; i < t->req->nremoves; i++) {
+    const char *path = t->req->removes[i].path;
+    if (ks_delta_snapshot_file(s, path) == NULL) {
+      set_err(t,
+              "%s: %s is no longer active in version %" PRId64
+              ": another writer removed it",
+              t->log_prefix, path, s->version);
+      return KS_ECONFLICT;
+    }
+  }
+  return 0;
+}
+
 /* CHECK: protocol, then txns, then write. Returns 0 when an asynchronous
  * step is under way, or the status to finish with. */
 static int commit_check(ks_delta_table *t) {
@@ -593,7 +643,9 @@ static int commit_check(ks_delta_table *t) {
     ks_log_warn("delta %s", t->err);
     return KS_EZOMBIE;
   }
-  int rc = build_entry(t);
+  int rc = t->req->nremoves ? check_removes(t) : 0;
+  if (rc == 0)
+    rc = build_entry(t);
   if (rc)
     return rc;
   t->writing_version = s->version + 1;
@@ -656,6 +708,12 @@ int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
   for (size_t i = 0; i < req->nadds; i++)
     if (req->adds[i].path == NULL)
       return KS_EINVAL;
+  if ((req->nremoves && req->removes == NULL) ||
+      (req->nremoves && t->snap.version < 0))
+    return KS_EINVAL;
+  for (size_t i = 0; i < req->nremoves; i++)
+    if (req->removes[i].path == NULL)
+      return KS_EINVAL;
   for (size_t i = 0; i < req->ntxns; i++)
     if (req->txns[i].app_id == NULL ||
         req->txns[i].version <= req->txns[i].expected)
@@ -671,6 +729,8 @@ int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
   t->attempts = 0;
   t->refreshed = 0;
   t->err[0] = '\0';
+  if (req->nremoves)
+    meta_signature(&t->snap, &t->meta_sig);
   int rc = commit_check(t);
   if (rc) { /* nothing under way: report here, not through the callback */
     t->req = NULL;

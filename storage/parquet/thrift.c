@@ -35,7 +35,7 @@ void ks__thrift_varint(ks__thrift *t, uint64_t v) {
 
 /* Short form (delta << 4 | type) when the id is 1..15 above the previous
  * one; otherwise the type byte then the id as a zigzag varint i16. */
-static void field_header(ks__thrift *t, int16_t id, int type) {
+void ks__thrift_field_begin(ks__thrift *t, int16_t id, int type) {
   int16_t *last = &t->last[t->depth > 0 ? t->depth - 1 : 0];
   int delta = id - *last;
   if (delta > 0 && delta <= 15) {
@@ -62,37 +62,37 @@ void ks__thrift_struct_end(ks__thrift *t) {
 }
 
 void ks__thrift_field_struct(ks__thrift *t, int16_t id) {
-  field_header(t, id, KS__T_STRUCT);
+  ks__thrift_field_begin(t, id, KS__T_STRUCT);
   ks__thrift_struct_begin(t);
 }
 
 void ks__thrift_field_bool(ks__thrift *t, int16_t id, int v) {
-  field_header(t, id, v ? KS__T_BOOL_TRUE : KS__T_BOOL_FALSE);
+  ks__thrift_field_begin(t, id, v ? KS__T_BOOL_TRUE : KS__T_BOOL_FALSE);
 }
 
 void ks__thrift_field_i8(ks__thrift *t, int16_t id, int8_t v) {
-  field_header(t, id, KS__T_I8);
+  ks__thrift_field_begin(t, id, KS__T_I8);
   put_byte(t, (uint8_t)v);
 }
 
 void ks__thrift_field_i16(ks__thrift *t, int16_t id, int16_t v) {
-  field_header(t, id, KS__T_I16);
+  ks__thrift_field_begin(t, id, KS__T_I16);
   ks__thrift_varint(t, ks__thrift_zigzag(v));
 }
 
 void ks__thrift_field_i32(ks__thrift *t, int16_t id, int32_t v) {
-  field_header(t, id, KS__T_I32);
+  ks__thrift_field_begin(t, id, KS__T_I32);
   ks__thrift_varint(t, ks__thrift_zigzag(v));
 }
 
 void ks__thrift_field_i64(ks__thrift *t, int16_t id, int64_t v) {
-  field_header(t, id, KS__T_I64);
+  ks__thrift_field_begin(t, id, KS__T_I64);
   ks__thrift_varint(t, ks__thrift_zigzag(v));
 }
 
 void ks__thrift_field_binary(ks__thrift *t, int16_t id, const void *p,
                              size_t n) {
-  field_header(t, id, KS__T_BINARY);
+  ks__thrift_field_begin(t, id, KS__T_BINARY);
   ks__thrift_elem_binary(t, p, n);
 }
 
@@ -101,7 +101,11 @@ void ks__thrift_field_string(ks__thrift *t, int16_t id, const char *s) {
 }
 
 void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type, size_t n) {
-  field_header(t, id, KS__T_LIST);
+  ks__thrift_field_begin(t, id, KS__T_LIST);
+  ks__thrift_list_begin(t, elem_type, n);
+}
+
+void ks__thrift_list_begin(ks__thrift *t, int elem_type, size_t n) {
   if (n < 15) {
     put_byte(t, (uint8_t)(n << 4 | (size_t)elem_type));
   } else {

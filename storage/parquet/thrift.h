@@ -63,6 +63,12 @@ void ks__thrift_field_string(ks__thrift *t, int16_t id, const char *s);
 /* A list field of n elements of elem_type; then write n elements. */
 void ks__thrift_field_list(ks__thrift *t, int16_t id, int elem_type, size_t n);
 
+/* A field header of any type, for copying a value already encoded (its
+ * bytes follow with ks__thrift_append; a bool's value is its type). */
+void ks__thrift_field_begin(ks__thrift *t, int16_t id, int type);
+/* A list header that is not a field (a list written in pieces). */
+void ks__thrift_list_begin(ks__thrift *t, int elem_type, size_t n);
+
 /* List elements. Struct elements use ks__thrift_struct_begin/end. */
 void ks__thrift_elem_i32(ks__thrift *t, int32_t v);
 void ks__thrift_elem_i64(ks__thrift *t, int64_t v);

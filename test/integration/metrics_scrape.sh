@@ -81,7 +81,8 @@ for r in 'ksink_records_consumed_total{topic}' 'ksink_records_written_total{tabl
   'ksink_delta_version{table}' ksink_commit_latency_seconds \
   'ksink_consumer_lag{topic,partition}' 'ksink_buffered_bytes{worker}' \
   ksink_partitions_paused 'ksink_deadletter_file_records_total{table}' \
-  'ksink_files_open{table}' process_cpu_seconds_total process_resident_memory_bytes; do
+  'ksink_files_open{table}' 'ksink_records_rejected_by_keyword_total{table,keyword}' \
+  process_cpu_seconds_total process_resident_memory_bytes; do
   REQUIRE+=(--require "$r")
 done
 node "$KS_SOURCE_DIR/test/tools/prom_check.mjs" "${REQUIRE[@]}" "$WORK"/scrapes/* >"$WORK/last.json" ||
@@ -117,6 +118,9 @@ for (const [t, topic, path, valid] of tables) {
   check(get(`ksink_files_written_total{table="${t}",format="delta"}`) === files.length, `${t}: files ${get(`ksink_files_written_total{table="${t}",format="delta"}`)} = ${files.length} data files`);
   for (const f of files) dataBytes += fs.statSync(`${lake}/${path}/${f}`).size;
   check(get(`ksink_delta_commit_conflicts_total{table="${t}"}`) === 0, `${t}: no conflicts with one writer`);
+  const schemaRej = get(`ksink_records_rejected_total{table="${t}",reason="schema"}`);
+  const byKeyword = sum(new RegExp(`^ksink_records_rejected_by_keyword_total\\{table="${t}",`));
+  check(schemaRej > 0 && byKeyword === schemaRej, `${t}: schema rejects ${schemaRej} = by keyword ${byKeyword}`);
 }
 const rejectedOrders = sum(/^ksink_records_rejected_total\{table="orders",/);
 check(get(`ksink_deadletter_file_records_total{table="orders"}`) === rejectedOrders, `orders: error-file records = rejected ${rejectedOrders}`);

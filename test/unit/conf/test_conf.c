@@ -104,6 +104,9 @@ static void test_example_file(void **state) {
   assert_int_equal(t->flush_bytes, 128 << 20);
   assert_int_equal(t->flush_interval_ms, 30000);
   assert_int_equal(t->errors_tolerate_all, 1);
+  assert_int_equal(t->optimize_enabled, 0);
+  assert_int_equal(t->optimize_target_size, 256 << 20);
+  assert_int_equal(t->optimize_min_files, 10);
   assert_string_equal(t->dlq_topic, "dlq-topic");
   assert_true(t->line > 1);
   ks_conf_free(c);
@@ -264,6 +267,7 @@ static void test_values_and_flow_style(void **state) {
       "    zstd_level: 19\n"
       "    rowgroup_bytes: 64MB\n"
       "    flush: { records: 10, bytes: 1KiB, interval: 500ms }\n"
+      "    optimize: { enabled: true, target_size: 64MiB, min_files: 4 }\n"
       "    errors:\n"
       "      tolerance: none\n"
       "      deadletterqueue.topic.name: dlq\n"
@@ -310,6 +314,9 @@ static void test_values_and_flow_style(void **state) {
   assert_int_equal(t->flush_records, 10);
   assert_int_equal(t->flush_bytes, 1024);
   assert_int_equal(t->flush_interval_ms, 500);
+  assert_int_equal(t->optimize_enabled, 1);
+  assert_int_equal(t->optimize_target_size, 64 << 20);
+  assert_int_equal(t->optimize_min_files, 4);
   assert_int_equal(t->errors_tolerate_all, 0);
   assert_string_equal(t->dlq_topic, "dlq");
   assert_int_equal(c->tables[1].format, KS_FORMAT_JSONL);
@@ -323,7 +330,7 @@ static void test_values_and_flow_style(void **state) {
   assert_int_equal(c->tables[0].errors_log, 0);
   assert_int_equal(c->tables[2].codec, KS_CODEC_NONE);
   assert_string_equal(c->tables[2].dlq_topic, "dlq3");
-  assert_int_equal(c->tables[2].line, 29);
+  assert_int_equal(c->tables[2].line, 30);
   assert_int_equal(c->tables[2].add_columns, 1);
   assert_int_equal(c->tables[0].add_columns, 0);
   ks_conf_free(c);
@@ -460,6 +467,32 @@ static const bad_case bad_cases[] = {
           "    rowgroup_bytes: 12XB\n",
      "t.yaml:6: tables[0].rowgroup_bytes: expected a size like \"64KiB\", got "
      "\"12XB\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    optimize: { enabled: yes }\n",
+     "t.yaml:6: tables[0].optimize.enabled: expected false or true, got "
+     "\"yes\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    optimize: { min_files: 1 }\n",
+     "t.yaml:6: tables[0].optimize.min_files: expected an integer >= 2, got "
+     "\"1\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    optimize:\n"
+          "      target_sise: 1GiB\n",
+     "t.yaml:7: tables[0].optimize.target_sise: unknown key (did you mean "
+     "\"target_size\"?)"},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    optimize: { target_size: big }\n",
+     "t.yaml:6: tables[0].optimize.target_size: expected a size like "
+     "\"64KiB\", got \"big\""},
+    {HEAD "  - name: t\n"
+          "    topics: [a]\n"
+          "    optimize: 5\n",
+     "t.yaml:6: tables[0].optimize: expected a mapping like { enabled: true, "
+     "target_size: 256MiB, min_files: 10 }, got \"5\""},
     {HEAD "  - name: t\n"
           "    topics: [a]\n"
           "    flush: { records: 0 }\n",

@@ -96,6 +96,8 @@ static void fixture_init(fixture *f) {
   atomic_store(&at[0].rejected[KS_REASON_MALFORMED_JSON], 40);
   atomic_store(&a->rejected[KS_REASON_SCHEMA], 60);
   atomic_store(&at[0].rejected[KS_REASON_SCHEMA], 60);
+  atomic_store(&at[0].schema_keyword[KS_KEYWORD_TYPE], 45);
+  atomic_store(&at[0].schema_keyword[KS_KEYWORD_REQUIRED], 15);
   atomic_store(&a->delta_version, 7);
   atomic_store(&at[0].delta_version, 7);
   atomic_store(&a->partitions, 5);
@@ -313,6 +315,16 @@ static void test_endpoints(void **state) {
   assert_sample(
       m.body, "ksink_records_rejected_total{table=\"t\",reason=\"too_large\"}",
       "34");
+  assert_sample(m.body,
+                "ksink_records_rejected_by_keyword_total{table=\"t\","
+                "keyword=\"type\"}",
+                "45");
+  assert_sample(m.body,
+                "ksink_records_rejected_by_keyword_total{table=\"t\","
+                "keyword=\"required\"}",
+                "15");
+  /* keywords that never failed have no series */
+  assert_null(strstr(m.body, "keyword=\"enum\""));
   assert_sample(
       m.body, "ksink_records_rejected_total{table=\"t\",reason=\"null_value\"}",
       "0");

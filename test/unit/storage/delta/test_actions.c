@@ -101,8 +101,9 @@ static void test_txn_and_commit_info(void **state) {
   t.app_id = "a\x01";
   assert_int_equal(ks_delta_write_txn(&buf, &t), 0);
   assert_int_equal(ks_delta_write_commit_info(&buf, 1795257413000,
-                                              "STREAMING UPDATE",
-                                              "ksink/0.1.0"), 0);
+                                              "STREAMING UPDATE", "ksink/0.1.0",
+                                              1),
+                   0);
   assert_string_equal(
       text(),
       "{\"txn\":{\"appId\":\"ksink-user_events-3\",\"version\":41,"

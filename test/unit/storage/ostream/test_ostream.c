@@ -3,7 +3,7 @@
  * storage double: small files go as one put, large ones as multipart with
  * parts in flight; every failed storage call is retried and the stored
  * bytes are exactly the bytes written; abort leaves nothing behind. With
- * if_absent a key holding the same bytes completes as KS_EEXIST, one
+ * verify_existing a key holding the same bytes completes as KS_EEXIST, one
  * holding other bytes is replaced.
  */
 #include "storage/fs/fs.h"
@@ -118,7 +118,7 @@ static void test_small_file_single_put_retried(void **state) {
 /* Writes n bytes of data to key with if_absent; returns the status. */
 static int put_once(env *e, const char *key, const uint8_t *data, size_t n) {
   ks_ostream_options o = fast;
-  o.if_absent = 1;
+  o.if_absent = o.verify_existing = 1;
   ks_ostream *os = ks_ostream_new(e->st, key, &o);
   assert_int_equal(ks_ostream_write(os, data, n), 0);
   done d = {0};
