@@ -6,7 +6,7 @@
 # first. DuckDB (read_parquet over the log's decoded paths, with and
 # without hive_partitioning) and ksink's own snapshot reader (inspect
 # --files) must read every record back with its values
-# (test/tools/verify_partitions.mjs).
+# (test/tools/verify_partitions.mjs), before and after `ksink optimize`.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_broker part-events:4
@@ -63,6 +63,14 @@ log "table has $(table_rows "$TABLE") rows; SIGTERM"
 stop_member ksink "$KSINK_PID"
 "$KSINK" inspect "file://$TABLE" --json --files >"$WORK/inspect.json" || fail "inspect failed"
 log "directories: $(cd "$TABLE" && find . -mindepth 1 -maxdepth 1 -type d ! -name _delta_log | sort | tr '\n' ' ')"
+node "$KS_SOURCE_DIR/test/tools/verify_partitions.mjs" --table "$TABLE" \
+  --values "$WORK/values.jsonl" --inspect "$WORK/inspect.json"
+# optimize bin-packs each partition's files into one in the same escaped
+# directory, and every value still reads back, from the new files only
+"$KSINK" optimize "file://$TABLE" --min-files 2 >"$WORK/optimize.out" ||
+  fail "optimize failed: $(cat "$WORK/optimize.out")"
+"$KSINK" inspect "file://$TABLE" --json --files >"$WORK/inspect.json" || fail "inspect failed"
+log "after optimize: $(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).files)' "$WORK/inspect.json") active files"
 node "$KS_SOURCE_DIR/test/tools/verify_partitions.mjs" --table "$TABLE" \
   --values "$WORK/values.jsonl" --inspect "$WORK/inspect.json"
 log "partition_escape: passed"

@@ -109,8 +109,10 @@ static const ks_colspec meta[] = {
     {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
 };
 
-static int setup_conf(fixture *fx, const char *table_extra) {
-  char yaml[2048], err[512];
+/* Loads a config of one table t with the given extra table keys. */
+static int load_conf(const char *table_extra, ks_conf **out, char *err,
+                     size_t errlen) {
+  char yaml[2048];
   snprintf(yaml, sizeof yaml,
            "storage: {url: \"file:///tmp/x\"}\n"
            "kafka: {bootstrap.servers: mock}\n"
@@ -119,8 +121,12 @@ static int setup_conf(fixture *fx, const char *table_extra) {
            "    topics: [t]\n"
            "%s",
            table_extra);
-  int r = ks_conf_load_string(yaml, strlen(yaml), "test.yaml", &fx->conf, err,
-                              sizeof err);
+  return ks_conf_load_string(yaml, strlen(yaml), "test.yaml", out, err, errlen);
+}
+
+static int setup_conf(fixture *fx, const char *table_extra) {
+  char err[512];
+  int r = load_conf(table_extra, &fx->conf, err, sizeof err);
   if (r)
     print_message("%s\n", err);
   assert_int_equal(r, 0);
@@ -278,19 +284,9 @@ static void test_path_format(void **state) {
 
 /* The config keys' own checks, before any schema is read. */
 static void conf_refused(const char *extra, const char *want) {
-  char yaml[2048], err[512] = "";
+  char err[512] = "";
   ks_conf *c = NULL;
-  snprintf(yaml, sizeof yaml,
-           "storage: {url: \"file:///tmp/x\"}\n"
-           "kafka: {bootstrap.servers: mock}\n"
-           "tables:\n"
-           "  - name: t\n"
-           "    topics: [t]\n"
-           "%s",
-           extra);
-  assert_int_equal(
-      ks_conf_load_string(yaml, strlen(yaml), "test.yaml", &c, err, sizeof err),
-      KS_ECONFIG);
+  assert_int_equal(load_conf(extra, &c, err, sizeof err), KS_ECONFIG);
   if (strstr(err, want) == NULL)
     fail_msg("error \"%s\" lacks \"%s\"", err, want);
   assert_non_null(strstr(err, "test.yaml:"));
