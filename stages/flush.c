@@ -251,8 +251,7 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
       ks_rowgroup_rollback_row(&tw->stage);
       reject_row(&rej, r, "too_large", "");
       snprintf(rej.message, sizeof rej.message,
-               ": row does not fit the row group buffers (%s)",
-               ks_strerror(r));
+               ": row does not fit the row group buffers (%s)", ks_strerror(r));
     }
   }
   if (r == 0) {

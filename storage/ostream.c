@@ -16,7 +16,7 @@ enum os_state {
   OS_DONE
 };
 
-static const char *state_names[] = {"buffering", "creating",  "uploading",
+static const char *state_names[] = {"buffering",  "creating", "uploading",
                                     "completing", "putting",  "verifying",
                                     "done"};
 
@@ -301,8 +301,7 @@ static void on_verify_retry(uv_timer_t *t) {
  * this run cuts is the one that goes with the committed offsets, so it
  * replaces the other -- keeping the other could lose the records only
  * this one holds. */
-static void on_verify(void *arg, int status, const uint8_t *data,
-                      size_t len) {
+static void on_verify(void *arg, int status, const uint8_t *data, size_t len) {
   ks_ostream *os = arg;
   if (status == KS_ENOENT) {
     start_put(os); /* gone meanwhile: create it after all */
