@@ -53,7 +53,7 @@ file_rows() { node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" --c
 consumed() {
   local port
   port=$(grep -o '(port [0-9]*)' "$WORK/ksink.err" | tail -1 | tr -dc 0-9)
-  curl -sf "http://127.0.0.1:$port/metrics" | awk '/^ksink_records_consumed_total/ {print $2}' || true
+  curl -sf "http://127.0.0.1:$port/metrics" | awk '/^ksink_records_consumed_total/ {s += $2; n++} END {if (n) print s}' || true
 }
 crash_rounds 2 data_files 0.2
 wait "$PRODUCER" || fail "producer failed: $(cat "$WORK/produce.err")"
