@@ -88,7 +88,7 @@ log "paused and resumed"
 TOTAL=$(wc -l <"$WORK/expect.jsonl")
 consumed=0
 for _ in $(seq 600); do
-  consumed=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^ksink_records_consumed_total / {print $2}')
+  consumed=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^ksink_records_consumed_total[{ ]/ {n += $2} END {print n + 0}')
   [ "${consumed:-0}" -ge "$TOTAL" ] && break
   sleep 0.2
 done

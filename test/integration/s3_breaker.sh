@@ -61,7 +61,14 @@ for _ in $(seq 100); do grep -q '(port [0-9]*)' "$WORK/ksink.err" && break; slee
 PORT=$(grep -o '(port [0-9]*)' "$WORK/ksink.err" | grep -o '[0-9]*' | head -1)
 [ -n "$PORT" ] || fail "no http port: $(tail -5 "$WORK/ksink.err")"
 readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz"; }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# The sum of a family's series (labelled or not); empty when absent, so a
+# renamed family fails the comparisons below instead of matching itself.
+metric() {
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '
+    { name = $1; sub(/[{].*/, "", name) }
+    name == m { sum += $2; found = 1 }
+    END { if (found) print sum }'
+}
 rows() {
   rm -rf "$WORK/poll"
   "$KS_BUILD_DIR/test/ks_s3_tool" download "$URL/events/_delta_log" "$WORK/poll/_delta_log" 2>/dev/null || { echo 0; return; }
@@ -85,6 +92,7 @@ sleep 3
 c2=$(metric ksink_records_consumed_total)
 kill -0 "$PRODUCER" 2>/dev/null || fail "producer finished before the pause could be observed"
 log "paused: consumed $c1 -> $c2 in 3 s while producing 2000/s"
+[ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" -gt 0 ] || fail "no consumed count in /metrics ($c1, $c2)"
 [ $((c2 - c1)) -lt 1000 ] || fail "consumption did not stop while the breaker was open ($c1 -> $c2)"
 
 "$RGW/rgw-ctl.sh" start
