@@ -64,9 +64,10 @@ int ks_table_writer_idle(const ks_table_writer *tw) {
 
 size_t ks_table_writer_buffered(const ks_table_writer *tw) {
   size_t n = ks_rowgroup_bytes(&tw->stage);
-  for (const ks__pfile *f = tw->files; f; f = f->next)
-    if (f->rg != &tw->stage)
-      n += ks_rowgroup_bytes(f->rg);
+  for (const ks__batch *b = tw->open_list; b; b = b->open_next)
+    for (const ks__pfile *f = b->files; f; f = f->next)
+      if (f->rg != &tw->stage)
+        n += ks_rowgroup_bytes(f->rg);
   return n;
 }
 
@@ -88,8 +89,9 @@ static void release_rowgroup(ks_rowgroup *rg) {
 
 void ks_table_writer_release(ks_table_writer *tw) {
   release_rowgroup(&tw->stage);
-  for (ks__pfile *f = tw->files; f; f = f->next)
-    release_rowgroup(f->rg);
+  for (ks__batch *b = tw->open_list; b; b = b->open_next)
+    for (ks__pfile *f = b->files; f; f = f->next)
+      release_rowgroup(f->rg);
 }
 
 int ks_table_writer_inflight(const ks_table_writer *tw) {

@@ -49,22 +49,24 @@ static void build_colmap(ks_table_writer *tw) {
   }
 }
 
-static void file_unlink(ks_table_writer *tw, ks__pfile *f) {
+static void file_unlink(ks__pfile *f) {
+  ks__batch *b = f->b;
   if (f->prev)
     f->prev->next = f->next;
   else
-    tw->files = f->next;
+    b->files = f->next;
   if (f->next)
     f->next->prev = f->prev;
   f->next = f->prev = NULL;
 }
 
-static void file_push_front(ks_table_writer *tw, ks__pfile *f) {
-  f->next = tw->files;
+static void file_push_front(ks__pfile *f) {
+  ks__batch *b = f->b;
+  f->next = b->files;
   f->prev = NULL;
-  if (tw->files)
-    tw->files->prev = f;
-  tw->files = f;
+  if (b->files)
+    b->files->prev = f;
+  b->files = f;
 }
 
 static void file_free(ks_table_writer *tw, ks__pfile *f) {
@@ -145,20 +147,21 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f);
 
 ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                        const char *dir, int64_t offset) {
-  for (ks__pfile *f = tw->files; f; f = f->next) {
-    if (f->b == b && strcmp(f->dir, dir) == 0) {
-      if (f != tw->files) {
-        file_unlink(tw, f);
-        file_push_front(tw, f);
+  /* most recently used first: a run of rows for one directory finds its
+   * file at once, and the scan is bounded by max_open_partitions */
+  for (ks__pfile *f = b->files; f; f = f->next) {
+    if (strcmp(f->dir, dir) == 0) {
+      if (f != b->files) {
+        file_unlink(f);
+        file_push_front(f);
       }
       return f;
     }
   }
   if (b->nfiles >= (size_t)tw->t->conf->max_open_partitions) {
-    ks__pfile *lru = NULL;
-    for (ks__pfile *f = tw->files; f; f = f->next)
-      if (f->b == b)
-        lru = f;
+    ks__pfile *lru = b->files;
+    while (lru->next)
+      lru = lru->next;
     ks_log_debug("table %s: %zu partition files open: finishing %s first",
                  tw->t->conf->name, b->nfiles, lru->dir);
     finish_file(tw, lru);
@@ -188,7 +191,7 @@ ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
   name_file(tw, f, p);
   open_stream(tw, f);
   b->nfiles++;
-  file_push_front(tw, f);
+  file_push_front(f);
   return f;
 }
 
@@ -318,7 +321,7 @@ static void stats_of(ks_table_writer *tw, ks__pfile *f, ks_delta_add *a) {
 
 static void finish_file(ks_table_writer *tw, ks__pfile *f) {
   ks__batch *b = f->b;
-  file_unlink(tw, f);
+  file_unlink(f);
   b->nfiles--;
   if (f->rows == 0) {
     /* only rejected records: no file */
@@ -388,7 +391,7 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
 }
 
 static void drop_file(ks_table_writer *tw, ks__pfile *f) {
-  file_unlink(tw, f);
+  file_unlink(f);
   f->b->nfiles--;
   tw->file_bytes -= f->emitted;
   if (f->rg == &f->own)
@@ -402,11 +405,8 @@ static void drop_file(ks_table_writer *tw, ks__pfile *f) {
 }
 
 void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b) {
-  for (ks__pfile *f = tw->files, *next; f; f = next) {
-    next = f->next;
-    if (f->b == b)
-      drop_file(tw, f);
-  }
+  while (b->files)
+    drop_file(tw, b->files);
   for (ks__batch **pp = &tw->open_list; *pp; pp = &(*pp)->open_next)
     if (*pp == b) {
       *pp = b->open_next;
@@ -545,11 +545,8 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
     }
   if (--tw->nopen == 0)
     uv_timer_stop(&tw->age_timer);
-  for (ks__pfile *f = tw->files, *next; f; f = next) {
-    next = f->next;
-    if (f->b == b)
-      finish_file(tw, f);
-  }
+  while (b->files)
+    finish_file(tw, b->files);
   ks_flushed_set *fs = ks_calloc(1, sizeof *fs);
   fs->origin = w;
   fs->tw = tw;

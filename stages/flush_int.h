@@ -26,7 +26,7 @@ typedef struct ks__batch ks__batch;
 typedef struct ks__pfile ks__pfile;
 
 struct ks__pfile {
-  ks__pfile *next, *prev; /* tw->files, most recently used first */
+  ks__pfile *next, *prev; /* b->files, most recently used first */
   ks__batch *b;
   char *dir;       /* escaped partition directory, "" when none */
   char **values;   /* delta: partitionValues (NULL entries: null) */
@@ -48,6 +48,7 @@ struct ks__batch {
   ks_partition *kp;   /* parquet/jsonl: its Kafka partition */
   uint64_t records;   /* consumed, valid or not */
   uint64_t rows;      /* in its finished files */
+  ks__pfile *files;   /* open files, most recently used first */
   size_t nfiles;      /* open files */
   ks_delta_add *adds; /* finished files */
   size_t nadds, capadds;
@@ -68,7 +69,6 @@ struct ks_table_writer {
   ks_decoder *dec;
   size_t *colmap; /* file column j <- stage column colmap[j] */
   size_t ncolmap;
-  ks__pfile *files; /* open files of every open batch */
   ks__batch *open_list;
   int nopen;
   size_t rows_bytes;   /* routed rows held in the files' row groups */
