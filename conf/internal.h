@@ -108,4 +108,13 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
                             ks_conf_table *t);
 void ks__conf_partition_free(ks_conf_table *t);
 
+/* Returns from the calling function with the status of stmt when it
+ * fails: the loaders' one error path. */
+#define KS__CONF_CALL(stmt)                                                    \
+  do {                                                                         \
+    int r_ = (stmt);                                                           \
+    if (r_)                                                                    \
+      return r_;                                                               \
+  } while (0)
+
 #endif

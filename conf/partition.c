@@ -17,13 +17,6 @@ static const ks_derive_unit unit_vals[] = {KS_DERIVE_DATE, KS_DERIVE_YEAR,
                                            KS_DERIVE_MONTH, KS_DERIVE_DAY,
                                            KS_DERIVE_HOUR};
 
-#define CALL(stmt)                                                             \
-  do {                                                                         \
-    int r_ = (stmt);                                                           \
-    if (r_)                                                                    \
-      return r_;                                                               \
-  } while (0)
-
 void ks__conf_partition_free(ks_conf_table *t) {
   for (size_t i = 0; i < t->npartition_by; i++)
     ks_free(t->partition_by[i]);
@@ -54,7 +47,7 @@ static int load_partition_by(ks__conf_ctx *c, const ks__conf_node *v,
     if (item->kind != KS__CONF_SCALAR)
       return ks__conf_fail(c, item->line, "expected a column name, got %s",
                            ks__conf_kind_name(item));
-    CALL(ks__conf_str(c, item, &name));
+    KS__CONF_CALL(ks__conf_str(c, item, &name));
     if (name == NULL)
       return ks__conf_fail(c, item->line, "expected a column name, got \"\"");
     t->partition_by[t->npartition_by++] = name;
@@ -71,9 +64,10 @@ static int load_partition_by(ks__conf_ctx *c, const ks__conf_node *v,
 
 static int load_derive(ks__conf_ctx *c, const ks__conf_node *map,
                        ks_conf_table *t) {
-  CALL(ks__conf_expect_map(c, map,
-                           "a mapping like { event_date: { from: timestamp, "
-                           "as: date } }"));
+  KS__CONF_CALL(
+      ks__conf_expect_map(c, map,
+                          "a mapping like { event_date: { from: timestamp, "
+                          "as: date } }"));
   t->derive = ks_calloc(map->n ? map->n : 1, sizeof *t->derive);
   for (size_t i = 0; i < map->n; i++) {
     const ks__conf_node *k = map->keys[i], *v = map->vals[i];
@@ -81,9 +75,9 @@ static int load_derive(ks__conf_ctx *c, const ks__conf_node *map,
     ks_conf_derive *d = &t->derive[t->nderive++];
     d->name = ks_strdup(k->text);
     d->line = k->line;
-    CALL(ks__conf_expect_map(c, v,
-                             "a mapping like { from: timestamp, as: date }"));
-    CALL(ks__conf_check_keys(c, v, derive_keys));
+    KS__CONF_CALL(ks__conf_expect_map(
+        c, v, "a mapping like { from: timestamp, as: date }"));
+    KS__CONF_CALL(ks__conf_check_keys(c, v, derive_keys));
     const ks__conf_node *from = ks__conf_get(v, "from");
     const ks__conf_node *as = ks__conf_get(v, "as");
     if (from == NULL || ks__conf_is_null(from))
@@ -91,7 +85,7 @@ static int load_derive(ks__conf_ctx *c, const ks__conf_node *map,
                            "from: missing; expected the timestamp or date "
                            "column to derive from");
     size_t s2 = ks__conf_path_push(c, "from");
-    CALL(ks__conf_str(c, from, &d->from));
+    KS__CONF_CALL(ks__conf_str(c, from, &d->from));
     ks__conf_path_pop(c, s2);
     if (as == NULL || ks__conf_is_null(as))
       return ks__conf_fail(c, ks__conf_key_line(v, "as", v->line),
@@ -99,7 +93,7 @@ static int load_derive(ks__conf_ctx *c, const ks__conf_node *map,
                            "hour");
     int idx;
     s2 = ks__conf_path_push(c, "as");
-    CALL(ks__conf_enum(c, as, unit_names, &idx));
+    KS__CONF_CALL(ks__conf_enum(c, as, unit_names, &idx));
     d->as = unit_vals[idx];
     ks__conf_path_pop(c, s2);
     ks__conf_path_pop(c, saved);
@@ -144,17 +138,17 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
   t->max_open_partitions = 64;
   if ((v = ks__conf_get(map, "partition_by")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "partition_by");
-    CALL(load_partition_by(c, v, t));
+    KS__CONF_CALL(load_partition_by(c, v, t));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "derive")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "derive");
-    CALL(load_derive(c, v, t));
+    KS__CONF_CALL(load_derive(c, v, t));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "path_format")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "path_format");
-    CALL(ks__conf_str(c, v, &t->path_format));
+    KS__CONF_CALL(ks__conf_str(c, v, &t->path_format));
     t->path_format_line = v->line;
     if (t->npartition_by)
       return ks__conf_fail(c, v->line,
@@ -165,7 +159,7 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
   }
   if ((v = ks__conf_get(map, "timestamp_field")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "timestamp_field");
-    CALL(ks__conf_str(c, v, &t->timestamp_field));
+    KS__CONF_CALL(ks__conf_str(c, v, &t->timestamp_field));
     t->timestamp_field_line = v->line;
     if (t->path_format == NULL)
       return ks__conf_fail(c, v->line, "only used with path_format");
@@ -174,7 +168,7 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
   if ((v = ks__conf_get(map, "timezone")) && !ks__conf_is_null(v)) {
     char *tz = NULL, shown[128];
     saved = ks__conf_path_push(c, "timezone");
-    CALL(ks__conf_str(c, v, &tz));
+    KS__CONF_CALL(ks__conf_str(c, v, &tz));
     int bad = tz == NULL || parse_tz(tz, &t->tz_offset_min) != 0;
     if (bad) {
       int r = ks__conf_fail(c, v->line,
@@ -193,7 +187,7 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
   }
   if ((v = ks__conf_get(map, "max_open_partitions")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "max_open_partitions");
-    CALL(ks__conf_int(c, v, 1, 100000, &t->max_open_partitions));
+    KS__CONF_CALL(ks__conf_int(c, v, 1, 100000, &t->max_open_partitions));
     ks__conf_path_pop(c, saved);
   }
   if (t->format == KS_FORMAT_JSONL) {

@@ -82,13 +82,6 @@ static const char *const errors_all[] = {
     NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 
-#define CALL(stmt)                                                             \
-  do {                                                                         \
-    int r_ = (stmt);                                                           \
-    if (r_)                                                                    \
-      return r_;                                                               \
-  } while (0)
-
 void ks__conf_table_free(ks_conf_table *t) {
   ks_free(t->name);
   for (size_t i = 0; i < t->ntopics; i++)
@@ -130,7 +123,7 @@ static int path_within(const char *a, const char *b) {
 static int check_deadletter_path(ks__conf_ctx *c, const ks__conf_node *v,
                                  const ks_conf_table *t) {
   char shown[128];
-  CALL(check_path(c, v, t->deadletter_path));
+  KS__CONF_CALL(check_path(c, v, t->deadletter_path));
   if (t->deadletter_path[0] == '\0')
     return ks__conf_fail(c, v->line,
                          "expected a directory relative to storage.url like "
@@ -161,8 +154,8 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
     size_t saved = ks__conf_path_push(c, k->text);
     if (in_list(full, errors_inner)) {
       if (!ks__conf_is_null(v)) {
-        CALL(ks__conf_expect_map(c, v, "a mapping"));
-        CALL(load_errors(c, v, full, t, st));
+        KS__CONF_CALL(ks__conf_expect_map(c, v, "a mapping"));
+        KS__CONF_CALL(load_errors(c, v, full, t, st));
       }
     } else if (in_list(full, errors_leaves)) {
       size_t leaf = 0;
@@ -181,16 +174,16 @@ static int load_errors(ks__conf_ctx *c, const ks__conf_node *map,
       if (leaf == 0) {
         int idx = 0;
         if (!ks__conf_is_null(v))
-          CALL(ks__conf_enum(c, v, tolerance_names, &idx));
+          KS__CONF_CALL(ks__conf_enum(c, v, tolerance_names, &idx));
         t->errors_tolerate_all = idx == 0;
       } else if (leaf == 1) {
-        CALL(ks__conf_str(c, v, &t->dlq_topic));
+        KS__CONF_CALL(ks__conf_str(c, v, &t->dlq_topic));
       } else if (leaf == 5) {
-        CALL(ks__conf_str(c, v, &t->deadletter_path));
+        KS__CONF_CALL(ks__conf_str(c, v, &t->deadletter_path));
         if (t->deadletter_path)
-          CALL(check_deadletter_path(c, v, t));
+          KS__CONF_CALL(check_deadletter_path(c, v, t));
       } else if (!ks__conf_is_null(v)) {
-        CALL(ks__conf_enum(c, v, bool_names, flags[leaf]));
+        KS__CONF_CALL(ks__conf_enum(c, v, bool_names, flags[leaf]));
       }
     } else {
       /* Suggest among the full dotted names, print relative to prefix. */
@@ -225,7 +218,7 @@ static int load_topics(ks__conf_ctx *c, const ks__conf_node *v,
       return ks__conf_fail(
           c, item->line, "expected a topic name, got %s",
           item->kind == KS__CONF_SCALAR ? "nothing" : ks__conf_kind_name(item));
-    CALL(ks__conf_str(c, item, &topic));
+    KS__CONF_CALL(ks__conf_str(c, item, &topic));
     if (topic == NULL)
       return ks__conf_fail(c, item->line, "expected a topic name, got \"\"");
     t->topics[t->ntopics++] = topic;
@@ -252,7 +245,7 @@ static int load_topics(ks__conf_ctx *c, const ks__conf_node *v,
 static int resolve_schema(ks__conf_ctx *c, const ks__conf_node *v, char **out) {
   char *s, shown[128];
   struct stat st;
-  CALL(ks__conf_str(c, v, &s));
+  KS__CONF_CALL(ks__conf_str(c, v, &s));
   if (s == NULL)
     return 0;
   int found = stat(s, &st) == 0;
@@ -315,23 +308,23 @@ static int load_flush(ks__conf_ctx *c, const ks__conf_node *map,
                       ks_conf_table *t) {
   const ks__conf_node *v;
   size_t saved;
-  CALL(ks__conf_expect_map(c, map,
-                           "a mapping like { records: 500000, "
-                           "bytes: 128MiB, interval: 30s }"));
-  CALL(ks__conf_check_keys(c, map, flush_keys));
+  KS__CONF_CALL(ks__conf_expect_map(c, map,
+                                    "a mapping like { records: 500000, "
+                                    "bytes: 128MiB, interval: 30s }"));
+  KS__CONF_CALL(ks__conf_check_keys(c, map, flush_keys));
   if ((v = ks__conf_get(map, "records")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "records");
-    CALL(ks__conf_int(c, v, 1, INT64_MAX, &t->flush_records));
+    KS__CONF_CALL(ks__conf_int(c, v, 1, INT64_MAX, &t->flush_records));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "bytes")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "bytes");
-    CALL(ks__conf_size(c, v, 1, &t->flush_bytes));
+    KS__CONF_CALL(ks__conf_size(c, v, 1, &t->flush_bytes));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "interval")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "interval");
-    CALL(ks__conf_duration(c, v, 1, &t->flush_interval_ms));
+    KS__CONF_CALL(ks__conf_duration(c, v, 1, &t->flush_interval_ms));
     ks__conf_path_pop(c, saved);
   }
   return 0;
@@ -341,23 +334,24 @@ static int load_optimize(ks__conf_ctx *c, const ks__conf_node *map,
                          ks_conf_table *t) {
   const ks__conf_node *v;
   size_t saved;
-  CALL(ks__conf_expect_map(c, map,
-                           "a mapping like { enabled: true, target_size: "
-                           "256MiB, min_files: 10 }"));
-  CALL(ks__conf_check_keys(c, map, optimize_keys));
+  KS__CONF_CALL(
+      ks__conf_expect_map(c, map,
+                          "a mapping like { enabled: true, target_size: "
+                          "256MiB, min_files: 10 }"));
+  KS__CONF_CALL(ks__conf_check_keys(c, map, optimize_keys));
   if ((v = ks__conf_get(map, "enabled")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "enabled");
-    CALL(ks__conf_enum(c, v, bool_names, &t->optimize_enabled));
+    KS__CONF_CALL(ks__conf_enum(c, v, bool_names, &t->optimize_enabled));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "target_size")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "target_size");
-    CALL(ks__conf_size(c, v, 1, &t->optimize_target_size));
+    KS__CONF_CALL(ks__conf_size(c, v, 1, &t->optimize_target_size));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "min_files")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "min_files");
-    CALL(ks__conf_int(c, v, 2, INT64_MAX, &t->optimize_min_files));
+    KS__CONF_CALL(ks__conf_int(c, v, 2, INT64_MAX, &t->optimize_min_files));
     ks__conf_path_pop(c, saved);
   }
   return 0;
@@ -381,13 +375,13 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   t->optimize_target_size = INT64_C(256) << 20;
   t->optimize_min_files = 10;
 
-  CALL(ks__conf_expect_map(c, map, "a mapping with name and topics"));
-  CALL(ks__conf_check_keys(c, map, table_keys));
+  KS__CONF_CALL(ks__conf_expect_map(c, map, "a mapping with name and topics"));
+  KS__CONF_CALL(ks__conf_check_keys(c, map, table_keys));
 
   v = ks__conf_get(map, "name");
   saved = ks__conf_path_push(c, "name");
   if (v)
-    CALL(ks__conf_str(c, v, &t->name));
+    KS__CONF_CALL(ks__conf_str(c, v, &t->name));
   if (t->name == NULL)
     return ks__conf_fail(c, ks__conf_key_line(map, "name", map->line),
                          "missing; expected a table name made of "
@@ -411,14 +405,14 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     return ks__conf_fail(c, ks__conf_key_line(map, "topics", map->line),
                          "missing; expected a non-empty sequence of Kafka "
                          "topics like [user-events]");
-  CALL(load_topics(c, v, t, conf));
+  KS__CONF_CALL(load_topics(c, v, t, conf));
   ks__conf_path_pop(c, saved);
 
   if ((v = ks__conf_get(map, "path")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "path");
-    CALL(ks__conf_str(c, v, &t->path));
+    KS__CONF_CALL(ks__conf_str(c, v, &t->path));
     if (t->path)
-      CALL(check_path(c, v, t->path));
+      KS__CONF_CALL(check_path(c, v, t->path));
     ks__conf_path_pop(c, saved);
   }
   if (t->path == NULL)
@@ -426,55 +420,56 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
 
   if ((v = ks__conf_get(map, "format")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "format");
-    CALL(ks__conf_enum(c, v, format_names, &idx));
+    KS__CONF_CALL(ks__conf_enum(c, v, format_names, &idx));
     t->format = format_vals[idx];
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema");
-    CALL(resolve_schema(c, v, &t->schema_path));
+    KS__CONF_CALL(resolve_schema(c, v, &t->schema_path));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema_evolution");
-    CALL(ks__conf_enum(c, v, evolution_names, &idx));
+    KS__CONF_CALL(ks__conf_enum(c, v, evolution_names, &idx));
     t->add_columns = idx == 1;
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "compression")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "compression");
-    CALL(ks__conf_enum(c, v, codec_names, &idx));
+    KS__CONF_CALL(ks__conf_enum(c, v, codec_names, &idx));
     t->codec = codec_vals[idx];
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "zstd_level")) && !ks__conf_is_null(v)) {
     int64_t level;
     saved = ks__conf_path_push(c, "zstd_level");
-    CALL(ks__conf_int(c, v, 1, 22, &level));
+    KS__CONF_CALL(ks__conf_int(c, v, 1, 22, &level));
     t->zstd_level = (int)level;
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "rowgroup_bytes")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "rowgroup_bytes");
-    CALL(ks__conf_size(c, v, 1, &t->rowgroup_bytes));
+    KS__CONF_CALL(ks__conf_size(c, v, 1, &t->rowgroup_bytes));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "flush")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "flush");
-    CALL(load_flush(c, v, t));
+    KS__CONF_CALL(load_flush(c, v, t));
     ks__conf_path_pop(c, saved);
   }
-  CALL(ks__conf_load_partition(c, map, t));
+  KS__CONF_CALL(ks__conf_load_partition(c, map, t));
   if ((v = ks__conf_get(map, "optimize")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "optimize");
-    CALL(load_optimize(c, v, t));
+    KS__CONF_CALL(load_optimize(c, v, t));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "errors")) && !ks__conf_is_null(v)) {
     errors_state st = {{0}};
     saved = ks__conf_path_push(c, "errors");
-    CALL(ks__conf_expect_map(c, v, "a mapping like { tolerance: all }"));
-    CALL(load_errors(c, v, "", t, &st));
+    KS__CONF_CALL(
+        ks__conf_expect_map(c, v, "a mapping like { tolerance: all }"));
+    KS__CONF_CALL(load_errors(c, v, "", t, &st));
     if (t->deadletter_path && !t->errors_tolerate_all) {
       ks__conf_path_push(c, "deadletter.path");
       return ks__conf_fail(c, st.line[5],
