@@ -9,7 +9,8 @@
 //
 // Checks (each reported PASS/FAIL; exit 1 if any fails, 2 on bad usage):
 //   log          versions 0..N contiguous, every line one JSON action, exactly
-//                one protocol and one metaData (both in version 0), every add
+//                one protocol and one metaData in version 0 (a later metaData
+//                may only add nullable columns: schema evolution), every add
 //                has path/size/modificationTime/dataChange/stats, add/remove
 //                replay is consistent, txn versions never go backwards
 //   files        every active file exists with the size its add says
@@ -186,7 +187,7 @@ function readLog(table, check) {
     if (v !== i) check.fail(`versions not contiguous from 0: expected version ${i}, found ${v}`);
   });
   snap.versions = versions.length;
-  let protocols = 0, metas = 0;
+  let protocols = 0, metas = 0, metasAt0 = 0;
 
   for (const v of versions) {
     const name = `${String(v).padStart(20, '0')}.json`;
@@ -218,22 +219,36 @@ function readLog(table, check) {
             check.fail(`${where}: protocol lacks minReaderVersion/minWriterVersion`);
           }
           break;
-        case 'metaData':
+        case 'metaData': {
           metas++;
+          if (v === 0) metasAt0++;
+          const prev = snap.metaData;
           snap.metaData = act;
-          if (v !== 0) check.fail(`${where}: metaData action outside version 0`);
           if (typeof act.id !== 'string' || act.format?.provider !== 'parquet'
               || typeof act.schemaString !== 'string' || !Array.isArray(act.partitionColumns)) {
             check.fail(`${where}: metaData needs id, format.provider "parquet", schemaString, partitionColumns`);
-          } else {
-            try {
-              const s = JSON.parse(act.schemaString);
-              if (s.type !== 'struct' || !Array.isArray(s.fields)) throw new Error('not a struct');
-            } catch (e) {
-              check.fail(`${where}: metaData.schemaString is not a struct schema: ${e.message}`);
+            break;
+          }
+          let schema;
+          try {
+            schema = JSON.parse(act.schemaString);
+            if (schema.type !== 'struct' || !Array.isArray(schema.fields)) throw new Error('not a struct');
+          } catch (e) {
+            check.fail(`${where}: metaData.schemaString is not a struct schema: ${e.message}`);
+            break;
+          }
+          if (v !== 0) {
+            let why = null;
+            if (!prev) why = 'no metaData before it';
+            else if (act.id !== prev.id) why = `id ${prev.id} -> ${act.id}`;
+            else if (JSON.stringify(act.partitionColumns) !== JSON.stringify(prev.partitionColumns)) why = 'partitionColumns changed';
+            else {
+              try { why = onlyAdds(JSON.parse(prev.schemaString), schema, ''); } catch (e) { why = e.message; }
             }
+            if (why) check.fail(`${where}: metaData outside version 0 does more than add nullable columns: ${why}`);
           }
           break;
+        }
         case 'add': {
           snap.adds++;
           for (const f of ['path', 'size', 'modificationTime', 'dataChange', 'stats']) {
@@ -285,8 +300,40 @@ function readLog(table, check) {
     if (actionsHere === 0) check.fail(`${name}: empty commit`);
   }
   if (protocols !== 1) check.fail(`the log has ${protocols} protocol actions, expected exactly 1 (in version 0)`);
-  if (metas !== 1) check.fail(`the log has ${metas} metaData actions, expected exactly 1 (in version 0)`);
+  if (metasAt0 !== 1) check.fail(`version 0 has ${metasAt0} metaData actions, expected exactly 1 (${metas} in the log)`);
   return snap;
+}
+
+// Why `to` is more than `from` plus nullable fields (Delta's ADD COLUMNS,
+// at any struct depth, inside arrays and maps too), or null.
+function onlyAdds(from, to, at) {
+  if (typeof from === 'string' || typeof to === 'string') {
+    return JSON.stringify(from) === JSON.stringify(to) ? null : `${at || 'root'}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}`;
+  }
+  if (from.type !== to.type) return `${at || 'root'}: ${from.type} -> ${to.type}`;
+  if (from.type === 'array') {
+    if (from.containsNull !== to.containsNull) return `${at}: containsNull changed`;
+    return onlyAdds(from.elementType, to.elementType, `${at}[]`);
+  }
+  if (from.type === 'map') {
+    if (from.valueContainsNull !== to.valueContainsNull) return `${at}: valueContainsNull changed`;
+    return onlyAdds(from.keyType, to.keyType, `${at}.key`) ?? onlyAdds(from.valueType, to.valueType, `${at}.value`);
+  }
+  if (from.type !== 'struct') return JSON.stringify(from) === JSON.stringify(to) ? null : `${at}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}`;
+  const next = new Map(to.fields.map((f) => [f.name, f]));
+  for (const f of from.fields) {
+    const g = next.get(f.name);
+    const here = at ? `${at}.${f.name}` : f.name;
+    if (!g) return `${here} dropped`;
+    if (g.nullable !== f.nullable) return `${here}: nullable ${f.nullable} -> ${g.nullable}`;
+    const why = onlyAdds(f.type, g.type, here);
+    if (why) return why;
+    next.delete(f.name);
+  }
+  for (const [name, g] of next) {
+    if (!g.nullable) return `${at ? `${at}.${name}` : name} added as non-nullable`;
+  }
+  return null;
 }
 
 function resolveDataPath(table, p) {

@@ -248,8 +248,32 @@ test('a broken log fails log: gap, bad JSON, second metaData, add without stats,
   assert.match(r.out, /expected version 2, found 3/);
   assert.match(r.out, /00000000000000000001.json:\d+: add lacks "stats"/);
   assert.match(r.out, /00000000000000000001.json:\d+: not valid JSON/);
-  assert.match(r.out, /metaData action outside version 0/);
+  assert.match(r.out, /00000000000000000001.json:\d+: metaData needs id, format.provider "parquet", schemaString, partitionColumns/);
   assert.match(r.out, /remove of nope.parquet, which is not active/);
+});
+
+test('a later metaData may add nullable columns, nothing else', async () => {
+  const evolved = (change) => (t) => {
+    const meta = JSON.parse(t[0].split('\n')[1]).metaData;
+    const schema = JSON.parse(meta.schemaString);
+    change(schema);
+    t[2] = JSON.stringify({ metaData: { ...meta, schemaString: JSON.stringify(schema) } }) + '\n' + t[2];
+    return t;
+  };
+  const ok = await buildTable('evolved', good, { mutate: evolved((s) => s.fields.push(
+    { name: 'email', type: 'string', nullable: true, metadata: {} },
+    { name: 'profile', type: { type: 'struct', fields: [{ name: 'city', type: 'string', nullable: true, metadata: {} }] }, nullable: true, metadata: {} })) });
+  const r1 = verify(ok);
+  assert.equal(r1.code, 0, r1.out);
+  for (const [name, change, why] of [
+    ['retyped', (s) => { s.fields[4].type = 'string'; }, /user_id: "long" -> "string"/],
+    ['dropped', (s) => { s.fields.splice(5, 1); }, /event_type dropped/],
+    ['required', (s) => s.fields.push({ name: 'x', type: 'long', nullable: false, metadata: {} }), /x added as non-nullable/],
+  ]) {
+    const r = verify(await buildTable(name, good, { mutate: evolved(change) }));
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, why);
+  }
 });
 
 test('a removed file no longer counts; a wrong column type fails schema', async () => {
