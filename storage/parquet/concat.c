@@ -17,10 +17,9 @@
 #include "base/buf.h"
 #include "base/ks.h"
 #include "storage/parquet/reader.h"
+#include "storage/parquet/reader_int.h"
 #include "storage/parquet/thrift.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* A column chunk of an input: where it was, where it goes. */
@@ -333,18 +332,6 @@ static void walk_file(walk *x) {
     refuse(x, KS_ECORRUPT, "footer without schema or row groups");
 }
 
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static void input_free(cat_input *in) {
   ks_free(in->footer);
   ks_free(in->chunks);
@@ -445,14 +432,16 @@ static int offset_index(const uint8_t *p, size_t n, const cat_chunk *cc,
 static int read_input(ks_pq_concat *c, cat_input *in, const uint8_t *data,
                       size_t len, char *err, size_t errlen) {
   if (len >= 12 && memcmp(data + len - 4, "PARE", 4) == 0)
-    return errf(err, errlen, KS_EUNSUPPORTED, "an encrypted file (PARE)");
+    return ks__pq_errf(err, errlen, KS_EUNSUPPORTED,
+                       "an encrypted file (PARE)");
   if (len < 12 || memcmp(data, "PAR1", 4) || memcmp(data + len - 4, "PAR1", 4))
-    return errf(err, errlen, KS_ECORRUPT, "not a Parquet file (no PAR1)");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "not a Parquet file (no PAR1)");
   const uint8_t *t = data + len - 8;
   size_t flen = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 |
                 (size_t)t[3] << 24;
   if (flen == 0 || flen > len - 12)
-    return errf(err, errlen, KS_ECORRUPT, "footer length out of range");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "footer length out of range");
   /* the reader checks the schema tree and the chunks' own metadata */
   ks_pq_file *pf;
   int rc = ks_pq_file_open(data, len, &pf, err, errlen);
@@ -467,9 +456,9 @@ static int read_input(ks_pq_concat *c, cat_input *in, const uint8_t *data,
   walk x = {.r = &r, .in = in, .limit = (int64_t)(len - 8 - flen)};
   walk_file(&x);
   if (r.err)
-    return errf(err, errlen, KS_ECORRUPT, "malformed footer");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "malformed footer");
   if (x.bad)
-    return errf(err, errlen, x.code, "%s", x.bad);
+    return ks__pq_errf(err, errlen, x.code, "%s", x.bad);
   if (c->ninputs) {
     const cat_input *f = &c->inputs[0];
     if (in->schema_len != f->schema_len ||
@@ -478,8 +467,8 @@ static int read_input(ks_pq_concat *c, cat_input *in, const uint8_t *data,
         in->order_len != f->order_len ||
         memcmp(in->footer + in->order_off, f->footer + f->order_off,
                f->order_len))
-      return errf(err, errlen, KS_ESCHEMA,
-                  "its Parquet schema differs from the first file's");
+      return ks__pq_errf(err, errlen, KS_ESCHEMA,
+                         "its Parquet schema differs from the first file's");
   }
   /* where each chunk goes, and its indexes */
   uint64_t at = c->offset ? c->offset : 4;
@@ -491,8 +480,9 @@ static int read_input(ks_pq_concat *c, cat_input *in, const uint8_t *data,
       cc->oi_pos = c->oi.len;
       if (offset_index(data + cc->oi_off, (size_t)cc->oi_len, cc, &c->oi)) {
         ks_buf_truncate(&c->oi, cc->oi_pos);
-        return errf(err, errlen, KS_ECORRUPT,
-                    "an offset index that does not match its column chunk");
+        return ks__pq_errf(
+            err, errlen, KS_ECORRUPT,
+            "an offset index that does not match its column chunk");
       }
       cc->oi_new_len = c->oi.len - cc->oi_pos;
     }

@@ -6,6 +6,7 @@
  * is itself capped.
  */
 #include "storage/parquet/reader.h"
+#include "storage/parquet/reader_int.h"
 
 #include "base/ks.h"
 #include "storage/parquet/rle.h"
@@ -50,9 +51,7 @@ struct ks_pq_file {
   size_t idx_cap;
 };
 
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...) {
+int ks__pq_errf(char *err, size_t errlen, int code, const char *fmt, ...) {
   if (err && errlen) {
     va_list ap;
     va_start(ap, fmt);
@@ -243,7 +242,7 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
   }
   if (r.err || elems == NULL) {
     ks_free(elems);
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   }
   f->nodes = ks_calloc(nelems, sizeof *f->nodes);
   f->nnodes = nelems;
@@ -253,7 +252,8 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
   rc = build_node(f, elems, nelems, &next, &nkids, 0, 0, 0, 0);
   ks_free(elems);
   if (rc || next != nelems)
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed schema");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "parquet footer: malformed schema");
   if (!have_rgs)
     return 0;
   ks__thrift_rd_init(&r, rg_at, (size_t)(p + n - rg_at));
@@ -261,23 +261,23 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
   size_t nrg;
   ks__thrift_rd_list(&r, &et, &nrg);
   if (r.err || (nrg && et != KS__T_STRUCT))
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   size_t ncols = f->nleaves ? f->nleaves : 1;
   if (nrg > SIZE_MAX / sizeof(chunk_meta) / ncols)
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   f->chunks = ks_calloc(nrg ? nrg * ncols : 1, sizeof *f->chunks);
   f->nrgs = nrg;
   for (size_t g = 0; g < nrg && !r.err; g++) {
     size_t got;
     read_row_group(&r, f->chunks + g * ncols, f->nleaves, &got);
     if (!r.err && got != f->nleaves)
-      return errf(err, errlen, KS_ECORRUPT,
-                  "parquet footer: row group %zu has %zu columns, the "
-                  "schema %zu",
-                  g, got, f->nleaves);
+      return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                         "parquet footer: row group %zu has %zu columns, the "
+                         "schema %zu",
+                         g, got, f->nleaves);
   }
   if (r.err)
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   return 0;
 }
 
@@ -286,11 +286,12 @@ int ks_pq_file_open(const uint8_t *data, size_t len, ks_pq_file **out,
   *out = NULL;
   if (len < 12 || memcmp(data, "PAR1", 4) != 0 ||
       memcmp(data + len - 4, "PAR1", 4) != 0)
-    return errf(err, errlen, KS_ECORRUPT, "not a parquet file (no PAR1)");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "not a parquet file (no PAR1)");
   uint32_t flen = (uint32_t)data[len - 8] | (uint32_t)data[len - 7] << 8 |
                   (uint32_t)data[len - 6] << 16 | (uint32_t)data[len - 5] << 24;
   if (flen > len - 12)
-    return errf(err, errlen, KS_ECORRUPT, "parquet footer: bad length");
+    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: bad length");
   ks_pq_file *f = ks_calloc(1, sizeof *f);
   f->data = data;
   f->len = len;
@@ -497,217 +498,13 @@ static uint32_t *idx_scratch(ks_pq_file *f, size_t n) {
   return f->idx;
 }
 
-static int put_bytes(ks_buf *blob, const uint8_t *p, size_t n, ks_pq_rval *v) {
-  if (blob->len + n > UINT32_MAX)
-    return KS_ETOOBIG;
-  v->s.off = (uint32_t)blob->len;
-  v->s.len = (uint32_t)n;
-  return ks_buf_append(blob, p, n);
-}
-
-/* PLAIN values p[0..n) -> out[0..count). */
-static int decode_plain(const ks_pq_rnode *leaf, const uint8_t *p, size_t n,
-                        size_t count, ks_pq_rval *out, ks_buf *blob) {
-  size_t pos = 0;
-  for (size_t i = 0; i < count; i++) {
-    ks_pq_rval *v = &out[i];
-    switch (leaf->type) {
-    case KS_PQR_BOOLEAN:
-      if (i / 8 >= n)
-        return KS_ECORRUPT;
-      v->i = (p[i / 8] >> (i % 8)) & 1;
-      break;
-    case KS_PQR_INT32: {
-      if (n - pos < 4)
-        return KS_ECORRUPT;
-      int32_t x;
-      memcpy(&x, p + pos, 4);
-      v->i = x;
-      pos += 4;
-      break;
-    }
-    case KS_PQR_INT64:
-      if (n - pos < 8)
-        return KS_ECORRUPT;
-      memcpy(&v->i, p + pos, 8);
-      pos += 8;
-      break;
-    case KS_PQR_FLOAT: {
-      if (n - pos < 4)
-        return KS_ECORRUPT;
-      float x;
-      memcpy(&x, p + pos, 4);
-      v->d = x;
-      pos += 4;
-      break;
-    }
-    case KS_PQR_DOUBLE:
-      if (n - pos < 8)
-        return KS_ECORRUPT;
-      memcpy(&v->d, p + pos, 8);
-      pos += 8;
-      break;
-    case KS_PQR_BYTE_ARRAY: {
-      if (n - pos < 4)
-        return KS_ECORRUPT;
-      uint32_t len;
-      memcpy(&len, p + pos, 4);
-      pos += 4;
-      if (len > n - pos)
-        return KS_ECORRUPT;
-      int rc = put_bytes(blob, p + pos, len, v);
-      if (rc)
-        return rc;
-      pos += len;
-      break;
-    }
-    case KS_PQR_FLBA: {
-      size_t len = (size_t)leaf->type_length;
-      if (len > n - pos)
-        return KS_ECORRUPT;
-      int rc = put_bytes(blob, p + pos, len, v);
-      if (rc)
-        return rc;
-      pos += len;
-      break;
-    }
-    default:
-      return KS_EUNSUPPORTED;
-    }
-  }
-  return 0;
-}
-
-/* ---- DELTA_* encodings (parquet-mr and others write them in v2 pages) -- */
-
-static int rd_uvarint(const uint8_t *p, size_t n, size_t *pos, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*pos >= n)
-      return KS_ECORRUPT;
-    uint8_t b = p[(*pos)++];
-    *v |= (uint64_t)(b & 0x7f) << shift;
-    if ((b & 0x80) == 0)
-      return 0;
-  }
-  return KS_ECORRUPT;
-}
-
-/* DELTA_BINARY_PACKED: count values into out (wrapping 64-bit sums, which
- * INT32 columns truncate); *used gets the bytes read. */
-static int decode_dbp(const uint8_t *p, size_t n, size_t count, int64_t *out,
-                      size_t *used) {
-  size_t pos = 0;
-  uint64_t block, nmini, total, first;
-  if (rd_uvarint(p, n, &pos, &block) || rd_uvarint(p, n, &pos, &nmini) ||
-      rd_uvarint(p, n, &pos, &total) || rd_uvarint(p, n, &pos, &first))
-    return KS_ECORRUPT;
-  if (block == 0 || block % 128 || nmini == 0 || nmini > block ||
-      (block / nmini) % 32 || total < count || block > (1u << 20))
-    return KS_ECORRUPT;
-  uint64_t per_mini = block / nmini;
-  uint64_t cur = (uint64_t)((int64_t)(first >> 1) ^ -(int64_t)(first & 1));
-  size_t got = 0;
-  if (total > 0) {
-    if (count > 0)
-      out[got++] = (int64_t)cur;
-    uint64_t left = total - 1; /* values still encoded */
-    while (left > 0) {
-      uint64_t zmin;
-      if (rd_uvarint(p, n, &pos, &zmin) || nmini > n - pos)
-        return KS_ECORRUPT;
-      uint64_t min_delta =
-          (uint64_t)((int64_t)(zmin >> 1) ^ -(int64_t)(zmin & 1));
-      const uint8_t *widths = p + pos;
-      pos += nmini;
-      for (uint64_t m = 0; m < nmini && left > 0; m++) {
-        int w = widths[m];
-        if (w > 64)
-          return KS_ECORRUPT;
-        uint64_t bytes = per_mini * (uint64_t)w / 8;
-        size_t avail = n - pos;
-        for (uint64_t k = 0; k < per_mini && left > 0; k++, left--) {
-          uint64_t bit = k * (uint64_t)w, d = 0;
-          if ((bit + (uint64_t)w + 7) / 8 > avail)
-            return KS_ECORRUPT;
-          for (int b = 0; b < w; b++) {
-            uint64_t at = bit + (uint64_t)b;
-            d |= (uint64_t)((p[pos + at / 8] >> (at % 8)) & 1) << b;
-          }
-          cur += min_delta + d;
-          if (got < count)
-            out[got++] = (int64_t)cur;
-        }
-        pos += bytes < avail ? (size_t)bytes : avail;
-      }
-    }
-  }
-  if (got < count)
-    return KS_ECORRUPT;
-  *used = pos;
-  return 0;
-}
-
-/* DELTA_LENGTH_BYTE_ARRAY (prefixes NULL) and DELTA_BYTE_ARRAY. */
-static int decode_delta_bytes(const uint8_t *p, size_t n, size_t count,
-                              int with_prefix, ks_pq_rval *out, ks_buf *blob) {
-  int64_t *pre = ks_calloc(count ? count : 1, sizeof *pre);
-  int64_t *len = ks_calloc(count ? count : 1, sizeof *len);
-  size_t pos = 0, used = 0;
-  int rc = 0;
-  if (with_prefix && (rc = decode_dbp(p, n, count, pre, &used)) == 0)
-    pos += used;
-  if (rc == 0 && (rc = decode_dbp(p + pos, n - pos, count, len, &used)) == 0)
-    pos += used;
-  size_t prev_n = 0;
-  for (size_t i = 0; rc == 0 && i < count; i++) {
-    if (len[i] < 0 || (uint64_t)len[i] > n - pos || pre[i] < 0 ||
-        (uint64_t)pre[i] > prev_n) {
-      rc = KS_ECORRUPT;
-      break;
-    }
-    size_t pl = (size_t)pre[i], sl = (size_t)len[i], start = blob->len;
-    if (start + pl + sl > UINT32_MAX) {
-      rc = KS_ETOOBIG;
-      break;
-    }
-    /* the prefix is copied from the previous value, inside blob: reserve
-     * first so the copy's source does not move */
-    if ((rc = ks_buf_reserve(blob, pl + sl)))
-      break;
-    if (pl)
-      memcpy(blob->data + start, blob->data + out[i - 1].s.off, pl);
-    if (sl)
-      memcpy(blob->data + start + pl, p + pos, sl);
-    blob->len = start + pl + sl;
-    pos += sl;
-    out[i].s.off = (uint32_t)start;
-    out[i].s.len = (uint32_t)(pl + sl);
-    prev_n = pl + sl;
-  }
-  ks_free(pre);
-  ks_free(len);
-  return rc;
-}
-
-static int decode_delta_ints(const ks_pq_rnode *leaf, const uint8_t *p,
-                             size_t n, size_t count, ks_pq_rval *out) {
-  int64_t *v = ks_calloc(count ? count : 1, sizeof *v);
-  size_t used;
-  int rc = decode_dbp(p, n, count, v, &used);
-  for (size_t i = 0; rc == 0 && i < count; i++)
-    out[i].i = leaf->type == KS_PQR_INT32 ? (int32_t)(uint32_t)v[i] : v[i];
-  ks_free(v);
-  return rc;
-}
-
 static int decode_values(ks_pq_file *f, const ks_pq_rnode *leaf, int enc,
                          const uint8_t *p, size_t n, size_t count,
                          const dict *d, ks_pq_rval *out, ks_buf *blob) {
   if (count == 0)
     return 0;
   if (enc == 0)
-    return decode_plain(leaf, p, n, count, out, blob);
+    return ks__pq_decode_plain(leaf, p, n, count, out, blob);
   if (enc == 2 || enc == 8) { /* PLAIN_DICTIONARY, RLE_DICTIONARY */
     if (d == NULL || n < 1)
       return KS_ECORRUPT;
@@ -720,10 +517,10 @@ static int decode_values(ks_pq_file *f, const ks_pq_rnode *leaf, int enc,
         return KS_ECORRUPT;
       const ks_pq_rval *dv = &d->vals[idx[i]];
       if (leaf->type == KS_PQR_BYTE_ARRAY || leaf->type == KS_PQR_FLBA) {
-        if ((rc = put_bytes(blob,
-                            dv->s.len ? d->blob.data + dv->s.off
-                                      : (const uint8_t *)"",
-                            dv->s.len, &out[i])))
+        if ((rc = ks__pq_put_bytes(blob,
+                                   dv->s.len ? d->blob.data + dv->s.off
+                                             : (const uint8_t *)"",
+                                   dv->s.len, &out[i])))
           return rc;
       } else {
         out[i] = *dv;
@@ -732,9 +529,9 @@ static int decode_values(ks_pq_file *f, const ks_pq_rnode *leaf, int enc,
     return 0;
   }
   if (enc == 5 && (leaf->type == KS_PQR_INT32 || leaf->type == KS_PQR_INT64))
-    return decode_delta_ints(leaf, p, n, count, out);
+    return ks__pq_decode_delta_ints(leaf, p, n, count, out);
   if ((enc == 6 || enc == 7) && leaf->type == KS_PQR_BYTE_ARRAY)
-    return decode_delta_bytes(p, n, count, enc == 7, out, blob);
+    return ks__pq_decode_delta_bytes(p, n, count, enc == 7, out, blob);
   if (enc == 3 && leaf->type == KS_PQR_BOOLEAN) { /* RLE booleans */
     if (n < 4)
       return KS_ECORRUPT;
@@ -806,16 +603,17 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
                       const chunk_meta *cm, ks_pq_rcolumn *c, size_t *cap,
                       char *err, size_t errlen) {
   if (cm->type != leaf->type)
-    return errf(err, errlen, KS_ECORRUPT,
-                "column %s: chunk type differs from the schema", leaf->name);
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "column %s: chunk type differs from the schema",
+                       leaf->name);
   int64_t start = cm->data_off;
   if (cm->dict_off > 0 && cm->dict_off < start)
     start = cm->dict_off;
   size_t limit = f->len - 8;
   if (start < 4 || (uint64_t)start >= limit || cm->comp_size < 0 ||
       (uint64_t)cm->comp_size > limit - (uint64_t)start || cm->num_values < 0)
-    return errf(err, errlen, KS_ECORRUPT,
-                "column %s: chunk offsets outside the file", leaf->name);
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "column %s: chunk offsets outside the file", leaf->name);
   size_t pos = (size_t)start, end = pos + (size_t)cm->comp_size;
   dict d = {0};
   ks_buf_init(&d.blob, 0);
@@ -825,14 +623,14 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     page_hdr h;
     size_t hlen;
     if (pos >= end || read_page_hdr(f->data + pos, end - pos, &h, &hlen)) {
-      rc = errf(err, errlen, KS_ECORRUPT, "column %s: bad page header",
-                leaf->name);
+      rc = ks__pq_errf(err, errlen, KS_ECORRUPT, "column %s: bad page header",
+                       leaf->name);
       break;
     }
     pos += hlen;
     if ((uint64_t)h.comp > end - pos) {
-      rc = errf(err, errlen, KS_ECORRUPT, "column %s: page past the chunk",
-                leaf->name);
+      rc = ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "column %s: page past the chunk", leaf->name);
       break;
     }
     const uint8_t *body = f->data + pos;
@@ -841,31 +639,32 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     if (h.type == 2) { /* dictionary page */
       if (d.vals || h.num_values > (int64_t)f->max_entries ||
           (h.encoding != 0 && h.encoding != 2)) {
-        rc = errf(err, errlen, KS_ECORRUPT, "column %s: bad dictionary page",
-                  leaf->name);
+        rc = ks__pq_errf(err, errlen, KS_ECORRUPT,
+                         "column %s: bad dictionary page", leaf->name);
         break;
       }
       if ((rc = decompress(f, cm->codec, body, blen, (size_t)h.raw)))
         break;
       d.n = (size_t)h.num_values;
       if (d.n / 8 > f->page.len) { /* every value takes a bit at least */
-        rc = errf(err, errlen, KS_ECORRUPT, "column %s: bad dictionary page",
-                  leaf->name);
+        rc = ks__pq_errf(err, errlen, KS_ECORRUPT,
+                         "column %s: bad dictionary page", leaf->name);
         break;
       }
       d.vals = ks_calloc(d.n ? d.n : 1, sizeof *d.vals);
-      rc = decode_plain(leaf, f->page.data, f->page.len, d.n, d.vals, &d.blob);
+      rc = ks__pq_decode_plain(leaf, f->page.data, f->page.len, d.n, d.vals,
+                               &d.blob);
       continue;
     }
     if (h.type != 0 && h.type != 3)
       continue; /* index pages and the like */
     size_t count = (size_t)h.num_values;
     if ((uint64_t)h.num_values > left || c->n + count > f->max_entries) {
-      rc = errf(err, errlen,
-                c->n + count > f->max_entries ? KS_ETOOBIG : KS_ECORRUPT,
-                "column %s: more values than the chunk states or the limit "
-                "allows",
-                leaf->name);
+      rc = ks__pq_errf(
+          err, errlen, c->n + count > f->max_entries ? KS_ETOOBIG : KS_ECORRUPT,
+          "column %s: more values than the chunk states or the limit "
+          "allows",
+          leaf->name);
       break;
     }
     grow(c, cap, c->n + count + 1); /* never NULL, even for 0 entries */
@@ -874,9 +673,9 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     size_t n;
     if (h.type == 0) {
       if ((h.rep_enc != 3 && leaf->rep) || (h.def_enc != 3 && leaf->def)) {
-        rc = errf(err, errlen, KS_EUNSUPPORTED,
-                  "column %s: level encoding %d/%d unsupported", leaf->name,
-                  h.rep_enc, h.def_enc);
+        rc = ks__pq_errf(err, errlen, KS_EUNSUPPORTED,
+                         "column %s: level encoding %d/%d unsupported",
+                         leaf->name, h.rep_enc, h.def_enc);
         break;
       }
       if ((rc = decompress(f, cm->codec, body, blen, (size_t)h.raw)))
@@ -940,7 +739,7 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
   ks_free(d.vals);
   ks_buf_free(&d.blob);
   if (rc && err && errlen && err[0] == '\0')
-    errf(err, errlen, rc, "column %s: %s", leaf->name, ks_strerror(rc));
+    ks__pq_errf(err, errlen, rc, "column %s: %s", leaf->name, ks_strerror(rc));
   return rc;
 }
 
