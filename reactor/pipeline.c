@@ -132,21 +132,6 @@ static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
   return 0;
 }
 
-typedef struct partition_check {
-  const ks_table *t;
-  int mismatch;
-  int64_t version;
-} partition_check;
-
-static void check_partitioning(void *arg, const ks_delta_snapshot *s) {
-  partition_check *pc = arg;
-  pc->version = s->version;
-  if (s->version >= 0 && s->has_metadata &&
-      !ks_route_same_partitioning(pc->t, s->metadata.partition_columns,
-                                  s->metadata.npartition_columns))
-    pc->mismatch = 1;
-}
-
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
                     char *err, size_t errlen) {
   /* Large buffers (column buffers, file parts) get their own mappings at
@@ -176,28 +161,15 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
     if ((r = build_table(p, i, given, err, errlen)))
       goto fail;
   }
-  /* An existing table must have the columns this config produces, or
-   * gain them by schema evolution, and its partition columns. */
+  /* An existing table must have the partition columns and the columns
+   * this config produces, or gain the columns by schema evolution: one
+   * read of each table's log. */
   for (size_t i = 0; i < p->ntables; i++) {
     ks_table *t = &p->tables[i];
     if (t->conf->format != KS_FORMAT_DELTA)
       continue; /* no log: nothing to agree with */
     if ((r = ks_evolve_start(p, t, table_columns, err, errlen)))
       goto fail;
-    partition_check pc = {t, 0, -1};
-    if ((r = ks_committer_with_snapshot(p, t, check_partitioning, &pc, err,
-                                        errlen)))
-      goto fail;
-    if (pc.mismatch) {
-      snprintf(err, errlen,
-               "table %s: the Delta table at %s/%s (version %lld) has other "
-               "partition columns than tables[%zu].partition_by; point the "
-               "table at a new path or keep its partitioning",
-               t->conf->name, conf->storage_url, t->conf->path,
-               (long long)pc.version, i);
-      r = KS_ECONFIG;
-      goto fail;
-    }
   }
   /* Before anything consumes: clear what a killed run left behind. A
    * failure only delays that to the next sweep. */

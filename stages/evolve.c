@@ -1,5 +1,6 @@
 #include "stages/evolve.h"
 #include "base/log.h"
+#include "stages/route.h"
 #include "storage/delta/delta.h"
 
 #include <inttypes.h>
@@ -67,6 +68,18 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   t->start_version = s->version;
   if (s->version < 0)
     return 0; /* a new table takes ours with its first commit */
+  /* Partitioning first: a schema change must not be committed to a table
+   * this config would then refuse for its partition columns. */
+  if (s->has_metadata &&
+      !ks_route_same_partitioning(t, s->metadata.partition_columns,
+                                  s->metadata.npartition_columns)) {
+    snprintf(err, errlen,
+             "table %s: the Delta table at %s/%s (version %" PRId64 ") has "
+             "other partition columns than tables[%d].partition_by; point "
+             "the table at a new path or keep its partitioning",
+             t->conf->name, where, t->conf->path, s->version, t->index);
+    return KS_ECONFIG;
+  }
   const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
   if (cur && strcmp(cur, t->schema_string) == 0)
     return 0;

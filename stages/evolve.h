@@ -7,7 +7,8 @@
  * consumed, and the table's columns are put in the table's order with the
  * new ones after (ks_schema_conform), so every file written afterwards
  * matches the new schemaString; any other change, or any change at all
- * with `none`, refuses to start.
+ * with `none`, refuses to start. A table with other partition columns than
+ * the config's is refused first, before any commit.
  *
  * Caller: reactor/pipeline.c (ks_pipeline_new, control thread, before the
  * workers exist).
@@ -23,8 +24,8 @@
 typedef int (*ks_table_columns_fn)(ks_table *t, char *err, size_t errlen);
 
 /* Checks t against its Delta table and evolves it when allowed. Returns 0,
- * KS_ECONFIG (refused: err names the table, the schema file and the
- * column) or a storage error (err says which). Another writer changing
+ * KS_ECONFIG (refused: err names the table and the partition columns, or
+ * the schema file and the column) or a storage error (err says which). Another writer changing
  * the schema meanwhile makes it compare again. */
 int ks_evolve_start(const ks_pipeline *p, ks_table *t,
                     ks_table_columns_fn columns, char *err, size_t errlen);

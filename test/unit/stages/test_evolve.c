@@ -522,6 +522,26 @@ static void test_start_adds_once(void **state) {
   table_done(f);
 }
 
+static void test_start_refuses_other_partitioning(void **state) {
+  evo_fx *f = *state;
+  char err[1024];
+  /* the table has no partition columns; this config partitions by user_id
+   * and would add columns: refused before anything is committed */
+  table_init(f, v2, 1);
+  char *cols[] = {(char *)"user_id"};
+  f->t.partition_columns = cols;
+  f->t.npartition_columns = 1;
+  assert_int_equal(evolve(f, f->env.st, err, sizeof err), KS_ECONFIG);
+  assert_string_equal(
+      err, "table events: the Delta table at file:///lake/events (version 0) "
+           "has other partition columns than tables[0].partition_by; point "
+           "the table at a new path or keep its partitioning");
+  assert_int_equal(log_entries(f), 1);
+  f->t.partition_columns = NULL;
+  f->t.npartition_columns = 0;
+  table_done(f);
+}
+
 /* A storage double: the first log entry we write loses to `rival`, which
  * lands at the same key just before ours (another process evolving the
  * table at the same moment). */
@@ -654,6 +674,8 @@ int main(void) {
       cmocka_unit_test(test_same_schema),
       cmocka_unit_test_setup_teardown(test_start_adds_once, evo_setup,
                                       evo_teardown),
+      cmocka_unit_test_setup_teardown(test_start_refuses_other_partitioning,
+                                      evo_setup, evo_teardown),
       cmocka_unit_test_setup_teardown(test_race_same_change, evo_setup,
                                       evo_teardown),
       cmocka_unit_test_setup_teardown(test_race_other_change, evo_setup,
