@@ -544,6 +544,11 @@ static void kick(ks_committer *c) {
 /* ---- synchronous snapshot for the control thread ------------------------ */
 
 typedef struct sync_load {
+  const ks_table *t;
+  ks_snapshot_fn fn;
+  void *arg;
+  char *err;
+  size_t errlen;
   int done, status;
 } sync_load;
 
@@ -553,35 +558,27 @@ static void on_sync_loaded(void *arg, int status) {
   s->status = status;
 }
 
+static int load_and_show(uv_loop_t *loop, ks_storage *st, void *arg) {
+  sync_load *s = arg;
+  ks_delta_table *dt = ks_delta_table_new(st, s->t->conf->path);
+  int r = ks_delta_table_load(dt, on_sync_loaded, s);
+  if (r == 0) {
+    uv_run(loop, UV_RUN_DEFAULT);
+    r = s->done ? s->status : KS_EIO;
+  }
+  if (r == 0)
+    s->fn(s->arg, ks_delta_table_snapshot(dt));
+  else
+    snprintf(s->err, s->errlen, "table %s: reading the Delta log: %s",
+             s->t->conf->name, ks_strerror(r));
+  ks_delta_table_free(dt);
+  return r;
+}
+
 int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
                                ks_snapshot_fn fn, void *arg, char *err,
                                size_t errlen) {
-  uv_loop_t loop;
-  int r = uv_loop_init(&loop);
-  if (r)
-    return r;
-  ks_storage *st = NULL;
-  if ((r = ks_storage_open(&loop, p->conf->storage_url, &p->conf->s3, &st))) {
-    snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
-             ks_strerror(r));
-    uv_loop_close(&loop);
-    return r;
-  }
-  ks_delta_table *dt = ks_delta_table_new(st, t->conf->path);
-  sync_load s = {0, 0};
-  r = ks_delta_table_load(dt, on_sync_loaded, &s);
-  if (r == 0) {
-    uv_run(&loop, UV_RUN_DEFAULT);
-    r = s.done ? s.status : KS_EIO;
-  }
-  if (r == 0)
-    fn(arg, ks_delta_table_snapshot(dt));
-  else
-    snprintf(err, errlen, "table %s: reading the Delta log: %s", t->conf->name,
-             ks_strerror(r));
-  ks_delta_table_free(dt);
-  ks_storage_close(st);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  return r;
+  sync_load s = {t, fn, arg, err, errlen, 0, 0};
+  return ks_storage_run_private(p->conf->storage_url, &p->conf->s3,
+                                load_and_show, &s, err, errlen);
 }

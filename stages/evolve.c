@@ -149,24 +149,24 @@ int ks_evolve_table(uv_loop_t *loop, ks_storage *st, const char *where,
   return r;
 }
 
-/* A private loop and storage, as ks_committer_with_snapshot has: start-up
- * runs before any worker loop exists and waits for the answer. */
+typedef struct evolve_start {
+  const char *where;
+  ks_table *t;
+  ks_table_columns_fn columns;
+  char *err;
+  size_t errlen;
+} evolve_start;
+
+static int evolve_on(uv_loop_t *loop, ks_storage *st, void *arg) {
+  evolve_start *e = arg;
+  return ks_evolve_table(loop, st, e->where, e->t, e->columns, e->err,
+                         e->errlen);
+}
+
+/* Start-up runs before any worker loop exists and waits for the answer. */
 int ks_evolve_start(const ks_pipeline *p, ks_table *t,
                     ks_table_columns_fn columns, char *err, size_t errlen) {
-  uv_loop_t loop;
-  int r = uv_loop_init(&loop);
-  if (r)
-    return r;
-  ks_storage *st = NULL;
-  if ((r = ks_storage_open(&loop, p->conf->storage_url, &p->conf->s3, &st))) {
-    snprintf(err, errlen, "storage %s: %s", p->conf->storage_url,
-             ks_strerror(r));
-  } else {
-    r = ks_evolve_table(&loop, st, p->conf->storage_url, t, columns, err,
-                        errlen);
-    ks_storage_close(st);
-    uv_run(&loop, UV_RUN_DEFAULT);
-  }
-  uv_loop_close(&loop);
-  return r;
+  evolve_start e = {p->conf->storage_url, t, columns, err, errlen};
+  return ks_storage_run_private(p->conf->storage_url, &p->conf->s3, evolve_on,
+                                &e, err, errlen);
 }

@@ -7,6 +7,7 @@
 #include "storage/s3/s3.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 ks_storage_stats ks_storage_stats_g;
@@ -81,4 +82,23 @@ int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
   ks_log_error("storage.url: %s: expected file:///path or s3://bucket/prefix",
                url);
   return KS_EUNSUPPORTED;
+}
+
+int ks_storage_run_private(const char *url, const ks_conf_s3 *s3,
+                           ks_storage_private_fn fn, void *arg, char *err,
+                           size_t errlen) {
+  uv_loop_t loop;
+  int r = uv_loop_init(&loop);
+  if (r)
+    return r;
+  ks_storage *st = NULL;
+  if ((r = ks_storage_open(&loop, url, s3, &st))) {
+    snprintf(err, errlen, "storage %s: %s", url, ks_strerror(r));
+  } else {
+    r = fn(&loop, st, arg);
+    ks_storage_close(st);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&loop);
+  return r;
 }

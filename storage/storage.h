@@ -110,6 +110,16 @@ int ks_storage_reachable(void);
 int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
                     ks_storage **out);
 
+/* For callers that wait for storage before any worker loop exists
+ * (start-up): opens url on a loop of its own, calls fn with both, then
+ * closes the storage and runs the loop until nothing is left. Returns
+ * fn's result, or the open error with "storage <url>: <reason>" in err. */
+typedef int (*ks_storage_private_fn)(uv_loop_t *loop, ks_storage *st,
+                                     void *arg);
+int ks_storage_run_private(const char *url, const ks_conf_s3 *s3,
+                           ks_storage_private_fn fn, void *arg, char *err,
+                           size_t errlen);
+
 static inline int ks_storage_put(ks_storage *s, const char *key,
                                  const void *data, size_t len, ks_storage_cb cb,
                                  void *arg) {
