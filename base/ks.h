@@ -32,7 +32,8 @@
   XX(CANCELED, "operation canceled")                                           \
   XX(STOPPED, "pipeline stopped")                                              \
   XX(ACCES, "access denied by storage")                                        \
-  XX(UNAVAIL, "storage unavailable")
+  XX(UNAVAIL, "storage unavailable")                                           \
+  XX(NEWFIELD, "record has fields the table has no column for")
 
 /* The table's positive numbers; code uses the negative KS_E* names. */
 #define KS_ERR_ENUM_(name, msg) KS_ERRNUM_##name,
@@ -61,6 +62,7 @@ enum ks_errnum_ {
 #define KS_ESTOPPED KS_ERR(STOPPED)
 #define KS_EACCES KS_ERR(ACCES)
 #define KS_EUNAVAIL KS_ERR(UNAVAIL)
+#define KS_ENEWFIELD KS_ERR(NEWFIELD)
 
 /* Message for a ksink error code (or a negated errno value). */
 const char *ks_strerror(int err);

@@ -8,6 +8,7 @@
 #include "stages/evolve.h"
 #include "stages/flush.h"
 #include "stages/route.h"
+#include "stages/schemaless.h"
 #include "storage/delta/delta.h"
 
 #include <fcntl.h>
@@ -101,27 +102,86 @@ static int table_columns(ks_table *t, char *err, size_t errlen) {
   return ks_route_table_setup(t->conf_file, t, err, errlen);
 }
 
+typedef struct schema_look {
+  char *schema_string; /* the table's, NULL: no table yet */
+  char *partitioned;   /* its first partition column, NULL: none */
+} schema_look;
+
+static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
+  schema_look *l = arg;
+  if (s->version >= 0 && s->has_metadata) {
+    l->schema_string = ks_strdup(s->metadata.schema_string);
+    if (s->metadata.npartition_columns)
+      l->partitioned = ks_strdup(s->metadata.partition_columns[0]);
+  }
+}
+
+/* Schemaless (no schema file): the table's columns so far, learnt by
+ * earlier runs, become the first generation. */
+static int start_schemaless(ks_pipeline *p, ks_table *t, char *err,
+                            size_t errlen) {
+  const ks_conf_table *tc = t->conf;
+  const char *why = NULL;
+  if (tc->format != KS_FORMAT_DELTA)
+    why = "schemaless mode (no schema: columns learnt from the records) "
+          "writes Delta tables; format parquet and jsonl need a JSON Schema";
+  else if (!tc->add_columns)
+    why = "without a schema the columns are learnt from the records, which "
+          "needs schema_evolution: add_columns (new fields add columns)";
+  else if (tc->npartition_by || tc->nderive)
+    why = "schemaless tables are not partitioned (partition_by and derive "
+          "need a schema that declares their fields)";
+  if (why) {
+    snprintf(err, errlen, "%s:%d: tables[%d].schema: %s", t->conf_file,
+             tc->line, t->index, why);
+    return KS_ECONFIG;
+  }
+  schema_look l = {0};
+  int r = ks_committer_with_snapshot(p, t, look_at_schema, &l, err, errlen);
+  if (r == 0 && l.partitioned) {
+    snprintf(err, errlen,
+             "%s:%d: tables[%d] (%s): the table at %s is partitioned by %s; "
+             "schemaless tables are not partitioned: give the table its "
+             "schema and partition_by",
+             t->conf_file, tc->line, t->index, tc->name, tc->path,
+             l.partitioned);
+    r = KS_ECONFIG;
+  }
+  if (r == 0)
+    r = ks_schemaless_start(t, l.schema_string, err, errlen);
+  ks_free(l.schema_string);
+  ks_free(l.partitioned);
+  if (r)
+    return r;
+  t->schemaless = 1;
+  /* the first generation's columns are the table's starting columns */
+  const ks_table_schema *g = atomic_load(&t->live);
+  ks_schema_opts o = {.table = 1, .format_assertion = 1,
+                      .allow_no_columns = 1};
+  return ks_schema_load_opts(g->json_schema, strlen(g->json_schema),
+                             tc->name, &o, &t->schema, err, errlen);
+}
+
 static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
                        size_t errlen) {
   const ks_conf *conf = p->conf;
   ks_table *t = &p->tables[i];
   t->index = (int)i;
   t->conf = &conf->tables[i];
+  t->conf_file = conf->file;
   t->start_version = -1;
+  t->meta = meta_cols;
+  t->nmeta = KS_ARRAY_SIZE(meta_cols);
   int r;
   if (given) {
     t->schema = given;
   } else if (t->conf->schema_path == NULL) {
-    snprintf(err, errlen,
-             "%s:%d: tables[%zu].schema: required: ksink needs a JSON Schema "
-             "to know the table's columns",
-             conf->file, t->conf->line, i);
-    return KS_ECONFIG;
+    if ((r = start_schemaless(p, t, err, errlen)))
+      return r;
   } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
                                       errlen))) {
     return r;
   }
-  t->conf_file = conf->file;
   if ((r = table_columns(t, err, errlen)))
     return r;
   t->ndata = ks_schema_ncolumns(t->schema);
@@ -166,8 +226,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
    * read of each table's log. */
   for (size_t i = 0; i < p->ntables; i++) {
     ks_table *t = &p->tables[i];
-    if (t->conf->format != KS_FORMAT_DELTA)
-      continue; /* no log: nothing to agree with */
+    if (t->conf->format != KS_FORMAT_DELTA || t->schemaless)
+      continue; /* no log, or columns taken from it */
     if ((r = ks_evolve_start(p, t, table_columns, err, errlen)))
       goto fail;
   }
@@ -468,6 +528,7 @@ void ks_pipeline_free(ks_pipeline *p) {
   ks_free(p->mock_bootstraps);
   for (size_t i = 0; i < p->ntables; i++) {
     ks_route_table_free(&p->tables[i]);
+    ks_schemaless_free(&p->tables[i]);
     ks_schema_free(p->tables[i].schema);
     ks_pq_schema_free(p->tables[i].pq);
     ks_free(p->tables[i].schema_string);

@@ -29,7 +29,9 @@ typedef struct ks_http ks_http;
   XX(INVALID_UTF8, "invalid_utf8")                                             \
   XX(SCHEMA, "schema")                                                         \
   XX(TOO_LARGE, "too_large")                                                   \
-  XX(NULL_VALUE, "null_value")
+  XX(NULL_VALUE, "null_value")                                                 \
+  XX(TYPE_CONFLICT, "type_conflict")                                           \
+  XX(NEW_FIELD, "new_field")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
 enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
 #undef KS_REASON_ENUM_
@@ -86,7 +88,9 @@ const char *ks_keyword_name(int keyword);
 /* KS_KEYWORD_OTHER for NULL or a name not in the map. */
 int ks_keyword_from_name(const char *name);
 
-/* A configured table, read-only once the pipeline runs. */
+typedef struct ks_table_schema ks_table_schema; /* stages/schemaless.h */
+
+/* A configured table, read-only once the pipeline runs (but for `live`). */
 typedef struct ks_table {
   int index;
   const ks_conf_table *conf;
@@ -104,6 +108,15 @@ typedef struct ks_table {
   /* the columns of the table's files: pq without the partition columns
    * (delta), else pq itself (not owned then) */
   ks_pq_schema *file_pq;
+  /* the _kafka_* columns every row carries after the data columns */
+  const ks_colspec *meta;
+  size_t nmeta;
+  /* schemaless (no schema file): columns learnt from the records. The
+   * fields above hold the first generation; `live` the newest, changed
+   * only under live_lock (stages/schemaless.h) */
+  int schemaless;
+  _Atomic(ks_table_schema *) live;
+  uv_mutex_t live_lock;
 } ks_table;
 
 /* Per table, per worker: what that worker did for the table. The worker

@@ -1,6 +1,7 @@
 #include "stages/commit.h"
 #include "base/log.h"
 #include "storage/delta/optimize.h"
+#include "stages/schemaless.h"
 #include "storage/ostream.h"
 
 #include <string.h>
@@ -41,9 +42,16 @@ struct ks_committer {
   uint64_t conflicts_seen; /* ks_delta_table_conflicts at the last look */
   auto_opt *ao;
   uint64_t optimize_not_before; /* ks_mono_ms */
+  /* schemaless: the columns the commit in flight installs (NULL: none),
+   * the schemaString it replaces, and plans redone after another writer
+   * changed the table's schema */
+  ks_table_schema *meta_schema;
+  char *schema_from;
+  unsigned replans;
 };
 
 static void kick(ks_committer *c);
+static int plan_schema(ks_committer *c);
 
 ks_committer *ks_committer_new(ks_worker *w, ks_table *t) {
   ks_committer *c = ks_calloc(1, sizeof *c);
@@ -61,6 +69,8 @@ static void on_retry_closed(uv_handle_t *h) {
   ks_free(c->batch);
   ks_free(c->adds);
   ks_free(c->txns);
+  ks_table_schema_unref(c->meta_schema);
+  ks_free(c->schema_from);
   ks_free(c);
 }
 
@@ -187,6 +197,7 @@ void ks_flushed_set_free(ks_flushed_set *fs) {
   for (size_t i = 0; i < fs->nadds; i++)
     ks_delta_add_clear(&fs->adds[i]);
   ks_free(fs->adds);
+  ks_table_schema_unref(fs->schema);
   ks_free(fs);
 }
 
@@ -425,6 +436,16 @@ static void on_commit(void *arg, int status, int64_t version) {
     kick(c);
     return;
   }
+  if (status == KS_ECONFLICT && c->meta_schema && c->replans++ < 16) {
+    /* another writer changed the table's schema while this commit was
+     * under way; the table's snapshot is the newer one now */
+    int r = plan_schema(c);
+    if (r == 0) {
+      start_commit(c);
+      return;
+    }
+    status = r;
+  }
   /* Retrying cannot fix these: the log is damaged, or the table needs a
    * newer Delta protocol. */
   if (status == KS_ECORRUPT || status == KS_EUNSUPPORTED ||
@@ -511,6 +532,47 @@ static void build_request(ks_committer *c) {
   c->req.engine_info = "ksink/" KS_VERSION;
 }
 
+/* Schemaless: the metaData the queued files need (ks_schemaless_plan):
+ * the newest generation among the sets against the table's schemaString.
+ * On a table that does not exist yet it is the first metaData; set as
+ * new_schema_string too, so that losing the race to create the table
+ * fails as a schema conflict and is planned again. */
+static int plan_schema(ks_committer *c) {
+  ks_table_schema_unref(c->meta_schema);
+  c->meta_schema = NULL;
+  ks_free(c->schema_from);
+  c->schema_from = NULL;
+  c->req.new_schema_string = c->req.schema_from = NULL;
+  if (!c->t->schemaless)
+    return 0;
+  ks_table_schema *files = NULL;
+  for (size_t i = 0; i < c->nbatch; i++) {
+    ks_table_schema *g = c->batch[i]->schema;
+    if (g && (files == NULL || g->gen > files->gen))
+      files = g;
+  }
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(c->dt);
+  const char *cur = s->version >= 0 && s->has_metadata
+                        ? s->metadata.schema_string
+                        : NULL;
+  char err[1024];
+  int r = ks_schemaless_plan(c->t, files, cur, &c->meta_schema, err,
+                             sizeof err);
+  if (r) {
+    ks_log_error("table %s: %s", c->t->conf->name, err);
+    return r;
+  }
+  if (c->meta_schema) {
+    c->schema_from = cur ? ks_strdup(cur) : NULL;
+    c->req.schema_string = c->meta_schema->schema_string;
+    c->req.new_schema_string = c->meta_schema->schema_string;
+    c->req.schema_from = c->schema_from;
+    ks_log_info("table %s: the commit adds columns (schema generation %llu)",
+                c->t->conf->name, (unsigned long long)c->meta_schema->gen);
+  }
+  return 0;
+}
+
 static void kick(ks_committer *c) {
   if (c->busy || c->closing || c->nqueue == 0)
     return;
@@ -538,6 +600,13 @@ static void kick(ks_committer *c) {
     }
   }
   build_request(c);
+  c->replans = 0;
+  int r = plan_schema(c);
+  if (r) {
+    return_sets(c, r, -1);
+    c->busy = 0;
+    return;
+  }
   start_commit(c);
 }
 

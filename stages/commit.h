@@ -32,6 +32,7 @@ typedef struct ks_flushed_set {
   size_t nparts;
   uint64_t rows;
   uint64_t consumed_ms; /* monotonic: when its oldest record was consumed */
+  ks_table_schema *schema; /* schemaless: its files' columns (a reference) */
   ks_msg_fn back;       /* run on origin when the set returns */
   int status;           /* commit result, set before the set returns */
   int64_t version;

@@ -117,6 +117,7 @@ struct ks_decoder {
   yajl_handle h;
   const uint8_t *in;
   size_t in_len, last_off, max_record;
+  int refuse_dropped; /* ks_decoder_set_refuse_dropped */
   ks_reject scratch;
 };
 
@@ -296,6 +297,10 @@ void ks_decoder_free(ks_decoder *d) {
   ks_free(d);
 }
 
+void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
+  d->refuse_dropped = on;
+}
+
 void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
   d->max_record = bytes;
 }
@@ -374,6 +379,15 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     parse_error(d, at_end ? len : yajl_get_bytes_consumed(d->h));
   yajl_free(d->h);
   d->h = NULL;
+  if (st == yajl_status_ok && d->refuse_dropped && d->sh.dropped) {
+    r->code = KS_ENEWFIELD;
+    r->reason = "new_field";
+    snprintf(r->message, sizeof r->message,
+             "%u values in fields the table has no column for",
+             (unsigned)d->sh.dropped);
+    rollback(d);
+    return r->code;
+  }
   if (st == yajl_status_ok)
     return 0;
   if (r->code == 0) { /* a callback stopped the parse without a verdict */

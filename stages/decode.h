@@ -35,6 +35,12 @@ void ks_decoder_free(ks_decoder *d);
  * default; column buffers keep their own caps). */
 void ks_decoder_set_max_record(ks_decoder *d, size_t bytes);
 
+/* Schemaless tables: a record with a non-null value outside the
+ * decoder's columns (a field the table does not have yet) fails with
+ * KS_ENEWFIELD, columns as before, instead of dropping the value; the
+ * caller learns the field (stages/schemaless.h) and feeds it again. */
+void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
+
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;
  * the caller appends the other columns and commits the row. On failure the

@@ -6,6 +6,7 @@
 #include "stages/flush_int.h"
 #include "stages/partition.h"
 #include "stages/rewind.h"
+#include "stages/schemaless.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,37 @@
 static void on_age(uv_timer_t *t) {
   ks_table_writer *tw = ks_container_of(t, ks_table_writer, age_timer);
   ks_table_writer_flush(tw, "interval");
+}
+
+/* Schemaless: the columns of generation ls (a reference taken over). */
+static void set_columns(ks_table_writer *tw, ks_table_schema *ls) {
+  ks_table_schema_unref(tw->ls);
+  tw->ls = ls;
+  tw->schema = ls->schema;
+  tw->pq = tw->file_pq = ls->pq;
+  tw->ndata = ls->ndata;
+}
+
+/* Schemaless: moves to the table's newest generation. The open batch is
+ * finished first -- its files keep the columns they were opened with and
+ * commit with them -- and the next record starts a batch of new files. */
+static void use_newest(ks_table_writer *tw) {
+  while (tw->open_list) {
+    ks__batch *b = tw->open_list;
+    if (b->records)
+      ks__tw_flush_batch(tw, b, "schema");
+    else
+      ks__tw_drop_batch(tw, b); /* its file has no row yet */
+  }
+  ks_free(tw->colmap);
+  tw->colmap = NULL;
+  tw->ncolmap = 0;
+  ks_decoder_free(tw->dec);
+  ks_rowgroup_free(&tw->stage);
+  set_columns(tw, ks_schemaless_current(tw->t));
+  ks_rowgroup_init_schema(&tw->stage, tw->pq);
+  tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
+  ks_decoder_set_refuse_dropped(tw->dec, 1);
 }
 
 ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
@@ -24,8 +56,15 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
    * its one file's row group; every other layout stages each row and
    * moves it to its partition's file. */
   tw->direct = tw->format == KS_FORMAT_DELTA && t->partitioner == NULL;
-  ks_rowgroup_init_schema(&tw->stage, t->pq);
-  tw->dec = ks_decoder_new(t->schema, &tw->stage, 0);
+  tw->schema = t->schema;
+  tw->pq = t->pq;
+  tw->file_pq = t->file_pq;
+  tw->ndata = t->ndata;
+  if (t->schemaless)
+    set_columns(tw, ks_schemaless_current(t));
+  ks_rowgroup_init_schema(&tw->stage, tw->pq);
+  tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
+  ks_decoder_set_refuse_dropped(tw->dec, t->schemaless);
   size_t np = t->partitioner ? ks_partitioner_ncols(t->partitioner) : 0;
   tw->isnull = ks_calloc(np ? np : 1, 1);
   ks_buf_init(&tw->dir, 0);
@@ -52,6 +91,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   }
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->stage);
+  ks_table_schema_unref(tw->ls);
   ks_free(tw->isnull);
   ks_buf_free(&tw->dir);
   ks_buf_free(&tw->vals);
@@ -118,7 +158,7 @@ void ks_table_writer_discard(ks_table_writer *tw) {
 
 static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
                        const char *topic) {
-  ks_column *c = &tw->stage.cols[tw->t->ndata];
+  ks_column *c = &tw->stage.cols[tw->ndata];
   int r;
   if ((r = ks_column_append_str(&c[0], topic, strlen(topic))) ||
       (r = ks_column_append_i32(&c[1], m->partition)) ||
@@ -236,7 +276,11 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
                         const rd_kafka_message_t *m) {
   const ks_conf_table *tc = tw->t->conf;
   ks_reject rej;
-  int r;
+  int r, learnt = 0;
+  if (tw->ls && atomic_load_explicit(&tw->t->live, memory_order_acquire) !=
+                    tw->ls)
+    use_newest(tw);
+again:;
   ks__batch *b = batch_for(tw, p);
   ks__pfile *f = NULL;
   /* direct: the batch's one file holds the stage (its row group) */
@@ -249,6 +293,25 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
     r = KS_EINVALID;
   } else {
     r = ks_decoder_feed(tw->dec, m->payload, m->len, &rej);
+    if (r == KS_ENEWFIELD) {
+      /* Each pass installs a newer generation or meets one another
+       * worker installed; a record that still has fields outside the
+       * columns after a few is refused rather than looping. */
+      if (learnt++ < 4 &&
+          (r = ks_schemaless_learn(tw->t, tw->ls, m->payload, m->len,
+                                   &rej)) == 0) {
+        use_newest(tw);
+        goto again;
+      }
+      if (r == KS_ENEWFIELD) {
+        r = rej.code = KS_EINVALID;
+        rej.reason = "new_field";
+      }
+    } else if (r == KS_EINVALID && tw->ls && strcmp(rej.reason, "schema") == 0 &&
+               !(rej.keyword && strcmp(rej.keyword, "required") == 0)) {
+      /* the columns' types are all a learnt schema asserts */
+      rej.reason = "type_conflict";
+    }
     if (r == 0 && (r = append_meta(tw, m, p->topic)) != 0) {
       ks_rowgroup_rollback_row(&tw->stage);
       reject_row(&rej, r, "too_large", "");

@@ -2,6 +2,7 @@
 #include "stages/flush_int.h"
 #include "stages/partition.h"
 #include "stages/rewind.h"
+#include "stages/schemaless.h"
 #include "stages/source.h"
 #include "storage/delta/delta.h"
 
@@ -34,15 +35,15 @@ static int sink(void *arg, const uint8_t *data, size_t len) {
  * a top-level field the file leaves out (a Delta partition column). */
 static void build_colmap(ks_table_writer *tw) {
   const ks_table *t = tw->t;
-  size_t n = ks_pq_schema_nleaves(t->pq);
+  size_t n = ks_pq_schema_nleaves(tw->pq);
   tw->colmap = ks_calloc(n, sizeof *tw->colmap);
-  const ks_pq_node *root = ks_pq_schema_root(t->pq);
+  const ks_pq_node *root = ks_pq_schema_root((ks_pq_schema *)tw->pq);
   for (size_t i = 0; i < n; i++) {
-    const ks_pq_node *top = ks_pq_schema_leaf(t->pq, i);
+    const ks_pq_node *top = ks_pq_schema_leaf(tw->pq, i);
     while (top->parent != root)
       top = top->parent;
     int skipped = 0;
-    for (size_t k = 0; t->file_pq != t->pq && k < t->npartition_columns; k++)
+    for (size_t k = 0; tw->file_pq != tw->pq && k < t->npartition_columns; k++)
       skipped |= strcasecmp(top->name, t->partition_columns[k]) == 0;
     if (!skipped)
       tw->colmap[tw->ncolmap++] = i;
@@ -125,7 +126,7 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
     ks_pq_options po = {.codec = tc->codec,
                         .zstd_level = tc->zstd_level,
                         .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
-    f->pq = ks_pq_writer_new_schema(tw->t->file_pq, &po, sink, f);
+    f->pq = ks_pq_writer_new_schema(tw->file_pq, &po, sink, f);
   }
   atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].files_open, 1,
                             memory_order_relaxed);
@@ -175,7 +176,7 @@ ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
   if (tw->direct) {
     f->rg = &tw->stage;
   } else {
-    ks_rowgroup_init_schema(&f->own, tw->t->file_pq);
+    ks_rowgroup_init_schema(&f->own, tw->file_pq);
     f->rg = &f->own;
   }
   size_t np = tw->t->partitioner ? ks_partitioner_ncols(tw->t->partitioner) : 0;
@@ -307,7 +308,7 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
 }
 
 static void stats_of(ks_table_writer *tw, ks__pfile *f, ks_delta_add *a) {
-  const ks_pq_schema *s = tw->t->file_pq;
+  const ks_pq_schema *s = tw->file_pq;
   size_t n = ks_pq_schema_nleaves(s);
   ks_pq_colstats *stats = ks_calloc(n ? n : 1, sizeof *stats);
   for (size_t i = 0; i < n; i++)
@@ -564,6 +565,7 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
                tw->t->conf->name, why, (unsigned long long)b->records, b->nadds,
                fs->nparts);
   fs->consumed_ms = b->consumed_ms;
+  fs->schema = ks_table_schema_ref(tw->ls);
   b->fs = fs;
   b->flushed = 1;
   if (tw->ef) /* the batch's error files gate it like its dead letters */

@@ -67,6 +67,13 @@ struct ks_table_writer {
   int direct;        /* unpartitioned delta: the stage is the file's rows */
   ks_rowgroup stage; /* the decoder's row group */
   ks_decoder *dec;
+  /* the columns the stage, the decoder and new files use: the table's,
+   * or (schemaless) those of generation ls, which the open files were
+   * opened with */
+  ks_table_schema *ls;
+  const ks_schema *schema;
+  const ks_pq_schema *pq, *file_pq;
+  size_t ndata;
   size_t *colmap; /* file column j <- stage column colmap[j] */
   size_t ncolmap;
   ks__batch *open_list;

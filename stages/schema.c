@@ -693,6 +693,7 @@ int ks_schema_load_opts(const char *json, size_t len, const char *name,
   s->any.stream = 1;
   s->any.simple = KS__T_ALL;
   s->format_assertion = o->format_assertion;
+  s->allow_no_columns = o->allow_no_columns;
   s->max_set = 1;
   compiler c = {.s = s,
                 .err = err,

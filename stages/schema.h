@@ -26,6 +26,9 @@ typedef struct ks_schema_opts {
   int table;               /* map to columns (the pipeline); 0: validate only,
                               any root schema (ksink validate) */
   int format_assertion;    /* "format" asserts (default 1) */
+  int allow_no_columns;    /* a root without properties maps to no data
+                              columns (a schemaless table before its first
+                              record) */
   const char *remote_dir;  /* $ref to a URI under remote_base reads the */
   const char *remote_base; /* file at the same path under remote_dir */
 } ks_schema_opts;

@@ -239,6 +239,7 @@ struct ks_schema {
   ks_colspec *cols;
   size_t ncols;
   int format_assertion;
+  int allow_no_columns;
   uint32_t max_set; /* most schemas one object member can be matched by */
 };
 

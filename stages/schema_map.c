@@ -398,6 +398,8 @@ int ks__map_columns(ks__compiler *c, ks_schema *s) {
   x->nleaves = m.nleaves;
   if (r)
     return r;
+  if (x->nkids == 0 && s->allow_no_columns)
+    return 0; /* no data columns: no tree of them (s->pq stays NULL) */
   if (x->nkids == 0) {
     size_t old = ks__ptr_push(c, "properties");
     r = ks__cfail(c, "the root schema must declare \"properties\" (one "

@@ -125,6 +125,14 @@ static int cap_value(ks__shredder *sh, const void *t, size_t len, int quote) {
   return r ? append_failed(sh, KS_ETOOBIG) : 0;
 }
 
+/* A scalar outside the tree: validated, not stored. Counted, so that a
+ * schemaless table can learn the field (nulls are not counted: an absent
+ * column reads as null anyway). */
+static int dropped(ks__shredder *sh) {
+  sh->dropped++;
+  return 0;
+}
+
 /* ---- events ---- */
 
 int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
@@ -186,7 +194,7 @@ int ks__sh_bool(ks__shredder *sh, int b) {
   uint8_t rep;
   const ks__shnode *n = slot(sh, &rep);
   if (n == NULL)
-    return 0;
+    return dropped(sh);
   if (n->kind == KS__SH_JSON)
     return json_scalar(sh, n, rep, t, strlen(t), 0);
   if (n->kind != KS__SH_LEAF || n->type != KS_COL_BOOLEAN || n->precision)
@@ -236,7 +244,7 @@ int ks__sh_number(ks__shredder *sh, ks__num *num) {
   uint8_t rep;
   const ks__shnode *n = slot(sh, &rep);
   if (n == NULL)
-    return 0;
+    return dropped(sh);
   if (n->kind == KS__SH_JSON) /* numbers keep the text as written */
     return json_scalar(sh, n, rep, num->text, num->len, 0);
   if (n->kind != KS__SH_LEAF)
@@ -258,7 +266,7 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
   uint8_t rep;
   const ks__shnode *nd = slot(sh, &rep);
   if (nd == NULL)
-    return 0;
+    return dropped(sh);
   if (nd->kind == KS__SH_JSON)
     return json_scalar(sh, nd, rep, s, n, 1);
   if (nd->kind != KS__SH_LEAF || nd->precision)
@@ -385,6 +393,7 @@ void ks__sh_reset(ks__shredder *sh) {
   sh->seen.len = 0;
   sh->cap = NULL;
   sh->cap_depth = 0;
+  sh->dropped = 0;
 }
 
 /* ---- DECIMAL ---- */

@@ -74,6 +74,7 @@ typedef struct ks__shredder {
   ks_column *cap;
   size_t cap_start, cap_depth;
   uint8_t cap_rep;
+  uint32_t dropped; /* non-null scalars of this record outside the tree */
 } ks__shredder;
 
 void ks__sh_init(ks__shredder *sh, const ks__shnode *root, ks_column *cols,
