@@ -360,7 +360,7 @@ static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
     }
     if (n->nkids == 0 && elem)
       add_kid(n, elem);
-    if (n->nkids == 0) { /* only nulls and empty values inside */
+    if (r == 0 && n->nkids == 0) { /* only nulls and empty values inside */
       if (*slot == NULL)
         ks_infer_free(n);
       return 0;

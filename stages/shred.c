@@ -324,7 +324,7 @@ int ks__sh_open(ks__shredder *sh, int is_array) {
     return mismatch(sh, is_array ? "an array" : "an object");
   f->node = n;
   f->rep0 = f->rep = rep;
-  if (n->kind == KS__SH_STRUCT) {
+  if (n->kind == KS__SH_STRUCT && n->nkids) {
     if (ks_buf_reserve(&sh->seen, n->nkids))
       return append_failed(sh, KS_ETOOBIG);
     memset(sh->seen.data + sh->seen.len, 0, n->nkids);
