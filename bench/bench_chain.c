@@ -3,13 +3,15 @@
  * an in-memory corpus of the demo's events, next to a bare yajl parse of
  * the same corpus, measured in the same run. Prints records/s, MB/s and
  * the ratio chain/bare, for the flat seed schema and for the demo's nested
- * schema. Usage: bench_chain [--events N] [--codec C]
+ * schema, and for the columns a schemaless table learns from the corpus
+ * (with the time learning took). Usage: bench_chain [--events N] [--codec C]
  * [--rounds R] (best of R rounds is reported).
  */
 #include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
 #include "stages/decode.h"
+#include "stages/infer.h"
 #include "stages/schema.h"
 #include "storage/parquet/writer.h"
 
@@ -95,6 +97,62 @@ static double chain(chain_state *cs, const bench_corpus *c, ks_codec codec,
   return t;
 }
 
+static ks_schema *compile_tree(const ks_infer_node *t) {
+  ks_buf doc;
+  ks_buf_init(&doc, 0);
+  ks_infer_json_schema(t, &doc);
+  ks_schema_opts o = {.table = 1, .format_assertion = 1,
+                      .allow_no_columns = 1};
+  ks_schema *s = NULL;
+  char err[512];
+  if (ks_schema_load_opts((const char *)doc.data, doc.len, "learnt", &o, &s,
+                          err, sizeof err)) {
+    fprintf(stderr, "bench: learnt schema: %s\n", err);
+    exit(1);
+  }
+  ks_buf_free(&doc);
+  return s;
+}
+
+/* Schemaless: the columns learnt from the corpus as a table writer learns
+ * them -- each record through the decoder of the columns so far, and one
+ * with values outside them (KS_ENEWFIELD) taught to the tree. */
+static ks_schema *learn_corpus(const bench_corpus *c, int *gens,
+                               size_t *rejected, double *secs) {
+  static const char *const reserved[] = {"_kafka_topic", "_kafka_partition",
+                                         "_kafka_offset", "_kafka_timestamp"};
+  double t0 = bench_now_s();
+  ks_infer_node *tree = ks_infer_root();
+  ks_schema *s = compile_tree(tree);
+  ks_decoder *d = ks_decoder_new(s, NULL, 0);
+  ks_decoder_set_refuse_dropped(d, 1);
+  *gens = 0;
+  *rejected = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    const uint8_t *rec = c->data + c->off[i];
+    size_t len = c->off[i + 1] - c->off[i];
+    ks_reject rej;
+    if (ks_decoder_feed(d, rec, len, &rej) != KS_ENEWFIELD)
+      continue;
+    int changed = 0;
+    if (ks_infer_learn(tree, rec, len, reserved, 4, &changed, &rej) ||
+        !changed) {
+      (*rejected)++;
+      continue;
+    }
+    (*gens)++;
+    ks_decoder_free(d);
+    ks_schema_free(s);
+    s = compile_tree(tree);
+    d = ks_decoder_new(s, NULL, 0);
+    ks_decoder_set_refuse_dropped(d, 1);
+  }
+  ks_decoder_free(d);
+  ks_infer_free(tree);
+  *secs = bench_now_s() - t0;
+  return s;
+}
+
 int main(int argc, char **argv) {
   size_t n = 1000000;
   int rounds = 3;
@@ -112,7 +170,7 @@ int main(int argc, char **argv) {
   /* the seed schema (properties kept as JSON text) and the demo's own
    * schema (properties a struct with lists and DECIMALs) */
   char err[512];
-  ks_schema *schemas[2] = {NULL, NULL};
+  ks_schema *schemas[3] = {NULL, NULL, NULL};
   if (ks_schema_load_string(bench_seed_schema, strlen(bench_seed_schema),
                             "bench", &schemas[0], err, sizeof err) ||
       ks_schema_load_file(KS_SOURCE_DIR "/conf/schemas/user-events.json",
@@ -120,7 +178,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: %s\n", err);
     return 1;
   }
-  static const char *const schema_names[2] = {"seed", "nested"};
+  int gens;
+  size_t refused;
+  double learn_s;
+  schemas[2] = learn_corpus(&c, &gens, &refused, &learn_s);
+  static const char *const schema_names[3] = {"seed", "nested", "learnt"};
   double mb = (double)c.bytes / 1e6;
   printf("corpus: %zu demo events, %.1f MB (%.0f bytes/event), best of %d\n",
          c.n, mb, (double)c.bytes / (double)c.n, rounds);
@@ -142,9 +204,14 @@ int main(int argc, char **argv) {
              {"zstd", KS_CODEC_ZSTD},
              {"gzip", KS_CODEC_GZIP},
              {"none", KS_CODEC_NONE}};
-  for (int si = 0; si < 2; si++) {
+  printf("schemaless: %d generations, %zu columns learnt from the corpus in "
+         "%.3f s (%zu records with fields that could not become columns)\n",
+         gens, ks_schema_ncolumns(schemas[2]), learn_s, refused);
+  for (int si = 0; si < 3; si++) {
     chain_state cs;
     chain_init(&cs, schemas[si]);
+    /* a schemaless table's decoder counts values outside the columns */
+    ks_decoder_set_refuse_dropped(cs.d, si == 2);
     for (size_t k = 0; k < KS_ARRAY_SIZE(all); k++) {
       if (strstr(codecs, all[k].name) == NULL)
         continue;
@@ -174,6 +241,7 @@ int main(int argc, char **argv) {
          (double)ru.ru_maxrss / 1024.0, mb);
   ks_schema_free(schemas[0]);
   ks_schema_free(schemas[1]);
+  ks_schema_free(schemas[2]);
   bench_corpus_free(&c);
   return 0;
 }

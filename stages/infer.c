@@ -427,7 +427,7 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
 static int union_node(ks_infer_node *into, const ks_infer_node *from,
                       ks_buf *path, int *changed, char *err, size_t errlen) {
   if (into->kind != from->kind) {
-    snprintf(err, errlen, "column %.*s is %s in one schema and %s in the other",
+    snprintf(err, errlen, "column %.*s is %s here and %s in the table",
              (int)path->len, (const char *)path->data, kind_name(into->kind),
              kind_name(from->kind));
     return KS_ECONFLICT;
@@ -454,7 +454,7 @@ static int union_node(ks_infer_node *into, const ks_infer_node *from,
     ks_buf_append_str(path, f->name);
     int r = 0;
     if (match && strcmp(match->name, f->name) != 0) {
-      snprintf(err, errlen, "column %.*s is named %s in the other schema",
+      snprintf(err, errlen, "column %.*s is named %s in the table",
                (int)path->len, (const char *)path->data, match->name);
       r = KS_ECONFLICT;
     } else if (match) {

@@ -77,8 +77,9 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
                    const char *const *reserved, size_t nreserved,
                    int *changed, ks_reject *rej);
 
-/* Adds to `into` every field of `from` it lacks. 0, or KS_ECONFLICT with
- * err naming the first column the two trees type differently (into is
+/* Adds to `into` (this process's columns) every field of `from` (the
+ * table's, as another writer left them) it lacks. 0, or KS_ECONFLICT with
+ * err naming the first column the two trees type or spell differently (into is
  * then partly merged: callers merge into a copy). */
 int ks_infer_union(ks_infer_node *into, const ks_infer_node *from,
                    int *changed, char *err, size_t errlen);

@@ -351,7 +351,7 @@ int ks__sh_close(ks__shredder *sh) {
   }
   const ks__shnode *n = f->node;
   int r = 0;
-  if (n && n->kind == KS__SH_STRUCT) {
+  if (n && n->kind == KS__SH_STRUCT && n->nkids) {
     const uint8_t *seen = sh->seen.data + f->seen;
     for (uint32_t i = 0; i < n->nkids && r == 0; i++) {
       if (seen[i])

@@ -331,7 +331,7 @@ static void test_union(void **state) {
   assert_int_equal(ks_infer_union(a, c, &changed, err, sizeof err),
                    KS_ECONFLICT);
   assert_string_equal(err,
-                      "column p.x is long in one schema and string in the other");
+                      "column p.x is long here and string in the table");
   ks_infer_free(a);
   ks_infer_free(b);
   ks_infer_free(c);
