@@ -98,19 +98,12 @@ static double chain(chain_state *cs, const bench_corpus *c, ks_codec codec,
 }
 
 static ks_schema *compile_tree(const ks_infer_node *t) {
-  ks_buf doc;
-  ks_buf_init(&doc, 0);
-  ks_infer_json_schema(t, &doc);
-  ks_schema_opts o = {.table = 1, .format_assertion = 1,
-                      .allow_no_columns = 1};
   ks_schema *s = NULL;
   char err[512];
-  if (ks_schema_load_opts((const char *)doc.data, doc.len, "learnt", &o, &s,
-                          err, sizeof err)) {
+  if (ks_infer_compile(t, "learnt", &s, err, sizeof err)) {
     fprintf(stderr, "bench: learnt schema: %s\n", err);
     exit(1);
   }
-  ks_buf_free(&doc);
   return s;
 }
 

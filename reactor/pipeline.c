@@ -156,10 +156,7 @@ static int start_schemaless(ks_pipeline *p, ks_table *t, char *err,
   t->schemaless = 1;
   /* the first generation's columns are the table's starting columns */
   const ks_table_schema *g = atomic_load(&t->live);
-  ks_schema_opts o = {.table = 1, .format_assertion = 1,
-                      .allow_no_columns = 1};
-  return ks_schema_load_opts(g->json_schema, strlen(g->json_schema),
-                             tc->name, &o, &t->schema, err, errlen);
+  return ks_infer_compile(g->tree, tc->name, &t->schema, err, errlen);
 }
 
 static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,

@@ -8,6 +8,7 @@
 #include "stages/infer.h"
 
 #include "base/ks.h"
+#include "stages/schema_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -207,15 +208,7 @@ static int learn_fail(learn_ctx *c, const char *reason, const char *fmt,
 }
 
 static void ptr_push(learn_ctx *c, const char *key) {
-  ks_buf_append_byte(&c->ptr, '/');
-  for (const char *p = key; *p; p++) {
-    if (*p == '~')
-      ks_buf_append_str(&c->ptr, "~0");
-    else if (*p == '/')
-      ks_buf_append_str(&c->ptr, "~1");
-    else
-      ks_buf_append_byte(&c->ptr, (uint8_t)*p);
-  }
+  ks__ptr_append(&c->ptr, key);
 }
 
 /* The kind of a JSON value, or -1 for null (no type). */
@@ -539,4 +532,17 @@ static void schema_of(const ks_infer_node *n, int nullable, ks_buf *out) {
 
 void ks_infer_json_schema(const ks_infer_node *root, ks_buf *out) {
   schema_of(root, 0, out);
+}
+
+int ks_infer_compile(const ks_infer_node *root, const char *name,
+                     ks_schema **out, char *err, size_t errlen) {
+  ks_buf doc;
+  ks_buf_init(&doc, 0);
+  ks_infer_json_schema(root, &doc);
+  ks_schema_opts o = {
+      .table = 1, .format_assertion = 1, .allow_no_columns = 1};
+  int r = ks_schema_load_opts((const char *)doc.data, doc.len, name, &o, out,
+                              err, errlen);
+  ks_buf_free(&doc);
+  return r;
 }

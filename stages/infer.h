@@ -87,5 +87,8 @@ int ks_infer_union(ks_infer_node *into, const ks_infer_node *from,
 /* A draft-07 JSON Schema whose table mapping (stages/schema_map.c) is
  * exactly the tree's columns, in the tree's order. */
 void ks_infer_json_schema(const ks_infer_node *root, ks_buf *out);
+/* That JSON Schema, compiled for a table (no data columns allowed). */
+int ks_infer_compile(const ks_infer_node *root, const char *name,
+                     ks_schema **out, char *err, size_t errlen);
 
 #endif

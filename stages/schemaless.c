@@ -23,7 +23,6 @@ void ks_table_schema_unref(ks_table_schema *s) {
   ks_schema_free(s->schema);
   ks_pq_schema_free(s->pq);
   ks_free(s->schema_string);
-  ks_free(s->json_schema);
   ks_free(s);
 }
 
@@ -34,15 +33,7 @@ static int build(const ks_table *t, ks_infer_node *tree, uint64_t gen,
   atomic_init(&s->refs, 1);
   s->gen = gen;
   s->tree = tree;
-  ks_buf doc;
-  ks_buf_init(&doc, 0);
-  ks_infer_json_schema(tree, &doc);
-  ks_buf_cstr(&doc);
-  s->json_schema = (char *)ks_buf_steal(&doc, NULL);
-  ks_schema_opts o = {
-      .table = 1, .format_assertion = 1, .allow_no_columns = 1};
-  int r = ks_schema_load_opts(s->json_schema, strlen(s->json_schema),
-                              t->conf->name, &o, &s->schema, err, errlen);
+  int r = ks_infer_compile(tree, t->conf->name, &s->schema, err, errlen);
   if (r == 0) {
     s->pq = ks_schema_table_tree(s->schema, t->meta, t->nmeta, err, errlen);
     r = s->pq ? 0 : KS_ESCHEMA;

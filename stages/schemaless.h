@@ -37,11 +37,10 @@ struct ks_table_schema {
   atomic_int refs;
   uint64_t gen;
   ks_infer_node *tree; /* the data columns */
-  ks_schema *schema;   /* compiled from the tree's JSON Schema */
+  ks_schema *schema;   /* the tree's JSON Schema, compiled */
   ks_pq_schema *pq;    /* data columns, then the _kafka_* ones */
   size_t ncols, ndata;
   char *schema_string; /* Delta schemaString of pq */
-  char *json_schema;   /* what `schema` was compiled from */
 };
 
 /* The first generation: the columns of the table's schemaString (NULL or

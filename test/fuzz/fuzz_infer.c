@@ -25,17 +25,10 @@ static ks_rowgroup rg;
 static ks_decoder *dec;
 
 static void use(ks_infer_node *t) {
-  ks_buf doc;
-  ks_buf_init(&doc, 0);
-  ks_infer_json_schema(t, &doc);
-  ks_schema_opts o = {.table = 1, .format_assertion = 1,
-                      .allow_no_columns = 1};
   ks_schema *s = NULL;
   char err[512];
-  if (ks_schema_load_opts((const char *)doc.data, doc.len, "fuzz", &o, &s, err,
-                          sizeof err))
+  if (ks_infer_compile(t, "fuzz", &s, err, sizeof err))
     abort(); /* a learnt tree the compiler refuses */
-  ks_buf_free(&doc);
   if (dec) {
     ks_decoder_free(dec);
     ks_rowgroup_free(&rg);

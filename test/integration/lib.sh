@@ -39,6 +39,17 @@ table_rows() {
   node "$KS_SOURCE_DIR/test/tools/delta_rows.mjs" "$1"
 }
 
+# wait_rows DIR N: until the Delta table at DIR has N committed rows (90 s
+# at most); fails at once when $KSINK_PID exits.
+wait_rows() {
+  for _ in $(seq 900); do
+    [ "$(table_rows "$1")" -ge "$2" ] && return 0
+    kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(tail -5 "$WORK/ksink.err")"
+    sleep 0.1
+  done
+  fail "table has $(table_rows "$1") of $2 rows: $(tail -5 "$WORK/ksink.err")"
+}
+
 # run_ksink: `ksink run -c $WORK/ksink.yaml` in the background; sets KSINK_PID.
 run_ksink() {
   "$KSINK" run -c "$WORK/ksink.yaml" >>"$WORK/ksink.out" 2>>"$WORK/ksink.err" &

@@ -64,16 +64,6 @@ http: { listen: "127.0.0.1:$PORT" }
 YAML
 }
 
-# wait_rows N: until the table has N committed rows (90 s at most)
-wait_rows() {
-  for _ in $(seq 900); do
-    [ "$(table_rows "$TABLE")" -ge "$1" ] && return 0
-    kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(tail -5 "$WORK/ksink.err")"
-    sleep 0.1
-  done
-  fail "table has $(table_rows "$TABLE") of $1 rows: $(tail -5 "$WORK/ksink.err")"
-}
-
 stop_ksink() {
   kill -TERM "$KSINK_PID"
   local rc=0
@@ -97,7 +87,7 @@ done >"$WORK/gen1.jsonl"
 conf "$WORK/v1.json" add_columns >"$WORK/ksink.yaml"
 produce "$WORK/gen1.jsonl"
 run_ksink
-wait_rows 300
+wait_rows "$TABLE" 300
 stop_ksink
 log "generation 1: 300 rows with schema v1"
 VERSIONS=$(ls "$TABLE/_delta_log" | grep -c '\.json$')
@@ -139,7 +129,7 @@ conf "$WORK/v2.json" add_columns >"$WORK/ksink.yaml"
 run_ksink
 wait_log "$WORK/ksink.err" "schema evolved in version $VERSIONS: 2 new nullable columns" 1 60
 produce "$WORK/gen2.jsonl"
-wait_rows 600
+wait_rows "$TABLE" 600
 sleep 2 # the batches holding the rejects commit once their dead letters are acknowledged
 curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics" || fail "no /metrics"
 REJECTED=$(awk '/^ksink_records_rejected_total\{.*reason="schema"/ {n += $2} END {print n + 0}' "$WORK/metrics")

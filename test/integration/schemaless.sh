@@ -65,15 +65,6 @@ expect_refused "$WORK/none.yaml" "tables[0].schema: without a schema the columns
 conf add_columns parquet >"$WORK/parquet.yaml"
 expect_refused "$WORK/parquet.yaml" "tables[0].schema: schemaless mode (no schema: columns learnt from the records) writes Delta tables"
 
-wait_rows() {
-  for _ in $(seq 900); do
-    [ "$(table_rows "$TABLE")" -ge "$1" ] && return 0
-    kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(tail -5 "$WORK/ksink.err")"
-    sleep 0.1
-  done
-  fail "table has $(table_rows "$TABLE") of $1 rows: $(tail -5 "$WORK/ksink.err")"
-}
-
 # stop_ksink METRICS_FILE: scrapes /metrics, then SIGTERM; exit 0, no error
 stop_ksink() {
   sleep 2 # batches with rejects commit once their dead letters are acknowledged
@@ -90,6 +81,16 @@ stop_ksink() {
 # rejected METRICS REASON
 rejected() {
   awk -v r="reason=\"$2\"" '/^ksink_records_rejected_total\{/ && index($0, r) {n += $2} END {print n + 0}' "$1"
+}
+
+# expect_rejects RUN METRICS TYPE_CONFLICTS NEW_FIELDS
+expect_rejects() {
+  local tc nf
+  tc=$(rejected "$2" type_conflict)
+  nf=$(rejected "$2" new_field)
+  [ "$tc" = "$3" ] && [ "$nf" = "$4" ] ||
+    fail "$1 rejected $tc type_conflict (want $3), $nf new_field (want $4)"
+  log "$1: rejects: $tc type_conflict, $nf new_field"
 }
 
 produce() {
@@ -124,15 +125,12 @@ done >"$WORK/genB.jsonl"
 conf add_columns delta >"$WORK/ksink.yaml"
 produce "$WORK/genA.jsonl"
 run_ksink
-wait_rows 400
+wait_rows "$TABLE" 400
 produce "$WORK/bad1.jsonl"
 produce "$WORK/genB.jsonl"
-wait_rows 800
+wait_rows "$TABLE" 800
 stop_ksink "$WORK/metrics1"
-TC1=$(rejected "$WORK/metrics1" type_conflict)
-NF1=$(rejected "$WORK/metrics1" new_field)
-[ "$TC1" = 8 ] && [ "$NF1" = 4 ] || fail "run 1 rejected $TC1 type_conflict (want 8), $NF1 new_field (want 4)"
-log "run 1: 800 rows, rejects: $TC1 type_conflict, $NF1 new_field"
+expect_rejects "run 1 (800 rows)" "$WORK/metrics1" 8 4
 
 # ---- run 2: the columns come back from the table; generation C ----
 for i in $(seq 2001 2400); do
@@ -141,13 +139,10 @@ for i in $(seq 2001 2400); do
 done >"$WORK/genC.jsonl"
 run_ksink
 produce "$WORK/genC.jsonl"
-wait_rows 1200
+wait_rows "$TABLE" 1200
 stop_ksink "$WORK/metrics2"
-TC2=$(rejected "$WORK/metrics2" type_conflict)
-NF2=$(rejected "$WORK/metrics2" new_field)
-[ "$TC2" = 1 ] && [ "$NF2" = 0 ] || fail "run 2 rejected $TC2 type_conflict (want 1), $NF2 new_field (want 0)"
+expect_rejects "run 2 (1200 rows)" "$WORK/metrics2" 1 0
 grep -q "schema generation" "$WORK/ksink.err" || fail "no schema generation logged"
-log "run 2: 1200 rows, 1 type_conflict"
 
 "$KS_BUILD_DIR/test/ks_consume" --bootstrap "$BOOTSTRAP" --topic events-dlq \
   --count 13 >"$WORK/dlq.jsonl" 2>"$WORK/consume.err" ||

@@ -188,16 +188,9 @@ static void test_json_schema_compiles_to_the_columns(void **state) {
   const char *rec = "{\"id\":1,\"name\":\"n\",\"tags\":[\"a\",null],"
                     "\"p\":{\"age\":3},\"items\":[{\"sku\":\"k\",\"q\":1.5}]}";
   assert_int_equal(learn(t, rec, &changed, &rej), 0);
-  ks_buf doc;
-  ks_buf_init(&doc, 0);
-  ks_infer_json_schema(t, &doc);
-  ks_schema_opts o = {.table = 1, .format_assertion = 1,
-                      .allow_no_columns = 1};
   ks_schema *s = NULL;
   char err[256];
-  assert_int_equal(ks_schema_load_opts((const char *)doc.data, doc.len, "t",
-                                       &o, &s, err, sizeof err),
-                   0);
+  assert_int_equal(ks_infer_compile(t, "t", &s, err, sizeof err), 0);
   static const char *const names[] = {
       "id", "name", "tags.list.element", "p.age", "items.list.element.sku",
       "items.list.element.q"};
@@ -233,15 +226,10 @@ static void test_json_schema_compiles_to_the_columns(void **state) {
   ks_schema_free(s);
   /* no columns yet: a schema with no data columns */
   ks_infer_node *empty = ks_infer_root();
-  ks_buf_reset(&doc);
-  ks_infer_json_schema(empty, &doc);
-  assert_int_equal(ks_schema_load_opts((const char *)doc.data, doc.len, "t",
-                                       &o, &s, err, sizeof err),
-                   0);
+  assert_int_equal(ks_infer_compile(empty, "t", &s, err, sizeof err), 0);
   assert_int_equal(ks_schema_ncolumns(s), 0);
   ks_schema_free(s);
   ks_infer_free(empty);
-  ks_buf_free(&doc);
   ks_infer_free(t);
 }
 
