@@ -172,7 +172,13 @@ typedef struct learn_ctx {
   size_t nreserved;
   ks_buf ptr; /* JSON pointer of the value being looked at */
   int changed;
+  int depth; /* containers around the value being looked at */
 } learn_ctx;
+
+/* Containers a learnt column may sit in. The compiler keeps values nested
+ * deeper than its own limit as JSON text, which the tree would not say;
+ * refusing them here keeps tree, schemaString and files the same shape. */
+#define LEARN_MAX_DEPTH 24
 
 static const char *ptr_text(learn_ctx *c) {
   ks_buf_cstr(&c->ptr);
@@ -276,6 +282,8 @@ static int name_ok(learn_ctx *c, const ks_infer_node *parent, int top,
 
 static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
                        const char *name, ks_infer_node **slot, yajl_val v);
+static int learn_children(learn_ctx *c, ks_infer_node *n, ks_infer_node **slot,
+                          yajl_val v);
 
 /* Object members into a STRUCT node (new ones appended in record order). */
 static int learn_members(learn_ctx *c, ks_infer_node *st, int top,
@@ -328,8 +336,34 @@ static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
       return 0; /* {}: no field to make a struct of */
     if (kind == KS_INF_ARRAY && v->u.array.len == 0)
       return 0; /* []: no element type */
+    if (c->depth >= LEARN_MAX_DEPTH)
+      return learn_fail(c, "new_field",
+                        "a field nested in more than %d objects and arrays "
+                        "cannot become a column",
+                        LEARN_MAX_DEPTH);
     n = node_new((ks_infer_kind)kind, name);
   }
+  if (n->kind != KS_INF_STRUCT && n->kind != KS_INF_ARRAY &&
+      n->kind != KS_INF_MAP) {
+    *slot = n; /* a scalar: its kind is its column */
+    return 0;
+  }
+  c->depth++;
+  int r = learn_children(c, n, slot, v);
+  c->depth--;
+  if (r < 0)
+    return r;
+  if (r > 0) /* only nulls and empty values inside */
+    return 0;
+  *slot = n;
+  return 0;
+}
+
+/* The members or elements of v into n (v's column); frees n on failure
+ * and returns the status, or 1 (n freed too when new) when they gave n no
+ * field. */
+static int learn_children(learn_ctx *c, ks_infer_node *n, ks_infer_node **slot,
+                          yajl_val v) {
   int r = 0;
   if (n->kind == KS_INF_STRUCT) {
     r = learn_members(c, n, 0, v);
@@ -353,23 +387,13 @@ static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
     }
     if (n->nkids == 0 && elem)
       add_kid(n, elem);
-    if (r == 0 && n->nkids == 0) { /* only nulls and empty values inside */
-      if (*slot == NULL)
-        ks_infer_free(n);
-      return 0;
-    }
   }
-  if (r) {
+  int empty = n->nkids == 0; /* a new struct or array given no field */
+  if (r || empty) {
     if (*slot == NULL)
       ks_infer_free(n);
-    return r;
+    return r ? r : 1;
   }
-  if (n->kind == KS_INF_STRUCT && n->nkids == 0) { /* only nulls inside */
-    if (*slot == NULL)
-      ks_infer_free(n);
-    return 0;
-  }
-  *slot = n;
   return 0;
 }
 

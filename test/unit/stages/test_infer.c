@@ -163,6 +163,9 @@ static void test_names_that_cannot_be_columns(void **state) {
       {"{\"a b\":1}", "field name \"a b\" cannot be a Delta column"},
       {"{\"p\":{\"k=v\":1}}", "/p/k=v: field name \"k=v\" cannot be"},
       {"{\"\":1}", "an empty name cannot be a column"},
+      {"{\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]}",
+       "a field nested in more than 24 objects and arrays cannot become a "
+       "column"},
       {"{\"_KAFKA_Offset\":1}",
        "field \"_KAFKA_Offset\" clashes with ksink's column \"_kafka_offset\""},
   };
