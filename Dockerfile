@@ -16,7 +16,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       librdkafka1 libuv1 libh2o0.13 libyajl2 libcurl4 libzstd1 libsnappy1v5 \
-      libssl3 libyaml-0-2 libpcre2-8-0 zlib1g ca-certificates curl \
+      libssl3 libyaml-0-2 libpcre2-8-0 zlib1g ca-certificates curl tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/ksink ksink \
  && mkdir -p /var/lib/ksink/lake /etc/ksink && chown ksink /var/lib/ksink/lake

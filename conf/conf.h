@@ -73,7 +73,8 @@ typedef struct ks_conf_table {
   char *timestamp_field; /* path_format's time: this column, else the
                             Kafka record timestamp */
   int timestamp_field_line;
-  int tz_offset_min;           /* timezone: UTC (0) or a fixed +-HH:MM offset */
+  struct ks_tz *tz; /* timezone (base/tz.h): NULL = UTC, a fixed offset or
+                       a named zone */
   int64_t max_open_partitions; /* open partition files per table per
                                   worker; default 64 */
   int add_columns;           /* schema_evolution: add_columns (1) | none (0,

@@ -6,6 +6,7 @@
  * file:line messages.
  */
 #include "conf/internal.h"
+#include "base/tz.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,8 @@ void ks__conf_partition_free(ks_conf_table *t) {
   ks_free(t->derive);
   ks_free(t->path_format);
   ks_free(t->timestamp_field);
+  ks_tz_free(t->tz);
+  t->tz = NULL;
 }
 
 static int load_partition_by(ks__conf_ctx *c, const ks__conf_node *v,
@@ -104,33 +107,6 @@ static int load_derive(ks__conf_ctx *c, const ks__conf_node *map,
 /* "UTC", "Z", "+02:00", "-0530", "+05". Named zones would need the tz
  * database and its process-wide state; a fixed offset is what a layout of
  * files needs to stay stable anyway (no DST jumps). */
-static int parse_tz(const char *s, int *minutes) {
-  if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0 || strcmp(s, "GMT") == 0 ||
-      strcmp(s, "Etc/UTC") == 0) {
-    *minutes = 0;
-    return 0;
-  }
-  int sign = s[0] == '+' ? 1 : s[0] == '-' ? -1 : 0;
-  if (!sign)
-    return -1;
-  s++;
-  int d[4], n = 0;
-  for (; *s && n < 4; s++) {
-    if (*s == ':' && n == 2)
-      continue;
-    if (*s < '0' || *s > '9')
-      return -1;
-    d[n++] = *s - '0';
-  }
-  if (*s || (n != 2 && n != 4))
-    return -1;
-  int h = d[0] * 10 + d[1], m = n == 4 ? d[2] * 10 + d[3] : 0;
-  if (h > 18 || m > 59)
-    return -1;
-  *minutes = sign * (h * 60 + m);
-  return 0;
-}
-
 int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
                             ks_conf_table *t) {
   const ks__conf_node *v;
@@ -169,13 +145,18 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
     char *tz = NULL, shown[128];
     saved = ks__conf_path_push(c, "timezone");
     KS__CONF_CALL(ks__conf_str(c, v, &tz));
-    int bad = tz == NULL || parse_tz(tz, &t->tz_offset_min) != 0;
-    if (bad) {
-      int r = ks__conf_fail(c, v->line,
-                            "expected UTC or a fixed offset like +02:00, got "
-                            "%s",
-                            tz ? ks__conf_show(c, tz, shown, sizeof shown)
-                               : "\"\"");
+    char why[400] = "";
+    ks_tz_free(t->tz);
+    t->tz = NULL;
+    int lr = tz ? ks_tz_load(tz, NULL, &t->tz, why, sizeof why) : KS_EINVAL;
+    if (lr) {
+      int r = lr == KS_EINVAL
+                  ? ks__conf_fail(c, v->line,
+                                  "expected UTC, a fixed offset like +02:00 "
+                                  "or a zone name like Europe/Berlin, got %s",
+                                  tz ? ks__conf_show(c, tz, shown, sizeof shown)
+                                     : "\"\"")
+                  : ks__conf_fail(c, v->line, "%s", why);
       ks_free(tz);
       return r;
     }

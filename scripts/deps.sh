@@ -9,7 +9,7 @@ PKGS=(
   librdkafka-dev libuv1-dev libh2o-dev libyajl-dev libcurl4-openssl-dev
   libzstd-dev libsnappy-dev libssl-dev libyaml-dev libpcre2-dev zlib1g-dev
   libcmocka-dev clang libclang-rt-14-dev
-  uuid-runtime python3
+  uuid-runtime python3 tzdata
   ceph-mon ceph-osd radosgw ceph-common curl
 )
 

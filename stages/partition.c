@@ -1,4 +1,5 @@
 #include "stages/partition.h"
+#include "base/tz.h"
 #include "base/civil.h"
 
 #include <inttypes.h>
@@ -37,7 +38,7 @@ struct ks_partitioner {
   size_t npf;
   size_t ts_leaf; /* path_format: the timestamp or date column */
   ks_coltype ts_type;
-  int64_t tz_us;
+  const struct ks_tz *tz; /* path_format's zone (the config's), NULL: UTC */
 };
 
 /* ---- serialization and escaping ---------------------------------------- */
@@ -306,7 +307,7 @@ int ks_partitioner_new(const char *file, const ks_conf_table *tc, size_t table,
       pt->ts_leaf = n->leaf;
       pt->ts_type = n->spec.type;
     }
-    pt->tz_us = (int64_t)tc->tz_offset_min * 60 * 1000000;
+    pt->tz = tc->tz;
   }
   *out = pt;
   return 0;
@@ -417,7 +418,12 @@ static int route_format(const ks_partitioner *pt, const ks_rowgroup *rg,
     return r;
   }
   civil_time ct;
-  split(micros_of(pt->ts_type, v) + pt->tz_us, &ct);
+  int64_t us = micros_of(pt->ts_type, v);
+  if (pt->tz) { /* the offset in force at that instant */
+    int64_t s = us / 1000000 - (us % 1000000 < 0);
+    us += (int64_t)ks_tz_offset(pt->tz, s) * 1000000;
+  }
+  split(us, &ct);
   for (size_t i = 0; r == 0 && i < pt->npf; i++) {
     switch (pt->pf[i].kind) {
     case PF_LITERAL:

@@ -264,6 +264,32 @@ static void test_path_format(void **state) {
   assert_string_equal(str_of(&dir), "year=2025/month=01/day=01/hour=01");
   ks_partitioner_free(pt);
   teardown_conf(&fx);
+  /* a named zone: the offset in force at each instant (CET, CEST) */
+  setup_conf(&fx, "    format: parquet\n"
+                  "    path_format: \"YYYY-MM-dd/HH\"\n"
+                  "    timezone: Europe/Berlin\n");
+  assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
+                                      fx.pq, fx.ndata, &pt, err, sizeof err),
+                   0);
+  static const struct {
+    int64_t utc_s;
+    const char *dir;
+  } berlin[] = {
+      {1735687800, "2025-01-01/00"}, /* 2024-12-31 23:30 UTC, CET */
+      {1751326200, "2025-07-01/01"}, /* 2025-06-30 23:30 UTC, CEST */
+      {1743296399, "2025-03-30/01"}, /* 00:59:59 UTC, a second before CEST */
+      {1743296400, "2025-03-30/03"}, /* 01:00 UTC: 02:00 CET is 03:00 CEST */
+      {1761440400, "2025-10-26/02"}, /* 01:00 UTC: 03:00 CEST is 02:00 CET */
+  };
+  for (size_t i = 0; i < sizeof berlin / sizeof berlin[0]; i++) {
+    ks_buf_reset(&dir);
+    ks_rowgroup_reset(&rg);
+    stage(&rg, "a", 1, 0, berlin[i].utc_s * 1000000);
+    assert_int_equal(ks_partitioner_route(pt, &rg, &dir, &vals, NULL), 0);
+    assert_string_equal(str_of(&dir), berlin[i].dir);
+  }
+  ks_partitioner_free(pt);
+  teardown_conf(&fx);
   setup_conf(&fx, "    format: jsonl\n    path_format: \"YYYY/MM/dd\"\n"
                   "    timestamp_field: ts\n");
   assert_int_equal(ks_partitioner_new(fx.conf->file, &fx.conf->tables[0], 0,
@@ -301,8 +327,12 @@ static void test_conf_checks(void **state) {
                "    path_format: \"YYYY\"\n",
                "exclude each other");
   conf_refused("    format: parquet\n    path_format: \"YYYY\"\n"
-               "    timezone: Europe/Berlin\n",
-               "fixed offset like +02:00");
+               "    timezone: Europe/../Berlin\n",
+               "expected UTC, a fixed offset like +02:00 or a zone name like "
+               "Europe/Berlin, got \"Europe/../Berlin\"");
+  conf_refused("    format: parquet\n    path_format: \"YYYY\"\n"
+               "    timezone: Mars/Olympus_Mons\n",
+               "no time zone Mars/Olympus_Mons");
   conf_refused("    timestamp_field: ts\n", "only used with path_format");
   conf_refused("    partition_by: [a, A]\n", "listed twice");
   conf_refused("    partition_by: []\n", "non-empty sequence");
