@@ -146,3 +146,12 @@ int ks_buf_append_json_str(ks_buf *b, const char *s, size_t n) {
     return r;
   return ks_buf_append_byte(b, '"');
 }
+
+int ks_buf_append_json_pointer(ks_buf *b, const char *tok) {
+  int r = ks_buf_append_byte(b, '/');
+  for (const char *p = tok; r == 0 && *p; p++)
+    r = *p == '~'   ? ks_buf_append_str(b, "~0")
+        : *p == '/' ? ks_buf_append_str(b, "~1")
+                    : ks_buf_append_byte(b, (uint8_t)*p);
+  return r;
+}

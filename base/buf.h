@@ -57,5 +57,7 @@ uint8_t *ks_buf_steal(ks_buf *b, size_t *len);
 
 /* Append s as a JSON string literal (quotes included, RFC 8259 escaping). */
 int ks_buf_append_json_str(ks_buf *b, const char *s, size_t n);
+/* Append "/<tok>" to a JSON pointer (RFC 6901 escaping: ~0, ~1). */
+int ks_buf_append_json_pointer(ks_buf *b, const char *tok);
 
 #endif

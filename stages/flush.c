@@ -25,6 +25,13 @@ static void set_columns(ks_table_writer *tw, ks_table_schema *ls) {
   tw->ndata = ls->ndata;
 }
 
+/* The stage and its decoder, for the writer's current columns. */
+static void open_stage(ks_table_writer *tw) {
+  ks_rowgroup_init_schema(&tw->stage, tw->pq);
+  tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
+  ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+}
+
 /* Schemaless: moves to the table's newest generation. The open batch is
  * finished first -- its files keep the columns they were opened with and
  * commit with them -- and the next record starts a batch of new files. */
@@ -42,9 +49,7 @@ static void use_newest(ks_table_writer *tw) {
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->stage);
   set_columns(tw, ks_schemaless_current(tw->t));
-  ks_rowgroup_init_schema(&tw->stage, tw->pq);
-  tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
-  ks_decoder_set_refuse_dropped(tw->dec, 1);
+  open_stage(tw);
 }
 
 ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
@@ -62,9 +67,7 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   tw->ndata = t->ndata;
   if (t->schemaless)
     set_columns(tw, ks_schemaless_current(t));
-  ks_rowgroup_init_schema(&tw->stage, tw->pq);
-  tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
-  ks_decoder_set_refuse_dropped(tw->dec, t->schemaless);
+  open_stage(tw);
   size_t np = t->partitioner ? ks_partitioner_ncols(t->partitioner) : 0;
   tw->isnull = ks_calloc(np ? np : 1, 1);
   ks_buf_init(&tw->dir, 0);

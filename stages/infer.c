@@ -8,7 +8,6 @@
 #include "stages/infer.h"
 
 #include "base/ks.h"
-#include "stages/schema_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,9 +212,6 @@ static int learn_fail(learn_ctx *c, const char *reason, const char *fmt,
   return KS_EINVALID;
 }
 
-static void ptr_push(learn_ctx *c, const char *key) {
-  ks__ptr_append(&c->ptr, key);
-}
 
 /* The kind of a JSON value, or -1 for null (no type). */
 static int value_kind(yajl_val v) {
@@ -291,7 +287,7 @@ static int learn_members(learn_ctx *c, ks_infer_node *st, int top,
   for (size_t i = 0; i < obj->u.object.len; i++) {
     const char *key = obj->u.object.keys[i];
     size_t old = c->ptr.len;
-    ptr_push(c, key);
+    ks_buf_append_json_pointer(&c->ptr, key);
     ks_infer_node **slot = NULL;
     for (size_t k = 0; k < st->nkids; k++)
       if (strcmp(st->kids[k]->name, key) == 0)
@@ -370,7 +366,7 @@ static int learn_children(learn_ctx *c, ks_infer_node *n, ks_infer_node **slot,
   } else if (n->kind == KS_INF_MAP) {
     for (size_t i = 0; r == 0 && i < v->u.object.len; i++) {
       size_t old = c->ptr.len;
-      ptr_push(c, v->u.object.keys[i]);
+      ks_buf_append_json_pointer(&c->ptr, v->u.object.keys[i]);
       r = learn_value(c, n, 0, "value", &n->kids[0], v->u.object.values[i]);
       c->ptr.len = old;
     }
@@ -379,10 +375,7 @@ static int learn_children(learn_ctx *c, ks_infer_node *n, ks_infer_node **slot,
     for (size_t i = 0; r == 0 && i < v->u.array.len; i++) {
       size_t old = c->ptr.len;
       ks_buf_appendf(&c->ptr, "/%zu", i);
-      ks_infer_node *was = elem;
       r = learn_value(c, n, 0, "element", &elem, v->u.array.values[i]);
-      if (r == 0 && elem && was == NULL && n == *slot)
-        c->changed = 1; /* an existing array learnt its element */
       c->ptr.len = old;
     }
     if (n->nkids == 0 && elem)

@@ -41,21 +41,9 @@ int ks__cfail(compiler *c, const char *fmt, ...) {
 
 /* Push "/<token>" (RFC 6901 escaped) onto the pointer; returns the old
  * length to pop back to. */
-void ks__ptr_append(ks_buf *ptr, const char *tok) {
-  ks_buf_append_byte(ptr, '/');
-  for (const char *p = tok; *p; p++) {
-    if (*p == '~')
-      ks_buf_append_str(ptr, "~0");
-    else if (*p == '/')
-      ks_buf_append_str(ptr, "~1");
-    else
-      ks_buf_append_byte(ptr, (uint8_t)*p);
-  }
-}
-
 size_t ks__ptr_push(compiler *c, const char *tok) {
   size_t old = c->ptr.len;
-  ks__ptr_append(&c->ptr, tok);
+  ks_buf_append_json_pointer(&c->ptr, tok);
   return old;
 }
 

@@ -100,9 +100,6 @@ typedef struct ks__num {
 } ks__num;
 
 /* Classifies a JSON number text (already grammar-checked by yajl). */
-/* Appends "/<tok>" to a JSON pointer, RFC 6901 escaped (~0, ~1). */
-void ks__ptr_append(ks_buf *ptr, const char *tok);
-
 void ks__num_parse(ks__num *n, const char *text, size_t len);
 /* n->d via strtod (C locale: ksink never calls setlocale). */
 double ks__num_double(ks__num *n);
