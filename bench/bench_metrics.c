@@ -26,10 +26,10 @@ static void run(int nparts, int iters) {
   ks_pipeline *p = ks_calloc(1, sizeof *p);
   ks_worker *ws[2];
   p->conf = &conf;
-  p->tables = tables;
-  p->ntables = 2;
-  p->topics = topics;
-  p->ntopics = 2;
+  p->env.tables = tables;
+  p->env.ntables = 2;
+  p->env.topics = topics;
+  p->env.ntopics = 2;
   p->nworkers = 2;
   p->workers = ws;
   p->started_ms = ks_mono_ms();
@@ -37,18 +37,18 @@ static void run(int nparts, int iters) {
     ks_worker *w = ws[i] = ks_calloc(1, sizeof *w);
     w->id = i;
     w->p = p;
-    w->tc = ks_calloc(2, sizeof *w->tc);
-    w->topic_consumed = ks_calloc(2, sizeof *w->topic_consumed);
+    w->lane.tc = ks_calloc(2, sizeof *w->lane.tc);
+    w->lane.topic_consumed = ks_calloc(2, sizeof *w->lane.topic_consumed);
     for (int t = 0; t < 2; t++) {
-      atomic_store(&w->tc[t].written, 123456789);
-      atomic_store(&w->tc[t].delta_version, 42);
+      atomic_store(&w->lane.tc[t].written, 123456789);
+      atomic_store(&w->lane.tc[t].delta_version, 42);
       for (int r = 0; r < KS_REASON_COUNT; r++)
-        atomic_store(&w->tc[t].rejected[r], 1000 + r);
-      atomic_store(&w->topic_consumed[t], 987654321);
+        atomic_store(&w->lane.tc[t].rejected[r], 1000 + r);
+      atomic_store(&w->lane.topic_consumed[t], 987654321);
     }
     for (int b = 0; b <= KS_LATENCY_BUCKETS; b++)
-      atomic_store(&w->counters.latency[b], 17);
-    atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
+      atomic_store(&w->lane.counters.latency[b], 17);
+    atomic_store(&w->lane.counters.heartbeat_ms, ks_mono_ms());
   }
   ks_buf b;
   ks_buf_init(&b, KS__HTTP_BODY_MAX);
@@ -86,8 +86,8 @@ static void run(int nparts, int iters) {
   for (int i = 0; i < 2; i++) {
     ks_free(atomic_load(&ws[i]->snap_pub));
     ks_free(ws[i]->snap_seen);
-    ks_free(ws[i]->tc);
-    ks_free(ws[i]->topic_consumed);
+    ks_free(ws[i]->lane.tc);
+    ks_free(ws[i]->lane.topic_consumed);
     ks_free(ws[i]);
   }
   ks_free(p);

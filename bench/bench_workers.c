@@ -98,7 +98,7 @@ static void on_tick(ks_pipeline *p, void *arg) {
   ks_pipeline_totals(p, &t);
   if (r->first_s == 0 && t.consumed > 0)
     r->first_s = bench_now_s();
-  if (t.consumed >= r->want && !atomic_load(&p->stopping)) {
+  if (t.consumed >= r->want && !atomic_load(&p->env.stopping)) {
     r->last_s = bench_now_s();
     ks_pipeline_stop(p);
   }

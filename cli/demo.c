@@ -31,6 +31,7 @@
 
 typedef struct demo {
   ks_pipeline *p;
+  ks_http *http; /* the operator endpoints while the pipeline runs */
   uint64_t events;
   uint64_t seed;
   uv_thread_t producer;
@@ -79,11 +80,11 @@ static void produce_main(void *arg) {
     for (;;) {
       ks_pipeline_totals(d->p, &t);
       if (atomic_load(&d->produced) < t.consumed + DEMO_MAX_AHEAD ||
-          atomic_load(&d->p->fatal))
+          atomic_load(&d->p->env.fatal))
         break;
       rd_kafka_poll(rk, 1);
     }
-    if (atomic_load(&d->p->fatal))
+    if (atomic_load(&d->p->env.fatal))
       break;
     ks_buf_reset(&b);
     char key[32];
@@ -134,9 +135,9 @@ static void fmt_num(char *out, size_t n, uint64_t v) {
 static void announce(demo *d) {
   char n[32], url[64] = "";
   fmt_num(n, sizeof n, d->events);
-  if (d->p->http)
+  if (d->http)
     snprintf(url, sizeof url, ", metrics at http://127.0.0.1:%d/metrics",
-             ks_http_port(d->p->http));
+             ks_http_port(d->http));
   fprintf(stderr, "ksink demo: %s events -> %s (Delta Lake), %d workers%s\n",
           n, d->table, d->p->nworkers, url);
   d->announced = 1;
@@ -163,7 +164,7 @@ static void on_tick(ks_pipeline *p, void *arg) {
           d->tty ? "\r" : "", rate, c, w, r, (long long)t.delta_version,
           d->tty ? "   " : "\n");
   if (atomic_load(&d->producer_done) &&
-      t.consumed >= atomic_load(&d->delivered) && !atomic_load(&p->stopping))
+      t.consumed >= atomic_load(&d->delivered) && !atomic_load(&p->env.stopping))
     ks_pipeline_stop(p);
 }
 
@@ -286,7 +287,7 @@ int ks_cli_demo(int argc, char **argv) {
   d.table = table;
   ks_pipeline_set_tick(d.p, d.tty ? 250 : 2000, on_tick, &d);
   uv_thread_create(&d.producer, produce_main, &d);
-  int code = ks_pipeline_run(d.p);
+  int code = ks_cli_serve(d.p, &d.http);
   uv_thread_join(&d.producer);
   double secs = (double)(ks_mono_ms() - d.start_ms) / 1000.0;
 

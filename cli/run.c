@@ -70,8 +70,9 @@ int ks_cli_run(int argc, char **argv) {
     return ks_cli_exit_code(r);
   }
   ks_log_info("ksink %s running %s (%d workers, %zu tables)", KS_VERSION, file,
-              p->nworkers, p->ntables);
-  int code = ks_pipeline_run(p);
+              p->nworkers, p->env.ntables);
+  ks_http *http;
+  int code = ks_cli_serve(p, &http);
   ks_totals t;
   ks_pipeline_totals(p, &t);
   ks_log_info("stopped: consumed %llu, written %llu, rejected %llu, %llu "

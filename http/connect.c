@@ -22,7 +22,6 @@
 #include "base/log.h"
 #include "http/internal.h"
 #include "reactor/worker.h"
-#include "stages/rewind.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,7 +49,7 @@ static int fail(ks_buf *b, int *status, int code, const char *fmt, ...) {
 }
 
 static const char *state_of(const ks_pipeline *p) {
-  if (atomic_load(&((ks_pipeline *)p)->fatal))
+  if (atomic_load(&((ks_pipeline *)p)->env.fatal))
     return "FAILED";
   if (atomic_load(&((ks_pipeline *)p)->admin_paused))
     return "PAUSED";
@@ -103,35 +102,6 @@ static void task_status(const ks_pipeline *p, int i, const char *worker_id,
     ks_buf_append_str(b, ",\"trace\":\"a worker hit a fatal error: see the "
                          "process log\"");
   ks_buf_append_byte(b, '}');
-}
-
-/* ---- restart: a rewind of every table on the task's worker ---- */
-
-typedef struct restart_msg {
-  ks_msg msg;
-  ks_worker *w;
-} restart_msg;
-
-static void on_restart(ks_msg *m) {
-  restart_msg *r = (restart_msg *)m;
-  ks_worker *w = r->w;
-  for (size_t t = 0; t < w->p->ntables; t++)
-    ks_rewind_start(w, (int)t, "restart requested over the REST API");
-  ks_free(r);
-}
-
-static int restart(ks_pipeline *p, int task) {
-  int r = 0;
-  for (int i = 0; i < p->nworkers; i++) {
-    if (task >= 0 && i != task)
-      continue;
-    restart_msg *m = ks_calloc(1, sizeof *m);
-    m->msg.fn = on_restart;
-    m->w = p->workers[i];
-    if ((r = ks_worker_post(p->workers[i], &m->msg)) != 0)
-      ks_free(m);
-  }
-  return r;
 }
 
 /* ---- routing ---- */
@@ -254,7 +224,7 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
   }
   if (n == 2 && is(what, wl, "restart")) {
     ks_log_info("connector %s: restart over the REST API", app);
-    restart(p, -1);
+    ks_pipeline_restart(p, -1);
     *status = 204;
     return 0;
   }
@@ -274,7 +244,7 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
     if (n == 4 && is(seg[3], len[3], "restart")) {
       ks_log_info("connector %s: restart of task %ld over the REST API", app,
                   task);
-      restart(p, (int)task);
+      ks_pipeline_restart(p, (int)task);
       *status = 204;
       return 0;
     }

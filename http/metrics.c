@@ -8,9 +8,7 @@
 #include "http/internal.h"
 
 #include "base/ks.h"
-#include "reactor/worker.h"
-#include "storage/s3/s3.h"
-#include "storage/storage.h"
+#include "reactor/observe.h"
 
 #include <stddef.h>
 
@@ -23,18 +21,18 @@
 #include <unistd.h>
 
 static int pipeline_stopping(const ks_pipeline *p) {
-  return atomic_load_explicit(&p->stopping, memory_order_relaxed);
+  return atomic_load_explicit(&p->env.stopping, memory_order_relaxed);
 }
 
 static uint64_t heartbeat_age_ms(const ks_worker *w, uint64_t now_ms) {
   uint64_t hb =
-      atomic_load_explicit(&w->counters.heartbeat_ms, memory_order_relaxed);
+      atomic_load_explicit(&w->lane.counters.heartbeat_ms, memory_order_relaxed);
   return now_ms > hb ? now_ms - hb : 0;
 }
 
 const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
                                size_t n) {
-  if (atomic_load(&p->fatal)) {
+  if (atomic_load(&p->env.fatal)) {
     snprintf(why, n, "a worker hit a fatal error");
     return why;
   }
@@ -59,15 +57,15 @@ const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
 }
 
 const char *ks__http_unready(const ks_pipeline *p) {
-  if (atomic_load(&p->fatal))
+  if (atomic_load(&p->env.fatal))
     return "a worker hit a fatal error";
   if (pipeline_stopping(p))
     return "stopping";
   if (!atomic_load(&p->joined))
     return "not yet in the consumer group";
-  if (ks_s3_breakers_open() > 0)
+  if (ks_observe_breakers_open() > 0)
     return "storage circuit breaker open: partitions paused";
-  if (!ks_storage_reachable())
+  if (!ks_observe_storage_reachable())
     return "storage unreachable: the last storage operation failed";
   return NULL;
 }
@@ -236,7 +234,7 @@ static void histogram(out *o, const char *name, const double *bounds,
 }
 
 static void s3_metrics(out *o) {
-  const ks_s3_stats *st = &ks_s3_stats_g;
+  const ks_s3_stats *st = ks_observe_s3_stats();
   family(o, "ksink_s3_requests_total", "counter",
          "S3 requests by operation and HTTP status (every attempt; "
          "\"network\" when no answer came).");
@@ -254,7 +252,7 @@ static void s3_metrics(out *o) {
          "S3 endpoints whose circuit breaker is open or probing (partitions "
          "paused while above 0).");
   sample_u64(o, "ksink_circuit_breaker_open", NULL, NULL,
-             (uint64_t)ks_s3_breakers_open());
+             (uint64_t)ks_observe_breakers_open());
   family(o, "ksink_circuit_breaker_opened_total", "counter",
          "Times an S3 circuit breaker opened.");
   sample_u64(o, "ksink_circuit_breaker_opened_total", NULL, NULL,
@@ -309,7 +307,7 @@ static void worker_gauge(out *o, const ks_pipeline *p, const char *name,
     char id[16];
     snprintf(id, sizeof id, "%d", p->workers[i]->id);
     const atomic_uint_fast64_t *a =
-        (const atomic_uint_fast64_t *)((const char *)&p->workers[i]->counters +
+        (const atomic_uint_fast64_t *)((const char *)&p->workers[i]->lane.counters +
                                        offset);
     sample_u64(o, name, "worker", id, load_u64(a));
   }
@@ -318,12 +316,12 @@ static void worker_gauge(out *o, const ks_pipeline *p, const char *name,
 static void topic_metrics(out *o, const ks_pipeline *p) {
   family(o, "ksink_records_consumed_total", "counter",
          "Records read from Kafka, by topic.");
-  for (size_t t = 0; t < p->ntopics; t++) {
+  for (size_t t = 0; t < p->env.ntopics; t++) {
     uint64_t n = 0;
     for (int i = 0; i < p->nworkers; i++)
-      if (p->workers[i]->topic_consumed)
-        n += load_u64(&p->workers[i]->topic_consumed[t]);
-    sample_u64(o, "ksink_records_consumed_total", "topic", p->topics[t], n);
+      if (p->workers[i]->lane.topic_consumed)
+        n += load_u64(&p->workers[i]->lane.topic_consumed[t]);
+    sample_u64(o, "ksink_records_consumed_total", "topic", p->env.topics[t], n);
   }
 }
 
@@ -331,13 +329,13 @@ static void topic_metrics(out *o, const ks_pipeline *p) {
 static void per_table(out *o, const ks_pipeline *p, const ks_table_totals *tt,
                       const char *name, const char *help, size_t field) {
   family(o, name, "counter", help);
-  for (size_t t = 0; t < p->ntables; t++)
-    sample_u64(o, name, "table", p->tables[t].conf->name,
+  for (size_t t = 0; t < p->env.ntables; t++)
+    sample_u64(o, name, "table", p->env.tables[t].conf->name,
                *(const uint64_t *)((const char *)&tt[t] + field));
 }
 
 static void table_metrics(out *o, const ks_pipeline *p) {
-  size_t nt = p->ntables;
+  size_t nt = p->env.ntables;
   ks_table_totals *tt = ks_calloc(nt ? nt : 1, sizeof *tt);
   for (size_t t = 0; t < nt; t++)
     ks_pipeline_table_totals(p, t, &tt[t]);
@@ -352,7 +350,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
          "Records rejected, by table and reason.");
   for (size_t t = 0; t < nt; t++)
     for (int r = 0; r < KS_REASON_COUNT; r++) {
-      const char *v[] = {p->tables[t].conf->name, ks_reason_name(r)};
+      const char *v[] = {p->env.tables[t].conf->name, ks_reason_name(r)};
       sample_n_u64(o, "ksink_records_rejected_total", 2, tk, v,
                    tt[t].rejected_by[r]);
     }
@@ -364,7 +362,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
   for (size_t t = 0; t < nt; t++)
     for (int k = 0; k < KS_KEYWORD_COUNT; k++) {
       static const char *const kk[] = {"table", "keyword"};
-      const char *v[] = {p->tables[t].conf->name, ks_keyword_name(k)};
+      const char *v[] = {p->env.tables[t].conf->name, ks_keyword_name(k)};
       if (tt[t].schema_keyword[k])
         sample_n_u64(o, "ksink_records_rejected_by_keyword_total", 2, kk, v,
                      tt[t].schema_keyword[k]);
@@ -372,8 +370,8 @@ static void table_metrics(out *o, const ks_pipeline *p) {
   family(o, "ksink_files_written_total", "counter",
          "Data files written and committed, by table and format.");
   for (size_t t = 0; t < nt; t++) {
-    const char *v[] = {p->tables[t].conf->name,
-                       format_name(p->tables[t].conf->format)};
+    const char *v[] = {p->env.tables[t].conf->name,
+                       format_name(p->env.tables[t].conf->format)};
     sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
   }
   per_table(o, p, tt, "ksink_deadletter_file_records_total",
@@ -383,7 +381,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
   family(o, "ksink_files_open", "gauge",
          "Data files being written now, by table.");
   for (size_t t = 0; t < nt; t++)
-    sample_u64(o, "ksink_files_open", "table", p->tables[t].conf->name,
+    sample_u64(o, "ksink_files_open", "table", p->env.tables[t].conf->name,
                (uint64_t)(tt[t].files_open > 0 ? tt[t].files_open : 0));
   per_table(o, p, tt, "ksink_delta_commits_total",
             "Delta log commits made by this process, by table.",
@@ -396,7 +394,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
          "Latest Delta table version seen (-1 before the first).");
   for (size_t t = 0; t < nt; t++) {
     snprintf(num, sizeof num, "%lld", (long long)tt[t].delta_version);
-    sample(o, "ksink_delta_version", "table", p->tables[t].conf->name, num);
+    sample(o, "ksink_delta_version", "table", p->env.tables[t].conf->name, num);
   }
   family(o, "ksink_delta_last_commit_timestamp_seconds", "gauge",
          "Unix time of this process's last commit to the table (0: none).");
@@ -404,7 +402,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
     snprintf(num, sizeof num, "%.3f",
              (double)tt[t].last_commit_unix_ms / 1000.0);
     sample(o, "ksink_delta_last_commit_timestamp_seconds", "table",
-           p->tables[t].conf->name, num);
+           p->env.tables[t].conf->name, num);
   }
   ks_free(tt);
 }
@@ -412,7 +410,7 @@ static void table_metrics(out *o, const ks_pipeline *p) {
 static void latency_metrics(out *o, const ks_pipeline *p) {
   uint64_t counts[KS_LATENCY_BUCKETS + 1] = {0}, sum_us = 0;
   for (int i = 0; i < p->nworkers; i++) {
-    const ks_counters *c = &p->workers[i]->counters;
+    const ks_counters *c = &p->workers[i]->lane.counters;
     for (int b = 0; b <= KS_LATENCY_BUCKETS; b++)
       counts[b] += load_u64(&c->latency[b]);
     sum_us += load_u64(&c->latency_sum_us);
@@ -435,11 +433,11 @@ static void lag_metrics(out *o, const ks_pipeline *p) {
     for (size_t j = 0; s && j < s->n; j++) {
       const ks_part_status *ps = &s->parts[j];
       int64_t lag = ks__http_lag(ps);
-      if (lag < 0 || ps->topic < 0 || (size_t)ps->topic >= p->ntopics)
+      if (lag < 0 || ps->topic < 0 || (size_t)ps->topic >= p->env.ntopics)
         continue;
       char part[16];
       snprintf(part, sizeof part, "%d", (int)ps->partition);
-      const char *v[] = {p->topics[ps->topic], part};
+      const char *v[] = {p->env.topics[ps->topic], part};
       sample_n_u64(o, "ksink_consumer_lag", 2, k, v, (uint64_t)lag);
     }
   }
@@ -462,10 +460,10 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Bytes storage acknowledged as stored (data files, log entries, "
          "checkpoints, error files).");
   sample_u64(&o, "ksink_bytes_uploaded_total", NULL, NULL,
-             load_u64(&ks_storage_stats_g.bytes_uploaded));
+             load_u64(&ks_observe_storage_stats()->bytes_uploaded));
   family(&o, "ksink_storage_writes_in_flight", "gauge",
          "Object and part writes waiting for storage now.");
-  int wif = atomic_load_explicit(&ks_storage_stats_g.writes_in_flight,
+  int wif = atomic_load_explicit(&ks_observe_storage_stats()->writes_in_flight,
                                  memory_order_relaxed);
   sample_u64(&o, "ksink_storage_writes_in_flight", NULL, NULL,
              (uint64_t)(wif > 0 ? wif : 0));
@@ -473,7 +471,7 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "1 when the last storage operation got an answer, 0 when it met a "
          "network, server or device fault.");
   sample_u64(&o, "ksink_storage_reachable", NULL, NULL,
-             (uint64_t)ks_storage_reachable());
+             (uint64_t)ks_observe_storage_reachable());
 
   table_metrics(&o, p);
   latency_metrics(&o, p);
@@ -489,7 +487,7 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
     char id[16];
     snprintf(id, sizeof id, "%d", p->workers[i]->id);
     sample_u64(&o, "ksink_worker_partitions", "worker", id,
-               (uint64_t)atomic_load(&p->workers[i]->counters.partitions));
+               (uint64_t)atomic_load(&p->workers[i]->lane.counters.partitions));
   }
   family(&o, "ksink_partitions_paused", "gauge",
          "Kafka partitions whose fetching is paused now (memory budget, "

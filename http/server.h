@@ -5,8 +5,8 @@
  * built from memory -- the workers' atomic counters and the pipeline's
  * flags, read without locks -- so no request blocks.
  *
- * Callers: reactor/pipeline.c starts the server before the workers and
- * stops it after they are joined.
+ * Callers: cli/serve.c starts the server before the pipeline runs and
+ * stops it after the pipeline has ended.
  */
 #ifndef KS_HTTP_SERVER_H
 #define KS_HTTP_SERVER_H

@@ -7,8 +7,7 @@
 #include "http/internal.h"
 
 #include "base/ks.h"
-#include "reactor/worker.h"
-#include "storage/storage.h"
+#include "reactor/observe.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -39,15 +38,15 @@ static int workers_json(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   for (int i = 0; i < p->nworkers; i++) {
     const ks_worker *w = p->workers[i];
     uint64_t hb =
-        atomic_load_explicit(&w->counters.heartbeat_ms, memory_order_relaxed);
+        atomic_load_explicit(&w->lane.counters.heartbeat_ms, memory_order_relaxed);
     APPENDF("%s{\"id\":%d,\"core\":%d,\"partitions\":%d,\"paused\":%d,"
             "\"buffered_bytes\":%llu,\"memory_bytes\":%llu,"
             "\"heartbeat_age_ms\":%llu}",
             i ? "," : "", w->id, w->core,
-            (int)atomic_load(&w->counters.partitions),
-            (int)atomic_load(&w->counters.paused),
-            (unsigned long long)atomic_load(&w->counters.buffered_bytes),
-            (unsigned long long)atomic_load(&w->counters.memory_bytes),
+            (int)atomic_load(&w->lane.counters.partitions),
+            (int)atomic_load(&w->lane.counters.paused),
+            (unsigned long long)atomic_load(&w->lane.counters.buffered_bytes),
+            (unsigned long long)atomic_load(&w->lane.counters.memory_bytes),
             (unsigned long long)(now_ms > hb ? now_ms - hb : 0));
   }
   APPENDF("],\"partitions\":[");
@@ -59,8 +58,8 @@ static int workers_json(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
       APPENDF("%s{\"topic\":", first ? "" : ",");
       first = 0;
       str(b, &err,
-          ps->topic >= 0 && (size_t)ps->topic < p->ntopics
-              ? p->topics[ps->topic]
+          ps->topic >= 0 && (size_t)ps->topic < p->env.ntopics
+              ? p->env.topics[ps->topic]
               : "");
       APPENDF(",\"partition\":%d,\"worker\":%d,\"consumed_offset\":%lld,"
               "\"committed_offset\":%lld,\"high_watermark\":%lld,"
@@ -93,8 +92,8 @@ static void iso_time(ks_buf *b, int *err, int64_t unix_ms) {
 static int tables_json(const ks_pipeline *p, ks_buf *b) {
   int err = 0;
   APPENDF("\"tables\":[");
-  for (size_t t = 0; t < p->ntables; t++) {
-    const ks_conf_table *tc = p->tables[t].conf;
+  for (size_t t = 0; t < p->env.ntables; t++) {
+    const ks_conf_table *tc = p->env.tables[t].conf;
     ks_table_totals tt;
     ks_pipeline_table_totals(p, t, &tt);
     APPENDF("%s{\"name\":", t ? "," : "");
@@ -128,12 +127,12 @@ int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   APPENDF(",");
   if (!err)
     err = tables_json(p, b);
-  int wif = atomic_load_explicit(&ks_storage_stats_g.writes_in_flight,
+  int wif = atomic_load_explicit(&ks_observe_storage_stats()->writes_in_flight,
                                  memory_order_relaxed);
   APPENDF(",\"uploads_in_flight\":%d,\"storage\":{\"reachable\":%s,"
           "\"bytes_uploaded\":%llu},",
-          wif > 0 ? wif : 0, ks_storage_reachable() ? "true" : "false",
-          (unsigned long long)atomic_load(&ks_storage_stats_g.bytes_uploaded));
+          wif > 0 ? wif : 0, ks_observe_storage_reachable() ? "true" : "false",
+          (unsigned long long)atomic_load(&ks_observe_storage_stats()->bytes_uploaded));
   APPENDF("\"totals\":{\"consumed\":%llu,\"consumed_bytes\":%llu,"
           "\"written\":%llu,\"rejected\":%llu,\"files\":%llu,"
           "\"commits\":%llu,\"delta_version\":%lld},",
@@ -144,7 +143,7 @@ int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   APPENDF("\"assigned\":%d,\"joined\":%s,\"stopping\":%s,\"fatal\":%s}\n",
           (int)atomic_load(&p->assigned),
           atomic_load(&p->joined) ? "true" : "false",
-          atomic_load(&p->stopping) ? "true" : "false",
-          atomic_load(&p->fatal) ? "true" : "false");
+          atomic_load(&p->env.stopping) ? "true" : "false",
+          atomic_load(&p->env.fatal) ? "true" : "false");
   return err;
 }

@@ -1,6 +1,6 @@
 /*
  * Backpressure: when a worker stops fetching from Kafka, and when it
- * starts again. Three reasons, kept as bits of w->pause_why so that one
+ * starts again. Three reasons, kept as bits of the lane's pause_why so that one
  * never resumes what another paused:
  *  - admin: an operator paused the connector over the REST API
  *    (p->admin_paused, http/connect.c);
@@ -26,6 +26,21 @@
 /* High- and low-water marks, percent of reactor.memory_budget. */
 #define KS_MEMORY_HIGH_PCT 90
 #define KS_MEMORY_LOW_PCT 60
+
+/* The decision, apart from its inputs (unit-tested on its own). */
+typedef struct ks_bp_input {
+  int admin;        /* an operator asked for a pause */
+  int storage_open; /* a storage breaker is open: 1/0; -1 not looked at */
+  uint64_t used;    /* bytes held against the budget */
+  uint64_t budget;  /* reactor.memory_budget; 0: memory not judged */
+  int stopping;     /* shutdown flushing: memory not judged */
+} ks_bp_input;
+typedef struct ks_bp_decision {
+  unsigned pause_why; /* KS_PAUSE_* bits to apply */
+  int flush;          /* flush the largest table (over the budget) */
+} ks_bp_decision;
+ks_bp_decision ks_backpressure_decide(unsigned pause_why,
+                                      const ks_bp_input *in);
 
 /* Bytes worker w holds against its budget (its loop only): rows (with the
  * file they become), file bytes waiting for storage, error lines. */

@@ -1,8 +1,8 @@
 #include "reactor/kafka.h"
 #include "base/log.h"
 #include "reactor/worker.h"
-#include "stages/commit.h"
 #include "stages/source.h"
+#include "stages/table/snapshot.h"
 #include "storage/ostream.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -22,9 +22,9 @@ int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part) {
 }
 
 int ks_kafka_table_of(const ks_pipeline *p, const char *topic) {
-  for (size_t i = 0; i < p->ntables; i++)
-    for (size_t j = 0; j < p->tables[i].conf->ntopics; j++)
-      if (strcmp(p->tables[i].conf->topics[j], topic) == 0)
+  for (size_t i = 0; i < p->env.ntables; i++)
+    for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
+      if (strcmp(p->env.tables[i].conf->topics[j], topic) == 0)
         return (int)i;
   return -1;
 }
@@ -46,10 +46,10 @@ static void seek_from_snapshot(void *arg, const ks_delta_snapshot *s) {
     rd_kafka_topic_partition_t *tp = &tl->parts->elems[i];
     if (ks_kafka_table_of(tl->p, tp->topic) != tl->table)
       continue;
-    char app_id[512];
-    snprintf(app_id, sizeof app_id, "%s-%s-%d", tl->p->conf->app_id,
-             tp->topic, (int)tp->partition);
+    char *app_id =
+        ks_table_app_id(tl->p->conf->app_id, tp->topic, tp->partition);
     int64_t txn = ks_delta_snapshot_txn(s, app_id);
+    ks_free(app_id);
     tp->offset = txn >= 0 ? txn + 1 : RD_KAFKA_OFFSET_STORED;
     tp->opaque = (void *)(intptr_t)(txn + 2); /* 0 = not looked up */
   }
@@ -58,18 +58,18 @@ static void seek_from_snapshot(void *arg, const ks_delta_snapshot *s) {
 static void forward(ks_pipeline *p, const rd_kafka_topic_partition_t *tp) {
   ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
   rd_kafka_queue_t *pq =
-      rd_kafka_queue_get_partition(p->rk, tp->topic, tp->partition);
+      rd_kafka_queue_get_partition(p->env.rk, tp->topic, tp->partition);
   if (pq) {
-    rd_kafka_queue_forward(pq, w->rkq);
+    rd_kafka_queue_forward(pq, w->lane.rkq);
     rd_kafka_queue_destroy(pq);
   }
 }
 
 static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
-  for (size_t t = 0; t < p->ntables; t++) {
+  for (size_t t = 0; t < p->env.ntables; t++) {
     txn_lookup tl = {parts, p, (int)t};
-    if (p->tables[t].conf->format != KS_FORMAT_DELTA) {
+    if (p->env.tables[t].conf->format != KS_FORMAT_DELTA) {
       /* parquet/jsonl keep no log: the group's committed offset (moved
        * only once a batch's files are stored) is where to resume */
       for (int i = 0; i < parts->cnt; i++)
@@ -83,8 +83,9 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
     unsigned attempt = 0;
     /* Seeking without the log could duplicate or skip records: wait for
      * storage instead (the control thread only; workers keep running). */
-    while (ks_committer_with_snapshot(p, &p->tables[t], seek_from_snapshot,
-                                      &tl, err, sizeof err) != 0) {
+    while (ks_table_with_snapshot(p->conf, &p->env.tables[t],
+                                  seek_from_snapshot, &tl, err,
+                                  sizeof err) != 0) {
       uint64_t d = ks_backoff_ms(attempt++, 200, 10000);
       ks_log_warn("assignment waits for storage: %s (retry in %llu ms)", err,
                   (unsigned long long)d);
@@ -97,16 +98,18 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
     int64_t txn = (int64_t)(intptr_t)tp->opaque - 2;
     tp->opaque = NULL;
     ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
-    ks_source_post_assign(w, tp->topic, tp->partition, table,
-                          txn >= 0 ? txn + 1 : 0, txn);
+    ks_msg *m = ks_source_assign_msg(&w->lane, tp->topic, tp->partition,
+                                     table, txn >= 0 ? txn + 1 : 0, txn);
+    if (ks_worker_post(w, m))
+      ks_source_msg_free(m);
     forward(p, tp);
   }
   rd_kafka_error_t *e = NULL;
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (incremental)
-    e = rd_kafka_incremental_assign(p->rk, parts);
+    e = rd_kafka_incremental_assign(p->env.rk, parts);
   else
-    err = rd_kafka_assign(p->rk, parts);
+    err = rd_kafka_assign(p->env.rk, parts);
   if (e) {
     ks_log_error("kafka: incremental assign: %s", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
@@ -121,24 +124,63 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   ks_log_info("kafka: assigned %d partitions", parts->cnt);
 }
 
+/* Control thread, inside the rebalance callback: each worker flushes the
+ * batches of the revoked partitions and waits until they are committed,
+ * then drops the partitions (stages/source.h); returns when every worker
+ * is done. */
+static void revoke_and_wait(ks_pipeline *p,
+                            const rd_kafka_topic_partition_list_t *parts,
+                            int lost) {
+  uv_mutex_lock(&p->revoke_lock);
+  p->revoke_pending = 0;
+  uv_mutex_unlock(&p->revoke_lock);
+  for (int i = 0; i < p->nworkers; i++) {
+    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, lost);
+    uv_mutex_lock(&p->revoke_lock);
+    p->revoke_pending++;
+    uv_mutex_unlock(&p->revoke_lock);
+    if (ks_worker_post(p->workers[i], m)) {
+      ks_source_msg_free(m);
+      uv_mutex_lock(&p->revoke_lock);
+      p->revoke_pending--;
+      uv_mutex_unlock(&p->revoke_lock);
+    }
+  }
+  uv_mutex_lock(&p->revoke_lock);
+  while (p->revoke_pending > 0) {
+    if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
+                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
+      ks_log_warn("revoke: waiting for %d workers to commit their batches",
+                  p->revoke_pending);
+  }
+  uv_mutex_unlock(&p->revoke_lock);
+}
+
+void ks_kafka_revoke_settled(ks_pipeline *p) {
+  uv_mutex_lock(&p->revoke_lock);
+  p->revoke_pending--;
+  uv_cond_signal(&p->revoke_cond);
+  uv_mutex_unlock(&p->revoke_lock);
+}
+
 static void revoke_parts(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
   /* Lost: the group moved on without us (we missed heartbeats past the
    * session timeout); another member may already own these partitions. */
-  int lost = rd_kafka_assignment_lost(p->rk);
+  int lost = rd_kafka_assignment_lost(p->env.rk);
   if (lost)
     ks_log_warn("kafka: assignment of %d partitions lost", parts->cnt);
-  ks_source_revoke_and_wait(p, parts, lost);
+  revoke_and_wait(p, parts, lost);
   atomic_fetch_sub(&p->assigned, parts->cnt);
   if (incremental) {
-    rd_kafka_error_t *e = rd_kafka_incremental_unassign(p->rk, parts);
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(p->env.rk, parts);
     if (e) {
       ks_log_error("kafka: incremental unassign: %s",
                    rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
   } else {
-    rd_kafka_assign(p->rk, NULL);
+    rd_kafka_assign(p->env.rk, NULL);
   }
   ks_log_info("kafka: revoked %d partitions", parts->cnt);
 }
@@ -166,7 +208,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
     char buf[512];
     rd_kafka_fatal_error(rk, buf, sizeof buf);
     ks_log_error("kafka: fatal: %s", buf);
-    atomic_store(&p->fatal, 1);
+    atomic_store(&p->env.fatal, 1);
     ks_pipeline_stop(p);
     return;
   }
@@ -209,9 +251,9 @@ static int start_mock(ks_pipeline *p, char *err, size_t errlen) {
     rd_kafka_destroy(mrk);
     return KS_EKAFKA;
   }
-  for (size_t i = 0; i < p->ntables; i++)
-    for (size_t j = 0; j < p->tables[i].conf->ntopics; j++)
-      rd_kafka_mock_topic_create(cl, p->tables[i].conf->topics[j],
+  for (size_t i = 0; i < p->env.ntables; i++)
+    for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
+      rd_kafka_mock_topic_create(cl, p->env.tables[i].conf->topics[j],
                                  p->mock_partitions, 1);
   p->mock_rk = mrk;
   p->mock_cluster = cl;
@@ -278,12 +320,12 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
   rd_kafka_conf_set_offset_commit_cb(kc, on_offsets_committed);
   rd_kafka_conf_set_log_cb(kc, on_log);
   char e[512];
-  p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
-  if (p->rk == NULL) {
+  p->env.rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
+  if (p->env.rk == NULL) {
     snprintf(err, errlen, "kafka: %s", e);
     return KS_ECONFIG; /* rd_kafka_new destroys kc only on success */
   }
-  rd_kafka_poll_set_consumer(p->rk);
+  rd_kafka_poll_set_consumer(p->env.rk);
   return 0;
 fail:
   rd_kafka_conf_destroy(kc);
@@ -292,11 +334,11 @@ fail:
 
 int ks_kafka_subscribe(ks_pipeline *p) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-  for (size_t i = 0; i < p->ntables; i++)
-    for (size_t j = 0; j < p->tables[i].conf->ntopics; j++)
-      rd_kafka_topic_partition_list_add(l, p->tables[i].conf->topics[j],
+  for (size_t i = 0; i < p->env.ntables; i++)
+    for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
+      rd_kafka_topic_partition_list_add(l, p->env.tables[i].conf->topics[j],
                                         RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(p->rk, l);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(p->env.rk, l);
   rd_kafka_topic_partition_list_destroy(l);
   if (err) {
     ks_log_error("kafka: subscribe: %s", rd_kafka_err2str(err));
@@ -307,7 +349,7 @@ int ks_kafka_subscribe(ks_pipeline *p) {
 
 void ks_kafka_serve(ks_pipeline *p) {
   rd_kafka_message_t *m;
-  while ((m = rd_kafka_consumer_poll(p->rk, 0)) != NULL) {
+  while ((m = rd_kafka_consumer_poll(p->env.rk, 0)) != NULL) {
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         ks_log_warn("kafka: %s", rd_kafka_message_errstr(m));
@@ -318,7 +360,7 @@ void ks_kafka_serve(ks_pipeline *p) {
       ks_log_error("kafka: record of %s[%d]@%lld reached the consumer queue; "
                    "stopping", rd_kafka_topic_name(m->rkt), (int)m->partition,
                    (long long)m->offset);
-      atomic_store(&p->fatal, 1);
+      atomic_store(&p->env.fatal, 1);
       ks_pipeline_stop(p);
     }
     rd_kafka_message_destroy(m);
@@ -326,9 +368,9 @@ void ks_kafka_serve(ks_pipeline *p) {
 }
 
 void ks_kafka_close(ks_pipeline *p) {
-  if (p->rk == NULL)
+  if (p->env.rk == NULL)
     return;
-  rd_kafka_resp_err_t err = rd_kafka_consumer_close(p->rk);
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(p->env.rk);
   if (err)
     ks_log_warn("kafka: leaving the group: %s", rd_kafka_err2str(err));
 }

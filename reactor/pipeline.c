@@ -1,15 +1,9 @@
 #include "reactor/pipeline.h"
 #include "base/log.h"
-#include "http/server.h"
 #include "reactor/kafka.h"
 #include "reactor/sweep.h"
 #include "reactor/worker.h"
-#include "stages/commit.h"
-#include "stages/evolve.h"
-#include "stages/flush.h"
-#include "stages/route.h"
-#include "stages/schemaless.h"
-#include "storage/delta/delta.h"
+#include "stages/table/table.h"
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -21,47 +15,8 @@
 #define KS_SWEEP_START_MS 15000
 #define KS_SWEEP_STOP_MS 4000
 
-#define KS_REASON_NAME_(n, s) s,
-static const char *reason_names[] = {KS_REASON_MAP(KS_REASON_NAME_)};
-#undef KS_REASON_NAME_
-
-const char *ks_reason_name(int reason) {
-  return reason >= 0 && reason < KS_REASON_COUNT ? reason_names[reason]
-                                                 : "unknown";
-}
-
-int ks_reason_from_label(const char *label) {
-  for (int i = 0; label && i < KS_REASON_COUNT; i++)
-    if (strcmp(reason_names[i], label) == 0)
-      return i;
-  return KS_REASON_SCHEMA;
-}
-
-#define KS_KEYWORD_NAME_(n, s) s,
-static const char *keyword_names[] = {KS_KEYWORD_MAP(KS_KEYWORD_NAME_)};
-#undef KS_KEYWORD_NAME_
-
-const char *ks_keyword_name(int keyword) {
-  return keyword >= 0 && keyword < KS_KEYWORD_COUNT ? keyword_names[keyword]
-                                                    : "other";
-}
-
-/* Linear: rejects are rare next to records, and the map is short. */
-int ks_keyword_from_name(const char *name) {
-  for (int i = 0; name && i < KS_KEYWORD_OTHER; i++)
-    if (strcmp(keyword_names[i], name) == 0)
-      return i;
-  return KS_KEYWORD_OTHER;
-}
-
-const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
-    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
-
 int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic) {
-  for (size_t i = 0; i < p->ntopics; i++)
-    if (strcmp(p->topics[i], topic) == 0)
-      return (int)i;
-  return -1;
+  return ks_lane_topic_index(&p->env, topic);
 }
 
 static void collect_topics(ks_pipeline *p) {
@@ -69,124 +24,11 @@ static void collect_topics(ks_pipeline *p) {
   size_t n = 0;
   for (size_t i = 0; i < conf->ntables; i++)
     n += conf->tables[i].ntopics;
-  p->topics = ks_calloc(n ? n : 1, sizeof *p->topics);
+  p->env.topics = ks_calloc(n ? n : 1, sizeof *p->env.topics);
   for (size_t i = 0; i < conf->ntables; i++)
     for (size_t j = 0; j < conf->tables[i].ntopics; j++)
       if (ks_pipeline_topic_index(p, conf->tables[i].topics[j]) < 0)
-        p->topics[p->ntopics++] = conf->tables[i].topics[j];
-}
-
-/* The _kafka_* columns every row carries after the schema's columns. */
-static const ks_colspec meta_cols[] = {
-    {"_kafka_topic", KS_COL_STRING, 0},
-    {"_kafka_partition", KS_COL_INT32, 0},
-    {"_kafka_offset", KS_COL_INT64, 0},
-    {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
-};
-
-/* The table's tree (data columns, then _kafka_*) and its schemaString;
- * run again when schema evolution reorders the data columns. */
-static int table_columns(ks_table *t, char *err, size_t errlen) {
-  ks_pq_schema *pq = ks_schema_table_tree(
-      t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols), err, errlen);
-  if (pq == NULL)
-    return KS_ESCHEMA;
-  ks_route_table_free(t); /* before the tree its file columns may share */
-  ks_pq_schema_free(t->pq);
-  t->pq = pq;
-  t->ncols = ks_pq_schema_nleaves(t->pq);
-  t->ndata = ks_schema_ncolumns(t->schema);
-  ks_free(t->schema_string);
-  t->schema_string = NULL;
-  /* partitioning, the files' columns and the schemaString */
-  return ks_route_table_setup(t->conf_file, t, err, errlen);
-}
-
-typedef struct schema_look {
-  char *schema_string; /* the table's, NULL: no table yet */
-  char *partitioned;   /* its first partition column, NULL: none */
-} schema_look;
-
-static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
-  schema_look *l = arg;
-  if (s->version >= 0 && s->has_metadata) {
-    l->schema_string = ks_strdup(s->metadata.schema_string);
-    if (s->metadata.npartition_columns)
-      l->partitioned = ks_strdup(s->metadata.partition_columns[0]);
-  }
-}
-
-/* Schemaless (no schema file): the table's columns so far, learnt by
- * earlier runs, become the first generation. */
-static int start_schemaless(ks_pipeline *p, ks_table *t, char *err,
-                            size_t errlen) {
-  const ks_conf_table *tc = t->conf;
-  const char *why = NULL;
-  if (tc->format != KS_FORMAT_DELTA)
-    why = "schemaless mode (no schema: columns learnt from the records) "
-          "writes Delta tables; format parquet and jsonl need a JSON Schema";
-  else if (!tc->add_columns)
-    why = "without a schema the columns are learnt from the records, which "
-          "needs schema_evolution: add_columns (new fields add columns)";
-  else if (tc->npartition_by || tc->nderive)
-    why = "schemaless tables are not partitioned (partition_by and derive "
-          "need a schema that declares their fields)";
-  if (why) {
-    snprintf(err, errlen, "%s:%d: tables[%d].schema: %s", t->conf_file,
-             tc->line, t->index, why);
-    return KS_ECONFIG;
-  }
-  schema_look l = {0};
-  int r = ks_committer_with_snapshot(p, t, look_at_schema, &l, err, errlen);
-  if (r == 0 && l.partitioned) {
-    snprintf(err, errlen,
-             "%s:%d: tables[%d] (%s): the table at %s is partitioned by %s; "
-             "schemaless tables are not partitioned: give the table its "
-             "schema and partition_by",
-             t->conf_file, tc->line, t->index, tc->name, tc->path,
-             l.partitioned);
-    r = KS_ECONFIG;
-  }
-  if (r == 0)
-    r = ks_schemaless_start(t, l.schema_string, err, errlen);
-  ks_free(l.schema_string);
-  ks_free(l.partitioned);
-  if (r)
-    return r;
-  t->schemaless = 1;
-  /* the first generation's columns are the table's starting columns */
-  const ks_table_schema *g = atomic_load(&t->live);
-  return ks_infer_compile(g->tree, tc->name, &t->schema, err, errlen);
-}
-
-static int build_table(ks_pipeline *p, size_t i, ks_schema *given, char *err,
-                       size_t errlen) {
-  const ks_conf *conf = p->conf;
-  ks_table *t = &p->tables[i];
-  t->index = (int)i;
-  t->conf = &conf->tables[i];
-  t->conf_file = conf->file;
-  t->start_version = -1;
-  t->meta = meta_cols;
-  t->nmeta = KS_ARRAY_SIZE(meta_cols);
-  int r;
-  if (given) {
-    t->schema = given;
-  } else if (t->conf->schema_path == NULL) {
-    if ((r = start_schemaless(p, t, err, errlen)))
-      return r;
-  } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
-                                      errlen))) {
-    return r;
-  }
-  if ((r = table_columns(t, err, errlen)))
-    return r;
-  t->ndata = ks_schema_ncolumns(t->schema);
-  uint32_t h = 2166136261u;
-  for (const char *s = t->conf->name; *s; s++)
-    h = (h ^ (uint8_t)*s) * 16777619u;
-  t->committer = (int)(h % (uint32_t)p->nworkers);
-  return 0;
+        p->env.topics[p->env.ntopics++] = conf->tables[i].topics[j];
 }
 
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
@@ -199,47 +41,49 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ks_pipeline *p = ks_calloc(1, sizeof *p);
   p->conf = conf;
+  p->env.conf = conf;
   p->mock_partitions = 16;
   p->nworkers =
       conf->workers > 0 ? conf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (p->nworkers < 1)
     p->nworkers = 1;
-  p->ntables = conf->ntables;
-  p->tables = ks_calloc(p->ntables, sizeof *p->tables);
+  p->env.ntables = conf->ntables;
+  p->env.tables = ks_calloc(p->env.ntables, sizeof *p->env.tables);
   uv_mutex_init(&p->revoke_lock);
   uv_cond_init(&p->revoke_cond);
   atomic_store(&p->total.delta_version, -1);
   collect_topics(p);
   int r;
-  for (size_t i = 0; i < p->ntables; i++) {
+  for (size_t i = 0; i < p->env.ntables; i++) {
     ks_schema *given = schemas ? schemas[i] : NULL;
     if (schemas)
       schemas[i] = NULL; /* the pipeline owns it now */
-    if ((r = build_table(p, i, given, err, errlen)))
+    if ((r = ks_table_open(conf, i, given, p->nworkers, &p->env.tables[i],
+                           err, errlen)))
       goto fail;
   }
   /* An existing table must have the partition columns and the columns
    * this config produces, or gain the columns by schema evolution: one
    * read of each table's log. */
-  for (size_t i = 0; i < p->ntables; i++) {
-    ks_table *t = &p->tables[i];
-    if (t->conf->format != KS_FORMAT_DELTA || t->schemaless)
-      continue; /* no log, or columns taken from it */
-    if ((r = ks_evolve_start(p, t, table_columns, err, errlen)))
+  for (size_t i = 0; i < p->env.ntables; i++)
+    if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)))
       goto fail;
-  }
   /* Before anything consumes: clear what a killed run left behind. A
    * failure only delays that to the next sweep. */
   ks_sweep_stale_uploads(conf, KS_SWEEP_START_MS);
   if ((r = ks_kafka_open(p, err, errlen)))
     goto fail;
+  p->env.dlq_bootstrap = p->mock_bootstraps;
   p->workers = ks_calloc((size_t)p->nworkers, sizeof *p->workers);
+  p->env.lanes = ks_calloc((size_t)p->nworkers, sizeof *p->env.lanes);
+  p->env.nlanes = p->nworkers;
   for (int i = 0; i < p->nworkers; i++) {
     int core = (size_t)i < conf->ncores ? conf->cores[i] : -1;
     if ((r = ks_worker_new(p, i, core, &p->workers[i]))) {
       snprintf(err, errlen, "worker %d: %s", i, ks_strerror(r));
       goto fail;
     }
+    p->env.lanes[i] = &p->workers[i]->lane;
   }
   *out = p;
   return 0;
@@ -275,11 +119,7 @@ static void on_worker_flush_all(ks_msg *m) {
   ctl_msg *cm = ks_container_of(m, ctl_msg, msg);
   ks_worker *w = cm->w;
   ks_free(cm);
-  w->stopping = 1;
-  ks_worker_consume_stop(w);
-  for (size_t i = 0; i < w->p->ntables; i++)
-    ks_table_writer_flush(w->writers[i], "shutdown");
-  ks_worker_check_drained(w);
+  ks_worker_flush_all(w);
 }
 
 static void finish(ks_pipeline *p) {
@@ -312,9 +152,9 @@ void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w) {
 }
 
 static void begin_stop(ks_pipeline *p) {
-  if (atomic_load(&p->stopping))
+  if (atomic_load(&p->env.stopping))
     return;
-  atomic_store(&p->stopping, 1);
+  atomic_store(&p->env.stopping, 1);
   ks_log_info("stopping: flushing and committing what was consumed");
   for (int i = 0; i < p->nworkers; i++)
     post_worker(p, p->workers[i], on_worker_flush_all);
@@ -373,25 +213,14 @@ void ks_pipeline_set_tick(ks_pipeline *p, uint64_t interval_ms,
  * runs those loops yet, so close them from here and ks_pipeline_free can
  * end (its uv_run would otherwise wait on the mailbox forever). */
 static void close_unstarted_workers(ks_pipeline *p) {
-  for (int i = 0; i < p->nworkers; i++)
-    ks_worker_close(p->workers[i]);
+  for (int i = 0; !p->workers_closed && i < p->nworkers; i++)
+    if (p->workers[i])
+      ks_worker_close(p->workers[i]);
+  p->workers_closed = 1;
 }
 
 int ks_pipeline_run(ks_pipeline *p) {
   p->started_ms = ks_mono_ms();
-  /* HTTP first: a busy port fails the run before any consumer joins. */
-  const char *listen = p->conf->http_listen;
-  if (listen && strcmp(listen, "off") != 0) {
-    char err[512];
-    if (ks_http_start(p, listen, &p->http, err, sizeof err)) {
-      ks_log_error("%s", err);
-      close_unstarted_workers(p);
-      return 1;
-    }
-    ks_log_info("http: serving /healthz /readyz /metrics /status on %s "
-                "(port %d)",
-                listen, ks_http_port(p->http));
-  }
   uv_loop_init(&p->ctl_loop);
   ks_mailbox_init(&p->ctl_loop, &p->ctl_mailbox);
   uv_signal_init(&p->ctl_loop, &p->sigint);
@@ -400,12 +229,10 @@ int ks_pipeline_run(ks_pipeline *p) {
   uv_signal_start(&p->sigint, on_signal, SIGINT);
   uv_signal_start(&p->sigterm, on_signal, SIGTERM);
   if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC)) {
-    ks_http_stop(p->http);
-    p->http = NULL;
     close_unstarted_workers(p);
     return 1;
   }
-  p->consumer_q = rd_kafka_queue_get_consumer(p->rk);
+  p->consumer_q = rd_kafka_queue_get_consumer(p->env.rk);
   rd_kafka_queue_io_event_enable(p->consumer_q, p->consumer_fds[1], "1", 1);
   uv_poll_init(&p->ctl_loop, &p->consumer_poll, p->consumer_fds[0]);
   uv_poll_start(&p->consumer_poll, UV_READABLE, on_consumer);
@@ -413,10 +240,11 @@ int ks_pipeline_run(ks_pipeline *p) {
   uv_timer_start(&p->tick, on_tick, p->tick_ms ? p->tick_ms : 1000,
                  p->tick_ms ? p->tick_ms : 1000);
 
+  p->workers_started = 1;
   for (int i = 0; i < p->nworkers; i++)
     ks_worker_start(p->workers[i]);
   if (ks_kafka_subscribe(p)) {
-    atomic_store(&p->fatal, 1);
+    atomic_store(&p->env.fatal, 1);
     begin_stop(p);
   }
   uv_run(&p->ctl_loop, UV_RUN_DEFAULT);
@@ -426,17 +254,24 @@ int ks_pipeline_run(ks_pipeline *p) {
    * a graceful stop leaves no upload behind, even those of earlier crashes
    * that were too young at start-up. Bounded: a slow S3 must not hold the
    * stop up. After a fatal error storage may be what failed: skip. */
-  if (!atomic_load(&p->fatal))
+  if (!atomic_load(&p->env.fatal))
     ks_sweep_stale_uploads(p->conf, KS_SWEEP_STOP_MS);
-  ks_http_stop(p->http);
-  p->http = NULL;
   rd_kafka_queue_io_event_enable(p->consumer_q, -1, NULL, 0);
   rd_kafka_queue_destroy(p->consumer_q);
   p->consumer_q = NULL;
   close(p->consumer_fds[0]);
   close(p->consumer_fds[1]);
   uv_loop_close(&p->ctl_loop);
-  return atomic_load(&p->fatal) ? 1 : 0;
+  return atomic_load(&p->env.fatal) ? 1 : 0;
+}
+
+int ks_pipeline_restart(ks_pipeline *p, int task) {
+  int r = 0;
+  for (int i = 0; i < p->nworkers; i++)
+    if (task < 0 || i == task)
+      if ((r = ks_worker_restart(p->workers[i])) != 0)
+        break;
+  return r;
 }
 
 const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p) {
@@ -448,7 +283,7 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
   t->delta_version = -1;
   t->oldest_heartbeat_ms = UINT64_MAX;
   for (int i = 0; i < p->nworkers; i++) {
-    const ks_counters *c = &p->workers[i]->counters;
+    const ks_counters *c = &p->workers[i]->lane.counters;
     t->consumed += atomic_load_explicit(&c->consumed, memory_order_relaxed);
     t->consumed_bytes +=
         atomic_load_explicit(&c->consumed_bytes, memory_order_relaxed);
@@ -479,10 +314,10 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
 void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
                               ks_table_totals *t) {
   memset(t, 0, sizeof *t);
-  t->delta_version = table < p->ntables ? p->tables[table].start_version : -1;
+  t->delta_version = table < p->env.ntables ? p->env.tables[table].start_version : -1;
   for (int i = 0; i < p->nworkers; i++) {
-    const ks_table_counters *c = p->workers[i]->tc;
-    if (c == NULL || table >= p->ntables)
+    const ks_table_counters *c = p->workers[i]->lane.tc;
+    if (c == NULL || table >= p->env.ntables)
       continue;
     c += table;
     t->written += atomic_load_explicit(&c->written, memory_order_relaxed);
@@ -513,25 +348,23 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
 void ks_pipeline_free(ks_pipeline *p) {
   if (p == NULL)
     return;
+  if (p->workers && !p->workers_started) /* never run: not even ks_pipeline_run */
+    close_unstarted_workers(p);
   for (int i = 0; p->workers && i < p->nworkers; i++)
     ks_worker_free(p->workers[i]);
   ks_free(p->workers);
-  if (p->rk)
-    rd_kafka_destroy(p->rk);
+  ks_free(p->env.lanes);
+  if (p->env.rk)
+    rd_kafka_destroy(p->env.rk);
   if (p->mock_cluster)
     rd_kafka_mock_cluster_destroy(p->mock_cluster);
   if (p->mock_rk)
     rd_kafka_destroy(p->mock_rk);
   ks_free(p->mock_bootstraps);
-  for (size_t i = 0; i < p->ntables; i++) {
-    ks_route_table_free(&p->tables[i]);
-    ks_schemaless_free(&p->tables[i]);
-    ks_schema_free(p->tables[i].schema);
-    ks_pq_schema_free(p->tables[i].pq);
-    ks_free(p->tables[i].schema_string);
-  }
-  ks_free(p->tables);
-  ks_free(p->topics);
+  for (size_t i = 0; i < p->env.ntables; i++)
+    ks_table_close(&p->env.tables[i]);
+  ks_free(p->env.tables);
+  ks_free(p->env.topics);
   uv_mutex_destroy(&p->revoke_lock);
   uv_cond_destroy(&p->revoke_cond);
   ks_free(p);

@@ -10,10 +10,9 @@
 #ifndef KS_REACTOR_PIPELINE_H
 #define KS_REACTOR_PIPELINE_H
 
+#include "base/mailbox.h"
 #include "conf/conf.h"
-#include "reactor/mailbox.h"
-#include "stages/schema.h"
-#include "storage/parquet/column.h"
+#include "stages/lane.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdatomic.h>
@@ -21,153 +20,13 @@
 
 typedef struct ks_pipeline ks_pipeline;
 typedef struct ks_worker ks_worker;
-typedef struct ks_http ks_http;
-
-/* Reject reasons counted per table (metric label order). */
-#define KS_REASON_MAP(XX)                                                      \
-  XX(MALFORMED_JSON, "malformed_json")                                         \
-  XX(INVALID_UTF8, "invalid_utf8")                                             \
-  XX(SCHEMA, "schema")                                                         \
-  XX(TOO_LARGE, "too_large")                                                   \
-  XX(NULL_VALUE, "null_value")                                                 \
-  XX(TYPE_CONFLICT, "type_conflict")                                           \
-  XX(NEW_FIELD, "new_field")
-#define KS_REASON_ENUM_(n, s) KS_REASON_##n,
-enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
-#undef KS_REASON_ENUM_
-const char *ks_reason_name(int reason);
-int ks_reason_from_label(const char *label);
-
-/* The JSON Schema keyword a schema reject failed on (ks_reject.keyword),
- * counted per table: every draft-07 assertion, "$ref" (a reference that
- * recursed without consuming input), "false" (a false schema), "maxDepth"
- * (nesting past the validator's limit), and "other" for a reject with no
- * keyword (a value its column cannot store). */
-#define KS_KEYWORD_MAP(XX)                                                     \
-  XX(TYPE, "type")                                                             \
-  XX(ENUM, "enum")                                                             \
-  XX(CONST, "const")                                                           \
-  XX(MULTIPLE_OF, "multipleOf")                                                \
-  XX(MAXIMUM, "maximum")                                                       \
-  XX(EXCLUSIVE_MAXIMUM, "exclusiveMaximum")                                    \
-  XX(MINIMUM, "minimum")                                                       \
-  XX(EXCLUSIVE_MINIMUM, "exclusiveMinimum")                                    \
-  XX(MAX_LENGTH, "maxLength")                                                  \
-  XX(MIN_LENGTH, "minLength")                                                  \
-  XX(PATTERN, "pattern")                                                       \
-  XX(ITEMS, "items")                                                           \
-  XX(ADDITIONAL_ITEMS, "additionalItems")                                      \
-  XX(MAX_ITEMS, "maxItems")                                                    \
-  XX(MIN_ITEMS, "minItems")                                                    \
-  XX(UNIQUE_ITEMS, "uniqueItems")                                              \
-  XX(CONTAINS, "contains")                                                     \
-  XX(MAX_PROPERTIES, "maxProperties")                                          \
-  XX(MIN_PROPERTIES, "minProperties")                                          \
-  XX(REQUIRED, "required")                                                     \
-  XX(PROPERTIES, "properties")                                                 \
-  XX(PATTERN_PROPERTIES, "patternProperties")                                  \
-  XX(ADDITIONAL_PROPERTIES, "additionalProperties")                            \
-  XX(DEPENDENCIES, "dependencies")                                             \
-  XX(PROPERTY_NAMES, "propertyNames")                                          \
-  XX(IF, "if")                                                                 \
-  XX(THEN, "then")                                                             \
-  XX(ELSE, "else")                                                             \
-  XX(ALL_OF, "allOf")                                                          \
-  XX(ANY_OF, "anyOf")                                                          \
-  XX(ONE_OF, "oneOf")                                                          \
-  XX(NOT, "not")                                                               \
-  XX(FORMAT, "format")                                                         \
-  XX(REF, "$ref")                                                              \
-  XX(FALSE, "false")                                                           \
-  XX(MAX_DEPTH, "maxDepth")                                                    \
-  XX(OTHER, "other")
-#define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
-enum ks_keyword { KS_KEYWORD_MAP(KS_KEYWORD_ENUM_) KS_KEYWORD_COUNT };
-#undef KS_KEYWORD_ENUM_
-const char *ks_keyword_name(int keyword);
-/* KS_KEYWORD_OTHER for NULL or a name not in the map. */
-int ks_keyword_from_name(const char *name);
-
-typedef struct ks_table_schema ks_table_schema; /* stages/schemaless.h */
-
-/* A configured table, read-only once the pipeline runs (but for `live`). */
-typedef struct ks_table {
-  int index;
-  const ks_conf_table *conf;
-  ks_schema *schema;     /* owned */
-  ks_pq_schema *pq;      /* owned: the data columns, then the _kafka_* ones */
-  size_t ncols, ndata;   /* leaves: all, and the data columns' */
-  int committer;         /* worker that runs this table's committer */
-  char *schema_string;   /* Delta schemaString of cols */
-  int64_t start_version; /* Delta version found at start-up (-1: none) */
-  const char *conf_file; /* the config file, for messages */
-  /* partitioning (stages/partition.h); NULL: none */
-  struct ks_partitioner *partitioner;
-  char **partition_columns; /* Delta metaData.partitionColumns */
-  size_t npartition_columns;
-  /* the columns of the table's files: pq without the partition columns
-   * (delta), else pq itself (not owned then) */
-  ks_pq_schema *file_pq;
-  /* the _kafka_* columns every row carries after the data columns */
-  const ks_colspec *meta;
-  size_t nmeta;
-  /* schemaless (no schema file): columns learnt from the records. The
-   * fields above hold the first generation; `live` the newest, changed
-   * only under live_lock (stages/schemaless.h) */
-  int schemaless;
-  _Atomic(ks_table_schema *) live;
-  uv_mutex_t live_lock;
-} ks_table;
-
-/* Per table, per worker: what that worker did for the table. The worker
- * writes, anyone reads (relaxed atomics); http/ sums over workers, so
- * every table's numbers carry its label however many tables there are. */
-typedef struct ks_table_counters {
-  atomic_uint_fast64_t written, files;
-  atomic_uint_fast64_t rejected[KS_REASON_COUNT];
-  atomic_uint_fast64_t schema_keyword[KS_KEYWORD_COUNT]; /* "schema" rejects */
-  atomic_uint_fast64_t commits, conflicts; /* the committer's worker */
-  atomic_int_fast64_t delta_version;       /* the committer's worker */
-  atomic_int_fast64_t last_commit_unix_ms; /* the committer's; 0: none */
-  atomic_int files_open;                   /* files being written now */
-  atomic_uint_fast64_t deadletter_records; /* lines in stored error files */
-} ks_table_counters;
-
-/* Upper bounds (seconds) of the commit latency histogram: consumed ->
- * visible in the table, which flush.interval dominates. */
-#define KS_LATENCY_BUCKETS 14
-extern const double ks_latency_bounds[KS_LATENCY_BUCKETS];
-
-/* Counters a worker writes and anyone reads without locks. */
-typedef struct ks_counters {
-  atomic_uint_fast64_t consumed, consumed_bytes, written, files, commits;
-  atomic_uint_fast64_t rejected[KS_REASON_COUNT];
-  atomic_int_fast64_t delta_version;
-  atomic_uint_fast64_t heartbeat_ms;   /* monotonic; the loop turns */
-  atomic_int partitions;               /* owned now */
-  atomic_int paused;                   /* partitions paused now */
-  atomic_uint_fast64_t memory_bytes;   /* held against reactor.memory_budget */
-  atomic_uint_fast64_t memory_pauses;  /* times the budget paused us */
-  atomic_uint_fast64_t zombie_sets;    /* flushed sets refused as zombies */
-  atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
-  atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
-                                          bytes not yet acknowledged, error
-                                          lines not yet stored */
-  /* commit latency of the sets this worker's committers committed; the
-   * renderer makes the buckets cumulative */
-  atomic_uint_fast64_t latency[KS_LATENCY_BUCKETS + 1]; /* last: +Inf */
-  atomic_uint_fast64_t latency_sum_us;
-} ks_counters;
 
 struct ks_pipeline {
   const ks_conf *conf;
-  ks_table *tables;
-  size_t ntables;
-  char **topics; /* every configured topic once (metric label order) */
-  size_t ntopics;
+  /* what the lanes share: tables, topics, the consumer, the stop flags */
+  ks_lane_env env;
   ks_worker **workers;
   int nworkers;
-  rd_kafka_t *rk;
   void *mock_rk;      /* rd_kafka_t hosting an in-process mock cluster */
   void *mock_cluster; /* rd_kafka_mock_cluster_t */
   char *mock_bootstraps;
@@ -180,11 +39,11 @@ struct ks_pipeline {
   int consumer_fds[2];
   rd_kafka_queue_t *consumer_q;
 
-  int signals;         /* signals received */
-  atomic_int stopping; /* shutdown begun (read by http/ and the demo) */
-  int drained;         /* workers that finished flushing */
+  int workers_started; /* their threads run (ks_pipeline_run) */
+  int workers_closed;  /* closed without having run */
+  int signals;             /* signals received */
+  int drained;             /* workers that finished flushing */
   int exit_code;
-  atomic_int fatal;        /* a worker hit a fatal error */
   atomic_int assigned;     /* partitions assigned to this process */
   atomic_int joined;       /* the group gave us an assignment at least once */
   atomic_int admin_paused; /* PUT /connectors/<app_id>/pause (http/) */
@@ -200,7 +59,6 @@ struct ks_pipeline {
   void (*tick_fn)(ks_pipeline *p, void *arg);
   void *tick_arg;
   uint64_t started_ms;
-  ks_http *http; /* operator endpoints; NULL when http.listen is off */
 };
 
 /* Builds the pipeline from a validated config: loads schemas, creates the
@@ -219,6 +77,10 @@ void ks_pipeline_free(ks_pipeline *p);
  * after a stop. */
 void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w);
 
+/* Thread-safe: worker `task` (-1: every worker) drops what it buffered
+ * and continues from the tables' logs (Connect's task restart). 0 or the
+ * first worker's error. */
+int ks_pipeline_restart(ks_pipeline *p, int task);
 /* Bootstrap address of the in-process mock cluster, or NULL. */
 const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 /* Sums a counter over workers. */

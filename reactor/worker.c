@@ -1,9 +1,7 @@
 #include "reactor/worker.h"
 #include "base/log.h"
 #include "reactor/backpressure.h"
-#include "stages/commit.h"
-#include "stages/dlq.h"
-#include "stages/flush.h"
+#include "reactor/kafka.h"
 #include "stages/rewind.h"
 #include "stages/source.h"
 
@@ -26,9 +24,9 @@ static void consume(ks_worker *w) {
    * queue is forwarded, so running the mailbox now guarantees the
    * partition's state exists before its first message. */
   ks_mailbox_run(&w->mailbox);
-  int more = ks_source_drain(w);
+  int more = ks_source_drain(&w->lane);
   ks_backpressure_check(w, 0);
-  if (more && w->consuming)
+  if (more && w->lane.consuming)
     uv_idle_start(&w->kidle, on_kafka_idle);
   else
     uv_idle_stop(&w->kidle);
@@ -37,13 +35,13 @@ static void consume(ks_worker *w) {
 static void on_kafka_readable(uv_poll_t *h, int status, int events) {
   ks_worker *w = ks_container_of(h, ks_worker, kpoll);
   drain_pipe(w->fds[0]);
-  if (w->consuming)
+  if (w->lane.consuming)
     consume(w);
 }
 
 static void on_kafka_idle(uv_idle_t *h) {
   ks_worker *w = ks_container_of(h, ks_worker, kidle);
-  if (w->consuming)
+  if (w->lane.consuming)
     consume(w);
   else
     uv_idle_stop(h);
@@ -53,18 +51,18 @@ static void on_kafka_idle(uv_idle_t *h) {
  * call) stops this timer too: /healthz reports the stale heartbeat. */
 static void on_beat(uv_timer_t *t) {
   ks_worker *w = ks_container_of(t, ks_worker, beat);
-  atomic_store_explicit(&w->counters.heartbeat_ms, ks_mono_ms(),
+  atomic_store_explicit(&w->lane.counters.heartbeat_ms, ks_mono_ms(),
                         memory_order_relaxed);
   ks_worker_publish(w);
 }
 
 void ks_worker_publish(ks_worker *w) {
   size_t n = 0;
-  for (ks_partition *p = w->partitions; p; p = p->next)
+  for (ks_partition *p = w->lane.partitions; p; p = p->next)
     n += !p->revoked;
   ks_part_snap *s = ks_malloc(sizeof *s + n * sizeof s->parts[0]);
   s->n = 0;
-  for (ks_partition *p = w->partitions; p; p = p->next) {
+  for (ks_partition *p = w->lane.partitions; p; p = p->next) {
     if (p->revoked)
       continue;
     ks_part_status *ps = &s->parts[s->n++];
@@ -76,7 +74,7 @@ void ks_worker_publish(ks_worker *w) {
     /* The watermarks librdkafka cached from its last fetch response: no
      * broker round trip, never blocks. */
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(w->p->rk, p->topic, p->partition, &lo,
+    if (rd_kafka_get_watermark_offsets(w->p->env.rk, p->topic, p->partition, &lo,
                                        &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0)
       hi = -1;
@@ -98,80 +96,89 @@ static void on_backpressure(uv_timer_t *t) {
   ks_backpressure_check(ks_container_of(t, ks_worker, backpressure), 1);
 }
 
-/* One dead-letter producer per worker, when any table names a DLQ topic. */
-static int open_dlq(ks_worker *w) {
-  const ks_pipeline *p = w->p;
-  const ks_conf *conf = p->conf;
-  int any = 0;
-  for (size_t i = 0; i < p->ntables; i++)
-    any |= p->tables[i].conf->dlq_topic != NULL;
-  if (!any)
-    return 0;
-  const char **keys = ks_calloc(conf->nkafka + 1, sizeof *keys);
-  const char **vals = ks_calloc(conf->nkafka + 1, sizeof *vals);
-  for (size_t i = 0; i < conf->nkafka; i++) {
-    keys[i] = conf->kafka[i].key;
-    vals[i] = conf->kafka[i].value;
-  }
-  char err[512];
-  ks_dlq_origin origin = {conf->app_id, w->id};
-  int r = ks_dlq_new(&w->loop, keys, vals, conf->nkafka, p->mock_bootstraps,
-                     origin, &w->dlq, err, sizeof err);
-  ks_free(keys);
-  ks_free(vals);
-  if (r)
-    ks_log_error("worker %d: %s", w->id, err);
-  return r;
+/* ---- the lane's ops ---------------------------------------------------- */
+
+/* How far ks_worker_new got (its error path undoes just that). */
+enum { OPENED_NONE, OPENED_LOOP, OPENED_MAILBOX, OPENED_ALL };
+
+static ks_worker *host(ks_lane *l) {
+  return ks_container_of(l, ks_worker, lane);
 }
+
+static int op_post(ks_lane *from, int to, ks_msg *m) {
+  ks_pipeline *p = host(from)->p;
+  if (to < 0 || to >= p->nworkers)
+    return KS_EINVAL;
+  return ks_worker_post(p->workers[to], m);
+}
+
+static void op_fatal(ks_lane *l, const char *why) {
+  ks_worker *w = host(l);
+  ks_log_error("worker %d: %s; stopping the pipeline", w->id, why);
+  atomic_store(&w->p->env.fatal, 1);
+  ks_worker_consume_stop(w);
+  ks_pipeline_stop(w->p);
+}
+
+static void op_maybe_drained(ks_lane *l) {
+  ks_worker_check_drained(host(l));
+}
+
+static void op_consume(ks_lane *l, int on) {
+  if (on)
+    ks_worker_consume_start(host(l));
+  else
+    ks_worker_consume_stop(host(l));
+}
+
+static const ks_lane_ops worker_ops = {op_post, op_fatal, op_maybe_drained,
+                                       op_consume};
 
 int ks_worker_new(ks_pipeline *p, int id, int core, ks_worker **out) {
   ks_worker *w = ks_calloc(1, sizeof *w);
   w->p = p;
   w->id = id;
   w->core = core;
+  w->fds[0] = w->fds[1] = -1;
+  w->lane.id = id;
+  w->lane.ops = &worker_ops;
+  w->lane.env = &p->env;
   int r = uv_loop_init(&w->loop);
   if (r)
     goto fail;
+  w->opened = OPENED_LOOP;
   if ((r = ks_mailbox_init(&w->loop, &w->mailbox)))
     goto fail;
+  w->opened = OPENED_MAILBOX;
   if (pipe2(w->fds, O_NONBLOCK | O_CLOEXEC)) {
     r = -errno;
     goto fail;
   }
-  w->rkq = rd_kafka_queue_new(p->rk);
-  rd_kafka_queue_io_event_enable(w->rkq, w->fds[1], "1", 1);
+  w->lane.rkq = rd_kafka_queue_new(p->env.rk);
+  rd_kafka_queue_io_event_enable(w->lane.rkq, w->fds[1], "1", 1);
   uv_poll_init(&w->loop, &w->kpoll, w->fds[0]);
   uv_idle_init(&w->loop, &w->kidle);
   uv_timer_init(&w->loop, &w->beat);
   uv_timer_init(&w->loop, &w->backpressure);
-  atomic_store(&w->counters.heartbeat_ms, ks_mono_ms());
-  if ((r = ks_storage_open(&w->loop, p->conf->storage_url, &p->conf->s3,
-                           &w->storage)))
-    goto fail;
-  if ((r = open_dlq(w)))
-    goto fail;
-  w->writers = ks_calloc(p->ntables, sizeof *w->writers);
-  w->committers = ks_calloc(p->ntables, sizeof *w->committers);
-  w->rewinds = ks_calloc(p->ntables, sizeof *w->rewinds);
-  w->file_ratio = ks_calloc(p->ntables, sizeof *w->file_ratio);
-  w->tc = ks_calloc(p->ntables ? p->ntables : 1, sizeof *w->tc);
-  for (size_t i = 0; i < p->ntables; i++)
-    atomic_store(&w->tc[i].delta_version, -1);
-  w->topic_consumed =
-      ks_calloc(p->ntopics ? p->ntopics : 1, sizeof *w->topic_consumed);
-  for (size_t i = 0; i < p->ntables; i++)
+  w->opened = OPENED_ALL;
+  atomic_store(&w->lane.counters.heartbeat_ms, ks_mono_ms());
+  w->file_ratio = ks_calloc(p->env.ntables ? p->env.ntables : 1,
+                            sizeof *w->file_ratio);
+  for (size_t i = 0; i < p->env.ntables; i++)
     w->file_ratio[i] = 1.0;
-  for (size_t i = 0; i < p->ntables; i++) {
-    w->writers[i] = ks_table_writer_new(w, &p->tables[i]);
-    if (p->tables[i].committer == id)
-      w->committers[i] = ks_committer_new(w, &p->tables[i]);
-  }
-  atomic_store(&w->counters.delta_version, -1);
+  if ((r = ks_lane_open(&w->lane, &w->loop)))
+    goto fail;
   *out = w;
   return 0;
 fail:
   ks_log_error("worker %d: cannot start: %s", id, ks_strerror(r));
-  ks_free(w);
+  /* Nothing runs this loop yet: close what is open; ks_worker_free runs
+   * the close callbacks and frees the rest. */
+  if (w->opened == OPENED_ALL)
+    ks_worker_close(w);
+  else if (w->opened == OPENED_MAILBOX)
+    ks_mailbox_close(&w->mailbox);
+  ks_worker_free(w);
   return r;
 }
 
@@ -202,51 +209,38 @@ int ks_worker_post(ks_worker *w, ks_msg *m) {
 }
 
 void ks_worker_consume_start(ks_worker *w) {
-  if (w->consuming)
+  if (w->lane.consuming)
     return;
-  w->consuming = 1;
+  w->lane.consuming = 1;
   uv_poll_start(&w->kpoll, UV_READABLE, on_kafka_readable);
   /* Messages may have queued while we were not watching. */
   uv_idle_start(&w->kidle, on_kafka_idle);
 }
 
 void ks_worker_consume_stop(ks_worker *w) {
-  w->consuming = 0;
+  w->lane.consuming = 0;
   uv_poll_stop(&w->kpoll);
   uv_idle_stop(&w->kidle);
 }
 
 void ks_worker_check_drained(ks_worker *w) {
-  for (size_t i = 0; i < w->p->ntables; i++)
-    ks_rewind_check(w, (int)i);
-  ks_source_check_revoke(w);
-  if (!w->stopping || w->drained_sent)
+  int drained = ks_lane_drained(&w->lane);
+  if (ks_source_revoke_settled(&w->lane))
+    ks_kafka_revoke_settled(w->p);
+  if (!drained || w->drained_sent)
     return;
-  for (size_t i = 0; i < w->p->ntables; i++)
-    if (!ks_table_writer_idle(w->writers[i]) || ks_rewind_active(w, (int)i))
-      return;
-  for (size_t i = 0; i < w->p->ntables; i++)
-    if (w->committers[i] && !ks_committer_settle(w->committers[i]))
-      return;
   w->drained_sent = 1;
   ks_pipeline_worker_drained(w->p, w);
 }
 
+void ks_worker_flush_all(ks_worker *w) {
+  ks_lane_flush_all(&w->lane, "shutdown");
+  ks_worker_check_drained(w);
+}
+
 void ks_worker_close(ks_worker *w) {
   ks_worker_consume_stop(w);
-  ks_rewind_close_all(w);
-  for (size_t i = 0; i < w->p->ntables; i++) {
-    ks_table_writer_close(w->writers[i]);
-    w->writers[i] = NULL;
-    if (w->committers[i]) {
-      ks_committer_close(w->committers[i]);
-      w->committers[i] = NULL;
-    }
-  }
-  /* the table writers waited for their dead letters before committing:
-   * nothing the log or Kafka counts as done is still in flight here */
-  ks_dlq_free(w->dlq, 10000);
-  w->dlq = NULL;
+  ks_lane_close(&w->lane);
   uv_close((uv_handle_t *)&w->kpoll, NULL);
   uv_close((uv_handle_t *)&w->kidle, NULL);
   uv_close((uv_handle_t *)&w->beat, NULL);
@@ -261,30 +255,47 @@ void ks_worker_join(ks_worker *w) {
 void ks_worker_free(ks_worker *w) {
   if (w == NULL)
     return;
-  while (w->partitions) {
-    ks_partition *p = w->partitions;
-    w->partitions = p->next;
-    ks_free(p->topic);
-    ks_free(p->app_id);
-    ks_free(p);
+  ks_lane_free(&w->lane);
+  if (w->opened >= OPENED_LOOP) {
+    /* Let close callbacks of the storage backend run. */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    int r = uv_loop_close(&w->loop);
+    if (r)
+      ks_log_warn("worker %d: loop closed with handles open", w->id);
   }
-  if (w->storage)
-    ks_storage_close(w->storage);
-  /* Let close callbacks of the storage backend run. */
-  uv_run(&w->loop, UV_RUN_DEFAULT);
-  int r = uv_loop_close(&w->loop);
-  if (r)
-    ks_log_warn("worker %d: loop closed with handles open", w->id);
-  rd_kafka_queue_destroy(w->rkq);
-  close(w->fds[0]);
-  close(w->fds[1]);
-  ks_free(w->writers);
-  ks_free(w->committers);
-  ks_free(w->rewinds);
+  if (w->lane.rkq)
+    rd_kafka_queue_destroy(w->lane.rkq);
+  if (w->fds[0] >= 0) {
+    close(w->fds[0]);
+    close(w->fds[1]);
+  }
   ks_free(w->file_ratio);
-  ks_free(w->tc);
-  ks_free(w->topic_consumed);
   ks_free(atomic_load(&w->snap_pub));
   ks_free(w->snap_seen);
   ks_free(w);
+}
+
+/* ---- restart: a rewind of every table on the worker ---- */
+
+typedef struct restart_msg {
+  ks_msg msg;
+  ks_worker *w;
+} restart_msg;
+
+static void on_restart(ks_msg *m) {
+  restart_msg *r = ks_container_of(m, restart_msg, msg);
+  ks_worker *w = r->w;
+  for (size_t t = 0; t < w->p->env.ntables; t++)
+    ks_rewind_start(&w->lane, (int)t, "restart requested over the REST API");
+  ks_free(r);
+}
+
+int ks_worker_restart(ks_worker *w) {
+  restart_msg *m = ks_calloc(1, sizeof *m);
+  m->msg.fn = on_restart;
+  m->w = w;
+  int r = ks_worker_post(w, &m->msg);
+  if (r)
+    ks_free(m);
+  return r;
 }

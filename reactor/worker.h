@@ -1,24 +1,21 @@
 /*
  * A worker: one thread, one uv loop, pinned to a core when configured. It
- * owns the partitions the control thread gives it, the table writers that
- * buffer their rows, and the committers of the tables hashed to it. Kafka
- * messages reach it through its own rd_kafka queue, whose io-event pipe
- * the loop watches: no thread ever blocks inside librdkafka.
+ * hosts one lane (stages/lane.h): the partitions the control thread gives
+ * it, the table writers that buffer their rows, the committers of the
+ * tables hashed to it. The worker supplies the lane's ops (mailboxes,
+ * fatal errors, drain checks, consuming on/off) and drives it: Kafka
+ * messages reach the lane's rd_kafka queue, whose io-event pipe the loop
+ * watches, so no thread ever blocks inside librdkafka.
  */
 #ifndef KS_REACTOR_WORKER_H
 #define KS_REACTOR_WORKER_H
 
-#include "reactor/mailbox.h"
+#include "base/mailbox.h"
 #include "reactor/pipeline.h"
-#include "storage/storage.h"
+#include "stages/lane.h"
 
 #include <librdkafka/rdkafka.h>
 #include <uv.h>
-
-typedef struct ks_partition ks_partition;
-typedef struct ks_table_writer ks_table_writer;
-typedef struct ks_committer ks_committer;
-typedef struct ks_rewind ks_rewind;
 
 /* What /status and the lag metrics show of one partition. */
 typedef struct ks_part_status {
@@ -37,36 +34,23 @@ typedef struct ks_part_snap {
 } ks_part_snap;
 
 struct ks_worker {
+  ks_lane lane; /* the stages this worker runs; lane.id is the worker id */
   int id;
   int core; /* -1: not pinned */
   ks_pipeline *p;
   uv_loop_t loop;
   uv_thread_t thread;
   ks_mailbox mailbox;
+  int opened; /* how far ks_worker_new got (worker.c) */
 
-  rd_kafka_queue_t *rkq; /* partition queues forward here */
-  int fds[2];            /* io-event pipe of rkq */
+  int fds[2];              /* io-event pipe of lane.rkq */
   uv_poll_t kpoll;
   uv_idle_t kidle;         /* keeps draining while the queue may hold more */
   uv_timer_t beat;         /* heartbeat for /healthz */
   uv_timer_t backpressure; /* storage breakers and memory budget */
-  unsigned pause_why;      /* KS_PAUSE_* bits (reactor/backpressure.h) */
   double *file_ratio;      /* per table: file bytes / row bytes, last seen */
-  int consuming;
 
-  ks_storage *storage;
-  struct ks_dlq *dlq;        /* dead-letter producer, when a table has a DLQ */
-  ks_table_writer **writers; /* one per table */
-  ks_committer **committers; /* one per table this worker commits */
-  ks_rewind **rewinds;       /* per table, created when first needed */
-  ks_partition *partitions;  /* owned partitions (list) */
-
-  int revoking;     /* waiting for revoked partitions to commit */
-  int stopping;     /* flushing for shutdown */
   int drained_sent; /* told the control thread we are drained */
-  ks_counters counters;
-  ks_table_counters *tc;                /* per table */
-  atomic_uint_fast64_t *topic_consumed; /* per p->topics */
   /* The partition list handed over without a lock: the worker swaps a new
    * snapshot in (freeing one nobody took), the one reader thread swaps it
    * out into snap_seen, which only the reader touches. */
@@ -90,9 +74,14 @@ void ks_worker_free(ks_worker *w);
 /* On the worker's loop: start/stop reading the Kafka queue. */
 void ks_worker_consume_start(ks_worker *w);
 void ks_worker_consume_stop(ks_worker *w);
-/* On the worker's loop: checks whether shutdown flushing is complete and,
- * once, tells the control thread. */
+/* On the worker's loop: tells the control thread when a revoke has
+ * settled and, once, when shutdown flushing is complete. */
 void ks_worker_check_drained(ks_worker *w);
+/* On the worker's loop: shutdown -- stop consuming, flush every table. */
+void ks_worker_flush_all(ks_worker *w);
+/* Thread-safe: every table writer of the worker drops what it buffered
+ * and continues from the table's log (a rewind, stages/rewind.h). */
+int ks_worker_restart(ks_worker *w);
 /* On the worker's loop: close every handle so the loop ends. */
 void ks_worker_close(ks_worker *w);
 

@@ -1,7 +1,7 @@
 #include "stages/commit.h"
 #include "base/log.h"
 #include "storage/delta/optimize.h"
-#include "stages/schemaless.h"
+#include "stages/table/schemaless.h"
 #include "storage/ostream.h"
 
 #include <string.h>
@@ -22,7 +22,7 @@ typedef struct auto_opt {
 } auto_opt;
 
 struct ks_committer {
-  ks_worker *w;
+  ks_lane *w;
   ks_table *t;
   ks_delta_table *dt;
   int loaded;
@@ -53,12 +53,12 @@ struct ks_committer {
 static void kick(ks_committer *c);
 static int plan_schema(ks_committer *c);
 
-ks_committer *ks_committer_new(ks_worker *w, ks_table *t) {
+ks_committer *ks_committer_new(ks_lane *w, ks_table *t) {
   ks_committer *c = ks_calloc(1, sizeof *c);
   c->w = w;
   c->t = t;
   c->dt = ks_delta_table_new(w->storage, t->conf->path);
-  uv_timer_init(&w->loop, &c->retry);
+  uv_timer_init(w->loop, &c->retry);
   return c;
 }
 
@@ -104,8 +104,8 @@ static ks_delta_optimize_opts optimize_opts(const ks_committer *c) {
   ks_delta_optimize_opts o = {
       .target_size = tc->optimize_target_size,
       .min_files = (size_t)tc->optimize_min_files,
-      .ostream = {.part_size = (size_t)c->w->p->conf->s3.part_size,
-                  .max_in_flight = c->w->p->conf->s3.max_parts_in_flight},
+      .ostream = {.part_size = (size_t)c->w->env->conf->s3.part_size,
+                  .max_in_flight = c->w->env->conf->s3.max_parts_in_flight},
       .engine_info = "ksink/" KS_VERSION};
   return o;
 }
@@ -118,7 +118,7 @@ static void auto_opt_end(auto_opt *ao, uint64_t pause_ms) {
     return;
   c->ao = NULL;
   c->optimize_not_before = ks_mono_ms() + pause_ms;
-  ks_worker_check_drained(c->w); /* a stop may be waiting for this */
+  ks_lane_maybe_drained(c->w); /* a stop may be waiting for this */
 }
 
 static void on_optimized(void *arg, int status,
@@ -205,9 +205,9 @@ void ks_flushed_set_free(ks_flushed_set *fs) {
 
 static void on_arrive(ks_msg *m) {
   ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
-  ks_worker *w =
-      fs->origin->p->workers[fs->origin->p->tables[fs->table].committer];
-  ks_committer *c = w->committers[fs->table];
+  ks_lane *cl =
+      fs->origin->env->lanes[fs->origin->env->tables[fs->table].committer];
+  ks_committer *c = cl->committers[fs->table];
   if (c->nqueue == c->capqueue) {
     c->capqueue = c->capqueue ? c->capqueue * 2 : 16;
     c->queue = ks_realloc(c->queue, c->capqueue * sizeof *c->queue);
@@ -216,15 +216,14 @@ static void on_arrive(ks_msg *m) {
   kick(c);
 }
 
-void ks_committer_send(ks_pipeline *p, ks_flushed_set *fs,
-                       ks_msg_fn on_committed) {
+void ks_committer_send(ks_flushed_set *fs, ks_msg_fn on_committed) {
+  ks_lane *l = fs->origin;
   fs->back = on_committed;
   fs->msg.fn = on_arrive;
-  ks_worker *cw = p->workers[p->tables[fs->table].committer];
-  if (ks_worker_post(cw, &fs->msg)) {
+  if (ks_lane_post(l, l->env->tables[fs->table].committer, &fs->msg)) {
     fs->status = KS_ESTOPPED;
     fs->msg.fn = on_committed;
-    ks_worker_post(fs->origin, &fs->msg);
+    ks_lane_post(l, l->id, &fs->msg);
   }
 }
 
@@ -235,7 +234,7 @@ static void return_sets(ks_committer *c, int status, int64_t version) {
       fs->status = status;
     fs->version = version;
     fs->msg.fn = fs->back;
-    if (ks_worker_post(fs->origin, &fs->msg))
+    if (ks_lane_post(c->w, fs->origin->id, &fs->msg))
       ks_flushed_set_free(fs); /* origin is gone: shutdown after failure */
   }
   c->nbatch = 0;
@@ -243,12 +242,13 @@ static void return_sets(ks_committer *c, int status, int64_t version) {
 
 /* ---- commit ------------------------------------------------------------- */
 
-static void commit_kafka_offsets(ks_committer *c) {
+void ks_offsets_commit(rd_kafka_t *rk, const char *table,
+                       ks_flushed_set *const *sets, size_t n) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
-  for (size_t i = 0; i < c->nbatch; i++) {
-    ks_flushed_set *fs = c->batch[i];
+  for (size_t i = 0; i < n; i++) {
+    const ks_flushed_set *fs = sets[i];
     for (size_t j = 0; j < fs->nparts; j++) {
-      ks_flushed_part *fp = &fs->parts[j];
+      const ks_flushed_part *fp = &fs->parts[j];
       rd_kafka_topic_partition_t *tp =
           rd_kafka_topic_partition_list_find(l, fp->topic, fp->partition);
       if (tp == NULL)
@@ -259,9 +259,9 @@ static void commit_kafka_offsets(ks_committer *c) {
   /* Lag tools read these; the Delta log stays the source of truth, so a
    * failed offset commit is only logged (by the consumer's callback). */
   if (l->cnt > 0) {
-    rd_kafka_resp_err_t err = rd_kafka_commit(c->w->p->rk, l, 1);
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk, l, 1);
     if (err)
-      ks_log_warn("table %s: kafka offset commit: %s", c->t->conf->name,
+      ks_log_warn("table %s: kafka offset commit: %s", table,
                   rd_kafka_err2str(err));
   }
   rd_kafka_topic_partition_list_destroy(l);
@@ -358,7 +358,7 @@ static void drop_zombies(ks_committer *c) {
     fs->status = KS_EZOMBIE;
     fs->version = -1;
     fs->msg.fn = fs->back;
-    if (ks_worker_post(fs->origin, &fs->msg))
+    if (ks_lane_post(c->w, fs->origin->id, &fs->msg))
       ks_flushed_set_free(fs);
   }
   c->nbatch = 0;
@@ -423,7 +423,7 @@ static void on_commit(void *arg, int status, int64_t version) {
     count_commit(c, version);
     ks_log_info("table %s: committed version %lld (%zu files, %zu sets)",
                 c->t->conf->name, (long long)version, c->req.nadds, c->nbatch);
-    commit_kafka_offsets(c);
+    ks_offsets_commit(c->w->env->rk, c->t->conf->name, c->batch, c->nbatch);
     return_sets(c, 0, version);
     c->busy = 0;
     kick(c);
@@ -608,46 +608,4 @@ static void kick(ks_committer *c) {
     return;
   }
   start_commit(c);
-}
-
-/* ---- synchronous snapshot for the control thread ------------------------ */
-
-typedef struct sync_load {
-  const ks_table *t;
-  ks_snapshot_fn fn;
-  void *arg;
-  char *err;
-  size_t errlen;
-  int done, status;
-} sync_load;
-
-static void on_sync_loaded(void *arg, int status) {
-  sync_load *s = arg;
-  s->done = 1;
-  s->status = status;
-}
-
-static int load_and_show(uv_loop_t *loop, ks_storage *st, void *arg) {
-  sync_load *s = arg;
-  ks_delta_table *dt = ks_delta_table_new(st, s->t->conf->path);
-  int r = ks_delta_table_load(dt, on_sync_loaded, s);
-  if (r == 0) {
-    uv_run(loop, UV_RUN_DEFAULT);
-    r = s->done ? s->status : KS_EIO;
-  }
-  if (r == 0)
-    s->fn(s->arg, ks_delta_table_snapshot(dt));
-  else
-    snprintf(s->err, s->errlen, "table %s: reading the Delta log: %s",
-             s->t->conf->name, ks_strerror(r));
-  ks_delta_table_free(dt);
-  return r;
-}
-
-int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
-                               ks_snapshot_fn fn, void *arg, char *err,
-                               size_t errlen) {
-  sync_load s = {t, fn, arg, err, errlen, 0, 0};
-  return ks_storage_run_private(p->conf->storage_url, &p->conf->s3,
-                                load_and_show, &s, err, errlen);
 }

@@ -10,7 +10,7 @@
 #ifndef KS_STAGES_COMMIT_H
 #define KS_STAGES_COMMIT_H
 
-#include "reactor/worker.h"
+#include "stages/lane.h"
 #include "storage/delta/delta.h"
 
 typedef struct ks_flushed_part {
@@ -23,7 +23,7 @@ typedef struct ks_flushed_part {
 
 typedef struct ks_flushed_set {
   ks_msg msg; /* travels to the committer, then back to its origin */
-  ks_worker *origin;
+  ks_lane *origin;
   ks_table_writer *tw; /* valid on origin */
   int table;
   ks_delta_add *adds; /* the batch's files (one per partition file) */
@@ -38,20 +38,18 @@ typedef struct ks_flushed_set {
   int64_t version;
 } ks_flushed_set;
 
-ks_committer *ks_committer_new(ks_worker *w, ks_table *t);
+ks_committer *ks_committer_new(ks_lane *w, ks_table *t);
 void ks_committer_close(ks_committer *c);
-/* Sends a flushed set from any worker's loop to the table's committer;
- * the set comes back to ks_table_writer via fs->msg when committed. */
-void ks_committer_send(ks_pipeline *p, ks_flushed_set *fs,
-                       ks_msg_fn on_committed);
-/* Loads the table's snapshot synchronously on a private loop and storage
- * and shows it to fn (start-up and assignment, control thread only: no
- * worker loop ever waits for this). A table that does not exist yet shows
- * as a snapshot of version -1. */
-typedef void (*ks_snapshot_fn)(void *arg, const ks_delta_snapshot *s);
-int ks_committer_with_snapshot(const ks_pipeline *p, const ks_table *t,
-                               ks_snapshot_fn fn, void *arg, char *err,
-                               size_t errlen);
+/* Sends a flushed set from its origin lane's loop to the table's
+ * committer; the set comes back to the origin (on_committed, on the
+ * origin's loop) when committed or refused. */
+void ks_committer_send(ks_flushed_set *fs, ks_msg_fn on_committed);
+/* Commits the Kafka offsets after the sets' last records (asynchronously;
+ * for lag tools: the Delta log, or for parquet/jsonl the stored files'
+ * deterministic keys, say where to resume). The one offset-commit path of
+ * the committer and of the parquet/jsonl writers. */
+void ks_offsets_commit(rd_kafka_t *rk, const char *table,
+                       ks_flushed_set *const *sets, size_t n);
 int ks_committer_idle(const ks_committer *c);
 /* 1 when no automatic optimize runs; else it is told to stop (the worker
  * is checked for drained again when it has) and 0. */

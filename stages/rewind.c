@@ -1,6 +1,6 @@
 #include "stages/rewind.h"
 #include "base/log.h"
-#include "stages/flush.h"
+#include "stages/writer.h"
 #include "stages/source.h"
 #include "storage/delta/delta.h"
 #include "storage/ostream.h"
@@ -26,7 +26,7 @@ static const char *const state_names[] = {"IDLE", "DRAINING", "LOADING",
                                           "BACKOFF"};
 
 struct ks_rewind {
-  ks_worker *w;
+  ks_lane *w;
   int table;
   rewind_state state;
   int closing; /* the worker closes: free once the load returns */
@@ -38,29 +38,29 @@ struct ks_rewind {
 
 static void set_state(ks_rewind *rw, rewind_state s) {
   ks_log_debug("worker %d: table %s: rewind %s -> %s", rw->w->id,
-               rw->w->p->tables[rw->table].conf->name, state_names[rw->state],
+               rw->w->env->tables[rw->table].conf->name, state_names[rw->state],
                state_names[s]);
   rw->state = s;
 }
 
-static ks_rewind *get(ks_worker *w, int table) {
+static ks_rewind *get(ks_lane *w, int table) {
   ks_rewind *rw = w->rewinds[table];
   if (rw == NULL) {
     rw = ks_calloc(1, sizeof *rw);
     rw->w = w;
     rw->table = table;
-    uv_timer_init(&w->loop, &rw->retry);
+    uv_timer_init(w->loop, &rw->retry);
     w->rewinds[table] = rw;
   }
   return rw;
 }
 
-int ks_rewind_active(const ks_worker *w, int table) {
+int ks_rewind_active(const ks_lane *w, int table) {
   return w->rewinds && w->rewinds[table] &&
          w->rewinds[table]->state != RW_IDLE;
 }
 
-void ks_rewind_start(ks_worker *w, int table, const char *why) {
+void ks_rewind_start(ks_lane *w, int table, const char *why) {
   ks_rewind *rw = get(w, table);
   if (rw->state != RW_IDLE)
     return;
@@ -78,7 +78,7 @@ void ks_rewind_start(ks_worker *w, int table, const char *why) {
   ks_log_warn("worker %d: table %s: %s: dropping what is buffered for its "
               "%d partitions; those still assigned are read again from the "
               "Delta log's txn versions", w->id,
-              w->p->tables[table].conf->name, why, n);
+              w->env->tables[table].conf->name, why, n);
   ks_table_writer_discard(tw);
   ks_rewind_check(w, table);
 }
@@ -87,9 +87,9 @@ void ks_rewind_start(ks_worker *w, int table, const char *why) {
  * txn.version + 1, or, when the log has none for it, from the first
  * offset it was given (nothing of it was committed by anyone). */
 static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
-  ks_worker *w = rw->w;
+  ks_lane *w = rw->w;
   ks_table_writer *tw = w->writers[rw->table];
-  int consume = !w->stopping && !atomic_load(&w->p->stopping);
+  int consume = !w->stopping && !atomic_load(&w->env->stopping);
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
   for (ks_partition *p = w->partitions; p; p = p->next) {
     if (p->tw != tw)
@@ -119,7 +119,7 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
    * no record fetched before it reaches us afterwards, so the partition
    * state set above and the records that follow agree. */
   if (consume && l->cnt > 0) {
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->p->rk, l, 0);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->env->rk, l, 0);
     if (e) {
       ks_log_error("worker %d: seek: %s", w->id, rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
@@ -132,7 +132,7 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
                     rd_kafka_err2str(l->elems[i].err));
   }
   ks_log_info("worker %d: table %s: rewind done in %llu ms (%d partitions "
-              "sought)", w->id, w->p->tables[rw->table].conf->name,
+              "sought)", w->id, w->env->tables[rw->table].conf->name,
               (unsigned long long)(ks_mono_ms() - rw->started_ms),
               consume ? l->cnt : 0);
   rd_kafka_topic_partition_list_destroy(l);
@@ -159,7 +159,7 @@ static void on_retry(uv_timer_t *t) {
 
 static void on_loaded(void *arg, int status) {
   ks_rewind *rw = arg;
-  ks_worker *w = rw->w;
+  ks_lane *w = rw->w;
   if (rw->closing) {
     free_rewind(rw);
     return;
@@ -168,36 +168,36 @@ static void on_loaded(void *arg, int status) {
     uint64_t d = ks_backoff_ms(rw->attempt++, 100, 30000);
     ks_log_warn("worker %d: table %s: reading the log to rewind failed (%s%s"
                 "%s); retrying in %llu ms", w->id,
-                w->p->tables[rw->table].conf->name, ks_strerror(status),
+                w->env->tables[rw->table].conf->name, ks_strerror(status),
                 ks_delta_table_error(rw->dt)[0] ? ": " : "",
                 ks_delta_table_error(rw->dt), (unsigned long long)d);
     set_state(rw, RW_BACKOFF);
     uv_timer_start(&rw->retry, on_retry, d, 0);
-    ks_worker_check_drained(w); /* shutting down, it waits for nothing */
+    ks_lane_maybe_drained(w); /* shutting down, it waits for nothing */
     return;
   }
   rw->attempt = 0;
   reposition(rw, ks_delta_table_snapshot(rw->dt));
-  ks_worker_check_drained(w);
+  ks_lane_maybe_drained(w);
 }
 
 static void load(ks_rewind *rw) {
-  ks_worker *w = rw->w;
+  ks_lane *w = rw->w;
   if (rw->dt == NULL)
     rw->dt = ks_delta_table_new(w->storage,
-                                w->p->tables[rw->table].conf->path);
+                                w->env->tables[rw->table].conf->path);
   set_state(rw, RW_LOADING);
   int r = ks_delta_table_load(rw->dt, on_loaded, rw);
   if (r)
     on_loaded(rw, r);
 }
 
-void ks_rewind_check(ks_worker *w, int table) {
+void ks_rewind_check(ks_lane *w, int table) {
   ks_rewind *rw = w->rewinds ? w->rewinds[table] : NULL;
   if (rw == NULL || rw->closing)
     return;
-  int stopping = w->stopping || atomic_load(&w->p->stopping) ||
-                 atomic_load(&w->p->fatal);
+  int stopping = w->stopping || atomic_load(&w->env->stopping) ||
+                 atomic_load(&w->env->fatal);
   if (rw->state == RW_BACKOFF && stopping) {
     uv_timer_stop(&rw->retry);
     set_state(rw, RW_DRAINING);
@@ -220,8 +220,8 @@ void ks_rewind_check(ks_worker *w, int table) {
   load(rw);
 }
 
-void ks_rewind_close_all(ks_worker *w) {
-  for (size_t i = 0; w->rewinds && i < w->p->ntables; i++) {
+void ks_rewind_close_all(ks_lane *w) {
+  for (size_t i = 0; w->rewinds && i < w->env->ntables; i++) {
     ks_rewind *rw = w->rewinds[i];
     w->rewinds[i] = NULL;
     if (rw == NULL)

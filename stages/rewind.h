@@ -11,25 +11,25 @@
  * between are dropped; the seek delivers them again. Nothing is written
  * twice: every commit is still checked against the txn it continues.
  *
- * Callers: stages/flush (a refused set came back), stages/source (lost
- * assignment, new partitions of a rewinding writer), reactor/worker.
+ * Callers: stages/writer (a refused set came back), stages/source (lost
+ * assignment, new partitions of a rewinding writer), stages/lane.c.
  * Everything runs on the worker's loop.
  */
 #ifndef KS_STAGES_REWIND_H
 #define KS_STAGES_REWIND_H
 
-#include "reactor/worker.h"
+#include "stages/lane.h"
 
 typedef struct ks_rewind ks_rewind;
 
 /* Starts rewinding the worker's writer of table `table` (no-op when it
  * already is); `why` goes to the log. */
-void ks_rewind_start(ks_worker *w, int table, const char *why);
+void ks_rewind_start(ks_lane *w, int table, const char *why);
 /* Moves a rewind on once nothing of the writer is in flight; called
- * whenever a set comes back (ks_worker_check_drained). */
-void ks_rewind_check(ks_worker *w, int table);
-int ks_rewind_active(const ks_worker *w, int table);
+ * whenever a set comes back (the host's maybe_drained: ks_lane_drained). */
+void ks_rewind_check(ks_lane *w, int table);
+int ks_rewind_active(const ks_lane *w, int table);
 /* Frees the worker's rewind state (worker close). */
-void ks_rewind_close_all(ks_worker *w);
+void ks_rewind_close_all(ks_lane *w);
 
 #endif

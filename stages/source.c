@@ -1,11 +1,12 @@
 #include "stages/source.h"
 #include "base/log.h"
-#include "stages/flush.h"
 #include "stages/rewind.h"
+#include "stages/table/table.h"
+#include "stages/writer.h"
 
 #include <string.h>
 
-ks_partition *ks_source_find(ks_worker *w, const char *topic, int32_t part) {
+ks_partition *ks_source_find(ks_lane *w, const char *topic, int32_t part) {
   for (ks_partition *p = w->partitions; p; p = p->next)
     if (p->partition == part && !p->revoked && strcmp(p->topic, topic) == 0)
       return p;
@@ -14,7 +15,7 @@ ks_partition *ks_source_find(ks_worker *w, const char *topic, int32_t part) {
 
 typedef struct assign_msg {
   ks_msg msg;
-  ks_worker *w;
+  ks_lane *w;
   char *topic;
   int32_t part;
   int table;
@@ -23,20 +24,16 @@ typedef struct assign_msg {
 
 static void on_assign(ks_msg *m) {
   assign_msg *a = ks_container_of(m, assign_msg, msg);
-  ks_worker *w = a->w;
+  ks_lane *w = a->w;
   ks_partition *p = ks_source_find(w, a->topic, a->part);
   if (p == NULL) {
     p = ks_calloc(1, sizeof *p);
     p->topic = a->topic;
     a->topic = NULL;
     p->partition = a->part;
-    ks_buf id;
-    ks_buf_init(&id, 0);
-    ks_buf_appendf(&id, "%s-%s-%d", w->p->conf->app_id, p->topic,
-                   (int)p->partition);
-    p->app_id = (char *)ks_buf_steal(&id, NULL);
+    p->app_id = ks_table_app_id(w->env->conf->app_id, p->topic, p->partition);
     p->tw = w->writers[a->table];
-    p->topic_index = ks_pipeline_topic_index(w->p, p->topic);
+    p->topic_index = ks_lane_topic_index(w->env, p->topic);
     p->next = w->partitions;
     w->partitions = p;
     atomic_fetch_add(&w->counters.partitions, 1);
@@ -56,8 +53,8 @@ static void on_assign(ks_msg *m) {
   ks_free(a);
 }
 
-void ks_source_post_assign(ks_worker *w, const char *topic, int32_t part,
-                           int table, int64_t start, int64_t txn) {
+ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
+                             int table, int64_t start, int64_t txn) {
   assign_msg *a = ks_calloc(1, sizeof *a);
   a->msg.fn = on_assign;
   a->w = w;
@@ -66,20 +63,11 @@ void ks_source_post_assign(ks_worker *w, const char *topic, int32_t part,
   a->table = table;
   a->start = start;
   a->txn = txn;
-  if (ks_worker_post(w, &a->msg)) {
-    ks_free(a->topic);
-    ks_free(a);
-  }
+  return &a->msg;
 }
 
-static void stop_fatal(ks_worker *w, const char *why) {
-  ks_log_error("worker %d: %s; stopping the pipeline", w->id, why);
-  atomic_store(&w->p->fatal, 1);
-  ks_worker_consume_stop(w);
-  ks_pipeline_stop(w->p);
-}
 
-static int handle(ks_worker *w, rd_kafka_message_t *m) {
+static int handle(ks_lane *w, rd_kafka_message_t *m) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
       return 0;
@@ -122,13 +110,13 @@ static int handle(ks_worker *w, rd_kafka_message_t *m) {
     snprintf(why, sizeof why,
              "%s[%d] offset %lld rejected and errors.tolerance is none", topic,
              (int)m->partition, (long long)m->offset);
-    stop_fatal(w, why);
+    ks_lane_fatal(w, why);
     return r;
   }
   return 0;
 }
 
-int ks_source_drain(ks_worker *w) {
+int ks_source_drain(ks_lane *w) {
   rd_kafka_message_t *batch[256];
   int total = 0;
   while (w->consuming && total < KS_SOURCE_BUDGET) {
@@ -148,18 +136,18 @@ int ks_source_drain(ks_worker *w) {
   return w->consuming;
 }
 
-static void pause_list(ks_worker *w, rd_kafka_topic_partition_list_t *l,
+static void pause_list(ks_lane *w, rd_kafka_topic_partition_list_t *l,
                        int pause) {
   if (l->cnt == 0)
     return;
-  rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->p->rk, l)
-                                : rd_kafka_resume_partitions(w->p->rk, l);
+  rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->env->rk, l)
+                                : rd_kafka_resume_partitions(w->env->rk, l);
   if (e)
     ks_log_warn("worker %d: %s partitions: %s", w->id,
                 pause ? "pausing" : "resuming", rd_kafka_err2str(e));
 }
 
-void ks_source_sync_pause(ks_worker *w) {
+void ks_source_sync_pause(ks_lane *w) {
   int want = w->pause_why != 0;
   rd_kafka_topic_partition_list_t *pause = rd_kafka_topic_partition_list_new(8);
   rd_kafka_topic_partition_list_t *resume =
@@ -189,13 +177,13 @@ void ks_source_sync_pause(ks_worker *w) {
 
 typedef struct revoke_msg {
   ks_msg msg;
-  ks_worker *w;
+  ks_lane *w;
   rd_kafka_topic_partition_list_t *parts;
   int lost;
 } revoke_msg;
 
 /* Like ks_source_find, revoked partitions included. */
-static ks_partition *find_any(ks_worker *w, const char *topic, int32_t part) {
+static ks_partition *find_any(ks_lane *w, const char *topic, int32_t part) {
   for (ks_partition *p = w->partitions; p; p = p->next)
     if (p->partition == part && strcmp(p->topic, topic) == 0)
       return p;
@@ -204,7 +192,7 @@ static ks_partition *find_any(ks_worker *w, const char *topic, int32_t part) {
 
 static void on_revoke(ks_msg *m) {
   revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
-  ks_worker *w = rm->w;
+  ks_lane *w = rm->w;
   int rewind = 0;
   for (int i = 0; i < rm->parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
@@ -223,7 +211,7 @@ static void on_revoke(ks_msg *m) {
      * now; parquet/jsonl drop the partition's open batch (flush.h) */
     ks_table_writer_revoke(p->tw, p);
   }
-  for (size_t t = 0; rewind && t < w->p->ntables; t++) {
+  for (size_t t = 0; rewind && t < w->env->ntables; t++) {
     for (int i = 0; i < rm->parts->cnt; i++) {
       rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
       ks_partition *p = find_any(w, tp->topic, tp->partition);
@@ -239,10 +227,21 @@ static void on_revoke(ks_msg *m) {
   rd_kafka_topic_partition_list_destroy(rm->parts);
   ks_free(rm);
   w->revoking = 1;
-  ks_source_check_revoke(w);
+  ks_lane_maybe_drained(w);
 }
 
-void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
+ks_msg *ks_source_revoke_msg(ks_lane *w,
+                             const rd_kafka_topic_partition_list_t *parts,
+                             int lost) {
+  revoke_msg *rm = ks_calloc(1, sizeof *rm);
+  rm->msg.fn = on_revoke;
+  rm->w = w;
+  rm->parts = rd_kafka_topic_partition_list_copy(parts);
+  rm->lost = lost;
+  return &rm->msg;
+}
+
+void ks_source_acked(ks_lane *w, const char *topic, int32_t part,
                      int64_t version) {
   for (ks_partition *p = w->partitions; p; p = p->next)
     if (p->partition == part && strcmp(p->topic, topic) == 0 &&
@@ -250,12 +249,12 @@ void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
       p->acked = version;
 }
 
-void ks_source_check_revoke(ks_worker *w) {
+int ks_source_revoke_settled(ks_lane *w) {
   if (!w->revoking)
-    return;
+    return 0;
   /* After a fatal error nothing more will commit: waiting for it would
    * hang the group leave that ends the shutdown. */
-  int fatal = atomic_load(&w->p->fatal);
+  int fatal = atomic_load(&w->env->fatal);
   for (ks_partition *p = w->partitions; p; p = p->next) {
     if (!p->revoked || fatal)
       continue;
@@ -264,7 +263,7 @@ void ks_source_check_revoke(ks_worker *w) {
      * the log. */
     if (p->rewinding ? ks_table_writer_inflight(p->tw) > 0
                      : p->batch_last >= 0 || p->acked != p->committed)
-      return;
+      return 0;
   }
   ks_partition **pp = &w->partitions;
   while (*pp) {
@@ -280,42 +279,17 @@ void ks_source_check_revoke(ks_worker *w) {
     }
   }
   w->revoking = 0;
-  ks_pipeline *pl = w->p;
-  uv_mutex_lock(&pl->revoke_lock);
-  pl->revoke_pending--;
-  uv_cond_signal(&pl->revoke_cond);
-  uv_mutex_unlock(&pl->revoke_lock);
+  return 1;
 }
 
-void ks_source_revoke_and_wait(ks_pipeline *p,
-                               const rd_kafka_topic_partition_list_t *parts,
-                               int lost) {
-  uv_mutex_lock(&p->revoke_lock);
-  p->revoke_pending = 0;
-  uv_mutex_unlock(&p->revoke_lock);
-  for (int i = 0; i < p->nworkers; i++) {
-    revoke_msg *rm = ks_calloc(1, sizeof *rm);
-    rm->msg.fn = on_revoke;
-    rm->w = p->workers[i];
-    rm->parts = rd_kafka_topic_partition_list_copy(parts);
-    rm->lost = lost;
-    uv_mutex_lock(&p->revoke_lock);
-    p->revoke_pending++;
-    uv_mutex_unlock(&p->revoke_lock);
-    if (ks_worker_post(p->workers[i], &rm->msg)) {
-      rd_kafka_topic_partition_list_destroy(rm->parts);
-      ks_free(rm);
-      uv_mutex_lock(&p->revoke_lock);
-      p->revoke_pending--;
-      uv_mutex_unlock(&p->revoke_lock);
-    }
+void ks_source_msg_free(ks_msg *m) {
+  if (m->fn == on_assign) {
+    assign_msg *a = ks_container_of(m, assign_msg, msg);
+    ks_free(a->topic);
+    ks_free(a);
+  } else if (m->fn == on_revoke) {
+    revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
+    rd_kafka_topic_partition_list_destroy(rm->parts);
+    ks_free(rm);
   }
-  uv_mutex_lock(&p->revoke_lock);
-  while (p->revoke_pending > 0) {
-    if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
-                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
-      ks_log_warn("revoke: waiting for %d workers to commit their batches",
-                  p->revoke_pending);
-  }
-  uv_mutex_unlock(&p->revoke_lock);
 }

@@ -7,7 +7,7 @@
 #ifndef KS_STAGES_SOURCE_H
 #define KS_STAGES_SOURCE_H
 
-#include "reactor/worker.h"
+#include "stages/lane.h"
 
 #include <stdint.h>
 
@@ -38,34 +38,38 @@ struct ks_partition {
 
 /* Reads up to KS_SOURCE_BUDGET messages; returns 1 if the queue may hold
  * more (the worker keeps draining on its idle handle). */
-int ks_source_drain(ks_worker *w);
+int ks_source_drain(ks_lane *w);
 
-ks_partition *ks_source_find(ks_worker *w, const char *topic, int32_t part);
+ks_partition *ks_source_find(ks_lane *w, const char *topic, int32_t part);
 
-/* Control-thread side of assignment: tell worker w it owns a partition
- * (start = seek offset, txn = Delta txn version or -1). Posted before the
- * partition queue is forwarded, so the state exists before any message. */
-void ks_source_post_assign(ks_worker *w, const char *topic, int32_t part,
-                           int table, int64_t start, int64_t txn);
-
-/* Control thread, inside the rebalance callback: each worker flushes the
- * batches of the revoked partitions and waits until they are committed,
- * then drops the partitions; returns when every worker is done. When the
- * assignment was lost (the group moved on without us) nothing is flushed:
- * the writers drop their batches and rewind (stages/rewind.h). */
-void ks_source_revoke_and_wait(ks_pipeline *p,
-                               const rd_kafka_topic_partition_list_t *parts,
-                               int lost);
-/* Worker side: called whenever a flushed set comes back or a flush ends. */
-void ks_source_check_revoke(ks_worker *w);
-/* Worker side: pauses fetching of every partition the worker owns while
+/* Assignment, built on the control thread and posted to the lane
+ * (ks_lane_ops.post, or the host's own mailbox): the lane owns a
+ * partition (start = seek offset, txn = Delta txn version or -1). Posted
+ * before the partition queue is forwarded, so the state exists before any
+ * message. */
+ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
+                             int table, int64_t start, int64_t txn);
+/* Revoke, likewise: the lane flushes the batches of the revoked
+ * partitions (delta) or drops them (parquet/jsonl), then waits until they
+ * are committed; the host learns that through ks_source_revoke_settled.
+ * When the assignment was lost (the group moved on without us) nothing is
+ * flushed: the writers drop their batches and rewind (stages/rewind.h). */
+ks_msg *ks_source_revoke_msg(ks_lane *w,
+                             const rd_kafka_topic_partition_list_t *parts,
+                             int lost);
+/* Frees a message of the two above that could not be posted. */
+void ks_source_msg_free(ks_msg *m);
+/* Lane side, from the host's maybe_drained: 1 once (per revoke) when every
+ * revoked partition's batches are committed and the partitions are gone. */
+int ks_source_revoke_settled(ks_lane *w);
+/* Lane side: pauses fetching of every partition the lane owns while
  * w->pause_why has a reason (storage unreachable, memory budget), resumes
  * the ones it paused once none is left. Pausing again on every call covers
  * partitions assigned since; librdkafka resumes a partition from the last
  * offset handed to us, so pausing loses nothing. */
-void ks_source_sync_pause(ks_worker *w);
+void ks_source_sync_pause(ks_lane *w);
 /* Records that the committer confirmed a partition's batch. */
-void ks_source_acked(ks_worker *w, const char *topic, int32_t part,
+void ks_source_acked(ks_lane *w, const char *topic, int32_t part,
                      int64_t version);
 
 #endif

@@ -60,10 +60,10 @@ static void fixture_init(fixture *f) {
   f->topics[1] = "ev2";
   f->p = calloc(1, sizeof *f->p);
   f->p->conf = &f->conf;
-  f->p->tables = f->ktables;
-  f->p->ntables = 1;
-  f->p->topics = f->topics;
-  f->p->ntopics = 2;
+  f->p->env.tables = f->ktables;
+  f->p->env.ntables = 1;
+  f->p->env.topics = f->topics;
+  f->p->env.ntopics = 2;
   f->p->nworkers = 2;
   f->p->workers = f->w;
   f->p->started_ms = ks_mono_ms() - 42000;
@@ -74,16 +74,16 @@ static void fixture_init(fixture *f) {
     f->w[i]->id = i;
     f->w[i]->core = i ? -1 : 3;
     f->w[i]->p = f->p;
-    f->w[i]->tc = calloc(2, sizeof *f->w[i]->tc);
-    f->w[i]->topic_consumed = calloc(2, sizeof *f->w[i]->topic_consumed);
+    f->w[i]->lane.tc = calloc(2, sizeof *f->w[i]->lane.tc);
+    f->w[i]->lane.topic_consumed = calloc(2, sizeof *f->w[i]->lane.topic_consumed);
     for (int t = 0; t < 2; t++)
-      atomic_store(&f->w[i]->tc[t].delta_version, -1);
-    atomic_store(&f->w[i]->counters.heartbeat_ms, ks_mono_ms());
+      atomic_store(&f->w[i]->lane.tc[t].delta_version, -1);
+    atomic_store(&f->w[i]->lane.counters.heartbeat_ms, ks_mono_ms());
   }
-  ks_counters *a = &f->w[0]->counters, *b = &f->w[1]->counters;
-  ks_table_counters *at = f->w[0]->tc, *bt = f->w[1]->tc;
+  ks_counters *a = &f->w[0]->lane.counters, *b = &f->w[1]->lane.counters;
+  ks_table_counters *at = f->w[0]->lane.tc, *bt = f->w[1]->lane.tc;
   atomic_store(&a->consumed, 1000);
-  atomic_store(&f->w[0]->topic_consumed[0], 1000);
+  atomic_store(&f->w[0]->lane.topic_consumed[0], 1000);
   atomic_store(&a->consumed_bytes, 123456);
   atomic_store(&a->written, 900);
   atomic_store(&at[0].written, 900);
@@ -102,8 +102,8 @@ static void fixture_init(fixture *f) {
   atomic_store(&at[0].delta_version, 7);
   atomic_store(&a->partitions, 5);
   atomic_store(&b->consumed, 234);
-  atomic_store(&f->w[1]->topic_consumed[0], 200);
-  atomic_store(&f->w[1]->topic_consumed[1], 34);
+  atomic_store(&f->w[1]->lane.topic_consumed[0], 200);
+  atomic_store(&f->w[1]->lane.topic_consumed[1], 34);
   atomic_store(&b->consumed_bytes, 5000);
   atomic_store(&b->written, 200);
   atomic_store(&bt[0].written, 200);
@@ -144,8 +144,8 @@ static void fixture_init(fixture *f) {
 
 static void fixture_free(fixture *f) {
   for (int i = 0; i < 2; i++) {
-    free(f->w[i]->tc);
-    free(f->w[i]->topic_consumed);
+    free(f->w[i]->lane.tc);
+    free(f->w[i]->lane.topic_consumed);
     free(atomic_load(&f->w[i]->snap_pub));
     free(f->w[i]->snap_seen);
     free(f->w[i]);
@@ -470,21 +470,21 @@ static void test_endpoints(void **state) {
   assert_string_equal(hz.ctype, "text/plain; charset=utf-8");
   assert_string_equal(hz.body, "ok\n");
   reply_free(&hz);
-  atomic_store(&f.w[1]->counters.heartbeat_ms, ks_mono_ms() - 6000);
+  atomic_store(&f.w[1]->lane.counters.heartbeat_ms, ks_mono_ms() - 6000);
   hz = fetch(port, "GET", "/healthz");
   assert_int_equal(hz.status, 503);
   assert_non_null(strstr(hz.body, "worker 1: heartbeat is 6."));
   assert_int_equal(strchr(hz.body, '\n') - hz.body, (long)hz.len - 1);
   reply_free(&hz);
-  atomic_store(&f.w[1]->counters.heartbeat_ms, ks_mono_ms());
+  atomic_store(&f.w[1]->lane.counters.heartbeat_ms, ks_mono_ms());
   hz = fetch(port, "GET", "/healthz");
   assert_int_equal(hz.status, 200);
   reply_free(&hz);
-  atomic_store(&f.p->fatal, 1);
+  atomic_store(&f.p->env.fatal, 1);
   hz = fetch(port, "GET", "/healthz");
   assert_int_equal(hz.status, 503);
   reply_free(&hz);
-  atomic_store(&f.p->fatal, 0);
+  atomic_store(&f.p->env.fatal, 0);
 
   /* Readiness follows joined / stopping / fatal / storage. */
   reply rz = fetch(port, "GET", "/readyz");
@@ -497,17 +497,17 @@ static void test_endpoints(void **state) {
   assert_string_equal(rz.body, "not yet in the consumer group\n");
   reply_free(&rz);
   atomic_store(&f.p->joined, 1);
-  f.p->stopping = 1;
+  f.p->env.stopping = 1;
   rz = fetch(port, "GET", "/readyz");
   assert_int_equal(rz.status, 503);
   assert_string_equal(rz.body, "stopping\n");
   reply_free(&rz);
-  f.p->stopping = 0;
-  atomic_store(&f.p->fatal, 1);
+  f.p->env.stopping = 0;
+  atomic_store(&f.p->env.fatal, 1);
   rz = fetch(port, "GET", "/readyz");
   assert_int_equal(rz.status, 503);
   reply_free(&rz);
-  atomic_store(&f.p->fatal, 0);
+  atomic_store(&f.p->env.fatal, 0);
   ks_storage_note(0, 0); /* the last storage operation met a fault */
   rz = fetch(port, "GET", "/readyz");
   assert_int_equal(rz.status, 503);
@@ -596,7 +596,7 @@ static void test_several_tables_and_escaping(void **state) {
 
   /* Several tables: each one's numbers under its own label. */
   f.conf.ntables = 2;
-  f.p->ntables = 2;
+  f.p->env.ntables = 2;
   f.ktables[1].start_version = 2; /* found at start-up, then committed 3 */
   assert_int_equal(ks__http_render_metrics(f.p, 1.7e9, &b), 0);
   ks_buf_cstr(&b);
@@ -618,7 +618,7 @@ static void test_several_tables_and_escaping(void **state) {
 
   /* A table name with the three characters the format escapes. */
   f.conf.ntables = 1;
-  f.p->ntables = 1;
+  f.p->env.ntables = 1;
   f.tables[0].name = "a\"b\\c\nd";
   ks_buf_reset(&b);
   assert_int_equal(ks__http_render_metrics(f.p, 1.7e9, &b), 0);

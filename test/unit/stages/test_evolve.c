@@ -5,7 +5,7 @@
 #include "base/buf.h"
 #include "base/ks.h"
 #include "stages/decode.h"
-#include "stages/evolve.h"
+#include "stages/table/evolve.h"
 #include "stages/schema.h"
 #include "storage/delta/delta.h"
 

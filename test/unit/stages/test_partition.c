@@ -2,7 +2,7 @@
  * add.path URI layer, derived values and path_format layouts, and the
  * start-up checks of partition_by. */
 #include "conf/conf.h"
-#include "stages/partition.h"
+#include "stages/table/partitioner.h"
 #include "stages/schema.h"
 #include "storage/parquet/schema_tree.h"
 

@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "reactor/pipeline.h"
 #include "stages/commit.h"
+#include "stages/table/snapshot.h"
 #include "stages/schema.h"
 #include "storage/delta/delta.h"
 
@@ -97,8 +98,8 @@ static void look(void *arg, const ks_delta_snapshot *s) {
 static seen read_log(fx *f) {
   seen sn = {-1, 0, 0, -1};
   char err[256];
-  assert_int_equal(ks_committer_with_snapshot(f->p, &f->p->tables[0], look,
-                                              &sn, err, sizeof err),
+  assert_int_equal(ks_table_with_snapshot(f->conf, &f->p->env.tables[0], look,
+                                          &sn, err, sizeof err),
                    0);
   return sn;
 }
@@ -123,7 +124,7 @@ static void other_writer(fx *f, int64_t expected, int64_t version) {
   int status = 1;
   ks_delta_txn_update u = {"rw-x-0", expected, version};
   ks_delta_commit_req req = {.txns = &u, .ntxns = 1,
-                             .schema_string = f->p->tables[0].schema_string,
+                             .schema_string = f->p->env.tables[0].schema_string,
                              .operation = "STREAMING UPDATE",
                              .engine_info = "other"};
   assert_int_equal(ks_delta_commit(dt, &req, on_other, &status), 0);

@@ -1,8 +1,8 @@
 #include "base/log.h"
-#include "stages/flush_int.h"
-#include "stages/partition.h"
+#include "stages/writer_int.h"
+#include "stages/table/partitioner.h"
 #include "stages/rewind.h"
-#include "stages/schemaless.h"
+#include "stages/table/schemaless.h"
 #include "stages/source.h"
 #include "storage/delta/delta.h"
 
@@ -108,7 +108,7 @@ static void name_file(ks_table_writer *tw, ks__pfile *f, ks_partition *p) {
 }
 
 static void open_stream(ks_table_writer *tw, ks__pfile *f) {
-  const ks_conf *conf = tw->w->p->conf;
+  const ks_conf *conf = tw->w->env->conf;
   const ks_conf_table *tc = tw->t->conf;
   ks_buf key;
   ks_buf_init(&key, 0);
@@ -444,7 +444,7 @@ void ks__tw_drop_files(ks_table_writer *tw) {
 static void on_committed(ks_msg *m) {
   ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
   ks_table_writer *tw = fs->tw;
-  ks_worker *w = tw->w;
+  ks_lane *w = tw->w;
   tw->uncommitted--;
   if (fs->status == 0) {
     for (size_t i = 0; i < fs->nparts; i++)
@@ -462,32 +462,13 @@ static void on_committed(ks_msg *m) {
                     "a batch was refused because another "
                     "writer committed its partitions");
   } else {
-    ks_log_error("table %s: batch not committed: %s", tw->t->conf->name,
-                 ks_strerror(fs->status));
-    atomic_store(&w->p->fatal, 1);
-    ks_worker_consume_stop(w);
-    ks_pipeline_stop(w->p);
+    char why[256];
+    snprintf(why, sizeof why, "table %s: batch not committed: %s",
+             tw->t->conf->name, ks_strerror(fs->status));
+    ks_lane_fatal(w, why);
   }
   ks_flushed_set_free(fs);
-  ks_worker_check_drained(w);
-}
-
-/* parquet/jsonl: every file of the set is stored, so its offsets may move
- * (asynchronously: a commit that fails only means the records are read
- * again and land on the same keys). */
-static void commit_offsets(ks_table_writer *tw, ks_flushed_set *fs) {
-  rd_kafka_topic_partition_list_t *l =
-      rd_kafka_topic_partition_list_new((int)fs->nparts);
-  for (size_t i = 0; i < fs->nparts; i++)
-    rd_kafka_topic_partition_list_add(l, fs->parts[i].topic,
-                                      fs->parts[i].partition)
-        ->offset = fs->parts[i].version + 1;
-  rd_kafka_resp_err_t err =
-      l->cnt ? rd_kafka_commit(tw->w->p->rk, l, 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (err)
-    ks_log_warn("table %s: kafka offset commit: %s", tw->t->conf->name,
-                rd_kafka_err2str(err));
-  rd_kafka_topic_partition_list_destroy(l);
+  ks_lane_maybe_drained(w);
 }
 
 static void send_ready(ks_table_writer *tw) {
@@ -508,10 +489,13 @@ static void send_ready(ks_table_writer *tw) {
     free_batch(b);
     tw->uncommitted++;
     if (tw->format == KS_FORMAT_DELTA) {
-      ks_committer_send(tw->w->p, fs, on_committed);
+      ks_committer_send(fs, on_committed);
     } else {
+      /* parquet/jsonl: every file of the set is stored, so its offsets
+       * may move (a commit that fails only means the records are read
+       * again and land on the same keys) */
       if (fs->status == 0)
-        commit_offsets(tw, fs);
+        ks_offsets_commit(tw->w->env->rk, tw->t->conf->name, &fs, 1);
       on_committed(&fs->msg);
     }
   }
@@ -538,7 +522,7 @@ static ks_flushed_part *add_part(ks_flushed_set *fs, ks_partition *p) {
 }
 
 void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
-  ks_worker *w = tw->w;
+  ks_lane *w = tw->w;
   for (ks__batch **pp = &tw->open_list; *pp; pp = &(*pp)->open_next)
     if (*pp == b) {
       *pp = b->open_next;

@@ -9,16 +9,16 @@
  * committer (delta), or has its Kafka offsets committed once every file is
  * stored (parquet, jsonl), in order. flush_int.h has the details.
  */
-#ifndef KS_STAGES_FLUSH_H
-#define KS_STAGES_FLUSH_H
+#ifndef KS_STAGES_WRITER_H
+#define KS_STAGES_WRITER_H
 
-#include "reactor/worker.h"
+#include "stages/lane.h"
 #include "stages/decode.h"
 #include "stages/source.h"
 
 #include <librdkafka/rdkafka.h>
 
-ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t);
+ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t);
 /* Closes timers; the writer must be idle. Frees itself. */
 void ks_table_writer_close(ks_table_writer *tw);
 

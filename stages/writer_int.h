@@ -11,13 +11,13 @@
  * pass the bound. Finished files upload while the batch goes on; the
  * batch's set goes out once it is flushed and all its files are stored.
  */
-#ifndef KS_STAGES_FLUSH_INT_H
-#define KS_STAGES_FLUSH_INT_H
+#ifndef KS_STAGES_WRITER_INT_H
+#define KS_STAGES_WRITER_INT_H
 
 #include "stages/commit.h"
 #include "stages/dlq.h"
 #include "stages/errfile.h"
-#include "stages/flush.h"
+#include "stages/writer.h"
 #include "storage/jsonl/jsonl.h"
 #include "storage/ostream.h"
 #include "storage/parquet/writer.h"
@@ -61,7 +61,7 @@ struct ks__batch {
 };
 
 struct ks_table_writer {
-  ks_worker *w;
+  ks_lane *w;
   ks_table *t;
   ks_format format;
   int direct;        /* unpartitioned delta: the stage is the file's rows */

@@ -1,4 +1,4 @@
-#include "stages/partition.h"
+#include "stages/table/partitioner.h"
 #include "base/tz.h"
 #include "base/civil.h"
 

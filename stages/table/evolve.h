@@ -10,13 +10,13 @@
  * with `none`, refuses to start. A table with other partition columns than
  * the config's is refused first, before any commit.
  *
- * Caller: reactor/pipeline.c (ks_pipeline_new, control thread, before the
- * workers exist).
+ * Caller: stages/table/open.c (start-up, control thread, before any lane
+ * exists).
  */
-#ifndef KS_STAGES_EVOLVE_H
-#define KS_STAGES_EVOLVE_H
+#ifndef KS_STAGES_TABLE_EVOLVE_H
+#define KS_STAGES_TABLE_EVOLVE_H
 
-#include "reactor/pipeline.h"
+#include "stages/table/table.h"
 #include "storage/storage.h"
 
 /* Rebuilds t->pq and t->schema_string from t->schema and the extra
@@ -27,7 +27,7 @@ typedef int (*ks_table_columns_fn)(ks_table *t, char *err, size_t errlen);
  * KS_ECONFIG (refused: err names the table and the partition columns, or
  * the schema file and the column) or a storage error (err says which). Another writer changing
  * the schema meanwhile makes it compare again. */
-int ks_evolve_start(const ks_pipeline *p, ks_table *t,
+int ks_evolve_start(const ks_conf *conf, ks_table *t,
                     ks_table_columns_fn columns, char *err, size_t errlen);
 /* The same on a given storage whose loop runs only for this call (tests
  * pass storage doubles); `where` names the storage in messages. */

@@ -19,8 +19,8 @@
  * Checked once at start-up (ks_partitioner_new) with file:line errors;
  * routing a row costs no allocation beyond the caller's buffers.
  */
-#ifndef KS_STAGES_PARTITION_H
-#define KS_STAGES_PARTITION_H
+#ifndef KS_STAGES_TABLE_PARTITIONER_H
+#define KS_STAGES_TABLE_PARTITIONER_H
 
 #include "base/buf.h"
 #include "conf/conf.h"

@@ -18,13 +18,13 @@
  * files need (ks_schemaless_plan): none when the table's schemaString
  * already covers them, else a schemaString covering both (another process
  * may have added other fields), which also becomes the newest generation
- * here. Callers: reactor/pipeline.c (start-up), stages/flush.c,
+ * here. Callers: stages/table/open.c (start-up), stages/writer.c,
  * stages/commit.c.
  */
-#ifndef KS_STAGES_SCHEMALESS_H
-#define KS_STAGES_SCHEMALESS_H
+#ifndef KS_STAGES_TABLE_SCHEMALESS_H
+#define KS_STAGES_TABLE_SCHEMALESS_H
 
-#include "reactor/pipeline.h"
+#include "stages/table/table.h"
 #include "stages/infer.h"
 
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
-#include "stages/evolve.h"
+#include "stages/table/evolve.h"
 #include "base/log.h"
-#include "stages/route.h"
+#include "stages/table/layout.h"
 #include "storage/delta/delta.h"
 
 #include <inttypes.h>
@@ -71,7 +71,7 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   /* Partitioning first: a schema change must not be committed to a table
    * this config would then refuse for its partition columns. */
   if (s->has_metadata &&
-      !ks_route_same_partitioning(t, s->metadata.partition_columns,
+      !ks_table_same_partitioning(t, s->metadata.partition_columns,
                                   s->metadata.npartition_columns)) {
     snprintf(err, errlen,
              "table %s: the Delta table at %s/%s (version %" PRId64 ") has "
@@ -164,9 +164,9 @@ static int evolve_on(uv_loop_t *loop, ks_storage *st, void *arg) {
 }
 
 /* Start-up runs before any worker loop exists and waits for the answer. */
-int ks_evolve_start(const ks_pipeline *p, ks_table *t,
+int ks_evolve_start(const ks_conf *conf, ks_table *t,
                     ks_table_columns_fn columns, char *err, size_t errlen) {
-  evolve_start e = {p->conf->storage_url, t, columns, err, errlen};
-  return ks_storage_run_private(p->conf->storage_url, &p->conf->s3, evolve_on,
-                                &e, err, errlen);
+  evolve_start e = {conf->storage_url, t, columns, err, errlen};
+  return ks_storage_run_private(conf->storage_url, &conf->s3, evolve_on, &e,
+                                err, errlen);
 }

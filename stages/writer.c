@@ -1,12 +1,12 @@
-#include "stages/flush.h"
+#include "stages/writer.h"
 #include "base/log.h"
 #include "stages/commit.h"
 #include "stages/dlq.h"
 #include "stages/errfile.h"
-#include "stages/flush_int.h"
-#include "stages/partition.h"
+#include "stages/writer_int.h"
+#include "stages/table/partitioner.h"
 #include "stages/rewind.h"
-#include "stages/schemaless.h"
+#include "stages/table/schemaless.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +52,7 @@ static void use_newest(ks_table_writer *tw) {
   open_stage(tw);
 }
 
-ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
+ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t) {
   ks_table_writer *tw = ks_calloc(1, sizeof *tw);
   tw->w = w;
   tw->t = t;
@@ -72,9 +72,9 @@ ks_table_writer *ks_table_writer_new(ks_worker *w, ks_table *t) {
   tw->isnull = ks_calloc(np ? np : 1, 1);
   ks_buf_init(&tw->dir, 0);
   ks_buf_init(&tw->vals, 0);
-  uv_timer_init(&w->loop, &tw->age_timer);
+  uv_timer_init(w->loop, &tw->age_timer);
   if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
-    tw->ef = ks_errfiles_new(&w->loop, w->storage, t->conf->deadletter_path,
+    tw->ef = ks_errfiles_new(w->loop, w->storage, t->conf->deadletter_path,
                              &w->tc[t->index].deadletter_records);
   return tw;
 }

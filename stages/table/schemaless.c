@@ -1,4 +1,4 @@
-#include "stages/schemaless.h"
+#include "stages/table/schemaless.h"
 
 #include "base/log.h"
 #include "storage/delta/delta.h"

@@ -1,5 +1,5 @@
-#include "stages/route.h"
-#include "stages/partition.h"
+#include "stages/table/layout.h"
+#include "stages/table/partitioner.h"
 #include "storage/delta/delta.h"
 
 #include <string.h>
@@ -30,7 +30,7 @@ static void copy_node(ks_pq_node *parent, const ks_pq_node *n) {
   }
 }
 
-ks_pq_schema *ks_route_tree_copy(const ks_pq_schema *src,
+ks_pq_schema *ks_table_tree_copy(const ks_pq_schema *src,
                                  const char *const *skip, size_t nskip,
                                  const ks_colspec *extra, size_t nextra) {
   ks_pq_schema *t = ks_pq_schema_new();
@@ -54,7 +54,7 @@ ks_pq_schema *ks_route_tree_copy(const ks_pq_schema *src,
   return t;
 }
 
-int ks_route_table_setup(const char *file, ks_table *t, char *err,
+int ks_table_layout_setup(const char *file, ks_table *t, char *err,
                          size_t errlen) {
   const ks_conf_table *tc = t->conf;
   int r;
@@ -79,11 +79,11 @@ int ks_route_table_setup(const char *file, ks_table *t, char *err,
         derived[nd++] = (ks_colspec){
             (char *)name, ks_partitioner_col_type(t->partitioner, i), 1};
     }
-    t->file_pq = ks_route_tree_copy(t->pq, fields, nf, NULL, 0);
+    t->file_pq = ks_table_tree_copy(t->pq, fields, nf, NULL, 0);
   }
   /* The schemaString: every column, derived partition columns last. */
   ks_pq_schema *whole =
-      nd ? ks_route_tree_copy(t->pq, NULL, 0, derived, nd) : NULL;
+      nd ? ks_table_tree_copy(t->pq, NULL, 0, derived, nd) : NULL;
   ks_free(fields);
   ks_free(derived);
   if (t->file_pq == NULL || (nd && whole == NULL)) {
@@ -102,7 +102,7 @@ int ks_route_table_setup(const char *file, ks_table *t, char *err,
   return 0;
 }
 
-void ks_route_table_free(ks_table *t) {
+void ks_table_layout_free(ks_table *t) {
   ks_partitioner_free(t->partitioner);
   t->partitioner = NULL;
   for (size_t i = 0; i < t->npartition_columns; i++)
@@ -115,7 +115,7 @@ void ks_route_table_free(ks_table *t) {
   t->file_pq = NULL;
 }
 
-int ks_route_same_partitioning(const ks_table *t, char *const *cols, size_t n) {
+int ks_table_same_partitioning(const ks_table *t, char *const *cols, size_t n) {
   if (n != t->npartition_columns)
     return 0;
   for (size_t i = 0; i < n; i++)

@@ -1,0 +1,135 @@
+#include "stages/lane.h"
+#include "base/log.h"
+#include "stages/commit.h"
+#include "stages/dlq.h"
+#include "stages/rewind.h"
+#include "stages/source.h"
+#include "stages/writer.h"
+
+#include <string.h>
+
+const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
+
+int ks_lane_topic_index(const ks_lane_env *env, const char *topic) {
+  for (size_t i = 0; i < env->ntopics; i++)
+    if (strcmp(env->topics[i], topic) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* One dead-letter producer per lane, when any table names a DLQ topic. */
+static int open_dlq(ks_lane *l) {
+  const ks_lane_env *env = l->env;
+  const ks_conf *conf = env->conf;
+  int any = 0;
+  for (size_t i = 0; i < env->ntables; i++)
+    any |= env->tables[i].conf->dlq_topic != NULL;
+  if (!any)
+    return 0;
+  const char **keys = ks_calloc(conf->nkafka + 1, sizeof *keys);
+  const char **vals = ks_calloc(conf->nkafka + 1, sizeof *vals);
+  for (size_t i = 0; i < conf->nkafka; i++) {
+    keys[i] = conf->kafka[i].key;
+    vals[i] = conf->kafka[i].value;
+  }
+  char err[512];
+  ks_dlq_origin origin = {conf->app_id, l->id};
+  int r = ks_dlq_new(l->loop, keys, vals, conf->nkafka, env->dlq_bootstrap,
+                     origin, &l->dlq, err, sizeof err);
+  ks_free(keys);
+  ks_free(vals);
+  if (r)
+    ks_log_error("worker %d: %s", l->id, err);
+  return r;
+}
+
+int ks_lane_open(ks_lane *l, uv_loop_t *loop) {
+  const ks_lane_env *env = l->env;
+  size_t nt = env->ntables;
+  l->loop = loop;
+  atomic_store(&l->counters.delta_version, -1);
+  l->writers = ks_calloc(nt ? nt : 1, sizeof *l->writers);
+  l->committers = ks_calloc(nt ? nt : 1, sizeof *l->committers);
+  l->rewinds = ks_calloc(nt ? nt : 1, sizeof *l->rewinds);
+  l->tc = ks_calloc(nt ? nt : 1, sizeof *l->tc);
+  for (size_t i = 0; i < nt; i++)
+    atomic_store(&l->tc[i].delta_version, -1);
+  l->topic_consumed =
+      ks_calloc(env->ntopics ? env->ntopics : 1, sizeof *l->topic_consumed);
+  int r = ks_storage_open(loop, env->conf->storage_url, &env->conf->s3,
+                          &l->storage);
+  if (r == 0)
+    r = open_dlq(l);
+  if (r)
+    return r;
+  for (size_t i = 0; i < nt; i++) {
+    l->writers[i] = ks_table_writer_new(l, &env->tables[i]);
+    if (env->tables[i].committer == l->id)
+      l->committers[i] = ks_committer_new(l, &env->tables[i]);
+  }
+  return 0;
+}
+
+int ks_lane_drained(ks_lane *l) {
+  size_t nt = l->env->ntables;
+  for (size_t i = 0; i < nt; i++)
+    ks_rewind_check(l, (int)i);
+  if (!l->stopping)
+    return 0;
+  for (size_t i = 0; i < nt; i++)
+    if (!ks_table_writer_idle(l->writers[i]) || ks_rewind_active(l, (int)i))
+      return 0;
+  for (size_t i = 0; i < nt; i++)
+    if (l->committers[i] && !ks_committer_settle(l->committers[i]))
+      return 0;
+  return 1;
+}
+
+void ks_lane_flush_all(ks_lane *l, const char *why) {
+  l->stopping = 1;
+  l->ops->consume(l, 0);
+  for (size_t i = 0; i < l->env->ntables; i++)
+    ks_table_writer_flush(l->writers[i], why);
+}
+
+void ks_lane_close(ks_lane *l) {
+  ks_rewind_close_all(l);
+  for (size_t i = 0; l->writers && i < l->env->ntables; i++) {
+    if (l->writers[i])
+      ks_table_writer_close(l->writers[i]);
+    l->writers[i] = NULL;
+    if (l->committers[i]) {
+      ks_committer_close(l->committers[i]);
+      l->committers[i] = NULL;
+    }
+  }
+  /* the table writers waited for their dead letters before committing:
+   * nothing the log or Kafka counts as done is still in flight here */
+  ks_dlq_free(l->dlq, 10000);
+  l->dlq = NULL;
+}
+
+void ks_lane_free(ks_lane *l) {
+  if (l->storage) {
+    ks_storage_close(l->storage); /* its close callbacks need the loop */
+    l->storage = NULL;
+  }
+  while (l->partitions) {
+    ks_partition *p = l->partitions;
+    l->partitions = p->next;
+    ks_free(p->topic);
+    ks_free(p->app_id);
+    ks_free(p);
+  }
+  ks_free(l->writers);
+  ks_free(l->committers);
+  ks_free(l->rewinds);
+  ks_free(l->tc);
+  ks_free(l->topic_consumed);
+  l->writers = NULL;
+  l->committers = NULL;
+  l->rewinds = NULL;
+  l->tc = NULL;
+  l->topic_consumed = NULL;
+}

@@ -1,0 +1,148 @@
+/*
+ * Opening a table at start-up: its schema (a schema file, or schemaless:
+ * the columns its log has learnt so far), its trees with the _kafka_*
+ * columns, its layout (partitioning, schemaString), schema evolution
+ * against an existing Delta table, and which lane commits it.
+ */
+#include "stages/table/table.h"
+#include "stages/infer.h"
+#include "stages/table/evolve.h"
+#include "stages/table/layout.h"
+#include "stages/table/schemaless.h"
+#include "stages/table/snapshot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The _kafka_* columns every row carries after the schema's columns. */
+static const ks_colspec meta_cols[] = {
+    {"_kafka_topic", KS_COL_STRING, 0},
+    {"_kafka_partition", KS_COL_INT32, 0},
+    {"_kafka_offset", KS_COL_INT64, 0},
+    {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
+};
+
+/* The table's tree (data columns, then _kafka_*) and its schemaString;
+ * run again when schema evolution reorders the data columns. */
+static int table_columns(ks_table *t, char *err, size_t errlen) {
+  ks_pq_schema *pq = ks_schema_table_tree(
+      t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols), err, errlen);
+  if (pq == NULL)
+    return KS_ESCHEMA;
+  ks_table_layout_free(t); /* before the tree its file columns may share */
+  ks_pq_schema_free(t->pq);
+  t->pq = pq;
+  t->ncols = ks_pq_schema_nleaves(t->pq);
+  t->ndata = ks_schema_ncolumns(t->schema);
+  ks_free(t->schema_string);
+  t->schema_string = NULL;
+  /* partitioning, the files' columns and the schemaString */
+  return ks_table_layout_setup(t->conf_file, t, err, errlen);
+}
+
+typedef struct schema_look {
+  char *schema_string; /* the table's, NULL: no table yet */
+  char *partitioned;   /* its first partition column, NULL: none */
+} schema_look;
+
+static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
+  schema_look *l = arg;
+  if (s->version >= 0 && s->has_metadata) {
+    l->schema_string = ks_strdup(s->metadata.schema_string);
+    if (s->metadata.npartition_columns)
+      l->partitioned = ks_strdup(s->metadata.partition_columns[0]);
+  }
+}
+
+/* Schemaless (no schema file): the table's columns so far, learnt by
+ * earlier runs, become the first generation. */
+static int start_schemaless(const ks_conf *conf, ks_table *t, char *err,
+                            size_t errlen) {
+  const ks_conf_table *tc = t->conf;
+  const char *why = NULL;
+  if (tc->format != KS_FORMAT_DELTA)
+    why = "schemaless mode (no schema: columns learnt from the records) "
+          "writes Delta tables; format parquet and jsonl need a JSON Schema";
+  else if (!tc->add_columns)
+    why = "without a schema the columns are learnt from the records, which "
+          "needs schema_evolution: add_columns (new fields add columns)";
+  else if (tc->npartition_by || tc->nderive)
+    why = "schemaless tables are not partitioned (partition_by and derive "
+          "need a schema that declares their fields)";
+  if (why) {
+    snprintf(err, errlen, "%s:%d: tables[%d].schema: %s", t->conf_file,
+             tc->line, t->index, why);
+    return KS_ECONFIG;
+  }
+  schema_look l = {0};
+  int r = ks_table_with_snapshot(conf, t, look_at_schema, &l, err, errlen);
+  if (r == 0 && l.partitioned) {
+    snprintf(err, errlen,
+             "%s:%d: tables[%d] (%s): the table at %s is partitioned by %s; "
+             "schemaless tables are not partitioned: give the table its "
+             "schema and partition_by",
+             t->conf_file, tc->line, t->index, tc->name, tc->path,
+             l.partitioned);
+    r = KS_ECONFIG;
+  }
+  if (r == 0)
+    r = ks_schemaless_start(t, l.schema_string, err, errlen);
+  ks_free(l.schema_string);
+  ks_free(l.partitioned);
+  if (r)
+    return r;
+  t->schemaless = 1;
+  /* the first generation's columns are the table's starting columns */
+  const ks_table_schema *g = atomic_load(&t->live);
+  return ks_infer_compile(g->tree, tc->name, &t->schema, err, errlen);
+}
+
+int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
+                  ks_table *t, char *err, size_t errlen) {
+  t->index = (int)i;
+  t->conf = &conf->tables[i];
+  t->conf_file = conf->file;
+  t->start_version = -1;
+  t->meta = meta_cols;
+  t->nmeta = KS_ARRAY_SIZE(meta_cols);
+  int r;
+  if (given) {
+    t->schema = given;
+  } else if (t->conf->schema_path == NULL) {
+    if ((r = start_schemaless(conf, t, err, errlen)))
+      return r;
+  } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
+                                      errlen))) {
+    return r;
+  }
+  if ((r = table_columns(t, err, errlen)))
+    return r;
+  t->ndata = ks_schema_ncolumns(t->schema);
+  uint32_t h = 2166136261u;
+  for (const char *s = t->conf->name; *s; s++)
+    h = (h ^ (uint8_t)*s) * 16777619u;
+  t->committer = (int)(h % (uint32_t)nlanes);
+  return 0;
+}
+
+int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
+                    size_t errlen) {
+  if (t->conf->format != KS_FORMAT_DELTA || t->schemaless)
+    return 0; /* no log, or columns taken from it */
+  return ks_evolve_start(conf, t, table_columns, err, errlen);
+}
+
+void ks_table_close(ks_table *t) {
+  ks_table_layout_free(t);
+  ks_schemaless_free(t);
+  ks_schema_free(t->schema);
+  ks_pq_schema_free(t->pq);
+  ks_free(t->schema_string);
+}
+
+char *ks_table_app_id(const char *app_id, const char *topic, int32_t part) {
+  ks_buf id;
+  ks_buf_init(&id, 0);
+  ks_buf_appendf(&id, "%s-%s-%d", app_id, topic, (int)part);
+  return (char *)ks_buf_steal(&id, NULL);
+}

@@ -1,0 +1,68 @@
+/*
+ * The table model: one configured table as the record path sees it once
+ * start-up has opened it (stages/table/open.c): its compiled schema, its
+ * Parquet trees, partitioning, the Delta schemaString, and for a
+ * schemaless table the newest generation of its learnt columns.
+ * Read-only while lanes run, but for `live`.
+ */
+#ifndef KS_STAGES_TABLE_TABLE_H
+#define KS_STAGES_TABLE_TABLE_H
+
+#include "conf/conf.h"
+#include "stages/schema.h"
+#include "storage/parquet/column.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct ks_table_schema ks_table_schema; /* stages/schemaless.h */
+
+/* A configured table, read-only once the pipeline runs (but for `live`). */
+typedef struct ks_table {
+  int index;
+  const ks_conf_table *conf;
+  ks_schema *schema;     /* owned */
+  ks_pq_schema *pq;      /* owned: the data columns, then the _kafka_* ones */
+  size_t ncols, ndata;   /* leaves: all, and the data columns' */
+  int committer;         /* worker that runs this table's committer */
+  char *schema_string;   /* Delta schemaString of cols */
+  int64_t start_version; /* Delta version found at start-up (-1: none) */
+  const char *conf_file; /* the config file, for messages */
+  /* partitioning (stages/partition.h); NULL: none */
+  struct ks_partitioner *partitioner;
+  char **partition_columns; /* Delta metaData.partitionColumns */
+  size_t npartition_columns;
+  /* the columns of the table's files: pq without the partition columns
+   * (delta), else pq itself (not owned then) */
+  ks_pq_schema *file_pq;
+  /* the _kafka_* columns every row carries after the data columns */
+  const ks_colspec *meta;
+  size_t nmeta;
+  /* schemaless (no schema file): columns learnt from the records. The
+   * fields above hold the first generation; `live` the newest, changed
+   * only under live_lock (stages/schemaless.h) */
+  int schemaless;
+  _Atomic(ks_table_schema *) live;
+  uv_mutex_t live_lock;
+} ks_table;
+
+/* Opens table i of conf (start-up, control thread): loads its schema
+ * (`given` when not NULL: taken over), builds its trees and layout and
+ * picks its committer among nlanes lanes. 0, or KS_ECONFIG / KS_ESCHEMA /
+ * a storage error with err; ks_table_close frees what was built either
+ * way. */
+int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
+                  ks_table *t, char *err, size_t errlen);
+/* An existing Delta table meets the config's columns (schema evolution,
+ * partition columns: stages/table/evolve.h); nothing for parquet/jsonl
+ * and schemaless tables. */
+int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
+                    size_t errlen);
+void ks_table_close(ks_table *t);
+
+/* The Delta txn appId of a Kafka partition, "<app_id>-<topic>-<part>"
+ * (malloc'd): the one place it is spelt. */
+char *ks_table_app_id(const char *app_id, const char *topic, int32_t part);
+
+#endif
