@@ -13,7 +13,7 @@
 #define KS_STAGES_FLUSH_H
 
 #include "reactor/worker.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 #include "stages/source.h"
 
 #include <librdkafka/rdkafka.h>

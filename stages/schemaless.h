@@ -25,7 +25,7 @@
 #define KS_STAGES_SCHEMALESS_H
 
 #include "reactor/pipeline.h"
-#include "stages/infer.h"
+#include "stages/record/infer.h"
 
 #include <stdatomic.h>
 

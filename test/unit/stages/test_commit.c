@@ -9,7 +9,7 @@
 #include "reactor/pipeline.h"
 #include "reactor/worker.h"
 #include "stages/commit.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "storage/delta/delta.h"
 
 #include <setjmp.h>

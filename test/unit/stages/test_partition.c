@@ -3,7 +3,7 @@
  * start-up checks of partition_by. */
 #include "conf/conf.h"
 #include "stages/partition.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "storage/parquet/schema_tree.h"
 
 #include <setjmp.h>

@@ -12,7 +12,7 @@
 #include "conf/conf.h"
 #include "reactor/pipeline.h"
 #include "stages/commit.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "storage/delta/delta.h"
 
 #include <librdkafka/rdkafka.h>

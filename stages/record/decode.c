@@ -1,0 +1,434 @@
+/*
+ * One pass per record: yajl's callbacks drive the engine's validator
+ * (jsonschema.h) and then the shredder (shred.c), which appends each accepted value to
+ * its Parquet leaf with its levels. Values of mixed type and free-form
+ * objects are re-serialized as compact JSON text straight into their
+ * column's values buffer; anything outside the table (undeclared
+ * properties that additionalProperties allows) is validated and dropped.
+ *
+ * yajl 2.1 cannot reset a handle, so each record gets a fresh one from a
+ * per-decoder arena: yajl's allocations (handle, lexer, state stack, the
+ * buffer for unescaped strings) are bump-allocated and all dropped at the
+ * next record. In the steady state a record costs no malloc at all.
+ */
+#include "stages/record/decode.h"
+#include "jsonschema/jsonschema.h"
+#include "stages/record/shred.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+/* ---- arena for yajl ---- */
+
+#define ARENA_HDR 16
+#define ARENA_INIT ((size_t)8 << 10)
+#define ARENA_MAX ((size_t)1 << 20) /* past this, big records spill */
+
+typedef struct ks__arena {
+  uint8_t *mem;
+  size_t cap, used, last;
+  void **spills; /* blocks that did not fit, freed at reset */
+  size_t nspills, spills_cap, spilled;
+} ks__arena;
+
+static size_t align16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
+
+static void *arena_malloc(void *ctx, size_t n) {
+  ks__arena *a = ctx;
+  size_t need = ARENA_HDR + align16(n);
+  uint8_t *p;
+  if (need <= a->cap - a->used) {
+    p = a->mem + a->used;
+    a->last = a->used;
+    a->used += need;
+  } else {
+    p = ks_malloc(ARENA_HDR + n);
+    if (a->nspills == a->spills_cap) {
+      a->spills_cap = a->spills_cap ? a->spills_cap * 2 : 8;
+      a->spills = ks_realloc(a->spills, a->spills_cap * sizeof *a->spills);
+    }
+    a->spills[a->nspills++] = p;
+    a->spilled += need;
+  }
+  memcpy(p, &n, sizeof n);
+  return p + ARENA_HDR;
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t n) {
+  ks__arena *a = ctx;
+  if (ptr == NULL)
+    return arena_malloc(ctx, n);
+  uint8_t *p = (uint8_t *)ptr - ARENA_HDR;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  if (n <= old)
+    return ptr;
+  /* the newest block grows in place: yajl's buffers grow one at a time */
+  if (p == a->mem + a->last && a->used > a->last &&
+      ARENA_HDR + align16(n) <= a->cap - a->last) {
+    memcpy(p, &n, sizeof n);
+    a->used = a->last + ARENA_HDR + align16(n);
+    return ptr;
+  }
+  void *q = arena_malloc(ctx, n);
+  memcpy(q, ptr, old);
+  return q;
+}
+
+static void arena_free(void *ctx, void *ptr) {
+  KS_UNUSED(ctx);
+  KS_UNUSED(ptr); /* everything goes at the next reset */
+}
+
+static void arena_reset(ks__arena *a) {
+  for (size_t i = 0; i < a->nspills; i++)
+    ks_free(a->spills[i]);
+  a->nspills = 0;
+  if (a->spilled && a->cap < ARENA_MAX) {
+    size_t cap = a->cap;
+    while (cap < a->used + a->spilled && cap < ARENA_MAX)
+      cap *= 2;
+    ks_free(a->mem);
+    a->mem = ks_malloc(cap);
+    a->cap = cap;
+  }
+  a->spilled = 0;
+  a->used = a->last = 0;
+}
+
+/* ---- decoder ---- */
+
+typedef struct colmark {
+  size_t values, lens, defs, reps, nvalues;
+} colmark;
+
+struct ks_decoder {
+  const ks_schema *schema;
+  ks_column *cols; /* NULL: validate only */
+  size_t ncols;
+  colmark *marks;
+  ks_js_validator v;
+  ks__shredder sh;
+  ks_js_error err;  /* the validator's (and shredder's) failure */
+  ks_reason reason; /* the decoder's own reason for err, or NONE */
+  ks__arena arena;
+  yajl_alloc_funcs afs;
+  yajl_handle h;
+  const uint8_t *in;
+  size_t in_len, last_off, max_record;
+  int refuse_dropped; /* ks_decoder_set_refuse_dropped */
+  ks_reject scratch;
+};
+
+/* Each callback: the validator checks the event, then the shredder
+ * appends it; a nonzero return from either stops the parse. */
+static int on_null(void *ctx) {
+  ks_decoder *d = ctx;
+  return !ks_js_null(&d->v) && !ks__sh_null(&d->sh);
+}
+
+static int on_boolean(void *ctx, int b) {
+  ks_decoder *d = ctx;
+  return !ks_js_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
+}
+
+static int on_number(void *ctx, const char *t, size_t n) {
+  ks_decoder *d = ctx;
+  ks_js_num num;
+  ks_js_num_parse(&num, t, n);
+  return !ks_js_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
+}
+
+static int hexval(uint8_t c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c |= 0x20;
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
+  *cp = 0;
+  for (int i = 0; i < 4; i++) {
+    int h = p + i < end ? hexval(p[i]) : -1;
+    if (h < 0)
+      return -1;
+    *cp = *cp << 4 | (unsigned)h;
+  }
+  return 0;
+}
+
+/* yajl turns a lone high surrogate escape into '?' and pairs a high
+ * surrogate with whatever \u escape follows it. Strings with escapes are
+ * rare, so they are re-read from the input and every \uD800-\uDFFF must
+ * pair up. The token is the first '"' after the previous string or key
+ * event (last_off): only strings and keys contain quotes. */
+static int surrogates_ok(ks_decoder *d) {
+  size_t end_off = yajl_get_bytes_consumed(d->h);
+  if (end_off > d->in_len || d->last_off > end_off)
+    return 1;
+  const uint8_t *p = d->in + d->last_off, *end = d->in + end_off;
+  while (p < end && *p != '"')
+    p++;
+  for (p++; p < end && *p != '"'; p++) {
+    if (*p != '\\')
+      continue;
+    if (++p >= end || *p != 'u')
+      continue;
+    unsigned cp, lo;
+    if (hex4(p + 1, end, &cp))
+      return 0;
+    p += 4;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+      return 0;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (p + 2 >= end || p[1] != '\\' || p[2] != 'u' ||
+          hex4(p + 3, end, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+        return 0;
+      p += 6;
+    }
+  }
+  return 1;
+}
+
+/* Strict UTF-8 of a string or key; its code point count in *ncp. */
+static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
+                   int key) {
+  int escaped = !(s >= d->in && s < d->in + d->in_len);
+  if (ks_utf8_check(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
+    return 1;
+  d->reason = KS_REASON_INVALID_UTF8;
+  ks_js_fail(&d->v, KS_EPARSE, key, KS_KEYWORD_NONE,
+             key ? "property name is not valid UTF-8"
+                 : "string is not valid UTF-8");
+  return 0;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t n) {
+  ks_decoder *d = ctx;
+  ks_js_str str = {.p = s, .len = n};
+  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str))
+    return 0;
+  d->last_off = yajl_get_bytes_consumed(d->h);
+  return !ks__sh_string(&d->sh, s, n);
+}
+
+static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
+  ks_decoder *d = ctx;
+  size_t ncp;
+  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp))
+    return 0;
+  d->last_off = yajl_get_bytes_consumed(d->h);
+  return !ks__sh_key(&d->sh, k, n);
+}
+
+static int on_open(ks_decoder *d, int is_array) {
+  if (ks_js_open(&d->v, is_array))
+    return 0;
+  d->last_off = yajl_get_bytes_consumed(d->h);
+  return !ks__sh_open(&d->sh, is_array);
+}
+
+static int on_close(ks_decoder *d) {
+  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
+    return 0;
+  ks_js_pop(&d->v);
+  d->last_off = yajl_get_bytes_consumed(d->h);
+  return 1;
+}
+
+static int on_start_map(void *ctx) {
+  return on_open(ctx, 0);
+}
+static int on_end_map(void *ctx) {
+  return on_close(ctx);
+}
+static int on_start_array(void *ctx) {
+  return on_open(ctx, 1);
+}
+static int on_end_array(void *ctx) {
+  return on_close(ctx);
+}
+
+/* yajl_number replaces yajl_integer/yajl_double: the text lets integers be
+ * parsed exactly and stored as written in JSON text columns. */
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end_map,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end_array,
+};
+
+ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
+                           size_t first_col) {
+  ks_decoder *d = ks_calloc(1, sizeof *d);
+  d->schema = s;
+  if (rg) {
+    d->cols = rg->cols + first_col;
+    d->ncols = s->ncols;
+    d->marks = ks_calloc(s->ncols, sizeof *d->marks);
+  }
+  ks_js_validator_init(&d->v, s->js);
+  ks__sh_init(&d->sh, s->shroot, d->cols, &d->v);
+  d->arena.mem = ks_malloc(ARENA_INIT);
+  d->arena.cap = ARENA_INIT;
+  d->afs =
+      (yajl_alloc_funcs){arena_malloc, arena_realloc, arena_free, &d->arena};
+  return d;
+}
+
+void ks_decoder_free(ks_decoder *d) {
+  if (d == NULL)
+    return;
+  arena_reset(&d->arena);
+  ks_free(d->arena.mem);
+  ks_free(d->arena.spills);
+  ks__sh_free(&d->sh);
+  ks_js_validator_free(&d->v);
+  ks_free(d->marks);
+  ks_free(d);
+}
+
+void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
+  d->refuse_dropped = on;
+}
+
+void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
+  d->max_record = bytes;
+}
+
+static void mark(ks_decoder *d) {
+  for (size_t i = 0; i < d->ncols; i++) {
+    const ks_column *c = &d->cols[i];
+    d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
+                            c->reps.len, c->nvalues};
+  }
+}
+
+static void rollback(ks_decoder *d) {
+  for (size_t i = 0; i < d->ncols; i++) {
+    ks_column *c = &d->cols[i];
+    ks_buf_truncate(&c->values, d->marks[i].values);
+    ks_buf_truncate(&c->lens, d->marks[i].lens);
+    ks_buf_truncate(&c->defs, d->marks[i].defs);
+    ks_buf_truncate(&c->reps, d->marks[i].reps);
+    c->nvalues = d->marks[i].nvalues;
+  }
+}
+
+/* A failure reported through the validator, into r: the reason is the
+ * decoder's or the shredder's own when they set one, else follows from
+ * the engine's verdict. */
+static int take_error(ks_decoder *d, ks_reject *r) {
+  const ks_js_error *e = &d->err;
+  r->code = e->code;
+  r->keyword = e->keyword;
+  r->reason = d->reason != KS_REASON_NONE      ? d->reason
+              : d->sh.reason != KS_REASON_NONE ? d->sh.reason
+              : e->is_null                     ? KS_REASON_NULL_VALUE
+              : e->code == KS_ETOOBIG          ? KS_REASON_TOO_LARGE
+                                               : KS_REASON_SCHEMA;
+  memcpy(r->path, e->path, sizeof r->path);
+  memcpy(r->message, e->message, sizeof r->message);
+  return r->code;
+}
+
+static void parse_error(ks_decoder *d, ks_reject *r, size_t at) {
+  char *msg = (char *)yajl_get_error(d->h, 0, d->in, d->in_len);
+  const char *text = msg ? msg : "parse error";
+  r->code = KS_EPARSE;
+  r->reason = strstr(text, "UTF8") ? KS_REASON_INVALID_UTF8
+                                   : KS_REASON_MALFORMED_JSON;
+  r->keyword = KS_KEYWORD_NONE;
+  r->path[0] = 0;
+  snprintf(r->message, sizeof r->message, "malformed JSON at byte %zu: %s", at,
+           text);
+  for (char *p = r->message; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  size_t n = strlen(r->message);
+  while (n > 0 && r->message[n - 1] == ' ')
+    r->message[--n] = 0;
+  if (msg)
+    yajl_free_error(d->h, (unsigned char *)msg);
+}
+
+int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
+                    ks_reject *r) {
+  if (r == NULL)
+    r = &d->scratch;
+  r->code = 0;
+  r->reason = KS_REASON_NONE;
+  r->keyword = KS_KEYWORD_NONE;
+  r->path[0] = r->message[0] = 0;
+  d->err.code = 0;
+  d->reason = KS_REASON_NONE;
+  d->sh.reason = KS_REASON_NONE;
+  ks_js_validator_reset(&d->v, &d->err);
+  if (json == NULL || len == 0) {
+    d->reason = KS_REASON_NULL_VALUE;
+    ks_js_fail(&d->v, KS_EINVALID, 0, KS_KEYWORD_NONE,
+               "record is empty (null value or tombstone)");
+    return take_error(d, r);
+  }
+  if (d->max_record && len > d->max_record) {
+    ks_js_fail(&d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
+               "record of %zu bytes is larger than the limit of %zu", len,
+               d->max_record);
+    return take_error(d, r);
+  }
+  mark(d);
+  d->in = json;
+  d->in_len = len;
+  d->last_off = 0;
+  ks__sh_reset(&d->sh);
+  arena_reset(&d->arena);
+  /* yajl's defaults are the strict ones we want: UTF-8 checked, no
+   * comments, no trailing garbage, exactly one value. */
+  d->h = yajl_alloc(&callbacks, &d->afs, d);
+  yajl_status st = yajl_parse(d->h, json, len);
+  int at_end = 0;
+  if (st == yajl_status_ok) {
+    st = yajl_complete_parse(d->h);
+    at_end = 1;
+  }
+  if (st == yajl_status_error)
+    parse_error(d, r, at_end ? len : yajl_get_bytes_consumed(d->h));
+  else if (st != yajl_status_ok && d->err.code)
+    take_error(d, r);
+  yajl_free(d->h);
+  d->h = NULL;
+  if (st == yajl_status_ok && d->refuse_dropped && d->sh.dropped) {
+    r->code = KS_ENEWFIELD;
+    r->reason = KS_REASON_NEW_FIELD;
+    snprintf(r->message, sizeof r->message,
+             "%u values in fields the table has no column for",
+             (unsigned)d->sh.dropped);
+    rollback(d);
+    return r->code;
+  }
+  if (st == yajl_status_ok)
+    return 0;
+  if (r->code == 0) { /* a callback stopped the parse without a verdict */
+    r->code = KS_EPARSE;
+    r->reason = KS_REASON_MALFORMED_JSON;
+    snprintf(r->message, sizeof r->message, "malformed JSON");
+  }
+  rollback(d);
+  return r->code;
+}
+
+int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
+                       ks_reject *r) {
+  ks_decoder *d = ks_decoder_new(s, NULL, 0);
+  int rc = ks_decoder_feed(d, json, len, r);
+  ks_decoder_free(d);
+  return rc;
+}

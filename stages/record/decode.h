@@ -1,0 +1,48 @@
+/*
+ * decode -> validate -> shred, in one pass. yajl's streaming callbacks
+ * drive the engine's validator (jsonschema.h) and the column shredder
+ * (shred.h) together:
+ * each value is checked and appended to its column as it is parsed, with
+ * no DOM and no per-record heap allocation. A record that fails is rolled
+ * back from the columns and described in a ks_reject.
+ */
+#ifndef KS_STAGES_RECORD_DECODE_H
+#define KS_STAGES_RECORD_DECODE_H
+
+#include "stages/record/reject.h"
+#include "stages/record/schema.h"
+#include "storage/parquet/column.h"
+
+typedef struct ks_decoder ks_decoder;
+
+/* Shreds into rg->cols[first_col .. first_col + ks_schema_ncolumns(s)).
+ * schema and rg must outlive the decoder. */
+ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
+                           size_t first_col);
+void ks_decoder_free(ks_decoder *d);
+/* ks_decoder_new also takes rg == NULL: that decoder only validates
+ * (ksink validate: no allocation per line, the same verdicts). */
+
+/* Records longer than bytes are rejected as too_large (0 = no limit, the
+ * default; column buffers keep their own caps). */
+void ks_decoder_set_max_record(ks_decoder *d, size_t bytes);
+
+/* Schemaless tables: a record with a non-null value outside the
+ * decoder's columns (a field the table does not have yet) fails with
+ * KS_ENEWFIELD, columns as before, instead of dropping the value; the
+ * caller learns the field (stages/schemaless.h) and feeds it again. */
+void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
+
+/* Parses and validates one record (a complete JSON text). On success
+ * appends exactly one entry to each of the decoder's columns and returns 0;
+ * the caller appends the other columns and commits the row. On failure the
+ * decoder's columns are as before the call, rej is filled, and the return
+ * is rej->code. rej may be NULL. */
+int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
+                    ks_reject *rej);
+
+/* Validates without shredding (ksink validate). Same verdicts. */
+int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
+                       ks_reject *rej);
+
+#endif

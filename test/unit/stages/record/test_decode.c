@@ -1,0 +1,716 @@
+/* One-pass decode/validate/shred: values read back from the column
+ * buffers, every reject kind with its exact message, and rollback. */
+#include "base/ks.h"
+#include "jsonschema/jsonschema.h"
+#include "stages/record/decode.h"
+#include "stages/record/shred.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char seed[] =
+    "{\"type\": \"object\", \"properties\": {"
+    "  \"user_id\": {\"type\": \"integer\"},"
+    "  \"event_type\": {\"type\": \"string\"},"
+    "  \"timestamp\": {\"type\": \"string\", \"format\": \"date-time\"},"
+    "  \"properties\": {\"type\": \"object\"}},"
+    " \"required\": [\"user_id\", \"event_type\", \"timestamp\"],"
+    " \"additionalProperties\": false}";
+
+static const char every[] =
+    "{\"type\": \"object\", \"properties\": {"
+    " \"i\": {\"type\": \"integer\"},"
+    " \"n\": {\"type\": \"number\"},"
+    " \"b\": {\"type\": \"boolean\"},"
+    " \"s\": {\"type\": \"string\"},"
+    " \"ts\": {\"type\": \"string\", \"format\": \"date-time\"},"
+    " \"d\": {\"type\": \"string\", \"format\": \"date\"},"
+    " \"o\": {\"type\": \"object\"},"
+    " \"a\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"}},"
+    " \"mixed\": {\"type\": [\"string\", \"integer\"]},"
+    " \"opt\": {\"type\": [\"integer\", \"null\"]}},"
+    " \"required\": [\"i\"]}";
+
+typedef struct fixture {
+  ks_schema *s;
+  ks_rowgroup rg;
+  ks_decoder *d;
+} fixture;
+
+static fixture *fx_new(const char *schema) {
+  fixture *f = calloc(1, sizeof *f);
+  char err[512] = "";
+  int r = ks_schema_load_string(schema, strlen(schema), "t.json", &f->s, err,
+                                sizeof err);
+  if (r)
+    print_error("%s\n", err);
+  assert_int_equal(r, 0);
+  ks_rowgroup_init_schema(&f->rg, ks_schema_tree(f->s));
+  f->d = ks_decoder_new(f->s, &f->rg, 0);
+  return f;
+}
+
+static void fx_free(fixture *f) {
+  ks_decoder_free(f->d);
+  ks_rowgroup_free(&f->rg);
+  ks_schema_free(f->s);
+  free(f);
+}
+
+static int feed(fixture *f, const char *json, ks_reject *rej) {
+  int r = ks_decoder_feed(f->d, (const uint8_t *)json, strlen(json), rej);
+  if (r == 0)
+    ks_rowgroup_commit_row(&f->rg);
+  return r;
+}
+
+static void feed_ok(fixture *f, const char *json) {
+  ks_reject rej;
+  int r = feed(f, json, &rej);
+  if (r)
+    print_error("rejected %s: %s\n", json, rej.message);
+  assert_int_equal(r, 0);
+}
+
+/* A reject leaves the columns alone and says exactly this. Also checks
+ * that the validate-only path reaches the same verdict. */
+static void feed_rejects(fixture *f, const char *json, int code,
+                         const char *reason, const char *path,
+                         const char *msg) {
+  ks_reject rej;
+  size_t rows = ks_column_rows(&f->rg.cols[0]);
+  int r = feed(f, json, &rej);
+  assert_int_equal(r, code);
+  assert_int_equal(rej.code, code);
+  assert_string_equal(ks_reason_name(rej.reason), reason);
+  assert_string_equal(rej.path, path);
+  assert_string_equal(rej.message, msg);
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg.cols[i]), rows);
+  ks_reject rej2;
+  assert_int_equal(
+      ks_schema_validate(f->s, (const uint8_t *)json, strlen(json), &rej2),
+      code);
+  assert_string_equal(rej2.message, msg);
+}
+
+static int64_t i64_at(const ks_column *c, size_t k) {
+  int64_t v;
+  assert_true((k + 1) * 8 <= c->values.len);
+  memcpy(&v, c->values.data + k * 8, 8);
+  return v;
+}
+
+static double dbl_at(const ks_column *c, size_t k) {
+  double v;
+  memcpy(&v, c->values.data + k * 8, 8);
+  return v;
+}
+
+static int32_t i32_at(const ks_column *c, size_t k) {
+  int32_t v;
+  memcpy(&v, c->values.data + k * 4, 4);
+  return v;
+}
+
+/* k-th non-null string, NUL-terminated copy in a static buffer */
+static const char *str_at(const ks_column *c, size_t k) {
+  static char out[4096];
+  size_t off = 0;
+  uint32_t len = 0;
+  assert_true(k < c->lens.len / 4);
+  for (size_t i = 0; i <= k; i++) {
+    off += len;
+    memcpy(&len, c->lens.data + i * 4, 4);
+  }
+  assert_true(len < sizeof out);
+  memcpy(out, c->values.data + off, len);
+  out[len] = 0;
+  return out;
+}
+
+static int def_at(const ks_column *c, size_t row) {
+  return c->defs.data[row];
+}
+
+/* ---- valid records ---- */
+
+static void seed_record_shreds(void **state) {
+  fixture *f = fx_new(seed);
+  feed_ok(f, "{\"user_id\": 42, \"event_type\": \"click\", \"timestamp\": "
+             "\"2024-01-31T12:00:00Z\", \"properties\": {\"page\": \"/\", "
+             "\"n\": [1, 2.5, true, null]}}");
+  feed_ok(f, "{\"timestamp\": \"2024-01-31T12:00:00.5+02:00\", \"user_id\": "
+             "-7, \"event_type\": \"view\"}");
+  ks_column *c = f->rg.cols;
+  assert_int_equal(f->rg.nrows, 2);
+  assert_int_equal(i64_at(&c[0], 0), 42);
+  assert_int_equal(i64_at(&c[0], 1), -7);
+  assert_string_equal(str_at(&c[1], 0), "click");
+  assert_string_equal(str_at(&c[1], 1), "view");
+  assert_int_equal(i64_at(&c[2], 0), INT64_C(1706702400000000));
+  assert_int_equal(i64_at(&c[2], 1),
+                   INT64_C(1706702400000000) - INT64_C(7200000000) + 500000);
+  assert_string_equal(str_at(&c[3], 0),
+                      "{\"page\":\"/\",\"n\":[1,2.5,true,null]}");
+  assert_int_equal(def_at(&c[3], 0), 1);
+  assert_int_equal(def_at(&c[3], 1), 0); /* absent, nullable */
+  assert_int_equal(c[3].nvalues, 1);
+  fx_free(f);
+}
+
+static void every_type_shreds(void **state) {
+  fixture *f = fx_new(every);
+  feed_ok(f, "{\"i\": 9223372036854775807, \"n\": 2.5, \"b\": true, "
+             "\"s\": \"h\\u00e9llo \\\"q\\\"\", \"ts\": "
+             "\"1970-01-01T00:00:01.123456789Z\", \"d\": \"2000-03-01\", "
+             "\"o\": {\"k\\\"ey\": \"a\\nb\\u0001\\\\\", \"e\": {}, \"x\": "
+             "[[]]}, \"a\": [3, 1e2, -0], \"mixed\": \"str\", \"opt\": 5}");
+  feed_ok(f, "{\"i\": -9223372036854775808, \"n\": -1e-3, \"b\": false, "
+             "\"mixed\": 12, \"opt\": null, \"o\": {}, \"a\": []}");
+  feed_ok(f, "{\"i\": 1.0, \"n\": 3}");
+  ks_column *c = f->rg.cols;
+  assert_int_equal(i64_at(&c[0], 0), INT64_MAX);
+  assert_int_equal(i64_at(&c[0], 1), INT64_MIN);
+  assert_int_equal(i64_at(&c[0], 2), 1);
+  assert_true(dbl_at(&c[1], 0) == 2.5);
+  assert_true(dbl_at(&c[1], 1) == -1e-3);
+  assert_true(dbl_at(&c[1], 2) == 3.0);
+  assert_int_equal(c[2].values.data[0], 1);
+  assert_int_equal(c[2].values.data[1], 0);
+  assert_int_equal(def_at(&c[2], 2), 0);
+  assert_string_equal(str_at(&c[3], 0), "h\xc3\xa9llo \"q\"");
+  assert_int_equal(i64_at(&c[4], 0), 1123456); /* digits past us dropped */
+  assert_int_equal(i32_at(&c[5], 0), 11017);
+  assert_string_equal(str_at(&c[6], 0),
+                      "{\"k\\\"ey\":\"a\\nb\\u0001\\\\\",\"e\":{},\"x\":[[]]}");
+  assert_string_equal(str_at(&c[6], 1), "{}");
+  /* a: list<long>, optional: entries (rep, def) with max_def 2 */
+  static const uint8_t a_reps[] = {0, 1, 1, 0, 0}, a_defs[] = {2, 2, 2, 1, 0};
+  assert_int_equal(c[7].defs.len, 5);
+  assert_memory_equal(c[7].reps.data, a_reps, 5);
+  assert_memory_equal(c[7].defs.data, a_defs, 5);
+  assert_int_equal(i64_at(&c[7], 0), 3);
+  assert_int_equal(i64_at(&c[7], 1), 100);
+  assert_int_equal(i64_at(&c[7], 2), 0);
+  assert_string_equal(str_at(&c[8], 0), "\"str\"");
+  assert_string_equal(str_at(&c[8], 1), "12");
+  assert_int_equal(def_at(&c[8], 2), 0);
+  assert_int_equal(i64_at(&c[9], 0), 5);
+  assert_int_equal(def_at(&c[9], 1), 0); /* explicit null */
+  assert_int_equal(def_at(&c[9], 2), 0); /* absent */
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&c[i]), 3);
+  fx_free(f);
+}
+
+static void timestamps_convert_to_utc_micros(void **state) {
+  static const struct {
+    const char *text;
+    int64_t us;
+  } cases[] = {
+      {"1970-01-01T00:00:00Z", 0},
+      {"1970-01-01T00:00:00+02:00", -INT64_C(7200000000)},
+      {"1970-01-01T00:00:00-00:30", INT64_C(1800000000)},
+      {"1969-12-31T23:59:59.999999Z", -1},
+      {"2024-02-29t10:11:12.25z", INT64_C(1709201472250000)},
+      {"1998-12-31T23:59:60Z", INT64_C(915148800000000)},
+      {"1998-12-31T15:59:60.5-08:00", INT64_C(915148800500000)},
+      {"0001-01-01T00:00:00Z", -INT64_C(62135596800000000)},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t us = 0;
+    assert_int_equal(
+        ks_datetime_parse(cases[i].text, strlen(cases[i].text), &us), 0);
+    assert_int_equal(us, cases[i].us);
+  }
+  static const char *bad[] = {"2024-02-30T00:00:00Z",
+                              "2023-02-29T00:00:00Z",
+                              "2024-01-01 00:00:00Z",
+                              "2024-01-01T24:00:00Z",
+                              "2024-01-01T00:00:00",
+                              "2024-01-01T00:00:00.Z",
+                              "2024-01-01T00:00:00+2:00",
+                              "1998-12-31T23:58:60Z",
+                              "yesterday",
+                              "2024-1-01T00:00:00Z",
+                              "2024-01-01T00:00:00+24:00"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t us;
+    assert_int_equal(ks_datetime_parse(bad[i], strlen(bad[i]), &us), -1);
+  }
+  int32_t days;
+  assert_int_equal(ks_date_parse("1970-01-01", 10, &days), 0);
+  assert_int_equal(days, 0);
+  assert_int_equal(ks_date_parse("1969-12-31", 10, &days), 0);
+  assert_int_equal(days, -1);
+  assert_int_equal(ks_date_parse("2000-02-29", 10, &days), 0);
+  assert_int_equal(ks_date_parse("1900-02-29", 10, &days), -1);
+}
+
+/* ---- rejects ---- */
+
+static void type_mismatches_reject(void **state) {
+  fixture *f = fx_new(seed);
+  const char *ok_rest = ", \"event_type\": \"e\", \"timestamp\": "
+                        "\"2024-01-01T00:00:00Z\"}";
+  char buf[512];
+  snprintf(buf, sizeof buf, "{\"user_id\": \"42\"%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "schema", "/user_id",
+               "/user_id: expected integer, got string");
+  snprintf(buf, sizeof buf, "{\"user_id\": null%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "null_value", "/user_id",
+               "/user_id: expected integer, got null");
+  snprintf(buf, sizeof buf, "{\"user_id\": 1.5%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "schema", "/user_id",
+               "/user_id: expected integer, got number");
+  snprintf(buf, sizeof buf, "{\"user_id\": 9223372036854775808%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "schema", "/user_id",
+               "/user_id: 9223372036854775808 is out of range for a 64-bit "
+               "integer");
+  snprintf(buf, sizeof buf, "{\"user_id\": -9223372036854775809%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "schema", "/user_id",
+               "/user_id: -9223372036854775809 is out of range for a 64-bit "
+               "integer");
+  snprintf(buf, sizeof buf, "{\"user_id\": 1, \"properties\": [1]%s", ok_rest);
+  feed_rejects(f, buf, KS_EINVALID, "schema", "/properties",
+               "/properties: expected object, got array");
+  feed_rejects(f, "[1, 2]", KS_EINVALID, "schema", "",
+               ": expected object, got array");
+  feed_rejects(f, "\"x\"", KS_EINVALID, "schema", "",
+               ": expected object, got string");
+  feed_rejects(f, "null", KS_EINVALID, "null_value", "",
+               ": expected object, got null");
+  feed_rejects(f, "", KS_EINVALID, "null_value", "",
+               ": record is empty (null value or tombstone)");
+  assert_int_equal(f->rg.cols[0].values.len, 0);
+  fx_free(f);
+}
+
+static void format_required_additional_reject(void **state) {
+  fixture *f = fx_new(seed);
+  feed_rejects(f,
+               "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
+               "\"yesterday\"}",
+               KS_EINVALID, "schema", "/timestamp",
+               "/timestamp: \"yesterday\" is not a valid date-time (RFC "
+               "3339, like 2024-01-31T12:00:00Z)");
+  feed_rejects(f,
+               "{\"user_id\": 1, \"timestamp\": "
+               "\"2024-01-01T00:00:00Z\"}",
+               KS_EINVALID, "schema", "",
+               ": missing required property \"event_type\"");
+  feed_rejects(f,
+               "{\"user_id\": 1, \"extra\": 2, \"event_type\": \"e\", "
+               "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
+               KS_EINVALID, "schema", "/extra",
+               "/extra: additional property not allowed");
+  feed_rejects(f,
+               "{\"user_id\": 1, \"user_id\": 2, \"event_type\": \"e\", "
+               "\"timestamp\": \"2024-01-01T00:00:00Z\"}",
+               KS_EINVALID, "schema", "/user_id",
+               "/user_id: duplicate property");
+  fx_free(f);
+}
+
+static void malformed_json_rejects(void **state) {
+  fixture *f = fx_new(seed);
+  feed_rejects(f, "{\"user_id\": 1, \"event_type\" \"e\"}", KS_EPARSE,
+               "malformed_json", "",
+               "malformed JSON at byte 31: parse error: object key and value "
+               "must be separated by a colon (':')");
+  feed_rejects(f, "{\"user_id\": 1", KS_EPARSE, "malformed_json", "",
+               "malformed JSON at byte 13: parse error: premature EOF");
+  feed_rejects(f,
+               "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
+               "\"2024-01-01T00:00:00Z\"} {}",
+               KS_EPARSE, "malformed_json", "",
+               "malformed JSON at byte 72: parse error: trailing garbage");
+  feed_rejects(f, "{\"user_id\": 01}", KS_EPARSE, "malformed_json", "",
+               "malformed JSON at byte 13: parse error: after key and value, "
+               "inside map, I expect ',' or '}'");
+  feed_rejects(f, "{\"user_id\": -}", KS_EPARSE, "malformed_json", "",
+               "malformed JSON at byte 13: lexical error: malformed number, "
+               "a digit is required after the minus sign.");
+  fx_free(f);
+}
+
+static void invalid_utf8_rejects(void **state) {
+  fixture *f = fx_new(every);
+  /* bytes that are not UTF-8 at all: caught by yajl's lexer */
+  feed_rejects(f, "{\"i\": 1, \"s\": \"a\xff\"}", KS_EPARSE, "invalid_utf8", "",
+               "malformed JSON at byte 17: lexical error: invalid bytes "
+               "in UTF8 string.");
+  /* well-formed patterns yajl lets through */
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\xc0\xaf\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\xed\xa0\x80\"}", KS_EPARSE,
+               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\xf4\x90\x80\x80\"}", KS_EPARSE,
+               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"o\": {\"\xe0\x80\xaf\": 1}}", KS_EPARSE,
+               "invalid_utf8", "/o", "/o: property name is not valid UTF-8");
+  /* escapes: lone and mismatched surrogates */
+  feed_rejects(f, "{\"i\": 1, \"s\": \"x\\ud800y\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\\udc00\"}", KS_EPARSE, "invalid_utf8",
+               "/s", "/s: string is not valid UTF-8");
+  feed_rejects(f, "{\"i\": 1, \"s\": \"\\ud800\\u0041\"}", KS_EPARSE,
+               "invalid_utf8", "/s", "/s: string is not valid UTF-8");
+  /* a proper pair and a literal backslash-u are fine */
+  feed_ok(f, "{\"i\": 1, \"s\": \"\\ud83d\\ude00 \\\\ud800\"}");
+  assert_string_equal(str_at(&f->rg.cols[3], 0), "\xf0\x9f\x98\x80 \\ud800");
+  fx_free(f);
+}
+
+static void depth_and_size_limits(void **state) {
+  fixture *f = fx_new(seed);
+  char deep[400] = "{\"user_id\": 1, \"properties\": {\"a\":";
+  size_t n = strlen(deep);
+  for (int i = 0; i < 63; i++)
+    deep[n++] = '[';
+  deep[n] = 0;
+  char want_path[256] = "/properties/a";
+  for (int i = 0; i < 62; i++)
+    strcat(want_path, "/0");
+  char want_msg[512];
+  snprintf(want_msg, sizeof want_msg,
+           "%s: nesting too deep (more than 64 levels)", want_path);
+  feed_rejects(f, deep, KS_ETOOBIG, "too_large", want_path, want_msg);
+
+  ks_decoder_set_max_record(f->d, 16);
+  ks_reject rej;
+  assert_int_equal(feed(f, "{\"user_id\": 1, \"event_type\": \"e\"}", &rej),
+                   KS_ETOOBIG);
+  assert_string_equal(ks_reason_name(rej.reason), "too_large");
+  assert_string_equal(rej.message,
+                      ": record of 33 bytes is larger than the limit of 16");
+  fx_free(f);
+}
+
+static void pointer_escapes_and_nested_paths(void **state) {
+  fixture *f = fx_new(
+      "{\"type\": \"object\", \"properties\": {\"a/b~c\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\", \"properties\": "
+      "{\"q\": {\"type\": \"string\", \"minLength\": 2, \"maxLength\": 3}},"
+      " \"required\": [\"q\"]}}, \"e\": {\"enum\": [\"x\", 1, null]}, "
+      "\"m\": {\"type\": \"number\", \"minimum\": 0, \"maximum\": 10.5}}}");
+  feed_ok(f, "{\"a/b~c\": [{\"q\": \"\xc3\xa9\xc3\xa9\"}], \"e\": 1.0, "
+             "\"m\": 10.5}");
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"ab\"}, {\"q\": 1}]}", KS_EINVALID,
+               "schema", "/a~1b~0c/1/q",
+               "/a~1b~0c/1/q: expected string, got integer");
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"ab\"}, {}]}", KS_EINVALID, "schema",
+               "/a~1b~0c/1", "/a~1b~0c/1: missing required property \"q\"");
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"\xc3\xa9\"}]}", KS_EINVALID, "schema",
+               "/a~1b~0c/0/q",
+               "/a~1b~0c/0/q: string of 1 characters is shorter than "
+               "minLength 2");
+  feed_rejects(f, "{\"a/b~c\": [{\"q\": \"abcd\"}]}", KS_EINVALID, "schema",
+               "/a~1b~0c/0/q",
+               "/a~1b~0c/0/q: string of 4 characters is longer than "
+               "maxLength 3");
+  feed_rejects(f, "{\"e\": \"y\"}", KS_EINVALID, "schema", "/e",
+               "/e: \"y\" is not one of the allowed values (enum)");
+  feed_rejects(f, "{\"m\": -1}", KS_EINVALID, "schema", "/m",
+               "/m: -1 is less than the minimum 0");
+  feed_rejects(f, "{\"m\": 10.6}", KS_EINVALID, "schema", "/m",
+               "/m: 10.6 is greater than the maximum 10.5");
+  fx_free(f);
+}
+
+/* A failure on the third field, after two good ones were appended, leaves
+ * every column exactly as it was: lengths and bytes. */
+static void rollback_restores_columns(void **state) {
+  fixture *f = fx_new(every);
+  feed_ok(f, "{\"i\": 1, \"s\": \"keep\", \"o\": {\"k\": [1]}, \"mixed\": 3}");
+  size_t nc = f->rg.ncols;
+  ks_buf before[16];
+  size_t nv[16];
+  for (size_t i = 0; i < nc; i++) {
+    const ks_column *c = &f->rg.cols[i];
+    ks_buf_init(&before[i], 0);
+    ks_buf_append(&before[i], c->values.data, c->values.len);
+    ks_buf_append(&before[i], "|", 1);
+    ks_buf_append(&before[i], c->lens.data, c->lens.len);
+    ks_buf_append(&before[i], "|", 1);
+    ks_buf_append(&before[i], c->defs.data, c->defs.len);
+    nv[i] = c->nvalues;
+  }
+  const char *bad[] = {
+      "{\"i\": 2, \"s\": \"gone\", \"b\": \"no\"}",
+      "{\"i\": 2, \"o\": {\"deep\": [1, 2, {\"x\": \"y\"}]}, \"a\": [1, "
+      "\"z\"]}",
+      "{\"mixed\": \"m\", \"s\": \"t\", \"ts\": \"2024-01-01T00:00:00Z\"}",
+      "{\"i\": 2, \"s\": \"gone\", \"o\": {\"unterminated\": ",
+      "{\"i\": 2, \"s\": \"gone\", \"d\": \"2024-13-01\"}",
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    ks_reject rej;
+    assert_int_not_equal(feed(f, bad[k], &rej), 0);
+    for (size_t i = 0; i < nc; i++) {
+      const ks_column *c = &f->rg.cols[i];
+      ks_buf now;
+      ks_buf_init(&now, 0);
+      ks_buf_append(&now, c->values.data, c->values.len);
+      ks_buf_append(&now, "|", 1);
+      ks_buf_append(&now, c->lens.data, c->lens.len);
+      ks_buf_append(&now, "|", 1);
+      ks_buf_append(&now, c->defs.data, c->defs.len);
+      assert_int_equal(now.len, before[i].len);
+      assert_memory_equal(now.data, before[i].data, now.len);
+      assert_int_equal(c->nvalues, nv[i]);
+      ks_buf_free(&now);
+    }
+  }
+  feed_ok(f, "{\"i\": 3, \"s\": \"next\"}");
+  assert_string_equal(str_at(&f->rg.cols[3], 1), "next");
+  assert_int_equal(i64_at(&f->rg.cols[0], 1), 3);
+  for (size_t i = 0; i < nc; i++)
+    ks_buf_free(&before[i]);
+  fx_free(f);
+}
+
+static const char nested[] =
+    "{\"type\": \"object\", \"properties\": {"
+    " \"s\": {\"type\": \"object\", \"properties\": {\"x\": {\"type\": "
+    "\"integer\"}, \"y\": {\"type\": [\"string\", \"null\"]}}, "
+    "\"required\": [\"x\"]},"
+    " \"l\": {\"type\": [\"array\", \"null\"], \"items\": {\"type\": "
+    "[\"object\", \"null\"], \"properties\": {\"b\": {\"type\": "
+    "[\"integer\", \"null\"]}}}},"
+    " \"m\": {\"type\": \"object\", \"additionalProperties\": {\"type\": "
+    "\"array\", \"items\": {\"type\": \"integer\"}}},"
+    " \"p\": {\"type\": \"number\", \"multipleOf\": 0.01, \"minimum\": "
+    "-1000, \"maximum\": 1000}},"
+    " \"required\": [\"s\"]}";
+
+static void check_levels(const ks_column *c, const uint8_t *reps,
+                         const uint8_t *defs, size_t n) {
+  assert_int_equal(c->defs.len, n);
+  assert_memory_equal(c->defs.data, defs, n);
+  if (reps) {
+    assert_int_equal(c->reps.len, n);
+    assert_memory_equal(c->reps.data, reps, n);
+  } else {
+    assert_int_equal(c->reps.len, 0);
+  }
+}
+
+/* Structs, lists of nullable structs, maps of lists and DECIMAL: every
+ * entry's repetition and definition level, including empty lists and
+ * maps, null lists, null elements, and absent fields inside elements. */
+static void nested_values_shred_with_levels(void **state) {
+  fixture *f = fx_new(nested);
+  assert_int_equal(ks_schema_ncolumns(f->s), 6);
+  const ks_colspec *spec = ks_schema_columns(f->s);
+  assert_string_equal(spec[2].name, "l.list.element.b");
+  assert_string_equal(spec[4].name, "m.key_value.value.list.element");
+  feed_ok(f, "{\"s\": {\"x\": 1}, \"l\": [null, {\"b\": null}, {\"b\": 7}, "
+             "{}], \"m\": {\"k1\": [1, 2], \"k2\": []}, \"p\": 12.34}");
+  feed_ok(f, "{\"s\": {\"y\": \"q\", \"x\": 2}, \"l\": [], \"m\": {}}");
+  feed_ok(f, "{\"l\": null, \"s\": {\"x\": 3, \"y\": null}}");
+  ks_column *c = f->rg.cols;
+  check_levels(&c[0], NULL, (const uint8_t[]){0, 0, 0}, 3);
+  assert_int_equal(i64_at(&c[0], 2), 3);
+  check_levels(&c[1], NULL, (const uint8_t[]){0, 1, 0}, 3);
+  assert_string_equal(str_at(&c[1], 0), "q");
+  check_levels(&c[2], (const uint8_t[]){0, 1, 1, 1, 0, 0},
+               (const uint8_t[]){2, 3, 4, 3, 1, 0}, 6);
+  assert_int_equal(i64_at(&c[2], 0), 7);
+  check_levels(&c[3], (const uint8_t[]){0, 1, 0, 0},
+               (const uint8_t[]){2, 2, 1, 0}, 4);
+  assert_string_equal(str_at(&c[3], 1), "k2");
+  check_levels(&c[4], (const uint8_t[]){0, 2, 1, 0, 0},
+               (const uint8_t[]){3, 3, 2, 1, 0}, 5);
+  assert_int_equal(i64_at(&c[4], 1), 2);
+  check_levels(&c[5], NULL, (const uint8_t[]){1, 0, 0}, 3);
+  assert_int_equal(i32_at(&c[5], 0), 1234);
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&c[i]), 3);
+  /* a rejected nested record leaves every column as it was */
+  feed_rejects(f, "{\"s\": {\"x\": 4}, \"l\": [{\"b\": 1}, {\"b\": \"no\"}]}",
+               KS_EINVALID, "schema", "/l/1/b", "/l/1/b: expected integer or null, got string");
+  feed_rejects(f, "{\"s\": {\"x\": 4, \"x\": 5}}", KS_EINVALID, "schema",
+               "/s/x", "/s/x: duplicate property");
+  feed_rejects(f, "{\"s\": {}}", KS_EINVALID, "schema", "/s",
+               "/s: missing required property \"x\"");
+  assert_int_equal(c[2].defs.len, 6);
+  assert_int_equal(c[0].defs.len, 3);
+  fx_free(f);
+}
+
+/* JSON number text -> unscaled DECIMAL, exactly. */
+static void decimal_text_converts(void **state) {
+  static const struct {
+    const char *t;
+    int p, s, ok;
+    long long want;
+  } cases[] = {
+      {"12.34", 5, 2, 1, 1234},   {"1e2", 5, 2, 1, 10000},
+      {"0.10", 5, 2, 1, 10},      {"-0.05", 5, 2, 1, -5},
+      {"1.2e-1", 5, 2, 1, 12},    {"120E-3", 5, 2, 1, 12},
+      {"-0", 3, 1, 1, 0},         {"0e-99999", 3, 1, 1, 0},
+      {"999.99", 5, 2, 1, 99999}, {"1000", 5, 2, 0, 0},
+      {"12.345", 5, 2, 0, 0},     {"5e-99999", 5, 2, 0, 0},
+      {"1e99999", 5, 2, 0, 0},    {"0.0100", 5, 2, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ks_int128 u = 7;
+    int r = ks__decimal_unscaled(cases[i].t, strlen(cases[i].t), cases[i].p,
+                                 cases[i].s, &u);
+    if ((r == 0) != cases[i].ok)
+      print_error("%s: %d\n", cases[i].t, r);
+    assert_int_equal(r == 0, cases[i].ok);
+    if (cases[i].ok)
+      assert_true(u == cases[i].want);
+  }
+  ks_int128 u;
+  const char *big = "-99999999999999999999999999999999999999";
+  assert_int_equal(ks__decimal_unscaled(big, strlen(big), 38, 0, &u), 0);
+  assert_true(u < 0 && -u > (ks_int128)1 << 125);
+  assert_int_equal(ks__decimal_unscaled(big, strlen(big), 37, 0, &u), -1);
+}
+
+/* The decoder owns only its columns: others in the row group (metadata
+ * columns the transform appends) are never touched. */
+static void shreds_at_column_offset(void **state) {
+  ks_schema *s;
+  char err[256];
+  assert_int_equal(
+      ks_schema_load_string(seed, strlen(seed), "t", &s, err, sizeof err), 0);
+  ks_colspec specs[5] = {{"_offset", KS_COL_INT64, 0}};
+  memcpy(&specs[1], ks_schema_columns(s), 4 * sizeof specs[0]);
+  ks_rowgroup rg;
+  ks_rowgroup_init(&rg, specs, 5);
+  ks_decoder *d = ks_decoder_new(s, &rg, 1);
+  const char *rec = "{\"user_id\": 5, \"event_type\": \"e\", \"timestamp\": "
+                    "\"2024-01-01T00:00:00Z\"}";
+  ks_rowgroup_mark_row(&rg);
+  ks_column_append_i64(&rg.cols[0], 77);
+  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)rec, strlen(rec), NULL),
+                   0);
+  ks_rowgroup_commit_row(&rg);
+  ks_rowgroup_mark_row(&rg);
+  ks_column_append_i64(&rg.cols[0], 78);
+  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)"{}", 2, NULL),
+                   KS_EINVALID);
+  assert_int_equal(ks_column_rows(&rg.cols[0]), 2); /* ours, untouched */
+  assert_int_equal(ks_column_rows(&rg.cols[1]), 1);
+  assert_int_equal(i64_at(&rg.cols[1], 0), 5);
+  ks_decoder_free(d);
+  ks_rowgroup_free(&rg);
+  ks_schema_free(s);
+}
+
+static void integer_edges(void **state) {
+  fixture *f = fx_new(every);
+  static const struct {
+    const char *text;
+    int64_t v;
+  } ok[] = {{"9223372036854775807", INT64_MAX},
+            {"-9223372036854775808", INT64_MIN},
+            {"1.0", 1},
+            {"-0", 0},
+            {"0.0e5", 0},
+            {"1e2", 100},
+            {"12.50e1", 125},
+            {"922337203685477580.7e1", INT64_MAX},
+            {"100e-2", 1}};
+  char buf[128];
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    snprintf(buf, sizeof buf, "{\"i\": %s}", ok[i].text);
+    feed_ok(f, buf);
+    assert_int_equal(i64_at(&f->rg.cols[0], i), ok[i].v);
+  }
+  feed_rejects(f, "{\"i\": 1.5}", KS_EINVALID, "schema", "/i",
+               "/i: expected integer, got number");
+  feed_rejects(f, "{\"i\": 1e-1}", KS_EINVALID, "schema", "/i",
+               "/i: expected integer, got number");
+  feed_rejects(f, "{\"i\": 1e19}", KS_EINVALID, "schema", "/i",
+               "/i: 1e19 is out of range for a 64-bit integer");
+  feed_rejects(f, "{\"i\": 1, \"n\": 1e400}", KS_EINVALID, "schema", "/n",
+               "/n: 1e400 is out of range for a double");
+  fx_free(f);
+}
+
+static void validate_only_same_verdicts(void **state) {
+  ks_schema *s;
+  char err[256];
+  assert_int_equal(
+      ks_schema_load_string(seed, strlen(seed), "t", &s, err, sizeof err), 0);
+  ks_decoder *d = ks_decoder_new(s, NULL, 0);
+  const char *good = "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "
+                     "\"2024-01-01T00:00:00Z\", \"properties\": {\"a\": 1}}";
+  ks_reject rej;
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(
+        ks_decoder_feed(d, (const uint8_t *)good, strlen(good), &rej), 0);
+  const char *bad = "{\"user_id\": true}";
+  assert_int_equal(ks_decoder_feed(d, (const uint8_t *)bad, strlen(bad), &rej),
+                   KS_EINVALID);
+  assert_string_equal(rej.message, "/user_id: expected integer, got boolean");
+  assert_int_equal(
+      ks_schema_validate(s, (const uint8_t *)good, strlen(good), NULL), 0);
+  ks_decoder_free(d);
+  ks_schema_free(s);
+}
+
+/* Many records through one decoder: the arena and the validator's buffers
+ * are reused (ASan checks for leaks and stale pointers). */
+static void many_records_reuse_decoder(void **state) {
+  fixture *f = fx_new(seed);
+  char buf[8192];
+  for (int i = 0; i < 2000; i++) {
+    size_t pad = (size_t)(i % 7) * 700; /* some records outgrow the arena */
+    char big[5000];
+    for (size_t k = 0; k < pad; k++)
+      big[k] = k % 3 ? 'x' : '\\';
+    if (pad && big[pad - 1] == '\\')
+      big[pad - 1] = 'y';
+    for (size_t k = 0; k + 1 < pad; k++)
+      if (big[k] == '\\')
+        big[++k] = 'n';
+    big[pad] = 0;
+    snprintf(buf, sizeof buf,
+             "{\"user_id\": %d, \"event_type\": \"e%s\", \"timestamp\": "
+             "\"2024-01-01T00:00:%02dZ\"}",
+             i, big, i % 60);
+    if (i % 5 == 4)
+      buf[strlen(buf) - 1] = ','; /* malformed */
+    ks_reject rej;
+    int r = feed(f, buf, &rej);
+    assert_int_equal(r, i % 5 == 4 ? KS_EPARSE : 0);
+  }
+  assert_int_equal(f->rg.nrows, 1600);
+  assert_int_equal(ks_column_rows(&f->rg.cols[3]), 1600);
+  fx_free(f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(seed_record_shreds),
+      cmocka_unit_test(every_type_shreds),
+      cmocka_unit_test(nested_values_shred_with_levels),
+      cmocka_unit_test(decimal_text_converts),
+      cmocka_unit_test(timestamps_convert_to_utc_micros),
+      cmocka_unit_test(type_mismatches_reject),
+      cmocka_unit_test(format_required_additional_reject),
+      cmocka_unit_test(malformed_json_rejects),
+      cmocka_unit_test(invalid_utf8_rejects),
+      cmocka_unit_test(depth_and_size_limits),
+      cmocka_unit_test(pointer_escapes_and_nested_paths),
+      cmocka_unit_test(rollback_restores_columns),
+      cmocka_unit_test(shreds_at_column_offset),
+      cmocka_unit_test(integer_edges),
+      cmocka_unit_test(validate_only_same_verdicts),
+      cmocka_unit_test(many_records_reuse_decoder),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
