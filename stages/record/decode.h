@@ -4,7 +4,9 @@
  * (shred.h) together:
  * each value is checked and appended to its column as it is parsed, with
  * no DOM and no per-record heap allocation. A record that fails is rolled
- * back from the columns and described in a ks_reject.
+ * back from the columns and described in a ks_reject (reject.h).
+ * Callers: the table writer (stages/flush.c), `ksink validate`
+ * (cli/validate.c, a decoder without columns) and the conformance tests.
  */
 #ifndef KS_STAGES_RECORD_DECODE_H
 #define KS_STAGES_RECORD_DECODE_H
