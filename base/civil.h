@@ -9,6 +9,11 @@
 
 #include <stdint.h>
 
+/* The Gregorian leap-year rule, the one every calendar check uses. */
+static inline int ks_civil_is_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
 int64_t ks_days_from_civil(int64_t y, unsigned m, unsigned d);
 void ks_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 

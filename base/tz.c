@@ -192,7 +192,7 @@ static int parse_rule(const char *s, tz_rule *r) {
 }
 
 static int is_leap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return ks_civil_is_leap(y);
 }
 
 /* Local seconds since the epoch at which the change happens in year y. */

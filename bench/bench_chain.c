@@ -10,9 +10,9 @@
 #include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
-#include "stages/decode.h"
-#include "stages/infer.h"
-#include "stages/schema.h"
+#include "stages/record/decode.h"
+#include "stages/record/infer.h"
+#include "stages/record/schema.h"
 #include "storage/parquet/writer.h"
 
 #include <stdio.h>

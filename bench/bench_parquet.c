@@ -14,8 +14,8 @@
 #include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
-#include "stages/decode.h"
-#include "stages/schema.h"
+#include "stages/record/decode.h"
+#include "stages/record/schema.h"
 #include "storage/parquet/writer.h"
 
 #include <stdio.h>

@@ -13,8 +13,8 @@
 #include "bench/bench_common.h"
 #include "base/ks.h"
 #include "demo/events.h"
-#include "stages/decode.h"
-#include "stages/schema.h"
+#include "stages/record/decode.h"
+#include "stages/record/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>

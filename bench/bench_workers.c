@@ -20,7 +20,7 @@
 #include "conf/conf.h"
 #include "demo/events.h"
 #include "reactor/pipeline.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 
 #include <ftw.h>
 #include <librdkafka/rdkafka.h>

@@ -11,7 +11,7 @@
 #include "demo/events.h"
 #include "http/server.h"
 #include "reactor/pipeline.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "user_events_schema.h"
 
 #include <errno.h>

@@ -11,7 +11,7 @@
  */
 #include "base/ks.h"
 #include "cli/cli.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +59,8 @@ static void verdict(FILE *out, const ks_reject *rej) {
   size_t pl = strlen(rej->path);
   if (strncmp(text, rej->path, pl) == 0 && strncmp(text + pl, ": ", 2) == 0)
     text += pl + 2;
-  if (rej->keyword) {
-    put_escaped(out, rej->keyword);
+  if (rej->keyword != KS_KEYWORD_NONE) {
+    put_escaped(out, ks_keyword_name(rej->keyword));
     fputs(": ", out);
   }
   put_escaped(out, text);

@@ -15,7 +15,7 @@
 #ifndef KS_STAGES_DLQ_H
 #define KS_STAGES_DLQ_H
 
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
-#include "stages/utf8.h"
+#include "jsonschema/jsonschema.h"
 #include "storage/ostream.h"
 
 #include <openssl/evp.h>
@@ -157,11 +157,13 @@ static void put_line(ks_buf *b, const ks_errfile_rec *m, const ks_reject *rej) {
   put_headers(b, m->headers);
   ks_buf_append_str(b, ",\"error\":{\"stage\":\"" KS_DLQ_STAGE
                        "\",\"class\":\"" KS_DLQ_CLASS "\",\"reason\":");
-  const char *reason = rej->reason ? rej->reason : "schema";
+  const char *reason = ks_reason_name(
+      rej->reason != KS_REASON_NONE ? rej->reason : KS_REASON_SCHEMA);
   ks_buf_append_json_str(b, reason, strlen(reason));
   ks_buf_append_str(b, ",\"keyword\":");
-  if (rej->keyword)
-    ks_buf_append_json_str(b, rej->keyword, strlen(rej->keyword));
+  if (rej->keyword != KS_KEYWORD_NONE)
+    ks_buf_append_json_str(b, ks_keyword_name(rej->keyword),
+                           strlen(ks_keyword_name(rej->keyword)));
   else
     ks_buf_append_str(b, "null");
   ks_buf_append_str(b, ",\"pointer\":");

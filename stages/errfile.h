@@ -20,7 +20,7 @@
 #ifndef KS_STAGES_ERRFILE_H
 #define KS_STAGES_ERRFILE_H
 
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 #include "stages/dlq.h"
 #include "storage/storage.h"
 

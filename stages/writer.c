@@ -200,7 +200,7 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                          const rd_kafka_message_t *m, const ks_reject *rej,
                          ks_dlq_wait **dlq) {
   const ks_conf_table *tc = tw->t->conf;
-  int reason = ks_reason_from_label(rej->reason);
+  int reason = rej->reason != KS_REASON_NONE ? rej->reason : KS_REASON_SCHEMA;
   uint64_t n = atomic_fetch_add_explicit(&tw->w->counters.rejected[reason], 1,
                                          memory_order_relaxed);
   atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].rejected[reason], 1,
@@ -208,7 +208,8 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
   if (reason == KS_REASON_SCHEMA)
     atomic_fetch_add_explicit(
         &tw->w->tc[tw->t->index]
-             .schema_keyword[ks_keyword_from_name(rej->keyword)],
+             .schema_keyword[rej->keyword != KS_KEYWORD_NONE ? rej->keyword
+                                                             : KS_KEYWORD_OTHER],
         1, memory_order_relaxed);
   /* errors.log.enable logs every reject (with the record when
    * errors.log.include.messages); otherwise the first rejects of a worker
@@ -223,19 +224,19 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                         {"topic", p->topic, 0},
                         {"partition", part, 1},
                         {"offset", off, 1},
-                        {"reason", rej->reason, 0}};
+                        {"reason", ks_reason_name(reason), 0}};
     if (tc->errors_log_messages && m->payload) {
       char shown[1100];
       show_record(shown, sizeof shown, m->payload, m->len);
       ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
                     "table %s: rejected %s[%d]@%lld (%s): %s; record %s",
                     tc->name, p->topic, (int)p->partition, (long long)m->offset,
-                    rej->reason, rej->message, shown);
+                    ks_reason_name(reason), rej->message, shown);
     } else {
       ks_log_fields(KS_LOG_WARN, f, KS_ARRAY_SIZE(f),
                     "table %s: rejected %s[%d]@%lld (%s): %s", tc->name,
                     p->topic, (int)p->partition, (long long)m->offset,
-                    rej->reason, rej->message);
+                    ks_reason_name(reason), rej->message);
     }
   }
   if (tw->ef) {
@@ -267,9 +268,9 @@ static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
   return b;
 }
 
-static void reject_row(ks_reject *rej, int code, const char *reason,
+static void reject_row(ks_reject *rej, int code, ks_reason reason,
                        const char *what) {
-  memset(rej, 0, sizeof *rej);
+  ks_reject_clear(rej);
   rej->code = code;
   rej->reason = reason;
   snprintf(rej->message, sizeof rej->message, "%s", what);
@@ -291,7 +292,7 @@ again:;
     return KS_EIO;
   ks_rowgroup_mark_row(&tw->stage);
   if (m->payload == NULL) {
-    reject_row(&rej, KS_EINVALID, "null_value",
+    reject_row(&rej, KS_EINVALID, KS_REASON_NULL_VALUE,
                ": record value is null (tombstone)");
     r = KS_EINVALID;
   } else {
@@ -308,16 +309,16 @@ again:;
       }
       if (r == KS_ENEWFIELD) {
         r = rej.code = KS_EINVALID;
-        rej.reason = "new_field";
+        rej.reason = KS_REASON_NEW_FIELD;
       }
-    } else if (r == KS_EINVALID && tw->ls && strcmp(rej.reason, "schema") == 0 &&
-               !(rej.keyword && strcmp(rej.keyword, "required") == 0)) {
+    } else if (r == KS_EINVALID && tw->ls && rej.reason == KS_REASON_SCHEMA &&
+               rej.keyword != KS_KEYWORD_REQUIRED) {
       /* the columns' types are all a learnt schema asserts */
-      rej.reason = "type_conflict";
+      rej.reason = KS_REASON_TYPE_CONFLICT;
     }
     if (r == 0 && (r = append_meta(tw, m, p->topic)) != 0) {
       ks_rowgroup_rollback_row(&tw->stage);
-      reject_row(&rej, r, "too_large", "");
+      reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit the row group buffers (%s)", ks_strerror(r));
     }
@@ -329,7 +330,7 @@ again:;
     else
       f->rows++;
     if (r) {
-      reject_row(&rej, r, "too_large", "");
+      reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit its partition's buffers (%s)",
                ks_strerror(r));

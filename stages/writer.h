@@ -13,7 +13,7 @@
 #define KS_STAGES_WRITER_H
 
 #include "stages/lane.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 #include "stages/source.h"
 
 #include <librdkafka/rdkafka.h>

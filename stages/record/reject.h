@@ -1,10 +1,16 @@
 /*
- * The reject vocabulary: why a record did not become a row (the metric's
- * reason label) and which JSON Schema keyword failed first. Enums cross
- * layers; names are looked up only where text is written.
+ * Rejects: why a record did not make it into its table. The decoder
+ * (decode.h), schema inference (infer.h) and the table writer fill a
+ * ks_reject; error files, the dead-letter queue, metrics and `ksink
+ * validate` print it through ks_reason_name and ks_keyword_name, so the
+ * reason and the keyword travel as enums, never as strings.
  */
 #ifndef KS_STAGES_RECORD_REJECT_H
 #define KS_STAGES_RECORD_REJECT_H
+
+#include "jsonschema/jsonschema.h"
+
+#include <string.h>
 
 /* Reject reasons counted per table (metric label order). */
 #define KS_REASON_MAP(XX)                                                      \
@@ -16,59 +22,29 @@
   XX(TYPE_CONFLICT, "type_conflict")                                           \
   XX(NEW_FIELD, "new_field")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
-enum ks_reason { KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT };
+/* KS_REASON_NONE: no reject (yet). */
+typedef enum ks_reason {
+  KS_REASON_NONE = -1,
+  KS_REASON_MAP(KS_REASON_ENUM_) KS_REASON_COUNT
+} ks_reason;
 #undef KS_REASON_ENUM_
+/* The metric label ("malformed_json"); "unknown" out of range. */
 const char *ks_reason_name(int reason);
-int ks_reason_from_label(const char *label);
 
-/* The JSON Schema keyword a schema reject failed on (ks_reject.keyword),
- * counted per table: every draft-07 assertion, "$ref" (a reference that
- * recursed without consuming input), "false" (a false schema), "maxDepth"
- * (nesting past the validator's limit), and "other" for a reject with no
- * keyword (a value its column cannot store). */
-#define KS_KEYWORD_MAP(XX)                                                     \
-  XX(TYPE, "type")                                                             \
-  XX(ENUM, "enum")                                                             \
-  XX(CONST, "const")                                                           \
-  XX(MULTIPLE_OF, "multipleOf")                                                \
-  XX(MAXIMUM, "maximum")                                                       \
-  XX(EXCLUSIVE_MAXIMUM, "exclusiveMaximum")                                    \
-  XX(MINIMUM, "minimum")                                                       \
-  XX(EXCLUSIVE_MINIMUM, "exclusiveMinimum")                                    \
-  XX(MAX_LENGTH, "maxLength")                                                  \
-  XX(MIN_LENGTH, "minLength")                                                  \
-  XX(PATTERN, "pattern")                                                       \
-  XX(ITEMS, "items")                                                           \
-  XX(ADDITIONAL_ITEMS, "additionalItems")                                      \
-  XX(MAX_ITEMS, "maxItems")                                                    \
-  XX(MIN_ITEMS, "minItems")                                                    \
-  XX(UNIQUE_ITEMS, "uniqueItems")                                              \
-  XX(CONTAINS, "contains")                                                     \
-  XX(MAX_PROPERTIES, "maxProperties")                                          \
-  XX(MIN_PROPERTIES, "minProperties")                                          \
-  XX(REQUIRED, "required")                                                     \
-  XX(PROPERTIES, "properties")                                                 \
-  XX(PATTERN_PROPERTIES, "patternProperties")                                  \
-  XX(ADDITIONAL_PROPERTIES, "additionalProperties")                            \
-  XX(DEPENDENCIES, "dependencies")                                             \
-  XX(PROPERTY_NAMES, "propertyNames")                                          \
-  XX(IF, "if")                                                                 \
-  XX(THEN, "then")                                                             \
-  XX(ELSE, "else")                                                             \
-  XX(ALL_OF, "allOf")                                                          \
-  XX(ANY_OF, "anyOf")                                                          \
-  XX(ONE_OF, "oneOf")                                                          \
-  XX(NOT, "not")                                                               \
-  XX(FORMAT, "format")                                                         \
-  XX(REF, "$ref")                                                              \
-  XX(FALSE, "false")                                                           \
-  XX(MAX_DEPTH, "maxDepth")                                                    \
-  XX(OTHER, "other")
-#define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
-enum ks_keyword { KS_KEYWORD_MAP(KS_KEYWORD_ENUM_) KS_KEYWORD_COUNT };
-#undef KS_KEYWORD_ENUM_
-const char *ks_keyword_name(int keyword);
-/* KS_KEYWORD_OTHER for NULL or a name not in the map. */
-int ks_keyword_from_name(const char *name);
+typedef struct ks_reject {
+  int code;           /* KS_EPARSE, KS_EINVALID or KS_ETOOBIG */
+  ks_reason reason;   /* what metrics count it as */
+  ks_keyword keyword; /* the failing JSON Schema keyword, or
+                         KS_KEYWORD_NONE (parse errors, ...) */
+  char path[256];     /* JSON pointer of the failing value ("" = root) */
+  char message[512];  /* "/user_id: expected integer, got string" */
+} ks_reject;
+
+/* An empty reject: no reason, no keyword, no text. */
+static inline void ks_reject_clear(ks_reject *r) {
+  memset(r, 0, sizeof *r);
+  r->reason = KS_REASON_NONE;
+  r->keyword = KS_KEYWORD_NONE;
+}
 
 #endif

@@ -5,7 +5,7 @@
  * against an existing Delta table, and which lane commits it.
  */
 #include "stages/table/table.h"
-#include "stages/infer.h"
+#include "stages/record/infer.h"
 #include "stages/table/evolve.h"
 #include "stages/table/layout.h"
 #include "stages/table/schemaless.h"

@@ -143,7 +143,7 @@ int ks_schemaless_learn(ks_table *t, const ks_table_schema *cur,
   if (r == 0 && !changed) {
     r = KS_EINVALID;
     rej->code = r;
-    rej->reason = "new_field";
+    rej->reason = KS_REASON_NEW_FIELD;
     snprintf(rej->message, sizeof rej->message,
              ": the record's values outside the table's columns give no "
              "column to learn");
@@ -152,7 +152,7 @@ int ks_schemaless_learn(ks_table *t, const ks_table_schema *cur,
   if (r == 0 && nleaves > KS_SCHEMALESS_MAX_COLUMNS) {
     r = KS_EINVALID;
     rej->code = r;
-    rej->reason = "new_field";
+    rej->reason = KS_REASON_NEW_FIELD;
     snprintf(rej->message, sizeof rej->message,
              ": the record's fields would give the table %zu columns; "
              "schemaless tables stop at %d (objects keyed by ids belong in "
@@ -164,9 +164,9 @@ int ks_schemaless_learn(ks_table *t, const ks_table_schema *cur,
     r = install(t, tree, why, sizeof why);
     tree = NULL;
     if (r) { /* a tree the compiler refuses: nested past Parquet's levels */
-      memset(rej, 0, sizeof *rej);
+      ks_reject_clear(rej);
       r = rej->code = KS_EINVALID;
-      rej->reason = "new_field";
+      rej->reason = KS_REASON_NEW_FIELD;
       snprintf(rej->message, sizeof rej->message,
                ": the record's fields cannot become columns: %s", why);
     }

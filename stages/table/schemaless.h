@@ -24,8 +24,8 @@
 #ifndef KS_STAGES_TABLE_SCHEMALESS_H
 #define KS_STAGES_TABLE_SCHEMALESS_H
 
+#include "stages/record/infer.h"
 #include "stages/table/table.h"
-#include "stages/infer.h"
 
 #include <stdatomic.h>
 

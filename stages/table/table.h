@@ -9,7 +9,7 @@
 #define KS_STAGES_TABLE_TABLE_H
 
 #include "conf/conf.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "storage/parquet/column.h"
 
 #include <stdatomic.h>

@@ -9,8 +9,8 @@
  *
  *   json_schema_suite <suite-dir> [-v]
  */
-#include "stages/decode.h"
-#include "stages/schema_load.h"
+#include "stages/record/decode.h"
+#include "jsonschema/compile_int.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
 #include "parquet_fuzzin.h"
 #include "parquet_gen.h"
 #include "parquet_ref.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <dirent.h>
 #include <stdio.h>

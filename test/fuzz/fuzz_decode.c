@@ -7,7 +7,7 @@
  * Build: cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DKS_FUZZ=ON
  * -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link (coverage of the library too).
  */
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < rg.ncols; i++)
     if (ks_column_rows(&rg.cols[i]) != before + (r == 0))
       abort();
-  if (r != 0 && (rej.code != r || rej.reason == NULL ||
+  if (r != 0 && (rej.code != r || rej.reason == KS_REASON_NONE ||
                  strncmp(rej.message, rej.path, strlen(rej.path)) != 0))
     abort();
   if (ks_schema_validate(schema, data, size, NULL) != r)

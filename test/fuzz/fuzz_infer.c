@@ -8,9 +8,9 @@
  * schemaString (ks_infer_from_tree) to the same JSON Schema, and its union
  * with itself changes nothing. The tree starts over past 300 columns.
  */
-#include "stages/decode.h"
-#include "stages/infer.h"
-#include "stages/schema.h"
+#include "stages/record/decode.h"
+#include "stages/record/infer.h"
+#include "stages/record/schema.h"
 #include "storage/delta/delta.h"
 
 #include <stdlib.h>
@@ -85,12 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int changed = 0;
   r = ks_infer_learn(t, data, size, reserved, 1, &changed, &rej);
   if (r) {
-    if (rej.reason == NULL || changed)
+    if (rej.reason == KS_REASON_NONE || changed)
       abort();
     ks_infer_free(t);
     return 0;
   }
-  if (!changed || rej.reason) /* dropped values always teach a column */
+  /* dropped values always teach a column */
+  if (!changed || rej.reason != KS_REASON_NONE)
     abort();
   ks_infer_free(tree);
   tree = t;

@@ -10,7 +10,7 @@
  *   cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DKS_FUZZ=ON
  *   build-fuzz/test/fuzz/fuzz_schema test/fuzz/corpus/schema
  */
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,7 @@ static void check(const ks_schema *s, ks_decoder *shred, ks_rowgroup *rg,
                   const uint8_t *p, size_t n) {
   ks_reject rej;
   int r = ks_schema_validate(s, p, n, &rej);
-  if (r != 0 && (rej.code != r || rej.reason == NULL ||
+  if (r != 0 && (rej.code != r || rej.reason == KS_REASON_NONE ||
                  strncmp(rej.message, rej.path, strlen(rej.path)) != 0))
     abort();
   if (shred == NULL)

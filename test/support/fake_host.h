@@ -18,7 +18,7 @@
 #include "base/mailbox.h"
 #include "conf/conf.h"
 #include "stages/lane.h"
-#include "stages/schema.h"
+#include "stages/record/schema.h"
 #include "stages/table/table.h"
 
 #include <librdkafka/rdkafka.h>

@@ -27,8 +27,8 @@ static ks_reject reject(void) {
   ks_reject r;
   memset(&r, 0, sizeof r);
   r.code = KS_EINVALID;
-  r.reason = "schema";
-  r.keyword = "type";
+  r.reason = KS_REASON_SCHEMA;
+  r.keyword = KS_KEYWORD_TYPE;
   snprintf(r.path, sizeof r.path, "/user_id");
   snprintf(r.message, sizeof r.message,
            "/user_id: expected integer, got "

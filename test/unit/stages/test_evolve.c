@@ -4,9 +4,9 @@
  * record of it lands in the right leaves. */
 #include "base/buf.h"
 #include "base/ks.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
+#include "stages/record/schema.h"
 #include "stages/table/evolve.h"
-#include "stages/schema.h"
 #include "storage/delta/delta.h"
 
 #include <setjmp.h>

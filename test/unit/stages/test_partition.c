@@ -2,8 +2,8 @@
  * add.path URI layer, derived values and path_format layouts, and the
  * start-up checks of partition_by. */
 #include "conf/conf.h"
+#include "stages/record/schema.h"
 #include "stages/table/partitioner.h"
-#include "stages/schema.h"
 #include "storage/parquet/schema_tree.h"
 
 #include <setjmp.h>

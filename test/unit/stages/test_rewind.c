@@ -12,8 +12,8 @@
 #include "conf/conf.h"
 #include "reactor/pipeline.h"
 #include "stages/commit.h"
+#include "stages/record/schema.h"
 #include "stages/table/snapshot.h"
-#include "stages/schema.h"
 #include "storage/delta/delta.h"
 
 #include <librdkafka/rdkafka.h>

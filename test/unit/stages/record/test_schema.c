@@ -1,8 +1,8 @@
 /* Schema loading, compilation errors and the column mapping. */
 #include "base/ks.h"
 #include "demo/events.h"
-#include "stages/decode.h"
-#include "stages/schema.h"
+#include "stages/record/decode.h"
+#include "stages/record/schema.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

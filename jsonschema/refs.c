@@ -7,7 +7,7 @@
  * directory mapped from a base URI (--remote-dir/--remote-base). Nothing is
  * ever fetched from the network.
  */
-#include "stages/schema_load.h"
+#include "jsonschema/compile_int.h"
 
 #include "draft07_schema.h"
 

@@ -6,8 +6,7 @@
  * level. Every leaf below one value starts with the same level, so a STRUCT
  * hands its rep0 to all its fields.
  */
-#include "stages/shred.h"
-#include "stages/datetime.h"
+#include "stages/record/shred.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,15 +16,15 @@
 
 static int append_failed(ks__shredder *sh, int r) {
   if (r == KS_ETOOBIG)
-    return ks__v_fail(sh->v, KS_ETOOBIG, "too_large", 0, NULL,
+    return ks_js_fail(sh->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
                       "value too large for the column buffer");
-  return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, NULL,
+  return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_NONE,
                     "value cannot be stored in its column: %s",
                     ks_strerror(r));
 }
 
 static int mismatch(ks__shredder *sh, const char *what) {
-  return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "type",
+  return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
                     "%s does not fit the column's type", what);
 }
 
@@ -86,10 +85,12 @@ static int levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
 }
 
 static int put_null(ks__shredder *sh, const ks__shnode *n, int rep) {
-  if (!n->nullable) /* the mapping makes every column that admits null
-                       nullable: this is a mapping bug, not bad data */
-    return ks__v_fail(sh->v, KS_EINVALID, "null_value", 0, "type",
+  if (!n->nullable) { /* the mapping makes every column that admits null
+                         nullable: this is a mapping bug, not bad data */
+    sh->reason = KS_REASON_NULL_VALUE;
+    return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
                       "null in a column that is not nullable");
+  }
   return levels(sh, n, rep, n->def - 1);
 }
 
@@ -163,16 +164,16 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   f->rep = f->rep0;
   /* the validator looked the name up already when its frame reads the
    * same schema object (always for the record's root) */
-  const ks__frame *vf = &sh->v->stack[sh->v->depth - 1];
+  const ks_js_frame *vf = ks_js_top(sh->v);
   int32_t p = vf->pnode == node->obj
                   ? vf->prop
-                  : ks__snode_find(node->obj, (const char *)k, n);
+                  : ks_js_node_find(node->obj, (const char *)k, n);
   int32_t kid = p >= 0 ? node->prop_kid[p] : -1;
   if (kid < 0)
     return 0; /* not a column: validated, then dropped */
   uint8_t *seen = sh->seen.data + f->seen;
   if (seen[kid])
-    return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "properties",
+    return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
                       "duplicate property");
   seen[kid] = 1;
   f->next = node->kids[kid];
@@ -206,29 +207,29 @@ int ks__sh_bool(ks__shredder *sh, int b) {
 }
 
 static int number_leaf(ks__shredder *sh, const ks__shnode *n, int rep,
-                       ks__num *num) {
+                       ks_js_num *num) {
   ks_column *c = sh->cols ? &sh->cols[n->leaf] : NULL;
   int shown = (int)(num->len > 64 ? 64 : num->len);
   int r = 0;
   if (n->precision) {
     ks_int128 u;
     if (ks__decimal_unscaled(num->text, num->len, n->precision, n->scale, &u))
-      return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "multipleOf",
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_MULTIPLE_OF,
                         "%.*s does not fit DECIMAL(%d,%d)", shown, num->text,
                         n->precision, n->scale);
     if (c)
       r = ks_column_append_decimal(c, rep, u);
   } else if (n->type == KS_COL_INT64) {
     if (!num->fits)
-      return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "type",
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
                         "%.*s is out of range for a 64-bit integer", shown,
                         num->text);
     if (c)
       r = ks_column_append_i64_rep(c, rep, num->i);
   } else if (n->type == KS_COL_DOUBLE) {
-    double d = ks__num_double(num);
+    double d = ks_js_num_double(num);
     if (isinf(d))
-      return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "type",
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
                         "%.*s is out of range for a double", shown, num->text);
     if (c)
       r = ks_column_append_double_rep(c, rep, d);
@@ -238,7 +239,7 @@ static int number_leaf(ks__shredder *sh, const ks__shnode *n, int rep,
   return r ? append_failed(sh, r) : 0;
 }
 
-int ks__sh_number(ks__shredder *sh, ks__num *num) {
+int ks__sh_number(ks__shredder *sh, ks_js_num *num) {
   if (capturing(sh))
     return cap_value(sh, num->text, num->len, 0);
   uint8_t rep;
@@ -255,8 +256,8 @@ int ks__sh_number(ks__shredder *sh, ks__num *num) {
 static int bad_temporal(ks__shredder *sh, const uint8_t *s, size_t n,
                         const char *what) {
   char shown[160];
-  ks__quote(shown, sizeof shown, s, n);
-  return ks__v_fail(sh->v, KS_EINVALID, "schema", 0, "format",
+  ks_js_quote(shown, sizeof shown, s, n);
+  return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_FORMAT,
                     "%s is not a valid %s", shown, what);
 }
 
@@ -359,9 +360,9 @@ int ks__sh_close(ks__shredder *sh) {
       const ks__shnode *kid = n->kids[i];
       if (!kid->nullable) {
         char shown[160];
-        ks__quote(shown, sizeof shown, (const uint8_t *)kid->name,
+        ks_js_quote(shown, sizeof shown, (const uint8_t *)kid->name,
                   strlen(kid->name));
-        return ks__v_fail(sh->v, KS_EINVALID, "schema", 1, "required",
+        return ks_js_fail(sh->v, KS_EINVALID, 1, KS_KEYWORD_REQUIRED,
                           "missing required property %s", shown);
       }
       r = levels(sh, kid, f->rep0, kid->def - 1);
@@ -376,11 +377,12 @@ int ks__sh_close(ks__shredder *sh) {
 /* ---- state ---- */
 
 void ks__sh_init(ks__shredder *sh, const ks__shnode *root, ks_column *cols,
-                 ks__validator *v) {
+                 ks_js_validator *v) {
   memset(sh, 0, sizeof *sh);
   sh->root = root;
   sh->cols = cols;
   sh->v = v;
+  sh->reason = KS_REASON_NONE;
   ks_buf_init(&sh->seen, 0);
 }
 

@@ -4,7 +4,7 @@
  * classified from their text because a double cannot tell 1e400 from
  * infinity or 9007199254740993 from 9007199254740992.
  */
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
  * a non-negative power after trailing zeros are dropped. No double
  * rounding: 9007199254740993 stays exact, 1e400 is an integer too big for
  * int64, 1.5 is not an integer. */
-void ks__num_parse(ks__num *n, const char *t, size_t len) {
+void ks_js_num_parse(ks_js_num *n, const char *t, size_t len) {
   const char *p = t, *end = t + len;
   int neg = 0;
   n->text = t;
@@ -83,7 +83,7 @@ void ks__num_parse(ks__num *n, const char *t, size_t len) {
   n->i = neg ? (int64_t)(0 - m) : (int64_t)m;
 }
 
-double ks__num_double(ks__num *n) {
+double ks_js_num_double(ks_js_num *n) {
   if (n->have_d)
     return n->d;
   char small[64];
@@ -97,10 +97,10 @@ double ks__num_double(ks__num *n) {
   return n->d;
 }
 
-int ks__num_cmp(ks__num *a, ks__num *b) {
+int ks__num_cmp(ks_js_num *a, ks_js_num *b) {
   if (a->fits && b->fits)
     return a->i < b->i ? -1 : a->i > b->i;
-  double x = ks__num_double(a), y = ks__num_double(b);
+  double x = ks_js_num_double(a), y = ks_js_num_double(b);
   return x < y ? -1 : x > y;
 }
 
@@ -166,7 +166,7 @@ static uint64_t powmod10(int64_t e, uint64_t m) {
   return r;
 }
 
-int ks__num_multiple(ks__num *a, ks__num *b) {
+int ks__num_multiple(ks_js_num *a, ks_js_num *b) {
   uint64_t ma, mb;
   int64_t pa, pb;
   if (decimal(a->text, a->len, &ma, &pa) == 0 &&
@@ -184,7 +184,7 @@ int ks__num_multiple(ks__num *a, ks__num *b) {
     }
     return ma % d == 0;
   }
-  double x = ks__num_double(a), y = ks__num_double(b);
+  double x = ks_js_num_double(a), y = ks_js_num_double(b);
   double q = x / y;
   if (!isfinite(q))
     return 0;

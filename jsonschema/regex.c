@@ -13,7 +13,7 @@
  * variable-width lookbehind (refused by PCRE2 10.42, valid in ES2018).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <pcre2.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /*
- * The schema compiler's state, shared by schema.c (keywords, column
- * mapping) and schema_ref.c (URIs, $id scopes, $ref targets, remote and
- * built-in documents). Lives only while a schema loads.
+ * The schema compiler's state, shared by compile.c (keywords) and refs.c
+ * (URIs, $id scopes, $ref targets, remote and built-in documents), and the
+ * length-keeping JSON tree both read (json_tree.c). Lives only while a
+ * schema compiles.
  */
-#ifndef KS_STAGES_SCHEMA_LOAD_H
-#define KS_STAGES_SCHEMA_LOAD_H
+#ifndef KS_JSONSCHEMA_COMPILE_INT_H
+#define KS_JSONSCHEMA_COMPILE_INT_H
 
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <yajl/yajl_tree.h>
 
@@ -15,7 +16,7 @@
 typedef struct ks__vent {
   yajl_val v;
   char *base;
-  const ks__snode *node;
+  const ks_js_node *node;
 } ks__vent;
 
 /* A schema resource ("http://x/y.json") or plain-name anchor
@@ -26,7 +27,7 @@ typedef struct ks__res {
 } ks__res;
 
 typedef struct ks__compiler {
-  ks_schema *s;
+  ks_js_schema *s;
   ks_buf ptr; /* JSON pointer of the schema being compiled */
   char *err;
   size_t errlen;
@@ -51,9 +52,6 @@ size_t ks__jstr_len(const char *s);
  * pop back to. */
 size_t ks__ptr_push(ks__compiler *c, const char *tok);
 void ks__ptr_pop(ks__compiler *c, size_t old);
-/* Maps the root's properties to columns (schema_map.c). */
-int ks__map_columns(ks__compiler *c, ks_schema *s);
-
 int ks__cfail(ks__compiler *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -19,11 +19,11 @@
  * tables are decoded, validated and shredded by the same code as the
  * others. Callers: stages/schemaless.c.
  */
-#ifndef KS_STAGES_INFER_H
-#define KS_STAGES_INFER_H
+#ifndef KS_STAGES_RECORD_INFER_H
+#define KS_STAGES_RECORD_INFER_H
 
 #include "base/buf.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 #include "storage/parquet/schema_tree.h"
 
 #include <stddef.h>
@@ -84,7 +84,7 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
 int ks_infer_union(ks_infer_node *into, const ks_infer_node *from,
                    int *changed, char *err, size_t errlen);
 
-/* A draft-07 JSON Schema whose table mapping (stages/schema_map.c) is
+/* A draft-07 JSON Schema whose table mapping (stages/record/columns.c) is
  * exactly the tree's columns, in the tree's order. */
 void ks_infer_json_schema(const ks_infer_node *root, ks_buf *out);
 /* That JSON Schema, compiled for a table (no data columns allowed). */

@@ -1,14 +1,12 @@
 /*
- * Schema loading: the schema document is parsed with yajl's tree API (it is
- * small and read once), compiled into a graph of ks__snode (schema_ref.c
- * resolves $ref and $id), and, for a table, mapped to columns. Every
+ * The compiler: the schema document is parsed with yajl's tree API (it is
+ * small and read once) and compiled into a graph of ks_js_node (refs.c
+ * resolves $ref and $id). Every
  * draft-07 keyword is compiled; a keyword whose value breaks the
  * meta-schema fails the load with the schema path, so a schema is never
  * half-enforced. Unknown keywords are ignored, as draft-07 requires.
  */
-#include "stages/schema_load.h"
-#include "stages/shred.h"
-#include "stages/utf8.h"
+#include "jsonschema/compile_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -57,11 +55,11 @@ void ks__ptr_pop(compiler *c, size_t old) {
   c->ptr.len = old;
 }
 
-static ks__snode *node_new(compiler *c) {
-  ks_schema *s = c->s;
-  ks__snode *n = ks_calloc(1, sizeof *n);
-  n->types = KS__T_ALL;
-  n->enum_types = KS__T_ALL;
+static ks_js_node *node_new(compiler *c) {
+  ks_js_schema *s = c->s;
+  ks_js_node *n = ks_calloc(1, sizeof *n);
+  n->types = KS_JS_T_ALL;
+  n->enum_types = KS_JS_T_ALL;
   n->additional = &s->any;
   n->items = &s->any;
   n->add_items = &s->any;
@@ -74,7 +72,7 @@ static ks__snode *node_new(compiler *c) {
   return n;
 }
 
-static void node_free(ks__snode *n) {
+static void node_free(ks_js_node *n) {
   for (uint32_t i = 0; i < n->nprops; i++)
     ks_free(n->props[i].name);
   ks_free(n->props);
@@ -105,25 +103,25 @@ static uint32_t hash_key(const char *k, size_t len) {
   return h;
 }
 
-int32_t ks__snode_find(const ks__snode *n, const char *key, size_t len) {
+int32_t ks_js_node_find(const ks_js_node *n, const char *key, size_t len) {
   if (n->nprops == 0)
     return -1;
   for (uint32_t h = hash_key(key, len) & n->hmask;; h = (h + 1) & n->hmask) {
     uint32_t e = n->hash[h];
     if (e == 0)
       return -1;
-    const ks__prop *p = &n->props[e - 1];
+    const ks_js_prop *p = &n->props[e - 1];
     if (p->len == len && memcmp(p->name, key, len) == 0)
       return (int32_t)(e - 1);
   }
 }
 
-static int prop_add(compiler *c, ks__snode *n, const char *name,
-                    const ks__snode *child, int additional) {
-  if (ks__snode_find(n, name, strlen(name)) >= 0)
+static int prop_add(compiler *c, ks_js_node *n, const char *name,
+                    const ks_js_node *child, int additional) {
+  if (ks_js_node_find(n, name, strlen(name)) >= 0)
     return fail(c, "property \"%s\" is declared twice", name);
   n->props = ks_realloc(n->props, (n->nprops + 1) * sizeof *n->props);
-  ks__prop *p = &n->props[n->nprops++];
+  ks_js_prop *p = &n->props[n->nprops++];
   p->name = ks_strdup(name);
   p->len = (uint32_t)strlen(name);
   p->additional = (uint32_t)additional;
@@ -146,9 +144,9 @@ static int prop_add(compiler *c, ks__snode *n, const char *name,
 
 /* Index of a property name, added as an additional-governed entry when
  * the schema does not declare it. */
-static int prop_index(compiler *c, ks__snode *n, const char *name,
+static int prop_index(compiler *c, ks_js_node *n, const char *name,
                       uint32_t *out) {
-  int32_t p = ks__snode_find(n, name, strlen(name));
+  int32_t p = ks_js_node_find(n, name, strlen(name));
   if (p < 0) {
     int r = prop_add(c, n, name, &c->s->any, 1);
     if (r)
@@ -160,9 +158,9 @@ static int prop_index(compiler *c, ks__snode *n, const char *name,
 }
 
 static int compile(compiler *c, yajl_val v, const char *base,
-                   const ks__snode **out);
+                   const ks_js_node **out);
 
-static int compile_type(compiler *c, ks__snode *n, yajl_val v) {
+static int compile_type(compiler *c, ks_js_node *n, yajl_val v) {
   unsigned types = 0;
   size_t count = YAJL_IS_ARRAY(v) ? v->u.array.len : 1;
   for (size_t i = 0; i < count; i++) {
@@ -189,36 +187,36 @@ static int compile_type(compiler *c, ks__snode *n, yajl_val v) {
 static void tape_value(ks__tapebuf *t, yajl_val e) {
   switch (e->type) {
   case yajl_t_null:
-    ks__tape_scalar(t, KS__T_NULL, NULL, 0, 0);
+    ks__tape_scalar(t, KS_JS_T_NULL, NULL, 0, 0);
     break;
   case yajl_t_true:
   case yajl_t_false:
-    ks__tape_scalar(t, KS__T_BOOLEAN, NULL, e->type == yajl_t_true, 0);
+    ks__tape_scalar(t, KS_JS_T_BOOLEAN, NULL, e->type == yajl_t_true, 0);
     break;
   case yajl_t_string: {
     size_t len = ks__jstr_len(e->u.string), ncp = len;
     ks_utf8_check((const uint8_t *)e->u.string, len, &ncp);
-    ks__tape_scalar(t, KS__T_STRING, e->u.string, len, ncp);
+    ks__tape_scalar(t, KS_JS_T_STRING, e->u.string, len, ncp);
     break;
   }
   case yajl_t_number: {
-    ks__num num;
-    ks__num_parse(&num, e->u.number.r, strlen(e->u.number.r));
-    ks__tape_scalar(t, num.is_int ? KS__T_INTEGER : KS__T_NUMBER, e->u.number.r,
+    ks_js_num num;
+    ks_js_num_parse(&num, e->u.number.r, strlen(e->u.number.r));
+    ks__tape_scalar(t, num.is_int ? KS_JS_T_INTEGER : KS_JS_T_NUMBER, e->u.number.r,
                     strlen(e->u.number.r), 0);
     break;
   }
   case yajl_t_object:
-    ks__tape_open(t, KS__T_OBJECT);
+    ks__tape_open(t, KS_JS_T_OBJECT);
     for (size_t i = 0; i < e->u.object.len; i++) {
       const char *k = e->u.object.keys[i];
-      ks__tape_scalar(t, KS__TK_KEY, k, ks__jstr_len(k), 0);
+      ks__tape_scalar(t, KS_JS_TK_KEY, k, ks__jstr_len(k), 0);
       tape_value(t, e->u.object.values[i]);
     }
     ks__tape_close(t);
     break;
   default:
-    ks__tape_open(t, KS__T_ARRAY);
+    ks__tape_open(t, KS_JS_T_ARRAY);
     for (size_t i = 0; i < e->u.array.len; i++)
       tape_value(t, e->u.array.values[i]);
     ks__tape_close(t);
@@ -227,7 +225,7 @@ static void tape_value(ks__tapebuf *t, yajl_val e) {
 }
 
 /* enum and const share the node's tape; const is one more value on it. */
-static int compile_enum(compiler *c, ks__snode *n, yajl_val v, int is_const) {
+static int compile_enum(compiler *c, ks_js_node *n, yajl_val v, int is_const) {
   size_t count = is_const ? 1 : YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
   if (!is_const && !YAJL_IS_ARRAY(v))
     return fail(c, "expected an array");
@@ -244,39 +242,39 @@ static int compile_enum(compiler *c, ks__snode *n, yajl_val v, int is_const) {
     tape_value(&n->enum_tape, e);
     const ks__tok *t = (const ks__tok *)n->enum_tape.toks.data + at;
     kinds |= t->kind;
-    if (t->kind & (KS__T_OBJECT | KS__T_ARRAY))
-      n->flags |= KS__N_ENUM_CONTAINER;
+    if (t->kind & (KS_JS_T_OBJECT | KS_JS_T_ARRAY))
+      n->flags |= KS_JS_N_ENUM_CONTAINER;
   }
   n->enum_types &= kinds;
-  n->flags |= is_const ? KS__N_CONST : KS__N_ENUM;
+  n->flags |= is_const ? KS_JS_N_CONST : KS_JS_N_ENUM;
   return 0;
 }
 
-static int number(compiler *c, yajl_val v, ks__num *out) {
+static int number(compiler *c, yajl_val v, ks_js_num *out) {
   if (!YAJL_IS_NUMBER(v))
     return fail(c, "expected a number");
   char *text = ks_strdup(v->u.number.r);
-  ks__num_parse(out, text, strlen(text));
-  ks__num_double(out);
+  ks_js_num_parse(out, text, strlen(text));
+  ks_js_num_double(out);
   return 0;
 }
 
 static int nonneg(compiler *c, yajl_val v, uint64_t *out) {
-  ks__num num;
+  ks_js_num num;
   if (YAJL_IS_NUMBER(v))
-    ks__num_parse(&num, v->u.number.r, strlen(v->u.number.r));
+    ks_js_num_parse(&num, v->u.number.r, strlen(v->u.number.r));
   if (!YAJL_IS_NUMBER(v) || !num.fits || num.i < 0)
     return fail(c, "expected a non-negative integer");
   *out = (uint64_t)num.i;
   return 0;
 }
 
-static int compile_properties(compiler *c, ks__snode *n, yajl_val v,
+static int compile_properties(compiler *c, ks_js_node *n, yajl_val v,
                               const char *base) {
   if (!YAJL_IS_OBJECT(v))
     return fail(c, "expected an object of schemas");
   for (size_t i = 0; i < v->u.object.len; i++) {
-    const ks__snode *child;
+    const ks_js_node *child;
     size_t old = ks__ptr_push(c, v->u.object.keys[i]);
     int r = compile(c, v->u.object.values[i], base, &child);
     if (r == 0)
@@ -295,13 +293,13 @@ static ks__regex *regex(compiler *c, const char *pat) {
     fail(c, "invalid regular expression \"%s\": %s", pat, err);
     return NULL;
   }
-  ks_schema *s = c->s;
+  ks_js_schema *s = c->s;
   s->regexes = ks_realloc(s->regexes, (s->nregexes + 1) * sizeof *s->regexes);
   s->regexes[s->nregexes++] = re;
   return re;
 }
 
-static int compile_pattern_props(compiler *c, ks__snode *n, yajl_val v,
+static int compile_pattern_props(compiler *c, ks_js_node *n, yajl_val v,
                                  const char *base) {
   if (!YAJL_IS_OBJECT(v))
     return fail(c, "expected an object of schemas");
@@ -323,7 +321,7 @@ static int compile_pattern_props(compiler *c, ks__snode *n, yajl_val v,
 }
 
 static int compile_list(compiler *c, yajl_val v, const char *base,
-                        const ks__snode ***out, uint32_t *nout) {
+                        const ks_js_node ***out, uint32_t *nout) {
   if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
     return fail(c, "expected a non-empty array of schemas");
   *out = ks_calloc(v->u.array.len, sizeof **out);
@@ -338,7 +336,7 @@ static int compile_list(compiler *c, yajl_val v, const char *base,
   return 0;
 }
 
-static int string_list(compiler *c, ks__snode *n, yajl_val v, uint32_t **out,
+static int string_list(compiler *c, ks_js_node *n, yajl_val v, uint32_t **out,
                        uint32_t *nout) {
   if (!YAJL_IS_ARRAY(v))
     return fail(c, "expected an array of property names");
@@ -359,7 +357,7 @@ static int string_list(compiler *c, ks__snode *n, yajl_val v, uint32_t **out,
   return 0;
 }
 
-static int compile_deps(compiler *c, ks__snode *n, yajl_val v,
+static int compile_deps(compiler *c, ks_js_node *n, yajl_val v,
                         const char *base) {
   if (!YAJL_IS_OBJECT(v))
     return fail(c, "expected an object");
@@ -380,9 +378,9 @@ static int compile_deps(compiler *c, ks__snode *n, yajl_val v,
   return 0;
 }
 
-static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
+static int compile_keyword(compiler *c, ks_js_node *n, const char *k, yajl_val v,
                            const char *base) {
-  ks_schema *s = c->s;
+  ks_js_schema *s = c->s;
   if (strcmp(k, "type") == 0)
     return compile_type(c, n, v);
   if (strcmp(k, "properties") == 0)
@@ -396,7 +394,7 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
   if (strcmp(k, "items") == 0) {
     if (!YAJL_IS_ARRAY(v))
       return compile(c, v, base, &n->items);
-    n->flags |= KS__N_ITEMS_ARRAY;
+    n->flags |= KS_JS_N_ITEMS_ARRAY;
     n->items_arr = ks_calloc(v->u.array.len + 1, sizeof *n->items_arr);
     for (size_t i = 0; i < v->u.array.len; i++) {
       size_t old = ptr_push_index(c, i);
@@ -420,34 +418,34 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
     const char *name;
     unsigned flag;
     size_t off;
-  } nums[] = {{"minimum", KS__N_MIN, offsetof(ks__snode, min)},
-              {"exclusiveMinimum", KS__N_XMIN, offsetof(ks__snode, min)},
-              {"maximum", KS__N_MAX, offsetof(ks__snode, max)},
-              {"exclusiveMaximum", KS__N_XMAX, offsetof(ks__snode, max)},
-              {"multipleOf", KS__N_MULTIPLE, offsetof(ks__snode, multiple)}};
+  } nums[] = {{"minimum", KS_JS_N_MIN, offsetof(ks_js_node, min)},
+              {"exclusiveMinimum", KS_JS_N_XMIN, offsetof(ks_js_node, min)},
+              {"maximum", KS_JS_N_MAX, offsetof(ks_js_node, max)},
+              {"exclusiveMaximum", KS_JS_N_XMAX, offsetof(ks_js_node, max)},
+              {"multipleOf", KS_JS_N_MULTIPLE, offsetof(ks_js_node, multiple)}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(nums); i++) {
     if (strcmp(k, nums[i].name))
       continue;
-    ks__num *dst = (ks__num *)((char *)n + nums[i].off);
-    ks__num val;
+    ks_js_num *dst = (ks_js_num *)((char *)n + nums[i].off);
+    ks_js_num val;
     int r = number(c, v, &val);
     if (r)
       return r;
-    if (nums[i].flag == KS__N_MULTIPLE && ks__num_double(&val) <= 0) {
+    if (nums[i].flag == KS_JS_N_MULTIPLE && ks_js_num_double(&val) <= 0) {
       ks_free((char *)val.text);
       return fail(c, "expected a number greater than 0");
     }
     /* minimum and exclusiveMinimum together: keep the stricter bound */
     unsigned pair =
-        nums[i].flag & (KS__N_MIN | KS__N_XMIN)   ? KS__N_MIN | KS__N_XMIN
-        : nums[i].flag & (KS__N_MAX | KS__N_XMAX) ? KS__N_MAX | KS__N_XMAX
+        nums[i].flag & (KS_JS_N_MIN | KS_JS_N_XMIN)   ? KS_JS_N_MIN | KS_JS_N_XMIN
+        : nums[i].flag & (KS_JS_N_MAX | KS_JS_N_XMAX) ? KS_JS_N_MAX | KS_JS_N_XMAX
                                                   : nums[i].flag;
     if (n->flags & pair) {
       int cmp = ks__num_cmp(&val, dst);
-      int lower = pair == (KS__N_MIN | KS__N_XMIN);
+      int lower = pair == (KS_JS_N_MIN | KS_JS_N_XMIN);
       int stricter = lower ? cmp > 0 : cmp < 0;
       if (cmp == 0)
-        stricter = (nums[i].flag & (KS__N_XMIN | KS__N_XMAX)) != 0;
+        stricter = (nums[i].flag & (KS_JS_N_XMIN | KS_JS_N_XMAX)) != 0;
       if (!stricter) {
         ks_free((char *)val.text);
         return 0;
@@ -464,12 +462,12 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
     unsigned flag;
     size_t off;
   } counts[] = {
-      {"minLength", KS__N_MINLEN, offsetof(ks__snode, min_len)},
-      {"maxLength", KS__N_MAXLEN, offsetof(ks__snode, max_len)},
-      {"minItems", KS__N_MINITEMS, offsetof(ks__snode, min_items)},
-      {"maxItems", KS__N_MAXITEMS, offsetof(ks__snode, max_items)},
-      {"minProperties", KS__N_MINPROPS, offsetof(ks__snode, min_props)},
-      {"maxProperties", KS__N_MAXPROPS, offsetof(ks__snode, max_props)}};
+      {"minLength", KS_JS_N_MINLEN, offsetof(ks_js_node, min_len)},
+      {"maxLength", KS_JS_N_MAXLEN, offsetof(ks_js_node, max_len)},
+      {"minItems", KS_JS_N_MINITEMS, offsetof(ks_js_node, min_items)},
+      {"maxItems", KS_JS_N_MAXITEMS, offsetof(ks_js_node, max_items)},
+      {"minProperties", KS_JS_N_MINPROPS, offsetof(ks_js_node, min_props)},
+      {"maxProperties", KS_JS_N_MAXPROPS, offsetof(ks_js_node, max_props)}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(counts); i++) {
     if (strcmp(k, counts[i].name) == 0) {
       n->flags |= counts[i].flag;
@@ -480,7 +478,7 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
     if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
       return fail(c, "expected true or false");
     if (YAJL_IS_TRUE(v))
-      n->flags |= KS__N_UNIQUE;
+      n->flags |= KS_JS_N_UNIQUE;
     return 0;
   }
   if (strcmp(k, "pattern") == 0) {
@@ -514,7 +512,7 @@ static int compile_keyword(compiler *c, ks__snode *n, const char *k, yajl_val v,
                unknown keywords */
 }
 
-static int compile_ref(compiler *c, ks__snode *n, yajl_val ref,
+static int compile_ref(compiler *c, ks_js_node *n, yajl_val ref,
                        const char *base) {
   if (!YAJL_IS_STRING(ref))
     return fail(c, "expected a URI reference");
@@ -537,7 +535,7 @@ static int compile_ref(compiler *c, ks__snode *n, yajl_val ref,
   return r;
 }
 
-static int compile_body(compiler *c, ks__snode *n, yajl_val v,
+static int compile_body(compiler *c, ks_js_node *n, yajl_val v,
                         const char *base) {
   yajl_val required = NULL, deps = NULL;
   /* one value per keyword: a repeated name is ambiguous (RFC 8259 4) */
@@ -595,7 +593,7 @@ static int compile_body(compiler *c, ks__snode *n, yajl_val v,
 }
 
 static int compile(compiler *c, yajl_val v, const char *base,
-                   const ks__snode **out) {
+                   const ks_js_node **out) {
   if (YAJL_IS_TRUE(v)) {
     *out = &c->s->any;
     return 0;
@@ -605,10 +603,10 @@ static int compile(compiler *c, yajl_val v, const char *base,
     *out = e->node;
     return 0;
   }
-  ks__snode *n = node_new(c);
+  ks_js_node *n = node_new(c);
   *out = n;
   if (YAJL_IS_FALSE(v)) {
-    n->flags |= KS__N_FALSE;
+    n->flags |= KS_JS_N_FALSE;
     n->types = 0;
     n->enum_types = 0;
     return 0;
@@ -628,10 +626,10 @@ static int compile(compiler *c, yajl_val v, const char *base,
 /* Collapses $ref chains so validation follows one pointer, refuses
  * cycles made only of $refs, and marks what streams in one look. */
 static int finish(compiler *c) {
-  ks_schema *s = c->s;
+  ks_js_schema *s = c->s;
   for (size_t i = 0; i < s->nnodes; i++) {
-    ks__snode *n = s->nodes[i];
-    const ks__snode *t = n->ref;
+    ks_js_node *n = s->nodes[i];
+    const ks_js_node *t = n->ref;
     for (size_t steps = 0; t && t->ref; steps++) {
       if (steps > s->nnodes) {
         c->ptr.len = 0;
@@ -643,49 +641,48 @@ static int finish(compiler *c) {
     n->ref = t;
   }
   for (size_t i = 0; i < s->nnodes; i++) {
-    ks__snode *n = s->nodes[i];
+    ks_js_node *n = s->nodes[i];
     n->stream = !(n->nall_of || n->nany_of || n->none_of || n->not_ || n->if_ ||
                   n->contains || n->ndeps ||
-                  (n->flags & (KS__N_UNIQUE | KS__N_ENUM_CONTAINER)));
+                  (n->flags & (KS_JS_N_UNIQUE | KS_JS_N_ENUM_CONTAINER)));
     n->simple = 0;
     if (n->nall_of || n->nany_of || n->none_of || n->not_ || n->if_ ||
-        (n->flags & (KS__N_FALSE | KS__N_ENUM | KS__N_CONST)))
+        (n->flags & (KS_JS_N_FALSE | KS_JS_N_ENUM | KS_JS_N_CONST)))
       continue;
-    n->simple = KS__T_NULL | KS__T_BOOLEAN;
-    if (!(n->flags & (KS__N_MIN | KS__N_XMIN | KS__N_MAX | KS__N_XMAX |
-                      KS__N_MULTIPLE)))
-      n->simple |= KS__T_INTEGER | KS__T_NUMBER;
-    if (!(n->flags & (KS__N_MINLEN | KS__N_MAXLEN)) && !n->pattern &&
+    n->simple = KS_JS_T_NULL | KS_JS_T_BOOLEAN;
+    if (!(n->flags & (KS_JS_N_MIN | KS_JS_N_XMIN | KS_JS_N_MAX | KS_JS_N_XMAX |
+                      KS_JS_N_MULTIPLE)))
+      n->simple |= KS_JS_T_INTEGER | KS_JS_T_NUMBER;
+    if (!(n->flags & (KS_JS_N_MINLEN | KS_JS_N_MAXLEN)) && !n->pattern &&
         !(n->format && s->format_assertion))
-      n->simple |= KS__T_STRING;
+      n->simple |= KS_JS_T_STRING;
   }
   return 0;
 }
 
-/* ---- loading ---- */
+/* ---- compiling ---- */
 
-static const ks_schema_opts default_opts = {.table = 1, .format_assertion = 1};
+static const ks_js_opts default_opts = {.format_assertion = 1};
 
-int ks_schema_load_opts(const char *json, size_t len, const char *name,
-                        const ks_schema_opts *o, ks_schema **out, char *err,
-                        size_t errlen) {
+int ks_js_compile(const char *json, size_t len, const char *name,
+                  const ks_js_opts *o, ks_js_schema **out, char *err,
+                  size_t errlen) {
   *out = NULL;
   if (o == NULL)
     o = &default_opts;
   if (err && errlen)
     err[0] = 0;
-  ks_schema *s = ks_calloc(1, sizeof *s);
+  ks_js_schema *s = ks_calloc(1, sizeof *s);
   s->name = ks_strdup(name ? name : "<schema>");
-  s->any.types = KS__T_ALL;
-  s->any.enum_types = KS__T_ALL;
+  s->any.types = KS_JS_T_ALL;
+  s->any.enum_types = KS_JS_T_ALL;
   s->any.additional = &s->any;
   s->any.items = &s->any;
   s->any.add_items = &s->any;
   s->any.names = &s->any;
   s->any.stream = 1;
-  s->any.simple = KS__T_ALL;
+  s->any.simple = KS_JS_T_ALL;
   s->format_assertion = o->format_assertion;
-  s->allow_no_columns = o->allow_no_columns;
   s->max_set = 1;
   compiler c = {.s = s,
                 .err = err,
@@ -703,24 +700,17 @@ int ks_schema_load_opts(const char *json, size_t len, const char *name,
   }
   if (r == 0)
     r = finish(&c);
-  if (r == 0 && o->table)
-    r = ks__map_columns(&c, s);
   ks__compiler_free(&c);
   if (r) {
-    ks_schema_free(s);
+    ks_js_free(s);
     return r;
   }
   *out = s;
   return 0;
 }
 
-int ks_schema_load_string(const char *json, size_t len, const char *name,
-                          ks_schema **out, char *err, size_t errlen) {
-  return ks_schema_load_opts(json, len, name, NULL, out, err, errlen);
-}
-
-int ks_schema_load_file_opts(const char *path, const ks_schema_opts *o,
-                             ks_schema **out, char *err, size_t errlen) {
+int ks_js_compile_file(const char *path, const ks_js_opts *o,
+                       ks_js_schema **out, char *err, size_t errlen) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
@@ -742,18 +732,13 @@ int ks_schema_load_file_opts(const char *path, const ks_schema_opts *o,
     ks_buf_free(&b);
     return KS_ESCHEMA;
   }
-  r = ks_schema_load_opts(b.data ? (char *)b.data : "", b.len, path, o, out,
-                          err, errlen);
+  r = ks_js_compile(b.data ? (char *)b.data : "", b.len, path, o, out, err,
+                    errlen);
   ks_buf_free(&b);
   return r;
 }
 
-int ks_schema_load_file(const char *path, ks_schema **out, char *err,
-                        size_t errlen) {
-  return ks_schema_load_file_opts(path, NULL, out, err, errlen);
-}
-
-void ks_schema_free(ks_schema *s) {
+void ks_js_free(ks_js_schema *s) {
   if (s == NULL)
     return;
   for (size_t i = 0; i < s->nnodes; i++)
@@ -762,29 +747,10 @@ void ks_schema_free(ks_schema *s) {
   for (size_t i = 0; i < s->nregexes; i++)
     ks__regex_free(s->regexes[i]);
   ks_free(s->regexes);
-  for (size_t i = 0; i < s->ncols; i++)
-    ks_free(s->cols[i].name);
-  ks_free(s->cols);
-  for (size_t i = 0; i < s->nshnodes; i++) {
-    ks_free(s->shnodes[i]->name);
-    ks_free(s->shnodes[i]->prop_kid);
-    ks_free(s->shnodes[i]->kids);
-    ks_free(s->shnodes[i]);
-  }
-  ks_free(s->shnodes);
-  ks_pq_schema_free(s->pq);
   ks_free(s->name);
   ks_free(s);
 }
 
-size_t ks_schema_ncolumns(const ks_schema *s) {
-  return s->ncols;
-}
-
-const ks_colspec *ks_schema_columns(const ks_schema *s) {
-  return s->cols;
-}
-
-const ks_pq_schema *ks_schema_tree(const ks_schema *s) {
-  return s->pq;
+const char *ks_js_name(const ks_js_schema *s) {
+  return s->name;
 }

@@ -6,7 +6,7 @@
  * index jump. The buffers are kept across records: recording costs no
  * allocation once they have grown to the largest buffered value.
  */
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <string.h>
 
@@ -37,7 +37,7 @@ static void count_member(ks__tapebuf *b, uint32_t kind) {
   if (b->nopen == 0)
     return;
   ks__tok *t = (ks__tok *)b->toks.data + b->open[b->nopen - 1];
-  if (kind != KS__TK_KEY && t->kind == KS__T_OBJECT)
+  if (kind != KS_JS_TK_KEY && t->kind == KS_JS_T_OBJECT)
     return; /* counted at its key */
   t->len++;
 }
@@ -48,7 +48,7 @@ int ks__tape_scalar(ks__tapebuf *b, uint32_t kind, const void *p, size_t len,
     return KS_ETOOBIG;
   ks__tok t = {kind, ntoks(b) + 1, (uint32_t)b->bytes.len, (uint32_t)len,
                (uint32_t)ncp};
-  if (kind == KS__T_BOOLEAN || kind == KS__T_NULL) {
+  if (kind == KS_JS_T_BOOLEAN || kind == KS_JS_T_NULL) {
     t.off = 0; /* booleans: len is the value */
     len = 0;
   }
@@ -80,9 +80,9 @@ int ks__tape_close(ks__tapebuf *b) {
 
 static int num_equal(const ks__tape *a, const ks__tok *x, const ks__tape *b,
                      const ks__tok *y) {
-  ks__num p, q;
-  ks__num_parse(&p, (const char *)a->bytes + x->off, x->len);
-  ks__num_parse(&q, (const char *)b->bytes + y->off, y->len);
+  ks_js_num p, q;
+  ks_js_num_parse(&p, (const char *)a->bytes + x->off, x->len);
+  ks_js_num_parse(&q, (const char *)b->bytes + y->off, y->len);
   if (p.is_int != q.is_int)
     return 0;
   return ks__num_cmp(&p, &q) == 0;
@@ -91,20 +91,20 @@ static int num_equal(const ks__tape *a, const ks__tok *x, const ks__tape *b,
 int ks__tape_equal(const ks__tape *a, uint32_t ia, const ks__tape *b,
                    uint32_t ib) {
   const ks__tok *x = &a->tok[ia], *y = &b->tok[ib];
-  unsigned nums = KS__T_INTEGER | KS__T_NUMBER;
+  unsigned nums = KS_JS_T_INTEGER | KS_JS_T_NUMBER;
   if ((x->kind & nums) && (y->kind & nums))
     return num_equal(a, x, b, y);
   if (x->kind != y->kind)
     return 0;
   switch (x->kind) {
-  case KS__T_NULL:
+  case KS_JS_T_NULL:
     return 1;
-  case KS__T_BOOLEAN:
+  case KS_JS_T_BOOLEAN:
     return x->len == y->len;
-  case KS__T_STRING:
+  case KS_JS_T_STRING:
     return x->len == y->len &&
            memcmp(a->bytes + x->off, b->bytes + y->off, x->len) == 0;
-  case KS__T_ARRAY: {
+  case KS_JS_T_ARRAY: {
     if (x->len != y->len)
       return 0;
     uint32_t i = ia + 1, j = ib + 1;

@@ -17,12 +17,13 @@
  * Only "type", "enum"/"const", "format", "multipleOf" with bounds and the
  * object/array structure decide the table: the other keywords validate.
  */
-#include "stages/schema_load.h"
-#include "stages/shred.h"
+#include "stages/record/shred.h"
 #include "storage/parquet/schema_tree.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
   LT_LONG,
@@ -39,16 +40,46 @@ enum {
 };
 
 /* Struct nesting deeper than this keeps the inner value as JSON text (a
- * record cannot nest past the validator's KS__MAX_DEPTH anyway). */
+ * record cannot nest past the validator's KS_JS_MAX_DEPTH anyway). */
 #define MAP_MAX_DEPTH 32
 
 typedef struct mapper {
-  ks__compiler *c;
+  ks_buf ptr; /* JSON pointer of the schema being mapped, for messages */
+  char *err;
+  size_t errlen;
   ks_schema *s;
   uint32_t nleaves;
-  const ks__snode *path[MAP_MAX_DEPTH]; /* containers being mapped */
+  const ks_js_node *path[MAP_MAX_DEPTH]; /* containers being mapped */
   int depth;
 } mapper;
+
+/* "<schema>: <schema path>: reason" in err, as the compiler's. */
+static int mfail(mapper *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int mfail(mapper *m, const char *fmt, ...) {
+  if (m->err && m->errlen && m->err[0] == 0) {
+    ks_buf_cstr(&m->ptr);
+    int n = snprintf(m->err, m->errlen, "%s: %s: ", ks_js_name(m->s->js),
+                     m->ptr.len ? (char *)m->ptr.data : "(root)");
+    if (n >= 0 && (size_t)n < m->errlen) {
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(m->err + n, m->errlen - (size_t)n, fmt, ap);
+      va_end(ap);
+    }
+  }
+  return KS_ESCHEMA;
+}
+
+static size_t ptr_push(mapper *m, const char *tok) {
+  size_t old = m->ptr.len;
+  ks_buf_append_json_pointer(&m->ptr, tok);
+  return old;
+}
+
+static void ptr_pop(mapper *m, size_t old) {
+  m->ptr.len = old;
+}
 
 /* Reads a JSON number's text: its significant digits without leading
  * zeros are digits[first..] and the value is 0.<those digits> * 10^point. */
@@ -94,7 +125,7 @@ static void numtext_read(const char *p, size_t len, numtext *t, char *buf,
 }
 
 /* 1 and *e when the text is exactly 10^e. */
-static int pow10_exp(const ks__num *m, int64_t *e) {
+static int pow10_exp(const ks_js_num *m, int64_t *e) {
   char buf[128];
   numtext t;
   numtext_read(m->text, m->len, &t, buf, sizeof buf);
@@ -108,14 +139,14 @@ static int pow10_exp(const ks__num *m, int64_t *e) {
 }
 
 /* s for multipleOf == 10^-s (1 <= s <= 38), else 0. */
-static int decimal_scale(const ks__num *m) {
+static int decimal_scale(const ks_js_num *m) {
   int64_t e;
   return pow10_exp(m, &e) && e <= -1 && e >= -38 ? (int)-e : 0;
 }
 
 /* Integer digits a value within the bound can have: those of the bound,
  * one fewer when it is exclusive and exactly 10^k. */
-static int bound_digits(const ks__num *b, int exclusive) {
+static int bound_digits(const ks_js_num *b, int exclusive) {
   char buf[128];
   numtext t;
   numtext_read(b->text, b->len, &t, buf, sizeof buf);
@@ -127,37 +158,39 @@ static int bound_digits(const ks__num *b, int exclusive) {
   return d > 400 ? 400 : (int)d;
 }
 
-static int logical_type(const ks_schema *s, const ks__snode *n,
+static int logical_type(const ks_schema *s, const ks_js_node *n,
                         unsigned *kinds) {
-  unsigned t = n->types & n->enum_types;
-  unsigned nn = t & ~(unsigned)KS__T_NULL;
+  unsigned t = ks_js_node_kinds(n);
+  unsigned flags = ks_js_node_flags(n);
+  unsigned nn = t & ~(unsigned)KS_JS_T_NULL;
   *kinds = t;
-  if (nn == KS__T_INTEGER)
+  if (nn == KS_JS_T_INTEGER)
     return LT_LONG;
-  if (nn == KS__T_NUMBER || nn == (KS__T_NUMBER | KS__T_INTEGER)) {
-    int bounded = (n->flags & (KS__N_MIN | KS__N_XMIN)) &&
-                  (n->flags & (KS__N_MAX | KS__N_XMAX));
-    return bounded && (n->flags & KS__N_MULTIPLE) &&
-                   decimal_scale(&n->multiple)
+  if (nn == KS_JS_T_NUMBER || nn == (KS_JS_T_NUMBER | KS_JS_T_INTEGER)) {
+    int bounded = (flags & (KS_JS_N_MIN | KS_JS_N_XMIN)) &&
+                  (flags & (KS_JS_N_MAX | KS_JS_N_XMAX));
+    return bounded && (flags & KS_JS_N_MULTIPLE) &&
+                   decimal_scale(ks_js_node_multiple(n))
                ? LT_DECIMAL
                : LT_DOUBLE;
   }
-  if (nn == KS__T_BOOLEAN)
+  if (nn == KS_JS_T_BOOLEAN)
     return LT_BOOLEAN;
-  if (nn == KS__T_STRING)
-    return n->format == KS__FMT_DATE_TIME ? LT_TIMESTAMP
-           : n->format == KS__FMT_DATE    ? LT_DATE
+  if (nn == KS_JS_T_STRING)
+    return ks_js_node_format(n) == KS_JS_FMT_DATE_TIME ? LT_TIMESTAMP
+           : ks_js_node_format(n) == KS_JS_FMT_DATE    ? LT_DATE
                                           : LT_STRING;
-  if (nn == KS__T_ARRAY)
-    return n->flags & KS__N_ITEMS_ARRAY ? LT_JSON : LT_ARRAY;
-  if (nn == KS__T_OBJECT) {
+  if (nn == KS_JS_T_ARRAY)
+    return flags & KS_JS_N_ITEMS_ARRAY ? LT_JSON : LT_ARRAY;
+  if (nn == KS_JS_T_OBJECT) {
     uint32_t declared = 0;
-    for (uint32_t i = 0; i < n->nprops; i++)
-      declared += !n->props[i].additional;
+    for (uint32_t i = 0; i < ks_js_node_nprops(n); i++)
+      declared += !ks_js_node_prop(n, i)->additional;
     if (declared)
       return LT_STRUCT;
-    return n->additional != &s->any && n->npprops == 0 &&
-                   !(n->additional->flags & KS__N_FALSE)
+    const ks_js_node *add = ks_js_node_additional(n);
+    return add != ks_js_any(s->js) && ks_js_node_npattern_props(n) == 0 &&
+                   !(ks_js_node_flags(add) & KS_JS_N_FALSE)
                ? LT_MAP
                : LT_JSON;
   }
@@ -176,47 +209,46 @@ static ks__shnode *node_new(ks_schema *s, int kind, const char *name) {
   return n;
 }
 
-static int on_path(const mapper *m, const ks__snode *n) {
+static int on_path(const mapper *m, const ks_js_node *n) {
   for (int i = 0; i < m->depth; i++)
     if (m->path[i] == n)
       return 1;
   return 0;
 }
 
-static int map_node(mapper *m, const ks__snode *sn, const char *name,
+static int map_node(mapper *m, const ks_js_node *sn, const char *name,
                     int required, int pdef, int prep, ks__shnode **out);
 
-static int map_struct(mapper *m, ks__shnode *st, const ks__snode *n) {
+static int map_struct(mapper *m, ks__shnode *st, const ks_js_node *n) {
+  uint32_t nprops = ks_js_node_nprops(n);
   st->obj = n;
-  st->prop_kid = ks_malloc((n->nprops ? n->nprops : 1) * sizeof *st->prop_kid);
-  st->kids = ks_calloc(n->nprops ? n->nprops : 1, sizeof *st->kids);
-  for (uint32_t i = 0; i < n->nprops; i++) {
-    const ks__prop *p = &n->props[i];
+  st->prop_kid = ks_malloc((nprops ? nprops : 1) * sizeof *st->prop_kid);
+  st->kids = ks_calloc(nprops ? nprops : 1, sizeof *st->kids);
+  for (uint32_t i = 0; i < nprops; i++) {
+    const ks_js_prop *p = ks_js_node_prop(n, i);
     st->prop_kid[i] = -1;
     if (p->additional)
       continue;
-    size_t old = ks__ptr_push(m->c, "properties");
-    size_t old2 = ks__ptr_push(m->c, p->name);
+    size_t old = ptr_push(m, "properties");
+    size_t old2 = ptr_push(m, p->name);
     int r = 0;
     if (p->len == 0 || strlen(p->name) != p->len)
-      r = ks__cfail(m->c, "a column name cannot be empty or contain NUL");
+      r = mfail(m, "a column name cannot be empty or contain NUL");
     for (uint32_t k = 0; r == 0 && k < st->nkids; k++)
       if (strcasecmp(st->kids[k]->name, p->name) == 0)
-        r = ks__cfail(m->c,
+        r = mfail(m,
                       "\"%s\" and \"%s\" differ only in case: Delta column "
                       "names are case-insensitive",
                       st->kids[k]->name, p->name);
-    int required = 0;
-    for (uint32_t k = 0; k < n->nrequired; k++)
-      required |= n->required[k] == i;
+    int required = ks_js_node_required(n, i);
     if (r == 0) {
       st->prop_kid[i] = (int32_t)st->nkids;
       r = map_node(m, p->node, p->name, required, st->def, st->rep,
                    &st->kids[st->nkids]);
       st->nkids++;
     }
-    ks__ptr_pop(m->c, old2);
-    ks__ptr_pop(m->c, old);
+    ptr_pop(m, old2);
+    ptr_pop(m, old);
     if (r)
       return r;
   }
@@ -225,9 +257,9 @@ static int map_struct(mapper *m, ks__shnode *st, const ks__snode *n) {
 
 /* pdef/prep: the levels where the parent is present. st->rep of a STRUCT
  * is unused by the shredder; it carries prep down to nested lists. */
-static int map_node(mapper *m, const ks__snode *sn, const char *name,
+static int map_node(mapper *m, const ks_js_node *sn, const char *name,
                     int required, int pdef, int prep, ks__shnode **out) {
-  const ks__snode *n = ks__deref(sn);
+  const ks_js_node *n = ks_js_node_deref(sn);
   unsigned t;
   int lt = logical_type(m->s, n, &t);
   int container = lt == LT_STRUCT || lt == LT_MAP || lt == LT_ARRAY;
@@ -240,13 +272,13 @@ static int map_node(mapper *m, const ks__snode *sn, const char *name,
                               : KS__SH_LEAF;
   ks__shnode *x = node_new(m->s, kind, name);
   *out = x;
-  x->nullable = (uint8_t)(!required || (t & KS__T_NULL) ||
-                          (t & ~(unsigned)KS__T_NULL) == 0);
+  x->nullable = (uint8_t)(!required || (t & KS_JS_T_NULL) ||
+                          (t & ~(unsigned)KS_JS_T_NULL) == 0);
   x->def = (uint8_t)(pdef + x->nullable);
   x->rep = (uint8_t)prep;
   x->leaf = m->nleaves;
   if (pdef + 3 > KS_PQ_MAX_LEVEL)
-    return ks__cfail(m->c, "nested too deep for Parquet's levels");
+    return mfail(m, "nested too deep for Parquet's levels");
   int r = 0;
   switch (lt) {
   case LT_LONG: x->type = KS_COL_INT64; break;
@@ -257,18 +289,21 @@ static int map_node(mapper *m, const ks__snode *sn, const char *name,
   case LT_STRING:
   case LT_JSON: x->type = KS_COL_STRING; break;
   case LT_DECIMAL:
-    x->scale = decimal_scale(&n->multiple);
-    int lo = bound_digits(&n->min, (n->flags & KS__N_XMIN) != 0);
-    int hi = bound_digits(&n->max, (n->flags & KS__N_XMAX) != 0);
+    x->scale = decimal_scale(ks_js_node_multiple(n));
+    int lo = bound_digits(ks_js_node_min(n),
+                          (ks_js_node_flags(n) & KS_JS_N_XMIN) != 0);
+    int hi = bound_digits(ks_js_node_max(n),
+                          (ks_js_node_flags(n) & KS_JS_N_XMAX) != 0);
     x->precision = (lo > hi ? lo : hi) + x->scale;
     if (x->precision > 38) {
-      size_t old = ks__ptr_push(m->c, "multipleOf");
-      r = ks__cfail(m->c,
+      size_t old = ptr_push(m, "multipleOf");
+      r = mfail(m,
                     "multipleOf %.*s with these bounds needs DECIMAL(%d,%d); "
                     "Parquet and Delta decimals hold at most 38 digits",
-                    (int)n->multiple.len, n->multiple.text, x->precision,
+                    (int)ks_js_node_multiple(n)->len,
+                    ks_js_node_multiple(n)->text, x->precision,
                     x->scale);
-      ks__ptr_pop(m->c, old);
+      ptr_pop(m, old);
       return r;
     }
     x->type = x->precision <= 9 ? KS_COL_INT32
@@ -286,12 +321,13 @@ static int map_node(mapper *m, const ks__snode *sn, const char *name,
       x->kids = ks_calloc(1, sizeof *x->kids);
       if (lt == LT_MAP)
         m->nleaves++; /* the key */
-      size_t old = ks__ptr_push(m->c, lt == LT_MAP ? "additionalProperties"
+      size_t old = ptr_push(m, lt == LT_MAP ? "additionalProperties"
                                                    : "items");
-      r = map_node(m, lt == LT_MAP ? n->additional : n->items,
+      r = map_node(m, lt == LT_MAP ? ks_js_node_additional(n)
+                                   : ks_js_node_items(n),
                    lt == LT_MAP ? "value" : "element", 1, x->def + 1, x->rep,
                    &x->kids[0]);
-      ks__ptr_pop(m->c, old);
+      ptr_pop(m, old);
     }
     m->depth--;
     x->nleaves = m->nleaves - x->leaf;
@@ -358,7 +394,7 @@ ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
         snprintf(err, errlen,
                  "%s: property \"%s\" clashes with ksink's metadata column "
                  "\"%s\"",
-                 s->name, root->kids[k]->name, extra[e].name);
+                 ks_js_name(s->js), root->kids[k]->name, extra[e].name);
         return NULL;
       }
     }
@@ -373,44 +409,38 @@ ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
                    extra[e].type);
   if (ks_pq_schema_finish(t)) { /* the mapping checked levels: a bug */
     snprintf(err, errlen, "%s: the table's Parquet schema is invalid",
-             s->name);
+             ks_js_name(s->js));
     ks_pq_schema_free(t);
     return NULL;
   }
   return t;
 }
 
-int ks__map_columns(ks__compiler *c, ks_schema *s) {
-  const ks__snode *root = ks__deref(s->root);
-  c->ptr.len = 0;
-  if (root->types != KS__T_OBJECT) {
-    size_t old = ks__ptr_push(c, "type");
-    int r = ks__cfail(c, "the root schema must have \"type\": \"object\" (a "
-                         "record is a JSON object)");
-    ks__ptr_pop(c, old);
-    return r;
+static int map_root(mapper *m, const ks_js_node *root) {
+  ks_schema *s = m->s;
+  if (ks_js_node_types(root) != KS_JS_T_OBJECT) {
+    ptr_push(m, "type");
+    return mfail(m, "the root schema must have \"type\": \"object\" (a "
+                    "record is a JSON object)");
   }
-  mapper m = {.c = c, .s = s};
   ks__shnode *x = node_new(s, KS__SH_STRUCT, "schema");
   s->shroot = x;
-  m.path[m.depth++] = root;
-  int r = map_struct(&m, x, root);
-  x->nleaves = m.nleaves;
+  m->path[m->depth++] = root;
+  int r = map_struct(m, x, root);
+  x->nleaves = m->nleaves;
   if (r)
     return r;
   if (x->nkids == 0 && s->allow_no_columns)
     return 0; /* no data columns: no tree of them (s->pq stays NULL) */
   if (x->nkids == 0) {
-    size_t old = ks__ptr_push(c, "properties");
-    r = ks__cfail(c, "the root schema must declare \"properties\" (one "
-                     "column per property)");
-    ks__ptr_pop(c, old);
-    return r;
+    ptr_push(m, "properties");
+    return mfail(m, "the root schema must declare \"properties\" (one "
+                    "column per property)");
   }
   char err[256];
   s->pq = ks_schema_table_tree(s, NULL, 0, err, sizeof err);
   if (s->pq == NULL)
-    return ks__cfail(c, "%s", err);
+    return mfail(m, "%s", err);
   s->ncols = ks_pq_schema_nleaves(s->pq);
   s->cols = ks_calloc(s->ncols, sizeof *s->cols);
   ks_buf path;
@@ -418,6 +448,15 @@ int ks__map_columns(ks__compiler *c, ks_schema *s) {
   leaf_paths(s, ks_pq_schema_root(s->pq), &path);
   ks_buf_free(&path);
   return 0;
+}
+
+int ks__map_columns(ks_schema *s, char *err, size_t errlen) {
+  const ks_js_node *root = ks_js_node_deref(ks_js_root(s->js));
+  mapper m = {.s = s, .err = err, .errlen = errlen};
+  ks_buf_init(&m.ptr, 0);
+  int r = map_root(&m, root);
+  ks_buf_free(&m.ptr);
+  return r;
 }
 
 /* ---- conforming to an existing table ---- */
@@ -460,7 +499,7 @@ static void conform_node(ks__shnode *x, const ks_pq_node *g) {
       }
     }
     memcpy(x->kids, kids, n * sizeof *kids);
-    for (uint32_t i = 0; x->obj && i < x->obj->nprops; i++)
+    for (uint32_t i = 0; x->obj && i < ks_js_node_nprops(x->obj); i++)
       if (x->prop_kid[i] >= 0)
         x->prop_kid[i] = pos[x->prop_kid[i]];
     ks_free(kids);

@@ -5,7 +5,7 @@
  * into a yajl tree here: simplicity over speed on a path that runs a
  * handful of times per field.
  */
-#include "stages/infer.h"
+#include "stages/record/infer.h"
 
 #include "base/ks.h"
 
@@ -184,9 +184,9 @@ static const char *ptr_text(learn_ctx *c) {
   return (const char *)c->ptr.data;
 }
 
-static int learn_fail(learn_ctx *c, const char *reason, const char *fmt,
+static int learn_fail(learn_ctx *c, ks_reason reason, const char *fmt,
                       ...) __attribute__((format(printf, 3, 4)));
-static int learn_fail(learn_ctx *c, const char *reason, const char *fmt,
+static int learn_fail(learn_ctx *c, ks_reason reason, const char *fmt,
                       ...) {
   ks_reject *r = c->rej;
   char msg[400];
@@ -196,7 +196,7 @@ static int learn_fail(learn_ctx *c, const char *reason, const char *fmt,
   va_end(ap);
   r->code = KS_EINVALID;
   r->reason = reason;
-  r->keyword = NULL;
+  r->keyword = KS_KEYWORD_NONE;
   snprintf(r->path, sizeof r->path, "%s", ptr_text(c));
   size_t n = strlen(r->path);
   if (n > sizeof r->message - 3)
@@ -255,22 +255,22 @@ static int holds(ks_infer_kind col, int val) {
 static int name_ok(learn_ctx *c, const ks_infer_node *parent, int top,
                    const char *name) {
   if (name[0] == 0)
-    return learn_fail(c, "new_field", "an empty name cannot be a column");
+    return learn_fail(c, KS_REASON_NEW_FIELD, "an empty name cannot be a column");
   for (const char *p = name; *p; p++)
     if ((uint8_t)*p < 0x20 || strchr(" ,;{}()=", *p))
-      return learn_fail(c, "new_field",
+      return learn_fail(c, KS_REASON_NEW_FIELD,
                         "field name \"%s\" cannot be a Delta column: it "
                         "contains one of ' ,;{}()=' or a control character",
                         name);
   for (size_t i = 0; i < parent->nkids; i++)
     if (strcasecmp(parent->kids[i]->name, name) == 0)
-      return learn_fail(c, "new_field",
+      return learn_fail(c, KS_REASON_NEW_FIELD,
                         "field \"%s\" and column \"%s\" differ only in case: "
                         "Delta column names are case-insensitive",
                         name, parent->kids[i]->name);
   for (size_t i = 0; top && i < c->nreserved; i++)
     if (strcasecmp(c->reserved[i], name) == 0)
-      return learn_fail(c, "new_field",
+      return learn_fail(c, KS_REASON_NEW_FIELD,
                         "field \"%s\" clashes with ksink's column \"%s\"",
                         name, c->reserved[i]);
   return 0;
@@ -318,7 +318,7 @@ static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
     return 0;
   ks_infer_node *n = *slot;
   if (n && !holds(n->kind, kind))
-    return learn_fail(c, "type_conflict",
+    return learn_fail(c, KS_REASON_TYPE_CONFLICT,
                       "column is %s, the record has %s: a column keeps its "
                       "first type",
                       kind_name(n->kind), value_name(kind));
@@ -333,7 +333,7 @@ static int learn_value(learn_ctx *c, ks_infer_node *parent, int top,
     if (kind == KS_INF_ARRAY && v->u.array.len == 0)
       return 0; /* []: no element type */
     if (c->depth >= LEARN_MAX_DEPTH)
-      return learn_fail(c, "new_field",
+      return learn_fail(c, KS_REASON_NEW_FIELD,
                         "a field nested in more than %d objects and arrays "
                         "cannot become a column",
                         LEARN_MAX_DEPTH);
@@ -393,7 +393,7 @@ static int learn_children(learn_ctx *c, ks_infer_node *n, ks_infer_node **slot,
 int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
                    const char *const *reserved, size_t nreserved,
                    int *changed, ks_reject *rej) {
-  memset(rej, 0, sizeof *rej);
+  ks_reject_clear(rej);
   char *text = ks_malloc(len + 1);
   memcpy(text, json, len);
   text[len] = 0;
@@ -404,9 +404,9 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
   ks_buf_init(&c.ptr, 0);
   int r;
   if (doc == NULL) {
-    r = learn_fail(&c, "malformed_json", "malformed JSON: %s", perr);
+    r = learn_fail(&c, KS_REASON_MALFORMED_JSON, "malformed JSON: %s", perr);
   } else if (!YAJL_IS_OBJECT(doc)) {
-    r = learn_fail(&c, "type_conflict",
+    r = learn_fail(&c, KS_REASON_TYPE_CONFLICT,
                    "the record is %s; a table's record is an object",
                    value_name(value_kind(doc)));
   } else {

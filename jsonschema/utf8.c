@@ -1,4 +1,4 @@
-#include "stages/utf8.h"
+#include "jsonschema/jsonschema.h"
 
 #include <string.h>
 

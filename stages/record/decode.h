@@ -1,25 +1,19 @@
 /*
  * decode -> validate -> shred, in one pass. yajl's streaming callbacks
- * drive the compiled schema's validator and the column shredder together:
+ * drive the engine's validator (jsonschema.h) and the column shredder
+ * (shred.h) together:
  * each value is checked and appended to its column as it is parsed, with
  * no DOM and no per-record heap allocation. A record that fails is rolled
- * back from the columns and described in a ks_reject.
+ * back from the columns and described in a ks_reject (reject.h).
+ * Callers: the table writer (stages/flush.c), `ksink validate`
+ * (cli/validate.c, a decoder without columns) and the conformance tests.
  */
-#ifndef KS_STAGES_DECODE_H
-#define KS_STAGES_DECODE_H
+#ifndef KS_STAGES_RECORD_DECODE_H
+#define KS_STAGES_RECORD_DECODE_H
 
-#include "stages/schema.h"
+#include "stages/record/reject.h"
+#include "stages/record/schema.h"
 #include "storage/parquet/column.h"
-
-typedef struct ks_reject {
-  int code;            /* KS_EPARSE, KS_EINVALID or KS_ETOOBIG */
-  const char *reason;  /* metric label: "malformed_json", "invalid_utf8",
-                          "schema", "too_large", "null_value" */
-  const char *keyword; /* the failing JSON Schema keyword ("type", "enum",
-                          ...), or NULL for parse errors */
-  char path[256];      /* JSON pointer of the failing value ("" = root) */
-  char message[512];   /* "/user_id: expected integer, got string" */
-} ks_reject;
 
 typedef struct ks_decoder ks_decoder;
 

@@ -1,6 +1,6 @@
 /*
- * One pass per record: yajl's callbacks drive the validator (validate.c)
- * and then the shredder (shred.c), which appends each accepted value to
+ * One pass per record: yajl's callbacks drive the engine's validator
+ * (jsonschema.h) and then the shredder (shred.c), which appends each accepted value to
  * its Parquet leaf with its levels. Values of mixed type and free-form
  * objects are re-serialized as compact JSON text straight into their
  * column's values buffer; anything outside the table (undeclared
@@ -11,9 +11,9 @@
  * buffer for unescaped strings) are bump-allocated and all dropped at the
  * next record. In the steady state a record costs no malloc at all.
  */
-#include "stages/schema_int.h"
-#include "stages/shred.h"
-#include "stages/utf8.h"
+#include "stages/record/decode.h"
+#include "jsonschema/jsonschema.h"
+#include "stages/record/shred.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -110,8 +110,10 @@ struct ks_decoder {
   ks_column *cols; /* NULL: validate only */
   size_t ncols;
   colmark *marks;
-  ks__validator v;
+  ks_js_validator v;
   ks__shredder sh;
+  ks_js_error err;  /* the validator's (and shredder's) failure */
+  ks_reason reason; /* the decoder's own reason for err, or NONE */
   ks__arena arena;
   yajl_alloc_funcs afs;
   yajl_handle h;
@@ -121,27 +123,23 @@ struct ks_decoder {
   ks_reject scratch;
 };
 
-static ks_reject *rej(ks_decoder *d) {
-  return d->v.rej;
-}
-
 /* Each callback: the validator checks the event, then the shredder
  * appends it; a nonzero return from either stops the parse. */
 static int on_null(void *ctx) {
   ks_decoder *d = ctx;
-  return !ks__v_null(&d->v) && !ks__sh_null(&d->sh);
+  return !ks_js_null(&d->v) && !ks__sh_null(&d->sh);
 }
 
 static int on_boolean(void *ctx, int b) {
   ks_decoder *d = ctx;
-  return !ks__v_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
+  return !ks_js_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
 }
 
 static int on_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
-  ks__num num;
-  ks__num_parse(&num, t, n);
-  return !ks__v_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
+  ks_js_num num;
+  ks_js_num_parse(&num, t, n);
+  return !ks_js_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
 }
 
 static int hexval(uint8_t c) {
@@ -201,7 +199,8 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
   int escaped = !(s >= d->in && s < d->in + d->in_len);
   if (ks_utf8_check(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
     return 1;
-  ks__v_fail(&d->v, KS_EPARSE, "invalid_utf8", key, NULL,
+  d->reason = KS_REASON_INVALID_UTF8;
+  ks_js_fail(&d->v, KS_EPARSE, key, KS_KEYWORD_NONE,
              key ? "property name is not valid UTF-8"
                  : "string is not valid UTF-8");
   return 0;
@@ -209,8 +208,8 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
 
 static int on_string(void *ctx, const unsigned char *s, size_t n) {
   ks_decoder *d = ctx;
-  ks__str str = {.p = s, .len = n};
-  if (!text_ok(d, s, n, &str.ncp, 0) || ks__v_string(&d->v, &str))
+  ks_js_str str = {.p = s, .len = n};
+  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
   return !ks__sh_string(&d->sh, s, n);
@@ -219,23 +218,23 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1) || ks__v_key(&d->v, k, n, ncp))
+  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
   return !ks__sh_key(&d->sh, k, n);
 }
 
 static int on_open(ks_decoder *d, int is_array) {
-  if (ks__v_open(&d->v, is_array))
+  if (ks_js_open(&d->v, is_array))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
   return !ks__sh_open(&d->sh, is_array);
 }
 
 static int on_close(ks_decoder *d) {
-  if (ks__v_close_check(&d->v) || ks__sh_close(&d->sh))
+  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
     return 0;
-  ks__v_pop(&d->v);
+  ks_js_pop(&d->v);
   d->last_off = yajl_get_bytes_consumed(d->h);
   return 1;
 }
@@ -276,7 +275,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
     d->ncols = s->ncols;
     d->marks = ks_calloc(s->ncols, sizeof *d->marks);
   }
-  ks__v_init(&d->v, s);
+  ks_js_validator_init(&d->v, s->js);
   ks__sh_init(&d->sh, s->shroot, d->cols, &d->v);
   d->arena.mem = ks_malloc(ARENA_INIT);
   d->arena.cap = ARENA_INIT;
@@ -292,7 +291,7 @@ void ks_decoder_free(ks_decoder *d) {
   ks_free(d->arena.mem);
   ks_free(d->arena.spills);
   ks__sh_free(&d->sh);
-  ks__v_free(&d->v);
+  ks_js_validator_free(&d->v);
   ks_free(d->marks);
   ks_free(d);
 }
@@ -324,13 +323,30 @@ static void rollback(ks_decoder *d) {
   }
 }
 
-static void parse_error(ks_decoder *d, size_t at) {
-  ks_reject *r = rej(d);
+/* A failure reported through the validator, into r: the reason is the
+ * decoder's or the shredder's own when they set one, else follows from
+ * the engine's verdict. */
+static int take_error(ks_decoder *d, ks_reject *r) {
+  const ks_js_error *e = &d->err;
+  r->code = e->code;
+  r->keyword = e->keyword;
+  r->reason = d->reason != KS_REASON_NONE      ? d->reason
+              : d->sh.reason != KS_REASON_NONE ? d->sh.reason
+              : e->is_null                     ? KS_REASON_NULL_VALUE
+              : e->code == KS_ETOOBIG          ? KS_REASON_TOO_LARGE
+                                               : KS_REASON_SCHEMA;
+  memcpy(r->path, e->path, sizeof r->path);
+  memcpy(r->message, e->message, sizeof r->message);
+  return r->code;
+}
+
+static void parse_error(ks_decoder *d, ks_reject *r, size_t at) {
   char *msg = (char *)yajl_get_error(d->h, 0, d->in, d->in_len);
   const char *text = msg ? msg : "parse error";
   r->code = KS_EPARSE;
-  r->reason = strstr(text, "UTF8") ? "invalid_utf8" : "malformed_json";
-  r->keyword = NULL;
+  r->reason = strstr(text, "UTF8") ? KS_REASON_INVALID_UTF8
+                                   : KS_REASON_MALFORMED_JSON;
+  r->keyword = KS_KEYWORD_NONE;
   r->path[0] = 0;
   snprintf(r->message, sizeof r->message, "malformed JSON at byte %zu: %s", at,
            text);
@@ -349,17 +365,25 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   if (r == NULL)
     r = &d->scratch;
   r->code = 0;
-  r->reason = NULL;
-  r->keyword = NULL;
+  r->reason = KS_REASON_NONE;
+  r->keyword = KS_KEYWORD_NONE;
   r->path[0] = r->message[0] = 0;
-  ks__v_reset(&d->v, r);
-  if (json == NULL || len == 0)
-    return ks__v_fail(&d->v, KS_EINVALID, "null_value", 0, NULL,
-                      "record is empty (null value or tombstone)");
-  if (d->max_record && len > d->max_record)
-    return ks__v_fail(&d->v, KS_ETOOBIG, "too_large", 0, NULL,
-                      "record of %zu bytes is larger than the limit of %zu",
-                      len, d->max_record);
+  d->err.code = 0;
+  d->reason = KS_REASON_NONE;
+  d->sh.reason = KS_REASON_NONE;
+  ks_js_validator_reset(&d->v, &d->err);
+  if (json == NULL || len == 0) {
+    d->reason = KS_REASON_NULL_VALUE;
+    ks_js_fail(&d->v, KS_EINVALID, 0, KS_KEYWORD_NONE,
+               "record is empty (null value or tombstone)");
+    return take_error(d, r);
+  }
+  if (d->max_record && len > d->max_record) {
+    ks_js_fail(&d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
+               "record of %zu bytes is larger than the limit of %zu", len,
+               d->max_record);
+    return take_error(d, r);
+  }
   mark(d);
   d->in = json;
   d->in_len = len;
@@ -376,12 +400,14 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     at_end = 1;
   }
   if (st == yajl_status_error)
-    parse_error(d, at_end ? len : yajl_get_bytes_consumed(d->h));
+    parse_error(d, r, at_end ? len : yajl_get_bytes_consumed(d->h));
+  else if (st != yajl_status_ok && d->err.code)
+    take_error(d, r);
   yajl_free(d->h);
   d->h = NULL;
   if (st == yajl_status_ok && d->refuse_dropped && d->sh.dropped) {
     r->code = KS_ENEWFIELD;
-    r->reason = "new_field";
+    r->reason = KS_REASON_NEW_FIELD;
     snprintf(r->message, sizeof r->message,
              "%u values in fields the table has no column for",
              (unsigned)d->sh.dropped);
@@ -392,7 +418,7 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     return 0;
   if (r->code == 0) { /* a callback stopped the parse without a verdict */
     r->code = KS_EPARSE;
-    r->reason = "malformed_json";
+    r->reason = KS_REASON_MALFORMED_JSON;
     snprintf(r->message, sizeof r->message, "malformed JSON");
   }
   rollback(d);

@@ -1,19 +1,21 @@
 /*
- * JSON Schema (draft-07) compiled for streaming validation, and its mapping
- * to table columns. A schema is loaded and compiled once at start-up (the
- * schema document may be parsed into a tree: it is not a record); records
- * are then checked by stages/decode without a DOM.
+ * The table-mapped schema: a JSON Schema compiled by the engine
+ * (jsonschema/jsonschema.h) plus its mapping to table columns. Loaded once
+ * at start-up by the pipeline, `ksink validate` and schema inference;
+ * records are then checked and shredded by stages/record/decode without a
+ * DOM.
  *
- * Table mapping (schema_map.c has the rules, the README the table):
+ * Table mapping (columns.c has the rules, the README the table):
  * properties become columns in declaration order, objects with properties
  * structs, arrays lists, objects with only additionalProperties maps,
  * free-form and mixed-kind values JSON text; `type: [X, "null"]` or not in
  * `required` -> nullable. Only type, enum/const, format and a decimal
  * multipleOf with bounds decide a column; every other keyword validates.
  */
-#ifndef KS_STAGES_SCHEMA_H
-#define KS_STAGES_SCHEMA_H
+#ifndef KS_STAGES_RECORD_SCHEMA_H
+#define KS_STAGES_RECORD_SCHEMA_H
 
+#include "jsonschema/jsonschema.h"
 #include "storage/parquet/column.h"
 #include "storage/parquet/schema_tree.h"
 
@@ -45,6 +47,8 @@ int ks_schema_load_file(const char *path, ks_schema **out, char *err,
 int ks_schema_load_string(const char *json, size_t len, const char *name,
                           ks_schema **out, char *err, size_t errlen);
 void ks_schema_free(ks_schema *s);
+/* The compiled schema it wraps. */
+const ks_js_schema *ks_schema_js(const ks_schema *s);
 
 /* The Parquet leaves a record of this schema shreds into, in file order;
  * names are dotted paths ("a.list.element.b"). */

@@ -1,43 +1,43 @@
 /*
  * "format" assertions (draft-07, section 7.3), each a small hand-written
  * recognizer of the RFC grammar it names: RFC 3339 date-time/date/time
- * (leap seconds only where UTC 23:59:60 falls), RFC 5321 mailboxes, RFC 1123
+ * (datetime.c, shared with callers' column values), RFC 5321 mailboxes, RFC 1123
  * host names, dotted-quad IPv4 (no leading zeros), RFC 4291 IPv6, RFC 3986
  * URIs and references (RFC 3987 lets IRIs add non-ASCII), RFC 4122 UUIDs,
  * RFC 6901 JSON pointers and their relative form, RFC 6570 templates
  * (brace structure only) and ECMA-262 regexes. idn-hostname and unknown
  * names are annotations: not asserted (documented in the README).
  */
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <string.h>
 
 static const struct {
   const char *name;
   int id;
-} formats[] = {{"date-time", KS__FMT_DATE_TIME},
-               {"date", KS__FMT_DATE},
-               {"time", KS__FMT_TIME},
-               {"email", KS__FMT_EMAIL},
-               {"idn-email", KS__FMT_IDN_EMAIL},
-               {"hostname", KS__FMT_HOSTNAME},
-               {"ipv4", KS__FMT_IPV4},
-               {"ipv6", KS__FMT_IPV6},
-               {"uri", KS__FMT_URI},
-               {"uri-reference", KS__FMT_URI_REFERENCE},
-               {"iri", KS__FMT_IRI},
-               {"iri-reference", KS__FMT_IRI_REFERENCE},
-               {"uuid", KS__FMT_UUID},
-               {"regex", KS__FMT_REGEX},
-               {"json-pointer", KS__FMT_JSON_POINTER},
-               {"relative-json-pointer", KS__FMT_REL_JSON_POINTER},
-               {"uri-template", KS__FMT_URI_TEMPLATE}};
+} formats[] = {{"date-time", KS_JS_FMT_DATE_TIME},
+               {"date", KS_JS_FMT_DATE},
+               {"time", KS_JS_FMT_TIME},
+               {"email", KS_JS_FMT_EMAIL},
+               {"idn-email", KS_JS_FMT_IDN_EMAIL},
+               {"hostname", KS_JS_FMT_HOSTNAME},
+               {"ipv4", KS_JS_FMT_IPV4},
+               {"ipv6", KS_JS_FMT_IPV6},
+               {"uri", KS_JS_FMT_URI},
+               {"uri-reference", KS_JS_FMT_URI_REFERENCE},
+               {"iri", KS_JS_FMT_IRI},
+               {"iri-reference", KS_JS_FMT_IRI_REFERENCE},
+               {"uuid", KS_JS_FMT_UUID},
+               {"regex", KS_JS_FMT_REGEX},
+               {"json-pointer", KS_JS_FMT_JSON_POINTER},
+               {"relative-json-pointer", KS_JS_FMT_REL_JSON_POINTER},
+               {"uri-template", KS_JS_FMT_URI_TEMPLATE}};
 
 int ks__format_id(const char *name) {
   for (size_t i = 0; i < KS_ARRAY_SIZE(formats); i++)
     if (strcmp(formats[i].name, name) == 0)
       return formats[i].id;
-  return KS__FMT_OTHER;
+  return KS_JS_FMT_OTHER;
 }
 
 static int isdig(uint8_t c) {
@@ -61,62 +61,20 @@ static int num(const uint8_t *s, size_t n) {
   return v;
 }
 
-/* ---- RFC 3339 ---- */
+/* ---- RFC 3339: the parser in datetime.c ---- */
 
 static int date_ok(const uint8_t *s, size_t n) {
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (n != 10 || s[4] != '-' || s[7] != '-')
-    return 0;
-  int y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2);
-  if (y < 0 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-    return 0;
-  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return !(m == 2 && d == 29 && !leap);
+  int32_t days;
+  return ks_date_parse((const char *)s, n, &days) == 0;
 }
 
-/* full-time: HH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
 static int time_ok(const uint8_t *s, size_t n) {
-  if (n < 9 || s[2] != ':' || s[5] != ':')
-    return 0;
-  int h = num(s, 2), m = num(s + 3, 2), sec = num(s + 6, 2);
-  if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
-    return 0;
-  size_t i = 8;
-  if (s[i] == '.') {
-    size_t k = ++i;
-    while (i < n && isdig(s[i]))
-      i++;
-    if (i == k)
-      return 0;
-  }
-  if (i >= n)
-    return 0;
-  int oh = 0, om = 0, sign = 0;
-  if ((s[i] | 0x20) == 'z') {
-    if (i + 1 != n)
-      return 0;
-  } else if (s[i] == '+' || s[i] == '-') {
-    sign = s[i] == '+' ? 1 : -1;
-    if (n - i != 6 || s[i + 3] != ':')
-      return 0;
-    oh = num(s + i + 1, 2);
-    om = num(s + i + 4, 2);
-    if (oh < 0 || oh > 23 || om < 0 || om > 59)
-      return 0;
-  } else {
-    return 0;
-  }
-  if (sec == 60) { /* only at 23:59:60 UTC */
-    int utc = (h * 60 + m - sign * (oh * 60 + om) + 1440) % 1440;
-    if (utc != 23 * 60 + 59)
-      return 0;
-  }
-  return 1;
+  return ks_time_parse((const char *)s, n) == 0;
 }
 
 static int date_time_ok(const uint8_t *s, size_t n) {
-  return n > 11 && (s[10] | 0x20) == 't' && date_ok(s, 10) &&
-         time_ok(s + 11, n - 11);
+  int64_t us;
+  return ks_datetime_parse((const char *)s, n, &us) == 0;
 }
 
 /* ---- hosts and addresses ---- */
@@ -418,39 +376,39 @@ static int regex_ok(const uint8_t *s, size_t n) {
 
 int ks__format_check(int fmt, const uint8_t *s, size_t n) {
   switch (fmt) {
-  case KS__FMT_DATE_TIME:
+  case KS_JS_FMT_DATE_TIME:
     return date_time_ok(s, n);
-  case KS__FMT_DATE:
+  case KS_JS_FMT_DATE:
     return date_ok(s, n);
-  case KS__FMT_TIME:
+  case KS_JS_FMT_TIME:
     return time_ok(s, n);
-  case KS__FMT_EMAIL:
+  case KS_JS_FMT_EMAIL:
     return email_ok(s, n, 0);
-  case KS__FMT_IDN_EMAIL:
+  case KS_JS_FMT_IDN_EMAIL:
     return email_ok(s, n, 1);
-  case KS__FMT_HOSTNAME:
+  case KS_JS_FMT_HOSTNAME:
     return hostname_ok(s, n, 0);
-  case KS__FMT_IPV4:
+  case KS_JS_FMT_IPV4:
     return ipv4_ok(s, n);
-  case KS__FMT_IPV6:
+  case KS_JS_FMT_IPV6:
     return ipv6_ok(s, n);
-  case KS__FMT_URI:
+  case KS_JS_FMT_URI:
     return uri_ok(s, n, 0, 0);
-  case KS__FMT_URI_REFERENCE:
+  case KS_JS_FMT_URI_REFERENCE:
     return uri_ok(s, n, 1, 0);
-  case KS__FMT_IRI:
+  case KS_JS_FMT_IRI:
     return uri_ok(s, n, 0, 1);
-  case KS__FMT_IRI_REFERENCE:
+  case KS_JS_FMT_IRI_REFERENCE:
     return uri_ok(s, n, 1, 1);
-  case KS__FMT_UUID:
+  case KS_JS_FMT_UUID:
     return uuid_ok(s, n);
-  case KS__FMT_REGEX:
+  case KS_JS_FMT_REGEX:
     return regex_ok(s, n);
-  case KS__FMT_JSON_POINTER:
+  case KS_JS_FMT_JSON_POINTER:
     return json_pointer_ok(s, n);
-  case KS__FMT_REL_JSON_POINTER:
+  case KS_JS_FMT_REL_JSON_POINTER:
     return rel_json_pointer_ok(s, n);
-  case KS__FMT_URI_TEMPLATE:
+  case KS_JS_FMT_URI_TEMPLATE:
     return uri_template_ok(s, n);
   default:
     return 1;

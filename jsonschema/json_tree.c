@@ -6,7 +6,7 @@
  * freed with ks__jtree_free, never yajl_tree_free. Only schemas (loaded
  * once) and test drivers use it: records never become trees.
  */
-#include "stages/schema_load.h"
+#include "jsonschema/compile_int.h"
 
 #include <stdio.h>
 #include <string.h>

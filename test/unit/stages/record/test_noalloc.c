@@ -5,7 +5,7 @@
  * under AddressSanitizer, which owns malloc. */
 #include "base/ks.h"
 #include "demo/events.h"
-#include "stages/decode.h"
+#include "stages/record/decode.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

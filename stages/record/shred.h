@@ -3,7 +3,7 @@
  * leaves, with their repetition and definition levels (Dremel), in the
  * same yajl pass that validates them.
  *
- * schema_map.c compiles the table's JSON Schema into a tree of ks__shnode,
+ * columns.c maps the table's compiled JSON Schema to a tree of ks__shnode,
  * one per Parquet node of the data columns: STRUCT (object with
  * properties), LIST (array), MAP (object with only additionalProperties),
  * LEAF (a scalar column) and JSON (a value kept as its JSON text in a
@@ -21,10 +21,12 @@
  * and converts without appending: `ksink validate` reaches the same
  * verdicts as the pipeline.
  */
-#ifndef KS_STAGES_SHRED_H
-#define KS_STAGES_SHRED_H
+#ifndef KS_STAGES_RECORD_SHRED_H
+#define KS_STAGES_RECORD_SHRED_H
 
-#include "stages/schema_int.h"
+#include "jsonschema/jsonschema.h"
+#include "stages/record/reject.h"
+#include "stages/record/schema.h"
 
 typedef enum ks__shkind {
   KS__SH_LEAF,
@@ -44,13 +46,31 @@ struct ks__shnode {
   int precision, scale; /* LEAF: DECIMAL(precision, scale) when > 0 */
   uint32_t leaf, nleaves; /* its leaves: [leaf, leaf + nleaves) */
   char *name;             /* the Parquet field name */
-  const ks__snode *obj;   /* STRUCT: where member names are looked up */
+  const ks_js_node *obj;   /* STRUCT: where member names are looked up */
   int32_t *prop_kid;      /* STRUCT: kid of each of obj's props, or -1 */
   /* STRUCT: the fields, in declaration order; LIST: the element; MAP: the
    * value (the key is leaf `leaf`) */
   ks__shnode **kids;
   uint32_t nkids;
 };
+
+/* The table-mapped schema (schema.h): the compiled graph it wraps, and
+ * its mapping (columns.c): the shred tree, the data columns' Parquet
+ * tree, and one spec per leaf (dotted path names). */
+struct ks_schema {
+  ks_js_schema *js;
+  ks__shnode *shroot;
+  ks__shnode **shnodes;
+  size_t nshnodes, shcap;
+  ks_pq_schema *pq;
+  ks_colspec *cols;
+  size_t ncols;
+  int allow_no_columns;
+};
+
+/* Maps s->js's root properties to columns (columns.c). 0 or KS_ESCHEMA
+ * and err ("<schema>: <schema path>: reason"). */
+int ks__map_columns(ks_schema *s, char *err, size_t errlen);
 
 typedef struct ks__shframe {
   const ks__shnode *node; /* NULL: dropped, or inside a JSON text value */
@@ -65,8 +85,8 @@ typedef struct ks__shframe {
 typedef struct ks__shredder {
   const ks__shnode *root;
   ks_column *cols; /* leaf i is cols[i]; NULL: validate only */
-  ks__validator *v;
-  ks__shframe stack[KS__MAX_DEPTH];
+  ks_js_validator *v;
+  ks__shframe stack[KS_JS_MAX_DEPTH];
   size_t depth;
   ks_buf seen;
   /* a value being kept as JSON text: its column (NULL when validating
@@ -75,10 +95,12 @@ typedef struct ks__shredder {
   size_t cap_start, cap_depth;
   uint8_t cap_rep;
   uint32_t dropped; /* non-null scalars of this record outside the tree */
+  ks_reason reason; /* a failure of the shredder's own that is not a
+                       schema failure (null_value), else KS_REASON_NONE */
 } ks__shredder;
 
 void ks__sh_init(ks__shredder *sh, const ks__shnode *root, ks_column *cols,
-                 ks__validator *v);
+                 ks_js_validator *v);
 void ks__sh_free(ks__shredder *sh);
 void ks__sh_reset(ks__shredder *sh);
 
@@ -86,7 +108,7 @@ void ks__sh_reset(ks__shredder *sh);
 int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n);
 int ks__sh_null(ks__shredder *sh);
 int ks__sh_bool(ks__shredder *sh, int b);
-int ks__sh_number(ks__shredder *sh, ks__num *num);
+int ks__sh_number(ks__shredder *sh, ks_js_num *num);
 int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n);
 int ks__sh_open(ks__shredder *sh, int is_array);
 /* Before the validator pops the container (failures name its path). */

@@ -11,7 +11,7 @@
  * (schemas whose combinators multiply work). Either ends the record with
  * an error instead of a stack overflow or a stalled worker.
  */
-#include "stages/schema_int.h"
+#include "jsonschema/internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,10 +22,10 @@
 #define SEG_MAX 96
 
 typedef struct ev {
-  ks__validator *v;
-  const ks_schema *s;
+  ks_js_validator *v;
+  const ks_js_schema *s;
   const ks__tape *t;
-  ks__num *num0; /* the already parsed number at token 0, if any */
+  ks_js_num *num0; /* the already parsed number at token 0, if any */
   size_t nseg;
   int quiet, abort;
   int null_type; /* the failure is a null where the type forbids it */
@@ -36,7 +36,7 @@ typedef struct ev {
 
 #define SEG_INDEX 0x80000000u
 
-static int eval(ev *e, const ks__snode *n, uint32_t i);
+static int eval(ev *e, const ks_js_node *n, uint32_t i);
 
 static size_t esc_append(char *out, size_t o, size_t cap, const uint8_t *p,
                          size_t n) {
@@ -52,9 +52,9 @@ static size_t esc_append(char *out, size_t o, size_t cap, const uint8_t *p,
   return o;
 }
 
-static int fail(ev *e, const char *keyword, const char *fmt, ...)
+static int fail(ev *e, ks_keyword keyword, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(ev *e, const char *keyword, const char *fmt, ...) {
+static int fail(ev *e, ks_keyword keyword, const char *fmt, ...) {
   if (e->quiet || e->abort)
     return KS_EINVALID;
   char suffix[256], text[400];
@@ -75,8 +75,9 @@ static int fail(ev *e, const char *keyword, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  const char *reason = e->null_type ? "null_value" : "schema";
-  ks__v_reject(e->v, KS_EINVALID, reason, e->nseg, suffix, keyword, text);
+  ks__v_reject(e->v, KS_EINVALID, e->nseg, suffix, keyword, text);
+  if (e->v->err)
+    e->v->err->is_null = e->null_type;
   e->quiet = 1; /* one report: the rest of this evaluation is silent */
   return KS_EINVALID;
 }
@@ -86,29 +87,29 @@ static void shown(const ev *e, uint32_t i, char *out, size_t outlen) {
   const ks__tok *t = &e->t->tok[i];
   const uint8_t *p = e->t->bytes + t->off;
   switch (t->kind) {
-  case KS__T_NULL:
+  case KS_JS_T_NULL:
     snprintf(out, outlen, "null");
     break;
-  case KS__T_BOOLEAN:
+  case KS_JS_T_BOOLEAN:
     snprintf(out, outlen, t->len ? "true" : "false");
     break;
-  case KS__T_INTEGER:
-  case KS__T_NUMBER:
+  case KS_JS_T_INTEGER:
+  case KS_JS_T_NUMBER:
     snprintf(out, outlen, "%.*s%s", (int)(t->len > 64 ? 64 : t->len), p,
              t->len > 64 ? "..." : "");
     break;
-  case KS__T_OBJECT:
+  case KS_JS_T_OBJECT:
     snprintf(out, outlen, "an object");
     break;
-  case KS__T_ARRAY:
+  case KS_JS_T_ARRAY:
     snprintf(out, outlen, "an array");
     break;
   default:
-    ks__quote(out, outlen, p, t->len);
+    ks_js_quote(out, outlen, p, t->len);
   }
 }
 
-static int quiet_eval(ev *e, const ks__snode *n, uint32_t i) {
+static int quiet_eval(ev *e, const ks_js_node *n, uint32_t i) {
   int q = e->quiet;
   e->quiet = 1;
   int r = eval(e, n, i);
@@ -118,83 +119,83 @@ static int quiet_eval(ev *e, const ks__snode *n, uint32_t i) {
 
 /* ---- scalars ---- */
 
-static int check_number(ev *e, const ks__snode *n, uint32_t i) {
+static int check_number(ev *e, const ks_js_node *n, uint32_t i) {
   const unsigned want =
-      KS__N_MIN | KS__N_XMIN | KS__N_MAX | KS__N_XMAX | KS__N_MULTIPLE;
+      KS_JS_N_MIN | KS_JS_N_XMIN | KS_JS_N_MAX | KS_JS_N_XMAX | KS_JS_N_MULTIPLE;
   if (!(n->flags & want))
     return 0;
   const ks__tok *t = &e->t->tok[i];
-  ks__num local, *num = &local;
+  ks_js_num local, *num = &local;
   if (i == 0 && e->num0)
     num = e->num0;
   else
-    ks__num_parse(&local, (const char *)e->t->bytes + t->off, t->len);
-  ks__snode *m = (ks__snode *)n; /* bounds cache their double */
+    ks_js_num_parse(&local, (const char *)e->t->bytes + t->off, t->len);
+  ks_js_node *m = (ks_js_node *)n; /* bounds cache their double */
   char sh[80];
-  if ((n->flags & KS__N_MIN) && ks__num_cmp(num, &m->min) < 0) {
+  if ((n->flags & KS_JS_N_MIN) && ks__num_cmp(num, &m->min) < 0) {
     shown(e, i, sh, sizeof sh);
-    return fail(e, "minimum", "%s is less than the minimum %s", sh,
+    return fail(e, KS_KEYWORD_MINIMUM, "%s is less than the minimum %s", sh,
                 n->min.text);
   }
-  if ((n->flags & KS__N_XMIN) && ks__num_cmp(num, &m->min) <= 0) {
+  if ((n->flags & KS_JS_N_XMIN) && ks__num_cmp(num, &m->min) <= 0) {
     shown(e, i, sh, sizeof sh);
-    return fail(e, "exclusiveMinimum",
+    return fail(e, KS_KEYWORD_EXCLUSIVE_MINIMUM,
                 "%s is not greater than the exclusive minimum %s", sh,
                 n->min.text);
   }
-  if ((n->flags & KS__N_MAX) && ks__num_cmp(num, &m->max) > 0) {
+  if ((n->flags & KS_JS_N_MAX) && ks__num_cmp(num, &m->max) > 0) {
     shown(e, i, sh, sizeof sh);
-    return fail(e, "maximum", "%s is greater than the maximum %s", sh,
+    return fail(e, KS_KEYWORD_MAXIMUM, "%s is greater than the maximum %s", sh,
                 n->max.text);
   }
-  if ((n->flags & KS__N_XMAX) && ks__num_cmp(num, &m->max) >= 0) {
+  if ((n->flags & KS_JS_N_XMAX) && ks__num_cmp(num, &m->max) >= 0) {
     shown(e, i, sh, sizeof sh);
-    return fail(e, "exclusiveMaximum",
+    return fail(e, KS_KEYWORD_EXCLUSIVE_MAXIMUM,
                 "%s is not less than the exclusive maximum %s", sh,
                 n->max.text);
   }
-  if ((n->flags & KS__N_MULTIPLE) && !ks__num_multiple(num, &m->multiple)) {
+  if ((n->flags & KS_JS_N_MULTIPLE) && !ks__num_multiple(num, &m->multiple)) {
     shown(e, i, sh, sizeof sh);
-    return fail(e, "multipleOf", "%s is not a multiple of %s", sh,
+    return fail(e, KS_KEYWORD_MULTIPLE_OF, "%s is not a multiple of %s", sh,
                 n->multiple.text);
   }
   return 0;
 }
 
-static int check_string(ev *e, const ks__snode *n, uint32_t i) {
+static int check_string(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tok *t = &e->t->tok[i];
   const uint8_t *p = e->t->bytes + t->off;
   char sh[160];
-  if ((n->flags & KS__N_MINLEN) && t->ncp < n->min_len)
-    return fail(e, "minLength",
+  if ((n->flags & KS_JS_N_MINLEN) && t->ncp < n->min_len)
+    return fail(e, KS_KEYWORD_MIN_LENGTH,
                 "string of %" PRIu32 " characters is shorter than minLength "
                 "%" PRIu64,
                 t->ncp, n->min_len);
-  if ((n->flags & KS__N_MAXLEN) && t->ncp > n->max_len)
-    return fail(e, "maxLength",
+  if ((n->flags & KS_JS_N_MAXLEN) && t->ncp > n->max_len)
+    return fail(e, KS_KEYWORD_MAX_LENGTH,
                 "string of %" PRIu32 " characters is longer than maxLength "
                 "%" PRIu64,
                 t->ncp, n->max_len);
   if (n->pattern && ks__regex_search(n->pattern, e->v->rm, p, t->len) != 1) {
     if (e->quiet)
       return KS_EINVALID;
-    ks__quote(sh, sizeof sh, p, t->len);
-    return fail(e, "pattern", "%s does not match the pattern \"%s\"", sh,
+    ks_js_quote(sh, sizeof sh, p, t->len);
+    return fail(e, KS_KEYWORD_PATTERN, "%s does not match the pattern \"%s\"", sh,
                 ks__regex_source(n->pattern));
   }
   if (n->format && e->s->format_assertion &&
       !ks__format_check(n->format, p, t->len)) {
     if (e->quiet)
       return KS_EINVALID;
-    ks__quote(sh, sizeof sh, p, t->len);
-    if (n->format == KS__FMT_DATE_TIME)
-      return fail(e, "format",
+    ks_js_quote(sh, sizeof sh, p, t->len);
+    if (n->format == KS_JS_FMT_DATE_TIME)
+      return fail(e, KS_KEYWORD_FORMAT,
                   "%s is not a valid date-time (RFC 3339, like "
                   "2024-01-31T12:00:00Z)",
                   sh);
-    if (n->format == KS__FMT_DATE)
-      return fail(e, "format", "%s is not a valid date (like 2024-01-31)", sh);
-    return fail(e, "format", "%s is not a valid %s", sh, n->fmt_name);
+    if (n->format == KS_JS_FMT_DATE)
+      return fail(e, KS_KEYWORD_FORMAT, "%s is not a valid date (like 2024-01-31)", sh);
+    return fail(e, KS_KEYWORD_FORMAT, "%s is not a valid %s", sh, n->fmt_name);
   }
   return 0;
 }
@@ -217,11 +218,11 @@ static int push(ev *e, uint32_t seg) {
   return 0;
 }
 
-static int check_member(ev *e, const ks__snode *n, uint32_t k) {
+static int check_member(ev *e, const ks_js_node *n, uint32_t k) {
   const ks__tape *t = e->t;
   const ks__tok *key = &t->tok[k];
   const uint8_t *kp = t->bytes + key->off;
-  int32_t p = ks__snode_find(n, (const char *)kp, key->len);
+  int32_t p = ks_js_node_find(n, (const char *)kp, key->len);
   int matched = 0, r;
   if (p >= 0 && !n->props[p].additional) {
     matched = 1;
@@ -236,40 +237,40 @@ static int check_member(ev *e, const ks__snode *n, uint32_t k) {
     }
   }
   if (!matched) {
-    if (n->additional->flags & KS__N_FALSE)
-      return fail(e, "additionalProperties", "additional property not allowed");
+    if (n->additional->flags & KS_JS_N_FALSE)
+      return fail(e, KS_KEYWORD_ADDITIONAL_PROPERTIES, "additional property not allowed");
     if ((r = eval(e, n->additional, k + 1)))
       return r;
   }
   if (n->names != &e->s->any && quiet_eval(e, n->names, k)) {
     char sh[160];
-    ks__quote(sh, sizeof sh, kp, key->len);
-    return fail(e, "propertyNames",
+    ks_js_quote(sh, sizeof sh, kp, key->len);
+    return fail(e, KS_KEYWORD_PROPERTY_NAMES,
                 "property name %s does not match propertyNames", sh);
   }
   return 0;
 }
 
-static int check_object(ev *e, const ks__snode *n, uint32_t i) {
+static int check_object(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tape *t = e->t;
   const ks__tok *o = &t->tok[i];
   int r;
-  if ((n->flags & KS__N_MINPROPS) && o->len < n->min_props)
-    return fail(e, "minProperties",
+  if ((n->flags & KS_JS_N_MINPROPS) && o->len < n->min_props)
+    return fail(e, KS_KEYWORD_MIN_PROPERTIES,
                 "object has %" PRIu32 " properties, fewer than minProperties "
                 "%" PRIu64,
                 o->len, n->min_props);
-  if ((n->flags & KS__N_MAXPROPS) && o->len > n->max_props)
-    return fail(e, "maxProperties",
+  if ((n->flags & KS_JS_N_MAXPROPS) && o->len > n->max_props)
+    return fail(e, KS_KEYWORD_MAX_PROPERTIES,
                 "object has %" PRIu32 " properties, more than maxProperties "
                 "%" PRIu64,
                 o->len, n->max_props);
   for (uint32_t k = 0; k < n->nrequired; k++) {
-    const ks__prop *p = &n->props[n->required[k]];
+    const ks_js_prop *p = &n->props[n->required[k]];
     if (!has_key(t, i, p->name, p->len)) {
       char sh[160];
-      ks__quote(sh, sizeof sh, (const uint8_t *)p->name, p->len);
-      return fail(e, "required", "missing required property %s", sh);
+      ks_js_quote(sh, sizeof sh, (const uint8_t *)p->name, p->len);
+      return fail(e, KS_KEYWORD_REQUIRED, "missing required property %s", sh);
     }
   }
   int check_members = n->nprops || n->npprops || n->additional != &e->s->any ||
@@ -277,7 +278,7 @@ static int check_object(ev *e, const ks__snode *n, uint32_t i) {
   for (uint32_t k = i + 1; check_members && k < o->next;
        k = t->tok[k + 1].next) {
     if (push(e, k))
-      return fail(e, "properties", "nesting too deep");
+      return fail(e, KS_KEYWORD_PROPERTIES, "nesting too deep");
     r = check_member(e, n, k);
     e->nsegs--;
     if (r)
@@ -285,16 +286,16 @@ static int check_object(ev *e, const ks__snode *n, uint32_t i) {
   }
   for (uint32_t d = 0; d < n->ndeps; d++) {
     const ks__dep *dep = &n->deps[d];
-    const ks__prop *p = &n->props[dep->prop];
+    const ks_js_prop *p = &n->props[dep->prop];
     if (!has_key(t, i, p->name, p->len))
       continue;
     for (uint32_t k = 0; k < dep->nnames; k++) {
-      const ks__prop *q = &n->props[dep->names[k]];
+      const ks_js_prop *q = &n->props[dep->names[k]];
       if (!has_key(t, i, q->name, q->len)) {
         char a[160], b[160];
-        ks__quote(a, sizeof a, (const uint8_t *)p->name, p->len);
-        ks__quote(b, sizeof b, (const uint8_t *)q->name, q->len);
-        return fail(e, "dependencies", "property %s requires property %s", a,
+        ks_js_quote(a, sizeof a, (const uint8_t *)p->name, p->len);
+        ks_js_quote(b, sizeof b, (const uint8_t *)q->name, q->len);
+        return fail(e, KS_KEYWORD_DEPENDENCIES, "property %s requires property %s", a,
                     b);
       }
     }
@@ -304,27 +305,27 @@ static int check_object(ev *e, const ks__snode *n, uint32_t i) {
   return 0;
 }
 
-static int check_array(ev *e, const ks__snode *n, uint32_t i) {
+static int check_array(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tape *t = e->t;
   const ks__tok *a = &t->tok[i];
   int r;
-  if ((n->flags & KS__N_MINITEMS) && a->len < n->min_items)
-    return fail(e, "minItems",
+  if ((n->flags & KS_JS_N_MINITEMS) && a->len < n->min_items)
+    return fail(e, KS_KEYWORD_MIN_ITEMS,
                 "array has %" PRIu32 " items, fewer than minItems %" PRIu64,
                 a->len, n->min_items);
-  if ((n->flags & KS__N_MAXITEMS) && a->len > n->max_items)
-    return fail(e, "maxItems",
+  if ((n->flags & KS_JS_N_MAXITEMS) && a->len > n->max_items)
+    return fail(e, KS_KEYWORD_MAX_ITEMS,
                 "array has %" PRIu32 " items, more than maxItems %" PRIu64,
                 a->len, n->max_items);
-  int arr = (n->flags & KS__N_ITEMS_ARRAY) != 0;
+  int arr = (n->flags & KS_JS_N_ITEMS_ARRAY) != 0;
   if (arr || n->items != &e->s->any) {
     uint32_t idx = 0;
     for (uint32_t k = i + 1; k < a->next; k = t->tok[k].next, idx++) {
-      const ks__snode *in = !arr                  ? n->items
+      const ks_js_node *in = !arr                  ? n->items
                             : idx < n->nitems_arr ? n->items_arr[idx]
                                                   : n->add_items;
       if (push(e, idx | SEG_INDEX))
-        return fail(e, "items", "nesting too deep");
+        return fail(e, KS_KEYWORD_ITEMS, "nesting too deep");
       r = eval(e, in, k);
       e->nsegs--;
       if (r)
@@ -338,15 +339,15 @@ static int check_array(ev *e, const ks__snode *n, uint32_t i) {
     if (e->abort)
       return KS_EINVALID;
     if (!found)
-      return fail(e, "contains", "no item matches the contains schema");
+      return fail(e, KS_KEYWORD_CONTAINS, "no item matches the contains schema");
   }
-  if (n->flags & KS__N_UNIQUE) {
+  if (n->flags & KS_JS_N_UNIQUE) {
     uint32_t x = 0;
     for (uint32_t k = i + 1; k < a->next; k = t->tok[k].next, x++) {
       uint32_t y = x + 1;
       for (uint32_t l = t->tok[k].next; l < a->next; l = t->tok[l].next, y++)
         if (ks__tape_equal(t, k, t, l))
-          return fail(e, "uniqueItems",
+          return fail(e, KS_KEYWORD_UNIQUE_ITEMS,
                       "items %" PRIu32 " and %" PRIu32 " are equal", x, y);
     }
   }
@@ -355,7 +356,7 @@ static int check_array(ev *e, const ks__snode *n, uint32_t i) {
 
 /* ---- applicators ---- */
 
-static int check_applicators(ev *e, const ks__snode *n, uint32_t i) {
+static int check_applicators(ev *e, const ks_js_node *n, uint32_t i) {
   int r;
   for (uint32_t k = 0; k < n->nall_of; k++)
     if ((r = eval(e, n->all_of[k], i)))
@@ -365,7 +366,7 @@ static int check_applicators(ev *e, const ks__snode *n, uint32_t i) {
     for (uint32_t k = 0; k < n->nany_of && !ok; k++)
       ok = quiet_eval(e, n->any_of[k], i) == 0;
     if (!ok)
-      return fail(e, "anyOf", "matches none of the anyOf schemas");
+      return fail(e, KS_KEYWORD_ANY_OF, "matches none of the anyOf schemas");
   }
   if (n->none_of) {
     int first = -1;
@@ -373,19 +374,19 @@ static int check_applicators(ev *e, const ks__snode *n, uint32_t i) {
       if (quiet_eval(e, n->one_of[k], i))
         continue;
       if (first >= 0)
-        return fail(e, "oneOf",
+        return fail(e, KS_KEYWORD_ONE_OF,
                     "matches oneOf schemas %d and %" PRIu32
                     ", exactly one must match",
                     first, k);
       first = (int)k;
     }
     if (first < 0)
-      return fail(e, "oneOf", "matches none of the oneOf schemas");
+      return fail(e, KS_KEYWORD_ONE_OF, "matches none of the oneOf schemas");
   }
   if (n->not_ && quiet_eval(e, n->not_, i) == 0 && !e->abort)
-    return fail(e, "not", "must not match the schema in \"not\"");
+    return fail(e, KS_KEYWORD_NOT, "must not match the schema in \"not\"");
   if (n->if_) {
-    const ks__snode *branch =
+    const ks_js_node *branch =
         quiet_eval(e, n->if_, i) == 0 ? n->then_ : n->else_;
     if (branch && (r = eval(e, branch, i)))
       return r;
@@ -393,62 +394,62 @@ static int check_applicators(ev *e, const ks__snode *n, uint32_t i) {
   return e->abort ? KS_EINVALID : 0;
 }
 
-static int eval_node(ev *e, const ks__snode *n, uint32_t i) {
+static int eval_node(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tok *t = &e->t->tok[i];
-  unsigned kind = t->kind == KS__TK_KEY ? KS__T_STRING : t->kind;
+  unsigned kind = t->kind == KS_JS_TK_KEY ? KS_JS_T_STRING : t->kind;
   char sh[160];
-  if (n->flags & KS__N_FALSE)
-    return fail(e, "false", "no value is allowed here (the schema is false)");
-  unsigned ok = kind == KS__T_INTEGER ? KS__T_INTEGER | KS__T_NUMBER : kind;
+  if (n->flags & KS_JS_N_FALSE)
+    return fail(e, KS_KEYWORD_FALSE, "no value is allowed here (the schema is false)");
+  unsigned ok = kind == KS_JS_T_INTEGER ? KS_JS_T_INTEGER | KS_JS_T_NUMBER : kind;
   if (!(n->types & ok)) {
     if (e->quiet)
       return KS_EINVALID;
     char want[96];
     ks__type_list(n->types, want, sizeof want);
-    e->null_type = kind == KS__T_NULL;
-    return fail(e, "type", "expected %s, got %s", want, ks__kind_name(kind));
+    e->null_type = kind == KS_JS_T_NULL;
+    return fail(e, KS_KEYWORD_TYPE, "expected %s, got %s", want, ks__kind_name(kind));
   }
-  if (n->flags & (KS__N_ENUM | KS__N_CONST)) {
+  if (n->flags & (KS_JS_N_ENUM | KS_JS_N_CONST)) {
     const ks__tape et = ks__tape_view(&n->enum_tape);
     ks__tok key_as_str;
     ks__tape kt = *e->t;
     uint32_t ki = i;
-    if (t->kind == KS__TK_KEY) { /* propertyNames: the key as a string */
+    if (t->kind == KS_JS_TK_KEY) { /* propertyNames: the key as a string */
       key_as_str = *t;
-      key_as_str.kind = KS__T_STRING;
+      key_as_str.kind = KS_JS_T_STRING;
       kt.tok = &key_as_str;
       ki = 0;
     }
-    if ((n->flags & KS__N_CONST) &&
+    if ((n->flags & KS_JS_N_CONST) &&
         !ks__tape_equal(&kt, ki, &et, n->const_tok)) {
       if (e->quiet)
         return KS_EINVALID;
       shown(e, i, sh, sizeof sh);
-      return fail(e, "const", "%s is not the constant value (const)", sh);
+      return fail(e, KS_KEYWORD_CONST, "%s is not the constant value (const)", sh);
     }
     size_t k = 0;
     while (k < n->nenums && !ks__tape_equal(&kt, ki, &et, n->enums[k]))
       k++;
-    if ((n->flags & KS__N_ENUM) && k == n->nenums) {
+    if ((n->flags & KS_JS_N_ENUM) && k == n->nenums) {
       if (e->quiet)
         return KS_EINVALID;
       shown(e, i, sh, sizeof sh);
-      return fail(e, "enum", "%s is not one of the allowed values (enum)", sh);
+      return fail(e, KS_KEYWORD_ENUM, "%s is not one of the allowed values (enum)", sh);
     }
   }
   int r = 0;
   switch (kind) {
-  case KS__T_INTEGER:
-  case KS__T_NUMBER:
+  case KS_JS_T_INTEGER:
+  case KS_JS_T_NUMBER:
     r = check_number(e, n, i);
     break;
-  case KS__T_STRING:
+  case KS_JS_T_STRING:
     r = check_string(e, n, i);
     break;
-  case KS__T_OBJECT:
+  case KS_JS_T_OBJECT:
     r = check_object(e, n, i);
     break;
-  case KS__T_ARRAY:
+  case KS_JS_T_ARRAY:
     r = check_array(e, n, i);
     break;
   }
@@ -457,7 +458,7 @@ static int eval_node(ev *e, const ks__snode *n, uint32_t i) {
   return check_applicators(e, n, i);
 }
 
-static int eval(ev *e, const ks__snode *n, uint32_t i) {
+static int eval(ev *e, const ks_js_node *n, uint32_t i) {
   n = ks__deref(n);
   if (n == &e->s->any)
     return 0;
@@ -474,12 +475,12 @@ static int eval(ev *e, const ks__snode *n, uint32_t i) {
   return r;
 }
 
-int ks__eval(ks__validator *v, size_t nseg, const ks__snode *n,
-             const ks__tape *t, uint32_t i, ks__num *num0) {
+int ks__eval(ks_js_validator *v, size_t nseg, const ks_js_node *n,
+             const ks__tape *t, uint32_t i, ks_js_num *num0) {
   ev e = {.v = v, .s = v->schema, .t = t, .num0 = num0, .nseg = nseg};
   int r = eval(&e, n, i);
   if (e.abort)
-    return ks__v_reject(v, KS_EINVALID, "schema", nseg, "", "$ref",
+    return ks__v_reject(v, KS_EINVALID, nseg, "", KS_KEYWORD_REF,
                         "the schema recurses too deep or costs too much "
                         "for this value");
   return r;
