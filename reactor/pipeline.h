@@ -11,7 +11,7 @@
 #define KS_REACTOR_PIPELINE_H
 
 #include "conf/conf.h"
-#include "reactor/mailbox.h"
+#include "base/mailbox.h"
 #include "stages/schema.h"
 #include "storage/parquet/column.h"
 

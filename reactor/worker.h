@@ -8,7 +8,7 @@
 #ifndef KS_REACTOR_WORKER_H
 #define KS_REACTOR_WORKER_H
 
-#include "reactor/mailbox.h"
+#include "base/mailbox.h"
 #include "reactor/pipeline.h"
 #include "storage/storage.h"
 

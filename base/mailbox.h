@@ -5,8 +5,8 @@
  * in FIFO order. Record data never travels here (DESIGN.md: flushed sets,
  * shutdown and status requests only).
  */
-#ifndef KS_REACTOR_MAILBOX_H
-#define KS_REACTOR_MAILBOX_H
+#ifndef KS_BASE_MAILBOX_H
+#define KS_BASE_MAILBOX_H
 
 #include <uv.h>
 

@@ -1,4 +1,4 @@
-#include "reactor/mailbox.h"
+#include "base/mailbox.h"
 #include "base/ks.h"
 
 static void drain(ks_mailbox *mb) {
