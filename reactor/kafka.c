@@ -3,7 +3,7 @@
 #include "reactor/worker.h"
 #include "stages/commit.h"
 #include "stages/source.h"
-#include "storage/ostream.h"
+#include "base/backoff.h"
 
 #include <librdkafka/rdkafka_mock.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 #include "base/log.h"
 #include "storage/delta/optimize.h"
 #include "stages/schemaless.h"
-#include "storage/ostream.h"
+#include "base/backoff.h"
 
 #include <string.h>
 

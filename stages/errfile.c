@@ -3,7 +3,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "stages/utf8.h"
-#include "storage/ostream.h"
+#include "base/backoff.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
