@@ -25,7 +25,7 @@ static const char usage[] =
     "           [--dry-run] [-c FILE]\n"
     "                              bin-pack small files into files of up to "
     "the target size\n"
-    "  vacuum URL --retain DURATION [--dry-run] [-c FILE]\n"
+    "  vacuum URL --retain DURATION [--dry-run] [--now-ms MS] [-c FILE]\n"
     "                              delete unreferenced data files older than "
     "DURATION\n"
     "\n"
