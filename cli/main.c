@@ -1,5 +1,4 @@
 #include "base/ks.h"
-#include "base/log.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -35,14 +34,6 @@ static const char usage[] =
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or "
     "schema\n";
-
-int ks_cli_exit_code(int err) {
-  if (err == 0)
-    return KS_EXIT_OK;
-  if (err == KS_ECONFIG || err == KS_ESCHEMA || err == KS_EINVAL)
-    return KS_EXIT_USAGE;
-  return KS_EXIT_FAILURE;
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
