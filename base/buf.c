@@ -26,7 +26,7 @@ int ks_buf_reserve(ks_buf *b, size_t n) {
   size_t cap = b->cap ? b->cap : 64;
   while (cap < need)
     cap *= 2;
-  if (cap > b->max + 1)
+  if (cap >= b->max)
     cap = b->max + 1; /* room for a NUL at the cap */
   b->data = ks_realloc(b->data, cap);
   b->cap = cap;

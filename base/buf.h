@@ -38,8 +38,10 @@ static inline int ks_buf_append(ks_buf *b, const void *p, size_t n) {
 int ks_buf_append_str(ks_buf *b, const char *s);
 int ks_buf_appendf(ks_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* cap may exceed max by one (room for ks_buf_cstr's NUL): the fast path
+ * checks max too, or the byte at the cap would count as data. */
 static inline int ks_buf_append_byte(ks_buf *b, uint8_t c) {
-  if (b->len < b->cap) {
+  if (b->len < b->cap && b->len < b->max) {
     b->data[b->len++] = c;
     return 0;
   }

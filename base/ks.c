@@ -1,10 +1,10 @@
 #include "base/ks.h"
-#include "base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define KS_ERR_MSG_(name, msg)                                                 \
   case KS_ERRNUM_##name:                                                       \
@@ -37,8 +37,34 @@ const char *ks_errname(int err) {
   return "ESYS";
 }
 
+/* Formats "ksink: out of memory allocating <n> bytes; aborting\n" into
+ * buf by hand: no stdio, no allocation. Returns the length (the line is
+ * cut at cap, which the caller sizes for the longest n). */
+static size_t oom_message(char *buf, size_t cap, size_t n) {
+  static const char head[] = "ksink: out of memory allocating ";
+  static const char tail[] = " bytes; aborting\n";
+  char digits[24];
+  size_t nd = 0, len = 0;
+  do {
+    digits[nd++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  for (size_t i = 0; i + 1 < sizeof head && len < cap; i++)
+    buf[len++] = head[i];
+  while (nd && len < cap)
+    buf[len++] = digits[--nd];
+  for (size_t i = 0; i + 1 < sizeof tail && len < cap; i++)
+    buf[len++] = tail[i];
+  return len;
+}
+
+/* The logger allocates, so logging here would call back into this path
+ * with no memory to spare: one write(2) of a stack buffer, then abort. */
 static void oom(size_t n) {
-  ks_log_error("out of memory allocating %zu bytes; aborting", n);
+  char msg[96];
+  size_t len = oom_message(msg, sizeof msg, n);
+  ssize_t w = write(STDERR_FILENO, msg, len);
+  (void)w;
   abort();
 }
 

@@ -35,34 +35,19 @@
   XX(UNAVAIL, "storage unavailable")                                           \
   XX(NEWFIELD, "record has fields the table has no column for")
 
-/* The table's positive numbers; code uses the negative KS_E* names. */
+/* The codes come from the table too, so a code cannot exist without its
+ * message: KS_ERRNUM_<NAME> is the positive number (1001, 1002, ... in
+ * table order) and KS_E<NAME> the negative code functions return. */
 #define KS_ERR_ENUM_(name, msg) KS_ERRNUM_##name,
 enum ks_errnum_ {
   KS_ERRNUM_FIRST_ = 1000,
   KS_ERRNO_MAP(KS_ERR_ENUM_) KS_ERRNUM_LAST_
 };
 #undef KS_ERR_ENUM_
+#define KS_ERR_CODE_(name, msg) KS_E##name = -(int)KS_ERRNUM_##name,
+enum ks_err { KS_ERRNO_MAP(KS_ERR_CODE_) };
+#undef KS_ERR_CODE_
 #define KS_ERR(name) (-(int)KS_ERRNUM_##name)
-#define KS_ENOMEM KS_ERR(NOMEM)
-#define KS_EINVAL KS_ERR(INVAL)
-#define KS_EIO KS_ERR(IO)
-#define KS_EEXIST KS_ERR(EXIST)
-#define KS_ENOENT KS_ERR(NOENT)
-#define KS_ETOOBIG KS_ERR(TOOBIG)
-#define KS_ECONFIG KS_ERR(CONFIG)
-#define KS_ESCHEMA KS_ERR(SCHEMA)
-#define KS_EPARSE KS_ERR(PARSE)
-#define KS_EINVALID KS_ERR(INVALID)
-#define KS_ECONFLICT KS_ERR(CONFLICT)
-#define KS_EZOMBIE KS_ERR(ZOMBIE)
-#define KS_EKAFKA KS_ERR(KAFKA)
-#define KS_ECORRUPT KS_ERR(CORRUPT)
-#define KS_EUNSUPPORTED KS_ERR(UNSUPPORTED)
-#define KS_ECANCELED KS_ERR(CANCELED)
-#define KS_ESTOPPED KS_ERR(STOPPED)
-#define KS_EACCES KS_ERR(ACCES)
-#define KS_EUNAVAIL KS_ERR(UNAVAIL)
-#define KS_ENEWFIELD KS_ERR(NEWFIELD)
 
 /* Message for a ksink error code (or a negated errno value). */
 const char *ks_strerror(int err);
@@ -71,8 +56,9 @@ const char *ks_errname(int err);
 
 /* Allocation policy, chosen once: ksink cannot make progress without
  * memory, and a half-built row group is worth nothing, so allocation failure
- * logs and aborts. Callers never check for NULL. Byte budgets (reactor) keep
- * ksink far from this point in normal operation. */
+ * writes one line to stderr and aborts, without allocating (so not
+ * through the logger, which allocates). Callers never check for NULL. Byte
+ * budgets (reactor) keep ksink far from this point in normal operation. */
 void *ks_malloc(size_t n);
 void *ks_calloc(size_t n, size_t size);
 void *ks_realloc(void *p, size_t n);

@@ -9,6 +9,7 @@
 #include "base/tz.h"
 
 #include "base/civil.h"
+#include "base/file.h"
 #include "base/ks.h"
 
 #include <errno.h>
@@ -452,14 +453,12 @@ int ks_tz_load(const char *spec, const char *dir, ks_tz **out, char *err,
   }
   struct stat st;
   uint8_t *buf = NULL;
-  ssize_t got = -1;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      st.st_size < (1 << 20)) {
-    buf = ks_malloc((size_t)st.st_size);
-    got = read(fd, buf, (size_t)st.st_size);
-  }
+  size_t got = 0;
+  int rr = KS_ECORRUPT;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    rr = ks_read_fd(fd, (1 << 20) - 1, &buf, &got);
   close(fd);
-  if (got != (ssize_t)st.st_size || buf == NULL) {
+  if (rr || got == 0) {
     ks_free(buf);
     if (err && errlen)
       snprintf(err, errlen, "time zone %s: %s is not a readable TZif file",
@@ -467,7 +466,7 @@ int ks_tz_load(const char *spec, const char *dir, ks_tz **out, char *err,
     return KS_ECORRUPT;
   }
   char why[160];
-  int r = ks_tz_parse_tzif(buf, (size_t)got, out, why, sizeof why);
+  int r = ks_tz_parse_tzif(buf, got, out, why, sizeof why);
   ks_free(buf);
   if (r && err && errlen)
     snprintf(err, errlen, "time zone %s (%s): %s", spec, path, why);

@@ -1,5 +1,4 @@
 #include "base/ks.h"
-#include "base/log.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -25,7 +24,7 @@ static const char usage[] =
     "           [--dry-run] [-c FILE]\n"
     "                              bin-pack small files into files of up to "
     "the target size\n"
-    "  vacuum URL --retain DURATION [--dry-run] [-c FILE]\n"
+    "  vacuum URL --retain DURATION [--dry-run] [--now-ms MS] [-c FILE]\n"
     "                              delete unreferenced data files older than "
     "DURATION\n"
     "\n"
@@ -35,14 +34,6 @@ static const char usage[] =
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or "
     "schema\n";
-
-int ks_cli_exit_code(int err) {
-  if (err == 0)
-    return KS_EXIT_OK;
-  if (err == KS_ECONFIG || err == KS_ESCHEMA || err == KS_EINVAL)
-    return KS_EXIT_USAGE;
-  return KS_EXIT_FAILURE;
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {

@@ -1,5 +1,5 @@
 /*
- * ksink vacuum URL --retain DURATION [--dry-run] [-c FILE]
+ * ksink vacuum URL --retain DURATION [--dry-run] [--now-ms MS] [-c FILE]
  *
  * Deletes the table's data files that the current snapshot does not
  * reference and whose storage mtime is older than now - DURATION: files
@@ -17,14 +17,16 @@
  *
  * A retention below 168h can delete the file of a commit that a running
  * writer is about to make (uploaded, not yet in the log): a warning says
- * so. KS_NOW_MS (milliseconds since the epoch) replaces the clock; it is
- * for tests only.
+ * so. --now-ms (milliseconds since the epoch) replaces the clock: tests
+ * use it to place the cut-off exactly, and with --dry-run it answers "what
+ * would vacuum delete at that time".
  */
 #include "base/ks.h"
 #include "cli/cli.h"
 #include "cli/table_open.h"
 #include "conf/conf.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,7 +34,11 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: ksink vacuum URL --retain DURATION [--dry-run] [-c FILE]\n";
+    "usage: ksink vacuum URL --retain DURATION [--dry-run] [--now-ms MS] "
+    "[-c FILE]\n"
+    "  --now-ms MS   take MS (milliseconds since the epoch) as the current "
+    "time,\n"
+    "                for tests and what-if runs with --dry-run\n";
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
@@ -122,10 +128,11 @@ static void on_listed(void *arg, int status, const ks_storage_obj *objs,
 }
 
 int ks_cli_vacuum(int argc, char **argv) {
-  const char *conf = NULL, *retain = NULL;
+  const char *conf = NULL, *retain = NULL, *now_arg = NULL;
   int dry_run = 0;
   static const struct option opts[] = {{"retain", required_argument, 0, 'r'},
                                        {"dry-run", no_argument, 0, 'n'},
+                                       {"now-ms", required_argument, 0, 't'},
                                        {"config", required_argument, 0, 'c'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -138,6 +145,9 @@ int ks_cli_vacuum(int argc, char **argv) {
       break;
     case 'n':
       dry_run = 1;
+      break;
+    case 't':
+      now_arg = optarg;
       break;
     case 'c':
       conf = optarg;
@@ -163,9 +173,19 @@ int ks_cli_vacuum(int argc, char **argv) {
     return KS_EXIT_USAGE;
   }
   int64_t now_ms = ks_now_us() / 1000;
-  const char *forced = getenv("KS_NOW_MS"); /* tests only */
-  if (forced && *forced)
-    now_ms = strtoll(forced, NULL, 10);
+  if (now_arg) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(now_arg, &end, 10);
+    if (errno || end == now_arg || *end || v < 0) {
+      fprintf(stderr,
+              "ksink vacuum: --now-ms: expected milliseconds since the "
+              "epoch like \"1700000000000\", got \"%s\"\n",
+              now_arg);
+      return KS_EXIT_USAGE;
+    }
+    now_ms = (int64_t)v;
+  }
   if (retain_ms < 168 * 3600000LL)
     fprintf(stderr,
             "ksink vacuum: warning: --retain %s is below 168h: a file that a "

@@ -7,6 +7,7 @@
 #include "conf/internal.h"
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/hostport.h"
 
 #include <errno.h>
@@ -465,27 +466,14 @@ int ks_conf_load_string(const char *text, size_t len, const char *name,
 
 int ks_conf_load_file(const char *path, ks_conf **out, char *err,
                       size_t errlen) {
-  ks_buf text;
-  char chunk[8192];
-  int e = 0;
-  FILE *f = fopen(path, "rb");
+  uint8_t *text;
+  size_t len;
   *out = NULL;
-  ks_buf_init(&text, MAX_CONF_BYTES);
-  if (f == NULL) {
-    e = errno;
-  } else {
-    size_t n;
-    while (e == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-      if (ks_buf_append(&text, chunk, n) != 0)
-        e = EFBIG;
-    if (e == 0 && ferror(f))
-      e = errno ? errno : EIO;
-    fclose(f);
-  }
+  int e = ks_read_file(path, MAX_CONF_BYTES, &text, &len, NULL, 0);
   if (e) {
-    ks_buf_free(&text);
     if (err && errlen)
-      snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+      snprintf(err, errlen, "%s: cannot read: %s", path,
+               strerror(e == KS_ETOOBIG ? EFBIG : -e));
     return KS_ECONFIG;
   }
   /* Relative schema paths fall back to the config file's directory. */
@@ -493,9 +481,9 @@ int ks_conf_load_file(const char *path, ks_conf **out, char *err,
   char *dir = slash
                   ? ks_strndup(path, slash == path ? 1 : (size_t)(slash - path))
                   : ks_strdup(".");
-  int r = load((const char *)text.data, text.len, path, dir, out, err, errlen);
+  int r = load((const char *)text, len, path, dir, out, err, errlen);
   ks_free(dir);
-  ks_buf_free(&text);
+  ks_free(text);
   return r;
 }
 

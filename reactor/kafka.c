@@ -1,9 +1,9 @@
 #include "reactor/kafka.h"
+#include "base/backoff.h"
 #include "base/log.h"
 #include "reactor/worker.h"
 #include "stages/source.h"
 #include "stages/table/snapshot.h"
-#include "storage/ostream.h"
 
 #include <librdkafka/rdkafka_mock.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 #include "stages/commit.h"
+#include "base/backoff.h"
 #include "base/log.h"
 #include "storage/delta/optimize.h"
 #include "stages/table/schemaless.h"
-#include "storage/ostream.h"
 
 #include <string.h>
 

@@ -1,9 +1,9 @@
 #include "stages/errfile.h"
 
 #include "base/buf.h"
+#include "base/backoff.h"
 #include "base/log.h"
 #include "jsonschema/jsonschema.h"
-#include "storage/ostream.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

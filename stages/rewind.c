@@ -3,7 +3,7 @@
 #include "stages/writer.h"
 #include "stages/source.h"
 #include "storage/delta/delta.h"
-#include "storage/ostream.h"
+#include "base/backoff.h"
 
 #include <string.h>
 

@@ -1,4 +1,5 @@
 #include "storage/ostream.h"
+#include "base/backoff.h"
 #include "base/ks.h"
 #include "base/log.h"
 
@@ -59,15 +60,6 @@ static void set_state(ks_ostream *os, enum os_state s) {
   ks_log_debug("ostream %s: %s -> %s", os->key, state_names[os->state],
                state_names[s]);
   os->state = s;
-}
-
-uint64_t ks_backoff_ms(unsigned attempt, uint64_t base, uint64_t cap) {
-  uint64_t ceil = base;
-  for (unsigned i = 0; i < attempt && ceil < cap; i++)
-    ceil *= 2;
-  if (ceil > cap)
-    ceil = cap;
-  return ceil ? (uint64_t)random() % (ceil + 1) : 0;
 }
 
 ks_ostream *ks_ostream_new(ks_storage *st, const char *key,

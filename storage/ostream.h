@@ -52,8 +52,4 @@ uint64_t ks_ostream_bytes(const ks_ostream *os);
 /* Bytes held in memory (current part + parts in flight). */
 size_t ks_ostream_buffered(const ks_ostream *os);
 
-/* Backoff delay for attempt n (0-based): uniform in [0, min(cap, base*2^n)]
- * ("full jitter"). */
-uint64_t ks_backoff_ms(unsigned attempt, uint64_t base, uint64_t cap);
-
 #endif

@@ -105,7 +105,7 @@ void ks_storage_note(int reachable, uint64_t bytes);
 int ks_storage_reachable(void);
 
 /* Opens the backend for a storage URL (file:///abs/path or
- * s3://bucket/prefix) on a loop. s3: the storage.s3 settings (NULL for
+ * s3://bucket/prefix) on a loop (storage/open.c, the factory). s3: the storage.s3 settings (NULL for
  * defaults; unused by fs). Returns KS_EUNSUPPORTED for unknown schemes. */
 int ks_storage_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *s3,
                     ks_storage **out);

@@ -7,6 +7,7 @@
 #include "storage/fs/fs.h"
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/ks.h"
 #include "storage/fs/fs_int.h"
 
@@ -156,27 +157,11 @@ static void get_work(uv_work_t *w) {
   } else if (!S_ISREG(st.st_mode)) {
     r->status = S_ISDIR(st.st_mode) ? -EISDIR : KS_EINVAL;
   } else {
-    /* Read to EOF rather than trusting st_size: the file is immutable for
-     * ksink, but another tool may still be appending to it. */
-    ks_buf b;
-    ks_buf_init(&b, 0);
-    size_t want = (size_t)st.st_size + 1;
-    for (;;) {
-      if ((r->status = ks_buf_reserve(&b, want)))
-        break;
-      ssize_t n = read(fd, b.data + b.len, b.cap - b.len);
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
-        r->status = ks__fs_err(errno);
-        break;
-      }
-      if (n == 0)
-        break;
-      b.len += (size_t)n;
-      want = 4096;
-    }
-    r->out = ks_buf_steal(&b, &r->outlen);
+    /* ks_read_fd reads to EOF rather than trusting st_size: the file is
+     * immutable for ksink, but another tool may still be appending to it. */
+    int rr = ks_read_fd(fd, 0, &r->out, &r->outlen);
+    if (rr)
+      r->status = ks__fs_err(-rr);
   }
   close(fd);
 }

@@ -15,7 +15,7 @@
 #include "storage/s3/s3_int.h"
 
 #include "base/log.h"
-#include "storage/ostream.h"
+#include "base/backoff.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

@@ -114,12 +114,12 @@ final=$(hash_at)
 
 # vacuum: the tombstones are as old as the optimize's commit
 T=$(grep -o '"deletionTimestamp":[0-9]*' "$E" | sed -n '1s/.*://p')
-KS_NOW_MS=$((T - 1)) "$KSINK" vacuum "$TABLE_URL" --retain 0h -c "$CONF" >"$WORK/vacuum1.out" 2>/dev/null ||
+"$KSINK" vacuum "$TABLE_URL" --retain 0h --now-ms $((T - 1)) -c "$CONF" >"$WORK/vacuum1.out" 2>/dev/null ||
   fail "vacuum 1 exited $?"
 grep -q '^vacuum: deleted 0 files' "$WORK/vacuum1.out" || fail "vacuum before the retention passed: $(cat "$WORK/vacuum1.out")"
 "$KSINK" vacuum "$TABLE_URL" --retain 1h -c "$CONF" >"$WORK/vacuum2.out" 2>/dev/null || fail "vacuum 2 exited $?"
 grep -q '^vacuum: deleted 0 files' "$WORK/vacuum2.out" || fail "vacuum --retain 1h: $(cat "$WORK/vacuum2.out")"
-KS_NOW_MS=$((T + 1000)) "$KSINK" vacuum "$TABLE_URL" --retain 0h -c "$CONF" >"$WORK/vacuum3.out" 2>/dev/null ||
+"$KSINK" vacuum "$TABLE_URL" --retain 0h --now-ms $((T + 1000)) -c "$CONF" >"$WORK/vacuum3.out" 2>/dev/null ||
   fail "vacuum 3 exited $?"
 grep -q "^vacuum: deleted $REMOVED files" "$WORK/vacuum3.out" || fail "vacuum after the retention: $(tail -1 "$WORK/vacuum3.out")"
 grep -o '"remove":{"path":"[^"]*"' "$E" | sed 's/.*"path":"//; s/"$//' | sort >"$WORK/removed"

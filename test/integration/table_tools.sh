@@ -95,7 +95,7 @@ echo orphan >"$T/orphan-of-a-crash.parquet"
 mkdir -p "$T/day=1" && echo nested >"$T/day=1/orphan.parquet"
 future=$(( $(date +%s) * 1000 + 60000 ))
 
-KS_NOW_MS=$future "$KSINK" vacuum "file://$T" --retain 0h --dry-run >"$WORK/dry" 2>"$WORK/dry.err" ||
+"$KSINK" vacuum "file://$T" --retain 0h --now-ms "$future" --dry-run >"$WORK/dry" 2>"$WORK/dry.err" ||
   fail "vacuum --dry-run exited $?: $(cat "$WORK/dry.err")"
 sort "$WORK/dry" >"$WORK/dry.sorted"
 printf '%s\n' "vacuum: would delete 3 files (21 bytes); kept 24 referenced, 0 newer than the retention" \
@@ -110,7 +110,7 @@ grep -q "^vacuum: deleted 0 files (0 bytes); kept 24 referenced, 3 newer than th
   fail "vacuum 168h: $(cat "$WORK/keep")"
 
 before=$(ls "$L" | wc -l)
-KS_NOW_MS=$future "$KSINK" vacuum "file://$T" --retain 0h >"$WORK/vac" 2>/dev/null || fail "vacuum exited $?"
+"$KSINK" vacuum "file://$T" --retain 0h --now-ms "$future" >"$WORK/vac" 2>/dev/null || fail "vacuum exited $?"
 grep -q "^vacuum: deleted 3 files (21 bytes); kept 24 referenced" "$WORK/vac" || fail "vacuum: $(cat "$WORK/vac")"
 [ ! -e "$T/part-000.parquet" ] && [ ! -e "$T/orphan-of-a-crash.parquet" ] &&
   [ ! -e "$T/day=1/orphan.parquet" ] || fail "vacuum left unreferenced files"
@@ -123,5 +123,6 @@ done
 set +e
 "$KSINK" vacuum "file://$T" >/dev/null 2>&1; [ $? -eq 2 ] || fail "vacuum without --retain: want exit 2"
 "$KSINK" vacuum "file://$T" --retain soon >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --retain: want exit 2"
+"$KSINK" vacuum "file://$T" --retain 0h --now-ms soon >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --now-ms: want exit 2"
 set -e
 log "table tools ok"

@@ -27,8 +27,20 @@ static void test_messages(void **state) {
 
 static void test_every_code(void **state) { KS_ERRNO_MAP(CHECK_) }
 
+/* The codes are generated from the table; their values never changed
+ * (they reach logs and metric labels only by name, but stay stable). */
+static void test_values(void **state) {
+  assert_int_equal(KS_ENOMEM, -1001);
+  assert_int_equal(KS_EINVAL, -1002);
+  assert_int_equal(KS_ESTOPPED, -1017);
+  assert_int_equal(KS_ENEWFIELD, -1020);
+  assert_int_equal(KS_ERR(NEWFIELD), KS_ENEWFIELD);
+  assert_int_equal(KS_ERRNUM_LAST_, 1021);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_messages),
-                                     cmocka_unit_test(test_every_code)};
+                                     cmocka_unit_test(test_every_code),
+                                     cmocka_unit_test(test_values)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

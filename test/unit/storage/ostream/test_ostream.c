@@ -259,19 +259,6 @@ static void test_abort_while_create_fails(void **state) {
   env_close(&e);
 }
 
-static void test_backoff_full_jitter(void **state) {
-  for (unsigned a = 0; a < 40; a++) {
-    uint64_t cap = 100u << (a < 10 ? a : 10);
-    if (cap > 30000)
-      cap = 30000;
-    for (int i = 0; i < 50; i++) {
-      uint64_t d = ks_backoff_ms(a, 100, 30000);
-      assert_true(d <= cap);
-    }
-  }
-  assert_int_equal(ks_backoff_ms(5, 0, 100), 0);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_small_file_single_put_retried),
@@ -280,7 +267,6 @@ int main(void) {
       cmocka_unit_test(test_parts_in_flight_are_bounded),
       cmocka_unit_test(test_abort_leaves_nothing),
       cmocka_unit_test(test_abort_while_create_fails),
-      cmocka_unit_test(test_backoff_full_jitter),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
