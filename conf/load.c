@@ -385,19 +385,6 @@ static int load_log(ks__conf_ctx *c, const ks__conf_node *root, ks_conf *conf) {
   return 0;
 }
 
-void ks_conf_s3_defaults(ks_conf_s3 *s3) {
-  s3->part_size = INT64_C(8) << 20;
-  s3->max_parts_in_flight = 4;
-  s3->verify_tls = 1;
-  s3->connect_timeout_ms = 5000;
-  s3->stall_timeout_ms = 30000;
-  s3->retry_base_ms = 100;
-  s3->retry_cap_ms = 20000;
-  s3->retry_max_attempts = 8;
-  s3->breaker_failures = 5;
-  s3->breaker_cooldown_ms = 5000;
-  s3->stale_upload_age_ms = 3600000;
-}
 
 static ks_conf *conf_new(const char *name) {
   ks_conf *conf = ks_calloc(1, sizeof *conf);

@@ -13,7 +13,7 @@
 #ifndef KS_STORAGE_S3_S3_H
 #define KS_STORAGE_S3_S3_H
 
-#include "conf/conf.h"
+#include "storage/s3/s3_conf.h"
 #include "storage/storage.h"
 
 #include <stdatomic.h>
