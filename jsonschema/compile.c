@@ -6,6 +6,7 @@
  * meta-schema fails the load with the schema path, so a schema is never
  * half-enforced. Unknown keywords are ignored, as draft-07 requires.
  */
+#include "base/file.h"
 #include "jsonschema/compile_int.h"
 
 #include <errno.h>
@@ -712,29 +713,18 @@ int ks_js_compile(const char *json, size_t len, const char *name,
 int ks_js_compile_file(const char *path, const ks_js_opts *o,
                        ks_js_schema **out, char *err, size_t errlen) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  uint8_t *data;
+  size_t len;
+  int r = ks_read_file(path, KS__SCHEMA_FILE_MAX, &data, &len, NULL, 0);
+  if (r) {
+    if (r == KS_ETOOBIG)
+      snprintf(err, errlen, "%s: schema file larger than 16 MiB", path);
+    else
+      snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-r));
     return KS_ESCHEMA;
   }
-  ks_buf b;
-  ks_buf_init(&b, KS__SCHEMA_FILE_MAX);
-  char chunk[8192];
-  size_t n;
-  int r = 0;
-  while (r == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    r = ks_buf_append(&b, chunk, n);
-  int rerr = ferror(f);
-  fclose(f);
-  if (r || rerr) {
-    snprintf(err, errlen, "%s: %s", path,
-             r ? "schema file larger than 16 MiB" : "read error");
-    ks_buf_free(&b);
-    return KS_ESCHEMA;
-  }
-  r = ks_js_compile(b.data ? (char *)b.data : "", b.len, path, o, out, err,
-                    errlen);
-  ks_buf_free(&b);
+  r = ks_js_compile((const char *)data, len, path, o, out, err, errlen);
+  ks_free(data);
   return r;
 }
 

@@ -7,6 +7,7 @@
  * directory mapped from a base URI (--remote-dir/--remote-base). Nothing is
  * ever fetched from the network.
  */
+#include "base/file.h"
 #include "jsonschema/compile_int.h"
 
 #include "draft07_schema.h"
@@ -361,26 +362,18 @@ static int load_remote(ks__compiler *c, const char *uri, size_t len) {
                        (int)len, uri);
   char path[4096];
   snprintf(path, sizeof path, "%s/%.*s", c->remote_dir, (int)rl, rel);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
+  uint8_t *data;
+  size_t dlen;
+  int r = ks_read_file(path, REMOTE_MAX, &data, &dlen, NULL, 0);
+  if (r == KS_ETOOBIG)
+    return ks__cfail(c, "%s: larger than 16 MiB", path);
+  if (r)
     return ks__cfail(c, "cannot resolve \"%.*s\": %s: %s", (int)len, uri, path,
-                     strerror(errno));
-  ks_buf b;
-  ks_buf_init(&b, REMOTE_MAX);
-  char chunk[8192];
-  size_t n;
-  int r = 0;
-  while (r == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    r = ks_buf_append(&b, chunk, n);
-  fclose(f);
-  if (r == 0) {
-    char *u = ks_strndup(uri, len);
-    r = ks__doc_add(c, b.data ? (char *)b.data : "", b.len, u, &doc);
-    ks_free(u);
-  } else {
-    r = ks__cfail(c, "%s: larger than 16 MiB", path);
-  }
-  ks_buf_free(&b);
+                     strerror(-r));
+  char *u = ks_strndup(uri, len);
+  r = ks__doc_add(c, (const char *)data, dlen, u, &doc);
+  ks_free(u);
+  ks_free(data);
   return r;
 }
 
