@@ -124,45 +124,6 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   ks_log_info("kafka: assigned %d partitions", parts->cnt);
 }
 
-/* Control thread, inside the rebalance callback: each worker flushes the
- * batches of the revoked partitions and waits until they are committed,
- * then drops the partitions (stages/source.h); returns when every worker
- * is done. */
-static void revoke_and_wait(ks_pipeline *p,
-                            const rd_kafka_topic_partition_list_t *parts,
-                            int lost) {
-  uv_mutex_lock(&p->revoke_lock);
-  p->revoke_pending = 0;
-  uv_mutex_unlock(&p->revoke_lock);
-  for (int i = 0; i < p->nworkers; i++) {
-    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, lost);
-    uv_mutex_lock(&p->revoke_lock);
-    p->revoke_pending++;
-    uv_mutex_unlock(&p->revoke_lock);
-    if (ks_worker_post(p->workers[i], m)) {
-      ks_source_msg_free(m);
-      uv_mutex_lock(&p->revoke_lock);
-      p->revoke_pending--;
-      uv_mutex_unlock(&p->revoke_lock);
-    }
-  }
-  uv_mutex_lock(&p->revoke_lock);
-  while (p->revoke_pending > 0) {
-    if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
-                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
-      ks_log_warn("revoke: waiting for %d workers to commit their batches",
-                  p->revoke_pending);
-  }
-  uv_mutex_unlock(&p->revoke_lock);
-}
-
-void ks_kafka_revoke_settled(ks_pipeline *p) {
-  uv_mutex_lock(&p->revoke_lock);
-  p->revoke_pending--;
-  uv_cond_signal(&p->revoke_cond);
-  uv_mutex_unlock(&p->revoke_lock);
-}
-
 static void revoke_parts(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
   /* Lost: the group moved on without us (we missed heartbeats past the
@@ -170,7 +131,7 @@ static void revoke_parts(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   int lost = rd_kafka_assignment_lost(p->env.rk);
   if (lost)
     ks_log_warn("kafka: assignment of %d partitions lost", parts->cnt);
-  revoke_and_wait(p, parts, lost);
+  ks_pipeline_revoke_and_wait(p, parts, lost);
   atomic_fetch_sub(&p->assigned, parts->cnt);
   if (incremental) {
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(p->env.rk, parts);

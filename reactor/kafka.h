@@ -21,9 +21,6 @@ void ks_kafka_serve(ks_pipeline *p);
 /* The worker that owns a partition: a stable hash, so a partition lands
  * on the same worker whenever it comes back. */
 int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part);
-/* Worker side: the worker's part of a revoke has settled (its revoked
- * partitions committed): the control thread may go on. */
-void ks_kafka_revoke_settled(ks_pipeline *p);
 /* Table index consuming a topic, or -1. */
 int ks_kafka_table_of(const ks_pipeline *p, const char *topic);
 

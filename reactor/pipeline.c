@@ -3,6 +3,7 @@
 #include "reactor/kafka.h"
 #include "reactor/sweep.h"
 #include "reactor/worker.h"
+#include "stages/source.h"
 #include "stages/table/table.h"
 
 #include <fcntl.h>
@@ -263,6 +264,45 @@ int ks_pipeline_run(ks_pipeline *p) {
   close(p->consumer_fds[1]);
   uv_loop_close(&p->ctl_loop);
   return atomic_load(&p->env.fatal) ? 1 : 0;
+}
+
+/* Control thread, inside the rebalance callback: each worker flushes the
+ * batches of the revoked partitions and waits until they are committed,
+ * then drops the partitions (stages/source.h); returns when every worker
+ * is done. */
+void ks_pipeline_revoke_and_wait(ks_pipeline *p,
+                                 const rd_kafka_topic_partition_list_t *parts,
+                                 int lost) {
+  uv_mutex_lock(&p->revoke_lock);
+  p->revoke_pending = 0;
+  uv_mutex_unlock(&p->revoke_lock);
+  for (int i = 0; i < p->nworkers; i++) {
+    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, lost);
+    uv_mutex_lock(&p->revoke_lock);
+    p->revoke_pending++;
+    uv_mutex_unlock(&p->revoke_lock);
+    if (ks_worker_post(p->workers[i], m)) {
+      ks_source_msg_free(m);
+      uv_mutex_lock(&p->revoke_lock);
+      p->revoke_pending--;
+      uv_mutex_unlock(&p->revoke_lock);
+    }
+  }
+  uv_mutex_lock(&p->revoke_lock);
+  while (p->revoke_pending > 0) {
+    if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
+                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
+      ks_log_warn("revoke: waiting for %d workers to commit their batches",
+                  p->revoke_pending);
+  }
+  uv_mutex_unlock(&p->revoke_lock);
+}
+
+void ks_pipeline_revoke_settled(ks_pipeline *p) {
+  uv_mutex_lock(&p->revoke_lock);
+  p->revoke_pending--;
+  uv_cond_signal(&p->revoke_cond);
+  uv_mutex_unlock(&p->revoke_lock);
 }
 
 int ks_pipeline_restart(ks_pipeline *p, int task) {

@@ -77,6 +77,15 @@ void ks_pipeline_free(ks_pipeline *p);
  * after a stop. */
 void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w);
 
+/* Control thread, inside the rebalance callback: every worker flushes
+ * (or, when the assignment was lost, drops) the batches of the revoked
+ * partitions and waits until they are committed (stages/source.h);
+ * returns when every worker is done. */
+void ks_pipeline_revoke_and_wait(ks_pipeline *p,
+                                 const rd_kafka_topic_partition_list_t *parts,
+                                 int lost);
+/* Worker side: the worker's part of a revoke has settled. */
+void ks_pipeline_revoke_settled(ks_pipeline *p);
 /* Thread-safe: worker `task` (-1: every worker) drops what it buffered
  * and continues from the tables' logs (Connect's task restart). 0 or the
  * first worker's error. */

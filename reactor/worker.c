@@ -1,7 +1,6 @@
 #include "reactor/worker.h"
 #include "base/log.h"
 #include "reactor/backpressure.h"
-#include "reactor/kafka.h"
 #include "stages/rewind.h"
 #include "stages/source.h"
 
@@ -226,7 +225,7 @@ void ks_worker_consume_stop(ks_worker *w) {
 void ks_worker_check_drained(ks_worker *w) {
   int drained = ks_lane_drained(&w->lane);
   if (ks_source_revoke_settled(&w->lane))
-    ks_kafka_revoke_settled(w->p);
+    ks_pipeline_revoke_settled(w->p);
   if (!drained || w->drained_sent)
     return;
   w->drained_sent = 1;

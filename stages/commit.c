@@ -50,6 +50,9 @@ struct ks_committer {
   unsigned replans;
 };
 
+const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
+
 static void kick(ks_committer *c);
 static int plan_schema(ks_committer *c);
 

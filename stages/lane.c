@@ -6,17 +6,8 @@
 #include "stages/source.h"
 #include "stages/writer.h"
 
+#include <stdio.h>
 #include <string.h>
-
-const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
-    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800};
-
-int ks_lane_topic_index(const ks_lane_env *env, const char *topic) {
-  for (size_t i = 0; i < env->ntopics; i++)
-    if (strcmp(env->topics[i], topic) == 0)
-      return (int)i;
-  return -1;
-}
 
 /* One dead-letter producer per lane, when any table names a DLQ topic. */
 static int open_dlq(ks_lane *l) {
@@ -44,6 +35,27 @@ static int open_dlq(ks_lane *l) {
   return r;
 }
 
+/* A flushed set came back to the writer that sent it: what it means for
+ * the lane's partitions (committed: acknowledged; refused as a zombie: the
+ * writer rewinds; any other failure: the process stops). */
+static void on_set_returned(ks_lane *l, ks_table_writer *tw,
+                            const ks_flushed_set *fs) {
+  if (fs->status == 0) {
+    for (size_t i = 0; i < fs->nparts; i++)
+      ks_source_acked(l, fs->parts[i].topic, fs->parts[i].partition,
+                      fs->parts[i].version);
+  } else if (fs->status == KS_EZOMBIE) {
+    ks_rewind_start(l, fs->table,
+                    "a batch was refused because another "
+                    "writer committed its partitions");
+  } else {
+    char why[256];
+    snprintf(why, sizeof why, "table %s: batch not committed: %s",
+             l->env->tables[fs->table].conf->name, ks_strerror(fs->status));
+    ks_lane_fatal(l, why);
+  }
+}
+
 int ks_lane_open(ks_lane *l, uv_loop_t *loop) {
   const ks_lane_env *env = l->env;
   size_t nt = env->ntables;
@@ -64,7 +76,7 @@ int ks_lane_open(ks_lane *l, uv_loop_t *loop) {
   if (r)
     return r;
   for (size_t i = 0; i < nt; i++) {
-    l->writers[i] = ks_table_writer_new(l, &env->tables[i]);
+    l->writers[i] = ks_table_writer_new(l, &env->tables[i], on_set_returned);
     if (env->tables[i].committer == l->id)
       l->committers[i] = ks_committer_new(l, &env->tables[i]);
   }

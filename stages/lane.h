@@ -26,6 +26,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <uv.h>
 
 typedef struct ks_lane ks_lane;
@@ -156,6 +157,12 @@ static inline int ks_lane_post(ks_lane *l, int to, ks_msg *m) {
 }
 
 /* Index of topic in env->topics, or -1. */
-int ks_lane_topic_index(const ks_lane_env *env, const char *topic);
+static inline int ks_lane_topic_index(const ks_lane_env *env,
+                                      const char *topic) {
+  for (size_t i = 0; i < env->ntopics; i++)
+    if (strcmp(env->topics[i], topic) == 0)
+      return (int)i;
+  return -1;
+}
 
 #endif

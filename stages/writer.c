@@ -5,7 +5,6 @@
 #include "stages/errfile.h"
 #include "stages/writer_int.h"
 #include "stages/table/partitioner.h"
-#include "stages/rewind.h"
 #include "stages/table/schemaless.h"
 
 #include <stdio.h>
@@ -52,9 +51,11 @@ static void use_newest(ks_table_writer *tw) {
   open_stage(tw);
 }
 
-ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t) {
+ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
+                                     ks_set_returned_fn returned) {
   ks_table_writer *tw = ks_calloc(1, sizeof *tw);
   tw->w = w;
+  tw->returned = returned;
   tw->t = t;
   tw->format = t->conf->format;
   /* The common case, an unpartitioned Delta table, shreds straight into

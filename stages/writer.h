@@ -12,13 +12,20 @@
 #ifndef KS_STAGES_WRITER_H
 #define KS_STAGES_WRITER_H
 
+#include "stages/commit.h"
 #include "stages/lane.h"
 #include "stages/record/decode.h"
 #include "stages/source.h"
 
 #include <librdkafka/rdkafka.h>
 
-ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t);
+/* What the lane does when one of the writer's flushed sets comes back
+ * from its commit (fs->status says how it went); the writer has done its
+ * own bookkeeping and frees the set afterwards. */
+typedef void (*ks_set_returned_fn)(ks_lane *l, ks_table_writer *tw,
+                                   const ks_flushed_set *fs);
+ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
+                                     ks_set_returned_fn returned);
 /* Closes timers; the writer must be idle. Frees itself. */
 void ks_table_writer_close(ks_table_writer *tw);
 

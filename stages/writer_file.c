@@ -1,7 +1,6 @@
 #include "base/log.h"
 #include "stages/writer_int.h"
 #include "stages/table/partitioner.h"
-#include "stages/rewind.h"
 #include "stages/table/schemaless.h"
 #include "stages/source.h"
 #include "storage/delta/delta.h"
@@ -441,15 +440,14 @@ void ks__tw_drop_files(ks_table_writer *tw) {
 
 /* ---- the set's way out -------------------------------------------------- */
 
+/* One completion, one consequence: the writer counts what it wrote and
+ * lets go of the set; the lane decides what the result means. */
 static void on_committed(ks_msg *m) {
   ks_flushed_set *fs = ks_container_of(m, ks_flushed_set, msg);
   ks_table_writer *tw = fs->tw;
   ks_lane *w = tw->w;
   tw->uncommitted--;
   if (fs->status == 0) {
-    for (size_t i = 0; i < fs->nparts; i++)
-      ks_source_acked(w, fs->parts[i].topic, fs->parts[i].partition,
-                      fs->parts[i].version);
     ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
                               memory_order_relaxed);
@@ -457,16 +455,8 @@ static void on_committed(ks_msg *m) {
     atomic_fetch_add_explicit(&w->counters.files, fs->nadds,
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&tc->files, fs->nadds, memory_order_relaxed);
-  } else if (fs->status == KS_EZOMBIE) {
-    ks_rewind_start(w, tw->t->index,
-                    "a batch was refused because another "
-                    "writer committed its partitions");
-  } else {
-    char why[256];
-    snprintf(why, sizeof why, "table %s: batch not committed: %s",
-             tw->t->conf->name, ks_strerror(fs->status));
-    ks_lane_fatal(w, why);
   }
+  tw->returned(w, tw, fs);
   ks_flushed_set_free(fs);
   ks_lane_maybe_drained(w);
 }

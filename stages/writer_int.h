@@ -62,6 +62,7 @@ struct ks__batch {
 
 struct ks_table_writer {
   ks_lane *w;
+  ks_set_returned_fn returned; /* the lane's consequence of a commit */
   ks_table *t;
   ks_format format;
   int direct;        /* unpartitioned delta: the stage is the file's rows */
