@@ -178,13 +178,13 @@ static int check_token_file(const char *path, const char *what) {
   ks_free(d);
   if (r == 0 && n == 0) {
     ks_log_error("storage.s3: credentials: %s: %s is empty", what, path);
-    return KS_ECONFIG;
+    return KS_EACCES;
   }
   if (r) {
     ks_log_error("storage.s3: credentials: %s: %s (the chain stops at a "
                  "source that is set up but broken)",
                  what, err);
-    return KS_ECONFIG;
+    return KS_EACCES;
   }
   return 0;
 }
@@ -362,7 +362,7 @@ static int find_source(ks__s3_chain *c, const ks_conf_s3 *conf, ks_buf *t) {
     ks_log_error("storage.s3: credentials: AWS_PROFILE=%s: no such profile in "
                  "%s or %s",
                  f.profile, f.cred_path, f.conf_path);
-    r = KS_ECONFIG;
+    r = KS_EACCES;
   }
   if (r == KS_ENOENT) {
     char what[2400];
@@ -446,7 +446,7 @@ int ks__s3_chain_open(ks__s3 *s3, const ks_conf_s3 *conf) {
     ks_log_error("storage.s3: no credentials found; tried, in order: %s. Set "
                  "one of them (see \"Credentials\" in the README)",
                  c->tried);
-    return KS_ECONFIG;
+    return KS_EACCES; /* a runtime failure (exit 1), not a bad config */
   }
   if (r)
     return r;

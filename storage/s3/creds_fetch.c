@@ -371,7 +371,9 @@ static void on_answer(ks__s3_req *r) {
     break;
   case STEP_IMDS_TOKEN:
   case STEP_IMDS_ROLE: {
-    size_t l = body ? strcspn(body, "\r\n") : 0;
+    size_t l = 0;
+    while (l < n && body[l] != '\r' && body[l] != '\n')
+      l++;
     if (l == 0 || l > 1024) {
       rc = KS_EINVAL;
       snprintf(err, sizeof err, "empty answer");

@@ -200,9 +200,10 @@ uint64_t ks__s3_breaker_wait_ms(ks__s3_breaker *b);
 /* The region: storage.s3.region, AWS_REGION, AWS_DEFAULT_REGION, the
  * profile's region in the shared config file, else us-east-1. */
 char *ks__s3_region(const ks_conf_s3 *conf);
-/* Finds the credential source (the AWS SDKs' chain, see creds.c) and
- * starts fetching when it is remote. KS_ECONFIG with a message listing
- * what was tried when there is none, or when a source is broken. */
+/* Finds the credential source (the AWS SDKs' chain, see creds.c).
+ * KS_EACCES with a message listing what was tried when there is none, or
+ * when a source is set up but unreadable; KS_ECONFIG when a setting is
+ * malformed. */
 int ks__s3_chain_open(ks__s3 *s3, const ks_conf_s3 *conf);
 /* After the transport is up: installs static keys or starts the first
  * fetch (requests wait for it). */
