@@ -123,6 +123,14 @@ function auth(req, res, body) {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(stats));
   }
+  if (req.method === 'POST' && u.pathname === '/__revoke') {
+    // Every session credential issued so far expires now (S3 answers
+    // ExpiredToken to what is signed with them).
+    let n = 0;
+    for (const c of issued.values()) if (c.token !== null) { c.exp = Date.now() - 1; n++; }
+    res.writeHead(200);
+    return res.end(String(n));
+  }
   if (req.method === 'POST' && (u.pathname === '/' || u.pathname === '/sts')) {
     const f = new URLSearchParams(body.toString());
     const action = f.get('Action');
