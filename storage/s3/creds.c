@@ -306,7 +306,8 @@ static int profile_role(ks__s3_chain *c, const shared_files *f) {
 /* Fills c from the first source that is set up; KS_ENOENT when none. */
 static int find_source(ks__s3_chain *c, const ks_conf_s3 *conf, ks_buf *t) {
   /* 1. static keys */
-  if (conf && conf->access_key_id && conf->secret_access_key) {
+  if (conf && conf->access_key_id && *conf->access_key_id &&
+      conf->secret_access_key && *conf->secret_access_key) {
     c->provider = KS_S3_CRED_CONFIG;
     c->fixed.access_key = ks_strdup(conf->access_key_id);
     c->fixed.secret_key = ks_strdup(conf->secret_access_key);
