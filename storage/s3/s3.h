@@ -41,6 +41,14 @@ typedef void (*ks_s3_count_cb)(void *arg, int status, size_t n);
 int ks_s3_list_uploads(ks_storage *s, const char *prefix, int abort_them,
                        ks_s3_count_cb cb, void *arg);
 
+/* Start-up check (storage.s3.conditional_writes_probe): puts a random
+ * scratch key under url twice with If-None-Match: *, the second must be
+ * refused with 412, then deletes it. 0; KS_EUNSUPPORTED with err when the
+ * store overwrote; another code when storage failed. Blocks: call it
+ * before the workers start. */
+int ks_s3_probe_conditional_writes(const char *url, const ks_conf_s3 *conf,
+                                   char *err, size_t errlen);
+
 /* ---- counters for metrics ---------------------------------------------- */
 
 #define KS_S3_OP_MAP(XX)                                                    \

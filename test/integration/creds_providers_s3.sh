@@ -10,7 +10,8 @@
 # AWS_REGION and from the profile (asserted on the signatures the front
 # saw), storage.s3.role_arn + external_id on top of static keys, the canned
 # ACL on every object write, and the start-up failure listing what was
-# tried when nothing is found.
+# tried when nothing is found; the start-up conditional-write probe
+# passes on RGW and refuses a store that ignores If-None-Match.
 source "$(dirname "${BASH_SOURCE[0]}")/lib_creds.sh"
 
 COUNT=${KS_CREDS_COUNT:-3000}
@@ -132,6 +133,20 @@ grep -q 'no credentials found; tried, in order: storage.s3.access_key_id (not se
   fail "none: unexpected message: $(tail -3 "$WORK/none/ksink.err")"
 grep -q 'AWS_EC2_METADATA_DISABLED=true' "$WORK/none/ksink.err" || fail "none: IMDS not listed"
 log "none: $(grep -o 'no credentials found[^"]*' "$WORK/none/ksink.err" | head -1)"
+# 10. the start-up conditional-write probe: a store that ignores
+# If-None-Match (the front drops it) is refused with exit 1
+curl -sf -X POST "$AUTH_EP/__drop_if_none_match" >/dev/null
+write_conf probe
+ksink_with probe AWS_ACCESS_KEY_ID="$STATIC_AK" AWS_SECRET_ACCESS_KEY="$STATIC_SK"
+rc=0
+wait "$KSINK_PID" || rc=$?
+curl -sf -X POST "$AUTH_EP/__drop_if_none_match" >/dev/null
+[ "$rc" = 1 ] || fail "probe: ksink exited $rc on a store without conditional writes, expected 1"
+grep -q 'does not refuse a second put-if-absent' "$WORK/probe/ksink.err" ||
+  fail "probe: unexpected message: $(tail -3 "$WORK/probe/ksink.err")"
+left=$("$S3TOOL" download "$BASEURL/_ksink_probe" "$WORK/probe/left" 2>&1 | grep -o 'downloaded [0-9]*' || true)
+log "probe: refused a store without conditional writes ($left scratch objects left after the probe)"
+
 echo "creds_providers_s3: providers=web_identity,profile,profile+assume_role,container,imds,environment+role_arn order=ok broken=exit1 none=exit1 fixture=$(fixture_stats)" >"$WORK/summary"
 cat "$WORK/summary"
 log "creds_providers_s3: passed"

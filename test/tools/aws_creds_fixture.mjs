@@ -31,6 +31,7 @@ if (args['static-ak'])
 const stats = { issued: {}, s3: {}, regions: {}, acl: {}, sts_errors: 0, imds_tokens: 0 };
 const bump = (o, k) => { o[k] = (o[k] || 0) + 1; };
 const imdsTokens = new Set();
+let dropIfNoneMatch = false;
 
 function issue(kind) {
   const ak = 'ASIA' + crypto.randomBytes(8).toString('hex').toUpperCase();
@@ -123,6 +124,13 @@ function auth(req, res, body) {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(stats));
   }
+  if (req.method === 'POST' && u.pathname === '/__drop_if_none_match') {
+    // From now on the S3 front drops If-None-Match (toggles): a store
+    // without conditional writes, for the start-up probe.
+    dropIfNoneMatch = !dropIfNoneMatch;
+    res.writeHead(200);
+    return res.end(String(dropIfNoneMatch));
+  }
   if (req.method === 'POST' && u.pathname === '/__revoke') {
     // Every session credential issued so far expires now (S3 answers
     // ExpiredToken to what is signed with them).
@@ -192,7 +200,8 @@ function forward(req, res, body) {
   const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
   const h = {};
   for (const [k, v] of Object.entries(req.headers))
-    if (!['authorization', 'x-amz-security-token', 'host', 'connection'].includes(k)) h[k] = v;
+    if (!['authorization', 'x-amz-security-token', 'host', 'connection'].includes(k) &&
+        !(dropIfNoneMatch && k === 'if-none-match')) h[k] = v;
   h.host = upstream.host;
   const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   h['x-amz-date'] = date;
