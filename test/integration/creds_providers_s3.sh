@@ -147,6 +147,20 @@ grep -q 'does not refuse a second put-if-absent' "$WORK/probe/ksink.err" ||
 left=$("$S3TOOL" download "$BASEURL/_ksink_probe" "$WORK/probe/left" 2>&1 | grep -o 'downloaded [0-9]*' || true)
 log "probe: refused a store without conditional writes ($left scratch objects left after the probe)"
 
+# 11. IMDS that never answers the token PUT (hop limit 1 inside a
+# container): exit 1, and the message says why and how to fix it
+curl -sf -X POST "$AUTH_EP/__imds_silent" >/dev/null
+write_conf hop
+t0=$SECONDS
+ksink_with hop AWS_EC2_METADATA_SERVICE_ENDPOINT="$AUTH_EP"
+rc=0
+wait "$KSINK_PID" || rc=$?
+curl -sf -X POST "$AUTH_EP/__imds_silent" >/dev/null
+[ "$rc" = 1 ] || fail "hop: ksink exited $rc, expected 1"
+grep -q 'http-put-response-hop-limit 2' "$WORK/hop/ksink.err" ||
+  fail "hop: the message does not explain the hop limit: $(tail -3 "$WORK/hop/ksink.err")"
+log "hop: a silent IMDS fails start-up in $((SECONDS - t0)) s with the hop-limit explanation"
+
 echo "creds_providers_s3: providers=web_identity,profile,profile+assume_role,container,imds,environment+role_arn order=ok broken=exit1 none=exit1 fixture=$(fixture_stats)" >"$WORK/summary"
 cat "$WORK/summary"
 log "creds_providers_s3: passed"

@@ -36,7 +36,8 @@ write_conf() {
   local name=$1
   shift
   mkdir -p "$WORK/$name"
-  PORT=$((20000 + RANDOM % 30000))
+  # a port the kernel just handed out (random ones met RGW's or the fixture's)
+  PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   {
     cat <<YAML
 app_id: it

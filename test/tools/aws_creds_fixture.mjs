@@ -32,6 +32,7 @@ const stats = { issued: {}, s3: {}, regions: {}, acl: {}, sts_errors: 0, imds_to
 const bump = (o, k) => { o[k] = (o[k] || 0) + 1; };
 const imdsTokens = new Set();
 let dropIfNoneMatch = false;
+let imdsSilent = false;
 
 function issue(kind) {
   const ak = 'ASIA' + crypto.randomBytes(8).toString('hex').toUpperCase();
@@ -161,6 +162,14 @@ function auth(req, res, body) {
     }
     return stsErr(res, 'InvalidAction', 'unknown action', 400);
   }
+  if (req.method === 'POST' && u.pathname === '/__imds_silent') {
+    // Toggles an IMDS that takes the token PUT and never answers, as an
+    // instance with a metadata hop limit of 1 looks from a container.
+    imdsSilent = !imdsSilent;
+    res.writeHead(200);
+    return res.end(String(imdsSilent));
+  }
+  if (req.method === 'PUT' && u.pathname === '/latest/api/token' && imdsSilent) return;
   if (req.method === 'PUT' && u.pathname === '/latest/api/token') {
     if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) { res.writeHead(400); return res.end(); }
     const t = 'imds-' + crypto.randomBytes(16).toString('hex');
