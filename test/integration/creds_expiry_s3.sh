@@ -3,7 +3,7 @@
 # identity (STS AssumeRoleWithWebIdentity from the node fixture, whose S3
 # front refuses expired or unknown session credentials with 403
 # ExpiredToken / InvalidAccessKeyId). Records arrive for
-# KS_CREDS_EXPIRY_SECONDS (200 s; 90 s when KS_IT_COUNT is set, i.e. the
+# KS_CREDS_EXPIRY_SECONDS (170 s; 90 s when KS_IT_COUNT is set, i.e. the
 # sanitizer pass). Midway the token file is rotated (the old token is
 # refused by STS from then on: ksink must re-read the file at each
 # refresh); later every issued session credential is revoked at once, so
@@ -14,7 +14,7 @@
 # ksink_s3_credential_refreshes_total{provider="web_identity",result="ok"}.
 source "$(dirname "${BASH_SOURCE[0]}")/lib_creds.sh"
 
-DURATION=${KS_CREDS_EXPIRY_SECONDS:-$([ -n "${KS_IT_COUNT:-}" ] && echo 90 || echo 200)}
+DURATION=${KS_CREDS_EXPIRY_SECONDS:-$([ -n "${KS_IT_COUNT:-}" ] && echo 90 || echo 170)}
 RATE=400
 start_broker expiry:4
 echo "web-identity-token-A" >"$WORK/web-token"
