@@ -18,9 +18,9 @@
 #include "storage/s3/creds.h"
 
 #include "base/backoff.h"
-#include "base/file.h"
 #include "base/log.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,16 +205,120 @@ static void sts_post(ks__s3_chain *c, ks_buf *body, const ks__s3_creds *sign) {
   ks__s3_req_submit(r);
 }
 
-static void web_identity(ks__s3_chain *c) {
-  uint8_t *tok = NULL;
-  size_t n = 0;
-  char err[512];
-  if (ks_read_file(c->token_file, 64 << 10, &tok, &n, err, sizeof err)) {
-    fail(c, err);
+/* ---- token files, read on the libuv thread pool -------------------------- */
+
+/* The web identity and container authorization token files are read
+ * again at each fetch (kubelet rotates them), through uv_fs on the thread
+ * pool so the worker's loop never waits on the file system. The read
+ * counts as one of s3's handles: the storage is not freed under it. */
+typedef void (*token_fn)(ks__s3_chain *c, char *tok);
+
+typedef struct token_read {
+  uv_fs_t fs;
+  ks__s3_chain *c;
+  token_fn then;
+  char *path;
+  uv_file fd;
+  char *buf;
+  size_t len, cap;
+  int err;
+} token_read;
+
+static void tr_read(token_read *t);
+
+static void tr_closed(uv_fs_t *req) {
+  token_read *t = ks_container_of(req, token_read, fs);
+  uv_fs_req_cleanup(req);
+  ks__s3_chain *c = t->c;
+  ks__s3 *s3 = c->s3;
+  if (!s3->closing) {
+    if (t->err || t->len == 0) {
+      char msg[1200];
+      snprintf(msg, sizeof msg, "%s: %s", t->path,
+               t->err == KS_ETOOBIG ? "larger than 64 KiB"
+               : t->err             ? uv_strerror(t->err)
+                                    : "empty");
+      fail(c, msg);
+    } else {
+      while (t->len && (t->buf[t->len - 1] == '\n' ||
+                        t->buf[t->len - 1] == '\r' ||
+                        t->buf[t->len - 1] == ' '))
+        t->len--;
+      t->buf[t->len] = '\0';
+      t->then(c, t->buf);
+      t->buf = NULL; /* then owns it */
+    }
+  }
+  if (t->buf) {
+    memset(t->buf, 0, t->cap);
+    ks_free(t->buf);
+  }
+  ks_free(t->path);
+  ks_free(t);
+  ks__s3_handle_gone(s3);
+}
+
+static void tr_finish(token_read *t) {
+  if (t->fd < 0) {
+    t->fs.data = NULL;
+    tr_closed(&t->fs);
     return;
   }
-  while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
-    tok[--n] = '\0';
+  uv_fs_close(t->c->s3->base.loop, &t->fs, t->fd, tr_closed);
+}
+
+static void tr_on_read(uv_fs_t *req) {
+  token_read *t = ks_container_of(req, token_read, fs);
+  ssize_t n = req->result;
+  uv_fs_req_cleanup(req);
+  if (n < 0) {
+    t->err = (int)n;
+    tr_finish(t);
+  } else if (n == 0) {
+    tr_finish(t);
+  } else {
+    t->len += (size_t)n;
+    if (t->len == t->cap) {
+      t->err = KS_ETOOBIG;
+      tr_finish(t);
+    } else {
+      tr_read(t);
+    }
+  }
+}
+
+static void tr_read(token_read *t) {
+  uv_buf_t b = uv_buf_init(t->buf + t->len, (unsigned)(t->cap - t->len));
+  uv_fs_read(t->c->s3->base.loop, &t->fs, t->fd, &b, 1, -1, tr_on_read);
+}
+
+static void tr_on_open(uv_fs_t *req) {
+  token_read *t = ks_container_of(req, token_read, fs);
+  int fd = (int)req->result;
+  uv_fs_req_cleanup(req);
+  if (fd < 0) {
+    t->err = fd;
+    tr_finish(t);
+    return;
+  }
+  t->fd = fd;
+  tr_read(t);
+}
+
+static void read_token(ks__s3_chain *c, const char *path, token_fn then) {
+  token_read *t = ks_calloc(1, sizeof *t);
+  t->c = c;
+  t->then = then;
+  t->path = ks_strdup(path);
+  t->fd = -1;
+  t->cap = (64u << 10) + 1; /* one more byte than allowed: detects larger */
+  t->buf = ks_malloc(t->cap + 1);
+  c->s3->handles++;
+  uv_fs_open(c->s3->base.loop, &t->fs, path, O_RDONLY | O_CLOEXEC, 0,
+             tr_on_open);
+}
+
+static void web_identity_send(ks__s3_chain *c, char *tok) {
   set_step(c, STEP_WEB);
   ks_buf b;
   ks_buf_init(&b, 0);
@@ -222,10 +326,14 @@ static void web_identity(ks__s3_chain *c) {
   form(&b, "Version", "2011-06-15");
   form(&b, "RoleArn", c->web_role_arn);
   form(&b, "RoleSessionName", c->session_name);
-  form(&b, "WebIdentityToken", (char *)tok);
-  memset(tok, 0, n);
+  form(&b, "WebIdentityToken", tok);
+  memset(tok, 0, strlen(tok));
   ks_free(tok);
   sts_post(c, &b, NULL);
+}
+
+static void web_identity(ks__s3_chain *c) {
+  read_token(c, c->token_file, web_identity_send);
 }
 
 static void assume_next(ks__s3_chain *c) {
@@ -245,23 +353,7 @@ static void assume_next(ks__s3_chain *c) {
   sts_post(c, &b, &c->work);
 }
 
-static void container(ks__s3_chain *c) {
-  char *tok = NULL;
-  if (c->container_token_file) {
-    uint8_t *d = NULL;
-    size_t n = 0;
-    char err[512];
-    if (ks_read_file(c->container_token_file, 16 << 10, &d, &n, err,
-                     sizeof err)) {
-      fail(c, err);
-      return;
-    }
-    while (n && (d[n - 1] == '\n' || d[n - 1] == '\r' || d[n - 1] == ' '))
-      d[--n] = '\0';
-    tok = (char *)d;
-  } else if (c->container_token) {
-    tok = ks_strdup(c->container_token);
-  }
+static void container_send(ks__s3_chain *c, char *tok) {
   set_step(c, STEP_CONTAINER);
   ks__s3_req *r = new_req(c, "GET", c->container_url, c->container_path);
   if (tok) {
@@ -270,6 +362,14 @@ static void container(ks__s3_chain *c) {
     ks_free(tok);
   }
   ks__s3_req_submit(r);
+}
+
+static void container(ks__s3_chain *c) {
+  if (c->container_token_file)
+    read_token(c, c->container_token_file, container_send);
+  else
+    container_send(c, c->container_token ? ks_strdup(c->container_token)
+                                          : NULL);
 }
 
 static void imds_token(ks__s3_chain *c) {
