@@ -40,6 +40,7 @@ struct ks__s3_chain {
   char *imds_role;
   int have;           /* s3->creds holds usable credentials */
   uint64_t gen;       /* bumped at each install */
+  int64_t margin_ms;  /* credentials are not used this close to expiry */
   unsigned failures;  /* fetches failed in a row */
   ks__s3_req *waiting, *waiting_tail;
   ks__s3_req *inflight; /* the fetch's request */

@@ -51,7 +51,7 @@ int ks__s3_chain_refreshable(const ks__s3_chain *c) {
 
 static int usable(const ks__s3_chain *c) {
   int64_t e = c->s3->creds.expires_ms;
-  return c->have && (e == 0 || ks_unix_ms() + USABLE_MARGIN_MS < e);
+  return c->have && (e == 0 || ks_unix_ms() + c->margin_ms < e);
 }
 
 static void set_step(ks__s3_chain *c, int step) {
@@ -90,7 +90,7 @@ static uint64_t refresh_delay(int64_t expires_ms) {
   int64_t life = expires_ms - ks_unix_ms();
   uint64_t rnd = ks_backoff_random();
   if (life <= 2 * USABLE_MARGIN_MS)
-    return 1000;
+    return life > 2000 ? (uint64_t)life / 2 : 1000;
   if (life > 15 * 60000)
     return (uint64_t)(life - 5 * 60000) - rnd % 60000;
   return (uint64_t)life / 2 + rnd % ((uint64_t)life / 4 + 1);
@@ -108,6 +108,12 @@ static void install(ks__s3_chain *c) {
   c->failures = 0;
   set_step(c, STEP_IDLE);
   int64_t e = s3->creds.expires_ms;
+  /* Credentials that live less than 40 s get a smaller margin, so that
+   * what was just fetched is usable at all. */
+  int64_t life = e ? e - ks_unix_ms() : 0;
+  c->margin_ms = life > 4 * USABLE_MARGIN_MS ? USABLE_MARGIN_MS
+                 : life > 0                  ? life / 4
+                                             : 0;
   if (ks__s3_chain_refreshable(c))
     atomic_fetch_add(&ks_s3_stats_g.cred_refreshes[c->provider][0], 1);
   atomic_store(&ks_s3_stats_g.cred_provider, c->provider);
