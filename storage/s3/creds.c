@@ -80,9 +80,11 @@ static void files_load(shared_files *f) {
   const char *home = env("HOME");
   const char *cp = env("AWS_SHARED_CREDENTIALS_FILE");
   const char *fp = env("AWS_CONFIG_FILE");
-  snprintf(f->cred_path, sizeof f->cred_path, "%s%s", cp ? cp : home ? home : "",
+  if (home == NULL)
+    home = "";
+  snprintf(f->cred_path, sizeof f->cred_path, "%s%s", cp ? cp : home,
            cp ? "" : "/.aws/credentials");
-  snprintf(f->conf_path, sizeof f->conf_path, "%s%s", fp ? fp : home ? home : "",
+  snprintf(f->conf_path, sizeof f->conf_path, "%s%s", fp ? fp : home,
            fp ? "" : "/.aws/config");
   uint8_t *d;
   if (ks_read_file(f->cred_path, 1 << 20, &d, &f->cred_len, NULL, 0) == 0)
@@ -102,8 +104,8 @@ static void files_free(shared_files *f) {
 
 /* "[default]" or "[profile x]" in the config file; botocore also accepts
  * "[profile default]". */
-static int conf_get(const shared_files *f, const char *profile,
-                    const char *key, char **out) {
+static int conf_get(const shared_files *f, const char *profile, const char *key,
+                    char **out) {
   if (f->conf == NULL)
     return KS_ENOENT;
   char sec[300];
@@ -116,8 +118,8 @@ static int conf_get(const shared_files *f, const char *profile,
 }
 
 /* The credentials file first, then the config file. */
-static int prof_get(const shared_files *f, const char *profile,
-                    const char *key, char **out) {
+static int prof_get(const shared_files *f, const char *profile, const char *key,
+                    char **out) {
   if (f->cred && ks__s3_ini_get(f->cred, f->cred_len, profile, key, out) == 0)
     return 0;
   return conf_get(f, profile, key, out);
@@ -202,8 +204,9 @@ int ks__s3_container_host_allowed(const char *url) {
     if (strcasecmp(scheme, "https") == 0)
       ok = 1;
     else if (strcasecmp(scheme, "http") == 0)
-      ok = strncmp(host, "127.", 4) == 0 || strcasecmp(host, "localhost") == 0 ||
-           strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
+      ok = strncmp(host, "127.", 4) == 0 ||
+           strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+           strcmp(host, "169.254.170.2") == 0 ||
            strcmp(host, "169.254.170.23") == 0 ||
            strcasecmp(host, "[fd00:ec2::23]") == 0;
   }
@@ -401,11 +404,13 @@ static int find_source(ks__s3_chain *c, const ks_conf_s3 *conf, ks_buf *t) {
     }
     const char *tokf = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     if (tokf) {
-      if ((r = check_token_file(tokf, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")))
+      if ((r = check_token_file(tokf,
+                                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")))
         return r;
       c->container_token_file = ks_strdup(tokf);
     } else {
-      c->container_token = dup_or_null(env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+      c->container_token =
+          dup_or_null(env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     }
     c->provider = KS_S3_CRED_CONTAINER;
     return 0;

@@ -33,15 +33,15 @@ struct ks__s3_chain {
   uv_timer_t timer; /* next refresh, or a retry after a failure */
   int timer_live;
   int fetching;
-  int step;           /* see creds_fetch.c */
-  int hop;            /* assume_arn index being assumed */
-  ks__s3_creds work;  /* credentials of the step done last */
+  int step;          /* see creds_fetch.c */
+  int hop;           /* assume_arn index being assumed */
+  ks__s3_creds work; /* credentials of the step done last */
   char *imds_token;
   char *imds_role;
-  int have;           /* s3->creds holds usable credentials */
-  uint64_t gen;       /* bumped at each install */
-  int64_t margin_ms;  /* credentials are not used this close to expiry */
-  unsigned failures;  /* fetches failed in a row */
+  int have;          /* s3->creds holds usable credentials */
+  uint64_t gen;      /* bumped at each install */
+  int64_t margin_ms; /* credentials are not used this close to expiry */
+  unsigned failures; /* fetches failed in a row */
   ks__s3_req *waiting, *waiting_tail;
   ks__s3_req *inflight; /* the fetch's request */
   char last_err[512];

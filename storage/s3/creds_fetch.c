@@ -36,10 +36,13 @@ enum {
   STEP_ASSUME
 };
 
-static const char *const step_names[] = {
-    "idle",          "STS AssumeRoleWithWebIdentity", "container credentials",
-    "IMDSv2 token",  "IMDS role name",                "IMDS role credentials",
-    "STS AssumeRole"};
+static const char *const step_names[] = {"idle",
+                                         "STS AssumeRoleWithWebIdentity",
+                                         "container credentials",
+                                         "IMDSv2 token",
+                                         "IMDS role name",
+                                         "IMDS role credentials",
+                                         "STS AssumeRole"};
 
 /* Credentials are usable until this close to their expiry. */
 #define USABLE_MARGIN_MS 10000
@@ -129,8 +132,8 @@ static void install(ks__s3_chain *c) {
     ks_log_info("storage.s3: credentials from %s%s (access key %.4s..., "
                 "expire %s)",
                 ks_s3_cred_name(c->provider),
-                c->nassume ? " with an assumed role" : "",
-                s3->creds.access_key, when);
+                c->nassume ? " with an assumed role" : "", s3->creds.access_key,
+                when);
   else
     ks_log_debug("storage.s3: credentials refreshed from %s (expire %s)",
                  ks_s3_cred_name(c->provider), when);
@@ -246,9 +249,9 @@ static void tr_closed(uv_fs_t *req) {
                                     : "empty");
       fail(c, msg);
     } else {
-      while (t->len && (t->buf[t->len - 1] == '\n' ||
-                        t->buf[t->len - 1] == '\r' ||
-                        t->buf[t->len - 1] == ' '))
+      while (t->len &&
+             (t->buf[t->len - 1] == '\n' || t->buf[t->len - 1] == '\r' ||
+              t->buf[t->len - 1] == ' '))
         t->len--;
       t->buf[t->len] = '\0';
       t->then(c, t->buf);
@@ -374,8 +377,8 @@ static void container(ks__s3_chain *c) {
   if (c->container_token_file)
     read_token(c, c->container_token_file, container_send);
   else
-    container_send(c, c->container_token ? ks_strdup(c->container_token)
-                                          : NULL);
+    container_send(c,
+                   c->container_token ? ks_strdup(c->container_token) : NULL);
 }
 
 static void imds_token(ks__s3_chain *c) {

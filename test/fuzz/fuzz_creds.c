@@ -27,8 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check(ks__s3_parse_sts(s, size, &c, err, sizeof err), &c);
   check(ks__s3_parse_json_creds(s, size, &c, err, sizeof err), &c);
   static const char *const sections[] = {"default", "profile app", "x"};
-  static const char *const keys[] = {"aws_access_key_id", "role_arn",
-                                     "region"};
+  static const char *const keys[] = {"aws_access_key_id", "role_arn", "region"};
   for (size_t i = 0; i < 3; i++) {
     char *v = NULL;
     if (ks__s3_ini_get(s, size, sections[i], keys[i], &v) == 0) {

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+/* cmocka needs the three above first */
 #include <cmocka.h>
 
 #include "storage/s3/creds.h"
@@ -20,11 +21,14 @@ static const char sts_web[] =
     "<AssumeRoleWithWebIdentityResponse "
     "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
     "  <AssumeRoleWithWebIdentityResult>\n"
-    "    <SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"
+    "    "
+    "<SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"
     "</SubjectFromWebIdentityToken>\n"
-    "    <Audience>client.5498841531868486423.1548@apps.example.com</Audience>\n"
+    "    "
+    "<Audience>client.5498841531868486423.1548@apps.example.com</Audience>\n"
     "    <AssumedRoleUser>\n"
-    "      <Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/"
+    "      "
+    "<Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/"
     "app1</Arn>\n"
     "      <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:app1</AssumedRoleId>\n"
     "    </AssumedRoleUser>\n"
@@ -47,12 +51,13 @@ static void test_sts(void **state) {
   (void)state;
   ks__s3_creds c;
   char err[256];
-  assert_int_equal(ks__s3_parse_sts(sts_web, strlen(sts_web), &c, err,
-                                    sizeof err),
-                   0);
+  assert_int_equal(
+      ks__s3_parse_sts(sts_web, strlen(sts_web), &c, err, sizeof err), 0);
   assert_string_equal(c.access_key, "ASgeIAIOSFODNN7EXAMPLE");
-  assert_string_equal(c.secret_key, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
-  assert_string_equal(c.token, "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE&x");
+  assert_string_equal(c.secret_key,
+                      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+  assert_string_equal(c.token,
+                      "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE&x");
   assert_int_equal(c.expires_ms, INT64_C(1414191623000));
   ks__s3_creds_free(&c);
 
@@ -60,24 +65,23 @@ static void test_sts(void **state) {
       "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
       "<Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>"
       "<Message>bad</Message></Error></ErrorResponse>";
-  assert_int_equal(ks__s3_parse_sts(error_doc, strlen(error_doc), &c, err,
-                                    sizeof err),
-                   KS_EINVAL);
+  assert_int_equal(
+      ks__s3_parse_sts(error_doc, strlen(error_doc), &c, err, sizeof err),
+      KS_EINVAL);
   assert_string_equal(err, "STS answer without <Credentials>");
   static const char no_exp[] =
       "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S"
       "</SecretAccessKey><SessionToken>T</SessionToken></Credentials>";
-  assert_int_equal(ks__s3_parse_sts(no_exp, strlen(no_exp), &c, err,
-                                    sizeof err),
-                   KS_EINVAL);
+  assert_int_equal(
+      ks__s3_parse_sts(no_exp, strlen(no_exp), &c, err, sizeof err), KS_EINVAL);
   assert_null(c.access_key);
   static const char no_token[] =
       "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S"
       "</SecretAccessKey><Expiration>2030-01-01T00:00:00Z</Expiration>"
       "</Credentials>";
-  assert_int_equal(ks__s3_parse_sts(no_token, strlen(no_token), &c, err,
-                                    sizeof err),
-                   KS_EINVAL);
+  assert_int_equal(
+      ks__s3_parse_sts(no_token, strlen(no_token), &c, err, sizeof err),
+      KS_EINVAL);
   /* truncated mid-element */
   assert_int_equal(ks__s3_parse_sts(sts_web, 600, &c, err, sizeof err),
                    KS_EINVAL);
@@ -92,9 +96,8 @@ static void test_json(void **state) {
       "\"2026-12-07T03:00:00Z\",\n  \"Type\" : \"AWS-HMAC\",\n"
       "  \"AccessKeyId\" : \"ASIAEXAMPLE\",\n  \"SecretAccessKey\" : \"sk\",\n"
       "  \"Token\" : \"tok\",\n  \"Expiration\" : \"2026-12-07T09:00:00Z\"\n}";
-  assert_int_equal(ks__s3_parse_json_creds(imds, strlen(imds), &c, err,
-                                           sizeof err),
-                   0);
+  assert_int_equal(
+      ks__s3_parse_json_creds(imds, strlen(imds), &c, err, sizeof err), 0);
   assert_string_equal(c.access_key, "ASIAEXAMPLE");
   assert_string_equal(c.secret_key, "sk");
   assert_string_equal(c.token, "tok");
@@ -105,26 +108,28 @@ static void test_json(void **state) {
       "{\"RoleArn\":\"arn:aws:iam::1:role/x\",\"AccessKeyId\":\"AK\","
       "\"SecretAccessKey\":\"SK\",\"Token\":\"T\",\"Expiration\":"
       "\"2026-12-07T09:00:00.123Z\"}";
-  assert_int_equal(ks__s3_parse_json_creds(ecs, strlen(ecs), &c, err,
-                                           sizeof err),
-                   0);
+  assert_int_equal(
+      ks__s3_parse_json_creds(ecs, strlen(ecs), &c, err, sizeof err), 0);
   assert_int_equal(c.expires_ms, INT64_C(1796634000123));
   ks__s3_creds_free(&c);
   static const char failed[] =
       "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"no\"}";
-  assert_int_equal(ks__s3_parse_json_creds(failed, strlen(failed), &c, err,
-                                           sizeof err),
-                   KS_EINVAL);
-  assert_string_equal(err,
-                      "credentials answer: Code AssumeRoleUnauthorizedAccess: no");
-  const char *bad[] = {"[]", "{", "", "{\"AccessKeyId\":\"A\"}",
+  assert_int_equal(
+      ks__s3_parse_json_creds(failed, strlen(failed), &c, err, sizeof err),
+      KS_EINVAL);
+  assert_string_equal(
+      err, "credentials answer: Code AssumeRoleUnauthorizedAccess: no");
+  const char *bad[] = {"[]",
+                       "{",
+                       "",
+                       "{\"AccessKeyId\":\"A\"}",
                        "{\"AccessKeyId\":1,\"SecretAccessKey\":\"S\"}",
                        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\","
                        "\"Expiration\":\"soon\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(ks__s3_parse_json_creds(bad[i], strlen(bad[i]), &c, err,
-                                             sizeof err),
-                     KS_EINVAL);
+    assert_int_equal(
+        ks__s3_parse_json_creds(bad[i], strlen(bad[i]), &c, err, sizeof err),
+        KS_EINVAL);
   assert_int_equal(ks__s3_parse_json_creds("{}\0{}", 5, &c, err, sizeof err),
                    KS_EINVAL);
 }
@@ -187,8 +192,8 @@ static void test_container_hosts(void **state) {
   assert_false(ks__s3_container_host_allowed("ftp://127.0.0.1/x"));
   assert_false(ks__s3_container_host_allowed("not a url"));
   char *b, *p;
-  assert_int_equal(ks__s3_split_url("http://127.0.0.1:1/v1/credentials", &b, &p),
-                   0);
+  assert_int_equal(
+      ks__s3_split_url("http://127.0.0.1:1/v1/credentials", &b, &p), 0);
   assert_string_equal(b, "http://127.0.0.1:1");
   assert_string_equal(p, "/v1/credentials");
   ks_free(b);
@@ -200,20 +205,30 @@ static void test_container_hosts(void **state) {
   assert_int_equal(ks__s3_split_url("sts.amazonaws.com", &b, &p), KS_EINVAL);
 }
 
-/* ---- the chain's choice --------------------------------------------------- */
+/* ---- the chain's choice ---------------------------------------------------
+ */
 
 static char dir[64];
 
 static void clear_env(void) {
-  static const char *const vars[] = {
-      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-      "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-      "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-      "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
-      "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS"};
+  static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+                                     "AWS_SECRET_ACCESS_KEY",
+                                     "AWS_SESSION_TOKEN",
+                                     "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                     "AWS_ROLE_ARN",
+                                     "AWS_ROLE_SESSION_NAME",
+                                     "AWS_PROFILE",
+                                     "AWS_SHARED_CREDENTIALS_FILE",
+                                     "AWS_CONFIG_FILE",
+                                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                     "AWS_EC2_METADATA_DISABLED",
+                                     "AWS_REGION",
+                                     "AWS_DEFAULT_REGION",
+                                     "AWS_ENDPOINT_URL_STS"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
     unsetenv(vars[i]);
   setenv("HOME", dir, 1);
@@ -239,6 +254,54 @@ static int pick(const ks_conf_s3 *conf) {
   ks__s3_chain_free(s3.chain);
   ks_free(s3.region);
   return p;
+}
+
+/* The STS endpoint is regional unless AWS_ENDPOINT_URL_STS says where. */
+static void test_sts_endpoint(void **state) {
+  (void)state;
+  snprintf(dir, sizeof dir, "/tmp/ks-creds-sts-%d", (int)getpid());
+  clear_env();
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+  assert_int_equal(system(cmd), 0);
+  put("token", "jwt");
+  char tok[128];
+  snprintf(tok, sizeof tok, "%s/token", dir);
+  setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tok, 1);
+  setenv("AWS_ROLE_ARN", "arn:aws:iam::1:role/r", 1);
+  setenv("AWS_REGION", "eu-west-3", 1);
+  ks__s3 s3;
+  memset(&s3, 0, sizeof s3);
+  s3.region = ks__s3_region(NULL);
+  assert_int_equal(ks__s3_chain_open(&s3, NULL), 0);
+  assert_string_equal(s3.chain->sts_url, "https://sts.eu-west-3.amazonaws.com");
+  assert_string_equal(s3.chain->sts_path, "/");
+  assert_string_equal(s3.chain->sts_host, "sts.eu-west-3.amazonaws.com");
+  assert_string_equal(s3.chain->web_role_arn, "arn:aws:iam::1:role/r");
+  ks__s3_chain_free(s3.chain);
+  setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566/sts", 1);
+  setenv("AWS_ROLE_SESSION_NAME", "pod-1", 1);
+  assert_int_equal(ks__s3_chain_open(&s3, NULL), 0);
+  assert_string_equal(s3.chain->sts_url, "http://127.0.0.1:4566");
+  assert_string_equal(s3.chain->sts_path, "/sts");
+  assert_string_equal(s3.chain->session_name, "pod-1");
+  ks__s3_chain_free(s3.chain);
+  setenv("AWS_ENDPOINT_URL_STS", "sts.example.com", 1);
+  assert_int_equal(ks__s3_chain_open(&s3, NULL), KS_ECONFIG);
+  ks__s3_chain_free(s3.chain);
+  /* the container token from the environment (no file) */
+  clear_env();
+  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/v1/c", 1);
+  setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer x", 1);
+  assert_int_equal(ks__s3_chain_open(&s3, NULL), 0);
+  assert_string_equal(s3.chain->container_token, "Bearer x");
+  assert_string_equal(s3.chain->container_url, "http://127.0.0.1:1");
+  assert_string_equal(s3.chain->container_path, "/v1/c");
+  ks__s3_chain_free(s3.chain);
+  ks_free(s3.region);
+  clear_env();
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
 }
 
 static void test_chain(void **state) {
@@ -331,11 +394,9 @@ static void test_chain(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sts),
-      cmocka_unit_test(test_json),
-      cmocka_unit_test(test_ini),
-      cmocka_unit_test(test_container_hosts),
-      cmocka_unit_test(test_chain),
+      cmocka_unit_test(test_sts),   cmocka_unit_test(test_json),
+      cmocka_unit_test(test_ini),   cmocka_unit_test(test_container_hosts),
+      cmocka_unit_test(test_chain), cmocka_unit_test(test_sts_endpoint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
