@@ -41,10 +41,19 @@ static const char *const s3_keys[] = {"endpoint",
                                       "retry",
                                       "breaker",
                                       "stale_upload_age",
+                                      "role_arn",
+                                      "external_id",
+                                      "acl",
+                                      "conditional_writes_probe",
                                       NULL};
 static const char *const retry_keys[] = {"base", "cap", "max_attempts", NULL};
 static const char *const breaker_keys[] = {"failures", "cooldown", NULL};
 static const char *const sse_names[] = {"AES256", "aws:kms", NULL};
+/* S3's canned ACLs (x-amz-acl on every object write). */
+static const char *const acl_names[] = {
+    "private",        "public-read",   "public-read-write",
+    "authenticated-read", "aws-exec-read", "bucket-owner-read",
+    "bucket-owner-full-control", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const http_keys[] = {"listen", "admin_token", NULL};
 static const char *const log_keys[] = {"level", NULL};
@@ -259,6 +268,17 @@ static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
                          "needs sse: aws:kms next to it");
   }
   WITH_KEY(c, map, "ca_file", str_field(c, v, &s3->ca_file));
+  WITH_KEY(c, map, "role_arn", str_field(c, v, &s3->role_arn));
+  WITH_KEY(c, map, "external_id", str_field(c, v, &s3->external_id));
+  WITH_KEY(c, map, "acl", enum_field(c, v, acl_names, &s3->acl));
+  WITH_KEY(c, map, "conditional_writes_probe",
+           bool_field(c, v, &s3->conditional_writes_probe));
+  if (s3->external_id && s3->role_arn == NULL) {
+    ks__conf_path_push(c, "external_id");
+    return ks__conf_fail(c, ks__conf_get(map, "external_id")->line,
+                         "needs role_arn next to it (the role it is "
+                         "presented to)");
+  }
   WITH_KEY(c, map, "verify_tls", bool_field(c, v, &s3->verify_tls));
   WITH_KEY(c, map, "unsigned_payload", bool_field(c, v, &s3->unsigned_payload));
   WITH_KEY(c, map, "connect_timeout",
@@ -298,8 +318,8 @@ static int load_s3(ks__conf_ctx *c, const ks__conf_node *map, ks_conf_s3 *s3) {
              ks__conf_duration(c, v, 1, &s3->breaker_cooldown_ms));
     ks__conf_path_pop(c, saved);
   }
-  if (s3->region == NULL)
-    s3->region = ks_strdup("us-east-1");
+  /* No region: storage resolves it (AWS_REGION, AWS_DEFAULT_REGION, the
+   * profile's, then us-east-1). */
   return 0;
 }
 
@@ -393,7 +413,6 @@ static ks_conf *conf_new(const char *name) {
   conf->http_listen = ks_strdup("127.0.0.1:8083");
   conf->log_level = 1;
   ks_conf_s3_defaults(&conf->s3);
-  conf->s3.region = ks_strdup("us-east-1");
   return conf;
 }
 
@@ -495,6 +514,9 @@ void ks_conf_free(ks_conf *c) {
   ks_free(c->s3.sse);
   ks_free(c->s3.kms_key_id);
   ks_free(c->s3.ca_file);
+  ks_free(c->s3.role_arn);
+  ks_free(c->s3.external_id);
+  ks_free(c->s3.acl);
   ks_free(c->http_listen);
   ks_free(c->http_admin_token);
   for (size_t i = 0; i < c->ntables; i++)

@@ -245,6 +245,18 @@ static void s3_metrics(out *o) {
         putf(o, "ksink_s3_requests_total{op=\"%s\",code=\"%s\"} %llu\n",
              ks_s3_op_name(op), ks_s3_code_name(c), (unsigned long long)v);
     }
+  family(o, "ksink_s3_credential_refreshes_total", "counter",
+         "Credential fetches and refreshes from a remote source (STS, "
+         "container, IMDS) by provider and result.");
+  for (int p = 0; p < KS_S3_CRED_COUNT; p++)
+    for (int r = 0; r < 2; r++) {
+      uint64_t v = load_u64(&st->cred_refreshes[p][r]);
+      if (v)
+        putf(o,
+             "ksink_s3_credential_refreshes_total{provider=\"%s\","
+             "result=\"%s\"} %llu\n",
+             ks_s3_cred_name(p), r ? "error" : "ok", (unsigned long long)v);
+    }
   family(o, "ksink_s3_retries_total", "counter",
          "S3 requests retried after a retryable failure.");
   sample_u64(o, "ksink_s3_retries_total", NULL, NULL, load_u64(&st->retries));

@@ -130,9 +130,22 @@ int ks__http_render_status(const ks_pipeline *p, uint64_t now_ms, ks_buf *b) {
   int wif = atomic_load_explicit(&ks_observe_storage_stats()->writes_in_flight,
                                  memory_order_relaxed);
   APPENDF(",\"uploads_in_flight\":%d,\"storage\":{\"reachable\":%s,"
-          "\"bytes_uploaded\":%llu},",
+          "\"bytes_uploaded\":%llu",
           wif > 0 ? wif : 0, ks_observe_storage_reachable() ? "true" : "false",
           (unsigned long long)atomic_load(&ks_observe_storage_stats()->bytes_uploaded));
+  /* Which S3 credential source is in use and when its keys expire (never
+   * the keys themselves). */
+  const ks_s3_stats *s3s = ks_observe_s3_stats();
+  int prov = atomic_load(&s3s->cred_provider);
+  if (prov != KS_S3_CRED_NONE) {
+    APPENDF(",\"credentials\":{\"provider\":\"%s\",\"assumed_role\":%s,"
+            "\"expires\":",
+            ks_s3_cred_name(prov),
+            atomic_load(&s3s->cred_assumed) ? "true" : "false");
+    iso_time(b, &err, (int64_t)atomic_load(&s3s->cred_expires_ms));
+    APPENDF("}");
+  }
+  APPENDF("},");
   APPENDF("\"totals\":{\"consumed\":%llu,\"consumed_bytes\":%llu,"
           "\"written\":%llu,\"rejected\":%llu,\"files\":%llu,"
           "\"commits\":%llu,\"delta_version\":%lld},",

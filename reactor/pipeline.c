@@ -5,6 +5,7 @@
 #include "reactor/worker.h"
 #include "stages/source.h"
 #include "stages/table/table.h"
+#include "storage/s3/s3.h"
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -69,6 +70,13 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   for (size_t i = 0; i < p->env.ntables; i++)
     if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)))
       goto fail;
+  /* The Delta log needs a store that refuses a second put-if-absent:
+   * check it once before anything is written. */
+  if (conf->s3.conditional_writes_probe &&
+      strncmp(conf->storage_url, "s3://", 5) == 0 &&
+      (r = ks_s3_probe_conditional_writes(conf->storage_url, &conf->s3, err,
+                                          errlen)))
+    goto fail;
   /* Before anything consumes: clear what a killed run left behind. A
    * failure only delays that to the next sweep. */
   ks_sweep_stale_uploads(conf, KS_SWEEP_START_MS);

@@ -16,6 +16,8 @@
 #include <string.h>
 
 void ks__s3_req_sse(ks__s3_req *r) {
+  if (r->s3->acl)
+    ks__s3_req_header(r, "x-amz-acl", r->s3->acl);
   if (r->s3->sse == NULL)
     return;
   ks__s3_req_header(r, "x-amz-server-side-encryption", r->s3->sse);

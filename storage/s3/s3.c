@@ -1,6 +1,7 @@
 /*
  * Opening and closing S3 storage: the URL and endpoint become a base URL,
- * Host header and key prefix; credentials are resolved once; the breaker
+ * Host header and key prefix; the region and the credential source are
+ * found (creds.c); the breaker
  * is the endpoint's shared one. Small helpers every s3 file uses live here.
  */
 #include "storage/s3/s3_int.h"
@@ -103,7 +104,8 @@ int ks_s3_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *conf,
   s3->conf.endpoint = s3->conf.region = s3->conf.addressing = NULL;
   s3->conf.access_key_id = s3->conf.secret_access_key = NULL;
   s3->conf.session_token = s3->conf.sse = s3->conf.kms_key_id = NULL;
-  s3->conf.ca_file = NULL;
+  s3->conf.ca_file = s3->conf.role_arn = s3->conf.external_id = NULL;
+  s3->conf.acl = NULL;
 
   const char *b = url + 5;
   size_t bl = strcspn(b, "/");
@@ -117,7 +119,8 @@ int ks_s3_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *conf,
   if (pl)
     s3->prefix[pl++] = '/';
   s3->prefix[pl] = '\0';
-  s3->region = ks_strdup(conf->region ? conf->region : "us-east-1");
+  s3->region = ks__s3_region(conf);
+  s3->acl = conf->acl ? ks_strdup(conf->acl) : NULL;
   s3->sse = conf->sse ? ks_strdup(conf->sse) : NULL;
   s3->kms_key_id = conf->kms_key_id ? ks_strdup(conf->kms_key_id) : NULL;
   s3->ca_file = conf->ca_file ? ks_strdup(conf->ca_file) : NULL;
@@ -163,10 +166,11 @@ int ks_s3_open(uv_loop_t *loop, const char *url, const ks_conf_s3 *conf,
                                    (uint64_t)conf->breaker_cooldown_ms);
   ks_free(authority);
   authority = NULL;
-  if ((r = ks__s3_creds_resolve(conf, &s3->creds)))
+  if ((r = ks__s3_chain_open(s3, conf)))
     goto fail;
   if ((r = ks__s3_transport_init(s3)))
     goto fail;
+  ks__s3_chain_start(s3);
   *out = &s3->base;
   return 0;
 fail:
@@ -187,4 +191,5 @@ void ks_conf_s3_defaults(ks_conf_s3 *s3) {
   s3->breaker_failures = 5;
   s3->breaker_cooldown_ms = 5000;
   s3->stale_upload_age_ms = 3600000;
+  s3->conditional_writes_probe = 1;
 }

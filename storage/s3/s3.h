@@ -41,6 +41,14 @@ typedef void (*ks_s3_count_cb)(void *arg, int status, size_t n);
 int ks_s3_list_uploads(ks_storage *s, const char *prefix, int abort_them,
                        ks_s3_count_cb cb, void *arg);
 
+/* Start-up check (storage.s3.conditional_writes_probe): puts a random
+ * scratch key under url twice with If-None-Match: *, the second must be
+ * refused with 412, then deletes it. 0; KS_EUNSUPPORTED with err when the
+ * store overwrote; another code when storage failed. Blocks: call it
+ * before the workers start. */
+int ks_s3_probe_conditional_writes(const char *url, const ks_conf_s3 *conf,
+                                   char *err, size_t errlen);
+
 /* ---- counters for metrics ---------------------------------------------- */
 
 #define KS_S3_OP_MAP(XX)                                                    \
@@ -65,6 +73,20 @@ enum ks_s3_op { KS_S3_OP_MAP(KS_S3_OP_ENUM_) KS_S3_OP_COUNT };
 #define KS_S3_CODES 15
 #define KS_S3_HIST_BUCKETS 12
 
+/* Where the credentials in use came from (metrics label, /status). */
+#define KS_S3_CRED_MAP(XX)                                                  \
+  XX(NONE, "none")                                                          \
+  XX(CONFIG, "config")                                                      \
+  XX(ENV, "environment")                                                    \
+  XX(WEB_IDENTITY, "web_identity")                                          \
+  XX(PROFILE, "profile")                                                    \
+  XX(CONTAINER, "container")                                                \
+  XX(IMDS, "imds")
+#define KS_S3_CRED_ENUM_(n, s) KS_S3_CRED_##n,
+enum ks_s3_cred { KS_S3_CRED_MAP(KS_S3_CRED_ENUM_) KS_S3_CRED_COUNT };
+#undef KS_S3_CRED_ENUM_
+const char *ks_s3_cred_name(int provider);
+
 typedef struct ks_s3_stats {
   atomic_uint_fast64_t requests[KS_S3_OP_COUNT][KS_S3_CODES];
   atomic_uint_fast64_t retries;
@@ -73,6 +95,11 @@ typedef struct ks_s3_stats {
   /* request duration histogram (every attempt), cumulative at render */
   atomic_uint_fast64_t hist[KS_S3_HIST_BUCKETS + 1]; /* last: +Inf */
   atomic_uint_fast64_t hist_sum_us, hist_count;
+  /* credential fetches and refreshes by provider; [1]: failed */
+  atomic_uint_fast64_t cred_refreshes[KS_S3_CRED_COUNT][2];
+  atomic_int cred_provider;            /* enum ks_s3_cred in use */
+  atomic_int_fast64_t cred_expires_ms; /* Unix ms; 0: never */
+  atomic_int cred_assumed;             /* storage.s3.role_arn on top */
 } ks_s3_stats;
 
 extern ks_s3_stats ks_s3_stats_g;

@@ -10,7 +10,8 @@
 
 typedef struct ks_conf_s3 {
   char *endpoint;
-  char *region;
+  char *region;     /* NULL: AWS_REGION, AWS_DEFAULT_REGION, the profile's
+                       region, else us-east-1 */
   char *addressing; /* path | virtual */
   char *access_key_id;
   char *secret_access_key;
@@ -35,6 +36,11 @@ typedef struct ks_conf_s3 {
                                   fs) older than this are aborted at start
                                   and at shutdown; default 1 h, >= 1 s, never
                                   below 2 x the largest flush.interval */
+  char *role_arn;    /* assumed on top of what the credential chain finds */
+  char *external_id; /* with role_arn */
+  char *acl;         /* canned ACL sent as x-amz-acl on object writes */
+  int conditional_writes_probe; /* default 1: check put-if-absent at
+                                   start-up */
 } ks_conf_s3;
 
 /* The defaults above, for code that opens S3 storage without a config. */

@@ -25,8 +25,11 @@ typedef struct ks__s3_req ks__s3_req;
 typedef struct ks__s3_creds {
   char *access_key;
   char *secret_key;
-  char *token; /* NULL without a session token */
+  char *token;        /* NULL without a session token */
+  int64_t expires_ms; /* Unix ms; 0: never */
 } ks__s3_creds;
+
+typedef struct ks__s3_chain ks__s3_chain; /* creds.h */
 
 typedef struct ks__s3 {
   ks_storage base;
@@ -44,7 +47,9 @@ typedef struct ks__s3 {
   char *region;
   char *sse, *kms_key_id, *ca_file;
   int https;
-  ks__s3_creds creds;
+  char *acl;       /* x-amz-acl on object writes, or NULL */
+  ks__s3_creds creds; /* what requests are signed with now */
+  ks__s3_chain *chain; /* where creds come from and their refresh */
   ks__s3_breaker *breaker;
   ks__s3_req *reqs;   /* every live request (closing cancels them) */
   void *socks;        /* socket contexts (transport.c) */
@@ -102,6 +107,19 @@ struct ks__s3_req {
   ks__s3_req *prev_live, *next_live;
   int probe; /* this attempt is the breaker's half-open probe */
 
+  /* A request outside the bucket (a credential source): url is
+   * "scheme://authority", path the rest; signed for service with
+   * sign_creds, or unsigned when service is NULL. No breaker, no S3
+   * metrics, no Content-MD5. */
+  char *url;
+  char *sign_host;
+  const char *service;
+  const ks__s3_creds *sign_creds;
+  int max_attempts;   /* 0: retry.max_attempts */
+  long timeout_ms;    /* 0: none beyond the stall timeout */
+  uint64_t cred_gen;  /* generation of s3->creds the attempt was signed with */
+  int cred_retried;   /* already retried once after a refresh */
+
   ks__s3_done_fn done;
   union {
     ks_storage_cb done;
@@ -143,6 +161,14 @@ int ks__s3_status_code(const ks__s3_req *r);
 /* The object key relative to the storage root (strips the prefix). */
 const char *ks__s3_rel_key(const ks__s3 *s3, const char *full, size_t n,
                            size_t *reln);
+/* A request to base ("scheme://authority") + path (see ks__s3_req.url);
+ * what names it in messages. */
+ks__s3_req *ks__s3_req_url(ks__s3 *s3, const char *method, const char *base,
+                           const char *path, const char *what);
+/* Starts (again) a request that waited for credentials. */
+void ks__s3_req_resume(ks__s3_req *r);
+/* One of s3's uv handles is closed (frees s3 after the last one). */
+void ks__s3_handle_gone(ks__s3 *s3);
 /* Counts an answer for metrics. */
 void ks__s3_count(int op, long http, uint64_t dur_us);
 
@@ -170,18 +196,52 @@ void ks__s3_breaker_result(ks__s3_breaker *b, int ok, int probe);
 /* Milliseconds until a held request should look again. */
 uint64_t ks__s3_breaker_wait_ms(ks__s3_breaker *b);
 
-/* ---- creds.c ------------------------------------------------------------ */
-/* Config, then AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN, then the shared credentials file
- * (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE
- * or "default"). KS_ECONFIG with a message when none is found. */
-int ks__s3_creds_resolve(const ks_conf_s3 *conf, ks__s3_creds *out);
+/* ---- creds.c, creds_fetch.c, creds_parse.c ------------------------------ */
+/* The region: storage.s3.region, AWS_REGION, AWS_DEFAULT_REGION, the
+ * profile's region in the shared config file, else us-east-1. */
+char *ks__s3_region(const ks_conf_s3 *conf);
+/* Finds the credential source (the AWS SDKs' chain, see creds.c).
+ * KS_EACCES with a message listing what was tried when there is none, or
+ * when a source is set up but unreadable; KS_ECONFIG when a setting is
+ * malformed. */
+int ks__s3_chain_open(ks__s3 *s3, const ks_conf_s3 *conf);
+/* After the transport is up: installs static keys or starts the first
+ * fetch (requests wait for it). */
+void ks__s3_chain_start(ks__s3 *s3);
+/* 1 when r must wait for credentials (it is queued and resumed, or failed,
+ * once they come); 0 when it may be signed now. */
+int ks__s3_chain_wait(ks__s3_req *r);
+/* r was refused for its credentials (ExpiredToken and the like): 1 when
+ * it is queued behind an immediate refresh and will be retried once. */
+int ks__s3_chain_denied(ks__s3_req *r);
+/* Bumped each time s3->creds changes. */
+uint64_t ks__s3_chain_gen(const ks__s3 *s3);
+/* Stops refreshing (the transport is closing). */
+void ks__s3_chain_close(ks__s3 *s3);
+void ks__s3_chain_free(ks__s3_chain *c);
 void ks__s3_creds_free(ks__s3_creds *c);
+/* Parsers of outside input (creds_parse.c): 0, or KS_EINVAL with err. */
+int ks__s3_parse_sts(const char *s, size_t n, ks__s3_creds *out, char *err,
+                     size_t errlen);
+int ks__s3_parse_json_creds(const char *s, size_t n, ks__s3_creds *out,
+                            char *err, size_t errlen);
+/* Value of key in [section] of an AWS INI text (*out ks_malloc'd); 0 or
+ * KS_ENOENT. */
+int ks__s3_ini_get(const char *text, size_t n, const char *section,
+                   const char *key, char **out);
+/* 1 when the text has [section]. */
+int ks__s3_ini_has(const char *text, size_t n, const char *section);
+/* 1 when AWS_CONTAINER_CREDENTIALS_FULL_URI may name url's host. */
+int ks__s3_container_host_allowed(const char *url);
+/* "scheme://authority" and the path ("/" when empty) of an http(s) URL;
+ * 0 or KS_EINVAL. */
+int ks__s3_split_url(const char *url, char **base, char **path);
 
 /* ---- ops, multipart, list ---------------------------------------------- */
 extern const ks_storage_vtable ks__s3_vtable;
 void ks__s3_close(ks_storage *s);
-/* x-amz-server-side-encryption headers when sse is configured. */
+/* The headers of every object write (PutObject, CreateMultipartUpload):
+ * x-amz-acl when acl is set, x-amz-server-side-encryption when sse is. */
 void ks__s3_req_sse(ks__s3_req *r);
 int ks__s3_upload_create(ks_storage *s, const char *key, ks_upload_cb cb,
                          void *arg);

@@ -30,56 +30,13 @@ typedef struct sock_ctx {
   struct sock_ctx *prev, *next;
 } sock_ctx;
 
-/* ---- metrics ------------------------------------------------------------ */
-
-ks_s3_stats ks_s3_stats_g;
-static const long codes[] = {200, 204, 206, 304, 400, 403, 404,
-                             409, 412, 416, 429, 500, 503};
-#define CODE_OTHER 13
-#define CODE_NETWORK 14
-const double ks_s3_hist_bounds[KS_S3_HIST_BUCKETS] = {
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-
-#define KS_S3_OP_NAME_(n, s) s,
-static const char *const op_names[] = {KS_S3_OP_MAP(KS_S3_OP_NAME_)};
-#undef KS_S3_OP_NAME_
-
-const char *ks_s3_op_name(int op) {
-  return op >= 0 && op < KS_S3_OP_COUNT ? op_names[op] : "unknown";
-}
-
-const char *ks_s3_code_name(int i) {
-  static const char *const names[KS_S3_CODES] = {
-      "200", "204", "206", "304", "400", "403",   "404",    "409",
-      "412", "416", "429", "500", "503", "other", "network"};
-  return i >= 0 && i < KS_S3_CODES ? names[i] : "other";
-}
-
-void ks__s3_count(int op, long http, uint64_t dur_us) {
-  int ci = CODE_NETWORK;
-  if (http > 0) {
-    ci = CODE_OTHER;
-    for (size_t i = 0; i < KS_ARRAY_SIZE(codes); i++)
-      if (codes[i] == http)
-        ci = (int)i;
-  }
-  atomic_fetch_add_explicit(&ks_s3_stats_g.requests[op][ci], 1,
-                            memory_order_relaxed);
-  double s = (double)dur_us / 1e6;
-  int b = 0;
-  while (b < KS_S3_HIST_BUCKETS && s > ks_s3_hist_bounds[b])
-    b++;
-  atomic_fetch_add_explicit(&ks_s3_stats_g.hist[b], 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&ks_s3_stats_g.hist_sum_us, dur_us,
-                            memory_order_relaxed);
-  atomic_fetch_add_explicit(&ks_s3_stats_g.hist_count, 1, memory_order_relaxed);
-}
-
 /* ---- handles and teardown ----------------------------------------------- */
 
 void ks__s3_free(ks__s3 *s3) {
   ks__s3_breaker_put(s3->breaker);
   ks__s3_creds_free(&s3->creds);
+  ks__s3_chain_free(s3->chain);
+  ks_free(s3->acl);
   ks_free(s3->base_url);
   ks_free(s3->host);
   ks_free(s3->bucket);
@@ -96,6 +53,8 @@ static void handle_gone(ks__s3 *s3) {
   if (--s3->handles == 0 && s3->closing)
     ks__s3_free(s3);
 }
+
+void ks__s3_handle_gone(ks__s3 *s3) { handle_gone(s3); }
 
 static void on_timer_closed(uv_handle_t *h) {
   handle_gone(ks_container_of((uv_timer_t *)h, ks__s3, timer));
@@ -260,6 +219,30 @@ ks__s3_req *ks__s3_req_new(ks__s3 *s3, int op, const char *method,
   return r;
 }
 
+ks__s3_req *ks__s3_req_url(ks__s3 *s3, const char *method, const char *base,
+                           const char *path, const char *what) {
+  ks__s3_req *r = ks_calloc(1, sizeof *r);
+  r->s3 = s3;
+  r->op = -1;
+  r->method = method;
+  r->url = ks_strdup(base);
+  ks_buf_init(&r->path, 0);
+  ks_buf_append_str(&r->path, path);
+  ks_buf_cstr(&r->path);
+  r->key = ks_strdup(what);
+  ks_buf_init(&r->own_body, 0);
+  ks_buf_init(&r->resp, 0);
+  r->resp_max = 64u << 10;
+  strcpy(r->payload_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
+                          "495991b7852b855");
+  uv_timer_init(s3->base.loop, &r->retry);
+  r->next_live = s3->reqs;
+  if (s3->reqs)
+    s3->reqs->prev_live = r;
+  s3->reqs = r;
+  return r;
+}
+
 void ks__s3_req_query(ks__s3_req *r, const char *name, const char *value) {
   if (r->nq == KS__S3_MAX_Q)
     abort(); /* a programming error: the array fits every S3 call */
@@ -284,6 +267,10 @@ void ks__s3_req_body(ks__s3_req *r, const void *data, size_t len, int copy) {
   }
   r->body = data;
   r->body_len = len;
+  if (r->url) { /* STS: signed like S3, no Content-MD5 */
+    ks_sigv4_sha256_hex(data ? data : (const void *)"", len, r->payload_hash);
+    return;
+  }
   uint8_t md[16];
   unsigned int mdlen = 0;
   EVP_Digest(data ? data : (const void *)"", len, md, &mdlen, EVP_md5(), NULL);
@@ -325,6 +312,8 @@ void ks__s3_req_free(ks__s3_req *r) {
   ks_buf_free(&r->own_body);
   ks_buf_free(&r->resp);
   ks_free(r->key);
+  ks_free(r->url);
+  ks_free(r->sign_host);
   if (r->slist)
     curl_slist_free_all(r->slist);
   uv_close((uv_handle_t *)&r->retry, on_req_closed);
@@ -416,35 +405,45 @@ static void add_header(ks__s3_req *r, const char *name, const char *value) {
 /* Signs and hands the attempt to curl; 0 or a negative code. */
 static int send_attempt(ks__s3_req *r) {
   ks__s3 *s3 = r->s3;
+  /* The credentials are read here, once per attempt: a refresh installs
+   * new ones for the attempts that follow, never under one in flight. */
+  const ks__s3_creds *cr = r->url ? r->sign_creds : &s3->creds;
+  const char *host = r->url ? r->sign_host : s3->host;
   char date[17];
   ks_sigv4_amz_date((int64_t)time(NULL), date);
   ks_sigv4_header h[KS__S3_MAX_H + 4];
   size_t nh = 0;
-  h[nh++] = (ks_sigv4_header){"host", s3->host};
-  h[nh++] = (ks_sigv4_header){"x-amz-date", date};
-  h[nh++] = (ks_sigv4_header){"x-amz-content-sha256", r->payload_hash};
-  if (s3->creds.token)
-    h[nh++] = (ks_sigv4_header){"x-amz-security-token", s3->creds.token};
+  if (cr) {
+    h[nh++] = (ks_sigv4_header){"host", host};
+    h[nh++] = (ks_sigv4_header){"x-amz-date", date};
+    h[nh++] = (ks_sigv4_header){"x-amz-content-sha256", r->payload_hash};
+    if (cr->token)
+      h[nh++] = (ks_sigv4_header){"x-amz-security-token", cr->token};
+  }
+  r->cred_gen = ks__s3_chain_gen(s3);
   for (size_t i = 0; i < r->nh; i++)
     h[nh++] = r->h[i];
-  ks_sigv4_req sr = {.method = r->method,
-                     .path = (char *)r->path.data,
-                     .query = r->q,
-                     .nquery = r->nq,
-                     .headers = h,
-                     .nheaders = nh,
-                     .payload_hash = r->payload_hash,
-                     .amz_date = date,
-                     .region = s3->region,
-                     .service = "s3",
-                     .access_key = s3->creds.access_key,
-                     .secret_key = s3->creds.secret_key};
   ks_buf authz, url;
   ks_buf_init(&authz, 0);
   ks_buf_init(&url, 0);
-  int rc = ks_sigv4_sign(&sr, &authz, NULL, NULL);
+  int rc = 0;
+  if (cr) {
+    ks_sigv4_req sr = {.method = r->method,
+                       .path = (char *)r->path.data,
+                       .query = r->q,
+                       .nquery = r->nq,
+                       .headers = h,
+                       .nheaders = nh,
+                       .payload_hash = r->payload_hash,
+                       .amz_date = date,
+                       .region = s3->region,
+                       .service = r->url ? r->service : "s3",
+                       .access_key = cr->access_key,
+                       .secret_key = cr->secret_key};
+    rc = ks_sigv4_sign(&sr, &authz, NULL, NULL);
+  }
   ks_buf_cstr(&authz);
-  ks_buf_append_str(&url, s3->base_url);
+  ks_buf_append_str(&url, r->url ? r->url : s3->base_url);
   ks_buf_append(&url, r->path.data, r->path.len);
   if (r->nq) {
     ks_buf_append_byte(&url, '?');
@@ -461,10 +460,12 @@ static int send_attempt(ks__s3_req *r) {
   r->slist = NULL;
   for (size_t i = 0; i < nh; i++)
     add_header(r, h[i].name, h[i].value);
-  add_header(r, "Authorization", (char *)authz.data);
-  /* No 100-continue round trip, no form content type on bodies. */
+  if (cr)
+    add_header(r, "Authorization", (char *)authz.data);
+  /* No 100-continue round trip, no form content type on S3 bodies. */
   r->slist = curl_slist_append(r->slist, "Expect:");
-  r->slist = curl_slist_append(r->slist, "Content-Type:");
+  if (r->url == NULL)
+    r->slist = curl_slist_append(r->slist, "Content-Type:");
   ks_buf_free(&authz);
 
   CURL *e = curl_easy_init();
@@ -489,7 +490,14 @@ static int send_attempt(ks__s3_req *r) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
                    (long)(s3->conf.stall_timeout_ms / 1000));
-  if (s3->https) {
+  if (r->timeout_ms) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     r->timeout_ms < s3->conf.connect_timeout_ms
+                         ? r->timeout_ms
+                         : (long)s3->conf.connect_timeout_ms);
+  }
+  if (r->url ? strncmp(r->url, "https:", 6) == 0 : s3->https) {
     if (s3->ca_file)
       curl_easy_setopt(e, CURLOPT_CAINFO, s3->ca_file);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s3->conf.verify_tls ? 1L : 0L);
@@ -526,8 +534,12 @@ static void start_attempt(ks__s3_req *r) {
     r->done(r);
     return;
   }
+  /* Bucket requests wait for credentials; the credential sources' own
+   * requests neither wait nor pass the bucket endpoint's breaker. */
+  if (r->url == NULL && ks__s3_chain_wait(r))
+    return;
   int probe = 0;
-  if (!ks__s3_breaker_allow(s3->breaker, &probe)) {
+  if (r->url == NULL && !ks__s3_breaker_allow(s3->breaker, &probe)) {
     park(r);
     return;
   }
@@ -570,6 +582,8 @@ static void park(ks__s3_req *r) {
 void ks__s3_req_submit(ks__s3_req *r) {
   start_attempt(r);
 }
+
+void ks__s3_req_resume(ks__s3_req *r) { start_attempt(r); }
 
 static void on_retry(uv_timer_t *t) {
   start_attempt(ks_container_of(t, ks__s3_req, retry));
@@ -670,16 +684,23 @@ static void parse_error(ks__s3_req *r) {
 static void attempt_done(ks__s3_req *r) {
   ks__s3 *s3 = r->s3;
   uint64_t dur = uv_hrtime() / 1000 - r->started_ms;
-  ks__s3_count(r->op, r->cerr == CURLE_OK ? r->http : 0, dur);
+  if (r->url == NULL)
+    ks__s3_count(r->op, r->cerr == CURLE_OK ? r->http : 0, dur);
   if (r->cerr == CURLE_OK && (r->http >= 300 || r->error_in_200))
     parse_error(r);
   int retry = retryable(r);
-  ks__s3_breaker_result(s3->breaker, !retry, r->probe);
-  ks_storage_note(!retry, 0);
+  if (r->url == NULL) {
+    ks__s3_breaker_result(s3->breaker, !retry, r->probe);
+    ks_storage_note(!retry, 0);
+  }
   r->probe = 0;
   char what[512];
-  if (retry && r->attempt + 1 < (unsigned)s3->conf.retry_max_attempts &&
-      !s3->closing) {
+  unsigned max = r->max_attempts ? (unsigned)r->max_attempts
+                                 : (unsigned)s3->conf.retry_max_attempts;
+  if (r->url == NULL && (r->http == 400 || r->http == 403) &&
+      ks__s3_chain_denied(r))
+    return; /* retried once with fresh credentials */
+  if (retry && r->attempt + 1 < max && !s3->closing) {
     if (r->cerr != CURLE_OK ? curl_ambiguous(r->cerr)
                             : (r->http >= 500 && r->http != 503))
       r->ambiguous = 1;
@@ -735,6 +756,7 @@ void ks__s3_transport_close(ks__s3 *s3) {
     return;
   }
   s3->closing = 1;
+  ks__s3_chain_close(s3);
   /* Callers drain first; whatever is left is canceled, and told so. */
   while (s3->reqs) {
     ks__s3_req *r = s3->reqs;
