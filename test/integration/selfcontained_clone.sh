@@ -29,7 +29,7 @@ cmake --build "$WORK/nest/build" -j"$(nproc)" --target json_schema_suite >"$WORK
 log "built json_schema_suite in $SECONDS s"
 
 # 1. nothing to find: skipped, with the reason, and ctest says "Skipped"
-(cd "$WORK/nest/build" && env -u KS_JSON_SCHEMA_SUITE ctest -R '^conformance/json_schema_draft7$' \
+(cd "$WORK/nest/build" && env -u KS_JSON_SCHEMA_SUITE ctest -V -R '^conformance/json_schema_draft7$' \
   --output-on-failure) >"$WORK/ctest1.out" 2>&1 || fail "ctest failed without the suite: $(cat "$WORK/ctest1.out")"
 grep -q 'Skipped' "$WORK/ctest1.out" || fail "not reported skipped: $(cat "$WORK/ctest1.out")"
 grep -q 'KS_JSON_SCHEMA_SUITE' "$WORK/ctest1.out" || fail "no reason given: $(cat "$WORK/ctest1.out")"
