@@ -13,6 +13,9 @@ static const char usage[] =
     "  demo [--events N] [--dir DIR]\n"
     "                              in-process mock Kafka + event generator "
     "into DIR/lake/user_events\n"
+    "  check -c FILE [--timeout DURATION]\n"
+    "                              dry run: config, schemas, Kafka topics, "
+    "storage probe, registry\n"
     "  validate --schema FILE [FILE.jsonl | -]\n"
     "                              check JSON lines against a JSON Schema "
     "(draft-07)\n"
@@ -63,6 +66,8 @@ int main(int argc, char **argv) {
     return ks_cli_optimize(argc - 1, argv + 1);
   if (strcmp(cmd, "vacuum") == 0)
     return ks_cli_vacuum(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0)
+    return ks_cli_check(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
   return KS_EXIT_USAGE;
 }

@@ -49,6 +49,11 @@ wait_done() {
   sleep 1 # the batch holding the last rows may commit a moment after its files
 }
 stop_ksink() {
+  kill -0 "$KSINK_PID" 2>/dev/null || {
+    local rc=0
+    wait "$KSINK_PID" || rc=$?
+    fail "ksink exited $rc before SIGTERM: $(grep -v 'rejected user-events' "$WORK/ksink.err" | tail -20)"
+  }
   kill -TERM "$KSINK_PID"
   local rc=0
   wait "$KSINK_PID" || rc=$?
@@ -104,7 +109,7 @@ node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$TABLE" \
 # With the Delta log unwritable (a file where its directory was) batches get
 # their error files stored but never commit; SIGKILL then, give the log back
 # and restart: every replayed batch finds its error files already there.
-: >"$WORK/ksink.err"
+mv "$WORK/ksink.err" "$WORK/ksink.phase2.err"
 run_ksink
 wait_log "$WORK/ksink.err" 'assigned user-events' 4 60
 mv "$TABLE/_delta_log" "$TABLE/_delta_log.away"
