@@ -16,6 +16,8 @@ static const char usage[] =
     "  check -c FILE [--timeout DURATION]\n"
     "                              dry run: config, schemas, Kafka topics, "
     "storage probe, registry\n"
+    "  convert-connect FILE        a Kafka Connect S3 sink config (JSON or "
+    ".properties) as ksink YAML\n"
     "  validate --schema FILE [FILE.jsonl | -]\n"
     "                              check JSON lines against a JSON Schema "
     "(draft-07)\n"
@@ -68,6 +70,8 @@ int main(int argc, char **argv) {
     return ks_cli_vacuum(argc - 1, argv + 1);
   if (strcmp(cmd, "check") == 0)
     return ks_cli_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "convert-connect") == 0)
+    return ks_cli_convert_connect(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
   return KS_EXIT_USAGE;
 }
