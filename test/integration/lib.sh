@@ -57,6 +57,23 @@ run_ksink() {
   PIDS+=($KSINK_PID)
 }
 
+# http_port LOGFILE [SECONDS]: the port of the last "http: serving ... (port
+# N)" line of a ksink log, waiting for it (10 s by default). With
+# http.listen 127.0.0.1:0 each start gets a free port: a fixed port picked
+# by the test is free only while ksink holds it, and between a kill and the
+# restart any outgoing connection on the machine may take it as its
+# ephemeral source port (32768-60999 on Linux), so the restart would fail
+# with "address already in use".
+http_port() {
+  local deadline=$((SECONDS + ${2:-10})) p
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    p=$(grep -o '"http: serving [^"]*(port [0-9]*)' "$1" 2>/dev/null | tail -1 | grep -o '[0-9]*)$' | tr -d ')')
+    [ -n "$p" ] && { echo "$p"; return 0; }
+    sleep 0.1
+  done
+  fail "no 'http: serving' line in $1: $(tail -5 "$1" 2>/dev/null)"
+}
+
 # crash_rounds N ROWS_CMD POLL_SECONDS: N times, start ksink, wait (60 s at
 # most) until ROWS_CMD reports more committed rows than before the round --
 # this process committed at least once -- then let it run a random fraction
