@@ -1,4 +1,5 @@
 #include "base/ks.h"
+#include "base/version.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -53,7 +54,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 ||
       strcmp(cmd, "version") == 0) {
-    printf("ksink %s\n", KS_VERSION);
+    char libs[512];
+    ks_version_libraries(libs, sizeof libs);
+    printf("ksink %s (%s)\nbuild: %s\nlibraries: %s\n", ks_version(),
+           ks_git_commit(), ks_build_type(), libs);
     return KS_EXIT_OK;
   }
   if (strcmp(cmd, "run") == 0)
