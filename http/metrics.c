@@ -510,6 +510,10 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
 
   family(&o, "ksink_up", "gauge", "1 while the ksink process serves.");
   sample(&o, "ksink_up", NULL, NULL, "1");
+  family(&o, "ksink_ready", "gauge",
+         "1 when /readyz answers 200 (in the group, not stopping or failed, "
+         "storage reachable, no circuit breaker open), else 0.");
+  sample(&o, "ksink_ready", NULL, NULL, ks__http_unready(p) ? "0" : "1");
   family(&o, "ksink_build_info", "gauge",
          "Always 1; the labels say which ksink this is.");
   {

@@ -83,7 +83,7 @@ for r in 'ksink_records_consumed_total{topic}' 'ksink_records_written_total{tabl
   ksink_partitions_paused 'ksink_deadletter_file_records_total{table}' \
   'ksink_files_open{table}' 'ksink_records_rejected_by_keyword_total{table,keyword}' \
   process_cpu_seconds_total process_resident_memory_bytes \
-  'ksink_build_info{version,commit,build_type}' 'ksink_table_freshness_seconds{table}' \
+  ksink_ready 'ksink_build_info{version,commit,build_type}' 'ksink_table_freshness_seconds{table}' \
   'ksink_commit_duration_seconds{table}' 'ksink_deadletter_failures_total{table,reason}'; do
   REQUIRE+=(--require "$r")
 done
