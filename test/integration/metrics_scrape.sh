@@ -14,7 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_METRICS_COUNT:-30000}
 start_broker user-events:4 orders:2
-PORT=$((20000 + RANDOM % 30000))
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: metrics-it
 kafka:
@@ -35,7 +34,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flush: { records: 2000, interval: 700ms }
     errors: { tolerance: all, deadletter.path: errors/orders }
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
   --count "$COUNT" --seed 4 --invalid-permille 50 --rate 5000 \
@@ -48,6 +47,7 @@ PIDS+=($PRODUCER)
 PRODUCER2=$!
 PIDS+=($PRODUCER2)
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 mkdir -p "$WORK/scrapes"
 scrape() {
   n=$((n + 1))
