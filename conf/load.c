@@ -247,7 +247,7 @@ static int check_url(ks__conf_ctx *c, int line, const char *url) {
   }
   return ks__conf_fail(c, line,
                        "expected a URL starting with \"file://\" or "
-                       "\"s3://\" (or s3a://, or an absolute path), got %s",
+                       "\"s3://\", got %s",
                        ks__conf_show(c, url, shown, sizeof shown));
 }
 

@@ -111,7 +111,7 @@ static void test_url_forms(void **state) {
              "storage: {url: \"lake\"}\n"
              "tables: [{name: t, topics: [a]}]\n",
              "t.yaml:2: storage.url: expected a URL starting with \"file://\" "
-             "or \"s3://\" (or s3a://, or an absolute path), got \"lake\"");
+             "or \"s3://\", got \"lake\"");
 }
 
 static void test_log_format(void **state) {
