@@ -73,8 +73,12 @@ if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
     ./usr/share/doc/ksink/examples/ksink.yaml; do
     grep -qx "$f" "$WORK/deb.files" || fail "the .deb lacks $f: $(cat "$WORK/deb.files")"
   done
-  dpkg-deb -I "$deb" | grep -q 'Depends: .*librdkafka' || fail "the .deb does not depend on librdkafka"
-  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/ksink.service | grep -qx 'ExecStart=/usr/bin/ksink run -c /etc/ksink/ksink.yaml' ||
+  # (to files first: grep -q ending a pipeline early would fail it under
+  # pipefail with the writer's SIGPIPE)
+  dpkg-deb -I "$deb" >"$WORK/deb.info"
+  grep -q 'Depends: .*librdkafka' "$WORK/deb.info" || fail "the .deb does not depend on librdkafka: $(cat "$WORK/deb.info")"
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/ksink.service >"$WORK/deb.unit"
+  grep -qx 'ExecStart=/usr/bin/ksink run -c /etc/ksink/ksink.yaml' "$WORK/deb.unit" ||
     fail "the .deb's unit does not run /usr/bin/ksink"
   log "deb: $(basename "$deb"), $(wc -l <"$WORK/deb.files") entries"
 fi
