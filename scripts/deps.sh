@@ -58,7 +58,11 @@ fi
 
 # Node test tools (DuckDB reader for the integration tests).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -f "$here/package-lock.json" ]; then
+if [ -L "$here/node_modules" ]; then
+  # A link to another clone's tools (a git worktree sharing them): npm ci
+  # would empty the link's target and replace the link. Leave it alone.
+  echo "deps: node_modules links to $(readlink "$here/node_modules"); npm ci skipped" >&2
+elif [ -f "$here/package-lock.json" ]; then
   if [ ! -d "$here/node_modules" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
     (cd "$here" && npm ci --no-audit --no-fund)
   fi
