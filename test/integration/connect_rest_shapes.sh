@@ -59,7 +59,16 @@ get /connectors
 [ "$(cat "$WORK/body")" = "[\"$APP\"]" ] || fail "GET /connectors: $(cat "$WORK/body")"
 
 # offsets: every partition at its committed position; they add up to COUNT
-get "/connectors/$APP/offsets"
+# (the partition list is republished every second: wait for the last commit
+# to show)
+offsets_done() {
+  get "/connectors/$APP/offsets"
+  node -e '
+const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).offsets;
+process.exit(o.length === 4 && o.reduce((n, e) => n + e.offset.kafka_offset, 0) === Number(process.argv[2]) ? 0 : 1)' \
+    "$WORK/body" "$COUNT"
+}
+for _ in $(seq 50); do offsets_done && break; sleep 0.2; done
 $SHAPE "$WORK/body" '{"offsets":[{"partition":{"kafka_topic":"t","kafka_partition":0},"offset":{"kafka_offset":5}}]}' ||
   fail "offsets: $(cat "$WORK/body")"
 node -e '
