@@ -6,7 +6,8 @@
 # the pod's UID/GID equal to the Dockerfile's ksink user; the admin token
 # from a Secret; a ServiceAccount ready for IRSA; a PodDisruptionBudget; the
 # ServiceMonitor; the PrometheusRule's alerts, each naming only metrics
-# ksink exports (promtool checks the plain rules file, which must match);
+# ksink exports (promtool checks the plain rules file, which must match,
+# and every Grafana panel query as PromQL);
 # each overlay's ksink.yaml loads as a ksink config. The Dockerfile and
 # .dockerignore are checked by reading (no Docker engine runs here).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -108,6 +109,22 @@ if command -v promtool >/dev/null; then
   promtool check rules "$D/prometheus/ksink-alerts.yaml" >"$WORK/promtool.out" 2>&1 ||
     fail "promtool: $(cat "$WORK/promtool.out")"
   log "promtool: $(grep -o 'SUCCESS.*' "$WORK/promtool.out")"
+  # the Grafana panels' queries parse as PromQL: each becomes a recording
+  # rule ($job and $instance as "All" would send them)
+  python3 - "$D/grafana/ksink.json" "$WORK/dashboard-rules.yaml" <<'PY' || fail "dashboard queries"
+import json, sys, yaml
+d = json.load(open(sys.argv[1]))
+rules = []
+for i, p in enumerate(d["panels"]):
+    for t in p.get("targets", []):
+        e = t["expr"].replace("$job", ".*").replace("$instance", ".*")
+        rules.append({"record": f"dashboard:panel{i}:{t['refId'].lower()}", "expr": e})
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(sys.argv[2], "w"))
+print(f"{len(rules)} dashboard queries")
+PY
+  promtool check rules "$WORK/dashboard-rules.yaml" >"$WORK/promtool2.out" 2>&1 ||
+    fail "a dashboard query is not valid PromQL: $(cat "$WORK/promtool2.out")"
+  log "promtool: dashboard queries: $(grep -o 'SUCCESS.*' "$WORK/promtool2.out")"
 else
   log "no promtool here (Debian package prometheus): the rules were checked by parsing only"
 fi
