@@ -20,8 +20,8 @@ if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; th
   done
   log "rendered with $(kubectl version --client 2>/dev/null | grep -i kustomize)"
 else
-  echo "skipped: no kubectl with kustomize on this machine (kubectl kustomize renders the overlays)"
-  exit 77
+  # the Dockerfile, the alerts and the dashboard are still checked below
+  log "no kubectl with kustomize here: the overlays are not rendered or checked"
 fi
 # the metric families ksink exports: the names http/metrics.c writes
 grep -ohE '"(ksink|process)_[a-z0-9_]+"' "$KS_SOURCE_DIR"/http/*.c | tr -d '"' | sort -u >"$WORK/families"
@@ -50,8 +50,11 @@ for x in (".git", "build", "node_modules", "test"):
 def docs(env):
     return [d for d in yaml.safe_load_all(open(f"{render}/{env}.yaml")) if d]
 want = {"dev": (1, "1", "debug", "10s"), "staging": (2, "2", "info", "30s"), "prod": (3, "4", "warn", "60s")}
-rules = None
+import os
+rules = yaml.safe_load(open(f"{deploy}/k8s/base/prometheusrule.yaml"))["spec"]["groups"]
 for env, (replicas, cpu, level, interval) in want.items():
+    if not os.path.exists(f"{render}/{env}.yaml"):
+        continue
     objs = docs(env)
     kinds = {}
     for o in objs: kinds.setdefault(o["kind"], []).append(o)
@@ -88,10 +91,9 @@ for env, (replicas, cpu, level, interval) in want.items():
     open(f"{render}/{env}.ksink.yaml", "w").write(cm["data"]["ksink.yaml"].replace("/etc/ksink/schemas/", render + "/schemas/"))
     check(kinds["PodDisruptionBudget"][0]["spec"].get("maxUnavailable") == 1, f"{env}: PDB maxUnavailable 1")
     check(all(o["metadata"].get("namespace") == f"ksink-{env}" for o in objs), f"{env}: everything in namespace ksink-{env}")
-    rules = kinds["PrometheusRule"][0]["spec"]["groups"]
-import os
-os.makedirs(render + "/schemas", exist_ok=True)
-open(render + "/schemas/user-events.json", "w").write(cm["data"]["user-events.json"])
+    check(rules == kinds["PrometheusRule"][0]["spec"]["groups"], f"{env}: the base's alert rules")
+    os.makedirs(render + "/schemas", exist_ok=True)
+    open(render + "/schemas/user-events.json", "w").write(cm["data"]["user-events.json"])
 
 alerts = {r["alert"]: r for g in rules for r in g["rules"]}
 for a in ("KsinkConsumerLagGrowing", "KsinkNoCommit", "KsinkRejectRateSpike", "KsinkCircuitBreakerOpen", "KsinkNotReady", "KsinkDeadLettersFailing"):
@@ -130,6 +132,7 @@ else
 fi
 # each overlay's config loads (Kafka and S3 are not reachable here)
 for e in dev staging prod; do
+  [ -f "$WORK/render/$e.ksink.yaml" ] || continue
   out=$(cd "$WORK" && KSINK_ADMIN_TOKEN=t "$KSINK" check -c "$WORK/render/$e.ksink.yaml" --timeout 1s 2>&1) || true
   echo "$out" | grep -qE '^ok +config:' && echo "$out" | grep -qE '^ok +schema user_events' ||
     fail "overlays/$e ksink.yaml: $(echo "$out" | head -3)"
