@@ -101,6 +101,16 @@ for k in $(grep -oE '^[a-z][a-z0-9.]*' "$DATA/s3_time_based_json.properties"); d
   esac
 done
 
+# java.util.Properties forms: "key: value", "key value", ! comments, a
+# value continued over lines with a trailing backslash; stdin with -
+printf '%s\n' '! a comment' 'name: multi' 'connector.class io.confluent.connect.s3.S3SinkConnector' \
+  'topics = a,\' '    b' 's3.bucket.name=bkt' >"$WORK/forms.properties"
+"$KSINK" convert-connect - <"$WORK/forms.properties" >"$WORK/forms.yaml" 2>"$WORK/forms.err" ||
+  fail "properties forms: exit $?"
+for l in 'app_id: "multi"' 'topics: ["a"]' 'topics: ["b"]' 'url: "s3://bkt/topics"'; do
+  grep -qF -- "$l" "$WORK/forms.yaml" || fail "properties forms: no '$l' in $(cat "$WORK/forms.yaml")"
+done
+
 # 4. unreadable input: exit 2
 rc=0
 "$KSINK" convert-connect "$WORK/none.json" 2>/dev/null || rc=$?
