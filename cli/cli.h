@@ -19,6 +19,8 @@ int ks_cli_validate(int argc, char **argv);
 int ks_cli_inspect(int argc, char **argv);
 int ks_cli_vacuum(int argc, char **argv);
 int ks_cli_optimize(int argc, char **argv);
+int ks_cli_check(int argc, char **argv);
+int ks_cli_convert_connect(int argc, char **argv);
 /* Runs p with the operator endpoints (http.listen) beside it; *http is
  * the server while p runs (NULL: none). Returns the exit code. */
 int ks_cli_serve(ks_pipeline *p, ks_http **http);

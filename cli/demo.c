@@ -179,7 +179,16 @@ static int remove_tree(const char *path) {
 
 int ks_cli_demo(int argc, char **argv) {
   static const char demo_usage[] =
-      "usage: ksink demo [--events N] [--dir DIR] [--seed S]\n";
+      "usage: ksink demo [--events N] [--dir DIR] [--seed S]\n"
+      "\n"
+      "An in-process mock Kafka, an event generator and the pipeline, writing\n"
+      "DIR/lake/user_events as a Delta table; progress on stderr, a summary at\n"
+      "the end.\n"
+      "\n"
+      "  --events N   records to generate (default 1000000)\n"
+      "  --dir DIR    where lake/ goes (default: the current directory)\n"
+      "  --seed S     the generator's seed (default 42)\n"
+      "  -h, --help   this help\n";
   static const struct option opts[] = {{"events", required_argument, 0, 'n'},
                                        {"dir", required_argument, 0, 'd'},
                                        {"seed", required_argument, 0, 's'},

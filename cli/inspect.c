@@ -21,7 +21,17 @@
 #include <yajl/yajl_tree.h>
 
 static const char usage[] =
-    "usage: ksink inspect URL [--json [--files]] [-c FILE]\n";
+    "usage: ksink inspect URL [--json [--files]] [-c FILE]\n"
+    "\n"
+    "A Delta table's version, schema, partition columns, files, rows, bytes,\n"
+    "txns and last checkpoint.\n"
+    "\n"
+    "  URL                 the table: a path, file:///path, s3://bucket/prefix\n"
+    "                      (s3a:// too)\n"
+    "  -c, --config FILE   S3 settings (storage.s3) for an s3:// URL\n"
+    "  --json              one JSON object instead of the summary\n"
+    "  --files             with --json: every active file too\n"
+    "  -h, --help          this help\n";
 
 static yajl_val field(yajl_val obj, const char *key) {
   if (!YAJL_IS_OBJECT(obj))

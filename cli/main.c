@@ -1,4 +1,5 @@
 #include "base/ks.h"
+#include "base/version.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -13,6 +14,11 @@ static const char usage[] =
     "  demo [--events N] [--dir DIR]\n"
     "                              in-process mock Kafka + event generator "
     "into DIR/lake/user_events\n"
+    "  check -c FILE [--timeout DURATION]\n"
+    "                              dry run: config, schemas, Kafka topics, "
+    "storage probe, registry\n"
+    "  convert-connect FILE        a Kafka Connect S3 sink config (JSON or "
+    ".properties) as ksink YAML\n"
     "  validate --schema FILE [FILE.jsonl | -]\n"
     "                              check JSON lines against a JSON Schema "
     "(draft-07)\n"
@@ -30,7 +36,14 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -h, --help                  this help\n"
-    "  -V, --version               print the version\n"
+    "  -V, --version               the version, git commit, build type and "
+    "library\n"
+    "                              versions\n"
+    "\n"
+    "Each command takes --help. A URL is a path, file:///path, "
+    "s3://bucket/prefix\n"
+    "or s3a://bucket/prefix; man ksink describes every command and config "
+    "key.\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or "
     "schema\n";
@@ -48,7 +61,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 ||
       strcmp(cmd, "version") == 0) {
-    printf("ksink %s\n", KS_VERSION);
+    char libs[512];
+    ks_version_libraries(libs, sizeof libs);
+    printf("ksink %s (%s)\nbuild: %s\nlibraries: %s\n", ks_version(),
+           ks_git_commit(), ks_build_type(), libs);
     return KS_EXIT_OK;
   }
   if (strcmp(cmd, "run") == 0)
@@ -63,6 +79,10 @@ int main(int argc, char **argv) {
     return ks_cli_optimize(argc - 1, argv + 1);
   if (strcmp(cmd, "vacuum") == 0)
     return ks_cli_vacuum(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0)
+    return ks_cli_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "convert-connect") == 0)
+    return ks_cli_convert_connect(argc - 1, argv + 1);
   fprintf(stderr, "ksink: unknown command \"%s\"\n\n%s", cmd, usage);
   return KS_EXIT_USAGE;
 }

@@ -27,7 +27,20 @@
 
 static const char usage[] =
     "usage: ksink optimize URL [--target-size 256MiB] [--where COL=VALUE]... "
-    "[--min-files N] [--dry-run] [-c FILE]\n";
+    "[--min-files N] [--dry-run] [-c FILE]\n"
+    "\n"
+    "Bin-packs a Delta table's small files into files of up to the target\n"
+    "size; the rows are unchanged.\n"
+    "\n"
+    "  URL                 the table: a path, file:///path, s3://bucket/prefix\n"
+    "                      (s3a:// too)\n"
+    "  -c, --config FILE   S3 settings (storage.s3) for an s3:// URL\n"
+    "  --target-size SIZE  largest file to write (default 256MiB)\n"
+    "  --where COL=VALUE   only partitions with this value (repeatable)\n"
+    "  --min-files N       leave partitions with fewer small files alone\n"
+    "                      (default 2)\n"
+    "  --dry-run           say what would be rewritten, write nothing\n"
+    "  -h, --help          this help\n";
 
 typedef struct opt_run {
   int done, status;

@@ -8,13 +8,25 @@
 #include <string.h>
 
 static const char run_usage[] =
-    "usage: ksink run -c FILE [--log-level debug|info|warn|error]\n";
+    "usage: ksink run -c FILE [--log-level LEVEL] [--log-format FORMAT]\n"
+    "\n"
+    "Runs the pipeline of a config file until SIGTERM or SIGINT, then\n"
+    "flushes, commits and exits 0; a second signal exits at once.\n"
+    "\n"
+    "  -c, --config FILE        the config file (required)\n"
+    "  -l, --log-level LEVEL    debug, info, warn or error; overrides "
+    "log.level\n"
+    "  --log-format FORMAT      json, text or auto (JSON unless stderr is a\n"
+    "                           terminal); overrides log.format\n"
+    "  -h, --help               this help\n";
 
 int ks_cli_run(int argc, char **argv) {
   const char *file = NULL;
   int level = -1; /* --log-level wins over log.level */
+  int format = -1; /* --log-format wins over log.format */
   static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                        {"log-level", required_argument, 0, 'l'},
+                                       {"log-format", required_argument, 0, 'f'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c;
@@ -41,6 +53,21 @@ int ks_cli_run(int argc, char **argv) {
         return KS_EXIT_USAGE;
       }
       break;
+    case 'f':
+      if (strcmp(optarg, "auto") == 0)
+        format = 0;
+      else if (strcmp(optarg, "json") == 0)
+        format = 1;
+      else if (strcmp(optarg, "text") == 0)
+        format = 2;
+      else {
+        fprintf(stderr,
+                "ksink run: --log-format: expected json, text or auto, got "
+                "\"%s\"\n",
+                optarg);
+        return KS_EXIT_USAGE;
+      }
+      break;
     case 'h':
       fputs(run_usage, stdout);
       return KS_EXIT_OK;
@@ -62,6 +89,9 @@ int ks_cli_run(int argc, char **argv) {
   }
   ks_log_set_level(level >= 0 ? (enum ks_log_level)level
                               : (enum ks_log_level)conf->log_level);
+  /* 0 auto, 1 json, 2 text -> base/log's -1 auto, 1 json, 0 plain */
+  int fmt = format >= 0 ? format : conf->log_format;
+  ks_log_set_json(fmt == 1 ? 1 : fmt == 2 ? 0 : -1);
   ks_pipeline *p = NULL;
   r = ks_pipeline_new(conf, NULL, &p, err, sizeof err);
   if (r) {

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void on_loaded(void *arg, int status) {
   ks_cli_table *ct = arg;
@@ -28,11 +29,27 @@ int ks_cli_table_open(ks_cli_table *ct, const char *cmd, const char *url,
       return KS_EXIT_USAGE;
     }
   }
-  if (strncmp(url, "file:///", 8) != 0 && strncmp(url, "s3://", 5) != 0) {
+  /* A bare path (relative: to the current directory) or s3a:// are
+   * spelt the way the storage factory takes them. */
+  char *norm = NULL;
+  if (strstr(url, "://") == NULL && url[0] != '/' && url[0]) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd)) {
+      size_t n = strlen(cwd) + strlen(url) + 2;
+      char *abs = ks_malloc(n);
+      snprintf(abs, n, "%s/%s", cwd, url);
+      norm = ks_conf_normalize_url(abs);
+      ks_free(abs);
+    }
+  }
+  if (norm == NULL)
+    norm = ks_conf_normalize_url(url);
+  if (strncmp(norm, "file:///", 8) != 0 && strncmp(norm, "s3://", 5) != 0) {
     fprintf(stderr,
-            "ksink %s: %s: expected file:///path/to/table or "
-            "s3://bucket/prefix/table\n",
+            "ksink %s: %s: expected a path, file:///path/to/table or "
+            "s3://bucket/prefix/table (s3a:// too)\n",
             cmd, url);
+    ks_free(norm);
     ks_conf_free(ct->conf);
     ct->conf = NULL;
     return KS_EXIT_USAGE;
@@ -40,7 +57,8 @@ int ks_cli_table_open(ks_cli_table *ct, const char *cmd, const char *url,
   uv_loop_init(&ct->loop);
   ct->loop_open = 1;
   int r =
-      ks_storage_open(&ct->loop, url, ct->conf ? &ct->conf->s3 : NULL, &ct->st);
+      ks_storage_open(&ct->loop, norm, ct->conf ? &ct->conf->s3 : NULL, &ct->st);
+  ks_free(norm);
   if (r) {
     fprintf(stderr, "ksink %s: storage %s: %s\n", cmd, url, ks_strerror(r));
     ks_cli_table_close(ct);

@@ -36,9 +36,18 @@
 static const char usage[] =
     "usage: ksink vacuum URL --retain DURATION [--dry-run] [--now-ms MS] "
     "[-c FILE]\n"
-    "  --now-ms MS   take MS (milliseconds since the epoch) as the current "
-    "time,\n"
-    "                for tests and what-if runs with --dry-run\n";
+    "\n"
+    "Deletes the data files no version newer than DURATION ago refers to.\n"
+    "\n"
+    "  URL                 the table: a path, file:///path, s3://bucket/prefix\n"
+    "                      (s3a:// too)\n"
+    "  -c, --config FILE   S3 settings (storage.s3) for an s3:// URL\n"
+    "  --retain DURATION   keep files removed less than this long ago (required)\n"
+    "  --dry-run           list what would be deleted, delete nothing\n"
+    "  --now-ms MS         take MS (milliseconds since the epoch) as the "
+    "current\n"
+    "                      time, for tests and what-if runs with --dry-run\n"
+    "  -h, --help          this help\n";
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);

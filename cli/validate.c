@@ -19,7 +19,18 @@
 
 static const char usage[] =
     "usage: ksink validate --schema FILE [--remote-dir DIR --remote-base URI]"
-    "\n                      [--format-assertion on|off] [FILE.jsonl | -]\n";
+    "\n                      [--format-assertion on|off] [FILE.jsonl | -]\n"
+    "\n"
+    "Validates JSON lines (stdin without a file or with -) against a JSON\n"
+    "Schema (draft-07) with the pipeline's validator; one line out per line\n"
+    "in: ok, or invalid <json-pointer> <message>. Exit 0 all valid, 1 some\n"
+    "invalid, 2 the schema does not load.\n"
+    "\n"
+    "  --schema FILE              the JSON Schema (required)\n"
+    "  --remote-dir DIR           resolve a $ref to a URI under --remote-base\n"
+    "  --remote-base URI          to the file at the same path under DIR\n"
+    "  --format-assertion on|off  check \"format\" (default on)\n"
+    "  -h, --help                 this help\n";
 
 /* Writes s with control characters escaped as in JSON strings. */
 static void put_escaped(FILE *out, const char *s) {

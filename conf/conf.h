@@ -104,6 +104,8 @@ typedef struct ks_conf {
   char *http_admin_token;
   int log_level; /* log.level: 0 debug, 1 info (default), 2 warn, 3 error
                     (the order of base/log.h's levels) */
+  int log_format; /* log.format: 0 auto (JSON unless stderr is a terminal,
+                     default), 1 json, 2 text */
   ks_conf_table *tables;
   size_t ntables;
 } ks_conf;
@@ -124,6 +126,11 @@ const char *ks_conf_kafka_get(const ks_conf *c, const char *key);
 /* Whether a kafka.* property holds a credential (its name contains
  * "password" or "secret"): log its value as "<redacted>". */
 int ks_conf_kafka_is_secret(const char *key);
+
+/* A storage or table URL as ksink spells it (malloc'd): s3a:// and s3n://
+ * (Hadoop's names) become s3://, an absolute path /p becomes file:///p;
+ * anything else is copied as is. */
+char *ks_conf_normalize_url(const char *url);
 
 /* "500ms" "30s" "5m" "1h" "7d" -> milliseconds. */
 int ks_conf_parse_duration(const char *s, int64_t *ms);

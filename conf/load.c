@@ -56,7 +56,8 @@ static const char *const acl_names[] = {
     "bucket-owner-full-control", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const http_keys[] = {"listen", "admin_token", NULL};
-static const char *const log_keys[] = {"level", NULL};
+static const char *const log_keys[] = {"level", "format", NULL};
+static const char *const log_format_names[] = {"auto", "json", "text", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error",
                                           NULL};
 
@@ -217,6 +218,24 @@ static int load_reactor(ks__conf_ctx *c, const ks__conf_node *root,
   return 0;
 }
 
+char *ks_conf_normalize_url(const char *url) {
+  if (strncmp(url, "s3a://", 6) == 0 || strncmp(url, "s3n://", 6) == 0) {
+    size_t n = strlen(url + 6);
+    char *out = ks_malloc(n + 6);
+    memcpy(out, "s3://", 5);
+    memcpy(out + 5, url + 6, n + 1);
+    return out;
+  }
+  if (url[0] == '/') {
+    size_t n = strlen(url);
+    char *out = ks_malloc(n + 8);
+    memcpy(out, "file://", 7);
+    memcpy(out + 7, url, n + 1);
+    return out;
+  }
+  return ks_strdup(url);
+}
+
 static int check_url(ks__conf_ctx *c, int line, const char *url) {
   char shown[128];
   if (strncmp(url, "file://", 7) == 0) {
@@ -333,6 +352,11 @@ static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
   if (map) {
     WITH_KEY(c, map, "url", str_field(c, v, &conf->storage_url));
   }
+  if (conf->storage_url) {
+    char *u = ks_conf_normalize_url(conf->storage_url);
+    ks_free(conf->storage_url);
+    conf->storage_url = u;
+  }
   if (conf->storage_url == NULL) {
     int line = ks__conf_key_line(
         map, "url", ks__conf_key_line(root, "storage", root->line));
@@ -401,6 +425,8 @@ static int load_log(ks__conf_ctx *c, const ks__conf_node *root, ks_conf *conf) {
     return r;
   size_t saved = ks__conf_path_push(c, "log");
   WITH_KEY(c, map, "level", ks__conf_enum(c, v, level_names, &conf->log_level));
+  WITH_KEY(c, map, "format",
+           ks__conf_enum(c, v, log_format_names, &conf->log_format));
   ks__conf_path_pop(c, saved);
   return 0;
 }

@@ -6,6 +6,7 @@
  * leak by bypassing it.
  */
 #include "conf/internal.h"
+#include "conf/connect_keys.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -198,6 +199,16 @@ int ks__conf_check_keys(ks__conf_ctx *c, const ks__conf_node *map,
       continue;
     const char *hint = ks__conf_suggest(key, known);
     ks__conf_path_push(c, key);
+    const ks_conf_connect_key *ck = ks_conf_connect_key_find(key);
+    if (ck && ck->ksink)
+      return ks__conf_fail(c, map->keys[i]->line,
+                           "a Kafka Connect key; in ksink it is %s%s%s%s",
+                           ck->ksink, ck->note ? " (" : "",
+                           ck->note ? ck->note : "", ck->note ? ")" : "");
+    if (ck)
+      return ks__conf_fail(c, map->keys[i]->line,
+                           "a Kafka Connect key; ksink has none: %s",
+                           ck->note);
     if (hint)
       return ks__conf_fail(c, map->keys[i]->line,
                            "unknown key (did you mean \"%s\"?)", hint);

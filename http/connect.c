@@ -1,9 +1,22 @@
 /*
  * Kafka Connect's REST subset, so Connect tooling and dashboards work with
  * ksink: the process is one sink connector named after app_id, each worker
- * one task.
+ * one task. Paths, methods, status codes and JSON shapes follow Apache
+ * Kafka 3.7's RootResource, ConnectorsResource and
+ * ConnectorPluginsResource (offsets and stop: KIP-875, Kafka 3.5+).
  *
+ *   GET  /                                version, commit, kafka_cluster_id
+ *   GET  /connector-plugins               [{"class","type":"sink","version"}]
  *   GET  /connectors                      ["<app_id>"]
+ *   GET  /connectors?expand=status|info   {"<app_id>": {"status": ...,
+ *                                         "info": ...}} (expand repeats)
+ *   GET  /connectors/<app_id>/offsets     {"offsets": [{"partition":
+ *                                         {"kafka_topic", "kafka_partition"},
+ *                                         "offset": {"kafka_offset"}}]}: the
+ *                                         next offset after the last commit
+ *                                         of each partition this process owns
+ *   PUT  /connectors/<app_id>/stop        202: paused, reported STOPPED
+ *                                         (tasks []) until resume
  *   GET  /connectors/<app_id>             name, config, tasks, type
  *   GET  /connectors/<app_id>/config      the config as a string map
  *   GET  /connectors/<app_id>/status      connector and task states
@@ -15,11 +28,18 @@
  *   POST /connectors/<app_id>/tasks/<n>/restart   its last commit (a rewind:
  *                                         stages/rewind.h)
  *
- * States: RUNNING, PAUSED, FAILED (a worker hit a fatal error). Errors use
- * Connect's {"error_code": N, "message": "..."}. Mutating calls need
- * auth == KS__AUTH_OK (server.c: the admin token, or a loopback peer).
+ * States: RUNNING, PAUSED, STOPPED, FAILED (a worker hit a fatal error).
+ * Errors use Connect's {"error_code": N, "message": "..."}. Mutating calls
+ * need auth == KS__AUTH_OK (server.c: the admin token, or a loopback peer).
+ *
+ * Several replicas: each process is the whole connector as far as its own
+ * REST API goes, and pause/stop/resume/restart act on that process only
+ * (its partitions stay assigned to it, paused, so the group does not move
+ * them). Pausing a deployment means calling every replica; offsets lists
+ * only the calling replica's partitions.
  */
 #include "base/log.h"
+#include "base/version.h"
 #include "http/internal.h"
 #include "reactor/worker.h"
 
@@ -48,9 +68,15 @@ static int fail(ks_buf *b, int *status, int code, const char *fmt, ...) {
   return 0;
 }
 
+static int is(const char *s, size_t n, const char *lit) {
+  return n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
 static const char *state_of(const ks_pipeline *p) {
   if (atomic_load(&((ks_pipeline *)p)->env.fatal))
     return "FAILED";
+  if (atomic_load(&((ks_pipeline *)p)->admin_stopped))
+    return "STOPPED";
   if (atomic_load(&((ks_pipeline *)p)->admin_paused))
     return "PAUSED";
   return "RUNNING";
@@ -104,11 +130,107 @@ static void task_status(const ks_pipeline *p, int i, const char *worker_id,
   ks_buf_append_byte(b, '}');
 }
 
-/* ---- routing ---- */
-
-static int is(const char *s, size_t n, const char *lit) {
-  return n == strlen(lit) && memcmp(s, lit, n) == 0;
+/* GET /connectors/<app_id>: name, config, tasks, type. */
+static void info_body(const ks_pipeline *p, ks_buf *b) {
+  const char *app = p->conf->app_id;
+  ks_buf_append_str(b, "{\"name\":");
+  json_str(b, app);
+  ks_buf_append_str(b, ",\"config\":");
+  config_map(p, b);
+  ks_buf_append_str(b, ",\"tasks\":[");
+  for (int i = 0; i < p->nworkers; i++) {
+    ks_buf_append_str(b, i ? ",{\"connector\":" : "{\"connector\":");
+    json_str(b, app);
+    ks_buf_appendf(b, ",\"task\":%d}", i);
+  }
+  ks_buf_append_str(b, "],\"type\":\"sink\"}");
 }
+
+/* GET /connectors/<app_id>/status. A stopped connector has no tasks. */
+static void status_body(const ks_pipeline *p, const char *worker_id,
+                        ks_buf *b) {
+  ks_buf_append_str(b, "{\"name\":");
+  json_str(b, p->conf->app_id);
+  ks_buf_appendf(b, ",\"connector\":{\"state\":\"%s\",\"worker_id\":",
+                 state_of(p));
+  json_str(b, worker_id);
+  ks_buf_append_str(b, "},\"tasks\":[");
+  int stopped = strcmp(state_of(p), "STOPPED") == 0;
+  for (int i = 0; !stopped && i < p->nworkers; i++) {
+    if (i)
+      ks_buf_append_byte(b, ',');
+    task_status(p, i, worker_id, b);
+  }
+  ks_buf_append_str(b, "],\"type\":\"sink\"}");
+}
+
+/* KIP-875's sink offsets: per owned partition, the next offset after the
+ * last commit (Connect reports the consumer group's committed offset). */
+static void offsets_body(const ks_pipeline *p, ks_buf *b) {
+  ks_buf_append_str(b, "{\"offsets\":[");
+  int n = 0;
+  for (int i = 0; i < p->nworkers; i++) {
+    const ks_part_snap *s = ks_worker_part_snap(p->workers[i]);
+    for (size_t j = 0; s && j < s->n; j++) {
+      const ks_part_status *ps = &s->parts[j];
+      if (ps->committed < 0 || ps->topic < 0 ||
+          (size_t)ps->topic >= p->env.ntopics)
+        continue;
+      ks_buf_append_str(b, n++ ? ",{\"partition\":{\"kafka_topic\":"
+                               : "{\"partition\":{\"kafka_topic\":");
+      json_str(b, p->env.topics[ps->topic]);
+      ks_buf_appendf(b,
+                     ",\"kafka_partition\":%d},\"offset\":{\"kafka_offset\":"
+                     "%lld}}",
+                     (int)ps->partition, (long long)ps->committed);
+    }
+  }
+  ks_buf_append_str(b, "]}");
+}
+
+/* Whether the query string holds expand=<what> (expand may repeat). */
+static int expands(const char *q, size_t qlen, const char *what) {
+  size_t wl = strlen(what);
+  size_t i = 0;
+  while (i < qlen) {
+    size_t j = i;
+    while (j < qlen && q[j] != '&')
+      j++;
+    if (j - i == 7 + wl && memcmp(q + i, "expand=", 7) == 0 &&
+        memcmp(q + i + 7, what, wl) == 0)
+      return 1;
+    i = j + 1;
+  }
+  return 0;
+}
+
+/* GET / and GET /connector-plugins: outside /connectors. */
+static int root(ks_pipeline *p, const char *path, size_t plen, ks_buf *b,
+                int *status) {
+  if (is(path, plen, "/")) {
+    char cluster[256];
+    ks_pipeline_cluster_id(p, cluster, sizeof cluster);
+    ks_buf_append_str(b, "{\"version\":");
+    json_str(b, ks_version());
+    ks_buf_append_str(b, ",\"commit\":");
+    json_str(b, ks_git_commit());
+    ks_buf_append_str(b, ",\"kafka_cluster_id\":");
+    if (*cluster)
+      json_str(b, cluster);
+    else
+      ks_buf_append_str(b, "null");
+    ks_buf_append_byte(b, '}');
+    return 0;
+  }
+  ks_buf_append_str(b, "[{\"class\":\"ksink\",\"type\":\"sink\","
+                       "\"version\":");
+  json_str(b, ks_version());
+  ks_buf_append_str(b, "}]");
+  *status = 200;
+  return 0;
+}
+
+/* ---- routing ---- */
 
 /* Splits path after "/connectors" into at most 4 segments. */
 static size_t segments(const char *path, size_t plen, const char *seg[4],
@@ -130,22 +252,45 @@ static size_t segments(const char *path, size_t plen, const char *seg[4],
 }
 
 int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
-                     const char *path, size_t plen, int auth,
-                     const char *worker_id, ks_buf *b, int *status) {
-  const char *seg[4];
-  size_t len[4];
-  size_t n = segments(path, plen, seg, len);
+                     const char *path, size_t plen, const char *query,
+                     size_t qlen, int auth, const char *worker_id, ks_buf *b,
+                     int *status) {
   int get = is(method, mlen, "GET"), put = is(method, mlen, "PUT"),
       post = is(method, mlen, "POST");
   const char *app = p->conf->app_id;
   ks_buf_reset(b);
   *status = 200;
+  if (is(path, plen, "/") || is(path, plen, "/connector-plugins") ||
+      is(path, plen, "/connector-plugins/")) {
+    if (!get)
+      return fail(b, status, 405, "method not allowed");
+    return root(p, path, plen, b, status);
+  }
+  const char *seg[4];
+  size_t len[4];
+  size_t n = segments(path, plen, seg, len);
   if (n == 0) {
     if (!get)
       return fail(b, status, 405, "method not allowed");
-    ks_buf_append_byte(b, '[');
+    int st = expands(query, qlen, "status"), in = expands(query, qlen, "info");
+    if (!st && !in) {
+      ks_buf_append_byte(b, '[');
+      json_str(b, app);
+      ks_buf_append_byte(b, ']');
+      return 0;
+    }
+    ks_buf_append_byte(b, '{');
     json_str(b, app);
-    ks_buf_append_byte(b, ']');
+    ks_buf_append_str(b, ":{");
+    if (st) {
+      ks_buf_append_str(b, "\"status\":");
+      status_body(p, worker_id, b);
+    }
+    if (in) {
+      ks_buf_append_str(b, st ? ",\"info\":" : "\"info\":");
+      info_body(p, b);
+    }
+    ks_buf_append_str(b, "}}");
     return 0;
   }
   if (n > 4 || !is(seg[0], len[0], app))
@@ -154,7 +299,7 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
   const char *what = n > 1 ? seg[1] : "";
   size_t wl = n > 1 ? len[1] : 0;
   int mutating = (n == 2 && (is(what, wl, "pause") || is(what, wl, "resume") ||
-                             is(what, wl, "restart"))) ||
+                             is(what, wl, "stop") || is(what, wl, "restart"))) ||
                  (n == 4 && is(seg[3], len[3], "restart"));
   if (mutating) {
     int want_put = n == 2 && !is(what, wl, "restart");
@@ -170,17 +315,11 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
     return fail(b, status, 405, "method not allowed");
   }
   if (n == 1) {
-    ks_buf_append_str(b, "{\"name\":");
-    json_str(b, app);
-    ks_buf_append_str(b, ",\"config\":");
-    config_map(p, b);
-    ks_buf_append_str(b, ",\"tasks\":[");
-    for (int i = 0; i < p->nworkers; i++) {
-      ks_buf_append_str(b, i ? ",{\"connector\":" : "{\"connector\":");
-      json_str(b, app);
-      ks_buf_appendf(b, ",\"task\":%d}", i);
-    }
-    ks_buf_append_str(b, "],\"type\":\"sink\"}");
+    info_body(p, b);
+    return 0;
+  }
+  if (n == 2 && is(what, wl, "offsets")) {
+    offsets_body(p, b);
     return 0;
   }
   if (n == 2 && is(what, wl, "config")) {
@@ -188,18 +327,7 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
     return 0;
   }
   if (n == 2 && is(what, wl, "status")) {
-    ks_buf_append_str(b, "{\"name\":");
-    json_str(b, app);
-    ks_buf_appendf(b, ",\"connector\":{\"state\":\"%s\",\"worker_id\":",
-                   state_of(p));
-    json_str(b, worker_id);
-    ks_buf_append_str(b, "},\"tasks\":[");
-    for (int i = 0; i < p->nworkers; i++) {
-      if (i)
-        ks_buf_append_byte(b, ',');
-      task_status(p, i, worker_id, b);
-    }
-    ks_buf_append_str(b, "],\"type\":\"sink\"}");
+    status_body(p, worker_id, b);
     return 0;
   }
   if (n == 2 && is(what, wl, "tasks")) {
@@ -214,11 +342,14 @@ int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
     ks_buf_append_byte(b, ']');
     return 0;
   }
-  if (n == 2 && (is(what, wl, "pause") || is(what, wl, "resume"))) {
-    int pause = is(what, wl, "pause");
-    if (atomic_exchange(&p->admin_paused, pause) != pause)
+  if (n == 2 && (is(what, wl, "pause") || is(what, wl, "resume") ||
+                 is(what, wl, "stop"))) {
+    int pause = !is(what, wl, "resume"), stop = is(what, wl, "stop");
+    int was_stopped = atomic_exchange(&p->admin_stopped, stop);
+    if (atomic_exchange(&p->admin_paused, pause) != pause ||
+        was_stopped != stop)
       ks_log_info("connector %s: %s over the REST API", app,
-                  pause ? "pause" : "resume");
+                  stop ? "stop" : pause ? "pause" : "resume");
     *status = 202;
     return 0;
   }

@@ -35,8 +35,9 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time, ks_buf *b);
  * the JSON body in b (empty for 202 and 204); returns 0 or an error. */
 enum { KS__AUTH_OK, KS__AUTH_NO_TOKEN, KS__AUTH_FORBIDDEN };
 int ks__http_connect(ks_pipeline *p, const char *method, size_t mlen,
-                     const char *path, size_t plen, int auth,
-                     const char *worker_id, ks_buf *b, int *status);
+                     const char *path, size_t plen, const char *query,
+                     size_t qlen, int auth, const char *worker_id, ks_buf *b,
+                     int *status);
 
 /* Records past the partition's position (-1 unknown). */
 int64_t ks__http_lag(const ks_part_status *ps);

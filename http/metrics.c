@@ -8,6 +8,7 @@
 #include "http/internal.h"
 
 #include "base/ks.h"
+#include "base/version.h"
 #include "reactor/observe.h"
 
 #include <stddef.h>
@@ -233,6 +234,30 @@ static void histogram(out *o, const char *name, const double *bounds,
   putf(o, "%s_count %llu\n", name, (unsigned long long)cum);
 }
 
+/* The same with one label on every sample (the label before "le"). */
+static void histogram_l(out *o, const char *name, const char *key,
+                        const char *val, const double *bounds, int nbounds,
+                        const uint64_t *counts, double sum) {
+  uint64_t cum = 0;
+  for (int b = 0; b <= nbounds; b++) {
+    cum += counts[b];
+    char le[32];
+    if (b < nbounds)
+      snprintf(le, sizeof le, "%g", bounds[b]);
+    else
+      snprintf(le, sizeof le, "+Inf");
+    putf(o, "%s_bucket{%s=\"", name, key);
+    put_label_value(o, val);
+    putf(o, "\",le=\"%s\"} %llu\n", le, (unsigned long long)cum);
+  }
+  putf(o, "%s_sum{%s=\"", name, key);
+  put_label_value(o, val);
+  putf(o, "\"} %.6f\n", sum);
+  putf(o, "%s_count{%s=\"", name, key);
+  put_label_value(o, val);
+  putf(o, "\"} %llu\n", (unsigned long long)cum);
+}
+
 static void s3_metrics(out *o) {
   const ks_s3_stats *st = ks_observe_s3_stats();
   family(o, "ksink_s3_requests_total", "counter",
@@ -416,6 +441,40 @@ static void table_metrics(out *o, const ks_pipeline *p) {
     sample(o, "ksink_delta_last_commit_timestamp_seconds", "table",
            p->env.tables[t].conf->name, num);
   }
+  /* Freshness: only tables that made a timestamped record visible; a
+   * zero would read as "fresh" to an alert. */
+  family(o, "ksink_table_freshness_seconds", "gauge",
+         "Age of the newest record visible in the table: now minus its "
+         "Kafka timestamp, by table (absent before the first commit; grows "
+         "while the topic is idle).");
+  int64_t now_ms = ks_unix_ms();
+  for (size_t t = 0; t < nt; t++) {
+    if (tt[t].newest_record_unix_ms <= 0)
+      continue;
+    int64_t age = now_ms - tt[t].newest_record_unix_ms;
+    snprintf(num, sizeof num, "%.3f", (double)(age > 0 ? age : 0) / 1000.0);
+    sample(o, "ksink_table_freshness_seconds", "table",
+           p->env.tables[t].conf->name, num);
+  }
+  family(o, "ksink_commit_duration_seconds", "histogram",
+         "Delta commits by this process, from the first attempt to the "
+         "version landing (retries included), by table.");
+  for (size_t t = 0; t < nt; t++)
+    histogram_l(o, "ksink_commit_duration_seconds", "table",
+                p->env.tables[t].conf->name, ks_commit_bounds,
+                KS_COMMIT_BUCKETS, tt[t].commit_duration,
+                (double)tt[t].commit_duration_sum_us / 1e6);
+  family(o, "ksink_deadletter_failures_total", "counter",
+         "Dead letters that could not be stored yet and are tried again "
+         "(the table's commits wait for them), by table and reason: "
+         "dlq_queue, dlq_delivery (the errors.deadletterqueue topic), "
+         "file_write, file_foreign (errors.deadletter.path).");
+  for (size_t t = 0; t < nt; t++)
+    for (int r = 0; r < KS_DLF_COUNT; r++) {
+      const char *v[] = {p->env.tables[t].conf->name, ks_dlf_reason_names[r]};
+      sample_n_u64(o, "ksink_deadletter_failures_total", 2, tk, v,
+                   tt[t].deadletter_failures[r]);
+    }
   ks_free(tt);
 }
 
@@ -463,6 +522,17 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
 
   family(&o, "ksink_up", "gauge", "1 while the ksink process serves.");
   sample(&o, "ksink_up", NULL, NULL, "1");
+  family(&o, "ksink_ready", "gauge",
+         "1 when /readyz answers 200 (in the group, not stopping or failed, "
+         "storage reachable, no circuit breaker open), else 0.");
+  sample(&o, "ksink_ready", NULL, NULL, ks__http_unready(p) ? "0" : "1");
+  family(&o, "ksink_build_info", "gauge",
+         "Always 1; the labels say which ksink this is.");
+  {
+    static const char *const bk[] = {"version", "commit", "build_type"};
+    const char *bv[] = {ks_version(), ks_git_commit(), ks_build_type()};
+    sample_n(&o, "ksink_build_info", 3, bk, bv, "1");
+  }
 
   topic_metrics(&o, p);
   family(&o, "ksink_bytes_consumed_total", "counter",

@@ -162,9 +162,16 @@ static void on_connect_api(ks_http *h, h2o_req_t *req) {
   gethostname(host, sizeof host - 1);
   snprintf(worker_id, sizeof worker_id, "%s:%d", host, h->port);
   int status = 200;
+  const char *query = "";
+  size_t qlen = 0;
+  if (req->query_at != SIZE_MAX && req->query_at + 1 <= req->path.len) {
+    query = req->path.base + req->query_at + 1;
+    qlen = req->path.len - req->query_at - 1;
+  }
   int r = ks__http_connect(h->p, req->method.base, req->method.len,
                            req->path_normalized.base, req->path_normalized.len,
-                           auth_of(h, req), worker_id, &h->body, &status);
+                           query, qlen, auth_of(h, req), worker_id, &h->body,
+                           &status);
   if (r) {
     respond_body(h, req, r, "application/json");
     return;
@@ -195,8 +202,10 @@ static void on_connect_api(ks_http *h, h2o_req_t *req) {
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ks_http *h = ks_container_of(self, ks_http_handler, super)->h;
   h2o_iovec_t path = req->path_normalized;
-  if (path.len >= 11 && memcmp(path.base, "/connectors", 11) == 0 &&
-      (path.len == 11 || path.base[11] == '/')) {
+  if ((path.len >= 11 && memcmp(path.base, "/connectors", 11) == 0 &&
+       (path.len == 11 || path.base[11] == '/')) ||
+      h2o_memis(path.base, path.len, H2O_STRLIT("/")) ||
+      h2o_memis(path.base, path.len, H2O_STRLIT("/connector-plugins"))) {
     ks_buf_reset(&h->body);
     on_connect_api(h, req);
     return 0;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -322,6 +323,15 @@ int ks_pipeline_restart(ks_pipeline *p, int task) {
   return r;
 }
 
+void ks_pipeline_cluster_id(ks_pipeline *p, char *buf, size_t n) {
+  buf[0] = 0;
+  char *id = p->env.rk ? rd_kafka_clusterid(p->env.rk, 0) : NULL;
+  if (id) {
+    snprintf(buf, n, "%s", id);
+    rd_kafka_mem_free(p->env.rk, id);
+  }
+}
+
 const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p) {
   return p->mock_bootstraps;
 }
@@ -390,6 +400,18 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     if (at > t->last_commit_unix_ms)
       t->last_commit_unix_ms = at;
     t->files_open += atomic_load_explicit(&c->files_open, memory_order_relaxed);
+    int64_t ts =
+        atomic_load_explicit(&c->newest_record_unix_ms, memory_order_relaxed);
+    if (ts > t->newest_record_unix_ms)
+      t->newest_record_unix_ms = ts;
+    for (int r = 0; r < KS_DLF_COUNT; r++)
+      t->deadletter_failures[r] += atomic_load_explicit(
+          &c->deadletter_failures[r], memory_order_relaxed);
+    for (int b = 0; b <= KS_COMMIT_BUCKETS; b++)
+      t->commit_duration[b] +=
+          atomic_load_explicit(&c->commit_duration[b], memory_order_relaxed);
+    t->commit_duration_sum_us += atomic_load_explicit(
+        &c->commit_duration_sum_us, memory_order_relaxed);
   }
 }
 

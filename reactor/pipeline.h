@@ -47,6 +47,7 @@ struct ks_pipeline {
   atomic_int assigned;     /* partitions assigned to this process */
   atomic_int joined;       /* the group gave us an assignment at least once */
   atomic_int admin_paused; /* PUT /connectors/<app_id>/pause (http/) */
+  atomic_int admin_stopped; /* PUT .../stop: paused, reported STOPPED */
 
   /* Revoke handshake: the control thread waits until workers flushed. */
   uv_mutex_t revoke_lock;
@@ -90,6 +91,9 @@ void ks_pipeline_revoke_settled(ks_pipeline *p);
  * and continues from the tables' logs (Connect's task restart). 0 or the
  * first worker's error. */
 int ks_pipeline_restart(ks_pipeline *p, int task);
+/* The Kafka cluster id the consumer learnt from the brokers, into buf
+ * ("" while unknown); never waits. Thread-safe. */
+void ks_pipeline_cluster_id(ks_pipeline *p, char *buf, size_t n);
 /* Bootstrap address of the in-process mock cluster, or NULL. */
 const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 /* Sums a counter over workers. */
@@ -110,7 +114,13 @@ typedef struct ks_table_totals {
   uint64_t schema_keyword[KS_KEYWORD_COUNT];
   int64_t delta_version;
   int64_t last_commit_unix_ms;
+  int64_t newest_record_unix_ms; /* newest Kafka timestamp visible; 0 none */
   int files_open;
+  uint64_t deadletter_failures[KS_DLF_COUNT]; /* by ks_dlf_reason */
+  /* Delta commit durations: per bucket of ks_commit_bounds (not
+   * cumulative; last: +Inf), their sum in microseconds */
+  uint64_t commit_duration[KS_COMMIT_BUCKETS + 1];
+  uint64_t commit_duration_sum_us;
 } ks_table_totals;
 void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
                               ks_table_totals *t);

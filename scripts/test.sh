@@ -5,7 +5,10 @@
 # KS_TEST_QUICK=1 skips the sanitizer pass (local iteration only).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$here/scripts/deps.sh"
+"$here/scripts/deps.sh" test
+# External test data (the JSON Schema Test Suite) where the network allows;
+# without it the conformance test that reads it is reported skipped.
+"$here/scripts/fetch-testdata.sh" || true
 jobs=$(nproc)
 
 # KS_TESTS/KS_BENCH explicitly: `scripts/demo.sh` configures the same build

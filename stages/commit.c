@@ -48,6 +48,7 @@ struct ks_committer {
   ks_table_schema *meta_schema;
   char *schema_from;
   unsigned replans;
+  uint64_t commit_started_ms; /* ks_mono_ms of the first attempt; 0: none */
 };
 
 const double ks_latency_bounds[KS_LATENCY_BUCKETS] = {
@@ -406,6 +407,18 @@ static void count_commit(ks_committer *c, int64_t version) {
     atomic_fetch_add_explicit(&k->latency_sum_us, ms * 1000,
                               memory_order_relaxed);
   }
+  /* The commit itself: first attempt -> version landed, retries included */
+  uint64_t ms = c->commit_started_ms && now > c->commit_started_ms
+                    ? now - c->commit_started_ms
+                    : 0;
+  double s = (double)ms / 1000.0;
+  int b = 0;
+  while (b < KS_COMMIT_BUCKETS && s > ks_commit_bounds[b])
+    b++;
+  atomic_fetch_add_explicit(&tc->commit_duration[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&tc->commit_duration_sum_us, ms * 1000,
+                            memory_order_relaxed);
+  c->commit_started_ms = 0;
 }
 
 static void on_retry(uv_timer_t *t) {
@@ -434,6 +447,7 @@ static void on_commit(void *arg, int status, int64_t version) {
     return;
   }
   if (status == KS_EZOMBIE) {
+    c->commit_started_ms = 0;
     drop_zombies(c);
     c->busy = 0;
     kick(c);
@@ -469,6 +483,8 @@ static void on_commit(void *arg, int status, int64_t version) {
 }
 
 static void start_commit(ks_committer *c) {
+  if (c->commit_started_ms == 0)
+    c->commit_started_ms = ks_mono_ms();
   int r = ks_delta_commit(c->dt, &c->req, on_commit, c);
   if (r)
     on_commit(c, r, -1);

@@ -32,6 +32,8 @@ typedef struct ks_flushed_set {
   size_t nparts;
   uint64_t rows;
   uint64_t consumed_ms; /* monotonic: when its oldest record was consumed */
+  int64_t newest_ts_ms; /* Kafka timestamp (Unix ms) of its newest record;
+                           0: none had one */
   ks_table_schema *schema; /* schemaless: its files' columns (a reference) */
   ks_msg_fn back;       /* run on origin when the set returns */
   int status;           /* commit result, set before the set returns */

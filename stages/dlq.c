@@ -28,7 +28,17 @@ struct ks_dlq {
   uint64_t delivered;
   int closing;
   int nclosed;
+  void (*fail)(void *arg, const char *topic, ks_dlf_reason why);
+  void *fail_arg;
 };
+
+void ks_dlq_on_failure(ks_dlq *d,
+                       void (*fn)(void *arg, const char *topic,
+                                 ks_dlf_reason why),
+                       void *arg) {
+  d->fail = fn;
+  d->fail_arg = arg;
+}
 
 /* Consumer settings that would only earn a warning on a producer. */
 static const char *const consumer_only[] = {"group.id",
@@ -141,6 +151,8 @@ static void send_or_keep(ks_dlq *d, const char *topic, const void *key,
     return;
   ks_log_warn("dlq: %s: cannot queue a record (%s); retrying", topic,
               rd_kafka_err2str(e));
+  if (d->fail)
+    d->fail(d->fail_arg, topic, KS_DLF_DLQ_QUEUE);
   keep_for_retry(d, topic, key, klen, value, vlen, h, w);
   uv_timer_start(&d->timer, on_retry, 100, 0);
 }
@@ -156,6 +168,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
     const char *topic = rd_kafka_topic_name(m->rkt);
     ks_log_warn("dlq: %s: delivery failed (%s); sending again", topic,
                 rd_kafka_err2str(m->err));
+    if (d->fail)
+      d->fail(d->fail_arg, topic, KS_DLF_DLQ_DELIVERY);
     if (d->closing)
       return;
     rd_kafka_headers_t *h = NULL, *copy = NULL;

@@ -23,6 +23,20 @@
 
 typedef struct ks_dlq ks_dlq;
 
+/* Why a dead letter could not be stored (ksink_deadletter_failures_total's
+ * reason label): the DLQ producer refused or failed to deliver a record
+ * (it is sent again), an error file could not be written or read back, or
+ * an object already at an error file's key is not one ksink wrote. */
+typedef enum ks_dlf_reason {
+  KS_DLF_DLQ_QUEUE,
+  KS_DLF_DLQ_DELIVERY,
+  KS_DLF_FILE_WRITE,
+  KS_DLF_FILE_FOREIGN,
+  KS_DLF_COUNT
+} ks_dlf_reason;
+extern const char *const ks_dlf_reason_names[KS_DLF_COUNT];
+
+
 /* What Kafka Connect names the failing stage and exception of a record its
  * converter rejected: dead letters and error files say the same. */
 #define KS_DLQ_STAGE "VALUE_CONVERTER"
@@ -51,6 +65,13 @@ typedef struct ks_dlq_origin {
   const char *connector; /* app_id */
   int task;              /* worker id */
 } ks_dlq_origin;
+
+/* Told of every record the producer refused to queue or failed to
+ * deliver (each is sent again); on the producer's loop. */
+void ks_dlq_on_failure(ks_dlq *d,
+                       void (*fn)(void *arg, const char *topic,
+                                 ks_dlf_reason why),
+                       void *arg);
 
 /* kafka: the pipeline's kafka.* properties (consumer-only ones are left
  * out); bootstrap overrides bootstrap.servers (the in-process mock). */

@@ -44,12 +44,15 @@ struct ks_errfiles {
   ks_buf body; /* what the put in flight sends */
   char *key;
   atomic_uint_fast64_t *records;
+  atomic_uint_fast64_t *failures; /* [KS_DLF_COUNT] */
 };
 
 ks_errfiles *ks_errfiles_new(uv_loop_t *loop, ks_storage *st, const char *dir,
-                             atomic_uint_fast64_t *records) {
+                             atomic_uint_fast64_t *records,
+                             atomic_uint_fast64_t *failures) {
   ks_errfiles *ef = ks_calloc(1, sizeof *ef);
   ef->records = records;
+  ef->failures = failures;
   ef->loop = loop;
   ef->st = st;
   ef->dir = ks_strdup(dir);
@@ -243,6 +246,10 @@ static void on_retry(uv_timer_t *t) {
 }
 
 static void later(ks_errfiles *ef, const char *what, int status) {
+  atomic_fetch_add_explicit(&ef->failures[status == KS_ECORRUPT
+                                              ? KS_DLF_FILE_FOREIGN
+                                              : KS_DLF_FILE_WRITE],
+                            1, memory_order_relaxed);
   uint64_t d = ks_backoff_ms(ef->attempt++, 200, 30000);
   ks_log_warn("error file %s: %s (%s); retrying in %llu ms", ef->key, what,
               ks_strerror(status), (unsigned long long)d);

@@ -31,9 +31,12 @@
 typedef struct ks_errfiles ks_errfiles;
 
 /* dir: the objects' directory under the storage root; records counts the
- * records of objects storage acknowledged (new ones, not the skipped). */
+ * records of objects storage acknowledged (new ones, not the skipped);
+ * failures[KS_DLF_COUNT] (stages/dlq.h) counts writes that must be tried
+ * again, by reason. */
 ks_errfiles *ks_errfiles_new(uv_loop_t *loop, ks_storage *st, const char *dir,
-                             atomic_uint_fast64_t *records);
+                             atomic_uint_fast64_t *records,
+                             atomic_uint_fast64_t *failures);
 /* What a line says about the record. */
 typedef struct ks_errfile_rec {
   const char *topic;

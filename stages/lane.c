@@ -9,6 +9,23 @@
 #include <stdio.h>
 #include <string.h>
 
+const double ks_commit_bounds[KS_COMMIT_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+const char *const ks_dlf_reason_names[KS_DLF_COUNT] = {
+    "dlq_queue", "dlq_delivery", "file_write", "file_foreign"};
+
+/* The DLQ producer could not queue or deliver a record for topic: counted
+ * against every table that sends its dead letters there. */
+static void on_dlq_failure(void *arg, const char *topic, ks_dlf_reason why) {
+  ks_lane *l = arg;
+  for (size_t i = 0; i < l->env->ntables; i++) {
+    const char *t = l->env->tables[i].conf->dlq_topic;
+    if (t && strcmp(t, topic) == 0)
+      atomic_fetch_add_explicit(&l->tc[i].deadletter_failures[why], 1,
+                                memory_order_relaxed);
+  }
+}
+
 /* One dead-letter producer per lane, when any table names a DLQ topic. */
 static int open_dlq(ks_lane *l) {
   const ks_lane_env *env = l->env;
@@ -32,6 +49,8 @@ static int open_dlq(ks_lane *l) {
   ks_free(vals);
   if (r)
     ks_log_error("worker %d: %s", l->id, err);
+  else
+    ks_dlq_on_failure(l->dlq, on_dlq_failure, l);
   return r;
 }
 

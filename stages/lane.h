@@ -19,6 +19,7 @@
 
 #include "base/mailbox.h"
 #include "conf/conf.h"
+#include "stages/dlq.h"
 #include "stages/record/reject.h"
 #include "stages/table/table.h"
 #include "storage/storage.h"
@@ -36,6 +37,11 @@ typedef struct ks_committer ks_committer;
 typedef struct ks_rewind ks_rewind;
 struct ks_dlq;
 
+/* Upper bounds (seconds) of the per-table Delta commit duration histogram:
+ * from a commit's first attempt to the version landing. */
+#define KS_COMMIT_BUCKETS 12
+extern const double ks_commit_bounds[KS_COMMIT_BUCKETS];
+
 /* Per table, per lane: what that lane did for the table. The lane
  * writes, anyone reads (relaxed atomics); readers sum over lanes, so
  * every table's numbers carry its label however many tables there are. */
@@ -48,6 +54,13 @@ typedef struct ks_table_counters {
   atomic_int_fast64_t last_commit_unix_ms; /* the committer's; 0: none */
   atomic_int files_open;                   /* files being written now */
   atomic_uint_fast64_t deadletter_records; /* lines in stored error files */
+  atomic_uint_fast64_t deadletter_failures[KS_DLF_COUNT];
+  /* the committer's: commit durations (the renderer makes the buckets
+   * cumulative) and the newest Kafka record timestamp a commit made
+   * visible (Unix ms; 0: none yet) */
+  atomic_uint_fast64_t commit_duration[KS_COMMIT_BUCKETS + 1]; /* last: +Inf */
+  atomic_uint_fast64_t commit_duration_sum_us;
+  atomic_int_fast64_t newest_record_unix_ms;
 } ks_table_counters;
 
 /* Upper bounds (seconds) of the commit latency histogram: consumed ->

@@ -76,7 +76,8 @@ ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
   uv_timer_init(w->loop, &tw->age_timer);
   if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
     tw->ef = ks_errfiles_new(w->loop, w->storage, t->conf->deadletter_path,
-                             &w->tc[t->index].deadletter_records);
+                             &w->tc[t->index].deadletter_records,
+                             w->tc[t->index].deadletter_failures);
   return tw;
 }
 
@@ -346,6 +347,9 @@ again:;
     p->batch_first = m->offset;
   p->batch_last = m->offset;
   b->records++;
+  int64_t ts = rd_kafka_message_timestamp(m, NULL);
+  if (ts > b->newest_ts_ms)
+    b->newest_ts_ms = ts;
 
   if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)
     ks__tw_encode(tw, f);

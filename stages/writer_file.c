@@ -455,6 +455,11 @@ static void on_committed(ks_msg *m) {
     atomic_fetch_add_explicit(&w->counters.files, fs->nadds,
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&tc->files, fs->nadds, memory_order_relaxed);
+    /* freshness: the newest record now visible in the table */
+    if (fs->newest_ts_ms > atomic_load_explicit(&tc->newest_record_unix_ms,
+                                                memory_order_relaxed))
+      atomic_store_explicit(&tc->newest_record_unix_ms, fs->newest_ts_ms,
+                            memory_order_relaxed);
   }
   tw->returned(w, tw, fs);
   ks_flushed_set_free(fs);
@@ -539,6 +544,7 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
                tw->t->conf->name, why, (unsigned long long)b->records, b->nadds,
                fs->nparts);
   fs->consumed_ms = b->consumed_ms;
+  fs->newest_ts_ms = b->newest_ts_ms;
   fs->schema = ks_table_schema_ref(tw->ls);
   b->fs = fs;
   b->flushed = 1;

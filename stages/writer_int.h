@@ -58,6 +58,7 @@ struct ks__batch {
   ks_flushed_set *fs;
   ks_dlq_wait *dlq;     /* the batch's dead letters, acknowledged first */
   uint64_t consumed_ms; /* monotonic: its first record consumed */
+  int64_t newest_ts_ms; /* Kafka timestamp (Unix ms) of its newest record */
 };
 
 struct ks_table_writer {

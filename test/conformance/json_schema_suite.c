@@ -183,16 +183,50 @@ static void run_dir(const char *suite, const char *sub, tally *t) {
   }
 }
 
+#define KS_SKIP 77
+
+static int has_draft7(const char *suite) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/tests/draft7", suite);
+  DIR *d = opendir(dir);
+  if (d)
+    closedir(d);
+  return d != NULL;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: json_schema_suite <json-schema-test-suite dir> [-v]\n");
-    return 2;
+  int first = 1;
+  if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+    verbose = 1;
+    first = 2;
   }
-  verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
+  const char *env = getenv("KS_JSON_SCHEMA_SUITE");
+  const char *suite = NULL;
+  if (env && *env) {
+    if (!has_draft7(env)) {
+      /* Named on purpose: a wrong path is an error, not a skip. */
+      printf("KS_JSON_SCHEMA_SUITE=%s has no tests/draft7\n", env);
+      return 1;
+    }
+    suite = env;
+  }
+  for (int i = first; suite == NULL && i < argc; i++)
+    if (has_draft7(argv[i]))
+      suite = argv[i];
+  if (suite == NULL) {
+    printf("SKIPPED: the JSON Schema Test Suite is not here (looked for "
+           "tests/draft7 under:");
+    for (int i = first; i < argc; i++)
+      printf(" %s", argv[i]);
+    printf("); run scripts/fetch-testdata.sh or set KS_JSON_SCHEMA_SUITE "
+           "to a checkout of json-schema-org/JSON-Schema-Test-Suite\n");
+    return KS_SKIP;
+  }
+  printf("suite: %s\n", suite);
   tally req = {0, 0}, opt = {0, 0}, fmt = {0, 0};
-  run_dir(argv[1], "", &req);
-  run_dir(argv[1], "optional", &opt);
-  run_dir(argv[1], "optional/format", &fmt);
+  run_dir(suite, "", &req);
+  run_dir(suite, "optional", &opt);
+  run_dir(suite, "optional/format", &fmt);
   printf("optional: %d passed, %d failed\n", opt.passed, opt.failed);
   printf("optional/format: %d passed, %d failed\n", fmt.passed, fmt.failed);
   printf("required: %d passed, %d failed\n", req.passed, req.failed);

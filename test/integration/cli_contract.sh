@@ -17,7 +17,9 @@ expect_exit() { # CODE PATTERN CMD...
   log "ok: exit $want: $*"
 }
 
-expect_exit 0 "^ksink [0-9]+\.[0-9]+\.[0-9]+$" "$KSINK" --version
+expect_exit 0 "^ksink [0-9]+\.[0-9]+\.[0-9]+ \([0-9a-f]{7,}(-dirty)?|unknown\)$" "$KSINK" --version
+head -1 "$WORK/out" | grep -qE '^ksink [0-9]+\.[0-9]+\.[0-9]+ \(' || fail "--version first line: $(head -1 "$WORK/out")"
+grep -q '^libraries: librdkafka .*libuv .*yajl .*curl .*zstd .*snappy ' "$WORK/out" || fail "--version libraries: $(cat "$WORK/out")"
 expect_exit 0 "usage: ksink" "$KSINK" --help
 expect_exit 2 "usage: ksink" "$KSINK"
 expect_exit 2 "unknown command" "$KSINK" frobnicate

@@ -10,9 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_REST_COUNT:-40000}
 start_broker user-events:4
-PORT=$((20000 + RANDOM % 30000))
 APP=rest-it
-BASE=http://127.0.0.1:$PORT/connectors
 
 write_conf() { # $1: admin token or empty
   cat >"$WORK/ksink.yaml" <<YAML
@@ -29,7 +27,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flush: { records: 4000, interval: 500ms }
     errors: { tolerance: all }
-http: { listen: "0.0.0.0:$PORT", admin_token: "$1" }
+http: { listen: "0.0.0.0:0", admin_token: "$1" }
 YAML
 }
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
@@ -59,6 +57,8 @@ write_conf ""
 PRODUCER=$!
 PIDS+=($PRODUCER)
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
+BASE=http://127.0.0.1:$PORT/connectors
 wait_up
 TABLE=$WORK/lake/user_events
 for _ in $(seq 100); do [ "$(table_rows "$TABLE")" -gt 0 ] && break; sleep 0.1; done
@@ -120,6 +120,8 @@ wait "$KSINK_PID" || rc=$?
 # with a token: missing or wrong -> 401, right -> 202
 write_conf "s3cret-token"
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
+BASE=http://127.0.0.1:$PORT/connectors
 wait_up
 expect_code 401 -X PUT "$BASE/$APP/pause"
 expect_code 401 -X PUT -H "Authorization: Bearer wrong" "$BASE/$APP/pause"

@@ -16,7 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FIRST=${KS_IT_DEADLETTER_FIRST:-10000}
 SECOND=${KS_IT_DEADLETTER_SECOND:-20000}
 start_broker user-events:4
-PORT=$((20000 + RANDOM % 30000))
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: deadletter-it
 kafka:
@@ -35,20 +34,27 @@ tables:
     errors:
       tolerance: all
       deadletter.path: errors/user_events
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 TABLE=$WORK/lake/user_events
 ERRORS=$WORK/lake/errors/user_events
 error_lines() { cat "$ERRORS"/*.jsonl 2>/dev/null | wc -l; }
-# wait_done ROWS ERROR_LINES: until the table and the error files hold them
+# wait_done ROWS ERROR_LINES: until the table and the error files hold them;
+# fails at once when ksink exits
 wait_done() {
   for _ in $(seq 900); do
     [ "$(table_rows "$TABLE")" -ge "$1" ] && [ "$(error_lines)" -ge "$2" ] && break
+    kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(grep -v 'rejected user-events' "$WORK/ksink.err" | tail -5)"
     sleep 0.1
   done
   sleep 1 # the batch holding the last rows may commit a moment after its files
 }
 stop_ksink() {
+  kill -0 "$KSINK_PID" 2>/dev/null || {
+    local rc=0
+    wait "$KSINK_PID" || rc=$?
+    fail "ksink exited $rc before SIGTERM: $(grep -v 'rejected user-events' "$WORK/ksink.err" | tail -20)"
+  }
   kill -TERM "$KSINK_PID"
   local rc=0
   wait "$KSINK_PID" || rc=$?
@@ -66,6 +72,7 @@ INVALID1=$(grep -c '"valid":false' "$WORK/expect1.jsonl")
 log "phase 1: produced $VALID1 valid, $INVALID1 invalid"
 run_ksink
 wait_done "$VALID1" "$INVALID1"
+PORT=$(http_port "$WORK/ksink.err")
 curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics1" || fail "no /metrics"
 stop_ksink
 grep -q '"level":"error"' "$WORK/ksink.err" && fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -3)"
@@ -80,6 +87,17 @@ node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$TABLE" \
   --expect "$WORK/expect1.jsonl" --app-id deadletter-it --topic user-events --quiet
 
 # ---- phase 2: SIGKILL twice while records arrive ---------------------------
+# The port phase 1 served on is now taken by an outgoing connection, as any
+# process's ephemeral source port may take it while ksink is down: the
+# restarts must not depend on getting it back (each start listens on port
+# 0). A fixed port made this test fail now and then: a restart exited with
+# "address already in use" before the SIGTERM.
+python3 -c '
+import socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+c = socket.socket(); c.bind(("127.0.0.1", int(sys.argv[1]))); c.connect(l.getsockname())
+a = l.accept(); time.sleep(3600)' "$PORT" 2>"$WORK/holder.err" &
+PIDS+=($!)
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
   --count "$SECOND" --seed 12 --invalid-permille 100 \
   --rate $((SECOND / 20 + 1)) \
@@ -104,7 +122,7 @@ node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$TABLE" \
 # With the Delta log unwritable (a file where its directory was) batches get
 # their error files stored but never commit; SIGKILL then, give the log back
 # and restart: every replayed batch finds its error files already there.
-: >"$WORK/ksink.err"
+mv "$WORK/ksink.err" "$WORK/ksink.phase2.err"
 run_ksink
 wait_log "$WORK/ksink.err" 'assigned user-events' 4 60
 mv "$TABLE/_delta_log" "$TABLE/_delta_log.away"

@@ -10,7 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_DLQ_COUNT:-20000}
 start_broker user-events:8 user-events-dlq:2
-PORT=$((20000 + RANDOM % 30000))
 
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: dlq-it
@@ -31,7 +30,7 @@ tables:
         topic.name: user-events-dlq
         context.headers.enable: true
       log.enable: false
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
@@ -43,6 +42,8 @@ INVALID=$(grep -c '"valid":false' "$WORK/expect.jsonl")
 log "produced $VALID valid, $INVALID invalid"
 
 run_ksink
+
+PORT=$(http_port "$WORK/ksink.err")
 TABLE=$WORK/lake/user_events
 for _ in $(seq 600); do
   [ "$(table_rows "$TABLE")" -ge "$VALID" ] && break

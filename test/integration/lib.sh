@@ -52,9 +52,32 @@ wait_rows() {
 
 # run_ksink: `ksink run -c $WORK/ksink.yaml` in the background; sets KSINK_PID.
 run_ksink() {
+  KSINK_HTTP_SEEN=$(count_log "$WORK/ksink.err" '"http: serving')
   "$KSINK" run -c "$WORK/ksink.yaml" >>"$WORK/ksink.out" 2>>"$WORK/ksink.err" &
   KSINK_PID=$!
   PIDS+=($KSINK_PID)
+}
+
+# http_port LOGFILE [SECONDS]: the port of the last "http: serving ... (port
+# N)" line of a ksink log, waiting (10 s by default) until the process
+# run_ksink started last has logged its own (KSINK_HTTP_SEEN). With
+# http.listen 127.0.0.1:0 each start gets a free port: a fixed port picked
+# by the test is free only while ksink holds it, and between a kill and the
+# restart any outgoing connection on the machine may take it as its
+# ephemeral source port (32768-60999 on Linux), so the restart would fail
+# with "address already in use".
+http_port() {
+  local deadline=$((SECONDS + ${2:-10})) p
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if [ "$(count_log "$1" '"http: serving')" -le "${KSINK_HTTP_SEEN:-0}" ]; then
+      sleep 0.1
+      continue
+    fi
+    p=$(grep -o '"http: serving [^"]*(port [0-9]*)' "$1" 2>/dev/null | tail -1 | grep -o '[0-9]*)$' | tr -d ')')
+    [ -n "$p" ] && { echo "$p"; return 0; }
+    sleep 0.1
+  done
+  fail "no 'http: serving' line in $1: $(tail -5 "$1" 2>/dev/null)"
 }
 
 # crash_rounds N ROWS_CMD POLL_SECONDS: N times, start ksink, wait (60 s at

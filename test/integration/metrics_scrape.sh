@@ -14,7 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COUNT=${KS_IT_METRICS_COUNT:-30000}
 start_broker user-events:4 orders:2
-PORT=$((20000 + RANDOM % 30000))
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: metrics-it
 kafka:
@@ -35,7 +34,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flush: { records: 2000, interval: 700ms }
     errors: { tolerance: all, deadletter.path: errors/orders }
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic user-events \
   --count "$COUNT" --seed 4 --invalid-permille 50 --rate 5000 \
@@ -48,6 +47,7 @@ PIDS+=($PRODUCER)
 PRODUCER2=$!
 PIDS+=($PRODUCER2)
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 mkdir -p "$WORK/scrapes"
 scrape() {
   n=$((n + 1))
@@ -82,7 +82,9 @@ for r in 'ksink_records_consumed_total{topic}' 'ksink_records_written_total{tabl
   'ksink_consumer_lag{topic,partition}' 'ksink_buffered_bytes{worker}' \
   ksink_partitions_paused 'ksink_deadletter_file_records_total{table}' \
   'ksink_files_open{table}' 'ksink_records_rejected_by_keyword_total{table,keyword}' \
-  process_cpu_seconds_total process_resident_memory_bytes; do
+  process_cpu_seconds_total process_resident_memory_bytes \
+  ksink_ready 'ksink_build_info{version,commit,build_type}' 'ksink_table_freshness_seconds{table}' \
+  'ksink_commit_duration_seconds{table}' 'ksink_deadletter_failures_total{table,reason}'; do
   REQUIRE+=(--require "$r")
 done
 node "$KS_SOURCE_DIR/test/tools/prom_check.mjs" "${REQUIRE[@]}" "$WORK"/scrapes/* >"$WORK/last.json" ||
@@ -131,6 +133,17 @@ const commits = sum(/^ksink_delta_commits_total\{/);
 const lat = get("ksink_commit_latency_seconds_count{}");
 check(lat >= commits && lat > 0, `commit latency observations ${lat} >= commits ${commits}`);
 check(get("process_cpu_seconds_total{}") > 0 && get("process_resident_memory_bytes{}") > 1e6, "process CPU and RSS");
+for (const [t] of tables) {
+  const n = get(`ksink_commit_duration_seconds_count{table="${t}"}`);
+  const c = get(`ksink_delta_commits_total{table="${t}"}`);
+  check(n === c, `${t}: commit duration observations ${n} = commits ${c}`);
+  const f = get(`ksink_table_freshness_seconds{table="${t}"}`);
+  check(f >= 0 && f < 120, `${t}: freshness ${f} s`);
+  const dlf = sum(new RegExp(`^ksink_deadletter_failures_total\\{table="${t}",`));
+  check(dlf === 0, `${t}: no dead-letter failures (${dlf})`);
+}
+const bi = Object.keys(s).filter((k) => k.startsWith("ksink_build_info{"));
+check(bi.length === 1 && bi[0].includes(`commit="${process.argv[7]}"`), `build info ${bi} names commit ${process.argv[7]}`);
 const st = JSON.parse(fs.readFileSync(status, "utf8"));
 check(st.partitions.length === 6 && st.partitions.every((p) => p.committed_offset >= 0 && p.lag === 0),
       `/status: 6 partitions, all committed, lag 0 (${JSON.stringify(st.partitions.map((p) => [p.topic, p.partition, p.lag]))})`);
@@ -138,7 +151,8 @@ check(st.tables.map((t) => t.name).join() === "user_events,orders" && st.tables.
       "/status: tables with versions and commit times");
 check(st.workers.length === 2 && st.workers.every((w) => "buffered_bytes" in w && "core" in w), "/status: workers");
 process.exit(bad.length ? 1 : 0);' \
-  "$WORK/last.json" "$WORK/status.json" "$WORK/lake" "$VALID" "$VALID2" || fail "counters do not add up"
+  "$WORK/last.json" "$WORK/status.json" "$WORK/lake" "$VALID" "$VALID2" x \
+  "$("$KSINK" --version | head -1 | sed 's/.*(\(.*\))/\1/')" || fail "counters do not add up"
 node "$KS_SOURCE_DIR/test/tools/verify_errfiles.mjs" "$WORK/expect-orders.jsonl" "$WORK/lake/errors/orders" orders ||
   fail "orders error files"
 # every Grafana panel queries series this scrape has, by labels they carry
@@ -158,6 +172,12 @@ let bad = 0, n = 0;
 for (const p of d.panels) for (const t of p.targets ?? []) {
   const names = [...t.expr.matchAll(/\b((?:ksink|process)_[a-z0-9_]+)/g)].map((m) => m[1]);
   const by = [...t.expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1].split(",").map((x) => x.trim()));
+  /* Label matchers: only job and instance (every scrape adds them) or the
+   * series own labels; never Kubernetes-only ones, which would leave the
+   * panel empty outside Kubernetes. */
+  const matchers = [...t.expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) => [...m[1].matchAll(/([a-z_]+)\s*=~?/g)].map((x) => x[1]));
+  for (const l of [...matchers, ...by])
+    if (["namespace", "pod"].includes(l)) { console.error(`panel "${p.title}": filters or groups on ${l}, a Kubernetes-only label`); bad++; }
   for (const name of names) {
     n++;
     const have = labels.get(name);
@@ -165,7 +185,7 @@ for (const p of d.panels) for (const t of p.targets ?? []) {
     if (!have && !declared.has(family)) { console.error(`panel "${p.title}": no family ${name}`); bad++; continue; }
     if (!have) continue; /* declared, no series yet (S3 on a file:// run) */
     for (const l of by)
-      if (!["pod", "namespace", "le"].includes(l) && !have.has(l)) { console.error(`panel "${p.title}": ${name} has no label ${l}`); bad++; }
+      if (!["job", "instance", "le"].includes(l) && !have.has(l)) { console.error(`panel "${p.title}": ${name} has no label ${l}`); bad++; }
   }
 }
 console.log(`dashboard: ${n} metric references, ${bad} without series`);

@@ -16,7 +16,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_broker events:4 events-dlq:1
-PORT=$((20000 + RANDOM % 30000))
 TABLE=$WORK/lake/events
 
 cat >"$WORK/v1.json" <<'JSON'
@@ -60,7 +59,7 @@ tables:
       tolerance: all
       deadletterqueue: { topic.name: events-dlq, context.headers.enable: true }
       log.enable: false
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 }
 
@@ -87,6 +86,7 @@ done >"$WORK/gen1.jsonl"
 conf "$WORK/v1.json" add_columns >"$WORK/ksink.yaml"
 produce "$WORK/gen1.jsonl"
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 wait_rows "$TABLE" 300
 stop_ksink
 log "generation 1: 300 rows with schema v1"
@@ -127,6 +127,7 @@ done >"$WORK/gen2.jsonl"
 BAD=$(grep -c '"bad' "$WORK/gen2.jsonl")
 conf "$WORK/v2.json" add_columns >"$WORK/ksink.yaml"
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 wait_log "$WORK/ksink.err" "schema evolved in version $VERSIONS: 2 new nullable columns" 1 60
 produce "$WORK/gen2.jsonl"
 wait_rows "$TABLE" 600

@@ -24,7 +24,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_broker events:4 events-dlq:1
-PORT=$((20000 + RANDOM % 30000))
 TABLE=$WORK/lake/events
 
 # conf EVOLUTION FORMAT > FILE
@@ -48,7 +47,7 @@ tables:
       tolerance: all
       deadletterqueue: { topic.name: events-dlq, context.headers.enable: true }
       log.enable: false
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
 }
 
@@ -125,6 +124,7 @@ done >"$WORK/genB.jsonl"
 conf add_columns delta >"$WORK/ksink.yaml"
 produce "$WORK/genA.jsonl"
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 wait_rows "$TABLE" 400
 produce "$WORK/bad1.jsonl"
 produce "$WORK/genB.jsonl"
@@ -138,6 +138,7 @@ for i in $(seq 2001 2400); do
   [ "$i" = 2200 ] && echo '{"id":900020,"email":5}'
 done >"$WORK/genC.jsonl"
 run_ksink
+PORT=$(http_port "$WORK/ksink.err")
 produce "$WORK/genC.jsonl"
 wait_rows "$TABLE" 1200
 stop_ksink "$WORK/metrics2"

@@ -109,8 +109,8 @@ static void close_ef(ks_storage_env *e, ks_errfiles *ef) {
 static void test_lines(void **state) {
   ks_storage_env e;
   ks_storage_env_open(&e, "errfile", NULL);
-  atomic_uint_fast64_t records = 0;
-  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records);
+  atomic_uint_fast64_t records = 0, failures[KS_DLF_COUNT] = {0};
+  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records, failures);
   ks_reject rej = reject();
   rd_kafka_headers_t *h = rd_kafka_headers_new(2);
   rd_kafka_header_add(h, "trace", -1, "abc", 3);
@@ -163,11 +163,11 @@ static void test_lines(void **state) {
 static void test_replay(void **state) {
   ks_storage_env e;
   ks_storage_env_open(&e, "errfile", NULL);
-  atomic_uint_fast64_t records = 0;
+  atomic_uint_fast64_t records = 0, failures[KS_DLF_COUNT] = {0};
   int64_t got[16];
 
   /* The lost run: two batches of partition 0, one of partition 1. */
-  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records);
+  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records, failures);
   add(ef, 0, (int64_t[]){5, 7, 9}, 3);
   add(ef, 1, (int64_t[]){2}, 1);
   flush_and_wait(&e, ef);
@@ -181,7 +181,7 @@ static void test_replay(void **state) {
   /* The replay batches differently: 5..11 first -- t+0+5 holds 5, 7, 9, so
    * only 11 is new, and it goes to t+0+11. */
   atomic_store(&records, 0);
-  ef = ks_errfiles_new(&e.loop, e.st, "err", &records);
+  ef = ks_errfiles_new(&e.loop, e.st, "err", &records, failures);
   add(ef, 0, (int64_t[]){5, 7, 9, 11}, 4);
   flush_and_wait(&e, ef);
   assert_int_equal(atomic_load(&records), 1);
@@ -228,8 +228,8 @@ static void test_fault_is_retried(void **state) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   fclose(f);
-  atomic_uint_fast64_t records = 0;
-  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records);
+  atomic_uint_fast64_t records = 0, failures[KS_DLF_COUNT] = {0};
+  ks_errfiles *ef = ks_errfiles_new(&e.loop, e.st, "err", &records, failures);
   add(ef, 0, (int64_t[]){1}, 1);
   gate g = {NULL, 0};
   ks_errfiles_flush(ef, &g.w);
@@ -241,6 +241,9 @@ static void test_fault_is_retried(void **state) {
     uv_run(&e.loop, UV_RUN_ONCE);
   assert_int_equal(g.drained, 0);
   assert_int_equal(g.w->pending, 1);
+  /* every failed attempt is counted as a write failure */
+  assert_true(atomic_load(&failures[KS_DLF_FILE_WRITE]) >= 1);
+  assert_int_equal(atomic_load(&failures[KS_DLF_FILE_FOREIGN]), 0);
   assert_int_equal(remove(path), 0); /* fixed: the next retry succeeds */
   while (!g.drained)
     uv_run(&e.loop, UV_RUN_ONCE);
