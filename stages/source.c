@@ -19,7 +19,7 @@ typedef struct assign_msg {
   char *topic;
   int32_t part;
   int table;
-  int64_t start, txn;
+  int64_t start, txn, cut_at;
 } assign_msg;
 
 static void on_assign(ks_msg *m) {
@@ -41,20 +41,28 @@ static void on_assign(ks_msg *m) {
   p->start = a->start;
   p->position = a->start >= 0 ? a->start : -1;
   p->committed = p->acked = a->txn;
+  p->claimed = a->txn;
+  p->cut_at = a->cut_at;
   p->batch_first = p->batch_last = -1;
   p->origin = -1;
   /* A writer that is rewinding seeks all its partitions once it has read
    * the log again; until then this one's records wait too. */
   p->rewinding = ks_rewind_active(w, a->table);
-  ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)", w->id,
-              p->topic, (int)p->partition, (long long)a->start,
-              (long long)a->txn);
+  if (a->cut_at >= 0)
+    ks_log_info("worker %d: assigned %s[%d] from offset %lld, reading the "
+                "recorded cut up to %lld again", w->id, p->topic,
+                (int)p->partition, (long long)a->start, (long long)a->cut_at);
+  else
+    ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)",
+                w->id, p->topic, (int)p->partition, (long long)a->start,
+                (long long)a->txn);
   ks_free(a->topic);
   ks_free(a);
 }
 
 ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
-                             int table, int64_t start, int64_t txn) {
+                             int table, int64_t start, int64_t txn,
+                             int64_t cut_at) {
   assign_msg *a = ks_calloc(1, sizeof *a);
   a->msg.fn = on_assign;
   a->w = w;
@@ -63,6 +71,7 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
   a->table = table;
   a->start = start;
   a->txn = txn;
+  a->cut_at = cut_at;
   return &a->msg;
 }
 

@@ -26,6 +26,10 @@ struct ks_partition {
   int64_t batch_last;
   int64_t origin; /* first offset delivered since the assignment, -1 none:
                      where a rewind re-reads from when the log has no txn */
+  int64_t claimed; /* parquet/jsonl: last offset of the newest cut this
+                      writer recorded or found (stages/table/cuts.h), -1 */
+  int64_t cut_at;  /* parquet/jsonl: a recorded cut being read again ends
+                      here exactly, -1 none */
   int revoked;    /* dropped from the assignment; freed once flushed */
   int paused;     /* fetching paused (rd_kafka_pause_partitions) by us */
   int rewinding;  /* its writer is rewinding: records are dropped until
@@ -44,11 +48,14 @@ ks_partition *ks_source_find(ks_lane *w, const char *topic, int32_t part);
 
 /* Assignment, built on the control thread and posted to the lane
  * (ks_lane_ops.post, or the host's own mailbox): the lane owns a
- * partition (start = seek offset, txn = Delta txn version or -1). Posted
+ * partition (start = seek offset, txn = Delta txn version or, for
+ * parquet/jsonl, the last offset of its newest recorded cut, or -1;
+ * cut_at: a recorded cut to read again ends there, -1). Posted
  * before the partition queue is forwarded, so the state exists before any
  * message. */
 ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
-                             int table, int64_t start, int64_t txn);
+                             int table, int64_t start, int64_t txn,
+                             int64_t cut_at);
 /* Revoke, likewise: the lane flushes the batches of the revoked
  * partitions (delta) or drops them (parquet/jsonl), then waits until they
  * are committed; the host learns that through ks_source_revoke_settled.
