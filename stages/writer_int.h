@@ -135,5 +135,14 @@ void ks__tw_drop_files(ks_table_writer *tw);
 /* Writer close: batches still waiting for their claim or files are
  * abandoned (their held files never appear). */
 void ks__tw_abandon_flushed(ks_table_writer *tw);
+/* Hands every flushed batch that is ready (files stored, dead letters
+ * acknowledged, cut recorded) to its way out, in order. */
+void ks__tw_send_ready(ks_table_writer *tw);
+/* Frees a dropped batch once nothing of it is in flight. */
+void ks__tw_free_discarded(ks__batch *b);
+/* Recorded cuts (writer_cut.c): starts the next claim when none is in
+ * flight; lets a batch's held files appear (store) or abandons them. */
+void ks__tw_claim_next(ks_table_writer *tw);
+void ks__tw_release_held(ks__batch *b, int store);
 
 #endif
