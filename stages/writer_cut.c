@@ -38,12 +38,15 @@ static void claim_free(ks__claim *c) {
   ks_free(c);
 }
 
+static void sweep_cuts(ks_table_writer *tw, const ks_partition *p);
+
 /* The batch is recorded: its held files may appear now. */
 static void claim_done(ks_table_writer *tw, ks__batch *b) {
   b->claim = KS__CLAIM_DONE;
   b->kp->claimed = b->last;
   tw->claim_attempt = 0;
   ks__tw_release_held(b, 1);
+  sweep_cuts(tw, b->kp);
 }
 
 /* Another cut with this first offset is recorded: the batch and every
@@ -207,7 +210,84 @@ void ks__tw_claim_next(ks_table_writer *tw) {
     }
 }
 
+/* ---- retention ----------------------------------------------------------- */
+
+/* Old recorded cuts go like an old Delta log: those older than
+ * cut_retention, never a partition's newest (where it resumes). One
+ * partition is swept at a time, the one whose cut was just recorded, at
+ * most once per retention / 10 (and minute) per writer. */
+typedef struct ks__sweep {
+  ks_table_writer *tw; /* NULL once the writer closed */
+  int pending;         /* deletes in flight (+1 while listing) */
+  size_t removed;
+} ks__sweep;
+
+static void sweep_end(ks__sweep *sw) {
+  if (--sw->pending > 0)
+    return;
+  if (sw->tw) {
+    if (sw->removed)
+      ks_log_debug("table %s: removed %zu recorded cuts older than the "
+                   "retention", sw->tw->t->conf->name, sw->removed);
+    sw->tw->sweep = NULL;
+  }
+  ks_free(sw);
+}
+
+static void on_swept_one(void *arg, int status) {
+  ks__sweep *sw = arg;
+  if (status == 0)
+    sw->removed++;
+  /* a failed delete is tried again by a later sweep */
+  sweep_end(sw);
+}
+
+static void on_sweep_list(void *arg, int status, const ks_storage_obj *objs,
+                          size_t n) {
+  ks__sweep *sw = arg;
+  if (status == 0 && sw->tw && n > 1) {
+    ks_table_writer *tw = sw->tw;
+    int64_t now = ks_now_us() / 1000;
+    int64_t keep = tw->t->conf->cut_retention_ms;
+    /* sorted by key, and keys sort by first offset: the last is newest */
+    for (size_t i = 0; i + 1 < n; i++) {
+      if (objs[i].mtime_ms <= 0 || now - objs[i].mtime_ms < keep)
+        continue;
+      sw->pending++;
+      if (ks_storage_del(tw->w->storage, objs[i].key, on_swept_one, sw))
+        sweep_end(sw);
+    }
+  }
+  sweep_end(sw);
+}
+
+static void sweep_cuts(ks_table_writer *tw, const ks_partition *p) {
+  uint64_t now = ks_mono_ms();
+  uint64_t every = (uint64_t)tw->t->conf->cut_retention_ms / 10;
+  if (every > 60000)
+    every = 60000;
+  if (tw->sweep || (tw->swept_ms && now - tw->swept_ms < every))
+    return;
+  tw->swept_ms = now;
+  ks__sweep *sw = ks_calloc(1, sizeof *sw);
+  sw->tw = tw;
+  sw->pending = 1;
+  tw->sweep = sw;
+  ks_buf prefix;
+  ks_buf_init(&prefix, 0);
+  ks_cut_prefix(&prefix, tw->t->conf->path, p->topic, p->partition);
+  ks_buf_cstr(&prefix);
+  if (tw->w->storage->vt->list(tw->w->storage, (char *)prefix.data,
+                               on_sweep_list, sw))
+    sweep_end(sw);
+  ks_buf_free(&prefix);
+}
+
 void ks__tw_abandon_flushed(ks_table_writer *tw) {
+  if (tw->sweep) {
+    tw->sweep->tw = NULL;
+    tw->sweep = NULL;
+  }
   uv_timer_stop(&tw->claim_timer);
   if (tw->claiming) {
     tw->claiming->tw = NULL;

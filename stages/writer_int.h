@@ -107,6 +107,8 @@ struct ks_table_writer {
   uv_timer_t claim_timer; /* retries of a claim storage refused */
   unsigned claim_attempt;
   int open_handles;       /* age_timer, claim_timer: freed at 0 */
+  struct ks__sweep *sweep; /* removing old recorded cuts, or NULL */
+  uint64_t swept_ms;       /* when the last sweep started (monotonic) */
   int uncommitted; /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;

@@ -99,6 +99,17 @@ log "files written again after a restart (already there): $(count_log "$WORK/ksi
 node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
   --expect "$WORK/expect.jsonl" --topic events --cuts
 
+if [ "${CUT_RETENTION:-0}" = 1 ]; then
+  cuts=$(find "$DIR/_ksink" -type f | wc -l)
+  parts=$(ls "$DIR/_ksink" | wc -l)
+  log "cut_retention: $cuts recorded cuts left for $(data_files) files in $parts partitions"
+  [ "$cuts" -lt "$(data_files)" ] || fail "no recorded cut was removed"
+  [ "$parts" = 8 ] || fail "a partition lost its recorded cuts"
+  for pd in "$DIR"/_ksink/*/; do
+    [ -n "$(ls "$pd")" ] || fail "$pd has no cut left"
+  done
+fi
+
 # REPLAY=1: the recorded cuts, not the group's offsets, say where each
 # partition resumes (stages/table/cuts.h).
 # 1. A consumer group with no committed offsets (a changed group.id) starts
