@@ -515,6 +515,11 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Times a table writer dropped its buffered rows and re-read its "
          "partitions from the Delta log (zombie batch or lost assignment).");
   sample_u64(&o, "ksink_rewinds_total", NULL, NULL, t.rewinds);
+  family(&o, "ksink_offset_commit_failures_total", "counter",
+         "Kafka offset commits the group refused (sent again, or the "
+         "partition fenced when this member's generation was stale).");
+  sample_u64(&o, "ksink_offset_commit_failures_total", NULL, NULL,
+             t.offset_commit_failures);
 
   family(&o, "ksink_worker_heartbeat_age_seconds", "gauge",
          "Seconds since each worker's loop last turned.");

@@ -224,12 +224,25 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
   ks_log_warn("kafka: %s: %s", rd_kafka_err2name(err), reason);
 }
 
+/* The group's answers go to the lanes that own the partitions: they
+ * record them, send refused commits again or fence the partition
+ * (stages/source.h). Where to resume is never taken from these: the
+ * Delta log and the recorded cuts say that. */
 static void on_offsets_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t *offsets,
                                  void *opaque) {
+  ks_pipeline *p = opaque;
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    ks_log_warn("kafka: offset commit: %s (the Delta log keeps the "
-                "position; lag figures may trail)", rd_kafka_err2str(err));
+    ks_log_warn("kafka: offset commit: %s", rd_kafka_err2str(err));
+  for (int i = 0; offsets && i < offsets->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+    int e = tp->err ? (int)tp->err : (int)err;
+    ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
+    ks_msg *m = ks_source_committed_msg(&w->lane, tp->topic, tp->partition,
+                                        tp->offset, e);
+    if (ks_worker_post(w, m))
+      ks_source_msg_free(m);
+  }
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,

@@ -337,6 +337,8 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->zombie_sets +=
         atomic_load_explicit(&c->zombie_sets, memory_order_relaxed);
     t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
+    t->offset_commit_failures += atomic_load_explicit(
+        &c->offset_commit_failures, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

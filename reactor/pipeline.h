@@ -96,6 +96,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
   uint64_t paused, memory_pauses, zombie_sets, rewinds;
+  uint64_t offset_commit_failures;
   uint64_t oldest_heartbeat_ms; /* the least recent worker heartbeat */
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;

@@ -67,6 +67,8 @@ typedef struct ks_counters {
   atomic_uint_fast64_t memory_pauses;  /* times the budget paused us */
   atomic_uint_fast64_t zombie_sets;    /* flushed sets refused as zombies */
   atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
+  atomic_uint_fast64_t offset_commit_failures; /* Kafka offset commits
+                                                  the group refused */
   atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
                                           bytes not yet acknowledged, error
                                           lines not yet stored */

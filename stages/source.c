@@ -43,6 +43,7 @@ static void on_assign(ks_msg *m) {
   p->committed = p->acked = a->txn;
   p->claimed = a->txn;
   p->cut_at = a->cut_at;
+  p->kafka_committed = p->commit_retry = -1;
   p->batch_first = p->batch_last = -1;
   p->origin = -1;
   /* A writer that is rewinding seeks all its partitions once it has read
@@ -291,11 +292,100 @@ int ks_source_revoke_settled(ks_lane *w) {
   return 1;
 }
 
+/* ---- offset commit answers ---------------------------------------------- */
+
+typedef struct committed_msg {
+  ks_msg msg;
+  ks_lane *w;
+  char *topic;
+  int32_t part;
+  int64_t offset;
+  int err;
+} committed_msg;
+
+static int fenced(int err) {
+  return err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+         err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+         err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+}
+
+static void on_committed_answer(ks_msg *m) {
+  committed_msg *cm = ks_container_of(m, committed_msg, msg);
+  ks_lane *w = cm->w;
+  ks_partition *p = ks_source_find(w, cm->topic, cm->part);
+  if (p && cm->err == 0) {
+    if (cm->offset > p->kafka_committed)
+      p->kafka_committed = cm->offset;
+    if (p->commit_retry >= 0 && p->commit_retry <= cm->offset)
+      p->commit_retry = -1;
+  } else if (p && cm->err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    atomic_fetch_add_explicit(&w->counters.offset_commit_failures, 1,
+                              memory_order_relaxed);
+    /* a stale generation while we still hold the assignment is a commit
+     * that raced a rejoin: sent again with the new one */
+    if (fenced(cm->err) && rd_kafka_assignment_lost(w->env->rk)) {
+      ks_log_warn("worker %d: %s[%d]: offset commit refused (%s): this "
+                  "member's generation is stale", w->id, p->topic,
+                  (int)p->partition, rd_kafka_err2str(cm->err));
+      if (!p->rewinding)
+        for (size_t t = 0; t < w->env->ntables; t++)
+          if (w->writers[t] == p->tw)
+            ks_rewind_start(w, (int)t,
+                            "the group fenced an offset commit (stale "
+                            "generation)");
+    } else {
+      ks_log_warn("worker %d: %s[%d]: offset commit of %lld failed (%s); "
+                  "it is sent again", w->id, p->topic, (int)p->partition,
+                  (long long)cm->offset, rd_kafka_err2str(cm->err));
+      if (cm->offset > p->commit_retry)
+        p->commit_retry = cm->offset;
+    }
+  }
+  ks_free(cm->topic);
+  ks_free(cm);
+}
+
+ks_msg *ks_source_committed_msg(ks_lane *w, const char *topic, int32_t part,
+                                int64_t offset, int err) {
+  committed_msg *cm = ks_calloc(1, sizeof *cm);
+  cm->msg.fn = on_committed_answer;
+  cm->w = w;
+  cm->topic = ks_strdup(topic);
+  cm->part = part;
+  cm->offset = offset;
+  cm->err = err;
+  return &cm->msg;
+}
+
+void ks_source_retry_commits(ks_lane *w) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (p->revoked || p->commit_retry < 0 ||
+        p->commit_retry <= p->kafka_committed)
+      continue;
+    if (l == NULL)
+      l = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
+        p->commit_retry;
+  }
+  if (l == NULL)
+    return;
+  rd_kafka_resp_err_t e = rd_kafka_commit(w->env->rk, l, 1);
+  if (e)
+    ks_log_warn("worker %d: offset commit retry: %s", w->id,
+                rd_kafka_err2str(e));
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 void ks_source_msg_free(ks_msg *m) {
   if (m->fn == on_assign) {
     assign_msg *a = ks_container_of(m, assign_msg, msg);
     ks_free(a->topic);
     ks_free(a);
+  } else if (m->fn == on_committed_answer) {
+    committed_msg *cm = ks_container_of(m, committed_msg, msg);
+    ks_free(cm->topic);
+    ks_free(cm);
   } else if (m->fn == on_revoke) {
     revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
     rd_kafka_topic_partition_list_destroy(rm->parts);

@@ -30,6 +30,10 @@ struct ks_partition {
                       writer recorded or found (stages/table/cuts.h), -1 */
   int64_t cut_at;  /* parquet/jsonl: a recorded cut being read again ends
                       here exactly, -1 none */
+  int64_t kafka_committed; /* next offset the group has committed for us
+                              (its offset-commit answer), -1 none */
+  int64_t commit_retry;    /* an offset commit to send again (the group
+                              was rebalancing), -1 none */
   int revoked;    /* dropped from the assignment; freed once flushed */
   int paused;     /* fetching paused (rd_kafka_pause_partitions) by us */
   int rewinding;  /* its writer is rewinding: records are dropped until
@@ -64,7 +68,20 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
 ks_msg *ks_source_revoke_msg(ks_lane *w,
                              const rd_kafka_topic_partition_list_t *parts,
                              int lost);
-/* Frees a message of the two above that could not be posted. */
+/* The group's answer to an offset commit of one partition (control
+ * thread, from the consumer's offset-commit callback): on the lane, a
+ * success is recorded; a group that is rebalancing or moving its
+ * coordinator gets the commit again later (ks_source_retry_commits); a
+ * group that no longer knows this member's generation (ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) while the assignment is lost
+ * fences the partition: its writer drops what it buffered and rewinds.
+ * Failures are counted. */
+ks_msg *ks_source_committed_msg(ks_lane *w, const char *topic, int32_t part,
+                                int64_t offset, int err);
+/* On the lane's timer: sends the offset commits the group refused while
+ * it was rebalancing again. */
+void ks_source_retry_commits(ks_lane *w);
+/* Frees a message of the ones above that could not be posted. */
 void ks_source_msg_free(ks_msg *m);
 /* Lane side, from the host's maybe_drained: 1 once (per revoke) when every
  * revoked partition's batches are committed and the partitions are gone. */

@@ -95,6 +95,41 @@ static void test_assign_then_revoke_settles_once(void **state) {
   assert_int_equal(f->host.fatal, 0);
 }
 
+static void answer(fx *f, int32_t part, int64_t offset, int err) {
+  ks_lane *l = &f->host.lane;
+  ks_msg *m = ks_source_committed_msg(l, "x", part, offset, err);
+  assert_int_equal(ks_lane_post(l, l->id, m), 0);
+  uv_run(&f->host.loop, UV_RUN_NOWAIT);
+}
+
+/* The group's answers to offset commits: a success is recorded, a refusal
+ * while the group rebalances (or a stale generation while the assignment
+ * is still ours) is counted and sent again, never taken as done. */
+static void test_offset_commit_answers(void **state) {
+  fx *f = *state;
+  ks_lane *l = &f->host.lane;
+  assign(f, 2, 0, -1);
+  ks_partition *p = ks_source_find(l, "x", 2);
+  answer(f, 2, 100, 0);
+  assert_int_equal(p->kafka_committed, 100);
+  assert_int_equal(p->commit_retry, -1);
+  answer(f, 2, 150, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(p->kafka_committed, 100);
+  assert_int_equal(p->commit_retry, 150);
+  answer(f, 2, 170, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  assert_int_equal(p->commit_retry, 170);
+  assert_int_equal(atomic_load(&l->counters.offset_commit_failures), 2);
+  assert_int_equal(ks_rewind_active(l, 0), 0); /* the assignment holds */
+  /* the retry goes out; its success clears it */
+  ks_source_retry_commits(l);
+  answer(f, 2, 170, 0);
+  assert_int_equal(p->kafka_committed, 170);
+  assert_int_equal(p->commit_retry, -1);
+  /* an answer for a partition no longer here is dropped */
+  answer(f, 9, 5, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  assert_int_equal(atomic_load(&l->counters.offset_commit_failures), 2);
+}
+
 static void test_flush_all_drains(void **state) {
   fx *f = *state;
   ks_lane *l = &f->host.lane;
@@ -147,6 +182,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_assign_then_revoke_settles_once,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_flush_all_drains, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_offset_commit_answers, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_rewind_continues_from_the_log,
                                       setup, teardown),
   };
