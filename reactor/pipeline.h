@@ -52,6 +52,8 @@ struct ks_pipeline {
   uv_mutex_t revoke_lock;
   uv_cond_t revoke_cond;
   int revoke_pending;
+  int revoke_gen;              /* which revoke the answers belong to */
+  atomic_int revoke_timeouts;  /* revokes that passed their deadline */
 
   ks_counters total; /* table-wide counters not owned by one worker */
   uv_timer_t tick;
@@ -80,12 +82,13 @@ void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w);
 /* Control thread, inside the rebalance callback: every worker flushes
  * (or, when the assignment was lost, drops) the batches of the revoked
  * partitions and waits until they are committed (stages/source.h);
- * returns when every worker is done. */
+ * returns when every worker is done, or at a deadline (the partitions are
+ * then treated as lost). */
 void ks_pipeline_revoke_and_wait(ks_pipeline *p,
                                  const rd_kafka_topic_partition_list_t *parts,
                                  int lost);
-/* Worker side: the worker's part of a revoke has settled. */
-void ks_pipeline_revoke_settled(ks_pipeline *p);
+/* Worker side: the worker's part of revoke `gen` has settled. */
+void ks_pipeline_revoke_settled(ks_pipeline *p, int gen);
 /* Thread-safe: worker `task` (-1: every worker) drops what it buffered
  * and continues from the tables' logs (Connect's task restart). 0 or the
  * first worker's error. */

@@ -124,6 +124,7 @@ struct ks_lane {
   unsigned pause_why;        /* why fetching is paused (0: it is not) */
   int consuming;             /* the host reads the Kafka queue */
   int revoking;              /* waiting for revoked partitions to commit */
+  int revoke_gen;            /* the revoke being waited for (the host's) */
   int stopping;              /* flushing for shutdown */
   ks_counters counters;
   ks_table_counters *tc;                /* per table */

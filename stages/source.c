@@ -189,7 +189,7 @@ typedef struct revoke_msg {
   ks_msg msg;
   ks_lane *w;
   rd_kafka_topic_partition_list_t *parts;
-  int lost;
+  int lost, gen;
 } revoke_msg;
 
 /* Like ks_source_find, revoked partitions included. */
@@ -206,7 +206,9 @@ static void on_revoke(ks_msg *m) {
   int rewind = 0;
   for (int i = 0; i < rm->parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
-    ks_partition *p = ks_source_find(w, tp->topic, tp->partition);
+    /* a revoke past its deadline (gen 0) finds them revoked already */
+    ks_partition *p = rm->gen ? ks_source_find(w, tp->topic, tp->partition)
+                              : find_any(w, tp->topic, tp->partition);
     if (p == NULL)
       continue;
     p->revoked = 1;
@@ -234,20 +236,25 @@ static void on_revoke(ks_msg *m) {
       }
     }
   }
+  int gen = rm->gen;
   rd_kafka_topic_partition_list_destroy(rm->parts);
   ks_free(rm);
-  w->revoking = 1;
+  if (gen) {
+    w->revoking = 1;
+    w->revoke_gen = gen;
+  }
   ks_lane_maybe_drained(w);
 }
 
 ks_msg *ks_source_revoke_msg(ks_lane *w,
                              const rd_kafka_topic_partition_list_t *parts,
-                             int lost) {
+                             int lost, int gen) {
   revoke_msg *rm = ks_calloc(1, sizeof *rm);
   rm->msg.fn = on_revoke;
   rm->w = w;
   rm->parts = rd_kafka_topic_partition_list_copy(parts);
   rm->lost = lost;
+  rm->gen = gen;
   return &rm->msg;
 }
 
@@ -289,7 +296,7 @@ int ks_source_revoke_settled(ks_lane *w) {
     }
   }
   w->revoking = 0;
-  return 1;
+  return w->revoke_gen;
 }
 
 /* ---- offset commit answers ---------------------------------------------- */

@@ -67,7 +67,7 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
  * flushed: the writers drop their batches and rewind (stages/rewind.h). */
 ks_msg *ks_source_revoke_msg(ks_lane *w,
                              const rd_kafka_topic_partition_list_t *parts,
-                             int lost);
+                             int lost, int gen);
 /* The group's answer to an offset commit of one partition (control
  * thread, from the consumer's offset-commit callback): on the lane, a
  * success is recorded; a group that is rebalancing or moving its
@@ -83,8 +83,9 @@ ks_msg *ks_source_committed_msg(ks_lane *w, const char *topic, int32_t part,
 void ks_source_retry_commits(ks_lane *w);
 /* Frees a message of the ones above that could not be posted. */
 void ks_source_msg_free(ks_msg *m);
-/* Lane side, from the host's maybe_drained: 1 once (per revoke) when every
- * revoked partition's batches are committed and the partitions are gone. */
+/* Lane side, from the host's maybe_drained: once per revoke, when every
+ * revoked partition's batches are committed and the partitions are gone,
+ * the revoke's generation (the `gen` it was posted with, >= 1); else 0. */
 int ks_source_revoke_settled(ks_lane *w);
 /* Lane side: pauses fetching of every partition the lane owns while
  * w->pause_why has a reason (storage unreachable, memory budget), resumes

@@ -82,7 +82,7 @@ static void test_assign_then_revoke_settles_once(void **state) {
   rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, "x", 3);
   int before = f->host.maybe_drained;
-  ks_msg *m = ks_source_revoke_msg(l, parts, 0);
+  ks_msg *m = ks_source_revoke_msg(l, parts, 0, 1);
   rd_kafka_topic_partition_list_destroy(parts);
   assert_int_equal(ks_lane_post(l, l->id, m), 0);
   uv_run(&f->host.loop, UV_RUN_NOWAIT);
