@@ -36,6 +36,7 @@ typedef struct txn_lookup {
   rd_kafka_topic_partition_list_t *parts;
   const ks_pipeline *p;
   int table;
+  char **legacy; /* per partition: its older appId if it can be ours */
 } txn_lookup;
 
 /* Seeks each partition of the table to its txn version + 1; partitions
@@ -49,8 +50,11 @@ static void seek_from_snapshot(void *arg, const ks_delta_snapshot *s) {
       continue;
     char *app_id =
         ks_table_app_id(tl->p->conf->app_id, tp->topic, tp->partition);
-    int64_t txn = ks_delta_snapshot_txn(s, app_id);
+    char *legacy = ks_table_legacy_app_id_in(s, tl->p->conf->app_id,
+                                             tp->topic, tp->partition);
+    int64_t txn = ks_delta_snapshot_txn_or(s, app_id, legacy);
     ks_free(app_id);
+    tl->legacy[i] = legacy; /* goes with the assignment, or NULL */
     tp->offset = txn >= 0 ? txn + 1 : RD_KAFKA_OFFSET_STORED;
     tp->opaque = (void *)(intptr_t)(txn + 2); /* 0 = not looked up */
   }
@@ -116,10 +120,12 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
   int64_t *cut_at = ks_calloc(parts->cnt ? (size_t)parts->cnt : 1,
                               sizeof *cut_at);
+  char **legacy = ks_calloc(parts->cnt ? (size_t)parts->cnt : 1,
+                            sizeof *legacy);
   for (int i = 0; i < parts->cnt; i++)
     cut_at[i] = -1;
   for (size_t t = 0; t < p->env.ntables; t++) {
-    txn_lookup tl = {parts, p, (int)t};
+    txn_lookup tl = {parts, p, (int)t, legacy};
     if (p->env.tables[t].conf->format != KS_FORMAT_DELTA) {
       resume_from_cuts(p, t, parts, cut_at);
       continue;
@@ -145,7 +151,9 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
     ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
     ks_msg *m =
         ks_source_assign_msg(&w->lane, tp->topic, tp->partition, table,
-                             txn >= 0 ? txn + 1 : 0, txn, cut_at[i]);
+                             txn >= 0 ? txn + 1 : 0, txn, cut_at[i],
+                             legacy[i]);
+    ks_free(legacy[i]);
     if (ks_worker_post(w, m))
       ks_source_msg_free(m);
     forward(p, tp);
@@ -166,6 +174,7 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   for (int i = 0; i < parts->cnt; i++)
     forward(p, &parts->elems[i]);
   ks_free(cut_at);
+  ks_free(legacy);
   atomic_fetch_add(&p->assigned, parts->cnt);
   atomic_store(&p->joined, 1);
   ks_log_info("kafka: assigned %d partitions", parts->cnt);

@@ -107,7 +107,9 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s,
     }
     /* parquet/jsonl: the newest cut recorded for it, which a cut being
      * read again (cut_at) continues from */
-    int64_t txn = claims ? p->claimed : ks_delta_snapshot_txn(s, p->app_id);
+    int64_t txn = claims ? p->claimed
+                         : ks_delta_snapshot_txn_or(s, p->app_id,
+                                                    p->legacy_app_id);
     int64_t target = txn >= 0 ? txn + 1 : p->origin;
     p->committed = p->acked = txn;
     if (claims)

@@ -20,6 +20,7 @@ typedef struct assign_msg {
   int32_t part;
   int table;
   int64_t start, txn, cut_at;
+  char *legacy;
 } assign_msg;
 
 static void on_assign(ks_msg *m) {
@@ -32,6 +33,8 @@ static void on_assign(ks_msg *m) {
     a->topic = NULL;
     p->partition = a->part;
     p->app_id = ks_table_app_id(w->env->conf->app_id, p->topic, p->partition);
+    p->legacy_app_id = a->legacy;
+    a->legacy = NULL;
     p->tw = w->writers[a->table];
     p->topic_index = ks_lane_topic_index(w->env, p->topic);
     p->next = w->partitions;
@@ -58,12 +61,13 @@ static void on_assign(ks_msg *m) {
                 w->id, p->topic, (int)p->partition, (long long)a->start,
                 (long long)a->txn);
   ks_free(a->topic);
+  ks_free(a->legacy);
   ks_free(a);
 }
 
 ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
                              int table, int64_t start, int64_t txn,
-                             int64_t cut_at) {
+                             int64_t cut_at, const char *legacy_app_id) {
   assign_msg *a = ks_calloc(1, sizeof *a);
   a->msg.fn = on_assign;
   a->w = w;
@@ -73,6 +77,7 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
   a->start = start;
   a->txn = txn;
   a->cut_at = cut_at;
+  a->legacy = legacy_app_id ? ks_strdup(legacy_app_id) : NULL;
   return &a->msg;
 }
 
@@ -290,6 +295,7 @@ int ks_source_revoke_settled(ks_lane *w) {
       atomic_fetch_sub(&w->counters.partitions, 1);
       ks_free(p->topic);
       ks_free(p->app_id);
+      ks_free(p->legacy_app_id);
       ks_free(p);
     } else {
       pp = &p->next;
@@ -388,6 +394,7 @@ void ks_source_msg_free(ks_msg *m) {
   if (m->fn == on_assign) {
     assign_msg *a = ks_container_of(m, assign_msg, msg);
     ks_free(a->topic);
+    ks_free(a->legacy);
     ks_free(a);
   } else if (m->fn == on_committed_answer) {
     committed_msg *cm = ks_container_of(m, committed_msg, msg);

@@ -15,7 +15,8 @@ struct ks_partition {
   ks_partition *next;
   char *topic;
   int32_t partition;
-  char *app_id; /* "<app_id>-<topic>-<partition>": the Delta txn appId */
+  char *app_id;        /* the Delta txn appId (stages/table/table.h) */
+  char *legacy_app_id; /* its older spelling, read until app_id has one */
   ks_table_writer *tw;
   int topic_index;     /* in p->topics, for the per-topic counters */
   int64_t position;    /* next offset to consume (/status, lag), -1 unknown */
@@ -54,12 +55,13 @@ ks_partition *ks_source_find(ks_lane *w, const char *topic, int32_t part);
  * (ks_lane_ops.post, or the host's own mailbox): the lane owns a
  * partition (start = seek offset, txn = Delta txn version or, for
  * parquet/jsonl, the last offset of its newest recorded cut, or -1;
- * cut_at: a recorded cut to read again ends there, -1). Posted
+ * cut_at: a recorded cut to read again ends there, -1; legacy_app_id:
+ * the older txn appId the txn was read under, or NULL). Posted
  * before the partition queue is forwarded, so the state exists before any
  * message. */
 ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
                              int table, int64_t start, int64_t txn,
-                             int64_t cut_at);
+                             int64_t cut_at, const char *legacy_app_id);
 /* Revoke, likewise: the lane flushes the batches of the revoked
  * partitions (delta) or drops them (parquet/jsonl), then waits until they
  * are committed; the host learns that through ks_source_revoke_settled.

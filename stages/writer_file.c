@@ -519,6 +519,7 @@ static ks_flushed_part *add_part(ks_flushed_set *fs, ks_partition *p) {
   fp->topic = ks_strdup(p->topic);
   fp->partition = p->partition;
   fp->app_id = ks_strdup(p->app_id);
+  fp->legacy_app_id = p->legacy_app_id ? ks_strdup(p->legacy_app_id) : NULL;
   fp->expected = p->committed;
   fp->version = p->batch_last;
   /* The next batch continues from here, even before this one commits:

@@ -10,6 +10,7 @@
 #include "stages/table/layout.h"
 #include "stages/table/schemaless.h"
 #include "stages/table/snapshot.h"
+#include "storage/delta/delta.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -143,6 +144,45 @@ void ks_table_close(ks_table *t) {
 char *ks_table_app_id(const char *app_id, const char *topic, int32_t part) {
   ks_buf id;
   ks_buf_init(&id, 0);
+  ks_buf_appendf(&id, "%s/%s/%d", app_id, topic, (int)part);
+  return (char *)ks_buf_steal(&id, NULL);
+}
+
+char *ks_table_legacy_app_id(const char *app_id, const char *topic,
+                             int32_t part) {
+  ks_buf id;
+  ks_buf_init(&id, 0);
   ks_buf_appendf(&id, "%s-%s-%d", app_id, topic, (int)part);
   return (char *)ks_buf_steal(&id, NULL);
+}
+
+char *ks_table_legacy_app_id_in(const ks_delta_snapshot *s,
+                                const char *app_id, const char *topic,
+                                int32_t part) {
+  char *legacy = ks_table_legacy_app_id(app_id, topic, part);
+  char *mine = ks_table_app_id(app_id, topic, part);
+  for (size_t i = 0; s && i < s->ntxns; i++) {
+    const char *id = s->txns[i].app_id;
+    const char *p = strrchr(id, '/');
+    if (p == NULL || p == id || strcmp(id, mine) == 0)
+      continue;
+    const char *t = p - 1;
+    while (t > id && *t != '/')
+      t--;
+    if (*t != '/')
+      continue;
+    /* "<app>/<topic>/<part>" -> "<app>-<topic>-<part>" */
+    char *other = ks_strdup(id);
+    other[t - id] = '-';
+    other[p - id] = '-';
+    int same = strcmp(other, legacy) == 0;
+    ks_free(other);
+    if (same) {
+      ks_free(legacy);
+      legacy = NULL;
+      break;
+    }
+  }
+  ks_free(mine);
+  return legacy;
 }

@@ -61,8 +61,23 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
                     size_t errlen);
 void ks_table_close(ks_table *t);
 
-/* The Delta txn appId of a Kafka partition, "<app_id>-<topic>-<part>"
- * (malloc'd): the one place it is spelt. */
+/* The Delta txn appId of a Kafka partition, "<app_id>/<topic>/<part>"
+ * (malloc'd): the one place it is spelt. Read from the right it is
+ * unambiguous (a topic holds no '/'), which the older spelling
+ * "<app_id>-<topic>-<part>" was not: app_id "ingest" with topic
+ * "eu-events" and "ingest-eu" with "events" met. */
 char *ks_table_app_id(const char *app_id, const char *topic, int32_t part);
+/* The older spelling: read while a partition's txn has no new one yet, so
+ * a table written before goes on where it was; its next commit writes the
+ * new spelling. */
+char *ks_table_legacy_app_id(const char *app_id, const char *topic,
+                             int32_t part);
+/* The older spelling when the table's txn under it can be ours: NULL when
+ * a txn in the new spelling of another app or topic spells the same older
+ * name (that app migrated; the old txn is its). */
+struct ks_delta_snapshot;
+char *ks_table_legacy_app_id_in(const struct ks_delta_snapshot *s,
+                                const char *app_id, const char *topic,
+                                int32_t part);
 
 #endif

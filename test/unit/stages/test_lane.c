@@ -59,7 +59,7 @@ static int teardown(void **state) {
 
 static void assign(fx *f, int32_t part, int64_t start, int64_t txn) {
   ks_lane *l = &f->host.lane;
-  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn, -1);
+  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn, -1, "zt-x-3");
   assert_int_equal(ks_lane_post(l, l->id, m), 0);
   uv_run(&f->host.loop, UV_RUN_NOWAIT);
 }
@@ -70,12 +70,13 @@ static void test_assign_then_revoke_settles_once(void **state) {
   assign(f, 3, 11, 10);
   ks_partition *p = ks_source_find(l, "x", 3);
   assert_non_null(p);
-  assert_string_equal(p->app_id, "zt-x-3");
+  assert_string_equal(p->app_id, "zt/x/3");
+  assert_string_equal(p->legacy_app_id, "zt-x-3");
   assert_int_equal(p->start, 11);
   assert_int_equal(p->committed, 10);
   assert_int_equal(atomic_load(&l->counters.partitions), 1);
   /* a message to a lane that does not exist is refused, not lost */
-  ks_msg *bad = ks_source_assign_msg(l, "x", 4, 0, 0, -1, -1);
+  ks_msg *bad = ks_source_assign_msg(l, "x", 4, 0, 0, -1, -1, NULL);
   assert_int_equal(ks_lane_post(l, 7, bad), KS_EINVAL);
   ks_source_msg_free(bad);
 
