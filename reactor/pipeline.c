@@ -69,7 +69,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
    * this config produces, or gain the columns by schema evolution: one
    * read of each table's log. */
   for (size_t i = 0; i < p->env.ntables; i++)
-    if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)))
+    if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)) ||
+        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)))
       goto fail;
   /* Before anything consumes: clear what a killed run left behind. A
    * failure only delays that to the next sweep. */

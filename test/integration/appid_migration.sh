@@ -8,6 +8,9 @@
 #    spelling, as an earlier version wrote them (no checkpoint yet).
 # 2. More records; ksink runs again: it resumes after the old txns (no
 #    record twice, none missing) and its next commit writes the new ones.
+# 4. (below) The first app's app_id changes: the table holds eu-events'
+#    position under "mig" only, so starting under "mig2" would silently
+#    read from auto.offset.reset -- refused with exit 2 naming both.
 # 3. Another app whose older appIds collide with the first's ("mig-eu" +
 #    "events" against "mig" + "eu-events") writes the same table: the old
 #    txns are not its (the first app's new ones spell the same old name),
@@ -77,4 +80,16 @@ rows=$(table_rows "$TABLE")
 log "table t1: $rows rows, $V13 + $V2 expected"
 [ "$rows" = $((V13 + V2)) ] || fail "table t1 holds $rows rows, not $((V13 + V2))"
 grep -qh '"appId":"mig-eu/events/' "$TABLE"/_delta_log/*.json || fail "b wrote no txn"
+conf c mig2 g3 eu-events t1
+rc=0
+"$KSINK" run -c "$WORK/c.yaml" >"$WORK/c.out" 2>"$WORK/c.err" || rc=$?
+[ "$rc" = 2 ] || fail "a changed app_id started (exit $rc): $(tail -3 "$WORK/c.err")"
+grep -qE 'under app_id \\?"mig\\?", none under \\?"mig2\\?": set app_id: mig' "$WORK/c.err" ||
+  fail "the refusal does not name both app_ids: $(tail -3 "$WORK/c.err")"
+sed -i 's/group.id: g3 }/group.id: g3, auto.offset.reset: latest }/' "$WORK/c.yaml"
+"$KSINK" run -c "$WORK/c.yaml" >"$WORK/c.out" 2>"$WORK/c.err" &
+KSINK_PID=$!; PIDS+=($KSINK_PID)
+wait_log "$WORK/c.err" 'txns of topic eu-events are under app_id' 1 30
+wait_log "$WORK/c.err" '"msg":"kafka: assigned' 1 30
+kill -TERM "$KSINK_PID"; wait "$KSINK_PID" || fail "c exited $?"
 log "appid_migration: passed"
