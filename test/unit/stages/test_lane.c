@@ -59,7 +59,9 @@ static int teardown(void **state) {
 
 static void assign(fx *f, int32_t part, int64_t start, int64_t txn) {
   ks_lane *l = &f->host.lane;
-  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn, -1, "zt-x-3");
+  char legacy[32];
+  snprintf(legacy, sizeof legacy, "zt-x-%d", (int)part);
+  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn, -1, legacy);
   assert_int_equal(ks_lane_post(l, l->id, m), 0);
   uv_run(&f->host.loop, UV_RUN_NOWAIT);
 }
@@ -153,7 +155,7 @@ static void test_rewind_continues_from_the_log(void **state) {
   /* another writer committed x[0] up to offset 41 meanwhile */
   ks_delta_table *dt = ks_delta_table_new(f->env.st, "t");
   int status = 1;
-  ks_delta_txn_update u = {"zt-x-0", -1, 41};
+  ks_delta_txn_update u = {"zt/x/0", -1, 41};
   ks_delta_commit_req req = {.txns = &u, .ntxns = 1,
                              .schema_string = f->host.tables[0].schema_string,
                              .operation = "STREAMING UPDATE",
