@@ -297,7 +297,21 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
                 tw->t->conf->name, a->path);
     status = 0;
   }
-  if (status == KS_ECANCELED && b->claim == KS__CLAIM_REFUSED) {
+  if (status == KS_ENOENT) {
+    /* the upload was aborted under the file (a stale-upload sweep took it
+     * for a crashed writer's): the batch is read again through a rewind;
+     * a recorded cut of it is read again exactly */
+    ks_log_warn("table %s: %s was lost before it was stored; the batch is "
+                "read again", tw->t->conf->name, a->path);
+    if (b->kp && b->claim == KS__CLAIM_DONE) {
+      if (b->kp->claimed >= b->first)
+        b->kp->claimed = b->first - 1;
+      b->kp->cut_at = b->last;
+    }
+    if (b->status == 0)
+      b->status = KS_EZOMBIE;
+    status = 0;
+  } else if (status == KS_ECANCELED && b->claim == KS__CLAIM_REFUSED) {
     status = 0; /* held, and let go: another cut holds these records */
   } else if (status) {
     /* The stream retries storage faults itself; a failure here means the

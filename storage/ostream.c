@@ -48,6 +48,7 @@ struct ks_ostream {
   int closing;
   int aborted;
   int released; /* hold: the owner let the last step go */
+  int lost;     /* the upload was aborted under us (NoSuchUpload) */
   ks_ostream_done_cb done_cb;
   void *done_arg;
   unsigned attempt; /* create/complete/put retries */
@@ -133,10 +134,28 @@ static void on_part_retry(uv_timer_t *t) {
   send_part(ks_container_of(t, os_part, retry));
 }
 
+static void finish(ks_ostream *os, int status, const ks_storage_obj *obj);
+
 static void on_part_done(void *arg, int status) {
   os_part *pt = arg;
   ks_ostream *os = pt->os;
-  if (status && !os->aborted) {
+  if (status == KS_ENOENT && !os->aborted && !os->lost) {
+    /* NoSuchUpload: the upload was aborted under us (a stale-upload sweep
+     * took it for a crashed writer's). Retrying cannot help and the parts
+     * already stored are gone: the file fails, its owner reads its
+     * records again. */
+    ks_log_warn("storage: the upload of %s is gone (%s); the file is "
+                "written again from its records", os->key,
+                ks_strerror(status));
+    os->lost = 1;
+    while (os->queued) {
+      os_part *q = os->queued;
+      os->queued = q->next;
+      part_free(q);
+    }
+    os->queued_tail = NULL;
+  }
+  if (status && !os->aborted && !os->lost) {
     uint64_t d = ks_backoff_ms(pt->attempt++, os->opt.backoff_base_ms,
                                os->opt.backoff_cap_ms);
     ks_log_warn("storage: part %d of %s failed (%s); retrying in %llu ms",
@@ -149,6 +168,10 @@ static void on_part_done(void *arg, int status) {
   if (os->aborted) {
     if (os->in_flight == 0)
       ks_ostream_abort(os);
+    return;
+  }
+  if (os->lost) {
+    try_finish(os);
     return;
   }
   pump(os);
@@ -263,6 +286,12 @@ static void on_complete_retry(uv_timer_t *t) {
 
 static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
   ks_ostream *os = arg;
+  if (status == KS_ENOENT) {
+    ks_log_warn("storage: the upload of %s is gone at its completion; the "
+                "file is written again from its records", os->key);
+    finish(os, KS_ENOENT, NULL);
+    return;
+  }
   if (status) {
     later(os, on_complete_retry, "complete upload", status);
     return;
@@ -318,6 +347,12 @@ static int may_store(const ks_ostream *os) {
 }
 
 static void try_finish(ks_ostream *os) {
+  if (os->lost) {
+    /* a held stream stays until its owner lets go of it */
+    if (os->closing && os->in_flight == 0 && may_store(os))
+      finish(os, KS_ENOENT, NULL);
+    return;
+  }
   if (!os->closing ||
       (os->state != OS_UPLOADING && os->state != OS_HOLDING))
     return;

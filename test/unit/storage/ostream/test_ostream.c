@@ -202,6 +202,45 @@ static void test_hold_until_released(void **state) {
   env_close(&e);
 }
 
+/* NoSuchUpload (the upload aborted under the stream, e.g. by a sweep):
+ * retrying cannot help, so the stream ends with KS_ENOENT and no object,
+ * for a part and for the completion alike; a held stream waits for its
+ * owner first. */
+static void test_upload_lost(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  uint8_t *data = pattern(200000);
+  ks_ostream_options o = fast;
+  /* a part answers NoSuchUpload */
+  ks_ostream *os = ks_ostream_new(e.st, "t/lost-part", &o);
+  e.f->error = KS_ENOENT;
+  e.f->fail_next[KS_OP_PART] = 1;
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d = {0};
+  ks_ostream_close(os, on_done, &d);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d.called, 1);
+  assert_int_equal(d.status, KS_ENOENT);
+  /* the completion answers NoSuchUpload, under hold */
+  o.hold = 1;
+  os = ks_ostream_new(e.st, "t/lost-complete", &o);
+  e.f->fail_next[KS_OP_COMPLETE] = 1;
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d2 = {0};
+  ks_ostream_close(os, on_done, &d2);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 0);
+  ks_ostream_release(os, 1);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 1);
+  assert_int_equal(d2.status, KS_ENOENT);
+  assert_int_equal(e.st->held, 0);
+  e.f->error = 0;
+  free(data);
+  env_close(&e);
+}
+
 static void test_multipart_every_step_fails_once(void **state) {
   env e;
   env_open(&e);
@@ -314,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_small_file_single_put_retried),
       cmocka_unit_test(test_if_absent_never_replaces),
       cmocka_unit_test(test_hold_until_released),
+      cmocka_unit_test(test_upload_lost),
       cmocka_unit_test(test_multipart_every_step_fails_once),
       cmocka_unit_test(test_parts_in_flight_are_bounded),
       cmocka_unit_test(test_abort_leaves_nothing),
