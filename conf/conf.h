@@ -76,6 +76,9 @@ typedef struct ks_conf_table {
   int timestamp_field_line;
   struct ks_tz *tz; /* timezone (base/tz.h): NULL = UTC, a fixed offset or
                        a named zone */
+  int64_t cut_retention_ms; /* parquet/jsonl: recorded cuts older than
+                               this are removed, never a partition's
+                               newest (default 7 days) */
   int64_t max_open_partitions; /* open partition files per table per
                                   worker; default 64 */
   int add_columns;           /* schema_evolution: add_columns (1) | none (0,

@@ -1,9 +1,10 @@
 /*
  * The partitioning keys of a table: partition_by, derive, path_format,
- * timestamp_field, timezone, max_open_partitions. Only their shape is
- * checked here; whether partition_by names columns of the schema is
- * checked once the schema is loaded (stages/partition.c), with the same
- * file:line messages.
+ * timestamp_field, timezone, max_open_partitions, and cut_retention (how
+ * long parquet/jsonl tables keep their recorded cuts). Only their shape
+ * is checked here; whether partition_by names columns of the schema is
+ * checked once the schema is loaded (stages/table/partitioner.c), with the
+ * same file:line messages.
  */
 #include "conf/internal.h"
 #include "base/tz.h"
@@ -112,6 +113,16 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
   const ks__conf_node *v;
   size_t saved;
   t->max_open_partitions = 64;
+  t->cut_retention_ms = INT64_C(7) * 24 * 3600 * 1000;
+  if ((v = ks__conf_get(map, "cut_retention")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "cut_retention");
+    KS__CONF_CALL(ks__conf_duration(c, v, 1000, &t->cut_retention_ms));
+    if (t->format == KS_FORMAT_DELTA)
+      return ks__conf_fail(c, v->line,
+                           "parquet and jsonl tables record their cuts; a "
+                           "Delta table's log has its own retention");
+    ks__conf_path_pop(c, saved);
+  }
   if ((v = ks__conf_get(map, "partition_by")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "partition_by");
     KS__CONF_CALL(load_partition_by(c, v, t));

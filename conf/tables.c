@@ -30,6 +30,7 @@ static const char *const table_keys[] = {"name",
                                          "timestamp_field",
                                          "timezone",
                                          "max_open_partitions",
+                                         "cut_retention",
                                          "optimize",
                                          NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};

@@ -420,6 +420,14 @@ static void table_metrics(out *o, const ks_pipeline *p) {
   for (size_t t = 0; t < nt; t++)
     sample_u64(o, "ksink_files_open", "table", p->env.tables[t].conf->name,
                (uint64_t)(tt[t].files_open > 0 ? tt[t].files_open : 0));
+  family(o, "ksink_table_foreign_txns", "gauge",
+         "Txns of the table's topics found at start-up under another app_id "
+         "(the app_id or kafka.group.id changed, or another app writes the "
+         "table), by table.");
+  for (size_t t = 0; t < nt; t++)
+    sample_u64(o, "ksink_table_foreign_txns", "table",
+               p->env.tables[t].conf->name,
+               (uint64_t)p->env.tables[t].foreign_txns);
   per_table(o, p, tt, "ksink_delta_commits_total",
             "Delta log commits made by this process, by table.",
             offsetof(ks_table_totals, commits));
@@ -597,6 +605,11 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Times a table writer dropped its buffered rows and re-read its "
          "partitions from the Delta log (zombie batch or lost assignment).");
   sample_u64(&o, "ksink_rewinds_total", NULL, NULL, t.rewinds);
+  family(&o, "ksink_offset_commit_failures_total", "counter",
+         "Kafka offset commits the group refused (sent again, or the "
+         "partition fenced when this member's generation was stale).");
+  sample_u64(&o, "ksink_offset_commit_failures_total", NULL, NULL,
+             t.offset_commit_failures);
 
   family(&o, "ksink_worker_heartbeat_age_seconds", "gauge",
          "Seconds since each worker's loop last turned.");

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "reactor/worker.h"
 #include "stages/source.h"
+#include "stages/table/cuts.h"
 #include "stages/table/snapshot.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -35,6 +36,7 @@ typedef struct txn_lookup {
   rd_kafka_topic_partition_list_t *parts;
   const ks_pipeline *p;
   int table;
+  char **legacy; /* per partition: its older appId if it can be ours */
 } txn_lookup;
 
 /* Seeks each partition of the table to its txn version + 1; partitions
@@ -48,8 +50,11 @@ static void seek_from_snapshot(void *arg, const ks_delta_snapshot *s) {
       continue;
     char *app_id =
         ks_table_app_id(tl->p->conf->app_id, tp->topic, tp->partition);
-    int64_t txn = ks_delta_snapshot_txn(s, app_id);
+    char *legacy = ks_table_legacy_app_id_in(s, tl->p->conf->app_id,
+                                             tp->topic, tp->partition);
+    int64_t txn = ks_delta_snapshot_txn_or(s, app_id, legacy);
     ks_free(app_id);
+    tl->legacy[i] = legacy; /* goes with the assignment, or NULL */
     tp->offset = txn >= 0 ? txn + 1 : RD_KAFKA_OFFSET_STORED;
     tp->opaque = (void *)(intptr_t)(txn + 2); /* 0 = not looked up */
   }
@@ -65,18 +70,64 @@ static void forward(ks_pipeline *p, const rd_kafka_topic_partition_t *tp) {
   }
 }
 
+/* parquet/jsonl keep no log: their recorded cuts say where each
+ * partition resumes (stages/table/cuts.h), the group's committed offset
+ * (moved only once a batch's files are stored) tells which cuts need no
+ * look. A partition without cuts starts from the committed offset. */
+static void resume_from_cuts(ks_pipeline *p, size_t t,
+                             rd_kafka_topic_partition_list_t *parts,
+                             int64_t *cut_at) {
+  const ks_table *tab = &p->env.tables[t];
+  rd_kafka_topic_partition_list_t *mine = rd_kafka_topic_partition_list_new(8);
+  for (int i = 0; i < parts->cnt; i++)
+    if (ks_kafka_table_of(p, parts->elems[i].topic) == (int)t)
+      rd_kafka_topic_partition_list_add(mine, parts->elems[i].topic,
+                                        parts->elems[i].partition);
+  rd_kafka_resp_err_t e = rd_kafka_committed(p->env.rk, mine, 10000);
+  if (e)
+    ks_log_warn("kafka: reading the committed offsets of table %s: %s "
+                "(every recorded cut is looked at)", tab->conf->name,
+                rd_kafka_err2str(e));
+  for (int i = 0; i < parts->cnt; i++) {
+    rd_kafka_topic_partition_t *tp = &parts->elems[i];
+    if (ks_kafka_table_of(p, tp->topic) != (int)t)
+      continue;
+    rd_kafka_topic_partition_t *c =
+        rd_kafka_topic_partition_list_find(mine, tp->topic, tp->partition);
+    int64_t done = !e && c && !c->err && c->offset >= 0 ? c->offset : -1;
+    ks_cut_resume res;
+    char err[512];
+    unsigned attempt = 0;
+    /* Seeking without the cuts could duplicate records: wait for storage
+     * (the control thread only; workers keep running). */
+    while (ks_cuts_resume(p->conf, tab->conf->path, tp->topic, tp->partition,
+                          done, &res, err, sizeof err) != 0) {
+      uint64_t d = ks_backoff_ms(attempt++, 200, 10000);
+      ks_log_warn("assignment waits for storage: %s (retry in %llu ms)", err,
+                  (unsigned long long)d);
+      usleep((useconds_t)(d * 1000));
+    }
+    tp->offset = res.offset >= 0 ? res.offset : RD_KAFKA_OFFSET_STORED;
+    /* txn: the newest recorded offset before the resume point */
+    int64_t txn = res.offset >= 0 ? res.offset - 1 : -1;
+    tp->opaque = (void *)(intptr_t)(txn + 2);
+    cut_at[i] = res.cut_at;
+  }
+  rd_kafka_topic_partition_list_destroy(mine);
+}
+
 static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
                    int incremental) {
+  int64_t *cut_at = ks_calloc(parts->cnt ? (size_t)parts->cnt : 1,
+                              sizeof *cut_at);
+  char **legacy = ks_calloc(parts->cnt ? (size_t)parts->cnt : 1,
+                            sizeof *legacy);
+  for (int i = 0; i < parts->cnt; i++)
+    cut_at[i] = -1;
   for (size_t t = 0; t < p->env.ntables; t++) {
-    txn_lookup tl = {parts, p, (int)t};
+    txn_lookup tl = {parts, p, (int)t, legacy};
     if (p->env.tables[t].conf->format != KS_FORMAT_DELTA) {
-      /* parquet/jsonl keep no log: the group's committed offset (moved
-       * only once a batch's files are stored) is where to resume */
-      for (int i = 0; i < parts->cnt; i++)
-        if (ks_kafka_table_of(p, parts->elems[i].topic) == (int)t) {
-          parts->elems[i].offset = RD_KAFKA_OFFSET_STORED;
-          parts->elems[i].opaque = (void *)(intptr_t)1; /* txn -1 */
-        }
+      resume_from_cuts(p, t, parts, cut_at);
       continue;
     }
     char err[512];
@@ -98,8 +149,11 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
     int64_t txn = (int64_t)(intptr_t)tp->opaque - 2;
     tp->opaque = NULL;
     ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
-    ks_msg *m = ks_source_assign_msg(&w->lane, tp->topic, tp->partition,
-                                     table, txn >= 0 ? txn + 1 : 0, txn);
+    ks_msg *m =
+        ks_source_assign_msg(&w->lane, tp->topic, tp->partition, table,
+                             txn >= 0 ? txn + 1 : 0, txn, cut_at[i],
+                             legacy[i]);
+    ks_free(legacy[i]);
     if (ks_worker_post(w, m))
       ks_source_msg_free(m);
     forward(p, tp);
@@ -119,6 +173,8 @@ static void assign(ks_pipeline *p, rd_kafka_topic_partition_list_t *parts,
   /* A partition queue may only exist once assigned: forward again. */
   for (int i = 0; i < parts->cnt; i++)
     forward(p, &parts->elems[i]);
+  ks_free(cut_at);
+  ks_free(legacy);
   atomic_fetch_add(&p->assigned, parts->cnt);
   atomic_store(&p->joined, 1);
   ks_log_info("kafka: assigned %d partitions", parts->cnt);
@@ -177,12 +233,25 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
   ks_log_warn("kafka: %s: %s", rd_kafka_err2name(err), reason);
 }
 
+/* The group's answers go to the lanes that own the partitions: they
+ * record them, send refused commits again or fence the partition
+ * (stages/source.h). Where to resume is never taken from these: the
+ * Delta log and the recorded cuts say that. */
 static void on_offsets_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t *offsets,
                                  void *opaque) {
+  ks_pipeline *p = opaque;
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    ks_log_warn("kafka: offset commit: %s (the Delta log keeps the "
-                "position; lag figures may trail)", rd_kafka_err2str(err));
+    ks_log_warn("kafka: offset commit: %s", rd_kafka_err2str(err));
+  for (int i = 0; offsets && i < offsets->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+    int e = tp->err ? (int)tp->err : (int)err;
+    ks_worker *w = p->workers[ks_kafka_owner(p, tp->topic, tp->partition)];
+    ks_msg *m = ks_source_committed_msg(&w->lane, tp->topic, tp->partition,
+                                        tp->offset, e);
+    if (ks_worker_post(w, m))
+      ks_source_msg_free(m);
+  }
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,

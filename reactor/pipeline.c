@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,7 +71,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
    * this config produces, or gain the columns by schema evolution: one
    * read of each table's log. */
   for (size_t i = 0; i < p->env.ntables; i++)
-    if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)))
+    if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)) ||
+        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)))
       goto fail;
   /* The Delta log needs a store that refuses a second put-if-absent:
    * check it once before anything is written. */
@@ -185,6 +188,38 @@ void ks_pipeline_stop(ks_pipeline *p) {
     ks_free(m);
 }
 
+/* A second SIGINT/SIGTERM exits at once in every state, even while the
+ * control loop is blocked (a revoke waiting for storage, inside
+ * librdkafka's rebalance callback): this handler runs before libuv's,
+ * which it then calls, so the first signal still starts a graceful stop. */
+static struct sigaction uv_sigint, uv_sigterm;
+static atomic_int raw_signals;
+
+static void on_raw_signal(int sig, siginfo_t *info, void *uc) {
+  if (atomic_fetch_add(&raw_signals, 1) >= 1) {
+    static const char msg[] =
+        "ksink: second signal: exiting without flushing\n";
+    ssize_t n = write(2, msg, sizeof msg - 1);
+    (void)n;
+    _exit(1);
+  }
+  const struct sigaction *next = sig == SIGINT ? &uv_sigint : &uv_sigterm;
+  if (next->sa_flags & SA_SIGINFO)
+    next->sa_sigaction(sig, info, uc);
+  else if (next->sa_handler != SIG_DFL && next->sa_handler != SIG_IGN)
+    next->sa_handler(sig);
+}
+
+static void chain_signal(int sig, struct sigaction *saved) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigaction(sig, NULL, saved);
+  sa.sa_sigaction = on_raw_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   ks_pipeline *p = h->data;
   if (++p->signals > 1) {
@@ -238,6 +273,9 @@ int ks_pipeline_run(ks_pipeline *p) {
   p->sigint.data = p->sigterm.data = p;
   uv_signal_start(&p->sigint, on_signal, SIGINT);
   uv_signal_start(&p->sigterm, on_signal, SIGTERM);
+  atomic_store(&raw_signals, 0);
+  chain_signal(SIGINT, &uv_sigint);
+  chain_signal(SIGTERM, &uv_sigterm);
   if (pipe2(p->consumer_fds, O_NONBLOCK | O_CLOEXEC)) {
     close_unstarted_workers(p);
     return 1;
@@ -275,18 +313,35 @@ int ks_pipeline_run(ks_pipeline *p) {
   return atomic_load(&p->env.fatal) ? 1 : 0;
 }
 
+/* How long a revoke waits for the workers' commits before it treats the
+ * partitions as lost: within max.poll.interval.ms (the group throws a
+ * member out that stays in its rebalance callback longer), at most a
+ * minute. */
+static uint64_t revoke_deadline_ms(const ks_pipeline *p) {
+  uint64_t ms = 60000;
+  const char *v = ks_conf_kafka_get(p->conf, "max.poll.interval.ms");
+  long long poll = v ? atoll(v) : 300000;
+  if (poll > 0 && (uint64_t)poll / 2 < ms)
+    ms = (uint64_t)poll / 2;
+  return ms;
+}
+
 /* Control thread, inside the rebalance callback: each worker flushes the
  * batches of the revoked partitions and waits until they are committed,
  * then drops the partitions (stages/source.h); returns when every worker
- * is done. */
+ * is done, or at the deadline: then the partitions are treated as lost
+ * (each worker drops what it still holds of them and rewinds), which the
+ * Delta log's txn fence and the recorded cuts make safe. A late answer of
+ * a timed-out revoke is told apart by its generation. */
 void ks_pipeline_revoke_and_wait(ks_pipeline *p,
                                  const rd_kafka_topic_partition_list_t *parts,
                                  int lost) {
   uv_mutex_lock(&p->revoke_lock);
   p->revoke_pending = 0;
+  int gen = ++p->revoke_gen;
   uv_mutex_unlock(&p->revoke_lock);
   for (int i = 0; i < p->nworkers; i++) {
-    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, lost);
+    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, lost, gen);
     uv_mutex_lock(&p->revoke_lock);
     p->revoke_pending++;
     uv_mutex_unlock(&p->revoke_lock);
@@ -297,20 +352,45 @@ void ks_pipeline_revoke_and_wait(ks_pipeline *p,
       uv_mutex_unlock(&p->revoke_lock);
     }
   }
+  ks_log_info("revoke: %d partitions; waiting up to %llu ms for the workers "
+              "to %s", parts->cnt, (unsigned long long)revoke_deadline_ms(p),
+              lost ? "drop them" : "commit their batches");
+  uint64_t deadline = ks_mono_ms() + revoke_deadline_ms(p);
+  int timed_out = 0;
   uv_mutex_lock(&p->revoke_lock);
   while (p->revoke_pending > 0) {
+    uint64_t now = ks_mono_ms();
+    if (now >= deadline) {
+      timed_out = p->revoke_pending;
+      break;
+    }
+    uint64_t wait = deadline - now < 10000 ? deadline - now : 10000;
     if (uv_cond_timedwait(&p->revoke_cond, &p->revoke_lock,
-                          (uint64_t)10 * 1000 * 1000 * 1000) == UV_ETIMEDOUT)
+                          wait * 1000 * 1000) == UV_ETIMEDOUT &&
+        p->revoke_pending > 0)
       ks_log_warn("revoke: waiting for %d workers to commit their batches",
                   p->revoke_pending);
   }
   uv_mutex_unlock(&p->revoke_lock);
+  if (timed_out == 0 || lost)
+    return;
+  atomic_fetch_add(&p->revoke_timeouts, 1);
+  ks_log_error("revoke: %d workers did not commit the revoked partitions' "
+               "batches within %llu ms: treating the partitions as lost",
+               timed_out, (unsigned long long)revoke_deadline_ms(p));
+  for (int i = 0; i < p->nworkers; i++) {
+    ks_msg *m = ks_source_revoke_msg(&p->workers[i]->lane, parts, 1, 0);
+    if (ks_worker_post(p->workers[i], m))
+      ks_source_msg_free(m);
+  }
 }
 
-void ks_pipeline_revoke_settled(ks_pipeline *p) {
+void ks_pipeline_revoke_settled(ks_pipeline *p, int gen) {
   uv_mutex_lock(&p->revoke_lock);
-  p->revoke_pending--;
-  uv_cond_signal(&p->revoke_cond);
+  if (gen == p->revoke_gen && p->revoke_pending > 0) {
+    p->revoke_pending--;
+    uv_cond_signal(&p->revoke_cond);
+  }
   uv_mutex_unlock(&p->revoke_lock);
 }
 
@@ -355,6 +435,8 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->zombie_sets +=
         atomic_load_explicit(&c->zombie_sets, memory_order_relaxed);
     t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
+    t->offset_commit_failures += atomic_load_explicit(
+        &c->offset_commit_failures, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

@@ -53,6 +53,8 @@ struct ks_pipeline {
   uv_mutex_t revoke_lock;
   uv_cond_t revoke_cond;
   int revoke_pending;
+  int revoke_gen;              /* which revoke the answers belong to */
+  atomic_int revoke_timeouts;  /* revokes that passed their deadline */
 
   ks_counters total; /* table-wide counters not owned by one worker */
   uv_timer_t tick;
@@ -81,12 +83,13 @@ void ks_pipeline_worker_drained(ks_pipeline *p, ks_worker *w);
 /* Control thread, inside the rebalance callback: every worker flushes
  * (or, when the assignment was lost, drops) the batches of the revoked
  * partitions and waits until they are committed (stages/source.h);
- * returns when every worker is done. */
+ * returns when every worker is done, or at a deadline (the partitions are
+ * then treated as lost). */
 void ks_pipeline_revoke_and_wait(ks_pipeline *p,
                                  const rd_kafka_topic_partition_list_t *parts,
                                  int lost);
-/* Worker side: the worker's part of a revoke has settled. */
-void ks_pipeline_revoke_settled(ks_pipeline *p);
+/* Worker side: the worker's part of revoke `gen` has settled. */
+void ks_pipeline_revoke_settled(ks_pipeline *p, int gen);
 /* Thread-safe: worker `task` (-1: every worker) drops what it buffered
  * and continues from the tables' logs (Connect's task restart). 0 or the
  * first worker's error. */
@@ -100,6 +103,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p);
 typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
   uint64_t paused, memory_pauses, zombie_sets, rewinds;
+  uint64_t offset_commit_failures;
   uint64_t oldest_heartbeat_ms; /* the least recent worker heartbeat */
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;

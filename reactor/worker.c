@@ -53,6 +53,7 @@ static void on_beat(uv_timer_t *t) {
   atomic_store_explicit(&w->lane.counters.heartbeat_ms, ks_mono_ms(),
                         memory_order_relaxed);
   ks_worker_publish(w);
+  ks_source_retry_commits(&w->lane);
 }
 
 void ks_worker_publish(ks_worker *w) {
@@ -224,8 +225,9 @@ void ks_worker_consume_stop(ks_worker *w) {
 
 void ks_worker_check_drained(ks_worker *w) {
   int drained = ks_lane_drained(&w->lane);
-  if (ks_source_revoke_settled(&w->lane))
-    ks_pipeline_revoke_settled(w->p);
+  int gen = ks_source_revoke_settled(&w->lane);
+  if (gen)
+    ks_pipeline_revoke_settled(w->p, gen);
   if (!drained || w->drained_sent)
     return;
   w->drained_sent = 1;

@@ -196,6 +196,7 @@ void ks_flushed_set_free(ks_flushed_set *fs) {
   for (size_t i = 0; i < fs->nparts; i++) {
     ks_free(fs->parts[i].topic);
     ks_free(fs->parts[i].app_id);
+    ks_free(fs->parts[i].legacy_app_id);
   }
   ks_free(fs->parts);
   for (size_t i = 0; i < fs->nadds; i++)
@@ -306,7 +307,8 @@ static void drop_zombies(ks_committer *c) {
   uint8_t *moved = ks_calloc(nt ? nt : 1, 1);
   uint8_t *drop = ks_calloc(c->nbatch ? c->nbatch : 1, 1);
   for (size_t k = 0; k < nt; k++) {
-    int64_t cur = ks_delta_snapshot_txn(s, c->txns[k].app_id);
+    int64_t cur = ks_delta_snapshot_txn_or(s, c->txns[k].app_id,
+                                           c->txns[k].legacy_app_id);
     if (cur != c->txns[k].expected) {
       moved[k] = 1;
       ks_log_warn("table %s: txn %s is at %lld in version %lld, this batch "
@@ -533,6 +535,7 @@ static void build_request(ks_committer *c) {
         k++;
       if (k == nt) {
         c->txns[nt].app_id = fp->app_id;
+        c->txns[nt].legacy_app_id = fp->legacy_app_id;
         c->txns[nt].expected = fp->expected;
         nt++;
       }

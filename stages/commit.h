@@ -17,6 +17,7 @@ typedef struct ks_flushed_part {
   char *topic;
   int32_t partition;
   char *app_id;
+  char *legacy_app_id; /* the older spelling of app_id (stages/table) */
   int64_t expected; /* txn version the batch started after (-1: none) */
   int64_t version;  /* last offset the batch covers */
 } ks_flushed_part;

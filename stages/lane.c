@@ -151,6 +151,7 @@ void ks_lane_free(ks_lane *l) {
     l->partitions = p->next;
     ks_free(p->topic);
     ks_free(p->app_id);
+    ks_free(p->legacy_app_id);
     ks_free(p);
   }
   ks_free(l->writers);

@@ -80,6 +80,8 @@ typedef struct ks_counters {
   atomic_uint_fast64_t memory_pauses;  /* times the budget paused us */
   atomic_uint_fast64_t zombie_sets;    /* flushed sets refused as zombies */
   atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
+  atomic_uint_fast64_t offset_commit_failures; /* Kafka offset commits
+                                                  the group refused */
   atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
                                           bytes not yet acknowledged, error
                                           lines not yet stored */
@@ -135,6 +137,7 @@ struct ks_lane {
   unsigned pause_why;        /* why fetching is paused (0: it is not) */
   int consuming;             /* the host reads the Kafka queue */
   int revoking;              /* waiting for revoked partitions to commit */
+  int revoke_gen;            /* the revoke being waited for (the host's) */
   int stopping;              /* flushing for shutdown */
   ks_counters counters;
   ks_table_counters *tc;                /* per table */

@@ -76,9 +76,11 @@ void ks_rewind_start(ks_lane *w, int table, const char *why) {
   }
   atomic_fetch_add_explicit(&w->counters.rewinds, 1, memory_order_relaxed);
   ks_log_warn("worker %d: table %s: %s: dropping what is buffered for its "
-              "%d partitions; those still assigned are read again from the "
-              "Delta log's txn versions", w->id,
-              w->env->tables[table].conf->name, why, n);
+              "%d partitions; those still assigned are read again from %s",
+              w->id, w->env->tables[table].conf->name, why, n,
+              w->env->tables[table].conf->format == KS_FORMAT_DELTA
+                  ? "the Delta log's txn versions"
+                  : "their recorded cuts");
   ks_table_writer_discard(tw);
   ks_rewind_check(w, table);
 }
@@ -86,7 +88,8 @@ void ks_rewind_start(ks_lane *w, int table, const char *why) {
 /* Done: every partition the writer still owns continues from the log's
  * txn.version + 1, or, when the log has none for it, from the first
  * offset it was given (nothing of it was committed by anyone). */
-static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
+static void reposition(ks_rewind *rw, const ks_delta_snapshot *s,
+                       int claims) {
   ks_lane *w = rw->w;
   ks_table_writer *tw = w->writers[rw->table];
   int consume = !w->stopping && !atomic_load(&w->env->stopping);
@@ -96,15 +99,21 @@ static void reposition(ks_rewind *rw, const ks_delta_snapshot *s) {
       continue;
     p->rewinding = 0;
     p->batch_first = p->batch_last = -1;
-    if (p->revoked || s == NULL) {
+    if (p->revoked || (s == NULL && !claims)) {
       /* Nothing of it is in flight any more and what was dropped will
        * never be acknowledged: a pending revoke must not wait for it. */
       p->committed = p->acked;
       continue;
     }
-    int64_t txn = ks_delta_snapshot_txn(s, p->app_id);
+    /* parquet/jsonl: the newest cut recorded for it, which a cut being
+     * read again (cut_at) continues from */
+    int64_t txn = claims ? p->claimed
+                         : ks_delta_snapshot_txn_or(s, p->app_id,
+                                                    p->legacy_app_id);
     int64_t target = txn >= 0 ? txn + 1 : p->origin;
     p->committed = p->acked = txn;
+    if (claims)
+      p->claimed = txn;
     if (target < 0)
       continue; /* nothing was delivered: nothing to read again */
     p->start = target;
@@ -177,7 +186,7 @@ static void on_loaded(void *arg, int status) {
     return;
   }
   rw->attempt = 0;
-  reposition(rw, ks_delta_table_snapshot(rw->dt));
+  reposition(rw, ks_delta_table_snapshot(rw->dt), 0);
   ks_lane_maybe_drained(w);
 }
 
@@ -214,7 +223,12 @@ void ks_rewind_check(ks_lane *w, int table) {
   for (ks_partition *p = w->partitions; p; p = p->next)
     owned += p->tw == w->writers[table] && !p->revoked;
   if (owned == 0 || stopping) {
-    reposition(rw, NULL);
+    reposition(rw, NULL, 0);
+    return;
+  }
+  if (w->env->tables[table].conf->format != KS_FORMAT_DELTA) {
+    /* no log to read: the writer knows each partition's recorded cuts */
+    reposition(rw, NULL, 1);
     return;
   }
   load(rw);

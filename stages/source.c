@@ -19,7 +19,8 @@ typedef struct assign_msg {
   char *topic;
   int32_t part;
   int table;
-  int64_t start, txn;
+  int64_t start, txn, cut_at;
+  char *legacy;
 } assign_msg;
 
 static void on_assign(ks_msg *m) {
@@ -32,6 +33,8 @@ static void on_assign(ks_msg *m) {
     a->topic = NULL;
     p->partition = a->part;
     p->app_id = ks_table_app_id(w->env->conf->app_id, p->topic, p->partition);
+    p->legacy_app_id = a->legacy;
+    a->legacy = NULL;
     p->tw = w->writers[a->table];
     p->topic_index = ks_lane_topic_index(w->env, p->topic);
     p->next = w->partitions;
@@ -41,20 +44,30 @@ static void on_assign(ks_msg *m) {
   p->start = a->start;
   p->position = a->start >= 0 ? a->start : -1;
   p->committed = p->acked = a->txn;
+  p->claimed = a->txn;
+  p->cut_at = a->cut_at;
+  p->kafka_committed = p->commit_retry = -1;
   p->batch_first = p->batch_last = -1;
   p->origin = -1;
   /* A writer that is rewinding seeks all its partitions once it has read
    * the log again; until then this one's records wait too. */
   p->rewinding = ks_rewind_active(w, a->table);
-  ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)", w->id,
-              p->topic, (int)p->partition, (long long)a->start,
-              (long long)a->txn);
+  if (a->cut_at >= 0)
+    ks_log_info("worker %d: assigned %s[%d] from offset %lld, reading the "
+                "recorded cut up to %lld again", w->id, p->topic,
+                (int)p->partition, (long long)a->start, (long long)a->cut_at);
+  else
+    ks_log_info("worker %d: assigned %s[%d] from offset %lld (txn %lld)",
+                w->id, p->topic, (int)p->partition, (long long)a->start,
+                (long long)a->txn);
   ks_free(a->topic);
+  ks_free(a->legacy);
   ks_free(a);
 }
 
 ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
-                             int table, int64_t start, int64_t txn) {
+                             int table, int64_t start, int64_t txn,
+                             int64_t cut_at, const char *legacy_app_id) {
   assign_msg *a = ks_calloc(1, sizeof *a);
   a->msg.fn = on_assign;
   a->w = w;
@@ -63,6 +76,8 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
   a->table = table;
   a->start = start;
   a->txn = txn;
+  a->cut_at = cut_at;
+  a->legacy = legacy_app_id ? ks_strdup(legacy_app_id) : NULL;
   return &a->msg;
 }
 
@@ -179,7 +194,7 @@ typedef struct revoke_msg {
   ks_msg msg;
   ks_lane *w;
   rd_kafka_topic_partition_list_t *parts;
-  int lost;
+  int lost, gen;
 } revoke_msg;
 
 /* Like ks_source_find, revoked partitions included. */
@@ -196,7 +211,9 @@ static void on_revoke(ks_msg *m) {
   int rewind = 0;
   for (int i = 0; i < rm->parts->cnt; i++) {
     rd_kafka_topic_partition_t *tp = &rm->parts->elems[i];
-    ks_partition *p = ks_source_find(w, tp->topic, tp->partition);
+    /* a revoke past its deadline (gen 0) finds them revoked already */
+    ks_partition *p = rm->gen ? ks_source_find(w, tp->topic, tp->partition)
+                              : find_any(w, tp->topic, tp->partition);
     if (p == NULL)
       continue;
     p->revoked = 1;
@@ -224,20 +241,25 @@ static void on_revoke(ks_msg *m) {
       }
     }
   }
+  int gen = rm->gen;
   rd_kafka_topic_partition_list_destroy(rm->parts);
   ks_free(rm);
-  w->revoking = 1;
+  if (gen) {
+    w->revoking = 1;
+    w->revoke_gen = gen;
+  }
   ks_lane_maybe_drained(w);
 }
 
 ks_msg *ks_source_revoke_msg(ks_lane *w,
                              const rd_kafka_topic_partition_list_t *parts,
-                             int lost) {
+                             int lost, int gen) {
   revoke_msg *rm = ks_calloc(1, sizeof *rm);
   rm->msg.fn = on_revoke;
   rm->w = w;
   rm->parts = rd_kafka_topic_partition_list_copy(parts);
   rm->lost = lost;
+  rm->gen = gen;
   return &rm->msg;
 }
 
@@ -273,20 +295,111 @@ int ks_source_revoke_settled(ks_lane *w) {
       atomic_fetch_sub(&w->counters.partitions, 1);
       ks_free(p->topic);
       ks_free(p->app_id);
+      ks_free(p->legacy_app_id);
       ks_free(p);
     } else {
       pp = &p->next;
     }
   }
   w->revoking = 0;
-  return 1;
+  return w->revoke_gen;
+}
+
+/* ---- offset commit answers ---------------------------------------------- */
+
+typedef struct committed_msg {
+  ks_msg msg;
+  ks_lane *w;
+  char *topic;
+  int32_t part;
+  int64_t offset;
+  int err;
+} committed_msg;
+
+static int fenced(int err) {
+  return err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+         err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+         err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+}
+
+static void on_committed_answer(ks_msg *m) {
+  committed_msg *cm = ks_container_of(m, committed_msg, msg);
+  ks_lane *w = cm->w;
+  ks_partition *p = ks_source_find(w, cm->topic, cm->part);
+  if (p && cm->err == 0) {
+    if (cm->offset > p->kafka_committed)
+      p->kafka_committed = cm->offset;
+    if (p->commit_retry >= 0 && p->commit_retry <= cm->offset)
+      p->commit_retry = -1;
+  } else if (p && cm->err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    atomic_fetch_add_explicit(&w->counters.offset_commit_failures, 1,
+                              memory_order_relaxed);
+    /* a stale generation while we still hold the assignment is a commit
+     * that raced a rejoin: sent again with the new one */
+    if (fenced(cm->err) && rd_kafka_assignment_lost(w->env->rk)) {
+      ks_log_warn("worker %d: %s[%d]: offset commit refused (%s): this "
+                  "member's generation is stale", w->id, p->topic,
+                  (int)p->partition, rd_kafka_err2str(cm->err));
+      if (!p->rewinding)
+        for (size_t t = 0; t < w->env->ntables; t++)
+          if (w->writers[t] == p->tw)
+            ks_rewind_start(w, (int)t,
+                            "the group fenced an offset commit (stale "
+                            "generation)");
+    } else {
+      ks_log_warn("worker %d: %s[%d]: offset commit of %lld failed (%s); "
+                  "it is sent again", w->id, p->topic, (int)p->partition,
+                  (long long)cm->offset, rd_kafka_err2str(cm->err));
+      if (cm->offset > p->commit_retry)
+        p->commit_retry = cm->offset;
+    }
+  }
+  ks_free(cm->topic);
+  ks_free(cm);
+}
+
+ks_msg *ks_source_committed_msg(ks_lane *w, const char *topic, int32_t part,
+                                int64_t offset, int err) {
+  committed_msg *cm = ks_calloc(1, sizeof *cm);
+  cm->msg.fn = on_committed_answer;
+  cm->w = w;
+  cm->topic = ks_strdup(topic);
+  cm->part = part;
+  cm->offset = offset;
+  cm->err = err;
+  return &cm->msg;
+}
+
+void ks_source_retry_commits(ks_lane *w) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (p->revoked || p->commit_retry < 0 ||
+        p->commit_retry <= p->kafka_committed)
+      continue;
+    if (l == NULL)
+      l = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
+        p->commit_retry;
+  }
+  if (l == NULL)
+    return;
+  rd_kafka_resp_err_t e = rd_kafka_commit(w->env->rk, l, 1);
+  if (e)
+    ks_log_warn("worker %d: offset commit retry: %s", w->id,
+                rd_kafka_err2str(e));
+  rd_kafka_topic_partition_list_destroy(l);
 }
 
 void ks_source_msg_free(ks_msg *m) {
   if (m->fn == on_assign) {
     assign_msg *a = ks_container_of(m, assign_msg, msg);
     ks_free(a->topic);
+    ks_free(a->legacy);
     ks_free(a);
+  } else if (m->fn == on_committed_answer) {
+    committed_msg *cm = ks_container_of(m, committed_msg, msg);
+    ks_free(cm->topic);
+    ks_free(cm);
   } else if (m->fn == on_revoke) {
     revoke_msg *rm = ks_container_of(m, revoke_msg, msg);
     rd_kafka_topic_partition_list_destroy(rm->parts);

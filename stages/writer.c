@@ -13,6 +13,11 @@
 static void on_age(uv_timer_t *t) {
   ks_table_writer *tw = ks_container_of(t, ks_table_writer, age_timer);
   ks_table_writer_flush(tw, "interval");
+  /* batches reading a recorded cut again stay open: the clock goes on
+   * for the batches that open next to them */
+  if (tw->nopen > 0)
+    uv_timer_start(&tw->age_timer, on_age,
+                   (uint64_t)tw->t->conf->flush_interval_ms, 0);
 }
 
 /* Schemaless: the columns of generation ls (a reference taken over). */
@@ -74,6 +79,9 @@ ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
   ks_buf_init(&tw->dir, 0);
   ks_buf_init(&tw->vals, 0);
   uv_timer_init(w->loop, &tw->age_timer);
+  uv_timer_init(w->loop, &tw->claim_timer);
+  tw->age_timer.data = tw->claim_timer.data = tw;
+  tw->open_handles = 2;
   if (t->conf->deadletter_path && t->conf->errors_tolerate_all)
     tw->ef = ks_errfiles_new(w->loop, w->storage, t->conf->deadletter_path,
                              &w->tc[t->index].deadletter_records,
@@ -82,18 +90,15 @@ ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
 }
 
 static void on_timer_closed(uv_handle_t *h) {
-  ks_table_writer *tw =
-      ks_container_of((uv_timer_t *)h, ks_table_writer, age_timer);
-  ks_free(tw);
+  ks_table_writer *tw = h->data;
+  if (--tw->open_handles == 0)
+    ks_free(tw);
 }
 
 void ks_table_writer_close(ks_table_writer *tw) {
   ks__tw_drop_files(tw);
   ks_errfiles_close(tw->ef);
-  for (ks__batch *b = tw->head, *next; b; b = next) {
-    next = b->next;
-    ks_dlq_wait_release(b->dlq);
-  }
+  ks__tw_abandon_flushed(tw);
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->stage);
   ks_table_schema_unref(tw->ls);
@@ -101,6 +106,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   ks_buf_free(&tw->dir);
   ks_buf_free(&tw->vals);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
+  uv_close((uv_handle_t *)&tw->claim_timer, on_timer_closed);
 }
 
 int ks_table_writer_idle(const ks_table_writer *tw) {
@@ -264,6 +270,7 @@ static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
   if (b->kp)
     p->batch = b;
   b->consumed_ms = ks_mono_ms();
+  b->forced_to = -1;
   if (tw->nopen++ == 0)
     uv_timer_start(&tw->age_timer, on_age,
                    (uint64_t)tw->t->conf->flush_interval_ms, 0);
@@ -286,6 +293,15 @@ int ks_table_writer_add(ks_table_writer *tw, ks_partition *p,
   if (tw->ls && atomic_load_explicit(&tw->t->live, memory_order_acquire) !=
                     tw->ls)
     use_newest(tw);
+  if (p->cut_at >= 0 && m->offset > p->cut_at) {
+    /* a recorded cut read again whose last record is gone (compacted):
+     * it ends at what is left of it */
+    if (p->batch && p->batch->records) {
+      p->batch->forced_to = p->cut_at;
+      ks__tw_flush_batch(tw, p->batch, "recorded cut");
+    }
+    p->cut_at = -1;
+  }
 again:;
   ks__batch *b = batch_for(tw, p);
   ks__pfile *f = NULL;
@@ -353,6 +369,16 @@ again:;
 
   if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)
     ks__tw_encode(tw, f);
+  if (b->kp && p->cut_at >= 0) {
+    /* reading a recorded cut again: it ends where it was recorded, and
+     * nothing else cuts it (stages/table/cuts.h) */
+    if (m->offset >= p->cut_at) {
+      b->forced_to = p->cut_at;
+      p->cut_at = -1;
+      ks__tw_flush_batch(tw, b, "recorded cut");
+    }
+    return 0;
+  }
   uint64_t bytes =
       (tw->direct ? ks_rowgroup_bytes(&tw->stage) : tw->rows_bytes) +
       tw->file_bytes;
@@ -383,6 +409,20 @@ void ks_table_writer_revoke(ks_table_writer *tw, ks_partition *p) {
 }
 
 void ks_table_writer_flush(ks_table_writer *tw, const char *why) {
-  while (tw->open_list)
-    ks__tw_flush_batch(tw, tw->open_list, why);
+  int stop = strcmp(why, "shutdown") == 0;
+  ks__batch *b = tw->open_list;
+  while (b) {
+    ks__batch *next = b->open_next;
+    if (b->kp && b->kp->cut_at >= 0) {
+      /* a recorded cut read again ends only at its recorded last; a stop
+       * drops it, and the next run reads it again */
+      if (stop) {
+        b->kp->batch_first = b->kp->batch_last = -1;
+        ks__tw_drop_batch(tw, b);
+      }
+    } else {
+      ks__tw_flush_batch(tw, b, why);
+    }
+    b = next;
+  }
 }

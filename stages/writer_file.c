@@ -1,8 +1,8 @@
 #include "base/log.h"
 #include "stages/writer_int.h"
 #include "stages/table/partitioner.h"
-#include "stages/table/schemaless.h"
 #include "stages/source.h"
+#include "stages/table/schemaless.h"
 #include "storage/delta/delta.h"
 
 #include <inttypes.h>
@@ -116,7 +116,7 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
   ks_ostream_options oo = {.part_size = (size_t)conf->s3.part_size,
                            .max_in_flight = conf->s3.max_parts_in_flight,
                            .if_absent = tw->format != KS_FORMAT_DELTA,
-                           .verify_existing = tw->format != KS_FORMAT_DELTA};
+                           .hold = tw->format != KS_FORMAT_DELTA};
   f->os = ks_ostream_new(tw->w->storage, (char *)key.data, &oo);
   ks_buf_free(&key);
   if (tw->format == KS_FORMAT_JSONL) {
@@ -140,7 +140,14 @@ static void free_batch(ks__batch *b) {
   for (size_t i = 0; i < b->nadds; i++)
     ks_delta_add_clear(&b->adds[i]);
   ks_free(b->adds);
+  ks_free(b->held);
   ks_free(b);
+}
+
+/* A dropped batch goes once nothing of it is in flight any more. */
+void ks__tw_free_discarded(ks__batch *b) {
+  if (b->files_pending == 0 && b->claim != KS__CLAIM_PENDING)
+    free_batch(b);
 }
 
 static void finish_file(ks_table_writer *tw, ks__pfile *f);
@@ -262,7 +269,6 @@ void ks__tw_encode(ks_table_writer *tw, ks__pfile *f) {
   ks_rowgroup_reset(f->rg);
 }
 
-static void send_ready(ks_table_writer *tw);
 
 typedef struct file_done {
   ks__batch *b;
@@ -277,21 +283,37 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
   b->files_pending--;
   if (b->discarded) {
     /* dropped by a rewind or revoke; its writer may be gone already */
-    if (b->files_pending == 0)
-      free_batch(b);
+    ks__tw_free_discarded(b);
     return;
   }
   ks_table_writer *tw = b->tw;
   ks__tw_file_gone(tw);
   if (status == KS_EEXIST) {
-    /* A deterministic key holding these very bytes: an earlier run wrote
-     * the file and stopped before committing the offsets. It counts as
-     * written. */
-    ks_log_info("table %s: %s already exists (written before a restart)",
+    /* The batch's cut is recorded (claimed by this writer or adopted), so
+     * the file under this key holds exactly these records: another member
+     * or an earlier run wrote it and stopped before committing offsets.
+     * It is kept, never replaced, and counts as written. */
+    ks_log_info("table %s: %s already exists (the same cut, written before)",
                 tw->t->conf->name, a->path);
     status = 0;
   }
-  if (status) {
+  if (status == KS_ENOENT) {
+    /* the upload was aborted under the file (a stale-upload sweep took it
+     * for a crashed writer's): the batch is read again through a rewind;
+     * a recorded cut of it is read again exactly */
+    ks_log_warn("table %s: %s was lost before it was stored; the batch is "
+                "read again", tw->t->conf->name, a->path);
+    if (b->kp && b->claim == KS__CLAIM_DONE) {
+      if (b->kp->claimed >= b->first)
+        b->kp->claimed = b->first - 1;
+      b->kp->cut_at = b->last;
+    }
+    if (b->status == 0)
+      b->status = KS_EZOMBIE;
+    status = 0;
+  } else if (status == KS_ECANCELED && b->claim == KS__CLAIM_REFUSED) {
+    status = 0; /* held, and let go: another cut holds these records */
+  } else if (status) {
     /* The stream retries storage faults itself; a failure here means the
      * file was abandoned, which only happens on shutdown paths. */
     ks_log_error("table %s: file %s failed: %s", tw->t->conf->name, a->path,
@@ -303,7 +325,7 @@ static void on_file_done(void *arg, int status, const ks_storage_obj *obj) {
     a->modification_time = obj->mtime_ms;
   }
   if (b->flushed)
-    send_ready(tw);
+    ks__tw_send_ready(tw);
 }
 
 static void stats_of(ks_table_writer *tw, ks__pfile *f, ks_delta_add *a) {
@@ -387,6 +409,13 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
   fd->add = b->nadds - 1;
   ks_ostream *os = f->os;
   file_free(tw, f);
+  if (tw->format != KS_FORMAT_DELTA) {
+    if (b->nheld == b->capheld) {
+      b->capheld = b->capheld ? b->capheld * 2 : 4;
+      b->held = ks_realloc(b->held, b->capheld * sizeof *b->held);
+    }
+    b->held[b->nheld++] = os; /* appears once the cut is claimed */
+  }
   ks_ostream_close(os, on_file_done, fd);
 }
 
@@ -420,14 +449,14 @@ void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b) {
   b->dlq = NULL;
   if (b->kp)
     b->kp->batch = NULL;
-  if (b->files_pending == 0) {
-    free_batch(b);
-    return;
-  }
-  /* freed when its last upload ends, which then touches nothing of tw */
   b->discarded = 1;
+  /* freed when its last upload ends, which then touches nothing of tw */
   for (int i = 0; i < b->files_pending; i++)
     ks__tw_file_gone(tw);
+  /* files finished early (another directory needed the slot) were held
+   * for the cut: they never appear */
+  ks__tw_release_held(b, 0);
+  ks__tw_free_discarded(b);
 }
 
 void ks__tw_drop_files(ks_table_writer *tw) {
@@ -466,9 +495,12 @@ static void on_committed(ks_msg *m) {
   ks_lane_maybe_drained(w);
 }
 
-static void send_ready(ks_table_writer *tw) {
+void ks__tw_send_ready(ks_table_writer *tw) {
   while (tw->head && tw->head->files_pending == 0 &&
-         (tw->head->dlq == NULL || tw->head->dlq->pending == 0)) {
+         (tw->head->dlq == NULL || tw->head->dlq->pending == 0) &&
+         (tw->head->claim == KS__CLAIM_NONE ||
+          tw->head->claim == KS__CLAIM_DONE ||
+          tw->head->claim == KS__CLAIM_REFUSED)) {
     ks__batch *b = tw->head;
     ks_dlq_wait_release(b->dlq);
     tw->head = b->next;
@@ -498,7 +530,7 @@ static void send_ready(ks_table_writer *tw) {
 
 static void on_dlq_drained(void *arg) {
   ks__batch *b = arg;
-  send_ready(b->tw);
+  ks__tw_send_ready(b->tw);
 }
 
 static ks_flushed_part *add_part(ks_flushed_set *fs, ks_partition *p) {
@@ -506,6 +538,7 @@ static ks_flushed_part *add_part(ks_flushed_set *fs, ks_partition *p) {
   fp->topic = ks_strdup(p->topic);
   fp->partition = p->partition;
   fp->app_id = ks_strdup(p->app_id);
+  fp->legacy_app_id = p->legacy_app_id ? ks_strdup(p->legacy_app_id) : NULL;
   fp->expected = p->committed;
   fp->version = p->batch_last;
   /* The next batch continues from here, even before this one commits:
@@ -527,6 +560,12 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
     uv_timer_stop(&tw->age_timer);
   while (b->files)
     finish_file(tw, b->files);
+  if (b->kp) {
+    b->first = b->kp->batch_first;
+    b->last = b->kp->batch_last;
+    b->why = why;
+    b->claim = KS__CLAIM_WANTED;
+  }
   ks_flushed_set *fs = ks_calloc(1, sizeof *fs);
   fs->origin = w;
   fs->tw = tw;
@@ -559,5 +598,6 @@ void ks__tw_flush_batch(ks_table_writer *tw, ks__batch *b, const char *why) {
   else
     tw->head = b;
   tw->tail = b;
-  send_ready(tw);
+  ks__tw_claim_next(tw);
+  ks__tw_send_ready(tw);
 }

@@ -23,6 +23,16 @@
 #include "storage/parquet/writer.h"
 
 typedef struct ks__batch ks__batch;
+typedef struct ks__claim ks__claim;
+
+/* ks__batch.claim */
+enum {
+  KS__CLAIM_NONE,    /* delta: the log records the batch */
+  KS__CLAIM_WANTED,  /* flushed, waiting for its turn */
+  KS__CLAIM_PENDING, /* the marker's put (or read-back) is in flight */
+  KS__CLAIM_DONE,    /* recorded: its files may appear */
+  KS__CLAIM_REFUSED  /* another cut was recorded: the batch is dropped */
+};
 typedef struct ks__pfile ks__pfile;
 
 struct ks__pfile {
@@ -56,6 +66,14 @@ struct ks__batch {
   int status;        /* first file failure */
   int flushed, discarded;
   ks_flushed_set *fs;
+  /* parquet/jsonl: the batch's recorded cut (stages/table/cuts.h). Its
+   * files are held (ks_ostream hold) until the cut is claimed. */
+  int claim;                 /* KS__CLAIM_* */
+  int64_t first, last;       /* the Kafka partition's offsets */
+  int64_t forced_to;         /* cut at a recorded last, or -1 */
+  const char *why;           /* what cut it (static) */
+  ks_ostream **held;
+  size_t nheld, capheld;
   ks_dlq_wait *dlq;     /* the batch's dead letters, acknowledged first */
   uint64_t consumed_ms; /* monotonic: its first record consumed */
   int64_t newest_ts_ms; /* Kafka timestamp (Unix ms) of its newest record */
@@ -85,6 +103,13 @@ struct ks_table_writer {
   uv_timer_t age_timer;
   ks__batch *head, *tail;
   ks_errfiles *ef; /* errors.deadletter.path, or NULL */
+  ks__claim *claiming; /* the cut being claimed (one at a time: a
+                          partition's cuts are claimed in order) */
+  uv_timer_t claim_timer; /* retries of a claim storage refused */
+  unsigned claim_attempt;
+  int open_handles;       /* age_timer, claim_timer: freed at 0 */
+  struct ks__sweep *sweep; /* removing old recorded cuts, or NULL */
+  uint64_t swept_ms;       /* when the last sweep started (monotonic) */
   int uncommitted; /* sets at the committer */
   uint64_t seq;
   uint64_t rejects_logged;
@@ -110,5 +135,17 @@ void ks__tw_file_gone(ks_table_writer *tw);
 void ks__tw_drop_batch(ks_table_writer *tw, ks__batch *b);
 /* Abandons every open batch (rewind, close). */
 void ks__tw_drop_files(ks_table_writer *tw);
+/* Writer close: batches still waiting for their claim or files are
+ * abandoned (their held files never appear). */
+void ks__tw_abandon_flushed(ks_table_writer *tw);
+/* Hands every flushed batch that is ready (files stored, dead letters
+ * acknowledged, cut recorded) to its way out, in order. */
+void ks__tw_send_ready(ks_table_writer *tw);
+/* Frees a dropped batch once nothing of it is in flight. */
+void ks__tw_free_discarded(ks__batch *b);
+/* Recorded cuts (writer_cut.c): starts the next claim when none is in
+ * flight; lets a batch's held files appear (store) or abandons them. */
+void ks__tw_claim_next(ks_table_writer *tw);
+void ks__tw_release_held(ks__batch *b, int store);
 
 #endif

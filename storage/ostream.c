@@ -13,12 +13,13 @@ enum os_state {
   OS_UPLOADING, /* upload open; parts go out as they fill */
   OS_COMPLETING,
   OS_PUTTING,   /* small file: single put */
-  OS_VERIFYING, /* verify_existing: the key exists, reading it back */
+  OS_HOLDING,   /* closed, every byte sent but the last step: waits for
+                   ks_ostream_release (the hold option) */
   OS_DONE
 };
 
-static const char *state_names[] = {"buffering",  "creating", "uploading",
-                                    "completing", "putting",  "verifying",
+static const char *state_names[] = {"buffering", "creating", "uploading",
+                                    "completing", "putting",  "holding",
                                     "done"};
 
 typedef struct os_part {
@@ -46,6 +47,8 @@ struct ks_ostream {
   size_t buffered;
   int closing;
   int aborted;
+  int released; /* hold: the owner let the last step go */
+  int lost;     /* the upload was aborted under us (NoSuchUpload) */
   ks_ostream_done_cb done_cb;
   void *done_arg;
   unsigned attempt; /* create/complete/put retries */
@@ -131,10 +134,28 @@ static void on_part_retry(uv_timer_t *t) {
   send_part(ks_container_of(t, os_part, retry));
 }
 
+static void finish(ks_ostream *os, int status, const ks_storage_obj *obj);
+
 static void on_part_done(void *arg, int status) {
   os_part *pt = arg;
   ks_ostream *os = pt->os;
-  if (status && !os->aborted) {
+  if (status == KS_ENOENT && !os->aborted && !os->lost) {
+    /* NoSuchUpload: the upload was aborted under us (a stale-upload sweep
+     * took it for a crashed writer's). Retrying cannot help and the parts
+     * already stored are gone: the file fails, its owner reads its
+     * records again. */
+    ks_log_warn("storage: the upload of %s is gone (%s); the file is "
+                "written again from its records", os->key,
+                ks_strerror(status));
+    os->lost = 1;
+    while (os->queued) {
+      os_part *q = os->queued;
+      os->queued = q->next;
+      part_free(q);
+    }
+    os->queued_tail = NULL;
+  }
+  if (status && !os->aborted && !os->lost) {
     uint64_t d = ks_backoff_ms(pt->attempt++, os->opt.backoff_base_ms,
                                os->opt.backoff_cap_ms);
     ks_log_warn("storage: part %d of %s failed (%s); retrying in %llu ms",
@@ -147,6 +168,10 @@ static void on_part_done(void *arg, int status) {
   if (os->aborted) {
     if (os->in_flight == 0)
       ks_ostream_abort(os);
+    return;
+  }
+  if (os->lost) {
+    try_finish(os);
     return;
   }
   pump(os);
@@ -261,6 +286,12 @@ static void on_complete_retry(uv_timer_t *t) {
 
 static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
   ks_ostream *os = arg;
+  if (status == KS_ENOENT) {
+    ks_log_warn("storage: the upload of %s is gone at its completion; the "
+                "file is written again from its records", os->key);
+    finish(os, KS_ENOENT, NULL);
+    return;
+  }
   if (status) {
     later(os, on_complete_retry, "complete upload", status);
     return;
@@ -281,54 +312,13 @@ static void on_put_retry(uv_timer_t *t) {
   start_put(ks_container_of(t, ks_ostream, timer));
 }
 
-static void start_verify(ks_ostream *os);
-
-static void on_verify_retry(uv_timer_t *t) {
-  start_verify(ks_container_of(t, ks_ostream, timer));
-}
-
-/* The key was taken. The same bytes: an earlier run stored this very file
- * (KS_EEXIST). Other bytes: an earlier run cut the file elsewhere and never
- * committed it (its offsets would have moved us past this key); the file
- * this run cuts is the one that goes with the committed offsets, so it
- * replaces the other -- keeping the other could lose the records only
- * this one holds. */
-static void on_verify(void *arg, int status, const uint8_t *data, size_t len) {
-  ks_ostream *os = arg;
-  if (status == KS_ENOENT) {
-    start_put(os); /* gone meanwhile: create it after all */
-    return;
-  }
-  if (status) {
-    later(os, on_verify_retry, "read back", status);
-    return;
-  }
-  if (len == os->cur.len && memcmp(data, os->cur.data, len) == 0) {
-    ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
-    finish(os, KS_EEXIST, &obj);
-    return;
-  }
-  ks_log_warn("storage: %s exists with other contents (%zu bytes, ours "
-              "%zu): an uncommitted file of an earlier run; replacing it",
-              os->key, len, os->cur.len);
-  os->opt.if_absent = os->opt.verify_existing = 0;
-  start_put(os);
-}
-
-static void start_verify(ks_ostream *os) {
-  set_state(os, OS_VERIFYING);
-  int r = ks_storage_get(os->st, os->key, on_verify, os);
-  if (r)
-    on_verify(os, r, NULL, 0);
-}
-
 static void on_put(void *arg, int status) {
   ks_ostream *os = arg;
   if (status == KS_EEXIST && os->opt.if_absent) {
-    if (os->opt.verify_existing)
-      start_verify(os);
-    else
-      finish(os, status, NULL);
+    /* the key is taken: never replaced (stages/writer_file.c decides
+     * whether what is there is ours) */
+    ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
+    finish(os, status, &obj);
     return;
   }
   if (status) {
@@ -350,21 +340,58 @@ static void start_put(ks_ostream *os) {
     on_put(os, r);
 }
 
+/* The last step (the put of a small file, the complete of a multipart
+ * one) waits for the owner under the hold option. */
+static int may_store(const ks_ostream *os) {
+  return !os->opt.hold || os->released;
+}
+
 static void try_finish(ks_ostream *os) {
-  if (!os->closing || os->state != OS_UPLOADING)
+  if (os->lost) {
+    /* a held stream stays until its owner lets go of it */
+    if (os->closing && os->in_flight == 0 && may_store(os))
+      finish(os, KS_ENOENT, NULL);
+    return;
+  }
+  if (!os->closing ||
+      (os->state != OS_UPLOADING && os->state != OS_HOLDING))
     return;
   if (os->cur.len) {
     queue_cur(os);
     pump(os);
   }
-  if (os->queued == NULL && os->in_flight == 0)
+  if (os->queued != NULL || os->in_flight != 0)
+    return;
+  if (may_store(os))
     start_complete(os);
+  else
+    set_state(os, OS_HOLDING);
 }
 
 void ks_ostream_close(ks_ostream *os, ks_ostream_done_cb cb, void *arg) {
   os->closing = 1;
   os->done_cb = cb;
   os->done_arg = arg;
+  if (os->state != OS_BUFFERING)
+    try_finish(os);
+  else if (may_store(os))
+    start_put(os);
+  /* else: a small file waits in memory for ks_ostream_release */
+}
+
+void ks_ostream_release(ks_ostream *os, int store) {
+  if (!store) {
+    ks_ostream_done_cb cb = os->done_cb;
+    void *arg = os->done_arg;
+    os->done_cb = NULL;
+    ks_ostream_abort(os);
+    if (cb)
+      cb(arg, KS_ECANCELED, NULL);
+    return;
+  }
+  os->released = 1;
+  if (!os->closing)
+    return;
   if (os->state == OS_BUFFERING)
     start_put(os);
   else
@@ -389,6 +416,8 @@ void ks_ostream_abort(ks_ostream *os) {
   os->queued_tail = NULL;
   if (os->state == OS_CREATING || os->in_flight > 0)
     return; /* finishes when the outstanding call returns */
+  if (os->state == OS_HOLDING)
+    set_state(os, OS_UPLOADING); /* the upload is aborted below */
   uv_timer_stop(&os->timer);
   if (os->up) {
     ks_upload *up = os->up;

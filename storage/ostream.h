@@ -7,7 +7,7 @@
  * with exponential backoff and full jitter, never skipped: the part's
  * bytes stay in memory until storage acknowledges them.
  *
- * Callers: stages/flush (Parquet files). One stream belongs to one loop.
+ * Callers: stages/writer_file.c (data files), storage/delta/optimize_job.c. One stream belongs to one loop.
  */
 #ifndef KS_STORAGE_OSTREAM_H
 #define KS_STORAGE_OSTREAM_H
@@ -30,13 +30,14 @@ typedef struct ks_ostream_options {
   uint64_t backoff_cap_ms;  /* default 30000 */
   /* Create the object only if the key is free (If-None-Match: *): a file
    * smaller than one part goes with put_if_absent, and an existing key
-   * ends the stream with KS_EEXIST instead of replacing it. A multipart
+   * ends the stream with KS_EEXIST; it is never replaced. A multipart
    * file is completed over the key. */
   int if_absent;
-  /* With if_absent, for keys that name their contents (stages/flush_file.c):
-   * an existing key is read back; the same bytes end the stream with
-   * KS_EEXIST (already written), other bytes are replaced by a plain put. */
-  int verify_existing;
+  /* The stream stores nothing under its key until the owner says so:
+   * parts of a large file upload as they fill, but the put of a small
+   * file and the complete of a large one wait for ks_ostream_release
+   * (stages/writer_file.c claims a batch's cut before its files appear). */
+  int hold;
 } ks_ostream_options;
 
 ks_ostream *ks_ostream_new(ks_storage *st, const char *key,
@@ -46,6 +47,10 @@ int ks_ostream_write(ks_ostream *os, const void *data, size_t len);
 /* Sends what is left and completes the file; the stream frees itself after
  * calling cb. */
 void ks_ostream_close(ks_ostream *os, ks_ostream_done_cb cb, void *arg);
+/* Under the hold option: store the file (store = 1; if closed already,
+ * the close callback follows as usual), or abandon it (store = 0: the
+ * upload is aborted and a pending close callback gets KS_ECANCELED). */
+void ks_ostream_release(ks_ostream *os, int store);
 /* Abandons the file (aborting a started upload); frees itself. */
 void ks_ostream_abort(ks_ostream *os);
 uint64_t ks_ostream_bytes(const ks_ostream *os);

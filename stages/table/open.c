@@ -5,11 +5,13 @@
  * against an existing Delta table, and which lane commits it.
  */
 #include "stages/table/table.h"
+#include "base/log.h"
 #include "stages/record/infer.h"
 #include "stages/table/evolve.h"
 #include "stages/table/layout.h"
 #include "stages/table/schemaless.h"
 #include "stages/table/snapshot.h"
+#include "storage/delta/delta.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -140,9 +142,127 @@ void ks_table_close(ks_table *t) {
   ks_free(t->schema_string);
 }
 
+/* The app_id part of a txn appId of topic, in either spelling, or NULL
+ * (malloc'd). */
+static char *app_of(const char *id, const char *topic) {
+  size_t n = strlen(id), tl = strlen(topic);
+  size_t d = n;
+  while (d > 0 && id[d - 1] >= '0' && id[d - 1] <= '9')
+    d--;
+  if (d == n || d < tl + 2)
+    return NULL;
+  char sep = id[d - 1];
+  if ((sep != '/' && sep != '-') || id[d - 2 - tl] != sep ||
+      memcmp(id + d - 1 - tl, topic, tl) != 0)
+    return NULL;
+  return ks_strndup(id, d - 2 - tl);
+}
+
+typedef struct app_look {
+  const ks_conf *conf;
+  ks_table *t;
+  char *err;
+  size_t errlen;
+  int status;
+} app_look;
+
+static void look_at_apps(void *arg, const ks_delta_snapshot *s) {
+  app_look *l = arg;
+  const ks_conf_table *tc = l->t->conf;
+  const char *app = l->conf->app_id;
+  for (size_t k = 0; k < tc->ntopics && l->status == 0; k++) {
+    const char *topic = tc->topics[k];
+    int ours = 0, foreign = 0;
+    char *other = NULL;
+    for (size_t i = 0; i < s->ntxns; i++) {
+      char *a = app_of(s->txns[i].app_id, topic);
+      if (a == NULL)
+        continue;
+      if (strcmp(a, app) == 0) {
+        ours++;
+        ks_free(a);
+      } else {
+        foreign++;
+        if (other == NULL)
+          other = a;
+        else
+          ks_free(a);
+      }
+    }
+    if (foreign) {
+      l->t->foreign_txns += foreign;
+      ks_log_warn("table %s: %d txns of topic %s are under app_id \"%s\" "
+                  "%s, but this process's app_id is \"%s\": the app_id or "
+                  "kafka.group.id changed, or another app writes this table",
+                  tc->name, foreign, topic, other,
+                  ours ? "beside its own" : "and none under its own", app);
+    }
+    if (foreign && !ours &&
+        ks_conf_kafka_get(l->conf, "auto.offset.reset") == NULL) {
+      snprintf(l->err, l->errlen,
+               "%s:%d: tables[%d] (%s): the table holds topic %s's position "
+               "under app_id \"%s\", none under \"%s\": set app_id: %s to "
+               "go on where it stopped, or set kafka.auto.offset.reset "
+               "(earliest reads the topic again, latest starts at its end)",
+               l->conf->file, tc->line, l->t->index, tc->name, topic, other,
+               app, other);
+      l->status = KS_ECONFIG;
+    }
+    ks_free(other);
+  }
+}
+
+int ks_table_check_app_ids(const ks_conf *conf, ks_table *t, char *err,
+                           size_t errlen) {
+  if (t->conf->format != KS_FORMAT_DELTA)
+    return 0;
+  app_look l = {conf, t, err, errlen, 0};
+  int r = ks_table_with_snapshot(conf, t, look_at_apps, &l, err, errlen);
+  return r ? r : l.status;
+}
+
 char *ks_table_app_id(const char *app_id, const char *topic, int32_t part) {
+  ks_buf id;
+  ks_buf_init(&id, 0);
+  ks_buf_appendf(&id, "%s/%s/%d", app_id, topic, (int)part);
+  return (char *)ks_buf_steal(&id, NULL);
+}
+
+char *ks_table_legacy_app_id(const char *app_id, const char *topic,
+                             int32_t part) {
   ks_buf id;
   ks_buf_init(&id, 0);
   ks_buf_appendf(&id, "%s-%s-%d", app_id, topic, (int)part);
   return (char *)ks_buf_steal(&id, NULL);
+}
+
+char *ks_table_legacy_app_id_in(const ks_delta_snapshot *s,
+                                const char *app_id, const char *topic,
+                                int32_t part) {
+  char *legacy = ks_table_legacy_app_id(app_id, topic, part);
+  char *mine = ks_table_app_id(app_id, topic, part);
+  for (size_t i = 0; s && i < s->ntxns; i++) {
+    const char *id = s->txns[i].app_id;
+    const char *p = strrchr(id, '/');
+    if (p == NULL || p == id || strcmp(id, mine) == 0)
+      continue;
+    const char *t = p - 1;
+    while (t > id && *t != '/')
+      t--;
+    if (*t != '/')
+      continue;
+    /* "<app>/<topic>/<part>" -> "<app>-<topic>-<part>" */
+    char *other = ks_strdup(id);
+    other[t - id] = '-';
+    other[p - id] = '-';
+    int same = strcmp(other, legacy) == 0;
+    ks_free(other);
+    if (same) {
+      ks_free(legacy);
+      legacy = NULL;
+      break;
+    }
+  }
+  ks_free(mine);
+  return legacy;
 }

@@ -28,6 +28,8 @@ typedef struct ks_table {
   int committer;         /* worker that runs this table's committer */
   char *schema_string;   /* Delta schemaString of cols */
   int64_t start_version; /* Delta version found at start-up (-1: none) */
+  int foreign_txns; /* txns of this table's topics under another app_id
+                       found at start-up (ks_table_check_app_ids) */
   const char *conf_file; /* the config file, for messages */
   /* partitioning (stages/partition.h); NULL: none */
   struct ks_partitioner *partitioner;
@@ -60,9 +62,31 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
 int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
                     size_t errlen);
 void ks_table_close(ks_table *t);
+/* Delta: txns of the table's topics under another app_id (the app_id or
+ * kafka.group.id changed, or another app writes the table) are counted in
+ * t->foreign_txns and logged, naming both. A topic with such txns and
+ * none of this app's would be read from auto.offset.reset: that is refused
+ * (KS_ECONFIG, exit 2) unless kafka.auto.offset.reset is set explicitly. */
+int ks_table_check_app_ids(const ks_conf *conf, ks_table *t, char *err,
+                           size_t errlen);
 
-/* The Delta txn appId of a Kafka partition, "<app_id>-<topic>-<part>"
- * (malloc'd): the one place it is spelt. */
+/* The Delta txn appId of a Kafka partition, "<app_id>/<topic>/<part>"
+ * (malloc'd): the one place it is spelt. Read from the right it is
+ * unambiguous (a topic holds no '/'), which the older spelling
+ * "<app_id>-<topic>-<part>" was not: app_id "ingest" with topic
+ * "eu-events" and "ingest-eu" with "events" met. */
 char *ks_table_app_id(const char *app_id, const char *topic, int32_t part);
+/* The older spelling: read while a partition's txn has no new one yet, so
+ * a table written before goes on where it was; its next commit writes the
+ * new spelling. */
+char *ks_table_legacy_app_id(const char *app_id, const char *topic,
+                             int32_t part);
+/* The older spelling when the table's txn under it can be ours: NULL when
+ * a txn in the new spelling of another app or topic spells the same older
+ * name (that app migrated; the old txn is its). */
+struct ks_delta_snapshot;
+char *ks_table_legacy_app_id_in(const struct ks_delta_snapshot *s,
+                                const char *app_id, const char *topic,
+                                int32_t part);
 
 #endif

@@ -189,6 +189,9 @@ const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
                                            const char *path);
 /* The txn version recorded for app_id, or -1. */
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id);
+/* The same, falling back to legacy (when not NULL) while app_id has none. */
+int64_t ks_delta_snapshot_txn_or(const ks_delta_snapshot *s,
+                                 const char *app_id, const char *legacy);
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
 
 /* ---- checkpoints and table properties -------------------------------- */
@@ -265,6 +268,9 @@ typedef struct ks_delta_txn_update {
   const char *app_id;
   int64_t expected; /* txn version the batch started after (-1: none) */
   int64_t version;  /* new version: last offset included */
+  /* the appId this partition's txn had before (an older spelling), read
+   * while app_id has no txn yet; NULL: none */
+  const char *legacy_app_id;
 } ks_delta_txn_update;
 
 typedef struct ks_delta_commit_req {

@@ -151,6 +151,12 @@ int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id) {
   return -1;
 }
 
+int64_t ks_delta_snapshot_txn_or(const ks_delta_snapshot *s,
+                                 const char *app_id, const char *legacy) {
+  int64_t v = ks_delta_snapshot_txn(s, app_id);
+  return v < 0 && legacy ? ks_delta_snapshot_txn(s, legacy) : v;
+}
+
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s) {
   int64_t n = 0;
   for (size_t i = 0; i < s->nfiles; i++)

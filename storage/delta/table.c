@@ -627,7 +627,7 @@ static int commit_check(ks_delta_table *t) {
   }
   for (size_t i = 0; i < t->req->ntxns; i++) {
     const ks_delta_txn_update *u = &t->req->txns[i];
-    int64_t cur = ks_delta_snapshot_txn(s, u->app_id);
+    int64_t cur = ks_delta_snapshot_txn_or(s, u->app_id, u->legacy_app_id);
     if (cur == u->expected)
       continue;
     if (!t->refreshed) {

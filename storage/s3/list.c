@@ -232,7 +232,10 @@ static void on_uploads_page(ks__s3_req *r) {
     c->seen++;
     /* An unparsable date reads as the epoch, i.e. stale: S3 always sends
      * one, and a sweep that never aborts would be the worse failure. */
-    int64_t age = c->now_ms - ks__s3_parse_time(when);
+    /* the store's clock when it answered: an upload's age does not
+     * depend on this host's clock being right */
+    int64_t now = r->date_ms > 0 ? r->date_ms : c->now_ms;
+    int64_t age = now - ks__s3_parse_time(when);
     if (c->older_than_ms >= 0 && age < c->older_than_ms)
       continue;
     if (c->n == c->cap) {
@@ -306,9 +309,9 @@ int ks_s3_list_uploads(ks_storage *s, const char *prefix, int abort_them,
   return 0;
 }
 
-/* Ages come from the server's Initiated date against this host's clock:
- * a skew between the two shifts the cut-off by as much, which the
- * threshold's margin (hours by default) absorbs. */
+/* Ages come from the server's Initiated date against the server's own
+ * clock (the Date header of its answer; this host's clock only when it
+ * sends none): a skewed host clock never makes a live upload look stale. */
 int ks__s3_sweep_uploads(ks_storage *s, const char *prefix,
                          int64_t older_than_ms, ks_storage_sweep_cb cb,
                          void *arg) {

@@ -92,6 +92,7 @@ struct ks__s3_req {
   char etag[128];
   int64_t content_length;
   int64_t last_modified_ms;
+  int64_t date_ms; /* the server's clock (Date header), 0 unknown */
   char request_id[96];
   char err_code[64];
   char err_msg[256];

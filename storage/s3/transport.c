@@ -392,6 +392,9 @@ static size_t on_header(char *b, size_t size, size_t n, void *ud) {
   } else if (nl == 13 && strncasecmp(b, "last-modified", 13) == 0) {
     copy_trimmed(tmp, sizeof tmp, v, vl, 0);
     r->last_modified_ms = ks__s3_parse_time(tmp);
+  } else if (nl == 4 && strncasecmp(b, "date", 4) == 0) {
+    copy_trimmed(tmp, sizeof tmp, v, vl, 0);
+    r->date_ms = ks__s3_parse_time(tmp);
   }
   return len;
 }

@@ -47,7 +47,7 @@ PIDS+=($PRODUCER)
 
 DIR=$WORK/lake/events
 # crash rounds poll the number of files (cheap); the checks count records
-data_files() { { find "$DIR" -type f ! -name '.*' 2>/dev/null || true; } | wc -l; }
+data_files() { { find "$DIR" -type f ! -name '.*' ! -path '*/_ksink/*' 2>/dev/null || true; } | wc -l; }
 file_rows() { node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" --count; }
 # records the newest ksink run consumed (its /metrics; port 0 is logged)
 consumed() {
@@ -92,36 +92,100 @@ for _ in $(seq 120); do
   prev=$cur
   sleep 1
 done
+if [ "${SECOND_MEMBER:-0}" = 1 ]; then
+  # POST .../restart rewinds every writer: each partition continues after
+  # the newest cut it recorded, so only the records of its open batch (less
+  # than flush.records each) are read again, not its whole assignment
+  port=$(grep -o '(port [0-9]*)' "$WORK/ksink.err" | tail -1 | tr -dc 0-9)
+  before=$(consumed)
+  rewinds=$(count_log "$WORK/ksink.err" 'rewind done')
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/connectors/it/restart")
+  [ "$code" = 204 ] || fail "restart answered $code"
+  wait_log "$WORK/ksink.err" 'rewind done' $((rewinds + 2)) 60
+  prev=-1
+  for _ in $(seq 60); do
+    cur=$(consumed)
+    [ "$cur" = "$prev" ] && break
+    prev=$cur
+    sleep 1
+  done
+  again=$((cur - before))
+  log "restart: $again records read again (8 partitions, flush.records 300)"
+  [ "$again" -lt 2400 ] || fail "the restart read $again records again"
+fi
 log "files hold $(file_rows) records; SIGTERM"
 stop_member ksink "$KSINK_PID"
 log "files written again after a restart (already there): $(count_log "$WORK/ksink.err" 'already exists')"
 [ -z "$(find "$DIR" -name '.*ksink-upload*')" ] || log "temp files left: $(find "$DIR" -name '.*ksink-upload*' | wc -l)"
 node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
-  --expect "$WORK/expect.jsonl" --topic events
+  --expect "$WORK/expect.jsonl" --topic events --cuts
 
-# REPLAY=1: a consumer group with no committed offsets reads the whole
-# topic again. Every batch is cut where the first runs cut it (record
-# counts; the one shutdown flush ended each partition at its end, where
-# this run ends it too), so every file is refused as already there and
-# nothing new appears.
+if [ "${CUT_RETENTION:-0}" = 1 ]; then
+  cuts=$(find "$DIR/_ksink" -type f | wc -l)
+  parts=$(ls "$DIR/_ksink" | wc -l)
+  log "cut_retention: $cuts recorded cuts left for $(data_files) files in $parts partitions"
+  [ "$cuts" -lt "$(data_files)" ] || fail "no recorded cut was removed"
+  [ "$parts" = 8 ] || fail "a partition lost its recorded cuts"
+  for pd in "$DIR"/_ksink/*/; do
+    [ -n "$(ls "$pd")" ] || fail "$pd has no cut left"
+  done
+fi
+
+# REPLAY=1: the recorded cuts, not the group's offsets, say where each
+# partition resumes (stages/table/cuts.h).
+# 1. A consumer group with no committed offsets (a changed group.id) starts
+#    after the recorded cuts: nothing is read again, no file appears.
+# 2. The files of each partition's newest cut are deleted, as if the
+#    writer had died between recording the cut and storing its files: the
+#    next start reads exactly that cut again (stopped once by SIGTERM
+#    while it does), and the same files come back under the same names.
 if [ "${REPLAY:-0}" = 1 ]; then
   files_before=$(data_files)
   sed -i 's/group.id: ksink-it$/group.id: ksink-it-replay/' "$WORK/ksink.yaml"
   : >"$WORK/ksink.err"
   run_ksink
-  wait_log "$WORK/ksink.err" 'http: serving' 1 60
-  total=$(wc -l <"$WORK/expect.jsonl")
-  for _ in $(seq 300); do
-    cur=$(consumed)
-    [ "${cur:-0}" -ge "$total" ] && break
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' 1 60
+  sleep 3
+  cur=$(consumed)
+  stop_member ksink "$KSINK_PID"
+  log "replay with a new group: consumed ${cur:-?}, $(data_files) files of $files_before"
+  [ "${cur:-0}" = 0 ] || fail "a new group read $cur records again"
+  [ "$(data_files)" = "$files_before" ] || fail "a new group wrote new files"
+  node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
+    --expect "$WORK/expect.jsonl" --topic events --cuts
+
+  # the newest cut of every partition loses its files
+  lost=0 reread=0
+  : >"$WORK/lost.txt"
+  for pd in "$DIR"/_ksink/*/; do
+    newest=$(ls "$pd" | sort | tail -1)
+    read -r first last files < <(node -e '
+      const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(c.first, c.last, c.files.join(" "));' "$pd$newest")
+    for f in $files; do
+      rm -f "$DIR/$f" && echo "$f" >>"$WORK/lost.txt" && lost=$((lost + 1))
+    done
+    reread=$((reread + last - first + 1))
+  done
+  log "deleted the $lost files of the newest cuts ($reread offsets)"
+  : >"$WORK/ksink.err"
+  run_ksink
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' 1 60
+  stop_member ksink "$KSINK_PID"
+  run_ksink
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' 2 60
+  for _ in $(seq 120); do
+    back=0
+    while read -r f; do [ -f "$DIR/$f" ] && back=$((back + 1)); done <"$WORK/lost.txt"
+    [ "$back" = "$lost" ] && break
     sleep 0.5
   done
-  [ "${cur:-0}" -ge "$total" ] || fail "replay consumed ${cur:-0} of $total records"
   stop_member ksink "$KSINK_PID"
-  existed=$(count_log "$WORK/ksink.err" 'already exists')
-  log "replay: $existed of $files_before files already there, $(data_files) files now"
-  [ "$(data_files)" = "$files_before" ] || fail "the replay wrote new files"
-  [ "$existed" = "$files_before" ] || fail "the replay met $existed existing files of $files_before"
+  log "$back of $lost files written again; $(data_files) files of $files_before"
+  [ "$back" = "$lost" ] || fail "only $back of $lost lost files were written again"
+  [ "$(data_files)" = "$files_before" ] || fail "reading the cuts again made other files"
+  grep -q 'misses files: reading it again' "$WORK/ksink.err" ||
+    fail "no cut was read again: $(tail -5 "$WORK/ksink.err")"
   node "$KS_SOURCE_DIR/test/tools/verify_files.mjs" --dir "$DIR" \
-    --expect "$WORK/expect.jsonl" --topic events
+    --expect "$WORK/expect.jsonl" --topic events --cuts
 fi

@@ -541,7 +541,10 @@ export async function verifyDelta(opts) {
     summary.topic = topic;
     for (const [p, pp] of [...expect.perPart].sort((a, b) => a[0] - b[0])) {
       if (pp.maxValid < 0) continue;
-      const id = `${appId}-${topic}-${p}`;
+      // ksink's appId "<app>/<topic>/<p>"; tables written before it have
+      // "<app>-<topic>-<p>", which ksink reads until the new one exists
+      const legacy = `${appId}-${topic}-${p}`;
+      const id = snap.txn.has(`${appId}/${topic}/${p}`) ? `${appId}/${topic}/${p}` : legacy;
       const t = snap.txn.get(id);
       if (!t) { checks.txn.fail(`partition ${p}: no txn for appId ${id} (max valid offset ${pp.maxValid})`); continue; }
       if (t.version < pp.maxValid) {
@@ -558,8 +561,8 @@ export async function verifyDelta(opts) {
         checks.txn.note(`partition ${p}: txn ${id} version ${t.version} is past the last expected offset ${pp.maxAny} (other producers?)`);
       }
     }
-    checks.txn.info = `${[...expect.perPart.values()].filter((pp) => pp.maxValid >= 0).length} partitions, appId ${appId}-${topic}-<P>`;
-    const known = [...snap.txn.keys()].filter((id) => id.startsWith(`${appId}-${topic}-`)).length;
+    checks.txn.info = `${[...expect.perPart.values()].filter((pp) => pp.maxValid >= 0).length} partitions, appId ${appId}/${topic}/<P>`;
+    const known = [...snap.txn.keys()].filter((id) => id.startsWith(`${appId}/${topic}/`) || id.startsWith(`${appId}-${topic}-`)).length;
     summary.txnAppIds = known;
   }
 

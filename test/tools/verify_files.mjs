@@ -26,6 +26,12 @@ const opt = (name) => {
 };
 const dir = opt('dir'), expectFile = opt('expect'), topic = opt('topic');
 const countOnly = args.includes('--count');
+// --cuts: the table's recorded cuts (_ksink/<topic>+<p>/<first>.json) must
+// account for every file: each file in exactly one cut of its partition,
+// its records inside that cut's [first, last], cuts of a partition never
+// overlapping, every file a cut lists present. Files older than a
+// partition's oldest cut belong to cuts retired by cut_retention.
+const checkCuts = args.includes('--cuts');
 if (!dir || (!countOnly && (!expectFile || !topic))) {
   console.error('usage: verify_files.mjs --dir DIR --expect FILE --topic T [--count]');
   process.exit(2);
@@ -86,6 +92,31 @@ for (const e of expect) {
 }
 const failures = [];
 const seen = new Map();
+const owner = new Map(); // file under the table -> its recorded cut
+const oldest = new Map(); // partition -> first offset of its oldest cut
+if (checkCuts) {
+  const root = path.join(dir, '_ksink');
+  const parts = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  if (!parts.length) failures.push('no recorded cuts under _ksink/');
+  let ncuts = 0;
+  for (const pd of parts) {
+    const cuts = fs.readdirSync(path.join(root, pd)).sort()
+      .map((n) => ({ n, ...JSON.parse(fs.readFileSync(path.join(root, pd, n), 'utf8')) }));
+    ncuts += cuts.length;
+    if (cuts.length) oldest.set(Number(pd.split('+').pop()), cuts[0].first);
+    for (let i = 0; i < cuts.length; i++) {
+      const c = cuts[i];
+      if (c.n !== String(c.first).padStart(20, '0') + '.json') failures.push(`${pd}/${c.n}: names first ${c.first}`);
+      if (i && cuts[i - 1].last >= c.first) failures.push(`${pd}: cuts [${cuts[i - 1].first}, ${cuts[i - 1].last}] and [${c.first}, ${c.last}] overlap`);
+      for (const f of c.files) {
+        if (owner.has(f)) failures.push(`${f} listed by two cuts`);
+        owner.set(f, c);
+        if (!fs.existsSync(path.join(dir, f))) failures.push(`${pd}/${c.n}: lists ${f}, which is missing`);
+      }
+    }
+  }
+  console.log(`${ncuts} recorded cuts list ${owner.size} files`);
+}
 const nameRe = new RegExp(`^${topic.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\+(\\d+)\\+(\\d{10,})\\.(jsonl|jsonl\\.gz|jsonl\\.zst|parquet)$`);
 for (const f of files) {
   const m = path.basename(f).match(nameRe);
@@ -107,9 +138,13 @@ for (const f of files) {
     continue;
   }
   let last = -1;
+  const cut = owner.get(path.relative(dir, f));
+  if (checkCuts && !cut && !(first < (oldest.get(part) ?? -1)))
+    failures.push(`${f}: in no recorded cut`);
   for (const k of recs) {
     if (!valid.has(k)) { failures.push(`${f}: ${k}`); continue; }
     const [p, o] = k.split(':').map(Number);
+    if (cut && (o < cut.first || o > cut.last)) failures.push(`${f}: offset ${o} outside its cut [${cut.first}, ${cut.last}]`);
     if (p !== part) failures.push(`${f}: record of partition ${p}`);
     if (o < first) failures.push(`${f}: offset ${o} before the file's first offset ${first}`);
     if (o <= last) failures.push(`${f}: offset ${o} after ${last}`);

@@ -116,6 +116,8 @@ static void on_back(ks_msg *m) {
     ks_free(fs->parts[i].topic);
     ks_free(fs->parts[i].app_id);
   }
+  for (size_t i = 0; i < fs->nparts; i++)
+    ks_free(fs->parts[i].legacy_app_id);
   ks_free(fs->parts);
   ks_free(ref);
 }
@@ -141,6 +143,27 @@ static void send_set(fx *f, int index, const int64_t (*parts)[3],
     fs->parts[i].expected = parts[i][1];
     fs->parts[i].version = parts[i][2];
   }
+  ks_committer_send(fs, on_back);
+}
+
+/* A set of partition 0 in the new appId spelling ("zt/x/0") on a table
+ * whose txn has the older one ("zt-x-0"). */
+static void send_migrating(fx *f, int index, int64_t expected,
+                           int64_t version) {
+  set_ref *ref = ks_calloc(1, sizeof *ref);
+  ref->f = f;
+  ref->index = index;
+  ks_flushed_set *fs = &ref->fs;
+  fs->origin = &f->host.lane;
+  fs->table = 0;
+  fs->parts = ks_calloc(1, sizeof *fs->parts);
+  fs->nparts = 1;
+  fs->parts[0].topic = ks_strdup("x");
+  fs->parts[0].partition = 0;
+  fs->parts[0].app_id = ks_strdup("zt/x/0");
+  fs->parts[0].legacy_app_id = ks_strdup("zt-x-0");
+  fs->parts[0].expected = expected;
+  fs->parts[0].version = version;
   ks_committer_send(fs, on_back);
 }
 
@@ -196,12 +219,43 @@ static void test_chain_continues_after_refusal(void **state) {
   assert_int_equal(f->host.fatal, 0);
 }
 
+/* A table written with the older appId spelling goes on where it was: its
+ * txn is read under the old name until the first commit writes the new
+ * one, and an older writer that moved the old name still fences us. */
+static void test_legacy_app_id_migrates(void **state) {
+  fx *f = *state;
+  other_writer(f, "zt-x-0", -1, 50);
+  send_migrating(f, 0, 50, 60);
+  run_until_back(f, 1);
+  assert_int_equal(f->status[0], 0);
+  assert_int_equal(log_txn(f, "zt/x/0"), 60);
+  assert_int_equal(log_txn(f, "zt-x-0"), 50); /* left as it was */
+  send_migrating(f, 1, 60, 70); /* the new name is read from now on */
+  run_until_back(f, 2);
+  assert_int_equal(f->status[1], 0);
+  assert_int_equal(log_txn(f, "zt/x/0"), 70);
+}
+
+static void test_legacy_app_id_fences(void **state) {
+  fx *f = *state;
+  other_writer(f, "zt-x-0", -1, 50);
+  other_writer(f, "zt-x-0", 50, 80); /* an older writer went on meanwhile */
+  send_migrating(f, 0, 50, 60);
+  run_until_back(f, 1);
+  assert_int_equal(f->status[0], KS_EZOMBIE);
+  assert_int_equal(log_txn(f, "zt/x/0"), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_zombie_sets_refused_others_commit,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_chain_continues_after_refusal,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_legacy_app_id_migrates, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_legacy_app_id_fences, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,9 @@ static int teardown(void **state) {
 
 static void assign(fx *f, int32_t part, int64_t start, int64_t txn) {
   ks_lane *l = &f->host.lane;
-  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn);
+  char legacy[32];
+  snprintf(legacy, sizeof legacy, "zt-x-%d", (int)part);
+  ks_msg *m = ks_source_assign_msg(l, "x", part, 0, start, txn, -1, legacy);
   assert_int_equal(ks_lane_post(l, l->id, m), 0);
   uv_run(&f->host.loop, UV_RUN_NOWAIT);
 }
@@ -70,19 +72,20 @@ static void test_assign_then_revoke_settles_once(void **state) {
   assign(f, 3, 11, 10);
   ks_partition *p = ks_source_find(l, "x", 3);
   assert_non_null(p);
-  assert_string_equal(p->app_id, "zt-x-3");
+  assert_string_equal(p->app_id, "zt/x/3");
+  assert_string_equal(p->legacy_app_id, "zt-x-3");
   assert_int_equal(p->start, 11);
   assert_int_equal(p->committed, 10);
   assert_int_equal(atomic_load(&l->counters.partitions), 1);
   /* a message to a lane that does not exist is refused, not lost */
-  ks_msg *bad = ks_source_assign_msg(l, "x", 4, 0, 0, -1);
+  ks_msg *bad = ks_source_assign_msg(l, "x", 4, 0, 0, -1, -1, NULL);
   assert_int_equal(ks_lane_post(l, 7, bad), KS_EINVAL);
   ks_source_msg_free(bad);
 
   rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, "x", 3);
   int before = f->host.maybe_drained;
-  ks_msg *m = ks_source_revoke_msg(l, parts, 0);
+  ks_msg *m = ks_source_revoke_msg(l, parts, 0, 1);
   rd_kafka_topic_partition_list_destroy(parts);
   assert_int_equal(ks_lane_post(l, l->id, m), 0);
   uv_run(&f->host.loop, UV_RUN_NOWAIT);
@@ -93,6 +96,41 @@ static void test_assign_then_revoke_settles_once(void **state) {
   assert_null(ks_source_find(l, "x", 3));
   assert_int_equal(atomic_load(&l->counters.partitions), 0);
   assert_int_equal(f->host.fatal, 0);
+}
+
+static void answer(fx *f, int32_t part, int64_t offset, int err) {
+  ks_lane *l = &f->host.lane;
+  ks_msg *m = ks_source_committed_msg(l, "x", part, offset, err);
+  assert_int_equal(ks_lane_post(l, l->id, m), 0);
+  uv_run(&f->host.loop, UV_RUN_NOWAIT);
+}
+
+/* The group's answers to offset commits: a success is recorded, a refusal
+ * while the group rebalances (or a stale generation while the assignment
+ * is still ours) is counted and sent again, never taken as done. */
+static void test_offset_commit_answers(void **state) {
+  fx *f = *state;
+  ks_lane *l = &f->host.lane;
+  assign(f, 2, 0, -1);
+  ks_partition *p = ks_source_find(l, "x", 2);
+  answer(f, 2, 100, 0);
+  assert_int_equal(p->kafka_committed, 100);
+  assert_int_equal(p->commit_retry, -1);
+  answer(f, 2, 150, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(p->kafka_committed, 100);
+  assert_int_equal(p->commit_retry, 150);
+  answer(f, 2, 170, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  assert_int_equal(p->commit_retry, 170);
+  assert_int_equal(atomic_load(&l->counters.offset_commit_failures), 2);
+  assert_int_equal(ks_rewind_active(l, 0), 0); /* the assignment holds */
+  /* the retry goes out; its success clears it */
+  ks_source_retry_commits(l);
+  answer(f, 2, 170, 0);
+  assert_int_equal(p->kafka_committed, 170);
+  assert_int_equal(p->commit_retry, -1);
+  /* an answer for a partition no longer here is dropped */
+  answer(f, 9, 5, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  assert_int_equal(atomic_load(&l->counters.offset_commit_failures), 2);
 }
 
 static void test_flush_all_drains(void **state) {
@@ -117,7 +155,7 @@ static void test_rewind_continues_from_the_log(void **state) {
   /* another writer committed x[0] up to offset 41 meanwhile */
   ks_delta_table *dt = ks_delta_table_new(f->env.st, "t");
   int status = 1;
-  ks_delta_txn_update u = {"zt-x-0", -1, 41};
+  ks_delta_txn_update u = {"zt/x/0", -1, 41};
   ks_delta_commit_req req = {.txns = &u, .ntxns = 1,
                              .schema_string = f->host.tables[0].schema_string,
                              .operation = "STREAMING UPDATE",
@@ -147,6 +185,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_assign_then_revoke_settles_once,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_flush_all_drains, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_offset_commit_answers, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_rewind_continues_from_the_log,
                                       setup, teardown),
   };

@@ -80,7 +80,7 @@ static int64_t stat_offset(yajl_val stats, const char *which) {
 static void look(void *arg, const ks_delta_snapshot *s) {
   seen *sn = arg;
   sn->version = s->version;
-  sn->txn = ks_delta_snapshot_txn(s, "rw-x-0");
+  sn->txn = ks_delta_snapshot_txn(s, "rw/x/0");
   sn->rows = 0;
   sn->bad_files = 0;
   for (size_t i = 0; i < s->nfiles; i++) {
@@ -122,7 +122,7 @@ static void on_other(void *arg, int status, int64_t version) {
 static void other_writer(fx *f, int64_t expected, int64_t version) {
   ks_delta_table *dt = ks_delta_table_new(f->env.st, "t");
   int status = 1;
-  ks_delta_txn_update u = {"rw-x-0", expected, version};
+  ks_delta_txn_update u = {"rw/x/0", expected, version};
   ks_delta_commit_req req = {.txns = &u, .ntxns = 1,
                              .schema_string = f->p->env.tables[0].schema_string,
                              .operation = "STREAMING UPDATE",

@@ -3,8 +3,8 @@
  * storage double: small files go as one put, large ones as multipart with
  * parts in flight; every failed storage call is retried and the stored
  * bytes are exactly the bytes written; abort leaves nothing behind. With
- * verify_existing a key holding the same bytes completes as KS_EEXIST, one
- * holding other bytes is replaced.
+ * if_absent an existing key completes as KS_EEXIST and is never replaced;
+ * with hold nothing appears under the key until the owner releases it.
  */
 #include "storage/fs/fs.h"
 #include "storage/ostream.h"
@@ -118,7 +118,7 @@ static void test_small_file_single_put_retried(void **state) {
 /* Writes n bytes of data to key with if_absent; returns the status. */
 static int put_once(env *e, const char *key, const uint8_t *data, size_t n) {
   ks_ostream_options o = fast;
-  o.if_absent = o.verify_existing = 1;
+  o.if_absent = 1;
   ks_ostream *os = ks_ostream_new(e->st, key, &o);
   assert_int_equal(ks_ostream_write(os, data, n), 0);
   done d = {0};
@@ -130,24 +130,113 @@ static int put_once(env *e, const char *key, const uint8_t *data, size_t n) {
   return d.status;
 }
 
-static void test_if_absent_same_or_other_bytes(void **state) {
+static void test_if_absent_never_replaces(void **state) {
   (void)state;
   env e;
   env_open(&e);
   uint8_t *data = pattern(3000);
   assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 2000), 0);
   assert_int_equal(e.f->calls[KS_OP_PUT_IF_ABSENT], 1);
-  /* the same bytes again: already written, nothing rewritten */
-  e.f->fail_next[KS_OP_GET] = 1; /* the read-back is retried too */
+  /* the same bytes again: the key is taken, nothing rewritten */
   assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 2000),
                    KS_EEXIST);
+  /* other bytes: still never replaced (the writer's recorded cut says
+   * whose file it is) */
+  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 3000),
+                   KS_EEXIST);
   assert_int_equal(e.f->calls[KS_OP_PUT], 0);
-  assert_int_equal(e.f->calls[KS_OP_GET], 2);
+  assert_int_equal(e.f->calls[KS_OP_GET], 0);
   assert_file(&e, "t/k+0+0000000000.jsonl", data, 2000);
-  /* more records under the same key: they replace the shorter file */
-  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", data, 3000), 0);
-  assert_int_equal(e.f->calls[KS_OP_PUT], 1);
-  assert_file(&e, "t/k+0+0000000000.jsonl", data, 3000);
+  free(data);
+  env_close(&e);
+}
+
+/* hold: nothing is stored until the owner releases the stream; a small
+ * file and a multipart one alike, and an abandoned one leaves no object */
+static void test_hold_until_released(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  uint8_t *data = pattern(200000);
+  ks_ostream_options o = fast;
+  o.if_absent = o.hold = 1;
+  /* small */
+  ks_ostream *os = ks_ostream_new(e.st, "t/held-small", &o);
+  assert_int_equal(ks_ostream_write(os, data, 100), 0);
+  done d = {0};
+  ks_ostream_close(os, on_done, &d);
+  uv_run(&e.base.loop, UV_RUN_NOWAIT);
+  assert_int_equal(d.called, 0);
+  assert_int_equal(e.f->calls[KS_OP_PUT_IF_ABSENT], 0);
+  ks_ostream_release(os, 1);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d.called, 1);
+  assert_int_equal(d.status, 0);
+  assert_file(&e, "t/held-small", data, 100);
+  /* multipart: parts go out, the complete waits */
+  os = ks_ostream_new(e.st, "t/held-big", &o);
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d2 = {0};
+  ks_ostream_close(os, on_done, &d2);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 0);
+  assert_true(e.f->calls[KS_OP_PART] > 0);
+  assert_int_equal(e.f->calls[KS_OP_COMPLETE], 0);
+  ks_ostream_release(os, 1);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 1);
+  assert_int_equal(d2.status, 0);
+  assert_file(&e, "t/held-big", data, 200000);
+  /* abandoned: the close callback says canceled, no object appears */
+  os = ks_ostream_new(e.st, "t/held-gone", &o);
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d3 = {0};
+  ks_ostream_close(os, on_done, &d3);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  ks_ostream_release(os, 0);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d3.called, 1);
+  assert_int_equal(d3.status, KS_ECANCELED);
+  assert_int_equal(e.st->held, 0);
+  free(data);
+  env_close(&e);
+}
+
+/* NoSuchUpload (the upload aborted under the stream, e.g. by a sweep):
+ * retrying cannot help, so the stream ends with KS_ENOENT and no object,
+ * for a part and for the completion alike; a held stream waits for its
+ * owner first. */
+static void test_upload_lost(void **state) {
+  (void)state;
+  env e;
+  env_open(&e);
+  uint8_t *data = pattern(200000);
+  ks_ostream_options o = fast;
+  /* a part answers NoSuchUpload */
+  ks_ostream *os = ks_ostream_new(e.st, "t/lost-part", &o);
+  e.f->error = KS_ENOENT;
+  e.f->fail_next[KS_OP_PART] = 1;
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d = {0};
+  ks_ostream_close(os, on_done, &d);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d.called, 1);
+  assert_int_equal(d.status, KS_ENOENT);
+  /* the completion answers NoSuchUpload, under hold */
+  o.hold = 1;
+  os = ks_ostream_new(e.st, "t/lost-complete", &o);
+  e.f->fail_next[KS_OP_COMPLETE] = 1;
+  assert_int_equal(ks_ostream_write(os, data, 200000), 0);
+  done d2 = {0};
+  ks_ostream_close(os, on_done, &d2);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 0);
+  ks_ostream_release(os, 1);
+  uv_run(&e.base.loop, UV_RUN_DEFAULT);
+  assert_int_equal(d2.called, 1);
+  assert_int_equal(d2.status, KS_ENOENT);
+  assert_int_equal(e.st->held, 0);
+  e.f->error = 0;
   free(data);
   env_close(&e);
 }
@@ -262,7 +351,9 @@ static void test_abort_while_create_fails(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_small_file_single_put_retried),
-      cmocka_unit_test(test_if_absent_same_or_other_bytes),
+      cmocka_unit_test(test_if_absent_never_replaces),
+      cmocka_unit_test(test_hold_until_released),
+      cmocka_unit_test(test_upload_lost),
       cmocka_unit_test(test_multipart_every_step_fails_once),
       cmocka_unit_test(test_parts_in_flight_are_bounded),
       cmocka_unit_test(test_abort_leaves_nothing),

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A revoke that storage blocks: the lake is a 1 MiB tmpfs that fills up, so
+# member a cannot store the batches of partitions the group takes from it.
+# 1. Its revoke (inside librdkafka's rebalance callback) ends at its
+#    deadline -- max.poll.interval.ms / 2, here 5 s -- with the partitions
+#    treated as lost, instead of holding the member past max.poll.interval.
+# 2. During the next revoke, two SIGTERMs make it exit at once (within 2 s),
+#    as "a second signal exits at once" promises in every state.
+# Needs root to mount the tmpfs; otherwise reported skipped (exit 77).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LAKE=$WORK/lake
+mkdir -p "$LAKE"
+if ! mount -t tmpfs -o size=1m ksink-rv "$LAKE" 2>"$WORK/mount.err"; then
+  echo "SKIP: cannot mount a tmpfs here: $(cat "$WORK/mount.err")"
+  exit 77
+fi
+unmount() { umount "$LAKE" 2>/dev/null || true; cleanup; }
+trap unmount EXIT
+
+start_broker events:8
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic events --count 40000 \
+  --seed 7 --invalid-permille 50 --expect "$WORK/expect.jsonl" >/dev/null 2>"$WORK/produce.err" \
+  || fail "producer: $(cat "$WORK/produce.err")"
+
+cat >"$WORK/ksink.yaml" <<YAML
+app_id: rv
+kafka:
+  bootstrap.servers: $BOOTSTRAP
+  group.id: rv
+  session.timeout.ms: 6000
+  heartbeat.interval.ms: 500
+  max.poll.interval.ms: 10000
+reactor: { workers: 2 }
+storage:
+  url: file://$LAKE
+tables:
+  - name: events
+    topics: [events]
+    format: parquet
+    schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
+    compression: none
+    flush: { records: 4000, interval: 1s }
+    errors: { tolerance: all }
+http: { listen: "127.0.0.1:0" }
+YAML
+
+run_member a; A=$MEMBER_PID
+wait_log "$WORK/a.err" '"msg":"kafka: assigned' 1 60
+wait_log "$WORK/a.err" 'No space left|out of space|ENOSPC' 1 60
+log "a cannot store anything; b joins"
+assigned=$(count_log "$WORK/a.err" '"msg":"kafka: assigned')
+run_member b; B=$MEMBER_PID
+t0=$SECONDS
+wait_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting up to 5000 ms' 1 60
+wait_log "$WORK/a.err" 'did not commit the revoked partitions.*treating the partitions as lost' 1 30
+log "a's revoke ended at its deadline after $((SECONDS - t0)) s"
+kill -0 "$A" 2>/dev/null || fail "a exited: $(tail -5 "$WORK/a.err")"
+
+# the next rebalance, once the group settled with a and b: c joins, a
+# revokes again and is stopped twice
+wait_log "$WORK/a.err" '"msg":"kafka: assigned' $((assigned + 1)) 60
+sleep 1
+n=$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')
+run_member c; C=$MEMBER_PID
+wait_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting' $((n + 1)) 60
+kill -TERM "$A"
+sleep 0.3
+start=$(date +%s%N)
+kill -TERM "$A"
+rc=0
+for _ in $(seq 40); do kill -0 "$A" 2>/dev/null || break; sleep 0.05; done
+wait "$A" || rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+log "a exited $rc ${ms} ms after the second SIGTERM"
+[ "$ms" -le 2000 ] || fail "a took $ms ms to exit after the second signal"
+[ "$rc" = 1 ] || fail "a exited $rc, not 1 (no flush after a second signal)"
+grep -q 'second signal: exiting without flushing' "$WORK/a.err" || fail "a did not say why it exited"
+kill -KILL "$B" "$C" 2>/dev/null || true
+log "revoke_blocked: passed"
