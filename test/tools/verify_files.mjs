@@ -100,7 +100,8 @@ if (checkCuts) {
   if (!parts.length) failures.push('no recorded cuts under _ksink/');
   let ncuts = 0;
   for (const pd of parts) {
-    const cuts = fs.readdirSync(path.join(root, pd)).sort()
+    // a put killed mid-way leaves a hidden temp file (swept later)
+    const cuts = fs.readdirSync(path.join(root, pd)).filter((n) => !n.startsWith('.')).sort()
       .map((n) => ({ n, ...JSON.parse(fs.readFileSync(path.join(root, pd, n), 'utf8')) }));
     ncuts += cuts.length;
     if (cuts.length) oldest.set(Number(pd.split('+').pop()), cuts[0].first);
