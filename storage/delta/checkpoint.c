@@ -340,6 +340,8 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
                               ks_buf *out, ks_delta_checkpoint_stats *st) {
   if (s->version < 0 || !s->has_protocol || !s->has_metadata)
     return KS_EINVAL;
+  if (ks__delta_needs_v2_state(s))
+    return KS_EUNSUPPORTED; /* would drop features, domains or DVs */
   ck_tree t;
   if (build_schema(&t) == NULL)
     return KS_EINVAL;

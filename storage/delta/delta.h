@@ -31,6 +31,22 @@ typedef struct ks_delta_add {
   /* written as dataChange: false (the rows were only rearranged, as by
    * optimize); readers of the log replay it like any add */
   int no_data_change;
+  /* Fields of the log's add that ksink does not model (deletionVector,
+   * baseRowId, defaultRowCommitVersion, tags, clusteringProvider, ...):
+   * JSON members without the surrounding braces ("\"baseRowId\":0,..."),
+   * written back verbatim after the known ones; NULL: none. */
+  char *extra;
+  /* From extra, for the code that needs them: the deletion vector's
+   * cardinality (0: none), its file's storage key relative to the table
+   * root (storageType "u" or a relative "p"; NULL: none or inline) and
+   * the row tracking fields (-1: absent). */
+  int64_t dv_cardinality;
+  char *dv_file;
+  /* the deletion vector's unique id (storageType, pathOrInlineDv and
+   * offset), NULL: none. A file is (path, dv_id): a remove of the same
+   * path with another vector leaves this add alone */
+  char *dv_id;
+  int64_t base_row_id, default_row_commit_version;
 } ks_delta_add;
 
 /* Frees an add's strings and arrays and zeroes it. */
@@ -47,7 +63,16 @@ typedef struct ks_delta_remove {
   char **part_names;
   char **part_values;
   size_t nparts;
+  char *dv_id; /* the removed file's deletion vector id, NULL: none */
 } ks_delta_remove;
+
+/* A domainMetadata action (PROTOCOL.md "Domain Metadata"): the newest per
+ * domain; removed ones are dropped from the snapshot. configuration is
+ * the JSON text as the log stores it (a string). */
+typedef struct ks_delta_domain {
+  char *domain;
+  char *configuration;
+} ks_delta_domain;
 
 typedef struct ks_delta_txn {
   char *app_id;
@@ -81,6 +106,11 @@ int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r);
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
                                const char *operation, const char *engine_info,
                                int blind_append);
+/* The same with inCommitTimestamp (ms) as its first field when ict_ms >= 0:
+ * tables with in-commit timestamps put this action first in a commit. */
+int ks_delta_write_commit_info_ict(ks_buf *out, int64_t timestamp_ms,
+                                   int64_t ict_ms, const char *operation,
+                                   const char *engine_info, int blind_append);
 
 /* Spark-compatible schemaString for the columns:
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,
@@ -155,6 +185,15 @@ typedef struct ks_delta_snapshot {
   int64_t version; /* -1: no table yet */
   int has_protocol;
   int min_reader, min_writer;
+  /* protocol.readerFeatures / writerFeatures (table features, reader 3 /
+   * writer 7); NULL arrays when the protocol has none */
+  char **reader_features, **writer_features;
+  size_t nreader_features, nwriter_features;
+  ks_delta_domain *domains; /* live domainMetadata, in first-seen order */
+  size_t ndomains;
+  /* commitInfo.inCommitTimestamp of the newest commit replayed from JSON
+   * (-1: none seen) */
+  int64_t last_ict;
   int has_metadata;
   ks_delta_metadata metadata;
   ks_delta_add *files; /* active files, in the order they were added */
@@ -190,6 +229,29 @@ const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
 /* The txn version recorded for app_id, or -1. */
 int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id);
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
+
+/* ---- table features (features.c) ------------------------------------- */
+
+/* 1 when protocol.writerFeatures or readerFeatures lists name. */
+int ks_delta_has_feature(const ks_delta_snapshot *s, const char *name);
+/* Whether ksink may append to the table under its protocol: 0, or
+ * KS_EUNSUPPORTED with err naming the feature and why ("table feature
+ * variantType: ..."). Legacy protocols (writer 2..6, reader 2) are judged
+ * by the features they imply and the table's use of them (an invariant
+ * in the schema, a delta.constraints.* property, a generated column). */
+int ks_delta_protocol_check(const ks_delta_snapshot *s, char *err,
+                            size_t errlen);
+/* The configuration of a live domainMetadata domain, or NULL. */
+const char *ks_delta_snapshot_domain(const ks_delta_snapshot *s,
+                                     const char *domain);
+/* The delta.rowTracking domain's rowIdHighWaterMark, or -1. */
+int64_t ks_delta_row_id_high_water_mark(const ks_delta_snapshot *s);
+/* 1 when every new add needs baseRowId/defaultRowCommitVersion (the
+ * rowTracking feature is supported). */
+int ks_delta_row_tracking(const ks_delta_snapshot *s);
+/* 1 when delta.enableInCommitTimestamps is true (commitInfo goes first
+ * and carries inCommitTimestamp). */
+int ks_delta_in_commit_timestamps(const ks_delta_snapshot *s);
 
 /* ---- checkpoints and table properties -------------------------------- */
 

@@ -30,6 +30,31 @@ void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
                             int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
+
+/* ---- table features (features.c) ---- */
+
+/* protocol.readerFeatures/writerFeatures of a JSON protocol action. */
+void ks__delta_apply_protocol(ks_delta_snapshot *s, yajl_val a);
+/* Replaces a feature list (which: 'r' or 'w') with a copy of names. */
+void ks__delta_set_features(ks_delta_snapshot *s, int which,
+                            const char *const *names, size_t n);
+/* Sets (configuration != NULL, not removed) or drops a domain. */
+void ks__delta_snapshot_domain(ks_delta_snapshot *s, const char *domain,
+                               const char *configuration, int removed);
+/* The members of add action a that ksink does not model, as f->extra,
+ * with f's deletion-vector and row-tracking fields. */
+void ks__delta_add_extra(ks_delta_add *f, yajl_val a);
+/* The unique id of a deletionVector object (NULL when v is none). */
+char *ks__delta_dv_id_json(yajl_val dv);
+/* The same from its parts (offset < 0: absent). */
+char *ks__delta_dv_id(const char *storage_type, const char *path,
+                      int64_t offset);
+/* The storage key of a deletion vector (relative to the table root), or
+ * NULL for inline ones and malformed descriptors. Free with ks_free. */
+char *ks__delta_dv_file(const char *storage_type, const char *path_or_inline);
+/* The snapshot holds state a classic V1 checkpoint (checkpoint.c) does
+ * not carry: table features, domains, deletion vectors, row ids. */
+int ks__delta_needs_v2_state(const ks_delta_snapshot *s);
 /* obj[key] of a parsed JSON object, or NULL (also when obj is not one). */
 yajl_val ks__delta_json_field(yajl_val obj, const char *key);
 /* The table's storage and root ("" or "path/", with the slash). */

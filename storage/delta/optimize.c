@@ -100,7 +100,10 @@ static size_t candidates(const ks_delta_snapshot *s,
   size_t n = 0;
   for (size_t i = 0; i < s->nfiles; i++) {
     const ks_delta_add *a = &s->files[i];
-    if (a->size >= target || !passes(a, o))
+    /* a file with a deletion vector is left as it is: rewriting it would
+     * have to apply the vector, and its remove must carry it */
+    if (a->size >= target || !passes(a, o) || a->dv_cardinality > 0 ||
+        (a->extra && strstr(a->extra, "\"deletionVector\":{")))
       continue;
     c[n].key = partition_key(s, a);
     c[n++].idx = i;

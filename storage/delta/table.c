@@ -472,12 +472,49 @@ static void commit_finish(ks_delta_table *t, int status) {
   cb(arg, status, version);
 }
 
+/* commitInfo: first in the entry when the table has in-commit
+ * timestamps on, with inCommitTimestamp above the previous commit's
+ * (PROTOCOL.md "In-Commit Timestamps"). */
+static int write_commit_info(ks_delta_table *t, int64_t now_ms, int ict) {
+  const ks_delta_commit_req *req = t->req;
+  int64_t ts = -1;
+  if (ict) {
+    ts = now_ms;
+    if (t->snap.last_ict >= ts)
+      ts = t->snap.last_ict + 1;
+  }
+  return ks_delta_write_commit_info_ict(
+      &t->entry, now_ms, ts,
+      req->operation ? req->operation : "STREAMING UPDATE", req->engine_info,
+      req->nremoves == 0);
+}
+
+/* An add with the row tracking fields of PROTOCOL.md "Row Tracking":
+ * fresh row ids above the table's high-water mark (*next moves past the
+ * file's rows) and this commit's version. */
+static int write_tracked_add(ks_buf *b, const ks_delta_add *a, int64_t *next,
+                             int64_t version) {
+  char extra[128];
+  snprintf(extra, sizeof extra,
+           "\"baseRowId\":%" PRId64 ",\"defaultRowCommitVersion\":%" PRId64,
+           *next, version);
+  ks_delta_add copy = *a;
+  copy.extra = extra;
+  *next += a->num_records > 0 ? a->num_records : 0;
+  return ks_delta_write_add(b, &copy);
+}
+
 static int build_entry(ks_delta_table *t) {
   const ks_delta_commit_req *req = t->req;
   ks_buf *b = &t->entry;
   int64_t now_ms = ks_now_us() / 1000;
+  int64_t version = t->snap.version + 1;
+  int ict = t->snap.version >= 0 && ks_delta_in_commit_timestamps(&t->snap);
+  int rows = t->snap.version >= 0 && ks_delta_row_tracking(&t->snap);
   int rc = 0;
   ks_buf_reset(b);
+  if (ict && (rc = write_commit_info(t, now_ms, 1)))
+    return rc;
   if (t->snap.version < 0) {
     char id[37];
     ks_delta_uuid(id);
@@ -496,18 +533,26 @@ static int build_entry(ks_delta_table *t) {
   }
   for (size_t i = 0; rc == 0 && i < req->nremoves; i++)
     rc = ks_delta_write_remove(b, &req->removes[i]);
+  int64_t next_row = ks_delta_row_id_high_water_mark(&t->snap) + 1;
   for (size_t i = 0; rc == 0 && i < req->nadds; i++)
-    rc = ks_delta_write_add(b, &req->adds[i]);
+    rc = rows && !req->adds[i].no_data_change
+             ? write_tracked_add(b, &req->adds[i], &next_row, version)
+             : ks_delta_write_add(b, &req->adds[i]);
+  if (rc == 0 && rows && next_row > 0 &&
+      next_row - 1 > ks_delta_row_id_high_water_mark(&t->snap))
+    rc = ks_buf_appendf(b,
+                        "{\"domainMetadata\":{\"domain\":\"delta.rowTracking\","
+                        "\"configuration\":\"{\\\"rowIdHighWaterMark\\\":%" PRId64
+                        "}\",\"removed\":false}}\n",
+                        next_row - 1);
   for (size_t i = 0; rc == 0 && i < req->ntxns; i++) {
     ks_delta_txn txn = {.app_id = (char *)req->txns[i].app_id,
                         .version = req->txns[i].version,
                         .last_updated = now_ms};
     rc = ks_delta_write_txn(b, &txn);
   }
-  if (rc == 0)
-    rc = ks_delta_write_commit_info(
-        b, now_ms, req->operation ? req->operation : "STREAMING UPDATE",
-        req->engine_info, req->nremoves == 0);
+  if (rc == 0 && !ict)
+    rc = write_commit_info(t, now_ms, 0);
   return rc;
 }
 
@@ -557,6 +602,11 @@ static void maybe_checkpoint(ks_delta_table *t) {
     ks_log_info("delta %s: checkpoint at v%" PRId64
                 " skipped: the previous one is still being written",
                 t->log_prefix, t->snap.version);
+  else if (rc == KS_EUNSUPPORTED)
+    ks_log_info("delta %s: no checkpoint at v%" PRId64
+                ": the table's features, domains or deletion vectors are "
+                "not carried by the classic checkpoint ksink writes",
+                t->log_prefix, t->snap.version);
   else if (rc)
     ks_log_warn("delta %s: checkpoint at v%" PRId64 " not started: %s",
                 t->log_prefix, t->snap.version, ks_strerror(rc));
@@ -605,13 +655,9 @@ static int check_removes(ks_delta_table *t) {
 static int commit_check(ks_delta_table *t) {
   commit_state_set(t, COMMIT_CHECK);
   const ks_delta_snapshot *s = &t->snap;
-  if (s->version >= 0 && (s->min_reader > KS__DELTA_READER_VERSION ||
-                          s->min_writer > KS__DELTA_WRITER_VERSION)) {
-    set_err(t,
-            "%s: table needs reader v%d / writer v%d; ksink writes tables "
-            "up to reader v%d / writer v%d",
-            t->log_prefix, s->min_reader, s->min_writer,
-            KS__DELTA_READER_VERSION, KS__DELTA_WRITER_VERSION);
+  char why[400];
+  if (s->version >= 0 && ks_delta_protocol_check(s, why, sizeof why)) {
+    set_err(t, "%s: %s", t->log_prefix, why);
     return KS_EUNSUPPORTED;
   }
   if (t->req->new_schema_string && s->version >= 0) {
