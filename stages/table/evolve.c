@@ -68,6 +68,14 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   t->start_version = s->version;
   if (s->version < 0)
     return 0; /* a new table takes ours with its first commit */
+  char feat[400];
+  if ((r = ks_delta_protocol_check(s, feat, sizeof feat))) {
+    snprintf(err, errlen,
+             "table %s: ksink cannot append to the Delta table at %s/%s "
+             "(version %" PRId64 "): %s",
+             t->conf->name, where, t->conf->path, s->version, feat);
+    return r;
+  }
   /* Partitioning first: a schema change must not be committed to a table
    * this config would then refuse for its partition columns. */
   if (s->has_metadata &&
@@ -88,7 +96,8 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   if ((r = ks_delta_schema_parse(cur, &old, why, sizeof why)))
     return refuse(where, t, s->version, why, err, errlen);
   ks_delta_schema_change d;
-  r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns, &d);
+  r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns || t->from_table,
+                           &d);
   if (r == 0 && (r = ks_schema_conform(t->schema, old, why, sizeof why)) == 0)
     r = columns(t, why, sizeof why);
   else if (r)
@@ -98,18 +107,34 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
     return refuse(where, t, s->version, why, err, errlen);
   if (strcmp(cur, t->schema_string) == 0)
     return 0; /* the same columns in another order: the table's order */
+  if (d.added == 0 && t->from_table)
+    return 0; /* the table's own columns: its schemaString stays */
   if (d.added == 0)
     return refuse(where, t, s->version,
                   "the same columns, but its schemaString differs (field "
                   "metadata?), which ksink does not rewrite",
                   err, errlen);
   char *from = ks_strdup(cur);
-  ks_delta_commit_req req = {.new_schema_string = t->schema_string,
+  /* columns from the table: its fields stay as it states them (field
+   * metadata kept), the _kafka_* ones are appended */
+  ks_buf merged;
+  ks_buf_init(&merged, 0);
+  int mr = t->from_table
+               ? ks_delta_schema_merge(cur, t->schema_string, &merged)
+               : ks_buf_append_str(&merged, t->schema_string);
+  if (mr || ks_buf_cstr(&merged)) {
+    ks_buf_free(&merged);
+    ks_free(from);
+    return refuse(where, t, s->version, "its schemaString does not merge",
+                  err, errlen);
+  }
+  ks_delta_commit_req req = {.new_schema_string = (char *)merged.data,
                              .schema_from = from,
                              .operation = "ADD COLUMNS",
                              .engine_info = "ksink/" KS_VERSION};
   r = wait_io(io, ks_delta_commit(io->dt, &req, on_committed, io));
   ks_free(from);
+  ks_buf_free(&merged);
   if (r == KS_ECONFLICT) {
     ks_log_warn("table %s: %s; comparing the schemas again", t->conf->name,
                 ks_delta_table_error(io->dt));

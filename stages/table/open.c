@@ -22,11 +22,20 @@ static const ks_colspec meta_cols[] = {
     {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
 };
 
+/* The same, nullable, for a table that exists without them: columns added
+ * to a table that has rows must be nullable (its old rows read null). */
+static const ks_colspec meta_cols_nullable[] = {
+    {"_kafka_topic", KS_COL_STRING, 1},
+    {"_kafka_partition", KS_COL_INT32, 1},
+    {"_kafka_offset", KS_COL_INT64, 1},
+    {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
+};
+
 /* The table's tree (data columns, then _kafka_*) and its schemaString;
  * run again when schema evolution reorders the data columns. */
 static int table_columns(ks_table *t, char *err, size_t errlen) {
-  ks_pq_schema *pq = ks_schema_table_tree(
-      t->schema, meta_cols, KS_ARRAY_SIZE(meta_cols), err, errlen);
+  ks_pq_schema *pq =
+      ks_schema_table_tree(t->schema, t->meta, t->nmeta, err, errlen);
   if (pq == NULL)
     return KS_ESCHEMA;
   ks_table_layout_free(t); /* before the tree its file columns may share */
@@ -43,15 +52,71 @@ static int table_columns(ks_table *t, char *err, size_t errlen) {
 typedef struct schema_look {
   char *schema_string; /* the table's, NULL: no table yet */
   char *partitioned;   /* its first partition column, NULL: none */
+  char refused[400];   /* why ksink cannot append ("": it can) */
 } schema_look;
 
 static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
   schema_look *l = arg;
+  ks_delta_protocol_check(s, l->refused, sizeof l->refused);
   if (s->version >= 0 && s->has_metadata) {
     l->schema_string = ks_strdup(s->metadata.schema_string);
     if (s->metadata.npartition_columns)
       l->partitioned = ks_strdup(s->metadata.partition_columns[0]);
   }
+}
+
+/* No schema file and no add_columns, an existing Delta table: its columns
+ * (schemaString, through the schemaless mapping of stages/record/infer.c)
+ * are the table's schema; records are checked against them. 0, ENOENT
+ * when there is no table (the schemaless rules then apply), or the error
+ * with err. */
+static int start_from_table(const ks_conf *conf, ks_table *t, char *err,
+                            size_t errlen) {
+  const ks_conf_table *tc = t->conf;
+  schema_look l = {0};
+  int r = ks_table_with_snapshot(conf, t, look_at_schema, &l, err, errlen);
+  if (r == 0 && l.schema_string == NULL)
+    r = KS_ENOENT;
+  if (r == 0 && l.refused[0]) {
+    snprintf(err, errlen,
+             "table %s: ksink cannot append to the Delta table at %s: %s",
+             tc->name, tc->path, l.refused);
+    r = KS_EUNSUPPORTED;
+  }
+  ks_infer_node *tree = NULL;
+  char why[512] = "";
+  if (r == 0) {
+    ks_pq_schema *pq = NULL;
+    const char *names[8];
+    for (size_t i = 0; i < t->nmeta && i < 8; i++)
+      names[i] = t->meta[i].name;
+    r = ks_delta_schema_parse(l.schema_string, &pq, why, sizeof why);
+    if (r == 0)
+      r = ks_infer_from_tree(pq, names, t->nmeta, &tree, why, sizeof why);
+    if (r == 0)
+      r = ks_infer_compile(tree, tc->name, &t->schema, why, sizeof why);
+    ks_pq_schema_free(pq);
+    ks_infer_free(tree);
+    if (r) {
+      snprintf(err, errlen,
+               "%s:%d: tables[%d] (%s): no schema given and the columns of "
+               "the table at %s cannot be written: %s; give the table a "
+               "schema",
+               t->conf_file, tc->line, t->index, tc->name, tc->path, why);
+      r = KS_ECONFIG;
+    }
+  }
+  /* a table that already has the _kafka_* columns (written by ksink) keeps
+   * their form: required when ksink created it with them */
+  if (r == 0 && !strstr(l.schema_string,
+                        "\"name\":\"_kafka_offset\",\"type\":\"long\","
+                        "\"nullable\":false"))
+    t->meta = meta_cols_nullable;
+  ks_free(l.schema_string);
+  ks_free(l.partitioned);
+  if (r == 0)
+    t->from_table = 1;
+  return r;
 }
 
 /* Schemaless (no schema file): the table's columns so far, learnt by
@@ -76,6 +141,12 @@ static int start_schemaless(const ks_conf *conf, ks_table *t, char *err,
   }
   schema_look l = {0};
   int r = ks_table_with_snapshot(conf, t, look_at_schema, &l, err, errlen);
+  if (r == 0 && l.refused[0]) {
+    snprintf(err, errlen,
+             "table %s: ksink cannot append to the Delta table at %s: %s",
+             tc->name, tc->path, l.refused);
+    r = KS_EUNSUPPORTED;
+  }
   if (r == 0 && l.partitioned) {
     snprintf(err, errlen,
              "%s:%d: tables[%d] (%s): the table at %s is partitioned by %s; "
@@ -109,7 +180,12 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
   if (given) {
     t->schema = given;
   } else if (t->conf->schema_path == NULL) {
-    if ((r = start_schemaless(conf, t, err, errlen)))
+    r = t->conf->format == KS_FORMAT_DELTA && !t->conf->add_columns
+            ? start_from_table(conf, t, err, errlen)
+            : KS_ENOENT;
+    if (r == KS_ENOENT)
+      r = start_schemaless(conf, t, err, errlen);
+    if (r)
       return r;
   } else if ((r = ks_schema_load_file(t->conf->schema_path, &t->schema, err,
                                       errlen))) {
@@ -129,6 +205,7 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
                     size_t errlen) {
   if (t->conf->format != KS_FORMAT_DELTA || t->schemaless)
     return 0; /* no log, or columns taken from it */
+  /* from_table: the _kafka_* columns join the table's */
   return ks_evolve_start(conf, t, table_columns, err, errlen);
 }
 

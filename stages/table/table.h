@@ -43,6 +43,9 @@ typedef struct ks_table {
    * fields above hold the first generation; `live` the newest, changed
    * only under live_lock (stages/schemaless.h) */
   int schemaless;
+  /* no schema file, an existing Delta table: the columns are the table's
+   * (fixed; schema evolution adds only the _kafka_* columns) */
+  int from_table;
   _Atomic(ks_table_schema *) live;
   uv_mutex_t live_lock;
 } ks_table;

@@ -145,6 +145,13 @@ typedef struct ks_delta_schema_change {
 int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
                          int add_columns, ks_delta_schema_change *d);
 
+/* The schemaString of a table that gains next's extra fields: every field
+ * of table is kept as the table states it (its metadata -- column mapping
+ * ids, comments, invariants -- included), and each field of next that
+ * table lacks, at the top level or inside a struct both have, is appended
+ * to its struct. KS_ECORRUPT when either text is not a struct schema. */
+int ks_delta_schema_merge(const char *table, const char *next, ks_buf *out);
+
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max
  * (max gets a tie-breaking suffix per PROTOCOL.md); timestamps are

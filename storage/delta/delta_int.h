@@ -44,6 +44,8 @@ void ks__delta_snapshot_domain(ks_delta_snapshot *s, const char *domain,
 /* The members of add action a that ksink does not model, as f->extra,
  * with f's deletion-vector and row-tracking fields. */
 void ks__delta_add_extra(ks_delta_add *f, yajl_val a);
+/* A parsed JSON value written back as compact JSON text. */
+void ks__delta_json_write(ks_buf *b, yajl_val v);
 /* The unique id of a deletionVector object (NULL when v is none). */
 char *ks__delta_dv_id_json(yajl_val dv);
 /* The same from its parts (offset < 0: absent). */

@@ -136,7 +136,7 @@ int ks__delta_needs_v2_state(const ks_delta_snapshot *s) {
 
 /* ---- add fields kept verbatim ------------------------------------------- */
 
-static void json_value(ks_buf *b, yajl_val v) {
+void ks__delta_json_write(ks_buf *b, yajl_val v) {
   if (YAJL_IS_STRING(v)) {
     const char *x = YAJL_GET_STRING(v);
     ks_buf_append_json_str(b, x, strlen(x));
@@ -154,7 +154,7 @@ static void json_value(ks_buf *b, yajl_val v) {
       const char *k = v->u.object.keys[i];
       ks_buf_append_json_str(b, k, strlen(k));
       ks_buf_append_byte(b, ':');
-      json_value(b, v->u.object.values[i]);
+      ks__delta_json_write(b, v->u.object.values[i]);
     }
     ks_buf_append_byte(b, '}');
   } else if (YAJL_IS_ARRAY(v)) {
@@ -162,7 +162,7 @@ static void json_value(ks_buf *b, yajl_val v) {
     for (size_t i = 0; i < v->u.array.len; i++) {
       if (i)
         ks_buf_append_byte(b, ',');
-      json_value(b, v->u.array.values[i]);
+      ks__delta_json_write(b, v->u.array.values[i]);
     }
     ks_buf_append_byte(b, ']');
   } else {
@@ -204,7 +204,7 @@ void ks__delta_add_extra(ks_delta_add *f, yajl_val a) {
       ks_buf_append_byte(&b, ',');
     ks_buf_append_json_str(&b, k, strlen(k));
     ks_buf_append_byte(&b, ':');
-    json_value(&b, a->u.object.values[i]);
+    ks__delta_json_write(&b, a->u.object.values[i]);
   }
   if (b.len) {
     ks_buf_cstr(&b);

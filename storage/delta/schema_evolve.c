@@ -307,3 +307,102 @@ int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
   ks_buf_free(&c.path);
   return r;
 }
+
+/* ---- merging schemaStrings ---------------------------------------------- */
+
+/* The struct type of a field's "type", or NULL. */
+static yajl_val struct_of(yajl_val type) {
+  yajl_val t = ks__delta_json_field(type, "type");
+  const char *s = YAJL_IS_STRING(t) ? YAJL_GET_STRING(t) : NULL;
+  return s && strcmp(s, "struct") == 0
+             ? type
+             : NULL;
+}
+
+static yajl_val field_named(yajl_val fields, const char *name) {
+  for (size_t i = 0; i < fields->u.array.len; i++) {
+    yajl_val n = ks__delta_json_field(fields->u.array.values[i], "name");
+    const char *s = YAJL_IS_STRING(n) ? YAJL_GET_STRING(n) : NULL;
+    if (s && strcmp(s, name) == 0)
+      return fields->u.array.values[i];
+  }
+  return NULL;
+}
+
+/* Writes struct `t` (as the table states it) with next's extra fields. */
+static int merge_struct(ks_buf *out, yajl_val t, yajl_val n) {
+  yajl_val tf = ks__delta_json_field(t, "fields");
+  yajl_val nf = ks__delta_json_field(n, "fields");
+  if (!YAJL_IS_ARRAY(tf) || !YAJL_IS_ARRAY(nf))
+    return KS_ECORRUPT;
+  ks_buf_append_byte(out, '{');
+  for (size_t k = 0; k < t->u.object.len; k++) {
+    const char *key = t->u.object.keys[k];
+    if (k)
+      ks_buf_append_byte(out, ',');
+    ks_buf_append_json_str(out, key, strlen(key));
+    ks_buf_append_byte(out, ':');
+    if (strcmp(key, "fields") != 0) {
+      ks__delta_json_write(out, t->u.object.values[k]);
+      continue;
+    }
+    ks_buf_append_byte(out, '[');
+    for (size_t i = 0; i < tf->u.array.len; i++) {
+      yajl_val f = tf->u.array.values[i];
+      yajl_val name = ks__delta_json_field(f, "name");
+      yajl_val g = YAJL_IS_STRING(name)
+                       ? field_named(nf, YAJL_GET_STRING(name))
+                       : NULL;
+      yajl_val ts = struct_of(ks__delta_json_field(f, "type"));
+      yajl_val ns = g ? struct_of(ks__delta_json_field(g, "type")) : NULL;
+      if (i)
+        ks_buf_append_byte(out, ',');
+      if (ts == NULL || ns == NULL) {
+        ks__delta_json_write(out, f);
+        continue;
+      }
+      /* a struct both have: the field as stated, its type merged */
+      ks_buf_append_byte(out, '{');
+      for (size_t m = 0; m < f->u.object.len; m++) {
+        const char *fk = f->u.object.keys[m];
+        if (m)
+          ks_buf_append_byte(out, ',');
+        ks_buf_append_json_str(out, fk, strlen(fk));
+        ks_buf_append_byte(out, ':');
+        int rc = strcmp(fk, "type") == 0 ? merge_struct(out, ts, ns) : 0;
+        if (rc)
+          return rc;
+        if (strcmp(fk, "type") != 0)
+          ks__delta_json_write(out, f->u.object.values[m]);
+      }
+      ks_buf_append_byte(out, '}');
+    }
+    size_t n0 = tf->u.array.len;
+    for (size_t i = 0; i < nf->u.array.len; i++) {
+      yajl_val g = nf->u.array.values[i];
+      yajl_val name = ks__delta_json_field(g, "name");
+      if (!YAJL_IS_STRING(name) || field_named(tf, YAJL_GET_STRING(name)))
+        continue;
+      if (n0++)
+        ks_buf_append_byte(out, ',');
+      ks__delta_json_write(out, g);
+    }
+    ks_buf_append_byte(out, ']');
+  }
+  return ks_buf_append_byte(out, '}');
+}
+
+int ks_delta_schema_merge(const char *table, const char *next, ks_buf *out) {
+  yajl_val t = yajl_tree_parse(table, NULL, 0);
+  yajl_val n = yajl_tree_parse(next, NULL, 0);
+  int rc = KS_ECORRUPT;
+  if (struct_of(t) && struct_of(n)) {
+    size_t start = out->len;
+    rc = merge_struct(out, t, n);
+    if (rc)
+      ks_buf_truncate(out, start);
+  }
+  yajl_tree_free(t);
+  yajl_tree_free(n);
+  return rc;
+}
