@@ -114,8 +114,9 @@ static void print_files(const ks_delta_snapshot *s) {
     fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
     put_json_str(a->path);
     printf(",\"size\":%" PRId64 ",\"num_records\":%" PRId64
+           ",\"deleted_rows\":%" PRId64 ",\"base_row_id\":%" PRId64
            ",\"partition_values\":{",
-           a->size, a->num_records);
+           a->size, a->num_records, a->dv_cardinality, a->base_row_id);
     for (size_t k = 0; k < a->nparts; k++) {
       if (k)
         putchar(',');
@@ -153,6 +154,11 @@ static size_t dv_files(const ks_delta_snapshot *s) {
 /* protocol features, domains, deletion vectors and whether ksink may
  * append (ks_delta_protocol_check's verdict) */
 static void print_json_features(const ks_delta_snapshot *s) {
+  fputs(",\"metadata_id\":", stdout);
+  if (s->has_metadata && s->metadata.id)
+    put_json_str(s->metadata.id);
+  else
+    fputs("null", stdout);
   fputs(",\"domains\":{", stdout);
   for (size_t i = 0; i < s->ndomains; i++) {
     if (i)
