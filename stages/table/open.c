@@ -194,6 +194,13 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
   if ((r = table_columns(t, err, errlen)))
     return r;
   t->ndata = ks_schema_ncolumns(t->schema);
+  t->nprops = t->conf->nproperties;
+  t->prop_keys = ks_calloc(t->nprops + 1, sizeof(char *));
+  t->prop_values = ks_calloc(t->nprops + 1, sizeof(char *));
+  for (size_t k = 0; k < t->nprops; k++) {
+    t->prop_keys[k] = t->conf->properties[k].key;
+    t->prop_values[k] = t->conf->properties[k].value;
+  }
   uint32_t h = 2166136261u;
   for (const char *s = t->conf->name; *s; s++)
     h = (h ^ (uint8_t)*s) * 16777619u;
@@ -210,6 +217,8 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
 }
 
 void ks_table_close(ks_table *t) {
+  ks_free(t->prop_keys);
+  ks_free(t->prop_values);
   ks_table_layout_free(t);
   ks_schemaless_free(t);
   ks_schema_free(t->schema);

@@ -260,6 +260,20 @@ int ks_delta_row_tracking(const ks_delta_snapshot *s);
  * and carries inCommitTimestamp). */
 int ks_delta_in_commit_timestamps(const ks_delta_snapshot *s);
 
+/* The protocol and configuration of a table created with `features`
+ * (ks_delta_commit_req.table_features): the snapshot s (version -1,
+ * nothing else in it) gets min_reader/min_writer, the feature lists with
+ * what they imply (rowTracking needs domainMetadata) and the properties
+ * they turn on (delta.enableInCommitTimestamps, delta.enableRowTracking,
+ * delta.enableDeletionVectors, delta.enableChangeDataFeed,
+ * delta.appendOnly, delta.checkpointPolicy=v2), then keys/values. */
+void ks_delta_create_protocol(ks_delta_snapshot *s,
+                              const char *const *features, size_t n,
+                              const char *const *keys,
+                              const char *const *values, size_t nconf);
+/* A protocol action with the snapshot's feature lists when it has any. */
+int ks_delta_write_protocol_of(ks_buf *out, const ks_delta_snapshot *s);
+
 /* ---- checkpoints and table properties -------------------------------- */
 
 /* Spark's interval syntax for the retention properties: "interval 30 days",
@@ -364,6 +378,15 @@ typedef struct ks_delta_commit_req {
    * compares the schemas again. */
   const char *new_schema_string;
   const char *schema_from;
+  /* Used only when creating the table: its table features (none: reader
+   * 1 / writer 2; else writer 7, reader 3 when one is a reader-writer
+   * feature; what they imply is added, see ks_delta_create_protocol) and
+   * metaData.configuration (added to the properties the features turn
+   * on, which they may override). */
+  const char *const *table_features;
+  size_t ntable_features;
+  const char *const *conf_keys, *const *conf_values;
+  size_t nconf;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
 } ks_delta_commit_req;

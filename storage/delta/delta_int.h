@@ -31,6 +31,10 @@ void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
                             int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
 
+/* entry.c: the log entry of req against snap, into b (reset first). */
+int ks__delta_build_entry(const ks_delta_snapshot *snap,
+                          const ks_delta_commit_req *req, ks_buf *b);
+
 /* ---- table features (features.c) ---- */
 
 /* protocol.readerFeatures/writerFeatures of a JSON protocol action. */

@@ -438,3 +438,89 @@ int ks_delta_protocol_check(const ks_delta_snapshot *s, char *err,
     return rc;
   return 0;
 }
+
+/* ---- creating a table with features ------------------------------------- */
+
+static const char *const reader_writer[] = {
+    "deletionVectors", "v2Checkpoint",        "timestampNtz",
+    "typeWidening",    "vacuumProtocolCheck", "columnMapping"};
+
+static const struct {
+  const char *feature, *key, *value;
+} turns_on[] = {
+    {"inCommitTimestamp", "delta.enableInCommitTimestamps", "true"},
+    {"rowTracking", "delta.enableRowTracking", "true"},
+    {"deletionVectors", "delta.enableDeletionVectors", "true"},
+    {"changeDataFeed", "delta.enableChangeDataFeed", "true"},
+    {"appendOnly", "delta.appendOnly", "true"},
+    {"v2Checkpoint", "delta.checkpointPolicy", "v2"},
+};
+
+static void add_name(char ***l, size_t *n, const char *name) {
+  if (list_has(*l, *n, name))
+    return;
+  *l = ks_realloc(*l, (*n + 1) * sizeof **l);
+  (*l)[(*n)++] = ks_strdup(name);
+}
+
+static void set_conf(ks_delta_metadata *m, const char *k, const char *v) {
+  for (size_t i = 0; i < m->nconf; i++)
+    if (strcmp(m->conf_keys[i], k) == 0) {
+      ks_free(m->conf_values[i]);
+      m->conf_values[i] = ks_strdup(v);
+      return;
+    }
+  m->conf_keys = ks_realloc(m->conf_keys, (m->nconf + 1) * sizeof(char *));
+  m->conf_values = ks_realloc(m->conf_values, (m->nconf + 1) * sizeof(char *));
+  m->conf_keys[m->nconf] = ks_strdup(k);
+  m->conf_values[m->nconf++] = ks_strdup(v);
+}
+
+void ks_delta_create_protocol(ks_delta_snapshot *s,
+                              const char *const *features, size_t n,
+                              const char *const *keys,
+                              const char *const *values, size_t nconf) {
+  s->has_protocol = 1;
+  s->min_reader = KS__DELTA_READER_VERSION;
+  s->min_writer = KS__DELTA_WRITER_VERSION;
+  for (size_t i = 0; i < n; i++) {
+    s->min_writer = 7;
+    add_name(&s->writer_features, &s->nwriter_features, features[i]);
+    if (strcmp(features[i], "rowTracking") == 0)
+      add_name(&s->writer_features, &s->nwriter_features, "domainMetadata");
+    for (size_t k = 0; k < KS_ARRAY_SIZE(reader_writer); k++)
+      if (strcmp(features[i], reader_writer[k]) == 0) {
+        s->min_reader = 3;
+        add_name(&s->reader_features, &s->nreader_features, features[i]);
+      }
+    for (size_t k = 0; k < KS_ARRAY_SIZE(turns_on); k++)
+      if (strcmp(features[i], turns_on[k].feature) == 0)
+        set_conf(&s->metadata, turns_on[k].key, turns_on[k].value);
+  }
+  if (s->min_writer == 7 && s->min_reader == 3 && s->reader_features == NULL)
+    s->reader_features = ks_calloc(1, sizeof(char *));
+  for (size_t i = 0; i < nconf; i++)
+    set_conf(&s->metadata, keys[i], values[i]);
+}
+
+static void put_list(ks_buf *b, const char *key, char *const *l, size_t n) {
+  ks_buf_appendf(b, ",\"%s\":[", key);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      ks_buf_append_byte(b, ',');
+    ks_buf_append_json_str(b, l[i], strlen(l[i]));
+  }
+  ks_buf_append_byte(b, ']');
+}
+
+int ks_delta_write_protocol_of(ks_buf *out, const ks_delta_snapshot *s) {
+  ks_buf_appendf(out,
+                 "{\"protocol\":{\"minReaderVersion\":%d,"
+                 "\"minWriterVersion\":%d",
+                 s->min_reader, s->min_writer);
+  if (s->min_reader >= 3)
+    put_list(out, "readerFeatures", s->reader_features, s->nreader_features);
+  if (s->min_writer >= 7)
+    put_list(out, "writerFeatures", s->writer_features, s->nwriter_features);
+  return ks_buf_append_str(out, "}}\n");
+}

@@ -472,88 +472,8 @@ static void commit_finish(ks_delta_table *t, int status) {
   cb(arg, status, version);
 }
 
-/* commitInfo: first in the entry when the table has in-commit
- * timestamps on, with inCommitTimestamp above the previous commit's
- * (PROTOCOL.md "In-Commit Timestamps"). */
-static int write_commit_info(ks_delta_table *t, int64_t now_ms, int ict) {
-  const ks_delta_commit_req *req = t->req;
-  int64_t ts = -1;
-  if (ict) {
-    ts = now_ms;
-    if (t->snap.last_ict >= ts)
-      ts = t->snap.last_ict + 1;
-  }
-  return ks_delta_write_commit_info_ict(
-      &t->entry, now_ms, ts,
-      req->operation ? req->operation : "STREAMING UPDATE", req->engine_info,
-      req->nremoves == 0);
-}
-
-/* An add with the row tracking fields of PROTOCOL.md "Row Tracking":
- * fresh row ids above the table's high-water mark (*next moves past the
- * file's rows) and this commit's version. */
-static int write_tracked_add(ks_buf *b, const ks_delta_add *a, int64_t *next,
-                             int64_t version) {
-  char extra[128];
-  snprintf(extra, sizeof extra,
-           "\"baseRowId\":%" PRId64 ",\"defaultRowCommitVersion\":%" PRId64,
-           *next, version);
-  ks_delta_add copy = *a;
-  copy.extra = extra;
-  *next += a->num_records > 0 ? a->num_records : 0;
-  return ks_delta_write_add(b, &copy);
-}
-
 static int build_entry(ks_delta_table *t) {
-  const ks_delta_commit_req *req = t->req;
-  ks_buf *b = &t->entry;
-  int64_t now_ms = ks_now_us() / 1000;
-  int64_t version = t->snap.version + 1;
-  int ict = t->snap.version >= 0 && ks_delta_in_commit_timestamps(&t->snap);
-  int rows = t->snap.version >= 0 && ks_delta_row_tracking(&t->snap);
-  int rc = 0;
-  ks_buf_reset(b);
-  if (ict && (rc = write_commit_info(t, now_ms, 1)))
-    return rc;
-  if (t->snap.version < 0) {
-    char id[37];
-    ks_delta_uuid(id);
-    ks_delta_metadata m = {.id = id,
-                           .schema_string = (char *)req->schema_string,
-                           .partition_columns = (char **)req->partition_columns,
-                           .npartition_columns = req->npartition_columns,
-                           .created_time = now_ms};
-    if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,
-                                      KS__DELTA_WRITER_VERSION)) == 0)
-      rc = ks_delta_write_metadata(b, &m);
-  } else if (req->new_schema_string) {
-    ks_delta_metadata m = t->snap.metadata; /* a shallow copy */
-    m.schema_string = (char *)req->new_schema_string;
-    rc = ks_delta_write_metadata(b, &m);
-  }
-  for (size_t i = 0; rc == 0 && i < req->nremoves; i++)
-    rc = ks_delta_write_remove(b, &req->removes[i]);
-  int64_t next_row = ks_delta_row_id_high_water_mark(&t->snap) + 1;
-  for (size_t i = 0; rc == 0 && i < req->nadds; i++)
-    rc = rows && !req->adds[i].no_data_change
-             ? write_tracked_add(b, &req->adds[i], &next_row, version)
-             : ks_delta_write_add(b, &req->adds[i]);
-  if (rc == 0 && rows && next_row > 0 &&
-      next_row - 1 > ks_delta_row_id_high_water_mark(&t->snap))
-    rc = ks_buf_appendf(b,
-                        "{\"domainMetadata\":{\"domain\":\"delta.rowTracking\","
-                        "\"configuration\":\"{\\\"rowIdHighWaterMark\\\":%" PRId64
-                        "}\",\"removed\":false}}\n",
-                        next_row - 1);
-  for (size_t i = 0; rc == 0 && i < req->ntxns; i++) {
-    ks_delta_txn txn = {.app_id = (char *)req->txns[i].app_id,
-                        .version = req->txns[i].version,
-                        .last_updated = now_ms};
-    rc = ks_delta_write_txn(b, &txn);
-  }
-  if (rc == 0 && !ict)
-    rc = write_commit_info(t, now_ms, 0);
-  return rc;
+  return ks__delta_build_entry(&t->snap, t->req, &t->entry);
 }
 
 static void on_commit_reloaded(ks_delta_table *t, int status);
