@@ -58,9 +58,7 @@ char *ks__delta_dv_id(const char *storage_type, const char *path,
 /* The storage key of a deletion vector (relative to the table root), or
  * NULL for inline ones and malformed descriptors. Free with ks_free. */
 char *ks__delta_dv_file(const char *storage_type, const char *path_or_inline);
-/* The snapshot holds state a classic V1 checkpoint (checkpoint.c) does
- * not carry: table features, domains, deletion vectors, row ids. */
-int ks__delta_needs_v2_state(const ks_delta_snapshot *s);
+
 /* obj[key] of a parsed JSON object, or NULL (also when obj is not one). */
 yajl_val ks__delta_json_field(yajl_val obj, const char *key);
 /* The table's storage and root ("" or "path/", with the slash). */

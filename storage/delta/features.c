@@ -125,15 +125,6 @@ int ks_delta_in_commit_timestamps(const ks_delta_snapshot *s) {
          conf_true(s, "delta.enableInCommitTimestamps");
 }
 
-int ks__delta_needs_v2_state(const ks_delta_snapshot *s) {
-  if (s->nreader_features || s->nwriter_features || s->ndomains)
-    return 1;
-  for (size_t i = 0; i < s->nfiles; i++)
-    if (s->files[i].path && s->files[i].extra)
-      return 1;
-  return 0;
-}
-
 /* ---- add fields kept verbatim ------------------------------------------- */
 
 void ks__delta_json_write(ks_buf *b, yajl_val v) {

@@ -522,11 +522,6 @@ static void maybe_checkpoint(ks_delta_table *t) {
     ks_log_info("delta %s: checkpoint at v%" PRId64
                 " skipped: the previous one is still being written",
                 t->log_prefix, t->snap.version);
-  else if (rc == KS_EUNSUPPORTED)
-    ks_log_info("delta %s: no checkpoint at v%" PRId64
-                ": the table's features, domains or deletion vectors are "
-                "not carried by the classic checkpoint ksink writes",
-                t->log_prefix, t->snap.version);
   else if (rc)
     ks_log_warn("delta %s: checkpoint at v%" PRId64 " not started: %s",
                 t->log_prefix, t->snap.version, ks_strerror(rc));

@@ -228,9 +228,26 @@ async function verify(opts) {
   const log = path.join(opts.table, '_delta_log');
   const cks = fs.readdirSync(log).filter((n) => /^\d{20}\.checkpoint\.parquet$/.test(n) && Number(n.slice(0, 20)) > old);
   for (const c of cks) {
-    const r = (await conn.runAndReadAll(
-      `SELECT count(*) FILTER (WHERE add IS NOT NULL)::INTEGER AS adds FROM read_parquet('${path.join(log, c)}')`)).getRowObjectsJson();
-    check(`checkpoint ${c}`, r[0].adds > 0, `DuckDB finds ${r[0].adds} add rows`);
+    const q = (sql) => conn.runAndReadAll(sql).then((r) => r.getRowObjectsJson());
+    const f = `read_parquet('${path.join(log, c)}', union_by_name=true)`;
+    const cols = (await q(`DESCRIBE SELECT * FROM ${f}`)).map((r) => r.column_name);
+    const [r] = await q(`SELECT count(*) FILTER (WHERE add IS NOT NULL)::INTEGER AS adds,
+      ${cols.includes('checkpointMetadata') ? 'count(*) FILTER (WHERE checkpointMetadata IS NOT NULL)' : '0'}::INTEGER AS ckmeta,
+      ${cols.includes('domainMetadata') ? 'count(*) FILTER (WHERE domainMetadata IS NOT NULL)' : '0'}::INTEGER AS domains,
+      count(*) FILTER (WHERE add.deletionVector IS NOT NULL)::INTEGER AS dvs,
+      to_json(first(protocol) FILTER (WHERE protocol IS NOT NULL))::VARCHAR AS protocol FROM ${f}`);
+    const errs = [];
+    if (r.adds <= 0) errs.push(`${r.adds} add rows`);
+    const v2 = (before.protocol.writerFeatures || []).includes('v2Checkpoint');
+    if (v2 && r.ckmeta !== 1) errs.push(`${r.ckmeta} checkpointMetadata rows in a v2Checkpoint table`);
+    const p = JSON.parse(r.protocol);
+    for (const k of ['readerFeatures', 'writerFeatures'])
+      if (JSON.stringify(p[k] ?? undefined) !== JSON.stringify(before.protocol[k]))
+        errs.push(`protocol.${k} ${JSON.stringify(p[k])}, the table has ${JSON.stringify(before.protocol[k])}`);
+    if (r.domains < Object.keys(before.domains).length) errs.push(`${r.domains} domainMetadata rows, the table has ${Object.keys(before.domains).length}`);
+    const dvFiles = before.active_files.filter((x) => x.deleted_rows > 0).length;
+    if (r.dvs < dvFiles) errs.push(`${r.dvs} adds with a deletion vector, the table has ${dvFiles}`);
+    check(`checkpoint:${Number(c.slice(0, 20))}`, errs.length === 0, errs.join('; '));
   }
   conn.closeSync?.();
   const summary = `${newAdds.length} new files, ${seen.size} records, ${entries.length} commits, ${cks.length} checkpoints`;
