@@ -344,8 +344,12 @@ void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
     /* (path, deletion vector) names a file: Spark writes the add of the
      * new vector before the remove of the old one in a DELETE's commit */
     const char *a = s->files[at].dv_id, *b = r->dv_id;
-    if ((a || b) && (!a || !b || strcmp(a, b) != 0))
-      at = -1;
+    if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+      /* the path stays active under its new vector: no tombstone for it
+       * (the file is not to be vacuumed) */
+      ks__delta_remove_free(r);
+      return;
+    }
   }
   if (at >= 0) {
     ks__delta_add_free(&s->files[at]); /* path NULL: a hole */
