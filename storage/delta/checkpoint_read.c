@@ -7,8 +7,8 @@
  * their shape. Columns a writer left out read as null, as PROTOCOL.md asks;
  * columns ksink does not keep (tags, stats_parsed, ...) are not read at
  * all. Protocol features, domainMetadata, deletion vectors and row ids are
- * kept; a V2 checkpoint that points at sidecar files is refused
- * (KS_EUNSUPPORTED) so the loader takes the JSON log instead.
+ * kept; the sidecar files a V2 checkpoint names are listed in
+ * s->sidecars for the loader, which applies them with this same reader.
  *
  * Each needed leaf is read whole (reader.h); a leaf under a map or list
  * gets a row index (entry where each row starts) so rows are assembled by
@@ -345,12 +345,18 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
       features_row(s, 'w', &c[P_WFEAT], row);
     }
     if (present(&c[SIDECAR_PATH], row)) {
-      /* V2 checkpoint: the files are in sidecars, which this reader does
-       * not follow; the caller falls back to an older checkpoint or the
-       * JSON log */
-      fail(r, KS_EUNSUPPORTED, "row %zu: a V2 checkpoint with sidecar files",
-           row);
-      return;
+      /* V2 checkpoint: the files are in a sidecar the loader reads next;
+       * only sidecars under _delta_log/_sidecars/ are followed */
+      char *sc = str_dup(&c[SIDECAR_PATH], row);
+      if (strstr(sc, "..") || strchr(sc, '/') || strstr(sc, ":")) {
+        ks_free(sc);
+        fail(r, KS_EUNSUPPORTED, "row %zu: a sidecar outside _sidecars/",
+             row);
+        return;
+      }
+      s->sidecars =
+          ks_realloc(s->sidecars, (s->nsidecars + 1) * sizeof *s->sidecars);
+      s->sidecars[s->nsidecars++] = sc;
     }
     if (present(&c[DM_DOMAIN], row)) {
       char *d = str_dup(&c[DM_DOMAIN], row);

@@ -201,6 +201,10 @@ typedef struct ks_delta_snapshot {
   /* commitInfo.inCommitTimestamp of the newest commit replayed from JSON
    * (-1: none seen) */
   int64_t last_ict;
+  /* sidecar files a V2 checkpoint named (paths relative to
+   * _delta_log/_sidecars/), still to be applied by the loader */
+  char **sidecars;
+  size_t nsidecars;
   int has_metadata;
   ks_delta_metadata metadata;
   ks_delta_add *files; /* active files, in the order they were added */

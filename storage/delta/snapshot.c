@@ -139,6 +139,9 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s) {
     ks_free(s->domains[i].configuration);
   }
   ks_free(s->domains);
+  for (size_t i = 0; i < s->nsidecars; i++)
+    ks_free(s->sidecars[i]);
+  ks_free(s->sidecars);
   snap_index *ix = s->index_;
   if (ix) {
     ks_free(ix->ix[FILES].slots);

@@ -71,6 +71,9 @@ struct ks_delta_table {
   size_t njson;
   int64_t *ck_versions; /* complete checkpoints listed, ascending */
   int *ck_parts;
+  char **ck_names;      /* V2 UUID-named ones: the name, else NULL */
+  size_t nck_names;     /* entries of ck_names (nck may shrink) */
+  size_t ck_sidecar;    /* sidecars of ck_snap applied so far */
   size_t nck;
   int64_t newest;
   ks_delta_snapshot ck_snap; /* a checkpoint being read */
@@ -145,6 +148,7 @@ void ks_delta_table_free(ks_delta_table *t) {
   ks_free(t->json);
   ks_free(t->ck_versions);
   ks_free(t->ck_parts);
+  ks_free(t->ck_names);
   ks_free(t->root);
   ks_free(t->log_prefix);
   ks_free(t);
@@ -173,8 +177,12 @@ static void load_finish(ks_delta_table *t, int status) {
   ks_free(t->json);
   ks_free(t->ck_versions);
   ks_free(t->ck_parts);
+  for (size_t i = 0; t->ck_names && i < t->nck_names; i++)
+    ks_free(t->ck_names[i]);
+  ks_free(t->ck_names);
   t->versions = t->json = t->ck_versions = NULL;
   t->ck_parts = NULL;
+  t->ck_names = NULL;
   t->nversions = t->next_version = t->njson = t->nck = 0;
   ks_delta_snapshot_free(&t->ck_snap);
   t->load_done(t, status);
@@ -248,11 +256,14 @@ static int read_entries(ks_delta_table *t, int64_t from) {
 }
 
 static int try_checkpoint(ks_delta_table *t);
+static void ckpt_sidecars(ks_delta_table *t);
 
 static void ckpt_key(const ks_delta_table *t, char *key, size_t n) {
   int64_t v = t->ck_versions[t->ck_at];
   int parts = t->ck_parts[t->ck_at];
-  if (parts == 1)
+  if (t->ck_names && t->ck_names[t->ck_at])
+    snprintf(key, n, "%s%s", t->log_prefix, t->ck_names[t->ck_at]);
+  else if (parts == 1)
     snprintf(key, n, "%s%020" PRId64 ".checkpoint.parquet", t->log_prefix, v);
   else
     snprintf(key, n, "%s%020" PRId64 ".checkpoint.%010d.%010d.parquet",
@@ -300,6 +311,43 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
       load_finish(t, rc);
     return;
   }
+  t->ck_sidecar = 0;
+  ckpt_sidecars(t);
+}
+
+/* A sidecar of a V2 checkpoint: add and remove rows, read as a part. */
+static void on_sidecar_get(void *arg, int status, const uint8_t *data,
+                           size_t len) {
+  ks_delta_table *t = arg;
+  char msg[300] = "not found";
+  int rc = status ? status
+                  : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
+                                              sizeof msg);
+  if (rc) {
+    ks_log_warn("delta %s_sidecars/%s: unreadable sidecar (%s); trying an "
+                "older checkpoint or the JSON log",
+                t->log_prefix, t->ck_snap.sidecars[t->ck_sidecar], msg);
+    if ((rc = checkpoint_fallback(t)))
+      load_finish(t, rc);
+    return;
+  }
+  t->ck_sidecar++;
+  ckpt_sidecars(t);
+}
+
+/* Reads the checkpoint's next sidecar, or takes the checkpoint. */
+static void ckpt_sidecars(ks_delta_table *t) {
+  int rc;
+  char key[1024];
+  ckpt_key(t, key, sizeof key);
+  if (t->ck_sidecar < t->ck_snap.nsidecars) {
+    char sk[1024];
+    snprintf(sk, sizeof sk, "%s_sidecars/%s", t->log_prefix,
+             t->ck_snap.sidecars[t->ck_sidecar]);
+    if ((rc = ks_storage_get(t->st, sk, on_sidecar_get, t)))
+      load_finish(t, rc);
+    return;
+  }
   int64_t v = t->ck_versions[t->ck_at];
   if (!t->ck_snap.has_protocol || !t->ck_snap.has_metadata) {
     ks_log_warn("delta %s: checkpoint without protocol or metaData", key);
@@ -307,6 +355,11 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
       load_finish(t, rc);
     return;
   }
+  for (size_t i = 0; i < t->ck_snap.nsidecars; i++)
+    ks_free(t->ck_snap.sidecars[i]);
+  ks_free(t->ck_snap.sidecars);
+  t->ck_snap.sidecars = NULL;
+  t->ck_snap.nsidecars = 0;
   ks_delta_snapshot_free(&t->snap);
   t->snap = t->ck_snap;
   t->snap.version = v;
@@ -352,6 +405,40 @@ static int try_checkpoint(ks_delta_table *t) {
   return 0;
 }
 
+/* UUID-named V2 checkpoints in Parquet (PROTOCOL.md "V2 Checkpoint
+ * Spec"), at versions without a classic one, join the checkpoints in
+ * version order; JSON ones are not read (an older checkpoint or the JSON
+ * log is used instead). */
+static void add_v2_checkpoints(ks_delta_table *t,
+                               const ks__delta_logname *names,
+                               const ks_storage_obj *objs, size_t n,
+                               size_t plen) {
+  t->ck_names = ks_calloc(n ? n : 1, sizeof *t->ck_names);
+  t->nck_names = n;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = objs[i].key + plen;
+    size_t len = strlen(name);
+    if (names[i].kind != KS__LOG_CHECKPOINT_V2 || len < 8 ||
+        strcmp(name + len - 8, ".parquet") != 0)
+      continue;
+    size_t at = 0;
+    while (at < t->nck && t->ck_versions[at] < names[i].version)
+      at++;
+    if (at < t->nck && t->ck_versions[at] == names[i].version)
+      continue; /* a classic one (or another V2 one) of that version */
+    memmove(&t->ck_versions[at + 1], &t->ck_versions[at],
+            (t->nck - at) * sizeof *t->ck_versions);
+    memmove(&t->ck_parts[at + 1], &t->ck_parts[at],
+            (t->nck - at) * sizeof *t->ck_parts);
+    memmove(&t->ck_names[at + 1], &t->ck_names[at],
+            (t->nck - at) * sizeof *t->ck_names);
+    t->ck_versions[at] = names[i].version;
+    t->ck_parts[at] = 1;
+    t->ck_names[at] = ks_strdup(name);
+    t->nck++;
+  }
+}
+
 static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
                          size_t n) {
   ks_delta_table *t = arg;
@@ -376,6 +463,7 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
   }
   t->nck =
       ks__delta_complete_checkpoints(names, n, t->ck_versions, t->ck_parts);
+  add_v2_checkpoints(t, names, objs, n, plen);
   ks_free(names);
   t->last_ckpt = t->hint;
   if (t->nck && t->ck_versions[t->nck - 1] > t->last_ckpt)
