@@ -17,7 +17,7 @@ static const char *const creatable[] = {
     "appendOnly",        "changeDataFeed", "deletionVectors",
     "domainMetadata",    "inCommitTimestamp", "rowTracking",
     "v2Checkpoint",      "vacuumProtocolCheck", "timestampNtz",
-    "typeWidening",      NULL};
+    "typeWidening",      "columnMapping",    NULL};
 
 void ks__conf_features_free(ks_conf_table *t) {
   for (size_t i = 0; i < t->ntable_features; i++)
@@ -58,7 +58,7 @@ static int load_features(ks__conf_ctx *c, const ks__conf_node *v,
           "\"%s\" is not a feature ksink creates tables with; one of "
           "appendOnly, changeDataFeed, deletionVectors, domainMetadata, "
           "inCommitTimestamp, rowTracking, v2Checkpoint, "
-          "vacuumProtocolCheck, timestampNtz, typeWidening",
+          "vacuumProtocolCheck, timestampNtz, typeWidening, columnMapping",
           name);
     ks__conf_path_pop(c, saved);
   }

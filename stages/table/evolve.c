@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Another writer evolving the same table at the same moment makes the
@@ -89,6 +90,19 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
     return KS_ECONFIG;
   }
   const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
+  const char *mode = ks_delta_snapshot_conf(s, "delta.columnMapping.mode");
+  int mapped = mode && strcmp(mode, "none") != 0;
+  ks_free(t->mapped_schema);
+  t->mapped_schema = mapped && cur ? ks_strdup(cur) : NULL;
+  if (mapped && s->metadata.npartition_columns) { /* before any commit */
+    snprintf(err, errlen,
+             "table %s: ksink cannot append to the Delta table at %s/%s: "
+             "table feature columnMapping: partitioned tables with column "
+             "mapping are not written yet (partition values keyed by "
+             "physical names)",
+             t->conf->name, where, t->conf->path);
+    return KS_EUNSUPPORTED;
+  }
   if (cur && strcmp(cur, t->schema_string) == 0)
     return 0;
   char why[600];
@@ -107,7 +121,7 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
     return refuse(where, t, s->version, why, err, errlen);
   if (strcmp(cur, t->schema_string) == 0)
     return 0; /* the same columns in another order: the table's order */
-  if (d.added == 0 && t->from_table)
+  if (d.added == 0 && (t->from_table || mapped))
     return 0; /* the table's own columns: its schemaString stays */
   if (d.added == 0)
     return refuse(where, t, s->version,
@@ -119,8 +133,15 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
    * metadata kept), the _kafka_* ones are appended */
   ks_buf merged;
   ks_buf_init(&merged, 0);
-  int mr = t->from_table
-               ? ks_delta_schema_merge(cur, t->schema_string, &merged)
+  /* column mapping: the new columns get ids above maxColumnId */
+  const char *maxid =
+      ks_delta_snapshot_conf(s, "delta.columnMapping.maxColumnId");
+  int64_t next_id = (maxid ? strtoll(maxid, NULL, 10) : 0) + 1;
+  if (next_id <= ks_delta_schema_max_column_id(cur))
+    next_id = ks_delta_schema_max_column_id(cur) + 1;
+  int mr = t->from_table || mapped
+               ? ks_delta_schema_merge(cur, t->schema_string,
+                                       mapped ? &next_id : NULL, &merged)
                : ks_buf_append_str(&merged, t->schema_string);
   if (mr || ks_buf_cstr(&merged)) {
     ks_buf_free(&merged);
@@ -134,6 +155,10 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
                              .engine_info = "ksink/" KS_VERSION};
   r = wait_io(io, ks_delta_commit(io->dt, &req, on_committed, io));
   ks_free(from);
+  if (r == 0 && mapped) {
+    ks_free(t->mapped_schema);
+    t->mapped_schema = ks_strdup((const char *)merged.data);
+  }
   ks_buf_free(&merged);
   if (r == KS_ECONFLICT) {
     ks_log_warn("table %s: %s; comparing the schemas again", t->conf->name,

@@ -6,6 +6,7 @@
  */
 #include "stages/table/table.h"
 #include "stages/record/infer.h"
+#include "stages/table/colmap.h"
 #include "stages/table/evolve.h"
 #include "stages/table/layout.h"
 #include "stages/table/schemaless.h"
@@ -53,11 +54,14 @@ typedef struct schema_look {
   char *schema_string; /* the table's, NULL: no table yet */
   char *partitioned;   /* its first partition column, NULL: none */
   char refused[400];   /* why ksink cannot append ("": it can) */
+  int mapped;          /* column mapping is on */
 } schema_look;
 
 static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
   schema_look *l = arg;
   ks_delta_protocol_check(s, l->refused, sizeof l->refused);
+  const char *mode = ks_delta_snapshot_conf(s, "delta.columnMapping.mode");
+  l->mapped = mode && strcmp(mode, "none") != 0;
   if (s->version >= 0 && s->has_metadata) {
     l->schema_string = ks_strdup(s->metadata.schema_string);
     if (s->metadata.npartition_columns)
@@ -147,6 +151,15 @@ static int start_schemaless(const ks_conf *conf, ks_table *t, char *err,
              tc->name, tc->path, l.refused);
     r = KS_EUNSUPPORTED;
   }
+  if (r == 0 && l.mapped) {
+    snprintf(err, errlen,
+             "table %s: the Delta table at %s uses column mapping; "
+             "schemaless mode does not give new columns ids (give the "
+             "table a schema, or omit schema_evolution: add_columns to "
+             "append with the table's columns)",
+             tc->name, tc->path);
+    r = KS_EUNSUPPORTED;
+  }
   if (r == 0 && l.partitioned) {
     snprintf(err, errlen,
              "%s:%d: tables[%d] (%s): the table at %s is partitioned by %s; "
@@ -208,15 +221,52 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
   return 0;
 }
 
+static int wants_column_mapping(const ks_table *t) {
+  for (size_t i = 0; i < t->conf->ntable_features; i++)
+    if (strcmp(t->conf->table_features[i], "columnMapping") == 0)
+      return 1;
+  return 0;
+}
+
 int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
                     size_t errlen) {
-  if (t->conf->format != KS_FORMAT_DELTA || t->schemaless)
-    return 0; /* no log, or columns taken from it */
+  if (t->conf->format != KS_FORMAT_DELTA)
+    return 0; /* no log */
+  if (t->schemaless) {
+    if (!wants_column_mapping(t))
+      return 0; /* columns taken from the log */
+    snprintf(err, errlen,
+             "%s:%d: tables[%d] (%s): table_features: columnMapping needs "
+             "the table's columns fixed at start-up; schemaless tables learn "
+             "theirs (give the table a schema)",
+             t->conf_file, t->conf->line, t->index, t->conf->name);
+    return KS_ECONFIG;
+  }
   /* from_table: the _kafka_* columns join the table's */
-  return ks_evolve_start(conf, t, table_columns, err, errlen);
+  int r = ks_evolve_start(conf, t, table_columns, err, errlen);
+  if (r == 0 && t->start_version < 0 && wants_column_mapping(t)) {
+    /* a new column-mapped table: every column gets an id and a physical
+     * name now, before any file is written; its first commit writes this
+     * schemaString */
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    int64_t next_id = 1;
+    r = ks_delta_schema_merge("{\"type\":\"struct\",\"fields\":[]}",
+                              t->schema_string, &next_id, &b);
+    if (r == 0 && (r = ks_buf_cstr(&b)) == 0) {
+      ks_free(t->schema_string);
+      t->schema_string = (char *)ks_buf_steal(&b, NULL);
+      t->mapped_schema = ks_strdup(t->schema_string);
+    }
+    ks_buf_free(&b);
+  }
+  if (r == 0 && t->mapped_schema)
+    r = ks_table_column_mapping(t, t->mapped_schema, err, errlen);
+  return r;
 }
 
 void ks_table_close(ks_table *t) {
+  ks_free(t->mapped_schema);
   ks_free(t->prop_keys);
   ks_free(t->prop_values);
   ks_table_layout_free(t);

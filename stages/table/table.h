@@ -46,6 +46,9 @@ typedef struct ks_table {
   /* no schema file, an existing Delta table: the columns are the table's
    * (fixed; schema evolution adds only the _kafka_* columns) */
   int from_table;
+  /* the table's schemaString once start-up settled it (evolve.c), when
+   * the table uses column mapping; NULL otherwise */
+  char *mapped_schema;
   /* tables[].properties as two arrays (ks_delta_commit_req.conf_keys) */
   const char **prop_keys, **prop_values;
   size_t nprops;

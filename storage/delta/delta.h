@@ -149,8 +149,15 @@ int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
  * of table is kept as the table states it (its metadata -- column mapping
  * ids, comments, invariants -- included), and each field of next that
  * table lacks, at the top level or inside a struct both have, is appended
- * to its struct. KS_ECORRUPT when either text is not a struct schema. */
-int ks_delta_schema_merge(const char *table, const char *next, ks_buf *out);
+ * to its struct. With next_id (a column-mapped table) each appended field
+ * gets delta.columnMapping.id *next_id (which moves on) and a fresh
+ * delta.columnMapping.physicalName "col-<uuid>", the fields of a new
+ * struct too, in pre-order. KS_ECORRUPT when either text is not a struct
+ * schema. */
+int ks_delta_schema_merge(const char *table, const char *next,
+                          int64_t *next_id, ks_buf *out);
+/* The largest delta.columnMapping.id in a schemaString, or 0. */
+int64_t ks_delta_schema_max_column_id(const char *schema_string);
 
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max

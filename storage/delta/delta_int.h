@@ -37,6 +37,9 @@ int ks__delta_build_entry(const ks_delta_snapshot *snap,
 
 /* ---- table features (features.c) ---- */
 
+/* Sets (or replaces) metaData.configuration[k]. */
+void ks__delta_conf_set(ks_delta_metadata *m, const char *k, const char *v);
+
 /* protocol.readerFeatures/writerFeatures of a JSON protocol action. */
 void ks__delta_apply_protocol(ks_delta_snapshot *s, yajl_val a);
 /* Replaces a feature list (which: 'r' or 'w') with a copy of names. */

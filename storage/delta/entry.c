@@ -14,6 +14,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* commitInfo: first in the entry when the table has in-commit
@@ -62,6 +63,26 @@ int ks__delta_build_entry(const ks_delta_snapshot *snap,
                              req->ntable_features, req->conf_keys,
                              req->conf_values, req->nconf);
     rules = &created;
+  } else if (req->new_schema_string) { /* the table's, to be changed */
+    ks_delta_create_protocol(&created, NULL, 0,
+                             (const char *const *)snap->metadata.conf_keys,
+                             (const char *const *)snap->metadata.conf_values,
+                             snap->metadata.nconf);
+  }
+  /* column mapping: maxColumnId covers every id of the schema written */
+  const char *mode = ks_delta_snapshot_conf(&created, "delta.columnMapping.mode");
+  const char *written =
+      snap->version < 0 ? req->schema_string : req->new_schema_string;
+  if (mode && strcmp(mode, "none") != 0 && written) {
+    const char *cur =
+        ks_delta_snapshot_conf(&created, "delta.columnMapping.maxColumnId");
+    int64_t max = ks_delta_schema_max_column_id(written);
+    if (cur && strtoll(cur, NULL, 10) > max)
+      max = strtoll(cur, NULL, 10);
+    char v[32];
+    snprintf(v, sizeof v, "%" PRId64, max);
+    ks__delta_conf_set(&created.metadata, "delta.columnMapping.maxColumnId",
+                       v);
   }
   int ict = ks_delta_in_commit_timestamps(rules);
   int rows = ks_delta_row_tracking(rules);
@@ -85,6 +106,9 @@ int ks__delta_build_entry(const ks_delta_snapshot *snap,
   } else if (rc == 0 && req->new_schema_string) {
     ks_delta_metadata m = snap->metadata; /* a shallow copy */
     m.schema_string = (char *)req->new_schema_string;
+    m.conf_keys = created.metadata.conf_keys;
+    m.conf_values = created.metadata.conf_values;
+    m.nconf = created.metadata.nconf;
     rc = ks_delta_write_metadata(b, &m);
   }
   for (size_t i = 0; rc == 0 && i < req->nremoves; i++)

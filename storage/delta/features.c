@@ -294,7 +294,7 @@ static const fdesc known[] = {
     {"changeDataFeed", FEAT_OK, NULL},
     {"generatedColumns", FEAT_UNUSED, "delta.generationExpression"},
     {"identityColumns", FEAT_UNUSED, "delta.identity.start"},
-    {"columnMapping", FEAT_UNUSED, "delta.columnMapping.mode"},
+    {"columnMapping", FEAT_OK, NULL},
     {"deletionVectors", FEAT_OK, NULL},
     {"rowTracking", FEAT_OK, NULL},
     {"inCommitTimestamp", FEAT_OK, NULL},
@@ -445,6 +445,7 @@ static const struct {
     {"changeDataFeed", "delta.enableChangeDataFeed", "true"},
     {"appendOnly", "delta.appendOnly", "true"},
     {"v2Checkpoint", "delta.checkpointPolicy", "v2"},
+    {"columnMapping", "delta.columnMapping.mode", "name"},
 };
 
 static void add_name(char ***l, size_t *n, const char *name) {
@@ -454,7 +455,7 @@ static void add_name(char ***l, size_t *n, const char *name) {
   (*l)[(*n)++] = ks_strdup(name);
 }
 
-static void set_conf(ks_delta_metadata *m, const char *k, const char *v) {
+void ks__delta_conf_set(ks_delta_metadata *m, const char *k, const char *v) {
   for (size_t i = 0; i < m->nconf; i++)
     if (strcmp(m->conf_keys[i], k) == 0) {
       ks_free(m->conf_values[i]);
@@ -486,12 +487,12 @@ void ks_delta_create_protocol(ks_delta_snapshot *s,
       }
     for (size_t k = 0; k < KS_ARRAY_SIZE(turns_on); k++)
       if (strcmp(features[i], turns_on[k].feature) == 0)
-        set_conf(&s->metadata, turns_on[k].key, turns_on[k].value);
+        ks__delta_conf_set(&s->metadata, turns_on[k].key, turns_on[k].value);
   }
   if (s->min_writer == 7 && s->min_reader == 3 && s->reader_features == NULL)
     s->reader_features = ks_calloc(1, sizeof(char *));
   for (size_t i = 0; i < nconf; i++)
-    set_conf(&s->metadata, keys[i], values[i]);
+    ks__delta_conf_set(&s->metadata, keys[i], values[i]);
 }
 
 static void put_list(ks_buf *b, const char *key, char *const *l, size_t n) {

@@ -17,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 COUNT=${KS_IT_COUNT:+600}
 COUNT=${COUNT:-3000}
 TOOL="node $KS_SOURCE_DIR/test/tools/delta_corpus.mjs"
-start_broker ev:4
+start_broker ev:4 cm:2
 PORT=$((20000 + RANDOM % 30000))
 TABLE=$WORK/lake/ev
 cat >"$WORK/schema.json" <<'JSON'
@@ -38,14 +38,20 @@ tables:
     flush: { records: 250, interval: 1s }
     table_features: $1
     properties: { delta.checkpointInterval: "3", delta.logRetentionDuration: "interval 30 days" }
+  - name: cm
+    topics: [cm]
+    schema: $WORK/schema.json
+    flush: { records: 250, interval: 1s }
+    table_features: [columnMapping, inCommitTimestamp, rowTracking]
+    properties: { delta.checkpointInterval: "2" }
 YAML
 }
 
-conf "[columnMapping]" >"$WORK/bad.yaml"
+conf "[identityColumns]" >"$WORK/bad.yaml"
 rc=0
 "$KSINK" run -c "$WORK/bad.yaml" >/dev/null 2>"$WORK/bad.err" || rc=$?
-[ "$rc" = 2 ] && grep -q '"columnMapping" is not a feature ksink creates tables with' "$WORK/bad.err" ||
-  fail "columnMapping: exit $rc: $(cat "$WORK/bad.err")"
+[ "$rc" = 2 ] && grep -q '"identityColumns" is not a feature ksink creates tables with' "$WORK/bad.err" ||
+  fail "identityColumns: exit $rc: $(cat "$WORK/bad.err")"
 [ ! -e "$TABLE" ] || fail "the refused config wrote a table"
 
 conf "[inCommitTimestamp, v2Checkpoint, deletionVectors, rowTracking, changeDataFeed, appendOnly, vacuumProtocolCheck]" >"$WORK/ksink.yaml"
@@ -57,10 +63,13 @@ gen() { # N FIRST FILE
 }
 run() { # N FIRST TAG: produce, run until the table has every row, stop
   gen "$1" "$2" "$WORK/$3.jsonl"
-  "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic ev --values "$WORK/$3.jsonl" \
-    --expect "$WORK/$3.expect" >/dev/null 2>"$WORK/produce.err" || fail "producer: $(cat "$WORK/produce.err")"
+  for tp in ev cm; do
+    "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic $tp --values "$WORK/$3.jsonl" \
+      --expect "$WORK/$3.$tp.expect" >/dev/null 2>"$WORK/produce.err" || fail "producer: $(cat "$WORK/produce.err")"
+  done
   run_ksink
   wait_rows "$TABLE" $(($2 + $1 - 1))
+  wait_rows "$WORK/lake/cm" $(($2 + $1 - 1))
   kill -TERM "$KSINK_PID"
   local rc=0
   wait "$KSINK_PID" || rc=$?
@@ -90,12 +99,29 @@ node -e "
 " || fail "version 0 of the created table"
 log "run 1: created at reader 3 / writer 7 with the features and properties asked for"
 
-cp -r "$TABLE" "$WORK/orig"
-"$KSINK" inspect "file://$TABLE" --json --files >"$WORK/before.json"
+node -e "
+  const l = require('fs').readFileSync('$WORK/lake/cm/_delta_log/00000000000000000000.json', 'utf8').trim().split('\n').map(JSON.parse);
+  const p = l.find(a => a.protocol).protocol, m = l.find(a => a.metaData).metaData;
+  if (!p.readerFeatures.includes('columnMapping') || !p.writerFeatures.includes('columnMapping')) throw new Error('protocol ' + JSON.stringify(p));
+  const s = JSON.parse(m.schemaString);
+  const ids = s.fields.map(f => f.metadata['delta.columnMapping.id']);
+  if (m.configuration['delta.columnMapping.mode'] !== 'name' || Number(m.configuration['delta.columnMapping.maxColumnId']) !== Math.max(...ids))
+    throw new Error('configuration ' + JSON.stringify(m.configuration));
+  if (new Set(ids).size !== s.fields.length || s.fields.some(f => !/^col-/.test(f.metadata['delta.columnMapping.physicalName'])))
+    throw new Error('fields ' + m.schemaString);
+" || fail "version 0 of the column-mapped table"
+log "run 1: the column-mapped table has ids and physical names, maxColumnId their largest"
+
+for tb in ev cm; do
+  cp -r "$WORK/lake/$tb" "$WORK/orig.$tb"
+  "$KSINK" inspect "file://$WORK/lake/$tb" --json --files >"$WORK/before.$tb.json"
+done
 run $((COUNT - COUNT / 3)) $((COUNT / 3 + 1)) b
-"$KSINK" inspect "file://$TABLE" --json --files >"$WORK/after.json"
-"$KSINK" inspect "file://$TABLE" | sed 's/^/  /'
-out=$($TOOL verify --orig "$WORK/orig" --table "$TABLE" --before "$WORK/before.json" \
-  --after "$WORK/after.json" --expect "$WORK/b.expect" --own-app cf) || fail "$out"
-log "run 2: $out"
+for tb in ev cm; do
+  "$KSINK" inspect "file://$WORK/lake/$tb" --json --files >"$WORK/after.$tb.json"
+  "$KSINK" inspect "file://$WORK/lake/$tb" | sed -n '2,8p' | sed 's/^/  /'
+  out=$($TOOL verify --orig "$WORK/orig.$tb" --table "$WORK/lake/$tb" --before "$WORK/before.$tb.json" \
+    --after "$WORK/after.$tb.json" --expect "$WORK/b.$tb.expect" --own-app cf) || fail "$tb: $out"
+  log "run 2, $tb: $out"
+done
 log "done in $((SECONDS - t0)) s"

@@ -200,11 +200,30 @@ async function verify(opts) {
   const recErr = [];
   const parts = new Set(before.partition_columns);
   const scalars = before.schema.fields.filter((f) => typeof f.type === 'string' && !f.name.startsWith('_kafka_'));
+  // column mapping: files name columns by physical name, with field_ids
+  const finalSchema = JSON.parse(after.schema_string ?? JSON.stringify(after.schema));
+  const phys = new Map(finalSchema.fields.map((f) => [f.name, f.metadata?.['delta.columnMapping.physicalName'] ?? f.name]));
+  const ids = new Map(finalSchema.fields.map((f) => [phys.get(f.name), f.metadata?.['delta.columnMapping.id']]));
+  const mapped = finalSchema.fields.some((f) => f.metadata?.['delta.columnMapping.id'] !== undefined);
+  const P = (name) => phys.get(name) ?? name;
   for (const a of newAdds) {
     const abs = path.join(opts.table, decodePath(a.path));
+    if (mapped) {
+      const sch = (await conn.runAndReadAll(
+        `SELECT name, field_id FROM parquet_schema('${abs.replaceAll("'", "''")}')`)).getRowObjectsJson();
+      for (const [p, id] of ids) {
+        if (parts.has(p)) continue;
+        const col = sch.find((x) => x.name === p);
+        if (!col || Number(col.field_id) !== id) { recErr.push(`${a.path}: column ${p} ${col ? `has field_id ${col.field_id}` : 'missing'}, want ${id}`); break; }
+      }
+      const st = JSON.parse(a.stats);
+      for (const p of Object.keys(st.nullCount ?? {}))
+        if (!ids.has(p)) { recErr.push(`${a.path}: stats keyed by ${p}, not a physical name`); break; }
+    }
     const rows = (await conn.runAndReadAll(
       `SELECT * FROM read_parquet('${abs.replaceAll("'", "''")}', hive_partitioning=false)`)).getRowObjectsJson();
-    for (const r of rows) {
+    for (const r0 of rows) {
+      const r = Object.fromEntries(finalSchema.fields.map((f) => [f.name, r0[P(f.name)]]));
       const k = `${r._kafka_partition}/${r._kafka_offset}`;
       if (seen.has(k)) { recErr.push(`record ${k} twice`); continue; }
       seen.add(k);

@@ -78,12 +78,16 @@ static void test_verdicts(void **state) {
               "\"delta.constraints.pos\":\"a > 0\"", why, sizeof why),
       KS_EUNSUPPORTED);
   assert_non_null(strstr(why, "table feature checkConstraints:"));
-  /* reader 2 is column mapping */
+  /* reader 2 is column mapping, which ksink writes */
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}",
               "\"delta.columnMapping.mode\":\"name\"", why, sizeof why),
-      KS_EUNSUPPORTED);
-  assert_non_null(strstr(why, "table feature columnMapping:"));
+      0);
+  /* legacy writer 4 implies generatedColumns: refused once one is used */
+  assert_int_equal(
+      verdict("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":4}}",
+              "", why, sizeof why),
+      0);
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":4,\"minWriterVersion\":7}}",
               "", why, sizeof why),
@@ -204,7 +208,7 @@ static void test_schema_merge(void **state) {
       "true,\"metadata\":{}},{\"name\":\"y\",\"type\":\"string\",\"nullable\":"
       "true,\"metadata\":{}}]},\"nullable\":true,\"metadata\":{}},{\"name\":"
       "\"_kafka_offset\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]}";
-  assert_int_equal(ks_delta_schema_merge(table, next, &b), 0);
+  assert_int_equal(ks_delta_schema_merge(table, next, NULL, &b), 0);
   ks_buf_cstr(&b);
   assert_string_equal(
       (char *)b.data,
@@ -216,7 +220,25 @@ static void test_schema_merge(void **state) {
       "\"metadata\":{}},{\"name\":\"_kafka_offset\",\"type\":\"long\","
       "\"nullable\":true,\"metadata\":{}}]}");
   ks_buf_reset(&b);
-  assert_int_equal(ks_delta_schema_merge("[]", next, &b), KS_ECORRUPT);
+  assert_int_equal(ks_delta_schema_merge("[]", next, NULL, &b), KS_ECORRUPT);
+  /* column mapping: the new fields get ids from next_id and physical
+   * names; the table's keep theirs */
+  const char *mapped =
+      "{\"type\":\"struct\",\"fields\":[{\"name\":\"a\",\"type\":\"integer\","
+      "\"nullable\":true,\"metadata\":{\"delta.columnMapping.id\":7,"
+      "\"delta.columnMapping.physicalName\":\"col-x\"}}]}";
+  int64_t next_id = 8;
+  ks_buf_reset(&b);
+  assert_int_equal(ks_delta_schema_merge(mapped, next, &next_id, &b), 0);
+  ks_buf_cstr(&b);
+  /* s 8, its x 9 and y 10 (pre-order), _kafka_offset 11 */
+  assert_int_equal(next_id, 12);
+  assert_int_equal(ks_delta_schema_max_column_id((char *)b.data), 11);
+  assert_non_null(strstr((char *)b.data, "\"delta.columnMapping.physicalName\":"
+                                         "\"col-x\""));
+  assert_non_null(strstr((char *)b.data, "{\"name\":\"_kafka_offset\",\"type\":"
+                                         "\"long\",\"nullable\":true,\"metadata\":"
+                                         "{\"delta.columnMapping.id\":11,"));
   ks_buf_free(&b);
 }
 
