@@ -134,13 +134,15 @@ enum { K_TXN, K_ADD, K_REMOVE, K_META, K_PROTOCOL, K_DOMAIN, K_CKMETA, NTOP };
 typedef struct ck_tree {
   ks_pq_schema *s;
   ks_pq_node *n[64];
-  size_t nn;
+  size_t slot_of[64]; /* n[i] binds slot slot_of[i] of bind_columns' list */
+  size_t nn, full;    /* leaves made; slots passed (made or left out) */
   size_t first[NTOP], count[NTOP]; /* leaves of each top-level struct */
 } ck_tree;
 
 static ks_pq_node *leaf(ck_tree *t, ks_pq_node *parent, const char *name,
                         ks_coltype type) {
   ks_pq_node *n = ks_pq_add_leaf(parent, name, KS_PQ_OPTIONAL, type);
+  t->slot_of[t->nn] = t->full++;
   t->n[t->nn++] = n;
   return n;
 }
@@ -148,11 +150,32 @@ static ks_pq_node *leaf(ck_tree *t, ks_pq_node *parent, const char *name,
 /* MAP<string, string>: records the key and value leaves */
 static void str_map(ck_tree *t, ks_pq_node *parent, const char *name) {
   ks_pq_node *kv = ks_pq_add_map(parent, name, KS_PQ_OPTIONAL);
+  t->slot_of[t->nn] = t->full++;
   t->n[t->nn++] = kv->children[0]; /* key, added by ks_pq_add_map */
   leaf(t, kv, "value", KS_COL_STRING);
 }
 
-static ks_pq_schema *build_schema(ck_tree *t) {
+/* Which optional parts the table needs: a table without them gets the
+ * classic V1 schema it always had. */
+typedef struct ck_wants {
+  int dv, rows, features, domains, ckmeta;
+} ck_wants;
+
+static ck_wants wants_of(const ks_delta_snapshot *s) {
+  ck_wants w = {0};
+  w.dv = ks_delta_has_feature(s, "deletionVectors");
+  w.rows = ks_delta_has_feature(s, "rowTracking");
+  for (size_t i = 0; i < s->nfiles; i++) {
+    w.dv |= s->files[i].dv_cardinality > 0;
+    w.rows |= s->files[i].base_row_id >= 0;
+  }
+  w.features = s->min_reader >= 3 || s->min_writer >= 7;
+  w.domains = s->ndomains > 0 || ks_delta_has_feature(s, "domainMetadata");
+  w.ckmeta = ks_delta_has_feature(s, "v2Checkpoint");
+  return w;
+}
+
+static ks_pq_schema *build_schema(ck_tree *t, ck_wants w) {
   memset(t, 0, sizeof *t);
   t->s = ks_pq_schema_new();
   ks_pq_node *root = ks_pq_schema_root(t->s);
@@ -170,14 +193,22 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   leaf(t, add, "dataChange", KS_COL_BOOLEAN);
   leaf(t, add, "stats", KS_COL_STRING);
   str_map(t, add, "tags");
-  ks_pq_node *dv = ks_pq_add_struct(add, "deletionVector", KS_PQ_OPTIONAL);
-  leaf(t, dv, "storageType", KS_COL_STRING);
-  leaf(t, dv, "pathOrInlineDv", KS_COL_STRING);
-  leaf(t, dv, "offset", KS_COL_INT32);
-  leaf(t, dv, "sizeInBytes", KS_COL_INT32);
-  leaf(t, dv, "cardinality", KS_COL_INT64);
-  leaf(t, add, "baseRowId", KS_COL_INT64);
-  leaf(t, add, "defaultRowCommitVersion", KS_COL_INT64);
+  if (w.dv) {
+    ks_pq_node *dv = ks_pq_add_struct(add, "deletionVector", KS_PQ_OPTIONAL);
+    leaf(t, dv, "storageType", KS_COL_STRING);
+    leaf(t, dv, "pathOrInlineDv", KS_COL_STRING);
+    leaf(t, dv, "offset", KS_COL_INT32);
+    leaf(t, dv, "sizeInBytes", KS_COL_INT32);
+    leaf(t, dv, "cardinality", KS_COL_INT64);
+  } else {
+    t->full += 5;
+  }
+  if (w.rows) {
+    leaf(t, add, "baseRowId", KS_COL_INT64);
+    leaf(t, add, "defaultRowCommitVersion", KS_COL_INT64);
+  } else {
+    t->full += 2;
+  }
 
   ks_pq_node *rm = ks_pq_add_struct(root, "remove", KS_PQ_OPTIONAL);
   leaf(t, rm, "path", KS_COL_STRING);
@@ -203,19 +234,27 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   ks_pq_node *proto = ks_pq_add_struct(root, "protocol", KS_PQ_OPTIONAL);
   leaf(t, proto, "minReaderVersion", KS_COL_INT32);
   leaf(t, proto, "minWriterVersion", KS_COL_INT32);
-  ks_pq_node *rf = ks_pq_add_list(proto, "readerFeatures", KS_PQ_OPTIONAL);
-  leaf(t, rf, "element", KS_COL_STRING);
-  ks_pq_node *wf = ks_pq_add_list(proto, "writerFeatures", KS_PQ_OPTIONAL);
-  leaf(t, wf, "element", KS_COL_STRING);
-
-  ks_pq_node *dm = ks_pq_add_struct(root, "domainMetadata", KS_PQ_OPTIONAL);
-  leaf(t, dm, "domain", KS_COL_STRING);
-  leaf(t, dm, "configuration", KS_COL_STRING);
-  leaf(t, dm, "removed", KS_COL_BOOLEAN);
-
-  ks_pq_node *cm =
-      ks_pq_add_struct(root, "checkpointMetadata", KS_PQ_OPTIONAL);
-  leaf(t, cm, "version", KS_COL_INT64);
+  if (w.features) {
+    ks_pq_node *rf = ks_pq_add_list(proto, "readerFeatures", KS_PQ_OPTIONAL);
+    leaf(t, rf, "element", KS_COL_STRING);
+    ks_pq_node *wf = ks_pq_add_list(proto, "writerFeatures", KS_PQ_OPTIONAL);
+    leaf(t, wf, "element", KS_COL_STRING);
+  } else {
+    t->full += 2;
+  }
+  if (w.domains) {
+    ks_pq_node *dm = ks_pq_add_struct(root, "domainMetadata", KS_PQ_OPTIONAL);
+    leaf(t, dm, "domain", KS_COL_STRING);
+    leaf(t, dm, "configuration", KS_COL_STRING);
+    leaf(t, dm, "removed", KS_COL_BOOLEAN);
+  } else {
+    t->full += 3;
+  }
+  if (w.ckmeta) {
+    ks_pq_node *cm =
+        ks_pq_add_struct(root, "checkpointMetadata", KS_PQ_OPTIONAL);
+    leaf(t, cm, "version", KS_COL_INT64);
+  }
 
   if (ks_pq_schema_finish(t->s)) {
     ks_pq_schema_free(t->s);
@@ -223,8 +262,14 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   }
   /* leaves of top-level field k are contiguous, depth first */
   size_t leafno = 0;
-  for (size_t k = 0; k < NTOP; k++) {
-    ks_pq_node *top = root->children[k];
+  static const char *const tops[NTOP] = {
+      "txn",      "add",           "remove",           "metaData",
+      "protocol", "domainMetadata", "checkpointMetadata"};
+  for (size_t x = 0; x < root->nchildren; x++) {
+    ks_pq_node *top = root->children[x];
+    size_t k = 0;
+    while (k < NTOP && strcmp(tops[k], top->name) != 0)
+      k++;
     t->first[k] = leafno;
     size_t n = 0;
     for (size_t i = 0; i < ks_pq_schema_nleaves(t->s); i++) {
@@ -254,8 +299,9 @@ static void bind_columns(const ck_tree *t, ks_rowgroup *rg, ck_cols *c) {
       &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer,
       &c->p_rfeat, &c->p_wfeat,     &c->dm_domain,   &c->dm_conf,
       &c->dm_removed, &c->cm_version};
+  memset(c, 0, sizeof *c); /* left-out parts stay NULL */
   for (size_t i = 0; i < t->nn; i++)
-    *slots[i] = &rg->cols[t->n[i]->leaf];
+    *slots[t->slot_of[i]] = &rg->cols[t->n[i]->leaf];
 }
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -319,6 +365,8 @@ static int opt_i32(ks_column *c, int present, int64_t v) {
 /* The deletion vector and row tracking fields of an add, from the fields
  * kept verbatim (add.extra). */
 static int add_extras(ck_cols *c, const ks_delta_add *a) {
+  if (c->dv_type == NULL && c->add_row_id == NULL)
+    return 0;
   yajl_val dv = NULL, x = NULL;
   if (a->extra) {
     ks_buf b;
@@ -332,7 +380,9 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
   int rc = 0;
   yajl_val st = ks__delta_json_field(dv, "storageType");
   yajl_val p = ks__delta_json_field(dv, "pathOrInlineDv");
-  if (YAJL_IS_STRING(st) && YAJL_IS_STRING(p)) {
+  if (c->dv_type == NULL) {
+    /* the table has no deletion vectors */
+  } else if (YAJL_IS_STRING(st) && YAJL_IS_STRING(p)) {
     yajl_val off = ks__delta_json_field(dv, "offset");
     yajl_val size = ks__delta_json_field(dv, "sizeInBytes");
     yajl_val card = ks__delta_json_field(dv, "cardinality");
@@ -351,9 +401,9 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
       rc = ks_column_append_levels(l[i], 0, l[i]->max_def - 2);
   }
   yajl_tree_free(x);
-  if (rc == 0)
+  if (rc == 0 && c->add_row_id)
     rc = opt_i64(c->add_row_id, a->base_row_id >= 0, a->base_row_id);
-  if (rc == 0)
+  if (rc == 0 && c->add_row_version)
     rc = opt_i64(c->add_row_version, a->default_row_commit_version >= 0,
                  a->default_row_commit_version);
   return rc;
@@ -422,8 +472,11 @@ static int str_list(ks_column *e, char *const *l, size_t n, int present) {
 static int row_protocol(ck_cols *c, const ks_delta_snapshot *s) {
   int rc;
   if ((rc = ks_column_append_i32_rep(c->p_reader, 0, s->min_reader)) ||
-      (rc = ks_column_append_i32_rep(c->p_writer, 0, s->min_writer)) ||
-      (rc = str_list(c->p_rfeat, s->reader_features, s->nreader_features,
+      (rc = ks_column_append_i32_rep(c->p_writer, 0, s->min_writer)))
+    return rc;
+  if (c->p_rfeat == NULL)
+    return 0;
+  if ((rc = str_list(c->p_rfeat, s->reader_features, s->nreader_features,
                      s->min_reader >= 3)))
     return rc;
   return str_list(c->p_wfeat, s->writer_features, s->nwriter_features,
@@ -450,7 +503,7 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
   if (s->version < 0 || !s->has_protocol || !s->has_metadata)
     return KS_EINVAL;
   ck_tree t;
-  if (build_schema(&t) == NULL)
+  if (build_schema(&t, wants_of(s)) == NULL)
     return KS_EINVAL;
   ks_rowgroup rg;
   ks_rowgroup_init_schema(&rg, t.s);
@@ -475,7 +528,7 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
 
   /* v2Checkpoint: a V2 checkpoint under the classic name, its actions
    * inline (no sidecars), with the checkpointMetadata action */
-  if (ks_delta_has_feature(s, "v2Checkpoint"))
+  if (c.cm_version)
     ROW(K_CKMETA, opt_i64(c.cm_version, 1, s->version));
   if (rc == 0)
     ROW(K_PROTOCOL, row_protocol(&c, s));
