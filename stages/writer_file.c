@@ -96,7 +96,7 @@ static void name_file(ks_table_writer *tw, ks__pfile *f, ks_partition *p) {
     ks_delta_uuid(uuid);
     ks_buf_appendf(&rel, "part-%05d-%s-c%03llu%s.parquet", tw->w->id, uuid,
                    (unsigned long long)(tw->seq++ % 1000),
-                   codec_ext(tc->codec));
+                   codec_ext(tw->t->codec));
   } else {
     ks_buf_appendf(&rel, "%s+%d+%010" PRId64 "%s", p->topic, (int)p->partition,
                    f->first_offset,
@@ -123,7 +123,7 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
   if (tw->format == KS_FORMAT_JSONL) {
     f->jl = ks_jsonl_new(tc->codec, tc->zstd_level, sink, f);
   } else {
-    ks_pq_options po = {.codec = tc->codec,
+    ks_pq_options po = {.codec = tw->t->codec,
                         .zstd_level = tc->zstd_level,
                         .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
     f->pq = ks_pq_writer_new_schema(tw->file_pq, &po, sink, f);

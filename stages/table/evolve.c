@@ -89,6 +89,10 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
              t->conf->name, where, t->conf->path, s->version, t->index);
     return KS_ECONFIG;
   }
+  int codec = ks_table_codec_of(
+      ks_delta_snapshot_conf(s, "delta.parquet.compression.codec"));
+  if (codec >= 0) /* the table's own choice wins */
+    t->codec = (ks_codec)codec;
   const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
   const char *mode = ks_delta_snapshot_conf(s, "delta.columnMapping.mode");
   int mapped = mode && strcmp(mode, "none") != 0;

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The _kafka_* columns every row carries after the schema's columns. */
 static const ks_colspec meta_cols[] = {
@@ -181,10 +182,31 @@ static int start_schemaless(const ks_conf *conf, ks_table *t, char *err,
   return ks_infer_compile(g->tree, tc->name, &t->schema, err, errlen);
 }
 
+/* delta.parquet.compression.codec -> the codec, or -1 for other values */
+int ks_table_codec_of(const char *v) {
+  static const struct {
+    const char *name;
+    ks_codec codec;
+  } names[] = {{"snappy", KS_CODEC_SNAPPY},      {"zstd", KS_CODEC_ZSTD},
+               {"gzip", KS_CODEC_GZIP},          {"none", KS_CODEC_NONE},
+               {"uncompressed", KS_CODEC_NONE}};
+  for (size_t i = 0; v && i < KS_ARRAY_SIZE(names); i++)
+    if (strcasecmp(v, names[i].name) == 0)
+      return (int)names[i].codec;
+  return -1;
+}
+
 int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
                   ks_table *t, char *err, size_t errlen) {
   t->index = (int)i;
   t->conf = &conf->tables[i];
+  t->codec = t->conf->codec;
+  for (size_t k = 0; t->conf->format == KS_FORMAT_DELTA &&
+                     k < t->conf->nproperties; k++)
+    if (strcmp(t->conf->properties[k].key,
+               "delta.parquet.compression.codec") == 0 &&
+        ks_table_codec_of(t->conf->properties[k].value) >= 0)
+      t->codec = (ks_codec)ks_table_codec_of(t->conf->properties[k].value);
   t->conf_file = conf->file;
   t->start_version = -1;
   t->meta = meta_cols;

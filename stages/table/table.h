@@ -46,6 +46,10 @@ typedef struct ks_table {
   /* no schema file, an existing Delta table: the columns are the table's
    * (fixed; schema evolution adds only the _kafka_* columns) */
   int from_table;
+  /* the codec of the files: tables[].compression, or for a Delta table
+   * its delta.parquet.compression.codec property (the table's, else
+   * tables[].properties') */
+  ks_codec codec;
   /* the table's schemaString once start-up settled it (evolve.c), when
    * the table uses column mapping; NULL otherwise */
   char *mapped_schema;
@@ -69,6 +73,8 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
 int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
                     size_t errlen);
 void ks_table_close(ks_table *t);
+/* A delta.parquet.compression.codec value as a codec, or -1. */
+int ks_table_codec_of(const char *value);
 
 /* The Delta txn appId of a Kafka partition, "<app_id>-<topic>-<part>"
  * (malloc'd): the one place it is spelt. */

@@ -2,9 +2,11 @@
 # Tables ksink creates with Delta table features (tables[].table_features,
 # tables[].properties): writer v7 with inCommitTimestamp, v2Checkpoint,
 # deletionVectors, rowTracking (and the domainMetadata it implies),
-# changeDataFeed, appendOnly and vacuumProtocolCheck, checkpoints every 3
-# versions. Run 1 creates the table; run 2 appends to it (the features
-# honoured by the append path, as for a table another engine wrote).
+# changeDataFeed, appendOnly and vacuumProtocolCheck, and a second table
+# with columnMapping, inCommitTimestamp, rowTracking and
+# delta.parquet.compression.codec zstd; checkpoints after every version.
+# Run 1 creates the tables; run 2 appends to them (the features honoured
+# by the append path, as for a table another engine wrote).
 # test/tools/delta_corpus.mjs checks run 2 against the table after run 1:
 # protocol and properties unchanged, commitInfo first with rising
 # inCommitTimestamps, fresh row ids above the high-water mark with the
@@ -37,13 +39,13 @@ tables:
     schema: $WORK/schema.json
     flush: { records: 250, interval: 1s }
     table_features: $1
-    properties: { delta.checkpointInterval: "3", delta.logRetentionDuration: "interval 30 days" }
+    properties: { delta.checkpointInterval: "1", delta.logRetentionDuration: "interval 30 days" }
   - name: cm
     topics: [cm]
     schema: $WORK/schema.json
     flush: { records: 250, interval: 1s }
     table_features: [columnMapping, inCommitTimestamp, rowTracking]
-    properties: { delta.checkpointInterval: "2" }
+    properties: { delta.checkpointInterval: "1", delta.parquet.compression.codec: zstd }
 YAML
 }
 
@@ -91,7 +93,7 @@ node -e "
   const c = m.configuration;
   for (const [k, v] of Object.entries({'delta.enableInCommitTimestamps': 'true', 'delta.enableRowTracking': 'true',
       'delta.enableDeletionVectors': 'true', 'delta.enableChangeDataFeed': 'true', 'delta.appendOnly': 'true',
-      'delta.checkpointPolicy': 'v2', 'delta.checkpointInterval': '3'}))
+      'delta.checkpointPolicy': 'v2', 'delta.checkpointInterval': '1'}))
     if (c[k] !== v) throw new Error(k + ' = ' + c[k]);
   const adds = l.filter(a => a.add);
   if (!adds.length || adds.some(a => typeof a.add.baseRowId !== 'number' || a.add.defaultRowCommitVersion !== 0))
@@ -122,6 +124,18 @@ for tb in ev cm; do
   "$KSINK" inspect "file://$WORK/lake/$tb" | sed -n '2,8p' | sed 's/^/  /'
   out=$($TOOL verify --orig "$WORK/orig.$tb" --table "$WORK/lake/$tb" --before "$WORK/before.$tb.json" \
     --after "$WORK/after.$tb.json" --expect "$WORK/b.$tb.expect" --own-app cf) || fail "$tb: $out"
+  # checkpoints after every version: at least one of run 2 checked
+  case "$out" in *checkpoint:*) ;; *) fail "$tb: no checkpoint written in run 2: $out" ;; esac
   log "run 2, $tb: $out"
 done
+# delta.parquet.compression.codec: every data file of cm is zstd, of ev snappy
+node --input-type=module -e "
+  import { DuckDBInstance } from '@duckdb/node-api';
+  const c = await (await DuckDBInstance.create(':memory:')).connect();
+  for (const [tb, want] of [['cm', 'ZSTD'], ['ev', 'SNAPPY']]) {
+    const r = (await c.runAndReadAll(\"SELECT DISTINCT compression FROM parquet_metadata('$WORK/lake/\" + tb + \"/*.parquet')\")).getRows().map(x => x[0]);
+    if (r.length !== 1 || r[0] !== want) throw new Error(tb + ': ' + r);
+  }
+" || fail "compression codecs"
+log "delta.parquet.compression.codec honoured (cm zstd, ev snappy)"
 log "done in $((SECONDS - t0)) s"

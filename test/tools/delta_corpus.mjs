@@ -249,11 +249,13 @@ async function verify(opts) {
   for (const c of cks) {
     const q = (sql) => conn.runAndReadAll(sql).then((r) => r.getRowObjectsJson());
     const f = `read_parquet('${path.join(log, c)}', union_by_name=true)`;
-    const cols = (await q(`DESCRIBE SELECT * FROM ${f}`)).map((r) => r.column_name);
+    const described = await q(`DESCRIBE SELECT * FROM ${f}`);
+    const cols = described.map((r) => r.column_name);
+    const addType = described.find((r) => r.column_name === 'add')?.column_type ?? '';
     const [r] = await q(`SELECT count(*) FILTER (WHERE add IS NOT NULL)::INTEGER AS adds,
       ${cols.includes('checkpointMetadata') ? 'count(*) FILTER (WHERE checkpointMetadata IS NOT NULL)' : '0'}::INTEGER AS ckmeta,
       ${cols.includes('domainMetadata') ? 'count(*) FILTER (WHERE domainMetadata IS NOT NULL)' : '0'}::INTEGER AS domains,
-      count(*) FILTER (WHERE add.deletionVector IS NOT NULL)::INTEGER AS dvs,
+      ${addType.includes('deletionVector') ? 'count(*) FILTER (WHERE add.deletionVector IS NOT NULL)' : '0'}::INTEGER AS dvs,
       to_json(first(protocol) FILTER (WHERE protocol IS NOT NULL))::VARCHAR AS protocol FROM ${f}`);
     const errs = [];
     if (r.adds <= 0) errs.push(`${r.adds} add rows`);
