@@ -114,9 +114,14 @@ static void print_files(const ks_delta_snapshot *s) {
     fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
     put_json_str(a->path);
     printf(",\"size\":%" PRId64 ",\"num_records\":%" PRId64
-           ",\"deleted_rows\":%" PRId64 ",\"base_row_id\":%" PRId64
-           ",\"partition_values\":{",
+           ",\"deleted_rows\":%" PRId64 ",\"base_row_id\":%" PRId64,
            a->size, a->num_records, a->dv_cardinality, a->base_row_id);
+    fputs(",\"deletion_vector_file\":", stdout);
+    if (a->dv_file)
+      put_json_str(a->dv_file);
+    else
+      fputs("null", stdout);
+    fputs(",\"partition_values\":{", stdout);
     for (size_t k = 0; k < a->nparts; k++) {
       if (k)
         putchar(',');

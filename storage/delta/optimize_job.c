@@ -630,6 +630,10 @@ int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
   char why[400];
   if (ks_delta_protocol_check(s, why, sizeof why))
     return KS_EUNSUPPORTED;
+  /* rowTracking: rewritten rows keep their ids only through materialized
+   * row-id columns, which ksink does not write */
+  if (ks_delta_row_tracking(s))
+    return KS_EUNSUPPORTED;
   ks_delta_optimize *j = ks_calloc(1, sizeof *j);
   j->t = t;
   j->st = ks__delta_table_storage(t);
