@@ -170,7 +170,18 @@ async function verify(opts) {
     if (d === 'delta.rowTracking') continue;
     if (after.domains[d] !== c) domErr.push(`domain ${d} changed or dropped`);
   }
-  check('domains', domErr.length === 0, domErr.join('; '));
+  // clustering: every new file states stats for the clustering columns
+  const cl = before.domains['delta.clustering'];
+  if (cl) {
+    const cols = (JSON.parse(cl).clusteringColumns || []).map((c) => c.join('.'));
+    for (const a of newAdds) {
+      const st = JSON.parse(a.stats);
+      for (const c of cols)
+        if (!(c in (st.minValues || {})) || !(c in (st.maxValues || {})) || !(c in (st.nullCount || {})))
+          domErr.push(`${a.path}: no stats for clustering column ${c}`);
+    }
+  }
+  check('domains', domErr.length === 0, domErr.slice(0, 5).join('; '));
 
   // row ids
   const tracking = (before.protocol.writerFeatures || []).includes('rowTracking');
