@@ -44,7 +44,9 @@ static void build_colmap(ks_table_writer *tw) {
       top = top->parent;
     int skipped = 0;
     for (size_t k = 0; tw->file_pq != tw->pq && k < t->npartition_columns; k++)
-      skipped |= strcasecmp(top->name, t->partition_columns[k]) == 0;
+      skipped |= strcasecmp(top->name, t->partition_physical
+                                           ? t->partition_physical[k]
+                                           : t->partition_columns[k]) == 0;
     if (!skipped)
       tw->colmap[tw->ncolmap++] = i;
   }
@@ -370,8 +372,10 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
       a->part_names = ks_calloc(np, sizeof(char *));
       a->part_values = f->values;
       f->values = NULL;
-      for (size_t i = 0; i < np; i++)
-        a->part_names[i] = ks_strdup(tw->t->partition_columns[i]);
+      for (size_t i = 0; i < np; i++) /* column mapping: physical names */
+        a->part_names[i] = ks_strdup(tw->t->partition_physical
+                                         ? tw->t->partition_physical[i]
+                                         : tw->t->partition_columns[i]);
     }
   } else {
     a->path = ks_strdup(f->rel);

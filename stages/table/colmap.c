@@ -5,8 +5,9 @@
  * the same physical names. The table's trees are given both from its
  * schemaString once start-up has settled it (evolve.c), before any file is
  * opened; the records still map to the columns by position, so nothing
- * else changes. Partitioned tables are refused: their partitionValues
- * would have to be keyed by physical names too.
+ * else changes. add.partitionValues are keyed by the partition columns'
+ * physical names (t->partition_physical); metaData.partitionColumns and the
+ * directories keep the logical names.
  */
 #include "stages/table/colmap.h"
 
@@ -88,20 +89,51 @@ static int apply(ks_pq_node *group, yajl_val fields, char *err,
   return 0;
 }
 
+/* The physical names of the partition columns (top-level fields). */
+static int partition_names(ks_table *t, yajl_val fields, char *err,
+                           size_t errlen) {
+  t->partition_physical = ks_calloc(t->npartition_columns + 1, sizeof(char *));
+  for (size_t i = 0; i < t->npartition_columns; i++) {
+    yajl_val phys = NULL;
+    for (size_t k = 0; YAJL_IS_ARRAY(fields) && k < fields->u.array.len; k++) {
+      yajl_val f = fields->u.array.values[k];
+      yajl_val name = get(f, "name");
+      const char *nm = YAJL_IS_STRING(name) ? YAJL_GET_STRING(name) : NULL;
+      if (nm && strcmp(nm, t->partition_columns[i]) == 0)
+        phys = get(get(f, "metadata"), "delta.columnMapping.physicalName");
+    }
+    if (!YAJL_IS_STRING(phys)) {
+      snprintf(err, errlen, "partition column %s has no physical name",
+               t->partition_columns[i]);
+      return KS_ECORRUPT;
+    }
+    t->partition_physical[i] = ks_strdup(YAJL_GET_STRING(phys));
+  }
+  return 0;
+}
+
+void ks_table_column_mapping_free(ks_table *t) {
+  for (size_t i = 0; t->partition_physical && i < t->npartition_columns; i++)
+    ks_free(t->partition_physical[i]);
+  ks_free(t->partition_physical);
+  t->partition_physical = NULL;
+}
+
 int ks_table_column_mapping(ks_table *t, const char *schema_string, char *err,
                             size_t errlen) {
-  if (t->npartition_columns) {
-    snprintf(err, errlen,
-             "table %s: table feature columnMapping: partitioned tables "
-             "with column mapping are not written yet (partition values "
-             "keyed by physical names)",
-             t->conf->name);
-    return KS_EUNSUPPORTED;
-  }
   char msg[256] = "";
   yajl_val root = yajl_tree_parse(schema_string, msg, sizeof msg);
-  int r = apply(ks_pq_schema_root(t->pq), get(root, "fields"), msg,
-                sizeof msg);
+  yajl_val fields = get(root, "fields");
+  ks_table_column_mapping_free(t);
+  /* the files' tree (without partition columns) when it is a copy, then
+   * the table's */
+  int r = 0;
+  if (t->file_pq && t->file_pq != t->pq)
+    r = apply(ks_pq_schema_root(t->file_pq), fields, msg, sizeof msg);
+  if (r == 0)
+    r = apply(ks_pq_schema_root(t->pq), fields, msg, sizeof msg);
+  if (r == 0 && t->npartition_columns)
+    r = partition_names(t, fields, msg, sizeof msg);
   yajl_tree_free(root);
   if (r)
     snprintf(err, errlen, "table %s: column mapping: %s", t->conf->name, msg);

@@ -98,15 +98,6 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   int mapped = mode && strcmp(mode, "none") != 0;
   ks_free(t->mapped_schema);
   t->mapped_schema = mapped && cur ? ks_strdup(cur) : NULL;
-  if (mapped && s->metadata.npartition_columns) { /* before any commit */
-    snprintf(err, errlen,
-             "table %s: ksink cannot append to the Delta table at %s/%s: "
-             "table feature columnMapping: partitioned tables with column "
-             "mapping are not written yet (partition values keyed by "
-             "physical names)",
-             t->conf->name, where, t->conf->path);
-    return KS_EUNSUPPORTED;
-  }
   if (cur && strcmp(cur, t->schema_string) == 0)
     return 0;
   char why[600];

@@ -289,6 +289,7 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
 
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
+  ks_table_column_mapping_free(t);
   ks_free(t->prop_keys);
   ks_free(t->prop_values);
   ks_table_layout_free(t);

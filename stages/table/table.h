@@ -33,6 +33,9 @@ typedef struct ks_table {
   struct ks_partitioner *partitioner;
   char **partition_columns; /* Delta metaData.partitionColumns */
   size_t npartition_columns;
+  /* column mapping: the partition columns' physical names, which key
+   * add.partitionValues (NULL: the names above) */
+  char **partition_physical;
   /* the columns of the table's files: pq without the partition columns
    * (delta), else pq itself (not owned then) */
   ks_pq_schema *file_pq;

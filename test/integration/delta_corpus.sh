@@ -37,7 +37,6 @@ declare -A REFUSE=(
   [invariants-w7-feature]=invariants
   [generatedcolumns-w4-empty]=generatedColumns
   [identitycolumns-v2checkpoint-databricks]=identityColumns
-  [columnmapping-name-renamed-partition]=columnMapping
   [icebergcompatv1-uniform-databricks]=icebergCompatV1
   [icebergcompatv2-uniform-databricks]=icebergCompatV2
   [rowtracking-liquid-preview-databricks]=liquid

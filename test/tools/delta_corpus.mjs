@@ -222,8 +222,10 @@ async function verify(opts) {
     if (mapped) {
       const sch = (await conn.runAndReadAll(
         `SELECT name, field_id FROM parquet_schema('${abs.replaceAll("'", "''")}')`)).getRowObjectsJson();
+      const logical = new Map([...phys].map(([l, p]) => [p, l]));
       for (const [p, id] of ids) {
-        if (parts.has(p)) continue;
+        if (parts.has(logical.get(p))) continue;
+        if (!(p in a.partitionValues) && [...parts].some((l) => P(l) === p)) continue;
         const col = sch.find((x) => x.name === p);
         if (!col || Number(col.field_id) !== id) { recErr.push(`${a.path}: column ${p} ${col ? `has field_id ${col.field_id}` : 'missing'}, want ${id}`); break; }
       }
@@ -241,7 +243,7 @@ async function verify(opts) {
       const w = want.get(k);
       if (!w) { recErr.push(`record ${k} was never produced`); continue; }
       for (const f of scalars) {
-        let got = parts.has(f.name) ? a.partitionValues[f.name] : r[f.name];
+        let got = parts.has(f.name) ? a.partitionValues[P(f.name)] : r[f.name];
         let exp = w[f.name];
         if (f.type === 'timestamp') {
           exp = Date.parse(exp);
