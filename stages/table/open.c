@@ -56,6 +56,8 @@ typedef struct schema_look {
   char *partitioned;   /* its first partition column, NULL: none */
   char refused[400];   /* why ksink cannot append ("": it can) */
   int mapped;          /* column mapping is on */
+  char **parts;        /* every partition column */
+  size_t nparts;
 } schema_look;
 
 static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
@@ -67,6 +69,10 @@ static void look_at_schema(void *arg, const ks_delta_snapshot *s) {
     l->schema_string = ks_strdup(s->metadata.schema_string);
     if (s->metadata.npartition_columns)
       l->partitioned = ks_strdup(s->metadata.partition_columns[0]);
+    l->nparts = s->metadata.npartition_columns;
+    l->parts = ks_calloc(l->nparts + 1, sizeof(char *));
+    for (size_t i = 0; i < l->nparts; i++)
+      l->parts[i] = ks_strdup(s->metadata.partition_columns[i]);
   }
 }
 
@@ -117,6 +123,22 @@ static int start_from_table(const ks_conf *conf, ks_table *t, char *err,
                         "\"name\":\"_kafka_offset\",\"type\":\"long\","
                         "\"nullable\":false"))
     t->meta = meta_cols_nullable;
+  /* no partition_by: the table's partition columns (a copy of the
+   * table's config that says so; the partitioner reads it) */
+  if (r == 0 && l.nparts && tc->npartition_by == 0 && !tc->path_format &&
+      tc->nderive == 0) {
+    ks_conf_table *own = ks_calloc(1, sizeof *own);
+    *own = *tc;
+    own->partition_by = l.parts;
+    own->npartition_by = l.nparts;
+    own->partition_by_line = tc->line;
+    l.parts = NULL;
+    t->own_conf = own;
+    t->conf = own;
+  }
+  for (size_t i = 0; l.parts && i < l.nparts; i++)
+    ks_free(l.parts[i]);
+  ks_free(l.parts);
   ks_free(l.schema_string);
   ks_free(l.partitioned);
   if (r == 0)
@@ -289,6 +311,13 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
 
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
+  if (t->own_conf) {
+    for (size_t i = 0; i < t->own_conf->npartition_by; i++)
+      ks_free(t->own_conf->partition_by[i]);
+    ks_free(t->own_conf->partition_by);
+    ks_free(t->own_conf);
+    t->own_conf = NULL;
+  }
   ks_table_column_mapping_free(t);
   ks_free(t->prop_keys);
   ks_free(t->prop_values);

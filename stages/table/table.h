@@ -49,6 +49,9 @@ typedef struct ks_table {
   /* no schema file, an existing Delta table: the columns are the table's
    * (fixed; schema evolution adds only the _kafka_* columns) */
   int from_table;
+  /* from_table without partition_by: a copy of the table's config with
+   * the table's partition columns (t->conf points at it), else NULL */
+  ks_conf_table *own_conf;
   /* the codec of the files: tables[].compression, or for a Delta table
    * its delta.parquet.compression.codec property (the table's, else
    * tables[].properties') */
