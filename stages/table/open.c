@@ -168,6 +168,9 @@ static int start_schemaless(const ks_conf *conf, ks_table *t, char *err,
   }
   schema_look l = {0};
   int r = ks_table_with_snapshot(conf, t, look_at_schema, &l, err, errlen);
+  for (size_t i = 0; l.parts && i < l.nparts; i++) /* not used here */
+    ks_free(l.parts[i]);
+  ks_free(l.parts);
   if (r == 0 && l.refused[0]) {
     snprintf(err, errlen,
              "table %s: ksink cannot append to the Delta table at %s: %s",
