@@ -98,6 +98,14 @@ ks__delta_logname ks__delta_parse_logname(const char *name);
 size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
                                       size_t n, int64_t *versions,
                                       int *parts);
+/* Adds the UUID-named V2 Parquet checkpoints among names (keys: the names
+ * relative to _delta_log/) to the nck checkpoints of versions/parts (room
+ * for n), with their names in ck_names (NULL for the others); returns the
+ * new count. */
+size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
+                                    const char *const *keys, size_t n,
+                                    int64_t *versions, int *parts,
+                                    char **ck_names, size_t nck);
 /* Indexes (into objs, the sorted listing of _delta_log/) of what log
  * cleanup deletes after a checkpoint at newest_checkpoint; del holds n. */
 size_t ks__delta_cleanup_plan(const ks_storage_obj *objs, size_t n,

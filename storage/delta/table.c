@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Retries after losing the race for a version. Each one means another
@@ -257,6 +258,8 @@ static int read_entries(ks_delta_table *t, int64_t from) {
 
 static int try_checkpoint(ks_delta_table *t);
 static void ckpt_sidecars(ks_delta_table *t);
+static void on_ict_get(void *arg, int status, const uint8_t *data,
+                       size_t len);
 
 static void ckpt_key(const ks_delta_table *t, char *key, size_t n) {
   int64_t v = t->ck_versions[t->ck_at];
@@ -364,7 +367,35 @@ static void ckpt_sidecars(ks_delta_table *t) {
   t->snap = t->ck_snap;
   t->snap.version = v;
   ks_delta_snapshot_init(&t->ck_snap);
+  /* in-commit timestamps: the checkpoint's own commit states the last one
+   * (its entry is read when listed; later entries state theirs) */
+  if (ks_delta_in_commit_timestamps(&t->snap) && json_run(t, v)) {
+    snprintf(key, sizeof key, "%s%020" PRId64 ".json", t->log_prefix, v);
+    if ((rc = ks_storage_get(t->st, key, on_ict_get, t)))
+      load_finish(t, rc);
+    return;
+  }
   if ((rc = read_entries(t, v + 1)))
+    load_finish(t, rc);
+}
+
+/* The checkpoint's commit: its commitInfo's inCommitTimestamp (first in
+ * the entry when the table has them; a missing one leaves -1). */
+static void on_ict_get(void *arg, int status, const uint8_t *data,
+                       size_t len) {
+  ks_delta_table *t = arg;
+  if (status == 0) {
+    static const char key[] = "\"inCommitTimestamp\":";
+    const uint8_t *nl = memchr(data, '\n', len);
+    size_t n = nl ? (size_t)(nl - data) : len;
+    char *line = ks_strndup((const char *)data, n);
+    const char *p = strstr(line, "\"commitInfo\"") ? strstr(line, key) : NULL;
+    if (p)
+      t->snap.last_ict = strtoll(p + sizeof key - 1, NULL, 10);
+    ks_free(line);
+  }
+  int rc = read_entries(t, t->snap.version + 1);
+  if (rc)
     load_finish(t, rc);
 }
 
@@ -405,40 +436,6 @@ static int try_checkpoint(ks_delta_table *t) {
   return 0;
 }
 
-/* UUID-named V2 checkpoints in Parquet (PROTOCOL.md "V2 Checkpoint
- * Spec"), at versions without a classic one, join the checkpoints in
- * version order; JSON ones are not read (an older checkpoint or the JSON
- * log is used instead). */
-static void add_v2_checkpoints(ks_delta_table *t,
-                               const ks__delta_logname *names,
-                               const ks_storage_obj *objs, size_t n,
-                               size_t plen) {
-  t->ck_names = ks_calloc(n ? n : 1, sizeof *t->ck_names);
-  t->nck_names = n;
-  for (size_t i = 0; i < n; i++) {
-    const char *name = objs[i].key + plen;
-    size_t len = strlen(name);
-    if (names[i].kind != KS__LOG_CHECKPOINT_V2 || len < 8 ||
-        strcmp(name + len - 8, ".parquet") != 0)
-      continue;
-    size_t at = 0;
-    while (at < t->nck && t->ck_versions[at] < names[i].version)
-      at++;
-    if (at < t->nck && t->ck_versions[at] == names[i].version)
-      continue; /* a classic one (or another V2 one) of that version */
-    memmove(&t->ck_versions[at + 1], &t->ck_versions[at],
-            (t->nck - at) * sizeof *t->ck_versions);
-    memmove(&t->ck_parts[at + 1], &t->ck_parts[at],
-            (t->nck - at) * sizeof *t->ck_parts);
-    memmove(&t->ck_names[at + 1], &t->ck_names[at],
-            (t->nck - at) * sizeof *t->ck_names);
-    t->ck_versions[at] = names[i].version;
-    t->ck_parts[at] = 1;
-    t->ck_names[at] = ks_strdup(name);
-    t->nck++;
-  }
-}
-
 static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
                          size_t n) {
   ks_delta_table *t = arg;
@@ -463,7 +460,14 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
   }
   t->nck =
       ks__delta_complete_checkpoints(names, n, t->ck_versions, t->ck_parts);
-  add_v2_checkpoints(t, names, objs, n, plen);
+  t->ck_names = ks_calloc(n ? n : 1, sizeof *t->ck_names);
+  t->nck_names = n;
+  const char **keys = ks_calloc(n ? n : 1, sizeof *keys);
+  for (size_t i = 0; i < n; i++)
+    keys[i] = objs[i].key + plen;
+  t->nck = ks__delta_add_v2_checkpoints(names, keys, n, t->ck_versions,
+                                        t->ck_parts, t->ck_names, t->nck);
+  ks_free(keys);
   ks_free(names);
   t->last_ckpt = t->hint;
   if (t->nck && t->ck_versions[t->nck - 1] > t->last_ckpt)

@@ -272,6 +272,20 @@ static void test_row_ids_after_lost_race(void **state) {
   assert_true(ict_of(v2) > ict_of(v1));
   assert_int_equal(ks_delta_row_id_high_water_mark(ks_delta_table_snapshot(w2)),
                    5);
+  /* a table loaded from a checkpoint at the newest version still knows
+   * the last in-commit timestamp (from that version's entry) */
+  f->calls = 0;
+  assert_int_equal(ks_delta_table_checkpoint(w2, on_load, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, 0);
+  ks_delta_table *w3 = ks_delta_table_new(f->env.st, "rt");
+  assert_int_equal(load(f, w3), 0);
+  assert_int_equal(ks_delta_table_last_checkpoint(w3), 2);
+  assert_int_equal(ks_delta_table_snapshot(w3)->last_ict, ict_of(v2));
+  assert_int_equal(ks_delta_row_id_high_water_mark(ks_delta_table_snapshot(w3)),
+                   5);
+  ks_delta_table_free(w3);
   free(v0);
   free(v1);
   free(v2);
