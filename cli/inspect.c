@@ -124,8 +124,14 @@ static void print_files(const ks_delta_snapshot *s) {
     fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
     put_json_str(a->path);
     printf(",\"size\":%" PRId64 ",\"num_records\":%" PRId64
-           ",\"partition_values\":{",
-           a->size, a->num_records);
+           ",\"deleted_rows\":%" PRId64 ",\"base_row_id\":%" PRId64,
+           a->size, a->num_records, a->dv_cardinality, a->base_row_id);
+    fputs(",\"deletion_vector_file\":", stdout);
+    if (a->dv_file)
+      put_json_str(a->dv_file);
+    else
+      fputs("null", stdout);
+    fputs(",\"partition_values\":{", stdout);
     for (size_t k = 0; k < a->nparts; k++) {
       if (k)
         putchar(',');
@@ -141,13 +147,71 @@ static void print_files(const ks_delta_snapshot *s) {
   putchar(']');
 }
 
+static void put_features(const char *key, char *const *names, size_t n) {
+  if (names == NULL)
+    return;
+  printf(",\"%s\":[", key);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      putchar(',');
+    put_json_str(names[i]);
+  }
+  putchar(']');
+}
+
+static size_t dv_files(const ks_delta_snapshot *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->nfiles; i++)
+    n += s->files[i].dv_cardinality > 0;
+  return n;
+}
+
+/* protocol features, domains, deletion vectors and whether ksink may
+ * append (ks_delta_protocol_check's verdict) */
+static void print_json_features(const ks_delta_snapshot *s) {
+  fputs(",\"metadata_id\":", stdout);
+  if (s->has_metadata && s->metadata.id)
+    put_json_str(s->metadata.id);
+  else
+    fputs("null", stdout);
+  fputs(",\"domains\":{", stdout);
+  for (size_t i = 0; i < s->ndomains; i++) {
+    if (i)
+      putchar(',');
+    put_json_str(s->domains[i].domain);
+    putchar(':');
+    put_json_str(s->domains[i].configuration);
+  }
+  printf("},\"deletion_vector_files\":%zu,\"row_id_high_water_mark\":",
+         dv_files(s));
+  int64_t hwm = ks_delta_row_id_high_water_mark(s);
+  if (hwm >= 0)
+    printf("%" PRId64, hwm);
+  else
+    fputs("null", stdout);
+  fputs(",\"in_commit_timestamp\":", stdout);
+  if (s->last_ict >= 0)
+    printf("%" PRId64, s->last_ict);
+  else
+    fputs("null", stdout);
+  char why[400];
+  fputs(",\"append_refused\":", stdout);
+  if (ks_delta_protocol_check(s, why, sizeof why))
+    put_json_str(why);
+  else
+    fputs("null", stdout);
+}
+
 static void print_json(const ks_delta_table *t, yajl_val schema, int files) {
   const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
   printf("{\"version\":%" PRId64 ",\"protocol\":{\"minReaderVersion\":%d,"
-         "\"minWriterVersion\":%d},\"files\":%zu,\"rows\":%" PRId64
-         ",\"bytes\":%" PRId64 ",\"partition_columns\":[",
-         s->version, s->min_reader, s->min_writer, s->nfiles,
-         ks_delta_snapshot_rows(s), total_bytes(s));
+         "\"minWriterVersion\":%d",
+         s->version, s->min_reader, s->min_writer);
+  put_features("readerFeatures", s->reader_features, s->nreader_features);
+  put_features("writerFeatures", s->writer_features, s->nwriter_features);
+  printf("},\"files\":%zu,\"rows\":%" PRId64 ",\"bytes\":%" PRId64
+         ",\"partition_columns\":[",
+         s->nfiles, ks_delta_snapshot_rows(s), total_bytes(s));
   for (size_t i = 0; i < s->metadata.npartition_columns; i++) {
     if (i)
       putchar(',');
@@ -164,6 +228,7 @@ static void print_json(const ks_delta_table *t, yajl_val schema, int files) {
     printf(":%" PRId64, s->txns[i].version);
   }
   putchar('}');
+  print_json_features(s);
   if (files)
     print_files(s);
   int64_t ck = ks_delta_table_last_checkpoint(t);
@@ -180,6 +245,26 @@ static void print_text(const char *url, const ks_delta_table *t,
   printf("version:           %" PRId64 "\n", s->version);
   printf("protocol:          reader %d, writer %d\n", s->min_reader,
          s->min_writer);
+  for (int w = 0; w < 2; w++) {
+    char *const *l = w ? s->writer_features : s->reader_features;
+    size_t n = w ? s->nwriter_features : s->nreader_features;
+    printf("%s", w ? "writer features:  " : "reader features:  ");
+    for (size_t i = 0; i < n; i++)
+      printf("%s %s", i ? "," : "", l[i]);
+    printf("%s\n", n ? "" : " none");
+  }
+  printf("domains:          ");
+  for (size_t i = 0; i < s->ndomains; i++)
+    printf("%s %s=%s", i ? "," : "", s->domains[i].domain,
+           s->domains[i].configuration);
+  printf("%s\n", s->ndomains ? "" : " none");
+  char why[400];
+  if (ks_delta_protocol_check(s, why, sizeof why))
+    printf("append:            refused: %s\n", why);
+  else
+    printf("append:            supported\n");
+  if (dv_files(s))
+    printf("deletion vectors:  %zu files\n", dv_files(s));
   int64_t ck = ks_delta_table_last_checkpoint(t);
   if (ck >= 0)
     printf("last checkpoint:   %" PRId64 "\n", ck);

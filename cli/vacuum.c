@@ -210,9 +210,19 @@ int ks_cli_vacuum(int argc, char **argv) {
   if (r)
     return r;
   const ks_delta_snapshot *s = ks_delta_table_snapshot(v.ct.t);
-  v.keep = ks_calloc(s->nfiles + s->nremoves + 1, sizeof *v.keep);
-  for (size_t i = 0; i < s->nfiles; i++)
+  char why[400];
+  if (ks_delta_protocol_check(s, why, sizeof why)) {
+    /* vacuumProtocolCheck: a vacuum must understand every writer feature */
+    fprintf(stderr, "ksink vacuum: %s: %s\n", argv[optind], why);
+    ks_cli_table_close(&v.ct);
+    return 1;
+  }
+  v.keep = ks_calloc(2 * s->nfiles + s->nremoves + 1, sizeof *v.keep);
+  for (size_t i = 0; i < s->nfiles; i++) {
     v.keep[v.nkeep++] = ks_delta_path_decode(s->files[i].path);
+    if (s->files[i].dv_file) /* the live deletion vector of the file */
+      v.keep[v.nkeep++] = ks_strdup(s->files[i].dv_file);
+  }
   for (size_t i = 0; i < s->nremoves; i++)
     if (s->removes[i].deletion_timestamp >= v.cutoff_ms)
       v.keep[v.nkeep++] = ks_delta_path_decode(s->removes[i].path);

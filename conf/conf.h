@@ -88,6 +88,12 @@ typedef struct ks_conf_table {
   int optimize_enabled;         /* default false */
   int64_t optimize_target_size; /* default 256 MiB */
   int64_t optimize_min_files;   /* default 10, at least 2 */
+  /* Delta tables ksink creates: table features (writer v7; none: reader
+   * 1 / writer 2) and metaData.configuration properties */
+  char **table_features;
+  size_t ntable_features;
+  ks_conf_kv *properties;
+  size_t nproperties;
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 

@@ -108,6 +108,12 @@ int ks__conf_load_partition(ks__conf_ctx *c, const ks__conf_node *map,
                             ks_conf_table *t);
 void ks__conf_partition_free(ks_conf_table *t);
 
+/* features.c: table_features and properties of one table (after its
+ * format). */
+int ks__conf_load_features(ks__conf_ctx *c, const ks__conf_node *map,
+                           ks_conf_table *t);
+void ks__conf_features_free(ks_conf_table *t);
+
 /* Returns from the calling function with the status of stmt when it
  * fails: the loaders' one error path. */
 #define KS__CONF_CALL(stmt)                                                    \

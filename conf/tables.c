@@ -32,6 +32,8 @@ static const char *const table_keys[] = {"name",
                                          "max_open_partitions",
                                          "cut_retention",
                                          "optimize",
+                                         "table_features",
+                                         "properties",
                                          NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 static const char *const optimize_keys[] = {"enabled", "target_size",
@@ -93,6 +95,7 @@ void ks__conf_table_free(ks_conf_table *t) {
   ks_free(t->dlq_topic);
   ks_free(t->deadletter_path);
   ks__conf_partition_free(t);
+  ks__conf_features_free(t);
 }
 
 static int in_list(const char *s, const char *const *list) {
@@ -460,6 +463,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     ks__conf_path_pop(c, saved);
   }
   KS__CONF_CALL(ks__conf_load_partition(c, map, t));
+  KS__CONF_CALL(ks__conf_load_features(c, map, t));
   if ((v = ks__conf_get(map, "optimize")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "optimize");
     KS__CONF_CALL(load_optimize(c, v, t));

@@ -550,6 +550,11 @@ static void build_request(ks_committer *c) {
   c->req.schema_string = c->t->schema_string;
   c->req.partition_columns = (const char *const *)c->t->partition_columns;
   c->req.npartition_columns = c->t->npartition_columns;
+  c->req.table_features = (const char *const *)c->t->conf->table_features;
+  c->req.ntable_features = c->t->conf->ntable_features;
+  c->req.conf_keys = c->t->prop_keys;
+  c->req.conf_values = c->t->prop_values;
+  c->req.nconf = c->t->nprops;
   c->req.operation = "STREAMING UPDATE";
   c->req.engine_info = "ksink/" KS_VERSION;
 }

@@ -43,7 +43,9 @@ static void build_colmap(ks_table_writer *tw) {
       top = top->parent;
     int skipped = 0;
     for (size_t k = 0; tw->file_pq != tw->pq && k < t->npartition_columns; k++)
-      skipped |= strcasecmp(top->name, t->partition_columns[k]) == 0;
+      skipped |= strcasecmp(top->name, t->partition_physical
+                                           ? t->partition_physical[k]
+                                           : t->partition_columns[k]) == 0;
     if (!skipped)
       tw->colmap[tw->ncolmap++] = i;
   }
@@ -95,7 +97,7 @@ static void name_file(ks_table_writer *tw, ks__pfile *f, ks_partition *p) {
     ks_delta_uuid(uuid);
     ks_buf_appendf(&rel, "part-%05d-%s-c%03llu%s.parquet", tw->w->id, uuid,
                    (unsigned long long)(tw->seq++ % 1000),
-                   codec_ext(tc->codec));
+                   codec_ext(tw->t->codec));
   } else {
     ks_buf_appendf(&rel, "%s+%d+%010" PRId64 "%s", p->topic, (int)p->partition,
                    f->first_offset,
@@ -122,7 +124,7 @@ static void open_stream(ks_table_writer *tw, ks__pfile *f) {
   if (tw->format == KS_FORMAT_JSONL) {
     f->jl = ks_jsonl_new(tc->codec, tc->zstd_level, sink, f);
   } else {
-    ks_pq_options po = {.codec = tc->codec,
+    ks_pq_options po = {.codec = tw->t->codec,
                         .zstd_level = tc->zstd_level,
                         .rowgroup_bytes = (size_t)tc->rowgroup_bytes};
     f->pq = ks_pq_writer_new_schema(tw->file_pq, &po, sink, f);
@@ -391,8 +393,10 @@ static void finish_file(ks_table_writer *tw, ks__pfile *f) {
       a->part_names = ks_calloc(np, sizeof(char *));
       a->part_values = f->values;
       f->values = NULL;
-      for (size_t i = 0; i < np; i++)
-        a->part_names[i] = ks_strdup(tw->t->partition_columns[i]);
+      for (size_t i = 0; i < np; i++) /* column mapping: physical names */
+        a->part_names[i] = ks_strdup(tw->t->partition_physical
+                                         ? tw->t->partition_physical[i]
+                                         : tw->t->partition_columns[i]);
     }
   } else {
     a->path = ks_strdup(f->rel);

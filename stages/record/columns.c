@@ -27,6 +27,7 @@
 
 enum {
   LT_LONG,
+  LT_INT,
   LT_DOUBLE,
   LT_DECIMAL,
   LT_BOOLEAN,
@@ -158,6 +159,20 @@ static int bound_digits(const ks_js_num *b, int exclusive) {
   return d > 400 ? 400 : (int)d;
 }
 
+static int num_is(const ks_js_num *v, const char *text) {
+  return v && v->len == strlen(text) && memcmp(v->text, text, v->len) == 0;
+}
+
+/* An integer bounded exactly to 32 bits (what a Delta "integer" column
+ * maps to) is an INT32 column. */
+static int int32_bounds(const ks_js_node *n) {
+  unsigned flags = ks_js_node_flags(n);
+  return (flags & KS_JS_N_MIN) && (flags & KS_JS_N_MAX) &&
+         !(flags & (KS_JS_N_XMIN | KS_JS_N_XMAX)) &&
+         num_is(ks_js_node_min(n), "-2147483648") &&
+         num_is(ks_js_node_max(n), "2147483647");
+}
+
 static int logical_type(const ks_schema *s, const ks_js_node *n,
                         unsigned *kinds) {
   unsigned t = ks_js_node_kinds(n);
@@ -165,7 +180,7 @@ static int logical_type(const ks_schema *s, const ks_js_node *n,
   unsigned nn = t & ~(unsigned)KS_JS_T_NULL;
   *kinds = t;
   if (nn == KS_JS_T_INTEGER)
-    return LT_LONG;
+    return int32_bounds(n) ? LT_INT : LT_LONG;
   if (nn == KS_JS_T_NUMBER || nn == (KS_JS_T_NUMBER | KS_JS_T_INTEGER)) {
     int bounded = (flags & (KS_JS_N_MIN | KS_JS_N_XMIN)) &&
                   (flags & (KS_JS_N_MAX | KS_JS_N_XMAX));
@@ -282,6 +297,7 @@ static int map_node(mapper *m, const ks_js_node *sn, const char *name,
   int r = 0;
   switch (lt) {
   case LT_LONG: x->type = KS_COL_INT64; break;
+  case LT_INT: x->type = KS_COL_INT32; break;
   case LT_DOUBLE: x->type = KS_COL_DOUBLE; break;
   case LT_BOOLEAN: x->type = KS_COL_BOOLEAN; break;
   case LT_TIMESTAMP: x->type = KS_COL_TIMESTAMP; break;

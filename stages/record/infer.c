@@ -90,6 +90,7 @@ static int from_pq(const ks_pq_node *p, ks_buf *path, ks_infer_node **out,
     ks_infer_kind k = KS_INF_STRING;
     switch (p->spec.type) {
     case KS_COL_INT64: k = KS_INF_LONG; break;
+    case KS_COL_INT32: k = KS_INF_INT; break;
     case KS_COL_DOUBLE: k = KS_INF_DOUBLE; break;
     case KS_COL_STRING: k = KS_INF_STRING; break;
     case KS_COL_BOOLEAN: k = KS_INF_BOOLEAN; break;
@@ -245,6 +246,7 @@ static const char *value_name(int kind) {
 static int holds(ks_infer_kind col, int val) {
   switch (col) {
   case KS_INF_DOUBLE: return val == KS_INF_DOUBLE || val == KS_INF_LONG;
+  case KS_INF_INT: return val == KS_INF_LONG;
   case KS_INF_TIMESTAMP:
   case KS_INF_DATE: return val == KS_INF_STRING;
   case KS_INF_MAP: return val == KS_INF_STRUCT;
@@ -498,13 +500,16 @@ int ks_infer_union(ks_infer_node *into, const ks_infer_node *from,
 static void schema_of(const ks_infer_node *n, int nullable, ks_buf *out) {
   static const char *const json_types[] = {
       "integer", "number", "string", "boolean", "string",
-      "string",  "object", "array",  "object"};
+      "string",  "object", "array",  "object", "integer"};
   const char *t = json_types[n->kind];
   if (nullable)
     ks_buf_appendf(out, "{\"type\":[\"%s\",\"null\"]", t);
   else
     ks_buf_appendf(out, "{\"type\":\"%s\"", t);
   switch (n->kind) {
+  case KS_INF_INT: /* the bounds make stages/record/columns.c pick INT32 */
+    ks_buf_append_str(out, ",\"minimum\":-2147483648,\"maximum\":2147483647");
+    break;
   case KS_INF_TIMESTAMP:
     ks_buf_append_str(out, ",\"format\":\"date-time\"");
     break;

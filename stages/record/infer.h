@@ -38,7 +38,8 @@ typedef enum ks_infer_kind {
   KS_INF_DATE,      /* only from an existing table */
   KS_INF_STRUCT,
   KS_INF_ARRAY, /* kids[0]: the element */
-  KS_INF_MAP    /* only from an existing table; kids[0]: the value */
+  KS_INF_MAP,   /* only from an existing table; kids[0]: the value */
+  KS_INF_INT    /* 32-bit integer, only from an existing table */
 } ks_infer_kind;
 
 typedef struct ks_infer_node ks_infer_node;

@@ -226,6 +226,13 @@ static int number_leaf(ks__shredder *sh, const ks__shnode *n, int rep,
                         num->text);
     if (c)
       r = ks_column_append_i64_rep(c, rep, num->i);
+  } else if (n->type == KS_COL_INT32) {
+    if (!num->fits || num->i < INT32_MIN || num->i > INT32_MAX)
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
+                        "%.*s is out of range for a 32-bit integer", shown,
+                        num->text);
+    if (c)
+      r = ks_column_append_i32_rep(c, rep, (int32_t)num->i);
   } else if (n->type == KS_COL_DOUBLE) {
     double d = ks_js_num_double(num);
     if (isinf(d))

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Another writer evolving the same table at the same moment makes the
@@ -68,6 +69,14 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   t->start_version = s->version;
   if (s->version < 0)
     return 0; /* a new table takes ours with its first commit */
+  char feat[400];
+  if ((r = ks_delta_protocol_check(s, feat, sizeof feat))) {
+    snprintf(err, errlen,
+             "table %s: ksink cannot append to the Delta table at %s/%s "
+             "(version %" PRId64 "): %s",
+             t->conf->name, where, t->conf->path, s->version, feat);
+    return r;
+  }
   /* Partitioning first: a schema change must not be committed to a table
    * this config would then refuse for its partition columns. */
   if (s->has_metadata &&
@@ -80,7 +89,15 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
              t->conf->name, where, t->conf->path, s->version, t->index);
     return KS_ECONFIG;
   }
+  int codec = ks_table_codec_of(
+      ks_delta_snapshot_conf(s, "delta.parquet.compression.codec"));
+  if (codec >= 0) /* the table's own choice wins */
+    t->codec = (ks_codec)codec;
   const char *cur = s->has_metadata ? s->metadata.schema_string : NULL;
+  const char *mode = ks_delta_snapshot_conf(s, "delta.columnMapping.mode");
+  int mapped = mode && strcmp(mode, "none") != 0;
+  ks_free(t->mapped_schema);
+  t->mapped_schema = mapped && cur ? ks_strdup(cur) : NULL;
   if (cur && strcmp(cur, t->schema_string) == 0)
     return 0;
   char why[600];
@@ -88,7 +105,8 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
   if ((r = ks_delta_schema_parse(cur, &old, why, sizeof why)))
     return refuse(where, t, s->version, why, err, errlen);
   ks_delta_schema_change d;
-  r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns, &d);
+  r = ks_delta_schema_diff(old, t->pq, t->conf->add_columns || t->from_table,
+                           &d);
   if (r == 0 && (r = ks_schema_conform(t->schema, old, why, sizeof why)) == 0)
     r = columns(t, why, sizeof why);
   else if (r)
@@ -98,18 +116,45 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
     return refuse(where, t, s->version, why, err, errlen);
   if (strcmp(cur, t->schema_string) == 0)
     return 0; /* the same columns in another order: the table's order */
+  if (d.added == 0 && (t->from_table || mapped))
+    return 0; /* the table's own columns: its schemaString stays */
   if (d.added == 0)
     return refuse(where, t, s->version,
                   "the same columns, but its schemaString differs (field "
                   "metadata?), which ksink does not rewrite",
                   err, errlen);
   char *from = ks_strdup(cur);
-  ks_delta_commit_req req = {.new_schema_string = t->schema_string,
+  /* columns from the table: its fields stay as it states them (field
+   * metadata kept), the _kafka_* ones are appended */
+  ks_buf merged;
+  ks_buf_init(&merged, 0);
+  /* column mapping: the new columns get ids above maxColumnId */
+  const char *maxid =
+      ks_delta_snapshot_conf(s, "delta.columnMapping.maxColumnId");
+  int64_t next_id = (maxid ? strtoll(maxid, NULL, 10) : 0) + 1;
+  if (next_id <= ks_delta_schema_max_column_id(cur))
+    next_id = ks_delta_schema_max_column_id(cur) + 1;
+  int mr = t->from_table || mapped
+               ? ks_delta_schema_merge(cur, t->schema_string,
+                                       mapped ? &next_id : NULL, &merged)
+               : ks_buf_append_str(&merged, t->schema_string);
+  if (mr || ks_buf_cstr(&merged)) {
+    ks_buf_free(&merged);
+    ks_free(from);
+    return refuse(where, t, s->version, "its schemaString does not merge",
+                  err, errlen);
+  }
+  ks_delta_commit_req req = {.new_schema_string = (char *)merged.data,
                              .schema_from = from,
                              .operation = "ADD COLUMNS",
                              .engine_info = "ksink/" KS_VERSION};
   r = wait_io(io, ks_delta_commit(io->dt, &req, on_committed, io));
   ks_free(from);
+  if (r == 0 && mapped) {
+    ks_free(t->mapped_schema);
+    t->mapped_schema = ks_strdup((const char *)merged.data);
+  }
+  ks_buf_free(&merged);
   if (r == KS_ECONFLICT) {
     ks_log_warn("table %s: %s; comparing the schemas again", t->conf->name,
                 ks_delta_table_error(io->dt));

@@ -35,6 +35,9 @@ typedef struct ks_table {
   struct ks_partitioner *partitioner;
   char **partition_columns; /* Delta metaData.partitionColumns */
   size_t npartition_columns;
+  /* column mapping: the partition columns' physical names, which key
+   * add.partitionValues (NULL: the names above) */
+  char **partition_physical;
   /* the columns of the table's files: pq without the partition columns
    * (delta), else pq itself (not owned then) */
   ks_pq_schema *file_pq;
@@ -45,6 +48,22 @@ typedef struct ks_table {
    * fields above hold the first generation; `live` the newest, changed
    * only under live_lock (stages/schemaless.h) */
   int schemaless;
+  /* no schema file, an existing Delta table: the columns are the table's
+   * (fixed; schema evolution adds only the _kafka_* columns) */
+  int from_table;
+  /* from_table without partition_by: a copy of the table's config with
+   * the table's partition columns (t->conf points at it), else NULL */
+  ks_conf_table *own_conf;
+  /* the codec of the files: tables[].compression, or for a Delta table
+   * its delta.parquet.compression.codec property (the table's, else
+   * tables[].properties') */
+  ks_codec codec;
+  /* the table's schemaString once start-up settled it (evolve.c), when
+   * the table uses column mapping; NULL otherwise */
+  char *mapped_schema;
+  /* tables[].properties as two arrays (ks_delta_commit_req.conf_keys) */
+  const char **prop_keys, **prop_values;
+  size_t nprops;
   _Atomic(ks_table_schema *) live;
   uv_mutex_t live_lock;
 } ks_table;
@@ -69,6 +88,8 @@ void ks_table_close(ks_table *t);
  * (KS_ECONFIG, exit 2) unless kafka.auto.offset.reset is set explicitly. */
 int ks_table_check_app_ids(const ks_conf *conf, ks_table *t, char *err,
                            size_t errlen);
+/* A delta.parquet.compression.codec value as a codec, or -1. */
+int ks_table_codec_of(const char *value);
 
 /* The Delta txn appId of a Kafka partition, "<app_id>/<topic>/<part>"
  * (malloc'd): the one place it is spelt. Read from the right it is

@@ -102,6 +102,10 @@ int ks_delta_write_add(ks_buf *out, const ks_delta_add *a) {
     TRY(ks_buf_append_byte(out, ','));
     TRY(kv_str(out, "stats", a->stats));
   }
+  if (a->extra && a->extra[0]) {
+    TRY(ks_buf_append_byte(out, ','));
+    TRY(ks_buf_append_str(out, a->extra));
+  }
   TRY(ks_buf_append_str(out, "}}\n"));
   return 0;
 fail:
@@ -151,10 +155,19 @@ fail:
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
                                const char *operation, const char *engine_info,
                                int blind_append) {
+  return ks_delta_write_commit_info_ict(out, timestamp_ms, -1, operation,
+                                        engine_info, blind_append);
+}
+
+int ks_delta_write_commit_info_ict(ks_buf *out, int64_t timestamp_ms,
+                                   int64_t ict_ms, const char *operation,
+                                   const char *engine_info, int blind_append) {
   size_t start = out->len;
   int rc;
-  TRY(ks_buf_appendf(out, "{\"commitInfo\":{\"timestamp\":%" PRId64 ",",
-                     timestamp_ms));
+  TRY(ks_buf_append_str(out, "{\"commitInfo\":{"));
+  if (ict_ms >= 0)
+    TRY(ks_buf_appendf(out, "\"inCommitTimestamp\":%" PRId64 ",", ict_ms));
+  TRY(ks_buf_appendf(out, "\"timestamp\":%" PRId64 ",", timestamp_ms));
   TRY(kv_str(out, "operation", operation ? operation : "WRITE"));
   TRY(ks_buf_append_str(out, ",\"operationParameters\":{},"));
   TRY(kv_str(out, "engineInfo",
@@ -224,6 +237,9 @@ void ks__delta_add_free(ks_delta_add *a) {
   }
   ks_free(a->part_names);
   ks_free(a->part_values);
+  ks_free(a->extra);
+  ks_free(a->dv_file);
+  ks_free(a->dv_id);
   memset(a, 0, sizeof *a);
 }
 
@@ -239,6 +255,7 @@ void ks__delta_remove_free(ks_delta_remove *r) {
   }
   ks_free(r->part_names);
   ks_free(r->part_values);
+  ks_free(r->dv_id);
   memset(r, 0, sizeof *r);
 }
 

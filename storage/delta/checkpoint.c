@@ -1,7 +1,11 @@
 /*
- * Checkpoint writer (PROTOCOL.md "Checkpoints", V1 spec, classic naming):
- * the snapshot as one Parquet file, one row per action, each action a
- * nullable top-level struct of the protocol's checkpoint schema. Every
+ * Checkpoint writer (PROTOCOL.md "Checkpoints", classic naming): the
+ * snapshot as one Parquet file, one row per action, each action a
+ * nullable top-level struct of the protocol's checkpoint schema: protocol
+ * (with its feature lists), metaData, txn, add (with deletionVector,
+ * baseRowId, defaultRowCommitVersion), remove, domainMetadata, and for a
+ * v2Checkpoint table the checkpointMetadata action that makes the file a
+ * V2 checkpoint (no sidecars: every action inline). Every
  * field is OPTIONAL (as Spark writes them) except map keys; maps are
  * MAP<string, string> with nullable values, partitionColumns a 3-level
  * LIST of nullable strings. Written through this repository's Parquet
@@ -113,23 +117,32 @@ typedef struct ck_cols {
   ks_column *txn_app, *txn_version, *txn_updated;
   ks_column *add_path, *add_pk, *add_pv, *add_size, *add_mtime, *add_dc,
       *add_stats, *add_tk, *add_tv;
+  ks_column *dv_type, *dv_path, *dv_offset, *dv_size, *dv_card, *add_row_id,
+      *add_row_version;
   ks_column *rm_path, *rm_ts, *rm_dc, *rm_ext, *rm_pk, *rm_pv, *rm_size;
   ks_column *md_id, *md_name, *md_desc, *md_provider, *md_ok, *md_ov,
       *md_schema, *md_pcols, *md_ck, *md_cv, *md_created;
-  ks_column *p_reader, *p_writer;
+  ks_column *p_reader, *p_writer, *p_rfeat, *p_wfeat;
+  ks_column *dm_domain, *dm_conf, *dm_removed;
+  ks_column *cm_version;
 } ck_cols;
+
+/* The top-level structs, in the file's order. */
+enum { K_TXN, K_ADD, K_REMOVE, K_META, K_PROTOCOL, K_DOMAIN, K_CKMETA, NTOP };
 
 /* Node pointers while the tree is built; columns once it is finished. */
 typedef struct ck_tree {
   ks_pq_schema *s;
-  ks_pq_node *n[40];
-  size_t nn;
-  size_t first[5], count[5]; /* leaves of each top-level struct */
+  ks_pq_node *n[64];
+  size_t slot_of[64]; /* n[i] binds slot slot_of[i] of bind_columns' list */
+  size_t nn, full;    /* leaves made; slots passed (made or left out) */
+  size_t first[NTOP], count[NTOP]; /* leaves of each top-level struct */
 } ck_tree;
 
 static ks_pq_node *leaf(ck_tree *t, ks_pq_node *parent, const char *name,
                         ks_coltype type) {
   ks_pq_node *n = ks_pq_add_leaf(parent, name, KS_PQ_OPTIONAL, type);
+  t->slot_of[t->nn] = t->full++;
   t->n[t->nn++] = n;
   return n;
 }
@@ -137,11 +150,32 @@ static ks_pq_node *leaf(ck_tree *t, ks_pq_node *parent, const char *name,
 /* MAP<string, string>: records the key and value leaves */
 static void str_map(ck_tree *t, ks_pq_node *parent, const char *name) {
   ks_pq_node *kv = ks_pq_add_map(parent, name, KS_PQ_OPTIONAL);
+  t->slot_of[t->nn] = t->full++;
   t->n[t->nn++] = kv->children[0]; /* key, added by ks_pq_add_map */
   leaf(t, kv, "value", KS_COL_STRING);
 }
 
-static ks_pq_schema *build_schema(ck_tree *t) {
+/* Which optional parts the table needs: a table without them gets the
+ * classic V1 schema it always had. */
+typedef struct ck_wants {
+  int dv, rows, features, domains, ckmeta;
+} ck_wants;
+
+static ck_wants wants_of(const ks_delta_snapshot *s) {
+  ck_wants w = {0};
+  w.dv = ks_delta_has_feature(s, "deletionVectors");
+  w.rows = ks_delta_has_feature(s, "rowTracking");
+  for (size_t i = 0; i < s->nfiles; i++) {
+    w.dv |= s->files[i].dv_cardinality > 0;
+    w.rows |= s->files[i].base_row_id >= 0;
+  }
+  w.features = s->min_reader >= 3 || s->min_writer >= 7;
+  w.domains = s->ndomains > 0 || ks_delta_has_feature(s, "domainMetadata");
+  w.ckmeta = ks_delta_has_feature(s, "v2Checkpoint");
+  return w;
+}
+
+static ks_pq_schema *build_schema(ck_tree *t, ck_wants w) {
   memset(t, 0, sizeof *t);
   t->s = ks_pq_schema_new();
   ks_pq_node *root = ks_pq_schema_root(t->s);
@@ -159,6 +193,22 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   leaf(t, add, "dataChange", KS_COL_BOOLEAN);
   leaf(t, add, "stats", KS_COL_STRING);
   str_map(t, add, "tags");
+  if (w.dv) {
+    ks_pq_node *dv = ks_pq_add_struct(add, "deletionVector", KS_PQ_OPTIONAL);
+    leaf(t, dv, "storageType", KS_COL_STRING);
+    leaf(t, dv, "pathOrInlineDv", KS_COL_STRING);
+    leaf(t, dv, "offset", KS_COL_INT32);
+    leaf(t, dv, "sizeInBytes", KS_COL_INT32);
+    leaf(t, dv, "cardinality", KS_COL_INT64);
+  } else {
+    t->full += 5;
+  }
+  if (w.rows) {
+    leaf(t, add, "baseRowId", KS_COL_INT64);
+    leaf(t, add, "defaultRowCommitVersion", KS_COL_INT64);
+  } else {
+    t->full += 2;
+  }
 
   ks_pq_node *rm = ks_pq_add_struct(root, "remove", KS_PQ_OPTIONAL);
   leaf(t, rm, "path", KS_COL_STRING);
@@ -184,6 +234,27 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   ks_pq_node *proto = ks_pq_add_struct(root, "protocol", KS_PQ_OPTIONAL);
   leaf(t, proto, "minReaderVersion", KS_COL_INT32);
   leaf(t, proto, "minWriterVersion", KS_COL_INT32);
+  if (w.features) {
+    ks_pq_node *rf = ks_pq_add_list(proto, "readerFeatures", KS_PQ_OPTIONAL);
+    leaf(t, rf, "element", KS_COL_STRING);
+    ks_pq_node *wf = ks_pq_add_list(proto, "writerFeatures", KS_PQ_OPTIONAL);
+    leaf(t, wf, "element", KS_COL_STRING);
+  } else {
+    t->full += 2;
+  }
+  if (w.domains) {
+    ks_pq_node *dm = ks_pq_add_struct(root, "domainMetadata", KS_PQ_OPTIONAL);
+    leaf(t, dm, "domain", KS_COL_STRING);
+    leaf(t, dm, "configuration", KS_COL_STRING);
+    leaf(t, dm, "removed", KS_COL_BOOLEAN);
+  } else {
+    t->full += 3;
+  }
+  if (w.ckmeta) {
+    ks_pq_node *cm =
+        ks_pq_add_struct(root, "checkpointMetadata", KS_PQ_OPTIONAL);
+    leaf(t, cm, "version", KS_COL_INT64);
+  }
 
   if (ks_pq_schema_finish(t->s)) {
     ks_pq_schema_free(t->s);
@@ -191,8 +262,14 @@ static ks_pq_schema *build_schema(ck_tree *t) {
   }
   /* leaves of top-level field k are contiguous, depth first */
   size_t leafno = 0;
-  for (size_t k = 0; k < 5; k++) {
-    ks_pq_node *top = root->children[k];
+  static const char *const tops[NTOP] = {
+      "txn",      "add",           "remove",           "metaData",
+      "protocol", "domainMetadata", "checkpointMetadata"};
+  for (size_t x = 0; x < root->nchildren; x++) {
+    ks_pq_node *top = root->children[x];
+    size_t k = 0;
+    while (k < NTOP && strcmp(tops[k], top->name) != 0)
+      k++;
     t->first[k] = leafno;
     size_t n = 0;
     for (size_t i = 0; i < ks_pq_schema_nleaves(t->s); i++) {
@@ -213,23 +290,26 @@ static void bind_columns(const ck_tree *t, ks_rowgroup *rg, ck_cols *c) {
       &c->txn_app, &c->txn_version, &c->txn_updated, &c->add_path,
       &c->add_pk,  &c->add_pv,      &c->add_size,    &c->add_mtime,
       &c->add_dc,  &c->add_stats,   &c->add_tk,      &c->add_tv,
+      &c->dv_type, &c->dv_path,     &c->dv_offset,   &c->dv_size,
+      &c->dv_card, &c->add_row_id,  &c->add_row_version,
       &c->rm_path, &c->rm_ts,       &c->rm_dc,       &c->rm_ext,
       &c->rm_pk,   &c->rm_pv,       &c->rm_size,     &c->md_id,
       &c->md_name, &c->md_desc,     &c->md_provider, &c->md_ok,
       &c->md_ov,   &c->md_schema,   &c->md_pcols,    &c->md_ck,
-      &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer};
+      &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer,
+      &c->p_rfeat, &c->p_wfeat,     &c->dm_domain,   &c->dm_conf,
+      &c->dm_removed, &c->cm_version};
+  memset(c, 0, sizeof *c); /* left-out parts stay NULL */
   for (size_t i = 0; i < t->nn; i++)
-    *slots[i] = &rg->cols[t->n[i]->leaf];
+    *slots[t->slot_of[i]] = &rg->cols[t->n[i]->leaf];
 }
 
 /* ---- rows ---------------------------------------------------------------- */
 
-enum { K_TXN, K_ADD, K_REMOVE, K_META, K_PROTOCOL };
-
 /* A null struct in every top-level field but `kind`. */
 static int null_others(const ck_tree *t, ks_rowgroup *rg, int kind) {
   int rc = 0;
-  for (int k = 0; k < 5 && rc == 0; k++)
+  for (int k = 0; k < NTOP && rc == 0; k++)
     if (k != kind)
       for (size_t i = 0; i < t->count[k] && rc == 0; i++)
         rc = ks_column_append_levels(&rg->cols[t->first[k] + i], 0, 0);
@@ -277,6 +357,58 @@ static int row_txn(ck_cols *c, const ks_delta_txn *x) {
   return opt_i64(c->txn_updated, x->last_updated != 0, x->last_updated);
 }
 
+static int opt_i32(ks_column *c, int present, int64_t v) {
+  return present ? ks_column_append_i32_rep(c, 0, (int32_t)v)
+                 : ks_column_append_levels(c, 0, c->max_def - 1);
+}
+
+/* The deletion vector and row tracking fields of an add, from the fields
+ * kept verbatim (add.extra). */
+static int add_extras(ck_cols *c, const ks_delta_add *a) {
+  if (c->dv_type == NULL && c->add_row_id == NULL)
+    return 0;
+  yajl_val dv = NULL, x = NULL;
+  if (a->extra) {
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    ks_buf_appendf(&b, "{%s}", a->extra);
+    ks_buf_cstr(&b);
+    x = yajl_tree_parse((const char *)b.data, NULL, 0);
+    ks_buf_free(&b);
+    dv = ks__delta_json_field(x, "deletionVector");
+  }
+  int rc = 0;
+  yajl_val st = ks__delta_json_field(dv, "storageType");
+  yajl_val p = ks__delta_json_field(dv, "pathOrInlineDv");
+  if (c->dv_type == NULL) {
+    /* the table has no deletion vectors */
+  } else if (YAJL_IS_STRING(st) && YAJL_IS_STRING(p)) {
+    yajl_val off = ks__delta_json_field(dv, "offset");
+    yajl_val size = ks__delta_json_field(dv, "sizeInBytes");
+    yajl_val card = ks__delta_json_field(dv, "cardinality");
+    if ((rc = opt_str(c->dv_type, YAJL_GET_STRING(st))) == 0 &&
+        (rc = opt_str(c->dv_path, YAJL_GET_STRING(p))) == 0 &&
+        (rc = opt_i32(c->dv_offset, YAJL_IS_INTEGER(off),
+                      YAJL_IS_INTEGER(off) ? YAJL_GET_INTEGER(off) : 0)) == 0 &&
+        (rc = opt_i32(c->dv_size, 1,
+                      YAJL_IS_INTEGER(size) ? YAJL_GET_INTEGER(size) : 0)) == 0)
+      rc = opt_i64(c->dv_card, 1,
+                   YAJL_IS_INTEGER(card) ? YAJL_GET_INTEGER(card) : 0);
+  } else { /* the struct is null: every leaf one level above it */
+    ks_column *l[] = {c->dv_type, c->dv_path, c->dv_offset, c->dv_size,
+                      c->dv_card};
+    for (size_t i = 0; rc == 0 && i < KS_ARRAY_SIZE(l); i++)
+      rc = ks_column_append_levels(l[i], 0, l[i]->max_def - 2);
+  }
+  yajl_tree_free(x);
+  if (rc == 0 && c->add_row_id)
+    rc = opt_i64(c->add_row_id, a->base_row_id >= 0, a->base_row_id);
+  if (rc == 0 && c->add_row_version)
+    rc = opt_i64(c->add_row_version, a->default_row_commit_version >= 0,
+                 a->default_row_commit_version);
+  return rc;
+}
+
 static int row_add(ck_cols *c, const ks_delta_add *a) {
   int rc;
   if ((rc = opt_str(c->add_path, a->path)) ||
@@ -285,9 +417,10 @@ static int row_add(ck_cols *c, const ks_delta_add *a) {
       (rc = opt_i64(c->add_size, 1, a->size)) ||
       (rc = opt_i64(c->add_mtime, 1, a->modification_time)) ||
       (rc = ks_column_append_bool_rep(c->add_dc, 0, 1)) ||
-      (rc = opt_str(c->add_stats, a->stats)))
+      (rc = opt_str(c->add_stats, a->stats)) ||
+      (rc = map_str(c->add_tk, c->add_tv, NULL, NULL, 0, 1)))
     return rc;
-  return map_str(c->add_tk, c->add_tv, NULL, NULL, 0, 1);
+  return add_extras(c, a);
 }
 
 static int row_remove(ck_cols *c, const ks_delta_remove *r) {
@@ -324,9 +457,38 @@ static int row_metadata(ck_cols *c, const ks_delta_metadata *m) {
   return opt_i64(c->md_created, m->created_time != 0, m->created_time);
 }
 
-static int row_protocol(ck_cols *c, int reader, int writer) {
-  int rc = ks_column_append_i32_rep(c->p_reader, 0, reader);
-  return rc ? rc : ks_column_append_i32_rep(c->p_writer, 0, writer);
+/* A LIST<string> whose parent is present; NULL l: a null list. */
+static int str_list(ks_column *e, char *const *l, size_t n, int present) {
+  if (!present)
+    return ks_column_append_levels(e, 0, e->max_def - 3);
+  if (n == 0)
+    return ks_column_append_levels(e, 0, e->max_def - 2);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = ks_column_append_str_rep(e, i ? 1 : 0, l[i], strlen(l[i]));
+  return rc;
+}
+
+static int row_protocol(ck_cols *c, const ks_delta_snapshot *s) {
+  int rc;
+  if ((rc = ks_column_append_i32_rep(c->p_reader, 0, s->min_reader)) ||
+      (rc = ks_column_append_i32_rep(c->p_writer, 0, s->min_writer)))
+    return rc;
+  if (c->p_rfeat == NULL)
+    return 0;
+  if ((rc = str_list(c->p_rfeat, s->reader_features, s->nreader_features,
+                     s->min_reader >= 3)))
+    return rc;
+  return str_list(c->p_wfeat, s->writer_features, s->nwriter_features,
+                  s->min_writer >= 7);
+}
+
+static int row_domain(ck_cols *c, const ks_delta_domain *d) {
+  int rc;
+  if ((rc = opt_str(c->dm_domain, d->domain)) ||
+      (rc = opt_str(c->dm_conf, d->configuration)))
+    return rc;
+  return ks_column_append_bool_rep(c->dm_removed, 0, 0);
 }
 
 /* ---- build ----------------------------------------------------------------
@@ -341,7 +503,7 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
   if (s->version < 0 || !s->has_protocol || !s->has_metadata)
     return KS_EINVAL;
   ck_tree t;
-  if (build_schema(&t) == NULL)
+  if (build_schema(&t, wants_of(s)) == NULL)
     return KS_EINVAL;
   ks_rowgroup rg;
   ks_rowgroup_init_schema(&rg, t.s);
@@ -364,7 +526,14 @@ int ks_delta_checkpoint_build(const ks_delta_snapshot *s, int64_t now_ms,
     }                                                                          \
   } while (0)
 
-  ROW(K_PROTOCOL, row_protocol(&c, s->min_reader, s->min_writer));
+  /* v2Checkpoint: a V2 checkpoint under the classic name, its actions
+   * inline (no sidecars), with the checkpointMetadata action */
+  if (c.cm_version)
+    ROW(K_CKMETA, opt_i64(c.cm_version, 1, s->version));
+  if (rc == 0)
+    ROW(K_PROTOCOL, row_protocol(&c, s));
+  for (size_t i = 0; rc == 0 && i < s->ndomains; i++)
+    ROW(K_DOMAIN, row_domain(&c, &s->domains[i]));
   if (rc == 0)
     ROW(K_META, row_metadata(&c, &s->metadata));
   for (size_t i = 0; rc == 0 && i < s->ntxns; i++) {

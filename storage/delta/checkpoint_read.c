@@ -5,8 +5,10 @@
  * (`add`, `remove`, `txn`, `metaData`, `protocol`); the group names inside
  * maps and lists (`key_value`/`map`, `list`/`bag`) are not relied on, only
  * their shape. Columns a writer left out read as null, as PROTOCOL.md asks;
- * columns ksink does not keep (tags, stats_parsed, deletionVector, ...)
- * are not read at all.
+ * columns ksink does not keep (tags, stats_parsed, ...) are not read at
+ * all. Protocol features, domainMetadata, deletion vectors and row ids are
+ * kept; the sidecar files a V2 checkpoint names are listed in
+ * s->sidecars for the loader, which applies them with this same reader.
  *
  * Each needed leaf is read whole (reader.h); a leaf under a map or list
  * gets a row index (entry where each row starts) so rows are assembled by
@@ -232,8 +234,97 @@ enum {
   MD_CREATED,
   P_READER,
   P_WRITER,
+  P_RFEAT,
+  P_WFEAT,
+  DV_TYPE,
+  DV_PATH,
+  DV_OFFSET,
+  DV_SIZE,
+  DV_CARD,
+  ADD_ROW_ID,
+  ADD_ROW_VERSION,
+  DM_DOMAIN,
+  DM_CONF,
+  DM_REMOVED,
+  SIDECAR_PATH,
+  RM_DV_TYPE,
+  RM_DV_PATH,
+  RM_DV_OFFSET,
   NCOLS
 };
+
+/* The strings of a LIST leaf's row. */
+static size_t list_row(const lcol *l, size_t row, const char **out,
+                       size_t max, ks_buf *pool) {
+  if (l->leaf == NULL)
+    return 0;
+  size_t n = 0;
+  for (size_t e = l->row_start[row]; e < l->row_start[row + 1] && n < max;
+       e++) {
+    if (l->c.defs[e] != l->leaf->def)
+      continue;
+    const ks_pq_rval *v = &l->c.vals[e];
+    out[n++] = (const char *)(uintptr_t)pool->len;
+    ks_buf_append(pool, l->c.blob.data + v->s.off, v->s.len);
+    ks_buf_append_byte(pool, 0);
+  }
+  return n;
+}
+
+static void features_row(ks_delta_snapshot *s, int which, const lcol *l,
+                         size_t row) {
+  const char *names[256];
+  ks_buf pool;
+  ks_buf_init(&pool, 0);
+  size_t n = list_row(l, row, names, 256, &pool);
+  for (size_t i = 0; i < n; i++) /* offsets into the pool -> pointers */
+    names[i] = (const char *)pool.data + (uintptr_t)names[i];
+  ks__delta_set_features(s, which, names, n);
+  ks_buf_free(&pool);
+}
+
+/* add.deletionVector and the row tracking fields, as the JSON log would
+ * hold them (extra), so nothing a checkpoint states is lost. */
+static void add_extras(const lcol *c, size_t row, ks_delta_add *a) {
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  a->base_row_id = a->default_row_commit_version = -1;
+  if (present(&c[DV_TYPE], row) && present(&c[DV_PATH], row)) {
+    char *type = str_dup(&c[DV_TYPE], row), *path = str_dup(&c[DV_PATH], row);
+    a->dv_cardinality =
+        present(&c[DV_CARD], row) ? c[DV_CARD].c.vals[row].i : 0;
+    a->dv_file = ks__delta_dv_file(type, path);
+    a->dv_id = ks__delta_dv_id(
+        type, path, present(&c[DV_OFFSET], row) ? c[DV_OFFSET].c.vals[row].i : -1);
+    ks_buf_append_str(&b, "\"deletionVector\":{\"storageType\":");
+    ks_buf_append_json_str(&b, type, strlen(type));
+    ks_buf_append_str(&b, ",\"pathOrInlineDv\":");
+    ks_buf_append_json_str(&b, path, strlen(path));
+    if (present(&c[DV_OFFSET], row))
+      ks_buf_appendf(&b, ",\"offset\":%" PRId64, c[DV_OFFSET].c.vals[row].i);
+    ks_buf_appendf(&b, ",\"sizeInBytes\":%" PRId64 ",\"cardinality\":%" PRId64
+                       "}",
+                   present(&c[DV_SIZE], row) ? c[DV_SIZE].c.vals[row].i : 0,
+                   a->dv_cardinality);
+    ks_free(type);
+    ks_free(path);
+  }
+  if (present(&c[ADD_ROW_ID], row)) {
+    a->base_row_id = c[ADD_ROW_ID].c.vals[row].i;
+    ks_buf_appendf(&b, "%s\"baseRowId\":%" PRId64, b.len ? "," : "",
+                   a->base_row_id);
+  }
+  if (present(&c[ADD_ROW_VERSION], row)) {
+    a->default_row_commit_version = c[ADD_ROW_VERSION].c.vals[row].i;
+    ks_buf_appendf(&b, "%s\"defaultRowCommitVersion\":%" PRId64,
+                   b.len ? "," : "", a->default_row_commit_version);
+  }
+  if (b.len) {
+    ks_buf_cstr(&b);
+    a->extra = (char *)ks_buf_steal(&b, NULL);
+  }
+  ks_buf_free(&b);
+}
 
 static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
                        ks_delta_snapshot *s) {
@@ -250,6 +341,31 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
       s->has_protocol = 1;
       s->min_reader = (int)c[P_READER].c.vals[row].i;
       s->min_writer = (int)c[P_WRITER].c.vals[row].i;
+      features_row(s, 'r', &c[P_RFEAT], row);
+      features_row(s, 'w', &c[P_WFEAT], row);
+    }
+    if (present(&c[SIDECAR_PATH], row)) {
+      /* V2 checkpoint: the files are in a sidecar the loader reads next;
+       * only sidecars under _delta_log/_sidecars/ are followed */
+      char *sc = str_dup(&c[SIDECAR_PATH], row);
+      if (strstr(sc, "..") || strchr(sc, '/') || strstr(sc, ":")) {
+        ks_free(sc);
+        fail(r, KS_EUNSUPPORTED, "row %zu: a sidecar outside _sidecars/",
+             row);
+        return;
+      }
+      s->sidecars =
+          ks_realloc(s->sidecars, (s->nsidecars + 1) * sizeof *s->sidecars);
+      s->sidecars[s->nsidecars++] = sc;
+    }
+    if (present(&c[DM_DOMAIN], row)) {
+      char *d = str_dup(&c[DM_DOMAIN], row);
+      char *conf = opt_str(&c[DM_CONF], row);
+      ks__delta_snapshot_domain(
+          s, d, conf ? conf : "",
+          present(&c[DM_REMOVED], row) && c[DM_REMOVED].c.vals[row].i);
+      ks_free(d);
+      ks_free(conf);
     }
     if (struct_present(&c[MD_ID], row, top_def[3])) {
       if (!present(&c[MD_ID], row) || !present(&c[MD_SCHEMA], row)) {
@@ -306,6 +422,7 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
       a.num_records = ks__delta_stats_num_records(a.stats);
       map_row(&c[ADD_PK], &c[ADD_PV], row, &a.part_names, &a.part_values,
               &a.nparts);
+      add_extras(c, row, &a);
       ks__delta_snapshot_add(s, &a);
     }
     if (struct_present(&c[RM_PATH], row, top_def[1])) {
@@ -324,6 +441,16 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
       x.size = present(&c[RM_SIZE], row) ? c[RM_SIZE].c.vals[row].i : -1;
       map_row(&c[RM_PK], &c[RM_PV], row, &x.part_names, &x.part_values,
               &x.nparts);
+      if (present(&c[RM_DV_TYPE], row) && present(&c[RM_DV_PATH], row)) {
+        char *type = str_dup(&c[RM_DV_TYPE], row);
+        char *path = str_dup(&c[RM_DV_PATH], row);
+        x.dv_id = ks__delta_dv_id(type, path,
+                                  present(&c[RM_DV_OFFSET], row)
+                                      ? c[RM_DV_OFFSET].c.vals[row].i
+                                      : -1);
+        ks_free(type);
+        ks_free(path);
+      }
       ks__delta_snapshot_remove(s, &x);
     }
   }
@@ -348,11 +475,13 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   }
   size_t nrows = (size_t)rows64;
   const ks_pq_rnode *root = ks_pq_file_node(r.f, 0);
-  static const char *const tops[] = {"add", "remove", "txn", "metaData",
-                                     "protocol"};
-  const ks_pq_rnode *top[5];
-  int top_def[5];
-  for (int i = 0; i < 5; i++) {
+  static const char *const tops[] = {"add",      "remove",
+                                     "txn",      "metaData",
+                                     "protocol", "domainMetadata",
+                                     "sidecar"};
+  const ks_pq_rnode *top[7];
+  int top_def[7];
+  for (int i = 0; i < 7; i++) {
     top[i] = ks_pq_file_child(r.f, root, tops[i]);
     if (top[i] && (top[i]->is_leaf || top[i]->repetition == 2))
       top[i] = NULL; /* not a struct: ignore the column */
@@ -382,22 +511,49 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   leaves[MD_CREATED] = scalar(&r, top[3], "createdTime");
   leaves[P_READER] = scalar(&r, top[4], "minReaderVersion");
   leaves[P_WRITER] = scalar(&r, top[4], "minWriterVersion");
+  leaves[P_RFEAT] = list_leaf(&r, top[4], "readerFeatures");
+  leaves[P_WFEAT] = list_leaf(&r, top[4], "writerFeatures");
+  const ks_pq_rnode *dv = ks_pq_file_child(r.f, top[0], "deletionVector");
+  if (dv && (dv->is_leaf || dv->repetition == 2))
+    dv = NULL;
+  leaves[DV_TYPE] = scalar(&r, dv, "storageType");
+  leaves[DV_PATH] = scalar(&r, dv, "pathOrInlineDv");
+  leaves[DV_OFFSET] = scalar(&r, dv, "offset");
+  leaves[DV_SIZE] = scalar(&r, dv, "sizeInBytes");
+  leaves[DV_CARD] = scalar(&r, dv, "cardinality");
+  const ks_pq_rnode *rdv = ks_pq_file_child(r.f, top[1], "deletionVector");
+  if (rdv && (rdv->is_leaf || rdv->repetition == 2))
+    rdv = NULL;
+  leaves[RM_DV_TYPE] = scalar(&r, rdv, "storageType");
+  leaves[RM_DV_PATH] = scalar(&r, rdv, "pathOrInlineDv");
+  leaves[RM_DV_OFFSET] = scalar(&r, rdv, "offset");
+  leaves[ADD_ROW_ID] = scalar(&r, top[0], "baseRowId");
+  leaves[ADD_ROW_VERSION] = scalar(&r, top[0], "defaultRowCommitVersion");
+  leaves[DM_DOMAIN] = scalar(&r, top[5], "domain");
+  leaves[DM_CONF] = scalar(&r, top[5], "configuration");
+  leaves[DM_REMOVED] = scalar(&r, top[5], "removed");
+  leaves[SIDECAR_PATH] = scalar(&r, top[6], "path");
 
   lcol c[NCOLS];
   for (int i = 0; i < NCOLS; i++)
     lcol_read(&r, &c[i], leaves[i], nrows);
   if (r.rc == 0) {
     int types_ok = 1;
-    static const int strs[] = {ADD_PATH, ADD_STATS, RM_PATH,   TXN_APP, MD_ID,
-                               MD_NAME,  MD_DESC,   MD_SCHEMA, MD_PCOLS};
-    static const int ints[] = {ADD_SIZE,   ADD_MTIME,   RM_TS,
-                               RM_SIZE,    TXN_VERSION, TXN_UPDATED,
-                               MD_CREATED, P_READER,    P_WRITER};
+    static const int strs[] = {ADD_PATH,  ADD_STATS, RM_PATH,  TXN_APP,
+                               MD_ID,     MD_NAME,   MD_DESC,  MD_SCHEMA,
+                               MD_PCOLS,  P_RFEAT,   P_WFEAT,  DV_TYPE,
+                               DV_PATH,   DM_DOMAIN, DM_CONF,  SIDECAR_PATH,
+                               RM_DV_TYPE, RM_DV_PATH};
+    static const int ints[] = {ADD_SIZE,    ADD_MTIME,  RM_TS,      RM_SIZE,
+                               TXN_VERSION, TXN_UPDATED, MD_CREATED, P_READER,
+                               P_WRITER,    DV_OFFSET,  DV_SIZE,    DV_CARD,
+                               ADD_ROW_ID,  ADD_ROW_VERSION, RM_DV_OFFSET};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
       types_ok &= str_ok(&c[strs[i]]);
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
       types_ok &= int_ok(&c[ints[i]]);
-    types_ok &= bool_ok(&c[RM_DC]) && bool_ok(&c[RM_EXT]);
+    types_ok &= bool_ok(&c[RM_DC]) && bool_ok(&c[RM_EXT]) &&
+                bool_ok(&c[DM_REMOVED]);
     types_ok &= map_shape_ok(&c[ADD_PK], &c[ADD_PV]) &&
                 map_shape_ok(&c[RM_PK], &c[RM_PV]) &&
                 map_shape_ok(&c[MD_CK], &c[MD_CV]);

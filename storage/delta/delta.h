@@ -31,6 +31,22 @@ typedef struct ks_delta_add {
   /* written as dataChange: false (the rows were only rearranged, as by
    * optimize); readers of the log replay it like any add */
   int no_data_change;
+  /* Fields of the log's add that ksink does not model (deletionVector,
+   * baseRowId, defaultRowCommitVersion, tags, clusteringProvider, ...):
+   * JSON members without the surrounding braces ("\"baseRowId\":0,..."),
+   * written back verbatim after the known ones; NULL: none. */
+  char *extra;
+  /* From extra, for the code that needs them: the deletion vector's
+   * cardinality (0: none), its file's storage key relative to the table
+   * root (storageType "u" or a relative "p"; NULL: none or inline) and
+   * the row tracking fields (-1: absent). */
+  int64_t dv_cardinality;
+  char *dv_file;
+  /* the deletion vector's unique id (storageType, pathOrInlineDv and
+   * offset), NULL: none. A file is (path, dv_id): a remove of the same
+   * path with another vector leaves this add alone */
+  char *dv_id;
+  int64_t base_row_id, default_row_commit_version;
 } ks_delta_add;
 
 /* Frees an add's strings and arrays and zeroes it. */
@@ -47,7 +63,16 @@ typedef struct ks_delta_remove {
   char **part_names;
   char **part_values;
   size_t nparts;
+  char *dv_id; /* the removed file's deletion vector id, NULL: none */
 } ks_delta_remove;
+
+/* A domainMetadata action (PROTOCOL.md "Domain Metadata"): the newest per
+ * domain; removed ones are dropped from the snapshot. configuration is
+ * the JSON text as the log stores it (a string). */
+typedef struct ks_delta_domain {
+  char *domain;
+  char *configuration;
+} ks_delta_domain;
 
 typedef struct ks_delta_txn {
   char *app_id;
@@ -81,6 +106,11 @@ int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r);
 int ks_delta_write_commit_info(ks_buf *out, int64_t timestamp_ms,
                                const char *operation, const char *engine_info,
                                int blind_append);
+/* The same with inCommitTimestamp (ms) as its first field when ict_ms >= 0:
+ * tables with in-commit timestamps put this action first in a commit. */
+int ks_delta_write_commit_info_ict(ks_buf *out, int64_t timestamp_ms,
+                                   int64_t ict_ms, const char *operation,
+                                   const char *engine_info, int blind_append);
 
 /* Spark-compatible schemaString for the columns:
  * {"type":"struct","fields":[{"name":..,"type":"long","nullable":true,
@@ -114,6 +144,20 @@ typedef struct ks_delta_schema_change {
  * KS_ESCHEMA with d->reason. */
 int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
                          int add_columns, ks_delta_schema_change *d);
+
+/* The schemaString of a table that gains next's extra fields: every field
+ * of table is kept as the table states it (its metadata -- column mapping
+ * ids, comments, invariants -- included), and each field of next that
+ * table lacks, at the top level or inside a struct both have, is appended
+ * to its struct. With next_id (a column-mapped table) each appended field
+ * gets delta.columnMapping.id *next_id (which moves on) and a fresh
+ * delta.columnMapping.physicalName "col-<uuid>", the fields of a new
+ * struct too, in pre-order. KS_ECORRUPT when either text is not a struct
+ * schema. */
+int ks_delta_schema_merge(const char *table, const char *next,
+                          int64_t *next_id, ks_buf *out);
+/* The largest delta.columnMapping.id in a schemaString, or 0. */
+int64_t ks_delta_schema_max_column_id(const char *schema_string);
 
 /* add.stats JSON: {"numRecords":N,"minValues":{..},"maxValues":{..},
  * "nullCount":{..}}. Strings are truncated to 32 code points for min/max
@@ -155,6 +199,19 @@ typedef struct ks_delta_snapshot {
   int64_t version; /* -1: no table yet */
   int has_protocol;
   int min_reader, min_writer;
+  /* protocol.readerFeatures / writerFeatures (table features, reader 3 /
+   * writer 7); NULL arrays when the protocol has none */
+  char **reader_features, **writer_features;
+  size_t nreader_features, nwriter_features;
+  ks_delta_domain *domains; /* live domainMetadata, in first-seen order */
+  size_t ndomains;
+  /* commitInfo.inCommitTimestamp of the newest commit replayed from JSON
+   * (-1: none seen) */
+  int64_t last_ict;
+  /* sidecar files a V2 checkpoint named (paths relative to
+   * _delta_log/_sidecars/), still to be applied by the loader */
+  char **sidecars;
+  size_t nsidecars;
   int has_metadata;
   ks_delta_metadata metadata;
   ks_delta_add *files; /* active files, in the order they were added */
@@ -193,6 +250,43 @@ int64_t ks_delta_snapshot_txn(const ks_delta_snapshot *s, const char *app_id);
 int64_t ks_delta_snapshot_txn_or(const ks_delta_snapshot *s,
                                  const char *app_id, const char *legacy);
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s);
+
+/* ---- table features (features.c) ------------------------------------- */
+
+/* 1 when protocol.writerFeatures or readerFeatures lists name. */
+int ks_delta_has_feature(const ks_delta_snapshot *s, const char *name);
+/* Whether ksink may append to the table under its protocol: 0, or
+ * KS_EUNSUPPORTED with err naming the feature and why ("table feature
+ * variantType: ..."). Legacy protocols (writer 2..6, reader 2) are judged
+ * by the features they imply and the table's use of them (an invariant
+ * in the schema, a delta.constraints.* property, a generated column). */
+int ks_delta_protocol_check(const ks_delta_snapshot *s, char *err,
+                            size_t errlen);
+/* The configuration of a live domainMetadata domain, or NULL. */
+const char *ks_delta_snapshot_domain(const ks_delta_snapshot *s,
+                                     const char *domain);
+/* The delta.rowTracking domain's rowIdHighWaterMark, or -1. */
+int64_t ks_delta_row_id_high_water_mark(const ks_delta_snapshot *s);
+/* 1 when every new add needs baseRowId/defaultRowCommitVersion (the
+ * rowTracking feature is supported). */
+int ks_delta_row_tracking(const ks_delta_snapshot *s);
+/* 1 when delta.enableInCommitTimestamps is true (commitInfo goes first
+ * and carries inCommitTimestamp). */
+int ks_delta_in_commit_timestamps(const ks_delta_snapshot *s);
+
+/* The protocol and configuration of a table created with `features`
+ * (ks_delta_commit_req.table_features): the snapshot s (version -1,
+ * nothing else in it) gets min_reader/min_writer, the feature lists with
+ * what they imply (rowTracking needs domainMetadata) and the properties
+ * they turn on (delta.enableInCommitTimestamps, delta.enableRowTracking,
+ * delta.enableDeletionVectors, delta.enableChangeDataFeed,
+ * delta.appendOnly, delta.checkpointPolicy=v2), then keys/values. */
+void ks_delta_create_protocol(ks_delta_snapshot *s,
+                              const char *const *features, size_t n,
+                              const char *const *keys,
+                              const char *const *values, size_t nconf);
+/* A protocol action with the snapshot's feature lists when it has any. */
+int ks_delta_write_protocol_of(ks_buf *out, const ks_delta_snapshot *s);
 
 /* ---- checkpoints and table properties -------------------------------- */
 
@@ -301,6 +395,15 @@ typedef struct ks_delta_commit_req {
    * compares the schemas again. */
   const char *new_schema_string;
   const char *schema_from;
+  /* Used only when creating the table: its table features (none: reader
+   * 1 / writer 2; else writer 7, reader 3 when one is a reader-writer
+   * feature; what they imply is added, see ks_delta_create_protocol) and
+   * metaData.configuration (added to the properties the features turn
+   * on, which they may override). */
+  const char *const *table_features;
+  size_t ntable_features;
+  const char *const *conf_keys, *const *conf_values;
+  size_t nconf;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
 } ks_delta_commit_req;

@@ -30,6 +30,38 @@ void ks__delta_snapshot_untomb(ks_delta_snapshot *s, const char *path);
 void ks__delta_snapshot_txn(ks_delta_snapshot *s, const char *app_id,
                             int64_t version, int64_t last_updated);
 void ks__delta_metadata_free(ks_delta_metadata *m);
+
+/* entry.c: the log entry of req against snap, into b (reset first). */
+int ks__delta_build_entry(const ks_delta_snapshot *snap,
+                          const ks_delta_commit_req *req, ks_buf *b);
+
+/* ---- table features (features.c) ---- */
+
+/* Sets (or replaces) metaData.configuration[k]. */
+void ks__delta_conf_set(ks_delta_metadata *m, const char *k, const char *v);
+
+/* protocol.readerFeatures/writerFeatures of a JSON protocol action. */
+void ks__delta_apply_protocol(ks_delta_snapshot *s, yajl_val a);
+/* Replaces a feature list (which: 'r' or 'w') with a copy of names. */
+void ks__delta_set_features(ks_delta_snapshot *s, int which,
+                            const char *const *names, size_t n);
+/* Sets (configuration != NULL, not removed) or drops a domain. */
+void ks__delta_snapshot_domain(ks_delta_snapshot *s, const char *domain,
+                               const char *configuration, int removed);
+/* The members of add action a that ksink does not model, as f->extra,
+ * with f's deletion-vector and row-tracking fields. */
+void ks__delta_add_extra(ks_delta_add *f, yajl_val a);
+/* A parsed JSON value written back as compact JSON text. */
+void ks__delta_json_write(ks_buf *b, yajl_val v);
+/* The unique id of a deletionVector object (NULL when v is none). */
+char *ks__delta_dv_id_json(yajl_val dv);
+/* The same from its parts (offset < 0: absent). */
+char *ks__delta_dv_id(const char *storage_type, const char *path,
+                      int64_t offset);
+/* The storage key of a deletion vector (relative to the table root), or
+ * NULL for inline ones and malformed descriptors. Free with ks_free. */
+char *ks__delta_dv_file(const char *storage_type, const char *path_or_inline);
+
 /* obj[key] of a parsed JSON object, or NULL (also when obj is not one). */
 yajl_val ks__delta_json_field(yajl_val obj, const char *key);
 /* The table's storage and root ("" or "path/", with the slash). */
@@ -66,6 +98,14 @@ ks__delta_logname ks__delta_parse_logname(const char *name);
 size_t ks__delta_complete_checkpoints(const ks__delta_logname *names,
                                       size_t n, int64_t *versions,
                                       int *parts);
+/* Adds the UUID-named V2 Parquet checkpoints among names (keys: the names
+ * relative to _delta_log/) to the nck checkpoints of versions/parts (room
+ * for n), with their names in ck_names (NULL for the others); returns the
+ * new count. */
+size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
+                                    const char *const *keys, size_t n,
+                                    int64_t *versions, int *parts,
+                                    char **ck_names, size_t nck);
 /* Indexes (into objs, the sorted listing of _delta_log/) of what log
  * cleanup deletes after a checkpoint at newest_checkpoint; del holds n. */
 size_t ks__delta_cleanup_plan(const ks_storage_obj *objs, size_t n,

@@ -146,6 +146,35 @@ size_t ks__delta_complete_checkpoints(const ks__delta_logname *names, size_t n,
   return out;
 }
 
+/* UUID-named V2 checkpoints in Parquet (PROTOCOL.md "V2 Checkpoint
+ * Spec"), at versions without a classic one, join the checkpoints in
+ * version order; JSON ones are not read (an older checkpoint or the JSON
+ * log is used instead). */
+size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
+                                    const char *const *keys, size_t n,
+                                    int64_t *versions, int *parts,
+                                    char **named, size_t nck) {
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(keys[i]);
+    if (names[i].kind != KS__LOG_CHECKPOINT_V2 || len < 8 ||
+        strcmp(keys[i] + len - 8, ".parquet") != 0)
+      continue;
+    size_t at = 0;
+    while (at < nck && versions[at] < names[i].version)
+      at++;
+    if (at < nck && versions[at] == names[i].version)
+      continue; /* a classic one (or another V2 one) of that version */
+    memmove(&versions[at + 1], &versions[at], (nck - at) * sizeof *versions);
+    memmove(&parts[at + 1], &parts[at], (nck - at) * sizeof *parts);
+    memmove(&named[at + 1], &named[at], (nck - at) * sizeof *named);
+    versions[at] = names[i].version;
+    parts[at] = 1;
+    named[at] = ks_strdup(keys[i]);
+    nck++;
+  }
+  return nck;
+}
+
 /* ---- cleanup plan ----------------------------------------------------------
  */
 

@@ -100,7 +100,10 @@ static size_t candidates(const ks_delta_snapshot *s,
   size_t n = 0;
   for (size_t i = 0; i < s->nfiles; i++) {
     const ks_delta_add *a = &s->files[i];
-    if (a->size >= target || !passes(a, o))
+    /* a file with a deletion vector is left as it is: rewriting it would
+     * have to apply the vector, and its remove must carry it */
+    if (a->size >= target || !passes(a, o) || a->dv_cardinality > 0 ||
+        (a->extra && strstr(a->extra, "\"deletionVector\":{")))
       continue;
     c[n].key = partition_key(s, a);
     c[n++].idx = i;
@@ -154,6 +157,9 @@ static void add_copy(ks_delta_add *dst, const ks_delta_add *src) {
   dst->stats = src->stats ? ks_strdup(src->stats) : NULL;
   dst->part_names = strs_copy(src->part_names, src->nparts);
   dst->part_values = strs_copy(src->part_values, src->nparts);
+  dst->extra = src->extra ? ks_strdup(src->extra) : NULL;
+  dst->dv_file = src->dv_file ? ks_strdup(src->dv_file) : NULL;
+  dst->dv_id = src->dv_id ? ks_strdup(src->dv_id) : NULL;
 }
 
 static void close_bin(ks_delta_bin *b, ks_delta_bin **bins, size_t *nbins,

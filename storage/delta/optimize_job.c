@@ -627,8 +627,12 @@ int ks_delta_optimize_start(ks_delta_table *t, const ks_delta_optimize_opts *o,
   const ks_delta_snapshot *s = ks_delta_table_snapshot(t);
   if (done == NULL || s->version < 0)
     return KS_EINVAL;
-  if (s->min_reader > KS__DELTA_READER_VERSION ||
-      s->min_writer > KS__DELTA_WRITER_VERSION)
+  char why[400];
+  if (ks_delta_protocol_check(s, why, sizeof why))
+    return KS_EUNSUPPORTED;
+  /* rowTracking: rewritten rows keep their ids only through materialized
+   * row-id columns, which ksink does not write */
+  if (ks_delta_row_tracking(s))
     return KS_EUNSUPPORTED;
   ks_delta_optimize *j = ks_calloc(1, sizeof *j);
   j->t = t;

@@ -23,8 +23,10 @@
 
 #include "base/ks.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -306,4 +308,179 @@ int ks_delta_schema_diff(const ks_pq_schema *table, const ks_pq_schema *next,
                       ks_pq_schema_root((ks_pq_schema *)next));
   ks_buf_free(&c.path);
   return r;
+}
+
+/* ---- merging schemaStrings ---------------------------------------------- */
+
+/* The struct type of a field's "type", or NULL. */
+static yajl_val struct_of(yajl_val type) {
+  yajl_val t = ks__delta_json_field(type, "type");
+  const char *s = YAJL_IS_STRING(t) ? YAJL_GET_STRING(t) : NULL;
+  return s && strcmp(s, "struct") == 0
+             ? type
+             : NULL;
+}
+
+static yajl_val field_named(yajl_val fields, const char *name) {
+  for (size_t i = 0; i < fields->u.array.len; i++) {
+    yajl_val n = ks__delta_json_field(fields->u.array.values[i], "name");
+    const char *s = YAJL_IS_STRING(n) ? YAJL_GET_STRING(n) : NULL;
+    if (s && strcmp(s, name) == 0)
+      return fields->u.array.values[i];
+  }
+  return NULL;
+}
+
+static int write_new_field(ks_buf *out, yajl_val f, int64_t *next_id);
+
+/* A new struct type, each of its fields new (with ids when asked). */
+static void write_new_type(ks_buf *out, yajl_val type, int64_t *next_id) {
+  yajl_val fields = ks__delta_json_field(struct_of(type), "fields");
+  if (next_id == NULL || !YAJL_IS_ARRAY(fields)) {
+    ks__delta_json_write(out, type);
+    return;
+  }
+  ks_buf_append_str(out, "{\"type\":\"struct\",\"fields\":[");
+  for (size_t i = 0; i < fields->u.array.len; i++) {
+    if (i)
+      ks_buf_append_byte(out, ',');
+    write_new_field(out, fields->u.array.values[i], next_id);
+  }
+  ks_buf_append_str(out, "]}");
+}
+
+/* A field the table lacks; with next_id (column mapping) it gets the next
+ * delta.columnMapping.id and a fresh physical name, as do the fields of a
+ * struct it holds (ids in pre-order). */
+static int write_new_field(ks_buf *out, yajl_val f, int64_t *next_id) {
+  if (next_id == NULL || !YAJL_IS_OBJECT(f)) {
+    ks__delta_json_write(out, f);
+    return 0;
+  }
+  int64_t id = (*next_id)++;
+  ks_buf_append_byte(out, '{');
+  for (size_t m = 0; m < f->u.object.len; m++) {
+    const char *k = f->u.object.keys[m];
+    if (m)
+      ks_buf_append_byte(out, ',');
+    ks_buf_append_json_str(out, k, strlen(k));
+    ks_buf_append_byte(out, ':');
+    yajl_val v = f->u.object.values[m];
+    if (strcmp(k, "type") == 0) {
+      write_new_type(out, v, next_id);
+    } else if (strcmp(k, "metadata") == 0) {
+      char uuid[37];
+      ks_delta_uuid(uuid);
+      ks_buf_appendf(out,
+                     "{\"delta.columnMapping.id\":%" PRId64
+                     ",\"delta.columnMapping.physicalName\":\"col-%s\"",
+                     id, uuid);
+      for (size_t x = 0; YAJL_IS_OBJECT(v) && x < v->u.object.len; x++) {
+        const char *mk = v->u.object.keys[x];
+        if (strncmp(mk, "delta.columnMapping.", 20) == 0)
+          continue;
+        ks_buf_append_byte(out, ',');
+        ks_buf_append_json_str(out, mk, strlen(mk));
+        ks_buf_append_byte(out, ':');
+        ks__delta_json_write(out, v->u.object.values[x]);
+      }
+      ks_buf_append_byte(out, '}');
+    } else {
+      ks__delta_json_write(out, v);
+    }
+  }
+  return ks_buf_append_byte(out, '}');
+}
+
+/* Writes struct `t` (as the table states it) with next's extra fields. */
+static int merge_struct(ks_buf *out, yajl_val t, yajl_val n,
+                        int64_t *next_id) {
+  yajl_val tf = ks__delta_json_field(t, "fields");
+  yajl_val nf = ks__delta_json_field(n, "fields");
+  if (!YAJL_IS_ARRAY(tf) || !YAJL_IS_ARRAY(nf))
+    return KS_ECORRUPT;
+  ks_buf_append_byte(out, '{');
+  for (size_t k = 0; k < t->u.object.len; k++) {
+    const char *key = t->u.object.keys[k];
+    if (k)
+      ks_buf_append_byte(out, ',');
+    ks_buf_append_json_str(out, key, strlen(key));
+    ks_buf_append_byte(out, ':');
+    if (strcmp(key, "fields") != 0) {
+      ks__delta_json_write(out, t->u.object.values[k]);
+      continue;
+    }
+    ks_buf_append_byte(out, '[');
+    for (size_t i = 0; i < tf->u.array.len; i++) {
+      yajl_val f = tf->u.array.values[i];
+      yajl_val name = ks__delta_json_field(f, "name");
+      yajl_val g = YAJL_IS_STRING(name)
+                       ? field_named(nf, YAJL_GET_STRING(name))
+                       : NULL;
+      yajl_val ts = struct_of(ks__delta_json_field(f, "type"));
+      yajl_val ns = g ? struct_of(ks__delta_json_field(g, "type")) : NULL;
+      if (i)
+        ks_buf_append_byte(out, ',');
+      if (ts == NULL || ns == NULL) {
+        ks__delta_json_write(out, f);
+        continue;
+      }
+      /* a struct both have: the field as stated, its type merged */
+      ks_buf_append_byte(out, '{');
+      for (size_t m = 0; m < f->u.object.len; m++) {
+        const char *fk = f->u.object.keys[m];
+        if (m)
+          ks_buf_append_byte(out, ',');
+        ks_buf_append_json_str(out, fk, strlen(fk));
+        ks_buf_append_byte(out, ':');
+        int rc =
+            strcmp(fk, "type") == 0 ? merge_struct(out, ts, ns, next_id) : 0;
+        if (rc)
+          return rc;
+        if (strcmp(fk, "type") != 0)
+          ks__delta_json_write(out, f->u.object.values[m]);
+      }
+      ks_buf_append_byte(out, '}');
+    }
+    size_t n0 = tf->u.array.len;
+    for (size_t i = 0; i < nf->u.array.len; i++) {
+      yajl_val g = nf->u.array.values[i];
+      yajl_val name = ks__delta_json_field(g, "name");
+      if (!YAJL_IS_STRING(name) || field_named(tf, YAJL_GET_STRING(name)))
+        continue;
+      if (n0++)
+        ks_buf_append_byte(out, ',');
+      write_new_field(out, g, next_id);
+    }
+    ks_buf_append_byte(out, ']');
+  }
+  return ks_buf_append_byte(out, '}');
+}
+
+int ks_delta_schema_merge(const char *table, const char *next,
+                          int64_t *next_id, ks_buf *out) {
+  yajl_val t = yajl_tree_parse(table, NULL, 0);
+  yajl_val n = yajl_tree_parse(next, NULL, 0);
+  int rc = KS_ECORRUPT;
+  if (struct_of(t) && struct_of(n)) {
+    size_t start = out->len;
+    rc = merge_struct(out, t, n, next_id);
+    if (rc)
+      ks_buf_truncate(out, start);
+  }
+  yajl_tree_free(t);
+  yajl_tree_free(n);
+  return rc;
+}
+
+int64_t ks_delta_schema_max_column_id(const char *schema_string) {
+  static const char key[] = "\"delta.columnMapping.id\":";
+  int64_t max = 0;
+  for (const char *p = schema_string ? strstr(schema_string, key) : NULL; p;
+       p = strstr(p + 1, key)) {
+    int64_t v = strtoll(p + sizeof key - 1, NULL, 10);
+    if (v > max)
+      max = v;
+  }
+  return max;
 }

@@ -2,8 +2,10 @@
  * Snapshot replay: applies log entries (newline-delimited JSON actions) in
  * version order. Each entry is parsed and validated whole before anything
  * is applied, so a corrupt entry leaves the snapshot at the previous
- * version. Unknown action types (commitInfo, cdc, domainMetadata, future
- * ones) are skipped, as PROTOCOL.md asks of readers.
+ * version. protocol features, domainMetadata and commitInfo's
+ * inCommitTimestamp are kept (features.c); unknown action types (cdc,
+ * checkpointMetadata, future ones) are skipped, as PROTOCOL.md asks of
+ * readers, and unknown add fields are kept verbatim.
  *
  * Active files live in an array in the order they were added (what a
  * reader lists) with an open-addressing path index beside it. A remove
@@ -116,6 +118,7 @@ static long index_find(const ks_delta_snapshot *s, int which,
 void ks_delta_snapshot_init(ks_delta_snapshot *s) {
   memset(s, 0, sizeof *s);
   s->version = -1;
+  s->last_ict = -1;
 }
 
 void ks_delta_snapshot_free(ks_delta_snapshot *s) {
@@ -129,6 +132,16 @@ void ks_delta_snapshot_free(ks_delta_snapshot *s) {
     ks__delta_remove_free(&s->removes[i]);
   ks_free(s->removes);
   ks__delta_metadata_free(&s->metadata);
+  ks__delta_set_features(s, 'r', NULL, 0);
+  ks__delta_set_features(s, 'w', NULL, 0);
+  for (size_t i = 0; i < s->ndomains; i++) {
+    ks_free(s->domains[i].domain);
+    ks_free(s->domains[i].configuration);
+  }
+  ks_free(s->domains);
+  for (size_t i = 0; i < s->nsidecars; i++)
+    ks_free(s->sidecars[i]);
+  ks_free(s->sidecars);
   snap_index *ix = s->index_;
   if (ix) {
     ks_free(ix->ix[FILES].slots);
@@ -160,8 +173,8 @@ int64_t ks_delta_snapshot_txn_or(const ks_delta_snapshot *s,
 int64_t ks_delta_snapshot_rows(const ks_delta_snapshot *s) {
   int64_t n = 0;
   for (size_t i = 0; i < s->nfiles; i++)
-    if (s->files[i].num_records > 0)
-      n += s->files[i].num_records;
+    if (s->files[i].num_records > 0) /* less the rows a DV deletes */
+      n += s->files[i].num_records - s->files[i].dv_cardinality;
   return n;
 }
 
@@ -294,6 +307,7 @@ static void apply_add(ks_delta_snapshot *s, yajl_val a) {
   f.num_records = ks__delta_stats_num_records(st);
   str_map_copy(ks__delta_json_field(a, "partitionValues"), &f.part_names,
                &f.part_values, &f.nparts);
+  ks__delta_add_extra(&f, a);
   ks__delta_snapshot_add(s, &f);
 }
 
@@ -327,6 +341,7 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
   int_field(a, "size", &r.size);
   str_map_copy(ks__delta_json_field(a, "partitionValues"), &r.part_names,
                &r.part_values, &r.nparts);
+  r.dv_id = ks__delta_dv_id_json(ks__delta_json_field(a, "deletionVector"));
   ks__delta_snapshot_remove(s, &r);
 }
 
@@ -334,6 +349,17 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
  * kept all the same (vacuum may still find the file). */
 void ks__delta_snapshot_remove(ks_delta_snapshot *s, ks_delta_remove *r) {
   long at = index_find(s, FILES, r->path);
+  if (at >= 0) {
+    /* (path, deletion vector) names a file: Spark writes the add of the
+     * new vector before the remove of the old one in a DELETE's commit */
+    const char *a = s->files[at].dv_id, *b = r->dv_id;
+    if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+      /* the path stays active under its new vector: no tombstone for it
+       * (the file is not to be vacuumed) */
+      ks__delta_remove_free(r);
+      return;
+    }
+  }
   if (at >= 0) {
     ks__delta_add_free(&s->files[at]); /* path NULL: a hole */
     index_of(s, FILES)->holes++;
@@ -447,6 +473,17 @@ static void apply_action(ks_delta_snapshot *s, const char *kind, yajl_val a) {
     s->has_protocol = 1;
     s->min_reader = (int)r;
     s->min_writer = (int)w;
+    ks__delta_apply_protocol(s, a);
+  } else if (strcmp(kind, "domainMetadata") == 0) {
+    const char *d = str_field(a, "domain");
+    if (d)
+      ks__delta_snapshot_domain(
+          s, d, str_field(a, "configuration"),
+          YAJL_IS_TRUE(ks__delta_json_field(a, "removed")));
+  } else if (strcmp(kind, "commitInfo") == 0) {
+    int64_t ict;
+    if (int_field(a, "inCommitTimestamp", &ict))
+      s->last_ict = ict;
   }
 }
 
@@ -547,6 +584,8 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
   }
 
   /* Phase 2: apply, in file order. */
+  if (rc == 0)
+    s->last_ict = -1; /* this commit's, when it states one */
   for (size_t i = 0; i < nlines; i++) {
     if (rc == 0)
       for (size_t k = 0; k < lines[i]->u.object.len; k++)

@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Retries after losing the race for a version. Each one means another
@@ -71,6 +72,9 @@ struct ks_delta_table {
   size_t njson;
   int64_t *ck_versions; /* complete checkpoints listed, ascending */
   int *ck_parts;
+  char **ck_names;      /* V2 UUID-named ones: the name, else NULL */
+  size_t nck_names;     /* entries of ck_names (nck may shrink) */
+  size_t ck_sidecar;    /* sidecars of ck_snap applied so far */
   size_t nck;
   int64_t newest;
   ks_delta_snapshot ck_snap; /* a checkpoint being read */
@@ -145,6 +149,7 @@ void ks_delta_table_free(ks_delta_table *t) {
   ks_free(t->json);
   ks_free(t->ck_versions);
   ks_free(t->ck_parts);
+  ks_free(t->ck_names);
   ks_free(t->root);
   ks_free(t->log_prefix);
   ks_free(t);
@@ -173,8 +178,12 @@ static void load_finish(ks_delta_table *t, int status) {
   ks_free(t->json);
   ks_free(t->ck_versions);
   ks_free(t->ck_parts);
+  for (size_t i = 0; t->ck_names && i < t->nck_names; i++)
+    ks_free(t->ck_names[i]);
+  ks_free(t->ck_names);
   t->versions = t->json = t->ck_versions = NULL;
   t->ck_parts = NULL;
+  t->ck_names = NULL;
   t->nversions = t->next_version = t->njson = t->nck = 0;
   ks_delta_snapshot_free(&t->ck_snap);
   t->load_done(t, status);
@@ -248,11 +257,16 @@ static int read_entries(ks_delta_table *t, int64_t from) {
 }
 
 static int try_checkpoint(ks_delta_table *t);
+static void ckpt_sidecars(ks_delta_table *t);
+static void on_ict_get(void *arg, int status, const uint8_t *data,
+                       size_t len);
 
 static void ckpt_key(const ks_delta_table *t, char *key, size_t n) {
   int64_t v = t->ck_versions[t->ck_at];
   int parts = t->ck_parts[t->ck_at];
-  if (parts == 1)
+  if (t->ck_names && t->ck_names[t->ck_at])
+    snprintf(key, n, "%s%s", t->log_prefix, t->ck_names[t->ck_at]);
+  else if (parts == 1)
     snprintf(key, n, "%s%020" PRId64 ".checkpoint.parquet", t->log_prefix, v);
   else
     snprintf(key, n, "%s%020" PRId64 ".checkpoint.%010d.%010d.parquet",
@@ -300,6 +314,43 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
       load_finish(t, rc);
     return;
   }
+  t->ck_sidecar = 0;
+  ckpt_sidecars(t);
+}
+
+/* A sidecar of a V2 checkpoint: add and remove rows, read as a part. */
+static void on_sidecar_get(void *arg, int status, const uint8_t *data,
+                           size_t len) {
+  ks_delta_table *t = arg;
+  char msg[300] = "not found";
+  int rc = status ? status
+                  : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
+                                              sizeof msg);
+  if (rc) {
+    ks_log_warn("delta %s_sidecars/%s: unreadable sidecar (%s); trying an "
+                "older checkpoint or the JSON log",
+                t->log_prefix, t->ck_snap.sidecars[t->ck_sidecar], msg);
+    if ((rc = checkpoint_fallback(t)))
+      load_finish(t, rc);
+    return;
+  }
+  t->ck_sidecar++;
+  ckpt_sidecars(t);
+}
+
+/* Reads the checkpoint's next sidecar, or takes the checkpoint. */
+static void ckpt_sidecars(ks_delta_table *t) {
+  int rc;
+  char key[1024];
+  ckpt_key(t, key, sizeof key);
+  if (t->ck_sidecar < t->ck_snap.nsidecars) {
+    char sk[1024];
+    snprintf(sk, sizeof sk, "%s_sidecars/%s", t->log_prefix,
+             t->ck_snap.sidecars[t->ck_sidecar]);
+    if ((rc = ks_storage_get(t->st, sk, on_sidecar_get, t)))
+      load_finish(t, rc);
+    return;
+  }
   int64_t v = t->ck_versions[t->ck_at];
   if (!t->ck_snap.has_protocol || !t->ck_snap.has_metadata) {
     ks_log_warn("delta %s: checkpoint without protocol or metaData", key);
@@ -307,11 +358,44 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
       load_finish(t, rc);
     return;
   }
+  for (size_t i = 0; i < t->ck_snap.nsidecars; i++)
+    ks_free(t->ck_snap.sidecars[i]);
+  ks_free(t->ck_snap.sidecars);
+  t->ck_snap.sidecars = NULL;
+  t->ck_snap.nsidecars = 0;
   ks_delta_snapshot_free(&t->snap);
   t->snap = t->ck_snap;
   t->snap.version = v;
   ks_delta_snapshot_init(&t->ck_snap);
+  /* in-commit timestamps: the checkpoint's own commit states the last one
+   * (its entry is read when listed; later entries state theirs) */
+  if (ks_delta_in_commit_timestamps(&t->snap) && json_run(t, v)) {
+    snprintf(key, sizeof key, "%s%020" PRId64 ".json", t->log_prefix, v);
+    if ((rc = ks_storage_get(t->st, key, on_ict_get, t)))
+      load_finish(t, rc);
+    return;
+  }
   if ((rc = read_entries(t, v + 1)))
+    load_finish(t, rc);
+}
+
+/* The checkpoint's commit: its commitInfo's inCommitTimestamp (first in
+ * the entry when the table has them; a missing one leaves -1). */
+static void on_ict_get(void *arg, int status, const uint8_t *data,
+                       size_t len) {
+  ks_delta_table *t = arg;
+  if (status == 0) {
+    static const char key[] = "\"inCommitTimestamp\":";
+    const uint8_t *nl = memchr(data, '\n', len);
+    size_t n = nl ? (size_t)(nl - data) : len;
+    char *line = ks_strndup((const char *)data, n);
+    const char *p = strstr(line, "\"commitInfo\"") ? strstr(line, key) : NULL;
+    if (p)
+      t->snap.last_ict = strtoll(p + sizeof key - 1, NULL, 10);
+    ks_free(line);
+  }
+  int rc = read_entries(t, t->snap.version + 1);
+  if (rc)
     load_finish(t, rc);
 }
 
@@ -376,6 +460,14 @@ static void on_load_list(void *arg, int status, const ks_storage_obj *objs,
   }
   t->nck =
       ks__delta_complete_checkpoints(names, n, t->ck_versions, t->ck_parts);
+  t->ck_names = ks_calloc(n ? n : 1, sizeof *t->ck_names);
+  t->nck_names = n;
+  const char **keys = ks_calloc(n ? n : 1, sizeof *keys);
+  for (size_t i = 0; i < n; i++)
+    keys[i] = objs[i].key + plen;
+  t->nck = ks__delta_add_v2_checkpoints(names, keys, n, t->ck_versions,
+                                        t->ck_parts, t->ck_names, t->nck);
+  ks_free(keys);
   ks_free(names);
   t->last_ckpt = t->hint;
   if (t->nck && t->ck_versions[t->nck - 1] > t->last_ckpt)
@@ -473,42 +565,7 @@ static void commit_finish(ks_delta_table *t, int status) {
 }
 
 static int build_entry(ks_delta_table *t) {
-  const ks_delta_commit_req *req = t->req;
-  ks_buf *b = &t->entry;
-  int64_t now_ms = ks_now_us() / 1000;
-  int rc = 0;
-  ks_buf_reset(b);
-  if (t->snap.version < 0) {
-    char id[37];
-    ks_delta_uuid(id);
-    ks_delta_metadata m = {.id = id,
-                           .schema_string = (char *)req->schema_string,
-                           .partition_columns = (char **)req->partition_columns,
-                           .npartition_columns = req->npartition_columns,
-                           .created_time = now_ms};
-    if ((rc = ks_delta_write_protocol(b, KS__DELTA_READER_VERSION,
-                                      KS__DELTA_WRITER_VERSION)) == 0)
-      rc = ks_delta_write_metadata(b, &m);
-  } else if (req->new_schema_string) {
-    ks_delta_metadata m = t->snap.metadata; /* a shallow copy */
-    m.schema_string = (char *)req->new_schema_string;
-    rc = ks_delta_write_metadata(b, &m);
-  }
-  for (size_t i = 0; rc == 0 && i < req->nremoves; i++)
-    rc = ks_delta_write_remove(b, &req->removes[i]);
-  for (size_t i = 0; rc == 0 && i < req->nadds; i++)
-    rc = ks_delta_write_add(b, &req->adds[i]);
-  for (size_t i = 0; rc == 0 && i < req->ntxns; i++) {
-    ks_delta_txn txn = {.app_id = (char *)req->txns[i].app_id,
-                        .version = req->txns[i].version,
-                        .last_updated = now_ms};
-    rc = ks_delta_write_txn(b, &txn);
-  }
-  if (rc == 0)
-    rc = ks_delta_write_commit_info(
-        b, now_ms, req->operation ? req->operation : "STREAMING UPDATE",
-        req->engine_info, req->nremoves == 0);
-  return rc;
+  return ks__delta_build_entry(&t->snap, t->req, &t->entry);
 }
 
 static void on_commit_reloaded(ks_delta_table *t, int status);
@@ -605,13 +662,9 @@ static int check_removes(ks_delta_table *t) {
 static int commit_check(ks_delta_table *t) {
   commit_state_set(t, COMMIT_CHECK);
   const ks_delta_snapshot *s = &t->snap;
-  if (s->version >= 0 && (s->min_reader > KS__DELTA_READER_VERSION ||
-                          s->min_writer > KS__DELTA_WRITER_VERSION)) {
-    set_err(t,
-            "%s: table needs reader v%d / writer v%d; ksink writes tables "
-            "up to reader v%d / writer v%d",
-            t->log_prefix, s->min_reader, s->min_writer,
-            KS__DELTA_READER_VERSION, KS__DELTA_WRITER_VERSION);
+  char why[400];
+  if (s->version >= 0 && ks_delta_protocol_check(s, why, sizeof why)) {
+    set_err(t, "%s: %s", t->log_prefix, why);
     return KS_EUNSUPPORTED;
   }
   if (t->req->new_schema_string && s->version >= 0) {

@@ -119,6 +119,8 @@ static void schema_element(ks__thrift *t, const ks_pq_node *n, int root) {
     ks__thrift_field_i32(t, 6, CT_MAP);
     logical_empty(t, 2); /* MAP: MapType {} */
   }
+  if (n->field_id > 0) /* after field 10: the long field header */
+    ks__thrift_field_i32(t, 9, n->field_id);
   ks__thrift_struct_end(t);
   for (size_t i = 0; i < n->nchildren; i++)
     schema_element(t, n->children[i], 0);

@@ -50,6 +50,8 @@ struct ks_pq_node {
    * is the leaf's own name; spec.nullable is max_def > 0 */
   ks_colspec spec;
   int precision, scale; /* DECIMAL(precision, scale) when precision > 0 */
+  /* SchemaElement.field_id (Delta column mapping, Iceberg); 0: none */
+  int32_t field_id;
   /* set by ks_pq_schema_finish */
   int max_def, max_rep;
   size_t leaf; /* leaves: column number */

@@ -2,7 +2,9 @@
  * libFuzzer target for the Delta log reader: the log is outside input (any
  * writer, or a damaged object store, may have produced it). Applies the
  * bytes as version 0 and, if accepted, again as version 1; every failure
- * must be KS_ECORRUPT and leave the snapshot where it was.
+ * must be KS_ECORRUPT and leave the snapshot where it was. An accepted log
+ * also goes through the table-feature verdict and the domain and
+ * deletion-vector readers.
  */
 #include "storage/delta/delta.h"
 
@@ -23,6 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (s.version != v)
       abort();
+    /* what the append path asks of any accepted log */
+    char why[400];
+    int pc = ks_delta_protocol_check(&s, why, sizeof why);
+    if (pc != 0 && pc != KS_EUNSUPPORTED)
+      abort();
+    (void)ks_delta_row_id_high_water_mark(&s);
+    (void)ks_delta_snapshot_rows(&s);
   }
   ks_delta_snapshot_free(&s);
   return 0;

@@ -133,6 +133,51 @@ static void test_missing_file(void **state) {
 
 /* ---- defaults --------------------------------------------------------- */
 
+/* tables[].table_features and tables[].properties (Delta tables) */
+static void test_table_features(void **state) {
+  (void)state;
+  ks_conf *c = load_ok("kafka: { bootstrap.servers: mock }\n"
+                       "storage: { url: file:///tmp/x }\n"
+                       "tables:\n"
+                       "  - name: events\n"
+                       "    topics: [a]\n"
+                       "    table_features: [inCommitTimestamp, rowTracking]\n"
+                       "    properties:\n"
+                       "      delta.checkpointInterval: 20\n"
+                       "      delta.parquet.compression.codec: zstd\n");
+  const ks_conf_table *t = &c->tables[0];
+  assert_int_equal(t->ntable_features, 2);
+  assert_string_equal(t->table_features[1], "rowTracking");
+  assert_int_equal(t->nproperties, 2);
+  assert_string_equal(t->properties[0].key, "delta.checkpointInterval");
+  assert_string_equal(t->properties[0].value, "20");
+  ks_conf_free(c);
+  int ok = 1;
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "tables:\n"
+                   "  - name: events\n"
+                   "    topics: [a]\n"
+                   "    table_features: [identityColumns]\n",
+                   "t.yaml:6: tables[0].table_features[0]: \"identityColumns\" "
+                   "is not a feature ksink creates tables with; one of "
+                   "appendOnly, changeDataFeed, deletionVectors, domainMetadata, "
+                   "inCommitTimestamp, rowTracking, v2Checkpoint, "
+                   "vacuumProtocolCheck, timestampNtz, typeWidening, "
+                   "columnMapping");
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "tables:\n"
+                   "  - name: events\n"
+                   "    topics: [a]\n"
+                   "    format: jsonl\n"
+                   "    schema: " KS_SOURCE_DIR "/conf/schemas/user-events.json\n"
+                   "    properties: { delta.appendOnly: \"true\" }\n",
+                   "t.yaml:4: tables[0]: table_features and properties are "
+                   "for Delta tables (format: delta)");
+  assert_true(ok);
+}
+
 static void test_defaults(void **state) {
   (void)state;
   ks_conf *c = load_ok("kafka:\n"
@@ -959,6 +1004,7 @@ int main(void) {
       cmocka_unit_test(test_example_file),
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_table_features),
       cmocka_unit_test(test_app_id_and_group_id),
       cmocka_unit_test(test_s3_settings),
       cmocka_unit_test(test_values_and_flow_style),

@@ -219,6 +219,80 @@ static void test_two_writers_conflict_then_retry(void **state) {
   ks_delta_table_free(w2);
 }
 
+/* A commit with row tracking that loses the race is rebuilt on the
+ * winner's snapshot: its row ids start above the winner's high-water mark
+ * and its in-commit timestamp above the winner's. */
+static int commit_tracked(fx *f, ks_delta_table *t, const char *path,
+                          const char *app, int64_t expected,
+                          int64_t version) {
+  static const char *const features[] = {"rowTracking", "inCommitTimestamp"};
+  ks_delta_add add = {.path = (char *)path, .size = 10,
+                      .modification_time = 1000, .num_records = 2,
+                      .stats = "{\"numRecords\":2}"};
+  ks_delta_txn_update txn = {.app_id = app, .expected = expected,
+                             .version = version};
+  ks_delta_commit_req req = {.adds = &add, .nadds = 1, .txns = &txn,
+                             .ntxns = 1, .schema_string = schema2,
+                             .table_features = features,
+                             .ntable_features = 2,
+                             .engine_info = "ksink/test"};
+  f->calls = 0;
+  int rc = ks_delta_commit(t, &req, on_commit, f);
+  if (rc)
+    return rc;
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  return f->status;
+}
+
+static int64_t ict_of(const char *entry) {
+  const char *p = strstr(entry, "\"inCommitTimestamp\":");
+  return p ? strtoll(p + 20, NULL, 10) : -1;
+}
+
+static void test_row_ids_after_lost_race(void **state) {
+  fx *f = *state;
+  ks_delta_table *w1 = ks_delta_table_new(f->env.st, "rt");
+  ks_delta_table *w2 = ks_delta_table_new(f->env.st, "rt");
+  assert_int_equal(load(f, w1), 0);
+  assert_int_equal(commit_tracked(f, w1, "a.parquet", "app-0", -1, 1), 0);
+  char *v0 = read_log(f, "rt", 0);
+  assert_int_equal(strncmp(v0, "{\"commitInfo\":{\"inCommitTimestamp\":", 33), 0);
+  assert_non_null(strstr(v0, "\"baseRowId\":0,\"defaultRowCommitVersion\":0"));
+  assert_non_null(strstr(v0, "\\\"rowIdHighWaterMark\\\":1}"));
+  assert_int_equal(load(f, w2), 0); /* w2 at v0 */
+  assert_int_equal(commit_tracked(f, w1, "b.parquet", "app-0", 1, 2), 0);
+  assert_int_equal(commit_tracked(f, w2, "c.parquet", "app-1", -1, 9), 0);
+  assert_int_equal(f->version, 2); /* lost v1, retried at v2 */
+  char *v1 = read_log(f, "rt", 1), *v2 = read_log(f, "rt", 2);
+  assert_non_null(strstr(v1, "\"baseRowId\":2,\"defaultRowCommitVersion\":1"));
+  assert_non_null(strstr(v2, "\"baseRowId\":4,\"defaultRowCommitVersion\":2"));
+  assert_non_null(strstr(v2, "\\\"rowIdHighWaterMark\\\":5}"));
+  assert_true(ict_of(v1) > ict_of(v0));
+  assert_true(ict_of(v2) > ict_of(v1));
+  assert_int_equal(ks_delta_row_id_high_water_mark(ks_delta_table_snapshot(w2)),
+                   5);
+  /* a table loaded from a checkpoint at the newest version still knows
+   * the last in-commit timestamp (from that version's entry) */
+  f->calls = 0;
+  assert_int_equal(ks_delta_table_checkpoint(w2, on_load, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, 0);
+  ks_delta_table *w3 = ks_delta_table_new(f->env.st, "rt");
+  assert_int_equal(load(f, w3), 0);
+  assert_int_equal(ks_delta_table_last_checkpoint(w3), 2);
+  assert_int_equal(ks_delta_table_snapshot(w3)->last_ict, ict_of(v2));
+  assert_int_equal(ks_delta_row_id_high_water_mark(ks_delta_table_snapshot(w3)),
+                   5);
+  ks_delta_table_free(w3);
+  free(v0);
+  free(v1);
+  free(v2);
+  ks_delta_table_free(w1);
+  ks_delta_table_free(w2);
+}
+
 static void test_zombie(void **state) {
   fx *f = *state;
   ks_delta_table *w1 = ks_delta_table_new(f->env.st, "z");
@@ -439,6 +513,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_two_writers_conflict_then_retry,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_zombie, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_row_ids_after_lost_race, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_gap_is_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_busy_and_bad_requests, setup,
                                       teardown),
