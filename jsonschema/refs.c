@@ -8,6 +8,7 @@
  * ever fetched from the network.
  */
 #include "base/file.h"
+#include "base/jsontext.h"
 #include "jsonschema/compile_int.h"
 
 #include "draft07_schema.h"
@@ -297,31 +298,11 @@ void ks__scan(ks__compiler *c, yajl_val v, const char *base) {
 /* Deeper documents are refused before yajl_tree (whose free recurses). */
 #define DOC_MAX_DEPTH 256
 
-static int too_deep(const char *t, size_t n) {
-  int depth = 0, in_str = 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = t[i];
-    if (in_str) {
-      if (ch == '\\')
-        i++;
-      else if (ch == '"')
-        in_str = 0;
-    } else if (ch == '"') {
-      in_str = 1;
-    } else if (ch == '{' || ch == '[') {
-      if (++depth > DOC_MAX_DEPTH)
-        return 1;
-    } else if (ch == '}' || ch == ']') {
-      depth--;
-    }
-  }
-  return 0;
-}
 
 int ks__doc_add(ks__compiler *c, const char *text, size_t len, const char *uri,
                 yajl_val *out) {
   const char *who = c->ndocs ? uri : "schema"; /* the root: name only */
-  if (too_deep(text, len))
+  if (ks_json_too_deep(text, len, DOC_MAX_DEPTH))
     return ks__cfail(c, "%s nested deeper than %d levels", who, DOC_MAX_DEPTH);
   char ebuf[512] = "";
   yajl_val doc = ks__jtree_parse(text, len, ebuf, sizeof ebuf);

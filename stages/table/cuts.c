@@ -1,4 +1,5 @@
 #include "stages/table/cuts.h"
+#include "base/jsontext.h"
 #include "base/log.h"
 
 #include <inttypes.h>
@@ -53,28 +54,6 @@ void ks_cut_clear(ks_cut *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* yajl's tree is freed recursively: refuse nesting a marker never has
- * before it is built. */
-static int too_deep(const uint8_t *s, size_t n) {
-  int depth = 0, in_str = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t ch = s[i];
-    if (in_str) {
-      if (ch == '\\')
-        i++;
-      else if (ch == '"')
-        in_str = 0;
-    } else if (ch == '"') {
-      in_str = 1;
-    } else if (ch == '[' || ch == '{') {
-      if (++depth > CUT_MAX_DEPTH)
-        return 1;
-    } else if (ch == ']' || ch == '}') {
-      depth--;
-    }
-  }
-  return 0;
-}
 
 static int get_i64(yajl_val o, const char *name, int64_t *out) {
   const char *path[] = {name, NULL};
@@ -93,7 +72,8 @@ static char *get_str(yajl_val o, const char *name) {
 
 int ks_cut_parse(const uint8_t *data, size_t len, ks_cut *out) {
   memset(out, 0, sizeof *out);
-  if (len == 0 || len > CUT_MAX_BYTES || too_deep(data, len))
+  if (len == 0 || len > CUT_MAX_BYTES ||
+      ks_json_too_deep(data, len, CUT_MAX_DEPTH))
     return KS_EPARSE;
   char *text = ks_malloc(len + 1);
   memcpy(text, data, len);

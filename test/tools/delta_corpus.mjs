@@ -7,7 +7,8 @@
 //       `ksink inspect --json --files` of the copy before the run)
 //   node delta_corpus.mjs verify --orig DIR --table DIR --before F --after F
 //        --expect FILE [--expect FILE...] [--own-app APP]
-//       (--own-app: txns of appIds APP-* are ksink's own and may move)
+//       (--own-app: txns of appIds APP/* -- or the older APP-* -- are
+//       ksink's own and may move)
 //
 // verify checks, independent of ksink's C code except for the two inspect
 // outputs (the project's own reader):
@@ -157,7 +158,8 @@ async function verify(opts) {
     });
   }
   for (const [app, v] of Object.entries(before.txn))
-    if (!(opts['own-app'] && app.startsWith(`${opts['own-app']}-`)) && after.txn[app] !== v) logErr.push(`txn ${app} is ${after.txn[app]}, was ${v}`);
+    if (!(opts['own-app'] && (app.startsWith(`${opts['own-app']}/`) || app.startsWith(`${opts['own-app']}-`))) &&
+        after.txn[app] !== v) logErr.push(`txn ${app} is ${after.txn[app]}, was ${v}`);
   check('log', entries.length > 0 && logErr.length === 0, entries.length ? logErr.slice(0, 5).join('; ') : 'no new commits');
   check('protocol', JSON.stringify(after.protocol) === JSON.stringify(before.protocol),
     `${JSON.stringify(before.protocol)} -> ${JSON.stringify(after.protocol)}`);
