@@ -289,6 +289,7 @@ static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
   if (status == KS_ENOENT) {
     ks_log_warn("storage: the upload of %s is gone at its completion; the "
                 "file is written again from its records", os->key);
+    os->up = NULL; /* the backend freed it with the completion */
     finish(os, KS_ENOENT, NULL);
     return;
   }
@@ -346,10 +347,20 @@ static int may_store(const ks_ostream *os) {
   return !os->opt.hold || os->released;
 }
 
+static void on_lost_aborted(void *arg, int status) {
+  (void)status; /* gone already: the abort only frees our side of it */
+  finish(arg, KS_ENOENT, NULL);
+}
+
 static void try_finish(ks_ostream *os) {
   if (os->lost) {
     /* a held stream stays until its owner lets go of it */
-    if (os->closing && os->in_flight == 0 && may_store(os))
+    if (!os->closing || os->in_flight != 0 || !may_store(os))
+      return;
+    ks_upload *up = os->up;
+    os->up = NULL;
+    if (up == NULL ||
+        os->st->vt->upload_abort(os->st, up, on_lost_aborted, os) != 0)
       finish(os, KS_ENOENT, NULL);
     return;
   }

@@ -203,9 +203,9 @@ static void test_hold_until_released(void **state) {
 }
 
 /* NoSuchUpload (the upload aborted under the stream, e.g. by a sweep):
- * retrying cannot help, so the stream ends with KS_ENOENT and no object,
- * for a part and for the completion alike; a held stream waits for its
- * owner first. */
+ * retrying cannot help, so the stream ends with KS_ENOENT and no object
+ * (its side of the upload freed); a held stream waits for its owner
+ * first. */
 static void test_upload_lost(void **state) {
   (void)state;
   env e;
@@ -222,10 +222,10 @@ static void test_upload_lost(void **state) {
   uv_run(&e.base.loop, UV_RUN_DEFAULT);
   assert_int_equal(d.called, 1);
   assert_int_equal(d.status, KS_ENOENT);
-  /* the completion answers NoSuchUpload, under hold */
+  /* under hold, the lost stream still waits for its owner */
   o.hold = 1;
-  os = ks_ostream_new(e.st, "t/lost-complete", &o);
-  e.f->fail_next[KS_OP_COMPLETE] = 1;
+  os = ks_ostream_new(e.st, "t/lost-held", &o);
+  e.f->fail_next[KS_OP_PART] = 1;
   assert_int_equal(ks_ostream_write(os, data, 200000), 0);
   done d2 = {0};
   ks_ostream_close(os, on_done, &d2);
