@@ -181,6 +181,22 @@ static int is_write(int op) {
          op == KS_S3_OP_UPLOAD_PART;
 }
 
+/* The part of a new request every kind shares: empty buffers, the empty
+ * payload's hash, its retry timer, and its place among the live ones. */
+static ks__s3_req *req_live(ks__s3 *s3, ks__s3_req *r, size_t resp_max) {
+  ks_buf_init(&r->own_body, 0);
+  ks_buf_init(&r->resp, 0);
+  r->resp_max = resp_max;
+  strcpy(r->payload_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
+                          "495991b7852b855");
+  uv_timer_init(s3->base.loop, &r->retry);
+  r->next_live = s3->reqs;
+  if (s3->reqs)
+    s3->reqs->prev_live = r;
+  s3->reqs = r;
+  return r;
+}
+
 ks__s3_req *ks__s3_req_new(ks__s3 *s3, int op, const char *method,
                            const char *key, int add_prefix) {
   ks__s3_req *r = ks_calloc(1, sizeof *r);
@@ -206,17 +222,7 @@ ks__s3_req *ks__s3_req_new(ks__s3 *s3, int op, const char *method,
     r->key = ks_strdup(s3->bucket);
   }
   ks_buf_cstr(&r->path);
-  ks_buf_init(&r->own_body, 0);
-  ks_buf_init(&r->resp, 0);
-  r->resp_max = 64u << 20;
-  strcpy(r->payload_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
-                          "495991b7852b855");
-  uv_timer_init(s3->base.loop, &r->retry);
-  r->next_live = s3->reqs;
-  if (s3->reqs)
-    s3->reqs->prev_live = r;
-  s3->reqs = r;
-  return r;
+  return req_live(s3, r, 64u << 20);
 }
 
 ks__s3_req *ks__s3_req_url(ks__s3 *s3, const char *method, const char *base,
@@ -230,17 +236,7 @@ ks__s3_req *ks__s3_req_url(ks__s3 *s3, const char *method, const char *base,
   ks_buf_append_str(&r->path, path);
   ks_buf_cstr(&r->path);
   r->key = ks_strdup(what);
-  ks_buf_init(&r->own_body, 0);
-  ks_buf_init(&r->resp, 0);
-  r->resp_max = 64u << 10;
-  strcpy(r->payload_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
-                          "495991b7852b855");
-  uv_timer_init(s3->base.loop, &r->retry);
-  r->next_live = s3->reqs;
-  if (s3->reqs)
-    s3->reqs->prev_live = r;
-  s3->reqs = r;
-  return r;
+  return req_live(s3, r, 64u << 10);
 }
 
 void ks__s3_req_query(ks__s3_req *r, const char *name, const char *value) {
