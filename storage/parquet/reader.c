@@ -3,7 +3,11 @@
  * after another, page by page. Every page is decompressed into a scratch
  * buffer whose size the page header states (and the codec must produce
  * exactly), so a lying header costs at most the declared page size, which
- * is itself capped.
+ * is itself capped: by the entry limit, and by its compressed size times
+ * the most any codec plausibly expands (a few KB never become a GiB).
+ * The footer's counts are held to what its bytes can describe (every
+ * list element takes a byte), and a leaf outside any repeated group holds
+ * one entry per row, so the file's stated rows bound its columns.
  */
 #include "storage/parquet/reader.h"
 #include "storage/parquet/reader_int.h"
@@ -21,7 +25,14 @@
 #include <zstd.h>
 
 #define MAX_SCHEMA_DEPTH 64
-#define MAX_PAGE_BYTES ((size_t)1 << 30)
+#define MAX_PAGE_BYTES ((size_t)1 << 28)
+/* Decompressed bytes per compressed byte past the floor: snappy tops out
+ * near 21, deflate near 1032; zstd can go further, but a writer's page of
+ * that ratio is tiny anyway and fits under the floor. */
+#define MAX_PAGE_RATIO 1024
+#define PAGE_RATIO_FLOOR ((size_t)16 << 20)
+/* Schema elements a footer may declare (columns of nested structs). */
+#define MAX_SCHEMA_ELEMS ((size_t)1 << 17)
 #define DEFAULT_MAX_ENTRIES ((size_t)1 << 26)
 
 typedef struct chunk_meta {
@@ -223,7 +234,7 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
     if (id == 2 && t == KS__T_LIST && elems == NULL) {
       int et;
       ks__thrift_rd_list(&r, &et, &nelems);
-      if (et != KS__T_STRUCT || nelems == 0) {
+      if (et != KS__T_STRUCT || nelems == 0 || nelems > MAX_SCHEMA_ELEMS) {
         r.err = KS_ECORRUPT;
         break;
       }
@@ -263,8 +274,14 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
   if (r.err || (nrg && et != KS__T_STRUCT))
     return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   size_t ncols = f->nleaves ? f->nleaves : 1;
-  if (nrg > SIZE_MAX / sizeof(chunk_meta) / ncols)
-    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+  /* each column chunk of each row group takes a byte of the footer at
+   * least: counts beyond that are lies, refused before any allocation */
+  size_t avail = (size_t)(r.end - r.p);
+  if (nrg > avail || (nrg && ncols > avail / nrg))
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "parquet footer: %zu row groups of %zu columns in %zu "
+                       "bytes",
+                       nrg, ncols, avail);
   f->chunks = ks_calloc(nrg ? nrg * ncols : 1, sizeof *f->chunks);
   f->nrgs = nrg;
   for (size_t g = 0; g < nrg && !r.err; g++) {
@@ -433,6 +450,8 @@ static int decompress(ks_pq_file *f, int codec, const uint8_t *in, size_t n,
   ks_buf_reset(&f->page);
   if (raw > f->max_page)
     return KS_ETOOBIG;
+  if (raw > PAGE_RATIO_FLOOR && raw / MAX_PAGE_RATIO > n)
+    return KS_ECORRUPT; /* a page bomb, or a lying header */
   if (codec == 0) {
     if (n != raw)
       return KS_ECORRUPT;
@@ -659,6 +678,13 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     if (h.type != 0 && h.type != 3)
       continue; /* index pages and the like */
     size_t count = (size_t)h.num_values;
+    if (leaf->rep == 0 && (uint64_t)(c->n + count) > (uint64_t)f->num_rows) {
+      rc = ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "column %s: more values than the file's %" PRId64
+                       " rows",
+                       leaf->name, f->num_rows);
+      break;
+    }
     if ((uint64_t)h.num_values > left || c->n + count > f->max_entries) {
       rc = ks__pq_errf(
           err, errlen, c->n + count > f->max_entries ? KS_ETOOBIG : KS_ECORRUPT,
