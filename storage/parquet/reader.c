@@ -48,6 +48,7 @@ struct ks_pq_file {
   size_t len;
   size_t max_entries;
   size_t max_page; /* decompressed page bytes */
+  size_t refused_raw, refused_comp; /* the page decompress refused */
   int64_t num_rows;
   ks_pq_rnode *nodes;
   size_t nnodes;
@@ -448,10 +449,13 @@ static int read_page_hdr(const uint8_t *p, size_t n, page_hdr *h,
 static int decompress(ks_pq_file *f, int codec, const uint8_t *in, size_t n,
                       size_t raw) {
   ks_buf_reset(&f->page);
+  f->refused_raw = raw;
+  f->refused_comp = n;
   if (raw > f->max_page)
     return KS_ETOOBIG;
   if (raw > PAGE_RATIO_FLOOR && raw / MAX_PAGE_RATIO > n)
     return KS_ECORRUPT; /* a page bomb, or a lying header */
+  f->refused_raw = 0;
   if (codec == 0) {
     if (n != raw)
       return KS_ECORRUPT;
@@ -764,6 +768,12 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
   }
   ks_free(d.vals);
   ks_buf_free(&d.blob);
+  if (rc && err && errlen && err[0] == '\0' && f->refused_raw)
+    ks__pq_errf(err, errlen, rc,
+                "column %s: a page of %zu bytes from %zu compressed (limit "
+                "%zu, or %d times the compressed size past %zu)",
+                leaf->name, f->refused_raw, f->refused_comp, f->max_page,
+                MAX_PAGE_RATIO, PAGE_RATIO_FLOOR);
   if (rc && err && errlen && err[0] == '\0')
     ks__pq_errf(err, errlen, rc, "column %s: %s", leaf->name, ks_strerror(rc));
   return rc;

@@ -129,10 +129,9 @@ def zstd_rle_bomb(total):
     return bytes(out)
 
 
-def page_bomb():
+def page_bomb(raw=1 << 30):
     """add.path (optional binary under optional add), one row; its data
-    page (zstd) says 1 GiB raw and holds ~32 KiB."""
-    raw = 1 << 30
+    page (zstd) says raw bytes (1 GiB: ~32 KiB of RLE blocks)."""
     comp = zstd_rle_bomb(raw)
     ph = field(1, I32) + zz(0) + field(1, I32) + zz(raw)
     ph += field(1, I32) + zz(len(comp))
