@@ -17,12 +17,9 @@
 #include "storage/parquet/thrift.h"
 
 #include <inttypes.h>
-#include <snappy-c.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #define MAX_SCHEMA_DEPTH 64
 #define MAX_PAGE_BYTES ((size_t)1 << 28)
@@ -462,45 +459,10 @@ static int decompress(ks_pq_file *f, int codec, const uint8_t *in, size_t n,
     return ks_buf_append(&f->page, in, n);
   }
   int rc = ks_buf_reserve(&f->page, raw ? raw : 1);
+  if (rc == 0)
+    rc = ks__pq_decompress(codec, in, n, f->page.data, raw);
   if (rc)
     return rc;
-  char *out = (char *)f->page.data;
-  switch (codec) {
-  case 1: { /* SNAPPY */
-    size_t len = 0;
-    if (snappy_uncompressed_length((const char *)in, n, &len) != SNAPPY_OK ||
-        len != raw)
-      return KS_ECORRUPT;
-    if (snappy_uncompress((const char *)in, n, out, &len) != SNAPPY_OK ||
-        len != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  case 2: { /* GZIP (gzip or zlib framing, as readers accept) */
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 32) != Z_OK)
-      return KS_ENOMEM;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)raw;
-    int zr = n > UINT32_MAX ? Z_DATA_ERROR : inflate(&z, Z_FINISH);
-    size_t got = raw - z.avail_out;
-    inflateEnd(&z);
-    if ((zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && raw == 0)) || got != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  case 6: { /* ZSTD */
-    size_t got = ZSTD_decompress(out, raw, in, n);
-    if (ZSTD_isError(got) || got != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  default:
-    return KS_EUNSUPPORTED;
-  }
   f->page.len = raw;
   return 0;
 }
