@@ -420,11 +420,14 @@ static int allowed_hosts(ks__conf_ctx *c, const ks__conf_node *v,
       return ks__conf_fail(c, item->line, "expected a host name, got %s",
                            ks__conf_kind_name(item));
     KS__CONF_CALL(ks__conf_str(c, item, &name));
-    if (name == NULL || strchr(name, ':') || strchr(name, '/'))
-      return ks__conf_fail(c, item->line,
-                           "expected a host name without port or scheme, "
-                           "got \"%s\"",
-                           name ? name : "");
+    if (name == NULL || strchr(name, ':') || strchr(name, '/')) {
+      int r = ks__conf_fail(c, item->line,
+                            "expected a host name without port or scheme, "
+                            "got \"%s\"",
+                            name ? name : "");
+      ks_free(name);
+      return r;
+    }
     conf->http_allowed_hosts[conf->nhttp_allowed_hosts++] = name;
     ks__conf_path_pop(c, saved);
   }
