@@ -103,10 +103,9 @@ def checkpoint_case(name, data):
     return "_delta_log/%020d.checkpoint.parquet" % 5
 
 
-def footer_counts():
+def footer_counts(n=100_000):
     """100,000 leaves and a row-group list of 100,000 (empty) row groups:
-    10^10 column chunks declared in ~400 KB."""
-    n = 100_000
+    10^10 column chunks declared in ~400 KB (n leaves: about 4n bytes)."""
     leaf = schema_elem(type_=2)  # INT64, required, unnamed: 3 bytes
     f = field(2, LIST) + list_header(n + 1, STRUCT)
     f += schema_elem(name=b"root", children=n) + leaf * n
