@@ -111,6 +111,8 @@ typedef struct ks_conf {
   ks_conf_s3 s3;
   char *http_listen; /* default 127.0.0.1:8083 */
   char *http_admin_token;
+  char **http_allowed_hosts; /* Host names mutating calls may carry */
+  size_t nhttp_allowed_hosts;
   int log_level; /* log.level: 0 debug, 1 info (default), 2 warn, 3 error
                     (the order of base/log.h's levels) */
   int log_format; /* log.format: 0 auto (JSON unless stderr is a terminal,

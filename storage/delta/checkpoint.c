@@ -20,6 +20,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <ctype.h>
@@ -373,7 +374,7 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
     ks_buf_init(&b, 0);
     ks_buf_appendf(&b, "{%s}", a->extra);
     ks_buf_cstr(&b);
-    x = yajl_tree_parse((const char *)b.data, NULL, 0);
+    x = ks_json_tree_parse((const char *)b.data, KS_JSON_MAX_DEPTH, NULL, 0);
     ks_buf_free(&b);
     dv = ks__delta_json_field(x, "deletionVector");
   }
@@ -400,7 +401,7 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
     for (size_t i = 0; rc == 0 && i < KS_ARRAY_SIZE(l); i++)
       rc = ks_column_append_levels(l[i], 0, l[i]->max_def - 2);
   }
-  yajl_tree_free(x);
+  ks_json_tree_free(x);
   if (rc == 0 && c->add_row_id)
     rc = opt_i64(c->add_row_id, a->base_row_id >= 0, a->base_row_id);
   if (rc == 0 && c->add_row_version)

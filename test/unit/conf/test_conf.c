@@ -434,6 +434,20 @@ static const bad_case bad_cases[] = {
      "  - { name: t, topics: [a] }\n",
      "t.yaml:1: http.listen: expected \"host:port\", \"[v6]:port\", "
      "\":port\" or \"off\", got \"127.0.0.1:65536\""},
+    /* off loopback, the admin token is required */
+    {"http: { listen: '0.0.0.0:8083' }\n" HEAD "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: http: listen 0.0.0.0:8083 is not a loopback address: set http.admin_token (e.g. admin_token: "
+     "${KSINK_ADMIN_TOKEN} from a secret) so that pause, resume, stop and "
+     "restart need it, or listen on 127.0.0.1"},
+    {"http: { listen: ':8083', admin_token: '' }\n" HEAD
+     "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: http: listen :8083 is not a loopback address: set http.admin_token (e.g. admin_token: "
+     "${KSINK_ADMIN_TOKEN} from a secret) so that pause, resume, stop and "
+     "restart need it, or listen on 127.0.0.1"},
+    {"http: { listen: '127.0.0.1:1', allowed_hosts: ['a:1'] }\n" HEAD
+     "  - { name: t, topics: [a] }\n",
+     "t.yaml:1: http.allowed_hosts[0]: expected a host name without port or "
+     "scheme, got \"a:1\""},
     /* unknown keys */
     {HEAD "  - name: t\n"
           "    topics: [a]\n"
