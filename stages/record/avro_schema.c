@@ -417,13 +417,23 @@ static void emit_decimal(emitter *e, const ks_avro_node *n, int nullable) {
     typed(e, n->precision <= 18 ? "integer" : "number", nullable, "");
     return;
   }
-  /* multipleOf 10^-s and exclusive bounds +-10^(p-s): DECIMAL(p,s) */
-  char more[128];
-  int o = snprintf(more, sizeof more, ",\"multipleOf\":0.");
-  for (int i = 1; i < n->scale && o < 100; i++)
+  /* multipleOf 10^-s and bounds +-(10^(p-s) - 10^-s), "99.99" for
+   * DECIMAL(4,2): the mapper reads DECIMAL(p,s) back from them */
+  char more[256], nines[96];
+  int o = 0;
+  for (int i = 0; i < ip; i++)
+    nines[o++] = '9';
+  if (o == 0)
+    nines[o++] = '0';
+  nines[o++] = '.';
+  for (int i = 0; i < n->scale; i++)
+    nines[o++] = '9';
+  nines[o] = 0;
+  o = snprintf(more, sizeof more, ",\"multipleOf\":0.");
+  for (int i = 1; i < n->scale; i++)
     more[o++] = '0';
   snprintf(more + o, sizeof more - (size_t)o,
-           "1,\"exclusiveMaximum\":1e%d,\"exclusiveMinimum\":-1e%d", ip, ip);
+           "1,\"maximum\":%s,\"minimum\":-%s", nines, nines);
   typed(e, "number", nullable, more);
 }
 
