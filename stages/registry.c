@@ -348,3 +348,34 @@ int ks_registry_fetch_start(ks_registry_fetch *f, uv_loop_t *loop,
   f->outcome = 0;
   return uv_queue_work(loop, &f->work, on_work, on_done);
 }
+
+int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
+                             ks_schema **out, char *err, size_t errlen) {
+  char subject[512], why[512] = "";
+  snprintf(subject, sizeof subject, "%s-value", tc->topics[0]);
+  const ks_registry_schema *s = NULL;
+  int rc = ks_registry_latest_sync(r, subject, &s, why, sizeof why);
+  if (rc) {
+    snprintf(err, errlen,
+             "tables[%s]: value_format %s: the table's columns come from the "
+             "newest schema of subject %s: %s%s",
+             tc->name, tc->value_format == KS_VALUE_FORMAT_AVRO ? "avro"
+                                                                : "json_schema",
+             subject, why,
+             rc == KS_REGISTRY_UNKNOWN ? " (register the value schema first, "
+                                         "or give tables[].schema)"
+                                       : "");
+    return rc == KS_REGISTRY_UNREACHABLE ? KS_EIO : KS_ESCHEMA;
+  }
+  if (s->avro != (tc->value_format == KS_VALUE_FORMAT_AVRO)) {
+    snprintf(err, errlen, "tables[%s]: subject %s holds a %s schema, the table "
+                          "reads %s", tc->name, subject,
+             s->avro ? "AVRO" : "JSON",
+             s->avro ? "json_schema" : "avro");
+    return KS_ESCHEMA;
+  }
+  char name[600];
+  snprintf(name, sizeof name, "%s (schema id %u)", subject, s->id);
+  return ks_schema_load_string(s->json_schema, s->json_schema_len, name, out,
+                               err, errlen);
+}

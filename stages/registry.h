@@ -18,6 +18,7 @@
 #define KS_STAGES_REGISTRY_H
 
 #include "base/buf.h"
+#include "conf/conf.h"
 #include "stages/record/avro_schema.h"
 #include "stages/record/schema.h"
 
@@ -57,6 +58,13 @@ int ks_registry_latest_sync(ks_registry *r, const char *subject,
                             size_t errlen);
 /* The last failure's text, for /readyz ("" when the last ask worked). */
 void ks_registry_last_error(ks_registry *r, char *out, size_t outlen);
+
+/* Start-up: the table schema of a value_format json_schema/avro table
+ * without tables[].schema: the newest schema of subject "<topic>-value"
+ * (TopicNameStrategy, the first topic), mapped to columns. 0, or an error
+ * (KS_EIO: the registry did not answer) with err. */
+int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
+                             ks_schema **out, char *err, size_t errlen);
 
 typedef struct ks_registry_fetch ks_registry_fetch;
 typedef void (*ks_registry_cb)(ks_registry_fetch *f, int outcome,

@@ -72,7 +72,7 @@ function order(i, withNote) {
     ts: iso(ms, (ms % 1000) * 1000), ts_us: iso(ms, Number(us % 1000000n)),
     day: new Date(day * 86400000).toISOString().slice(0, 10),
     status: avro.status, tags: avro.tags, attrs: avro.attrs, addr: avro.addr,
-    alt: i % 3 === 0 ? null : i % 3 === 1 ? { long: i * 7 } : { string: `s${i}` }, ok: avro.ok, score: avro.score,
+    alt: i % 3 === 0 ? null : i % 3 === 1 ? { long: i * 7, string: null } : { long: null, string: `s${i}` }, ok: avro.ok, score: avro.score,
   };
   if (withNote) {
     avro.note = i % 2 ? `note ${i}` : null;
