@@ -182,6 +182,28 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
   return 0;
 }
 
+/* The validator is draft-07's. A JSON Schema that names no dialect, or
+ * draft-07, or draft-06 (which draft-07 only extends) compiles; draft-04
+ * (boolean exclusiveMaximum, id), 2019-09 and 2020-12 (their own
+ * keywords and $ref rules) would be read wrongly, so they are refused. */
+static int dialect_ok(const char *text, char *err, size_t errlen) {
+  yajl_val v = yajl_tree_parse(text, NULL, 0);
+  const char *d = v && YAJL_IS_OBJECT(v) ? jstr(v, "$schema") : NULL;
+  int ok = 1;
+  if (d) {
+    const char *p = strstr(d, "://json-schema.org/");
+    ok = p && (strncmp(p, "://json-schema.org/draft-07/schema", 34) == 0 ||
+               strncmp(p, "://json-schema.org/draft-06/schema", 34) == 0) &&
+         (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0);
+    if (!ok)
+      snprintf(err, errlen, "JSON Schema dialect %.200s is not read: ksink "
+                            "validates draft-07 (and draft-06); register the "
+                            "schema as draft-07", d);
+  }
+  yajl_tree_free(v);
+  return ok;
+}
+
 /* A schema from a registry answer (GET /schemas/ids/{id} or a subject
  * version). KS_REGISTRY_*. */
 static int make(ks_registry *r, uint32_t id, yajl_val doc,
@@ -211,6 +233,8 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
     if (t.n > 1) {
       snprintf(err, errlen, "schema id %u: JSON Schema references are not "
                             "resolved (inline the referenced schemas)", id);
+      rc = KS_REGISTRY_BAD;
+    } else if (!dialect_ok(t.t[0], err, errlen)) {
       rc = KS_REGISTRY_BAD;
     } else {
       s->json_schema = ks_strdup(t.t[0]);
