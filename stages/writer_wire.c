@@ -253,6 +253,9 @@ int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
     ks_avro_decoder_free(w->ad);
     w->ad = ks_avro_decoder_new(tw->dec);
     w->ad_dec = tw->dec;
+    /* a table mapped from the registry's Avro schema requires no
+     * nullable field; a schema file might */
+    ks_avro_decoder_skip_null_fields(w->ad, tw->t->conf->schema_path == NULL);
   }
   return ks_avro_decoder_feed(w->ad, ks_avro_schema_root(k->rs->av),
                               wire.payload, wire.len, rej);

@@ -21,6 +21,7 @@ struct ks_avro_decoder {
   const uint8_t *p, *start, *end;
   size_t budget;
   int depth;
+  int skip_nulls; /* ks_avro_decoder_skip_null_fields */
   ks_buf scratch;
   char msg[160];
 };
@@ -30,6 +31,10 @@ ks_avro_decoder *ks_avro_decoder_new(ks_decoder *d) {
   a->d = d;
   ks_buf_init(&a->scratch, 0);
   return a;
+}
+
+void ks_avro_decoder_skip_null_fields(ks_avro_decoder *a, int on) {
+  a->skip_nulls = on;
 }
 
 void ks_avro_decoder_free(ks_avro_decoder *a) {
@@ -73,8 +78,15 @@ static int read_len(ks_avro_decoder *a, size_t *out) {
 
 static int emit_int(ks_avro_decoder *a, int64_t v) {
   char t[24];
-  int n = snprintf(t, sizeof t, "%lld", (long long)v);
-  return ks__decoder_number(a->d, t, (size_t)n);
+  char *e = t + sizeof t, *p = e;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    *--p = '-';
+  return ks__decoder_number(a->d, p, (size_t)(e - p));
 }
 
 static int emit_double(ks_avro_decoder *a, double v, int single) {
@@ -235,9 +247,22 @@ static int record(ks_avro_decoder *a, const ks_avro_node *w) {
   if ((r = ks__decoder_open(a->d, 0)) != 0)
     return r;
   for (uint32_t i = 0; i < w->n; i++) {
+    const ks_avro_node *t = w->kids[i];
+    if (a->skip_nulls && t->kind == KS_AV_UNION && t->null_branch >= 0) {
+      /* ["null", X] holding null: the field is left out, which the
+       * table's nullable column reads as null at a fraction of the cost */
+      int64_t b;
+      if ((r = read_long(a, &b)) != 0)
+        return r;
+      if (b != 0 && b != 1)
+        return bad(a, "a union branch the schema does not have");
+      if (b == t->null_branch)
+        continue;
+      t = t->kids[b];
+    }
     if ((r = ks__decoder_key(a->d, (const uint8_t *)w->names[i],
                              w->name_lens[i])) != 0 ||
-        (r = value(a, w->kids[i])) != 0)
+        (r = value(a, t)) != 0)
       return r;
   }
   return ks__decoder_close(a->d);

@@ -25,6 +25,12 @@ typedef struct ks_avro_decoder ks_avro_decoder;
 /* d must outlive it. */
 ks_avro_decoder *ks_avro_decoder_new(ks_decoder *d);
 void ks_avro_decoder_free(ks_avro_decoder *a);
+/* A record field of type ["null", X] that holds null is left out instead
+ * of fed as null. Only for tables whose nullable columns are not
+ * `required` (those mapped from Avro, avro_schema.h): an absent property
+ * then shreds as the null does, and Avro records with many optional
+ * fields cost what their present values cost. */
+void ks_avro_decoder_skip_null_fields(ks_avro_decoder *a, int on);
 
 /* Decodes one record of writer schema w (the payload after the wire
  * prefix) into d's columns: 0, or as ks_decoder_feed (columns as before,
