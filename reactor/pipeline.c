@@ -532,3 +532,15 @@ void ks_pipeline_free(ks_pipeline *p) {
   uv_cond_destroy(&p->revoke_cond);
   ks_free(p);
 }
+
+int ks_pipeline_registry_down(const ks_pipeline *p, char *why, size_t n) {
+  if (p->env.registry == NULL)
+    return 0;
+  char e[256];
+  ks_registry_last_error(p->env.registry, e, sizeof e);
+  if (e[0] == 0)
+    return 0;
+  snprintf(why, n, "schema registry unreachable, partitions paused until it "
+                   "answers: %s", e);
+  return 1;
+}

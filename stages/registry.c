@@ -323,8 +323,7 @@ static int ask(ks_registry *r, const char *path, uint32_t id,
     }
   }
   ks_buf_free(&b);
-  if (rc == KS_REGISTRY_UNREACHABLE)
-    set_error(r, err);
+  set_error(r, rc == KS_REGISTRY_UNREACHABLE ? err : ""); /* it answered */
   return rc;
 }
 

@@ -13,7 +13,8 @@
 #     cut short.
 # Midway the registry goes down for 30 s just before records of a schema
 # id ksink has not seen arrive: their partitions pause, nothing is
-# rejected or lost, and they land once the registry answers again.
+# rejected or lost, /readyz says why, and they land once the registry
+# answers again.
 # schema_registry.url lists a dead URL first (tried in turn).
 #
 # Checked with DuckDB, row by row: every valid record exactly once with
@@ -88,8 +89,13 @@ grep -q 'records wait' "$WORK/ksink.err" || fail "no 'records wait' in the log"
 paused=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^ksink_partitions_paused/ {n += $2} END {print n + 0}')
 log "registry down: orders at $rows rows, $paused partitions paused"
 [ "$paused" -ge 1 ] || fail "no partition paused while the registry is down"
+ready=$(curl -s "http://127.0.0.1:$PORT/readyz")
+case $ready in *"schema registry unreachable"*) ;; *) fail "/readyz while the registry is down: $ready" ;; esac
+log "/readyz: $ready"
 wait_rows "$WORK/lake/orders" $((2 * N))
 log "v1 orders landed $((SECONDS - DOWN_AT)) s after the registry went down"
+ready=$(curl -s "http://127.0.0.1:$PORT/readyz")
+[ "$ready" = ready ] || fail "/readyz after the registry came back: $ready"
 [ $((SECONDS - DOWN_AT)) -ge 29 ] || fail "v1 orders landed before the registry came back"
 
 sleep 2
