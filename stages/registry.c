@@ -253,11 +253,12 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   return 0;
 }
 
-static const ks_registry_schema *cached(ks_registry *r, uint32_t id) {
+static const ks_registry_schema *cached(ks_registry *r, uint32_t id,
+                                        const char *guid) {
   const ks_registry_schema *s = NULL;
   pthread_mutex_lock(&r->lock);
   for (size_t i = 0; i < r->n && !s; i++)
-    if (r->cache[i]->id == id)
+    if (guid ? strcmp(r->cache[i]->guid, guid) == 0 : r->cache[i]->id == id)
       s = r->cache[i];
   pthread_mutex_unlock(&r->lock);
   return s;
@@ -268,8 +269,11 @@ static const ks_registry_schema *keep(ks_registry *r, ks_registry_schema *s) {
   const ks_registry_schema *have = NULL;
   pthread_mutex_lock(&r->lock);
   for (size_t i = 0; i < r->n && !have; i++)
-    if (r->cache[i]->id == s->id)
+    if ((s->id && r->cache[i]->id == s->id) ||
+        (s->guid[0] && strcmp(r->cache[i]->guid, s->guid) == 0))
       have = r->cache[i];
+  if (have && have->guid[0] == 0 && s->guid[0]) /* learnt its GUID */
+    memcpy(((ks_registry_schema *)have)->guid, s->guid, sizeof s->guid);
   if (have == NULL) {
     if (r->n == r->cap) {
       r->cap = r->cap ? r->cap * 2 : 16;
@@ -287,7 +291,8 @@ static const ks_registry_schema *keep(ks_registry *r, ks_registry_schema *s) {
 }
 
 static int ask(ks_registry *r, const char *path, uint32_t id,
-               const ks_registry_schema **out, char *err, size_t errlen) {
+               const char *guid, const ks_registry_schema **out, char *err,
+               size_t errlen) {
   ks_buf b;
   ks_buf_init(&b, MAX_ANSWER);
   long st = get(r, path, &b, err, errlen);
@@ -314,9 +319,13 @@ static int ask(ks_registry *r, const char *path, uint32_t id,
       if (id == 0 && idv && YAJL_IS_INTEGER(idv))
         id = (uint32_t)YAJL_GET_INTEGER(idv);
       ks_registry_schema *s = NULL;
-      rc = id == 0 ? KS_REGISTRY_BAD : make(r, id, doc, &s, err, errlen);
-      if (id == 0)
+      rc = id == 0 && !guid ? KS_REGISTRY_BAD
+                            : make(r, id, doc, &s, err, errlen);
+      if (id == 0 && !guid)
         snprintf(err, errlen, "%s: the answer has no id", path);
+      const char *g = guid ? guid : jstr(doc, "guid");
+      if (rc == 0 && g && strlen(g) == 36)
+        memcpy(s->guid, g, 37);
       yajl_tree_free(doc);
       if (rc == 0)
         *out = keep(r, s);
@@ -330,11 +339,21 @@ static int ask(ks_registry *r, const char *path, uint32_t id,
 int ks_registry_schema_sync(ks_registry *r, uint32_t id,
                             const ks_registry_schema **out, char *err,
                             size_t errlen) {
-  if ((*out = cached(r, id)) != NULL)
+  if ((*out = cached(r, id, NULL)) != NULL)
     return 0;
   char path[64];
   snprintf(path, sizeof path, "/schemas/ids/%u", id);
-  return ask(r, path, id, out, err, errlen);
+  return ask(r, path, id, NULL, out, err, errlen);
+}
+
+int ks_registry_schema_by_guid_sync(ks_registry *r, const char *guid,
+                                    const ks_registry_schema **out, char *err,
+                                    size_t errlen) {
+  if ((*out = cached(r, 0, guid)) != NULL)
+    return 0;
+  char path[96];
+  snprintf(path, sizeof path, "/schemas/guids/%.36s", guid);
+  return ask(r, path, 0, guid, out, err, errlen);
 }
 
 int ks_registry_latest_sync(ks_registry *r, const char *subject,
@@ -343,14 +362,16 @@ int ks_registry_latest_sync(ks_registry *r, const char *subject,
   char *esc = curl_easy_escape(NULL, subject, 0), path[600];
   snprintf(path, sizeof path, "/subjects/%.500s/versions/latest", esc);
   curl_free(esc);
-  return ask(r, path, 0, out, err, errlen);
+  return ask(r, path, 0, NULL, out, err, errlen);
 }
 
 static void on_work(uv_work_t *w) {
   ks_registry_fetch *f = ks_container_of(w, ks_registry_fetch, work);
   f->err[0] = 0;
-  f->outcome = ks_registry_schema_sync(f->reg, f->id, &f->s, f->err,
-                                       sizeof f->err);
+  f->outcome = f->guid[0] ? ks_registry_schema_by_guid_sync(
+                               f->reg, f->guid, &f->s, f->err, sizeof f->err)
+                         : ks_registry_schema_sync(f->reg, f->id, &f->s,
+                                                   f->err, sizeof f->err);
 }
 
 static void on_done(uv_work_t *w, int status) {

@@ -30,6 +30,7 @@ typedef struct ks_registry ks_registry;
 /* One registered schema, immutable once made (shared across lanes). */
 typedef struct ks_registry_schema {
   uint32_t id;
+  char guid[37];         /* its GUID when the registry named it, else "" */
   int avro;              /* 1 AVRO, 0 JSON */
   ks_avro_schema *av;    /* avro */
   char *text;            /* the schema as registered */
@@ -52,6 +53,11 @@ void ks_registry_free(ks_registry *r);
 int ks_registry_schema_sync(ks_registry *r, uint32_t id,
                             const ks_registry_schema **out, char *err,
                             size_t errlen);
+/* The schema of a GUID (the `__value_schema_id` header form; 8-4-4-4-12
+ * hex), cached. KS_REGISTRY_*; err says why. */
+int ks_registry_schema_by_guid_sync(ks_registry *r, const char *guid,
+                                    const ks_registry_schema **out, char *err,
+                                    size_t errlen);
 /* The newest version of subject. KS_REGISTRY_*; err says why. */
 int ks_registry_latest_sync(ks_registry *r, const char *subject,
                             const ks_registry_schema **out, char *err,
@@ -73,13 +79,14 @@ struct ks_registry_fetch {
   uv_work_t work;
   ks_registry *reg;
   uint32_t id;
+  char guid[37]; /* asked by GUID when not empty */
   ks_registry_cb cb;
   void *data;
   int outcome;
   const ks_registry_schema *s;
   char err[256];
 };
-/* Asks for id off the loop; cb runs on loop. f stays the caller's and
+/* Asks for id (or f->guid, when the caller set it) off the loop; cb runs on loop. f stays the caller's and
  * must live until cb. 0, or a libuv error (cb will not run). */
 int ks_registry_fetch_start(ks_registry_fetch *f, uv_loop_t *loop,
                             ks_registry *r, uint32_t id, ks_registry_cb cb);

@@ -33,6 +33,8 @@
 
 typedef struct known {
   uint32_t id;
+  int by_guid;
+  uint8_t guid[16];
   const ks_registry_schema *rs; /* NULL: unknown (until `until`) */
   uint64_t until;
   char why[400]; /* unknown: why; else a schema change: which column */
@@ -50,21 +52,23 @@ typedef struct ks__tw_wire {
   known *ids;
   size_t n, cap;
   fetch *fetching; /* one at a time */
-  uint32_t want;   /* id being asked, or waiting for a retry */
+  ks_wire want;    /* id or GUID being asked, or waiting for a retry */
   int waiting;     /* records wait for `want` */
   unsigned retry_ms;
   uv_timer_t retry;
 } ks__tw_wire;
 
-static known *find(ks__tw_wire *w, uint32_t id) {
+static known *find(ks__tw_wire *w, const ks_wire *x) {
   for (size_t i = 0; i < w->n; i++)
-    if (w->ids[i].id == id)
+    if (x->by_guid ? w->ids[i].by_guid &&
+                         memcmp(w->ids[i].guid, x->guid, 16) == 0
+                   : !w->ids[i].by_guid && w->ids[i].id == x->id)
       return &w->ids[i];
   return NULL;
 }
 
-static known *add(ks__tw_wire *w, uint32_t id) {
-  known *k = find(w, id);
+static known *add(ks__tw_wire *w, const ks_wire *x) {
+  known *k = find(w, x);
   if (k)
     return k;
   if (w->n == w->cap) {
@@ -73,7 +77,9 @@ static known *add(ks__tw_wire *w, uint32_t id) {
   }
   k = &w->ids[w->n++];
   memset(k, 0, sizeof *k);
-  k->id = id;
+  k->id = x->id;
+  k->by_guid = x->by_guid;
+  memcpy(k->guid, x->guid, 16);
   return k;
 }
 
@@ -125,13 +131,13 @@ static void on_fetched(ks_registry_fetch *f_, int outcome,
   ks_lane *lane = w->tw->w;
   if (outcome == KS_REGISTRY_UNREACHABLE) {
     ks_log_warn("table %s: schema id %u: %s; records wait, asking again in "
-                "%u ms", w->tw->t->conf->name, w->want, err, w->retry_ms);
+                "%u ms", w->tw->t->conf->name, w->want.id, err, w->retry_ms);
     uv_timer_start(&w->retry, on_retry, w->retry_ms, 0);
     w->retry_ms = w->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
                                                  : w->retry_ms * 2;
     return;
   }
-  known *k = add(w, w->want);
+  known *k = add(w, &w->want);
   if (outcome == KS_REGISTRY_OK) {
     k->rs = s;
     k->why[0] = 0;
@@ -156,8 +162,10 @@ static void ask(ks__tw_wire *w) {
   fetch *f = ks_calloc(1, sizeof *f);
   f->wire = w;
   w->fetching = f;
-  if (ks_registry_fetch_start(&f->f, lane->loop, lane->env->registry, w->want,
-                              on_fetched)) {
+  if (w->want.by_guid)
+    ks_wire_guid_str(w->want.guid, f->f.guid);
+  if (ks_registry_fetch_start(&f->f, lane->loop, lane->env->registry,
+                              w->want.id, on_fetched)) {
     w->fetching = NULL;
     ks_free(f);
     uv_timer_start(&w->retry, on_retry, w->retry_ms, 0);
@@ -218,20 +226,13 @@ int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
   const uint8_t *h = header(m, &hl);
   if (ks_wire_parse(m->payload, m->len, h, hl, &wire, rej))
     return KS_EINVALID;
-  if (wire.by_guid) {
-    char g[37], why[160];
-    ks_wire_guid_str(wire.guid, g);
-    snprintf(why, sizeof why, ": schema GUID %s: this registry client "
-                              "looks schemas up by id only", g);
-    return reject(rej, KS_REASON_UNKNOWN_SCHEMA_ID, why);
-  }
-  known *k = find(w, wire.id);
+  known *k = find(w, &wire);
   if (k && k->rs == NULL && uv_now(tw->w->loop) >= k->until)
     k = NULL; /* an unknown id, asked again */
   if (k == NULL) {
     if (!w->waiting) {
       w->waiting = 1;
-      w->want = wire.id;
+      w->want = wire;
       ask(w);
     }
     return KS_EAGAIN;

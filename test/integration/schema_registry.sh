@@ -5,7 +5,8 @@
 # the mock broker, read by `ksink run` into two Delta tables:
 #   orders (value_format avro): nested record, array, map, nullable
 #     unions, a two-branch union, decimal, timestamp-millis/-micros, date,
-#     enum; schema v1, then v2 which adds "note" with a default. The table
+#     enum; schema v1, then v2 which adds "note" with a default, also in
+#     the header form (__value_schema_id: magic 1 + GUID). The table
 #     takes v2 (the subject's newest) at start-up; v1 records resolve
 #     against it by name and read null in "note";
 #   events (value_format json_schema), plus records that cannot be tied
@@ -69,12 +70,13 @@ YAML
 PRODUCE="node $KS_SOURCE_DIR/test/tools/kafka_produce.mjs $BOOTSTRAP"
 # v2 orders (the schema the table starts from), events, bad records
 $PRODUCE orders "$WORK/avro.b64" "$N" "$N"
+$PRODUCE orders "$WORK/avro_hdr.b64"
 $PRODUCE events "$WORK/json.b64"
 $PRODUCE events "$WORK/bad.b64"
 
 run_ksink
 PORT=$(http_port "$WORK/ksink.err")
-wait_rows "$WORK/lake/orders" "$N"
+wait_rows "$WORK/lake/orders" $((2 * N))
 wait_rows "$WORK/lake/events" "$N"
 log "v2 orders and events landed"
 
@@ -84,7 +86,7 @@ DOWN_AT=$SECONDS
 $PRODUCE orders "$WORK/avro.b64" 0 "$N"
 sleep 8
 rows=$(table_rows "$WORK/lake/orders")
-[ "$rows" = "$N" ] || fail "orders has $rows rows while the registry is down, want $N"
+[ "$rows" = $((2 * N)) ] || fail "orders has $rows rows while the registry is down, want $((2 * N))"
 grep -q 'records wait' "$WORK/ksink.err" || fail "no 'records wait' in the log"
 paused=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^ksink_partitions_paused/ {n += $2} END {print n + 0}')
 log "registry down: orders at $rows rows, $paused partitions paused"
@@ -92,7 +94,7 @@ log "registry down: orders at $rows rows, $paused partitions paused"
 ready=$(curl -s "http://127.0.0.1:$PORT/readyz")
 case $ready in *"schema registry unreachable"*) ;; *) fail "/readyz while the registry is down: $ready" ;; esac
 log "/readyz: $ready"
-wait_rows "$WORK/lake/orders" $((2 * N))
+wait_rows "$WORK/lake/orders" $((3 * N))
 log "v1 orders landed $((SECONDS - DOWN_AT)) s after the registry went down"
 ready=$(curl -s "http://127.0.0.1:$PORT/readyz")
 [ "$ready" = ready ] || fail "/readyz after the registry came back: $ready"

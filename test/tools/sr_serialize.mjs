@@ -4,12 +4,15 @@
 // OUT_DIR, one record a line:
 //   avro.b64        orders (Avro): N with schema v1, then N with v2
 //                   (v2 adds "note" with a default), base64 of the value
-//   avro.jsonl      the same records as JSON (what each column must hold)
+//   avro_hdr.b64    N more with v2 in the header form: "<value> <header>",
+//                   the __value_schema_id header (magic 1 + GUID) base64
+//   avro.jsonl      all those records as JSON (what each column must hold)
 //   json.b64/.jsonl events (JSON Schema serializer)
 //   ids.json        {"avro_v1": id, "avro_v2": id, "json": id}
 // Usage: node sr_serialize.mjs REGISTRY_URL OUT_DIR [N]
 import {
   SchemaRegistryClient, AvroSerializer, JsonSerializer, SerdeType,
+  HeaderSchemaIdSerializer,
 } from '@confluentinc/schemaregistry';
 import { writeFileSync } from 'node:fs';
 
@@ -97,6 +100,19 @@ for (let i = N; i < 2 * N; i++) {
   b64.push((await ser2.serialize('orders', r.avro)).toString('base64'));
   jl.push(JSON.stringify(r.json));
 }
+const ser3 = new AvroSerializer(client, SerdeType.VALUE,
+  { useSchemaId: id2, schemaIdSerializer: HeaderSchemaIdSerializer });
+const hdr = [];
+for (let i = 2 * N; i < 3 * N; i++) {
+  const r = order(i, true);
+  const headers = {};
+  const value = await ser3.serialize('orders', r.avro, headers);
+  const h = headers.__value_schema_id;
+  if (!h || h[0] !== 1 || h.length !== 17) throw new Error('no header form');
+  hdr.push(`${value.toString('base64')} ${Buffer.from(h).toString('base64')}`);
+  jl.push(JSON.stringify(r.json));
+}
+writeFileSync(`${out}/avro_hdr.b64`, hdr.join('\n') + '\n');
 writeFileSync(`${out}/avro.b64`, b64.join('\n') + '\n');
 writeFileSync(`${out}/avro.jsonl`, jl.join('\n') + '\n');
 
