@@ -129,9 +129,16 @@ static void on_fetched(ks_registry_fetch *f_, int outcome,
     return; /* the writer closed meanwhile */
   w->fetching = NULL;
   ks_lane *lane = w->tw->w;
+  char what[64];
+  if (w->want.by_guid) {
+    char g[37];
+    ks_wire_guid_str(w->want.guid, g);
+    snprintf(what, sizeof what, "schema GUID %s", g);
+  } else
+    snprintf(what, sizeof what, "schema id %u", w->want.id);
   if (outcome == KS_REGISTRY_UNREACHABLE) {
-    ks_log_warn("table %s: schema id %u: %s; records wait, asking again in "
-                "%u ms", w->tw->t->conf->name, w->want.id, err, w->retry_ms);
+    ks_log_warn("table %s: %s: %s; records wait, asking again in %u ms",
+                w->tw->t->conf->name, what, err, w->retry_ms);
     uv_timer_start(&w->retry, on_retry, w->retry_ms, 0);
     w->retry_ms = w->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
                                                  : w->retry_ms * 2;
@@ -142,15 +149,13 @@ static void on_fetched(ks_registry_fetch *f_, int outcome,
     k->rs = s;
     k->why[0] = 0;
     compare_columns(w, k);
-    ks_log_info("table %s: schema id %u from the registry%s%s",
-                w->tw->t->conf->name, k->id, k->why[0] ? " refused" : "",
-                k->why);
+    ks_log_info("table %s: %s from the registry%s%s", w->tw->t->conf->name,
+                what, k->why[0] ? " refused" : "", k->why);
   } else {
     k->rs = NULL;
     k->until = uv_now(lane->loop) + UNKNOWN_TTL_MS;
     snprintf(k->why, sizeof k->why, ": %.240s", err);
-    ks_log_warn("table %s: schema id %u: %s", w->tw->t->conf->name, k->id,
-                err);
+    ks_log_warn("table %s: %s: %s", w->tw->t->conf->name, what, err);
   }
   w->waiting = 0;
   w->retry_ms = RETRY_MIN_MS;
