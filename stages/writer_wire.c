@@ -124,6 +124,9 @@ static void on_fetched(ks_registry_fetch *f_, int outcome,
                        const ks_registry_schema *s, const char *err) {
   fetch *f = ks_container_of(f_, fetch, f);
   ks__tw_wire *w = f->wire;
+  char errbuf[sizeof f->f.err];
+  snprintf(errbuf, sizeof errbuf, "%s", err); /* err lives in f */
+  err = errbuf;
   ks_free(f);
   if (w == NULL)
     return; /* the writer closed meanwhile */
