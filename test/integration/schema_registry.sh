@@ -67,6 +67,13 @@ tables:
 http: { listen: "127.0.0.1:0" }
 YAML
 
+# ksink check asks the registry for each table's subject
+"$KSINK" check -c "$WORK/ksink.yaml" >"$WORK/check.out" 2>&1 || fail "check: $(cat "$WORK/check.out")"
+grep -qE '^ok +schema registry: table orders: subject orders-value \(17 columns' "$WORK/check.out" ||
+  fail "check: $(cat "$WORK/check.out")"
+grep -qE '^ok +schema registry: table events: subject events-value' "$WORK/check.out" ||
+  fail "check: $(cat "$WORK/check.out")"
+
 PRODUCE="node $KS_SOURCE_DIR/test/tools/kafka_produce.mjs $BOOTSTRAP"
 # v2 orders (the schema the table starts from), events, bad records
 $PRODUCE orders "$WORK/avro.b64" "$N" "$N"
