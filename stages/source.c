@@ -138,6 +138,8 @@ void ks_source_replay(ks_lane *w) {
       continue;
     if (p->revoked || p->rewinding || !w->consuming) {
       drop_held(p); /* the next owner, or the rewind's seek, reads them */
+      if (!p->revoked && p->paused && w->pause_why == 0)
+        pause_one(w, p, 0);
       continue;
     }
     rd_kafka_message_t **held = p->held;
