@@ -67,6 +67,22 @@ tables:
 http: { listen: "127.0.0.1:0" }
 YAML
 
+# ksink validate: the same records, one base64 value a line
+"$KSINK" validate --value-format avro --schema-registry "http://127.0.0.1:1,$SR" \
+  "$WORK/avro.b64" >"$WORK/validate.out" 2>"$WORK/validate.err" ||
+  fail "validate avro: $(tail -3 "$WORK/validate.out" "$WORK/validate.err")"
+[ "$(grep -c '^ok$' "$WORK/validate.out")" = $((2 * N)) ] || fail "validate avro: $(sort "$WORK/validate.out" | uniq -c)"
+rc=0
+"$KSINK" validate --value-format json_schema --schema-registry "$SR" - \
+  <"$WORK/bad.b64" >"$WORK/validate.out" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "validate of bad records: exit $rc"
+sed -n 1p "$WORK/validate.out" | grep -q '^invalid  first byte is 123, not the magic byte 0' ||
+  fail "validate: $(cat "$WORK/validate.out")"
+sed -n 2p "$WORK/validate.out" | grep -q '^invalid  /schemas/ids/999: not in the registry' ||
+  fail "validate: $(cat "$WORK/validate.out")"
+sed -n 3p "$WORK/validate.out" | grep -q '^invalid  record of 3 bytes ends inside the 5-byte schema id prefix' ||
+  fail "validate: $(cat "$WORK/validate.out")"
+
 # ksink check asks the registry for each table's subject
 "$KSINK" check -c "$WORK/ksink.yaml" >"$WORK/check.out" 2>&1 || fail "check: $(cat "$WORK/check.out")"
 grep -qE '^ok +schema registry: table orders: subject orders-value \(17 columns' "$WORK/check.out" ||
