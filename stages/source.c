@@ -124,7 +124,7 @@ static int deliver(ks_lane *w, ks_partition *p, rd_kafka_message_t *m) {
   return 0;
 }
 
-static void drop_held(ks_partition *p) {
+void ks_source_drop_held(ks_partition *p) {
   for (size_t i = 0; i < p->nheld; i++)
     rd_kafka_message_destroy(p->held[i]);
   ks_free(p->held);
@@ -137,7 +137,8 @@ void ks_source_replay(ks_lane *w) {
     if (p->nheld == 0)
       continue;
     if (p->revoked || p->rewinding || !w->consuming) {
-      drop_held(p); /* the next owner, or the rewind's seek, reads them */
+      /* the next owner, or the rewind's seek, reads them */
+      ks_source_drop_held(p);
       if (!p->revoked && p->paused && w->pause_why == 0)
         pause_one(w, p, 0);
       continue;
@@ -372,7 +373,7 @@ int ks_source_revoke_settled(ks_lane *w) {
     if (p->revoked) {
       *pp = p->next;
       atomic_fetch_sub(&w->counters.partitions, 1);
-      drop_held(p);
+      ks_source_drop_held(p);
       ks_free(p->topic);
       ks_free(p->app_id);
       ks_free(p->legacy_app_id);

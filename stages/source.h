@@ -103,6 +103,9 @@ void ks_source_sync_pause(ks_lane *w);
  * writers again, in order (stages/writer_wire.c calls it when an answer
  * came); partitions whose records all went through resume. */
 void ks_source_replay(ks_lane *w);
+/* Destroys the records p holds for the registry (they are read again by
+ * whoever consumes the partition next). */
+void ks_source_drop_held(ks_partition *p);
 /* Records that the committer confirmed a partition's batch. */
 void ks_source_acked(ks_lane *w, const char *topic, int32_t part,
                      int64_t version);
