@@ -81,6 +81,7 @@ typedef struct ks_conf_table {
                                newest (default 7 days) */
   int64_t max_open_partitions; /* open partition files per table per
                                   worker; default 64 */
+  int value_format;          /* value_format: KS_VALUE_FORMAT_* */
   int add_columns;           /* schema_evolution: add_columns (1) | none (0,
                                 default): a changed schema may add nullable
                                 columns to an existing table */
@@ -97,6 +98,11 @@ typedef struct ks_conf_table {
   int line;                  /* where the table starts, for messages */
 } ks_conf_table;
 
+
+/* tables[].value_format: plain JSON checked against `schema` (default),
+ * or Confluent's wire format with the schema from schema_registry. */
+enum { KS_VALUE_FORMAT_JSON, KS_VALUE_FORMAT_JSON_SCHEMA,
+       KS_VALUE_FORMAT_AVRO };
 
 typedef struct ks_conf {
   char *file;   /* the config file's path (or a name for strings) */
@@ -119,6 +125,11 @@ typedef struct ks_conf {
                      default), 1 json, 2 text */
   ks_conf_table *tables;
   size_t ntables;
+  /* schema_registry (conf/registry.c): URLs tried in turn, credentials */
+  char **registry_urls;
+  size_t nregistry_urls;
+  char *registry_basic_auth;   /* basic_auth_user_info "user:password" */
+  char *registry_bearer_token; /* bearer_token */
 } ks_conf;
 
 /* Loads and validates. On error returns KS_ECONFIG and writes one line

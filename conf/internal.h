@@ -101,6 +101,10 @@ int ks__conf_expect_map(ks__conf_ctx *c, const ks__conf_node *n,
 int ks__conf_load_tables(ks__conf_ctx *c, const ks__conf_node *root,
                          ks_conf *conf);
 void ks__conf_table_free(ks_conf_table *t);
+/* schema_registry (registry.c) */
+int ks__conf_load_registry(ks__conf_ctx *c, const ks__conf_node *root,
+                           ks_conf *conf);
+void ks__conf_registry_free(ks_conf *conf);
 
 /* partition.c: partition_by, derive, path_format, timestamp_field,
  * timezone, max_open_partitions of one table (after its format). */

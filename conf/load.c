@@ -19,7 +19,8 @@
 #define MAX_CONF_BYTES (16u << 20)
 
 static const char *const root_keys[] = {"app_id", "kafka", "reactor", "storage",
-                                        "http",   "log",   "tables",  NULL};
+                                        "http",   "log",   "tables",
+                                        "schema_registry", NULL};
 static const char *const reactor_keys[] = {"workers", "cores", "memory_budget",
                                            NULL};
 static const char *const storage_keys[] = {"url", "s3", NULL};
@@ -509,6 +510,7 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
     kafka_add(conf, "group.id", ks_strdup(conf->app_id), 0);
   if ((r = load_reactor(c, root, conf)) || (r = load_storage(c, root, conf)) ||
       (r = load_http(c, root, conf)) || (r = load_log(c, root, conf)) ||
+      (r = ks__conf_load_registry(c, root, conf)) ||
       (r = ks__conf_load_tables(c, root, conf)))
     return r;
   return 0;
@@ -591,6 +593,7 @@ void ks_conf_free(ks_conf *c) {
   ks_free(c->s3.external_id);
   ks_free(c->s3.acl);
   ks_free(c->http_listen);
+  ks__conf_registry_free(c);
   ks_free(c->http_admin_token);
   for (size_t i = 0; i < c->nhttp_allowed_hosts; i++)
     ks_free(c->http_allowed_hosts[i]);

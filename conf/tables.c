@@ -34,7 +34,10 @@ static const char *const table_keys[] = {"name",
                                          "optimize",
                                          "table_features",
                                          "properties",
+                                         "value_format",
                                          NULL};
+static const char *const value_format_names[] = {"json", "json_schema",
+                                                 "avro", NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 static const char *const optimize_keys[] = {"enabled", "target_size",
                                             "min_files", NULL};
@@ -431,6 +434,16 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   if ((v = ks__conf_get(map, "schema")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema");
     KS__CONF_CALL(resolve_schema(c, v, &t->schema_path));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "value_format")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "value_format");
+    KS__CONF_CALL(ks__conf_enum(c, v, value_format_names, &t->value_format));
+    if (t->value_format != KS_VALUE_FORMAT_JSON && conf->nregistry_urls == 0)
+      return ks__conf_fail(c, v->line,
+                           "%s needs schema_registry.url (the registry the "
+                           "record's schema id refers to)",
+                           value_format_names[t->value_format]);
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {

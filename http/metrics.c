@@ -68,6 +68,9 @@ const char *ks__http_unready(const ks_pipeline *p) {
     return "storage circuit breaker open: partitions paused";
   if (!ks_observe_storage_reachable())
     return "storage unreachable: the last storage operation failed";
+  static _Thread_local char registry_why[320]; /* the answer's text */
+  if (ks_pipeline_registry_down(p, registry_why, sizeof registry_why))
+    return registry_why;
   return NULL;
 }
 

@@ -21,7 +21,7 @@ PKGS=(
 )
 if [ "$what" = test ]; then
   PKGS+=(
-    libcmocka-dev clang libclang-rt-14-dev
+    libcmocka-dev clang libclang-rt-14-dev libavro-dev
     uuid-runtime python3 python3-yaml tzdata man-db prometheus
     ceph-mon ceph-osd radosgw ceph-common curl
   )

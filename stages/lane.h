@@ -103,6 +103,7 @@ typedef struct ks_lane_env {
   ks_lane **lanes;
   int nlanes;
   const char *dlq_bootstrap; /* overrides bootstrap.servers (mock), or NULL */
+  struct ks_registry *registry; /* schema_registry, or NULL */
   atomic_int stopping;       /* the process is shutting down */
   atomic_int fatal;          /* a fatal error was reported */
 } ks_lane_env;

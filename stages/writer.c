@@ -99,6 +99,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   ks__tw_drop_files(tw);
   ks_errfiles_close(tw->ef);
   ks__tw_abandon_flushed(tw);
+  ks__tw_wire_free(tw);
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->stage);
   ks_table_schema_unref(tw->ls);
@@ -314,7 +315,14 @@ again:;
                ": record value is null (tombstone)");
     r = KS_EINVALID;
   } else {
-    r = ks_decoder_feed(tw->dec, m->payload, m->len, &rej);
+    if (tc->value_format != KS_VALUE_FORMAT_JSON) {
+      r = ks__tw_feed_wire(tw, m, &rej);
+      if (r == KS_EAGAIN) { /* the lane holds m until the registry answers */
+        ks_rowgroup_rollback_row(&tw->stage);
+        return r;
+      }
+    } else
+      r = ks_decoder_feed(tw->dec, m->payload, m->len, &rej);
     if (r == KS_ENEWFIELD) {
       /* Each pass installs a newer generation or meets one another
        * worker installed; a record that still has fields outside the

@@ -432,3 +432,94 @@ int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
   ks_decoder_free(d);
   return rc;
 }
+
+/* ---- events from decoders of other encodings (avro.c) ---- */
+
+/* The same checks and appends as the yajl callbacks above, for a decoder
+ * that produces the events itself: strings are never escaped there, so
+ * only their UTF-8 is checked. */
+void ks__decoder_begin(ks_decoder *d) {
+  d->err.code = 0;
+  d->reason = KS_REASON_NONE;
+  d->sh.reason = KS_REASON_NONE;
+  ks_js_validator_reset(&d->v, &d->err);
+  mark(d);
+  d->in = NULL;
+  d->in_len = 0;
+  ks__sh_reset(&d->sh);
+}
+
+int ks__decoder_null(ks_decoder *d) {
+  return on_null(d) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_bool(ks_decoder *d, int b) {
+  return on_boolean(d, b) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_number(ks_decoder *d, const char *text, size_t n) {
+  return on_number(d, text, n) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n) {
+  ks_js_str str = {.p = s, .len = n};
+  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str) ||
+      ks__sh_string(&d->sh, s, n))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n) {
+  size_t ncp;
+  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp) ||
+      ks__sh_key(&d->sh, k, n))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_open(ks_decoder *d, int is_array) {
+  if (ks_js_open(&d->v, is_array) || ks__sh_open(&d->sh, is_array))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_close(ks_decoder *d) {
+  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
+    return KS_EINVALID;
+  ks_js_pop(&d->v);
+  return 0;
+}
+
+int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg) {
+  if (d->err.code == 0) {
+    d->reason = reason;
+    ks_js_fail(&d->v, KS_EPARSE, 0, KS_KEYWORD_NONE, "%s", msg);
+  }
+  return KS_EINVALID;
+}
+
+int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
+  if (r == NULL)
+    r = &d->scratch;
+  ks_reject_clear(r);
+  if (!failed && d->refuse_dropped && d->sh.dropped) {
+    r->code = KS_ENEWFIELD;
+    r->reason = KS_REASON_NEW_FIELD;
+    snprintf(r->message, sizeof r->message,
+             "%u values in fields the table has no column for",
+             (unsigned)d->sh.dropped);
+    rollback(d);
+    return r->code;
+  }
+  if (!failed)
+    return 0;
+  if (d->err.code)
+    take_error(d, r);
+  else {
+    r->code = KS_EPARSE;
+    r->reason = KS_REASON_MALFORMED_JSON;
+    snprintf(r->message, sizeof r->message, "malformed record");
+  }
+  rollback(d);
+  return r->code;
+}

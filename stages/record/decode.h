@@ -47,4 +47,21 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
 int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
                        ks_reject *rej);
 
+/* ---- for decoders of other encodings (stages/record/avro.c) ----
+ * They produce the value events themselves and drive the same validator
+ * and shredder: begin, one call per event (each 0, or KS_EINVALID with
+ * the failure recorded; stop at the first), then end, which returns and
+ * fills r as ks_decoder_feed does and rolls the columns back on failure.
+ * ks__decoder_fail records a failure of the encoding itself. */
+void ks__decoder_begin(ks_decoder *d);
+int ks__decoder_null(ks_decoder *d);
+int ks__decoder_bool(ks_decoder *d, int b);
+int ks__decoder_number(ks_decoder *d, const char *text, size_t n);
+int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n);
+int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n);
+int ks__decoder_open(ks_decoder *d, int is_array);
+int ks__decoder_close(ks_decoder *d);
+int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg);
+int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r);
+
 #endif
