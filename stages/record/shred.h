@@ -120,4 +120,20 @@ int ks__sh_close(ks__shredder *sh);
 int ks__decimal_unscaled(const char *text, size_t len, int precision,
                          int scale, ks_int128 *out);
 
+/* A date-time without zone offset ("2024-01-02T03:04:05.123456", or a
+ * space for the T) as microseconds of wall-clock time since 1970-01-01:
+ * 0, -2 when it carries an offset, -1 when it is not a date-time. */
+int ks__ntz_parse(const uint8_t *s, size_t n, int64_t *us);
+/* RFC 4648 base64 (padding optional) into out (room for n * 3 / 4 + 3
+ * bytes): 0 and *outn, or -1. */
+int ks__base64_decode(const uint8_t *s, size_t n, uint8_t *out,
+                      size_t *outn);
+/* 0 when s is a JSON number's text (a decimal given as a string). */
+int ks__decimal_text(const uint8_t *s, size_t n);
+
+/* After a compile: rebuilds s's Parquet tree and column specs from its
+ * shred tree, once leaves were retyped (stages/record/infer.c gives the
+ * columns of an existing table their exact Delta types). */
+int ks__schema_remap(ks_schema *s, char *err, size_t errlen);
+
 #endif

@@ -64,7 +64,17 @@ function value(type, i, part) {
     case 'string': return part ? `p${n}` : `s${n}-${'x'.repeat(n % 7)}`;
     case 'date': return `2024-01-${String((n % 28) + 1).padStart(2, '0')}`;
     case 'timestamp': return new Date(1.7e12 + n * 1000).toISOString();
-    default: return null;
+    // no zone; six fraction digits, never all zero
+    case 'timestamp_ntz': return new Date(1.7e12 + n * 1000).toISOString().slice(0, 19) + `.${String(n % 999999 + 1).padStart(6, '0')}`;
+    case 'binary': return Buffer.from(`b${n}\u0000\xff`, 'latin1').toString('base64');
+    default: {
+      const d = /^decimal\((\d+),(\d+)\)$/.exec(type);
+      if (!d) return null;
+      // half as JSON numbers, half as their text; s fraction digits
+      const s = Number(d[2]), ip = Math.min(Number(d[1]) - s, 6);
+      const t = `${n % 10 ** ip}${s ? '.' + String(n % 10 ** Math.min(s, 6)).padStart(s, '0') : ''}`;
+      return n % 2 ? Number(t) : t;
+    }
   }
 }
 
@@ -235,8 +245,15 @@ async function verify(opts) {
       for (const p of Object.keys(st.nullCount ?? {}))
         if (!ids.has(p)) { recErr.push(`${a.path}: stats keyed by ${p}, not a physical name`); break; }
     }
+    // binary as base64, decimals and wall-clock times as text
+    const repl = scalars.filter((f) => !parts.has(f.name) && (f.type === 'binary' || f.type === 'timestamp_ntz' || f.type.startsWith('decimal')))
+      .map((f) => {
+        const q = `"${P(f.name).replaceAll('"', '""')}"`;
+        const e = f.type === 'binary' ? `base64(${q})` : f.type === 'timestamp_ntz' ? `strftime(${q}, '%Y-%m-%dT%H:%M:%S.%f')` : `${q}::VARCHAR`;
+        return `${e} AS ${q}`;
+      });
     const rows = (await conn.runAndReadAll(
-      `SELECT * FROM read_parquet('${abs.replaceAll("'", "''")}', hive_partitioning=false)`)).getRowObjectsJson();
+      `SELECT * ${repl.length ? `REPLACE (${repl.join(', ')})` : ''} FROM read_parquet('${abs.replaceAll("'", "''")}', hive_partitioning=false)`)).getRowObjectsJson();
     for (const r0 of rows) {
       const r = Object.fromEntries(finalSchema.fields.map((f) => [f.name, r0[P(f.name)]]));
       const k = `${r._kafka_partition}/${r._kafka_offset}`;
@@ -251,6 +268,8 @@ async function verify(opts) {
           exp = Date.parse(exp);
           got = parts.has(f.name) ? Date.parse(got.replace(' ', 'T') + 'Z') : Date.parse(String(got).replace(' ', 'T').replace(/(\+00(:00)?)?$/, 'Z'));
         }
+        if (f.type === 'timestamp_ntz' && parts.has(f.name)) got = got.replace(' ', 'T');
+        if (f.type.startsWith('decimal') && got !== null && exp !== null) { got = Number(got); exp = Number(exp); }
         if (String(got) !== String(exp)) { recErr.push(`record ${k} column ${f.name}: ${got}, want ${exp}`); break; }
       }
     }
