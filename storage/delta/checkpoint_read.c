@@ -570,3 +570,46 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   ks_pq_file_free(r.f);
   return r.rc;
 }
+
+/* A V2 JSON checkpoint holds the actions a commit could hold (protocol,
+ * metaData, txn, domainMetadata, add, remove) plus checkpointMetadata and
+ * sidecar: the commit reader applies the first kind (it skips actions it
+ * does not know), the sidecars are collected here for the loader. */
+int ks_delta_checkpoint_apply_json(ks_delta_snapshot *s, const uint8_t *data,
+                                   size_t len, char *err, size_t errlen) {
+  int64_t keep = s->version;
+  /* read as the entry after whatever s holds (a new snapshot: version 0,
+   * which must hold protocol and metaData, as a checkpoint does) */
+  int rc = ks_delta_snapshot_apply(s, keep + 1, data, len, err, errlen);
+  s->version = keep;
+  for (size_t at = 0; rc == 0 && at < len;) {
+    const uint8_t *nl = memchr(data + at, '\n', len - at);
+    size_t n = nl ? (size_t)(nl - (data + at)) : len - at;
+    static const char tag[] = "\"sidecar\"";
+    if (n > 0 && memmem(data + at, n, tag, sizeof tag - 1)) {
+      char *line = ks_strndup((const char *)data + at, n);
+      char perr[128];
+      yajl_val v = yajl_tree_parse(line, perr, sizeof perr);
+      yajl_val sc = v ? ks__delta_json_field(v, "sidecar") : NULL;
+      yajl_val path = sc ? ks__delta_json_field(sc, "path") : NULL;
+      if (sc && YAJL_IS_OBJECT(sc)) {
+        const char *pth = YAJL_IS_STRING(path) ? YAJL_GET_STRING(path) : "";
+        if (pth[0] == 0 || strstr(pth, "..") || strchr(pth, '/') ||
+            strchr(pth, ':')) {
+          snprintf(err, errlen, "a sidecar outside _sidecars/: \"%.200s\"",
+                   pth);
+          rc = KS_EUNSUPPORTED;
+        } else {
+          s->sidecars = ks_realloc(s->sidecars,
+                                   (s->nsidecars + 1) * sizeof *s->sidecars);
+          s->sidecars[s->nsidecars++] = ks_strdup(pth);
+        }
+      }
+      if (v)
+        yajl_tree_free(v);
+      ks_free(line);
+    }
+    at += n + 1;
+  }
+  return rc;
+}

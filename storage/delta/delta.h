@@ -241,6 +241,11 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
 int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                               size_t len, size_t max_entries, char *err,
                               size_t errlen);
+/* The same for a V2 checkpoint in JSON (`<v>.checkpoint.<uuid>.json`):
+ * its actions, one per line, and its `sidecar` actions listed in
+ * s->sidecars (only names under _delta_log/_sidecars/). */
+int ks_delta_checkpoint_apply_json(ks_delta_snapshot *s, const uint8_t *data,
+                                   size_t len, char *err, size_t errlen);
 /* The active file of that path (as written in the log), or NULL. */
 const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
                                            const char *path);

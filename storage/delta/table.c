@@ -296,7 +296,11 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
     return;
   }
   char msg[300] = "not found";
+  size_t kl = strlen(key);
+  int json = kl > 5 && strcmp(key + kl - 5, ".json") == 0;
   int rc = status ? status
+           : json ? ks_delta_checkpoint_apply_json(&t->ck_snap, data, len, msg,
+                                                   sizeof msg)
                   : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
                                               sizeof msg);
   if (rc) {
