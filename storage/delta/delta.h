@@ -64,6 +64,9 @@ typedef struct ks_delta_remove {
   char **part_values;
   size_t nparts;
   char *dv_id; /* the removed file's deletion vector id, NULL: none */
+  /* that deletion vector as the log states it (a JSON object), kept for
+   * checkpoints and written back; NULL: none */
+  char *dv_json;
 } ks_delta_remove;
 
 /* A domainMetadata action (PROTOCOL.md "Domain Metadata"): the newest per
