@@ -57,7 +57,9 @@ struct ks__shnode {
 /* The table-mapped schema (schema.h): the compiled graph it wraps, and
  * its mapping (columns.c): the shred tree, the data columns' Parquet
  * tree, and one spec per leaf (dotted path names). */
+typedef struct ks__checks ks__checks;
 struct ks_schema {
+  ks__checks *checks; /* the table's constraints (checks.c), NULL: none */
   ks_js_schema *js;
   ks__shnode *shroot;
   ks__shnode **shnodes;
@@ -130,6 +132,13 @@ int ks__base64_decode(const uint8_t *s, size_t n, uint8_t *out,
                       size_t *outn);
 /* 0 when s is a JSON number's text (a decimal given as a string). */
 int ks__decimal_text(const uint8_t *s, size_t n);
+
+/* checks.c: 0 when every constraint of s holds for the row just appended
+ * to cols (the decoder's columns), else -1 with msg naming the one that
+ * does not. */
+int ks__checks_run(const ks_schema *s, const ks_column *cols, char *msg,
+                   size_t msglen);
+void ks__checks_free(ks__checks *c);
 
 /* After a compile: rebuilds s's Parquet tree and column specs from its
  * shred tree, once leaves were retyped (stages/record/infer.c gives the

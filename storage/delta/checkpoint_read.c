@@ -667,3 +667,12 @@ int ks_delta_checkpoint_apply_json(ks_delta_snapshot *s, const uint8_t *data,
   }
   return rc;
 }
+
+int ks__delta_checkpoint_apply_file(ks_delta_snapshot *s, const char *key,
+                                    const uint8_t *data, size_t len,
+                                    char *err, size_t errlen) {
+  size_t kl = strlen(key);
+  if (kl > 5 && strcmp(key + kl - 5, ".json") == 0)
+    return ks_delta_checkpoint_apply_json(s, data, len, err, errlen);
+  return ks_delta_checkpoint_apply(s, data, len, 0, err, errlen);
+}

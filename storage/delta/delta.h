@@ -414,6 +414,11 @@ typedef struct ks_delta_commit_req {
   size_t nconf;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
+  /* The constraints the batch's records were checked against
+   * (ks_delta_constraints_sig; NULL: none): a table whose constraints are
+   * others now (another writer added or changed one) fails the commit
+   * with KS_EUNSUPPORTED, nothing written. */
+  const char *constraints_sig;
 } ks_delta_commit_req;
 
 /* Writes _delta_log/<version>.json with put_if_absent at the next version.

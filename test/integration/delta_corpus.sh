@@ -33,9 +33,6 @@ TOOL="node $KS_SOURCE_DIR/test/tools/delta_corpus.mjs"
 
 # folder -> the feature its refusal must name
 declare -A REFUSE=(
-  [invariants-w2-legacy]=invariants
-  [invariants-w7-feature]=invariants
-  [generatedcolumns-w4-empty]=generatedColumns
   [identitycolumns-v2checkpoint-databricks]=identityColumns
   [icebergcompatv1-uniform-databricks]=icebergCompatV1
   [icebergcompatv2-uniform-databricks]=icebergCompatV2

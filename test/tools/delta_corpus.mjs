@@ -83,9 +83,25 @@ function gen(beforeFile, count, out) {
   const parts = new Set(b.partition_columns);
   const fields = b.schema.fields.filter((f) => !f.name.startsWith('_kafka_'));
   const lines = [];
+  // values that keep the table's constraints: an invariant "<col> < N"
+  // bounds its column, a generated column "<col> + K" is computed
+  const bound = new Map(), gen = new Map();
+  for (const f of fields) {
+    let inv = f.metadata?.['delta.invariants'];
+    if (inv) {
+      try { inv = JSON.parse(inv).expression.expression; } catch { /* bare */ }
+      const m = /^\s*`?(\w+)`?\s*<\s*(\d+)\s*$/.exec(inv);
+      if (m) bound.set(m[1], Number(m[2]));
+    }
+    const g = f.metadata?.['delta.generationExpression'];
+    const m = g && /^\s*(\w+)\s*\+\s*(\d+)\s*$/.exec(g);
+    if (m) gen.set(f.name, [m[1], Number(m[2])]);
+  }
   for (let i = 0; i < count; i++) {
     const r = {};
     for (const f of fields) r[f.name] = value(f.type, i, parts.has(f.name));
+    for (const [c, n] of bound) r[c] = i % n;
+    for (const [c, [src, k]] of gen) r[c] = r[src] + k;
     lines.push(JSON.stringify(r));
   }
   fs.writeFileSync(out, lines.join('\n') + '\n');

@@ -72,12 +72,20 @@ static void test_verdicts(void **state) {
               "", why, sizeof why),
       KS_EUNSUPPORTED);
   assert_string_equal(why, "table feature blahabl: not known to ksink");
-  /* legacy writer 3 implies checkConstraints: refused once one is set */
+  /* legacy writer 3 implies checkConstraints: accepted while every one
+   * is an expression ksink evaluates, refused naming the one that is not */
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":3}}",
               "\"delta.constraints.pos\":\"a > 0\"", why, sizeof why),
+      0);
+  assert_int_equal(
+      verdict("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":3}}",
+              "\"delta.constraints.pos\":\"length(a) > 0\"", why,
+              sizeof why),
       KS_EUNSUPPORTED);
-  assert_non_null(strstr(why, "table feature checkConstraints:"));
+  assert_non_null(strstr(why, "table feature checkConstraints: the CHECK "
+                              "constraint pos (length(a) > 0) is not an "
+                              "expression ksink evaluates: a function call"));
   /* reader 2 is column mapping, which ksink writes */
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}",
