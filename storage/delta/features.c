@@ -335,16 +335,8 @@ static const fdesc known[] = {
     {"collations", FEAT_REFUSE, "collated string columns are not written"},
 };
 
+/* invariants, checkConstraints and generatedColumns: constraints_verdict */
 static const char *uses_message(const char *name) {
-  if (strcmp(name, "invariants") == 0)
-    return "a column has an invariant (delta.invariants), a SQL expression "
-           "ksink does not evaluate";
-  if (strcmp(name, "checkConstraints") == 0)
-    return "a CHECK constraint (delta.constraints.*) is set, a SQL "
-           "expression ksink does not evaluate";
-  if (strcmp(name, "generatedColumns") == 0)
-    return "a generated column (delta.generationExpression) would need its "
-           "SQL expression computed";
   if (strcmp(name, "identityColumns") == 0)
     return "an identity column (delta.identity.*) would need its values "
            "generated";
@@ -357,12 +349,6 @@ static const char *uses_message(const char *name) {
 /* Whether the table uses what the feature is about. */
 static const char *table_uses(const ks_delta_snapshot *s, const fdesc *f) {
   const char *schema = s->has_metadata ? s->metadata.schema_string : NULL;
-  if (strcmp(f->name, "checkConstraints") == 0) {
-    for (size_t i = 0; i < s->metadata.nconf; i++)
-      if (strncmp(s->metadata.conf_keys[i], f->why, strlen(f->why)) == 0)
-        return uses_message(f->name);
-    return NULL;
-  }
   if (strcmp(f->name, "columnMapping") == 0) {
     const char *m = ks_delta_snapshot_conf(s, f->why);
     return m && strcmp(m, "none") != 0 ? uses_message(f->name) : NULL;
