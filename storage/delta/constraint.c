@@ -517,6 +517,8 @@ static ks_delta_value eval(const node *n, const ks_delta_value *vals) {
   case OP_COL: return vals[n->col];
   case OP_NEG:
     a = eval(n->kids[0], vals);
+    if (a.kind == KS_DV_INT && a.i == INT64_MIN)
+      return vnull(); /* overflow, as for + - * */
     if (a.kind == KS_DV_INT)
       a.i = -a.i;
     else if (a.kind == KS_DV_DOUBLE)
