@@ -543,6 +543,12 @@ static uint32_t renumber(ks__shnode *x, uint32_t next) {
 int ks_schema_conform(ks_schema *s, const ks_pq_schema *table, char *err,
                       size_t errlen) {
   conform_node(s->shroot, ks_pq_schema_root((ks_pq_schema *)table));
+  return ks__schema_remap(s, err, errlen);
+}
+
+int ks__schema_remap(ks_schema *s, char *err, size_t errlen) {
+  if (s->pq == NULL) /* no data columns */
+    return 0;
   renumber(s->shroot, 0);
   ks_pq_schema *pq = ks_schema_table_tree(s, NULL, 0, err, errlen);
   if (pq == NULL)

@@ -414,6 +414,13 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     rollback(d);
     return r->code;
   }
+  if (st == yajl_status_ok && d->cols && d->schema->checks &&
+      ks__checks_run(d->schema, d->cols, r->message, sizeof r->message)) {
+    r->code = KS_EINVALID;
+    r->reason = KS_REASON_CONSTRAINT;
+    rollback(d);
+    return r->code;
+  }
   if (st == yajl_status_ok)
     return 0;
   if (r->code == 0) { /* a callback stopped the parse without a verdict */

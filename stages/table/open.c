@@ -316,6 +316,7 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
 
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
+  ks_free(t->checks_sig);
   if (t->own_conf) {
     for (size_t i = 0; i < t->own_conf->npartition_by; i++)
       ks_free(t->own_conf->partition_by[i]);

@@ -61,6 +61,9 @@ typedef struct ks_table {
   /* the table's schemaString once start-up settled it (evolve.c), when
    * the table uses column mapping; NULL otherwise */
   char *mapped_schema;
+  /* the Delta table's constraints the records are checked against
+   * (ks_delta_constraints_sig, set at start-up); NULL: none */
+  char *checks_sig;
   /* tables[].properties as two arrays (ks_delta_commit_req.conf_keys) */
   const char **prop_keys, **prop_values;
   size_t nprops;
