@@ -26,7 +26,7 @@ double ks__http_process_start_time(void);
 const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
                                size_t n);
 /* NULL when ready, else a static one-line reason. */
-const char *ks__http_unready(const ks_pipeline *p);
+const char *ks__http_unready(const ks_pipeline *p, char *why, size_t n);
 
 /* Prometheus text exposition 0.0.4 of the pipeline's counters. */
 int ks__http_render_metrics(const ks_pipeline *p, double start_time, ks_buf *b);

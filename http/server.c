@@ -223,7 +223,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     respond_text(req, 405, "Method Not Allowed", "method not allowed");
     return 0;
   }
-  char why[256];
+  char why[512];
   const char *bad;
   ks_buf_reset(&h->body);
   switch (route) {
@@ -235,7 +235,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
       respond_text(req, 200, "OK", "ok");
     break;
   case ROUTE_READYZ:
-    bad = ks__http_unready(h->p);
+    bad = ks__http_unready(h->p, why, sizeof why);
     if (bad)
       respond_text(req, 503, "Service Unavailable", bad);
     else

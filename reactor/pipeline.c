@@ -437,6 +437,15 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
     t->offset_commit_failures += atomic_load_explicit(
         &c->offset_commit_failures, memory_order_relaxed);
+    t->timestamps_out_of_range += atomic_load_explicit(
+        &c->timestamps_out_of_range, memory_order_relaxed);
+    t->deadletter_pending +=
+        atomic_load_explicit(&c->deadletter_pending, memory_order_relaxed);
+    uint64_t since =
+        atomic_load_explicit(&c->dlq_unavailable_ms, memory_order_relaxed);
+    if (since && (t->dlq_unavailable_since_ms == 0 ||
+                  since < t->dlq_unavailable_since_ms))
+      t->dlq_unavailable_since_ms = since;
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;
@@ -482,6 +491,10 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     if (at > t->last_commit_unix_ms)
       t->last_commit_unix_ms = at;
     t->files_open += atomic_load_explicit(&c->files_open, memory_order_relaxed);
+    uint64_t old =
+        atomic_load_explicit(&c->oldest_uncommitted_ms, memory_order_relaxed);
+    if (old && (t->oldest_uncommitted_ms == 0 || old < t->oldest_uncommitted_ms))
+      t->oldest_uncommitted_ms = old;
     int64_t ts =
         atomic_load_explicit(&c->newest_record_unix_ms, memory_order_relaxed);
     if (ts > t->newest_record_unix_ms)

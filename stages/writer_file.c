@@ -480,6 +480,11 @@ static void on_committed(ks_msg *m) {
   ks_table_writer *tw = fs->tw;
   ks_lane *w = tw->w;
   tw->uncommitted--;
+  for (size_t i = 0; i < tw->nsent; i++)
+    if (tw->sent_ms[i] == fs->consumed_ms) {
+      tw->sent_ms[i] = tw->sent_ms[--tw->nsent];
+      break;
+    }
   if (fs->status == 0) {
     ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
@@ -519,6 +524,11 @@ void ks__tw_send_ready(ks_table_writer *tw) {
     b->nadds = 0;
     free_batch(b);
     tw->uncommitted++;
+    if (tw->nsent == tw->capsent) {
+      tw->capsent = tw->capsent ? 2 * tw->capsent : 8;
+      tw->sent_ms = ks_realloc(tw->sent_ms, tw->capsent * sizeof *tw->sent_ms);
+    }
+    tw->sent_ms[tw->nsent++] = fs->consumed_ms;
     if (tw->format == KS_FORMAT_DELTA) {
       ks_committer_send(fs, on_committed);
     } else {

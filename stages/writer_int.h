@@ -111,6 +111,8 @@ struct ks_table_writer {
   struct ks__sweep *sweep; /* removing old recorded cuts, or NULL */
   uint64_t swept_ms;       /* when the last sweep started (monotonic) */
   int uncommitted; /* sets at the committer */
+  uint64_t *sent_ms; /* consumed_ms of each set at the committer */
+  size_t nsent, capsent;
   uint64_t seq;
   uint64_t rejects_logged;
   ks_buf dir, vals; /* the current row's partition */

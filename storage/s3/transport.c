@@ -628,6 +628,17 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
+/* An answer no retry heals: a 4xx that is neither one of the answers
+ * callers expect (404 not found, 412/409 a conditional write lost) nor a
+ * retryable one (408, 429, throttling). 403 AccessDenied (a policy, KMS,
+ * an expired token the chain could not renew) is the usual one. */
+static int refused(const ks__s3_req *r) {
+  if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
+    return 0;
+  return r->http != 404 && r->http != 412 && r->http != 409 &&
+         r->http != 416;
+}
+
 int ks__s3_status_code(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK) {
     if (r->cerr == CURLE_WRITE_ERROR)
@@ -714,8 +725,13 @@ static void attempt_done(ks__s3_req *r) {
     return;
   }
   r->status = ks__s3_status_code(r);
-  if (r->status == 0 && is_write(r->op))
+  if (r->status == 0 && is_write(r->op)) {
     ks_storage_note(1, r->body_len);
+    if (r->url == NULL)
+      ks_storage_note_accepted();
+  }
+  if (r->url == NULL && refused(r))
+    ks_storage_note_refused(ks__s3_req_describe(r, what, sizeof what));
   if (r->status && r->status != KS_ENOENT && r->status != KS_EEXIST)
     ks_log_warn("s3: %s%s", ks__s3_req_describe(r, what, sizeof what),
                 retry ? " (retries exhausted)" : "");
