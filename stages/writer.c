@@ -372,7 +372,9 @@ again:;
       r = ks__tw_route_row(tw, b, p, m);
     else
       f->rows++;
-    if (r) {
+    if (r == KS_EINVALID) {
+      reject_row(&rej, r, KS_REASON_PARTITION_VALUE, tw->route_err);
+    } else if (r) {
       reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit its partition's buffers (%s)",

@@ -236,6 +236,9 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                              &tw->vals, tw->isnull);
   if (r == 0)
     r = ks_buf_cstr(&tw->dir);
+  if (r == 0)
+    r = ks_partition_dir_check((const char *)tw->dir.data, tw->dir.len,
+                               tw->route_err, sizeof tw->route_err);
   ks__pfile *f =
       r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data, m->offset);
   if (f && f->jl) {

@@ -116,6 +116,8 @@ struct ks_table_writer {
   uint64_t seq;
   uint64_t rejects_logged;
   ks_buf dir, vals; /* the current row's partition */
+  char route_err[256]; /* why the current row has no partition (a value
+                          that cannot be a path), for its reject */
   uint8_t *isnull;
 };
 
