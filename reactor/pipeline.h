@@ -62,6 +62,7 @@ struct ks_pipeline {
   void (*tick_fn)(ks_pipeline *p, void *arg);
   void *tick_arg;
   uint64_t started_ms;
+  uint64_t stop_ms; /* monotonic: when the graceful stop began; 0: none */
 };
 
 /* Builds the pipeline from a validated config: loads schemas, creates the

@@ -161,7 +161,7 @@ void ks_lane_close(ks_lane *l) {
   }
   /* the table writers waited for their dead letters before committing:
    * nothing the log or Kafka counts as done is still in flight here */
-  ks_dlq_free(l->dlq, 10000);
+  ks_dlq_free(l->dlq, 2000);
   l->dlq = NULL;
 }
 

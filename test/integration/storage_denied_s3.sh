@@ -6,8 +6,10 @@
 # stays closed. /readyz must turn 503 naming the refusal within 30 s (after
 # storage.unready_after_failures refusals in a row), stay 503 while the
 # PUTs are refused, and turn 200 again once they pass; nothing is lost:
-# every valid record lands exactly once (verify_delta, DuckDB). Needs the
-# ctest "rgw" fixture.
+# every valid record lands exactly once (verify_delta, DuckDB). Then a
+# SIGTERM while PUTs are refused: the stop cannot commit, ksink exits 1
+# within 6 s, and the next start writes what it held. Needs the ctest
+# "rgw" fixture.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ -n "${KS_S3_ENDPOINT:-}" ] || { echo "SKIP: no KS_S3_ENDPOINT (rgw fixture)"; exit 77; }
@@ -29,6 +31,8 @@ app_id: denied
 kafka:
   bootstrap.servers: $BOOTSTRAP
   group.id: ksink-denied
+  session.timeout.ms: 6000
+  heartbeat.interval.ms: 500
 reactor: { workers: 2 }
 storage:
   url: $URL
@@ -99,7 +103,43 @@ kill -TERM "$KSINK_PID"
 rc=0
 wait "$KSINK_PID" || rc=$?
 [ "$rc" = 0 ] || fail "ksink exited $rc after SIGTERM: $(tail -20 "$WORK/ksink.err")"
+log "all $VALID valid records committed; stopping"
+
+# A stop while storage refuses: the graceful stop cannot commit, so the
+# process exits (1) within 6 s of SIGTERM instead of hanging; what it held
+# is read again by the next start.
+# (a store refusing writes at start-up fails the start-up probe instead)
+run_ksink
+PORT=$(http_port "$WORK/ksink.err")
+for _ in $(seq 600); do [ "$(readyz)" = 200 ] && break; sleep 0.1; done
+[ "$(readyz)" = 200 ] || fail "not ready after a restart: $(curl -s "http://127.0.0.1:$PORT/readyz")"
+touch "$WORK/deny"
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic events \
+  --count 2000 --seed 8 --invalid-permille 20 \
+  --expect "$WORK/expect2.jsonl" >>"$WORK/produce.out" 2>>"$WORK/produce.err" ||
+  fail "producer failed: $(cat "$WORK/produce.err")"
+T0=$SECONDS
+while ! curl -s "http://127.0.0.1:$PORT/readyz" | grep -q "storage refuses writes" &&
+  [ $((SECONDS - T0)) -lt 30 ]; do sleep 0.2; done
+case $(curl -s "http://127.0.0.1:$PORT/readyz") in *"storage refuses writes"*) ;;
+  *) fail "/readyz with PUTs refused after a restart: $(curl -s "http://127.0.0.1:$PORT/readyz")" ;; esac
+T0=$SECONDS
+kill -TERM "$KSINK_PID"
+rc=0
+wait "$KSINK_PID" || rc=$?
+log "SIGTERM while storage refuses: exit $rc after $((SECONDS - T0)) s: $(grep -o 'stopping: storage refuses[^;]*' "$WORK/ksink.err" | tail -1 | cut -c1-120)"
+[ "$rc" = 1 ] || fail "exit $rc after SIGTERM while storage refuses, want 1"
+[ $((SECONDS - T0)) -le 6 ] || fail "SIGTERM took $((SECONDS - T0)) s while storage refuses (limit 6)"
+rm -f "$WORK/deny"
+run_ksink
+VALID2=$(grep -c '"valid":true' "$WORK/expect2.jsonl")
+for _ in $(seq 900); do [ "$(s3_table_rows "$URL/events")" -ge $((VALID + VALID2)) ] && break; sleep 0.2; done
+kill -TERM "$KSINK_PID"
+rc=0
+wait "$KSINK_PID" || rc=$?
+[ "$rc" = 0 ] || fail "ksink exited $rc after SIGTERM: $(tail -20 "$WORK/ksink.err")"
 "$KS_BUILD_DIR/test/ks_s3_tool" download "$URL/events" "$WORK/table" || fail "download failed"
 node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$WORK/table" \
-  --expect "$WORK/expect.jsonl" --app-id denied --topic events --quiet
-log "storage_denied_s3: passed ($VALID records, proxy: $(cat "$WORK/proxy.stats"))"
+  --expect "$WORK/expect.jsonl" --expect "$WORK/expect2.jsonl" --app-id denied \
+  --topic events --quiet
+log "storage_denied_s3: passed ($((VALID + VALID2)) records, proxy: $(cat "$WORK/proxy.stats"))"
