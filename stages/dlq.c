@@ -19,6 +19,7 @@ typedef struct letter {
   int64_t src_offset;
   size_t orig_klen, orig_vlen;
   int shrinks;
+  struct ks_dlq *d; /* for the byte count when it ends */
 } letter;
 
 /* A record librdkafka would not queue (queue full): sent again later. */
@@ -41,6 +42,8 @@ struct ks_dlq {
   ks_dlq_origin origin;
   uint64_t delivered;
   uint64_t pending;         /* letters not yet stored or let go */
+  uint64_t pending_bytes;   /* their key and value bytes (copies held by
+                               librdkafka or the retry list) */
   uint64_t unavailable_ms;  /* first transient failure of the current run
                                (monotonic); 0: the last delivery worked */
   size_t max_message;       /* the producer's message.max.bytes */
@@ -128,6 +131,7 @@ ks_dlq_fault ks_dlq_classify(rd_kafka_resp_err_t e) {
 }
 
 static void letter_free(letter *l) {
+  l->d->pending_bytes -= l->orig_klen + l->orig_vlen;
   ks_free(l->src_topic);
   ks_free(l);
 }
@@ -402,7 +406,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
 
 int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
                const char *const *values, size_t n, const char *bootstrap,
-               ks_dlq_origin origin, ks_dlq **out, char *err, size_t errlen) {
+               ks_dlq_origin origin, size_t queue_kbytes, ks_dlq **out,
+               char *err, size_t errlen) {
   *out = NULL;
   rd_kafka_conf_t *kc = rd_kafka_conf_new();
   char e[512];
@@ -410,6 +415,14 @@ int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
       {"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "20"}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(defaults); i++)
     rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], e, sizeof e);
+  if (queue_kbytes > 0) {
+    /* librdkafka's default queue (about 1 GiB) is outside any budget: a
+     * DLQ that stalls would grow it without bound. A kafka.* setting of
+     * the same name still wins (set below). */
+    char v[32];
+    snprintf(v, sizeof v, "%zu", queue_kbytes);
+    rd_kafka_conf_set(kc, "queue.buffering.max.kbytes", v, e, sizeof e);
+  }
   for (size_t i = 0; i < n; i++) {
     if (is_consumer_only(keys[i]))
       continue;
@@ -494,7 +507,9 @@ int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
   l->src_offset = m->offset;
   l->orig_klen = m->key_len;
   l->orig_vlen = m->len;
+  l->d = d;
   d->pending++;
+  d->pending_bytes += l->orig_klen + l->orig_vlen;
   send_or_keep(d, topic, m->key, m->key_len, m->payload, m->len, h, l);
   return 0;
 }
@@ -505,6 +520,10 @@ uint64_t ks_dlq_delivered(const ks_dlq *d) {
 
 uint64_t ks_dlq_pending(const ks_dlq *d) {
   return d ? d->pending : 0;
+}
+
+uint64_t ks_dlq_pending_bytes(const ks_dlq *d) {
+  return d ? d->pending_bytes : 0;
 }
 
 uint64_t ks_dlq_unavailable_since(const ks_dlq *d) {

@@ -81,18 +81,22 @@ void ks_dlq_on_failure(ks_dlq *d,
                        void *arg);
 
 /* kafka: the pipeline's kafka.* properties (consumer-only ones are left
- * out); bootstrap overrides bootstrap.servers (the in-process mock). */
+ * out); bootstrap overrides bootstrap.servers (the in-process mock).
+ * queue_kbytes (0: librdkafka's default) bounds the producer's queue. */
 int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
                const char *const *values, size_t n, const char *bootstrap,
-               ks_dlq_origin origin, ks_dlq **out, char *err, size_t errlen);
+               ks_dlq_origin origin, size_t queue_kbytes, ks_dlq **out,
+               char *err, size_t errlen);
 /* Sends m to topic, counting it in *w (allocated on first use, owned by
  * the caller). context: add the __connect.errors.* headers. */
 int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
                 const ks_reject *rej, int context, ks_dlq_wait **w);
 /* Records sent and acknowledged, for metrics. */
 uint64_t ks_dlq_delivered(const ks_dlq *d);
-/* Dead letters sent and not yet stored or let go (NULL: 0). */
+/* Dead letters sent and not yet stored or let go (NULL: 0), and their
+ * key and value bytes (held against the worker's memory budget). */
 uint64_t ks_dlq_pending(const ks_dlq *d);
+uint64_t ks_dlq_pending_bytes(const ks_dlq *d);
 /* Monotonic ms of the first transient failure since the last delivery
  * that worked; 0 when the DLQ takes records (NULL: 0). */
 uint64_t ks_dlq_unavailable_since(const ks_dlq *d);

@@ -44,8 +44,13 @@ static int open_dlq(ks_lane *l) {
   }
   char err[512];
   ks_dlq_origin origin = {conf->app_id, l->id};
+  /* a quarter of the worker's memory budget, at least 16 MiB */
+  size_t qkb = conf->memory_budget > 0 ? (size_t)conf->memory_budget / 4 / 1024
+                                       : 0;
+  if (qkb && qkb < 16 * 1024)
+    qkb = 16 * 1024;
   int r = ks_dlq_new(l->loop, keys, vals, conf->nkafka, env->dlq_bootstrap,
-                     origin, &l->dlq, err, sizeof err);
+                     origin, qkb, &l->dlq, err, sizeof err);
   ks_free(keys);
   ks_free(vals);
   if (r == 0 && l->id == 0) {

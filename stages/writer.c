@@ -104,7 +104,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   ks_rowgroup_free(&tw->stage);
   ks_table_schema_unref(tw->ls);
   ks_free(tw->isnull);
-  ks_free(tw->sent_ms);
+  ks_free(tw->sent);
   ks_buf_free(&tw->dir);
   ks_buf_free(&tw->vals);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
@@ -154,6 +154,10 @@ int ks_table_writer_inflight(const ks_table_writer *tw) {
   return n;
 }
 
+uint64_t ks_table_writer_uncommitted_bytes(const ks_table_writer *tw) {
+  return tw ? tw->sent_bytes : 0;
+}
+
 uint64_t ks_table_writer_oldest_ms(const ks_table_writer *tw) {
   uint64_t oldest = 0;
 #define KS__OLDER(ms)                                                          \
@@ -165,7 +169,7 @@ uint64_t ks_table_writer_oldest_ms(const ks_table_writer *tw) {
   for (const ks__batch *b = tw->head; b; b = b->next)
     KS__OLDER(b->consumed_ms)
   for (size_t i = 0; i < tw->nsent; i++)
-    KS__OLDER(tw->sent_ms[i])
+    KS__OLDER(tw->sent[i].ms)
 #undef KS__OLDER
   return oldest;
 }

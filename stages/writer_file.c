@@ -476,6 +476,12 @@ void ks__tw_drop_files(ks_table_writer *tw) {
 
 /* ---- the set's way out -------------------------------------------------- */
 
+/* What a flushed set holds until it is committed: its add actions with
+ * their paths and stats (about a KiB each) and its partitions' ranges. */
+static uint64_t set_bytes(const ks_flushed_set *fs) {
+  return sizeof *fs + (uint64_t)fs->nadds * 1024 + (uint64_t)fs->nparts * 64;
+}
+
 /* One completion, one consequence: the writer counts what it wrote and
  * lets go of the set; the lane decides what the result means. */
 static void on_committed(ks_msg *m) {
@@ -484,8 +490,9 @@ static void on_committed(ks_msg *m) {
   ks_lane *w = tw->w;
   tw->uncommitted--;
   for (size_t i = 0; i < tw->nsent; i++)
-    if (tw->sent_ms[i] == fs->consumed_ms) {
-      tw->sent_ms[i] = tw->sent_ms[--tw->nsent];
+    if (tw->sent[i].fs == fs) {
+      tw->sent_bytes -= tw->sent[i].bytes;
+      tw->sent[i] = tw->sent[--tw->nsent];
       break;
     }
   if (fs->status == 0) {
@@ -529,9 +536,13 @@ void ks__tw_send_ready(ks_table_writer *tw) {
     tw->uncommitted++;
     if (tw->nsent == tw->capsent) {
       tw->capsent = tw->capsent ? 2 * tw->capsent : 8;
-      tw->sent_ms = ks_realloc(tw->sent_ms, tw->capsent * sizeof *tw->sent_ms);
+      tw->sent = ks_realloc(tw->sent, tw->capsent * sizeof *tw->sent);
     }
-    tw->sent_ms[tw->nsent++] = fs->consumed_ms;
+    struct ks__sent *sn = &tw->sent[tw->nsent++];
+    sn->ms = fs->consumed_ms;
+    sn->bytes = set_bytes(fs);
+    sn->fs = fs;
+    tw->sent_bytes += sn->bytes;
     if (tw->format == KS_FORMAT_DELTA) {
       ks_committer_send(fs, on_committed);
     } else {
