@@ -17,6 +17,9 @@
 #define KS__HTTP_HEARTBEAT_MAX_MS 5000
 /* Cap on a rendered body; far above what any pipeline produces. */
 #define KS__HTTP_BODY_MAX (4u << 20)
+/* What each owned partition may add to a response: its lag series in
+ * /metrics, its entry in /status (either well under this). */
+#define KS__HTTP_BODY_PER_PARTITION 1024u
 
 /* Unix time the process started, read once from /proc at server start
  * (-1 when /proc cannot tell). */
