@@ -153,6 +153,8 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
+#define KS__S3_MAX_CONNECTIONS 64L
+
 int ks__s3_transport_init(ks__s3 *s3) {
   s3->multi = curl_multi_init();
   if (s3->multi == NULL)
@@ -161,7 +163,13 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
-  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, KS__S3_MAX_CONNECTIONS);
+  /* Each worker opens at most this many connections at once (and so runs
+   * at most this many requests): curl queues the rest, which bounds the
+   * sockets and the TLS and transfer buffers a worker can hold however
+   * many partitions, files and parts it has in flight. */
+  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                    KS__S3_MAX_CONNECTIONS);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
   s3->handles = 2;
