@@ -56,6 +56,7 @@ typedef struct ks_conf_table {
   int64_t flush_bytes;   /* default 128 MiB */
   int64_t flush_interval_ms; /* default 30 s */
   int64_t rowgroup_bytes;    /* default 128 MiB */
+  int64_t max_record_bytes;  /* default 8 MiB: larger records are too_large */
   int errors_tolerate_all;   /* errors.tolerance: all (1, default) | none */
   char *dlq_topic;           /* errors.deadletterqueue.topic.name */
   int dlq_context_headers;   /* errors.deadletterqueue.context.headers.enable:
@@ -113,6 +114,12 @@ typedef struct ks_conf {
   int *cores;  /* reactor.cores */
   size_t ncores;
   int64_t memory_budget; /* reactor.memory_budget; default 256 MiB */
+  int64_t dlq_unready_after_ms; /* reactor.deadletter_unready_after: a DLQ
+                                   failing transiently this long makes
+                                   /readyz unready; default 60 s */
+  int64_t storage_unready_after; /* storage.unready_after_failures: this many
+                                    refusals in a row (4xx that no retry
+                                    heals) make /readyz unready; default 3 */
   char *storage_url;     /* required */
   ks_conf_s3 s3;
   char *http_listen; /* default 127.0.0.1:8083 */

@@ -21,9 +21,10 @@
 static const char *const root_keys[] = {"app_id", "kafka", "reactor", "storage",
                                         "http",   "log",   "tables",
                                         "schema_registry", NULL};
-static const char *const reactor_keys[] = {"workers", "cores", "memory_budget",
+static const char *const reactor_keys[] = {
+    "workers", "cores", "memory_budget", "deadletter_unready_after", NULL};
+static const char *const storage_keys[] = {"url", "s3", "unready_after_failures",
                                            NULL};
-static const char *const storage_keys[] = {"url", "s3", NULL};
 static const char *const s3_keys[] = {"endpoint",
                                       "region",
                                       "addressing",
@@ -198,6 +199,8 @@ static int load_reactor(ks__conf_ctx *c, const ks__conf_node *root,
   WITH_KEY(c, map, "workers", int_field(c, v, 0, 4096, &conf->workers));
   WITH_KEY(c, map, "memory_budget",
            ks__conf_size(c, v, 1, &conf->memory_budget));
+  WITH_KEY(c, map, "deadletter_unready_after",
+           ks__conf_duration(c, v, 1, &conf->dlq_unready_after_ms));
   const ks__conf_node *cores = ks__conf_get(map, "cores");
   if (cores && !ks__conf_is_null(cores)) {
     size_t s2 = ks__conf_path_push(c, "cores");
@@ -353,6 +356,8 @@ static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
   size_t saved = ks__conf_path_push(c, "storage");
   if (map) {
     WITH_KEY(c, map, "url", str_field(c, v, &conf->storage_url));
+    WITH_KEY(c, map, "unready_after_failures",
+             ks__conf_int(c, v, 1, 1000000, &conf->storage_unready_after));
   }
   if (conf->storage_url) {
     char *u = ks_conf_normalize_url(conf->storage_url);
@@ -484,6 +489,8 @@ static ks_conf *conf_new(const char *name) {
   ks_conf *conf = ks_calloc(1, sizeof *conf);
   conf->file = ks_strdup(name);
   conf->memory_budget = INT64_C(256) << 20;
+  conf->dlq_unready_after_ms = 60 * 1000;
+  conf->storage_unready_after = 3;
   conf->http_listen = ks_strdup("127.0.0.1:8083");
   conf->log_level = 1;
   ks_conf_s3_defaults(&conf->s3);

@@ -21,6 +21,7 @@ static const char *const table_keys[] = {"name",
                                          "compression",
                                          "zstd_level",
                                          "rowgroup_bytes",
+                                         "max_record_bytes",
                                          "flush",
                                          "errors",
                                          "schema_evolution",
@@ -378,6 +379,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   t->flush_bytes = INT64_C(128) << 20;
   t->flush_interval_ms = 30 * 1000;
   t->rowgroup_bytes = INT64_C(128) << 20;
+  t->max_record_bytes = INT64_C(8) << 20;
   t->errors_tolerate_all = 1;
   t->optimize_target_size = INT64_C(256) << 20;
   t->optimize_min_files = 10;
@@ -468,6 +470,11 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   if ((v = ks__conf_get(map, "rowgroup_bytes")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "rowgroup_bytes");
     KS__CONF_CALL(ks__conf_size(c, v, 1, &t->rowgroup_bytes));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "max_record_bytes")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "max_record_bytes");
+    KS__CONF_CALL(ks__conf_size(c, v, 1, &t->max_record_bytes));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "flush")) && !ks__conf_is_null(v)) {

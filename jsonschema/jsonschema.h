@@ -65,6 +65,7 @@
   XX(REF, "$ref")                                                              \
   XX(FALSE, "false")                                                           \
   XX(MAX_DEPTH, "maxDepth")                                                    \
+  XX(BUDGET, "budget")                                                         \
   XX(OTHER, "other")
 #define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
 /* KS_KEYWORD_NONE: the failure names no keyword (a parse error, a value
@@ -274,7 +275,10 @@ typedef struct ks_js_validator {
   uint32_t ncap_set;
   struct ks__tapebuf *tape;
   struct ks__rematch *rm;
-  uint64_t budget; /* evaluator steps left for this record */
+  uint64_t budget; /* evaluator steps left for this record (uniqueItems
+                     and pattern matches are charged here too) */
+  uint64_t deadline_ms; /* coarse monotonic ms past which the record is
+                           over its CPU budget */
 } ks_js_validator;
 
 void ks_js_validator_init(ks_js_validator *v, const ks_js_schema *s);

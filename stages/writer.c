@@ -33,6 +33,7 @@ static void set_columns(ks_table_writer *tw, ks_table_schema *ls) {
 static void open_stage(ks_table_writer *tw) {
   ks_rowgroup_init_schema(&tw->stage, tw->pq);
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
+  ks_decoder_set_max_record(tw->dec, (size_t)tw->t->conf->max_record_bytes);
   ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
 }
 
@@ -104,6 +105,7 @@ void ks_table_writer_close(ks_table_writer *tw) {
   ks_rowgroup_free(&tw->stage);
   ks_table_schema_unref(tw->ls);
   ks_free(tw->isnull);
+  ks_free(tw->sent);
   ks_buf_free(&tw->dir);
   ks_buf_free(&tw->vals);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
@@ -153,6 +155,26 @@ int ks_table_writer_inflight(const ks_table_writer *tw) {
   return n;
 }
 
+uint64_t ks_table_writer_uncommitted_bytes(const ks_table_writer *tw) {
+  return tw ? tw->sent_bytes : 0;
+}
+
+uint64_t ks_table_writer_oldest_ms(const ks_table_writer *tw) {
+  uint64_t oldest = 0;
+#define KS__OLDER(ms)                                                          \
+  if ((ms) && (oldest == 0 || (ms) < oldest))                                  \
+    oldest = (ms);
+  for (const ks__batch *b = tw->open_list; b; b = b->open_next)
+    if (b->records)
+      KS__OLDER(b->consumed_ms)
+  for (const ks__batch *b = tw->head; b; b = b->next)
+    KS__OLDER(b->consumed_ms)
+  for (size_t i = 0; i < tw->nsent; i++)
+    KS__OLDER(tw->sent[i].ms)
+#undef KS__OLDER
+  return oldest;
+}
+
 void ks_table_writer_discard(ks_table_writer *tw) {
   uv_timer_stop(&tw->age_timer);
   ks__tw_drop_files(tw);
@@ -180,6 +202,13 @@ static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
   int64_t ts = rd_kafka_message_timestamp(m, &tt);
   if (ts < 0)
     return ks_column_append_null(&c[3]);
+  if (ts > KS_TIMESTAMP_MAX_MS) {
+    /* a producer's clock or a crafted record: microseconds would overflow
+     * (and no reader takes a year past 9999), so the column says "unknown" */
+    atomic_fetch_add_explicit(&tw->w->counters.timestamps_out_of_range, 1,
+                              memory_order_relaxed);
+    return ks_column_append_null(&c[3]);
+  }
   return ks_column_append_i64(&c[3], ts * 1000);
 }
 
@@ -355,7 +384,9 @@ again:;
       r = ks__tw_route_row(tw, b, p, m);
     else
       f->rows++;
-    if (r) {
+    if (r == KS_EINVALID) {
+      reject_row(&rej, r, KS_REASON_PARTITION_VALUE, tw->route_err);
+    } else if (r) {
       reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit its partition's buffers (%s)",
@@ -372,7 +403,7 @@ again:;
   p->batch_last = m->offset;
   b->records++;
   int64_t ts = rd_kafka_message_timestamp(m, NULL);
-  if (ts > b->newest_ts_ms)
+  if (ts > b->newest_ts_ms && ts <= KS_TIMESTAMP_MAX_MS)
     b->newest_ts_ms = ts;
 
   if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)

@@ -236,6 +236,9 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                              &tw->vals, tw->isnull);
   if (r == 0)
     r = ks_buf_cstr(&tw->dir);
+  if (r == 0)
+    r = ks_partition_dir_check((const char *)tw->dir.data, tw->dir.len,
+                               tw->route_err, sizeof tw->route_err);
   ks__pfile *f =
       r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data, m->offset);
   if (f && f->jl) {
@@ -473,6 +476,12 @@ void ks__tw_drop_files(ks_table_writer *tw) {
 
 /* ---- the set's way out -------------------------------------------------- */
 
+/* What a flushed set holds until it is committed: its add actions with
+ * their paths and stats (about a KiB each) and its partitions' ranges. */
+static uint64_t set_bytes(const ks_flushed_set *fs) {
+  return sizeof *fs + (uint64_t)fs->nadds * 1024 + (uint64_t)fs->nparts * 64;
+}
+
 /* One completion, one consequence: the writer counts what it wrote and
  * lets go of the set; the lane decides what the result means. */
 static void on_committed(ks_msg *m) {
@@ -480,6 +489,12 @@ static void on_committed(ks_msg *m) {
   ks_table_writer *tw = fs->tw;
   ks_lane *w = tw->w;
   tw->uncommitted--;
+  for (size_t i = 0; i < tw->nsent; i++)
+    if (tw->sent[i].fs == fs) {
+      tw->sent_bytes -= tw->sent[i].bytes;
+      tw->sent[i] = tw->sent[--tw->nsent];
+      break;
+    }
   if (fs->status == 0) {
     ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
@@ -519,6 +534,15 @@ void ks__tw_send_ready(ks_table_writer *tw) {
     b->nadds = 0;
     free_batch(b);
     tw->uncommitted++;
+    if (tw->nsent == tw->capsent) {
+      tw->capsent = tw->capsent ? 2 * tw->capsent : 8;
+      tw->sent = ks_realloc(tw->sent, tw->capsent * sizeof *tw->sent);
+    }
+    struct ks__sent *sn = &tw->sent[tw->nsent++];
+    sn->ms = fs->consumed_ms;
+    sn->bytes = set_bytes(fs);
+    sn->fs = fs;
+    tw->sent_bytes += sn->bytes;
     if (tw->format == KS_FORMAT_DELTA) {
       ks_committer_send(fs, on_committed);
     } else {

@@ -111,9 +111,18 @@ struct ks_table_writer {
   struct ks__sweep *sweep; /* removing old recorded cuts, or NULL */
   uint64_t swept_ms;       /* when the last sweep started (monotonic) */
   int uncommitted; /* sets at the committer */
+  /* each set at the committer: its consumed_ms and estimated size */
+  struct ks__sent {
+    uint64_t ms, bytes;
+    const void *fs;
+  } *sent;
+  size_t nsent, capsent;
+  uint64_t sent_bytes; /* their sum */
   uint64_t seq;
   uint64_t rejects_logged;
   ks_buf dir, vals; /* the current row's partition */
+  char route_err[256]; /* why the current row has no partition (a value
+                          that cannot be a path), for its reject */
   uint8_t *isnull;
   struct ks__tw_wire *wire; /* value_format json_schema/avro, else NULL */
 };

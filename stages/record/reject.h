@@ -24,7 +24,8 @@
   XX(UNKNOWN_SCHEMA_ID, "unknown_schema_id")                                   \
   XX(BAD_WIRE_FORMAT, "bad_wire_format")                                       \
   XX(SCHEMA_CHANGE, "schema_change")                                           \
-  XX(CONSTRAINT, "constraint")
+  XX(CONSTRAINT, "constraint")                                                 \
+  XX(PARTITION_VALUE, "partition_value")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
 /* KS_REASON_NONE: no reject (yet). */
 typedef enum ks_reason {

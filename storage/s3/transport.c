@@ -153,6 +153,8 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
+#define KS__S3_MAX_CONNECTIONS 64L
+
 int ks__s3_transport_init(ks__s3 *s3) {
   s3->multi = curl_multi_init();
   if (s3->multi == NULL)
@@ -161,7 +163,13 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
-  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, KS__S3_MAX_CONNECTIONS);
+  /* Each worker opens at most this many connections at once (and so runs
+   * at most this many requests): curl queues the rest, which bounds the
+   * sockets and the TLS and transfer buffers a worker can hold however
+   * many partitions, files and parts it has in flight. */
+  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                    KS__S3_MAX_CONNECTIONS);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
   s3->handles = 2;
@@ -628,6 +636,17 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
+/* An answer no retry heals: a 4xx that is neither one of the answers
+ * callers expect (404 not found, 412/409 a conditional write lost) nor a
+ * retryable one (408, 429, throttling). 403 AccessDenied (a policy, KMS,
+ * an expired token the chain could not renew) is the usual one. */
+static int refused(const ks__s3_req *r) {
+  if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
+    return 0;
+  return r->http != 404 && r->http != 412 && r->http != 409 &&
+         r->http != 416;
+}
+
 int ks__s3_status_code(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK) {
     if (r->cerr == CURLE_WRITE_ERROR)
@@ -714,8 +733,13 @@ static void attempt_done(ks__s3_req *r) {
     return;
   }
   r->status = ks__s3_status_code(r);
-  if (r->status == 0 && is_write(r->op))
+  if (r->status == 0 && is_write(r->op)) {
     ks_storage_note(1, r->body_len);
+    if (r->url == NULL)
+      ks_storage_note_accepted();
+  }
+  if (r->url == NULL && refused(r))
+    ks_storage_note_refused(ks__s3_req_describe(r, what, sizeof what));
   if (r->status && r->status != KS_ENOENT && r->status != KS_EEXIST)
     ks_log_warn("s3: %s%s", ks__s3_req_describe(r, what, sizeof what),
                 retry ? " (retries exhausted)" : "");
