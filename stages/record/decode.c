@@ -227,15 +227,16 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
 static int on_open(ks_decoder *d, int is_array) {
   if (ks_js_open(&d->v, is_array))
     return 0;
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  d->sh.at = d->last_off = yajl_get_bytes_consumed(d->h);
   return !ks__sh_open(&d->sh, is_array);
 }
 
 static int on_close(ks_decoder *d) {
+  d->sh.at = yajl_get_bytes_consumed(d->h);
   if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
     return 0;
   ks_js_pop(&d->v);
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  d->last_off = d->sh.at;
   return 1;
 }
 
@@ -389,6 +390,7 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   d->in_len = len;
   d->last_off = 0;
   ks__sh_reset(&d->sh);
+  d->sh.text = json; /* free-form values are copied from it */
   arena_reset(&d->arena);
   /* yajl's defaults are the strict ones we want: UTF-8 checked, no
    * comments, no trailing garbage, exactly one value. */

@@ -7,6 +7,7 @@
  * hands its rep0 to all its fields.
  */
 #include "stages/record/shred.h"
+#include "base/jsontext.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ static int json_scalar(ks__shredder *sh, const ks__shnode *n, int rep,
 static int cap_value(ks__shredder *sh, const void *t, size_t len, int quote) {
   ks__shframe *f = top(sh);
   int sep = f->is_array && f->count++ > 0;
-  if (sh->cap == NULL)
+  if (sh->cap == NULL || sh->text)
     return 0;
   ks_buf *b = &sh->cap->values;
   int r = sep ? ks_buf_append_byte(b, ',') : 0;
@@ -140,7 +141,7 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   ks__shframe *f = top(sh);
   uint32_t idx = f->count++;
   if (capturing(sh)) {
-    if (sh->cap == NULL)
+    if (sh->cap == NULL || sh->text)
       return 0;
     ks_buf *b = &sh->cap->values;
     if ((idx && ks_buf_append_byte(b, ',')) ||
@@ -319,9 +320,12 @@ int ks__sh_open(ks__shredder *sh, int is_array) {
     sh->cap_depth = sh->depth;
     sh->cap_rep = rep;
     sh->cap = sh->cols ? &sh->cols[n->leaf] : NULL;
+    sh->cap_from = sh->at - 1; /* the '{' or '[' */
     if (sh->cap == NULL)
       return 0;
     ks_column_str_begin(sh->cap, &sh->cap_start);
+    if (sh->text)
+      return 0;
     return ks_buf_append_byte(&sh->cap->values, ch)
                ? append_failed(sh, KS_ETOOBIG)
                : 0;
@@ -345,8 +349,16 @@ int ks__sh_close(ks__shredder *sh) {
   ks__shframe *f = top(sh);
   if (capturing(sh)) {
     int r = 0;
-    if (sh->cap && ks_buf_append_byte(&sh->cap->values, f->is_array ? ']' : '}'))
+    if (sh->cap && sh->text) {
+      /* the value's own text, whole, once it is known to be well-formed */
+      if (sh->depth == sh->cap_depth &&
+          ks_json_compact(&sh->cap->values, sh->text + sh->cap_from,
+                          sh->at - sh->cap_from))
+        r = append_failed(sh, KS_ETOOBIG);
+    } else if (sh->cap &&
+               ks_buf_append_byte(&sh->cap->values, f->is_array ? ']' : '}')) {
       r = append_failed(sh, KS_ETOOBIG);
+    }
     if (r == 0 && sh->depth == sh->cap_depth) {
       if (sh->cap && (r = ks_column_str_end_rep(sh->cap, sh->cap_start,
                                                 sh->cap_rep)))
@@ -398,6 +410,7 @@ void ks__sh_free(ks__shredder *sh) {
 }
 
 void ks__sh_reset(ks__shredder *sh) {
+  sh->text = NULL;
   sh->depth = 0;
   sh->seen.len = 0;
   sh->cap = NULL;
