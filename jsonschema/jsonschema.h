@@ -275,6 +275,11 @@ typedef struct ks_js_validator {
   struct ks__tapebuf *tape;
   struct ks__rematch *rm;
   uint64_t budget; /* evaluator steps left for this record */
+  /* the date-time a format check of the current string event parsed (its
+   * text and value), for a caller converting the same text */
+  const uint8_t *dt_text;
+  size_t dt_len;
+  int64_t dt_us;
 } ks_js_validator;
 
 void ks_js_validator_init(ks_js_validator *v, const ks_js_schema *s);
@@ -294,6 +299,17 @@ int ks_js_open(ks_js_validator *v, int is_array);
 /* Checks the innermost container as a whole; does not pop. */
 int ks_js_close_check(ks_js_validator *v);
 void ks_js_pop(ks_js_validator *v);
+/* 1 and *us when the checks of the current string event (the last
+ * ks_js_string) parsed s[0, n) as a date-time already, else 0: the
+ * shredder converts a timestamp column's value without parsing it again. */
+static inline int ks_js_datetime_parsed(const ks_js_validator *v,
+                                        const uint8_t *s, size_t n,
+                                        int64_t *us) {
+  if (v->dt_text != s || v->dt_len != n || s == NULL)
+    return 0;
+  *us = v->dt_us;
+  return 1;
+}
 /* Was property i of the innermost object present? */
 int ks_js_seen(const ks_js_validator *v, uint32_t i);
 

@@ -87,6 +87,7 @@ int ks_js_number(ks_js_validator *v, ks_js_num *n) {
 }
 
 int ks_js_string(ks_js_validator *v, ks_js_str *s) {
+  v->dt_text = NULL;
   if (s->len > UINT32_MAX)
     return too_big(v);
   return scalar(v, KS_JS_T_STRING, s->p, s->len, s->ncp, NULL);
@@ -322,4 +323,5 @@ void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->cap_depth = 0;
   v->nset = 0;
   v->budget = EVAL_BUDGET;
+  v->dt_text = NULL;
 }

@@ -287,7 +287,8 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
    * assertion turned off, can still fail here) */
   if (nd->type == KS_COL_TIMESTAMP) {
     int64_t us;
-    if (ks_datetime_parse((const char *)s, n, &us))
+    if (!ks_js_datetime_parsed(sh->v, s, n, &us) &&
+        ks_datetime_parse((const char *)s, n, &us))
       return bad_temporal(sh, s, n,
                           "date-time (RFC 3339, like 2024-01-31T12:00:00Z)");
     r = c ? ks_column_append_i64_rep(c, rep, us) : 0;
