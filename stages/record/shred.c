@@ -73,12 +73,26 @@ static void pop(ks__shredder *sh) {
 
 /* ---- appends ---- */
 
-/* A levels-only entry in every leaf below n. */
-static int levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
+/* A levels-only entry in every leaf below n: an absent or null field of a
+ * wide struct writes one to each of its leaves, on most records. The
+ * levels are the mapping's own (in range for every leaf below n), so a
+ * leaf with room takes its bytes directly; the checked append handles the
+ * rest (growth, caps). */
+static inline __attribute__((always_inline)) int
+levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
   if (sh->cols == NULL)
     return 0;
   for (uint32_t i = n->leaf; i < n->leaf + n->nleaves; i++) {
-    int r = ks_column_append_levels(&sh->cols[i], rep, def);
+    ks_column *c = &sh->cols[i];
+    ks_buf *d = &c->defs, *rp = &c->reps;
+    if (d->len < d->cap && d->len < d->max && def < c->max_def && rep <= c->max_rep &&
+        (c->max_rep == 0 || (rp->len < rp->cap && rp->len < rp->max))) {
+      d->data[d->len++] = (uint8_t)def;
+      if (c->max_rep)
+        rp->data[rp->len++] = (uint8_t)rep;
+      continue;
+    }
+    int r = ks_column_append_levels(c, rep, def);
     if (r)
       return append_failed(sh, r);
   }
@@ -168,7 +182,7 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   const ks_js_frame *vf = ks_js_top(sh->v);
   int32_t p = vf->pnode == node->obj
                   ? vf->prop
-                  : ks_js_node_find(node->obj, (const char *)k, n);
+                  : ks_js_find_member(sh->v, node->obj, idx, (const char *)k, n);
   int32_t kid = p >= 0 ? node->prop_kid[p] : -1;
   if (kid < 0)
     return 0; /* not a column: validated, then dropped */
