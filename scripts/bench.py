@@ -121,7 +121,7 @@ def http_port(errfile, proc, timeout=20):
     raise RuntimeError("ksink did not report its http port")
 
 
-def run_e2e(build, work, bootstrap, schema_path, n, workers, budget, no):
+def run_e2e(build, work, bootstrap, schema_path, n, workers, budget, no, kafka=()):
     lake = os.path.join(work, f"lake-{no}")
     cfg = os.path.join(work, f"ksink-{no}.yaml")
     with open(cfg, "w") as f:
@@ -129,7 +129,7 @@ def run_e2e(build, work, bootstrap, schema_path, n, workers, budget, no):
 kafka:
   bootstrap.servers: "{bootstrap}"
   group.id: bench-{no}
-reactor: {{ workers: {workers}, memory_budget: {budget} }}
+{"".join(f'  {k}: "{v}"' + chr(10) for k, v in kafka)}reactor: {{ workers: {workers}, memory_budget: {budget} }}
 storage:
   url: file://{lake}
 tables:
@@ -187,6 +187,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="end-to-end runs per setting (best kept)")
     ap.add_argument("--out", default=None, help="results dir (default BUILD/bench-results)")
     ap.add_argument("--png", default=None, help="plot (default OUT/bench.png)")
+    ap.add_argument("-X", dest="kafka", action="append", default=[],
+                    help="kafka.key=value for ksink (repeatable)")
+    ap.add_argument("--only", default=None, help="end-to-end settings, e.g. 1:64MiB,2:1GiB")
     a = ap.parse_args()
     out_dir = a.out or os.path.join(a.build, "bench-results")
     os.makedirs(out_dir, exist_ok=True)
@@ -221,12 +224,15 @@ def main():
             json.dump(SEED_SCHEMA, f)
         no = 0
         settings = [(w, b) for w in (1, 2) for b in ("64MiB", "1GiB")]
+        if a.only:
+            settings = [(int(x.split(":")[0]), x.split(":")[1]) for x in a.only.split(",")]
+        kafka = [tuple(x.split("=", 1)) for x in a.kafka]
         best = {}
         for r in range(a.rounds):
             for w, b in settings:
                 no += 1
                 log(f"end to end: {w} worker(s), memory_budget {b} (round {r + 1})")
-                res = run_e2e(a.build, work, bootstrap, schema_path, a.events, w, b, no)
+                res = run_e2e(a.build, work, bootstrap, schema_path, a.events, w, b, no, kafka)
                 key = (w, b)
                 rate = res["records"] / res["secs"]
                 if key not in best or rate > best[key]["records"] / best[key]["secs"]:
