@@ -55,6 +55,7 @@ static void chain_init(chain_state *cs, const ks_schema *s) {
   }
   ks_rowgroup_init_schema(&cs->rg, cs->pq);
   cs->d = ks_decoder_new(s, &cs->rg, 0);
+  ks_decoder_set_caller_marks(cs->d, 1); /* chain() marks every row */
 }
 
 static void chain_free(chain_state *cs) {

@@ -34,6 +34,7 @@ static void open_stage(ks_table_writer *tw) {
   ks_rowgroup_init_schema(&tw->stage, tw->pq);
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
   ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+  ks_decoder_set_caller_marks(tw->dec, 1); /* ks_table_writer_add marks */
 }
 
 /* Schemaless: moves to the table's newest generation. The open batch is

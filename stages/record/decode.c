@@ -120,6 +120,7 @@ struct ks_decoder {
   const uint8_t *in;
   size_t in_len, last_off, max_record;
   int refuse_dropped; /* ks_decoder_set_refuse_dropped */
+  int caller_marks;   /* ks_decoder_set_caller_marks */
   ks_reject scratch;
 };
 
@@ -301,11 +302,17 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
   d->refuse_dropped = on;
 }
 
+void ks_decoder_set_caller_marks(ks_decoder *d, int on) {
+  d->caller_marks = on;
+}
+
 void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
   d->max_record = bytes;
 }
 
 static void mark(ks_decoder *d) {
+  if (d->caller_marks)
+    return;
   for (size_t i = 0; i < d->ncols; i++) {
     const ks_column *c = &d->cols[i];
     d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
@@ -314,6 +321,11 @@ static void mark(ks_decoder *d) {
 }
 
 static void rollback(ks_decoder *d) {
+  if (d->caller_marks) {
+    for (size_t i = 0; i < d->ncols; i++)
+      ks_column_rollback(&d->cols[i]);
+    return;
+  }
   for (size_t i = 0; i < d->ncols; i++) {
     ks_column *c = &d->cols[i];
     ks_buf_truncate(&c->values, d->marks[i].values);

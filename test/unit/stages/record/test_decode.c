@@ -765,8 +765,49 @@ static void key_order_changes_between_records(void **state) {
   fx_free(f);
 }
 
+/* A decoder whose caller marks the row group before each record rolls a
+ * failed record back to those marks: the columns are as before it, in
+ * every column (nested levels included), and the next record lands. */
+static void caller_marks_roll_back(void **state) {
+  fixture *f = fx_new(nested);
+  ks_decoder_set_caller_marks(f->d, 1);
+  static const char *const recs[] = {
+      "{\"s\":{\"x\":1,\"y\":\"a\"},\"l\":[{\"b\":1},null,{\"b\":2}],"
+      "\"m\":{\"k\":[1,2]},\"p\":1.5}",
+      /* fails at its last value, after every column took entries */
+      "{\"s\":{\"x\":2,\"y\":\"b\"},\"l\":[{\"b\":3}],\"m\":{\"q\":[4,5]},"
+      "\"p\":1.234}",
+      "{\"s\":{\"x\":3},\"l\":null,\"m\":{}}",
+      /* fails inside the list */
+      "{\"l\":[{\"b\":1},{\"b\":\"no\"}],\"s\":{\"x\":4}}",
+  };
+  size_t before[64];
+  for (size_t k = 0; k < KS_ARRAY_SIZE(recs); k++) {
+    ks_rowgroup_mark_row(&f->rg);
+    for (size_t i = 0; i < f->rg.ncols; i++)
+      before[i] = f->rg.cols[i].values.len + f->rg.cols[i].defs.len +
+                  f->rg.cols[i].reps.len + f->rg.cols[i].lens.len;
+    ks_reject rej;
+    int r = feed(f, recs[k], &rej);
+    if (k % 2 == 0) {
+      assert_int_equal(r, 0);
+    } else {
+      assert_int_not_equal(r, 0);
+      for (size_t i = 0; i < f->rg.ncols; i++)
+        assert_int_equal(f->rg.cols[i].values.len + f->rg.cols[i].defs.len +
+                             f->rg.cols[i].reps.len + f->rg.cols[i].lens.len,
+                         before[i]);
+    }
+  }
+  assert_int_equal(f->rg.nrows, 2);
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg.cols[i]), 2);
+  fx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(caller_marks_roll_back),
       cmocka_unit_test(free_form_values_compact),
       cmocka_unit_test(key_order_changes_between_records),
       cmocka_unit_test(seed_record_shreds),
