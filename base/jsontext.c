@@ -2,6 +2,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int ks_json_too_deep(const void *text, size_t n, int max_depth) {
   const uint8_t *s = text;
@@ -93,6 +96,80 @@ static uint64_t bytes_eq(uint64_t w, uint8_t c) {
   return (x - ONES) & ~x & (ONES << 7);
 }
 
+#define LOW7 (ONES * 0x7F)
+
+static uint64_t load8(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* Exact per-byte tests (no borrow between bytes): 0x01 in each byte of w
+ * that equals c / that is below 0x21 (a space or a control character). */
+static uint64_t lanes_eq(uint64_t w, uint8_t c) {
+  uint64_t x = w ^ (ONES * c);
+  return (~(((x & LOW7) + LOW7) | x) & (ONES << 7)) >> 7;
+}
+
+static uint64_t lanes_below_21(uint64_t w) {
+  return (~(((w & LOW7) + ONES * (0x80 - 0x21)) | w) & (ONES << 7)) >> 7;
+}
+
+/* 1 when text is its own compact form: no escape anywhere and no
+ * whitespace between tokens, as compact producers write it. Eight bytes
+ * at a time: the quotes' running parity (a prefix XOR across the word's
+ * bytes) says which bytes are inside strings. */
+static int is_compact(const uint8_t *s, size_t n) {
+  uint64_t inside = 0; /* ONES while a string is open across words */
+  size_t i = 0;
+#ifdef __SSE2__
+  /* Sixteen bytes at a time, one bit per byte. A byte below 0x21 in a
+   * signed compare also catches bytes past 0x7F: those are only ever
+   * inside strings, where the parity masks them out. */
+  unsigned open = 0; /* 0xFFFF while a string is open across blocks */
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))))
+      return 0;
+    unsigned p = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    unsigned low = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)));
+    p ^= p << 1, p ^= p << 2, p ^= p << 4, p ^= p << 8;
+    p = (p ^ open) & 0xFFFF;
+    if (low & ~p)
+      return 0;
+    open = p & 0x8000 ? 0xFFFF : 0;
+  }
+  inside = open ? ONES : 0;
+#endif
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load8(s + i);
+    if (lanes_eq(w, '\\'))
+      return 0;
+    uint64_t p = lanes_eq(w, '"');
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    p ^= p << 8, p ^= p << 16, p ^= p << 32; /* parity up to each byte */
+#else
+    p ^= p >> 8, p ^= p >> 16, p ^= p >> 32;
+#endif
+    p ^= inside;
+    if (lanes_below_21(w) & ~p)
+      return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    inside = (p >> 56) & 1 ? ONES : 0;
+#else
+    inside = p & 1 ? ONES : 0;
+#endif
+  }
+  int in = inside != 0;
+  for (; i < n; i++) {
+    uint8_t c = s[i];
+    if (c == '\\' || (!in && c <= ' '))
+      return 0;
+    in ^= c == '"';
+  }
+  return 1;
+}
+
 /* The compact text is never longer than the input (whitespace only goes,
  * and an escape's re-escaped form is at most as long as the escape:
  * \u00e9 becomes two bytes, \u0001 stays six), so one reservation covers
@@ -106,6 +183,11 @@ int ks_json_compact(ks_buf *b, const void *text, size_t n) {
   if (r)
     return r;
   uint8_t *o = b->data + b->len;
+  if (is_compact(s, n)) {
+    memcpy(o, s, n);
+    b->len += n;
+    return 0;
+  }
   while (s < end) {
     uint8_t c = *s;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
