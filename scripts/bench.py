@@ -245,7 +245,10 @@ def main():
                 broker.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 broker.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("KS_BENCH_KEEP") == "1":
+            log(f"work dir kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     bpr = chain["bytes_per_record"]
     width = len(SEED_SCHEMA["properties"])
