@@ -35,6 +35,7 @@ static void open_stage(ks_table_writer *tw) {
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
   ks_decoder_set_max_record(tw->dec, (size_t)tw->t->conf->max_record_bytes);
   ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+  ks_decoder_set_caller_marks(tw->dec, 1); /* ks_table_writer_add marks */
 }
 
 /* Schemaless: moves to the table's newest generation. The open batch is

@@ -120,6 +120,7 @@ struct ks_decoder {
   const uint8_t *in;
   size_t in_len, last_off, max_record;
   int refuse_dropped; /* ks_decoder_set_refuse_dropped */
+  int caller_marks;   /* ks_decoder_set_caller_marks */
   ks_reject scratch;
 };
 
@@ -227,15 +228,16 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
 static int on_open(ks_decoder *d, int is_array) {
   if (ks_js_open(&d->v, is_array))
     return 0;
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  d->sh.at = d->last_off = yajl_get_bytes_consumed(d->h);
   return !ks__sh_open(&d->sh, is_array);
 }
 
 static int on_close(ks_decoder *d) {
+  d->sh.at = yajl_get_bytes_consumed(d->h);
   if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
     return 0;
   ks_js_pop(&d->v);
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  d->last_off = d->sh.at;
   return 1;
 }
 
@@ -300,11 +302,17 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
   d->refuse_dropped = on;
 }
 
+void ks_decoder_set_caller_marks(ks_decoder *d, int on) {
+  d->caller_marks = on;
+}
+
 void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
   d->max_record = bytes;
 }
 
 static void mark(ks_decoder *d) {
+  if (d->caller_marks)
+    return;
   for (size_t i = 0; i < d->ncols; i++) {
     const ks_column *c = &d->cols[i];
     d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
@@ -313,6 +321,11 @@ static void mark(ks_decoder *d) {
 }
 
 static void rollback(ks_decoder *d) {
+  if (d->caller_marks) {
+    for (size_t i = 0; i < d->ncols; i++)
+      ks_column_rollback(&d->cols[i]);
+    return;
+  }
   for (size_t i = 0; i < d->ncols; i++) {
     ks_column *c = &d->cols[i];
     ks_buf_truncate(&c->values, d->marks[i].values);
@@ -389,6 +402,7 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   d->in_len = len;
   d->last_off = 0;
   ks__sh_reset(&d->sh);
+  d->sh.text = json; /* free-form values are copied from it */
   arena_reset(&d->arena);
   /* yajl's defaults are the strict ones we want: UTF-8 checked, no
    * comments, no trailing garbage, exactly one value. */

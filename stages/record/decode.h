@@ -35,6 +35,12 @@ void ks_decoder_set_max_record(ks_decoder *d, size_t bytes);
  * caller learns the field (stages/schemaless.h) and feeds it again. */
 void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
 
+/* The caller marks the decoder's columns before every feed
+ * (ks_rowgroup_mark_row on the row group, as the table writer does): a
+ * failed record is rolled back to those marks, and the decoder saves no
+ * marks of its own (a loop over every column per record, saved). */
+void ks_decoder_set_caller_marks(ks_decoder *d, int on);
+
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;
  * the caller appends the other columns and commits the row. On failure the
