@@ -123,8 +123,10 @@ static int handle(ks_lane *w, rd_kafka_message_t *m) {
   if (r) {
     char why[160];
     snprintf(why, sizeof why,
-             "%s[%d] offset %lld rejected and errors.tolerance is none", topic,
-             (int)m->partition, (long long)m->offset);
+             r == KS_ESTOPPED
+                 ? "%s[%d] offset %lld is a tombstone and null_values is fail"
+                 : "%s[%d] offset %lld rejected and errors.tolerance is none",
+             topic, (int)m->partition, (long long)m->offset);
     ks_lane_fatal(w, why);
     return r;
   }

@@ -1,0 +1,840 @@
+/*
+ * The streaming transforms of transform.h. Every stage sees one JSON
+ * event at a time (ev), with its own depth; a stage that must treat a
+ * whole value the same way (drop it, pass it on, record it) enters a
+ * value mode that ends when the depth returns to where the value began.
+ */
+#include "stages/record/transform.h"
+#include "base/buf.h"
+#include "base/datefmt.h"
+
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum evtype {
+  EV_NULL,
+  EV_BOOL,
+  EV_NUM,
+  EV_STR,
+  EV_KEY,
+  EV_SMAP,
+  EV_EMAP,
+  EV_SARR,
+  EV_EARR
+} evtype;
+
+typedef struct ev {
+  evtype t;
+  int b;
+  const uint8_t *s;
+  size_t n;
+} ev;
+
+typedef enum vmode { VM_NONE, VM_SKIP, VM_PASS, VM_CAPTURE } vmode;
+
+typedef struct stage stage;
+struct stage {
+  const ks_conf_transform *conf;
+  ks_xf *x;
+  const yajl_callbacks *ncb;
+  void *nctx;
+  int (*on)(stage *st, const ev *e);
+  int depth; /* of the input, before the event */
+  /* value mode: the value that starts with the next event */
+  vmode mode;
+  int mode_depth, mode_hold_close;
+  ks_buf *tape;
+  /* extract_field */
+  int found;
+  /* timestamp_converter */
+  ks_datefmt *fmt;
+  int convert_next;
+  /* debezium_unwrap */
+  int env_depth;   /* the envelope's members are at this depth */
+  int out_open;    /* `after` is being (or was) passed on, its } held */
+  int after_null;  /* `after` is null */
+  int have_before; /* the before tape holds an object */
+  int in_source;   /* inside `source` */
+  int pick;        /* the member whose value comes next (on_member) */
+  char op[8];
+  ks_buf before;
+  ks_buf adds; /* per add_fields entry: type byte, u32 length, text */
+  int *add_set;
+};
+
+struct ks_xf {
+  stage *stages;
+  size_t n;
+  const ks_xf_meta *meta;
+  int status;
+  char err[300];
+};
+
+/* ---- events ---- */
+
+static int emit(const yajl_callbacks *cb, void *ctx, const ev *e) {
+  switch (e->t) {
+  case EV_NULL:
+    return cb->yajl_null(ctx);
+  case EV_BOOL:
+    return cb->yajl_boolean(ctx, e->b);
+  case EV_NUM:
+    return cb->yajl_number(ctx, (const char *)e->s, e->n);
+  case EV_STR:
+    return cb->yajl_string(ctx, e->s, e->n);
+  case EV_KEY:
+    return cb->yajl_map_key(ctx, e->s, e->n);
+  case EV_SMAP:
+    return cb->yajl_start_map(ctx);
+  case EV_EMAP:
+    return cb->yajl_end_map(ctx);
+  case EV_SARR:
+    return cb->yajl_start_array(ctx);
+  default:
+    return cb->yajl_end_array(ctx);
+  }
+}
+
+static int next(stage *st, const ev *e) {
+  return emit(st->ncb, st->nctx, e);
+}
+
+static int next_key(stage *st, const char *k) {
+  ev e = {EV_KEY, 0, (const uint8_t *)k, strlen(k)};
+  return next(st, &e);
+}
+
+static int next_str(stage *st, const char *s, size_t n) {
+  ev e = {EV_STR, 0, (const uint8_t *)s, n};
+  return next(st, &e);
+}
+
+static int next_num(stage *st, int64_t v) {
+  char t[24];
+  int n = snprintf(t, sizeof t, "%lld", (long long)v);
+  ev e = {EV_NUM, 0, (const uint8_t *)t, (size_t)n};
+  return next(st, &e);
+}
+
+static int next_plain(stage *st, evtype t) {
+  ev e = {t, 0, NULL, 0};
+  return next(st, &e);
+}
+
+static int fail(stage *st, const char *fmt, ...) {
+  static const char *const names[] = {"debezium_unwrap", "extract_field",
+                                      "insert_field", "replace_field",
+                                      "timestamp_converter", "filter"};
+  ks_xf *x = st->x;
+  if (x->status == KS_XF_FAILED)
+    return 0;
+  x->status = KS_XF_FAILED;
+  int k = snprintf(x->err, sizeof x->err, "transforms[%s]: ",
+                   names[st->conf->kind]);
+  va_list ap;
+  va_start(ap, fmt);
+  if (k > 0 && (size_t)k < sizeof x->err)
+    vsnprintf(x->err + k, sizeof x->err - (size_t)k, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+static void tape_put(ks_buf *t, const ev *e) {
+  uint8_t h = (uint8_t)e->t;
+  uint32_t n = (uint32_t)e->n;
+  ks_buf_append_byte(t, h);
+  if (e->t == EV_BOOL)
+    ks_buf_append_byte(t, (uint8_t)e->b);
+  if (e->t == EV_NUM || e->t == EV_STR || e->t == EV_KEY) {
+    ks_buf_append(t, &n, sizeof n);
+    ks_buf_append(t, e->s, e->n);
+  }
+}
+
+/* Reads the event at *off of tape t; 0 at the end. */
+static int tape_get(const ks_buf *t, size_t *off, ev *e) {
+  if (*off >= t->len)
+    return 0;
+  const uint8_t *p = t->data + *off;
+  memset(e, 0, sizeof *e);
+  e->t = (evtype)p[0];
+  (*off)++;
+  if (e->t == EV_BOOL)
+    e->b = t->data[(*off)++];
+  if (e->t == EV_NUM || e->t == EV_STR || e->t == EV_KEY) {
+    uint32_t n;
+    memcpy(&n, t->data + *off, sizeof n);
+    e->s = t->data + *off + sizeof n;
+    e->n = n;
+    *off += sizeof n + n;
+  }
+  return 1;
+}
+
+static int tape_replay(stage *st, const ks_buf *t) {
+  size_t off = 0;
+  ev e;
+  while (tape_get(t, &off, &e))
+    if (!next(st, &e))
+      return 0;
+  return 1;
+}
+
+static int opens(const ev *e) {
+  return e->t == EV_SMAP || e->t == EV_SARR;
+}
+static int closes(const ev *e) {
+  return e->t == EV_EMAP || e->t == EV_EARR;
+}
+static int key_is(const ev *e, const char *k) {
+  return e->t == EV_KEY && e->n == strlen(k) && memcmp(e->s, k, e->n) == 0;
+}
+
+/* The next value (beginning with the next event) is treated per mode. */
+static void value_mode(stage *st, vmode m, ks_buf *tape, int hold_close) {
+  st->mode = m;
+  st->mode_depth = st->depth;
+  st->tape = tape;
+  st->mode_hold_close = hold_close;
+}
+
+/* Applies the value mode to e (the stage's depth already moved). 1
+ * handled, 0 stop. */
+static int in_value(stage *st, const ev *e) {
+  int last = st->depth == st->mode_depth && e->t != EV_KEY;
+  vmode m = st->mode;
+  if (last)
+    st->mode = VM_NONE;
+  if (m == VM_CAPTURE)
+    tape_put(st->tape, e);
+  else if (m == VM_PASS && !(last && closes(e) && st->mode_hold_close))
+    return next(st, e);
+  return 1;
+}
+
+static void move_depth(stage *st, const ev *e) {
+  if (opens(e))
+    st->depth++;
+  else if (closes(e))
+    st->depth--;
+}
+
+/* ---- extract_field ---- */
+
+static int on_extract(stage *st, const ev *e) {
+  int d = st->depth;
+  move_depth(st, e);
+  if (st->mode)
+    return in_value(st, e);
+  if (d == 0) {
+    if (e->t != EV_SMAP)
+      return fail(st, "the record is not an object");
+    st->found = 0;
+    return 1;
+  }
+  if (d == 1 && e->t == EV_KEY) {
+    int want = !st->found && key_is(e, st->conf->field);
+    st->found |= want;
+    value_mode(st, want ? VM_PASS : VM_SKIP, NULL, 0);
+    return 1;
+  }
+  /* the root's } */
+  if (!st->found)
+    return fail(st, "the record has no field \"%s\"", st->conf->field);
+  return 1;
+}
+
+/* ---- replace_field ---- */
+
+static int in_list(char *const *v, size_t n, const ev *e) {
+  for (size_t i = 0; i < n; i++)
+    if (key_is(e, v[i]))
+      return 1;
+  return 0;
+}
+
+static int on_replace(stage *st, const ev *e) {
+  int d = st->depth;
+  move_depth(st, e);
+  if (st->mode)
+    return in_value(st, e);
+  const ks_conf_transform *c = st->conf;
+  if (d == 1 && e->t == EV_KEY) {
+    if ((c->nexclude && in_list(c->exclude, c->nexclude, e)) ||
+        (c->ninclude && !in_list(c->include, c->ninclude, e))) {
+      value_mode(st, VM_SKIP, NULL, 0);
+      return 1;
+    }
+    for (size_t i = 0; i < c->nrenames; i++)
+      if (key_is(e, c->renames[i].key))
+        return next_key(st, c->renames[i].value);
+  }
+  return next(st, e);
+}
+
+/* ---- insert_field ---- */
+
+static size_t rfc3339(int64_t us, char *out, size_t cap) {
+  static ks_datefmt *f; /* compiled once; read-only afterwards */
+  static int once;
+  if (!__atomic_load_n(&once, __ATOMIC_ACQUIRE)) {
+    char err[64];
+    ks_datefmt *g = ks_datefmt_compile("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX", err,
+                                       sizeof err);
+    ks_datefmt *expected = NULL;
+    if (!__atomic_compare_exchange_n(&f, &expected, g, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      ks_datefmt_free(g);
+    __atomic_store_n(&once, 1, __ATOMIC_RELEASE);
+  }
+  return ks_datefmt_format(__atomic_load_n(&f, __ATOMIC_ACQUIRE), us, out,
+                           cap);
+}
+
+static int inserted(const ks_conf_transform *c, const ev *e) {
+  for (size_t i = 0; i < c->nstatics; i++)
+    if (key_is(e, c->statics[i].key))
+      return 1;
+  return (c->ts_col && key_is(e, c->ts_col)) ||
+         (c->topic_col && key_is(e, c->topic_col)) ||
+         (c->partition_col && key_is(e, c->partition_col)) ||
+         (c->offset_col && key_is(e, c->offset_col));
+}
+
+static int on_insert(stage *st, const ev *e) {
+  int d = st->depth;
+  move_depth(st, e);
+  if (st->mode)
+    return in_value(st, e);
+  const ks_conf_transform *c = st->conf;
+  if (d == 1 && e->t == EV_KEY && inserted(c, e)) {
+    value_mode(st, VM_SKIP, NULL, 0); /* replaced, as InsertField does */
+    return 1;
+  }
+  if (d != 1 || e->t != EV_EMAP)
+    return next(st, e);
+  const ks_xf_meta *m = st->x->meta;
+  for (size_t i = 0; i < c->nstatics; i++)
+    if (!next_key(st, c->statics[i].key) ||
+        !next_str(st, c->statics[i].value, strlen(c->statics[i].value)))
+      return 0;
+  if (c->ts_col) {
+    char t[40];
+    size_t n = m && m->ts_ms >= 0 ? rfc3339(m->ts_ms * 1000, t, sizeof t) : 0;
+    if (!next_key(st, c->ts_col) ||
+        !(n ? next_str(st, t, n) : next_plain(st, EV_NULL)))
+      return 0;
+  }
+  if (c->topic_col && (!next_key(st, c->topic_col) ||
+                       !(m && m->topic ? next_str(st, m->topic, strlen(m->topic))
+                                       : next_plain(st, EV_NULL))))
+    return 0;
+  if (c->partition_col && (!next_key(st, c->partition_col) ||
+                           !(m ? next_num(st, m->partition)
+                               : next_plain(st, EV_NULL))))
+    return 0;
+  if (c->offset_col &&
+      (!next_key(st, c->offset_col) ||
+       !(m ? next_num(st, m->offset) : next_plain(st, EV_NULL))))
+    return 0;
+  return next(st, e);
+}
+
+/* ---- timestamp_converter ---- */
+
+static int parse_any(stage *st, const ev *e, int64_t *us) {
+  if (e->t == EV_NUM) { /* milliseconds since the epoch (Connect's unix) */
+    char t[40];
+    if (e->n >= sizeof t)
+      return -1;
+    memcpy(t, e->s, e->n);
+    t[e->n] = 0;
+    char *end;
+    long long v = strtoll(t, &end, 10);
+    if (*end)
+      return -1;
+    *us = (int64_t)v * 1000;
+    return 0;
+  }
+  if (st->fmt)
+    return ks_datefmt_parse(st->fmt, (const char *)e->s, e->n, us);
+  /* no format: RFC 3339 */
+  static const char *const iso[] = {"yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSX",
+                                    "yyyy-MM-dd'T'HH:mm:ssX", "yyyy-MM-dd"};
+  for (size_t i = 0; i < 3; i++) {
+    char err[64];
+    ks_datefmt *f = ks_datefmt_compile(iso[i], err, sizeof err);
+    int r = ks_datefmt_parse(f, (const char *)e->s, e->n, us);
+    ks_datefmt_free(f);
+    if (r == 0)
+      return 0;
+  }
+  return -1;
+}
+
+static int convert(stage *st, const ev *e) {
+  const ks_conf_transform *c = st->conf;
+  int64_t us;
+  if (e->t == EV_NULL)
+    return next(st, e);
+  if ((e->t != EV_STR && e->t != EV_NUM) || parse_any(st, e, &us) != 0)
+    return fail(st, "field \"%s\": %.*s does not follow %s%s%s", c->field,
+                (int)(e->n > 64 ? 64 : e->n), e->s ? (const char *)e->s : "a",
+                c->format ? "\"" : "", c->format ? c->format : "RFC 3339",
+                c->format ? "\"" : "");
+  char t[80];
+  size_t n = 0;
+  switch (c->target) {
+  case KS_TS_UNIX:
+    return next_num(st, us / 1000);
+  case KS_TS_STRING:
+    n = ks_datefmt_format(st->fmt, us, t, sizeof t);
+    break;
+  case KS_TS_DATE: {
+    int64_t day = us / 86400000000LL;
+    if (us < 0 && us % 86400000000LL)
+      day--;
+    n = rfc3339(day * 86400000000LL, t, sizeof t);
+    n = n >= 10 ? 10 : 0;
+    break;
+  }
+  default:
+    n = rfc3339(us, t, sizeof t);
+  }
+  if (n == 0)
+    return fail(st, "field \"%s\": the time is out of range", c->field);
+  return next_str(st, t, n);
+}
+
+static int on_tsconv(stage *st, const ev *e) {
+  int d = st->depth;
+  move_depth(st, e);
+  if (st->convert_next) {
+    st->convert_next = 0;
+    if (opens(e))
+      return fail(st, "field \"%s\" is %s, not a time", st->conf->field,
+                  e->t == EV_SMAP ? "an object" : "an array");
+    return convert(st, e);
+  }
+  if (d == 1 && key_is(e, st->conf->field))
+    st->convert_next = 1;
+  return next(st, e);
+}
+
+/* ---- debezium_unwrap ---- */
+
+/* add_fields entry i: where it is in the envelope, and its column name
+ * as Debezium names it (op -> __op, source.ts_ms -> __source_ts_ms,
+ * table -> __table from source). */
+static const char *const envelope_fields[] = {"op", "ts_ms", "ts_us",
+                                              "ts_ns", NULL};
+
+static int in_envelope(const char *f) {
+  for (size_t i = 0; envelope_fields[i]; i++)
+    if (strcmp(f, envelope_fields[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* The source member an add_fields entry names, or NULL (an envelope
+ * member). */
+static const char *source_member(const char *f) {
+  if (strncmp(f, "source.", 7) == 0)
+    return f + 7;
+  return strchr(f, '.') || in_envelope(f) ? NULL : f;
+}
+
+static void set_add(stage *st, size_t i, const ev *e) {
+  /* stored in adds as: index u32, type byte, u32 length, text */
+  uint32_t k = (uint32_t)i;
+  ks_buf_append(&st->adds, &k, sizeof k);
+  tape_put(&st->adds, e);
+  st->add_set[i] = 1;
+}
+
+static int emit_adds(stage *st) {
+  const ks_conf_transform *c = st->conf;
+  for (size_t i = 0; i < c->nadd_fields; i++) {
+    char name[160];
+    const char *f = c->add_fields[i];
+    snprintf(name, sizeof name, "__%s", f);
+    for (char *p = name; *p; p++)
+      if (*p == '.')
+        *p = '_';
+    if (!next_key(st, name))
+      return 0;
+    int done = 0;
+    size_t off = 0;
+    ev e;
+    while (!done && st->add_set[i] && off < st->adds.len) {
+      uint32_t k;
+      memcpy(&k, st->adds.data + off, sizeof k);
+      off += sizeof k;
+      tape_get(&st->adds, &off, &e);
+      if (k == i) {
+        if (!next(st, &e))
+          return 0;
+        done = 1;
+      }
+    }
+    if (!done && !next_plain(st, EV_NULL))
+      return 0;
+  }
+  return 1;
+}
+
+static void unwrap_reset(stage *st) {
+  st->env_depth = 1;
+  st->out_open = st->after_null = st->have_before = st->in_source = 0;
+  st->op[0] = 0;
+  ks_buf_reset(&st->before);
+  ks_buf_reset(&st->adds);
+  for (size_t i = 0; i < st->conf->nadd_fields; i++)
+    st->add_set[i] = 0;
+}
+
+/* The envelope's }: the row goes on, or the delete is dropped or
+ * rewritten. */
+static int unwrap_end(stage *st) {
+  const ks_conf_transform *c = st->conf;
+  int is_delete = !st->out_open && (strcmp(st->op, "d") == 0 ||
+                                    (st->after_null && st->have_before &&
+                                     st->op[0] == 0));
+  if (!st->out_open && !is_delete)
+    return fail(st, "not a Debezium change event (no \"after\" row%s%s%s)",
+                st->op[0] ? ", op \"" : "", st->op, st->op[0] ? "\"" : "");
+  if (is_delete) {
+    if (!c->deletes_rewrite) {
+      st->x->status = KS_XF_DROPPED;
+      return 1;
+    }
+    if (st->have_before) {
+      /* the before image without its } */
+      ks_buf_truncate(&st->before, st->before.len - 1);
+      if (!tape_replay(st, &st->before))
+        return 0;
+    } else if (!next_plain(st, EV_SMAP)) {
+      return 0;
+    }
+  }
+  if (!emit_adds(st))
+    return 0;
+  if (c->deletes_rewrite &&
+      (!next_key(st, "__deleted") ||
+       !next_str(st, is_delete ? "true" : "false", is_delete ? 4 : 5)))
+    return 0;
+  return next_plain(st, EV_EMAP);
+}
+
+/* A value whose first event e (an opening one) was already taken at
+ * depth d goes on in mode m. */
+static void value_mode_at(stage *st, int d, vmode m, ks_buf *tape, int hold) {
+  st->mode = m;
+  st->mode_depth = d;
+  st->tape = tape;
+  st->mode_hold_close = hold;
+}
+
+/* A member of `source` (depth d = envelope + 1). */
+static int on_source(stage *st, const ev *e, int d) {
+  const ks_conf_transform *c = st->conf;
+  if (e->t == EV_EMAP) {
+    st->in_source = 0;
+    return 1;
+  }
+  if (e->t == EV_KEY) {
+    st->pick = 0;
+    for (size_t i = 0; i < c->nadd_fields; i++) {
+      const char *src = source_member(c->add_fields[i]);
+      if (src && key_is(e, src))
+        st->pick = (int)i + 1;
+    }
+    if (!st->pick)
+      value_mode(st, VM_SKIP, NULL, 0);
+    return 1;
+  }
+  if (opens(e)) /* named, but not a scalar: null */
+    value_mode_at(st, d, VM_SKIP, NULL, 0);
+  else
+    set_add(st, (size_t)st->pick - 1, e);
+  st->pick = 0;
+  return 1;
+}
+
+/* The value of envelope member `which` (PICK_*, or add_fields index + 1),
+ * whose first event is e, at depth d. */
+enum { PICK_AFTER = -1, PICK_BEFORE = -2, PICK_SOURCE = -3, PICK_OP = -4 };
+
+static int on_member(stage *st, const ev *e, int d, int which) {
+  const ks_conf_transform *c = st->conf;
+  switch (which) {
+  case PICK_AFTER:
+    if (e->t == EV_NULL) {
+      st->after_null = 1;
+      return 1;
+    }
+    if (e->t != EV_SMAP)
+      return fail(st, "\"after\" is not an object");
+    if (st->out_open)
+      return fail(st, "\"after\" appears twice");
+    st->out_open = 1;
+    value_mode_at(st, d, VM_PASS, NULL, 1); /* its } waits for the end */
+    return next(st, e);
+  case PICK_BEFORE:
+    if (e->t == EV_SMAP && c->deletes_rewrite) {
+      st->have_before = 1;
+      ks_buf_reset(&st->before);
+      tape_put(&st->before, e);
+      value_mode_at(st, d, VM_CAPTURE, &st->before, 0);
+    } else if (opens(e)) {
+      value_mode_at(st, d, VM_SKIP, NULL, 0);
+    }
+    return 1;
+  case PICK_SOURCE:
+    if (e->t == EV_SMAP)
+      st->in_source = 1;
+    else if (opens(e))
+      value_mode_at(st, d, VM_SKIP, NULL, 0);
+    return 1;
+  default:
+    if (which == PICK_OP && e->t == EV_STR && e->n < sizeof st->op) {
+      memcpy(st->op, e->s, e->n);
+      st->op[e->n] = 0;
+    }
+    if (opens(e)) {
+      value_mode_at(st, d, VM_SKIP, NULL, 0);
+      return 1;
+    }
+    for (size_t i = 0; i < c->nadd_fields; i++) {
+      const char *f = c->add_fields[i];
+      if ((which == PICK_OP && strcmp(f, "op") == 0) || which == (int)i + 1)
+        set_add(st, i, e);
+    }
+    return 1;
+  }
+}
+
+static int on_unwrap(stage *st, const ev *e) {
+  int d = st->depth;
+  move_depth(st, e);
+  if (st->mode)
+    return in_value(st, e);
+  const ks_conf_transform *c = st->conf;
+  if (d == 0) {
+    if (e->t != EV_SMAP)
+      return fail(st, "the record is not an object");
+    unwrap_reset(st);
+    return 1;
+  }
+  if (st->in_source)
+    return on_source(st, e, d);
+  if (d == 1 && st->env_depth == 1 && e->t == EV_KEY) {
+    if (key_is(e, "schema")) { /* schemas.enable: the value's schema */
+      value_mode(st, VM_SKIP, NULL, 0);
+      return 1;
+    }
+    if (key_is(e, "payload")) { /* schemas.enable: the envelope */
+      st->env_depth = 2;
+      st->pick = 0;
+      return 1;
+    }
+  }
+  if (d == 1 && st->env_depth == 2 && e->t == EV_KEY) {
+    value_mode(st, VM_SKIP, NULL, 0); /* beside the payload */
+    return 1;
+  }
+  if (d == 1 && st->env_depth == 2 && !closes(e)) {
+    if (e->t != EV_SMAP)
+      return fail(st, "\"payload\" is not an object");
+    return 1;
+  }
+  if (d == st->env_depth && e->t == EV_KEY) {
+    st->pick = key_is(e, "after")    ? PICK_AFTER
+               : key_is(e, "before") ? PICK_BEFORE
+               : key_is(e, "source") ? PICK_SOURCE
+               : key_is(e, "op")     ? PICK_OP
+                                     : 0;
+    for (size_t i = 0; i < c->nadd_fields && !st->pick; i++)
+      if (!source_member(c->add_fields[i]) && key_is(e, c->add_fields[i]))
+        st->pick = (int)i + 1;
+    if (!st->pick)
+      value_mode(st, VM_SKIP, NULL, 0);
+    return 1;
+  }
+  if (d == st->env_depth && !closes(e)) {
+    int which = st->pick;
+    st->pick = 0;
+    return on_member(st, e, d, which);
+  }
+  if (d == st->env_depth && e->t == EV_EMAP)
+    return unwrap_end(st); /* the envelope's } */
+  return 1;                /* the root's } around a payload */
+}
+
+/* ---- the chain ---- */
+
+#define STAGE(ctx) ((stage *)(ctx))
+static int cb_null(void *c) {
+  ev e = {EV_NULL, 0, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_bool(void *c, int b) {
+  ev e = {EV_BOOL, b, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_num(void *c, const char *s, size_t n) {
+  ev e = {EV_NUM, 0, (const uint8_t *)s, n};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_str(void *c, const unsigned char *s, size_t n) {
+  ev e = {EV_STR, 0, s, n};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_key(void *c, const unsigned char *s, size_t n) {
+  ev e = {EV_KEY, 0, s, n};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_smap(void *c) {
+  ev e = {EV_SMAP, 0, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_emap(void *c) {
+  ev e = {EV_EMAP, 0, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_sarr(void *c) {
+  ev e = {EV_SARR, 0, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+static int cb_earr(void *c) {
+  ev e = {EV_EARR, 0, NULL, 0};
+  return STAGE(c)->on(c, &e);
+}
+
+static const yajl_callbacks stage_callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_num,
+    .yajl_string = cb_str,
+    .yajl_start_map = cb_smap,
+    .yajl_map_key = cb_key,
+    .yajl_end_map = cb_emap,
+    .yajl_start_array = cb_sarr,
+    .yajl_end_array = cb_earr,
+};
+
+ks_xf *ks_xf_new(const ks_conf_transform *xs, size_t n,
+                 const yajl_callbacks *sink, void *sink_ctx) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    k += xs[i].kind != KS_XF_FILTER;
+  if (k == 0)
+    return NULL;
+  ks_xf *x = ks_calloc(1, sizeof *x);
+  x->stages = ks_calloc(k, sizeof *x->stages);
+  for (size_t i = 0; i < n; i++) {
+    if (xs[i].kind == KS_XF_FILTER)
+      continue;
+    stage *st = &x->stages[x->n++];
+    st->conf = &xs[i];
+    st->x = x;
+    ks_buf_init(&st->before, 0);
+    ks_buf_init(&st->adds, 0);
+    switch (xs[i].kind) {
+    case KS_XF_DEBEZIUM_UNWRAP:
+      st->on = on_unwrap;
+      st->add_set = ks_calloc(xs[i].nadd_fields + 1, sizeof *st->add_set);
+      break;
+    case KS_XF_EXTRACT_FIELD:
+      st->on = on_extract;
+      break;
+    case KS_XF_INSERT_FIELD:
+      st->on = on_insert;
+      break;
+    case KS_XF_REPLACE_FIELD:
+      st->on = on_replace;
+      break;
+    default: {
+      char err[200];
+      st->on = on_tsconv;
+      if (xs[i].format) /* checked at start-up (conf/record.c) */
+        st->fmt = ks_datefmt_compile(xs[i].format, err, sizeof err);
+    }
+    }
+  }
+  for (size_t i = 0; i < x->n; i++) {
+    x->stages[i].ncb = i + 1 < x->n ? &stage_callbacks : sink;
+    x->stages[i].nctx = i + 1 < x->n ? (void *)&x->stages[i + 1] : sink_ctx;
+  }
+  return x;
+}
+
+void ks_xf_free(ks_xf *x) {
+  if (x == NULL)
+    return;
+  for (size_t i = 0; i < x->n; i++) {
+    ks_buf_free(&x->stages[i].before);
+    ks_buf_free(&x->stages[i].adds);
+    ks_free(x->stages[i].add_set);
+    ks_datefmt_free(x->stages[i].fmt);
+  }
+  ks_free(x->stages);
+  ks_free(x);
+}
+
+void ks_xf_begin(ks_xf *x, const ks_xf_meta *meta) {
+  x->meta = meta;
+  x->status = 0;
+  x->err[0] = 0;
+  for (size_t i = 0; i < x->n; i++) {
+    stage *st = &x->stages[i];
+    st->depth = 0;
+    st->mode = VM_NONE;
+    st->found = st->convert_next = st->pick = 0;
+  }
+}
+
+const yajl_callbacks *ks_xf_callbacks(void) {
+  return &stage_callbacks;
+}
+
+void *ks_xf_entry(ks_xf *x) {
+  return &x->stages[0];
+}
+
+int ks_xf_status(const ks_xf *x) {
+  return x->status;
+}
+
+const char *ks_xf_error(const ks_xf *x) {
+  return x->err;
+}
+
+int ks_xf_keep(const ks_conf_transform *xs, size_t n, const char *topic,
+               int tombstone, int (*has_header)(void *, const char *),
+               void *arg) {
+  for (size_t i = 0; i < n; i++) {
+    const ks_conf_transform *c = &xs[i];
+    if (c->kind != KS_XF_FILTER)
+      continue;
+    int match;
+    switch (c->predicate) {
+    case KS_PRED_TOMBSTONE:
+      match = tombstone;
+      break;
+    case KS_PRED_TOPIC:
+      match = c->pred_re && regexec(c->pred_re, topic, 0, NULL, 0) == 0;
+      break;
+    default:
+      match = has_header && has_header(arg, c->pred_arg);
+    }
+    /* Filter drops the records its predicate matches (negate: those it
+     * does not) */
+    if (match != c->negate)
+      return 0;
+  }
+  return 1;
+}
