@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 typedef enum field {
   F_LIT,
@@ -237,10 +238,19 @@ int ks_datefmt_parse(const ks_datefmt *f, const char *s, size_t n,
     case F_YEAR:
       y = v;
       break;
-    case F_YEAR2: /* SimpleDateFormat: within 80 years before, 20 after;
-                     fixed here at 2000-2099 for deterministic results */
-      y = 2000 + v;
+    case F_YEAR2: { /* SimpleDateFormat: within 80 years before and 20
+                       years after now */
+      time_t now = time(NULL);
+      struct tm tm;
+      gmtime_r(&now, &tm);
+      int64_t cur = tm.tm_year + 1900;
+      y = cur / 100 * 100 + v;
+      if (y > cur + 20)
+        y -= 100;
+      else if (y <= cur - 80)
+        y += 100;
       break;
+    }
     case F_MONTH:
       mo = v;
       break;
