@@ -4,7 +4,7 @@
  * whole value the same way (drop it, pass it on, record it) enters a
  * value mode that ends when the depth returns to where the value began.
  */
-#include "stages/record/transform.h"
+#include "stages/record/transform_int.h"
 #include "base/buf.h"
 #include "base/datefmt.h"
 
@@ -13,65 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum evtype {
-  EV_NULL,
-  EV_BOOL,
-  EV_NUM,
-  EV_STR,
-  EV_KEY,
-  EV_SMAP,
-  EV_EMAP,
-  EV_SARR,
-  EV_EARR
-} evtype;
-
-typedef struct ev {
-  evtype t;
-  int b;
-  const uint8_t *s;
-  size_t n;
-} ev;
-
-typedef enum vmode { VM_NONE, VM_SKIP, VM_PASS, VM_CAPTURE } vmode;
-
-typedef struct stage stage;
-struct stage {
-  const ks_conf_transform *conf;
-  ks_xf *x;
-  const yajl_callbacks *ncb;
-  void *nctx;
-  int (*on)(stage *st, const ev *e);
-  int depth; /* of the input, before the event */
-  /* value mode: the value that starts with the next event */
-  vmode mode;
-  int mode_depth, mode_hold_close;
-  ks_buf *tape;
-  /* extract_field */
-  int found;
-  /* timestamp_converter */
-  ks_datefmt *fmt;
-  int convert_next;
-  /* debezium_unwrap */
-  int env_depth;   /* the envelope's members are at this depth */
-  int out_open;    /* `after` is being (or was) passed on, its } held */
-  int after_null;  /* `after` is null */
-  int have_before; /* the before tape holds an object */
-  int in_source;   /* inside `source` */
-  int pick;        /* the member whose value comes next (on_member) */
-  char op[8];
-  ks_buf before;
-  ks_buf adds; /* per add_fields entry: type byte, u32 length, text */
-  int *add_set;
-};
-
-struct ks_xf {
-  stage *stages;
-  size_t n;
-  const ks_xf_meta *meta;
-  int status;
-  char err[300];
-};
 
 /* ---- events ---- */
 
@@ -98,33 +39,33 @@ static int emit(const yajl_callbacks *cb, void *ctx, const ev *e) {
   }
 }
 
-static int next(stage *st, const ev *e) {
+int ks__xf_next(stage *st, const ev *e) {
   return emit(st->ncb, st->nctx, e);
 }
 
-static int next_key(stage *st, const char *k) {
+int ks__xf_next_key(stage *st, const char *k) {
   ev e = {EV_KEY, 0, (const uint8_t *)k, strlen(k)};
-  return next(st, &e);
+  return ks__xf_next(st, &e);
 }
 
-static int next_str(stage *st, const char *s, size_t n) {
+int ks__xf_next_str(stage *st, const char *s, size_t n) {
   ev e = {EV_STR, 0, (const uint8_t *)s, n};
-  return next(st, &e);
+  return ks__xf_next(st, &e);
 }
 
-static int next_num(stage *st, int64_t v) {
+int ks__xf_next_num(stage *st, int64_t v) {
   char t[24];
   int n = snprintf(t, sizeof t, "%lld", (long long)v);
   ev e = {EV_NUM, 0, (const uint8_t *)t, (size_t)n};
-  return next(st, &e);
+  return ks__xf_next(st, &e);
 }
 
-static int next_plain(stage *st, evtype t) {
+int ks__xf_next_plain(stage *st, evtype t) {
   ev e = {t, 0, NULL, 0};
-  return next(st, &e);
+  return ks__xf_next(st, &e);
 }
 
-static int fail(stage *st, const char *fmt, ...) {
+int ks__xf_fail(stage *st, const char *fmt, ...) {
   static const char *const names[] = {"debezium_unwrap", "extract_field",
                                       "insert_field", "replace_field",
                                       "timestamp_converter", "filter"};
@@ -142,7 +83,7 @@ static int fail(stage *st, const char *fmt, ...) {
   return 0;
 }
 
-static void tape_put(ks_buf *t, const ev *e) {
+void ks__xf_tape_put(ks_buf *t, const ev *e) {
   uint8_t h = (uint8_t)e->t;
   uint32_t n = (uint32_t)e->n;
   ks_buf_append_byte(t, h);
@@ -155,7 +96,7 @@ static void tape_put(ks_buf *t, const ev *e) {
 }
 
 /* Reads the event at *off of tape t; 0 at the end. */
-static int tape_get(const ks_buf *t, size_t *off, ev *e) {
+int ks__xf_tape_get(const ks_buf *t, size_t *off, ev *e) {
   if (*off >= t->len)
     return 0;
   const uint8_t *p = t->data + *off;
@@ -174,51 +115,60 @@ static int tape_get(const ks_buf *t, size_t *off, ev *e) {
   return 1;
 }
 
-static int tape_replay(stage *st, const ks_buf *t) {
+int ks__xf_tape_replay(stage *st, const ks_buf *t) {
   size_t off = 0;
   ev e;
-  while (tape_get(t, &off, &e))
-    if (!next(st, &e))
+  while (ks__xf_tape_get(t, &off, &e))
+    if (!ks__xf_next(st, &e))
       return 0;
   return 1;
 }
 
-static int opens(const ev *e) {
+int ks__xf_opens(const ev *e) {
   return e->t == EV_SMAP || e->t == EV_SARR;
 }
-static int closes(const ev *e) {
+int ks__xf_closes(const ev *e) {
   return e->t == EV_EMAP || e->t == EV_EARR;
 }
-static int key_is(const ev *e, const char *k) {
+int ks__xf_key_is(const ev *e, const char *k) {
   return e->t == EV_KEY && e->n == strlen(k) && memcmp(e->s, k, e->n) == 0;
 }
 
 /* The next value (beginning with the next event) is treated per mode. */
-static void value_mode(stage *st, vmode m, ks_buf *tape, int hold_close) {
+void ks__xf_value_mode(stage *st, vmode m, ks_buf *tape, int hold_close) {
   st->mode = m;
   st->mode_depth = st->depth;
   st->tape = tape;
   st->mode_hold_close = hold_close;
 }
 
+/* A value whose first event e (an opening one) was already taken at
+ * depth d goes on in mode m. */
+void ks__xf_value_mode_at(stage *st, int d, vmode m, ks_buf *tape, int hold) {
+  st->mode = m;
+  st->mode_depth = d;
+  st->tape = tape;
+  st->mode_hold_close = hold;
+}
+
 /* Applies the value mode to e (the stage's depth already moved). 1
  * handled, 0 stop. */
-static int in_value(stage *st, const ev *e) {
+int ks__xf_in_value(stage *st, const ev *e) {
   int last = st->depth == st->mode_depth && e->t != EV_KEY;
   vmode m = st->mode;
   if (last)
     st->mode = VM_NONE;
   if (m == VM_CAPTURE)
-    tape_put(st->tape, e);
-  else if (m == VM_PASS && !(last && closes(e) && st->mode_hold_close))
-    return next(st, e);
+    ks__xf_tape_put(st->tape, e);
+  else if (m == VM_PASS && !(last && ks__xf_closes(e) && st->mode_hold_close))
+    return ks__xf_next(st, e);
   return 1;
 }
 
-static void move_depth(stage *st, const ev *e) {
-  if (opens(e))
+void ks__xf_move_depth(stage *st, const ev *e) {
+  if (ks__xf_opens(e))
     st->depth++;
-  else if (closes(e))
+  else if (ks__xf_closes(e))
     st->depth--;
 }
 
@@ -226,24 +176,24 @@ static void move_depth(stage *st, const ev *e) {
 
 static int on_extract(stage *st, const ev *e) {
   int d = st->depth;
-  move_depth(st, e);
+  ks__xf_move_depth(st, e);
   if (st->mode)
-    return in_value(st, e);
+    return ks__xf_in_value(st, e);
   if (d == 0) {
     if (e->t != EV_SMAP)
-      return fail(st, "the record is not an object");
+      return ks__xf_fail(st, "the record is not an object");
     st->found = 0;
     return 1;
   }
   if (d == 1 && e->t == EV_KEY) {
-    int want = !st->found && key_is(e, st->conf->field);
+    int want = !st->found && ks__xf_key_is(e, st->conf->field);
     st->found |= want;
-    value_mode(st, want ? VM_PASS : VM_SKIP, NULL, 0);
+    ks__xf_value_mode(st, want ? VM_PASS : VM_SKIP, NULL, 0);
     return 1;
   }
   /* the root's } */
   if (!st->found)
-    return fail(st, "the record has no field \"%s\"", st->conf->field);
+    return ks__xf_fail(st, "the record has no field \"%s\"", st->conf->field);
   return 1;
 }
 
@@ -251,33 +201,33 @@ static int on_extract(stage *st, const ev *e) {
 
 static int in_list(char *const *v, size_t n, const ev *e) {
   for (size_t i = 0; i < n; i++)
-    if (key_is(e, v[i]))
+    if (ks__xf_key_is(e, v[i]))
       return 1;
   return 0;
 }
 
 static int on_replace(stage *st, const ev *e) {
   int d = st->depth;
-  move_depth(st, e);
+  ks__xf_move_depth(st, e);
   if (st->mode)
-    return in_value(st, e);
+    return ks__xf_in_value(st, e);
   const ks_conf_transform *c = st->conf;
   if (d == 1 && e->t == EV_KEY) {
     if ((c->nexclude && in_list(c->exclude, c->nexclude, e)) ||
         (c->ninclude && !in_list(c->include, c->ninclude, e))) {
-      value_mode(st, VM_SKIP, NULL, 0);
+      ks__xf_value_mode(st, VM_SKIP, NULL, 0);
       return 1;
     }
     for (size_t i = 0; i < c->nrenames; i++)
-      if (key_is(e, c->renames[i].key))
-        return next_key(st, c->renames[i].value);
+      if (ks__xf_key_is(e, c->renames[i].key))
+        return ks__xf_next_key(st, c->renames[i].value);
   }
-  return next(st, e);
+  return ks__xf_next(st, e);
 }
 
 /* ---- insert_field ---- */
 
-static size_t rfc3339(int64_t us, char *out, size_t cap) {
+size_t ks__xf_rfc3339(int64_t us, char *out, size_t cap) {
   static ks_datefmt *f; /* compiled once; read-only afterwards */
   static int once;
   if (!__atomic_load_n(&once, __ATOMIC_ACQUIRE)) {
@@ -296,51 +246,51 @@ static size_t rfc3339(int64_t us, char *out, size_t cap) {
 
 static int inserted(const ks_conf_transform *c, const ev *e) {
   for (size_t i = 0; i < c->nstatics; i++)
-    if (key_is(e, c->statics[i].key))
+    if (ks__xf_key_is(e, c->statics[i].key))
       return 1;
-  return (c->ts_col && key_is(e, c->ts_col)) ||
-         (c->topic_col && key_is(e, c->topic_col)) ||
-         (c->partition_col && key_is(e, c->partition_col)) ||
-         (c->offset_col && key_is(e, c->offset_col));
+  return (c->ts_col && ks__xf_key_is(e, c->ts_col)) ||
+         (c->topic_col && ks__xf_key_is(e, c->topic_col)) ||
+         (c->partition_col && ks__xf_key_is(e, c->partition_col)) ||
+         (c->offset_col && ks__xf_key_is(e, c->offset_col));
 }
 
 static int on_insert(stage *st, const ev *e) {
   int d = st->depth;
-  move_depth(st, e);
+  ks__xf_move_depth(st, e);
   if (st->mode)
-    return in_value(st, e);
+    return ks__xf_in_value(st, e);
   const ks_conf_transform *c = st->conf;
   if (d == 1 && e->t == EV_KEY && inserted(c, e)) {
-    value_mode(st, VM_SKIP, NULL, 0); /* replaced, as InsertField does */
+    ks__xf_value_mode(st, VM_SKIP, NULL, 0); /* replaced, as InsertField does */
     return 1;
   }
   if (d != 1 || e->t != EV_EMAP)
-    return next(st, e);
+    return ks__xf_next(st, e);
   const ks_xf_meta *m = st->x->meta;
   for (size_t i = 0; i < c->nstatics; i++)
-    if (!next_key(st, c->statics[i].key) ||
-        !next_str(st, c->statics[i].value, strlen(c->statics[i].value)))
+    if (!ks__xf_next_key(st, c->statics[i].key) ||
+        !ks__xf_next_str(st, c->statics[i].value, strlen(c->statics[i].value)))
       return 0;
   if (c->ts_col) {
     char t[40];
-    size_t n = m && m->ts_ms >= 0 ? rfc3339(m->ts_ms * 1000, t, sizeof t) : 0;
-    if (!next_key(st, c->ts_col) ||
-        !(n ? next_str(st, t, n) : next_plain(st, EV_NULL)))
+    size_t n = m && m->ts_ms >= 0 ? ks__xf_rfc3339(m->ts_ms * 1000, t, sizeof t) : 0;
+    if (!ks__xf_next_key(st, c->ts_col) ||
+        !(n ? ks__xf_next_str(st, t, n) : ks__xf_next_plain(st, EV_NULL)))
       return 0;
   }
-  if (c->topic_col && (!next_key(st, c->topic_col) ||
-                       !(m && m->topic ? next_str(st, m->topic, strlen(m->topic))
-                                       : next_plain(st, EV_NULL))))
+  if (c->topic_col && (!ks__xf_next_key(st, c->topic_col) ||
+                       !(m && m->topic ? ks__xf_next_str(st, m->topic, strlen(m->topic))
+                                       : ks__xf_next_plain(st, EV_NULL))))
     return 0;
-  if (c->partition_col && (!next_key(st, c->partition_col) ||
-                           !(m ? next_num(st, m->partition)
-                               : next_plain(st, EV_NULL))))
+  if (c->partition_col && (!ks__xf_next_key(st, c->partition_col) ||
+                           !(m ? ks__xf_next_num(st, m->partition)
+                               : ks__xf_next_plain(st, EV_NULL))))
     return 0;
   if (c->offset_col &&
-      (!next_key(st, c->offset_col) ||
-       !(m ? next_num(st, m->offset) : next_plain(st, EV_NULL))))
+      (!ks__xf_next_key(st, c->offset_col) ||
+       !(m ? ks__xf_next_num(st, m->offset) : ks__xf_next_plain(st, EV_NULL))))
     return 0;
-  return next(st, e);
+  return ks__xf_next(st, e);
 }
 
 /* ---- timestamp_converter ---- */
@@ -379,9 +329,9 @@ static int convert(stage *st, const ev *e) {
   const ks_conf_transform *c = st->conf;
   int64_t us;
   if (e->t == EV_NULL)
-    return next(st, e);
+    return ks__xf_next(st, e);
   if ((e->t != EV_STR && e->t != EV_NUM) || parse_any(st, e, &us) != 0)
-    return fail(st, "field \"%s\": %.*s does not follow %s%s%s", c->field,
+    return ks__xf_fail(st, "field \"%s\": %.*s does not follow %s%s%s", c->field,
                 (int)(e->n > 64 ? 64 : e->n), e->s ? (const char *)e->s : "a",
                 c->format ? "\"" : "", c->format ? c->format : "RFC 3339",
                 c->format ? "\"" : "");
@@ -389,7 +339,7 @@ static int convert(stage *st, const ev *e) {
   size_t n = 0;
   switch (c->target) {
   case KS_TS_UNIX:
-    return next_num(st, us / 1000);
+    return ks__xf_next_num(st, us / 1000);
   case KS_TS_STRING:
     n = ks_datefmt_format(st->fmt, us, t, sizeof t);
     break;
@@ -397,281 +347,31 @@ static int convert(stage *st, const ev *e) {
     int64_t day = us / 86400000000LL;
     if (us < 0 && us % 86400000000LL)
       day--;
-    n = rfc3339(day * 86400000000LL, t, sizeof t);
+    n = ks__xf_rfc3339(day * 86400000000LL, t, sizeof t);
     n = n >= 10 ? 10 : 0;
     break;
   }
   default:
-    n = rfc3339(us, t, sizeof t);
+    n = ks__xf_rfc3339(us, t, sizeof t);
   }
   if (n == 0)
-    return fail(st, "field \"%s\": the time is out of range", c->field);
-  return next_str(st, t, n);
+    return ks__xf_fail(st, "field \"%s\": the time is out of range", c->field);
+  return ks__xf_next_str(st, t, n);
 }
 
 static int on_tsconv(stage *st, const ev *e) {
   int d = st->depth;
-  move_depth(st, e);
+  ks__xf_move_depth(st, e);
   if (st->convert_next) {
     st->convert_next = 0;
-    if (opens(e))
-      return fail(st, "field \"%s\" is %s, not a time", st->conf->field,
+    if (ks__xf_opens(e))
+      return ks__xf_fail(st, "field \"%s\" is %s, not a time", st->conf->field,
                   e->t == EV_SMAP ? "an object" : "an array");
     return convert(st, e);
   }
-  if (d == 1 && key_is(e, st->conf->field))
+  if (d == 1 && ks__xf_key_is(e, st->conf->field))
     st->convert_next = 1;
-  return next(st, e);
-}
-
-/* ---- debezium_unwrap ---- */
-
-/* add_fields entry i: where it is in the envelope, and its column name
- * as Debezium names it (op -> __op, source.ts_ms -> __source_ts_ms,
- * table -> __table from source). */
-static const char *const envelope_fields[] = {"op", "ts_ms", "ts_us",
-                                              "ts_ns", NULL};
-
-static int in_envelope(const char *f) {
-  for (size_t i = 0; envelope_fields[i]; i++)
-    if (strcmp(f, envelope_fields[i]) == 0)
-      return 1;
-  return 0;
-}
-
-/* The source member an add_fields entry names, or NULL (an envelope
- * member). */
-static const char *source_member(const char *f) {
-  if (strncmp(f, "source.", 7) == 0)
-    return f + 7;
-  return strchr(f, '.') || in_envelope(f) ? NULL : f;
-}
-
-static void set_add(stage *st, size_t i, const ev *e) {
-  /* stored in adds as: index u32, type byte, u32 length, text */
-  uint32_t k = (uint32_t)i;
-  ks_buf_append(&st->adds, &k, sizeof k);
-  tape_put(&st->adds, e);
-  st->add_set[i] = 1;
-}
-
-static int emit_adds(stage *st) {
-  const ks_conf_transform *c = st->conf;
-  for (size_t i = 0; i < c->nadd_fields; i++) {
-    char name[160];
-    const char *f = c->add_fields[i];
-    snprintf(name, sizeof name, "__%s", f);
-    for (char *p = name; *p; p++)
-      if (*p == '.')
-        *p = '_';
-    if (!next_key(st, name))
-      return 0;
-    int done = 0;
-    size_t off = 0;
-    ev e;
-    while (!done && st->add_set[i] && off < st->adds.len) {
-      uint32_t k;
-      memcpy(&k, st->adds.data + off, sizeof k);
-      off += sizeof k;
-      tape_get(&st->adds, &off, &e);
-      if (k == i) {
-        if (!next(st, &e))
-          return 0;
-        done = 1;
-      }
-    }
-    if (!done && !next_plain(st, EV_NULL))
-      return 0;
-  }
-  return 1;
-}
-
-static void unwrap_reset(stage *st) {
-  st->env_depth = 1;
-  st->out_open = st->after_null = st->have_before = st->in_source = 0;
-  st->op[0] = 0;
-  ks_buf_reset(&st->before);
-  ks_buf_reset(&st->adds);
-  for (size_t i = 0; i < st->conf->nadd_fields; i++)
-    st->add_set[i] = 0;
-}
-
-/* The envelope's }: the row goes on, or the delete is dropped or
- * rewritten. */
-static int unwrap_end(stage *st) {
-  const ks_conf_transform *c = st->conf;
-  int is_delete = !st->out_open && (strcmp(st->op, "d") == 0 ||
-                                    (st->after_null && st->have_before &&
-                                     st->op[0] == 0));
-  if (!st->out_open && !is_delete)
-    return fail(st, "not a Debezium change event (no \"after\" row%s%s%s)",
-                st->op[0] ? ", op \"" : "", st->op, st->op[0] ? "\"" : "");
-  if (is_delete) {
-    if (!c->deletes_rewrite) {
-      st->x->status = KS_XF_DROPPED;
-      return 1;
-    }
-    if (st->have_before) {
-      /* the before image without its } */
-      ks_buf_truncate(&st->before, st->before.len - 1);
-      if (!tape_replay(st, &st->before))
-        return 0;
-    } else if (!next_plain(st, EV_SMAP)) {
-      return 0;
-    }
-  }
-  if (!emit_adds(st))
-    return 0;
-  if (c->deletes_rewrite &&
-      (!next_key(st, "__deleted") ||
-       !next_str(st, is_delete ? "true" : "false", is_delete ? 4 : 5)))
-    return 0;
-  return next_plain(st, EV_EMAP);
-}
-
-/* A value whose first event e (an opening one) was already taken at
- * depth d goes on in mode m. */
-static void value_mode_at(stage *st, int d, vmode m, ks_buf *tape, int hold) {
-  st->mode = m;
-  st->mode_depth = d;
-  st->tape = tape;
-  st->mode_hold_close = hold;
-}
-
-/* A member of `source` (depth d = envelope + 1). */
-static int on_source(stage *st, const ev *e, int d) {
-  const ks_conf_transform *c = st->conf;
-  if (e->t == EV_EMAP) {
-    st->in_source = 0;
-    return 1;
-  }
-  if (e->t == EV_KEY) {
-    st->pick = 0;
-    for (size_t i = 0; i < c->nadd_fields; i++) {
-      const char *src = source_member(c->add_fields[i]);
-      if (src && key_is(e, src))
-        st->pick = (int)i + 1;
-    }
-    if (!st->pick)
-      value_mode(st, VM_SKIP, NULL, 0);
-    return 1;
-  }
-  if (opens(e)) /* named, but not a scalar: null */
-    value_mode_at(st, d, VM_SKIP, NULL, 0);
-  else
-    set_add(st, (size_t)st->pick - 1, e);
-  st->pick = 0;
-  return 1;
-}
-
-/* The value of envelope member `which` (PICK_*, or add_fields index + 1),
- * whose first event is e, at depth d. */
-enum { PICK_AFTER = -1, PICK_BEFORE = -2, PICK_SOURCE = -3, PICK_OP = -4 };
-
-static int on_member(stage *st, const ev *e, int d, int which) {
-  const ks_conf_transform *c = st->conf;
-  switch (which) {
-  case PICK_AFTER:
-    if (e->t == EV_NULL) {
-      st->after_null = 1;
-      return 1;
-    }
-    if (e->t != EV_SMAP)
-      return fail(st, "\"after\" is not an object");
-    if (st->out_open)
-      return fail(st, "\"after\" appears twice");
-    st->out_open = 1;
-    value_mode_at(st, d, VM_PASS, NULL, 1); /* its } waits for the end */
-    return next(st, e);
-  case PICK_BEFORE:
-    if (e->t == EV_SMAP && c->deletes_rewrite) {
-      st->have_before = 1;
-      ks_buf_reset(&st->before);
-      tape_put(&st->before, e);
-      value_mode_at(st, d, VM_CAPTURE, &st->before, 0);
-    } else if (opens(e)) {
-      value_mode_at(st, d, VM_SKIP, NULL, 0);
-    }
-    return 1;
-  case PICK_SOURCE:
-    if (e->t == EV_SMAP)
-      st->in_source = 1;
-    else if (opens(e))
-      value_mode_at(st, d, VM_SKIP, NULL, 0);
-    return 1;
-  default:
-    if (which == PICK_OP && e->t == EV_STR && e->n < sizeof st->op) {
-      memcpy(st->op, e->s, e->n);
-      st->op[e->n] = 0;
-    }
-    if (opens(e)) {
-      value_mode_at(st, d, VM_SKIP, NULL, 0);
-      return 1;
-    }
-    for (size_t i = 0; i < c->nadd_fields; i++) {
-      const char *f = c->add_fields[i];
-      if ((which == PICK_OP && strcmp(f, "op") == 0) || which == (int)i + 1)
-        set_add(st, i, e);
-    }
-    return 1;
-  }
-}
-
-static int on_unwrap(stage *st, const ev *e) {
-  int d = st->depth;
-  move_depth(st, e);
-  if (st->mode)
-    return in_value(st, e);
-  const ks_conf_transform *c = st->conf;
-  if (d == 0) {
-    if (e->t != EV_SMAP)
-      return fail(st, "the record is not an object");
-    unwrap_reset(st);
-    return 1;
-  }
-  if (st->in_source)
-    return on_source(st, e, d);
-  if (d == 1 && st->env_depth == 1 && e->t == EV_KEY) {
-    if (key_is(e, "schema")) { /* schemas.enable: the value's schema */
-      value_mode(st, VM_SKIP, NULL, 0);
-      return 1;
-    }
-    if (key_is(e, "payload")) { /* schemas.enable: the envelope */
-      st->env_depth = 2;
-      st->pick = 0;
-      return 1;
-    }
-  }
-  if (d == 1 && st->env_depth == 2 && e->t == EV_KEY) {
-    value_mode(st, VM_SKIP, NULL, 0); /* beside the payload */
-    return 1;
-  }
-  if (d == 1 && st->env_depth == 2 && !closes(e)) {
-    if (e->t != EV_SMAP)
-      return fail(st, "\"payload\" is not an object");
-    return 1;
-  }
-  if (d == st->env_depth && e->t == EV_KEY) {
-    st->pick = key_is(e, "after")    ? PICK_AFTER
-               : key_is(e, "before") ? PICK_BEFORE
-               : key_is(e, "source") ? PICK_SOURCE
-               : key_is(e, "op")     ? PICK_OP
-                                     : 0;
-    for (size_t i = 0; i < c->nadd_fields && !st->pick; i++)
-      if (!source_member(c->add_fields[i]) && key_is(e, c->add_fields[i]))
-        st->pick = (int)i + 1;
-    if (!st->pick)
-      value_mode(st, VM_SKIP, NULL, 0);
-    return 1;
-  }
-  if (d == st->env_depth && !closes(e)) {
-    int which = st->pick;
-    st->pick = 0;
-    return on_member(st, e, d, which);
-  }
-  if (d == st->env_depth && e->t == EV_EMAP)
-    return unwrap_end(st); /* the envelope's } */
-  return 1;                /* the root's } around a payload */
+  return ks__xf_next(st, e);
 }
 
 /* ---- the chain ---- */
@@ -745,7 +445,7 @@ ks_xf *ks_xf_new(const ks_conf_transform *xs, size_t n,
     ks_buf_init(&st->adds, 0);
     switch (xs[i].kind) {
     case KS_XF_DEBEZIUM_UNWRAP:
-      st->on = on_unwrap;
+      st->on = ks__xf_on_unwrap;
       st->add_set = ks_calloc(xs[i].nadd_fields + 1, sizeof *st->add_set);
       break;
     case KS_XF_EXTRACT_FIELD:
