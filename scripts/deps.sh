@@ -22,7 +22,8 @@ PKGS=(
 if [ "$what" = test ]; then
   PKGS+=(
     libcmocka-dev clang libclang-rt-14-dev
-    uuid-runtime python3 python3-yaml tzdata man-db prometheus
+    uuid-runtime python3 python3-yaml python3-confluent-kafka tzdata man-db
+    prometheus
     ceph-mon ceph-osd radosgw ceph-common curl
   )
 fi
