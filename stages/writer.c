@@ -299,6 +299,30 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                 dlq);
 }
 
+/* Schemaless: learns the fields of m's record as the table sees it,
+ * after its transforms. */
+static int learn(ks_table_writer *tw, const rd_kafka_message_t *m,
+                 const ks_xf_meta *meta, ks_reject *rej) {
+  const ks_conf_table *tc = tw->t->conf;
+  if (tc->ntransforms == 0)
+    return ks_schemaless_learn(tw->t, tw->ls, m->payload, m->len, rej);
+  ks_buf text;
+  ks_buf_init(&text, 0);
+  int r = ks_xf_render(tc->transforms, tc->ntransforms, m->payload, m->len,
+                       meta, &text);
+  if (r == 0)
+    r = ks_schemaless_learn(tw->t, tw->ls, text.data, text.len, rej);
+  else { /* the decoder's pass got through these transforms: not expected */
+    ks_reject_clear(rej);
+    rej->code = r = KS_EINVALID;
+    rej->reason = KS_REASON_TRANSFORM;
+    snprintf(rej->message, sizeof rej->message,
+             "the transforms did not give the record again for learning");
+  }
+  ks_buf_free(&text);
+  return r;
+}
+
 /* The batch record m of partition p belongs to, opened on first use:
  * the table's one batch (delta), or p's own (parquet, jsonl). */
 static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
@@ -385,9 +409,7 @@ again:;
       /* Each pass installs a newer generation or meets one another
        * worker installed; a record that still has fields outside the
        * columns after a few is refused rather than looping. */
-      if (learnt++ < 4 &&
-          (r = ks_schemaless_learn(tw->t, tw->ls, m->payload, m->len,
-                                   &rej)) == 0) {
+      if (learnt++ < 4 && (r = learn(tw, m, &meta, &rej)) == 0) {
         use_newest(tw);
         goto again;
       }

@@ -9,6 +9,7 @@
 #include "base/datefmt.h"
 
 #include <regex.h>
+#include <yajl/yajl_gen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,4 +538,72 @@ int ks_xf_keep(const ks_conf_transform *xs, size_t n, const char *topic,
       return 0;
   }
   return 1;
+}
+
+/* ---- rendering ---- */
+
+static int g_null(void *c) {
+  return yajl_gen_null(c) == yajl_gen_status_ok;
+}
+static int g_bool(void *c, int b) {
+  return yajl_gen_bool(c, b) == yajl_gen_status_ok;
+}
+static int g_num(void *c, const char *s, size_t n) {
+  return yajl_gen_number(c, s, n) == yajl_gen_status_ok;
+}
+static int g_str(void *c, const unsigned char *s, size_t n) {
+  return yajl_gen_string(c, s, n) == yajl_gen_status_ok;
+}
+static int g_smap(void *c) {
+  return yajl_gen_map_open(c) == yajl_gen_status_ok;
+}
+static int g_emap(void *c) {
+  return yajl_gen_map_close(c) == yajl_gen_status_ok;
+}
+static int g_sarr(void *c) {
+  return yajl_gen_array_open(c) == yajl_gen_status_ok;
+}
+static int g_earr(void *c) {
+  return yajl_gen_array_close(c) == yajl_gen_status_ok;
+}
+static const yajl_callbacks gen_callbacks = {
+    .yajl_null = g_null,
+    .yajl_boolean = g_bool,
+    .yajl_number = g_num,
+    .yajl_string = g_str,
+    .yajl_start_map = g_smap,
+    .yajl_map_key = g_str,
+    .yajl_end_map = g_emap,
+    .yajl_start_array = g_sarr,
+    .yajl_end_array = g_earr,
+};
+
+int ks_xf_render(const ks_conf_transform *xs, size_t n, const uint8_t *json,
+                 size_t len, const ks_xf_meta *meta, ks_buf *out) {
+  yajl_gen g = yajl_gen_alloc(NULL);
+  ks_xf *x = ks_xf_new(xs, n, &gen_callbacks, g);
+  int r = 0;
+  if (x == NULL) {
+    ks_buf_append(out, json, len);
+    yajl_gen_free(g);
+    return 0;
+  }
+  ks_xf_begin(x, meta);
+  yajl_handle h = yajl_alloc(&stage_callbacks, NULL, ks_xf_entry(x));
+  yajl_status st = yajl_parse(h, json, len);
+  if (st == yajl_status_ok)
+    st = yajl_complete_parse(h);
+  r = ks_xf_status(x);
+  if (r == 0 && st != yajl_status_ok)
+    r = KS_EPARSE;
+  if (r == 0) {
+    const unsigned char *buf;
+    size_t blen;
+    yajl_gen_get_buf(g, &buf, &blen);
+    ks_buf_append(out, buf, blen);
+  }
+  yajl_free(h);
+  ks_xf_free(x);
+  yajl_gen_free(g);
+  return r;
 }

@@ -17,6 +17,7 @@
 #ifndef KS_STAGES_RECORD_TRANSFORM_H
 #define KS_STAGES_RECORD_TRANSFORM_H
 
+#include "base/buf.h"
 #include "conf/conf.h"
 
 #include <stdint.h>
@@ -51,6 +52,12 @@ void *ks_xf_entry(ks_xf *x);
 #define KS_XF_FAILED 2
 int ks_xf_status(const ks_xf *x);
 const char *ks_xf_error(const ks_xf *x);
+
+/* The transformed record as JSON text into out (schemaless tables learn
+ * new fields from it). 0, KS_XF_DROPPED, KS_XF_FAILED, or KS_EPARSE when
+ * json is not one JSON text. */
+int ks_xf_render(const ks_conf_transform *xs, size_t n, const uint8_t *json,
+                 size_t len, const ks_xf_meta *meta, ks_buf *out);
 
 /* The filter transforms of xs over a Kafka record: 1 keep, 0 drop.
  * has_header(arg, name) says whether the record has a header of that
