@@ -274,7 +274,9 @@ static int on_insert(stage *st, const ev *e) {
       return 0;
   if (c->ts_col) {
     char t[40];
-    size_t n = m && m->ts_ms >= 0 ? ks__xf_rfc3339(m->ts_ms * 1000, t, sizeof t) : 0;
+    size_t n = m && m->ts_ms >= 0 && m->ts_ms <= 253402300799999LL
+                   ? ks__xf_rfc3339(m->ts_ms * 1000, t, sizeof t)
+                   : 0;
     if (!ks__xf_next_key(st, c->ts_col) ||
         !(n ? ks__xf_next_str(st, t, n) : ks__xf_next_plain(st, EV_NULL)))
       return 0;
@@ -305,7 +307,8 @@ static int parse_any(stage *st, const ev *e, int64_t *us) {
     t[e->n] = 0;
     char *end;
     long long v = strtoll(t, &end, 10);
-    if (*end)
+    /* years 0001 to 9999, what a timestamp column holds */
+    if (*end || v > 253402300799999LL || v < -62135596800000LL)
       return -1;
     *us = (int64_t)v * 1000;
     return 0;
