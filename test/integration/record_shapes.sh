@@ -55,6 +55,10 @@ kafka:
   bootstrap.servers: $BOOTSTRAP
   group.id: ksink-shapes-it
   topic.metadata.refresh.interval.ms: 1000
+  # the rebalance that adds the new topic waits session.timeout.ms - 1 s
+  # on the mock broker
+  session.timeout.ms: 6000
+  heartbeat.interval.ms: 1000
 reactor: { workers: 2 }
 storage:
   url: file://$WORK/lake
