@@ -439,7 +439,21 @@ static void test_conf(void **state) {
   conf_error("    topics: [a]\n    key: { format: avro }\n", err, sizeof err);
   assert_non_null(strstr(err, "tables[0].key.format: expected string, json "
                               "or bytes"));
-  conf_error("    name2: x\n", err, sizeof err);
+  conf_error("    topics: [a]\n    format: jsonl\n    schema: /dev/null\n"
+             "    headers: {}\n",
+             err, sizeof err);
+  assert_string_equal(err, "t.yaml:8: tables[0]: jsonl files hold the record "
+                           "values only; key and headers columns need "
+                           "format delta or parquet");
+  conf_error("    topics: [a]\n    transforms:\n      - filter: { predicate: "
+             "{ header: a, topic: b } }\n",
+             err, sizeof err);
+  assert_non_null(strstr(err, "expected exactly one of tombstone, topic, "
+                              "header"));
+  conf_error("    topics: [a]\n    transforms:\n      - replace_field: { "
+             "include: [a], exclude: [b] }\n",
+             err, sizeof err);
+  assert_non_null(strstr(err, "include and exclude together"));
 
   ks_conf *c = conf_with("    topics_regex: \"orders\\\\..+\"\n    key: { "
                          "format: json }\n    headers: {}\n    null_values: "
