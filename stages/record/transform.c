@@ -315,17 +315,10 @@ static int parse_any(stage *st, const ev *e, int64_t *us) {
   }
   if (st->fmt)
     return ks_datefmt_parse(st->fmt, (const char *)e->s, e->n, us);
-  /* no format: RFC 3339 */
-  static const char *const iso[] = {"yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSX",
-                                    "yyyy-MM-dd'T'HH:mm:ssX", "yyyy-MM-dd"};
-  for (size_t i = 0; i < 3; i++) {
-    char err[64];
-    ks_datefmt *f = ks_datefmt_compile(iso[i], err, sizeof err);
-    int r = ks_datefmt_parse(f, (const char *)e->s, e->n, us);
-    ks_datefmt_free(f);
-    if (r == 0)
+  /* no format: RFC 3339, with or without a fraction, or a date */
+  for (size_t i = 0; i < KS__XF_NISO; i++)
+    if (ks_datefmt_parse(st->iso[i], (const char *)e->s, e->n, us) == 0)
       return 0;
-  }
   return -1;
 }
 
@@ -466,6 +459,11 @@ ks_xf *ks_xf_new(const ks_conf_transform *xs, size_t n,
       st->on = on_tsconv;
       if (xs[i].format) /* checked at start-up (conf/record.c) */
         st->fmt = ks_datefmt_compile(xs[i].format, err, sizeof err);
+      static const char *const iso[KS__XF_NISO] = {
+          "yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSX", "yyyy-MM-dd'T'HH:mm:ssX",
+          "yyyy-MM-dd"};
+      for (size_t f = 0; f < KS__XF_NISO; f++)
+        st->iso[f] = ks_datefmt_compile(iso[f], err, sizeof err);
     }
     }
   }
@@ -484,6 +482,8 @@ void ks_xf_free(ks_xf *x) {
     ks_buf_free(&x->stages[i].adds);
     ks_free(x->stages[i].add_set);
     ks_datefmt_free(x->stages[i].fmt);
+    for (size_t k = 0; k < KS__XF_NISO; k++)
+      ks_datefmt_free(x->stages[i].iso[k]);
   }
   ks_free(x->stages);
   ks_free(x);

@@ -47,6 +47,8 @@ struct stage {
   int found;
   /* timestamp_converter */
   ks_datefmt *fmt;
+#define KS__XF_NISO 3
+  ks_datefmt *iso[KS__XF_NISO]; /* RFC 3339 forms, when no format */
   int convert_next;
   /* debezium_unwrap */
   int env_depth;   /* the envelope's members are at this depth */
