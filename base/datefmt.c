@@ -38,9 +38,8 @@ struct ks_datefmt {
   size_t n;
 };
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                     "May", "Jun", "Jul", "Aug",
-                                     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 static int is_letter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -185,8 +184,8 @@ static int64_t digits(const char *s, size_t n, size_t *i, int min, int max) {
 }
 
 static int numeric(field f) {
-  return f != F_LIT && f != F_MONTH_NAME && f != F_AMPM &&
-         f != F_ZONE_RFC822 && f != F_ZONE_ISO;
+  return f != F_LIT && f != F_MONTH_NAME && f != F_AMPM && f != F_ZONE_RFC822 &&
+         f != F_ZONE_ISO;
 }
 
 static int zone(const char *s, size_t n, size_t *i, int64_t *off) {
@@ -203,7 +202,8 @@ static int zone(const char *s, size_t n, size_t *i, int64_t *off) {
     return -1;
   if (*i < n && s[*i] == ':')
     (*i)++;
-  if (*i < n && s[*i] >= '0' && s[*i] <= '9' && (mm = digits(s, n, i, 2, 2)) < 0)
+  if (*i < n && s[*i] >= '0' && s[*i] <= '9' &&
+      (mm = digits(s, n, i, 2, 2)) < 0)
     return -1;
   if (hh > 23 || mm > 59)
     return -1;
@@ -340,8 +340,8 @@ int ks_datefmt_parse(const ks_datefmt *f, const char *s, size_t n,
   return 0;
 }
 
-static size_t put(char *out, size_t cap, size_t o, const char *fmt,
-                  int64_t v, int w) {
+static size_t put(char *out, size_t cap, size_t o, const char *fmt, int64_t v,
+                  int w) {
   if (o >= cap)
     return o;
   int k = snprintf(out + o, cap - o, fmt, w, (long long)v);

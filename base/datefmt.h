@@ -23,8 +23,7 @@ void ks_datefmt_free(ks_datefmt *f);
 
 /* Text -> microseconds since the epoch (UTC unless the text has a zone).
  * 0, or -1 when the whole text does not follow the pattern. */
-int ks_datefmt_parse(const ks_datefmt *f, const char *s, size_t n,
-                     int64_t *us);
+int ks_datefmt_parse(const ks_datefmt *f, const char *s, size_t n, int64_t *us);
 /* Microseconds -> text in UTC; the length written (< cap), or 0. */
 size_t ks_datefmt_format(const ks_datefmt *f, int64_t us, char *out,
                          size_t cap);

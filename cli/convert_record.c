@@ -38,7 +38,8 @@ static void list(ks_buf *o, const char *csv, int pairs) {
   ks_buf_appendf(o, pairs ? "{ " : "[");
   int first = 1;
   char *save = NULL;
-  for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+  for (char *t = strtok_r(copy, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
     while (isspace((unsigned char)*t))
       t++;
     size_t n = strlen(t);
@@ -125,8 +126,9 @@ static int timestamp_converter(props *p, const char *n, ks_buf *o) {
   else if (t && strcmp(t, "Date") == 0)
     target = "date";
   if (f == NULL || target == NULL) {
-    fprintf(stderr, "transforms.%s: not carried over: ksink converts one "
-                    "value field to Timestamp, string, unix or Date\n",
+    fprintf(stderr,
+            "transforms.%s: not carried over: ksink converts one "
+            "value field to Timestamp, string, unix or Date\n",
             n);
     return -1;
   }
@@ -145,8 +147,9 @@ static int filter(props *p, const char *n, ks_buf *o) {
   const char *neg = xget(p, n, "negate");
   char key[256];
   if (pred == NULL) {
-    fprintf(stderr, "transforms.%s: not carried over: a Filter without a "
-                    "predicate drops every record\n",
+    fprintf(stderr,
+            "transforms.%s: not carried over: a Filter without a "
+            "predicate drops every record\n",
             n);
     return -1;
   }
@@ -166,8 +169,9 @@ static int filter(props *p, const char *n, ks_buf *o) {
     what = "header";
   }
   if (what == NULL || (strcmp(what, "tombstone") != 0 && arg == NULL)) {
-    fprintf(stderr, "transforms.%s: not carried over: predicate %s is not "
-                    "RecordIsTombstone, TopicNameMatches or HasHeaderKey\n",
+    fprintf(stderr,
+            "transforms.%s: not carried over: predicate %s is not "
+            "RecordIsTombstone, TopicNameMatches or HasHeaderKey\n",
             n, pred);
     return -1;
   }
@@ -194,11 +198,13 @@ static int unwrap(props *p, const char *n, ks_buf *o, int *tombstones_dropped) {
     deletes = "rewrite";
   else if ((mode && strcmp(mode, "none") == 0) ||
            (tmode && strcmp(tmode, "tombstone") == 0))
-    fprintf(stderr, "transforms.%s.delete.handling.mode: not carried over: "
-                    "ksink drops or rewrites deletes (drop used)\n",
+    fprintf(stderr,
+            "transforms.%s.delete.handling.mode: not carried over: "
+            "ksink drops or rewrites deletes (drop used)\n",
             n);
-  *tombstones_dropped = !(dt && strcmp(dt, "false") == 0) &&
-                        !(tmode && strcmp(tmode, "rewrite-with-tombstone") == 0);
+  *tombstones_dropped =
+      !(dt && strcmp(dt, "false") == 0) &&
+      !(tmode && strcmp(tmode, "rewrite-with-tombstone") == 0);
   ks_buf_appendf(o, "      - debezium_unwrap: { deletes: %s", deletes);
   if (add) {
     ks_buf_appendf(o, ", add_fields: ");
@@ -231,7 +237,8 @@ void ks__cc_record(props *p, ks_buf *o) {
   char copy[1024];
   snprintf(copy, sizeof copy, "%s", names ? names : "");
   char *save = NULL;
-  for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+  for (char *n = strtok_r(copy, ",", &save); n;
+       n = strtok_r(NULL, ",", &save)) {
     while (isspace((unsigned char)*n))
       n++;
     size_t nl = strlen(n);
@@ -243,9 +250,10 @@ void ks__cc_record(props *p, ks_buf *o) {
     const char *t = ks__cc_suffix(type ? type : "");
     int r = 0;
     if (xget(p, n, "predicate") && strcmp(t, "Filter") != 0) {
-      fprintf(stderr, "transforms.%s.predicate: not carried over: ksink "
-                      "applies predicates through filter only; the "
-                      "transform runs on every record\n",
+      fprintf(stderr,
+              "transforms.%s.predicate: not carried over: ksink "
+              "applies predicates through filter only; the "
+              "transform runs on every record\n",
               n);
     }
     if (strcmp(t, "ExtractField$Value") == 0 && xget(p, n, "field")) {
@@ -265,8 +273,9 @@ void ks__cc_record(props *p, ks_buf *o) {
       r = unwrap(p, n, &xf, &tombstones_dropped);
     }
     if (r == 0)
-      fprintf(stderr, "transforms.%s: not carried over: %s has no ksink "
-                      "transform\n",
+      fprintf(stderr,
+              "transforms.%s: not carried over: %s has no ksink "
+              "transform\n",
               n, type ? type : "a transform without type");
   }
   if (xf.len) {
@@ -284,8 +293,9 @@ void ks__cc_record(props *p, ks_buf *o) {
   else if (nv && strcmp(nv, "fail") == 0)
     ks_buf_appendf(o, "    null_values: fail\n");
   else if (nv)
-    fprintf(stderr, "behavior.on.null.values: not carried over: %s; ksink "
-                    "ignores, rejects (null_values: dlq) or fails on "
-                    "tombstones\n",
+    fprintf(stderr,
+            "behavior.on.null.values: not carried over: %s; ksink "
+            "ignores, rejects (null_values: dlq) or fails on "
+            "tombstones\n",
             nv);
 }

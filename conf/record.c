@@ -17,13 +17,17 @@ static const char *const key_keys[] = {"format", "column", NULL};
 static const char *const key_formats[] = {"string", "json", "bytes", NULL};
 static const char *const headers_keys[] = {"column", NULL};
 static const char *const null_names[] = {"dlq", "ignore", "fail", NULL};
-static const char *const xf_names[] = {
-    "debezium_unwrap",     "extract_field", "insert_field", "replace_field",
-    "timestamp_converter", "filter",        NULL};
+static const char *const xf_names[] = {"debezium_unwrap",
+                                       "extract_field",
+                                       "insert_field",
+                                       "replace_field",
+                                       "timestamp_converter",
+                                       "filter",
+                                       NULL};
 static const char *const unwrap_keys[] = {"deletes", "add_fields", NULL};
 static const char *const deletes_names[] = {"drop", "rewrite", NULL};
-static const char *const insert_keys[] = {"static", "timestamp", "topic",
-                                          "partition", "offset", NULL};
+static const char *const insert_keys[] = {"static",    "timestamp", "topic",
+                                          "partition", "offset",    NULL};
 static const char *const replace_keys[] = {"include", "exclude", "rename",
                                            NULL};
 static const char *const tsconv_keys[] = {"field", "format", "target", NULL};
@@ -207,8 +211,8 @@ static int load_insert(ks__conf_ctx *c, const ks__conf_node *m,
   getter g = {c, m, NULL, 0};
   KS__CONF_CALL(ks__conf_check_keys(c, m, insert_keys));
   if (get(&g, "static")) {
-    KS__CONF_CALL(kv_map(c, g.v, "a mapping of field: value", &x->statics,
-                         &x->nstatics));
+    KS__CONF_CALL(
+        kv_map(c, g.v, "a mapping of field: value", &x->statics, &x->nstatics));
     done(&g);
   }
   char **cols[] = {&x->ts_col, &x->topic_col, &x->partition_col,
@@ -247,8 +251,7 @@ static int load_replace(ks__conf_ctx *c, const ks__conf_node *m,
     return ks__conf_fail(c, m->line,
                          "include and exclude together: give one of them");
   if (!x->ninclude && !x->nexclude && !x->nrenames)
-    return ks__conf_fail(c, m->line,
-                         "expected include, exclude or rename");
+    return ks__conf_fail(c, m->line, "expected include, exclude or rename");
   return 0;
 }
 

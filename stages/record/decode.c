@@ -153,8 +153,7 @@ static int sink_string_ncp(ks_decoder *d, const uint8_t *s, size_t n,
   return !ks_js_string(&d->v, &str) && !ks__sh_string(&d->sh, s, n);
 }
 
-static int sink_key_ncp(ks_decoder *d, const uint8_t *k, size_t n,
-                        size_t ncp) {
+static int sink_key_ncp(ks_decoder *d, const uint8_t *k, size_t n, size_t ncp) {
   return !ks_js_key(&d->v, k, n, ncp) && !ks__sh_key(&d->sh, k, n);
 }
 
@@ -209,21 +208,21 @@ static const yajl_callbacks sink_callbacks = {
 
 /* The parser's callbacks: to the transforms when the table has some,
  * else straight to the sink. */
-#define XF(d) ((d)->xf ? ks_xf_callbacks() : NULL)
 static int on_null(void *ctx) {
   ks_decoder *d = ctx;
-  return d->xf ? XF(d)->yajl_null(ks_xf_entry(d->xf)) : sink_null(d);
+  return d->xf ? ks_xf_callbacks()->yajl_null(ks_xf_entry(d->xf))
+               : sink_null(d);
 }
 
 static int on_boolean(void *ctx, int b) {
   ks_decoder *d = ctx;
-  return d->xf ? XF(d)->yajl_boolean(ks_xf_entry(d->xf), b)
+  return d->xf ? ks_xf_callbacks()->yajl_boolean(ks_xf_entry(d->xf), b)
                : sink_boolean(d, b);
 }
 
 static int on_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
-  return d->xf ? XF(d)->yajl_number(ks_xf_entry(d->xf), t, n)
+  return d->xf ? ks_xf_callbacks()->yajl_number(ks_xf_entry(d->xf), t, n)
                : sink_number(d, t, n);
 }
 
@@ -297,7 +296,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
   if (!text_ok(d, s, n, &ncp, 0))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  return d->xf ? XF(d)->yajl_string(ks_xf_entry(d->xf), s, n)
+  return d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
                : sink_string_ncp(d, s, n, ncp);
 }
 
@@ -307,23 +306,23 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   if (!text_ok(d, k, n, &ncp, 1))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  return d->xf ? XF(d)->yajl_map_key(ks_xf_entry(d->xf), k, n)
+  return d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
                : sink_key_ncp(d, k, n, ncp);
 }
 
 static int on_open(ks_decoder *d, int is_array) {
   d->last_off = yajl_get_bytes_consumed(d->h);
   if (d->xf)
-    return is_array ? XF(d)->yajl_start_array(ks_xf_entry(d->xf))
-                    : XF(d)->yajl_start_map(ks_xf_entry(d->xf));
+    return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
+                    : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
   return sink_open(d, is_array);
 }
 
 static int on_close(ks_decoder *d, int is_array) {
   d->last_off = yajl_get_bytes_consumed(d->h);
   if (d->xf)
-    return is_array ? XF(d)->yajl_end_array(ks_xf_entry(d->xf))
-                    : XF(d)->yajl_end_map(ks_xf_entry(d->xf));
+    return is_array ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
+                    : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf));
   return sink_close(d);
 }
 

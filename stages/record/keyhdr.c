@@ -17,7 +17,8 @@ size_t ks_keyhdr_base64(char *out, const uint8_t *p, size_t n) {
     out[o++] = t[v & 63];
   }
   if (i < n) {
-    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+    uint32_t v =
+        (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
     out[o++] = t[v >> 18];
     out[o++] = t[v >> 12 & 63];
     out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
@@ -41,8 +42,8 @@ static int append_b64(ks_column *c, int rep, const uint8_t *p, size_t n) {
   int r = ks_buf_reserve(&c->values, need);
   if (r)
     return r;
-  c->values.len += ks_keyhdr_base64((char *)c->values.data + c->values.len,
-                                    p, n);
+  c->values.len +=
+      ks_keyhdr_base64((char *)c->values.data + c->values.len, p, n);
   return c->max_rep ? ks_column_str_end_rep(c, start, rep)
                     : ks_column_str_end(c, start);
 }

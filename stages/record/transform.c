@@ -4,16 +4,16 @@
  * whole value the same way (drop it, pass it on, record it) enters a
  * value mode that ends when the depth returns to where the value began.
  */
-#include "stages/record/transform_int.h"
 #include "base/buf.h"
 #include "base/datefmt.h"
+#include "stages/record/transform_int.h"
 
 #include <regex.h>
-#include <yajl/yajl_gen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
 
 /* ---- events ---- */
 
@@ -67,15 +67,15 @@ int ks__xf_next_plain(stage *st, evtype t) {
 }
 
 int ks__xf_fail(stage *st, const char *fmt, ...) {
-  static const char *const names[] = {"debezium_unwrap", "extract_field",
-                                      "insert_field", "replace_field",
+  static const char *const names[] = {"debezium_unwrap",     "extract_field",
+                                      "insert_field",        "replace_field",
                                       "timestamp_converter", "filter"};
   ks_xf *x = st->x;
   if (x->status == KS_XF_FAILED)
     return 0;
   x->status = KS_XF_FAILED;
-  int k = snprintf(x->err, sizeof x->err, "transforms[%s]: ",
-                   names[st->conf->kind]);
+  int k = snprintf(x->err, sizeof x->err,
+                   "transforms[%s]: ", names[st->conf->kind]);
   va_list ap;
   va_start(ap, fmt);
   if (k > 0 && (size_t)k < sizeof x->err)
@@ -233,16 +233,15 @@ size_t ks__xf_rfc3339(int64_t us, char *out, size_t cap) {
   static int once;
   if (!__atomic_load_n(&once, __ATOMIC_ACQUIRE)) {
     char err[64];
-    ks_datefmt *g = ks_datefmt_compile("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX", err,
-                                       sizeof err);
+    ks_datefmt *g =
+        ks_datefmt_compile("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX", err, sizeof err);
     ks_datefmt *expected = NULL;
     if (!__atomic_compare_exchange_n(&f, &expected, g, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
       ks_datefmt_free(g);
     __atomic_store_n(&once, 1, __ATOMIC_RELEASE);
   }
-  return ks_datefmt_format(__atomic_load_n(&f, __ATOMIC_ACQUIRE), us, out,
-                           cap);
+  return ks_datefmt_format(__atomic_load_n(&f, __ATOMIC_ACQUIRE), us, out, cap);
 }
 
 static int inserted(const ks_conf_transform *c, const ev *e) {
@@ -281,9 +280,10 @@ static int on_insert(stage *st, const ev *e) {
         !(n ? ks__xf_next_str(st, t, n) : ks__xf_next_plain(st, EV_NULL)))
       return 0;
   }
-  if (c->topic_col && (!ks__xf_next_key(st, c->topic_col) ||
-                       !(m && m->topic ? ks__xf_next_str(st, m->topic, strlen(m->topic))
-                                       : ks__xf_next_plain(st, EV_NULL))))
+  if (c->topic_col &&
+      (!ks__xf_next_key(st, c->topic_col) ||
+       !(m && m->topic ? ks__xf_next_str(st, m->topic, strlen(m->topic))
+                       : ks__xf_next_plain(st, EV_NULL))))
     return 0;
   if (c->partition_col && (!ks__xf_next_key(st, c->partition_col) ||
                            !(m ? ks__xf_next_num(st, m->partition)
@@ -328,10 +328,11 @@ static int convert(stage *st, const ev *e) {
   if (e->t == EV_NULL)
     return ks__xf_next(st, e);
   if ((e->t != EV_STR && e->t != EV_NUM) || parse_any(st, e, &us) != 0)
-    return ks__xf_fail(st, "field \"%s\": %.*s does not follow %s%s%s", c->field,
-                (int)(e->n > 64 ? 64 : e->n), e->s ? (const char *)e->s : "a",
-                c->format ? "\"" : "", c->format ? c->format : "RFC 3339",
-                c->format ? "\"" : "");
+    return ks__xf_fail(st, "field \"%s\": %.*s does not follow %s%s%s",
+                       c->field, (int)(e->n > 64 ? 64 : e->n),
+                       e->s ? (const char *)e->s : "a", c->format ? "\"" : "",
+                       c->format ? c->format : "RFC 3339",
+                       c->format ? "\"" : "");
   char t[80];
   size_t n = 0;
   switch (c->target) {
@@ -363,7 +364,7 @@ static int on_tsconv(stage *st, const ev *e) {
     st->convert_next = 0;
     if (ks__xf_opens(e))
       return ks__xf_fail(st, "field \"%s\" is %s, not a time", st->conf->field,
-                  e->t == EV_SMAP ? "an object" : "an array");
+                         e->t == EV_SMAP ? "an object" : "an array");
     return convert(st, e);
   }
   if (d == 1 && ks__xf_key_is(e, st->conf->field))

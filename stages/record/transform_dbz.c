@@ -17,8 +17,8 @@
 /* add_fields entry i: where it is in the envelope, and its column name
  * as Debezium names it (op -> __op, source.ts_ms -> __source_ts_ms,
  * table -> __table from source). */
-static const char *const envelope_fields[] = {"op", "ts_ms", "ts_us",
-                                              "ts_ns", NULL};
+static const char *const envelope_fields[] = {"op", "ts_ms", "ts_us", "ts_ns",
+                                              NULL};
 
 static int in_envelope(const char *f) {
   for (size_t i = 0; envelope_fields[i]; i++)
@@ -88,12 +88,13 @@ static void unwrap_reset(stage *st) {
  * rewritten. */
 static int unwrap_end(stage *st) {
   const ks_conf_transform *c = st->conf;
-  int is_delete = !st->out_open && (strcmp(st->op, "d") == 0 ||
-                                    (st->after_null && st->have_before &&
-                                     st->op[0] == 0));
+  int is_delete =
+      !st->out_open && (strcmp(st->op, "d") == 0 ||
+                        (st->after_null && st->have_before && st->op[0] == 0));
   if (!st->out_open && !is_delete)
-    return ks__xf_fail(st, "not a Debezium change event (no \"after\" row%s%s%s)",
-                st->op[0] ? ", op \"" : "", st->op, st->op[0] ? "\"" : "");
+    return ks__xf_fail(
+        st, "not a Debezium change event (no \"after\" row%s%s%s)",
+        st->op[0] ? ", op \"" : "", st->op, st->op[0] ? "\"" : "");
   if (is_delete) {
     if (!c->deletes_rewrite) {
       st->x->status = KS_XF_DROPPED;
@@ -235,9 +236,10 @@ int ks__xf_on_unwrap(stage *st, const ev *e) {
                : ks__xf_key_is(e, "before") ? PICK_BEFORE
                : ks__xf_key_is(e, "source") ? PICK_SOURCE
                : ks__xf_key_is(e, "op")     ? PICK_OP
-                                     : 0;
+                                            : 0;
     for (size_t i = 0; i < c->nadd_fields && !st->pick; i++)
-      if (!source_member(c->add_fields[i]) && ks__xf_key_is(e, c->add_fields[i]))
+      if (!source_member(c->add_fields[i]) &&
+          ks__xf_key_is(e, c->add_fields[i]))
         st->pick = (int)i + 1;
     if (!st->pick)
       ks__xf_value_mode(st, VM_SKIP, NULL, 0);
@@ -252,4 +254,3 @@ int ks__xf_on_unwrap(stage *st, const ev *e) {
     return unwrap_end(st); /* the envelope's } */
   return 1;                /* the root's } around a payload */
 }
-

@@ -212,11 +212,12 @@ static void test_timestamp_converter(void **state) {
                 "target: unix }\n      - timestamp_converter: { field: d, "
                 "target: date }\n      - timestamp_converter: { field: s, "
                 "format: \"dd/MMM/yyyy:HH:mm:ss.SSS Z\", target: string }\n");
-  expect(c,
-         "{\"ts\":\"2024-01-02T03:04:05.5+01:00\",\"d\":\"2024-01-02T23:59:59Z\""
-         ",\"s\":1704164645500}",
-         "{\"ts\":1704161045500,\"d\":\"2024-01-02\",\"s\":\"02/Jan/2024:03:04:"
-         "05.500 +0000\"}");
+  expect(
+      c,
+      "{\"ts\":\"2024-01-02T03:04:05.5+01:00\",\"d\":\"2024-01-02T23:59:59Z\""
+      ",\"s\":1704164645500}",
+      "{\"ts\":1704161045500,\"d\":\"2024-01-02\",\"s\":\"02/Jan/2024:03:04:"
+      "05.500 +0000\"}");
   ks_conf_free(c);
 }
 
@@ -229,16 +230,17 @@ static const char *const DBZ_SCHEMA =
 static void test_debezium_unwrap(void **state) {
   (void)state;
   char in[2048];
-  ks_conf *c = conf_with(
-      "    transforms:\n      - debezium_unwrap: { deletes: drop, "
-      "add_fields: [op, source.ts_ms, table] }\n");
+  ks_conf *c =
+      conf_with("    transforms:\n      - debezium_unwrap: { deletes: drop, "
+                "add_fields: [op, source.ts_ms, table] }\n");
   /* schemas.enable false: insert, update, delete */
-  expect(c,
-         "{\"before\":null,\"after\":{\"id\":1,\"name\":\"a\",\"o\":{\"k\":[1]}"
-         "},\"source\":{\"version\":\"2.1\",\"ts_ms\":1700000000000,\"table\":"
-         "\"orders\",\"x\":{\"ts_ms\":5}},\"op\":\"c\",\"ts_ms\":1700000000500}",
-         "{\"id\":1,\"name\":\"a\",\"o\":{\"k\":[1]},\"__op\":\"c\","
-         "\"__source_ts_ms\":1700000000000,\"__table\":\"orders\"}");
+  expect(
+      c,
+      "{\"before\":null,\"after\":{\"id\":1,\"name\":\"a\",\"o\":{\"k\":[1]}"
+      "},\"source\":{\"version\":\"2.1\",\"ts_ms\":1700000000000,\"table\":"
+      "\"orders\",\"x\":{\"ts_ms\":5}},\"op\":\"c\",\"ts_ms\":1700000000500}",
+      "{\"id\":1,\"name\":\"a\",\"o\":{\"k\":[1]},\"__op\":\"c\","
+      "\"__source_ts_ms\":1700000000000,\"__table\":\"orders\"}");
   expect(c,
          "{\"before\":{\"id\":1,\"name\":\"a\"},\"after\":{\"id\":1,\"name\":"
          "\"b\"},\"source\":{\"ts_ms\":1700000001000},\"op\":\"u\"}",
@@ -277,10 +279,11 @@ static void test_debezium_unwrap(void **state) {
 
   c = conf_with("    transforms:\n      - debezium_unwrap: { deletes: "
                 "rewrite, add_fields: [op] }\n");
-  expect(c,
-         "{\"before\":{\"id\":1,\"n\":{\"a\":[1,2]}},\"after\":null,\"source\":"
-         "{\"ts_ms\":1},\"op\":\"d\"}",
-         "{\"id\":1,\"n\":{\"a\":[1,2]},\"__op\":\"d\",\"__deleted\":\"true\"}");
+  expect(
+      c,
+      "{\"before\":{\"id\":1,\"n\":{\"a\":[1,2]}},\"after\":null,\"source\":"
+      "{\"ts_ms\":1},\"op\":\"d\"}",
+      "{\"id\":1,\"n\":{\"a\":[1,2]},\"__op\":\"d\",\"__deleted\":\"true\"}");
   expect(c, "{\"before\":null,\"after\":{\"id\":1},\"op\":\"c\"}",
          "{\"id\":1,\"__op\":\"c\",\"__deleted\":\"false\"}");
   snprintf(in, sizeof in,
@@ -317,12 +320,11 @@ static void test_filter(void **state) {
       "}\n      - filter: { predicate: { topic: \"orders\\\\.internal.*\" } "
       "}\n      - filter: { predicate: { tombstone: true } }\n");
   const ks_conf_table *t = &c->tables[0];
-  assert_int_equal(ks_xf_keep(t->transforms, t->ntransforms, "orders", 0, hdr,
-                              "other"),
-                   1);
-  assert_int_equal(ks_xf_keep(t->transforms, t->ntransforms, "orders", 0, hdr,
-                              "test-event"),
-                   0);
+  assert_int_equal(
+      ks_xf_keep(t->transforms, t->ntransforms, "orders", 0, hdr, "other"), 1);
+  assert_int_equal(
+      ks_xf_keep(t->transforms, t->ntransforms, "orders", 0, hdr, "test-event"),
+      0);
   assert_int_equal(ks_xf_keep(t->transforms, t->ntransforms,
                               "orders.internal.x", 0, hdr, "other"),
                    0);
@@ -330,9 +332,8 @@ static void test_filter(void **state) {
   assert_int_equal(ks_xf_keep(t->transforms, t->ntransforms,
                               "x.orders.internal", 0, hdr, "other"),
                    1);
-  assert_int_equal(ks_xf_keep(t->transforms, t->ntransforms, "orders", 1, hdr,
-                              "other"),
-                   0);
+  assert_int_equal(
+      ks_xf_keep(t->transforms, t->ntransforms, "orders", 1, hdr, "other"), 0);
   /* filters do not make a streaming chain */
   assert_null(ks_xf_new(t->transforms, t->ntransforms, &gen_cb, NULL));
   ks_conf_free(c);
@@ -363,9 +364,9 @@ static void test_datefmt(void **state) {
   assert_int_equal(parse("yyyy-MM-dd HH:mm:ss", "1970-01-01 00:00:01"),
                    1000000);
   assert_int_equal(parse("yyyyMMddHHmmss", "19700101000002"), 2000000);
-  assert_int_equal(parse("yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
-                         "1970-01-01T01:00:00.250+01:00"),
-                   250000);
+  assert_int_equal(
+      parse("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "1970-01-01T01:00:00.250+01:00"),
+      250000);
   assert_int_equal(parse("dd.MM.yy hh:mm a", "01.01.70 12:30 AM"),
                    30LL * 60 * 1000000);
   assert_int_equal(parse("MMM d, yyyy", "Jan 2, 1970"), 86400LL * 1000000);
@@ -376,8 +377,8 @@ static void test_datefmt(void **state) {
   assert_null(ks_datefmt_compile("yyyy-MM-dd EEE", err, sizeof err));
   assert_non_null(strstr(err, "'E'"));
   assert_null(ks_datefmt_compile("yyyy 'oops", err, sizeof err));
-  ks_datefmt *f = ks_datefmt_compile("yyyy-MM-dd'T'HH:mm:ss.SSS", err,
-                                     sizeof err);
+  ks_datefmt *f =
+      ks_datefmt_compile("yyyy-MM-dd'T'HH:mm:ss.SSS", err, sizeof err);
   char out[64];
   assert_int_equal(ks_datefmt_format(f, -1000, out, sizeof out), 23);
   assert_string_equal(out, "1969-12-31T23:59:59.999");
@@ -397,17 +398,17 @@ static void test_keyhdr(void **state) {
   ks_rowgroup rg;
   ks_rowgroup_init(&rg, specs, 1);
   ks_reject rej;
-  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(",
-                                        2, &rej),
-                   KS_EINVALID);
+  assert_int_equal(
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(", 2, &rej),
+      KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_INVALID_UTF8);
-  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":",
-                                        5, &rej),
-                   KS_EINVALID);
+  assert_int_equal(
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":", 5, &rej),
+      KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_MALFORMED_JSON);
-  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON,
-                                        " {\"a\":1} ", 9, &rej),
-                   0);
+  assert_int_equal(
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, " {\"a\":1} ", 9, &rej),
+      0);
   assert_int_equal(rg.cols[0].values.len, 7);
   assert_memory_equal(rg.cols[0].values.data, "{\"a\":1}", 7);
   ks_rowgroup_free(&rg);
