@@ -449,13 +449,12 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   }
   if (t->format == KS_FORMAT_JSONL &&
       (t->key_format != KS_KEY_NONE || t->headers_column))
-    return ks__conf_fail(c,
-                         ks__conf_key_line(map,
-                                           t->headers_column ? "headers"
-                                                             : "key",
-                                           map->line),
-                         "jsonl files hold the record values only; key and "
-                         "headers columns need format delta or parquet");
+    return ks__conf_fail(
+        c,
+        ks__conf_key_line(map, t->headers_column ? "headers" : "key",
+                          map->line),
+        "jsonl files hold the record values only; key and "
+        "headers columns need format delta or parquet");
   if ((v = ks__conf_get(map, "schema")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema");
     KS__CONF_CALL(resolve_schema(c, v, &t->schema_path));

@@ -49,13 +49,13 @@ static const ks_colspec *meta_of(ks_table *t, const ks_colspec *base) {
   t->own_meta = ks_calloc(n + 3, sizeof *t->own_meta);
   memcpy(t->own_meta, base, n * sizeof *base);
   if (tc->key_format != KS_KEY_NONE)
-    t->own_meta[n++] = (ks_colspec){tc->key_column, KS_COL_STRING, 1,
-                                    KS_SHAPE_FLAT};
+    t->own_meta[n++] =
+        (ks_colspec){tc->key_column, KS_COL_STRING, 1, KS_SHAPE_FLAT};
   if (tc->headers_column) {
-    t->own_meta[n++] = (ks_colspec){tc->headers_column, KS_COL_STRING, 1,
-                                    KS_SHAPE_MAP_STR};
-    t->own_meta[n++] = (ks_colspec){t->headers_base64, KS_COL_STRING, 1,
-                                    KS_SHAPE_LIST_STR};
+    t->own_meta[n++] =
+        (ks_colspec){tc->headers_column, KS_COL_STRING, 1, KS_SHAPE_MAP_STR};
+    t->own_meta[n++] =
+        (ks_colspec){t->headers_base64, KS_COL_STRING, 1, KS_SHAPE_LIST_STR};
   }
   t->nmeta = n;
   return t->own_meta;
