@@ -5,8 +5,9 @@
  * the ratio chain/bare, for the flat seed schema and for the demo's nested
  * schema, and for the columns a schemaless table learns from the corpus
  * (with the time learning took), and for the same events as Debezium
- * change events unwrapped by the debezium_unwrap transform. Usage: bench_chain [--events N] [--codec C]
- * [--rounds R] (best of R rounds is reported).
+ * change events unwrapped by the debezium_unwrap transform. Usage:
+ * bench_chain [--events N] [--codec C] [--rounds R] (best of R rounds is
+ * reported).
  */
 #include "bench/bench_common.h"
 #include "base/ks.h"
