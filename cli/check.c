@@ -221,6 +221,15 @@ static void check_kafka(checklist *cl, const ks_conf *c, int timeout_ms) {
         item(cl, "ok", "kafka topic %s (table %s): %d partitions", name,
              c->tables[i].name, mt->partition_cnt);
     }
+    if (c->tables[i].topics_regex) {
+      /* topics created later join at the next metadata refresh */
+      int n = 0;
+      for (int k = 0; k < md->topic_cnt; k++)
+        n += ks_conf_table_of(c, md->topics[k].topic) == (int)i;
+      item(cl, "ok", "kafka topics_regex %s (table %s): %d topics match now%s",
+           c->tables[i].topics_regex, c->tables[i].name, n,
+           n ? "" : " (topics created later are picked up)");
+    }
   }
   rd_kafka_metadata_destroy(md);
 

@@ -118,6 +118,12 @@ int ks__conf_load_features(ks__conf_ctx *c, const ks__conf_node *map,
                            ks_conf_table *t);
 void ks__conf_features_free(ks_conf_table *t);
 
+/* record.c: topics_regex, key, headers, null_values and transforms of
+ * one table. */
+int ks__conf_load_record(ks__conf_ctx *c, const ks__conf_node *map,
+                         ks_conf_table *t);
+void ks__conf_record_free(ks_conf_table *t);
+
 /* Returns from the calling function with the status of stmt when it
  * fails: the loaders' one error path. */
 #define KS__CONF_CALL(stmt)                                                    \

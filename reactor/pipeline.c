@@ -527,6 +527,7 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     t->conflicts += atomic_load_explicit(&c->conflicts, memory_order_relaxed);
     t->deadletter_records +=
         atomic_load_explicit(&c->deadletter_records, memory_order_relaxed);
+    t->skipped += atomic_load_explicit(&c->skipped, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;

@@ -122,6 +122,7 @@ int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
 /* One table's counters summed over workers. */
 typedef struct ks_table_totals {
   uint64_t written, files, commits, conflicts, rejected, deadletter_records;
+  uint64_t skipped; /* null_values: ignore, filters, Debezium deletes */
   uint64_t rejected_by[KS_REASON_COUNT];
   uint64_t schema_keyword[KS_KEYWORD_COUNT];
   int64_t delta_version;

@@ -117,7 +117,9 @@ static int deliver(ks_lane *w, ks_partition *p, rd_kafka_message_t *m) {
   if (r) {
     char why[160];
     snprintf(why, sizeof why,
-             "%s[%d] offset %lld rejected and errors.tolerance is none",
+             r == KS_ESTOPPED
+                 ? "%s[%d] offset %lld is a tombstone and null_values is fail"
+                 : "%s[%d] offset %lld rejected and errors.tolerance is none",
              p->topic, (int)m->partition, (long long)m->offset);
     ks_lane_fatal(w, why);
   }

@@ -13,6 +13,7 @@
 
 #include "stages/record/reject.h"
 #include "stages/record/schema.h"
+#include "stages/record/transform.h"
 #include "storage/parquet/column.h"
 
 typedef struct ks_decoder ks_decoder;
@@ -48,6 +49,19 @@ void ks_decoder_set_caller_marks(ks_decoder *d, int on);
  * is rej->code. rej may be NULL. */
 int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
                     ks_reject *rej);
+
+/* The table's transforms (transform.h), applied between the parser and
+ * the validator: the schema describes the transformed record. xs
+ * outlives the decoder. */
+void ks_decoder_set_transforms(ks_decoder *d, const ks_conf_transform *xs,
+                               size_t n);
+/* ks_decoder_feed with the Kafka record's coordinates (insert_field);
+ * meta may be NULL. Returns KS_DECODE_SKIPPED when a transform dropped
+ * the record (the columns are as before; not a reject). A transform that
+ * cannot apply rejects the record with reason transform. */
+#define KS_DECODE_SKIPPED 1
+int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
+                         const ks_xf_meta *meta, ks_reject *rej);
 
 /* Validates without shredding (ksink validate). Same verdicts. */
 int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,

@@ -25,7 +25,8 @@
   XX(BAD_WIRE_FORMAT, "bad_wire_format")                                       \
   XX(SCHEMA_CHANGE, "schema_change")                                           \
   XX(CONSTRAINT, "constraint")                                                 \
-  XX(PARTITION_VALUE, "partition_value")
+  XX(PARTITION_VALUE, "partition_value")                                       \
+  XX(TRANSFORM, "transform")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
 /* KS_REASON_NONE: no reject (yet). */
 typedef enum ks_reason {

@@ -769,7 +769,7 @@ static const bad_case bad_cases[] = {
      "mapping"},
     {HEAD "  - name: t\n",
      "t.yaml:4: tables[0].topics: missing; expected a non-empty sequence of "
-     "Kafka topics like [user-events]"},
+     "Kafka topics like [user-events], or topics_regex"},
     {HEAD "  - name: t\n"
           "    topics: []\n",
      "t.yaml:5: tables[0].topics: expected a non-empty sequence of Kafka "
