@@ -431,6 +431,8 @@ again:;
       return KS_ESTOPPED;
     }
   } else {
+    ks_xf_meta meta = {p->topic, p->partition, m->offset,
+                       rd_kafka_message_timestamp(m, NULL)};
     if (tc->value_format != KS_VALUE_FORMAT_JSON) {
       r = ks__tw_feed_wire(tw, m, &rej);
       if (r == KS_EAGAIN) { /* the lane holds m until the registry answers */
@@ -438,8 +440,6 @@ again:;
         return r;
       }
     } else {
-      ks_xf_meta meta = {p->topic, p->partition, m->offset,
-                         rd_kafka_message_timestamp(m, NULL)};
       r = ks_decoder_feed_meta(tw->dec, m->payload, m->len, &meta, &rej);
     }
     if (r == KS_DECODE_SKIPPED) {
