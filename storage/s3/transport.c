@@ -153,8 +153,6 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
-#define KS__S3_MAX_CONNECTIONS 64L
-
 int ks__s3_transport_init(ks__s3 *s3) {
   s3->multi = curl_multi_init();
   if (s3->multi == NULL)
@@ -163,13 +161,9 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
-  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, KS__S3_MAX_CONNECTIONS);
-  /* Each worker opens at most this many connections at once (and so runs
-   * at most this many requests): curl queues the rest, which bounds the
-   * sockets and the TLS and transfer buffers a worker can hold however
-   * many partitions, files and parts it has in flight. */
-  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                    KS__S3_MAX_CONNECTIONS);
+  /* at most 64 connections (requests) at once; curl queues the rest */
+  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
   s3->handles = 2;
@@ -636,10 +630,9 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
-/* An answer no retry heals: a 4xx that is neither one of the answers
- * callers expect (404 not found, 412/409 a conditional write lost) nor a
- * retryable one (408, 429, throttling). 403 AccessDenied (a policy, KMS,
- * an expired token the chain could not renew) is the usual one. */
+/* An answer no retry heals: a 4xx neither expected (404, 409/412 a lost
+ * conditional write, 416) nor retryable (408, 429, throttling); usually
+ * 403 AccessDenied (a policy, KMS, a token the chain could not renew). */
 static int refused(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
     return 0;
