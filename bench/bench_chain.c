@@ -10,7 +10,7 @@
  * alone by ksink's decoder and by libavro's generic reader (when the
  * bench is built with libavro), and the same events as Debezium change
  * events unwrapped by the debezium_unwrap transform. Usage: bench_chain [--events N] [--codec C]
- * [--schema seed,nested,learnt]
+ * [--schema seed,nested,learnt,registry,unwrap] (the rows to run)
  * [--rounds R] (best of R rounds is reported).
  */
 #include "bench/bench_avro.h"
@@ -380,7 +380,7 @@ int main(int argc, char **argv) {
   size_t n = 1000000;
   int rounds = 3;
   const char *codecs = "snappy,zstd,none";
-  const char *which = "seed,nested,learnt";
+  const char *which = "seed,nested,learnt,registry,unwrap";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--events") == 0)
       n = strtoull(argv[i + 1], NULL, 10);
@@ -461,13 +461,14 @@ int main(int argc, char **argv) {
     }
     chain_free(&cs);
   }
-  for (size_t k = 0; k < KS_ARRAY_SIZE(all); k++)
+  for (size_t k = 0; k < KS_ARRAY_SIZE(all) && strstr(which, "registry"); k++)
     if (strstr(codecs, all[k].name)) { /* the first codec asked for */
       registry_rows(&c, schemas[1], all[k].codec, all[k].name, rounds,
                     (double)c.n / bare);
       break;
     }
-  unwrap_row(&c, schemas[0], bare, rounds);
+  if (strstr(which, "unwrap"))
+    unwrap_row(&c, schemas[0], bare, rounds);
   /* Peak memory of the whole run: the corpus itself plus one table
    * writer's column buffers at their largest (a full row group). */
   struct rusage ru;
