@@ -100,11 +100,11 @@ stop_member ksink "$PID"
 
 pauses=$(count_log "$WORK/ksink.err" "$PAUSED")
 resumes=$(count_log "$WORK/ksink.err" "$RESUMED")
-echo "$metrics" | grep -qE "^ksink_memory_pauses_total $pauses$" || fail "ksink_memory_pauses_total does not say $pauses: $(echo "$metrics" | grep memory_pauses)"
-echo "$metrics" | grep -qE "^ksink_partitions_paused 0$" || fail "partitions still paused at the end: $(echo "$metrics" | grep partitions_paused)"
+grep -qE "^ksink_memory_pauses_total $pauses$" <<<"$metrics" || fail "ksink_memory_pauses_total does not say $pauses: $(echo "$metrics" | grep memory_pauses)"
+grep -qE "^ksink_partitions_paused 0$" <<<"$metrics" || fail "partitions still paused at the end: $(echo "$metrics" | grep partitions_paused)"
 peak_mib=$((peak_kib / 1024))
 limit_mib=$((BUDGET_MIB + OVERHEAD_MIB))
-if ldd "$KSINK" | grep -q libasan; then
+if grep -q libasan <<<"$(ldd "$KSINK")"; then
   log "AddressSanitizer build: RSS not checked (shadow memory and quarantine)"
 else
   [ "$peak_mib" -le "$limit_mib" ] || fail "peak RSS $peak_mib MiB is over the budget $BUDGET_MIB MiB + overhead $OVERHEAD_MIB MiB"
