@@ -5,11 +5,11 @@
 # byte or age flush trigger within reach: only the budget makes files.
 # Past 75% the worker flushes its largest table without pausing, which
 # keeps a slow but flowing store below the high-water mark; so the data
-# files' uploads are also refused (403) for a while once reading starts:
-# finished files pile up waiting for storage, and the worker must pause
-# its partitions past the high-water mark (90%), then resume under the
-# low-water mark (60%) once the uploads pass again -- visible in the log
-# and in /metrics. ksink's peak RSS (VmHWM) must stay under the budget
+# files' uploads also stall (the proxy holds their answers) once reading
+# starts: finished files pile up waiting for storage, and the worker must
+# pause its partitions past the high-water mark (90%), then resume under
+# the low-water mark (60%) once the store answers again -- visible in the
+# log and in /metrics. ksink's peak RSS (VmHWM) must stay under the budget
 # plus the fixed overhead documented below. Every valid record lands
 # exactly once.
 # Needs the ctest "rgw" fixture (KS_S3_ENDPOINT).
@@ -33,7 +33,7 @@ start_broker user-events:16
 "$KS_BUILD_DIR/test/ks_fault_proxy" --upstream "${KS_S3_ENDPOINT#http://}" \
   --port-file "$WORK/proxy.port" --stats-file "$WORK/proxy.stats" \
   --delay 100 --delay-ms 2000 \
-  --deny-on '^(PUT|POST) [^ ]*[.]parquet' --deny-while "$WORK/deny" \
+  --hold-on '^(PUT|POST) [^ ]*[.]parquet' --hold-while "$WORK/stall" \
   2>"$WORK/proxy.err" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
@@ -85,12 +85,12 @@ port=$(grep -oE '\(port [0-9]+\)' "$WORK/ksink.err" | head -1 | tr -dc 0-9)
 
 PAUSED='"msg":"worker 0: memory [0-9.]+ MiB of the [0-9.]+ MiB budget.*pausing'
 RESUMED='"msg":"worker 0: memory [0-9.]+ MiB, under 60% of the budget: resuming'
-touch "$WORK/deny"
-wait_log "$WORK/ksink.err" "$PAUSED" 1 60
-log "paused (the data files' uploads refused)"
-rm -f "$WORK/deny"
+touch "$WORK/stall"
+wait_log "$WORK/ksink.err" "$PAUSED" 1 90
+log "paused while the data files' uploads stall"
+rm -f "$WORK/stall"
 wait_log "$WORK/ksink.err" "$RESUMED" 1 90
-log "resumed"
+log "resumed once the store answers"
 
 # The last rows stay below the high-water mark and no other trigger is in
 # reach: SIGTERM flushes them once everything was read.
