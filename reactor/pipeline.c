@@ -60,6 +60,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   atomic_store(&p->total.delta_version, -1);
   collect_topics(p);
   int r;
+  const ks_registry_schema **latest =
+      ks_calloc(p->env.ntables ? p->env.ntables : 1, sizeof *latest);
   if (conf->nregistry_urls)
     p->env.registry = ks_registry_new(
         conf->registry_urls, conf->nregistry_urls, conf->registry_basic_auth,
@@ -71,7 +73,7 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
     if (given == NULL && conf->tables[i].schema_path == NULL &&
         conf->tables[i].value_format != KS_VALUE_FORMAT_JSON &&
         (r = ks_registry_table_schema(p->env.registry, &conf->tables[i],
-                                      &given, err, errlen)))
+                                      &given, &latest[i], err, errlen)))
       goto fail;
     if ((r = ks_table_open(conf, i, given, p->nworkers, &p->env.tables[i],
                            err, errlen)))
@@ -82,8 +84,15 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
    * read of each table's log. */
   for (size_t i = 0; i < p->env.ntables; i++)
     if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)) ||
-        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)))
+        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)) ||
+        (latest[i] &&
+         (r = ks_table_follow_registry(&p->env.tables[i],
+                                       latest[i]->json_schema,
+                                       latest[i]->json_schema_len, err,
+                                       errlen))))
       goto fail;
+  ks_free(latest);
+  latest = NULL;
   /* The Delta log needs a store that refuses a second put-if-absent:
    * check it once before anything is written. */
   if (conf->s3.conditional_writes_probe &&
@@ -111,6 +120,7 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   *out = p;
   return 0;
 fail:
+  ks_free(latest);
   ks_pipeline_free(p);
   return r;
 }

@@ -394,7 +394,8 @@ int ks_registry_fetch_start(ks_registry_fetch *f, uv_loop_t *loop,
 }
 
 int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
-                             ks_schema **out, char *err, size_t errlen) {
+                             ks_schema **out, const ks_registry_schema **rs,
+                             char *err, size_t errlen) {
   char subject[512], why[512] = "";
   snprintf(subject, sizeof subject, "%s-value", tc->topics[0]);
   const ks_registry_schema *s = NULL;
@@ -418,6 +419,8 @@ int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
              s->avro ? "json_schema" : "avro");
     return KS_ESCHEMA;
   }
+  if (rs)
+    *rs = s;
   char name[600];
   snprintf(name, sizeof name, "%s (schema id %u)", subject, s->id);
   return ks_schema_load_string(s->json_schema, s->json_schema_len, name, out,

@@ -33,7 +33,7 @@ static void set_columns(ks_table_writer *tw, ks_table_schema *ls) {
 static void open_stage(ks_table_writer *tw) {
   ks_rowgroup_init_schema(&tw->stage, tw->pq);
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
-  ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+  ks_decoder_set_refuse_dropped(tw->dec, tw->t->schemaless);
 }
 
 /* Schemaless: moves to the table's newest generation. The open batch is
@@ -71,7 +71,7 @@ ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
   tw->pq = t->pq;
   tw->file_pq = t->file_pq;
   tw->ndata = t->ndata;
-  if (t->schemaless)
+  if (atomic_load(&t->live)) /* schemaless, or following the registry */
     set_columns(tw, ks_schemaless_current(t));
   open_stage(tw);
   size_t np = t->partitioner ? ks_partitioner_ncols(t->partitioner) : 0;
@@ -337,7 +337,8 @@ again:;
         r = rej.code = KS_EINVALID;
         rej.reason = KS_REASON_NEW_FIELD;
       }
-    } else if (r == KS_EINVALID && tw->ls && rej.reason == KS_REASON_SCHEMA &&
+    } else if (r == KS_EINVALID && tw->t->schemaless &&
+               rej.reason == KS_REASON_SCHEMA &&
                rej.keyword != KS_KEYWORD_REQUIRED) {
       /* the columns' types are all a learnt schema asserts */
       rej.reason = KS_REASON_TYPE_CONFLICT;
