@@ -19,7 +19,8 @@
 # ksink has not seen) arrive: their partitions pause, nothing is rejected
 # or lost, /readyz says why, and they land once the registry answers
 # again.
-# schema_registry.url lists a dead URL first (tried in turn).
+# schema_registry.url lists a dead URL first (tried in turn); the registry
+# demands HTTP basic auth (schema_registry.basic_auth_user_info).
 #
 # Checked with DuckDB, row by row: every valid record exactly once with
 # its values and the documented column types; the rejects by reason
@@ -30,8 +31,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=150
 start_broker orders:3 events:2
 
+export SR_USER_INFO="sr-user:s3cr:et"
 python3 "$KS_SOURCE_DIR/test/fixtures/schema_registry/registry.py" \
-  --port-file "$WORK/sr.port" >"$WORK/sr.out" 2>"$WORK/sr.err" &
+  --auth "$SR_USER_INFO" --port-file "$WORK/sr.port" >"$WORK/sr.out" 2>"$WORK/sr.err" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/sr.port" ] && break; sleep 0.1; done
 [ -s "$WORK/sr.port" ] || fail "registry did not start: $(cat "$WORK/sr.err")"
@@ -58,6 +60,7 @@ reactor: { workers: 2 }
 storage: { url: "file://$WORK/lake" }
 schema_registry:
   url: [ "http://127.0.0.1:1", "$SR" ]
+  basic_auth_user_info: "$SR_USER_INFO"
 tables:
   - name: orders
     topics: [orders]
@@ -131,7 +134,14 @@ done
 grep -qE 'schema id [0-9]+ from the registry refused.*column qty' "$WORK/ksink.err" ||
   fail "v3 not refused naming qty: $(grep -i 'schema id' "$WORK/ksink.err" | tail -3)"
 
-# ksink validate: the same records, one base64 value a line
+# ksink validate: the same records, one base64 value a line (without
+# credentials: refused by the registry, said so)
+rc=0
+"$KSINK" validate --value-format avro --schema-registry "$SR" "$WORK/avro.b64" \
+  >"$WORK/validate.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q '401' "$WORK/validate.out" ||
+  fail "validate without credentials: exit $rc: $(head -3 "$WORK/validate.out")"
+export SR_BASIC_AUTH_USER_INFO=$SR_USER_INFO
 "$KSINK" validate --value-format avro --schema-registry "http://127.0.0.1:1,$SR" \
   "$WORK/avro.b64" >"$WORK/validate.out" 2>"$WORK/validate.err" ||
   fail "validate avro: $(tail -3 "$WORK/validate.out" "$WORK/validate.err")"

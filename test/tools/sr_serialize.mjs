@@ -26,7 +26,12 @@ import { writeFileSync } from 'node:fs';
 const [url, out, nArg, phaseArg] = process.argv.slice(2);
 const phase = phaseArg || 'all';
 const N = Number(nArg || 50);
-const client = new SchemaRegistryClient({ baseURLs: [url] });
+// SR_USER_INFO (user:password): the registry demands basic auth
+const client = new SchemaRegistryClient({
+  baseURLs: [url],
+  ...(process.env.SR_USER_INFO ? { basicAuthCredentials:
+    { credentialsSource: 'USER_INFO', userInfo: process.env.SR_USER_INFO } } : {}),
+});
 
 const fields = [
   { name: 'id', type: 'long' },
