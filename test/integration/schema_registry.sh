@@ -15,6 +15,7 @@
 #   events (value_format json_schema), plus records that cannot be tied
 #     to a schema: not in the wire format, an unknown schema id, a prefix
 #     cut short.
+# ksink starts while the registry is down for 5 s: start-up waits for it.
 # The registry goes down for 30 s just before the v2 records (a schema id
 # ksink has not seen) arrive: their partitions pause, nothing is rejected
 # or lost, /readyz says why, and they land once the registry answers
@@ -82,8 +83,12 @@ $PRODUCE orders "$WORK/avro_v1.b64"
 $PRODUCE events "$WORK/json.b64"
 $PRODUCE events "$WORK/bad.b64"
 
+# ksink starts while the registry is down: start-up waits for the
+# subjects' schemas (asking again with backoff), then runs
+curl -sf -XPOST "$SR/__control/down?seconds=5" >/dev/null
 run_ksink
-PORT=$(http_port "$WORK/ksink.err")
+wait_log "$WORK/ksink.err" 'start-up waits, asking again' 1 20
+PORT=$(http_port "$WORK/ksink.err" 60)
 wait_rows "$WORK/lake/orders" "$N"
 wait_rows "$WORK/lake/events" "$N"
 log "v1 orders and events landed"
