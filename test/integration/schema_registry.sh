@@ -162,6 +162,17 @@ sed -n 2p "$WORK/validate.out" | grep -q '^invalid  /schemas/ids/999: not in the
 sed -n 3p "$WORK/validate.out" | grep -q '^invalid  record of 3 bytes ends inside the 5-byte schema id prefix' ||
   fail "validate: $(cat "$WORK/validate.out")"
 
+# a JSON Schema with a reference (Confluent's references: the referenced
+# schema under the name the $ref uses), fetched through
+# /subjects/customer/versions/1: five valid, one the referenced schema
+# refuses
+rc=0
+"$KSINK" validate --value-format json_schema --schema-registry "$SR" \
+  "$WORK/refd.b64" >"$WORK/validate.out" 2>"$WORK/validate.err" || rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c '^ok$' "$WORK/validate.out")" = 5 ] &&
+  sed -n 6p "$WORK/validate.out" | grep -q '^invalid /customer/name type: expected string' ||
+  fail "validate with a reference: exit $rc: $(cat "$WORK/validate.out" "$WORK/validate.err")"
+
 # ksink check asks the registry for each table's subject
 "$KSINK" check -c "$WORK/ksink.yaml" >"$WORK/check.out" 2>&1 || fail "check: $(cat "$WORK/check.out")"
 grep -qE '^ok +schema registry: table orders: subject orders-value \(17 columns' "$WORK/check.out" ||

@@ -8,7 +8,10 @@
 //       avro_v1.jsonl   those records as JSON (what each column must hold;
 //                       note null)
 //       json.b64/.jsonl events (JSON Schema serializer)
-//       ids_v1.json     {"avro_v1": id, "json": id}
+//       refd.b64        5 records of a JSON Schema with a reference
+//                       (subject customer), then one the referenced
+//                       schema refuses (customer.name a number)
+//       ids_v1.json     {"avro_v1": id, "json": id, "refd": id}
 //   v2: avro_v2.b64     orders: N with v2
 //       avro_hdr.b64    N more with v2 in the header form: "<value> <header>",
 //                       the __value_schema_id header (magic 1 + GUID) base64
@@ -136,7 +139,39 @@ async function phaseV1() {
   }
   writeFileSync(`${out}/json.b64`, jb64.join('\n') + '\n');
   writeFileSync(`${out}/json.jsonl`, jjl.join('\n') + '\n');
-  writeFileSync(`${out}/ids_v1.json`, JSON.stringify({ avro_v1: id1, json: jid }));
+  // a JSON Schema with a reference (subject "customer", named by the URI
+  // the referrer's $ref uses)
+  const customer = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'http://example.com/customer.schema.json',
+    type: 'object',
+    properties: { name: { type: 'string' }, vip: { type: 'boolean' } },
+    required: ['name'],
+  };
+  await client.register('customer', { schemaType: 'JSON', schema: JSON.stringify(customer) });
+  const referrer = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'http://example.com/order.schema.json',
+    type: 'object',
+    properties: { id: { type: 'integer' }, customer: { $ref: 'customer.schema.json' } },
+    required: ['id', 'customer'],
+  };
+  const rid = await client.register('refd-value', {
+    schemaType: 'JSON', schema: JSON.stringify(referrer),
+    references: [{ name: 'customer.schema.json', subject: 'customer', version: 1 }],
+  });
+  const rser = new JsonSerializer(client, SerdeType.VALUE, { useSchemaId: rid });
+  const rb64 = [];
+  for (let i = 0; i < 5; i++) {
+    const v = { id: i, customer: { name: `c${i}`, vip: i % 2 === 0 } };
+    rb64.push((await rser.serialize('refd', v)).toString('base64'));
+  }
+  // by hand: the wire format around a value the referenced schema refuses
+  const bad = Buffer.concat([Buffer.from([0, rid >>> 24, (rid >>> 16) & 255, (rid >>> 8) & 255, rid & 255]),
+    Buffer.from(JSON.stringify({ id: 9, customer: { name: 7 } }))]);
+  rb64.push(bad.toString('base64'));
+  writeFileSync(`${out}/refd.b64`, rb64.join('\n') + '\n');
+  writeFileSync(`${out}/ids_v1.json`, JSON.stringify({ avro_v1: id1, json: jid, refd: rid }));
 }
 
 async function phaseV2() {
