@@ -270,6 +270,8 @@ static void gen_refs(ks_buf *b, yajl_val *docs, const texts *t, int comma) {
  * draft-07's $ref finds it. KS_REGISTRY_OK or KS_REGISTRY_BAD. */
 static int bundle(const texts *t, char **out, size_t *outlen, char *err,
                   size_t errlen) {
+  *out = NULL;
+  *outlen = 0;
   yajl_val docs[MAX_REFS + 1] = {0};
   int rc = KS_REGISTRY_OK;
   for (size_t i = 0; i < t->n && rc == 0; i++) {
@@ -320,6 +322,23 @@ static int bundle(const texts *t, char **out, size_t *outlen, char *err,
   for (size_t i = 0; i < t->n; i++)
     yajl_tree_free(docs[i]);
   return rc;
+}
+
+int ks_registry_bundle_json(char *const *texts_, const size_t *lens,
+                            char *const *names, size_t n, char **out,
+                            size_t *outlen, char *err, size_t errlen) {
+  texts t = {0};
+  if (n == 0 || n > MAX_REFS + 1) {
+    snprintf(err, errlen, "%zu schemas (1 to %d)", n, MAX_REFS + 1);
+    return KS_REGISTRY_BAD;
+  }
+  for (size_t i = 0; i < n; i++) {
+    t.t[i] = texts_[i];
+    t.len[i] = lens[i];
+    t.name[i] = names[i];
+  }
+  t.n = n;
+  return bundle(&t, out, outlen, err, errlen);
 }
 
 /* A schema from a registry answer (GET /schemas/ids/{id} or a subject

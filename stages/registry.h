@@ -74,6 +74,14 @@ int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
                              ks_schema **out, const ks_registry_schema **rs,
                              char *err, size_t errlen);
 
+/* A JSON Schema with references as one document (what the cache keeps as
+ * json_schema): texts[n - 1] is the root, texts[i < n - 1] the referenced
+ * schemas under names[i]; NUL-terminated texts. KS_REGISTRY_OK with *out
+ * (ks_free), or KS_REGISTRY_BAD with err. Exposed for the fuzz target. */
+int ks_registry_bundle_json(char *const *texts, const size_t *lens,
+                            char *const *names, size_t n, char **out,
+                            size_t *outlen, char *err, size_t errlen);
+
 typedef struct ks_registry_fetch ks_registry_fetch;
 typedef void (*ks_registry_cb)(ks_registry_fetch *f, int outcome,
                                const ks_registry_schema *s, const char *err);
