@@ -113,7 +113,7 @@ static void check_registry(checklist *cl, const ks_conf *c) {
     asked++;
     char err[1024] = "";
     ks_schema *s = NULL;
-    int rc = ks_registry_table_schema(r, t, &s, err, sizeof err);
+    int rc = ks_registry_table_schema(r, t, &s, NULL, err, sizeof err);
     if (rc) {
       item(cl, "FAIL", "schema registry: %s", err);
       if (rc != KS_EIO && t->schema_path == NULL)

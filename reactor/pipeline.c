@@ -37,6 +37,21 @@ static void collect_topics(ks_pipeline *p) {
         p->env.topics[p->env.ntopics++] = conf->tables[i].topics[j];
 }
 
+/* The columns of a table that takes them from the registry. An
+ * unreachable registry is asked again (1 s doubling to 30 s) for as long
+ * as it takes: nothing is consumed meanwhile, and the log says why. */
+static int registry_columns(ks_registry *reg, const ks_conf_table *tc,
+                            ks_schema **out, const ks_registry_schema **rs,
+                            char *err, size_t errlen) {
+  for (unsigned ms = 1000;; ms = ms * 2 > 30000 ? 30000 : ms * 2) {
+    int r = ks_registry_table_schema(reg, tc, out, rs, err, errlen);
+    if (r != KS_EIO)
+      return r;
+    ks_log_warn("%s; start-up waits, asking again in %u s", err, ms / 1000);
+    uv_sleep(ms);
+  }
+}
+
 int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
                     char *err, size_t errlen) {
   /* Large buffers (column buffers, file parts) get their own mappings at
@@ -60,6 +75,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   atomic_store(&p->total.delta_version, -1);
   collect_topics(p);
   int r;
+  const ks_registry_schema **latest =
+      ks_calloc(p->env.ntables ? p->env.ntables : 1, sizeof *latest);
   if (conf->nregistry_urls)
     p->env.registry = ks_registry_new(
         conf->registry_urls, conf->nregistry_urls, conf->registry_basic_auth,
@@ -70,8 +87,8 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
       schemas[i] = NULL; /* the pipeline owns it now */
     if (given == NULL && conf->tables[i].schema_path == NULL &&
         conf->tables[i].value_format != KS_VALUE_FORMAT_JSON &&
-        (r = ks_registry_table_schema(p->env.registry, &conf->tables[i],
-                                      &given, err, errlen)))
+        (r = registry_columns(p->env.registry, &conf->tables[i], &given,
+                              &latest[i], err, errlen)))
       goto fail;
     if ((r = ks_table_open(conf, i, given, p->nworkers, &p->env.tables[i],
                            err, errlen)))
@@ -82,8 +99,15 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
    * read of each table's log. */
   for (size_t i = 0; i < p->env.ntables; i++)
     if ((r = ks_table_evolve(conf, &p->env.tables[i], err, errlen)) ||
-        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)))
+        (r = ks_table_check_app_ids(conf, &p->env.tables[i], err, errlen)) ||
+        (latest[i] &&
+         (r = ks_table_follow_registry(&p->env.tables[i],
+                                       latest[i]->json_schema,
+                                       latest[i]->json_schema_len, err,
+                                       errlen))))
       goto fail;
+  ks_free(latest);
+  latest = NULL;
   /* The Delta log needs a store that refuses a second put-if-absent:
    * check it once before anything is written. */
   if (conf->s3.conditional_writes_probe &&
@@ -111,6 +135,7 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   *out = p;
   return 0;
 fail:
+  ks_free(latest);
   ks_pipeline_free(p);
   return r;
 }

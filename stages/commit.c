@@ -571,8 +571,8 @@ static int plan_schema(ks_committer *c) {
   ks_free(c->schema_from);
   c->schema_from = NULL;
   c->req.new_schema_string = c->req.schema_from = NULL;
-  if (!c->t->schemaless)
-    return 0;
+  if (atomic_load(&c->t->live) == NULL) /* not schemaless nor following */
+    return 0;                             /* the registry */
   ks_table_schema *files = NULL;
   for (size_t i = 0; i < c->nbatch; i++) {
     ks_table_schema *g = c->batch[i]->schema;

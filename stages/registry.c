@@ -4,6 +4,7 @@
  */
 #include "stages/registry.h"
 #include "base/ks.h"
+#include "base/jsontext.h"
 #include "base/log.h"
 
 #include <curl/curl.h>
@@ -131,6 +132,7 @@ static const char *jstr(yajl_val v, const char *key) {
 typedef struct texts {
   char *t[MAX_REFS + 1];
   size_t len[MAX_REFS + 1];
+  char *name[MAX_REFS + 1]; /* a reference's name (the root's: NULL) */
   size_t n;
 } texts;
 
@@ -170,6 +172,9 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
     yajl_tree_free(sub);
     if (r2)
       return r2;
+    const char *name = jstr(ref, "name"); /* the schema sub added last */
+    if (name && out->name[out->n - 1] == NULL)
+      out->name[out->n - 1] = ks_strdup(name);
   }
   const char *s = jstr(doc, "schema");
   if (s == NULL || out->n > MAX_REFS) {
@@ -204,6 +209,138 @@ static int dialect_ok(const char *text, char *err, size_t errlen) {
   return ok;
 }
 
+/* ---- JSON Schema references --------------------------------------------- */
+
+static void gen(ks_buf *b, yajl_val v) {
+  if (YAJL_IS_STRING(v)) {
+    ks_buf_append_json_str(b, v->u.string, strlen(v->u.string));
+  } else if (YAJL_IS_NUMBER(v)) {
+    ks_buf_append_str(b, YAJL_GET_NUMBER(v));
+  } else if (YAJL_IS_OBJECT(v)) {
+    ks_buf_append_byte(b, '{');
+    for (size_t i = 0; i < v->u.object.len; i++) {
+      if (i)
+        ks_buf_append_byte(b, ',');
+      const char *k = v->u.object.keys[i];
+      ks_buf_append_json_str(b, k, strlen(k));
+      ks_buf_append_byte(b, ':');
+      gen(b, v->u.object.values[i]);
+    }
+    ks_buf_append_byte(b, '}');
+  } else if (YAJL_IS_ARRAY(v)) {
+    ks_buf_append_byte(b, '[');
+    for (size_t i = 0; i < v->u.array.len; i++) {
+      if (i)
+        ks_buf_append_byte(b, ',');
+      gen(b, v->u.array.values[i]);
+    }
+    ks_buf_append_byte(b, ']');
+  } else {
+    ks_buf_append_str(b, YAJL_IS_TRUE(v) ? "true" : YAJL_IS_FALSE(v) ? "false"
+                                                                      : "null");
+  }
+}
+
+/* The referenced schemas, as members of a "definitions" object: each
+ * under "ksink-reference-<i>" with "$id" its reference name. */
+static void gen_refs(ks_buf *b, yajl_val *docs, const texts *t, int comma) {
+  for (size_t i = 0; i + 1 < t->n; i++) {
+    ks_buf_appendf(b, "%s\"ksink-reference-%zu\":{\"$id\":", comma ? "," : "",
+                   i);
+    comma = 1;
+    ks_buf_append_json_str(b, t->name[i], strlen(t->name[i]));
+    yajl_val d = docs[i];
+    for (size_t k = 0; k < d->u.object.len; k++) {
+      const char *key = d->u.object.keys[k];
+      if (strcmp(key, "$id") == 0)
+        continue;
+      ks_buf_append_byte(b, ',');
+      ks_buf_append_json_str(b, key, strlen(key));
+      ks_buf_append_byte(b, ':');
+      gen(b, d->u.object.values[k]);
+    }
+    ks_buf_append_byte(b, '}');
+  }
+}
+
+/* A JSON Schema with references, as one document. Confluent's JSON Schema
+ * references name each referenced schema by the URI the referrer's $ref
+ * uses; each goes into the root's "definitions" with that name as its
+ * "$id" (resolved against the root's base URI, as the $ref is), where
+ * draft-07's $ref finds it. KS_REGISTRY_OK or KS_REGISTRY_BAD. */
+static int bundle(const texts *t, char **out, size_t *outlen, char *err,
+                  size_t errlen) {
+  *out = NULL;
+  *outlen = 0;
+  yajl_val docs[MAX_REFS + 1] = {0};
+  int rc = KS_REGISTRY_OK;
+  for (size_t i = 0; i < t->n && rc == 0; i++) {
+    if ((i + 1 < t->n && t->name[i] == NULL) ||
+        ks_json_too_deep(t->t[i], t->len[i], 128) ||
+        (docs[i] = yajl_tree_parse(t->t[i], NULL, 0)) == NULL ||
+        !YAJL_IS_OBJECT(docs[i])) {
+      snprintf(err, errlen, "%s %.200s is not a JSON Schema object (or has "
+                            "no name, or nests deeper than 128)",
+               i + 1 < t->n ? "reference" : "schema",
+               i + 1 < t->n && t->name[i] ? t->name[i] : "");
+      rc = KS_REGISTRY_BAD;
+    }
+  }
+  if (rc == 0) {
+    yajl_val root = docs[t->n - 1];
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    ks_buf_append_byte(&b, '{');
+    int had = 0;
+    for (size_t k = 0; k < root->u.object.len; k++) {
+      const char *key = root->u.object.keys[k];
+      yajl_val v = root->u.object.values[k];
+      if (k)
+        ks_buf_append_byte(&b, ',');
+      ks_buf_append_json_str(&b, key, strlen(key));
+      ks_buf_append_byte(&b, ':');
+      if (!had && strcmp(key, "definitions") == 0 && YAJL_IS_OBJECT(v)) {
+        had = 1;
+        size_t n = b.len;
+        gen(&b, v);
+        b.len--; /* reopen it */
+        gen_refs(&b, docs, t, b.len > n + 1);
+        ks_buf_append_byte(&b, '}');
+      } else {
+        gen(&b, v);
+      }
+    }
+    if (!had) {
+      ks_buf_appendf(&b, "%s\"definitions\":{", root->u.object.len ? "," : "");
+      gen_refs(&b, docs, t, 0);
+      ks_buf_append_byte(&b, '}');
+    }
+    ks_buf_append_byte(&b, '}');
+    ks_buf_cstr(&b);
+    *out = (char *)ks_buf_steal(&b, outlen);
+  }
+  for (size_t i = 0; i < t->n; i++)
+    yajl_tree_free(docs[i]);
+  return rc;
+}
+
+int ks_registry_bundle_json(char *const *texts_, const size_t *lens,
+                            char *const *names, size_t n, char **out,
+                            size_t *outlen, char *err, size_t errlen) {
+  texts t = {0};
+  if (n == 0 || n > MAX_REFS + 1) {
+    snprintf(err, errlen, "%zu schemas (1 to %d)", n, MAX_REFS + 1);
+    return KS_REGISTRY_BAD;
+  }
+  for (size_t i = 0; i < n; i++) {
+    t.t[i] = texts_[i];
+    t.len[i] = lens[i];
+    t.name[i] = names[i];
+  }
+  t.n = n;
+  return bundle(&t, out, outlen, err, errlen);
+}
+
 /* A schema from a registry answer (GET /schemas/ids/{id} or a subject
  * version). KS_REGISTRY_*. */
 static int make(ks_registry *r, uint32_t id, yajl_val doc,
@@ -230,12 +367,10 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
     ks_buf_cstr(&js);
     s->json_schema = (char *)ks_buf_steal(&js, &s->json_schema_len);
   } else if (rc == 0) {
-    if (t.n > 1) {
-      snprintf(err, errlen, "schema id %u: JSON Schema references are not "
-                            "resolved (inline the referenced schemas)", id);
+    if (!dialect_ok(t.t[t.n - 1], err, errlen)) {
       rc = KS_REGISTRY_BAD;
-    } else if (!dialect_ok(t.t[0], err, errlen)) {
-      rc = KS_REGISTRY_BAD;
+    } else if (t.n > 1) {
+      rc = bundle(&t, &s->json_schema, &s->json_schema_len, err, errlen);
     } else {
       s->json_schema = ks_strdup(t.t[0]);
       s->json_schema_len = t.len[0];
@@ -243,8 +378,10 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   }
   if (rc == 0)
     s->text = ks_strdup(t.t[t.n - 1]);
-  for (size_t i = 0; i < t.n; i++)
+  for (size_t i = 0; i < t.n; i++) {
     ks_free(t.t[i]);
+    ks_free(t.name[i]);
+  }
   if (rc) {
     schema_free(s);
     return rc;
@@ -394,7 +531,8 @@ int ks_registry_fetch_start(ks_registry_fetch *f, uv_loop_t *loop,
 }
 
 int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
-                             ks_schema **out, char *err, size_t errlen) {
+                             ks_schema **out, const ks_registry_schema **rs,
+                             char *err, size_t errlen) {
   char subject[512], why[512] = "";
   snprintf(subject, sizeof subject, "%s-value", tc->topics[0]);
   const ks_registry_schema *s = NULL;
@@ -418,6 +556,8 @@ int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
              s->avro ? "json_schema" : "avro");
     return KS_ESCHEMA;
   }
+  if (rs)
+    *rs = s;
   char name[600];
   snprintf(name, sizeof name, "%s (schema id %u)", subject, s->id);
   return ks_schema_load_string(s->json_schema, s->json_schema_len, name, out,

@@ -67,10 +67,20 @@ void ks_registry_last_error(ks_registry *r, char *out, size_t outlen);
 
 /* Start-up: the table schema of a value_format json_schema/avro table
  * without tables[].schema: the newest schema of subject "<topic>-value"
- * (TopicNameStrategy, the first topic), mapped to columns. 0, or an error
+ * (TopicNameStrategy, the first topic), mapped to columns, and when rs is
+ * not NULL the registry's schema it came from (cached for the run). 0, or an error
  * (KS_EIO: the registry did not answer) with err. */
 int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
-                             ks_schema **out, char *err, size_t errlen);
+                             ks_schema **out, const ks_registry_schema **rs,
+                             char *err, size_t errlen);
+
+/* A JSON Schema with references as one document (what the cache keeps as
+ * json_schema): texts[n - 1] is the root, texts[i < n - 1] the referenced
+ * schemas under names[i]; NUL-terminated texts. KS_REGISTRY_OK with *out
+ * (ks_free), or KS_REGISTRY_BAD with err. Exposed for the fuzz target. */
+int ks_registry_bundle_json(char *const *texts, const size_t *lens,
+                            char *const *names, size_t n, char **out,
+                            size_t *outlen, char *err, size_t errlen);
 
 typedef struct ks_registry_fetch ks_registry_fetch;
 typedef void (*ks_registry_cb)(ks_registry_fetch *f, int outcome,

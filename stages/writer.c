@@ -35,7 +35,7 @@ static void open_stage(ks_table_writer *tw) {
   ks_rowgroup_init_schema(&tw->stage, tw->pq);
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
   ks_decoder_set_max_record(tw->dec, (size_t)tw->t->conf->max_record_bytes);
-  ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+  ks_decoder_set_refuse_dropped(tw->dec, tw->t->schemaless);
   ks_decoder_set_caller_marks(tw->dec, 1); /* ks_table_writer_add marks */
   ks_decoder_set_transforms(tw->dec, tw->t->conf->transforms,
                             tw->t->conf->ntransforms);
@@ -76,7 +76,7 @@ ks_table_writer *ks_table_writer_new(ks_lane *w, ks_table *t,
   tw->pq = t->pq;
   tw->file_pq = t->file_pq;
   tw->ndata = t->ndata;
-  if (t->schemaless)
+  if (atomic_load(&t->live)) /* schemaless, or following the registry */
     set_columns(tw, ks_schemaless_current(t));
   open_stage(tw);
   size_t np = t->partitioner ? ks_partitioner_ncols(t->partitioner) : 0;
@@ -458,7 +458,8 @@ again:;
         r = rej.code = KS_EINVALID;
         rej.reason = KS_REASON_NEW_FIELD;
       }
-    } else if (r == KS_EINVALID && tw->ls && rej.reason == KS_REASON_SCHEMA &&
+    } else if (r == KS_EINVALID && tw->t->schemaless &&
+               rej.reason == KS_REASON_SCHEMA &&
                rej.keyword != KS_KEYWORD_REQUIRED) {
       /* the columns' types are all a learnt schema asserts */
       rej.reason = KS_REASON_TYPE_CONFLICT;

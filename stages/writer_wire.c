@@ -12,8 +12,13 @@
  * slow or down. An unreachable registry is asked again with backoff
  * (1 s doubling to 30 s) for as long as it takes. The answer decides:
  *   - a schema: cached for the run; its columns are compared with the
- *     table's once: a field the table has no column for rejects that id's
- *     records as schema_change, naming the column;
+ *     table's once. A table that follows the registry (unpartitioned
+ *     Delta, stages/table/schemaless.h) takes the same or fewer columns
+ *     as they are, and added nullable columns under schema_evolution:
+ *     add_columns as a new generation of its columns (the writers move to
+ *     it, its first commit adds the columns to the Delta table); anything
+ *     else, and on other tables a field the table has no column for,
+ *     rejects that id's records as schema_change, naming the column;
  *   - 404 (unknown id) or a schema that does not load: the records are
  *     rejected as unknown_schema_id (asked again after 30 s).
  */
@@ -22,6 +27,7 @@
 #include "stages/record/wire.h"
 #include "stages/registry.h"
 #include "stages/source.h"
+#include "stages/table/schemaless.h"
 #include "stages/writer_int.h"
 
 #include <stdio.h>
@@ -88,7 +94,17 @@ static known *add(ks__tw_wire *w, const ks_wire *x) {
 static void compare_columns(ks__tw_wire *w, known *k) {
   ks_schema *ws = NULL;
   char err[256] = "", name[64];
-  snprintf(name, sizeof name, "schema id %u", k->id);
+  snprintf(name, sizeof name, "schema id %u", k->rs->id);
+  ks_table *t = w->tw->t;
+  if (atomic_load(&t->live)) {
+    /* the table follows the registry: the same columns, older ones, or
+     * added nullable columns (a new generation) */
+    char why[360];
+    if (ks_schemaless_adopt(t, k->rs->json_schema, k->rs->json_schema_len,
+                            name, why, sizeof why))
+      snprintf(k->why, sizeof k->why, ": %s", why);
+    return;
+  }
   ks_schema_opts o = {.table = 1, .format_assertion = 1};
   if (ks_schema_load_opts(k->rs->json_schema, k->rs->json_schema_len, name, &o,
                           &ws, err, sizeof err)) {

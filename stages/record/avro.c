@@ -193,6 +193,8 @@ static int emit_decimal(ks_avro_decoder *a, const ks_avro_node *w,
       t[o++] = digits[--nd];
     }
   }
+  if (sc == 0 && w->precision > 18) /* a string column (avro_schema.c) */
+    return ks__decoder_string(a->d, (const uint8_t *)t, (size_t)o);
   return ks__decoder_number(a->d, t, (size_t)o);
 }
 

@@ -413,8 +413,12 @@ static void typed(emitter *e, const char *t, int nullable, const char *more) {
 
 static void emit_decimal(emitter *e, const ks_avro_node *n, int nullable) {
   int ip = n->precision - n->scale;
-  if (n->scale == 0) { /* an integer: long, or a double past 18 digits */
-    typed(e, n->precision <= 18 ? "integer" : "number", nullable, "");
+  if (n->scale == 0) { /* an integer: long, or past 18 digits its exact
+                          digits as a string (a double would round them) */
+    if (n->precision <= 18)
+      typed(e, "integer", nullable, "");
+    else
+      typed(e, "string", nullable, ",\"pattern\":\"^-?[0-9]+$\"");
     return;
   }
   /* multipleOf 10^-s and bounds +-(10^(p-s) - 10^-s), "99.99" for

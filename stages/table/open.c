@@ -345,6 +345,16 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
   return r;
 }
 
+int ks_table_follow_registry(ks_table *t, const char *json, size_t len,
+                             char *err, size_t errlen) {
+  if (t->conf->format != KS_FORMAT_DELTA || t->partitioner ||
+      t->mapped_schema || wants_column_mapping(t))
+    return 0;
+  char name[300];
+  snprintf(name, sizeof name, "table %s (registry schema)", t->conf->name);
+  return ks_schemaless_start_registry(t, json, len, name, err, errlen);
+}
+
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
   ks_free(t->checks_sig);

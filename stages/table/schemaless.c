@@ -26,14 +26,10 @@ void ks_table_schema_unref(ks_table_schema *s) {
   ks_free(s);
 }
 
-/* A generation of `tree` (taken over, freed on failure). */
-static int build(const ks_table *t, ks_infer_node *tree, uint64_t gen,
-                 ks_table_schema **out, char *err, size_t errlen) {
-  ks_table_schema *s = ks_calloc(1, sizeof *s);
-  atomic_init(&s->refs, 1);
-  s->gen = gen;
-  s->tree = tree;
-  int r = ks_infer_compile(tree, t->conf->name, &s->schema, err, errlen);
+/* The trees and schemaString of s, whose s->schema is set; on failure
+ * s is freed. */
+static int finish(const ks_table *t, ks_table_schema *s, int r,
+                  ks_table_schema **out, char *err, size_t errlen) {
   if (r == 0) {
     s->pq = ks_schema_table_tree(s->schema, t->meta, t->nmeta, err, errlen);
     r = s->pq ? 0 : KS_ESCHEMA;
@@ -53,6 +49,32 @@ static int build(const ks_table *t, ks_infer_node *tree, uint64_t gen,
   }
   *out = s;
   return 0;
+}
+
+/* A generation of `tree` (taken over, freed on failure). */
+static int build(const ks_table *t, ks_infer_node *tree, uint64_t gen,
+                 ks_table_schema **out, char *err, size_t errlen) {
+  ks_table_schema *s = ks_calloc(1, sizeof *s);
+  atomic_init(&s->refs, 1);
+  s->gen = gen;
+  s->tree = tree;
+  int r = ks_infer_compile(tree, t->conf->name, &s->schema, err, errlen);
+  return finish(t, s, r, out, err, errlen);
+}
+
+/* A generation of a registry schema's JSON Schema, its columns ordered
+ * after `order` when not NULL (no tree: nothing is learnt). */
+static int build_registry(const ks_table *t, const char *json, size_t len,
+                          const char *name, const ks_pq_schema *order,
+                          uint64_t gen, ks_table_schema **out, char *err,
+                          size_t errlen) {
+  ks_table_schema *s = ks_calloc(1, sizeof *s);
+  atomic_init(&s->refs, 1);
+  s->gen = gen;
+  int r = ks_schema_load_string(json, len, name, &s->schema, err, errlen);
+  if (r == 0 && order)
+    r = ks_schema_conform(s->schema, order, err, errlen);
+  return finish(t, s, r, out, err, errlen);
 }
 
 static const char *const *meta_names(const ks_table *t, const char **names) {
@@ -90,6 +112,62 @@ int ks_schemaless_start(ks_table *t, const char *schema_string, char *err,
   }
   uv_mutex_init(&t->live_lock);
   atomic_store(&t->live, s);
+  return 0;
+}
+
+int ks_schemaless_start_registry(ks_table *t, const char *json, size_t len,
+                                 const char *name, char *err, size_t errlen) {
+  ks_table_schema *s = NULL;
+  int r = build_registry(t, json, len, name, t->pq, 0, &s, err, errlen);
+  if (r)
+    return r;
+  uv_mutex_init(&t->live_lock);
+  atomic_store(&t->live, s);
+  return 0;
+}
+
+int ks_schemaless_adopt(ks_table *t, const char *json, size_t len,
+                        const char *name, char *why, size_t whylen) {
+  uv_mutex_lock(&t->live_lock);
+  ks_table_schema *cur = atomic_load(&t->live);
+  ks_table_schema *next = NULL;
+  char err[400];
+  int r = build_registry(t, json, len, name, cur->pq, cur->gen + 1, &next,
+                         err, sizeof err);
+  if (r) {
+    uv_mutex_unlock(&t->live_lock);
+    snprintf(why, whylen, "%s does not map to columns: %s", name, err);
+    return KS_ESCHEMA;
+  }
+  ks_delta_schema_change d;
+  if (ks_delta_schema_diff(next->pq, cur->pq, 1, &d) == 0) {
+    /* the columns hold its records: the same, or a subset whose missing
+     * columns are nullable (an older writer schema) */
+    uv_mutex_unlock(&t->live_lock);
+    ks_table_schema_unref(next);
+    return 0;
+  }
+  int fwd = ks_delta_schema_diff(cur->pq, next->pq, 1, &d);
+  if (fwd || !t->conf->add_columns) {
+    uv_mutex_unlock(&t->live_lock);
+    ks_table_schema_unref(next);
+    if (fwd)
+      snprintf(why, whylen, "%s does not fit table %s: %s", name,
+               t->conf->name, d.reason);
+    else
+      snprintf(why, whylen,
+               "%s does not fit table %s: column %s is new "
+               "(schema_evolution: add_columns would add it)",
+               name, t->conf->name, d.first_added);
+    return KS_ESCHEMA;
+  }
+  ks_log_info("table %s: %s adds column %s (schema generation %llu: %zu "
+              "data leaf columns, was %zu)",
+              t->conf->name, name, d.first_added,
+              (unsigned long long)next->gen, next->ndata, cur->ndata);
+  atomic_store(&t->live, next);
+  ks_table_schema_unref(cur); /* the table's reference */
+  uv_mutex_unlock(&t->live_lock);
   return 0;
 }
 
@@ -207,6 +285,15 @@ int ks_schemaless_plan(ks_table *t, ks_table_schema *files,
     ks_pq_schema_free(tt); /* the files only add nullable columns */
     *out = ks_table_schema_ref(files);
     return 0;
+  }
+  if (files->tree == NULL) { /* registry columns: nothing learnt to merge */
+    snprintf(err, errlen,
+             "another writer gave the table columns this process's files do "
+             "not have: %s; the batch is not committed (restart to take the "
+             "table's columns)",
+             d.reason);
+    ks_pq_schema_free(tt);
+    return KS_ECONFLICT;
   }
   /* Both sides have columns the other lacks: another process learnt other
    * fields. The table's newest generation takes the union, so that this

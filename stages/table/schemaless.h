@@ -49,6 +49,23 @@ struct ks_table_schema {
 int ks_schemaless_start(ks_table *t, const char *schema_string, char *err,
                         size_t errlen);
 
+/* Tables whose columns come from the Schema Registry (value_format
+ * json_schema/avro without tables[].schema, unpartitioned Delta): the
+ * first generation is the start-up schema's (json, the table JSON Schema
+ * it maps to), in t->pq's column order. t->schemaless stays 0: nothing is
+ * learnt from records. 0, or KS_ESCHEMA with err. */
+int ks_schemaless_start_registry(ks_table *t, const char *json, size_t len,
+                                 const char *name, char *err, size_t errlen);
+/* A new writer schema (its table JSON Schema; name for messages) met while
+ * running. 0 when the table's newest generation holds its records (its
+ * columns are the same, or it lacks only nullable ones), or when it adds
+ * only nullable columns and schema_evolution: add_columns is set: the
+ * next generation is installed (writers move to it as for learnt
+ * columns, and the commit of its files adds the columns to the Delta
+ * table). Else KS_ESCHEMA with why naming the column. */
+int ks_schemaless_adopt(ks_table *t, const char *json, size_t len,
+                        const char *name, char *why, size_t whylen);
+
 ks_table_schema *ks_table_schema_ref(ks_table_schema *s);
 void ks_table_schema_unref(ks_table_schema *s);
 /* The table's newest generation, with a reference for the caller. */

@@ -75,6 +75,15 @@ typedef struct ks_table {
   uv_mutex_t live_lock;
 } ks_table;
 
+/* A table whose columns come from the Schema Registry (value_format
+ * json_schema/avro without tables[].schema), after ks_table_evolve: json
+ * is the table JSON Schema of the subject's newest schema. An unpartitioned
+ * Delta table without column mapping follows the registry while running
+ * (stages/table/schemaless.h, ks_schemaless_adopt); others keep their
+ * start-up columns. 0, or KS_ESCHEMA with err. */
+int ks_table_follow_registry(ks_table *t, const char *json, size_t len,
+                             char *err, size_t errlen);
+
 /* Opens table i of conf (start-up, control thread): loads its schema
  * (`given` when not NULL: taken over), builds its trees and layout and
  * picks its committer among nlanes lanes. 0, or KS_ECONFIG / KS_ESCHEMA /

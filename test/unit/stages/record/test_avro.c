@@ -430,6 +430,55 @@ static void wire_format(void **state) {
   assert_int_equal(ks_wire_parse(json, 7, hdr, 5, &w, &rej), KS_EINVALID);
 }
 
+/* decimal(38,0): its exact digits as a string column (a double would
+ * round them); decimal(18,0): a long */
+static void wide_integer_decimals(void **state) {
+  (void)state;
+  static const char sch[] =
+      "{\"type\":\"record\",\"name\":\"D\",\"fields\":["
+      "{\"name\":\"big\",\"type\":{\"type\":\"bytes\",\"logicalType\":"
+      "\"decimal\",\"precision\":38,\"scale\":0}},"
+      "{\"name\":\"small\",\"type\":{\"type\":\"bytes\",\"logicalType\":"
+      "\"decimal\",\"precision\":18,\"scale\":0}}]}";
+  fixture f = {0};
+  f.v2 = parse(sch);
+  ks_buf js;
+  ks_buf_init(&js, 0);
+  char err[512] = "";
+  assert_int_equal(ks_avro_schema_to_json_schema(f.v2, &js, err, sizeof err),
+                   0);
+  assert_int_equal(ks_schema_load_string((char *)js.data, js.len, "d.avsc",
+                                         &f.s, err, sizeof err),
+                   0);
+  ks_buf_free(&js);
+  assert_int_equal(col(&f, "big")->type, KS_COL_STRING);
+  assert_int_equal(col(&f, "small")->type, KS_COL_INT64);
+  ks_rowgroup_init_schema(&f.rg_avro, ks_schema_tree(f.s));
+  ks_rowgroup_init_schema(&f.rg_json, ks_schema_tree(f.s));
+  f.da = ks_decoder_new(f.s, &f.rg_avro, 0);
+  f.dj = ks_decoder_new(f.s, &f.rg_json, 0);
+  f.a = ks_avro_decoder_new(f.da);
+  /* -(2^120 + 1) = -1329227995784915872903807060280344577 */
+  static const uint8_t big[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff};
+  static const uint8_t small[] = {0x0d, 0xe0, 0xb6, 0xb3, 0xa7, 0x63,
+                                  0xff, 0xff}; /* 999999999999999999 */
+  enc e = {0};
+  put_bytes(&e, big, sizeof big);
+  put_bytes(&e, small, sizeof small);
+  same(&f, f.v2, &e,
+       "{\"big\":\"-1329227995784915872903807060280344577\","
+       "\"small\":999999999999999999}");
+  ks_avro_decoder_free(f.a);
+  ks_decoder_free(f.da);
+  ks_decoder_free(f.dj);
+  ks_rowgroup_free(&f.rg_avro);
+  ks_rowgroup_free(&f.rg_json);
+  ks_schema_free(f.s);
+  ks_avro_schema_free(f.v2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(type_mapping, setup, teardown),
@@ -439,6 +488,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test(bad_schemas_fail_with_a_reason),
       cmocka_unit_test(wire_format),
+      cmocka_unit_test(wide_integer_decimals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
