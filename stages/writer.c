@@ -434,7 +434,7 @@ again:;
     ks_xf_meta meta = {p->topic, p->partition, m->offset,
                        rd_kafka_message_timestamp(m, NULL)};
     if (tc->value_format != KS_VALUE_FORMAT_JSON) {
-      r = ks__tw_feed_wire(tw, m, &rej);
+      r = ks__tw_feed_wire(tw, m, &meta, &rej);
       if (r == KS_EAGAIN) { /* the lane holds m until the registry answers */
         ks_rowgroup_rollback_row(&tw->stage);
         return r;
