@@ -473,10 +473,11 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
                            "%s needs schema_registry.url (the registry the "
                            "record's schema id refers to)",
                            value_format_names[t->value_format]);
-    if (t->value_format != KS_VALUE_FORMAT_JSON && t->ntransforms)
-      return ks__conf_fail(c, ks__conf_key_line(map, "transforms", v->line),
-                           "transforms apply to JSON record values; a %s "
-                           "table takes its records as the schema gives them",
+    if (t->value_format != KS_VALUE_FORMAT_JSON &&
+        t->format == KS_FORMAT_JSONL)
+      return ks__conf_fail(c, v->line,
+                           "%s needs format delta or parquet (jsonl files "
+                           "hold each value as the JSON text it came as)",
                            value_format_names[t->value_format]);
     ks__conf_path_pop(c, saved);
   }

@@ -446,6 +446,13 @@ static void test_conf(void **state) {
   assert_string_equal(err, "t.yaml:8: tables[0]: jsonl files hold the record "
                            "values only; key and headers columns need "
                            "format delta or parquet");
+  conf_error("    topics: [a]\n    format: jsonl\n    value_format: avro\n"
+             "    transforms:\n      - debezium_unwrap: {}\n"
+             "schema_registry:\n  url: http://127.0.0.1:1\n",
+             err, sizeof err);
+  assert_string_equal(err, "t.yaml:7: tables[0].value_format: avro needs "
+                           "format delta or parquet (jsonl files hold each "
+                           "value as the JSON text it came as)");
   conf_error("    topics: [a]\n    transforms:\n      - filter: { predicate: "
              "{ header: a, topic: b } }\n",
              err, sizeof err);
