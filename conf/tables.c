@@ -479,6 +479,15 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
                            "%s needs format delta or parquet (jsonl files "
                            "hold each value as the JSON text it came as)",
                            value_format_names[t->value_format]);
+    for (size_t i = 0; i < t->ntransforms && !t->schema_path &&
+                       t->value_format != KS_VALUE_FORMAT_JSON;
+         i++)
+      if (t->transforms[i].kind != KS_XF_FILTER)
+        return ks__conf_fail(c, v->line,
+                             "%s with transforms needs a schema file for the "
+                             "transformed record (the registry's schema "
+                             "describes the record before them)",
+                             value_format_names[t->value_format]);
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {

@@ -453,6 +453,17 @@ static void test_conf(void **state) {
   assert_string_equal(err, "t.yaml:7: tables[0].value_format: avro needs "
                            "format delta or parquet (jsonl files hold each "
                            "value as the JSON text it came as)");
+  conf_error("    topics: [a]\n    value_format: json_schema\n"
+             "    transforms:\n      - extract_field: payload\n"
+             "schema_registry:\n  url: http://127.0.0.1:1\n",
+             err, sizeof err);
+  assert_string_equal(err, "t.yaml:6: tables[0].value_format: json_schema "
+                           "with transforms needs a schema file for the "
+                           "transformed record (the registry's schema "
+                           "describes the record before them)");
+  ks_conf_free(conf_with("    value_format: avro\n    transforms:\n      - "
+                         "filter: { predicate: { tombstone: true } }\n"
+                         "schema_registry:\n  url: http://127.0.0.1:1\n"));
   conf_error("    topics: [a]\n    transforms:\n      - filter: { predicate: "
              "{ header: a, topic: b } }\n",
              err, sizeof err);
