@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Debezium change events in Avro (the shape of Debezium's AvroConverter),
 # serialized by Confluent's own AvroSerializer (test/tools/dbz_avro.mjs)
-# against the registry fixture and produced with kafkajs, with a tombstone
-# after each delete (python3-confluent-kafka), unwrapped by
-# debezium_unwrap while the Avro decoder reads them (value_format: avro):
+# against the registry fixture, keyed by the row's key through the JSON
+# Schema serializer (prefix and __key_schema_id header forms; key.format:
+# json_schema), produced with python3-confluent-kafka with a tombstone
+# after each delete, unwrapped by debezium_unwrap while the Avro decoder
+# reads them (value_format: avro):
 #   dbz:     deletes rewritten (`before` + __deleted "true"), add_fields
 #            op and source.ts_ms;
 #   dbzdrop: deletes dropped.
 # Both tables are read back with DuckDB row by row (every insert, update
-# and kept delete exactly once, types checked); the skipped counts are the
-# tombstones (and the dropped deletes); nothing is rejected.
+# and kept delete exactly once with its key, types checked); the skipped
+# counts are the tombstones (and the dropped deletes); nothing is rejected.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PY=/usr/bin/python3
 $PY -c 'import confluent_kafka' 2>/dev/null || {
@@ -31,17 +33,21 @@ node "$KS_SOURCE_DIR/test/tools/dbz_avro.mjs" "$SR" "$WORK" "$N" ||
 log "serialized: $(cat "$WORK/dbz_counts.json")"
 deletes=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["deletes"])' "$WORK/dbz_counts.json")
 
+# keyed as Debezium keys them (the row's key, {"id": n}, written by the
+# JSON Schema serializer, half in the __key_schema_id header form), with a
+# tombstone after each delete (tombstones.on.delete)
 for t in dbz dbzdrop; do
-  node "$KS_SOURCE_DIR/test/tools/kafka_produce.mjs" "$BOOTSTRAP" "$t" "$WORK/dbz.b64" >/dev/null ||
-    fail "produce to $t"
-  # a tombstone after each delete, as Debezium writes (tombstones.on.delete)
-  $PY - "$BOOTSTRAP" "$t" "$deletes" <<'PY' || fail "tombstones to $t"
-import sys
+  $PY - "$BOOTSTRAP" "$t" "$WORK/dbz.b64" <<'PY' || fail "produce to $t"
+import base64, sys
 from confluent_kafka import Producer
-bootstrap, topic, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-p = Producer({"bootstrap.servers": bootstrap})
-for i in range(n):
-    p.produce(topic, value=None, key=f"d{i}".encode())
+bootstrap, topic, path = sys.argv[1:4]
+p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+for line in open(path):
+    f = line.split()
+    value = None if f[0] == "-" else base64.b64decode(f[0])
+    headers = [("__key_schema_id", base64.b64decode(f[2]))] if len(f) > 2 else None
+    p.produce(topic, value=value, key=base64.b64decode(f[1]), headers=headers)
+    p.poll(0)
 sys.exit(1 if p.flush(30) else 0)
 PY
 done
@@ -74,6 +80,7 @@ tables:
     value_format: avro
     schema: $WORK/row.json
     flush: { records: 100, interval: 1s }
+    key: { format: json_schema }
     null_values: ignore
     transforms:
       - debezium_unwrap: { deletes: rewrite, add_fields: [op, source.ts_ms] }
@@ -82,6 +89,7 @@ tables:
     value_format: avro
     schema: $WORK/row.json
     flush: { records: 100, interval: 1s }
+    key: { format: json_schema }
     null_values: ignore
     transforms:
       - debezium_unwrap: { deletes: drop, add_fields: [op, source.ts_ms] }

@@ -3,9 +3,13 @@
 // op, ts_ms, transaction), serialized by Confluent's own JavaScript
 // AvroSerializer (@confluentinc/schemaregistry) against the registry at
 // REGISTRY_URL. Writes to OUT_DIR:
-//   dbz.b64            one value a line (base64), in produce order: an
-//                      insert per id, an update of even ids, a delete of
-//                      ids divisible by 3
+//   dbz.b64            one record a line, in produce order: an insert
+//                      per id, an update of even ids, a delete of ids
+//                      divisible by 3: "<value> <key>" or, for odd ids,
+//                      "<value> <key> <__key_schema_id header>" (base64);
+//                      the key {"id": n} by the JsonSerializer (JSON
+//                      Schema), in the header form for odd ids; after each
+//                      delete its tombstone, the value written "-"
 //   dbz_rewrite.jsonl  the rows debezium_unwrap { deletes: rewrite,
 //                      add_fields: [op, source.ts_ms] } must give
 //   dbz_drop.jsonl     the rows with deletes: drop
@@ -13,7 +17,8 @@
 // source.ts_ms is unique per event: the rows' key.
 // Usage: node dbz_avro.mjs REGISTRY_URL OUT_DIR [N]
 import {
-  SchemaRegistryClient, AvroSerializer, SerdeType,
+  SchemaRegistryClient, AvroSerializer, JsonSerializer, SerdeType,
+  HeaderSchemaIdSerializer,
 } from '@confluentinc/schemaregistry';
 import { writeFileSync } from 'node:fs';
 
@@ -60,6 +65,15 @@ const envelope = {
 const id = await client.register('dbz-value',
   { schemaType: 'AVRO', schema: JSON.stringify(envelope) });
 const ser = new AvroSerializer(client, SerdeType.VALUE, { useSchemaId: id });
+const keySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#', title: 'Key',
+  type: 'object', properties: { id: { type: 'integer' } }, required: ['id'],
+};
+const kid = await client.register('dbz-key',
+  { schemaType: 'JSON', schema: JSON.stringify(keySchema) });
+const kser = new JsonSerializer(client, SerdeType.KEY, { useSchemaId: kid });
+const kserHdr = new JsonSerializer(client, SerdeType.KEY,
+  { useSchemaId: kid, schemaIdSerializer: HeaderSchemaIdSerializer });
 
 const iso = (ms) => new Date(ms).toISOString().slice(0, 19) +
   '.' + String(ms % 1000).padStart(3, '0') + '000Z';
@@ -82,7 +96,7 @@ for (let i = 0; i < N; i++) {
     });
     const r = op === 'd' ? before : after;
     const base = { id: r.id, name: r.name, qty: r.qty, updated_at: iso(r.updated_at),
-                   __op: op, __source_ts_ms: ts };
+                   __op: op, __source_ts_ms: ts, _kafka_key: JSON.stringify({ id: i }) };
     rewrite.push(JSON.stringify({ ...base, __deleted: op === 'd' ? 'true' : 'false' }));
     if (op !== 'd') drop.push(JSON.stringify({ ...base, __deleted: null }));
     events++;
@@ -90,8 +104,23 @@ for (let i = 0; i < N; i++) {
   }
 }
 const lines = [];
-for (const v of values)
-  lines.push((await ser.serialize('dbz', v)).toString('base64'));
+for (const v of values) {
+  const i = (v.after || v.before).id;
+  const val = (await ser.serialize('dbz', v)).toString('base64');
+  if (i % 2 === 0) {
+    const key = await kser.serialize('dbz', { id: i });
+    lines.push(`${val} ${key.toString('base64')}`);
+    if (v.op === 'd') lines.push(`- ${key.toString('base64')}`);
+  } else {
+    const headers = {};
+    const key = await kserHdr.serialize('dbz', { id: i }, headers);
+    const h = headers.__key_schema_id;
+    if (!h || h[0] !== 1 || h.length !== 17) throw new Error('no key header form');
+    const kh = `${key.toString('base64')} ${Buffer.from(h).toString('base64')}`;
+    lines.push(`${val} ${kh}`);
+    if (v.op === 'd') lines.push(`- ${kh}`);
+  }
+}
 writeFileSync(`${out}/dbz.b64`, lines.join('\n') + '\n');
 writeFileSync(`${out}/dbz_rewrite.jsonl`, rewrite.join('\n') + '\n');
 writeFileSync(`${out}/dbz_drop.jsonl`, drop.join('\n') + '\n');
