@@ -7,7 +7,8 @@
 # after each delete, unwrapped by debezium_unwrap while the Avro decoder
 # reads them (value_format: avro):
 #   dbz:     deletes rewritten (`before` + __deleted "true"), add_fields
-#            op and source.ts_ms;
+#            op and source.ts_ms, then insert_field of the record's
+#            partition and offset (checked against _kafka_*);
 #   dbzdrop: deletes dropped.
 # Both tables are read back with DuckDB row by row (every insert, update
 # and kept delete exactly once with its key, types checked); the skipped
@@ -64,6 +65,14 @@ cat >"$WORK/row.json" <<'JSON'
    "__source_ts_ms": {"type": "integer"},
    "__deleted": {"type": "string"}}}
 JSON
+# dbz's rows also carry the coordinates insert_field adds
+$PY - "$WORK/row.json" "$WORK/row_meta.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["properties"]["src_partition"] = s["properties"]["src_offset"] = {"type": "integer"}
+s["required"] += ["src_partition", "src_offset"]
+json.dump(s, open(sys.argv[2], "w"))
+PY
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: dbz-avro
 kafka:
@@ -78,12 +87,13 @@ tables:
   - name: dbz
     topics: [dbz]
     value_format: avro
-    schema: $WORK/row.json
+    schema: $WORK/row_meta.json
     flush: { records: 100, interval: 1s }
     key: { format: json_schema }
     null_values: ignore
     transforms:
       - debezium_unwrap: { deletes: rewrite, add_fields: [op, source.ts_ms] }
+      - insert_field: { partition: src_partition, offset: src_offset }
   - name: dbzdrop
     topics: [dbzdrop]
     value_format: avro
@@ -115,11 +125,31 @@ got=$(metric ksink_records_skipped_total 'table="dbz"')
 got=$(metric ksink_records_skipped_total 'table="dbzdrop"')
 [ "$got" = $((2 * deletes)) ] || fail "dbzdrop: skipped $got, expected $deletes tombstones + $deletes deletes"
 
+# insert_field saw each Avro record's own coordinates: src_* equal
+# _kafka_* in every row (then copied into the expected rows, so that
+# verify_rows compares every other column and the types)
+node "$KS_SOURCE_DIR/test/tools/delta_dump.mjs" "$WORK/lake/dbz" >"$WORK/dump_dbz.jsonl"
+$PY - "$WORK/dump_dbz.jsonl" "$WORK/dbz_rewrite.jsonl" "$WORK/dbz_expect.jsonl" <<'PY' ||
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+bad = [r for r in rows if r["src_partition"] != r["_kafka_partition"]
+       or r["src_offset"] != r["_kafka_offset"]]
+print(f"dbz: {len(rows)} rows, {len(bad)} with other coordinates {bad[:2]}")
+at = {r["__source_ts_ms"]: r for r in rows}
+with open(sys.argv[3], "w") as out:
+    for l in open(sys.argv[2]):
+        e = json.loads(l)
+        r = at.get(e["__source_ts_ms"], {})
+        e["src_partition"], e["src_offset"] = r.get("src_partition"), r.get("src_offset")
+        out.write(json.dumps(e) + "\n")
+sys.exit(1 if bad or not rows else 0)
+PY
+  fail "table dbz: insert_field coordinates differ"
 types=(id=BIGINT name=VARCHAR qty=BIGINT 'updated_at=TIMESTAMP WITH TIME ZONE'
   __op=VARCHAR __source_ts_ms=BIGINT)
 node "$KS_SOURCE_DIR/test/tools/verify_rows.mjs" "$WORK/lake/dbz" \
-  "$WORK/dbz_rewrite.jsonl" __source_ts_ms "${types[@]}" __deleted=VARCHAR ||
-  fail "table dbz differs"
+  "$WORK/dbz_expect.jsonl" __source_ts_ms "${types[@]}" __deleted=VARCHAR \
+  src_partition=BIGINT src_offset=BIGINT || fail "table dbz differs"
 node "$KS_SOURCE_DIR/test/tools/verify_rows.mjs" "$WORK/lake/dbzdrop" \
   "$WORK/dbz_drop.jsonl" __source_ts_ms "${types[@]}" ||
   fail "table dbzdrop differs"
