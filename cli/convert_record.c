@@ -220,9 +220,18 @@ void ks__cc_record(props *p, ks_buf *o) {
   if (sk && strcmp(sk, "true") == 0) {
     const char *kcv = ks__cc_get(p, "key.converter");
     const char *kc = ks__cc_suffix(kcv ? kcv : "");
-    const char *f = !strcmp(kc, "JsonConverter")        ? "json"
-                    : !strcmp(kc, "ByteArrayConverter") ? "bytes"
-                                                        : "string";
+    const char *f = !strcmp(kc, "JsonConverter")         ? "json"
+                    : !strcmp(kc, "JsonSchemaConverter") ? "json_schema"
+                    : !strcmp(kc, "ByteArrayConverter")  ? "bytes"
+                    : !*kc || !strcmp(kc, "StringConverter") ? "string"
+                                                             : NULL;
+    if (f == NULL) { /* Avro, Protobuf, ...: kept as they come */
+      fprintf(stderr,
+              "key.converter: %s keys are not decoded by ksink; they are "
+              "kept as base64 (key.format: bytes)\n",
+              kc);
+      f = "bytes";
+    }
     ks_buf_appendf(o, "    key: { format: %s, column: _kafka_key }\n", f);
   }
   const char *sh = ks__cc_get(p, "store.kafka.headers");

@@ -46,7 +46,9 @@ typedef enum ks_key_format {
   KS_KEY_NONE,   /* no key column (key: absent) */
   KS_KEY_STRING, /* UTF-8 text -> string */
   KS_KEY_JSON,   /* a JSON text -> its compact text in a string column */
-  KS_KEY_BYTES   /* the bytes, base64 -> string */
+  KS_KEY_BYTES,  /* the bytes, base64 -> string */
+  KS_KEY_JSON_SCHEMA /* Confluent's wire format around a JSON text: the
+                        JSON's compact text (the schema is not looked up) */
 } ks_key_format;
 
 /* tables[].null_values: what a record whose value is null (a tombstone)

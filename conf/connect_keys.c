@@ -63,7 +63,8 @@ static const ks_conf_connect_key keys[] = {
     {"behavior.on.null.values", "tables[].null_values",
      "ignore, dlq (rejected as null_value) or fail"},
     {"key.converter", "tables[].key.format",
-     "string, json or bytes; the key is stored with store.kafka.keys"},
+     "string, json, bytes or json_schema; the key is stored with "
+     "store.kafka.keys"},
     {"store.kafka.keys", "tables[].key", "a key column beside the value's"},
     {"store.kafka.headers", "tables[].headers",
      "a map column beside the value's"},

@@ -14,7 +14,8 @@
 #include <strings.h>
 
 static const char *const key_keys[] = {"format", "column", NULL};
-static const char *const key_formats[] = {"string", "json", "bytes", NULL};
+static const char *const key_formats[] = {"string", "json", "bytes",
+                                          "json_schema", NULL};
 static const char *const headers_keys[] = {"column", NULL};
 static const char *const null_names[] = {"dlq", "ignore", "fail", NULL};
 static const char *const xf_names[] = {"debezium_unwrap",
@@ -421,7 +422,8 @@ int ks__conf_load_record(ks__conf_ctx *c, const ks__conf_node *map,
     getter k = {c, m, NULL, 0};
     if (!get(&k, "format"))
       return ks__conf_fail(c, m->line,
-                           "format: missing; expected string, json or bytes");
+                           "format: missing; expected string, json, bytes or "
+                           "json_schema");
     KS__CONF_CALL(ks__conf_enum(c, k.v, key_formats, &idx));
     t->key_format = (ks_key_format)(idx + 1);
     done(&k);

@@ -473,11 +473,21 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
                            "%s needs schema_registry.url (the registry the "
                            "record's schema id refers to)",
                            value_format_names[t->value_format]);
-    if (t->value_format != KS_VALUE_FORMAT_JSON && t->ntransforms)
-      return ks__conf_fail(c, ks__conf_key_line(map, "transforms", v->line),
-                           "transforms apply to JSON record values; a %s "
-                           "table takes its records as the schema gives them",
+    if (t->value_format != KS_VALUE_FORMAT_JSON &&
+        t->format == KS_FORMAT_JSONL)
+      return ks__conf_fail(c, v->line,
+                           "%s needs format delta or parquet (jsonl files "
+                           "hold each value as the JSON text it came as)",
                            value_format_names[t->value_format]);
+    for (size_t i = 0; i < t->ntransforms && !t->schema_path &&
+                       t->value_format != KS_VALUE_FORMAT_JSON;
+         i++)
+      if (t->transforms[i].kind != KS_XF_FILTER)
+        return ks__conf_fail(c, v->line,
+                             "%s with transforms needs a schema file for the "
+                             "transformed record (the registry's schema "
+                             "describes the record before them)",
+                             value_format_names[t->value_format]);
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {

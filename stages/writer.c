@@ -4,6 +4,7 @@
 #include "stages/dlq.h"
 #include "stages/errfile.h"
 #include "stages/record/keyhdr.h"
+#include "stages/record/wire.h"
 #include "stages/writer_int.h"
 #include "stages/table/partitioner.h"
 #include "stages/table/schemaless.h"
@@ -196,6 +197,21 @@ void ks_table_writer_discard(ks_table_writer *tw) {
 
 #define KS_MAX_HEADERS 256
 
+/* The key column; a json_schema key may name its schema in the
+ * __key_schema_id header instead of a prefix. */
+static int append_key(ks_column *c, ks_key_format f,
+                      const rd_kafka_message_t *m, ks_reject *rej) {
+  rd_kafka_headers_t *hs = NULL;
+  const void *h = NULL;
+  size_t hl = 0;
+  if (f == KS_KEY_JSON_SCHEMA &&
+      (rd_kafka_message_headers(m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+       rd_kafka_header_get_last(hs, KS_WIRE_KEY_HEADER, &h, &hl) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR))
+    h = NULL;
+  return ks_keyhdr_append_key(c, f, m->key, m->key_len, h, hl, rej);
+}
+
 /* The _kafka_* columns of m's row: topic, partition, offset, timestamp,
  * then the key and headers columns when the table has them. rej says
  * why a key or header was refused (KS_EINVALID). */
@@ -223,7 +239,7 @@ static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
   }
   c += 4;
   if (r == 0 && tc->key_format != KS_KEY_NONE)
-    r = ks_keyhdr_append_key(c++, tc->key_format, m->key, m->key_len, rej);
+    r = append_key(c++, tc->key_format, m, rej);
   if (r == 0 && tc->headers_column) {
     ks_header h[KS_MAX_HEADERS];
     size_t n = 0;
@@ -434,7 +450,7 @@ again:;
     ks_xf_meta meta = {p->topic, p->partition, m->offset,
                        rd_kafka_message_timestamp(m, NULL)};
     if (tc->value_format != KS_VALUE_FORMAT_JSON) {
-      r = ks__tw_feed_wire(tw, m, &rej);
+      r = ks__tw_feed_wire(tw, m, &meta, &rej);
       if (r == KS_EAGAIN) { /* the lane holds m until the registry answers */
         ks_rowgroup_rollback_row(&tw->stage);
         return r;

@@ -129,11 +129,13 @@ struct ks_table_writer {
 
 /* ---- writer_wire.c: Schema Registry records (value_format) ---- */
 /* Decodes m's value through its wire prefix and registry schema into the
- * stage: 0, KS_EINVALID with rej, or KS_EAGAIN while the schema is being
+ * stage, through the table's transforms (meta: m's coordinates): 0,
+ * KS_DECODE_SKIPPED (a transform dropped it), KS_EINVALID with rej, or
+ * KS_EAGAIN while the schema is being
  * fetched (the caller holds m and the partition; the lane replays them
  * once the registry has answered). */
 int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
-                     ks_reject *rej);
+                     const ks_xf_meta *meta, ks_reject *rej);
 void ks__tw_wire_free(ks_table_writer *tw);
 
 /* The open file of batch b for directory dir (opened, first record at

@@ -92,6 +92,12 @@ static known *add(ks__tw_wire *w, const ks_wire *x) {
 /* A field the writer's schema maps to that the table has no column for:
  * its name in why, else why is empty. */
 static void compare_columns(ks__tw_wire *w, known *k) {
+  const ks_conf_table *conf = w->tw->t->conf;
+  for (size_t i = 0; i < conf->ntransforms; i++)
+    if (conf->transforms[i].kind != KS_XF_FILTER)
+      return; /* the schema is the record's before the transforms; the
+                 table's (a file) describes it after them, and the
+                 validator checks each record against it */
   ks_schema *ws = NULL;
   char err[256] = "", name[64];
   snprintf(name, sizeof name, "schema id %u", k->rs->id);
@@ -243,7 +249,7 @@ static const uint8_t *header(const rd_kafka_message_t *m, size_t *len) {
 }
 
 int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
-                     ks_reject *rej) {
+                     const ks_xf_meta *meta, ks_reject *rej) {
   ks__tw_wire *w = wire_of(tw);
   ks_wire wire;
   size_t hl = 0;
@@ -273,7 +279,7 @@ int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
     return reject(rej, KS_REASON_UNKNOWN_SCHEMA_ID, why);
   }
   if (!k->rs->avro)
-    return ks_decoder_feed(tw->dec, wire.payload, wire.len, rej);
+    return ks_decoder_feed_meta(tw->dec, wire.payload, wire.len, meta, rej);
   if (w->ad == NULL || w->ad_dec != tw->dec) {
     ks_avro_decoder_free(w->ad);
     w->ad = ks_avro_decoder_new(tw->dec);
@@ -282,6 +288,7 @@ int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
      * nullable field; a schema file might */
     ks_avro_decoder_skip_null_fields(w->ad, tw->t->conf->schema_path == NULL);
   }
+  ks_decoder_set_meta(tw->dec, meta);
   return ks_avro_decoder_feed(w->ad, ks_avro_schema_root(k->rs->av),
                               wire.payload, wire.len, rej);
 }

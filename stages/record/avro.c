@@ -241,7 +241,7 @@ static int blocks(ks_avro_decoder *a, const ks_avro_node *w) {
         return r;
     }
   }
-  return ks__decoder_close(a->d);
+  return ks__decoder_close(a->d, !is_map);
 }
 
 static int record(ks_avro_decoder *a, const ks_avro_node *w) {
@@ -267,7 +267,7 @@ static int record(ks_avro_decoder *a, const ks_avro_node *w) {
         (r = value(a, t)) != 0)
       return r;
   }
-  return ks__decoder_close(a->d);
+  return ks__decoder_close(a->d, 0);
 }
 
 static int branch(ks_avro_decoder *a, const ks_avro_node *w) {
@@ -295,7 +295,7 @@ static int branch(ks_avro_decoder *a, const ks_avro_node *w) {
       (r = ks__decoder_key(a->d, (const uint8_t *)bn, strlen(bn))) != 0 ||
       (r = value(a, b)) != 0)
     return r;
-  return ks__decoder_close(a->d);
+  return ks__decoder_close(a->d, 0);
 }
 
 static int value(ks_avro_decoder *a, const ks_avro_node *w) {

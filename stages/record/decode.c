@@ -123,6 +123,7 @@ struct ks_decoder {
   int refuse_dropped; /* ks_decoder_set_refuse_dropped */
   int caller_marks;   /* ks_decoder_set_caller_marks */
   ks_xf *xf;          /* the table's transforms, NULL: none */
+  const ks_xf_meta *meta; /* ks_decoder_set_meta, for the next record */
   ks_reject scratch;
 };
 
@@ -574,7 +575,14 @@ int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
 /* The same checks and appends as the yajl callbacks above, for a decoder
  * that produces the events itself: strings are never escaped there, so
  * only their UTF-8 is checked. */
+void ks_decoder_set_meta(ks_decoder *d, const ks_xf_meta *meta) {
+  d->meta = meta;
+}
+
 void ks__decoder_begin(ks_decoder *d) {
+  if (d->xf)
+    ks_xf_begin(d->xf, d->meta);
+  d->meta = NULL;
   d->err.code = 0;
   d->reason = KS_REASON_NONE;
   d->sh.reason = KS_REASON_NONE;
@@ -597,33 +605,44 @@ int ks__decoder_number(ks_decoder *d, const char *text, size_t n) {
   return on_number(d, text, n) ? 0 : KS_EINVALID;
 }
 
+/* Like the parser's callbacks, these hand the events to the transforms
+ * when the table has some. */
 int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n) {
-  ks_js_str str = {.p = s, .len = n};
-  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str) ||
-      ks__sh_string(&d->sh, s, n))
+  size_t ncp;
+  if (!text_ok(d, s, n, &ncp, 0))
     return KS_EINVALID;
-  return 0;
+  int ok = d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
+                 : sink_string_ncp(d, s, n, ncp);
+  return ok ? 0 : KS_EINVALID;
 }
 
 int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n) {
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp) ||
-      ks__sh_key(&d->sh, k, n))
+  if (!text_ok(d, k, n, &ncp, 1))
     return KS_EINVALID;
-  return 0;
+  int ok = d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
+                 : sink_key_ncp(d, k, n, ncp);
+  return ok ? 0 : KS_EINVALID;
 }
 
 int ks__decoder_open(ks_decoder *d, int is_array) {
-  if (ks_js_open(&d->v, is_array) || ks__sh_open(&d->sh, is_array))
-    return KS_EINVALID;
-  return 0;
+  int ok;
+  if (d->xf)
+    ok = is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
+                  : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
+  else
+    ok = sink_open(d, is_array);
+  return ok ? 0 : KS_EINVALID;
 }
 
-int ks__decoder_close(ks_decoder *d) {
-  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
-    return KS_EINVALID;
-  ks_js_pop(&d->v);
-  return 0;
+int ks__decoder_close(ks_decoder *d, int is_array) {
+  int ok;
+  if (d->xf)
+    ok = is_array ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
+                  : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf));
+  else
+    ok = sink_close(d);
+  return ok ? 0 : KS_EINVALID;
 }
 
 int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg) {
@@ -638,6 +657,14 @@ int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
   if (r == NULL)
     r = &d->scratch;
   ks_reject_clear(r);
+  int xs = d->xf ? ks_xf_status(d->xf) : 0;
+  if (xs == KS_XF_FAILED) {
+    r->code = KS_EINVALID;
+    r->reason = KS_REASON_TRANSFORM;
+    snprintf(r->message, sizeof r->message, "%s", ks_xf_error(d->xf));
+    rollback(d);
+    return r->code;
+  }
   if (!failed && d->refuse_dropped && d->sh.dropped) {
     r->code = KS_ENEWFIELD;
     r->reason = KS_REASON_NEW_FIELD;
@@ -646,6 +673,10 @@ int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
              (unsigned)d->sh.dropped);
     rollback(d);
     return r->code;
+  }
+  if (!failed && xs == KS_XF_DROPPED) {
+    rollback(d);
+    return KS_DECODE_SKIPPED;
   }
   if (!failed)
     return 0;

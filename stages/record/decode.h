@@ -72,7 +72,11 @@ int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
  * and shredder: begin, one call per event (each 0, or KS_EINVALID with
  * the failure recorded; stop at the first), then end, which returns and
  * fills r as ks_decoder_feed does and rolls the columns back on failure.
- * ks__decoder_fail records a failure of the encoding itself. */
+ * ks__decoder_fail records a failure of the encoding itself. The table's
+ * transforms apply to these events too; ks_decoder_set_meta gives them the
+ * next record's Kafka coordinates, and end returns KS_DECODE_SKIPPED when
+ * a transform dropped the record. */
+void ks_decoder_set_meta(ks_decoder *d, const ks_xf_meta *meta);
 void ks__decoder_begin(ks_decoder *d);
 int ks__decoder_null(ks_decoder *d);
 int ks__decoder_bool(ks_decoder *d, int b);
@@ -80,7 +84,7 @@ int ks__decoder_number(ks_decoder *d, const char *text, size_t n);
 int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n);
 int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n);
 int ks__decoder_open(ks_decoder *d, int is_array);
-int ks__decoder_close(ks_decoder *d);
+int ks__decoder_close(ks_decoder *d, int is_array);
 int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg);
 int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r);
 

@@ -1,5 +1,6 @@
 /* The key and headers columns (keyhdr.h). */
 #include "stages/record/keyhdr.h"
+#include "stages/record/wire.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,12 +68,27 @@ static const uint8_t *json_text(const uint8_t *p, size_t n, size_t *out) {
 }
 
 int ks_keyhdr_append_key(ks_column *c, ks_key_format f, const void *key,
-                         size_t len, ks_reject *rej) {
+                         size_t len, const void *hdr, size_t hdr_len,
+                         ks_reject *rej) {
   const uint8_t *p = key;
   size_t ncp, n;
+  ks_wire w;
   if (key == NULL)
     return ks_column_append_null(c);
   switch (f) {
+  case KS_KEY_JSON_SCHEMA:
+    if (ks_wire_parse(p, len, hdr, hdr_len, &w, rej)) {
+      /* the message names the value; say it is the key */
+      char m[sizeof rej->message];
+      snprintf(m, sizeof m, "the record key%.400s", rej->message);
+      snprintf(rej->message, sizeof rej->message, "%s", m);
+      return KS_EINVALID;
+    }
+    if ((p = json_text(w.payload, w.len, &n)) == NULL)
+      return refuse(rej, KS_REASON_MALFORMED_JSON,
+                    "the record key is not one JSON text after its schema "
+                    "id (key.format: json_schema)");
+    return ks_column_append_str(c, p, n);
   case KS_KEY_STRING:
     if (ks_utf8_check(p, len, &ncp) != 0)
       return refuse(rej, KS_REASON_INVALID_UTF8,

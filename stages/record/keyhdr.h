@@ -2,8 +2,9 @@
  * The record key and headers as columns (tables[].key, tables[].headers):
  * the table writer appends them after the _kafka_* columns of each row.
  * Key formats: string (UTF-8 text), json (a JSON text, kept as text),
- * bytes (base64 text). A key decoder for the registry's formats (Avro,
- * JSON Schema) plugs in beside these in ks_keyhdr_append_key.
+ * bytes (base64 text), json_schema (Confluent's wire format: the 5-byte
+ * prefix, or the `__key_schema_id` header, then a JSON text, kept as
+ * text; the schema id is not looked up). Avro keys are not read.
  * Headers: map<string, string>; a value that is not UTF-8 is stored in
  * base64 and its name listed in the companion list<string> column
  * (<column>_base64); a name repeated in one record keeps its last value
@@ -23,11 +24,14 @@ typedef struct ks_header {
   size_t len;
 } ks_header;
 
-/* Appends the key (NULL: a record without key -> null) to c. 0;
+/* Appends the key (NULL: a record without key -> null) to c. hdr/hdr_len:
+ * the record's `__key_schema_id` header (json_schema), or NULL. 0;
  * KS_EINVALID with rej for a key its format refuses (reasons
- * invalid_utf8, malformed_json); a column error (KS_ETOOBIG). */
+ * invalid_utf8, malformed_json, bad_wire_format); a column error
+ * (KS_ETOOBIG). */
 int ks_keyhdr_append_key(ks_column *c, ks_key_format f, const void *key,
-                         size_t len, ks_reject *rej);
+                         size_t len, const void *hdr, size_t hdr_len,
+                         ks_reject *rej);
 
 /* Appends the headers to cols[0] (the map's keys), cols[1] (its values)
  * and cols[2] (the base64 names). 0, KS_EINVALID with rej (a header name

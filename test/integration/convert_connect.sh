@@ -156,4 +156,17 @@ says smt '^transforms.route: not carried over: org.apache.kafka.connect.transfor
 [ "$(grep -o -- '- [a-z_]*:' "$WORK/smt.yaml" | tr '\n' ' ')" = "- name: - filter: - extract_field: - replace_field: - timestamp_converter: - insert_field: - filter: " ] ||
   fail "smt: transforms out of order: $(grep -- '- ' "$WORK/smt.yaml")"
 loads smt
+# keys by their converter: JSON Schema keys keep their JSON text, Avro keys
+# (not decoded) their bytes, named on stderr
+for kc in io.confluent.connect.json.JsonSchemaConverter:json_schema \
+  io.confluent.connect.avro.AvroConverter:bytes \
+  org.apache.kafka.connect.storage.StringConverter:string; do
+  sed "s|^key.converter=.*|key.converter=${kc%%:*}|" "$DATA/s3_transforms.properties" >"$WORK/keys.properties"
+  convert keys "$WORK/keys.properties"
+  has keys "    key: { format: ${kc#*:}, column: _kafka_key }"
+done
+! grep -q '^key.converter' "$WORK/keys.err" || fail "keys: a note for StringConverter: $(cat "$WORK/keys.err")"
+sed "s|^key.converter=.*|key.converter=io.confluent.connect.avro.AvroConverter|" "$DATA/s3_transforms.properties" >"$WORK/keys.properties"
+convert keys "$WORK/keys.properties"
+says keys '^key.converter: AvroConverter keys are not decoded by ksink; they are kept as base64'
 log "convert_connect: passed"

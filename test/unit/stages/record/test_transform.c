@@ -399,18 +399,41 @@ static void test_keyhdr(void **state) {
   ks_rowgroup_init(&rg, specs, 1);
   ks_reject rej;
   assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(", 2, &rej),
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(", 2, NULL, 0, &rej),
       KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_INVALID_UTF8);
   assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":", 5, &rej),
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":", 5, NULL, 0, &rej),
       KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_MALFORMED_JSON);
   assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, " {\"a\":1} ", 9, &rej),
+      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, " {\"a\":1} ", 9, NULL, 0, &rej),
       0);
   assert_int_equal(rg.cols[0].values.len, 7);
   assert_memory_equal(rg.cols[0].values.data, "{\"a\":1}", 7);
+  /* json_schema: the JSON after the 5-byte prefix, or after nothing when
+   * the __key_schema_id header names the schema */
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON_SCHEMA,
+                                        "\0\0\0\0\7{\"b\": 2}", 13, NULL, 0,
+                                        &rej),
+                   0);
+  static const uint8_t guid_hdr[17] = {1, 0xab};
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON_SCHEMA,
+                                        "\"k\"", 3, guid_hdr, 17, &rej),
+                   0);
+  assert_int_equal(rg.cols[0].values.len, 7 + 8 + 3);
+  assert_memory_equal(rg.cols[0].values.data + 7, "{\"b\": 2}\"k\"", 11);
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON_SCHEMA,
+                                        "{\"b\":2}", 7, NULL, 0, &rej),
+                   KS_EINVALID);
+  assert_int_equal(rej.reason, KS_REASON_BAD_WIRE_FORMAT);
+  assert_string_equal(rej.message, "the record key: first byte is 123, not "
+                                   "the magic byte 0 of a Schema Registry "
+                                   "serializer (7 bytes)");
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON_SCHEMA,
+                                        "\0\0\0\0\7{", 6, NULL, 0, &rej),
+                   KS_EINVALID);
+  assert_int_equal(rej.reason, KS_REASON_MALFORMED_JSON);
   ks_rowgroup_free(&rg);
 }
 
@@ -438,14 +461,32 @@ static void test_conf(void **state) {
   assert_string_equal(err, "t.yaml:6: tables[0].null_values: expected dlq, "
                            "ignore or fail, got \"drop\"");
   conf_error("    topics: [a]\n    key: { format: avro }\n", err, sizeof err);
-  assert_non_null(strstr(err, "tables[0].key.format: expected string, json "
-                              "or bytes"));
+  assert_non_null(strstr(err, "tables[0].key.format: expected string, json, "
+                              "bytes or json_schema"));
   conf_error("    topics: [a]\n    format: jsonl\n    schema: /dev/null\n"
              "    headers: {}\n",
              err, sizeof err);
   assert_string_equal(err, "t.yaml:8: tables[0]: jsonl files hold the record "
                            "values only; key and headers columns need "
                            "format delta or parquet");
+  conf_error("    topics: [a]\n    format: jsonl\n    value_format: avro\n"
+             "    transforms:\n      - debezium_unwrap: {}\n"
+             "schema_registry:\n  url: http://127.0.0.1:1\n",
+             err, sizeof err);
+  assert_string_equal(err, "t.yaml:7: tables[0].value_format: avro needs "
+                           "format delta or parquet (jsonl files hold each "
+                           "value as the JSON text it came as)");
+  conf_error("    topics: [a]\n    value_format: json_schema\n"
+             "    transforms:\n      - extract_field: payload\n"
+             "schema_registry:\n  url: http://127.0.0.1:1\n",
+             err, sizeof err);
+  assert_string_equal(err, "t.yaml:6: tables[0].value_format: json_schema "
+                           "with transforms needs a schema file for the "
+                           "transformed record (the registry's schema "
+                           "describes the record before them)");
+  ks_conf_free(conf_with("    value_format: avro\n    transforms:\n      - "
+                         "filter: { predicate: { tombstone: true } }\n"
+                         "schema_registry:\n  url: http://127.0.0.1:1\n"));
   conf_error("    topics: [a]\n    transforms:\n      - filter: { predicate: "
              "{ header: a, topic: b } }\n",
              err, sizeof err);
