@@ -32,7 +32,8 @@
 //               each top-level scalar column equals the record's value
 //               (partition columns through the add's partitionValues)
 //   checkpoint  a checkpoint written during the run is read by DuckDB and
-//               holds the table's add actions
+//               holds the table's add actions, their deletion vectors and
+//               the tags other writers gave them, the protocol and domains
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -295,6 +296,10 @@ async function verify(opts) {
 
   // checkpoints written by ksink
   const log = path.join(opts.table, '_delta_log');
+  const origTags = new Map();
+  for (const e of logEntries(opts.orig))
+    for (const a of actions(e.file))
+      if (a.add && a.add.tags && Object.keys(a.add.tags).length) origTags.set(a.add.path, a.add.tags);
   const cks = fs.readdirSync(log).filter((n) => /^\d{20}\.checkpoint\.parquet$/.test(n) && Number(n.slice(0, 20)) > old);
   for (const c of cks) {
     const q = (sql) => conn.runAndReadAll(sql).then((r) => r.getRowObjectsJson());
@@ -318,6 +323,16 @@ async function verify(opts) {
     if (r.domains < Object.keys(before.domains).length) errs.push(`${r.domains} domainMetadata rows, the table has ${Object.keys(before.domains).length}`);
     const dvFiles = before.active_files.filter((x) => x.deleted_rows > 0).length;
     if (r.dvs < dvFiles) errs.push(`${r.dvs} adds with a deletion vector, the table has ${dvFiles}`);
+    // the tags other writers gave their files (Databricks' INSERTION_TIME...)
+    const tagged = before.active_files.filter((x) => origTags.get(x.path));
+    if (tagged.length) {
+      const got = new Map((await q(`SELECT add.path AS path, to_json(add.tags)::VARCHAR AS tags FROM ${f} WHERE add IS NOT NULL`))
+        .map((x) => [x.path, x.tags === null ? null : JSON.parse(x.tags)]));
+      const canon = (o) => JSON.stringify(Object.entries(o ?? {}).sort());
+      for (const x of tagged)
+        if (canon(got.get(x.path)) !== canon(origTags.get(x.path)))
+          errs.push(`${x.path}: tags ${JSON.stringify(got.get(x.path))}, the log has ${JSON.stringify(origTags.get(x.path))}`);
+    }
     check(`checkpoint:${Number(c.slice(0, 20))}`, errs.length === 0, errs.join('; '));
   }
   conn.closeSync?.();
