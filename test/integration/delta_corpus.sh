@@ -80,6 +80,35 @@ tables:
 YAML
 }
 
+# same_from_checkpoint DIR JSON SINCE NAME: when DIR (a table) has a
+# checkpoint above version SINCE, a copy of DIR without the commits before
+# its newest one reads as the same table as JSON (inspect --json --files
+# of DIR) -- the checkpoint (and its sidecars) stands for the log up to it.
+same_from_checkpoint() {
+  local src=$1 json=$2 since=$3 name=$4 ck j b
+  ck=$(ls "$src/_delta_log" | sed -nE 's/^([0-9]{20})\.checkpoint\..*(parquet|json)$/\1/p' | sort | tail -1)
+  [ -n "$ck" ] && [ "$((10#$ck))" -gt "$since" ] || return 0
+  rm -rf "$WORK/ckonly/$name"
+  mkdir -p "$WORK/ckonly"
+  cp -r "$src" "$WORK/ckonly/$name"
+  for j in "$WORK/ckonly/$name/_delta_log/"*.json; do
+    b=$(basename "$j")
+    [[ $b =~ ^[0-9]{20}\.json$ ]] && [ "${b:0:20}" -lt "$ck" ] && rm "$j"
+  done
+  "$KSINK" inspect "file://$WORK/ckonly/$name" --json --files >"$WORK/in/$name.ckonly.json" 2>"$WORK/in/$name.ckonly.err" ||
+    fail "$name: not readable from checkpoint $((10#$ck)) and later commits: $(tail -1 "$WORK/in/$name.ckonly.err")"
+  ! grep -q '"level":"warn"' "$WORK/in/$name.ckonly.err" ||
+    fail "$name: checkpoint $((10#$ck)) read with warnings: $(head -2 "$WORK/in/$name.ckonly.err")"
+  node -e "
+    const a = require('$json'), b = require('$WORK/in/$name.ckonly.json');
+    for (const k of ['version', 'rows', 'files', 'bytes', 'protocol', 'schema', 'txn', 'domains', 'deletion_vector_files', 'row_id_high_water_mark', 'constraints'])
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) throw new Error(k + ': ' + JSON.stringify(b[k]) + ' from the checkpoint, ' + JSON.stringify(a[k]) + ' from the log');
+    const paths = (j) => j.active_files.map((x) => x.path + ' ' + x.deleted_rows).sort().join();
+    if (paths(a) !== paths(b)) throw new Error('active files differ');
+  " 2>"$WORK/ck.err" || fail "$name: from checkpoint $((10#$ck)): $(tail -1 "$WORK/ck.err")"
+  log "$name: read from checkpoint $((10#$ck)) ($(ls "$src/_delta_log" | grep -E "^$ck\.checkpoint" | sed -E 's/^[0-9]{20}\.checkpoint\.//' | head -1)) and the later commits: same table"
+}
+
 # ---- copies, verdicts of the protocol check, refusals --------------------
 APPEND=()
 declare -A IDX
@@ -94,27 +123,7 @@ for f in "${FOLDERS[@]}"; do
   # read from its newest checkpoint: the commits before it removed (as a
   # log cleanup leaves it) from a second copy (V2 JSON and Parquet
   # checkpoints with sidecars, classic ones): the same table must come out
-  ck=$(ls "$WORK/lake/$f/_delta_log" | sed -nE 's/^([0-9]{20})\.checkpoint\..*(parquet|json)$/\1/p' | sort | tail -1)
-  if [ -n "$ck" ]; then
-    mkdir -p "$WORK/ckonly"
-    cp -r "$CORPUS/$f" "$WORK/ckonly/$f"
-    for j in "$WORK/ckonly/$f/_delta_log/"*.json; do
-      b=$(basename "$j")
-      [[ $b =~ ^[0-9]{20}\.json$ ]] && [ "${b:0:20}" -lt "$ck" ] && rm "$j"
-    done
-    "$KSINK" inspect "file://$WORK/ckonly/$f" --json --files >"$WORK/in/$f.ckonly.json" 2>"$WORK/in/$f.ckonly.err" ||
-      fail "$f: not readable from checkpoint $((10#$ck)) and later commits: $(tail -1 "$WORK/in/$f.ckonly.err")"
-    ! grep -q '"level":"warn"' "$WORK/in/$f.ckonly.err" ||
-      fail "$f: checkpoint $((10#$ck)) read with warnings: $(head -2 "$WORK/in/$f.ckonly.err")"
-    node -e "
-      const a = require('$WORK/in/$f.before.json'), b = require('$WORK/in/$f.ckonly.json');
-      for (const k of ['version', 'rows', 'files', 'bytes', 'protocol', 'schema', 'txn', 'domains', 'deletion_vector_files'])
-        if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) throw new Error(k + ': ' + JSON.stringify(b[k]) + ' from the checkpoint, ' + JSON.stringify(a[k]) + ' from the log');
-      const paths = (j) => j.active_files.map((x) => x.path + ' ' + x.deleted_rows).sort().join();
-      if (paths(a) !== paths(b)) throw new Error('active files differ');
-    " 2>"$WORK/ck.err" || fail "$f: from checkpoint $((10#$ck)): $(tail -1 "$WORK/ck.err")"
-    log "$f: read from checkpoint $((10#$ck)) ($(ls "$WORK/lake/$f/_delta_log" | grep -E "^$ck\.checkpoint" | sed -E 's/^[0-9]{20}\.checkpoint\.//' | head -1)) and the later commits: same table"
-  fi
+  same_from_checkpoint "$CORPUS/$f" "$WORK/in/$f.before.json" 0 "$f" || exit 1
   verdict=$(node -e "console.log(require('$WORK/in/$f.before.json').append_refused || '')")
   want=${REFUSE[$f]:-}
   if [ -n "$verdict" ] || [ -n "$want" ]; then
@@ -217,6 +226,9 @@ for f in "${WRITE[@]}"; do
     --before "$WORK/in/$f.before.json" --after "$WORK/in/$f.after.json" \
     --expect "$WORK/in/$f.a.expect" --expect "$WORK/in/$f.b.expect"); then
     log "$f: $out"
+    # a checkpoint ksink wrote stands for the log up to it (its reader)
+    same_from_checkpoint "$WORK/lake/$f" "$WORK/in/$f.after.json" \
+      "$(node -e "console.log(require('$WORK/in/$f.before.json').version)")" "$f.after" || exit 1
   else
     echo "$f: $out" >&2
     bad=$((bad + 1))
