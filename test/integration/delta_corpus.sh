@@ -147,7 +147,7 @@ done
 # Tables are opened before any is touched: a table whose columns cannot be
 # written stops start-up with exit 2 naming it, and leaves the rest as
 # they were; it is dropped and the others are tried again.
-TOPICS=(rej0:1 rej1:1 rej2:1)
+TOPICS=(rej0:1 rej1:1 rej2:1 rej3:1)
 for f in "${APPEND[@]}"; do TOPICS+=("t${IDX[$f]}:2"); done
 start_broker "${TOPICS[@]}"
 WRITE=("${APPEND[@]}")
@@ -284,11 +284,18 @@ done 2>&1 | while read -r l; do log "$l"; done
 # get 250 records each, every fifth breaking the constraint: those 50 land
 # in the error files with the reason constraint naming it, the 200 others
 # are appended -- checked like the appends above (DuckDB reads every new
-# record's values, each exactly once).
-REJ_DIR=(rej-invariants rej-generated rej-check)
-REJ_SRC=(invariants-w7-feature generatedcolumns-w4-empty columnmapping-name-renamed-partition)
-REJ_MSG=('invariant of column col_invariants' 'generated column c2' 'CHECK constraint known_row')
-for k in 0 1 2; do cp -r "$CORPUS/${REJ_SRC[$k]}" "$WORK/lake/${REJ_DIR[$k]}"; done
+# record's values, each exactly once). A fourth copy, of the Spark "all
+# types" table, gets 250 records of which every fifth has one value its
+# Delta type cannot hold (a byte of 128, a short below -32768, a float
+# beyond float's range, binary that is not base64, a decimal(10,2) with
+# three fraction digits or nine integer digits, a timestamp_ntz with an
+# offset): rejected as schema, naming the column.
+REJ_DIR=(rej-invariants rej-generated rej-check rej-types)
+REJ_SRC=(invariants-w7-feature generatedcolumns-w4-empty columnmapping-name-renamed-partition columnmapping-name-alltypes)
+REJ_REASON=(constraint constraint constraint schema)
+for k in 0 1 2 3; do
+  cp -r "$CORPUS/${REJ_SRC[$k]}" "$WORK/lake/${REJ_DIR[$k]}"
+done
 node -e "
   const fs = require('fs'), log = '$WORK/lake/rej-check/_delta_log';
   const commits = fs.readdirSync(log).filter((n) => /^\d{20}\.json$/.test(n)).sort();
@@ -313,12 +320,35 @@ node -e "
   }
   fs.writeFileSync('$WORK/in/rej0.jsonl', a.join('\n') + '\n');
   fs.writeFileSync('$WORK/in/rej1.jsonl', b.join('\n') + '\n');
-  fs.writeFileSync('$WORK/in/rej2.jsonl', c.join('\n') + '\n');"
+  fs.writeFileSync('$WORK/in/rej2.jsonl', c.join('\n') + '\n');
+  // what the message of each rejected offset must name
+  const why = (m) => Object.fromEntries([...Array(50)].map((_, j) => [5 * j + 4, m]));
+  fs.writeFileSync('$WORK/in/rej0.why', JSON.stringify(why('invariant of column col_invariants')));
+  fs.writeFileSync('$WORK/in/rej1.why', JSON.stringify(why('generated column c2')));
+  fs.writeFileSync('$WORK/in/rej2.why', JSON.stringify(why('CHECK constraint known_row')));"
+for k in 0 1 2 3; do
+  "$KSINK" inspect "file://$WORK/lake/${REJ_DIR[$k]}" --json --files >"$WORK/in/rej$k.before.json" 2>"$WORK/in/rej$k.inspect.err" ||
+    fail "${REJ_DIR[$k]}: $(tail -1 "$WORK/in/rej$k.inspect.err")"
+done
+$TOOL gen "$WORK/in/rej3.before.json" 250 "$WORK/in/rej3.good.jsonl"
+node -e "
+  const fs = require('fs');
+  const bad = [['byte_col', 128], ['short_col', -32769], ['float_col', 1e39], ['binary_col', 'not base64!'],
+    ['decimal_col', '1.234'], ['decimal_col', 123456789.5], ['timestamp_ntz_col', '2024-01-02T03:04:05Z'],
+    ['timestamp_ntz_col', '2024-01-02T03:04:05.5+01:00']];
+  const why = {};
+  const l = fs.readFileSync('$WORK/in/rej3.good.jsonl', 'utf8').split('\n').filter(Boolean).map((x, i) => {
+    if (i % 5 !== 4) return x;
+    const r = JSON.parse(x), [c, v] = bad[((i - 4) / 5) % bad.length];
+    r[c] = v;
+    why[i] = c;
+    return JSON.stringify(r);
+  });
+  fs.writeFileSync('$WORK/in/rej3.jsonl', l.join('\n') + '\n');
+  fs.writeFileSync('$WORK/in/rej3.why', JSON.stringify(why));"
 {
   conf_head
-  for k in 0 1 2; do
-    "$KSINK" inspect "file://$WORK/lake/${REJ_DIR[$k]}" --json --files >"$WORK/in/rej$k.before.json" 2>"$WORK/in/rej$k.inspect.err" ||
-      fail "${REJ_DIR[$k]}: $(tail -1 "$WORK/in/rej$k.inspect.err")"
+  for k in 0 1 2 3; do
     "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic "rej$k" \
       --values "$WORK/in/rej$k.jsonl" --expect "$WORK/in/rej$k.expect" >/dev/null 2>"$WORK/produce.err" ||
       fail "producer: $(cat "$WORK/produce.err")"
@@ -332,10 +362,10 @@ YAML
   done
 } >"$WORK/ksink.yaml"
 log "constraints: $(node -e "
-  for (const k of [0, 1, 2]) for (const c of require('$WORK/in/rej' + k + '.before.json').constraints)
+  for (const k of [0, 1, 2, 3]) for (const c of require('$WORK/in/rej' + k + '.before.json').constraints)
     process.stdout.write(c.feature + ' ' + c.name + ': ' + c.expression + '; ')")"
 run_ksink
-for k in 0 1 2; do
+for k in 0 1 2 3; do
   want=$(($(node -e "console.log(require('$WORK/in/rej$k.before.json').rows)") + 200))
   for _ in $(seq 600); do
     [ "$(rows_of "${REJ_DIR[$k]}")" -ge "$want" ] && [ "$(cat "$WORK/lake/errors/r$k"/*.jsonl 2>/dev/null | wc -l)" -ge 50 ] && break
@@ -348,7 +378,7 @@ kill -TERM "$KSINK_PID"
 rc=0
 wait "$KSINK_PID" || rc=$?
 [ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
-for k in 0 1 2; do
+for k in 0 1 2 3; do
   d=${REJ_DIR[$k]}
   cat "$WORK/lake/errors/r$k"/*.jsonl >"$WORK/rej$k.err.jsonl" 2>/dev/null || true
   node -e "
@@ -357,10 +387,11 @@ for k in 0 1 2; do
     if (l.length !== 50) throw new Error(l.length + ' error lines, want 50');
     const offs = new Set(l.map((x) => x.offset));
     for (let i = 0; i < 250; i++) if ((i % 5 === 4) !== offs.has(i)) throw new Error('offset ' + i + (offs.has(i) ? ' rejected' : ' not rejected'));
+    const why = JSON.parse(fs.readFileSync('$WORK/in/rej$k.why', 'utf8'));
     for (const x of l) {
       const m = x.error.message || '';
-      if (x.error.reason !== 'constraint' || !m.includes('${REJ_MSG[$k]}'))
-        throw new Error('offset ' + x.offset + ': ' + JSON.stringify(x.error));
+      if (x.error.reason !== '${REJ_REASON[$k]}' || !m.includes(why[x.offset]))
+        throw new Error('offset ' + x.offset + ': ' + JSON.stringify(x.error) + ', want ${REJ_REASON[$k]} naming ' + why[x.offset]);
     }
     // the records kept are the ones verify must find in the table
     const kept = fs.readFileSync('$WORK/in/rej$k.expect', 'utf8').split('\n').filter(Boolean)
