@@ -15,7 +15,11 @@
 # commitInfo first with rising inCommitTimestamps where the table has them,
 # row counts (deletion vectors subtracted, read by the project's reader),
 # every record exactly once with its values (DuckDB over the new files) and
-# checkpoints DuckDB reads.
+# checkpoints DuckDB reads; a checkpoint ksink wrote must also stand for
+# the log before it (the project's reader, those commits removed). Then
+# copies of the constraint tables (and one given a CHECK constraint) and
+# of the all-types table get records that break a constraint or a type:
+# rejected with the reason and the name, the others appended and checked.
 #
 # A table whose columns ksink cannot write (a type the schemaless mapping
 # lacks) is refused with exit 2 and reported; the test lists them. Every
