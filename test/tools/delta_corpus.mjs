@@ -22,6 +22,8 @@
 //               no add carries a deletionVector; commitInfo is first and its
 //               inCommitTimestamp above the previous one when the table has
 //               in-commit timestamps; other writers' txns are kept
+//   constraints the table's invariants, CHECK constraints and generated
+//               columns are the same after (ksink's metaData keeps them)
 //   rows        rows after = rows before + new records; the domains kept
 //               (delta.rowTracking only moves up)
 //   row_ids     rowTracking tables: every new add has baseRowId above the old
@@ -188,6 +190,8 @@ async function verify(opts) {
     if (!(opts['own-app'] && (app.startsWith(`${opts['own-app']}/`) || app.startsWith(`${opts['own-app']}-`))) &&
         after.txn[app] !== v) logErr.push(`txn ${app} is ${after.txn[app]}, was ${v}`);
   check('log', entries.length > 0 && logErr.length === 0, entries.length ? logErr.slice(0, 5).join('; ') : 'no new commits');
+  check('constraints', JSON.stringify(after.constraints) === JSON.stringify(before.constraints),
+    `${JSON.stringify(before.constraints)} -> ${JSON.stringify(after.constraints)}`);
   check('protocol', JSON.stringify(after.protocol) === JSON.stringify(before.protocol),
     `${JSON.stringify(before.protocol)} -> ${JSON.stringify(after.protocol)}`);
 
