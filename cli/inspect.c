@@ -9,6 +9,7 @@
  * default, one JSON object with --json (CLI.md lists its keys). Exit 0, 1
  * when the table cannot be read, 2 on bad usage.
  */
+#include "base/jsontree.h"
 #include "base/buf.h"
 #include "base/ks.h"
 #include "cli/cli.h"
@@ -359,13 +360,13 @@ int ks_cli_inspect(int argc, char **argv) {
     return r;
   const ks_delta_snapshot *s = ks_delta_table_snapshot(ct.t);
   yajl_val schema = s->metadata.schema_string
-                        ? yajl_tree_parse(s->metadata.schema_string, NULL, 0)
+                        ? ks_json_tree_parse(s->metadata.schema_string, KS_JSON_MAX_DEPTH, NULL, 0)
                         : NULL;
   if (json)
     print_json(ct.t, schema, files);
   else
     print_text(url, ct.t, schema);
-  yajl_tree_free(schema);
+  ks_json_tree_free(schema);
   ks_cli_table_close(&ct);
   return fflush(stdout) == 0 ? KS_EXIT_OK : KS_EXIT_FAILURE;
 }

@@ -419,10 +419,17 @@ ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
   ks_pq_node *top = ks_pq_schema_root(t);
   for (uint32_t k = 0; k < root->nkids; k++)
     build_pq(top, root->kids[k]);
-  for (size_t e = 0; e < nextra; e++)
-    ks_pq_add_leaf(top, extra[e].name,
-                   extra[e].nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED,
-                   extra[e].type);
+  for (size_t e = 0; e < nextra; e++) {
+    ks_pq_repetition rep = extra[e].nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED;
+    if (extra[e].shape == KS_SHAPE_MAP_STR)
+      ks_pq_add_leaf(ks_pq_add_map(top, extra[e].name, rep), "value",
+                     KS_PQ_OPTIONAL, KS_COL_STRING);
+    else if (extra[e].shape == KS_SHAPE_LIST_STR)
+      ks_pq_add_leaf(ks_pq_add_list(top, extra[e].name, rep), "element",
+                     KS_PQ_REQUIRED, KS_COL_STRING);
+    else
+      ks_pq_add_leaf(top, extra[e].name, rep, extra[e].type);
+  }
   if (ks_pq_schema_finish(t)) { /* the mapping checked levels: a bug */
     snprintf(err, errlen, "%s: the table's Parquet schema is invalid",
              ks_js_name(s->js));

@@ -96,6 +96,13 @@ typedef struct ks__shredder {
   ks_column *cap;
   size_t cap_start, cap_depth;
   uint8_t cap_rep;
+  /* The record's JSON text, when the events come from one (NULL: built
+   * from the events), and the offset just past the current event's token
+   * (the decoder sets it before ks__sh_open and ks__sh_close). With text,
+   * a value kept as JSON text is copied from cap_from at its close
+   * (ks_json_compact) instead of being rebuilt event by event. */
+  const uint8_t *text;
+  size_t at, cap_from;
   uint32_t dropped; /* non-null scalars of this record outside the tree */
   ks_reason reason; /* a failure of the shredder's own that is not a
                        schema failure (null_value), else KS_REASON_NONE */

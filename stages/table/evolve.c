@@ -61,8 +61,9 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
                         ks_table_columns_fn columns, char *err, size_t errlen) {
   int r = wait_io(io, ks_delta_table_load(io->dt, on_done, io));
   if (r) {
+    const char *why = ks_delta_table_error(io->dt);
     snprintf(err, errlen, "table %s: reading the Delta log: %s", t->conf->name,
-             ks_strerror(r));
+             why && *why ? why : ks_strerror(r));
     return r;
   }
   const ks_delta_snapshot *s = ks_delta_table_snapshot(io->dt);

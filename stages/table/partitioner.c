@@ -483,3 +483,32 @@ int ks_partitioner_route(const ks_partitioner *pt, const ks_rowgroup *rg,
   }
   return r;
 }
+
+int ks_partition_dir_check(const char *dir, size_t len, char *msg, size_t n) {
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && dir[i] != '/')
+      continue;
+    size_t seg = i - start;
+    if (seg > KS_PARTITION_SEGMENT_MAX || len > KS_PARTITION_DIR_MAX) {
+      const char *name = dir + start;
+      const char *eq = memchr(name, '=', seg);
+      int nlen = (int)(eq ? (size_t)(eq - name) : seg);
+      if (nlen > 64)
+        nlen = 64;
+      if (seg > KS_PARTITION_SEGMENT_MAX)
+        snprintf(msg, n,
+                 ": partition column %.*s: value makes a path segment of %zu "
+                 "bytes (at most %d)",
+                 nlen, name, seg, KS_PARTITION_SEGMENT_MAX);
+      else
+        snprintf(msg, n,
+                 ": partition directory of %zu bytes (at most %d; the "
+                 "longest segment is column %.*s)",
+                 len, KS_PARTITION_DIR_MAX, nlen, name);
+      return KS_EINVALID;
+    }
+    start = i + 1;
+  }
+  return 0;
+}

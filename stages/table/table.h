@@ -44,6 +44,10 @@ typedef struct ks_table {
   /* the _kafka_* columns every row carries after the data columns */
   const ks_colspec *meta;
   size_t nmeta;
+  ks_colspec *own_meta; /* meta when the table has key or headers columns */
+  /* headers.column + "_base64": the names of the headers whose values the
+   * headers map holds in base64 (they were not UTF-8); NULL: no headers */
+  char *headers_base64;
   /* schemaless (no schema file): columns learnt from the records. The
    * fields above hold the first generation; `live` the newest, changed
    * only under live_lock (stages/schemaless.h) */

@@ -20,6 +20,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <ctype.h>
@@ -437,7 +438,7 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
     ks_buf_init(&b, 0);
     ks_buf_appendf(&b, "{%s}", a->extra);
     ks_buf_cstr(&b);
-    x = yajl_tree_parse((const char *)b.data, NULL, 0);
+    x = ks_json_tree_parse((const char *)b.data, KS_JSON_MAX_DEPTH, NULL, 0);
     ks_buf_free(&b);
   }
   int rc = tags_map(c, ks__delta_json_field(x, "tags"));
@@ -449,7 +450,7 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
     yajl_val cp = ks__delta_json_field(x, "clusteringProvider");
     rc = opt_str(c->add_cp, YAJL_IS_STRING(cp) ? YAJL_GET_STRING(cp) : NULL);
   }
-  yajl_tree_free(x);
+  ks_json_tree_free(x);
   if (rc == 0 && c->add_row_id)
     rc = opt_i64(c->add_row_id, a->base_row_id >= 0, a->base_row_id);
   if (rc == 0 && c->add_row_version)

@@ -452,6 +452,17 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
       if (present(&c[ADD_MTIME], row))
         a.modification_time = c[ADD_MTIME].c.vals[row].i;
       a.stats = opt_str(&c[ADD_STATS], row);
+      if (!ks__delta_path_ok(a.path) || !ks__delta_stats_ok(a.stats)) {
+        fail(r, KS_ECORRUPT,
+             "row %zu: add.%s", row,
+             ks__delta_path_ok(a.path)
+                 ? "stats: JSON nested too deep"
+                 : "path: a relative path inside the table expected (no "
+                   "\"..\" segment, no absolute URI or path)");
+        ks_free(a.path);
+        ks_free(a.stats);
+        return;
+      }
       a.num_records = ks__delta_stats_num_records(a.stats);
       map_row(&c[ADD_PK], &c[ADD_PV], row, &a.part_names, &a.part_values,
               &a.nparts);
@@ -513,14 +524,23 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   int rc = ks_pq_file_open(data, len, &r.f, msg, sizeof msg);
   if (rc)
     return fail(&r, rc, "%s", msg);
-  if (max_entries)
-    ks_pq_file_set_max_entries(r.f, max_entries);
+  /* Limits from the row count: every row of a checkpoint holds an action
+   * with a string of its own (a path, an appId, an id), so a file states
+   * at most one row per byte; a flat leaf then holds one entry per row,
+   * and a repeated one (partition values, features) a few per row. The
+   * ~40 columns read at once stay within a small multiple of the file. */
   int64_t rows64 = ks_pq_file_rows(r.f);
-  if (rows64 < 0 || (max_entries && (uint64_t)rows64 > max_entries)) {
+  if (rows64 < 0 || (uint64_t)rows64 > len ||
+      (max_entries && (uint64_t)rows64 > max_entries)) {
     ks_pq_file_free(r.f);
-    return fail(&r, KS_ECORRUPT, "bad row count %" PRId64, rows64);
+    return fail(&r, KS_ECORRUPT,
+                "bad row count %" PRId64 " for a file of %zu bytes", rows64,
+                len);
   }
   size_t nrows = (size_t)rows64;
+  size_t per_rows = nrows * 16 + 4096;
+  ks_pq_file_set_max_entries(
+      r.f, max_entries && max_entries < per_rows ? max_entries : per_rows);
   const ks_pq_rnode *root = ks_pq_file_node(r.f, 0);
   static const char *const tops[] = {"add",      "remove",
                                      "txn",      "metaData",

@@ -16,6 +16,12 @@ void ks__delta_add_free(ks_delta_add *a);
 void ks__delta_remove_free(ks_delta_remove *r);
 /* add.stats' numRecords, or -1. */
 int64_t ks__delta_stats_num_records(const char *stats);
+/* Outside tables' checks (snapshot.c), shared by the log and checkpoint
+ * readers: an add.path that stays inside the table (relative, no ".."
+ * segment once decoded, no scheme), stats no deeper than
+ * KS_JSON_MAX_DEPTH (NULL is fine). */
+int ks__delta_path_ok(const char *path);
+int ks__delta_stats_ok(const char *stats);
 /* Adds a file to the active set, taking a's fields over (a is zeroed); the
  * same path again replaces the older add, and drops its tombstone. */
 void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a);
@@ -90,6 +96,13 @@ typedef struct ks__delta_logname {
   int part, parts; /* checkpoints: 1/1 for classic */
   int64_t end_version; /* compacted logs */
 } ks__delta_logname;
+
+/* The version _last_checkpoint states: 0, or KS_ECORRUPT with the reason
+ * in err when it is not a JSON object with a non-negative integer
+ * "version" (a small file: more than 64 KiB is refused unread). */
+int ks__delta_last_checkpoint_parse(const uint8_t *data, size_t len,
+                                    int64_t *version, char *err,
+                                    size_t errlen);
 
 /* A name inside _delta_log/ (without the prefix). */
 ks__delta_logname ks__delta_parse_logname(const char *name);

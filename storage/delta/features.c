@@ -16,6 +16,7 @@
 #include "storage/delta/constraint.h"
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <inttypes.h>
@@ -93,10 +94,10 @@ int64_t ks_delta_row_id_high_water_mark(const ks_delta_snapshot *s) {
   const char *c = ks_delta_snapshot_domain(s, "delta.rowTracking");
   if (c == NULL)
     return -1;
-  yajl_val t = yajl_tree_parse(c, NULL, 0);
+  yajl_val t = ks_json_tree_parse(c, KS_JSON_MAX_DEPTH, NULL, 0);
   yajl_val v = ks__delta_json_field(t, "rowIdHighWaterMark");
   int64_t hwm = YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : -1;
-  yajl_tree_free(t);
+  ks_json_tree_free(t);
   return hwm;
 }
 

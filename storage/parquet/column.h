@@ -58,10 +58,19 @@ typedef enum ks_coltype {
  * what the file holds: the leaf node is. */
 typedef __int128 ks_int128;
 
+/* The shape of a table's extra top-level column (the pipeline's _kafka_*
+ * columns, stages/record/schema.h); the flat ks_colspec API ignores it. */
+typedef enum ks_colshape {
+  KS_SHAPE_FLAT,    /* one leaf of `type` */
+  KS_SHAPE_MAP_STR, /* map<string, string> (values nullable) */
+  KS_SHAPE_LIST_STR /* list<string> */
+} ks_colshape;
+
 typedef struct ks_colspec {
   char *name;
   ks_coltype type;
   int nullable; /* OPTIONAL (1) or REQUIRED (0) */
+  ks_colshape shape;
 } ks_colspec;
 
 struct ks_pq_node;
