@@ -22,6 +22,8 @@
 //               no add carries a deletionVector; commitInfo is first and its
 //               inCommitTimestamp above the previous one when the table has
 //               in-commit timestamps; other writers' txns are kept
+//   constraints the table's invariants, CHECK constraints and generated
+//               columns are the same after (ksink's metaData keeps them)
 //   rows        rows after = rows before + new records; the domains kept
 //               (delta.rowTracking only moves up)
 //   row_ids     rowTracking tables: every new add has baseRowId above the old
@@ -32,7 +34,8 @@
 //               each top-level scalar column equals the record's value
 //               (partition columns through the add's partitionValues)
 //   checkpoint  a checkpoint written during the run is read by DuckDB and
-//               holds the table's add actions
+//               holds the table's add actions, their deletion vectors and
+//               the tags other writers gave them, the protocol and domains
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -187,6 +190,8 @@ async function verify(opts) {
     if (!(opts['own-app'] && (app.startsWith(`${opts['own-app']}/`) || app.startsWith(`${opts['own-app']}-`))) &&
         after.txn[app] !== v) logErr.push(`txn ${app} is ${after.txn[app]}, was ${v}`);
   check('log', entries.length > 0 && logErr.length === 0, entries.length ? logErr.slice(0, 5).join('; ') : 'no new commits');
+  check('constraints', JSON.stringify(after.constraints) === JSON.stringify(before.constraints),
+    `${JSON.stringify(before.constraints)} -> ${JSON.stringify(after.constraints)}`);
   check('protocol', JSON.stringify(after.protocol) === JSON.stringify(before.protocol),
     `${JSON.stringify(before.protocol)} -> ${JSON.stringify(after.protocol)}`);
 
@@ -295,6 +300,10 @@ async function verify(opts) {
 
   // checkpoints written by ksink
   const log = path.join(opts.table, '_delta_log');
+  const origTags = new Map();
+  for (const e of logEntries(opts.orig))
+    for (const a of actions(e.file))
+      if (a.add && a.add.tags && Object.keys(a.add.tags).length) origTags.set(a.add.path, a.add.tags);
   const cks = fs.readdirSync(log).filter((n) => /^\d{20}\.checkpoint\.parquet$/.test(n) && Number(n.slice(0, 20)) > old);
   for (const c of cks) {
     const q = (sql) => conn.runAndReadAll(sql).then((r) => r.getRowObjectsJson());
@@ -318,6 +327,16 @@ async function verify(opts) {
     if (r.domains < Object.keys(before.domains).length) errs.push(`${r.domains} domainMetadata rows, the table has ${Object.keys(before.domains).length}`);
     const dvFiles = before.active_files.filter((x) => x.deleted_rows > 0).length;
     if (r.dvs < dvFiles) errs.push(`${r.dvs} adds with a deletion vector, the table has ${dvFiles}`);
+    // the tags other writers gave their files (Databricks' INSERTION_TIME...)
+    const tagged = before.active_files.filter((x) => origTags.get(x.path));
+    if (tagged.length) {
+      const got = new Map((await q(`SELECT add.path AS path, to_json(add.tags)::VARCHAR AS tags FROM ${f} WHERE add IS NOT NULL`))
+        .map((x) => [x.path, x.tags === null ? null : JSON.parse(x.tags)]));
+      const canon = (o) => JSON.stringify(Object.entries(o ?? {}).sort());
+      for (const x of tagged)
+        if (canon(got.get(x.path)) !== canon(origTags.get(x.path)))
+          errs.push(`${x.path}: tags ${JSON.stringify(got.get(x.path))}, the log has ${JSON.stringify(origTags.get(x.path))}`);
+    }
     check(`checkpoint:${Number(c.slice(0, 20))}`, errs.length === 0, errs.join('; '));
   }
   conn.closeSync?.();

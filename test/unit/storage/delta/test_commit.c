@@ -2,6 +2,7 @@
  * table instances on one directory standing in for two writers. */
 #include "base/buf.h"
 #include "base/ks.h"
+#include "storage/delta/constraint.h"
 #include "storage/delta/delta.h"
 #include "storage/storage.h"
 
@@ -506,6 +507,96 @@ static void test_schema_change(void **state) {
   ks_delta_table_free(w3);
 }
 
+/* Rows are committed only under the constraints they were checked against:
+ * another writer adds a CHECK constraint (as ALTER TABLE ... ADD
+ * CONSTRAINT writes it: protocol 1/3, the metaData with
+ * delta.constraints.<name>); a writer that checked its batch against none
+ * is refused -- whether it learns of the change from a lost put or from its
+ * snapshot -- and nothing is written; a batch checked against the new set
+ * commits. */
+static int commit_checked(fx *f, ks_delta_table *t, const char *path,
+                          const char *sig) {
+  ks_delta_add add = {.path = (char *)path, .size = 10,
+                      .modification_time = 1000, .num_records = 2,
+                      .stats = "{\"numRecords\":2}"};
+  ks_delta_commit_req req = {.adds = &add, .nadds = 1,
+                             .schema_string = schema2,
+                             .operation = "STREAMING UPDATE",
+                             .engine_info = "ksink/test",
+                             .constraints_sig = sig};
+  f->calls = 0;
+  int rc = ks_delta_commit(t, &req, on_commit, f);
+  if (rc)
+    return rc;
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  return f->status;
+}
+
+static void test_constraint_added_meanwhile(void **state) {
+  fx *f = *state;
+  ks_delta_table *w1 = ks_delta_table_new(f->env.st, "c");
+  assert_int_equal(load(f, w1), 0);
+  assert_int_equal(commit_checked(f, w1, "a.parquet", NULL), 0);
+  assert_int_equal(f->version, 0);
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(w1);
+
+  /* the other writer's v1 */
+  ks_buf e;
+  ks_buf_init(&e, 0);
+  ks_buf_appendf(&e,
+                 "{\"commitInfo\":{\"timestamp\":2,\"operation\":\"ADD "
+                 "CONSTRAINT\"}}\n{\"protocol\":{\"minReaderVersion\":1,"
+                 "\"minWriterVersion\":3}}\n{\"metaData\":{\"id\":\"%s\","
+                 "\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                 "\"schemaString\":\"",
+                 s->metadata.id);
+  for (const char *c = schema2; *c; c++)
+    ks_buf_appendf(&e, *c == '"' ? "\\\"" : "%c", *c);
+  ks_buf_appendf(&e, "\",\"partitionColumns\":[],\"configuration\":{"
+                     "\"delta.constraints.pos\":\"id > 0\"},"
+                     "\"createdTime\":1}}\n");
+  char path[512];
+  snprintf(path, sizeof path, "%s/c/_delta_log/%020d.json", f->env.dir, 1);
+  FILE *fp = fopen(path, "wx");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(e.data, 1, e.len, fp), e.len);
+  assert_int_equal(fclose(fp), 0);
+  ks_buf_free(&e);
+
+  /* w1 still at v0: its put at v1 loses, and the reload shows the
+   * constraint */
+  int rc = commit_checked(f, w1, "b.parquet", NULL);
+  assert_true(rc == KS_ECONFLICT || rc == KS_EUNSUPPORTED);
+  assert_int_equal(log_entries(f, "c"), 2);
+
+  /* a writer that loaded v1 but checked its rows against no constraint */
+  ks_delta_table *w2 = ks_delta_table_new(f->env.st, "c");
+  assert_int_equal(load(f, w2), 0);
+  assert_int_equal(ks_delta_table_snapshot(w2)->version, 1);
+  assert_int_equal(commit_checked(f, w2, "b.parquet", NULL), KS_EUNSUPPORTED);
+  assert_non_null(strstr(ks_delta_table_error(w2), "CHECK constraints"));
+  assert_int_equal(log_entries(f, "c"), 2);
+
+  /* checked against the table's set: committed */
+  const ks_delta_metadata *m = &ks_delta_table_snapshot(w2)->metadata;
+  ks_delta_constraints cs;
+  char why[200];
+  assert_int_equal(ks_delta_constraints_of(m->schema_string, m->conf_keys,
+                                           m->conf_values, m->nconf, &cs, why,
+                                           sizeof why),
+                   0);
+  assert_int_equal(cs.n, 1);
+  char *sig = ks_delta_constraints_sig(&cs);
+  ks_delta_constraints_free(&cs);
+  assert_int_equal(commit_checked(f, w2, "b.parquet", sig), 0);
+  assert_int_equal(f->version, 2);
+  assert_int_equal(ks_delta_table_snapshot(w2)->nfiles, 2);
+  ks_free(sig);
+  ks_delta_table_free(w1);
+  ks_delta_table_free(w2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_then_sequential_commits,
@@ -520,6 +611,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bounded_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema_change, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_constraint_added_meanwhile, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
