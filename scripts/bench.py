@@ -343,7 +343,9 @@ def plot(rows, bare_rps, model, cores, png, out_dir):
     with open(data, "w") as f:
         for i, r in enumerate(rows):
             rps = r["records"] / r["secs"]
-            f.write(f"{i} \"{r['workers']}w\\n{r['budget']}\" {rps / 1e3:.1f} {r['rss_mib']:.1f}\n")
+            per_core = r["records"] / r["cpu_s"]
+            f.write(f"{i} \"{r['workers']}w\\n{r['budget']}\" {rps / 1e3:.1f} {r['rss_mib']:.1f} "
+                    f"{per_core / 1e3:.1f}\n")
     xtics = ", ".join(
         f'"{r["workers"]} worker{"s" if r["workers"] > 1 else ""}\\n{r["budget"]}" {i}'
         for i, r in enumerate(rows))
@@ -360,13 +362,14 @@ set ylabel "thousand records/s"
 set y2label "peak RSS (MiB)"
 set ytics nomirror
 set y2tics
-set yrange [0:{max([bare_rps] + [r["records"] / r["secs"] for r in rows]) / 1e3 * 1.2:.0f}]
-set y2range [0:*]
+set yrange [0:{max([bare_rps] + [r["records"] / r["cpu_s"] for r in rows]) / 1e3 * 1.2:.0f}]
+set y2range [0:{max(r["rss_mib"] for r in rows) * 1.5:.0f}]
 set key top left
 set xtics ({xtics})
 set arrow from -0.5,{bare_rps / 1e3:.1f} to {len(rows) - 0.5},{bare_rps / 1e3:.1f} nohead dt 2 lc rgb "gray40"
-set label "bare yajl parse, one core" at -0.45,{bare_rps / 1e3 * 1.03:.1f} tc rgb "gray40"
+set label "bare yajl parse, one core" right at {len(rows) - 0.55},{bare_rps / 1e3 * 1.03:.1f} tc rgb "gray40"
 plot "{data}" using 3 title "records/s (thousands)" lc rgb "#3070b0" axes x1y1, \\
+     "" using 5 title "records/s per core of CPU (thousands)" lc rgb "#70a0d0" axes x1y1, \\
      "" using 4 title "peak RSS (MiB)" lc rgb "#d08030" axes x1y2
 """
     res = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
