@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory budget under slow storage: ks_fault_proxy holds every S3 response
-# for 8 s, so uploads and commits crawl while the topic holds several times
-# the budget. One worker with reactor.memory_budget 6MiB and no record,
+# for 2 s, so uploads and commits crawl while the topic holds several times
+# the budget. One worker with reactor.memory_budget 12MiB and no record,
 # byte or age flush trigger within reach: only the budget makes files. The
 # worker must pause its partitions past the high-water mark (90%), flush,
 # and resume under the low-water mark (60%) -- visible in the log and in
@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ -n "${KS_S3_ENDPOINT:-}" ] || { echo "SKIP: no KS_S3_ENDPOINT (rgw fixture)"; exit 77; }
 COUNT=${KS_IT_COUNT:-200000}
-BUDGET_MIB=6
+BUDGET_MIB=12
 # Fixed overhead: what ksink holds whatever the budget. Measured on the
 # reference machine: ~15 MiB idle after joining (code, libraries, librdkafka
 # threads and metadata, curl, the HTTP thread); librdkafka's fetch buffers,
@@ -28,12 +28,12 @@ start_broker user-events:16
 
 "$KS_BUILD_DIR/test/ks_fault_proxy" --upstream "${KS_S3_ENDPOINT#http://}" \
   --port-file "$WORK/proxy.port" --stats-file "$WORK/proxy.stats" \
-  --delay 100 --delay-ms 8000 2>"$WORK/proxy.err" &
+  --delay 100 --delay-ms 2000 2>"$WORK/proxy.err" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
 [ -s "$WORK/proxy.port" ] || fail "fault proxy did not start: $(cat "$WORK/proxy.err")"
 PROXY_EP=http://127.0.0.1:$(cat "$WORK/proxy.port")
-log "fault proxy at $PROXY_EP delays every answer of $KS_S3_ENDPOINT by 8 s"
+log "fault proxy at $PROXY_EP delays every answer of $KS_S3_ENDPOINT by 2 s"
 
 cat >"$WORK/ksink.yaml" <<YAML
 app_id: bp
@@ -73,7 +73,7 @@ VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
 log "produced: $VALID valid of $(wc -l <"$WORK/expect.jsonl") records"
 
 run_member ksink; PID=$MEMBER_PID
-wait_log "$WORK/ksink.err" '\(port [0-9]+\)' 1 90
+wait_log "$WORK/ksink.err" '\(port [0-9]+\)' 1 30
 idle_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
 port=$(grep -oE '\(port [0-9]+\)' "$WORK/ksink.err" | head -1 | tr -dc 0-9)
 
