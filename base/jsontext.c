@@ -21,8 +21,8 @@ int ks_json_too_deep(const void *text, size_t n, int max_depth) {
     } else if (ch == '{' || ch == '[') {
       if (++depth > max_depth)
         return 1;
-    } else if (ch == '}' || ch == ']') {
-      depth--;
+    } else if ((ch == '}' || ch == ']') && depth > 0) {
+      depth--; /* never below 0: "]]][[[" must not hide its depth */
     }
   }
   return 0;

@@ -65,6 +65,7 @@
   XX(REF, "$ref")                                                              \
   XX(FALSE, "false")                                                           \
   XX(MAX_DEPTH, "maxDepth")                                                    \
+  XX(BUDGET, "budget")                                                         \
   XX(OTHER, "other")
 #define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
 /* KS_KEYWORD_NONE: the failure names no keyword (a parse error, a value
@@ -276,7 +277,10 @@ typedef struct ks_js_validator {
   uint32_t ncap_set;
   struct ks__tapebuf *tape;
   struct ks__rematch *rm;
-  uint64_t budget; /* evaluator steps left for this record */
+  uint64_t budget; /* evaluator steps left for this record (uniqueItems
+                     and pattern matches are charged here too) */
+  uint64_t deadline_ms; /* coarse monotonic ms past which the record is
+                           over its CPU budget */
   /* the date-time a format check of the current string event parsed (its
    * text and value), for a caller converting the same text */
   const uint8_t *dt_text;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- positions ---- */
 
@@ -217,9 +218,15 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   v->nset = 0;
   if (p >= 0 && !n->props[p].additional)
     v->set[v->nset++] = n->props[p].node;
-  for (uint32_t j = 0; j < n->npprops; j++)
-    if (ks__regex_search(n->pprops[j].re, v->rm, key, len) == 1)
+  for (uint32_t j = 0; j < n->npprops; j++) {
+    int m = ks__regex_search(n->pprops[j].re, v->rm, key, len, &v->budget);
+    if (m == KS__RE_BUDGET || ks__over_deadline(v))
+      return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_BUDGET,
+                        "the record costs more than its validation budget "
+                        "(patternProperties backtracking)");
+    if (m == 1)
       v->set[v->nset++] = n->pprops[j].node;
+  }
   if (v->nset == 0) {
     if (n->additional->flags & KS_JS_N_FALSE)
       return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_ADDITIONAL_PROPERTIES,
@@ -328,9 +335,24 @@ void ks_js_validator_free(ks_js_validator *v) {
   ks__rematch_free(v->rm);
 }
 
-/* Evaluator steps per record: far above any real schema's need, low
- * enough that a combinatorial schema fails a record in milliseconds. */
+/* A record's validation budget, in evaluator steps (uniqueItems items
+ * and compared tokens, pattern backtracking: ks__regex_search): far above
+ * any real schema's need, low enough that a combinatorial schema, a
+ * backtracking pattern or uniqueItems over a huge array fails the record
+ * in well under a second. The clock bounds what steps cannot see (a
+ * pattern just under its limit on every string). */
 #define EVAL_BUDGET ((uint64_t)1 << 22)
+#define RECORD_CPU_MS 2000
+
+uint64_t ks__coarse_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ks__over_deadline(const ks_js_validator *v) {
+  return v->deadline_ms && ks__coarse_ms() > v->deadline_ms;
+}
 
 void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->depth = 0;
@@ -340,5 +362,6 @@ void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->cap_depth = 0;
   v->nset = 0;
   v->budget = EVAL_BUDGET;
+  v->deadline_ms = ks__coarse_ms() + RECORD_CPU_MS;
   v->dt_text = NULL;
 }

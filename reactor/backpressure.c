@@ -1,5 +1,6 @@
 #include "reactor/backpressure.h"
 #include "base/log.h"
+#include "stages/dlq.h"
 #include "stages/writer.h"
 #include "stages/source.h"
 #include "storage/s3/s3.h"
@@ -18,9 +19,14 @@ static double rows_cost(const ks_worker *w, size_t table) {
 }
 
 size_t ks_worker_memory(const ks_worker *w) {
-  double n = (double)w->lane.storage->held;
+  /* also what waits on others: dead letters the DLQ has not taken, and
+   * flushed sets the committer has not committed (their add actions) */
+  double n = (double)w->lane.storage->held +
+             (double)ks_dlq_pending_bytes(w->lane.dlq);
   for (size_t i = 0; i < w->p->env.ntables; i++)
-    n += rows_cost(w, i) + (double)ks_table_writer_error_bytes(w->lane.writers[i]);
+    n += rows_cost(w, i) +
+         (double)ks_table_writer_error_bytes(w->lane.writers[i]) +
+         (double)ks_table_writer_uncommitted_bytes(w->lane.writers[i]);
   return (size_t)n;
 }
 

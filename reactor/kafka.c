@@ -7,6 +7,7 @@
 #include "stages/table/snapshot.h"
 
 #include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,11 +24,7 @@ int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part) {
 }
 
 int ks_kafka_table_of(const ks_pipeline *p, const char *topic) {
-  for (size_t i = 0; i < p->env.ntables; i++)
-    for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
-      if (strcmp(p->env.tables[i].conf->topics[j], topic) == 0)
-        return (int)i;
-  return -1;
+  return ks_conf_table_of(p->conf, topic);
 }
 
 /* ---- assignment --------------------------------------------------------- */
@@ -366,6 +363,13 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
   if ((r = set(kc, "queued.max.messages.kbytes", kb, err, errlen, conf)) ||
       (r = set(kc, "fetch.max.bytes", fb, err, errlen, conf)))
     goto fail;
+  /* topics_regex: a topic created later is found at the next metadata
+   * refresh; librdkafka's default waits 5 minutes */
+  for (size_t i = 0; i < conf->ntables; i++)
+    if (conf->tables[i].topics_regex &&
+        (r = set(kc, "topic.metadata.refresh.interval.ms", "30000", err,
+                 errlen, conf)))
+      goto fail;
   for (size_t i = 0; i < conf->nkafka; i++) {
     const ks_conf_kv *kv = &conf->kafka[i];
     const char *v = strcmp(kv->key, "bootstrap.servers") == 0 ? bs : kv->value;
@@ -404,6 +408,18 @@ int ks_kafka_subscribe(ks_pipeline *p) {
     for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
       rd_kafka_topic_partition_list_add(l, p->env.tables[i].conf->topics[j],
                                         RD_KAFKA_PARTITION_UA);
+  /* librdkafka reads a name starting with ^ as a regex (POSIX extended,
+   * searched): anchored at both ends it matches what routing matches */
+  for (size_t i = 0; i < p->env.ntables; i++) {
+    const char *re = p->env.tables[i].conf->topics_regex;
+    if (re == NULL)
+      continue;
+    size_t n = strlen(re) + 5;
+    char *full = ks_malloc(n);
+    snprintf(full, n, "^(%s)$", re);
+    rd_kafka_topic_partition_list_add(l, full, RD_KAFKA_PARTITION_UA);
+    ks_free(full);
+  }
   rd_kafka_resp_err_t err = rd_kafka_subscribe(p->env.rk, l);
   rd_kafka_topic_partition_list_destroy(l);
   if (err) {

@@ -241,13 +241,23 @@ static int number_leaf(ks__shredder *sh, const ks__shnode *n, int rep,
                         num->text);
     if (c)
       r = ks_column_append_i64_rep(c, rep, num->i);
-  } else if (n->type == KS_COL_INT32) {
-    if (!num->fits || num->i < INT32_MIN || num->i > INT32_MAX)
+  } else if (n->type == KS_COL_INT32 || n->type == KS_COL_INT16 ||
+             n->type == KS_COL_INT8) {
+    int bits = n->type == KS_COL_INT32 ? 32 : n->type == KS_COL_INT16 ? 16 : 8;
+    int64_t hi = (INT64_C(1) << (bits - 1)) - 1;
+    if (!num->fits || num->i < -hi - 1 || num->i > hi)
       return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
-                        "%.*s is out of range for a 32-bit integer", shown,
-                        num->text);
+                        "%.*s is out of range for a %d-bit integer", shown,
+                        num->text, bits);
     if (c)
       r = ks_column_append_i32_rep(c, rep, (int32_t)num->i);
+  } else if (n->type == KS_COL_FLOAT) {
+    double d = ks_js_num_double(num);
+    if (isinf(d) || isinf((float)d))
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
+                        "%.*s is out of range for a float", shown, num->text);
+    if (c)
+      r = ks_column_append_float_rep(c, rep, (float)d);
   } else if (n->type == KS_COL_DOUBLE) {
     double d = ks_js_num_double(num);
     if (isinf(d))
@@ -283,6 +293,14 @@ static int bad_temporal(ks__shredder *sh, const uint8_t *s, size_t n,
                     "%s is not a valid %s", shown, what);
 }
 
+static int decimal_string(ks__shredder *sh, const ks__shnode *nd, int rep,
+                          const uint8_t *s, size_t n) {
+  if (ks__decimal_text(s, n))
+    return bad_temporal(sh, s, n, "decimal (a number, or its text)");
+  ks_js_num num = {.text = (const char *)s, .len = n};
+  return number_leaf(sh, nd, rep, &num);
+}
+
 int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
   if (capturing(sh))
     return cap_value(sh, s, n, 1);
@@ -292,8 +310,10 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
     return dropped(sh);
   if (nd->kind == KS__SH_JSON)
     return json_scalar(sh, nd, rep, s, n, 1);
-  if (nd->kind != KS__SH_LEAF || nd->precision)
+  if (nd->kind != KS__SH_LEAF)
     return mismatch(sh, "a string");
+  if (nd->precision) /* a decimal as text: only where the schema took one */
+    return decimal_string(sh, nd, rep, s, n);
   ks_column *c = sh->cols ? &sh->cols[nd->leaf] : NULL;
   int r;
   /* TIMESTAMP and DATE convert in validate-only shredders too, so both
@@ -313,6 +333,29 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
     r = c ? ks_column_append_i32_rep(c, rep, days) : 0;
   } else if (nd->type == KS_COL_STRING) {
     r = c ? ks_column_append_str_rep(c, rep, s, n) : 0;
+  } else if (nd->type == KS_COL_TIMESTAMP_NTZ) {
+    int64_t us;
+    int bad = ks__ntz_parse(s, n, &us);
+    if (bad)
+      return bad_temporal(sh, s, n,
+                          bad == -2 ? "timestamp_ntz value: it has a zone "
+                                      "offset, and the column holds local "
+                                      "date-times without one"
+                                    : "timestamp_ntz value (a date-time "
+                                      "without offset, like "
+                                      "2024-01-31T12:00:00.123456)");
+    r = c ? ks_column_append_i64_rep(c, rep, us) : 0;
+  } else if (nd->type == KS_COL_BINARY) {
+    uint8_t stack[256];
+    uint8_t *out = n / 4 * 3 + 3 <= sizeof stack ? stack
+                                                 : ks_malloc(n / 4 * 3 + 3);
+    size_t len = 0;
+    int bad = ks__base64_decode(s, n, out, &len);
+    r = bad || c == NULL ? 0 : ks_column_append_str_rep(c, rep, out, len);
+    if (out != stack)
+      ks_free(out);
+    if (bad)
+      return bad_temporal(sh, s, n, "base64 text (a binary column)");
   } else {
     return mismatch(sh, "a string");
   }
