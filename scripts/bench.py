@@ -214,6 +214,9 @@ log: {{ level: info, format: json }}
     shutil.rmtree(lake, ignore_errors=True)
     secs = done[0] - first[0]
     recs = n - first[1]
+    if recs < n // 2 or secs <= 0:
+        raise RuntimeError(f"{first[1]} of {n} records were consumed before the first "
+                           "scrape: too few events to time (--events)")
     cpu = done[1] - first[2]
     return {"workers": workers, "budget": budget, "records": recs, "secs": secs,
             "cpu_s": cpu, "rss_mib": hwm,
