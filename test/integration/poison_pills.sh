@@ -17,8 +17,10 @@
 #      counted
 #   p6 a DLQ that refuses (topic authorization failed, injected by the
 #      broker): the dead letter is counted and let go, nothing stalls
-# and a DLQ topic that does not exist (the broker answers unknown topic):
-# `ksink run` refuses to start, exit 1, naming the topic.
+#   p7 a DLQ topic deleted while ksink runs (the broker's metadata answers
+#      unknown topic from then on): the dead letter is counted and let go
+# and a DLQ topic that does not exist at start-up (the broker answers
+# unknown topic): `ksink run` refuses to start, exit 1, naming the topic.
 # For each case the good records after the bad one are committed within
 # 60 s (read back with DuckDB, record by record, exactly once), the bad one
 # is accounted for (DLQ content read back with a separate client, or the
@@ -26,7 +28,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$KS_BUILD_DIR/test/ks_mock_broker" --topic poison:8 --topic poison-dlq:1 \
-  --topic-error missing-dlq:3 --produce-error 29:5 --port-file "$WORK/bootstrap" \
+  --topic-error missing-dlq:3 --produce-error 29:1 \
+  --topic-error-on-usr2 poison-dlq:3 --port-file "$WORK/bootstrap" \
   >"$WORK/broker.out" 2>"$WORK/broker.err" &
 BROKER_PID=$!
 PIDS+=($BROKER_PID)
@@ -50,6 +53,9 @@ kafka:
   group.id: ksink-poison
   session.timeout.ms: 6000
   heartbeat.interval.ms: 500
+  # the DLQ producer sees a deleted topic at its next metadata refresh
+  # (in production a Produce request failing does the same)
+  topic.metadata.refresh.interval.ms: 1000
 reactor: { workers: 2 }
 storage:
   url: file://$WORK/lake
@@ -99,9 +105,10 @@ fs.writeFileSync(`${w}/bad3`, JSON.stringify({n: 20, region: "r3", code: "a".rep
 fs.writeFileSync(`${w}/bad4`, pad(4, 20 * 1000 * 1000) + "\n");
 fs.writeFileSync(`${w}/bad5`, JSON.stringify({n: 20, region: "r5"}) + "\n");
 fs.writeFileSync(`${w}/bad6`, JSON.stringify({n: "bad", region: "r6"}) + "\n");
+fs.writeFileSync(`${w}/bad7`, JSON.stringify({n: "bad", region: "r7"}) + "\n");
 ' "$WORK"
 [ "$(wc -c <"$WORK/bad0")" = 1000001 ] || fail "bad0 is not 1,000,000 bytes"
-for p in 0 1 2 3 4 5 6; do
+for p in 0 1 2 3 4 5 6 7; do
   { good $p 0 19; cat "$WORK/bad$p"; good $p 21 40; } >"$WORK/values$p"
 done
 produce() { # P VALUES EXPECT [ARGS...]
@@ -239,6 +246,20 @@ for _ in $(seq 100); do [ -n "$(metric ksink_deadletter_failures_total 'reason="
 grep -q 'poison\[6\]@20 was refused' "$WORK/ksink.err" || fail "no log line naming the refused dead letter"
 [ "$(metric ksink_ready)" = 1 ] || fail "not ready after the refusal: $(curl -s "http://127.0.0.1:$PORT/readyz")"
 log "p6: the DLQ refused the dead letter (counted, logged), the 20 after it committed"
+
+# --- the DLQ topic deleted while ksink runs ---
+kill -USR2 "$BROKER_PID"
+sleep 3
+T=$SECONDS
+produce 7 "$WORK/values7" "$WORK/expect7"
+wait_partition 7 40 60
+for _ in $(seq 100); do grep -q 'poison\[7\]@20 was refused' "$WORK/ksink.err" && break; sleep 0.1; done
+grep -q 'poison\[7\]@20 was refused' "$WORK/ksink.err" ||
+  fail "no log line naming the dead letter refused by the deleted topic: $(grep -i dlq "$WORK/ksink.err" | tail -3)"
+[ "$(metric ksink_deadletter_failures_total 'reason="dlq_refused"')" -ge 2 ] ||
+  fail "the dead letter refused by the deleted topic is not counted"
+[ "$(metric ksink_ready)" = 1 ] || fail "not ready after the DLQ topic was deleted: $(curl -s "http://127.0.0.1:$PORT/readyz")"
+log "p7: DLQ topic deleted: $(grep -o 'poison\[7\]@20 was refused ([^)]*)' "$WORK/ksink.err" | head -1), the 20 after it committed $((SECONDS - T)) s after they were produced"
 T=$SECONDS
 kill -TERM "$KSINK_PID"
 rc=0
@@ -249,5 +270,5 @@ wait "$KSINK_PID" || rc=$?
 node "$KS_SOURCE_DIR/test/tools/verify_poison.mjs" --table "$WORK/lake/events" \
   --expect "0:$WORK/expect0:21" --expect "1:$WORK/expect1:21" --expect "2:$WORK/expect2:21" \
   --expect "3:$WORK/expect3:21" --expect "4:$WORK/expect4:21" --expect "5:$WORK/expect5" \
-  --expect "6:$WORK/expect6:21" --null-ts "5:20" || fail "table read-back differs"
+  --expect "6:$WORK/expect6:21" --expect "7:$WORK/expect7:21" --null-ts "5:20" || fail "table read-back differs"
 log "poison_pills: passed in $SECONDS s"
