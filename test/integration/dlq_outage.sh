@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A transient DLQ fault: the broker answers NOT_ENOUGH_REPLICAS (retriable)
+# to the next Produce requests, so no dead letter is stored for a while
+# (librdkafka retries them itself, long before its message.timeout.ms of
+# 5 minutes runs out). The batches holding the rejects wait (nothing is
+# skipped), ksink_deadletter_pending shows them, and /readyz turns 503
+# "dead-letter queue unavailable" once reactor.deadletter_unready_after
+# (5 s here) has passed without a dead letter stored; when the broker takes
+# records again /readyz is 200, every valid record is in the table
+# (verify_delta) and every invalid one in the DLQ topic (read back with a
+# separate client, by offset).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+COUNT=${KS_IT_COUNT:-4000}
+ERRORS=${KS_IT_PRODUCE_ERRORS:-200}
+"$KS_BUILD_DIR/test/ks_mock_broker" --topic events:4 --topic events-dlq:1 \
+  --produce-error "19:$ERRORS" --port-file "$WORK/bootstrap" \
+  >"$WORK/broker.out" 2>"$WORK/broker.err" &
+BROKER_PID=$!
+PIDS+=($BROKER_PID)
+for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
+[ -s "$WORK/bootstrap" ] || fail "mock broker did not start: $(cat "$WORK/broker.err")"
+BOOTSTRAP=$(head -1 "$WORK/bootstrap")
+
+cat >"$WORK/ksink.yaml" <<YAML
+app_id: dlqout
+kafka:
+  bootstrap.servers: $BOOTSTRAP
+  group.id: ksink-dlqout
+reactor: { workers: 2, deadletter_unready_after: 5s }
+storage:
+  url: file://$WORK/lake
+tables:
+  - name: events
+    topics: [events]
+    schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
+    flush: { records: 500, interval: 1s }
+    errors:
+      tolerance: all
+      deadletterqueue:
+        topic.name: events-dlq
+        context.headers.enable: true
+      log.enable: false
+http: { listen: "127.0.0.1:0" }
+YAML
+
+# the records first: the injected errors are for ksink's DLQ producer only
+"$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic events \
+  --count "$COUNT" --seed 21 --invalid-permille 30 \
+  --expect "$WORK/expect.jsonl" >"$WORK/produce.out" 2>"$WORK/produce.err" ||
+  fail "producer failed: $(cat "$WORK/produce.err")"
+VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
+INVALID=$(grep -c '"valid":false' "$WORK/expect.jsonl")
+kill -USR1 "$BROKER_PID"
+sleep 0.3
+
+run_ksink
+PORT=$(http_port "$WORK/ksink.err")
+T0=$SECONDS
+readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz"; }
+metric() {
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '
+    { name = $1; sub(/[{].*/, "", name) }
+    name == m { sum += $2; found = 1 }
+    END { print found ? sum : 0 }'
+}
+# (503 "not yet in the consumer group" first: the mock's first join waits)
+while ! curl -s "http://127.0.0.1:$PORT/readyz" | grep -q "dead-letter queue unavailable" &&
+  [ $((SECONDS - T0)) -lt 30 ]; do sleep 0.2; done
+reason=$(curl -s "http://127.0.0.1:$PORT/readyz")
+[ "$(readyz)" = 503 ] || fail "/readyz not 503 30 s into the DLQ fault: $reason"
+case $reason in *"dead-letter queue unavailable"*) ;; *) fail "/readyz reason 30 s into the DLQ fault: $reason" ;; esac
+pending=$(metric ksink_deadletter_pending)
+rows=$(table_rows "$WORK/lake/events")
+log "/readyz 503 $((SECONDS - T0)) s after start: $reason; $rows rows committed meanwhile"
+[ "$pending" -ge 1 ] || fail "ksink_deadletter_pending $pending during the DLQ fault"
+[ "$rows" -lt "$VALID" ] || fail "all $VALID rows committed while the DLQ stored nothing"
+
+T1=$SECONDS
+while [ "$(readyz)" != 200 ] && [ $((SECONDS - T1)) -lt 90 ]; do
+  kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(tail -5 "$WORK/ksink.err")"
+  sleep 0.2
+done
+[ "$(readyz)" = 200 ] || fail "/readyz $(readyz) 90 s into the fault: $(curl -s "http://127.0.0.1:$PORT/readyz"); $(tail -3 "$WORK/broker.err")"
+log "/readyz 200 again after $((SECONDS - T1)) s more (the broker took records again)"
+wait_rows "$WORK/lake/events" "$VALID"
+for _ in $(seq 100); do [ "$(metric ksink_deadletter_pending)" = 0 ] && break; sleep 0.1; done
+[ "$(metric ksink_deadletter_pending)" = 0 ] || fail "dead letters still pending"
+kill -TERM "$KSINK_PID"
+rc=0
+wait "$KSINK_PID" || rc=$?
+[ "$rc" = 0 ] || fail "ksink exited $rc after SIGTERM: $(tail -5 "$WORK/ksink.err")"
+
+"$KS_BUILD_DIR/test/ks_consume" --bootstrap "$BOOTSTRAP" --topic events-dlq --count "$INVALID" \
+  >"$WORK/dlq.jsonl" 2>"$WORK/consume.err" || fail "DLQ: $(cat "$WORK/consume.err")"
+node -e '
+const fs = require("fs");
+const [w] = process.argv.slice(1);
+const want = new Set(fs.readFileSync(`${w}/expect.jsonl`, "utf8").split("\n").filter(Boolean)
+  .map((l) => JSON.parse(l)).filter((e) => !e.valid).map((e) => `${e.partition}@${e.offset}`));
+const got = new Set();
+for (const l of fs.readFileSync(`${w}/dlq.jsonl`, "utf8").split("\n").filter(Boolean)) {
+  const r = JSON.parse(l);
+  const h = new Map(r.headers.map(([k, v]) => [k, v === null ? "" : Buffer.from(v, "base64").toString()]));
+  got.add(`${h.get("__connect.errors.partition")}@${h.get("__connect.errors.offset")}`);
+}
+const missing = [...want].filter((k) => !got.has(k));
+if (missing.length) { console.error(`FAIL: ${missing.length} of ${want.size} dead letters missing: ${missing.slice(0, 5)}`); process.exit(1); }
+console.log(`DLQ: all ${want.size} rejects present (${got.size} distinct)`);
+' "$WORK" || fail "dead letters lost"
+node "$KS_SOURCE_DIR/test/tools/verify_delta.mjs" --table "$WORK/lake/events" \
+  --expect "$WORK/expect.jsonl" --app-id dlqout --topic events --quiet
+log "dlq_outage: passed ($VALID valid, $INVALID dead letters, $(tail -1 "$WORK/broker.err"))"
