@@ -153,8 +153,6 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
-#define KS__S3_MAX_CONNECTIONS 64L
-
 int ks__s3_transport_init(ks__s3 *s3) {
   s3->multi = curl_multi_init();
   if (s3->multi == NULL)
@@ -163,13 +161,11 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
-  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, KS__S3_MAX_CONNECTIONS);
-  /* Each worker opens at most this many connections at once (and so runs
-   * at most this many requests): curl queues the rest, which bounds the
-   * sockets and the TLS and transfer buffers a worker can hold however
-   * many partitions, files and parts it has in flight. */
-  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                    KS__S3_MAX_CONNECTIONS);
+  curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
+  /* A worker opens (and runs requests on) at most 64 connections at once;
+   * curl queues the rest, bounding its sockets and TLS and transfer
+   * buffers however many partitions, files and parts are in flight. */
+  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
   s3->handles = 2;
@@ -636,15 +632,12 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
-/* An answer no retry heals: a 4xx that is neither one of the answers
- * callers expect (404 not found, 412/409 a conditional write lost) nor a
- * retryable one (408, 429, throttling). 403 AccessDenied (a policy, KMS,
- * an expired token the chain could not renew) is the usual one. */
+/* An answer no retry heals: a 4xx neither expected (404, 409, 412, 416)
+ * nor retryable (408, 429, throttling), usually a 403 AccessDenied. */
 static int refused(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
     return 0;
-  return r->http != 404 && r->http != 412 && r->http != 409 &&
-         r->http != 416;
+  return r->http != 404 && r->http != 412 && r->http != 409 && r->http != 416;
 }
 
 int ks__s3_status_code(const ks__s3_req *r) {
