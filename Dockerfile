@@ -6,7 +6,12 @@
 # deploy/k8s). The config is read from /etc/ksink/ksink.yaml (mount your
 # own over it; deploy/k8s does); /healthz answers on http.listen, which must
 # not be loopback-only for the HEALTHCHECK and for Prometheus: the shipped
-# example is overridden below to 0.0.0.0:8083.
+# example is overridden below to 0.0.0.0:8083. Off loopback ksink requires
+# http.admin_token, so the image's config takes it from the environment
+# (${KSINK_ADMIN_TOKEN}, no default: ksink refuses to start without it).
+# Give it from a secret, never on the command line:
+#   docker run --env-file ksink-admin.env ksink      (KSINK_ADMIN_TOKEN=...)
+# (Kubernetes: deploy/k8s fills it from the Secret "ksink-admin".)
 #
 #   docker build --build-arg KS_GIT_COMMIT=$(git rev-parse --short=12 HEAD) -t ksink .
 #   docker run --rm ksink demo            # writes /var/lib/ksink/lake
@@ -53,7 +58,11 @@ COPY --from=build /out/usr/bin/ksink /usr/bin/ksink
 COPY --from=build /out/usr/share/man/man1/ksink.1 /usr/share/man/man1/ksink.1
 COPY conf/ksink.yaml /etc/ksink/ksink.yaml
 COPY conf/schemas /etc/ksink/schemas
-RUN sed -i 's#listen: 127.0.0.1:8083#listen: 0.0.0.0:8083#' /etc/ksink/ksink.yaml
+RUN sed -i -e 's#listen: 127.0.0.1:8083#listen: 0.0.0.0:8083#' \
+      -e 's#admin_token: ${KSINK_ADMIN_TOKEN:-}#admin_token: ${KSINK_ADMIN_TOKEN}#' \
+      /etc/ksink/ksink.yaml \
+ && grep -q '^  listen: 0.0.0.0:8083' /etc/ksink/ksink.yaml \
+ && grep -q '^  admin_token: ${KSINK_ADMIN_TOKEN}' /etc/ksink/ksink.yaml
 # `ksink demo` (and a relative --dir) writes here
 WORKDIR /var/lib/ksink
 USER 10001:10001

@@ -1,7 +1,9 @@
 #include "base/hostport.h"
 #include "base/ks.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 int ks_hostport_parse(const char *s, char *host, size_t hostlen, char *port,
@@ -30,5 +32,18 @@ int ks_hostport_parse(const char *s, char *host, size_t hostlen, char *port,
   memcpy(host, hbeg, (size_t)(hend - hbeg));
   host[hend - hbeg] = 0;
   memcpy(port, p, plen + 1);
+  return 0;
+}
+
+int ks_host_is_loopback(const char *host) {
+  if (strcasecmp(host, "localhost") == 0)
+    return 1;
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, host, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6) ||
+           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
   return 0;
 }

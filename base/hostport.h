@@ -13,4 +13,9 @@
 int ks_hostport_parse(const char *s, char *host, size_t hostlen, char *port,
                       size_t portlen);
 
+/* 1 when host (as ks_hostport_parse leaves it) reaches this machine only:
+ * "localhost", 127.0.0.0/8, "::1" or "::ffff:127.x.y.z". "" (every
+ * interface) and any other name or address are not. */
+int ks_host_is_loopback(const char *host);
+
 #endif

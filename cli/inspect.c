@@ -9,10 +9,12 @@
  * default, one JSON object with --json (CLI.md lists its keys). Exit 0, 1
  * when the table cannot be read, 2 on bad usage.
  */
+#include "base/jsontree.h"
 #include "base/buf.h"
 #include "base/ks.h"
 #include "cli/cli.h"
 #include "cli/table_open.h"
+#include "storage/delta/constraint.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -194,7 +196,26 @@ static void print_json_features(const ks_delta_snapshot *s) {
     printf("%" PRId64, s->last_ict);
   else
     fputs("null", stdout);
+  /* the checks every appended record must pass */
+  ks_delta_constraints cs;
   char why[400];
+  fputs(",\"constraints\":[", stdout);
+  if (s->has_metadata &&
+      ks_delta_constraints_of(s->metadata.schema_string, s->metadata.conf_keys,
+                              s->metadata.conf_values, s->metadata.nconf, &cs,
+                              why, sizeof why) == 0) {
+    for (size_t i = 0; i < cs.n; i++) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+      put_json_str(cs.names[i]);
+      fputs(",\"feature\":", stdout);
+      put_json_str(cs.features[i]);
+      fputs(",\"expression\":", stdout);
+      put_json_str(cs.sqls[i]);
+      putchar('}');
+    }
+    ks_delta_constraints_free(&cs);
+  }
+  putchar(']');
   fputs(",\"append_refused\":", stdout);
   if (ks_delta_protocol_check(s, why, sizeof why))
     put_json_str(why);
@@ -259,6 +280,15 @@ static void print_text(const char *url, const ks_delta_table *t,
            s->domains[i].configuration);
   printf("%s\n", s->ndomains ? "" : " none");
   char why[400];
+  ks_delta_constraints cs;
+  if (s->has_metadata &&
+      ks_delta_constraints_of(s->metadata.schema_string, s->metadata.conf_keys,
+                              s->metadata.conf_values, s->metadata.nconf, &cs,
+                              why, sizeof why) == 0) {
+    for (size_t i = 0; i < cs.n; i++)
+      printf("constraint:        %s: %s\n", cs.names[i], cs.sqls[i]);
+    ks_delta_constraints_free(&cs);
+  }
   if (ks_delta_protocol_check(s, why, sizeof why))
     printf("append:            refused: %s\n", why);
   else
@@ -330,13 +360,13 @@ int ks_cli_inspect(int argc, char **argv) {
     return r;
   const ks_delta_snapshot *s = ks_delta_table_snapshot(ct.t);
   yajl_val schema = s->metadata.schema_string
-                        ? yajl_tree_parse(s->metadata.schema_string, NULL, 0)
+                        ? ks_json_tree_parse(s->metadata.schema_string, KS_JSON_MAX_DEPTH, NULL, 0)
                         : NULL;
   if (json)
     print_json(ct.t, schema, files);
   else
     print_text(url, ct.t, schema);
-  yajl_tree_free(schema);
+  ks_json_tree_free(schema);
   ks_cli_table_close(&ct);
   return fflush(stdout) == 0 ? KS_EXIT_OK : KS_EXIT_FAILURE;
 }

@@ -19,7 +19,8 @@
 #define MAX_CONF_BYTES (16u << 20)
 
 static const char *const root_keys[] = {"app_id", "kafka", "reactor", "storage",
-                                        "http",   "log",   "tables",  NULL};
+                                        "http",   "log",   "tables",
+                                        "schema_registry", NULL};
 static const char *const reactor_keys[] = {
     "workers", "cores", "memory_budget", "deadletter_unready_after", NULL};
 static const char *const storage_keys[] = {"url", "s3", "unready_after_failures",
@@ -56,7 +57,8 @@ static const char *const acl_names[] = {
     "authenticated-read", "aws-exec-read", "bucket-owner-read",
     "bucket-owner-full-control", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
-static const char *const http_keys[] = {"listen", "admin_token", NULL};
+static const char *const http_keys[] = {"listen", "admin_token",
+                                        "allowed_hosts", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
 static const char *const log_format_names[] = {"auto", "json", "text", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error",
@@ -408,6 +410,36 @@ static int listen_field(ks__conf_ctx *c, const ks__conf_node *v, char **out) {
                        ks__conf_show(c, *out, shown, sizeof shown));
 }
 
+static int allowed_hosts(ks__conf_ctx *c, const ks__conf_node *v,
+                         ks_conf *conf) {
+  if (v->kind != KS__CONF_SEQ)
+    return ks__conf_fail(c, v->line,
+                         "expected a sequence of host names like "
+                         "[ksink.example.com], got %s",
+                         ks__conf_kind_name(v));
+  conf->http_allowed_hosts = ks_calloc(v->n ? v->n : 1, sizeof(char *));
+  for (size_t i = 0; i < v->n; i++) {
+    const ks__conf_node *item = v->vals[i];
+    char *name = NULL;
+    size_t saved = ks__conf_path_push_index(c, i);
+    if (ks__conf_is_null(item) || item->kind != KS__CONF_SCALAR)
+      return ks__conf_fail(c, item->line, "expected a host name, got %s",
+                           ks__conf_kind_name(item));
+    KS__CONF_CALL(ks__conf_str(c, item, &name));
+    if (name == NULL || strchr(name, ':') || strchr(name, '/')) {
+      int r = ks__conf_fail(c, item->line,
+                            "expected a host name without port or scheme, "
+                            "got \"%s\"",
+                            name ? name : "");
+      ks_free(name);
+      return r;
+    }
+    conf->http_allowed_hosts[conf->nhttp_allowed_hosts++] = name;
+    ks__conf_path_pop(c, saved);
+  }
+  return 0;
+}
+
 static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
                      ks_conf *conf) {
   const ks__conf_node *map;
@@ -417,8 +449,24 @@ static int load_http(ks__conf_ctx *c, const ks__conf_node *root,
   size_t saved = ks__conf_path_push(c, "http");
   WITH_KEY(c, map, "listen", listen_field(c, v, &conf->http_listen));
   WITH_KEY(c, map, "admin_token", str_field(c, v, &conf->http_admin_token));
+  WITH_KEY(c, map, "allowed_hosts", allowed_hosts(c, v, conf));
   if (conf->http_listen == NULL)
     conf->http_listen = ks_strdup("127.0.0.1:8083");
+  /* Off loopback, anyone who reaches the port (another container of the
+   * pod, a sidecar, a port-forward: all loopback peers to ksink) could
+   * pause or restart the connector: a token is required there. */
+  char host[256], port[8];
+  if (strcmp(conf->http_listen, "off") != 0 &&
+      ks_hostport_parse(conf->http_listen, host, sizeof host, port,
+                        sizeof port) == 0 &&
+      !ks_host_is_loopback(host) &&
+      (conf->http_admin_token == NULL || conf->http_admin_token[0] == '\0'))
+    return ks__conf_fail(
+        c, ks__conf_key_line(map, "listen", map->line),
+        "listen %s is not a loopback address: set http.admin_token (e.g. "
+        "admin_token: ${KSINK_ADMIN_TOKEN} from a secret) so that pause, "
+        "resume, stop and restart need it, or listen on 127.0.0.1",
+        conf->http_listen);
   ks__conf_path_pop(c, saved);
   return 0;
 }
@@ -469,6 +517,7 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
     kafka_add(conf, "group.id", ks_strdup(conf->app_id), 0);
   if ((r = load_reactor(c, root, conf)) || (r = load_storage(c, root, conf)) ||
       (r = load_http(c, root, conf)) || (r = load_log(c, root, conf)) ||
+      (r = ks__conf_load_registry(c, root, conf)) ||
       (r = ks__conf_load_tables(c, root, conf)))
     return r;
   return 0;
@@ -551,7 +600,11 @@ void ks_conf_free(ks_conf *c) {
   ks_free(c->s3.external_id);
   ks_free(c->s3.acl);
   ks_free(c->http_listen);
+  ks__conf_registry_free(c);
   ks_free(c->http_admin_token);
+  for (size_t i = 0; i < c->nhttp_allowed_hosts; i++)
+    ks_free(c->http_allowed_hosts[i]);
+  ks_free(c->http_allowed_hosts);
   for (size_t i = 0; i < c->ntables; i++)
     ks__conf_table_free(&c->tables[i]);
   ks_free(c->tables);

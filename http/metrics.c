@@ -88,6 +88,8 @@ const char *ks__http_unready(const ks_pipeline *p, char *why, size_t n) {
              (unsigned long long)t.deadletter_pending);
     return why;
   }
+  if (ks_pipeline_registry_down(p, why, n))
+    return why;
   return NULL;
 }
 
@@ -431,6 +433,11 @@ static void table_metrics(out *o, const ks_pipeline *p) {
                        format_name(p->env.tables[t].conf->format)};
     sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
   }
+  per_table(o, p, tt, "ksink_records_skipped_total",
+            "Records consumed but not written and not rejected, by table: "
+            "tombstones with null_values: ignore, records a filter transform "
+            "dropped, Debezium deletes with deletes: drop.",
+            offsetof(ks_table_totals, skipped));
   per_table(o, p, tt, "ksink_deadletter_file_records_total",
             "Rejected records stored in error files (errors.deadletter.path), "
             "by table.",

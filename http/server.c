@@ -33,12 +33,25 @@
 #include <uv.h>
 
 /* Operators and scrapers, not the public: a small cap keeps a
- * misbehaving client from eating the process's descriptors. */
+ * misbehaving client from eating the process's descriptors. A few more
+ * are kept for the kubelet: past the cap, connections are still accepted
+ * up to KS_HTTP_PROBE_CONNS more, and while the server is that full only
+ * /healthz and /readyz are answered (others get 503 and a close), so idle
+ * or slow clients holding every slot never fail the probes. When even
+ * those are taken, a new connection closes the oldest one that has been
+ * open a second or more (every answer here is built from memory in
+ * microseconds: such a connection idles), so the next probe gets in. */
 #define KS_HTTP_MAX_CONNS 64
+#define KS_HTTP_PROBE_CONNS 8
+/* Request bodies: the admin calls take none; h2o answers 413 past this
+ * (from Content-Length, before reading the body), not 1 GiB later. */
+#define KS_HTTP_MAX_BODY 4096
 
 typedef struct ks_http_conn {
   uv_tcp_t tcp;
   ks_http *h;
+  uint64_t accepted_ms;
+  int evicted;
   struct ks_http_conn *prev, *next;
 } ks_http_conn;
 
@@ -156,7 +169,83 @@ static int auth_of(const ks_http *h, h2o_req_t *req) {
   return KS__AUTH_FORBIDDEN;
 }
 
+static int is_mutation(h2o_req_t *req) {
+  return !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+         !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+/* The host part of a Host header ("h", "h:port", "[v6]:port"), in out. */
+static int host_of(h2o_iovec_t v, char *out, size_t n) {
+  const char *b = v.base, *e = v.base + v.len;
+  if (v.len && b[0] == '[') {
+    const char *close = memchr(b, ']', v.len);
+    if (close == NULL)
+      return -1;
+    b++;
+    e = close;
+  } else {
+    const char *colon = memchr(b, ':', v.len);
+    if (colon)
+      e = colon;
+  }
+  if (e <= b || (size_t)(e - b) >= n)
+    return -1;
+  memcpy(out, b, (size_t)(e - b));
+  out[e - b] = '\0';
+  return 0;
+}
+
+/* The connection's own address as text (what a client that dialled an
+ * IP literal sends as Host). */
+static int local_addr(h2o_req_t *req, char *out, size_t n) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (req->conn->callbacks->get_sockname(req->conn, (struct sockaddr *)&ss) ==
+      0)
+    return -1;
+  const void *a = ss.ss_family == AF_INET6
+                      ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                      : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+  return inet_ntop(ss.ss_family, a, out, (socklen_t)n) ? 0 : -1;
+}
+
+/* Why a mutating call is refused before authentication, or NULL. A
+ * browser adds Origin to every cross-site POST/PUT, and a DNS-rebinding
+ * page reaches 127.0.0.1 under its own name in Host: neither may change
+ * the connector, whatever the token. Accepted Hosts: the listen host,
+ * localhost and loopback literals, the address the client connected to
+ * (an IP literal cannot be rebound) and http.allowed_hosts. */
+static const char *csrf_refusal(const ks_http *h, h2o_req_t *req) {
+  if (h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1) >= 0)
+    return "requests with an Origin header (from a browser) may not change "
+           "the connector";
+  char host[256], local[INET6_ADDRSTRLEN], lhost[256], lport[8];
+  if (req->authority.len == 0 || host_of(req->authority, host, sizeof host))
+    return "a Host header naming this server is required";
+  const ks_conf *conf = h->p->conf;
+  if (ks_host_is_loopback(host) ||
+      (local_addr(req, local, sizeof local) == 0 &&
+       strcasecmp(host, local) == 0) ||
+      (ks_hostport_parse(conf->http_listen, lhost, sizeof lhost, lport,
+                         sizeof lport) == 0 &&
+       lhost[0] && strcasecmp(host, lhost) == 0))
+    return NULL;
+  for (size_t i = 0; i < conf->nhttp_allowed_hosts; i++)
+    if (strcasecmp(host, conf->http_allowed_hosts[i]) == 0)
+      return NULL;
+  return "the Host header names neither this server's address, localhost "
+         "nor one of http.allowed_hosts";
+}
+
 static void on_connect_api(ks_http *h, h2o_req_t *req) {
+  const char *csrf = is_mutation(req) ? csrf_refusal(h, req) : NULL;
+  if (csrf) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "{\"error_code\":403,\"message\":\"%s\"}",
+             csrf);
+    respond(req, 403, "Forbidden", "application/json", msg, strlen(msg));
+    return;
+  }
   char worker_id[300];
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
@@ -202,6 +291,15 @@ static void on_connect_api(ks_http *h, h2o_req_t *req) {
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   ks_http *h = ks_container_of(self, ks_http_handler, super)->h;
   h2o_iovec_t path = req->path_normalized;
+  if (h->nconns > KS_HTTP_MAX_CONNS && route_of(path) != ROUTE_HEALTHZ &&
+      route_of(path) != ROUTE_READYZ) {
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONNECTION, NULL,
+                   H2O_STRLIT("close"));
+    respond_text(req, 503, "Service Unavailable",
+                 "too many connections: only /healthz and /readyz are "
+                 "answered");
+    return 0;
+  }
   if ((path.len >= 11 && memcmp(path.base, "/connectors", 11) == 0 &&
        (path.len == 11 || path.base[11] == '/')) ||
       h2o_memis(path.base, path.len, H2O_STRLIT("/")) ||
@@ -283,6 +381,22 @@ static void on_conn_closed(uv_handle_t *handle) {
   maybe_done(h);
 }
 
+/* Shuts the oldest connection open for a second or more down (h2o sees
+ * EOF and closes it through its own path); 0 when there is none. */
+static int evict_oldest(ks_http *h, uint64_t now) {
+  ks_http_conn *old = NULL;
+  for (ks_http_conn *c = h->conns; c; c = c->next)
+    if (!c->evicted && now - c->accepted_ms >= 1000 &&
+        (old == NULL || c->accepted_ms < old->accepted_ms))
+      old = c;
+  uv_os_fd_t fd;
+  if (old == NULL || uv_fileno((uv_handle_t *)&old->tcp, &fd) != 0)
+    return 0;
+  old->evicted = 1;
+  shutdown(fd, SHUT_RDWR);
+  return 1;
+}
+
 static void on_accept(uv_stream_t *listener, int status) {
   ks_http *h = ks_container_of(listener, ks_http, listener);
   if (status != 0)
@@ -295,8 +409,10 @@ static void on_accept(uv_stream_t *listener, int status) {
     h->conns->prev = c;
   h->conns = c;
   h->nconns++;
+  c->accepted_ms = ks_mono_ms();
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
-      h->nconns > KS_HTTP_MAX_CONNS) {
+      (h->nconns > KS_HTTP_MAX_CONNS + KS_HTTP_PROBE_CONNS &&
+       !evict_oldest(h, c->accepted_ms))) {
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
     return;
   }
@@ -436,6 +552,7 @@ int ks_http_start(ks_pipeline *p, const char *listen, ks_http **out, char *err,
   /* HTTP/1.1 only: nothing here needs HTTP/2, whose graceful shutdown and
    * thread-local write buffers would outlive ks_http_stop. */
   h->config.http1.upgrade_to_http2 = 0;
+  h->config.max_request_entity_size = KS_HTTP_MAX_BODY;
   h2o_hostconf_t *hostconf = h2o_config_register_host(
       &h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
   h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);

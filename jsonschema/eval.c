@@ -244,6 +244,21 @@ static int check_number(ev *e, const ks_js_node *n, uint32_t i) {
   return 0;
 }
 
+
+/* A date-time that passes is remembered with its value: the shredder
+ * converts the same text next (ks_js_datetime_parsed). */
+static int format_ok(ks_js_validator *v, const ks_js_node *n, const uint8_t *p,
+                     size_t len) {
+  if (n->format != KS_JS_FMT_DATE_TIME)
+    return ks__format_check(n->format, p, len, v->rm);
+  int64_t us;
+  if (ks_datetime_parse((const char *)p, len, &us))
+    return 0;
+  v->dt_text = p;
+  v->dt_len = len;
+  v->dt_us = us;
+  return 1;
+}
 static int check_string(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tok *t = &e->t->tok[i];
   const uint8_t *p = e->t->bytes + t->off;
@@ -270,8 +285,7 @@ static int check_string(ev *e, const ks_js_node *n, uint32_t i) {
     return fail(e, KS_KEYWORD_PATTERN, "%s does not match the pattern \"%s\"", sh,
                 ks__regex_source(n->pattern));
   }
-  if (n->format && e->s->format_assertion &&
-      !ks__format_check(n->format, p, t->len, e->v->rm)) {
+  if (n->format && e->s->format_assertion && !format_ok(e->v, n, p, t->len)) {
     if (e->quiet)
       return KS_EINVALID;
     ks_js_quote(sh, sizeof sh, p, t->len);

@@ -88,6 +88,7 @@ int ks_js_number(ks_js_validator *v, ks_js_num *n) {
 }
 
 int ks_js_string(ks_js_validator *v, ks_js_str *s) {
+  v->dt_text = NULL;
   if (s->len > UINT32_MAX)
     return too_big(v);
   return scalar(v, KS_JS_T_STRING, s->p, s->len, s->ncp, NULL);
@@ -172,6 +173,23 @@ int ks_js_open(ks_js_validator *v, int is_array) {
   return 0;
 }
 
+int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
+                          const char *key, size_t len) {
+  if (n->nprops == 0) /* an object that only constrains its values */
+    return -1;
+  struct ks_js_hint *h =
+      &v->hints[((uintptr_t)n / sizeof(void *) * 31 + pos) % KS_JS_HINTS];
+  if (h->node == n && h->pos == pos) {
+    const ks_js_prop *p = &n->props[h->prop];
+    if (p->len == len && memcmp(p->name, key, len) == 0)
+      return h->prop;
+  }
+  int32_t p = ks_js_node_find(n, key, len);
+  if (p >= 0)
+    *h = (struct ks_js_hint){n, pos, p};
+  return p;
+}
+
 int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   ks_js_frame *f = &v->stack[v->depth - 1];
   f->count++;
@@ -182,7 +200,7 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   f->key_len = (uint32_t)len;
   int32_t p = -1;
   if (f->pnode) {
-    p = ks_js_node_find(f->pnode, (const char *)key, len);
+    p = ks_js_find_member(v, f->pnode, f->count - 1, (const char *)key, len);
     if (p >= 0) {
       uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
       uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
@@ -345,4 +363,5 @@ void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->nset = 0;
   v->budget = EVAL_BUDGET;
   v->deadline_ms = ks__coarse_ms() + RECORD_CPU_MS;
+  v->dt_text = NULL;
 }

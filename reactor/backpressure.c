@@ -33,7 +33,7 @@ size_t ks_worker_memory(const ks_worker *w) {
 /* Rows only shrink into file bytes when flushed: the largest table goes
  * first. While paused nothing new arrives, so each table is flushed at
  * most once per pause. */
-static void flush_largest(ks_worker *w) {
+static void flush_largest(ks_worker *w, double min_cost) {
   size_t best = SIZE_MAX;
   double best_cost = 0;
   for (size_t i = 0; i < w->p->env.ntables; i++) {
@@ -43,7 +43,7 @@ static void flush_largest(ks_worker *w) {
       best_cost = cost;
     }
   }
-  if (best == SIZE_MAX)
+  if (best == SIZE_MAX || best_cost < min_cost)
     return;
   ks_table_writer *tw = w->lane.writers[best];
   size_t rows = ks_table_writer_buffered(tw), held = w->lane.storage->held;
@@ -78,10 +78,13 @@ ks_bp_decision ks_backpressure_decide(unsigned pause_why,
     return d;
   uint64_t high = in->budget / 100 * KS_MEMORY_HIGH_PCT;
   uint64_t low = in->budget / 100 * KS_MEMORY_LOW_PCT;
+  uint64_t soft = in->budget / 100 * KS_MEMORY_FLUSH_PCT;
   if (!(d.pause_why & KS_PAUSE_MEMORY)) {
     if (in->used >= high) {
       d.pause_why |= KS_PAUSE_MEMORY;
       d.flush = 1;
+    } else if (in->used >= soft) {
+      d.flush = 2;
     }
   } else if (in->used < low) {
     d.pause_why &= ~KS_PAUSE_MEMORY;
@@ -151,8 +154,11 @@ void ks_backpressure_check(ks_worker *w, int tick) {
     atomic_fetch_add_explicit(&l->counters.memory_pauses, 1,
                               memory_order_relaxed);
   l->pause_why = d.pause_why;
+  /* Past the flush mark only rows worth it are flushed: when most of the
+   * memory is file bytes waiting for slow storage, small files would not
+   * help, and the high mark's pause will. */
   if (d.flush)
-    flush_largest(w);
+    flush_largest(w, d.flush == 2 ? (double)used / 2 : 0);
   /* Pausing again on a tick covers partitions assigned since. */
   if (l->pause_why != before || (tick && l->pause_why))
     ks_source_sync_pause(l);

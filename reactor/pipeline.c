@@ -1,4 +1,5 @@
 #include "reactor/pipeline.h"
+#include "stages/registry.h"
 #include "base/log.h"
 #include "reactor/kafka.h"
 #include "reactor/sweep.h"
@@ -59,10 +60,19 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   atomic_store(&p->total.delta_version, -1);
   collect_topics(p);
   int r;
+  if (conf->nregistry_urls)
+    p->env.registry = ks_registry_new(
+        conf->registry_urls, conf->nregistry_urls, conf->registry_basic_auth,
+        conf->registry_bearer_token);
   for (size_t i = 0; i < p->env.ntables; i++) {
     ks_schema *given = schemas ? schemas[i] : NULL;
     if (schemas)
       schemas[i] = NULL; /* the pipeline owns it now */
+    if (given == NULL && conf->tables[i].schema_path == NULL &&
+        conf->tables[i].value_format != KS_VALUE_FORMAT_JSON &&
+        (r = ks_registry_table_schema(p->env.registry, &conf->tables[i],
+                                      &given, err, errlen)))
+      goto fail;
     if ((r = ks_table_open(conf, i, given, p->nworkers, &p->env.tables[i],
                            err, errlen)))
       goto fail;
@@ -518,6 +528,7 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     t->conflicts += atomic_load_explicit(&c->conflicts, memory_order_relaxed);
     t->deadletter_records +=
         atomic_load_explicit(&c->deadletter_records, memory_order_relaxed);
+    t->skipped += atomic_load_explicit(&c->skipped, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;
@@ -573,7 +584,20 @@ void ks_pipeline_free(ks_pipeline *p) {
     ks_table_close(&p->env.tables[i]);
   ks_free(p->env.tables);
   ks_free(p->env.topics);
+  ks_registry_free(p->env.registry);
   uv_mutex_destroy(&p->revoke_lock);
   uv_cond_destroy(&p->revoke_cond);
   ks_free(p);
+}
+
+int ks_pipeline_registry_down(const ks_pipeline *p, char *why, size_t n) {
+  if (p->env.registry == NULL)
+    return 0;
+  char e[256];
+  ks_registry_last_error(p->env.registry, e, sizeof e);
+  if (e[0] == 0)
+    return 0;
+  snprintf(why, n, "schema registry unreachable, partitions paused until it "
+                   "answers: %s", e);
+  return 1;
 }

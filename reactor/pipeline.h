@@ -114,11 +114,15 @@ typedef struct ks_totals {
   int64_t delta_version;
 } ks_totals;
 void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t);
+/* The schema registry did not answer the last time a worker asked it
+ * (records wait, their partitions paused): 1 and why, else 0. Any thread. */
+int ks_pipeline_registry_down(const ks_pipeline *p, char *why, size_t n);
 /* Index of topic in p->topics, or -1. */
 int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
 /* One table's counters summed over workers. */
 typedef struct ks_table_totals {
   uint64_t written, files, commits, conflicts, rejected, deadletter_records;
+  uint64_t skipped; /* null_values: ignore, filters, Debezium deletes */
   uint64_t rejected_by[KS_REASON_COUNT];
   uint64_t schema_keyword[KS_KEYWORD_COUNT];
   int64_t delta_version;

@@ -178,6 +178,7 @@ void ks_lane_free(ks_lane *l) {
   while (l->partitions) {
     ks_partition *p = l->partitions;
     l->partitions = p->next;
+    ks_source_drop_held(p);
     ks_free(p->topic);
     ks_free(p->app_id);
     ks_free(p->legacy_app_id);

@@ -47,6 +47,8 @@ extern const double ks_commit_bounds[KS_COMMIT_BUCKETS];
  * every table's numbers carry its label however many tables there are. */
 typedef struct ks_table_counters {
   atomic_uint_fast64_t written, files;
+  atomic_uint_fast64_t skipped; /* tombstones ignored, records filtered or
+                                   dropped by a transform */
   atomic_uint_fast64_t rejected[KS_REASON_COUNT];
   atomic_uint_fast64_t schema_keyword[KS_KEYWORD_COUNT]; /* "schema" rejects */
   atomic_uint_fast64_t commits, conflicts; /* the committer's lane */
@@ -119,6 +121,7 @@ typedef struct ks_lane_env {
   ks_lane **lanes;
   int nlanes;
   const char *dlq_bootstrap; /* overrides bootstrap.servers (mock), or NULL */
+  struct ks_registry *registry; /* schema_registry, or NULL */
   atomic_int stopping;       /* the process is shutting down */
   atomic_int fatal;          /* a fatal error was reported */
 } ks_lane_env;

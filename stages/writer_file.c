@@ -1,5 +1,6 @@
 #include "base/log.h"
 #include "stages/writer_int.h"
+#include "stages/record/transform.h"
 #include "stages/table/partitioner.h"
 #include "stages/source.h"
 #include "stages/table/schemaless.h"
@@ -241,7 +242,20 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                                tw->route_err, sizeof tw->route_err);
   ks__pfile *f =
       r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data, m->offset);
-  if (f && f->jl) {
+  if (f && f->jl && tw->t->conf->ntransforms) {
+    /* the line is the record the table validated: transformed */
+    ks_xf_meta meta = {p->topic, p->partition, m->offset,
+                       rd_kafka_message_timestamp(m, NULL)};
+    ks_buf text;
+    ks_buf_init(&text, 0);
+    r = ks_xf_render(tw->t->conf->transforms, tw->t->conf->ntransforms,
+                     m->payload, m->len, &meta, &text);
+    if (r == 0)
+      r = ks_jsonl_write(f->jl, text.data, text.len);
+    else
+      r = KS_EINVALID;
+    ks_buf_free(&text);
+  } else if (f && f->jl) {
     r = ks_jsonl_write(f->jl, m->payload, m->len);
   } else if (f) {
     size_t before = ks_rowgroup_bytes(f->rg);

@@ -11,6 +11,7 @@
  */
 #include "stages/table/colmap.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <stdio.h>
@@ -122,7 +123,7 @@ void ks_table_column_mapping_free(ks_table *t) {
 int ks_table_column_mapping(ks_table *t, const char *schema_string, char *err,
                             size_t errlen) {
   char msg[256] = "";
-  yajl_val root = yajl_tree_parse(schema_string, msg, sizeof msg);
+  yajl_val root = ks_json_tree_parse(schema_string, KS_JSON_MAX_DEPTH, msg, sizeof msg);
   yajl_val fields = get(root, "fields");
   ks_table_column_mapping_free(t);
   /* the files' tree (without partition columns) when it is a copy, then
@@ -134,7 +135,7 @@ int ks_table_column_mapping(ks_table *t, const char *schema_string, char *err,
     r = apply(ks_pq_schema_root(t->pq), fields, msg, sizeof msg);
   if (r == 0 && t->npartition_columns)
     r = partition_names(t, fields, msg, sizeof msg);
-  yajl_tree_free(root);
+  ks_json_tree_free(root);
   if (r)
     snprintf(err, errlen, "table %s: column mapping: %s", t->conf->name, msg);
   return r;

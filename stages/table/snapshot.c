@@ -33,7 +33,9 @@ static int load_and_show(uv_loop_t *loop, ks_storage *st, void *arg) {
     s->fn(s->arg, ks_delta_table_snapshot(dt));
   else
     snprintf(s->err, s->errlen, "table %s: reading the Delta log: %s",
-             s->t->conf->name, ks_strerror(r));
+             s->t->conf->name,
+             *ks_delta_table_error(dt) ? ks_delta_table_error(dt)
+                                       : ks_strerror(r));
   ks_delta_table_free(dt);
   return r;
 }

@@ -16,6 +16,12 @@ void ks__delta_add_free(ks_delta_add *a);
 void ks__delta_remove_free(ks_delta_remove *r);
 /* add.stats' numRecords, or -1. */
 int64_t ks__delta_stats_num_records(const char *stats);
+/* Outside tables' checks (snapshot.c), shared by the log and checkpoint
+ * readers: an add.path that stays inside the table (relative, no ".."
+ * segment once decoded, no scheme), stats no deeper than
+ * KS_JSON_MAX_DEPTH (NULL is fine). */
+int ks__delta_path_ok(const char *path);
+int ks__delta_stats_ok(const char *stats);
 /* Adds a file to the active set, taking a's fields over (a is zeroed); the
  * same path again replaces the older add, and drops its tombstone. */
 void ks__delta_snapshot_add(ks_delta_snapshot *s, ks_delta_add *a);
@@ -91,6 +97,13 @@ typedef struct ks__delta_logname {
   int64_t end_version; /* compacted logs */
 } ks__delta_logname;
 
+/* The version _last_checkpoint states: 0, or KS_ECORRUPT with the reason
+ * in err when it is not a JSON object with a non-negative integer
+ * "version" (a small file: more than 64 KiB is refused unread). */
+int ks__delta_last_checkpoint_parse(const uint8_t *data, size_t len,
+                                    int64_t *version, char *err,
+                                    size_t errlen);
+
 /* A name inside _delta_log/ (without the prefix). */
 ks__delta_logname ks__delta_parse_logname(const char *name);
 /* Complete checkpoints of names (sorted as listed), ascending: versions[i]
@@ -125,5 +138,20 @@ int ks__delta_ckpt_start(ks_storage *st, const char *log_prefix,
                          ks__delta_ckpt **out);
 /* The job goes on without calling back (its owner is going away). */
 void ks__delta_ckpt_detach(ks__delta_ckpt *j);
+
+/* The inCommitTimestamp of a commit entry's first line (its commitInfo),
+ * or -1. */
+int64_t ks__delta_first_ict(const uint8_t *data, size_t len);
+/* Whether a commit may go ahead as far as constraints go: it adds no new
+ * rows (optimize, schema changes), or the table's constraints are the set
+ * the rows were checked against (req->constraints_sig). constraint.c */
+int ks__delta_commit_checked(const ks_delta_snapshot *s,
+                             const ks_delta_commit_req *req);
+
+/* A checkpoint file by its name: a V2 JSON one (".json") or Parquet.
+ * checkpoint_read.c */
+int ks__delta_checkpoint_apply_file(ks_delta_snapshot *s, const char *key,
+                                    const uint8_t *data, size_t len,
+                                    char *err, size_t errlen);
 
 #endif

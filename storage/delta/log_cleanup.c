@@ -23,6 +23,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 #include "base/log.h"
 
@@ -93,7 +94,7 @@ ks__delta_logname ks__delta_parse_logname(const char *name) {
       r.part = (int)a;
       r.parts = (int)b;
     } else {
-      r.kind = KS__LOG_CHECKPOINT_V2; /* uuid-named: not read by ksink */
+      r.kind = KS__LOG_CHECKPOINT_V2; /* uuid-named V2 (Parquet or JSON) */
     }
   } else if (strlen(rest) == 34 && digits(rest, 20, &a) &&
              strcmp(rest + 20, ".compacted.json") == 0) {
@@ -146,10 +147,9 @@ size_t ks__delta_complete_checkpoints(const ks__delta_logname *names, size_t n,
   return out;
 }
 
-/* UUID-named V2 checkpoints in Parquet (PROTOCOL.md "V2 Checkpoint
- * Spec"), at versions without a classic one, join the checkpoints in
- * version order; JSON ones are not read (an older checkpoint or the JSON
- * log is used instead). */
+/* UUID-named V2 checkpoints, in Parquet or JSON (PROTOCOL.md "V2
+ * Checkpoint Spec"), at versions without a classic one, join the
+ * checkpoints in version order. */
 size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
                                     const char *const *keys, size_t n,
                                     int64_t *versions, int *parts,
@@ -157,7 +157,8 @@ size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen(keys[i]);
     if (names[i].kind != KS__LOG_CHECKPOINT_V2 || len < 8 ||
-        strcmp(keys[i] + len - 8, ".parquet") != 0)
+        (strcmp(keys[i] + len - 8, ".parquet") != 0 &&
+         strcmp(keys[i] + len - 5, ".json") != 0))
       continue;
     size_t at = 0;
     while (at < nck && versions[at] < names[i].version)
@@ -304,6 +305,41 @@ static void on_listed(void *arg, int status, const ks_storage_obj *objs,
   ks_free(del);
   ck_state(j, CK_DELETE);
   ck_next_delete(j);
+}
+
+int ks__delta_last_checkpoint_parse(const uint8_t *data, size_t len,
+                                    int64_t *version, char *err,
+                                    size_t errlen) {
+  char perr[200] = "";
+  int ok = 0;
+  if (len > 64 * 1024) {
+    snprintf(perr, sizeof perr, "%zu bytes", len);
+  } else if (memchr(data, '\0', len)) {
+    snprintf(perr, sizeof perr, "a NUL byte");
+  } else {
+    char *text = ks_strndup((const char *)data, len);
+    yajl_val v = ks_json_tree_parse(text, KS_JSON_MAX_DEPTH, perr, sizeof perr);
+    ks_free(text);
+    yajl_val ver = NULL;
+    for (size_t i = 0; YAJL_IS_OBJECT(v) && i < v->u.object.len; i++)
+      if (strcmp(v->u.object.keys[i], "version") == 0)
+        ver = v->u.object.values[i];
+    if (YAJL_IS_INTEGER(ver) && YAJL_GET_INTEGER(ver) >= 0) {
+      *version = YAJL_GET_INTEGER(ver);
+      ok = 1;
+    } else if (v) {
+      snprintf(perr, sizeof perr, "no non-negative integer \"version\"");
+    }
+    ks_json_tree_free(v);
+  }
+  if (ok)
+    return 0;
+  perr[strcspn(perr, "\n")] = '\0';
+  snprintf(err, errlen,
+           "not a JSON object with a checkpoint version (%s); remove it "
+           "to read the table from the log's listing",
+           perr);
+  return KS_ECORRUPT;
 }
 
 static void on_last_put(void *arg, int status) {

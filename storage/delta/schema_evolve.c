@@ -21,6 +21,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <inttypes.h>
@@ -62,7 +63,10 @@ static int primitive(const char *t, ks_coltype *type, int *precision,
   } names[] = {{"long", KS_COL_INT64},    {"integer", KS_COL_INT32},
                {"double", KS_COL_DOUBLE}, {"boolean", KS_COL_BOOLEAN},
                {"string", KS_COL_STRING}, {"timestamp", KS_COL_TIMESTAMP},
-               {"date", KS_COL_DATE}};
+               {"date", KS_COL_DATE},     {"byte", KS_COL_INT8},
+               {"short", KS_COL_INT16},   {"float", KS_COL_FLOAT},
+               {"binary", KS_COL_BINARY},
+               {"timestamp_ntz", KS_COL_TIMESTAMP_NTZ}};
   *precision = *scale = 0;
   for (size_t i = 0; i < KS_ARRAY_SIZE(names); i++) {
     if (strcmp(t, names[i].name) == 0) {
@@ -153,7 +157,7 @@ int ks_delta_schema_parse(const char *json, ks_pq_schema **out, char *err,
                           size_t errlen) {
   *out = NULL;
   char perr[256];
-  yajl_val v = yajl_tree_parse(json ? json : "", perr, sizeof perr);
+  yajl_val v = ks_json_tree_parse(json ? json : "", KS_JSON_MAX_DEPTH, perr, sizeof perr);
   if (v == NULL) {
     snprintf(err, errlen, "the table's schemaString is not JSON: %s", perr);
     return KS_ECORRUPT;
@@ -169,7 +173,7 @@ int ks_delta_schema_parse(const char *json, ks_pq_schema **out, char *err,
     r = parse_fail(&c, "not a valid Parquet schema (an empty struct, or "
                        "nested too deep)");
   ks_buf_free(&c.path);
-  yajl_tree_free(v);
+  ks_json_tree_free(v);
   if (r) {
     ks_pq_schema_free(s);
     return r;
@@ -191,7 +195,9 @@ static void describe(const ks_pq_node *n, char *out, size_t cap) {
       [KS_COL_BOOLEAN] = "boolean", [KS_COL_INT32] = "integer",
       [KS_COL_INT64] = "long",      [KS_COL_DOUBLE] = "double",
       [KS_COL_STRING] = "string",   [KS_COL_TIMESTAMP] = "timestamp",
-      [KS_COL_DATE] = "date"};
+      [KS_COL_DATE] = "date",       [KS_COL_INT8] = "byte",
+      [KS_COL_INT16] = "short",     [KS_COL_FLOAT] = "float",
+      [KS_COL_BINARY] = "binary",   [KS_COL_TIMESTAMP_NTZ] = "timestamp_ntz"};
   if (n->is_leaf && n->precision > 0)
     snprintf(out, cap, "decimal(%d,%d)", n->precision, n->scale);
   else if (n->is_leaf)
@@ -459,8 +465,8 @@ static int merge_struct(ks_buf *out, yajl_val t, yajl_val n,
 
 int ks_delta_schema_merge(const char *table, const char *next,
                           int64_t *next_id, ks_buf *out) {
-  yajl_val t = yajl_tree_parse(table, NULL, 0);
-  yajl_val n = yajl_tree_parse(next, NULL, 0);
+  yajl_val t = ks_json_tree_parse(table, KS_JSON_MAX_DEPTH, NULL, 0);
+  yajl_val n = ks_json_tree_parse(next, KS_JSON_MAX_DEPTH, NULL, 0);
   int rc = KS_ECORRUPT;
   if (struct_of(t) && struct_of(n)) {
     size_t start = out->len;
@@ -468,8 +474,8 @@ int ks_delta_schema_merge(const char *table, const char *next,
     if (rc)
       ks_buf_truncate(out, start);
   }
-  yajl_tree_free(t);
-  yajl_tree_free(n);
+  ks_json_tree_free(t);
+  ks_json_tree_free(n);
   return rc;
 }
 

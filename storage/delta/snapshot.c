@@ -17,8 +17,11 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontext.h"
+#include "base/jsontree.h"
 #include "base/ks.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,6 +219,39 @@ static int is_str_map(yajl_val v, int nulls_ok) {
 
 /* ---- validation: the message names the action and field ---------------- */
 
+/* An add.path names a file of this table: a relative URI whose segments
+ * (percent-decoded) never climb out with "..". Absolute URIs and paths
+ * (shallow clones' files in another table) are refused: vacuum and
+ * optimize would read, rewrite or remove what is not the table's. */
+int ks__delta_stats_ok(const char *stats) {
+  return stats == NULL ||
+         !ks_json_too_deep(stats, strlen(stats), KS_JSON_MAX_DEPTH);
+}
+
+int ks__delta_path_ok(const char *p) {
+  if (p == NULL || p[0] == '\0' || p[0] == '/' || strstr(p, "://"))
+    return 0;
+  size_t sch = 0; /* a URI scheme: "file:/x", "s3:..." */
+  while (p[sch] && (isalnum((unsigned char)p[sch]) || strchr("+-.", p[sch])))
+    sch++;
+  if (sch > 0 && isalpha((unsigned char)p[0]) && p[sch] == ':')
+    return 0;
+  char *d = ks_delta_path_decode(p);
+  if (d == NULL)
+    return 0;
+  int ok = d[0] != '/';
+  for (const char *s = d; ok && *s;) {
+    size_t n = strcspn(s, "/");
+    if (n == 2 && s[0] == '.' && s[1] == '.')
+      ok = 0;
+    s += n;
+    if (*s == '/')
+      s++;
+  }
+  ks_free(d);
+  return ok;
+}
+
 static const char *check_action(const char *kind, yajl_val a) {
   int64_t n;
   if (strcmp(kind, "add") == 0) {
@@ -231,6 +267,11 @@ static const char *check_action(const char *kind, yajl_val a) {
     yajl_val st = ks__delta_json_field(a, "stats");
     if (st && !YAJL_IS_STRING(st) && !YAJL_IS_NULL(st))
       return "add.stats: expected a string";
+    if (YAJL_IS_STRING(st) && !ks__delta_stats_ok(YAJL_GET_STRING(st)))
+      return "add.stats: JSON nested too deep";
+    if (!ks__delta_path_ok(str_field(a, "path")))
+      return "add.path: a relative path inside the table expected (no "
+             "\"..\" segment, no absolute URI or path)";
     yajl_val mt = ks__delta_json_field(a, "modificationTime");
     if (mt && !YAJL_IS_INTEGER(mt))
       return "add.modificationTime: expected an integer";
@@ -255,6 +296,9 @@ static const char *check_action(const char *kind, yajl_val a) {
       return "metaData.id: expected a string";
     if (!str_field(a, "schemaString"))
       return "metaData.schemaString: expected a string";
+    const char *ss = str_field(a, "schemaString");
+    if (ks_json_too_deep(ss, strlen(ss), KS_JSON_MAX_DEPTH))
+      return "metaData.schemaString: JSON nested too deep";
     yajl_val pc = ks__delta_json_field(a, "partitionColumns");
     if (!YAJL_IS_ARRAY(pc))
       return "metaData.partitionColumns: expected an array";
@@ -276,11 +320,11 @@ static const char *check_action(const char *kind, yajl_val a) {
 int64_t ks__delta_stats_num_records(const char *stats) {
   if (stats == NULL)
     return -1;
-  yajl_val t = yajl_tree_parse(stats, NULL, 0);
+  yajl_val t = ks_json_tree_parse(stats, KS_JSON_MAX_DEPTH, NULL, 0);
   int64_t n = -1;
   if (!int_field(t, "numRecords", &n))
     n = -1;
-  yajl_tree_free(t);
+  ks_json_tree_free(t);
   return n;
 }
 
@@ -341,7 +385,15 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
   int_field(a, "size", &r.size);
   str_map_copy(ks__delta_json_field(a, "partitionValues"), &r.part_names,
                &r.part_values, &r.nparts);
-  r.dv_id = ks__delta_dv_id_json(ks__delta_json_field(a, "deletionVector"));
+  yajl_val dv = ks__delta_json_field(a, "deletionVector");
+  r.dv_id = ks__delta_dv_id_json(dv);
+  if (r.dv_id) {
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    ks__delta_json_write(&b, dv);
+    ks_buf_cstr(&b);
+    r.dv_json = (char *)ks_buf_steal(&b, NULL);
+  }
   ks__delta_snapshot_remove(s, &r);
 }
 
@@ -540,7 +592,7 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
       break;
     }
     char perr[256];
-    yajl_val v = yajl_tree_parse((char *)line.data, perr, sizeof perr);
+    yajl_val v = ks_json_tree_parse((char *)line.data, KS_JSON_MAX_DEPTH, perr, sizeof perr);
     if (v == NULL || !YAJL_IS_OBJECT(v)) {
       if (v == NULL) {
         perr[strcspn(perr, "\n")] = '\0';
@@ -551,7 +603,7 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
                      "version %" PRId64 " line %zu: expected a JSON object",
                      version, lineno);
       }
-      yajl_tree_free(v);
+      ks_json_tree_free(v);
       break;
     }
     for (size_t i = 0; i < v->u.object.len; i++) {
@@ -591,7 +643,7 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
       for (size_t k = 0; k < lines[i]->u.object.len; k++)
         apply_action(s, lines[i]->u.object.keys[k],
                      lines[i]->u.object.values[k]);
-    yajl_tree_free(lines[i]);
+    ks_json_tree_free(lines[i]);
   }
   ks__delta_snapshot_compact(s);
   ks_free(lines);

@@ -14,6 +14,7 @@
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <stdlib.h>
@@ -189,7 +190,7 @@ int ks_delta_stats_merge(ks_buf *out, const char *const *stats, size_t n) {
   long long rows = 0;
   int rc = 0, ok = 1;
   for (size_t i = 0; i < n && ok; i++) {
-    trees[i] = stats[i] ? yajl_tree_parse(stats[i], NULL, 0) : NULL;
+    trees[i] = stats[i] ? ks_json_tree_parse(stats[i], KS_JSON_MAX_DEPTH, NULL, 0) : NULL;
     yajl_val nr = get(trees[i], "numRecords");
     ok = YAJL_IS_INTEGER(nr) && YAJL_GET_INTEGER(nr) >= 0 &&
          !__builtin_add_overflow(rows, YAJL_GET_INTEGER(nr), &rows);
@@ -233,7 +234,7 @@ int ks_delta_stats_merge(ks_buf *out, const char *const *stats, size_t n) {
     rc = ks_buf_append_byte(out, '}');
 done:
   for (size_t i = 0; i < n; i++)
-    yajl_tree_free(trees[i]);
+    ks_json_tree_free(trees[i]);
   ks_free(trees);
   ks_free(parts);
   if (rc)

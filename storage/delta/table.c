@@ -26,6 +26,7 @@
  * written. Every outcome after ks_delta_commit returned 0 arrives through
  * the callback, always from a storage completion, never re-entrantly.
  */
+#include "storage/delta/constraint.h"
 #include "storage/delta/delta_int.h"
 
 #include "base/ks.h"
@@ -78,6 +79,7 @@ struct ks_delta_table {
   size_t nck;
   int64_t newest;
   ks_delta_snapshot ck_snap; /* a checkpoint being read */
+  char ck_err[400];          /* why the last checkpoint tried was refused */
   int ck_part;
   size_t ck_at;         /* index into ck_versions */
   ks__delta_ckpt *ckpt; /* checkpoint job in flight */
@@ -208,7 +210,7 @@ static void on_load_get(void *arg, int status, const uint8_t *data,
   char msg[400];
   int rc = ks_delta_snapshot_apply(&t->snap, v, data, len, msg, sizeof msg);
   if (rc) {
-    set_err(t, "%s: %s", t->log_prefix, msg);
+    set_err(t, "%s%020" PRId64 ".json: %s", t->log_prefix, v, msg);
     ks_log_error("delta %s", t->err);
     load_finish(t, rc);
     return;
@@ -297,9 +299,12 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
   }
   char msg[300] = "not found";
   int rc = status ? status
-                  : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
-                                              sizeof msg);
+                  : ks__delta_checkpoint_apply_file(&t->ck_snap, key, data,
+                                                    len, msg, sizeof msg);
   if (rc) {
+    if (snprintf(t->ck_err, sizeof t->ck_err, "; %s: unreadable (%s)", key,
+                 msg) < 0)
+      t->ck_err[0] = '\0';
     ks_log_warn("delta %s: unreadable checkpoint (%s); trying an older one "
                 "or the JSON log",
                 key, msg);
@@ -384,18 +389,10 @@ static void ckpt_sidecars(ks_delta_table *t) {
 static void on_ict_get(void *arg, int status, const uint8_t *data,
                        size_t len) {
   ks_delta_table *t = arg;
-  if (status == 0) {
-    static const char key[] = "\"inCommitTimestamp\":";
-    const uint8_t *nl = memchr(data, '\n', len);
-    size_t n = nl ? (size_t)(nl - data) : len;
-    char *line = ks_strndup((const char *)data, n);
-    const char *p = strstr(line, "\"commitInfo\"") ? strstr(line, key) : NULL;
-    if (p)
-      t->snap.last_ict = strtoll(p + sizeof key - 1, NULL, 10);
-    ks_free(line);
-  }
-  int rc = read_entries(t, t->snap.version + 1);
-  if (rc)
+  int64_t ict = status == 0 ? ks__delta_first_ict(data, len) : -1;
+  t->snap.last_ict = ict >= 0 ? ict : t->snap.last_ict;
+  int rc;
+  if ((rc = read_entries(t, t->snap.version + 1)))
     load_finish(t, rc);
 }
 
@@ -428,9 +425,8 @@ static int try_checkpoint(ks_delta_table *t) {
     want++;
   }
   set_err(t,
-          "%s: log entry %020" PRId64
-          ".json is missing and no checkpoint covers it",
-          t->log_prefix, want);
+          "%s%020" PRId64 ".json is missing and no checkpoint covers it%s",
+          t->log_prefix, want, t->ck_err);
   ks_log_error("delta %s", t->err);
   load_finish(t, KS_ECORRUPT);
   return 0;
@@ -493,20 +489,15 @@ static void on_last_checkpoint(void *arg, int status, const uint8_t *data,
                                size_t len) {
   ks_delta_table *t = arg;
   t->hint = -1;
-  if (status == 0) {
-    /* {"version":N,...}: only the version is used, as a hint */
-    char buf[64];
-    const char *p = memmem(data, len, "\"version\"", 9);
-    if (p) {
-      size_t off = (size_t)(p - (const char *)data) + 9;
-      size_t m = len - off < sizeof buf - 1 ? len - off : sizeof buf - 1;
-      memcpy(buf, data + off, m);
-      buf[m] = '\0';
-      long long v;
-      if (sscanf(buf, " : %lld", &v) == 1 && v >= 0)
-        t->hint = v;
-    }
-  } else if (status != KS_ENOENT) {
+  char msg[300];
+  if (status == 0 && len > 0 && /* empty: no hint, as if absent */
+      ks__delta_last_checkpoint_parse(data, len, &t->hint, msg, sizeof msg)) {
+    set_err(t, "%s_last_checkpoint: %s", t->log_prefix, msg);
+    ks_log_error("delta %s", t->err);
+    load_finish(t, KS_ECORRUPT);
+    return;
+  }
+  if (status && status != KS_ENOENT) {
     set_err(t, "%s_last_checkpoint: read failed: %s", t->log_prefix,
             ks_strerror(status));
     load_finish(t, status);
@@ -520,6 +511,7 @@ static void on_last_checkpoint(void *arg, int status, const uint8_t *data,
 static int load_start(ks_delta_table *t, load_done_fn done) {
   t->loading = 1;
   t->load_done = done;
+  t->ck_err[0] = '\0';
   char key[1024];
   snprintf(key, sizeof key, "%s_last_checkpoint", t->log_prefix);
   int rc = ks_storage_get(t->st, key, on_last_checkpoint, t);
@@ -665,6 +657,15 @@ static int commit_check(ks_delta_table *t) {
   char why[400];
   if (s->version >= 0 && ks_delta_protocol_check(s, why, sizeof why)) {
     set_err(t, "%s: %s", t->log_prefix, why);
+    return KS_EUNSUPPORTED;
+  }
+  if (s->version >= 0 && !ks__delta_commit_checked(s, t->req)) {
+    set_err(t,
+            "%s: the table's invariants, CHECK constraints or generated "
+            "columns in version %" PRId64 " are not the ones this batch was "
+            "checked against (another writer changed them): restart to "
+            "check records against them",
+            t->log_prefix, s->version);
     return KS_EUNSUPPORTED;
   }
   if (t->req->new_schema_string && s->version >= 0) {

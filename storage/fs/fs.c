@@ -146,7 +146,8 @@ static int fs_put_if_absent(ks_storage *s, const char *key, const void *data,
 
 static void get_work(uv_work_t *w) {
   fs_req *r = ks_container_of(w, fs_req, work);
-  int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  /* a table's objects are files, never links out of the directory */
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     r->status = ks__fs_err(errno);
     return;
@@ -226,9 +227,17 @@ static void add_obj(fs_req *r, const char *key, const struct stat *st) {
       (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
+/* Deepest directory nesting a listing enters: far past any table's
+ * partition directories, short of what the recursion could not take. */
+#define WALK_MAX_DEPTH 64
+
 /* dir: absolute directory; key: its key with a trailing '/' ("" at the
- * root). Subdirectories are entered only when they can hold a match. */
-static int walk(fs_req *r, const char *dir, const char *key) {
+ * root). Subdirectories are entered only when they can hold a match.
+ * Entries are looked at with lstat: a symbolic link is neither listed
+ * nor followed (a link to a parent would loop). */
+static int walk(fs_req *r, const char *dir, const char *key, int depth) {
+  if (depth > WALK_MAX_DEPTH)
+    return ks__fs_err(ELOOP);
   DIR *d = opendir(dir);
   if (d == NULL)
     return (errno == ENOENT || errno == ENOTDIR) ? 0 : ks__fs_err(errno);
@@ -250,7 +259,7 @@ static int walk(fs_req *r, const char *dir, const char *key) {
     ks_buf_append_str(&path, e->d_name);
     ks_buf_cstr(&path);
     struct stat st;
-    if (stat((char *)path.data, &st) != 0) {
+    if (lstat((char *)path.data, &st) != 0) {
       if (errno != ENOENT) /* deleted while we walked: not an error */
         rc = ks__fs_err(errno);
       continue;
@@ -261,7 +270,7 @@ static int walk(fs_req *r, const char *dir, const char *key) {
       ks_buf_cstr(&k);
       ks = (const char *)k.data; /* the append may have moved it */
       if (starts_with(ks, r->prefix) || starts_with(r->prefix, ks))
-        rc = walk(r, (char *)path.data, ks);
+        rc = walk(r, (char *)path.data, ks, depth + 1);
     } else if (S_ISREG(st.st_mode) && !ks__fs_is_tmp_name(e->d_name) &&
                starts_with(ks, r->prefix)) {
       add_obj(r, ks, &st);
@@ -293,7 +302,7 @@ static void list_work(uv_work_t *w) {
   } else {
     dir = ks_strdup(r->fs->root[0] ? r->fs->root : "/");
   }
-  r->status = walk(r, dir, dirkey);
+  r->status = walk(r, dir, dirkey, 0);
   ks_free(dir);
   ks_free(dirkey);
   if (r->status == 0 && r->nobjs > 1)

@@ -1,4 +1,5 @@
 #include "storage/parquet/internal.h"
+#include "storage/parquet/reader_int.h"
 
 #include <snappy-c.h>
 
@@ -107,4 +108,48 @@ int ks__pq_compress(ks__pq_codec *c, const uint8_t *in, size_t n, ks_buf *out) {
     return compress_gzip(c, in, n, out);
   }
   return KS_EINVAL;
+}
+
+/* The reader's side: in[0..n) decompressed into exactly raw bytes at
+ * out_ (the caller sized it, after checking raw against its limits). */
+int ks__pq_decompress(int codec, const uint8_t *in, size_t n, uint8_t *out_,
+                      size_t raw) {
+  char *out = (char *)out_;
+  switch (codec) {
+  case 1: { /* SNAPPY */
+    size_t len = 0;
+    if (snappy_uncompressed_length((const char *)in, n, &len) != SNAPPY_OK ||
+        len != raw)
+      return KS_ECORRUPT;
+    if (snappy_uncompress((const char *)in, n, out, &len) != SNAPPY_OK ||
+        len != raw)
+      return KS_ECORRUPT;
+    break;
+  }
+  case 2: { /* GZIP (gzip or zlib framing, as readers accept) */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK)
+      return KS_ENOMEM;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)raw;
+    int zr = n > UINT32_MAX ? Z_DATA_ERROR : inflate(&z, Z_FINISH);
+    size_t got = raw - z.avail_out;
+    inflateEnd(&z);
+    if ((zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && raw == 0)) || got != raw)
+      return KS_ECORRUPT;
+    break;
+  }
+  case 6: { /* ZSTD */
+    size_t got = ZSTD_decompress(out, raw, in, n);
+    if (ZSTD_isError(got) || got != raw)
+      return KS_ECORRUPT;
+    break;
+  }
+  default:
+    return KS_EUNSUPPORTED;
+  }
+  return 0;
 }

@@ -3,7 +3,11 @@
  * after another, page by page. Every page is decompressed into a scratch
  * buffer whose size the page header states (and the codec must produce
  * exactly), so a lying header costs at most the declared page size, which
- * is itself capped.
+ * is itself capped: by the entry limit, and by its compressed size times
+ * the most any codec plausibly expands (a few KB never become a GiB).
+ * The footer's counts are held to what its bytes can describe (every
+ * list element takes a byte), and a leaf outside any repeated group holds
+ * one entry per row, so the file's stated rows bound its columns.
  */
 #include "storage/parquet/reader.h"
 #include "storage/parquet/reader_int.h"
@@ -13,15 +17,19 @@
 #include "storage/parquet/thrift.h"
 
 #include <inttypes.h>
-#include <snappy-c.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #define MAX_SCHEMA_DEPTH 64
-#define MAX_PAGE_BYTES ((size_t)1 << 30)
+#define MAX_PAGE_BYTES ((size_t)1 << 28)
+/* Decompressed bytes per compressed byte past the floor: snappy tops out
+ * near 21, deflate near 1032; zstd can go further, but a writer's page of
+ * that ratio is tiny anyway and fits under the floor. */
+#define MAX_PAGE_RATIO 1024
+#define PAGE_RATIO_FLOOR ((size_t)16 << 20)
+/* Schema elements a footer may declare (columns of nested structs). */
+#define MAX_SCHEMA_ELEMS ((size_t)1 << 17)
 #define DEFAULT_MAX_ENTRIES ((size_t)1 << 26)
 
 typedef struct chunk_meta {
@@ -37,6 +45,7 @@ struct ks_pq_file {
   size_t len;
   size_t max_entries;
   size_t max_page; /* decompressed page bytes */
+  size_t refused_raw, refused_comp; /* the page decompress refused */
   int64_t num_rows;
   ks_pq_rnode *nodes;
   size_t nnodes;
@@ -223,7 +232,7 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
     if (id == 2 && t == KS__T_LIST && elems == NULL) {
       int et;
       ks__thrift_rd_list(&r, &et, &nelems);
-      if (et != KS__T_STRUCT || nelems == 0) {
+      if (et != KS__T_STRUCT || nelems == 0 || nelems > MAX_SCHEMA_ELEMS) {
         r.err = KS_ECORRUPT;
         break;
       }
@@ -263,8 +272,14 @@ static int parse_footer(ks_pq_file *f, const uint8_t *p, size_t n, char *err,
   if (r.err || (nrg && et != KS__T_STRUCT))
     return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
   size_t ncols = f->nleaves ? f->nleaves : 1;
-  if (nrg > SIZE_MAX / sizeof(chunk_meta) / ncols)
-    return ks__pq_errf(err, errlen, KS_ECORRUPT, "parquet footer: malformed");
+  /* each column chunk of each row group takes a byte of the footer at
+   * least: counts beyond that are lies, refused before any allocation */
+  size_t avail = (size_t)(r.end - r.p);
+  if (nrg > avail || (nrg && ncols > avail / nrg))
+    return ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "parquet footer: %zu row groups of %zu columns in %zu "
+                       "bytes",
+                       nrg, ncols, avail);
   f->chunks = ks_calloc(nrg ? nrg * ncols : 1, sizeof *f->chunks);
   f->nrgs = nrg;
   for (size_t g = 0; g < nrg && !r.err; g++) {
@@ -431,53 +446,23 @@ static int read_page_hdr(const uint8_t *p, size_t n, page_hdr *h,
 static int decompress(ks_pq_file *f, int codec, const uint8_t *in, size_t n,
                       size_t raw) {
   ks_buf_reset(&f->page);
+  f->refused_raw = raw;
+  f->refused_comp = n;
   if (raw > f->max_page)
     return KS_ETOOBIG;
+  if (raw > PAGE_RATIO_FLOOR && raw / MAX_PAGE_RATIO > n)
+    return KS_ECORRUPT; /* a page bomb, or a lying header */
+  f->refused_raw = 0;
   if (codec == 0) {
     if (n != raw)
       return KS_ECORRUPT;
     return ks_buf_append(&f->page, in, n);
   }
   int rc = ks_buf_reserve(&f->page, raw ? raw : 1);
+  if (rc == 0)
+    rc = ks__pq_decompress(codec, in, n, f->page.data, raw);
   if (rc)
     return rc;
-  char *out = (char *)f->page.data;
-  switch (codec) {
-  case 1: { /* SNAPPY */
-    size_t len = 0;
-    if (snappy_uncompressed_length((const char *)in, n, &len) != SNAPPY_OK ||
-        len != raw)
-      return KS_ECORRUPT;
-    if (snappy_uncompress((const char *)in, n, out, &len) != SNAPPY_OK ||
-        len != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  case 2: { /* GZIP (gzip or zlib framing, as readers accept) */
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 32) != Z_OK)
-      return KS_ENOMEM;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)raw;
-    int zr = n > UINT32_MAX ? Z_DATA_ERROR : inflate(&z, Z_FINISH);
-    size_t got = raw - z.avail_out;
-    inflateEnd(&z);
-    if ((zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && raw == 0)) || got != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  case 6: { /* ZSTD */
-    size_t got = ZSTD_decompress(out, raw, in, n);
-    if (ZSTD_isError(got) || got != raw)
-      return KS_ECORRUPT;
-    break;
-  }
-  default:
-    return KS_EUNSUPPORTED;
-  }
   f->page.len = raw;
   return 0;
 }
@@ -659,6 +644,13 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
     if (h.type != 0 && h.type != 3)
       continue; /* index pages and the like */
     size_t count = (size_t)h.num_values;
+    if (leaf->rep == 0 && (uint64_t)(c->n + count) > (uint64_t)f->num_rows) {
+      rc = ks__pq_errf(err, errlen, KS_ECORRUPT,
+                       "column %s: more values than the file's %" PRId64
+                       " rows",
+                       leaf->name, f->num_rows);
+      break;
+    }
     if ((uint64_t)h.num_values > left || c->n + count > f->max_entries) {
       rc = ks__pq_errf(
           err, errlen, c->n + count > f->max_entries ? KS_ETOOBIG : KS_ECORRUPT,
@@ -738,6 +730,12 @@ static int read_chunk(ks_pq_file *f, const ks_pq_rnode *leaf,
   }
   ks_free(d.vals);
   ks_buf_free(&d.blob);
+  if (rc && err && errlen && err[0] == '\0' && f->refused_raw)
+    ks__pq_errf(err, errlen, rc,
+                "column %s: a page of %zu bytes from %zu compressed (limit "
+                "%zu, or %d times the compressed size past %zu)",
+                leaf->name, f->refused_raw, f->refused_comp, f->max_page,
+                MAX_PAGE_RATIO, PAGE_RATIO_FLOOR);
   if (rc && err && errlen && err[0] == '\0')
     ks__pq_errf(err, errlen, rc, "column %s: %s", leaf->name, ks_strerror(rc));
   return rc;

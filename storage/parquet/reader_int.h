@@ -30,4 +30,10 @@ int ks__pq_decode_delta_ints(const ks_pq_rnode *leaf, const uint8_t *p,
 int ks__pq_decode_delta_bytes(const uint8_t *p, size_t n, size_t count,
                               int with_prefix, ks_pq_rval *out, ks_buf *blob);
 
+/* in[0..n) with codec (parquet.thrift CompressionCodec: 1 snappy, 2 gzip,
+ * 6 zstd) into exactly raw bytes at out (compress.c): KS_ECORRUPT when
+ * it does not decompress to exactly raw, KS_EUNSUPPORTED for a codec. */
+int ks__pq_decompress(int codec, const uint8_t *in, size_t n, uint8_t *out,
+                      size_t raw);
+
 #endif

@@ -161,10 +161,8 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
+  /* at most 64 connections (requests) at once; curl queues the rest */
   curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
-  /* A worker opens (and runs requests on) at most 64 connections at once;
-   * curl queues the rest, bounding its sockets and TLS and transfer
-   * buffers however many partitions, files and parts are in flight. */
   curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
@@ -632,12 +630,14 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
-/* An answer no retry heals: a 4xx neither expected (404, 409, 412, 416)
- * nor retryable (408, 429, throttling), usually a 403 AccessDenied. */
+/* An answer no retry heals: a 4xx neither expected (404, 409/412 a lost
+ * conditional write, 416) nor retryable (408, 429, throttling); usually
+ * 403 AccessDenied (a policy, KMS, a token the chain could not renew). */
 static int refused(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
     return 0;
-  return r->http != 404 && r->http != 412 && r->http != 409 && r->http != 416;
+  return r->http != 404 && r->http != 412 && r->http != 409 &&
+         r->http != 416;
 }
 
 int ks__s3_status_code(const ks__s3_req *r) {

@@ -4,12 +4,18 @@
  * then a fixed number of deterministic mutations of each (bit flips, byte
  * overwrites, truncations, splices of two seeds). Usage:
  *   replay_<target> CORPUS_DIR [MUTATIONS_PER_SEED]
+ * Outside the sanitizer builds (whose shadow memory needs terabytes of
+ * address space) the process is held to 2 GiB of address space, as
+ * libFuzzer's -malloc_limit_mb would: an input of a few KB that makes a
+ * parser allocate gigabytes (a footer's counts, a page bomb) fails the
+ * allocation, and the allocator's abort fails the test.
  */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,6 +74,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   long muts = argc > 2 ? atol(argv[2]) : 2000;
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  struct rlimit as = {(rlim_t)2 << 30, (rlim_t)2 << 30};
+  if (setrlimit(RLIMIT_AS, &as) != 0)
+    perror("setrlimit");
+#endif
   seed *seeds = NULL;
   size_t n = 0;
   if (load(argv[1], &seeds, &n) || n == 0) {

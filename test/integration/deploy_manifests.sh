@@ -134,7 +134,28 @@ fi
 for e in dev staging prod; do
   [ -f "$WORK/render/$e.ksink.yaml" ] || continue
   out=$(cd "$WORK" && KSINK_ADMIN_TOKEN=t "$KSINK" check -c "$WORK/render/$e.ksink.yaml" --timeout 1s 2>&1) || true
-  echo "$out" | grep -qE '^ok +config:' && echo "$out" | grep -qE '^ok +schema user_events' ||
+  grep -qE '^ok +config:' <<<"$out" && grep -qE '^ok +schema user_events' <<<"$out" ||
     fail "overlays/$e ksink.yaml: $(echo "$out" | head -3)"
 done
+# the image's config (the Dockerfile's RUN sed over conf/ksink.yaml):
+# 0.0.0.0 with the admin token from the environment, no default, so the
+# image refuses to start without the secret and starts with it
+mkdir -p "$WORK/image/etc/ksink"
+cp "$KS_SOURCE_DIR/conf/ksink.yaml" "$WORK/image/etc/ksink/ksink.yaml"
+cp -r "$KS_SOURCE_DIR/conf/schemas" "$WORK/image/etc/ksink/schemas"
+step=$(awk '/^RUN sed .*\\$/ {on=1} on {print} on && !/\\$/ {exit}' "$KS_SOURCE_DIR/Dockerfile" |
+  sed -e 's#^RUN ##' -e "s#/etc/ksink/#$WORK/image/etc/ksink/#g")
+[ -n "$step" ] || fail "Dockerfile: no RUN sed over /etc/ksink/ksink.yaml"
+bash -c "$step" || fail "the Dockerfile's config step failed: $step"
+IMG=$WORK/image/etc/ksink/ksink.yaml
+grep -q '^  listen: 0.0.0.0:8083' "$IMG" || fail "image config: not listening on 0.0.0.0:8083"
+grep -q '^  admin_token: ${KSINK_ADMIN_TOKEN}' "$IMG" || fail "image config: admin_token not from KSINK_ADMIN_TOKEN"
+grep -q 'admin_token: ${KSINK_ADMIN_TOKEN}' "$D/k8s/base/ksink.yaml" || fail "k8s base: admin_token not required from the Secret"
+rc=0
+out=$(cd "$WORK/image/etc/ksink" && env -u KSINK_ADMIN_TOKEN "$KSINK" check -c "$IMG" --timeout 1s 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q KSINK_ADMIN_TOKEN <<<"$out" ||
+  fail "image config without KSINK_ADMIN_TOKEN: exit $rc, want 2 naming it: $(echo "$out" | head -3)"
+out=$(cd "$WORK/image/etc/ksink" && KSINK_ADMIN_TOKEN=t "$KSINK" check -c "$IMG" --timeout 1s 2>&1) || true
+grep -qE '^ok +config:' <<<"$out" || fail "image config with KSINK_ADMIN_TOKEN: $(echo "$out" | head -3)"
+log "image config: refused without KSINK_ADMIN_TOKEN, loads with it"
 log "deploy_manifests: passed"

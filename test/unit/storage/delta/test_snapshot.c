@@ -1,5 +1,6 @@
 /* Snapshot replay of a multi-version log. */
 #include "base/buf.h"
+#include "base/jsontree.h"
 #include "base/ks.h"
 #include "storage/delta/delta.h"
 
@@ -150,6 +151,21 @@ static void test_malformed_rejected_whole(void **state) {
        "metaData.partitionColumns"},
       {"[1,2]", "expected a JSON object"},
       {"{\"add\":{\"path\":\"x\"", "version 3 line 1"},
+      /* outside tables: paths leaving the table, JSON too deep */
+      {"{\"add\":{\"path\":\"../t2/x.parquet\",\"size\":1}}", "add.path"},
+      {"{\"add\":{\"path\":\"p=1/%2E%2E/%2e%2E/x\",\"size\":1}}",
+       "add.path"},
+      {"{\"add\":{\"path\":\"s3://other/x.parquet\",\"size\":1}}",
+       "add.path"},
+      {"{\"add\":{\"path\":\"file:/etc/passwd\",\"size\":1}}", "add.path"},
+      {"{\"add\":{\"path\":\"/etc/passwd\",\"size\":1}}", "add.path"},
+      {"{\"add\":{\"path\":\"x\",\"size\":1,\"stats\":\"{\\\"a\\\":"
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+       "}\"}}",
+       "add.stats: JSON nested too deep"},
   };
   for (size_t i = 0; i < KS_ARRAY_SIZE(cases); i++) {
     err[0] = 0;
@@ -162,6 +178,39 @@ static void test_malformed_rejected_whole(void **state) {
   assert_int_equal(s.nfiles, 2);
   assert_int_equal(ks_delta_snapshot_txn(&s, "app-t-0"), 20);
   ks_delta_snapshot_free(&s);
+}
+
+/* 300,000 levels in commitInfo: refused by depth, no stack overflow; a
+ * tree that deep (built by yajl directly) is freed without recursion. */
+static void test_deep_json(void **state) {
+  (void)state;
+  enum { DEPTH = 300000 };
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  ks_buf_append_str(&b, "{\"commitInfo\":{\"x\":");
+  for (int i = 0; i < DEPTH; i++)
+    ks_buf_append_byte(&b, '[');
+  for (int i = 0; i < DEPTH; i++)
+    ks_buf_append_byte(&b, ']');
+  ks_buf_append_str(&b, "}}\n");
+  ks_delta_snapshot s;
+  ks_delta_snapshot_init(&s);
+  load3(&s);
+  char err[256];
+  assert_int_equal(ks_delta_snapshot_apply(&s, 3, b.data, b.len, err,
+                                           sizeof err),
+                   KS_ECORRUPT);
+  assert_non_null(strstr(err, "nested more than 256 levels"));
+  assert_int_equal(s.version, 2);
+  ks_delta_snapshot_free(&s);
+  ks_buf_cstr(&b);
+  char *just = ks_strndup((const char *)b.data + strlen("{\"commitInfo\":{\"x\":"),
+                          2 * DEPTH);
+  yajl_val v = yajl_tree_parse(just, NULL, 0);
+  assert_non_null(v);
+  ks_json_tree_free(v);
+  ks_free(just);
+  ks_buf_free(&b);
 }
 
 static void test_first_entry_needs_protocol_and_metadata(void **state) {
@@ -219,6 +268,7 @@ int main(void) {
       cmocka_unit_test(test_version_gap),
       cmocka_unit_test(test_malformed_rejected_whole),
       cmocka_unit_test(test_first_entry_needs_protocol_and_metadata),
+      cmocka_unit_test(test_deep_json),
       cmocka_unit_test(test_many_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -393,6 +393,37 @@ static void test_list_skips_temp_files(void **state) {
   assert_string_equal(f->keys[0], "z/keep.json");
 }
 
+/* A symbolic link inside the root (a loop back to its parent, a link to
+ * a file outside) is neither listed, followed nor read; directories
+ * nested deeper than the walk's bound fail the listing, never the
+ * stack. */
+static void test_symlinks_and_depth(void **state) {
+  fx *f = *state;
+  assert_int_equal(put(f, "s/a/keep.json", "k"), 0);
+  char path[512], outside[512];
+  snprintf(path, sizeof path, "%s/root/s/a/loop", f->env.dir);
+  assert_int_equal(symlink("..", path), 0);
+  snprintf(outside, sizeof outside, "%s/outside.json", f->env.dir);
+  int fd = open(outside, O_CREAT | O_WRONLY, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "secret", 6), 6);
+  close(fd);
+  snprintf(path, sizeof path, "%s/root/s/a/link.json", f->env.dir);
+  assert_int_equal(symlink(outside, path), 0);
+  assert_int_equal(list(f, "s/"), 0);
+  assert_int_equal(f->nkeys, 1);
+  assert_string_equal(f->keys[0], "s/a/keep.json");
+  assert_int_not_equal(get(f, "s/a/link.json"), 0);
+
+  /* 80 directories deep: past the bound of 64 */
+  char key[512] = "deep/";
+  for (int i = 0; i < 80; i++)
+    strcat(key, "d/");
+  strcat(key, "x.json");
+  assert_int_equal(put(f, key, "x"), 0);
+  assert_int_not_equal(list(f, "deep/"), 0);
+}
+
 static void test_open_urls(void **state) {
   fx *f = *state;
   ks_storage *s = NULL;
@@ -417,6 +448,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_complete_if_absent, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_list_skips_temp_files, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_symlinks_and_depth, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
   };
