@@ -84,7 +84,7 @@ metric() {
     END { print found ? sum : 0 }'
 }
 # (503 "not yet in the consumer group" first: the mock's first join waits)
-while ! curl -s "http://127.0.0.1:$PORT/readyz" | grep -q "dead-letter queue unavailable" &&
+while [[ $(curl -s "http://127.0.0.1:$PORT/readyz") != *"dead-letter queue unavailable"* ]] &&
   [ $((SECONDS - T0)) -lt 30 ]; do sleep 0.2; done
 reason=$(curl -s "http://127.0.0.1:$PORT/readyz")
 [ "$(readyz)" = 503 ] || fail "/readyz not 503 30 s into the DLQ fault: $reason"
