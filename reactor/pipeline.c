@@ -294,7 +294,8 @@ static const char *stop_stuck_on(const ks_pipeline *p, char *why, size_t n) {
     return "storage is unreachable";
   ks_totals t;
   ks_pipeline_totals(p, &t);
-  if (t.dlq_unavailable_since_ms) {
+  if (t.dlq_unavailable_since_ms &&
+      ks_mono_ms() - t.dlq_unavailable_since_ms >= STOP_STUCK_MS) {
     snprintf(why, n, "the dead-letter queue is unavailable (%llu pending)",
              (unsigned long long)t.deadletter_pending);
     return why;

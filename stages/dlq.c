@@ -46,6 +46,10 @@ struct ks_dlq {
                                librdkafka or the retry list) */
   uint64_t unavailable_ms;  /* first transient failure of the current run
                                (monotonic); 0: the last delivery worked */
+  uint64_t stalled_ms;      /* letters pending and none stored or let go
+                               since (monotonic); 0: none pending. A broker
+                               that is down shows here long before
+                               librdkafka gives up (message.timeout.ms) */
   size_t max_message;       /* the producer's message.max.bytes */
   int closing;
   int nclosed;
@@ -149,6 +153,7 @@ static int produce(ks_dlq *d, const char *topic, const void *key, size_t klen,
 /* A letter is stored, or let go for good: its batch stops waiting. */
 static void letter_done(ks_dlq *d, letter *l) {
   d->pending--;
+  d->stalled_ms = d->pending ? ks_mono_ms() : 0;
   ks_dlq_wait_done(l->w, !d->closing);
   letter_free(l);
 }
@@ -508,7 +513,8 @@ int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
   l->orig_klen = m->key_len;
   l->orig_vlen = m->len;
   l->d = d;
-  d->pending++;
+  if (d->pending++ == 0)
+    d->stalled_ms = ks_mono_ms();
   d->pending_bytes += l->orig_klen + l->orig_vlen;
   send_or_keep(d, topic, m->key, m->key_len, m->payload, m->len, h, l);
   return 0;
@@ -527,7 +533,12 @@ uint64_t ks_dlq_pending_bytes(const ks_dlq *d) {
 }
 
 uint64_t ks_dlq_unavailable_since(const ks_dlq *d) {
-  return d ? d->unavailable_ms : 0;
+  if (d == NULL)
+    return 0;
+  if (d->unavailable_ms && d->stalled_ms)
+    return d->unavailable_ms < d->stalled_ms ? d->unavailable_ms
+                                             : d->stalled_ms;
+  return d->unavailable_ms ? d->unavailable_ms : d->stalled_ms;
 }
 
 static void on_closed(uv_handle_t *h) {

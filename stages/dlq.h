@@ -97,8 +97,10 @@ uint64_t ks_dlq_delivered(const ks_dlq *d);
  * key and value bytes (held against the worker's memory budget). */
 uint64_t ks_dlq_pending(const ks_dlq *d);
 uint64_t ks_dlq_pending_bytes(const ks_dlq *d);
-/* Monotonic ms of the first transient failure since the last delivery
- * that worked; 0 when the DLQ takes records (NULL: 0). */
+/* Monotonic ms since which the DLQ has not taken records: the first
+ * transient failure since the last delivery that worked, or, with letters
+ * pending, the last time one was stored or let go (whichever is older);
+ * 0 when nothing waits (NULL: 0). */
 uint64_t ks_dlq_unavailable_since(const ks_dlq *d);
 
 /* What a producer error means for a dead letter. Transient (broker down,

@@ -17,8 +17,13 @@
 #      counted
 #   p6 a DLQ that refuses (topic authorization failed, injected by the
 #      broker): the dead letter is counted and let go, nothing stalls
-# and a DLQ topic that does not exist (the broker answers unknown topic):
-# `ksink run` refuses to start, exit 1, naming the topic.
+#   p7 a DLQ topic deleted while ksink runs (the broker's metadata answers
+#      unknown topic from then on): the dead letter is counted and let go
+# and a DLQ topic that does not exist at start-up (the broker answers
+# unknown topic), or that this principal may not write (topic
+# authorization failed): `ksink run` refuses to start, exit 1, naming it.
+# The table also has error files (errors.deadletter.path): every rejected
+# record, those the DLQ refused included, is in them once, bytes intact.
 # For each case the good records after the bad one are committed within
 # 60 s (read back with DuckDB, record by record, exactly once), the bad one
 # is accounted for (DLQ content read back with a separate client, or the
@@ -26,7 +31,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$KS_BUILD_DIR/test/ks_mock_broker" --topic poison:8 --topic poison-dlq:1 \
-  --topic-error missing-dlq:3 --produce-error 29:5 --port-file "$WORK/bootstrap" \
+  --topic-error missing-dlq:3 --topic-error denied-dlq:29 --produce-error 29:1 \
+  --topic-error-on-usr2 poison-dlq:3 --port-file "$WORK/bootstrap" \
   >"$WORK/broker.out" 2>"$WORK/broker.err" &
 BROKER_PID=$!
 PIDS+=($BROKER_PID)
@@ -50,6 +56,9 @@ kafka:
   group.id: ksink-poison
   session.timeout.ms: 6000
   heartbeat.interval.ms: 500
+  # the DLQ producer sees a deleted topic at its next metadata refresh
+  # (in production a Produce request failing does the same)
+  topic.metadata.refresh.interval.ms: 1000
 reactor: { workers: 2 }
 storage:
   url: file://$WORK/lake
@@ -61,6 +70,7 @@ tables:
     flush: { records: 1000, interval: 1s }
     errors:
       tolerance: all
+      deadletter.path: errors
       deadletterqueue:
         topic.name: $1
         context.headers.enable: true
@@ -76,6 +86,13 @@ timeout 60 "$KSINK" run -c "$WORK/ksink.yaml" >"$WORK/missing.out" 2>"$WORK/miss
 grep -q 'dead-letter topic \\"missing-dlq\\" cannot be written' "$WORK/missing.err" ||
   fail "missing DLQ topic: no message naming it: $(tail -3 "$WORK/missing.err")"
 log "missing DLQ topic: exit 1, $(grep -o 'dead-letter topic[^"]*"[^"]*"[^;]*' "$WORK/missing.err" | head -1)"
+write_conf denied-dlq
+rc=0
+timeout 60 "$KSINK" run -c "$WORK/ksink.yaml" >"$WORK/denied.out" 2>"$WORK/denied.err" || rc=$?
+[ "$rc" = 1 ] || fail "unwritable DLQ topic: exit $rc, want 1: $(tail -3 "$WORK/denied.err")"
+grep -q 'dead-letter topic \\"denied-dlq\\" cannot be written: Broker: Topic authorization failed' "$WORK/denied.err" ||
+  fail "unwritable DLQ topic: no message naming it: $(tail -3 "$WORK/denied.err")"
+log "unwritable DLQ topic: exit 1, $(grep -o 'dead-letter topic[^"]*"[^"]*"[^;(]*' "$WORK/denied.err" | head -1)"
 
 # --- the records ---
 good() { # P FROM TO: good records n=FROM..TO of partition P
@@ -99,9 +116,10 @@ fs.writeFileSync(`${w}/bad3`, JSON.stringify({n: 20, region: "r3", code: "a".rep
 fs.writeFileSync(`${w}/bad4`, pad(4, 20 * 1000 * 1000) + "\n");
 fs.writeFileSync(`${w}/bad5`, JSON.stringify({n: 20, region: "r5"}) + "\n");
 fs.writeFileSync(`${w}/bad6`, JSON.stringify({n: "bad", region: "r6"}) + "\n");
+fs.writeFileSync(`${w}/bad7`, JSON.stringify({n: "bad", region: "r7"}) + "\n");
 ' "$WORK"
 [ "$(wc -c <"$WORK/bad0")" = 1000001 ] || fail "bad0 is not 1,000,000 bytes"
-for p in 0 1 2 3 4 5 6; do
+for p in 0 1 2 3 4 5 6 7; do
   { good $p 0 19; cat "$WORK/bad$p"; good $p 21 40; } >"$WORK/values$p"
 done
 produce() { # P VALUES EXPECT [ARGS...]
@@ -239,6 +257,20 @@ for _ in $(seq 100); do [ -n "$(metric ksink_deadletter_failures_total 'reason="
 grep -q 'poison\[6\]@20 was refused' "$WORK/ksink.err" || fail "no log line naming the refused dead letter"
 [ "$(metric ksink_ready)" = 1 ] || fail "not ready after the refusal: $(curl -s "http://127.0.0.1:$PORT/readyz")"
 log "p6: the DLQ refused the dead letter (counted, logged), the 20 after it committed"
+
+# --- the DLQ topic deleted while ksink runs ---
+kill -USR2 "$BROKER_PID"
+sleep 3
+T=$SECONDS
+produce 7 "$WORK/values7" "$WORK/expect7"
+wait_partition 7 40 60
+for _ in $(seq 100); do grep -q 'poison\[7\]@20 was refused' "$WORK/ksink.err" && break; sleep 0.1; done
+grep -q 'poison\[7\]@20 was refused' "$WORK/ksink.err" ||
+  fail "no log line naming the dead letter refused by the deleted topic: $(grep -i dlq "$WORK/ksink.err" | tail -3)"
+[ "$(metric ksink_deadletter_failures_total 'reason="dlq_refused"')" -ge 2 ] ||
+  fail "the dead letter refused by the deleted topic is not counted"
+[ "$(metric ksink_ready)" = 1 ] || fail "not ready after the DLQ topic was deleted: $(curl -s "http://127.0.0.1:$PORT/readyz")"
+log "p7: DLQ topic deleted: $(grep -o 'poison\[7\]@20 was refused ([^)]*)' "$WORK/ksink.err" | head -1), the 20 after it committed $((SECONDS - T)) s after they were produced"
 T=$SECONDS
 kill -TERM "$KSINK_PID"
 rc=0
@@ -249,5 +281,31 @@ wait "$KSINK_PID" || rc=$?
 node "$KS_SOURCE_DIR/test/tools/verify_poison.mjs" --table "$WORK/lake/events" \
   --expect "0:$WORK/expect0:21" --expect "1:$WORK/expect1:21" --expect "2:$WORK/expect2:21" \
   --expect "3:$WORK/expect3:21" --expect "4:$WORK/expect4:21" --expect "5:$WORK/expect5" \
-  --expect "6:$WORK/expect6:21" --null-ts "5:20" || fail "table read-back differs"
+  --expect "6:$WORK/expect6:21" --expect "7:$WORK/expect7:21" --null-ts "5:20" || fail "table read-back differs"
+# the error files: each rejected record once, at its offset, bytes intact
+node -e '
+const fs = require("fs"), path = require("path");
+const [w] = process.argv.slice(1);
+const dir = path.join(w, "lake", "errors");
+const got = new Map(), fails = [];
+for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".jsonl")))
+  for (const l of fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter(Boolean)) {
+    const r = JSON.parse(l), k = `${r.partition}@${r.offset}`;
+    if (got.has(k)) fails.push(`${k} twice`);
+    got.set(k, r);
+  }
+const want = { 0: "schema", 1: "partition_value", 2: "schema", 3: "schema", 4: "too_large", 6: "schema", 7: "schema" };
+for (const [p, reason] of Object.entries(want)) {
+  const r = got.get(`${p}@20`);
+  if (!r) { fails.push(`p${p}: not in the error files`); continue; }
+  const v = r.value_base64 ? Buffer.from(r.value, "base64") : Buffer.from(r.value, "utf8");
+  const orig = fs.readFileSync(`${w}/bad${p}`).subarray(0, -1);
+  if (!v.equals(orig)) fails.push(`p${p}: error-file value of ${v.length} bytes differs from the ${orig.length}-byte record`);
+  if (r.error.reason !== reason) fails.push(`p${p}: reason ${r.error.reason}, want ${reason}`);
+  console.log(`error file p${p}: ${v.length} bytes, ${r.error.reason}/${r.error.keyword}`);
+}
+if (got.size !== 7) fails.push(`${got.size} error lines, want 7`);
+for (const f of fails) console.error(`FAIL: ${f}`);
+process.exit(fails.length ? 1 : 0);
+' "$WORK" || fail "error files differ"
 log "poison_pills: passed in $SECONDS s"

@@ -119,7 +119,7 @@ touch "$WORK/deny"
   --expect "$WORK/expect2.jsonl" >>"$WORK/produce.out" 2>>"$WORK/produce.err" ||
   fail "producer failed: $(cat "$WORK/produce.err")"
 T0=$SECONDS
-while ! curl -s "http://127.0.0.1:$PORT/readyz" | grep -q "storage refuses writes" &&
+while [[ $(curl -s "http://127.0.0.1:$PORT/readyz") != *"storage refuses writes"* ]] &&
   [ $((SECONDS - T0)) -lt 30 ]; do sleep 0.2; done
 case $(curl -s "http://127.0.0.1:$PORT/readyz") in *"storage refuses writes"*) ;;
   *) fail "/readyz with PUTs refused after a restart: $(curl -s "http://127.0.0.1:$PORT/readyz")" ;; esac

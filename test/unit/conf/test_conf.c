@@ -906,6 +906,15 @@ static const bad_case bad_cases[] = {
      "  sasl.oauthbearer.client.secret: 'hunter2${'\n",
      "t.yaml:3: kafka.sasl.oauthbearer.client.secret: unterminated \"${\" in "
      "<redacted>"},
+    {"kafka:\n"
+     "  bootstrap.servers: mock\n"
+     "  ssl.key.pem: '-----BEGIN PRIVATE KEY----- hunter2${'\n",
+     "t.yaml:3: kafka.ssl.key.pem: unterminated \"${\" in <redacted>"},
+    {"kafka:\n"
+     "  bootstrap.servers: mock\n"
+     "  sasl.oauthbearer.config: 'principal=u token=hunter2${'\n",
+     "t.yaml:3: kafka.sasl.oauthbearer.config: unterminated \"${\" in "
+     "<redacted>"},
 };
 
 static void test_bad_documents(void **state) {
@@ -929,7 +938,15 @@ static void test_secret_never_echoed(void **state) {
   assert_true(ks_conf_kafka_is_secret("sasl.password"));
   assert_true(ks_conf_kafka_is_secret("ssl.key.PASSWORD"));
   assert_true(ks_conf_kafka_is_secret("sasl.oauthbearer.client.secret"));
+  assert_true(ks_conf_kafka_is_secret("ssl.key.pem"));
+  assert_true(ks_conf_kafka_is_secret("ssl.certificate.pem"));
+  assert_true(ks_conf_kafka_is_secret("sasl.oauthbearer.config"));
+  assert_true(ks_conf_kafka_is_secret("sasl.jaas.config"));
+  assert_true(ks_conf_kafka_is_secret("sasl.oauthbearer.token.endpoint.url"));
+  assert_true(ks_conf_kafka_is_secret("ssl.keystore.location"));
   assert_false(ks_conf_kafka_is_secret("bootstrap.servers"));
+  assert_false(ks_conf_kafka_is_secret("security.protocol"));
+  assert_false(ks_conf_kafka_is_secret("client.id"));
 }
 
 /* Relative schema paths: as written from the current directory, else
