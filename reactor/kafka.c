@@ -107,6 +107,12 @@ static void resume_from_cuts(ks_pipeline *p, size_t t,
                   (unsigned long long)d);
       usleep((useconds_t)(d * 1000));
     }
+    if (res.offset > done && res.cut_at < 0)
+      ks_log_info("kafka: %s[%d]: recorded cuts hold its records up to "
+                  "%lld, beyond the group's committed offset %lld: it "
+                  "starts at %lld", tp->topic, (int)tp->partition,
+                  (long long)res.offset - 1, (long long)done,
+                  (long long)res.offset);
     tp->offset = res.offset >= 0 ? res.offset : RD_KAFKA_OFFSET_STORED;
     /* txn: the newest recorded offset before the resume point */
     int64_t txn = res.offset >= 0 ? res.offset - 1 : -1;

@@ -284,8 +284,27 @@ static void on_complete_retry(uv_timer_t *t) {
   start_complete(ks_container_of(t, ks_ostream, timer));
 }
 
+static void on_taken_aborted(void *arg, int status) {
+  ks_ostream *os = arg;
+  if (status)
+    ks_log_warn("storage: abort of the upload of %s after its key was taken "
+                "failed (%s); the stale-upload sweep removes it",
+                os->key, ks_strerror(status));
+  ks_storage_obj obj = {os->key, os->bytes, ks_now_us() / 1000};
+  finish(os, KS_EEXIST, &obj);
+}
+
 static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
   ks_ostream *os = arg;
+  if (status == KS_EEXIST && os->opt.if_absent) {
+    /* the key is taken: never replaced; our parts are let go (the owner
+     * decides whether what is there is ours, as after a put) */
+    ks_upload *up = os->up;
+    os->up = NULL;
+    if (os->st->vt->upload_abort(os->st, up, on_taken_aborted, os) != 0)
+      on_taken_aborted(os, KS_EINVAL);
+    return;
+  }
   if (status == KS_ENOENT) {
     ks_log_warn("storage: the upload of %s is gone at its completion; the "
                 "file is written again from its records", os->key);
@@ -300,11 +319,48 @@ static void on_completed(void *arg, int status, const ks_storage_obj *obj) {
   finish(os, 0, obj);
 }
 
-static void start_complete(ks_ostream *os) {
-  set_state(os, OS_COMPLETING);
-  int r = os->st->vt->upload_complete(os->st, os->up, on_completed, os);
+static void complete_now(ks_ostream *os) {
+  int r = os->st->vt->upload_complete(os->st, os->up, os->opt.if_absent,
+                                      on_completed, os);
   if (r)
     on_completed(os, r, NULL);
+}
+
+/* if_absent, multipart: the key is looked up just before the complete,
+ * which itself carries If-None-Match: * too. Some stores (Ceph RGW among
+ * them) honour the condition on a put but not on a complete; there the
+ * look-up narrows a race between two writers of the same recorded cut --
+ * whose files hold the same records -- to the moment between the two. */
+static void on_key_checked(void *arg, int status, const ks_storage_obj *objs,
+                           size_t n) {
+  ks_ostream *os = arg;
+  os->in_flight--;
+  if (os->aborted) {
+    ks_ostream_abort(os);
+    return;
+  }
+  if (status) {
+    later(os, on_complete_retry, "look-up before the complete", status);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(objs[i].key, os->key) == 0) {
+      on_completed(os, KS_EEXIST, NULL);
+      return;
+    }
+  complete_now(os);
+}
+
+static void start_complete(ks_ostream *os) {
+  set_state(os, OS_COMPLETING);
+  if (!os->opt.if_absent) {
+    complete_now(os);
+    return;
+  }
+  os->in_flight++; /* an abort waits for the look-up */
+  int r = ks_storage_list(os->st, os->key, on_key_checked, os);
+  if (r)
+    on_key_checked(os, r, NULL, 0);
 }
 
 static void start_put(ks_ostream *os);

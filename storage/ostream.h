@@ -29,9 +29,9 @@ typedef struct ks_ostream_options {
   uint64_t backoff_base_ms; /* default 100 */
   uint64_t backoff_cap_ms;  /* default 30000 */
   /* Create the object only if the key is free (If-None-Match: *): a file
-   * smaller than one part goes with put_if_absent, and an existing key
-   * ends the stream with KS_EEXIST; it is never replaced. A multipart
-   * file is completed over the key. */
+   * smaller than one part goes with put_if_absent, a larger one is
+   * completed under the same condition, and an existing key ends the
+   * stream with KS_EEXIST; it is never replaced. */
   int if_absent;
   /* The stream stores nothing under its key until the owner says so:
    * parts of a large file upload as they fill, but the put of a small

@@ -60,9 +60,14 @@ typedef struct ks_storage_vtable {
                        void *arg);
   int (*upload_part)(ks_storage *s, ks_upload *up, int part_no,
                      const void *data, size_t len, ks_storage_cb cb, void *arg);
-  /* Frees up after the callback. */
-  int (*upload_complete)(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                         void *arg);
+  /* Assembles the parts under the upload's key. if_absent: only when the
+   * key is free (If-None-Match: *); a taken key ends with KS_EEXIST and
+   * is never replaced. The upload is over, and up freed after the
+   * callback, on success, KS_EEXIST and KS_ENOENT (the upload is gone:
+   * the file must be written again). On any other failure up stays
+   * valid: the caller retries the complete or aborts. */
+  int (*upload_complete)(ks_storage *s, ks_upload *up, int if_absent,
+                         ks_upload_done_cb cb, void *arg);
   /* Frees up after the callback. */
   int (*upload_abort)(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                       void *arg);

@@ -44,8 +44,8 @@ int ks__fs_upload_create(ks_storage *s, const char *key, ks_upload_cb cb,
 int ks__fs_upload_part(ks_storage *s, ks_upload *up, int part_no,
                        const void *data, size_t len, ks_storage_cb cb,
                        void *arg);
-int ks__fs_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                           void *arg);
+int ks__fs_upload_complete(ks_storage *s, ks_upload *up, int if_absent,
+                           ks_upload_done_cb cb, void *arg);
 int ks__fs_upload_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                         void *arg);
 /* Reports a finished operation to ks_storage_note: answers such as

@@ -36,6 +36,12 @@ struct ks_upload {
   fs_part *parts;
   size_t nparts, capparts;
   unsigned inflight;
+  /* complete's steps, so that a retry after a failure goes on from where
+   * the last attempt stopped */
+  int sealed; /* data synced and closed */
+  int placed; /* under its final name */
+  int gone;   /* a failed sync lost the data: the file is written again */
+  int if_absent;
   /* abort requested while parts were in flight: runs when they finish */
   int abort_pending;
   ks_storage_cb abort_cb;
@@ -252,16 +258,35 @@ int ks__fs_upload_part(ks_storage *s, ks_upload *up, int part_no,
 static void complete_work(uv_work_t *w) {
   fs_up_req *r = ks_container_of(w, fs_up_req, work);
   ks_upload *up = r->up;
-  if (fsync(up->fd) != 0)
-    r->status = ks__fs_err(errno);
-  if (close(up->fd) != 0 && r->status == 0)
-    r->status = ks__fs_err(errno);
-  up->fd = -1;
-  if (r->status == 0 && rename(up->tmp, up->path) != 0)
-    r->status = ks__fs_err(errno);
-  if (r->status) {
-    unlink(up->tmp);
+  if (up->gone) {
+    r->status = KS_ENOENT;
     return;
+  }
+  if (!up->sealed) {
+    /* after a failed fsync the kernel may have dropped the dirty pages:
+     * nothing in the file can be trusted any more */
+    if (fsync(up->fd) != 0)
+      r->status = ks__fs_err(errno);
+    if (close(up->fd) != 0 && r->status == 0)
+      r->status = ks__fs_err(errno);
+    up->fd = -1;
+    if (r->status) {
+      unlink(up->tmp);
+      up->gone = 1;
+      return;
+    }
+    up->sealed = 1;
+  }
+  if (!up->placed) {
+    /* link(2) is the create that never replaces (as put_if_absent) */
+    int rc = up->if_absent ? link(up->tmp, up->path) : rename(up->tmp, up->path);
+    if (rc != 0) {
+      r->status = ks__fs_err(errno);
+      return; /* the data stays under tmp for a retry or an abort */
+    }
+    if (up->if_absent)
+      unlink(up->tmp);
+    up->placed = 1;
   }
   if ((r->status = ks__fs_fsync_dir_for(up->path)))
     return;
@@ -276,16 +301,20 @@ static void complete_work(uv_work_t *w) {
       (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
+/* The upload is over on success and when its data is gone; otherwise it
+ * stays for a retry or an abort (storage.h). */
 static void after_complete(uv_work_t *w, int uv_status) {
   fs_up_req *r = ks_container_of(w, fs_up_req, work);
   int status = status_of(r, uv_status);
+  ks_upload *up = r->up;
   r->cb.complete(r->arg, status, status ? NULL : &r->obj);
-  upload_free(r->up);
+  if (status == 0 || status == KS_ENOENT)
+    upload_free(up);
   ks_free(r);
 }
 
-int ks__fs_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                           void *arg) {
+int ks__fs_upload_complete(ks_storage *s, ks_upload *up, int if_absent,
+                           ks_upload_done_cb cb, void *arg) {
   if (up == NULL || cb == NULL || up->abort_pending || up->inflight > 0)
     return KS_EINVAL;
   for (size_t i = 0; i < up->nparts; i++) {
@@ -296,6 +325,7 @@ int ks__fs_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
       return KS_EINVAL;
     }
   }
+  up->if_absent = if_absent;
   fs_up_req *r = ks_calloc(1, sizeof *r);
   r->cb.complete = cb;
   r->arg = arg;

@@ -1,13 +1,14 @@
 /*
  * Multipart uploads: CreateMultipartUpload, UploadPart, Complete, Abort.
  * Parts may finish in any order; each part's ETag is kept by number and
- * Complete lists them in order. The upload is freed after the complete or
- * abort callback, as the storage interface says.
+ * Complete lists them in order. The upload is freed after an abort, and
+ * after a complete that ends it, as the storage interface says.
  *
  * Complete is not idempotent on the wire: if an attempt timed out or was
- * reset after S3 had assembled the object, the retry gets NoSuchUpload.
- * Then we look at the object itself: present with the size we uploaded and
- * a multipart ETag with our part count means the complete succeeded.
+ * reset after S3 had assembled the object, the retry gets NoSuchUpload (or
+ * 412 under If-None-Match: *, our own object taking the key). Then we look
+ * at the object itself: present with the size we uploaded and a multipart
+ * ETag with our part count means the complete succeeded.
  */
 #include "storage/s3/s3_int.h"
 
@@ -159,15 +160,20 @@ static int parts_done(const ks_upload *up, uint64_t *total) {
   return n;
 }
 
+/* The upload is over on success and when S3 no longer has it; after any
+ * other failure (412 included: the key was taken, the parts are still
+ * there) it stays for a retry or an abort (storage.h). */
 static void finish_complete(ks__s3_req *r, int status, uint64_t size,
                             int64_t mtime_ms) {
   ks_upload *up = r->ctx;
   ks_upload_done_cb cb = r->cb.upload_done;
   void *arg = r->arg;
   ks_storage_obj obj = {up->key, size, mtime_ms};
+  int over = status == 0 || status == KS_ENOENT;
   ks__s3_req_free(r);
   cb(arg, status, status ? NULL : &obj);
-  upload_free(up);
+  if (over)
+    upload_free(up);
 }
 
 static void on_check_head(ks__s3_req *h) {
@@ -187,11 +193,13 @@ static void on_check_head(ks__s3_req *h) {
                 "(%llu bytes, %d parts)",
                 up->key, (unsigned long long)total, n);
     finish_complete(r, 0, total, mtime);
+  } else if (r->status == KS_EEXIST) {
+    finish_complete(r, KS_EEXIST, 0, 0); /* someone else's object */
   } else {
     ks_log_error("s3: %s: the upload is gone and the object is not ours; "
                  "the file must be written again",
                  up->key);
-    finish_complete(r, KS_EIO, 0, 0);
+    finish_complete(r, KS_ENOENT, 0, 0);
   }
 }
 
@@ -203,7 +211,9 @@ static void on_completed(ks__s3_req *r) {
     finish_complete(r, 0, total, ks_now_us() / 1000);
     return;
   }
-  if (r->status == KS_ENOENT && r->ambiguous) {
+  if ((r->status == KS_ENOENT || r->status == KS_EEXIST) && r->ambiguous) {
+    /* an earlier attempt may have assembled the object: NoSuchUpload, or
+     * 412 from our own object under If-None-Match */
     ks__s3_req *h = ks__s3_req_new(r->s3, KS_S3_OP_HEAD, "HEAD", r->key, 0);
     h->head = 1;
     h->ctx = r;
@@ -214,8 +224,8 @@ static void on_completed(ks__s3_req *r) {
   finish_complete(r, r->status, 0, 0);
 }
 
-int ks__s3_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                           void *arg) {
+int ks__s3_upload_complete(ks_storage *s, ks_upload *up, int if_absent,
+                           ks_upload_done_cb cb, void *arg) {
   if (up == NULL || cb == NULL)
     return KS_EINVAL;
   uint64_t total;
@@ -236,6 +246,8 @@ int ks__s3_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
   ks__s3_req_query(r, "uploadId", up->upload_id);
   ks__s3_req_body(r, body.data, body.len, 1);
   ks_buf_free(&body);
+  if (if_absent)
+    ks__s3_req_header(r, "If-None-Match", "*");
   r->error_in_200 = 1;
   r->ctx = up;
   r->cb.upload_done = cb;

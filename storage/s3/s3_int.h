@@ -249,8 +249,8 @@ int ks__s3_upload_create(ks_storage *s, const char *key, ks_upload_cb cb,
 int ks__s3_upload_part(ks_storage *s, ks_upload *up, int part_no,
                        const void *data, size_t len, ks_storage_cb cb,
                        void *arg);
-int ks__s3_upload_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                           void *arg);
+int ks__s3_upload_complete(ks_storage *s, ks_upload *up, int if_absent,
+                           ks_upload_done_cb cb, void *arg);
 int ks__s3_upload_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb,
                         void *arg);
 int ks__s3_list(ks_storage *s, const char *prefix, ks_storage_list_cb cb,

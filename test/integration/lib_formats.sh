@@ -133,6 +133,7 @@ fi
 
 # REPLAY=1: the recorded cuts, not the group's offsets, say where each
 # partition resumes (stages/table/cuts.h).
+# 0. The group's offsets rewound to 0 (below).
 # 1. A consumer group with no committed offsets (a changed group.id) starts
 #    after the recorded cuts: nothing is read again, no file appears.
 # 2. The files of each partition's newest cut are deleted, as if the
@@ -141,6 +142,28 @@ fi
 #    while it does), and the same files come back under the same names.
 if [ "${REPLAY:-0}" = 1 ]; then
   files_before=$(data_files)
+  # 0. the group's committed offsets rewound to 0 by another client (as
+  #    `kafka-consumer-groups --reset-offsets --to-earliest`): a start,
+  #    a SIGTERM a second after its assignment, and a start to idle read
+  #    nothing again and write no file
+  "$KS_BUILD_DIR/test/ks_set_offsets" --bootstrap "$BOOTSTRAP" --group ksink-it \
+    --topic events --partitions 8 --offset 0 >"$WORK/setoff.out" 2>&1 ||
+    fail "rewinding the group's offsets failed: $(cat "$WORK/setoff.out")"
+  : >"$WORK/ksink.err"
+  run_ksink
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' 1 60
+  sleep 1
+  stop_member ksink "$KSINK_PID"
+  run_ksink
+  wait_log "$WORK/ksink.err" 'assigned [0-9]+ partitions' 2 60
+  sleep 3
+  cur=$(consumed)
+  stop_member ksink "$KSINK_PID"
+  past=$(count_log "$WORK/ksink.err" 'recorded cuts hold its records up to')
+  log "replay with offsets rewound to 0: consumed ${cur:-?}, $past partition starts past the commits, $(data_files) files of $files_before"
+  [ "${cur:-0}" = 0 ] || fail "offsets rewound to 0: $cur records read again"
+  [ "$past" -ge 8 ] || fail "offsets rewound to 0: only $past partitions started after their cuts"
+  [ "$(data_files)" = "$files_before" ] || fail "offsets rewound to 0: new files"
   sed -i 's/group.id: ksink-it$/group.id: ksink-it-replay/' "$WORK/ksink.yaml"
   : >"$WORK/ksink.err"
   run_ksink

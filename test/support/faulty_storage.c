@@ -136,11 +136,11 @@ static int f_part(ks_storage *s, ks_upload *up, int no, const void *data,
   return INNER(s)->vt->upload_part(INNER(s), up, no, data, len, cb, arg);
 }
 
-static int f_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                      void *arg) {
+static int f_complete(ks_storage *s, ks_upload *up, int if_absent,
+                      ks_upload_done_cb cb, void *arg) {
   if (maybe_fail(s, KS_OP_COMPLETE, (void *)cb, arg))
     return 0;
-  return INNER(s)->vt->upload_complete(INNER(s), up, cb, arg);
+  return INNER(s)->vt->upload_complete(INNER(s), up, if_absent, cb, arg);
 }
 
 static int f_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb,

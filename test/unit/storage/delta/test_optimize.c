@@ -243,9 +243,9 @@ static int r_part(ks_storage *s, ks_upload *up, int no, const void *d, size_t n,
                   ks_storage_cb cb, void *a) {
   return inner_of(s)->vt->upload_part(inner_of(s), up, no, d, n, cb, a);
 }
-static int r_complete(ks_storage *s, ks_upload *up, ks_upload_done_cb cb,
-                      void *a) {
-  return inner_of(s)->vt->upload_complete(inner_of(s), up, cb, a);
+static int r_complete(ks_storage *s, ks_upload *up, int if_absent,
+                      ks_upload_done_cb cb, void *a) {
+  return inner_of(s)->vt->upload_complete(inner_of(s), up, if_absent, cb, a);
 }
 static int r_abort(ks_storage *s, ks_upload *up, ks_storage_cb cb, void *a) {
   return inner_of(s)->vt->upload_abort(inner_of(s), up, cb, a);

@@ -277,7 +277,7 @@ static void test_multipart(void **state) {
   assert_int_equal(vt->upload_part(f->env.st, f->up, 5, p3, 1, on_part, &c[2]),
                    KS_EINVAL);
   /* complete while parts are in flight is refused */
-  assert_int_equal(vt->upload_complete(f->env.st, f->up, on_complete, f),
+  assert_int_equal(vt->upload_complete(f->env.st, f->up, 0, on_complete, f),
                    KS_EINVAL);
   uv_run(&f->env.loop, UV_RUN_DEFAULT);
   for (int i = 0; i < 3; i++) {
@@ -288,7 +288,7 @@ static void test_multipart(void **state) {
   assert_int_equal(vt->upload_part(f->env.st, f->up, 2, p2, 10, on_part, &c[1]),
                    KS_EINVAL);
 
-  assert_int_equal(vt->upload_complete(f->env.st, f->up, on_complete, f), 0);
+  assert_int_equal(vt->upload_complete(f->env.st, f->up, 0, on_complete, f), 0);
   assert_int_equal(run1(f), 0);
   size_t total = sizeof p1 + sizeof p2 + sizeof p3;
   assert_string_equal(f->objkey, "data/p=1/file.parquet");
@@ -335,6 +335,44 @@ static void test_abort(void **state) {
   snprintf(path, sizeof path, "%s/root/d", f->env.dir);
   assert_int_equal(count_entries(path), 0);
   assert_int_equal(get(f, "d/x.parquet"), KS_ENOENT);
+}
+
+/* A multipart complete under if_absent never replaces a taken key: it ends
+ * with KS_EEXIST, the upload stays (its data under the temp name) until
+ * the caller aborts it; on a free key it completes as usual. */
+static void test_complete_if_absent(void **state) {
+  fx *f = *state;
+  const ks_storage_vtable *vt = f->env.st->vt;
+  assert_int_equal(put(f, "d/taken.parquet", "first"), 0);
+  static char p[70000];
+  fill(p, sizeof p, 'z');
+  const char *keys[2] = {"d/taken.parquet", "d/free.parquet"};
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(vt->upload_create(f->env.st, keys[k], on_create, f), 0);
+    assert_int_equal(run1(f), 0);
+    part_ctx c = {f, 1, 1, 0};
+    assert_int_equal(
+        vt->upload_part(f->env.st, f->up, 1, p, sizeof p, on_part, &c), 0);
+    uv_run(&f->env.loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(vt->upload_complete(f->env.st, f->up, 1, on_complete, f),
+                     0);
+    if (k == 0) {
+      assert_int_equal(run1(f), KS_EEXIST);
+      assert_int_equal(get(f, keys[k]), 0);
+      assert_int_equal(f->len, 5);
+      assert_memory_equal(f->data, "first", 5);
+      /* the upload is still ours to let go of */
+      assert_int_equal(vt->upload_abort(f->env.st, f->up, on_done, f), 0);
+      assert_int_equal(run1(f), 0);
+    } else {
+      assert_int_equal(run1(f), 0);
+      assert_int_equal(f->obj.size, sizeof p);
+    }
+  }
+  char path[256];
+  snprintf(path, sizeof path, "%s/root/d", f->env.dir);
+  assert_int_equal(count_entries(path), 2); /* no temp file left */
 }
 
 static void test_list_skips_temp_files(void **state) {
@@ -407,6 +445,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_put_if_absent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_complete_if_absent, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_list_skips_temp_files, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_symlinks_and_depth, setup,

@@ -147,6 +147,23 @@ static void test_if_absent_never_replaces(void **state) {
   assert_int_equal(e.f->calls[KS_OP_PUT], 0);
   assert_int_equal(e.f->calls[KS_OP_GET], 0);
   assert_file(&e, "t/k+0+0000000000.jsonl", data, 2000);
+  /* a multipart file over the taken key: the look-up before its
+   * complete finds the key, its parts are let go, the key keeps its
+   * bytes */
+  uint8_t *big = pattern(200000);
+  assert_int_equal(put_once(&e, "t/k+0+0000000000.jsonl", big, 200000),
+                   KS_EEXIST);
+  assert_int_equal(e.f->calls[KS_OP_COMPLETE], 0);
+  assert_int_equal(e.f->calls[KS_OP_ABORT], 1);
+  assert_file(&e, "t/k+0+0000000000.jsonl", data, 2000);
+  assert_int_equal(count_entries(e.dir), 1); /* no upload left behind */
+  /* on a free key it lands; a failed complete is retried on the same
+   * upload */
+  e.f->fail_next[KS_OP_COMPLETE] = 1;
+  assert_int_equal(put_once(&e, "t/k+0+0000000300.jsonl", big, 200000), 0);
+  assert_int_equal(e.f->calls[KS_OP_COMPLETE], 2);
+  assert_file(&e, "t/k+0+0000000300.jsonl", big, 200000);
+  free(big);
   free(data);
   env_close(&e);
 }

@@ -377,6 +377,26 @@ static void test_ostream_50mib(void **state) {
   assert_int_equal(d.status, 0);
   assert_int_equal(head(f, "big/small.bin"), 0);
   assert_null(strchr(f->etag, '-'));
+
+  /* if_absent: a multipart file over a taken key is refused (the look-up
+   * before its complete finds the key; RGW does not honour If-None-Match
+   * on a complete itself), never replacing the object; its upload is
+   * aborted */
+  o.part_size = 5u << 20;
+  o.if_absent = 1;
+  ks_ostream *taken = ks_ostream_new(f->st, "big/small.bin", &o);
+  uint8_t *eleven = calloc(1, (size_t)11 << 20);
+  assert_int_equal(ks_ostream_write(taken, eleven, (size_t)11 << 20), 0);
+  d.called = 0;
+  ks_ostream_close(taken, on_os, &d);
+  while (!d.called)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(d.status, KS_EEXIST);
+  assert_int_equal(get(f, "big/small.bin"), 0);
+  assert_int_equal(f->len, 4);
+  assert_int_equal(uploads(f, 0), 0);
+  assert_int_equal(f->count, 0);
+  free(eleven);
 }
 
 typedef struct many {
