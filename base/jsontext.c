@@ -1,6 +1,10 @@
 #include "base/jsontext.h"
 
 #include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int ks_json_too_deep(const void *text, size_t n, int max_depth) {
   const uint8_t *s = text;
@@ -21,5 +25,209 @@ int ks_json_too_deep(const void *text, size_t n, int max_depth) {
       depth--; /* never below 0: "]]][[[" must not hide its depth */
     }
   }
+  return 0;
+}
+
+static unsigned hex4(const uint8_t *p) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    uint8_t c = p[i];
+    v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+/* One escape at s (s[0] == '\\'), re-escaped into o the way
+ * ks_buf_append_json_str writes its decoded character. Returns the input
+ * bytes it took; *o moves past what it wrote (never more than it took). */
+static size_t reescape(const uint8_t *s, uint8_t **op) {
+  static const char hex[] = "0123456789abcdef";
+  uint8_t *o = *op, e = s[1];
+  size_t took = 2;
+  if (e != 'u') {
+    /* \" \\ \b \f \n \r \t stay as written; \/ is a plain '/' */
+    if (e == '/')
+      *o++ = '/';
+    else
+      *o++ = '\\', *o++ = e;
+    *op = o;
+    return took;
+  }
+  unsigned cp = hex4(s + 2);
+  took = 6;
+  if (cp >= 0xD800 && cp <= 0xDBFF) { /* paired: the parser checked */
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + 8) - 0xDC00);
+    took = 12;
+  }
+  if (cp < 0x20 || cp == '"' || cp == '\\') {
+    static const char shortform[] = "btn\0fr"; /* 8..13; \v has none */
+    *o++ = '\\';
+    if (cp == '"' || cp == '\\')
+      *o++ = (uint8_t)cp;
+    else if (cp >= 8 && cp <= 13 && cp != 11)
+      *o++ = (uint8_t)shortform[cp - 8];
+    else
+      *o++ = 'u', *o++ = '0', *o++ = '0', *o++ = (uint8_t)hex[cp >> 4],
+      *o++ = (uint8_t)hex[cp & 15];
+  } else if (cp < 0x80) {
+    *o++ = (uint8_t)cp;
+  } else if (cp < 0x800) {
+    *o++ = (uint8_t)(0xC0 | cp >> 6);
+    *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *o++ = (uint8_t)(0xE0 | cp >> 12);
+    *o++ = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+  } else {
+    *o++ = (uint8_t)(0xF0 | cp >> 18);
+    *o++ = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+    *o++ = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+  }
+  *op = o;
+  return took;
+}
+
+#define ONES 0x0101010101010101ULL
+
+/* High bit set in the bytes of w equal to c (exact for the first one). */
+static uint64_t bytes_eq(uint64_t w, uint8_t c) {
+  uint64_t x = w ^ (ONES * c);
+  return (x - ONES) & ~x & (ONES << 7);
+}
+
+#define LOW7 (ONES * 0x7F)
+
+static uint64_t load8(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* Exact per-byte tests (no borrow between bytes): 0x01 in each byte of w
+ * that equals c / that is below 0x21 (a space or a control character). */
+static uint64_t lanes_eq(uint64_t w, uint8_t c) {
+  uint64_t x = w ^ (ONES * c);
+  return (~(((x & LOW7) + LOW7) | x) & (ONES << 7)) >> 7;
+}
+
+static uint64_t lanes_below_21(uint64_t w) {
+  return (~(((w & LOW7) + ONES * (0x80 - 0x21)) | w) & (ONES << 7)) >> 7;
+}
+
+/* 1 when text is its own compact form: no escape anywhere and no
+ * whitespace between tokens, as compact producers write it. Eight bytes
+ * at a time: the quotes' running parity (a prefix XOR across the word's
+ * bytes) says which bytes are inside strings. */
+static int is_compact(const uint8_t *s, size_t n) {
+  uint64_t inside = 0; /* ONES while a string is open across words */
+  size_t i = 0;
+#ifdef __SSE2__
+  /* Sixteen bytes at a time, one bit per byte. A byte below 0x21 in a
+   * signed compare also catches bytes past 0x7F: those are only ever
+   * inside strings, where the parity masks them out. */
+  unsigned open = 0; /* 0xFFFF while a string is open across blocks */
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))))
+      return 0;
+    unsigned p = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    unsigned low = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)));
+    p ^= p << 1, p ^= p << 2, p ^= p << 4, p ^= p << 8;
+    p = (p ^ open) & 0xFFFF;
+    if (low & ~p)
+      return 0;
+    open = p & 0x8000 ? 0xFFFF : 0;
+  }
+  inside = open ? ONES : 0;
+#endif
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load8(s + i);
+    if (lanes_eq(w, '\\'))
+      return 0;
+    uint64_t p = lanes_eq(w, '"');
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    p ^= p << 8, p ^= p << 16, p ^= p << 32; /* parity up to each byte */
+#else
+    p ^= p >> 8, p ^= p >> 16, p ^= p >> 32;
+#endif
+    p ^= inside;
+    if (lanes_below_21(w) & ~p)
+      return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    inside = (p >> 56) & 1 ? ONES : 0;
+#else
+    inside = p & 1 ? ONES : 0;
+#endif
+  }
+  int in = inside != 0;
+  for (; i < n; i++) {
+    uint8_t c = s[i];
+    if (c == '\\' || (!in && c <= ' '))
+      return 0;
+    in ^= c == '"';
+  }
+  return 1;
+}
+
+/* The compact text is never longer than the input (whitespace only goes,
+ * and an escape's re-escaped form is at most as long as the escape:
+ * \u00e9 becomes two bytes, \u0001 stays six), so one reservation covers
+ * it; eight more let string runs be copied a word at a time. String bodies
+ * (most of the bytes) are scanned eight bytes at a time for '"' and '\\'. */
+int ks_json_compact(ks_buf *b, const void *text, size_t n) {
+  const uint8_t *s = text, *end = s + n;
+  /* near the buffer's cap, no word stores past the text's own length */
+  int wide = ks_buf_reserve(b, n + 8) == 0;
+  int r = wide ? 0 : ks_buf_reserve(b, n);
+  if (r)
+    return r;
+  uint8_t *o = b->data + b->len;
+  if (is_compact(s, n)) {
+    memcpy(o, s, n);
+    b->len += n;
+    return 0;
+  }
+  while (s < end) {
+    uint8_t c = *s;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      s++;
+      continue;
+    }
+    *o++ = *s++;
+    if (c != '"')
+      continue; /* punctuation, numbers and literals as written */
+    for (;;) { /* a string's body, up to and with its closing quote */
+      while (wide && end - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        memcpy(o, &w, 8);
+        uint64_t m = bytes_eq(w, '"') | bytes_eq(w, '\\');
+        if (m == 0) {
+          s += 8, o += 8;
+          continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        size_t k = (size_t)__builtin_ctzll(m) >> 3;
+#else
+        size_t k = 0;
+        while (s[k] != '"' && s[k] != '\\')
+          k++;
+#endif
+        s += k, o += k;
+        break;
+      }
+      while (s < end && *s != '"' && *s != '\\')
+        *o++ = *s++;
+      if (s >= end)
+        break;
+      if (*s == '"') {
+        *o++ = *s++;
+        break;
+      }
+      s += reescape(s, &o);
+    }
+  }
+  b->len = (size_t)(o - b->data);
   return 0;
 }

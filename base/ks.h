@@ -33,7 +33,8 @@
   XX(STOPPED, "pipeline stopped")                                              \
   XX(ACCES, "access denied by storage")                                        \
   XX(UNAVAIL, "storage unavailable")                                           \
-  XX(NEWFIELD, "record has fields the table has no column for")
+  XX(NEWFIELD, "record has fields the table has no column for")               \
+  XX(AGAIN, "waiting for the schema registry")
 
 /* The codes come from the table too, so a code cannot exist without its
  * message: KS_ERRNUM_<NAME> is the positive number (1001, 1002, ... in

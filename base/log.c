@@ -28,10 +28,44 @@ int ks_log_enabled(enum ks_log_level lvl) {
   return (int)lvl >= atomic_load_explicit(&min_level, memory_order_relaxed);
 }
 
+/* A log line never reaches PIPE_BUF (4096 on Linux): one write(2) of
+ * it to a pipe is atomic, so lines of threads and processes sharing the
+ * log pipe never interleave. */
+#define LINE_MAX_BYTES 4000
+
+size_t ks_log_redact_userinfo(char *s) {
+  /* scheme://user:password@host -> scheme://<redacted>@host, in place
+   * (the marker is never longer than what it replaces: shorter userinfo
+   * becomes as many '*') */
+  size_t removed = 0;
+  for (char *p = strstr(s, "://"); p; p = strstr(p, "://")) {
+    char *u = p + 3, *e = u;
+    while (*e && *e != '@' && *e != '/' && *e != ' ' && *e != '"' &&
+           *e != '\'' && *e != '?' && *e != '#')
+      e++;
+    if (*e != '@' || e == u) {
+      p = u;
+      continue;
+    }
+    size_t ul = (size_t)(e - u);
+    if (ul < 10) {
+      memset(u, '*', ul);
+      p = e;
+      continue;
+    }
+    memcpy(u, "<redacted>", 10);
+    memmove(u + 10, e, strlen(e) + 1);
+    removed += ul - 10;
+    p = u + 10;
+  }
+  return removed;
+}
+
 static void emit(enum ks_log_level lvl, const ks_log_field *f, size_t n,
                  const char *fmt, va_list ap) {
   char msg[2048];
   vsnprintf(msg, sizeof msg, fmt, ap);
+  ks_log_redact_userinfo(msg);
 
   struct timeval tv;
   gettimeofday(&tv, NULL);
@@ -46,6 +80,8 @@ static void emit(enum ks_log_level lvl, const ks_log_field *f, size_t n,
   int json = mode >= 0 ? mode : !isatty(STDERR_FILENO);
   ks_buf b;
   ks_buf_init(&b, 0);
+again:
+  ks_buf_reset(&b);
   if (!json) {
     ks_buf_appendf(&b, "%s %-5s ", ts, names[lvl]);
     if (log_worker >= 0)
@@ -72,8 +108,19 @@ static void emit(enum ks_log_level lvl, const ks_log_field *f, size_t n,
     }
     ks_buf_append_str(&b, "}\n");
   }
+  size_t ml = strlen(msg);
+  if (b.len > LINE_MAX_BYTES && ml > 32) {
+    /* escaping can grow the message sixfold: cut it and try again */
+    size_t over = b.len - LINE_MAX_BYTES;
+    size_t keep = ml > over + 40 ? ml - over - 40 : ml / 2;
+    while (keep > 0 && ((unsigned char)msg[keep] & 0xc0) == 0x80)
+      keep--; /* never split a UTF-8 sequence */
+    snprintf(msg + keep, sizeof msg - keep, "...(cut)");
+    goto again;
+  }
   /* One write per line, so lines of concurrent threads never interleave. */
-  fwrite(b.data, 1, b.len, stderr);
+  ssize_t w = write(STDERR_FILENO, b.data, b.len);
+  (void)w;
   ks_buf_free(&b);
 }
 

@@ -31,6 +31,11 @@ typedef struct ks_log_field {
 void ks_log_fields(enum ks_log_level lvl, const ks_log_field *f, size_t n,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Replaces the userinfo of every "scheme://user:pass@host" in s (a
+ * NUL-terminated message) with a marker, in place; every log line goes
+ * through it. Returns the bytes removed. */
+size_t ks_log_redact_userinfo(char *s);
+
 #define ks_log_debug(...) ks_log(KS_LOG_DEBUG, __VA_ARGS__)
 #define ks_log_info(...) ks_log(KS_LOG_INFO, __VA_ARGS__)
 #define ks_log_warn(...) ks_log(KS_LOG_WARN, __VA_ARGS__)

@@ -12,7 +12,10 @@
  *   storage       a scratch object under storage.url is written, a second
  *                 put-if-absent of it is refused (the Delta log relies on
  *                 that), it reads back identical, and is deleted
- *   registry      schema_registry is not read by ksink yet: "not configured"
+ *   registry      for each value_format json_schema/avro table, the newest
+ *                 schema of subject <topic>-value is fetched and mapped to
+ *                 columns (the table's start-up); "not configured" without
+ *                 schema_registry
  *
  * Exit 0 when everything passes, 2 when the config or a schema is bad, 1
  * when something is unreachable or refused (CLI.md).
@@ -21,6 +24,7 @@
 #include "cli/cli.h"
 #include "conf/conf.h"
 #include "stages/record/schema.h"
+#include "stages/registry.h"
 #include "storage/storage.h"
 
 #include <getopt.h>
@@ -89,6 +93,43 @@ static void check_schemas(checklist *cl, const ks_conf *c) {
          ks_schema_ncolumns(s));
     ks_schema_free(s);
   }
+}
+
+/* ---- registry ----------------------------------------------------------- */
+
+static void check_registry(checklist *cl, const ks_conf *c) {
+  if (c->nregistry_urls == 0) {
+    item(cl, "skip", "schema registry: not configured");
+    return;
+  }
+  ks_registry *r = ks_registry_new(c->registry_urls, c->nregistry_urls,
+                                   c->registry_basic_auth,
+                                   c->registry_bearer_token);
+  int asked = 0;
+  for (size_t i = 0; i < c->ntables; i++) {
+    const ks_conf_table *t = &c->tables[i];
+    if (t->value_format == KS_VALUE_FORMAT_JSON)
+      continue;
+    asked++;
+    char err[1024] = "";
+    ks_schema *s = NULL;
+    int rc = ks_registry_table_schema(r, t, &s, err, sizeof err);
+    if (rc) {
+      item(cl, "FAIL", "schema registry: %s", err);
+      if (rc != KS_EIO && t->schema_path == NULL)
+        cl->bad_config++;
+      continue;
+    }
+    item(cl, "ok", "schema registry: table %s: subject %s-value (%zu columns%s)",
+         t->name, t->topics[0], ks_schema_ncolumns(s),
+         t->schema_path ? "; the table's columns come from its schema file"
+                        : "");
+    ks_schema_free(s);
+  }
+  if (asked == 0)
+    item(cl, "ok", "schema registry: configured; no table has value_format "
+                   "json_schema or avro");
+  ks_registry_free(r);
 }
 
 /* ---- kafka -------------------------------------------------------------- */
@@ -179,6 +220,15 @@ static void check_kafka(checklist *cl, const ks_conf *c, int timeout_ms) {
       else
         item(cl, "ok", "kafka topic %s (table %s): %d partitions", name,
              c->tables[i].name, mt->partition_cnt);
+    }
+    if (c->tables[i].topics_regex) {
+      /* topics created later join at the next metadata refresh */
+      int n = 0;
+      for (int k = 0; k < md->topic_cnt; k++)
+        n += ks_conf_table_of(c, md->topics[k].topic) == (int)i;
+      item(cl, "ok", "kafka topics_regex %s (table %s): %d topics match now%s",
+           c->tables[i].topics_regex, c->tables[i].name, n,
+           n ? "" : " (topics created later are picked up)");
     }
   }
   rd_kafka_metadata_destroy(md);
@@ -366,8 +416,7 @@ int ks_cli_check(int argc, char **argv) {
   check_schemas(&cl, c);
   check_kafka(&cl, c, (int)timeout_ms);
   check_storage(&cl, c);
-  item(&cl, "skip", "schema registry: not configured (ksink does not read "
-                    "one yet)");
+  check_registry(&cl, c);
   ks_conf_free(c);
   if (cl.failed)
     printf("result: %d failed\n", cl.failed);

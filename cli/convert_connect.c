@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/ks.h"
 #include "cli/cli.h"
+#include "cli/convert_int.h"
 #include "conf/connect_keys.h"
 
 #include <ctype.h>
@@ -25,16 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
-
-typedef struct kv {
-  char *key, *value;
-  int used; /* carried over, or reported */
-} kv;
-
-typedef struct props {
-  kv *v;
-  size_t n, cap;
-} props;
 
 static void props_add(props *p, const char *k, size_t kl, const char *v,
                       size_t vl) {
@@ -68,8 +59,24 @@ static const char *get(props *p, const char *key) {
 
 /* ---- input -------------------------------------------------------------- */
 
+/* java.util.Properties' escapes in place: \t \n \r \f, and \x for any
+ * other x (so \\ is one backslash, as in a regex written in a file). */
+static size_t unescape(char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '\\' && i + 1 < n) {
+      c = s[++i];
+      c = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 'f' ? '\f' : c;
+    }
+    s[o++] = c;
+  }
+  return o;
+}
+
 /* java.util.Properties, the parts connector files use: '#'/'!' comments,
- * key=value or key: value or key value, trailing-backslash continuation. */
+ * key=value or key: value or key value, trailing-backslash continuation,
+ * backslash escapes in values. */
 static void parse_properties(char *text, props *p) {
   char *line = text;
   while (line && *line) {
@@ -112,7 +119,7 @@ static void parse_properties(char *text, props *p) {
       size_t vl = strlen(v);
       while (vl && isspace((unsigned char)v[vl - 1]))
         vl--;
-      props_add(p, s, kl, v, vl);
+      props_add(p, s, kl, v, unescape(v, vl));
     }
     ks_buf_free(&joined);
     line = next;
@@ -327,6 +334,7 @@ static void table_body(props *p, ks_buf *o, const char *format) {
   dropped(p, "partition.duration.ms",
           "ksink derives the directory from path_format alone");
   dropped(p, "locale", "ksink's path_format has numeric fields only");
+  ks__cc_record(p, o); /* key, headers, null values, transforms */
 
   /* errors.* keep their Connect names */
   static const char *const errs[][2] = {
@@ -538,15 +546,29 @@ static int convert(props *p, ks_buf *o) {
     ntables++;
   }
   ks_free(copy);
-  if (ntables == 0) {
-    const char *re = get(p, "topics.regex");
-    ks_buf_appendf(o, "  - name: CHANGE_ME\n    topics: []   # list them: "
-                      "ksink does not subscribe by pattern\n"
+  const char *re = ntables == 0 ? get(p, "topics.regex") : NULL;
+  if (re) {
+    /* Connect's topics.regex: one table for every topic it matches */
+    ks_buf_appendf(o, "  - name: ");
+    table_name(o, name ? name : "CHANGE_ME");
+    ks_buf_appendf(o, "\n    topics_regex: ");
+    yq(o, re);
+    ks_buf_appendf(o, "\n    path: ");
+    yq(o, name ? name : "CHANGE_ME");
+    ks_buf_appendf(o, "\n    # write a JSON Schema for these topics' "
+                      "records here\n    schema: schemas/");
+    table_name(o, name ? name : "CHANGE_ME");
+    ks_buf_appendf(o, ".json\n");
+    ks_buf_append(o, body.data, body.len);
+    fprintf(stderr, "topics.regex: carried over as topics_regex: one table "
+                    "for every matching topic (Connect wrote a directory "
+                    "per topic)\n");
+  } else if (ntables == 0) {
+    ks_buf_appendf(o, "  - name: CHANGE_ME\n    topics: []   # list the "
+                      "topics (or set topics_regex)\n"
                       "    schema: schemas/CHANGE_ME.json\n");
     ks_buf_append(o, body.data, body.len);
-    fprintf(stderr, "%s: not carried over: ksink subscribes to listed "
-                    "topics only; list them in tables[].topics\n",
-            re ? "topics.regex" : "topics");
+    fprintf(stderr, "topics: missing; list the topics in tables[].topics\n");
   } else {
     fprintf(stderr, "schema: ksink validates records against a JSON Schema "
                     "per table: write schemas/<table>.json for each table "
@@ -579,6 +601,20 @@ static int convert(props *p, ks_buf *o) {
   }
   ks_buf_free(&body);
   return 0;
+}
+
+/* For the record keys (convert_record.c). */
+const char *ks__cc_get(props *p, const char *key) {
+  return get(p, key);
+}
+void ks__cc_yq(ks_buf *o, const char *s) {
+  yq(o, s);
+}
+void ks__cc_dropped(props *p, const char *key, const char *why) {
+  dropped(p, key, why);
+}
+const char *ks__cc_suffix(const char *cls) {
+  return suffix(cls);
 }
 
 static const char convert_usage[] =

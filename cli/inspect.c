@@ -14,6 +14,7 @@
 #include "base/ks.h"
 #include "cli/cli.h"
 #include "cli/table_open.h"
+#include "storage/delta/constraint.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -195,7 +196,26 @@ static void print_json_features(const ks_delta_snapshot *s) {
     printf("%" PRId64, s->last_ict);
   else
     fputs("null", stdout);
+  /* the checks every appended record must pass */
+  ks_delta_constraints cs;
   char why[400];
+  fputs(",\"constraints\":[", stdout);
+  if (s->has_metadata &&
+      ks_delta_constraints_of(s->metadata.schema_string, s->metadata.conf_keys,
+                              s->metadata.conf_values, s->metadata.nconf, &cs,
+                              why, sizeof why) == 0) {
+    for (size_t i = 0; i < cs.n; i++) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+      put_json_str(cs.names[i]);
+      fputs(",\"feature\":", stdout);
+      put_json_str(cs.features[i]);
+      fputs(",\"expression\":", stdout);
+      put_json_str(cs.sqls[i]);
+      putchar('}');
+    }
+    ks_delta_constraints_free(&cs);
+  }
+  putchar(']');
   fputs(",\"append_refused\":", stdout);
   if (ks_delta_protocol_check(s, why, sizeof why))
     put_json_str(why);
@@ -260,6 +280,15 @@ static void print_text(const char *url, const ks_delta_table *t,
            s->domains[i].configuration);
   printf("%s\n", s->ndomains ? "" : " none");
   char why[400];
+  ks_delta_constraints cs;
+  if (s->has_metadata &&
+      ks_delta_constraints_of(s->metadata.schema_string, s->metadata.conf_keys,
+                              s->metadata.conf_values, s->metadata.nconf, &cs,
+                              why, sizeof why) == 0) {
+    for (size_t i = 0; i < cs.n; i++)
+      printf("constraint:        %s: %s\n", cs.names[i], cs.sqls[i]);
+    ks_delta_constraints_free(&cs);
+  }
   if (ks_delta_protocol_check(s, why, sizeof why))
     printf("append:            refused: %s\n", why);
   else

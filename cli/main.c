@@ -2,6 +2,7 @@
 #include "base/version.h"
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,9 @@ static const char usage[] =
     "schema\n";
 
 int main(int argc, char **argv) {
+  /* A reader of the log pipe (or of stdout) that goes away must fail
+   * writes with EPIPE, not kill the process mid-commit. */
+  signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     fputs(usage, stderr);
     return KS_EXIT_USAGE;

@@ -101,6 +101,10 @@ int ks__conf_expect_map(ks__conf_ctx *c, const ks__conf_node *n,
 int ks__conf_load_tables(ks__conf_ctx *c, const ks__conf_node *root,
                          ks_conf *conf);
 void ks__conf_table_free(ks_conf_table *t);
+/* schema_registry (registry.c) */
+int ks__conf_load_registry(ks__conf_ctx *c, const ks__conf_node *root,
+                           ks_conf *conf);
+void ks__conf_registry_free(ks_conf *conf);
 
 /* partition.c: partition_by, derive, path_format, timestamp_field,
  * timezone, max_open_partitions of one table (after its format). */
@@ -113,6 +117,12 @@ void ks__conf_partition_free(ks_conf_table *t);
 int ks__conf_load_features(ks__conf_ctx *c, const ks__conf_node *map,
                            ks_conf_table *t);
 void ks__conf_features_free(ks_conf_table *t);
+
+/* record.c: topics_regex, key, headers, null_values and transforms of
+ * one table. */
+int ks__conf_load_record(ks__conf_ctx *c, const ks__conf_node *map,
+                         ks_conf_table *t);
+void ks__conf_record_free(ks_conf_table *t);
 
 /* Returns from the calling function with the status of stmt when it
  * fails: the loaders' one error path. */

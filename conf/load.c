@@ -19,10 +19,12 @@
 #define MAX_CONF_BYTES (16u << 20)
 
 static const char *const root_keys[] = {"app_id", "kafka", "reactor", "storage",
-                                        "http",   "log",   "tables",  NULL};
-static const char *const reactor_keys[] = {"workers", "cores", "memory_budget",
+                                        "http",   "log",   "tables",
+                                        "schema_registry", NULL};
+static const char *const reactor_keys[] = {
+    "workers", "cores", "memory_budget", "deadletter_unready_after", NULL};
+static const char *const storage_keys[] = {"url", "s3", "unready_after_failures",
                                            NULL};
-static const char *const storage_keys[] = {"url", "s3", NULL};
 static const char *const s3_keys[] = {"endpoint",
                                       "region",
                                       "addressing",
@@ -197,6 +199,8 @@ static int load_reactor(ks__conf_ctx *c, const ks__conf_node *root,
   WITH_KEY(c, map, "workers", int_field(c, v, 0, 4096, &conf->workers));
   WITH_KEY(c, map, "memory_budget",
            ks__conf_size(c, v, 1, &conf->memory_budget));
+  WITH_KEY(c, map, "deadletter_unready_after",
+           ks__conf_duration(c, v, 1, &conf->dlq_unready_after_ms));
   const ks__conf_node *cores = ks__conf_get(map, "cores");
   if (cores && !ks__conf_is_null(cores)) {
     size_t s2 = ks__conf_path_push(c, "cores");
@@ -352,6 +356,8 @@ static int load_storage(ks__conf_ctx *c, const ks__conf_node *root,
   size_t saved = ks__conf_path_push(c, "storage");
   if (map) {
     WITH_KEY(c, map, "url", str_field(c, v, &conf->storage_url));
+    WITH_KEY(c, map, "unready_after_failures",
+             ks__conf_int(c, v, 1, 1000000, &conf->storage_unready_after));
   }
   if (conf->storage_url) {
     char *u = ks_conf_normalize_url(conf->storage_url);
@@ -483,6 +489,8 @@ static ks_conf *conf_new(const char *name) {
   ks_conf *conf = ks_calloc(1, sizeof *conf);
   conf->file = ks_strdup(name);
   conf->memory_budget = INT64_C(256) << 20;
+  conf->dlq_unready_after_ms = 60 * 1000;
+  conf->storage_unready_after = 3;
   conf->http_listen = ks_strdup("127.0.0.1:8083");
   conf->log_level = 1;
   ks_conf_s3_defaults(&conf->s3);
@@ -509,6 +517,7 @@ static int load_tree(ks__conf_ctx *c, const ks__conf_node *root,
     kafka_add(conf, "group.id", ks_strdup(conf->app_id), 0);
   if ((r = load_reactor(c, root, conf)) || (r = load_storage(c, root, conf)) ||
       (r = load_http(c, root, conf)) || (r = load_log(c, root, conf)) ||
+      (r = ks__conf_load_registry(c, root, conf)) ||
       (r = ks__conf_load_tables(c, root, conf)))
     return r;
   return 0;
@@ -591,6 +600,7 @@ void ks_conf_free(ks_conf *c) {
   ks_free(c->s3.external_id);
   ks_free(c->s3.acl);
   ks_free(c->http_listen);
+  ks__conf_registry_free(c);
   ks_free(c->http_admin_token);
   for (size_t i = 0; i < c->nhttp_allowed_hosts; i++)
     ks_free(c->http_allowed_hosts[i]);

@@ -21,6 +21,7 @@ static const char *const table_keys[] = {"name",
                                          "compression",
                                          "zstd_level",
                                          "rowgroup_bytes",
+                                         "max_record_bytes",
                                          "flush",
                                          "errors",
                                          "schema_evolution",
@@ -34,7 +35,15 @@ static const char *const table_keys[] = {"name",
                                          "optimize",
                                          "table_features",
                                          "properties",
+                                         "value_format",
+                                         "topics_regex",
+                                         "key",
+                                         "headers",
+                                         "null_values",
+                                         "transforms",
                                          NULL};
+static const char *const value_format_names[] = {"json", "json_schema",
+                                                 "avro", NULL};
 static const char *const flush_keys[] = {"records", "bytes", "interval", NULL};
 static const char *const optimize_keys[] = {"enabled", "target_size",
                                             "min_files", NULL};
@@ -96,6 +105,7 @@ void ks__conf_table_free(ks_conf_table *t) {
   ks_free(t->deadletter_path);
   ks__conf_partition_free(t);
   ks__conf_features_free(t);
+  ks__conf_record_free(t);
 }
 
 static int in_list(const char *s, const char *const *list) {
@@ -225,6 +235,17 @@ static int load_topics(ks__conf_ctx *c, const ks__conf_node *v,
     KS__CONF_CALL(ks__conf_str(c, item, &topic));
     if (topic == NULL)
       return ks__conf_fail(c, item->line, "expected a topic name, got \"\"");
+    if (topic[0] == '^') {
+      /* librdkafka subscribes to a name starting with ^ as a regex, which
+       * would route nothing */
+      char shown[128];
+      int r = ks__conf_fail(c, item->line,
+                            "%s starts with ^, which Kafka clients read as a "
+                            "regular expression; write it as topics_regex",
+                            ks__conf_show(c, topic, shown, sizeof shown));
+      ks_free(topic);
+      return r;
+    }
     t->topics[t->ntopics++] = topic;
     for (size_t j = 0; j + 1 < t->ntopics; j++)
       if (strcmp(t->topics[j], topic) == 0)
@@ -375,6 +396,7 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   t->flush_bytes = INT64_C(128) << 20;
   t->flush_interval_ms = 30 * 1000;
   t->rowgroup_bytes = INT64_C(128) << 20;
+  t->max_record_bytes = INT64_C(8) << 20;
   t->errors_tolerate_all = 1;
   t->optimize_target_size = INT64_C(256) << 20;
   t->optimize_min_files = 10;
@@ -403,13 +425,15 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
                            t->name, conf->tables[i].line);
   ks__conf_path_pop(c, saved);
 
+  KS__CONF_CALL(ks__conf_load_record(c, map, t));
   v = ks__conf_get(map, "topics");
   saved = ks__conf_path_push(c, "topics");
-  if (v == NULL || ks__conf_is_null(v))
+  if ((v == NULL || ks__conf_is_null(v)) && t->topics_regex == NULL)
     return ks__conf_fail(c, ks__conf_key_line(map, "topics", map->line),
                          "missing; expected a non-empty sequence of Kafka "
-                         "topics like [user-events]");
-  KS__CONF_CALL(load_topics(c, v, t, conf));
+                         "topics like [user-events], or topics_regex");
+  if (v && !ks__conf_is_null(v))
+    KS__CONF_CALL(load_topics(c, v, t, conf));
   ks__conf_path_pop(c, saved);
 
   if ((v = ks__conf_get(map, "path")) && !ks__conf_is_null(v)) {
@@ -428,9 +452,32 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
     t->format = format_vals[idx];
     ks__conf_path_pop(c, saved);
   }
+  if (t->format == KS_FORMAT_JSONL &&
+      (t->key_format != KS_KEY_NONE || t->headers_column))
+    return ks__conf_fail(
+        c,
+        ks__conf_key_line(map, t->headers_column ? "headers" : "key",
+                          map->line),
+        "jsonl files hold the record values only; key and "
+        "headers columns need format delta or parquet");
   if ((v = ks__conf_get(map, "schema")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "schema");
     KS__CONF_CALL(resolve_schema(c, v, &t->schema_path));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "value_format")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "value_format");
+    KS__CONF_CALL(ks__conf_enum(c, v, value_format_names, &t->value_format));
+    if (t->value_format != KS_VALUE_FORMAT_JSON && conf->nregistry_urls == 0)
+      return ks__conf_fail(c, v->line,
+                           "%s needs schema_registry.url (the registry the "
+                           "record's schema id refers to)",
+                           value_format_names[t->value_format]);
+    if (t->value_format != KS_VALUE_FORMAT_JSON && t->ntransforms)
+      return ks__conf_fail(c, ks__conf_key_line(map, "transforms", v->line),
+                           "transforms apply to JSON record values; a %s "
+                           "table takes its records as the schema gives them",
+                           value_format_names[t->value_format]);
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "schema_evolution")) && !ks__conf_is_null(v)) {
@@ -455,6 +502,11 @@ static int load_table(ks__conf_ctx *c, const ks__conf_node *map,
   if ((v = ks__conf_get(map, "rowgroup_bytes")) && !ks__conf_is_null(v)) {
     saved = ks__conf_path_push(c, "rowgroup_bytes");
     KS__CONF_CALL(ks__conf_size(c, v, 1, &t->rowgroup_bytes));
+    ks__conf_path_pop(c, saved);
+  }
+  if ((v = ks__conf_get(map, "max_record_bytes")) && !ks__conf_is_null(v)) {
+    saved = ks__conf_path_push(c, "max_record_bytes");
+    KS__CONF_CALL(ks__conf_size(c, v, 1, &t->max_record_bytes));
     ks__conf_path_pop(c, saved);
   }
   if ((v = ks__conf_get(map, "flush")) && !ks__conf_is_null(v)) {

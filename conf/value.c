@@ -65,9 +65,18 @@ void ks__conf_one_line(char *msg) {
 int ks__conf_path_is_secret(const char *path) {
   static const char *const secret_leaves[] = {"secret_access_key",
                                               "session_token", "admin_token"};
-  if (strncmp(path, "kafka.", 6) == 0)
-    return strcasestr(path + 6, "password") != NULL ||
-           strcasestr(path + 6, "secret") != NULL;
+  if (strncmp(path, "kafka.", 6) == 0) {
+    /* librdkafka's secrets: sasl.password, ssl.key.password,
+     * ssl.key.pem, ssl.keystore.password, sasl.oauthbearer.config and
+     * client secret, sasl.jaas-style settings, tokens of any kind */
+    static const char *const words[] = {"password", "secret",      "pem",
+                                        "key",      "token",       "oauthbearer",
+                                        "jaas",     "credential"};
+    for (size_t i = 0; i < KS_ARRAY_SIZE(words); i++)
+      if (strcasestr(path + 6, words[i]) != NULL)
+        return 1;
+    return 0;
+  }
   const char *leaf = strrchr(path, '.');
   leaf = leaf ? leaf + 1 : path;
   for (size_t i = 0; i < KS_ARRAY_SIZE(secret_leaves); i++)

@@ -17,6 +17,9 @@
 #define KS__HTTP_HEARTBEAT_MAX_MS 5000
 /* Cap on a rendered body; far above what any pipeline produces. */
 #define KS__HTTP_BODY_MAX (4u << 20)
+/* What each owned partition may add to a response: its lag series in
+ * /metrics, its entry in /status (either well under this). */
+#define KS__HTTP_BODY_PER_PARTITION 1024u
 
 /* Unix time the process started, read once from /proc at server start
  * (-1 when /proc cannot tell). */
@@ -26,7 +29,7 @@ double ks__http_process_start_time(void);
 const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
                                size_t n);
 /* NULL when ready, else a static one-line reason. */
-const char *ks__http_unready(const ks_pipeline *p);
+const char *ks__http_unready(const ks_pipeline *p, char *why, size_t n);
 
 /* Prometheus text exposition 0.0.4 of the pipeline's counters. */
 int ks__http_render_metrics(const ks_pipeline *p, double start_time, ks_buf *b);

@@ -57,7 +57,7 @@ const char *ks__http_unhealthy(const ks_pipeline *p, uint64_t now_ms, char *why,
   return why;
 }
 
-const char *ks__http_unready(const ks_pipeline *p) {
+const char *ks__http_unready(const ks_pipeline *p, char *why, size_t n) {
   if (atomic_load(&p->env.fatal))
     return "a worker hit a fatal error";
   if (pipeline_stopping(p))
@@ -68,6 +68,28 @@ const char *ks__http_unready(const ks_pipeline *p) {
     return "storage circuit breaker open: partitions paused";
   if (!ks_observe_storage_reachable())
     return "storage unreachable: the last storage operation failed";
+  const ks_conf *conf = p->env.conf;
+  char refusal[384];
+  int refused = ks_observe_storage_refused(refusal, sizeof refusal);
+  if (conf && refused >= conf->storage_unready_after) {
+    snprintf(why, n, "storage refuses writes (%d in a row): %s", refused,
+             refusal);
+    return why;
+  }
+  ks_totals t;
+  ks_pipeline_totals(p, &t);
+  if (conf && t.dlq_unavailable_since_ms &&
+      ks_mono_ms() - t.dlq_unavailable_since_ms >=
+          (uint64_t)conf->dlq_unready_after_ms) {
+    snprintf(why, n,
+             "dead-letter queue unavailable for %.0f s (dead letters "
+             "pending: %llu)",
+             (double)(ks_mono_ms() - t.dlq_unavailable_since_ms) / 1000.0,
+             (unsigned long long)t.deadletter_pending);
+    return why;
+  }
+  if (ks_pipeline_registry_down(p, why, n))
+    return why;
   return NULL;
 }
 
@@ -411,6 +433,11 @@ static void table_metrics(out *o, const ks_pipeline *p) {
                        format_name(p->env.tables[t].conf->format)};
     sample_n_u64(o, "ksink_files_written_total", 2, fk, v, tt[t].files);
   }
+  per_table(o, p, tt, "ksink_records_skipped_total",
+            "Records consumed but not written and not rejected, by table: "
+            "tombstones with null_values: ignore, records a filter transform "
+            "dropped, Debezium deletes with deletes: drop.",
+            offsetof(ks_table_totals, skipped));
   per_table(o, p, tt, "ksink_deadletter_file_records_total",
             "Rejected records stored in error files (errors.deadletter.path), "
             "by table.",
@@ -464,6 +491,18 @@ static void table_metrics(out *o, const ks_pipeline *p) {
     sample(o, "ksink_table_freshness_seconds", "table",
            p->env.tables[t].conf->name, num);
   }
+  family(o, "ksink_oldest_uncommitted_batch_age_seconds", "gauge",
+         "Age of the oldest batch not yet committed (being filled, "
+         "flushing, waiting for dead letters or at the committer), by "
+         "table; 0 when everything consumed is committed.");
+  uint64_t mono = ks_mono_ms();
+  for (size_t t = 0; t < nt; t++) {
+    uint64_t since = tt[t].oldest_uncommitted_ms;
+    snprintf(num, sizeof num, "%.3f",
+             since && mono > since ? (double)(mono - since) / 1000.0 : 0.0);
+    sample(o, "ksink_oldest_uncommitted_batch_age_seconds", "table",
+           p->env.tables[t].conf->name, num);
+  }
   family(o, "ksink_commit_duration_seconds", "histogram",
          "Delta commits by this process, from the first attempt to the "
          "version landing (retries included), by table.");
@@ -473,10 +512,12 @@ static void table_metrics(out *o, const ks_pipeline *p) {
                 KS_COMMIT_BUCKETS, tt[t].commit_duration,
                 (double)tt[t].commit_duration_sum_us / 1e6);
   family(o, "ksink_deadletter_failures_total", "counter",
-         "Dead letters that could not be stored yet and are tried again "
-         "(the table's commits wait for them), by table and reason: "
-         "dlq_queue, dlq_delivery (the errors.deadletterqueue topic), "
-         "file_write, file_foreign (errors.deadletter.path).");
+         "Dead letters that could not be stored, by table and reason: "
+         "dlq_queue, dlq_delivery (the errors.deadletterqueue topic, "
+         "transient: tried again, the table's commits wait), "
+         "dlq_too_large (sent again truncated), dlq_refused (unknown "
+         "topic, not authorized: counted and let go), file_write, "
+         "file_foreign (errors.deadletter.path).");
   for (size_t t = 0; t < nt; t++)
     for (int r = 0; r < KS_DLF_COUNT; r++) {
       const char *v[] = {p->env.tables[t].conf->name, ks_dlf_reason_names[r]};
@@ -533,7 +574,11 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
   family(&o, "ksink_ready", "gauge",
          "1 when /readyz answers 200 (in the group, not stopping or failed, "
          "storage reachable, no circuit breaker open), else 0.");
-  sample(&o, "ksink_ready", NULL, NULL, ks__http_unready(p) ? "0" : "1");
+  {
+    char why[512];
+    sample(&o, "ksink_ready", NULL, NULL,
+           ks__http_unready(p, why, sizeof why) ? "0" : "1");
+  }
   family(&o, "ksink_build_info", "gauge",
          "Always 1; the labels say which ksink this is.");
   {
@@ -610,6 +655,21 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "partition fenced when this member's generation was stale).");
   sample_u64(&o, "ksink_offset_commit_failures_total", NULL, NULL,
              t.offset_commit_failures);
+
+  family(&o, "ksink_timestamps_out_of_range_total", "counter",
+         "Kafka record timestamps past year 9999 (or that would overflow "
+         "microseconds), written as a null _kafka_timestamp.");
+  sample_u64(&o, "ksink_timestamps_out_of_range_total", NULL, NULL,
+             t.timestamps_out_of_range);
+  family(&o, "ksink_deadletter_pending", "gauge",
+         "Dead letters sent to the DLQ topic and not yet acknowledged "
+         "(queued, in flight or waiting to be sent again).");
+  sample_u64(&o, "ksink_deadletter_pending", NULL, NULL, t.deadletter_pending);
+  family(&o, "ksink_storage_refusals", "gauge",
+         "Storage refusals in a row that no retry heals (e.g. 403); 0 since "
+         "the last accepted write.");
+  sample_u64(&o, "ksink_storage_refusals", NULL, NULL,
+             (uint64_t)ks_observe_storage_refused(NULL, 0));
 
   family(&o, "ksink_worker_heartbeat_age_seconds", "gauge",
          "Seconds since each worker's loop last turned.");

@@ -321,9 +321,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     respond_text(req, 405, "Method Not Allowed", "method not allowed");
     return 0;
   }
-  char why[256];
+  char why[512];
   const char *bad;
   ks_buf_reset(&h->body);
+  /* /metrics and /status grow with the partitions owned (a lag series, a
+   * status entry each): the cap follows them instead of failing with 500
+   * past a few thousand */
+  h->body.max = KS__HTTP_BODY_MAX +
+                (size_t)atomic_load(&h->p->assigned) * KS__HTTP_BODY_PER_PARTITION;
   switch (route) {
   case ROUTE_HEALTHZ:
     bad = ks__http_unhealthy(h->p, ks_mono_ms(), why, sizeof why);
@@ -333,7 +338,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
       respond_text(req, 200, "OK", "ok");
     break;
   case ROUTE_READYZ:
-    bad = ks__http_unready(h->p);
+    bad = ks__http_unready(h->p, why, sizeof why);
     if (bad)
       respond_text(req, 503, "Service Unavailable", bad);
     else

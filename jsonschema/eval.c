@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EVAL_MAX_DEPTH 256
@@ -37,6 +38,87 @@ typedef struct ev {
 #define SEG_INDEX 0x80000000u
 
 static int eval(ev *e, const ks_js_node *n, uint32_t i);
+
+/* ev.abort */
+enum { ABORT_DEPTH = 1, ABORT_BUDGET = 2 };
+
+/* The record costs more than its budget: the whole record fails with
+ * keyword "budget", whatever a combinator around this value would make
+ * of a failure. */
+static int over_budget(ev *e) {
+  e->abort = ABORT_BUDGET;
+  return KS_EINVALID;
+}
+
+typedef struct item_hash {
+  uint64_t h;
+  uint32_t tok, index;
+} item_hash;
+
+static int by_hash(const void *a, const void *b) {
+  const item_hash *x = a, *y = b;
+  if (x->h != y->h)
+    return x->h < y->h ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* uniqueItems in O(n log n): items sorted by a hash consistent with
+ * equality, only items of one hash compared. Hashing and comparisons are
+ * charged to the record's budget. 0, KS_EINVALID with *x < *y the first
+ * equal pair, or over_budget. */
+static int unique_items(ev *e, uint32_t i, uint32_t *fx, uint32_t *fy) {
+  const ks__tape *t = e->t;
+  const ks__tok *a = &t->tok[i];
+  uint32_t n = a->len;
+  if (n < 2)
+    return 0;
+  item_hash *hs = ks_malloc((size_t)n * sizeof *hs);
+  uint64_t cost = 0;
+  uint32_t x = 0;
+  for (uint32_t k = i + 1; k < a->next; k = t->tok[k].next, x++) {
+    hs[x].h = ks__tape_hash(t, k, &cost);
+    hs[x].tok = k;
+    hs[x].index = x;
+  }
+  cost += n; /* the sort, roughly: a step per item and level is overkill */
+  int r = 0;
+  if (cost >= e->v->budget || ks__over_deadline(e->v)) {
+    r = over_budget(e);
+    goto done;
+  }
+  e->v->budget -= cost;
+  qsort(hs, n, sizeof *hs, by_hash);
+  uint32_t bx = UINT32_MAX, by = UINT32_MAX;
+  for (uint32_t s = 0; s < n;) {
+    uint32_t end = s + 1;
+    while (end < n && hs[end].h == hs[s].h)
+      end++;
+    for (uint32_t p = s; p < end; p++)
+      for (uint32_t q = p + 1; q < end; q++) {
+        uint64_t c = t->tok[hs[p].tok].next - hs[p].tok;
+        if (c >= e->v->budget) {
+          r = over_budget(e);
+          goto done;
+        }
+        e->v->budget -= c;
+        if (ks__tape_equal(t, hs[p].tok, t, hs[q].tok) &&
+            (hs[p].index < bx ||
+             (hs[p].index == bx && hs[q].index < by))) {
+          bx = hs[p].index;
+          by = hs[q].index;
+        }
+      }
+    s = end;
+  }
+  if (bx != UINT32_MAX) {
+    *fx = bx;
+    *fy = by;
+    r = KS_EINVALID;
+  }
+done:
+  ks_free(hs);
+  return r;
+}
 
 static size_t esc_append(char *out, size_t o, size_t cap, const uint8_t *p,
                          size_t n) {
@@ -162,6 +244,21 @@ static int check_number(ev *e, const ks_js_node *n, uint32_t i) {
   return 0;
 }
 
+
+/* A date-time that passes is remembered with its value: the shredder
+ * converts the same text next (ks_js_datetime_parsed). */
+static int format_ok(ks_js_validator *v, const ks_js_node *n, const uint8_t *p,
+                     size_t len) {
+  if (n->format != KS_JS_FMT_DATE_TIME)
+    return ks__format_check(n->format, p, len, v->rm);
+  int64_t us;
+  if (ks_datetime_parse((const char *)p, len, &us))
+    return 0;
+  v->dt_text = p;
+  v->dt_len = len;
+  v->dt_us = us;
+  return 1;
+}
 static int check_string(ev *e, const ks_js_node *n, uint32_t i) {
   const ks__tok *t = &e->t->tok[i];
   const uint8_t *p = e->t->bytes + t->off;
@@ -176,15 +273,19 @@ static int check_string(ev *e, const ks_js_node *n, uint32_t i) {
                 "string of %" PRIu32 " characters is longer than maxLength "
                 "%" PRIu64,
                 t->ncp, n->max_len);
-  if (n->pattern && ks__regex_search(n->pattern, e->v->rm, p, t->len) != 1) {
+  int m = n->pattern ? ks__regex_search(n->pattern, e->v->rm, p, t->len,
+                                        &e->v->budget)
+                     : 1;
+  if (m == KS__RE_BUDGET || (n->pattern && ks__over_deadline(e->v)))
+    return over_budget(e);
+  if (m != 1) {
     if (e->quiet)
       return KS_EINVALID;
     ks_js_quote(sh, sizeof sh, p, t->len);
     return fail(e, KS_KEYWORD_PATTERN, "%s does not match the pattern \"%s\"", sh,
                 ks__regex_source(n->pattern));
   }
-  if (n->format && e->s->format_assertion &&
-      !ks__format_check(n->format, p, t->len)) {
+  if (n->format && e->s->format_assertion && !format_ok(e->v, n, p, t->len)) {
     if (e->quiet)
       return KS_EINVALID;
     ks_js_quote(sh, sizeof sh, p, t->len);
@@ -230,7 +331,11 @@ static int check_member(ev *e, const ks_js_node *n, uint32_t k) {
       return r;
   }
   for (uint32_t j = 0; j < n->npprops; j++) {
-    if (ks__regex_search(n->pprops[j].re, e->v->rm, kp, key->len) == 1) {
+    int m = ks__regex_search(n->pprops[j].re, e->v->rm, kp, key->len,
+                             &e->v->budget);
+    if (m == KS__RE_BUDGET || ks__over_deadline(e->v))
+      return over_budget(e);
+    if (m == 1) {
       matched = 1;
       if ((r = eval(e, n->pprops[j].node, k + 1)))
         return r;
@@ -342,14 +447,13 @@ static int check_array(ev *e, const ks_js_node *n, uint32_t i) {
       return fail(e, KS_KEYWORD_CONTAINS, "no item matches the contains schema");
   }
   if (n->flags & KS_JS_N_UNIQUE) {
-    uint32_t x = 0;
-    for (uint32_t k = i + 1; k < a->next; k = t->tok[k].next, x++) {
-      uint32_t y = x + 1;
-      for (uint32_t l = t->tok[k].next; l < a->next; l = t->tok[l].next, y++)
-        if (ks__tape_equal(t, k, t, l))
-          return fail(e, KS_KEYWORD_UNIQUE_ITEMS,
-                      "items %" PRIu32 " and %" PRIu32 " are equal", x, y);
-    }
+    uint32_t x = 0, y = 0;
+    int u = unique_items(e, i, &x, &y);
+    if (e->abort)
+      return KS_EINVALID;
+    if (u)
+      return fail(e, KS_KEYWORD_UNIQUE_ITEMS,
+                  "items %" PRIu32 " and %" PRIu32 " are equal", x, y);
   }
   return 0;
 }
@@ -464,10 +568,13 @@ static int eval(ev *e, const ks_js_node *n, uint32_t i) {
     return 0;
   if (e->abort)
     return KS_EINVALID;
-  if (e->depth >= EVAL_MAX_DEPTH || e->v->budget == 0) {
-    e->abort = 1;
+  if (e->depth >= EVAL_MAX_DEPTH) {
+    e->abort = ABORT_DEPTH;
     return KS_EINVALID;
   }
+  if (e->v->budget == 0 ||
+      ((e->v->budget & 1023) == 0 && ks__over_deadline(e->v)))
+    return over_budget(e);
   e->v->budget--;
   e->depth++;
   int r = eval_node(e, n, i);
@@ -479,9 +586,13 @@ int ks__eval(ks_js_validator *v, size_t nseg, const ks_js_node *n,
              const ks__tape *t, uint32_t i, ks_js_num *num0) {
   ev e = {.v = v, .s = v->schema, .t = t, .num0 = num0, .nseg = nseg};
   int r = eval(&e, n, i);
+  if (e.abort == ABORT_BUDGET)
+    return ks__v_reject(v, KS_EINVALID, nseg, "", KS_KEYWORD_BUDGET,
+                        "the record costs more than its validation budget "
+                        "(backtracking patterns, uniqueItems over many "
+                        "items, or combinators multiplying work)");
   if (e.abort)
     return ks__v_reject(v, KS_EINVALID, nseg, "", KS_KEYWORD_REF,
-                        "the schema recurses too deep or costs too much "
-                        "for this value");
+                        "the schema recurses too deep for this value");
   return r;
 }

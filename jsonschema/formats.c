@@ -367,14 +367,7 @@ static int uri_template_ok(const uint8_t *s, size_t n) {
   return !open;
 }
 
-static int regex_ok(const uint8_t *s, size_t n) {
-  char err[160];
-  ks__regex *re = ks__regex_new((const char *)s, n, err, sizeof err);
-  ks__regex_free(re);
-  return re != NULL;
-}
-
-int ks__format_check(int fmt, const uint8_t *s, size_t n) {
+int ks__format_check(int fmt, const uint8_t *s, size_t n, ks__rematch *m) {
   switch (fmt) {
   case KS_JS_FMT_DATE_TIME:
     return date_time_ok(s, n);
@@ -403,7 +396,7 @@ int ks__format_check(int fmt, const uint8_t *s, size_t n) {
   case KS_JS_FMT_UUID:
     return uuid_ok(s, n);
   case KS_JS_FMT_REGEX:
-    return regex_ok(s, n);
+    return ks__regex_valid_cached(m, s, n);
   case KS_JS_FMT_JSON_POINTER:
     return json_pointer_ok(s, n);
   case KS_JS_FMT_REL_JSON_POINTER:

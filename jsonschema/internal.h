@@ -67,6 +67,9 @@ static inline ks__tape ks__tape_view(const ks__tapebuf *b) {
   return (ks__tape){(const ks__tok *)b->toks.data,
                     b->bytes.data ? b->bytes.data : (const uint8_t *)""};
 }
+/* A hash consistent with ks__tape_equal (equal values, equal hashes;
+ * object members in any order); *cost grows by the tokens visited. */
+uint64_t ks__tape_hash(const ks__tape *t, uint32_t i, uint64_t *cost);
 /* Deep equality (numbers by value: 1 == 1.0). */
 int ks__tape_equal(const ks__tape *a, uint32_t ia, const ks__tape *b,
                    uint32_t ib);
@@ -159,16 +162,26 @@ void ks__regex_free(ks__regex *re);
 typedef struct ks__rematch ks__rematch;
 ks__rematch *ks__rematch_new(void);
 void ks__rematch_free(ks__rematch *m);
-/* 1 match, 0 no match (a match-limit overrun counts as no match: -1). */
+/* 1 match, 0 no match, KS__RE_BUDGET when the match ran past its
+ * backtracking limit or the record's budget (*budget: steps left, charged
+ * for the match; the record is then rejected with keyword "budget"). */
+#define KS__RE_BUDGET (-2)
 int ks__regex_search(const ks__regex *re, ks__rematch *m, const uint8_t *s,
-                     size_t n);
+                     size_t n, uint64_t *budget);
+/* A compiled "format": "regex" value, cached by text (bounded; per
+ * validator thread). 1 valid, 0 not. */
+int ks__regex_valid_cached(ks__rematch *m, const uint8_t *s, size_t n);
+/* The record's CPU budget: a coarse clock (cheap enough to read per
+ * pattern match) against the validator's deadline. */
+uint64_t ks__coarse_ms(void);
+int ks__over_deadline(const ks_js_validator *v);
 const char *ks__regex_source(const ks__regex *re);
 
 /* ---- formats (formats.c) ---- */
 
 int ks__format_id(const char *name);
 /* 1 if s is valid for the format (KS_JS_FMT_OTHER: always 1). */
-int ks__format_check(int fmt, const uint8_t *s, size_t n);
+int ks__format_check(int fmt, const uint8_t *s, size_t n, ks__rematch *m);
 
 /* ---- diagnostics (diag.c): the text of a failure ---- */
 

@@ -65,6 +65,7 @@
   XX(REF, "$ref")                                                              \
   XX(FALSE, "false")                                                           \
   XX(MAX_DEPTH, "maxDepth")                                                    \
+  XX(BUDGET, "budget")                                                         \
   XX(OTHER, "other")
 #define KS_KEYWORD_ENUM_(n, s) KS_KEYWORD_##n,
 /* KS_KEYWORD_NONE: the failure names no keyword (a parse error, a value
@@ -234,6 +235,8 @@ typedef struct ks_js_error {
 
 /* One open object or array. Callers read `prop` (objects: the current
  * member's property index in `pnode`, or -1) through ks_js_top. */
+#define KS_JS_HINTS 64 /* member-position hints per validator */
+
 typedef struct ks_js_frame {
   const ks_js_node *node;    /* NULL inside a buffered value */
   const ks_js_node *pnode;   /* objects: where names are looked up for
@@ -274,7 +277,24 @@ typedef struct ks_js_validator {
   uint32_t ncap_set;
   struct ks__tapebuf *tape;
   struct ks__rematch *rm;
-  uint64_t budget; /* evaluator steps left for this record */
+  uint64_t budget; /* evaluator steps left for this record (uniqueItems
+                     and pattern matches are charged here too) */
+  uint64_t deadline_ms; /* coarse monotonic ms past which the record is
+                           over its CPU budget */
+  /* the date-time a format check of the current string event parsed (its
+   * text and value), for a caller converting the same text */
+  const uint8_t *dt_text;
+  size_t dt_len;
+  int64_t dt_us;
+  /* the property each (object schema, member position) pair had last
+   * time: records of one topic nearly always share key order, so a name
+   * is first compared with the one found at its position before (see
+   * ks_js_find_member) */
+  struct ks_js_hint {
+    const ks_js_node *node;
+    uint32_t pos;
+    int32_t prop;
+  } hints[KS_JS_HINTS];
 } ks_js_validator;
 
 void ks_js_validator_init(ks_js_validator *v, const ks_js_schema *s);
@@ -294,6 +314,23 @@ int ks_js_open(ks_js_validator *v, int is_array);
 /* Checks the innermost container as a whole; does not pop. */
 int ks_js_close_check(ks_js_validator *v);
 void ks_js_pop(ks_js_validator *v);
+/* 1 and *us when the checks of the current string event (the last
+ * ks_js_string) parsed s[0, n) as a date-time already, else 0: the
+ * shredder converts a timestamp column's value without parsing it again. */
+static inline int ks_js_datetime_parsed(const ks_js_validator *v,
+                                        const uint8_t *s, size_t n,
+                                        int64_t *us) {
+  if (v->dt_text != s || v->dt_len != n || s == NULL)
+    return 0;
+  *us = v->dt_us;
+  return 1;
+}
+/* ks_js_node_find for the member at position pos (0: the first) of an
+ * object n: the property found at that position last time is tried first,
+ * then n's hash. Key order may change from one record to the next: a hint
+ * is only taken when its name matches. */
+int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
+                          const char *key, size_t len);
 /* Was property i of the innermost object present? */
 int ks_js_seen(const ks_js_validator *v, uint32_t i);
 

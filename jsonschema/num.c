@@ -27,6 +27,20 @@ void ks_js_num_parse(ks_js_num *n, const char *t, size_t len) {
     neg = 1;
     p++;
   }
+  /* plain integers of up to 18 digits (ids, counts: most numbers in
+   * records) fit int64 whatever the digits: no scan for the significant
+   * run */
+  if (end - p <= 18) {
+    uint64_t v = 0;
+    const char *q = p;
+    while (q < end && *q >= '0' && *q <= '9')
+      v = v * 10 + (uint64_t)(*q++ - '0');
+    if (q == end && q > p) {
+      n->is_int = n->fits = 1;
+      n->i = neg ? -(int64_t)v : (int64_t)v;
+      return;
+    }
+  }
   const char *ip = p;
   while (p < end && *p >= '0' && *p <= '9')
     p++;

@@ -24,10 +24,28 @@ struct ks__regex {
   char *src;
 };
 
+/* "format": "regex" verdicts by value: a record repeating one pattern
+ * string compiles it once. Direct-mapped, short values only. */
+#define FMT_CACHE 64
+#define FMT_CACHE_MAX 256
+typedef struct fmt_entry {
+  uint64_t hash;
+  uint16_t len;
+  uint8_t valid, used;
+  uint8_t text[FMT_CACHE_MAX];
+} fmt_entry;
+
 struct ks__rematch {
   pcre2_match_data *md;
   pcre2_match_context *mc;
+  fmt_entry *fmt; /* FMT_CACHE entries, allocated on first use */
 };
+
+/* Backtracking steps one match may take before the record is refused
+ * with keyword "budget" (PCRE2's match limit), and the least a match is
+ * charged against the record's budget. */
+#define MATCH_LIMIT 1000000u
+#define MATCH_DEPTH_LIMIT 10000u
 
 /* ECMA-262 WhiteSpace and LineTerminator code points. */
 #define ECMA_SPACE                                                             \
@@ -170,8 +188,8 @@ ks__rematch *ks__rematch_new(void) {
   m->mc = pcre2_match_context_create(NULL);
   /* bounded backtracking: a pathological pattern fails the value instead
    * of stalling a worker */
-  pcre2_set_match_limit(m->mc, 1000000);
-  pcre2_set_depth_limit(m->mc, 10000);
+  pcre2_set_match_limit(m->mc, MATCH_LIMIT);
+  pcre2_set_depth_limit(m->mc, MATCH_DEPTH_LIMIT);
   return m;
 }
 
@@ -180,14 +198,61 @@ void ks__rematch_free(ks__rematch *m) {
     return;
   pcre2_match_data_free(m->md);
   pcre2_match_context_free(m->mc);
+  ks_free(m->fmt);
   ks_free(m);
 }
 
 int ks__regex_search(const ks__regex *re, ks__rematch *m, const uint8_t *s,
-                     size_t n) {
+                     size_t n, uint64_t *budget) {
+  /* A match may take at most what the record has left (and MATCH_LIMIT);
+   * a finished one is charged its subject length, one that ran out is
+   * charged its whole limit, so many strings that each backtrack up to
+   * the limit exhaust the record's budget instead of a worker. */
+  uint64_t left = budget ? *budget : MATCH_LIMIT;
+  if (left == 0)
+    return KS__RE_BUDGET;
+  uint32_t limit = left < MATCH_LIMIT ? (uint32_t)left : MATCH_LIMIT;
+  pcre2_set_match_limit(m->mc, limit);
   int rc = pcre2_match(re->code, s ? s : (PCRE2_SPTR) "", n, 0,
                        PCRE2_NO_UTF_CHECK, m->md, m->mc);
+  uint64_t cost = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT
+                      ? limit
+                      : 1 + n / 8;
+  if (budget)
+    *budget = cost < *budget ? *budget - cost : 0;
   if (rc >= 0)
     return 1;
-  return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
+  if (rc == PCRE2_ERROR_NOMATCH)
+    return 0;
+  return KS__RE_BUDGET;
+}
+
+static uint64_t fnv(const uint8_t *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211ull;
+  return h;
+}
+
+int ks__regex_valid_cached(ks__rematch *m, const uint8_t *s, size_t n) {
+  char err[160];
+  if (m == NULL || n > FMT_CACHE_MAX) {
+    ks__regex *re = ks__regex_new((const char *)s, n, err, sizeof err);
+    ks__regex_free(re);
+    return re != NULL;
+  }
+  if (m->fmt == NULL)
+    m->fmt = ks_calloc(FMT_CACHE, sizeof *m->fmt);
+  uint64_t h = fnv(s, n);
+  fmt_entry *e = &m->fmt[h % FMT_CACHE];
+  if (e->used && e->hash == h && e->len == n && memcmp(e->text, s, n) == 0)
+    return e->valid;
+  ks__regex *re = ks__regex_new((const char *)s, n, err, sizeof err);
+  ks__regex_free(re);
+  e->used = 1;
+  e->hash = h;
+  e->len = (uint16_t)n;
+  e->valid = re != NULL;
+  memcpy(e->text, s, n);
+  return e->valid;
 }

@@ -8,6 +8,7 @@
  */
 #include "jsonschema/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define TAPE_MAX ((size_t)256 << 20)
@@ -132,6 +133,68 @@ int ks__tape_equal(const ks__tape *a, uint32_t ia, const ks__tape *b,
         return 0;
     }
     return 1;
+  }
+  }
+}
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+static uint64_t bytes_hash(const uint8_t *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211ull;
+  return h;
+}
+
+uint64_t ks__tape_hash(const ks__tape *t, uint32_t i, uint64_t *cost) {
+  const ks__tok *x = &t->tok[i];
+  (*cost)++;
+  switch (x->kind) {
+  case KS_JS_T_NULL:
+    return 0x6e756c6cull;
+  case KS_JS_T_BOOLEAN:
+    return mix(0x626f6f6cull + x->len);
+  case KS_JS_T_INTEGER:
+  case KS_JS_T_NUMBER: {
+    /* by value, as ks__tape_equal compares: "1", "1.0" and "10e-1" are
+     * one double; numbers too long to copy share one bucket */
+    char buf[64];
+    if (x->len >= sizeof buf)
+      return 0x6e756dull;
+    memcpy(buf, t->bytes + x->off, x->len);
+    buf[x->len] = 0;
+    double d = strtod(buf, NULL);
+    if (d == 0)
+      d = 0; /* -0 == 0 */
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    return mix(bits ^ 0x6e756dull);
+  }
+  case KS_JS_T_STRING:
+    *cost += x->len / 64;
+    return mix(bytes_hash(t->bytes + x->off, x->len));
+  case KS_JS_T_ARRAY: {
+    uint64_t h = 0x617272ull + x->len;
+    for (uint32_t k = i + 1; k < x->next; k = t->tok[k].next)
+      h = mix(h * 31 + ks__tape_hash(t, k, cost));
+    return h;
+  }
+  default: { /* objects: members in any order */
+    uint64_t h = 0x6f626aull + x->len;
+    for (uint32_t k = i + 1; k < x->next; k = t->tok[k + 1].next) {
+      const ks__tok *key = &t->tok[k];
+      (*cost)++;
+      h += mix(bytes_hash(t->bytes + key->off, key->len) ^
+               (ks__tape_hash(t, k + 1, cost) * 0x9e3779b97f4a7c15ull));
+    }
+    return h;
   }
   }
 }

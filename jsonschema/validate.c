@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- positions ---- */
 
@@ -87,6 +88,7 @@ int ks_js_number(ks_js_validator *v, ks_js_num *n) {
 }
 
 int ks_js_string(ks_js_validator *v, ks_js_str *s) {
+  v->dt_text = NULL;
   if (s->len > UINT32_MAX)
     return too_big(v);
   return scalar(v, KS_JS_T_STRING, s->p, s->len, s->ncp, NULL);
@@ -171,6 +173,23 @@ int ks_js_open(ks_js_validator *v, int is_array) {
   return 0;
 }
 
+int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
+                          const char *key, size_t len) {
+  if (n->nprops == 0) /* an object that only constrains its values */
+    return -1;
+  struct ks_js_hint *h =
+      &v->hints[((uintptr_t)n / sizeof(void *) * 31 + pos) % KS_JS_HINTS];
+  if (h->node == n && h->pos == pos) {
+    const ks_js_prop *p = &n->props[h->prop];
+    if (p->len == len && memcmp(p->name, key, len) == 0)
+      return h->prop;
+  }
+  int32_t p = ks_js_node_find(n, key, len);
+  if (p >= 0)
+    *h = (struct ks_js_hint){n, pos, p};
+  return p;
+}
+
 int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   ks_js_frame *f = &v->stack[v->depth - 1];
   f->count++;
@@ -181,7 +200,7 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   f->key_len = (uint32_t)len;
   int32_t p = -1;
   if (f->pnode) {
-    p = ks_js_node_find(f->pnode, (const char *)key, len);
+    p = ks_js_find_member(v, f->pnode, f->count - 1, (const char *)key, len);
     if (p >= 0) {
       uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
       uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
@@ -199,9 +218,15 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   v->nset = 0;
   if (p >= 0 && !n->props[p].additional)
     v->set[v->nset++] = n->props[p].node;
-  for (uint32_t j = 0; j < n->npprops; j++)
-    if (ks__regex_search(n->pprops[j].re, v->rm, key, len) == 1)
+  for (uint32_t j = 0; j < n->npprops; j++) {
+    int m = ks__regex_search(n->pprops[j].re, v->rm, key, len, &v->budget);
+    if (m == KS__RE_BUDGET || ks__over_deadline(v))
+      return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_BUDGET,
+                        "the record costs more than its validation budget "
+                        "(patternProperties backtracking)");
+    if (m == 1)
       v->set[v->nset++] = n->pprops[j].node;
+  }
   if (v->nset == 0) {
     if (n->additional->flags & KS_JS_N_FALSE)
       return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_ADDITIONAL_PROPERTIES,
@@ -310,9 +335,24 @@ void ks_js_validator_free(ks_js_validator *v) {
   ks__rematch_free(v->rm);
 }
 
-/* Evaluator steps per record: far above any real schema's need, low
- * enough that a combinatorial schema fails a record in milliseconds. */
+/* A record's validation budget, in evaluator steps (uniqueItems items
+ * and compared tokens, pattern backtracking: ks__regex_search): far above
+ * any real schema's need, low enough that a combinatorial schema, a
+ * backtracking pattern or uniqueItems over a huge array fails the record
+ * in well under a second. The clock bounds what steps cannot see (a
+ * pattern just under its limit on every string). */
 #define EVAL_BUDGET ((uint64_t)1 << 22)
+#define RECORD_CPU_MS 2000
+
+uint64_t ks__coarse_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ks__over_deadline(const ks_js_validator *v) {
+  return v->deadline_ms && ks__coarse_ms() > v->deadline_ms;
+}
 
 void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->depth = 0;
@@ -322,4 +362,6 @@ void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->cap_depth = 0;
   v->nset = 0;
   v->budget = EVAL_BUDGET;
+  v->deadline_ms = ks__coarse_ms() + RECORD_CPU_MS;
+  v->dt_text = NULL;
 }

@@ -1,5 +1,6 @@
 #include "reactor/backpressure.h"
 #include "base/log.h"
+#include "stages/dlq.h"
 #include "stages/writer.h"
 #include "stages/source.h"
 #include "storage/s3/s3.h"
@@ -18,16 +19,21 @@ static double rows_cost(const ks_worker *w, size_t table) {
 }
 
 size_t ks_worker_memory(const ks_worker *w) {
-  double n = (double)w->lane.storage->held;
+  /* also what waits on others: dead letters the DLQ has not taken, and
+   * flushed sets the committer has not committed (their add actions) */
+  double n = (double)w->lane.storage->held +
+             (double)ks_dlq_pending_bytes(w->lane.dlq);
   for (size_t i = 0; i < w->p->env.ntables; i++)
-    n += rows_cost(w, i) + (double)ks_table_writer_error_bytes(w->lane.writers[i]);
+    n += rows_cost(w, i) +
+         (double)ks_table_writer_error_bytes(w->lane.writers[i]) +
+         (double)ks_table_writer_uncommitted_bytes(w->lane.writers[i]);
   return (size_t)n;
 }
 
 /* Rows only shrink into file bytes when flushed: the largest table goes
  * first. While paused nothing new arrives, so each table is flushed at
  * most once per pause. */
-static void flush_largest(ks_worker *w) {
+static void flush_largest(ks_worker *w, double min_cost) {
   size_t best = SIZE_MAX;
   double best_cost = 0;
   for (size_t i = 0; i < w->p->env.ntables; i++) {
@@ -37,7 +43,7 @@ static void flush_largest(ks_worker *w) {
       best_cost = cost;
     }
   }
-  if (best == SIZE_MAX)
+  if (best == SIZE_MAX || best_cost < min_cost)
     return;
   ks_table_writer *tw = w->lane.writers[best];
   size_t rows = ks_table_writer_buffered(tw), held = w->lane.storage->held;
@@ -72,10 +78,13 @@ ks_bp_decision ks_backpressure_decide(unsigned pause_why,
     return d;
   uint64_t high = in->budget / 100 * KS_MEMORY_HIGH_PCT;
   uint64_t low = in->budget / 100 * KS_MEMORY_LOW_PCT;
+  uint64_t soft = in->budget / 100 * KS_MEMORY_FLUSH_PCT;
   if (!(d.pause_why & KS_PAUSE_MEMORY)) {
     if (in->used >= high) {
       d.pause_why |= KS_PAUSE_MEMORY;
       d.flush = 1;
+    } else if (in->used >= soft) {
+      d.flush = 2;
     }
   } else if (in->used < low) {
     d.pause_why &= ~KS_PAUSE_MEMORY;
@@ -145,8 +154,11 @@ void ks_backpressure_check(ks_worker *w, int tick) {
     atomic_fetch_add_explicit(&l->counters.memory_pauses, 1,
                               memory_order_relaxed);
   l->pause_why = d.pause_why;
+  /* Past the flush mark only rows worth it are flushed: when most of the
+   * memory is file bytes waiting for slow storage, small files would not
+   * help, and the high mark's pause will. */
   if (d.flush)
-    flush_largest(w);
+    flush_largest(w, d.flush == 2 ? (double)used / 2 : 0);
   /* Pausing again on a tick covers partitions assigned since. */
   if (l->pause_why != before || (tick && l->pause_why))
     ks_source_sync_pause(l);

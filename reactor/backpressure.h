@@ -23,8 +23,13 @@
 #define KS_PAUSE_MEMORY 2u
 #define KS_PAUSE_ADMIN 4u
 
-/* High- and low-water marks, percent of reactor.memory_budget. */
+/* High- and low-water marks, percent of reactor.memory_budget. Past the
+ * flush mark the largest table is flushed without a pause (its rows
+ * become smaller file bytes) so that a steady stream rarely reaches the
+ * high mark: a pause stops fetching, and librdkafka drops what it had
+ * prefetched when the partitions resume. */
 #define KS_MEMORY_HIGH_PCT 90
+#define KS_MEMORY_FLUSH_PCT 75
 #define KS_MEMORY_LOW_PCT 60
 
 /* The decision, apart from its inputs (unit-tested on its own). */
@@ -37,7 +42,8 @@ typedef struct ks_bp_input {
 } ks_bp_input;
 typedef struct ks_bp_decision {
   unsigned pause_why; /* KS_PAUSE_* bits to apply */
-  int flush;          /* flush the largest table (over the budget) */
+  int flush;          /* flush the largest table: 1 over the budget
+                         (paused), 2 past the flush mark (not paused) */
 } ks_bp_decision;
 ks_bp_decision ks_backpressure_decide(unsigned pause_why,
                                       const ks_bp_input *in);

@@ -7,6 +7,7 @@
 #include "stages/table/snapshot.h"
 
 #include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,11 +24,7 @@ int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part) {
 }
 
 int ks_kafka_table_of(const ks_pipeline *p, const char *topic) {
-  for (size_t i = 0; i < p->env.ntables; i++)
-    for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
-      if (strcmp(p->env.tables[i].conf->topics[j], topic) == 0)
-        return (int)i;
-  return -1;
+  return ks_conf_table_of(p->conf, topic);
 }
 
 /* ---- assignment --------------------------------------------------------- */
@@ -298,6 +295,26 @@ static int start_mock(ks_pipeline *p, char *err, size_t errlen) {
   return 0;
 }
 
+void ks_kafka_prefetch_sizes(int64_t budget, int workers,
+                             ks_kafka_prefetch *out) {
+  const int64_t mib = INT64_C(1) << 20;
+  if (budget <= 0)
+    budget = INT64_C(256) << 20;
+  if (workers < 1)
+    workers = 1;
+  /* queued bytes: every worker's queue may hold a quarter of its budget,
+   * between 4 MiB and librdkafka's default of 64 MiB */
+  int64_t q = budget / 4;
+  q = q < 4 * mib ? 4 * mib : q > 64 * mib ? 64 * mib : q;
+  /* one fetch response in flight per broker: a sixteenth of the budget of
+   * all workers, between 1 MiB (>= message.max.bytes' default) and
+   * librdkafka's default of 50 MiB */
+  int64_t f = budget / 16 * workers;
+  f = f < mib ? mib : f > 50 * mib ? 50 * mib : f;
+  out->queued_kbytes = q / 1024;
+  out->fetch_bytes = f;
+}
+
 static int set(rd_kafka_conf_t *kc, const char *k, const char *v, char *err,
                size_t errlen, const ks_conf *conf) {
   char e[256];
@@ -335,6 +352,23 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
                                       {"queued.min.messages", "1000000"}};
   for (size_t i = 0; i < KS_ARRAY_SIZE(defaults); i++)
     if ((r = set(kc, defaults[i][0], defaults[i][1], err, errlen, conf)))
+      goto fail;
+  /* Prefetch follows reactor.memory_budget (kafka.* set below still wins):
+   * records librdkafka holds are memory the budget does not see. */
+  ks_kafka_prefetch pf;
+  ks_kafka_prefetch_sizes(conf->memory_budget, p->nworkers, &pf);
+  char kb[32], fb[32];
+  snprintf(kb, sizeof kb, "%lld", (long long)pf.queued_kbytes);
+  snprintf(fb, sizeof fb, "%lld", (long long)pf.fetch_bytes);
+  if ((r = set(kc, "queued.max.messages.kbytes", kb, err, errlen, conf)) ||
+      (r = set(kc, "fetch.max.bytes", fb, err, errlen, conf)))
+    goto fail;
+  /* topics_regex: a topic created later is found at the next metadata
+   * refresh; librdkafka's default waits 5 minutes */
+  for (size_t i = 0; i < conf->ntables; i++)
+    if (conf->tables[i].topics_regex &&
+        (r = set(kc, "topic.metadata.refresh.interval.ms", "30000", err,
+                 errlen, conf)))
       goto fail;
   for (size_t i = 0; i < conf->nkafka; i++) {
     const ks_conf_kv *kv = &conf->kafka[i];
@@ -374,6 +408,18 @@ int ks_kafka_subscribe(ks_pipeline *p) {
     for (size_t j = 0; j < p->env.tables[i].conf->ntopics; j++)
       rd_kafka_topic_partition_list_add(l, p->env.tables[i].conf->topics[j],
                                         RD_KAFKA_PARTITION_UA);
+  /* librdkafka reads a name starting with ^ as a regex (POSIX extended,
+   * searched): anchored at both ends it matches what routing matches */
+  for (size_t i = 0; i < p->env.ntables; i++) {
+    const char *re = p->env.tables[i].conf->topics_regex;
+    if (re == NULL)
+      continue;
+    size_t n = strlen(re) + 5;
+    char *full = ks_malloc(n);
+    snprintf(full, n, "^(%s)$", re);
+    rd_kafka_topic_partition_list_add(l, full, RD_KAFKA_PARTITION_UA);
+    ks_free(full);
+  }
   rd_kafka_resp_err_t err = rd_kafka_subscribe(p->env.rk, l);
   rd_kafka_topic_partition_list_destroy(l);
   if (err) {

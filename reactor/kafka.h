@@ -21,6 +21,15 @@ void ks_kafka_serve(ks_pipeline *p);
 /* The worker that owns a partition: a stable hash, so a partition lands
  * on the same worker whenever it comes back. */
 int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part);
+/* librdkafka's prefetch sized from reactor.memory_budget (per worker) and
+ * the worker count: queued.max.messages.kbytes (each worker's queue: a
+ * quarter of its budget, 4..64 MiB) and fetch.max.bytes (a sixteenth of all
+ * workers' budgets, 1..50 MiB). kafka.* keys in the config override them. */
+typedef struct ks_kafka_prefetch {
+  int64_t queued_kbytes, fetch_bytes;
+} ks_kafka_prefetch;
+void ks_kafka_prefetch_sizes(int64_t budget, int workers,
+                             ks_kafka_prefetch *out);
 /* Table index consuming a topic, or -1. */
 int ks_kafka_table_of(const ks_pipeline *p, const char *topic);
 

@@ -17,6 +17,11 @@
 static inline int ks_observe_storage_reachable(void) {
   return ks_storage_reachable();
 }
+/* Storage refusals in a row that no retry heals (0: none since the last
+ * accepted write); the newest one's text into why. */
+static inline int ks_observe_storage_refused(char *why, size_t n) {
+  return ks_storage_refused(why, n);
+}
 /* S3 endpoints whose circuit breaker is open now. */
 static inline int ks_observe_breakers_open(void) {
   return ks_s3_breakers_open();

@@ -1,4 +1,5 @@
 #include "reactor/pipeline.h"
+#include "stages/registry.h"
 #include "base/log.h"
 #include "reactor/kafka.h"
 #include "reactor/sweep.h"
@@ -59,10 +60,19 @@ int ks_pipeline_new(const ks_conf *conf, ks_schema **schemas, ks_pipeline **out,
   atomic_store(&p->total.delta_version, -1);
   collect_topics(p);
   int r;
+  if (conf->nregistry_urls)
+    p->env.registry = ks_registry_new(
+        conf->registry_urls, conf->nregistry_urls, conf->registry_basic_auth,
+        conf->registry_bearer_token);
   for (size_t i = 0; i < p->env.ntables; i++) {
     ks_schema *given = schemas ? schemas[i] : NULL;
     if (schemas)
       schemas[i] = NULL; /* the pipeline owns it now */
+    if (given == NULL && conf->tables[i].schema_path == NULL &&
+        conf->tables[i].value_format != KS_VALUE_FORMAT_JSON &&
+        (r = ks_registry_table_schema(p->env.registry, &conf->tables[i],
+                                      &given, err, errlen)))
+      goto fail;
     if ((r = ks_table_open(conf, i, given, p->nworkers, &p->env.tables[i],
                            err, errlen)))
       goto fail;
@@ -168,6 +178,7 @@ static void begin_stop(ks_pipeline *p) {
   if (atomic_load(&p->env.stopping))
     return;
   atomic_store(&p->env.stopping, 1);
+  p->stop_ms = ks_mono_ms();
   ks_log_info("stopping: flushing and committing what was consumed");
   for (int i = 0; i < p->nworkers; i++)
     post_worker(p, p->workers[i], on_worker_flush_all);
@@ -238,8 +249,49 @@ static void on_consumer(uv_poll_t *h, int status, int events) {
   ks_kafka_serve(p);
 }
 
+/* A graceful stop waits for every batch to commit, but a fault that no
+ * retry heals (storage refusing writes, storage or the DLQ down) would
+ * hold it forever: after STOP_STUCK_MS with such a fault the process
+ * exits without committing. Nothing is lost: the uncommitted records
+ * were not acknowledged and are read again at the next start. */
+#define STOP_STUCK_MS 3000
+
+static const char *stop_stuck_on(const ks_pipeline *p, char *why, size_t n) {
+  char refusal[256];
+  int refused = ks_storage_refused(refusal, sizeof refusal);
+  if (refused && refused >= p->env.conf->storage_unready_after) {
+    snprintf(why, n, "storage refuses writes (%s)", refusal);
+    return why;
+  }
+  if (ks_s3_breakers_open() > 0)
+    return "a storage circuit breaker is open";
+  if (!ks_storage_reachable())
+    return "storage is unreachable";
+  ks_totals t;
+  ks_pipeline_totals(p, &t);
+  if (t.dlq_unavailable_since_ms) {
+    snprintf(why, n, "the dead-letter queue is unavailable (%llu pending)",
+             (unsigned long long)t.deadletter_pending);
+    return why;
+  }
+  return NULL;
+}
+
+static void check_stop_stuck(ks_pipeline *p) {
+  char why[384];
+  const char *stuck;
+  if (!p->stop_ms || ks_mono_ms() - p->stop_ms < STOP_STUCK_MS ||
+      (stuck = stop_stuck_on(p, why, sizeof why)) == NULL)
+    return;
+  ks_log_error("stopping: %s; exiting without committing what is left (it "
+               "is read again at the next start)",
+               stuck);
+  _exit(1);
+}
+
 static void on_tick(uv_timer_t *t) {
   ks_pipeline *p = ks_container_of(t, ks_pipeline, tick);
+  check_stop_stuck(p);
   /* The io-event pipe signals only the empty -> non-empty edge; serving
    * here too keeps a missed edge from stalling rebalances. */
   ks_kafka_serve(p);
@@ -437,6 +489,15 @@ void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
     t->rewinds += atomic_load_explicit(&c->rewinds, memory_order_relaxed);
     t->offset_commit_failures += atomic_load_explicit(
         &c->offset_commit_failures, memory_order_relaxed);
+    t->timestamps_out_of_range += atomic_load_explicit(
+        &c->timestamps_out_of_range, memory_order_relaxed);
+    t->deadletter_pending +=
+        atomic_load_explicit(&c->deadletter_pending, memory_order_relaxed);
+    uint64_t since =
+        atomic_load_explicit(&c->dlq_unavailable_ms, memory_order_relaxed);
+    if (since && (t->dlq_unavailable_since_ms == 0 ||
+                  since < t->dlq_unavailable_since_ms))
+      t->dlq_unavailable_since_ms = since;
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;
@@ -466,6 +527,7 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     t->conflicts += atomic_load_explicit(&c->conflicts, memory_order_relaxed);
     t->deadletter_records +=
         atomic_load_explicit(&c->deadletter_records, memory_order_relaxed);
+    t->skipped += atomic_load_explicit(&c->skipped, memory_order_relaxed);
     for (int r = 0; r < KS_REASON_COUNT; r++) {
       uint64_t n = atomic_load_explicit(&c->rejected[r], memory_order_relaxed);
       t->rejected_by[r] += n;
@@ -482,6 +544,10 @@ void ks_pipeline_table_totals(const ks_pipeline *p, size_t table,
     if (at > t->last_commit_unix_ms)
       t->last_commit_unix_ms = at;
     t->files_open += atomic_load_explicit(&c->files_open, memory_order_relaxed);
+    uint64_t old =
+        atomic_load_explicit(&c->oldest_uncommitted_ms, memory_order_relaxed);
+    if (old && (t->oldest_uncommitted_ms == 0 || old < t->oldest_uncommitted_ms))
+      t->oldest_uncommitted_ms = old;
     int64_t ts =
         atomic_load_explicit(&c->newest_record_unix_ms, memory_order_relaxed);
     if (ts > t->newest_record_unix_ms)
@@ -517,7 +583,20 @@ void ks_pipeline_free(ks_pipeline *p) {
     ks_table_close(&p->env.tables[i]);
   ks_free(p->env.tables);
   ks_free(p->env.topics);
+  ks_registry_free(p->env.registry);
   uv_mutex_destroy(&p->revoke_lock);
   uv_cond_destroy(&p->revoke_cond);
   ks_free(p);
+}
+
+int ks_pipeline_registry_down(const ks_pipeline *p, char *why, size_t n) {
+  if (p->env.registry == NULL)
+    return 0;
+  char e[256];
+  ks_registry_last_error(p->env.registry, e, sizeof e);
+  if (e[0] == 0)
+    return 0;
+  snprintf(why, n, "schema registry unreachable, partitions paused until it "
+                   "answers: %s", e);
+  return 1;
 }

@@ -62,6 +62,7 @@ struct ks_pipeline {
   void (*tick_fn)(ks_pipeline *p, void *arg);
   void *tick_arg;
   uint64_t started_ms;
+  uint64_t stop_ms; /* monotonic: when the graceful stop began; 0: none */
 };
 
 /* Builds the pipeline from a validated config: loads schemas, creates the
@@ -104,21 +105,32 @@ typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
   uint64_t paused, memory_pauses, zombie_sets, rewinds;
   uint64_t offset_commit_failures;
+  uint64_t timestamps_out_of_range; /* written as null */
+  uint64_t deadletter_pending;      /* dead letters not yet stored */
+  uint64_t dlq_unavailable_since_ms; /* oldest transient DLQ failure streak
+                                        start (monotonic); 0: none */
   uint64_t oldest_heartbeat_ms; /* the least recent worker heartbeat */
   uint64_t rejected_by[KS_REASON_COUNT];
   int64_t delta_version;
 } ks_totals;
 void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t);
+/* The schema registry did not answer the last time a worker asked it
+ * (records wait, their partitions paused): 1 and why, else 0. Any thread. */
+int ks_pipeline_registry_down(const ks_pipeline *p, char *why, size_t n);
 /* Index of topic in p->topics, or -1. */
 int ks_pipeline_topic_index(const ks_pipeline *p, const char *topic);
 /* One table's counters summed over workers. */
 typedef struct ks_table_totals {
   uint64_t written, files, commits, conflicts, rejected, deadletter_records;
+  uint64_t skipped; /* null_values: ignore, filters, Debezium deletes */
   uint64_t rejected_by[KS_REASON_COUNT];
   uint64_t schema_keyword[KS_KEYWORD_COUNT];
   int64_t delta_version;
   int64_t last_commit_unix_ms;
   int64_t newest_record_unix_ms; /* newest Kafka timestamp visible; 0 none */
+  uint64_t oldest_uncommitted_ms; /* when the oldest flushed-or-open batch
+                                     not yet committed started (monotonic
+                                     ms); 0: none */
   int files_open;
   uint64_t deadletter_failures[KS_DLF_COUNT]; /* by ks_dlf_reason */
   /* Delta commit durations: per bucket of ks_commit_bounds (not

@@ -53,6 +53,7 @@ static void on_beat(uv_timer_t *t) {
   atomic_store_explicit(&w->lane.counters.heartbeat_ms, ks_mono_ms(),
                         memory_order_relaxed);
   ks_worker_publish(w);
+  ks_lane_observe(&w->lane);
   ks_source_retry_commits(&w->lane);
 }
 

@@ -21,8 +21,9 @@ PKGS=(
 )
 if [ "$what" = test ]; then
   PKGS+=(
-    libcmocka-dev clang libclang-rt-14-dev
-    uuid-runtime python3 python3-yaml tzdata man-db prometheus
+    libcmocka-dev clang libclang-rt-14-dev libavro-dev
+    uuid-runtime python3 python3-yaml python3-confluent-kafka tzdata man-db
+    prometheus valgrind gnuplot-nox
     ceph-mon ceph-osd radosgw ceph-common curl
   )
 fi

@@ -16,6 +16,11 @@ jobs=$(nproc)
 BUILD_DIR="$here/build" "$here/scripts/build.sh" -DKS_WERROR=ON -DKS_SANITIZE= \
   -DKS_TESTS=ON -DKS_BENCH=ON
 (cd "$here/build" && ctest --output-on-failure -j"$jobs")
+# The CI-stable performance number (perf/chain_instructions).
+if [ -f "$here/build/bench/chain_ir.txt" ]; then
+  echo "instructions per record of the stage chain (callgrind):"
+  cat "$here/build/bench/chain_ir.txt"
+fi
 
 if [ "${KS_TEST_QUICK:-0}" != 1 ]; then
   BUILD_DIR="$here/build-asan" BUILD_TYPE=Debug "$here/scripts/build.sh" \

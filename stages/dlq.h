@@ -9,8 +9,13 @@
  * Delivery gates the batch: every record sent for an open batch counts in
  * that batch's ks_dlq_wait, and the table writer hands the batch to the
  * committer (which commits the source offsets) only once its wait is
- * empty. A failed delivery is sent again, never dropped: a DLQ that cannot
- * take records stalls the table's commits instead of losing them.
+ * empty. A delivery that failed for a transient cause is sent again,
+ * never dropped: a DLQ broker that is down holds the table's commits
+ * (and /readyz turns unready after reactor.deadletter_unready_after). A
+ * permanent refusal never stalls the table: a dead letter too large for
+ * the DLQ is sent again cut down to fit (its original sizes and position
+ * in __ksink.* headers); one the DLQ refuses outright (unknown topic, not
+ * authorized) is counted, logged and let go.
  */
 #ifndef KS_STAGES_DLQ_H
 #define KS_STAGES_DLQ_H
@@ -28,8 +33,10 @@ typedef struct ks_dlq ks_dlq;
  * (it is sent again), an error file could not be written or read back, or
  * an object already at an error file's key is not one ksink wrote. */
 typedef enum ks_dlf_reason {
-  KS_DLF_DLQ_QUEUE,
-  KS_DLF_DLQ_DELIVERY,
+  KS_DLF_DLQ_QUEUE,     /* transient: sent again */
+  KS_DLF_DLQ_DELIVERY,  /* transient: sent again */
+  KS_DLF_DLQ_TOO_LARGE, /* permanent: sent again truncated */
+  KS_DLF_DLQ_REFUSED,   /* permanent: counted, logged, let go */
   KS_DLF_FILE_WRITE,
   KS_DLF_FILE_FOREIGN,
   KS_DLF_COUNT
@@ -74,16 +81,48 @@ void ks_dlq_on_failure(ks_dlq *d,
                        void *arg);
 
 /* kafka: the pipeline's kafka.* properties (consumer-only ones are left
- * out); bootstrap overrides bootstrap.servers (the in-process mock). */
+ * out); bootstrap overrides bootstrap.servers (the in-process mock).
+ * queue_kbytes (0: librdkafka's default) bounds the producer's queue. */
 int ks_dlq_new(uv_loop_t *loop, const char *const *keys,
                const char *const *values, size_t n, const char *bootstrap,
-               ks_dlq_origin origin, ks_dlq **out, char *err, size_t errlen);
+               ks_dlq_origin origin, size_t queue_kbytes, ks_dlq **out,
+               char *err, size_t errlen);
 /* Sends m to topic, counting it in *w (allocated on first use, owned by
  * the caller). context: add the __connect.errors.* headers. */
 int ks_dlq_send(ks_dlq *d, const char *topic, const rd_kafka_message_t *m,
                 const ks_reject *rej, int context, ks_dlq_wait **w);
 /* Records sent and acknowledged, for metrics. */
 uint64_t ks_dlq_delivered(const ks_dlq *d);
+/* Dead letters sent and not yet stored or let go (NULL: 0), and their
+ * key and value bytes (held against the worker's memory budget). */
+uint64_t ks_dlq_pending(const ks_dlq *d);
+uint64_t ks_dlq_pending_bytes(const ks_dlq *d);
+/* Monotonic ms of the first transient failure since the last delivery
+ * that worked; 0 when the DLQ takes records (NULL: 0). */
+uint64_t ks_dlq_unavailable_since(const ks_dlq *d);
+
+/* What a producer error means for a dead letter. Transient (broker down,
+ * timeouts, queue full): sent again, its batch waits. Too large: sent
+ * again cut down (ks_dlq_fit). Refused (unknown topic, not authorized,
+ * invalid): counted, logged and let go -- never a stalled table. */
+typedef enum ks_dlq_fault {
+  KS_DLQ_FAULT_TRANSIENT,
+  KS_DLQ_FAULT_TOO_LARGE,
+  KS_DLQ_FAULT_REFUSED
+} ks_dlq_fault;
+ks_dlq_fault ks_dlq_classify(rd_kafka_resp_err_t e);
+/* Value bytes a dead letter keeps on its shrinks-th cut (1 = first) under
+ * a producer limit of max_message, with header_bytes of headers; the key
+ * bytes it keeps into *key_keep. */
+size_t ks_dlq_fit(size_t max_message, int shrinks, size_t header_bytes,
+                  size_t klen, size_t *key_keep);
+/* Start-up: asks the brokers (up to timeout_ms, blocking) whether topic
+ * exists and may be written. 0, or KS_EKAFKA with err naming the topic and
+ * the broker's answer (unknown topic with auto-create off, not
+ * authorized). A broker that does not answer in time is not an error:
+ * the producer retries at run time. */
+int ks_dlq_check_topic(ks_dlq *d, const char *topic, int timeout_ms, char *err,
+                       size_t errlen);
 /* Waits (up to timeout_ms, blocking the loop: shutdown only) for every
  * record in flight, then frees the producer. */
 void ks_dlq_free(ks_dlq *d, int timeout_ms);

@@ -12,7 +12,8 @@
 const double ks_commit_bounds[KS_COMMIT_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 const char *const ks_dlf_reason_names[KS_DLF_COUNT] = {
-    "dlq_queue", "dlq_delivery", "file_write", "file_foreign"};
+    "dlq_queue",    "dlq_delivery", "dlq_too_large",
+    "dlq_refused",  "file_write",   "file_foreign"};
 
 /* The DLQ producer could not queue or deliver a record for topic: counted
  * against every table that sends its dead letters there. */
@@ -43,15 +44,43 @@ static int open_dlq(ks_lane *l) {
   }
   char err[512];
   ks_dlq_origin origin = {conf->app_id, l->id};
+  /* a quarter of the worker's memory budget, at least 16 MiB */
+  size_t qkb = conf->memory_budget > 0 ? (size_t)conf->memory_budget / 4 / 1024
+                                       : 0;
+  if (qkb && qkb < 16 * 1024)
+    qkb = 16 * 1024;
   int r = ks_dlq_new(l->loop, keys, vals, conf->nkafka, env->dlq_bootstrap,
-                     origin, &l->dlq, err, sizeof err);
+                     origin, qkb, &l->dlq, err, sizeof err);
   ks_free(keys);
   ks_free(vals);
+  if (r == 0 && l->id == 0) {
+    /* a DLQ that can never take a record is a configuration error: say
+     * so at start-up rather than at the first reject */
+    for (size_t i = 0; i < env->ntables && r == 0; i++) {
+      const char *t = env->tables[i].conf->dlq_topic;
+      if (t && (r = ks_dlq_check_topic(l->dlq, t, 10000, err, sizeof err)))
+        ks_log_error("table %s: %s", env->tables[i].conf->name, err);
+    }
+    if (r)
+      return r;
+  }
   if (r)
     ks_log_error("worker %d: %s", l->id, err);
   else
     ks_dlq_on_failure(l->dlq, on_dlq_failure, l);
   return r;
+}
+
+void ks_lane_observe(ks_lane *l) {
+  for (size_t i = 0; i < l->env->ntables; i++)
+    if (l->writers && l->writers[i])
+      atomic_store_explicit(&l->tc[i].oldest_uncommitted_ms,
+                            ks_table_writer_oldest_ms(l->writers[i]),
+                            memory_order_relaxed);
+  atomic_store_explicit(&l->counters.deadletter_pending,
+                        ks_dlq_pending(l->dlq), memory_order_relaxed);
+  atomic_store_explicit(&l->counters.dlq_unavailable_ms,
+                        ks_dlq_unavailable_since(l->dlq), memory_order_relaxed);
 }
 
 /* A flushed set came back to the writer that sent it: what it means for
@@ -137,7 +166,7 @@ void ks_lane_close(ks_lane *l) {
   }
   /* the table writers waited for their dead letters before committing:
    * nothing the log or Kafka counts as done is still in flight here */
-  ks_dlq_free(l->dlq, 10000);
+  ks_dlq_free(l->dlq, 2000);
   l->dlq = NULL;
 }
 
@@ -149,6 +178,7 @@ void ks_lane_free(ks_lane *l) {
   while (l->partitions) {
     ks_partition *p = l->partitions;
     l->partitions = p->next;
+    ks_source_drop_held(p);
     ks_free(p->topic);
     ks_free(p->app_id);
     ks_free(p->legacy_app_id);

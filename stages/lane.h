@@ -47,6 +47,8 @@ extern const double ks_commit_bounds[KS_COMMIT_BUCKETS];
  * every table's numbers carry its label however many tables there are. */
 typedef struct ks_table_counters {
   atomic_uint_fast64_t written, files;
+  atomic_uint_fast64_t skipped; /* tombstones ignored, records filtered or
+                                   dropped by a transform */
   atomic_uint_fast64_t rejected[KS_REASON_COUNT];
   atomic_uint_fast64_t schema_keyword[KS_KEYWORD_COUNT]; /* "schema" rejects */
   atomic_uint_fast64_t commits, conflicts; /* the committer's lane */
@@ -61,12 +63,20 @@ typedef struct ks_table_counters {
   atomic_uint_fast64_t commit_duration[KS_COMMIT_BUCKETS + 1]; /* last: +Inf */
   atomic_uint_fast64_t commit_duration_sum_us;
   atomic_int_fast64_t newest_record_unix_ms;
+  /* the writer's: monotonic ms the oldest batch not yet committed took
+   * its first record (0: none) */
+  atomic_uint_fast64_t oldest_uncommitted_ms;
 } ks_table_counters;
 
 /* Upper bounds (seconds) of the commit latency histogram: consumed ->
  * visible in the table, which flush.interval dominates. */
 #define KS_LATENCY_BUCKETS 14
 extern const double ks_latency_bounds[KS_LATENCY_BUCKETS];
+
+/* The newest record timestamp a table keeps (Unix ms of
+ * 9999-12-31T23:59:59.999Z): past it _kafka_timestamp is null, since the
+ * microseconds Parquet stores would overflow or no reader could take it. */
+#define KS_TIMESTAMP_MAX_MS INT64_C(253402300799999)
 
 /* Counters a lane writes and anyone reads without locks. */
 typedef struct ks_counters {
@@ -82,6 +92,14 @@ typedef struct ks_counters {
   atomic_uint_fast64_t rewinds;        /* writers rewound to the log */
   atomic_uint_fast64_t offset_commit_failures; /* Kafka offset commits
                                                   the group refused */
+  atomic_uint_fast64_t timestamps_out_of_range; /* record timestamps past
+                                                   KS_TIMESTAMP_MAX_MS,
+                                                   written as null */
+  atomic_uint_fast64_t deadletter_pending; /* dead letters sent, not yet
+                                              acknowledged or retried */
+  atomic_uint_fast64_t dlq_unavailable_ms; /* monotonic start of a run of
+                                              transient DLQ failures; 0:
+                                              none */
   atomic_uint_fast64_t buffered_bytes; /* rows in column buffers, file
                                           bytes not yet acknowledged, error
                                           lines not yet stored */
@@ -103,6 +121,7 @@ typedef struct ks_lane_env {
   ks_lane **lanes;
   int nlanes;
   const char *dlq_bootstrap; /* overrides bootstrap.servers (mock), or NULL */
+  struct ks_registry *registry; /* schema_registry, or NULL */
   atomic_int stopping;       /* the process is shutting down */
   atomic_int fatal;          /* a fatal error was reported */
 } ks_lane_env;
@@ -160,6 +179,10 @@ void ks_lane_free(ks_lane *l);
 int ks_lane_drained(ks_lane *l);
 /* Shutdown: stop consuming and flush every table. */
 void ks_lane_flush_all(ks_lane *l, const char *why);
+/* Publishes what the operator endpoints read of the lane's stages (the
+ * oldest uncommitted batch per table, pending dead letters); the host
+ * calls it about once a second. */
+void ks_lane_observe(ks_lane *l);
 
 /* Shorthands for the ops. */
 static inline void ks_lane_fatal(ks_lane *l, const char *why) {

@@ -82,6 +82,88 @@ ks_msg *ks_source_assign_msg(ks_lane *w, const char *topic, int32_t part,
 }
 
 
+/* ---- records waiting for the schema registry ----
+ * A record whose schema the writer is still asking the registry for
+ * (KS_EAGAIN) is kept, with every later record of its partition that was
+ * already handed to us, and the partition is paused: librdkafka resumes
+ * it from after the last record handed over, so the held ones are all
+ * that sits between. Replayed in order once the registry answered. */
+
+static void pause_one(ks_lane *w, ks_partition *p, int pause);
+
+static void hold(ks_lane *w, ks_partition *p, rd_kafka_message_t *m) {
+  if (p->nheld == p->held_cap) {
+    p->held_cap = p->held_cap ? p->held_cap * 2 : 64;
+    p->held = ks_realloc(p->held, p->held_cap * sizeof *p->held);
+  }
+  p->held[p->nheld++] = m;
+  if (!p->paused)
+    pause_one(w, p, 1);
+}
+
+/* Hands m to its table writer: 0 (m is done with), 1 (m is held). */
+static int deliver(ks_lane *w, ks_partition *p, rd_kafka_message_t *m) {
+  int r = ks_table_writer_add(p->tw, p, m);
+  if (r == KS_EAGAIN) {
+    hold(w, p, m);
+    return 1;
+  }
+  atomic_fetch_add_explicit(&w->counters.consumed, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&w->counters.consumed_bytes, m->len,
+                            memory_order_relaxed);
+  if (p->topic_index >= 0)
+    atomic_fetch_add_explicit(&w->topic_consumed[p->topic_index], 1,
+                              memory_order_relaxed);
+  if (r) {
+    char why[160];
+    snprintf(why, sizeof why,
+             r == KS_ESTOPPED
+                 ? "%s[%d] offset %lld is a tombstone and null_values is fail"
+                 : "%s[%d] offset %lld rejected and errors.tolerance is none",
+             p->topic, (int)m->partition, (long long)m->offset);
+    ks_lane_fatal(w, why);
+  }
+  return 0;
+}
+
+void ks_source_drop_held(ks_partition *p) {
+  for (size_t i = 0; i < p->nheld; i++)
+    rd_kafka_message_destroy(p->held[i]);
+  ks_free(p->held);
+  p->held = NULL;
+  p->nheld = p->held_cap = 0;
+}
+
+void ks_source_replay(ks_lane *w) {
+  for (ks_partition *p = w->partitions; p; p = p->next) {
+    if (p->nheld == 0)
+      continue;
+    if (p->revoked || p->rewinding || !w->consuming) {
+      /* the next owner, or the rewind's seek, reads them */
+      ks_source_drop_held(p);
+      if (!p->revoked && p->paused && w->pause_why == 0)
+        pause_one(w, p, 0);
+      continue;
+    }
+    rd_kafka_message_t **held = p->held;
+    size_t n = p->nheld, i = 0;
+    p->held = NULL;
+    p->nheld = p->held_cap = 0;
+    for (; i < n; i++) {
+      if (p->nheld) { /* held again: the rest waits behind it */
+        hold(w, p, held[i]);
+        continue;
+      }
+      if (deliver(w, p, held[i]) == 0)
+        rd_kafka_message_destroy(held[i]);
+    }
+    ks_free(held);
+    if (p->nheld == 0 && p->paused && w->pause_why == 0)
+      pause_one(w, p, 0);
+  }
+}
+
+/* 0: m is done with (the caller destroys it); 1: held. */
 static int handle(ks_lane *w, rd_kafka_message_t *m) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -113,22 +195,13 @@ static int handle(ks_lane *w, rd_kafka_message_t *m) {
                                                          : p->committed));
     return 0;
   }
-  atomic_fetch_add_explicit(&w->counters.consumed, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&w->counters.consumed_bytes, m->len,
-                            memory_order_relaxed);
-  if (p->topic_index >= 0)
-    atomic_fetch_add_explicit(&w->topic_consumed[p->topic_index], 1,
-                              memory_order_relaxed);
-  int r = ks_table_writer_add(p->tw, p, m);
-  if (r) {
-    char why[160];
-    snprintf(why, sizeof why,
-             "%s[%d] offset %lld rejected and errors.tolerance is none", topic,
-             (int)m->partition, (long long)m->offset);
-    ks_lane_fatal(w, why);
-    return r;
+  if (p->nheld) { /* it waits behind the held ones, in order */
+    if (m->offset <= p->held[p->nheld - 1]->offset)
+      return 0;
+    hold(w, p, m);
+    return 1;
   }
-  return 0;
+  return deliver(w, p, m);
 }
 
 int ks_source_drain(ks_lane *w) {
@@ -140,9 +213,8 @@ int ks_source_drain(ks_lane *w) {
     if (n <= 0)
       return 0;
     for (ssize_t i = 0; i < n; i++) {
-      if (w->consuming)
-        handle(w, batch[i]);
-      rd_kafka_message_destroy(batch[i]);
+      if (!w->consuming || !handle(w, batch[i]))
+        rd_kafka_message_destroy(batch[i]);
     }
     total += (int)n;
     if ((size_t)n < KS_ARRAY_SIZE(batch))
@@ -162,6 +234,15 @@ static void pause_list(ks_lane *w, rd_kafka_topic_partition_list_t *l,
                 pause ? "pausing" : "resuming", rd_kafka_err2str(e));
 }
 
+static void pause_one(ks_lane *w, ks_partition *p, int pause) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+  pause_list(w, l, pause);
+  rd_kafka_topic_partition_list_destroy(l);
+  p->paused = pause;
+  atomic_fetch_add(&w->counters.paused, pause ? 1 : -1);
+}
+
 void ks_source_sync_pause(ks_lane *w) {
   int want = w->pause_why != 0;
   rd_kafka_topic_partition_list_t *pause = rd_kafka_topic_partition_list_new(8);
@@ -174,12 +255,13 @@ void ks_source_sync_pause(ks_lane *w) {
     /* Resume only what we paused: a resume bumps librdkafka's fetch
      * version (prefetched records are dropped and fetching restarts from
      * the partition's recorded position) even when nothing was paused. */
-    if (want)
+    int keep = want || p->nheld; /* records wait for the registry */
+    if (keep)
       rd_kafka_topic_partition_list_add(pause, p->topic, p->partition);
     else if (p->paused)
       rd_kafka_topic_partition_list_add(resume, p->topic, p->partition);
-    p->paused = want;
-    paused += want;
+    p->paused = keep;
+    paused += keep;
   }
   pause_list(w, pause, 1);
   pause_list(w, resume, 0);
@@ -293,6 +375,7 @@ int ks_source_revoke_settled(ks_lane *w) {
     if (p->revoked) {
       *pp = p->next;
       atomic_fetch_sub(&w->counters.partitions, 1);
+      ks_source_drop_held(p);
       ks_free(p->topic);
       ks_free(p->app_id);
       ks_free(p->legacy_app_id);

@@ -40,6 +40,10 @@ struct ks_partition {
   int rewinding;  /* its writer is rewinding: records are dropped until
                      the partition is sought back (stages/rewind.h) */
   struct ks__batch *batch; /* parquet/jsonl: its open batch (flush.c) */
+  /* records waiting for the schema registry, in offset order (the
+   * partition is paused meanwhile; ks_source_replay) */
+  rd_kafka_message_t **held;
+  size_t nheld, held_cap;
 };
 
 /* Messages per loop turn before yielding to timers and uploads. */
@@ -95,6 +99,13 @@ int ks_source_revoke_settled(ks_lane *w);
  * partitions assigned since; librdkafka resumes a partition from the last
  * offset handed to us, so pausing loses nothing. */
 void ks_source_sync_pause(ks_lane *w);
+/* Lane side: hands the records held for the schema registry to their
+ * writers again, in order (stages/writer_wire.c calls it when an answer
+ * came); partitions whose records all went through resume. */
+void ks_source_replay(ks_lane *w);
+/* Destroys the records p holds for the registry (they are read again by
+ * whoever consumes the partition next). */
+void ks_source_drop_held(ks_partition *p);
 /* Records that the committer confirmed a partition's batch. */
 void ks_source_acked(ks_lane *w, const char *topic, int32_t part,
                      int64_t version);

@@ -3,6 +3,7 @@
 #include "stages/commit.h"
 #include "stages/dlq.h"
 #include "stages/errfile.h"
+#include "stages/record/keyhdr.h"
 #include "stages/writer_int.h"
 #include "stages/table/partitioner.h"
 #include "stages/table/schemaless.h"
@@ -33,7 +34,11 @@ static void set_columns(ks_table_writer *tw, ks_table_schema *ls) {
 static void open_stage(ks_table_writer *tw) {
   ks_rowgroup_init_schema(&tw->stage, tw->pq);
   tw->dec = ks_decoder_new(tw->schema, &tw->stage, 0);
+  ks_decoder_set_max_record(tw->dec, (size_t)tw->t->conf->max_record_bytes);
   ks_decoder_set_refuse_dropped(tw->dec, tw->ls != NULL);
+  ks_decoder_set_caller_marks(tw->dec, 1); /* ks_table_writer_add marks */
+  ks_decoder_set_transforms(tw->dec, tw->t->conf->transforms,
+                            tw->t->conf->ntransforms);
 }
 
 /* Schemaless: moves to the table's newest generation. The open batch is
@@ -99,10 +104,12 @@ void ks_table_writer_close(ks_table_writer *tw) {
   ks__tw_drop_files(tw);
   ks_errfiles_close(tw->ef);
   ks__tw_abandon_flushed(tw);
+  ks__tw_wire_free(tw);
   ks_decoder_free(tw->dec);
   ks_rowgroup_free(&tw->stage);
   ks_table_schema_unref(tw->ls);
   ks_free(tw->isnull);
+  ks_free(tw->sent);
   ks_buf_free(&tw->dir);
   ks_buf_free(&tw->vals);
   uv_close((uv_handle_t *)&tw->age_timer, on_timer_closed);
@@ -152,6 +159,26 @@ int ks_table_writer_inflight(const ks_table_writer *tw) {
   return n;
 }
 
+uint64_t ks_table_writer_uncommitted_bytes(const ks_table_writer *tw) {
+  return tw ? tw->sent_bytes : 0;
+}
+
+uint64_t ks_table_writer_oldest_ms(const ks_table_writer *tw) {
+  uint64_t oldest = 0;
+#define KS__OLDER(ms)                                                          \
+  if ((ms) && (oldest == 0 || (ms) < oldest))                                  \
+    oldest = (ms);
+  for (const ks__batch *b = tw->open_list; b; b = b->open_next)
+    if (b->records)
+      KS__OLDER(b->consumed_ms)
+  for (const ks__batch *b = tw->head; b; b = b->next)
+    KS__OLDER(b->consumed_ms)
+  for (size_t i = 0; i < tw->nsent; i++)
+    KS__OLDER(tw->sent[i].ms)
+#undef KS__OLDER
+  return oldest;
+}
+
 void ks_table_writer_discard(ks_table_writer *tw) {
   uv_timer_stop(&tw->age_timer);
   ks__tw_drop_files(tw);
@@ -167,8 +194,14 @@ void ks_table_writer_discard(ks_table_writer *tw) {
 
 /* ---- records ------------------------------------------------------------ */
 
+#define KS_MAX_HEADERS 256
+
+/* The _kafka_* columns of m's row: topic, partition, offset, timestamp,
+ * then the key and headers columns when the table has them. rej says
+ * why a key or header was refused (KS_EINVALID). */
 static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
-                       const char *topic) {
+                       const char *topic, ks_reject *rej) {
+  const ks_conf_table *tc = tw->t->conf;
   ks_column *c = &tw->stage.cols[tw->ndata];
   int r;
   if ((r = ks_column_append_str(&c[0], topic, strlen(topic))) ||
@@ -177,9 +210,52 @@ static int append_meta(ks_table_writer *tw, const rd_kafka_message_t *m,
     return r;
   rd_kafka_timestamp_type_t tt;
   int64_t ts = rd_kafka_message_timestamp(m, &tt);
-  if (ts < 0)
-    return ks_column_append_null(&c[3]);
-  return ks_column_append_i64(&c[3], ts * 1000);
+  if (ts < 0) {
+    r = ks_column_append_null(&c[3]);
+  } else if (ts > KS_TIMESTAMP_MAX_MS) {
+    /* a producer's clock or a crafted record: microseconds would overflow
+     * (and no reader takes a year past 9999), so the column says "unknown" */
+    atomic_fetch_add_explicit(&tw->w->counters.timestamps_out_of_range, 1,
+                              memory_order_relaxed);
+    r = ks_column_append_null(&c[3]);
+  } else {
+    r = ks_column_append_i64(&c[3], ts * 1000);
+  }
+  c += 4;
+  if (r == 0 && tc->key_format != KS_KEY_NONE)
+    r = ks_keyhdr_append_key(c++, tc->key_format, m->key, m->key_len, rej);
+  if (r == 0 && tc->headers_column) {
+    ks_header h[KS_MAX_HEADERS];
+    size_t n = 0;
+    rd_kafka_headers_t *hs = NULL;
+    if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      while (n < KS_MAX_HEADERS &&
+             rd_kafka_header_get_all(hs, n, &h[n].name, &h[n].value,
+                                     &h[n].len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n++;
+    if (n == KS_MAX_HEADERS && hs && rd_kafka_header_cnt(hs) > n) {
+      ks_reject_clear(rej);
+      rej->code = r = KS_EINVALID;
+      rej->reason = KS_REASON_TOO_LARGE;
+      snprintf(rej->message, sizeof rej->message,
+               "the record has %zu headers; the headers column holds at "
+               "most %d",
+               rd_kafka_header_cnt(hs), KS_MAX_HEADERS);
+    } else {
+      r = ks_keyhdr_append_headers(c, h, n, rej);
+    }
+  }
+  return r;
+}
+
+static int has_header(void *arg, const char *name) {
+  const rd_kafka_message_t *m = arg;
+  rd_kafka_headers_t *hs = NULL;
+  const void *v;
+  size_t n;
+  return rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+         rd_kafka_header_get_last(hs, name, &v, &n) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 /* A record for the log: printable ASCII as is, other bytes as \xHH, at
@@ -256,6 +332,30 @@ static void count_reject(ks_table_writer *tw, const ks_partition *p,
                 dlq);
 }
 
+/* Schemaless: learns the fields of m's record as the table sees it,
+ * after its transforms. */
+static int learn(ks_table_writer *tw, const rd_kafka_message_t *m,
+                 const ks_xf_meta *meta, ks_reject *rej) {
+  const ks_conf_table *tc = tw->t->conf;
+  if (tc->ntransforms == 0)
+    return ks_schemaless_learn(tw->t, tw->ls, m->payload, m->len, rej);
+  ks_buf text;
+  ks_buf_init(&text, 0);
+  int r = ks_xf_render(tc->transforms, tc->ntransforms, m->payload, m->len,
+                       meta, &text);
+  if (r == 0)
+    r = ks_schemaless_learn(tw->t, tw->ls, text.data, text.len, rej);
+  else { /* the decoder's pass got through these transforms: not expected */
+    ks_reject_clear(rej);
+    rej->code = r = KS_EINVALID;
+    rej->reason = KS_REASON_TRANSFORM;
+    snprintf(rej->message, sizeof rej->message,
+             "the transforms did not give the record again for learning");
+  }
+  ks_buf_free(&text);
+  return r;
+}
+
 /* The batch record m of partition p belongs to, opened on first use:
  * the table's one batch (delta), or p's own (parquet, jsonl). */
 static ks__batch *batch_for(ks_table_writer *tw, ks_partition *p) {
@@ -309,19 +409,48 @@ again:;
   if (tw->direct && (f = ks__tw_file(tw, b, p, "", m->offset)) == NULL)
     return KS_EIO;
   ks_rowgroup_mark_row(&tw->stage);
-  if (m->payload == NULL) {
+  int skip = 0;
+  if (tc->ntransforms &&
+      !ks_xf_keep(tc->transforms, tc->ntransforms, p->topic, m->payload == NULL,
+                  has_header, (void *)m)) {
+    skip = 1; /* a filter transform dropped it */
+    r = 0;
+  } else if (m->payload == NULL && tc->null_values == KS_NULLS_IGNORE) {
+    skip = 1;
+    r = 0;
+  } else if (m->payload == NULL) {
     reject_row(&rej, KS_EINVALID, KS_REASON_NULL_VALUE,
                ": record value is null (tombstone)");
     r = KS_EINVALID;
+    if (tc->null_values == KS_NULLS_FAIL) {
+      ks_log_error("table %s: %s[%d]@%lld is a tombstone (null value) and "
+                   "null_values is fail: stopping (set null_values: ignore "
+                   "to skip tombstones, or dlq to reject them)",
+                   tc->name, p->topic, (int)p->partition,
+                   (long long)m->offset);
+      return KS_ESTOPPED;
+    }
   } else {
-    r = ks_decoder_feed(tw->dec, m->payload, m->len, &rej);
+    ks_xf_meta meta = {p->topic, p->partition, m->offset,
+                       rd_kafka_message_timestamp(m, NULL)};
+    if (tc->value_format != KS_VALUE_FORMAT_JSON) {
+      r = ks__tw_feed_wire(tw, m, &rej);
+      if (r == KS_EAGAIN) { /* the lane holds m until the registry answers */
+        ks_rowgroup_rollback_row(&tw->stage);
+        return r;
+      }
+    } else {
+      r = ks_decoder_feed_meta(tw->dec, m->payload, m->len, &meta, &rej);
+    }
+    if (r == KS_DECODE_SKIPPED) {
+      skip = 1; /* a transform dropped it (a Debezium delete) */
+      r = 0;
+    }
     if (r == KS_ENEWFIELD) {
       /* Each pass installs a newer generation or meets one another
        * worker installed; a record that still has fields outside the
        * columns after a few is refused rather than looping. */
-      if (learnt++ < 4 &&
-          (r = ks_schemaless_learn(tw->t, tw->ls, m->payload, m->len,
-                                   &rej)) == 0) {
+      if (learnt++ < 4 && (r = learn(tw, m, &meta, &rej)) == 0) {
         use_newest(tw);
         goto again;
       }
@@ -334,20 +463,30 @@ again:;
       /* the columns' types are all a learnt schema asserts */
       rej.reason = KS_REASON_TYPE_CONFLICT;
     }
-    if (r == 0 && (r = append_meta(tw, m, p->topic)) != 0) {
+    if (r == 0 && !skip && (r = append_meta(tw, m, p->topic, &rej)) != 0) {
       ks_rowgroup_rollback_row(&tw->stage);
-      reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
-      snprintf(rej.message, sizeof rej.message,
-               ": row does not fit the row group buffers (%s)", ks_strerror(r));
+      if (r != KS_EINVALID) {
+        reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
+        snprintf(rej.message, sizeof rej.message,
+                 ": row does not fit the row group buffers (%s)",
+                 ks_strerror(r));
+      }
     }
   }
-  if (r == 0) {
+  if (skip) {
+    ks_rowgroup_rollback_row(&tw->stage);
+    /* counted, and its offset moves on with the batch like any other */
+    atomic_fetch_add_explicit(&tw->w->tc[tw->t->index].skipped, 1,
+                              memory_order_relaxed);
+  } else if (r == 0) {
     ks_rowgroup_commit_row(&tw->stage);
     if (!tw->direct)
       r = ks__tw_route_row(tw, b, p, m);
     else
       f->rows++;
-    if (r) {
+    if (r == KS_EINVALID) {
+      reject_row(&rej, r, KS_REASON_PARTITION_VALUE, tw->route_err);
+    } else if (r) {
       reject_row(&rej, r, KS_REASON_TOO_LARGE, "");
       snprintf(rej.message, sizeof rej.message,
                ": row does not fit its partition's buffers (%s)",
@@ -364,7 +503,7 @@ again:;
   p->batch_last = m->offset;
   b->records++;
   int64_t ts = rd_kafka_message_timestamp(m, NULL);
-  if (ts > b->newest_ts_ms)
+  if (ts > b->newest_ts_ms && ts <= KS_TIMESTAMP_MAX_MS)
     b->newest_ts_ms = ts;
 
   if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)

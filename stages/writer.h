@@ -57,6 +57,12 @@ size_t ks_table_writer_error_bytes(const ks_table_writer *tw);
 void ks_table_writer_release(ks_table_writer *tw);
 /* Flushed sets not yet back from the committer (uploading or committing). */
 int ks_table_writer_inflight(const ks_table_writer *tw);
+/* Bytes the flushed sets at the committer hold (their add actions and
+ * stats, estimated), for the memory budget. */
+uint64_t ks_table_writer_uncommitted_bytes(const ks_table_writer *tw);
+/* Monotonic ms at which the oldest batch not yet committed (open,
+ * flushing or at the committer) took its first record; 0: none. */
+uint64_t ks_table_writer_oldest_ms(const ks_table_writer *tw);
 /* Drops the open batch -- buffered rows and the open file -- without
  * committing it (a rewind: stages/rewind.h). */
 void ks_table_writer_discard(ks_table_writer *tw);

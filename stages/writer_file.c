@@ -1,5 +1,6 @@
 #include "base/log.h"
 #include "stages/writer_int.h"
+#include "stages/record/transform.h"
 #include "stages/table/partitioner.h"
 #include "stages/source.h"
 #include "stages/table/schemaless.h"
@@ -236,9 +237,25 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
                              &tw->vals, tw->isnull);
   if (r == 0)
     r = ks_buf_cstr(&tw->dir);
+  if (r == 0)
+    r = ks_partition_dir_check((const char *)tw->dir.data, tw->dir.len,
+                               tw->route_err, sizeof tw->route_err);
   ks__pfile *f =
       r ? NULL : ks__tw_file(tw, b, p, (char *)tw->dir.data, m->offset);
-  if (f && f->jl) {
+  if (f && f->jl && tw->t->conf->ntransforms) {
+    /* the line is the record the table validated: transformed */
+    ks_xf_meta meta = {p->topic, p->partition, m->offset,
+                       rd_kafka_message_timestamp(m, NULL)};
+    ks_buf text;
+    ks_buf_init(&text, 0);
+    r = ks_xf_render(tw->t->conf->transforms, tw->t->conf->ntransforms,
+                     m->payload, m->len, &meta, &text);
+    if (r == 0)
+      r = ks_jsonl_write(f->jl, text.data, text.len);
+    else
+      r = KS_EINVALID;
+    ks_buf_free(&text);
+  } else if (f && f->jl) {
     r = ks_jsonl_write(f->jl, m->payload, m->len);
   } else if (f) {
     size_t before = ks_rowgroup_bytes(f->rg);
@@ -473,6 +490,12 @@ void ks__tw_drop_files(ks_table_writer *tw) {
 
 /* ---- the set's way out -------------------------------------------------- */
 
+/* What a flushed set holds until it is committed: its add actions with
+ * their paths and stats (about a KiB each) and its partitions' ranges. */
+static uint64_t set_bytes(const ks_flushed_set *fs) {
+  return sizeof *fs + (uint64_t)fs->nadds * 1024 + (uint64_t)fs->nparts * 64;
+}
+
 /* One completion, one consequence: the writer counts what it wrote and
  * lets go of the set; the lane decides what the result means. */
 static void on_committed(ks_msg *m) {
@@ -480,6 +503,12 @@ static void on_committed(ks_msg *m) {
   ks_table_writer *tw = fs->tw;
   ks_lane *w = tw->w;
   tw->uncommitted--;
+  for (size_t i = 0; i < tw->nsent; i++)
+    if (tw->sent[i].fs == fs) {
+      tw->sent_bytes -= tw->sent[i].bytes;
+      tw->sent[i] = tw->sent[--tw->nsent];
+      break;
+    }
   if (fs->status == 0) {
     ks_table_counters *tc = &w->tc[tw->t->index];
     atomic_fetch_add_explicit(&w->counters.written, fs->rows,
@@ -519,6 +548,15 @@ void ks__tw_send_ready(ks_table_writer *tw) {
     b->nadds = 0;
     free_batch(b);
     tw->uncommitted++;
+    if (tw->nsent == tw->capsent) {
+      tw->capsent = tw->capsent ? 2 * tw->capsent : 8;
+      tw->sent = ks_realloc(tw->sent, tw->capsent * sizeof *tw->sent);
+    }
+    struct ks__sent *sn = &tw->sent[tw->nsent++];
+    sn->ms = fs->consumed_ms;
+    sn->bytes = set_bytes(fs);
+    sn->fs = fs;
+    tw->sent_bytes += sn->bytes;
     if (tw->format == KS_FORMAT_DELTA) {
       ks_committer_send(fs, on_committed);
     } else {

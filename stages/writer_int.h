@@ -111,11 +111,30 @@ struct ks_table_writer {
   struct ks__sweep *sweep; /* removing old recorded cuts, or NULL */
   uint64_t swept_ms;       /* when the last sweep started (monotonic) */
   int uncommitted; /* sets at the committer */
+  /* each set at the committer: its consumed_ms and estimated size */
+  struct ks__sent {
+    uint64_t ms, bytes;
+    const void *fs;
+  } *sent;
+  size_t nsent, capsent;
+  uint64_t sent_bytes; /* their sum */
   uint64_t seq;
   uint64_t rejects_logged;
   ks_buf dir, vals; /* the current row's partition */
+  char route_err[256]; /* why the current row has no partition (a value
+                          that cannot be a path), for its reject */
   uint8_t *isnull;
+  struct ks__tw_wire *wire; /* value_format json_schema/avro, else NULL */
 };
+
+/* ---- writer_wire.c: Schema Registry records (value_format) ---- */
+/* Decodes m's value through its wire prefix and registry schema into the
+ * stage: 0, KS_EINVALID with rej, or KS_EAGAIN while the schema is being
+ * fetched (the caller holds m and the partition; the lane replays them
+ * once the registry has answered). */
+int ks__tw_feed_wire(ks_table_writer *tw, const rd_kafka_message_t *m,
+                     ks_reject *rej);
+void ks__tw_wire_free(ks_table_writer *tw);
 
 /* The open file of batch b for directory dir (opened, first record at
  * offset, when there is none). NULL only when storage refused to start. */

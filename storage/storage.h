@@ -108,6 +108,15 @@ extern ks_storage_stats ks_storage_stats_g;
 void ks_storage_note(int reachable, uint64_t bytes);
 /* Whether the most recent operation reached storage (1 before any). */
 int ks_storage_reachable(void);
+/* A refusal no retry heals (S3: a 4xx other than 404/408/409/412/429 and
+ * the throttling codes, e.g. 403 AccessDenied; fs: permission denied, a
+ * read-only or full device): what was refused, for /readyz. */
+void ks_storage_note_refused(const char *what);
+/* A write storage accepted: the refusal streak ends. */
+void ks_storage_note_accepted(void);
+/* Refusals in a row (0 since the last accepted write); the newest one's
+ * text into why. Thread-safe. */
+int ks_storage_refused(char *why, size_t n);
 
 /* Opens the backend for a storage URL (file:///abs/path or
  * s3://bucket/prefix) on a loop (storage/open.c, the factory). s3: the storage.s3 settings (NULL for

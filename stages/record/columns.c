@@ -419,10 +419,17 @@ ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
   ks_pq_node *top = ks_pq_schema_root(t);
   for (uint32_t k = 0; k < root->nkids; k++)
     build_pq(top, root->kids[k]);
-  for (size_t e = 0; e < nextra; e++)
-    ks_pq_add_leaf(top, extra[e].name,
-                   extra[e].nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED,
-                   extra[e].type);
+  for (size_t e = 0; e < nextra; e++) {
+    ks_pq_repetition rep = extra[e].nullable ? KS_PQ_OPTIONAL : KS_PQ_REQUIRED;
+    if (extra[e].shape == KS_SHAPE_MAP_STR)
+      ks_pq_add_leaf(ks_pq_add_map(top, extra[e].name, rep), "value",
+                     KS_PQ_OPTIONAL, KS_COL_STRING);
+    else if (extra[e].shape == KS_SHAPE_LIST_STR)
+      ks_pq_add_leaf(ks_pq_add_list(top, extra[e].name, rep), "element",
+                     KS_PQ_REQUIRED, KS_COL_STRING);
+    else
+      ks_pq_add_leaf(top, extra[e].name, rep, extra[e].type);
+  }
   if (ks_pq_schema_finish(t)) { /* the mapping checked levels: a bug */
     snprintf(err, errlen, "%s: the table's Parquet schema is invalid",
              ks_js_name(s->js));
@@ -543,6 +550,12 @@ static uint32_t renumber(ks__shnode *x, uint32_t next) {
 int ks_schema_conform(ks_schema *s, const ks_pq_schema *table, char *err,
                       size_t errlen) {
   conform_node(s->shroot, ks_pq_schema_root((ks_pq_schema *)table));
+  return ks__schema_remap(s, err, errlen);
+}
+
+int ks__schema_remap(ks_schema *s, char *err, size_t errlen) {
+  if (s->pq == NULL) /* no data columns */
+    return 0;
   renumber(s->shroot, 0);
   ks_pq_schema *pq = ks_schema_table_tree(s, NULL, 0, err, errlen);
   if (pq == NULL)

@@ -14,6 +14,7 @@
 #include "stages/record/decode.h"
 #include "jsonschema/jsonschema.h"
 #include "stages/record/shred.h"
+#include "stages/record/transform.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -120,26 +121,110 @@ struct ks_decoder {
   const uint8_t *in;
   size_t in_len, last_off, max_record;
   int refuse_dropped; /* ks_decoder_set_refuse_dropped */
+  int caller_marks;   /* ks_decoder_set_caller_marks */
+  ks_xf *xf;          /* the table's transforms, NULL: none */
   ks_reject scratch;
 };
 
-/* Each callback: the validator checks the event, then the shredder
- * appends it; a nonzero return from either stops the parse. */
-static int on_null(void *ctx) {
+/* The sink: the validator checks each event, then the shredder appends
+ * it; a zero return (yajl's "stop") from either ends the parse. The
+ * parser's callbacks below check the text and call these directly, or
+ * hand the events to the transforms (transform.h), whose last stage
+ * calls them through sink_callbacks. */
+static int sink_null(void *ctx) {
   ks_decoder *d = ctx;
   return !ks_js_null(&d->v) && !ks__sh_null(&d->sh);
 }
 
-static int on_boolean(void *ctx, int b) {
+static int sink_boolean(void *ctx, int b) {
   ks_decoder *d = ctx;
   return !ks_js_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
 }
 
-static int on_number(void *ctx, const char *t, size_t n) {
+static int sink_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
   ks_js_num num;
   ks_js_num_parse(&num, t, n);
   return !ks_js_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
+}
+
+static int sink_string_ncp(ks_decoder *d, const uint8_t *s, size_t n,
+                           size_t ncp) {
+  ks_js_str str = {.p = s, .len = n, .ncp = ncp};
+  return !ks_js_string(&d->v, &str) && !ks__sh_string(&d->sh, s, n);
+}
+
+static int sink_key_ncp(ks_decoder *d, const uint8_t *k, size_t n, size_t ncp) {
+  return !ks_js_key(&d->v, k, n, ncp) && !ks__sh_key(&d->sh, k, n);
+}
+
+static int sink_open(ks_decoder *d, int is_array) {
+  return !ks_js_open(&d->v, is_array) && !ks__sh_open(&d->sh, is_array);
+}
+
+static int sink_close(ks_decoder *d) {
+  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
+    return 0;
+  ks_js_pop(&d->v);
+  return 1;
+}
+
+/* Text a transform made (a renamed key, an added value) or passed on:
+ * UTF-8 was checked where it came from; only its length in code points
+ * is new. */
+static size_t ncp_of(const uint8_t *s, size_t n) {
+  size_t ncp = 0;
+  for (size_t i = 0; i < n; i++)
+    ncp += (s[i] & 0xc0) != 0x80;
+  return ncp;
+}
+
+static int sink_string(void *ctx, const unsigned char *s, size_t n) {
+  return sink_string_ncp(ctx, s, n, ncp_of(s, n));
+}
+static int sink_key(void *ctx, const unsigned char *k, size_t n) {
+  return sink_key_ncp(ctx, k, n, ncp_of(k, n));
+}
+static int sink_start_map(void *ctx) {
+  return sink_open(ctx, 0);
+}
+static int sink_start_array(void *ctx) {
+  return sink_open(ctx, 1);
+}
+static int sink_end(void *ctx) {
+  return sink_close(ctx);
+}
+
+static const yajl_callbacks sink_callbacks = {
+    .yajl_null = sink_null,
+    .yajl_boolean = sink_boolean,
+    .yajl_number = sink_number,
+    .yajl_string = sink_string,
+    .yajl_start_map = sink_start_map,
+    .yajl_map_key = sink_key,
+    .yajl_end_map = sink_end,
+    .yajl_start_array = sink_start_array,
+    .yajl_end_array = sink_end,
+};
+
+/* The parser's callbacks: to the transforms when the table has some,
+ * else straight to the sink. */
+static int on_null(void *ctx) {
+  ks_decoder *d = ctx;
+  return d->xf ? ks_xf_callbacks()->yajl_null(ks_xf_entry(d->xf))
+               : sink_null(d);
+}
+
+static int on_boolean(void *ctx, int b) {
+  ks_decoder *d = ctx;
+  return d->xf ? ks_xf_callbacks()->yajl_boolean(ks_xf_entry(d->xf), b)
+               : sink_boolean(d, b);
+}
+
+static int on_number(void *ctx, const char *t, size_t n) {
+  ks_decoder *d = ctx;
+  return d->xf ? ks_xf_callbacks()->yajl_number(ks_xf_entry(d->xf), t, n)
+               : sink_number(d, t, n);
 }
 
 static int hexval(uint8_t c) {
@@ -208,48 +293,54 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
 
 static int on_string(void *ctx, const unsigned char *s, size_t n) {
   ks_decoder *d = ctx;
-  ks_js_str str = {.p = s, .len = n};
-  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str))
+  size_t ncp;
+  if (!text_ok(d, s, n, &ncp, 0))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  return !ks__sh_string(&d->sh, s, n);
+  return d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
+               : sink_string_ncp(d, s, n, ncp);
 }
 
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp))
+  if (!text_ok(d, k, n, &ncp, 1))
     return 0;
   d->last_off = yajl_get_bytes_consumed(d->h);
-  return !ks__sh_key(&d->sh, k, n);
+  return d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
+               : sink_key_ncp(d, k, n, ncp);
 }
 
 static int on_open(ks_decoder *d, int is_array) {
-  if (ks_js_open(&d->v, is_array))
-    return 0;
-  d->last_off = yajl_get_bytes_consumed(d->h);
-  return !ks__sh_open(&d->sh, is_array);
+  d->sh.at = d->last_off = yajl_get_bytes_consumed(d->h);
+  if (d->xf)
+    return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
+                    : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
+  return sink_open(d, is_array);
 }
 
-static int on_close(ks_decoder *d) {
-  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
-    return 0;
-  ks_js_pop(&d->v);
-  d->last_off = yajl_get_bytes_consumed(d->h);
-  return 1;
+static int on_close(ks_decoder *d, int is_array) {
+  d->sh.at = yajl_get_bytes_consumed(d->h);
+  int ok = d->xf ? is_array ? ks_xf_callbacks()->yajl_end_array(
+                                  ks_xf_entry(d->xf))
+                            : ks_xf_callbacks()->yajl_end_map(
+                                  ks_xf_entry(d->xf))
+                 : sink_close(d);
+  d->last_off = d->sh.at;
+  return ok;
 }
 
 static int on_start_map(void *ctx) {
   return on_open(ctx, 0);
 }
 static int on_end_map(void *ctx) {
-  return on_close(ctx);
+  return on_close(ctx, 0);
 }
 static int on_start_array(void *ctx) {
   return on_open(ctx, 1);
 }
 static int on_end_array(void *ctx) {
-  return on_close(ctx);
+  return on_close(ctx, 1);
 }
 
 /* yajl_number replaces yajl_integer/yajl_double: the text lets integers be
@@ -291,6 +382,7 @@ void ks_decoder_free(ks_decoder *d) {
   ks_free(d->arena.mem);
   ks_free(d->arena.spills);
   ks__sh_free(&d->sh);
+  ks_xf_free(d->xf);
   ks_js_validator_free(&d->v);
   ks_free(d->marks);
   ks_free(d);
@@ -300,11 +392,23 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
   d->refuse_dropped = on;
 }
 
+void ks_decoder_set_caller_marks(ks_decoder *d, int on) {
+  d->caller_marks = on;
+}
+
+void ks_decoder_set_transforms(ks_decoder *d, const ks_conf_transform *xs,
+                               size_t n) {
+  ks_xf_free(d->xf);
+  d->xf = ks_xf_new(xs, n, &sink_callbacks, d);
+}
+
 void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
   d->max_record = bytes;
 }
 
 static void mark(ks_decoder *d) {
+  if (d->caller_marks)
+    return;
   for (size_t i = 0; i < d->ncols; i++) {
     const ks_column *c = &d->cols[i];
     d->marks[i] = (colmark){c->values.len, c->lens.len, c->defs.len,
@@ -313,6 +417,11 @@ static void mark(ks_decoder *d) {
 }
 
 static void rollback(ks_decoder *d) {
+  if (d->caller_marks) {
+    for (size_t i = 0; i < d->ncols; i++)
+      ks_column_rollback(&d->cols[i]);
+    return;
+  }
   for (size_t i = 0; i < d->ncols; i++) {
     ks_column *c = &d->cols[i];
     ks_buf_truncate(&c->values, d->marks[i].values);
@@ -362,6 +471,11 @@ static void parse_error(ks_decoder *d, ks_reject *r, size_t at) {
 
 int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
                     ks_reject *r) {
+  return ks_decoder_feed_meta(d, json, len, NULL, r);
+}
+
+int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
+                         const ks_xf_meta *meta, ks_reject *r) {
   if (r == NULL)
     r = &d->scratch;
   r->code = 0;
@@ -389,9 +503,14 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   d->in_len = len;
   d->last_off = 0;
   ks__sh_reset(&d->sh);
+  /* free-form values are copied from the record's text, unless transforms
+   * stand between the text and the shredder */
+  d->sh.text = d->xf ? NULL : json;
   arena_reset(&d->arena);
   /* yajl's defaults are the strict ones we want: UTF-8 checked, no
    * comments, no trailing garbage, exactly one value. */
+  if (d->xf)
+    ks_xf_begin(d->xf, meta);
   d->h = yajl_alloc(&callbacks, &d->afs, d);
   yajl_status st = yajl_parse(d->h, json, len);
   int at_end = 0;
@@ -399,7 +518,13 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     st = yajl_complete_parse(d->h);
     at_end = 1;
   }
-  if (st == yajl_status_error)
+  int xs = d->xf ? ks_xf_status(d->xf) : 0;
+  if (xs == KS_XF_FAILED) {
+    r->code = KS_EINVALID;
+    r->reason = KS_REASON_TRANSFORM;
+    snprintf(r->message, sizeof r->message, "%s", ks_xf_error(d->xf));
+    st = yajl_status_client_canceled;
+  } else if (st == yajl_status_error)
     parse_error(d, r, at_end ? len : yajl_get_bytes_consumed(d->h));
   else if (st != yajl_status_ok && d->err.code)
     take_error(d, r);
@@ -411,6 +536,17 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
     snprintf(r->message, sizeof r->message,
              "%u values in fields the table has no column for",
              (unsigned)d->sh.dropped);
+    rollback(d);
+    return r->code;
+  }
+  if (st == yajl_status_ok && xs == KS_XF_DROPPED) {
+    rollback(d);
+    return KS_DECODE_SKIPPED;
+  }
+  if (st == yajl_status_ok && d->cols && d->schema->checks &&
+      ks__checks_run(d->schema, d->cols, r->message, sizeof r->message)) {
+    r->code = KS_EINVALID;
+    r->reason = KS_REASON_CONSTRAINT;
     rollback(d);
     return r->code;
   }
@@ -431,4 +567,95 @@ int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
   int rc = ks_decoder_feed(d, json, len, r);
   ks_decoder_free(d);
   return rc;
+}
+
+/* ---- events from decoders of other encodings (avro.c) ---- */
+
+/* The same checks and appends as the yajl callbacks above, for a decoder
+ * that produces the events itself: strings are never escaped there, so
+ * only their UTF-8 is checked. */
+void ks__decoder_begin(ks_decoder *d) {
+  d->err.code = 0;
+  d->reason = KS_REASON_NONE;
+  d->sh.reason = KS_REASON_NONE;
+  ks_js_validator_reset(&d->v, &d->err);
+  mark(d);
+  d->in = NULL;
+  d->in_len = 0;
+  ks__sh_reset(&d->sh);
+}
+
+int ks__decoder_null(ks_decoder *d) {
+  return on_null(d) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_bool(ks_decoder *d, int b) {
+  return on_boolean(d, b) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_number(ks_decoder *d, const char *text, size_t n) {
+  return on_number(d, text, n) ? 0 : KS_EINVALID;
+}
+
+int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n) {
+  ks_js_str str = {.p = s, .len = n};
+  if (!text_ok(d, s, n, &str.ncp, 0) || ks_js_string(&d->v, &str) ||
+      ks__sh_string(&d->sh, s, n))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n) {
+  size_t ncp;
+  if (!text_ok(d, k, n, &ncp, 1) || ks_js_key(&d->v, k, n, ncp) ||
+      ks__sh_key(&d->sh, k, n))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_open(ks_decoder *d, int is_array) {
+  if (ks_js_open(&d->v, is_array) || ks__sh_open(&d->sh, is_array))
+    return KS_EINVALID;
+  return 0;
+}
+
+int ks__decoder_close(ks_decoder *d) {
+  if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
+    return KS_EINVALID;
+  ks_js_pop(&d->v);
+  return 0;
+}
+
+int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg) {
+  if (d->err.code == 0) {
+    d->reason = reason;
+    ks_js_fail(&d->v, KS_EPARSE, 0, KS_KEYWORD_NONE, "%s", msg);
+  }
+  return KS_EINVALID;
+}
+
+int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
+  if (r == NULL)
+    r = &d->scratch;
+  ks_reject_clear(r);
+  if (!failed && d->refuse_dropped && d->sh.dropped) {
+    r->code = KS_ENEWFIELD;
+    r->reason = KS_REASON_NEW_FIELD;
+    snprintf(r->message, sizeof r->message,
+             "%u values in fields the table has no column for",
+             (unsigned)d->sh.dropped);
+    rollback(d);
+    return r->code;
+  }
+  if (!failed)
+    return 0;
+  if (d->err.code)
+    take_error(d, r);
+  else {
+    r->code = KS_EPARSE;
+    r->reason = KS_REASON_MALFORMED_JSON;
+    snprintf(r->message, sizeof r->message, "malformed record");
+  }
+  rollback(d);
+  return r->code;
 }

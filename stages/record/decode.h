@@ -13,6 +13,7 @@
 
 #include "stages/record/reject.h"
 #include "stages/record/schema.h"
+#include "stages/record/transform.h"
 #include "storage/parquet/column.h"
 
 typedef struct ks_decoder ks_decoder;
@@ -35,6 +36,12 @@ void ks_decoder_set_max_record(ks_decoder *d, size_t bytes);
  * caller learns the field (stages/schemaless.h) and feeds it again. */
 void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
 
+/* The caller marks the decoder's columns before every feed
+ * (ks_rowgroup_mark_row on the row group, as the table writer does): a
+ * failed record is rolled back to those marks, and the decoder saves no
+ * marks of its own (a loop over every column per record, saved). */
+void ks_decoder_set_caller_marks(ks_decoder *d, int on);
+
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;
  * the caller appends the other columns and commits the row. On failure the
@@ -43,8 +50,38 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
 int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
                     ks_reject *rej);
 
+/* The table's transforms (transform.h), applied between the parser and
+ * the validator: the schema describes the transformed record. xs
+ * outlives the decoder. */
+void ks_decoder_set_transforms(ks_decoder *d, const ks_conf_transform *xs,
+                               size_t n);
+/* ks_decoder_feed with the Kafka record's coordinates (insert_field);
+ * meta may be NULL. Returns KS_DECODE_SKIPPED when a transform dropped
+ * the record (the columns are as before; not a reject). A transform that
+ * cannot apply rejects the record with reason transform. */
+#define KS_DECODE_SKIPPED 1
+int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
+                         const ks_xf_meta *meta, ks_reject *rej);
+
 /* Validates without shredding (ksink validate). Same verdicts. */
 int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
                        ks_reject *rej);
+
+/* ---- for decoders of other encodings (stages/record/avro.c) ----
+ * They produce the value events themselves and drive the same validator
+ * and shredder: begin, one call per event (each 0, or KS_EINVALID with
+ * the failure recorded; stop at the first), then end, which returns and
+ * fills r as ks_decoder_feed does and rolls the columns back on failure.
+ * ks__decoder_fail records a failure of the encoding itself. */
+void ks__decoder_begin(ks_decoder *d);
+int ks__decoder_null(ks_decoder *d);
+int ks__decoder_bool(ks_decoder *d, int b);
+int ks__decoder_number(ks_decoder *d, const char *text, size_t n);
+int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n);
+int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n);
+int ks__decoder_open(ks_decoder *d, int is_array);
+int ks__decoder_close(ks_decoder *d);
+int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg);
+int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r);
 
 #endif

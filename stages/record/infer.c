@@ -6,6 +6,7 @@
  * handful of times per field.
  */
 #include "stages/record/infer.h"
+#include "stages/record/shred.h"
 
 #include "base/jsontext.h"
 #include "base/jsontree.h"
@@ -44,6 +45,8 @@ ks_infer_node *ks_infer_root(void) {
 ks_infer_node *ks_infer_copy(const ks_infer_node *n) {
   ks_infer_node *c = node_new(n->kind, n->name);
   c->nullable = n->nullable;
+  c->precision = n->precision;
+  c->scale = n->scale;
   for (size_t i = 0; i < n->nkids; i++)
     add_kid(c, ks_infer_copy(n->kids[i]));
   return c;
@@ -71,9 +74,10 @@ size_t ks_infer_nleaves(const ks_infer_node *n) {
 }
 
 static const char *kind_name(ks_infer_kind k) {
-  static const char *const names[] = {"long",      "double", "string",
-                                      "boolean",   "timestamp", "date",
-                                      "struct",    "array",  "map"};
+  static const char *const names[] = {
+      "long",  "double", "string", "boolean", "timestamp", "date",
+      "struct", "array", "map",    "integer", "byte",      "short",
+      "float", "binary", "decimal", "timestamp_ntz"};
   return names[k];
 }
 
@@ -98,17 +102,26 @@ static int from_pq(const ks_pq_node *p, ks_buf *path, ks_infer_node **out,
     case KS_COL_BOOLEAN: k = KS_INF_BOOLEAN; break;
     case KS_COL_TIMESTAMP: k = KS_INF_TIMESTAMP; break;
     case KS_COL_DATE: k = KS_INF_DATE; break;
+    case KS_COL_INT8: k = KS_INF_BYTE; break;
+    case KS_COL_INT16: k = KS_INF_SHORT; break;
+    case KS_COL_FLOAT: k = KS_INF_FLOAT; break;
+    case KS_COL_BINARY: k = KS_INF_BINARY; break;
+    case KS_COL_TIMESTAMP_NTZ: k = KS_INF_TIMESTAMP_NTZ; break;
     default: r = KS_EUNSUPPORTED;
     }
-    if (p->precision)
-      r = KS_EUNSUPPORTED;
-    if (r)
+    if (p->precision) {
+      k = KS_INF_DECIMAL;
+      r = 0;
+    }
+    if (r) {
       snprintf(err, errlen,
-               "column %.*s is a %s, which schemaless mode does not write",
-               (int)path->len, (const char *)path->data,
-               p->precision ? "decimal" : "32-bit integer");
-    else
+               "column %.*s has a type schemaless mode does not write",
+               (int)path->len, (const char *)path->data);
+    } else {
       n = node_new(k, p->name);
+      n->precision = p->precision;
+      n->scale = p->scale;
+    }
   } else if (p->group == KS_PQ_STRUCT) {
     n = node_new(KS_INF_STRUCT, p->name);
     for (size_t i = 0; r == 0 && i < p->nchildren; i++) {
@@ -248,7 +261,14 @@ static const char *value_name(int kind) {
 static int holds(ks_infer_kind col, int val) {
   switch (col) {
   case KS_INF_DOUBLE: return val == KS_INF_DOUBLE || val == KS_INF_LONG;
-  case KS_INF_INT: return val == KS_INF_LONG;
+  case KS_INF_INT:
+  case KS_INF_BYTE:
+  case KS_INF_SHORT: return val == KS_INF_LONG;
+  case KS_INF_FLOAT: return val == KS_INF_DOUBLE || val == KS_INF_LONG;
+  case KS_INF_DECIMAL:
+    return val == KS_INF_DOUBLE || val == KS_INF_LONG || val == KS_INF_STRING;
+  case KS_INF_BINARY:
+  case KS_INF_TIMESTAMP_NTZ: return val == KS_INF_STRING;
   case KS_INF_TIMESTAMP:
   case KS_INF_DATE: return val == KS_INF_STRING;
   case KS_INF_MAP: return val == KS_INF_STRUCT;
@@ -449,7 +469,8 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
 
 static int union_node(ks_infer_node *into, const ks_infer_node *from,
                       ks_buf *path, int *changed, char *err, size_t errlen) {
-  if (into->kind != from->kind) {
+  if (into->kind != from->kind || into->precision != from->precision ||
+      into->scale != from->scale) {
     snprintf(err, errlen, "column %.*s is %s here and %s in the table",
              (int)path->len, (const char *)path->data, kind_name(into->kind),
              kind_name(from->kind));
@@ -510,14 +531,29 @@ int ks_infer_union(ks_infer_node *into, const ks_infer_node *from,
 
 static void schema_of(const ks_infer_node *n, int nullable, ks_buf *out) {
   static const char *const json_types[] = {
-      "integer", "number", "string", "boolean", "string",
-      "string",  "object", "array",  "object", "integer"};
+      "integer", "number", "string", "boolean", "string",  "string",
+      "object",  "array",  "object", "integer", "integer", "integer",
+      "number",  "string", "number", "string"};
   const char *t = json_types[n->kind];
+  /* a decimal takes its text too ("12.30"): exact where a JSON number
+   * might pass through a double on the producer's side */
+  const char *also = n->kind == KS_INF_DECIMAL ? ",\"string\"" : "";
   if (nullable)
-    ks_buf_appendf(out, "{\"type\":[\"%s\",\"null\"]", t);
+    ks_buf_appendf(out, "{\"type\":[\"%s\"%s,\"null\"]", t, also);
+  else if (*also)
+    ks_buf_appendf(out, "{\"type\":[\"%s\"%s]", t, also);
   else
     ks_buf_appendf(out, "{\"type\":\"%s\"", t);
   switch (n->kind) {
+  case KS_INF_BYTE:
+    ks_buf_append_str(out, ",\"minimum\":-128,\"maximum\":127");
+    break;
+  case KS_INF_SHORT:
+    ks_buf_append_str(out, ",\"minimum\":-32768,\"maximum\":32767");
+    break;
+  case KS_INF_BINARY:
+    ks_buf_append_str(out, ",\"contentEncoding\":\"base64\"");
+    break;
   case KS_INF_INT: /* the bounds make stages/record/columns.c pick INT32 */
     ks_buf_append_str(out, ",\"minimum\":-2147483648,\"maximum\":2147483647");
     break;
@@ -563,6 +599,39 @@ static void schema_of(const ks_infer_node *n, int nullable, ks_buf *out) {
   ks_buf_append_byte(out, '}');
 }
 
+/* The JSON Schema says how a value is checked; the columns.c mapping of it
+ * gives byte, short, float, binary and timestamp_ntz columns the nearest
+ * JSON type (long, double, string) and a decimal that also takes text a
+ * JSON text column. Their leaves are given the table's exact type here,
+ * walking the shred tree beside the inference tree (the same fields in
+ * the same order). */
+static void retype(const ks_infer_node *n, ks__shnode *x, int *retyped) {
+  ks_coltype t;
+  switch (n->kind) {
+  case KS_INF_BYTE: t = KS_COL_INT8; break;
+  case KS_INF_SHORT: t = KS_COL_INT16; break;
+  case KS_INF_FLOAT: t = KS_COL_FLOAT; break;
+  case KS_INF_BINARY: t = KS_COL_BINARY; break;
+  case KS_INF_TIMESTAMP_NTZ: t = KS_COL_TIMESTAMP_NTZ; break;
+  case KS_INF_DECIMAL:
+    t = n->precision <= 9    ? KS_COL_INT32
+        : n->precision <= 18 ? KS_COL_INT64
+                             : KS_COL_STRING;
+    break;
+  default: {
+    size_t k = n->nkids < x->nkids ? n->nkids : x->nkids;
+    for (size_t i = 0; i < k; i++)
+      retype(n->kids[i], x->kids[i], retyped);
+    return;
+  }
+  }
+  x->kind = KS__SH_LEAF;
+  x->type = t;
+  x->precision = n->kind == KS_INF_DECIMAL ? n->precision : 0;
+  x->scale = n->kind == KS_INF_DECIMAL ? n->scale : 0;
+  *retyped = 1;
+}
+
 void ks_infer_json_schema(const ks_infer_node *root, ks_buf *out) {
   schema_of(root, 0, out);
 }
@@ -577,5 +646,12 @@ int ks_infer_compile(const ks_infer_node *root, const char *name,
   int r = ks_schema_load_opts((const char *)doc.data, doc.len, name, &o, out,
                               err, errlen);
   ks_buf_free(&doc);
+  int retyped = 0;
+  if (r == 0 && (*out)->shroot)
+    retype(root, (*out)->shroot, &retyped);
+  if (r == 0 && retyped && (r = ks__schema_remap(*out, err, errlen))) {
+    ks_schema_free(*out);
+    *out = NULL;
+  }
   return r;
 }

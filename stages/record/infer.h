@@ -39,13 +39,21 @@ typedef enum ks_infer_kind {
   KS_INF_STRUCT,
   KS_INF_ARRAY, /* kids[0]: the element */
   KS_INF_MAP,   /* only from an existing table; kids[0]: the value */
-  KS_INF_INT    /* 32-bit integer, only from an existing table */
+  KS_INF_INT,   /* 32-bit integer, only from an existing table */
+  /* only from an existing table, each its Delta type exactly: */
+  KS_INF_BYTE,   /* integers -128..127 */
+  KS_INF_SHORT,  /* integers -32768..32767 */
+  KS_INF_FLOAT,  /* numbers, rounded to float */
+  KS_INF_BINARY, /* base64 strings */
+  KS_INF_DECIMAL, /* numbers or their text, exact: precision, scale */
+  KS_INF_TIMESTAMP_NTZ /* date-time strings without offset */
 } ks_infer_kind;
 
 typedef struct ks_infer_node ks_infer_node;
 struct ks_infer_node {
   ks_infer_kind kind;
   int nullable;
+  int precision, scale; /* KS_INF_DECIMAL */
   char *name; /* "" for the root, "element" / "value" inside arrays, maps */
   ks_infer_node **kids;
   size_t nkids, cap;

@@ -20,7 +20,13 @@
   XX(TOO_LARGE, "too_large")                                                   \
   XX(NULL_VALUE, "null_value")                                                 \
   XX(TYPE_CONFLICT, "type_conflict")                                           \
-  XX(NEW_FIELD, "new_field")
+  XX(NEW_FIELD, "new_field")                                                   \
+  XX(UNKNOWN_SCHEMA_ID, "unknown_schema_id")                                   \
+  XX(BAD_WIRE_FORMAT, "bad_wire_format")                                       \
+  XX(SCHEMA_CHANGE, "schema_change")                                           \
+  XX(CONSTRAINT, "constraint")                                                 \
+  XX(PARTITION_VALUE, "partition_value")                                       \
+  XX(TRANSFORM, "transform")
 #define KS_REASON_ENUM_(n, s) KS_REASON_##n,
 /* KS_REASON_NONE: no reject (yet). */
 typedef enum ks_reason {

@@ -67,6 +67,7 @@ void ks_schema_free(ks_schema *s) {
   for (size_t i = 0; i < s->ncols; i++)
     ks_free(s->cols[i].name);
   ks_free(s->cols);
+  ks__checks_free(s->checks);
   for (size_t i = 0; i < s->nshnodes; i++) {
     ks_free(s->shnodes[i]->name);
     ks_free(s->shnodes[i]->prop_kid);

@@ -16,6 +16,7 @@
 #define KS_STAGES_RECORD_SCHEMA_H
 
 #include "jsonschema/jsonschema.h"
+#include "storage/delta/constraint.h"
 #include "storage/parquet/column.h"
 #include "storage/parquet/schema_tree.h"
 
@@ -73,5 +74,15 @@ ks_pq_schema *ks_schema_table_tree(const ks_schema *s, const ks_colspec *extra,
  * call it before any decoder of s exists. 0 or KS_ESCHEMA with err. */
 int ks_schema_conform(ks_schema *s, const ks_pq_schema *table, char *err,
                       size_t errlen);
+
+/* A Delta table's constraints (invariants, CHECK constraints, generated
+ * columns as `column <=> expression`), bound to s's top-level columns and
+ * checked on every record the decoder shreds (stages/record/checks.c): a
+ * record for which one is not TRUE is rejected with the reason
+ * `constraint`. 0, or KS_EUNSUPPORTED with err ("table feature <name>:
+ * ...") when one cannot be evaluated (a function, a nested or date
+ * column, a type mismatch). Replaces any earlier set. */
+int ks_schema_set_checks(ks_schema *s, const ks_delta_constraints *c,
+                         char *err, size_t errlen);
 
 #endif

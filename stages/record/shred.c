@@ -7,6 +7,7 @@
  * hands its rep0 to all its fields.
  */
 #include "stages/record/shred.h"
+#include "base/jsontext.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,12 +73,26 @@ static void pop(ks__shredder *sh) {
 
 /* ---- appends ---- */
 
-/* A levels-only entry in every leaf below n. */
-static int levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
+/* A levels-only entry in every leaf below n: an absent or null field of a
+ * wide struct writes one to each of its leaves, on most records. The
+ * levels are the mapping's own (in range for every leaf below n), so a
+ * leaf with room takes its bytes directly; the checked append handles the
+ * rest (growth, caps). */
+static inline __attribute__((always_inline)) int
+levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
   if (sh->cols == NULL)
     return 0;
   for (uint32_t i = n->leaf; i < n->leaf + n->nleaves; i++) {
-    int r = ks_column_append_levels(&sh->cols[i], rep, def);
+    ks_column *c = &sh->cols[i];
+    ks_buf *d = &c->defs, *rp = &c->reps;
+    if (d->len < d->cap && d->len < d->max && def < c->max_def && rep <= c->max_rep &&
+        (c->max_rep == 0 || (rp->len < rp->cap && rp->len < rp->max))) {
+      d->data[d->len++] = (uint8_t)def;
+      if (c->max_rep)
+        rp->data[rp->len++] = (uint8_t)rep;
+      continue;
+    }
+    int r = ks_column_append_levels(c, rep, def);
     if (r)
       return append_failed(sh, r);
   }
@@ -117,7 +132,7 @@ static int json_scalar(ks__shredder *sh, const ks__shnode *n, int rep,
 static int cap_value(ks__shredder *sh, const void *t, size_t len, int quote) {
   ks__shframe *f = top(sh);
   int sep = f->is_array && f->count++ > 0;
-  if (sh->cap == NULL)
+  if (sh->cap == NULL || sh->text)
     return 0;
   ks_buf *b = &sh->cap->values;
   int r = sep ? ks_buf_append_byte(b, ',') : 0;
@@ -140,7 +155,7 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   ks__shframe *f = top(sh);
   uint32_t idx = f->count++;
   if (capturing(sh)) {
-    if (sh->cap == NULL)
+    if (sh->cap == NULL || sh->text)
       return 0;
     ks_buf *b = &sh->cap->values;
     if ((idx && ks_buf_append_byte(b, ',')) ||
@@ -167,7 +182,7 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   const ks_js_frame *vf = ks_js_top(sh->v);
   int32_t p = vf->pnode == node->obj
                   ? vf->prop
-                  : ks_js_node_find(node->obj, (const char *)k, n);
+                  : ks_js_find_member(sh->v, node->obj, idx, (const char *)k, n);
   int32_t kid = p >= 0 ? node->prop_kid[p] : -1;
   if (kid < 0)
     return 0; /* not a column: validated, then dropped */
@@ -226,13 +241,23 @@ static int number_leaf(ks__shredder *sh, const ks__shnode *n, int rep,
                         num->text);
     if (c)
       r = ks_column_append_i64_rep(c, rep, num->i);
-  } else if (n->type == KS_COL_INT32) {
-    if (!num->fits || num->i < INT32_MIN || num->i > INT32_MAX)
+  } else if (n->type == KS_COL_INT32 || n->type == KS_COL_INT16 ||
+             n->type == KS_COL_INT8) {
+    int bits = n->type == KS_COL_INT32 ? 32 : n->type == KS_COL_INT16 ? 16 : 8;
+    int64_t hi = (INT64_C(1) << (bits - 1)) - 1;
+    if (!num->fits || num->i < -hi - 1 || num->i > hi)
       return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
-                        "%.*s is out of range for a 32-bit integer", shown,
-                        num->text);
+                        "%.*s is out of range for a %d-bit integer", shown,
+                        num->text, bits);
     if (c)
       r = ks_column_append_i32_rep(c, rep, (int32_t)num->i);
+  } else if (n->type == KS_COL_FLOAT) {
+    double d = ks_js_num_double(num);
+    if (isinf(d) || isinf((float)d))
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_TYPE,
+                        "%.*s is out of range for a float", shown, num->text);
+    if (c)
+      r = ks_column_append_float_rep(c, rep, (float)d);
   } else if (n->type == KS_COL_DOUBLE) {
     double d = ks_js_num_double(num);
     if (isinf(d))
@@ -268,6 +293,14 @@ static int bad_temporal(ks__shredder *sh, const uint8_t *s, size_t n,
                     "%s is not a valid %s", shown, what);
 }
 
+static int decimal_string(ks__shredder *sh, const ks__shnode *nd, int rep,
+                          const uint8_t *s, size_t n) {
+  if (ks__decimal_text(s, n))
+    return bad_temporal(sh, s, n, "decimal (a number, or its text)");
+  ks_js_num num = {.text = (const char *)s, .len = n};
+  return number_leaf(sh, nd, rep, &num);
+}
+
 int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
   if (capturing(sh))
     return cap_value(sh, s, n, 1);
@@ -277,8 +310,10 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
     return dropped(sh);
   if (nd->kind == KS__SH_JSON)
     return json_scalar(sh, nd, rep, s, n, 1);
-  if (nd->kind != KS__SH_LEAF || nd->precision)
+  if (nd->kind != KS__SH_LEAF)
     return mismatch(sh, "a string");
+  if (nd->precision) /* a decimal as text: only where the schema took one */
+    return decimal_string(sh, nd, rep, s, n);
   ks_column *c = sh->cols ? &sh->cols[nd->leaf] : NULL;
   int r;
   /* TIMESTAMP and DATE convert in validate-only shredders too, so both
@@ -286,7 +321,8 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
    * assertion turned off, can still fail here) */
   if (nd->type == KS_COL_TIMESTAMP) {
     int64_t us;
-    if (ks_datetime_parse((const char *)s, n, &us))
+    if (!ks_js_datetime_parsed(sh->v, s, n, &us) &&
+        ks_datetime_parse((const char *)s, n, &us))
       return bad_temporal(sh, s, n,
                           "date-time (RFC 3339, like 2024-01-31T12:00:00Z)");
     r = c ? ks_column_append_i64_rep(c, rep, us) : 0;
@@ -297,6 +333,29 @@ int ks__sh_string(ks__shredder *sh, const uint8_t *s, size_t n) {
     r = c ? ks_column_append_i32_rep(c, rep, days) : 0;
   } else if (nd->type == KS_COL_STRING) {
     r = c ? ks_column_append_str_rep(c, rep, s, n) : 0;
+  } else if (nd->type == KS_COL_TIMESTAMP_NTZ) {
+    int64_t us;
+    int bad = ks__ntz_parse(s, n, &us);
+    if (bad)
+      return bad_temporal(sh, s, n,
+                          bad == -2 ? "timestamp_ntz value: it has a zone "
+                                      "offset, and the column holds local "
+                                      "date-times without one"
+                                    : "timestamp_ntz value (a date-time "
+                                      "without offset, like "
+                                      "2024-01-31T12:00:00.123456)");
+    r = c ? ks_column_append_i64_rep(c, rep, us) : 0;
+  } else if (nd->type == KS_COL_BINARY) {
+    uint8_t stack[256];
+    uint8_t *out = n / 4 * 3 + 3 <= sizeof stack ? stack
+                                                 : ks_malloc(n / 4 * 3 + 3);
+    size_t len = 0;
+    int bad = ks__base64_decode(s, n, out, &len);
+    r = bad || c == NULL ? 0 : ks_column_append_str_rep(c, rep, out, len);
+    if (out != stack)
+      ks_free(out);
+    if (bad)
+      return bad_temporal(sh, s, n, "base64 text (a binary column)");
   } else {
     return mismatch(sh, "a string");
   }
@@ -319,9 +378,12 @@ int ks__sh_open(ks__shredder *sh, int is_array) {
     sh->cap_depth = sh->depth;
     sh->cap_rep = rep;
     sh->cap = sh->cols ? &sh->cols[n->leaf] : NULL;
+    sh->cap_from = sh->at - 1; /* the '{' or '[' */
     if (sh->cap == NULL)
       return 0;
     ks_column_str_begin(sh->cap, &sh->cap_start);
+    if (sh->text)
+      return 0;
     return ks_buf_append_byte(&sh->cap->values, ch)
                ? append_failed(sh, KS_ETOOBIG)
                : 0;
@@ -345,8 +407,16 @@ int ks__sh_close(ks__shredder *sh) {
   ks__shframe *f = top(sh);
   if (capturing(sh)) {
     int r = 0;
-    if (sh->cap && ks_buf_append_byte(&sh->cap->values, f->is_array ? ']' : '}'))
+    if (sh->cap && sh->text) {
+      /* the value's own text, whole, once it is known to be well-formed */
+      if (sh->depth == sh->cap_depth &&
+          ks_json_compact(&sh->cap->values, sh->text + sh->cap_from,
+                          sh->at - sh->cap_from))
+        r = append_failed(sh, KS_ETOOBIG);
+    } else if (sh->cap &&
+               ks_buf_append_byte(&sh->cap->values, f->is_array ? ']' : '}')) {
       r = append_failed(sh, KS_ETOOBIG);
+    }
     if (r == 0 && sh->depth == sh->cap_depth) {
       if (sh->cap && (r = ks_column_str_end_rep(sh->cap, sh->cap_start,
                                                 sh->cap_rep)))
@@ -398,6 +468,7 @@ void ks__sh_free(ks__shredder *sh) {
 }
 
 void ks__sh_reset(ks__shredder *sh) {
+  sh->text = NULL;
   sh->depth = 0;
   sh->seen.len = 0;
   sh->cap = NULL;

@@ -57,7 +57,9 @@ struct ks__shnode {
 /* The table-mapped schema (schema.h): the compiled graph it wraps, and
  * its mapping (columns.c): the shred tree, the data columns' Parquet
  * tree, and one spec per leaf (dotted path names). */
+typedef struct ks__checks ks__checks;
 struct ks_schema {
+  ks__checks *checks; /* the table's constraints (checks.c), NULL: none */
   ks_js_schema *js;
   ks__shnode *shroot;
   ks__shnode **shnodes;
@@ -94,6 +96,13 @@ typedef struct ks__shredder {
   ks_column *cap;
   size_t cap_start, cap_depth;
   uint8_t cap_rep;
+  /* The record's JSON text, when the events come from one (NULL: built
+   * from the events), and the offset just past the current event's token
+   * (the decoder sets it before ks__sh_open and ks__sh_close). With text,
+   * a value kept as JSON text is copied from cap_from at its close
+   * (ks_json_compact) instead of being rebuilt event by event. */
+  const uint8_t *text;
+  size_t at, cap_from;
   uint32_t dropped; /* non-null scalars of this record outside the tree */
   ks_reason reason; /* a failure of the shredder's own that is not a
                        schema failure (null_value), else KS_REASON_NONE */
@@ -119,5 +128,28 @@ int ks__sh_close(ks__shredder *sh);
  * precision. */
 int ks__decimal_unscaled(const char *text, size_t len, int precision,
                          int scale, ks_int128 *out);
+
+/* A date-time without zone offset ("2024-01-02T03:04:05.123456", or a
+ * space for the T) as microseconds of wall-clock time since 1970-01-01:
+ * 0, -2 when it carries an offset, -1 when it is not a date-time. */
+int ks__ntz_parse(const uint8_t *s, size_t n, int64_t *us);
+/* RFC 4648 base64 (padding optional) into out (room for n * 3 / 4 + 3
+ * bytes): 0 and *outn, or -1. */
+int ks__base64_decode(const uint8_t *s, size_t n, uint8_t *out,
+                      size_t *outn);
+/* 0 when s is a JSON number's text (a decimal given as a string). */
+int ks__decimal_text(const uint8_t *s, size_t n);
+
+/* checks.c: 0 when every constraint of s holds for the row just appended
+ * to cols (the decoder's columns), else -1 with msg naming the one that
+ * does not. */
+int ks__checks_run(const ks_schema *s, const ks_column *cols, char *msg,
+                   size_t msglen);
+void ks__checks_free(ks__checks *c);
+
+/* After a compile: rebuilds s's Parquet tree and column specs from its
+ * shred tree, once leaves were retyped (stages/record/infer.c gives the
+ * columns of an existing table their exact Delta types). */
+int ks__schema_remap(ks_schema *s, char *err, size_t errlen);
 
 #endif

@@ -78,6 +78,29 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
              t->conf->name, where, t->conf->path, s->version, feat);
     return r;
   }
+  /* the table's constraints, checked on every record from now on (the
+   * committer refuses a commit once they differ) */
+  if (s->has_metadata) {
+    ks_delta_constraints cs;
+    char why[600];
+    r = ks_delta_constraints_of(s->metadata.schema_string,
+                                s->metadata.conf_keys, s->metadata.conf_values,
+                                s->metadata.nconf, &cs, why, sizeof why);
+    if (r == 0 && cs.n)
+      r = ks_schema_set_checks(t->schema, &cs, why, sizeof why);
+    if (r == 0) {
+      ks_free(t->checks_sig);
+      t->checks_sig = ks_delta_constraints_sig(&cs);
+      ks_delta_constraints_free(&cs);
+    }
+    if (r) {
+      snprintf(err, errlen,
+               "table %s: ksink cannot append to the Delta table at %s/%s "
+               "(version %" PRId64 "): %s",
+               t->conf->name, where, t->conf->path, s->version, why);
+      return KS_EUNSUPPORTED;
+    }
+  }
   /* Partitioning first: a schema change must not be committed to a table
    * this config would then refuse for its partition columns. */
   if (s->has_metadata &&

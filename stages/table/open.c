@@ -35,6 +35,32 @@ static const ks_colspec meta_cols_nullable[] = {
     {"_kafka_timestamp", KS_COL_TIMESTAMP, 1},
 };
 
+/* The _kafka_* columns of t: base (the four every table has), then the
+ * key column and the headers columns when the table has them (always
+ * nullable: a record may have no key or headers). Sets t->nmeta. */
+static const ks_colspec *meta_of(ks_table *t, const ks_colspec *base) {
+  const ks_conf_table *tc = t->conf;
+  size_t n = KS_ARRAY_SIZE(meta_cols);
+  if (tc->key_format == KS_KEY_NONE && tc->headers_column == NULL) {
+    t->nmeta = n;
+    return base;
+  }
+  ks_free(t->own_meta);
+  t->own_meta = ks_calloc(n + 3, sizeof *t->own_meta);
+  memcpy(t->own_meta, base, n * sizeof *base);
+  if (tc->key_format != KS_KEY_NONE)
+    t->own_meta[n++] =
+        (ks_colspec){tc->key_column, KS_COL_STRING, 1, KS_SHAPE_FLAT};
+  if (tc->headers_column) {
+    t->own_meta[n++] =
+        (ks_colspec){tc->headers_column, KS_COL_STRING, 1, KS_SHAPE_MAP_STR};
+    t->own_meta[n++] =
+        (ks_colspec){t->headers_base64, KS_COL_STRING, 1, KS_SHAPE_LIST_STR};
+  }
+  t->nmeta = n;
+  return t->own_meta;
+}
+
 /* The table's tree (data columns, then _kafka_*) and its schemaString;
  * run again when schema evolution reorders the data columns. */
 static int table_columns(ks_table *t, char *err, size_t errlen) {
@@ -124,7 +150,7 @@ static int start_from_table(const ks_conf *conf, ks_table *t, char *err,
   if (r == 0 && !strstr(l.schema_string,
                         "\"name\":\"_kafka_offset\",\"type\":\"long\","
                         "\"nullable\":false"))
-    t->meta = meta_cols_nullable;
+    t->meta = meta_of(t, meta_cols_nullable);
   /* no partition_by: the table's partition columns (a copy of the
    * table's config that says so; the partitioner reads it) */
   if (r == 0 && l.nparts && tc->npartition_by == 0 && !tc->path_format &&
@@ -236,8 +262,13 @@ int ks_table_open(const ks_conf *conf, size_t i, ks_schema *given, int nlanes,
       t->codec = (ks_codec)ks_table_codec_of(t->conf->properties[k].value);
   t->conf_file = conf->file;
   t->start_version = -1;
-  t->meta = meta_cols;
+  if (t->conf->headers_column) {
+    size_t n = strlen(t->conf->headers_column) + 8;
+    t->headers_base64 = ks_malloc(n);
+    snprintf(t->headers_base64, n, "%s_base64", t->conf->headers_column);
+  }
   t->nmeta = KS_ARRAY_SIZE(meta_cols);
+  t->meta = meta_of(t, meta_cols);
   int r;
   if (given) {
     t->schema = given;
@@ -316,6 +347,9 @@ int ks_table_evolve(const ks_conf *conf, ks_table *t, char *err,
 
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
+  ks_free(t->checks_sig);
+  ks_free(t->own_meta);
+  ks_free(t->headers_base64);
   if (t->own_conf) {
     for (size_t i = 0; i < t->own_conf->npartition_by; i++)
       ks_free(t->own_conf->partition_by[i]);

@@ -62,6 +62,8 @@ int ks_partition_value(ks_buf *out, ks_coltype type, const void *v, size_t n) {
   case KS_COL_BOOLEAN:
     return ks_buf_append_str(out, *(const uint8_t *)v ? "true" : "false");
   case KS_COL_INT32:
+  case KS_COL_INT8:
+  case KS_COL_INT16:
     memcpy(&i32, v, 4);
     return ks_buf_appendf(out, "%" PRId32, i32);
   case KS_COL_INT64:
@@ -72,7 +74,8 @@ int ks_partition_value(ks_buf *out, ks_coltype type, const void *v, size_t n) {
   case KS_COL_DATE:
     memcpy(&i32, v, 4);
     return append_date(out, i32);
-  case KS_COL_TIMESTAMP: {
+  case KS_COL_TIMESTAMP:
+  case KS_COL_TIMESTAMP_NTZ: {
     /* "{year}-{month}-{day} {hour}:{minute}:{second}[.{microsecond}]" */
     memcpy(&i64, v, 8);
     floor_div(i64, INT64_C(86400000000), &days);
@@ -142,9 +145,10 @@ static int scalar_leaf(const ks_pq_schema *pq, const char *name,
     *why = "is not a top-level column of the table's schema";
   else if (!n->is_leaf)
     *why = "is a struct, list or map; partition columns are scalars";
-  else if (n->precision > 0 || n->spec.type == KS_COL_DOUBLE)
-    *why = "is a number with a fraction; partition by an integer, string, "
-           "boolean, date or timestamp column";
+  else if (n->precision > 0 || n->spec.type == KS_COL_DOUBLE ||
+           n->spec.type == KS_COL_FLOAT || n->spec.type == KS_COL_BINARY)
+    *why = "is a number with a fraction or binary; partition by an "
+           "integer, string, boolean, date or timestamp column";
   else
     return 0;
   return -1;
@@ -478,4 +482,33 @@ int ks_partitioner_route(const ks_partitioner *pt, const ks_rowgroup *rg,
       r = ks_buf_append_byte(values, 0);
   }
   return r;
+}
+
+int ks_partition_dir_check(const char *dir, size_t len, char *msg, size_t n) {
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && dir[i] != '/')
+      continue;
+    size_t seg = i - start;
+    if (seg > KS_PARTITION_SEGMENT_MAX || len > KS_PARTITION_DIR_MAX) {
+      const char *name = dir + start;
+      const char *eq = memchr(name, '=', seg);
+      int nlen = (int)(eq ? (size_t)(eq - name) : seg);
+      if (nlen > 64)
+        nlen = 64;
+      if (seg > KS_PARTITION_SEGMENT_MAX)
+        snprintf(msg, n,
+                 ": partition column %.*s: value makes a path segment of %zu "
+                 "bytes (at most %d)",
+                 nlen, name, seg, KS_PARTITION_SEGMENT_MAX);
+      else
+        snprintf(msg, n,
+                 ": partition directory of %zu bytes (at most %d; the "
+                 "longest segment is column %.*s)",
+                 len, KS_PARTITION_DIR_MAX, nlen, name);
+      return KS_EINVALID;
+    }
+    start = i + 1;
+  }
+  return 0;
 }

@@ -57,6 +57,15 @@ int ks_partitioner_col_is_field(const ks_partitioner *pt, size_t i);
 int ks_partitioner_route(const ks_partitioner *pt, const ks_rowgroup *rg,
                          ks_buf *dir, ks_buf *values, uint8_t *isnull);
 
+/* Limits of a partition directory: a file system refuses a path segment
+ * past 255 bytes (NAME_MAX), and S3 keys stop at 1,024 bytes, of which
+ * the table's prefix and the file name need their share. */
+#define KS_PARTITION_SEGMENT_MAX 255
+#define KS_PARTITION_DIR_MAX 768
+/* 0 when the escaped directory dir (len bytes, "a=1/b=x") can be stored;
+ * else KS_EINVALID with msg naming the column and the length. */
+int ks_partition_dir_check(const char *dir, size_t len, char *msg, size_t n);
+
 /* PROTOCOL.md's serialization of one value of a partition column (v points
  * at the column's value: int32_t, int64_t, 1-byte bool, int32_t days,
  * int64_t micros, or n bytes of a string). */

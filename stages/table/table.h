@@ -44,6 +44,10 @@ typedef struct ks_table {
   /* the _kafka_* columns every row carries after the data columns */
   const ks_colspec *meta;
   size_t nmeta;
+  ks_colspec *own_meta; /* meta when the table has key or headers columns */
+  /* headers.column + "_base64": the names of the headers whose values the
+   * headers map holds in base64 (they were not UTF-8); NULL: no headers */
+  char *headers_base64;
   /* schemaless (no schema file): columns learnt from the records. The
    * fields above hold the first generation; `live` the newest, changed
    * only under live_lock (stages/schemaless.h) */
@@ -61,6 +65,9 @@ typedef struct ks_table {
   /* the table's schemaString once start-up settled it (evolve.c), when
    * the table uses column mapping; NULL otherwise */
   char *mapped_schema;
+  /* the Delta table's constraints the records are checked against
+   * (ks_delta_constraints_sig, set at start-up); NULL: none */
+  char *checks_sig;
   /* tables[].properties as two arrays (ks_delta_commit_req.conf_keys) */
   const char **prop_keys, **prop_values;
   size_t nprops;

@@ -145,6 +145,10 @@ int ks_delta_write_remove(ks_buf *out, const ks_delta_remove *r) {
     if (r->size >= 0)
       TRY(ks_buf_appendf(out, ",\"size\":%" PRId64, r->size));
   }
+  if (r->dv_json) {
+    TRY(ks_buf_append_str(out, ",\"deletionVector\":"));
+    TRY(ks_buf_append_str(out, r->dv_json));
+  }
   TRY(ks_buf_append_str(out, "}}\n"));
   return 0;
 fail:
@@ -256,6 +260,7 @@ void ks__delta_remove_free(ks_delta_remove *r) {
   ks_free(r->part_names);
   ks_free(r->part_values);
   ks_free(r->dv_id);
+  ks_free(r->dv_json);
   memset(r, 0, sizeof *r);
 }
 

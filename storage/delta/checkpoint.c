@@ -119,8 +119,9 @@ typedef struct ck_cols {
   ks_column *add_path, *add_pk, *add_pv, *add_size, *add_mtime, *add_dc,
       *add_stats, *add_tk, *add_tv;
   ks_column *dv_type, *dv_path, *dv_offset, *dv_size, *dv_card, *add_row_id,
-      *add_row_version;
+      *add_row_version, *add_cp;
   ks_column *rm_path, *rm_ts, *rm_dc, *rm_ext, *rm_pk, *rm_pv, *rm_size;
+  ks_column *rdv_type, *rdv_path, *rdv_offset, *rdv_size, *rdv_card;
   ks_column *md_id, *md_name, *md_desc, *md_provider, *md_ok, *md_ov,
       *md_schema, *md_pcols, *md_ck, *md_cv, *md_created;
   ks_column *p_reader, *p_writer, *p_rfeat, *p_wfeat;
@@ -134,8 +135,8 @@ enum { K_TXN, K_ADD, K_REMOVE, K_META, K_PROTOCOL, K_DOMAIN, K_CKMETA, NTOP };
 /* Node pointers while the tree is built; columns once it is finished. */
 typedef struct ck_tree {
   ks_pq_schema *s;
-  ks_pq_node *n[64];
-  size_t slot_of[64]; /* n[i] binds slot slot_of[i] of bind_columns' list */
+  ks_pq_node *n[72];
+  size_t slot_of[72]; /* n[i] binds slot slot_of[i] of bind_columns' list */
   size_t nn, full;    /* leaves made; slots passed (made or left out) */
   size_t first[NTOP], count[NTOP]; /* leaves of each top-level struct */
 } ck_tree;
@@ -159,7 +160,7 @@ static void str_map(ck_tree *t, ks_pq_node *parent, const char *name) {
 /* Which optional parts the table needs: a table without them gets the
  * classic V1 schema it always had. */
 typedef struct ck_wants {
-  int dv, rows, features, domains, ckmeta;
+  int dv, rows, features, domains, ckmeta, clustering;
 } ck_wants;
 
 static ck_wants wants_of(const ks_delta_snapshot *s) {
@@ -169,7 +170,12 @@ static ck_wants wants_of(const ks_delta_snapshot *s) {
   for (size_t i = 0; i < s->nfiles; i++) {
     w.dv |= s->files[i].dv_cardinality > 0;
     w.rows |= s->files[i].base_row_id >= 0;
+    w.clustering |= s->files[i].extra &&
+                    strstr(s->files[i].extra, "\"clusteringProvider\"");
   }
+  w.clustering |= ks_delta_has_feature(s, "clustering");
+  for (size_t i = 0; i < s->nremoves; i++)
+    w.dv |= s->removes[i].dv_json != NULL;
   w.features = s->min_reader >= 3 || s->min_writer >= 7;
   w.domains = s->ndomains > 0 || ks_delta_has_feature(s, "domainMetadata");
   w.ckmeta = ks_delta_has_feature(s, "v2Checkpoint");
@@ -210,6 +216,10 @@ static ks_pq_schema *build_schema(ck_tree *t, ck_wants w) {
   } else {
     t->full += 2;
   }
+  if (w.clustering)
+    leaf(t, add, "clusteringProvider", KS_COL_STRING);
+  else
+    t->full += 1;
 
   ks_pq_node *rm = ks_pq_add_struct(root, "remove", KS_PQ_OPTIONAL);
   leaf(t, rm, "path", KS_COL_STRING);
@@ -218,6 +228,16 @@ static ks_pq_schema *build_schema(ck_tree *t, ck_wants w) {
   leaf(t, rm, "extendedFileMetadata", KS_COL_BOOLEAN);
   str_map(t, rm, "partitionValues");
   leaf(t, rm, "size", KS_COL_INT64);
+  if (w.dv) {
+    ks_pq_node *dv = ks_pq_add_struct(rm, "deletionVector", KS_PQ_OPTIONAL);
+    leaf(t, dv, "storageType", KS_COL_STRING);
+    leaf(t, dv, "pathOrInlineDv", KS_COL_STRING);
+    leaf(t, dv, "offset", KS_COL_INT32);
+    leaf(t, dv, "sizeInBytes", KS_COL_INT32);
+    leaf(t, dv, "cardinality", KS_COL_INT64);
+  } else {
+    t->full += 5;
+  }
 
   ks_pq_node *md = ks_pq_add_struct(root, "metaData", KS_PQ_OPTIONAL);
   leaf(t, md, "id", KS_COL_STRING);
@@ -292,9 +312,11 @@ static void bind_columns(const ck_tree *t, ks_rowgroup *rg, ck_cols *c) {
       &c->add_pk,  &c->add_pv,      &c->add_size,    &c->add_mtime,
       &c->add_dc,  &c->add_stats,   &c->add_tk,      &c->add_tv,
       &c->dv_type, &c->dv_path,     &c->dv_offset,   &c->dv_size,
-      &c->dv_card, &c->add_row_id,  &c->add_row_version,
+      &c->dv_card, &c->add_row_id,  &c->add_row_version, &c->add_cp,
       &c->rm_path, &c->rm_ts,       &c->rm_dc,       &c->rm_ext,
-      &c->rm_pk,   &c->rm_pv,       &c->rm_size,     &c->md_id,
+      &c->rm_pk,   &c->rm_pv,       &c->rm_size,     &c->rdv_type,
+      &c->rdv_path, &c->rdv_offset, &c->rdv_size,    &c->rdv_card,
+      &c->md_id,
       &c->md_name, &c->md_desc,     &c->md_provider, &c->md_ok,
       &c->md_ov,   &c->md_schema,   &c->md_pcols,    &c->md_ck,
       &c->md_cv,   &c->md_created,  &c->p_reader,    &c->p_writer,
@@ -363,12 +385,54 @@ static int opt_i32(ks_column *c, int present, int64_t v) {
                  : ks_column_append_levels(c, 0, c->max_def - 1);
 }
 
-/* The deletion vector and row tracking fields of an add, from the fields
- * kept verbatim (add.extra). */
+/* A deletionVector struct (of an add or a remove) from its JSON object;
+ * l: storageType, pathOrInlineDv, offset, sizeInBytes, cardinality. */
+static int dv_struct(ks_column *const l[5], yajl_val dv) {
+  int rc = 0;
+  yajl_val st = ks__delta_json_field(dv, "storageType");
+  yajl_val p = ks__delta_json_field(dv, "pathOrInlineDv");
+  if (l[0] == NULL) {
+    /* the table has no deletion vectors */
+  } else if (YAJL_IS_STRING(st) && YAJL_IS_STRING(p)) {
+    yajl_val off = ks__delta_json_field(dv, "offset");
+    yajl_val size = ks__delta_json_field(dv, "sizeInBytes");
+    yajl_val card = ks__delta_json_field(dv, "cardinality");
+    if ((rc = opt_str(l[0], YAJL_GET_STRING(st))) == 0 &&
+        (rc = opt_str(l[1], YAJL_GET_STRING(p))) == 0 &&
+        (rc = opt_i32(l[2], YAJL_IS_INTEGER(off),
+                      YAJL_IS_INTEGER(off) ? YAJL_GET_INTEGER(off) : 0)) == 0 &&
+        (rc = opt_i32(l[3], 1,
+                      YAJL_IS_INTEGER(size) ? YAJL_GET_INTEGER(size) : 0)) == 0)
+      rc = opt_i64(l[4], 1,
+                   YAJL_IS_INTEGER(card) ? YAJL_GET_INTEGER(card) : 0);
+  } else { /* the struct is null: every leaf one level above it */
+    for (size_t i = 0; rc == 0 && i < 5; i++)
+      rc = ks_column_append_levels(l[i], 0, l[i]->max_def - 2);
+  }
+  return rc;
+}
+
+/* The tags of an add (a JSON object of strings) as the tags map. */
+static int tags_map(ck_cols *c, yajl_val tags) {
+  if (!YAJL_IS_OBJECT(tags) || tags->u.object.len == 0)
+    return map_str(c->add_tk, c->add_tv, NULL, NULL, 0, 1);
+  size_t n = tags->u.object.len;
+  char **k = ks_calloc(n, sizeof *k), **v = ks_calloc(n, sizeof *v);
+  for (size_t i = 0; i < n; i++) {
+    k[i] = (char *)tags->u.object.keys[i];
+    yajl_val x = tags->u.object.values[i];
+    v[i] = YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
+  }
+  int rc = map_str(c->add_tk, c->add_tv, k, v, n, 0);
+  ks_free(k);
+  ks_free(v);
+  return rc;
+}
+
+/* The tags, clustering provider, deletion vector and row tracking fields
+ * of an add, from the fields kept verbatim (add.extra). */
 static int add_extras(ck_cols *c, const ks_delta_add *a) {
-  if (c->dv_type == NULL && c->add_row_id == NULL)
-    return 0;
-  yajl_val dv = NULL, x = NULL;
+  yajl_val x = NULL;
   if (a->extra) {
     ks_buf b;
     ks_buf_init(&b, 0);
@@ -376,30 +440,15 @@ static int add_extras(ck_cols *c, const ks_delta_add *a) {
     ks_buf_cstr(&b);
     x = ks_json_tree_parse((const char *)b.data, KS_JSON_MAX_DEPTH, NULL, 0);
     ks_buf_free(&b);
-    dv = ks__delta_json_field(x, "deletionVector");
   }
-  int rc = 0;
-  yajl_val st = ks__delta_json_field(dv, "storageType");
-  yajl_val p = ks__delta_json_field(dv, "pathOrInlineDv");
-  if (c->dv_type == NULL) {
-    /* the table has no deletion vectors */
-  } else if (YAJL_IS_STRING(st) && YAJL_IS_STRING(p)) {
-    yajl_val off = ks__delta_json_field(dv, "offset");
-    yajl_val size = ks__delta_json_field(dv, "sizeInBytes");
-    yajl_val card = ks__delta_json_field(dv, "cardinality");
-    if ((rc = opt_str(c->dv_type, YAJL_GET_STRING(st))) == 0 &&
-        (rc = opt_str(c->dv_path, YAJL_GET_STRING(p))) == 0 &&
-        (rc = opt_i32(c->dv_offset, YAJL_IS_INTEGER(off),
-                      YAJL_IS_INTEGER(off) ? YAJL_GET_INTEGER(off) : 0)) == 0 &&
-        (rc = opt_i32(c->dv_size, 1,
-                      YAJL_IS_INTEGER(size) ? YAJL_GET_INTEGER(size) : 0)) == 0)
-      rc = opt_i64(c->dv_card, 1,
-                   YAJL_IS_INTEGER(card) ? YAJL_GET_INTEGER(card) : 0);
-  } else { /* the struct is null: every leaf one level above it */
-    ks_column *l[] = {c->dv_type, c->dv_path, c->dv_offset, c->dv_size,
-                      c->dv_card};
-    for (size_t i = 0; rc == 0 && i < KS_ARRAY_SIZE(l); i++)
-      rc = ks_column_append_levels(l[i], 0, l[i]->max_def - 2);
+  int rc = tags_map(c, ks__delta_json_field(x, "tags"));
+  ks_column *l[5] = {c->dv_type, c->dv_path, c->dv_offset, c->dv_size,
+                     c->dv_card};
+  if (rc == 0)
+    rc = dv_struct(l, ks__delta_json_field(x, "deletionVector"));
+  if (rc == 0 && c->add_cp) {
+    yajl_val cp = ks__delta_json_field(x, "clusteringProvider");
+    rc = opt_str(c->add_cp, YAJL_IS_STRING(cp) ? YAJL_GET_STRING(cp) : NULL);
   }
   ks_json_tree_free(x);
   if (rc == 0 && c->add_row_id)
@@ -418,8 +467,7 @@ static int row_add(ck_cols *c, const ks_delta_add *a) {
       (rc = opt_i64(c->add_size, 1, a->size)) ||
       (rc = opt_i64(c->add_mtime, 1, a->modification_time)) ||
       (rc = ks_column_append_bool_rep(c->add_dc, 0, 1)) ||
-      (rc = opt_str(c->add_stats, a->stats)) ||
-      (rc = map_str(c->add_tk, c->add_tv, NULL, NULL, 0, 1)))
+      (rc = opt_str(c->add_stats, a->stats)))
     return rc;
   return add_extras(c, a);
 }
@@ -433,9 +481,17 @@ static int row_remove(ck_cols *c, const ks_delta_remove *r) {
       (rc = ks_column_append_bool_rep(c->rm_ext, 0,
                                       r->extended_file_metadata)) ||
       (rc = map_str(c->rm_pk, c->rm_pv, r->part_names, r->part_values,
-                    r->nparts, !r->extended_file_metadata)))
+                    r->nparts, !r->extended_file_metadata)) ||
+      (rc = opt_i64(c->rm_size, r->size >= 0, r->size)))
     return rc;
-  return opt_i64(c->rm_size, r->size >= 0, r->size);
+  if (c->rdv_type == NULL)
+    return 0;
+  yajl_val dv = r->dv_json ? yajl_tree_parse(r->dv_json, NULL, 0) : NULL;
+  ks_column *l[5] = {c->rdv_type, c->rdv_path, c->rdv_offset, c->rdv_size,
+                     c->rdv_card};
+  rc = dv_struct(l, dv);
+  yajl_tree_free(dv);
+  return rc;
 }
 
 static int row_metadata(ck_cols *c, const ks_delta_metadata *m) {

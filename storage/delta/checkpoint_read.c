@@ -250,6 +250,11 @@ enum {
   RM_DV_TYPE,
   RM_DV_PATH,
   RM_DV_OFFSET,
+  RM_DV_SIZE,
+  RM_DV_CARD,
+  ADD_TK,
+  ADD_TV,
+  ADD_CP,
   NCOLS
 };
 
@@ -308,6 +313,34 @@ static void add_extras(const lcol *c, size_t row, ks_delta_add *a) {
                    a->dv_cardinality);
     ks_free(type);
     ks_free(path);
+  }
+  char **tk, **tv;
+  size_t nt;
+  map_row(&c[ADD_TK], &c[ADD_TV], row, &tk, &tv, &nt);
+  if (nt) {
+    ks_buf_append_str(&b, b.len ? ",\"tags\":{" : "\"tags\":{");
+    for (size_t i = 0; i < nt; i++) {
+      if (i)
+        ks_buf_append_byte(&b, ',');
+      ks_buf_append_json_str(&b, tk[i], strlen(tk[i]));
+      ks_buf_append_byte(&b, ':');
+      if (tv[i])
+        ks_buf_append_json_str(&b, tv[i], strlen(tv[i]));
+      else
+        ks_buf_append_str(&b, "null");
+      ks_free(tk[i]);
+      ks_free(tv[i]);
+    }
+    ks_buf_append_byte(&b, '}');
+  }
+  ks_free(tk);
+  ks_free(tv);
+  if (present(&c[ADD_CP], row)) {
+    char *cp = str_dup(&c[ADD_CP], row);
+    ks_buf_append_str(&b, b.len ? ",\"clusteringProvider\":"
+                                : "\"clusteringProvider\":");
+    ks_buf_append_json_str(&b, cp, strlen(cp));
+    ks_free(cp);
   }
   if (present(&c[ADD_ROW_ID], row)) {
     a->base_row_id = c[ADD_ROW_ID].c.vals[row].i;
@@ -459,6 +492,20 @@ static void apply_rows(ckr *r, lcol *c, size_t nrows, const int *top_def,
                                   present(&c[RM_DV_OFFSET], row)
                                       ? c[RM_DV_OFFSET].c.vals[row].i
                                       : -1);
+        ks_buf b;
+        ks_buf_init(&b, 0);
+        ks_buf_append_str(&b, "{\"storageType\":");
+        ks_buf_append_json_str(&b, type, strlen(type));
+        ks_buf_append_str(&b, ",\"pathOrInlineDv\":");
+        ks_buf_append_json_str(&b, path, strlen(path));
+        if (present(&c[RM_DV_OFFSET], row))
+          ks_buf_appendf(&b, ",\"offset\":%" PRId64,
+                         c[RM_DV_OFFSET].c.vals[row].i);
+        ks_buf_appendf(&b, ",\"sizeInBytes\":%" PRId64 ",\"cardinality\":%" PRId64 "}",
+                       present(&c[RM_DV_SIZE], row) ? c[RM_DV_SIZE].c.vals[row].i : 0,
+                       present(&c[RM_DV_CARD], row) ? c[RM_DV_CARD].c.vals[row].i : 0);
+        ks_buf_cstr(&b);
+        x.dv_json = (char *)ks_buf_steal(&b, NULL);
         ks_free(type);
         ks_free(path);
       }
@@ -547,6 +594,10 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   leaves[RM_DV_TYPE] = scalar(&r, rdv, "storageType");
   leaves[RM_DV_PATH] = scalar(&r, rdv, "pathOrInlineDv");
   leaves[RM_DV_OFFSET] = scalar(&r, rdv, "offset");
+  leaves[RM_DV_SIZE] = scalar(&r, rdv, "sizeInBytes");
+  leaves[RM_DV_CARD] = scalar(&r, rdv, "cardinality");
+  map_leaves(&r, top[0], "tags", &leaves[ADD_TK], &leaves[ADD_TV]);
+  leaves[ADD_CP] = scalar(&r, top[0], "clusteringProvider");
   leaves[ADD_ROW_ID] = scalar(&r, top[0], "baseRowId");
   leaves[ADD_ROW_VERSION] = scalar(&r, top[0], "defaultRowCommitVersion");
   leaves[DM_DOMAIN] = scalar(&r, top[5], "domain");
@@ -563,11 +614,13 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                                MD_ID,     MD_NAME,   MD_DESC,  MD_SCHEMA,
                                MD_PCOLS,  P_RFEAT,   P_WFEAT,  DV_TYPE,
                                DV_PATH,   DM_DOMAIN, DM_CONF,  SIDECAR_PATH,
-                               RM_DV_TYPE, RM_DV_PATH};
+                               RM_DV_TYPE, RM_DV_PATH, ADD_TK, ADD_TV,
+                               ADD_CP};
     static const int ints[] = {ADD_SIZE,    ADD_MTIME,  RM_TS,      RM_SIZE,
                                TXN_VERSION, TXN_UPDATED, MD_CREATED, P_READER,
                                P_WRITER,    DV_OFFSET,  DV_SIZE,    DV_CARD,
-                               ADD_ROW_ID,  ADD_ROW_VERSION, RM_DV_OFFSET};
+                               ADD_ROW_ID,  ADD_ROW_VERSION, RM_DV_OFFSET,
+                               RM_DV_SIZE,  RM_DV_CARD};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
       types_ok &= str_ok(&c[strs[i]]);
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
@@ -576,7 +629,8 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                 bool_ok(&c[DM_REMOVED]);
     types_ok &= map_shape_ok(&c[ADD_PK], &c[ADD_PV]) &&
                 map_shape_ok(&c[RM_PK], &c[RM_PV]) &&
-                map_shape_ok(&c[MD_CK], &c[MD_CV]);
+                map_shape_ok(&c[MD_CK], &c[MD_CV]) &&
+                map_shape_ok(&c[ADD_TK], &c[ADD_TV]);
     if (!types_ok)
       fail(&r, KS_ECORRUPT,
            "a column's type differs from the checkpoint "
@@ -589,4 +643,56 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
     lcol_free(&c[i]);
   ks_pq_file_free(r.f);
   return r.rc;
+}
+
+/* A V2 JSON checkpoint holds the actions a commit could hold (protocol,
+ * metaData, txn, domainMetadata, add, remove) plus checkpointMetadata and
+ * sidecar: the commit reader applies the first kind (it skips actions it
+ * does not know), the sidecars are collected here for the loader. */
+int ks_delta_checkpoint_apply_json(ks_delta_snapshot *s, const uint8_t *data,
+                                   size_t len, char *err, size_t errlen) {
+  int64_t keep = s->version;
+  /* read as the entry after whatever s holds (a new snapshot: version 0,
+   * which must hold protocol and metaData, as a checkpoint does) */
+  int rc = ks_delta_snapshot_apply(s, keep + 1, data, len, err, errlen);
+  s->version = keep;
+  for (size_t at = 0; rc == 0 && at < len;) {
+    const uint8_t *nl = memchr(data + at, '\n', len - at);
+    size_t n = nl ? (size_t)(nl - (data + at)) : len - at;
+    static const char tag[] = "\"sidecar\"";
+    if (n > 0 && memmem(data + at, n, tag, sizeof tag - 1)) {
+      char *line = ks_strndup((const char *)data + at, n);
+      char perr[128];
+      yajl_val v = yajl_tree_parse(line, perr, sizeof perr);
+      yajl_val sc = v ? ks__delta_json_field(v, "sidecar") : NULL;
+      yajl_val path = sc ? ks__delta_json_field(sc, "path") : NULL;
+      if (sc && YAJL_IS_OBJECT(sc)) {
+        const char *pth = YAJL_IS_STRING(path) ? YAJL_GET_STRING(path) : "";
+        if (pth[0] == 0 || strstr(pth, "..") || strchr(pth, '/') ||
+            strchr(pth, ':')) {
+          snprintf(err, errlen, "a sidecar outside _sidecars/: \"%.200s\"",
+                   pth);
+          rc = KS_EUNSUPPORTED;
+        } else {
+          s->sidecars = ks_realloc(s->sidecars,
+                                   (s->nsidecars + 1) * sizeof *s->sidecars);
+          s->sidecars[s->nsidecars++] = ks_strdup(pth);
+        }
+      }
+      if (v)
+        yajl_tree_free(v);
+      ks_free(line);
+    }
+    at += n + 1;
+  }
+  return rc;
+}
+
+int ks__delta_checkpoint_apply_file(ks_delta_snapshot *s, const char *key,
+                                    const uint8_t *data, size_t len,
+                                    char *err, size_t errlen) {
+  size_t kl = strlen(key);
+  if (kl > 5 && strcmp(key + kl - 5, ".json") == 0)
+    return ks_delta_checkpoint_apply_json(s, data, len, err, errlen);
+  return ks_delta_checkpoint_apply(s, data, len, 0, err, errlen);
 }

@@ -64,6 +64,9 @@ typedef struct ks_delta_remove {
   char **part_values;
   size_t nparts;
   char *dv_id; /* the removed file's deletion vector id, NULL: none */
+  /* that deletion vector as the log states it (a JSON object), kept for
+   * checkpoints and written back; NULL: none */
+  char *dv_json;
 } ks_delta_remove;
 
 /* A domainMetadata action (PROTOCOL.md "Domain Metadata"): the newest per
@@ -241,6 +244,11 @@ int ks_delta_snapshot_apply(ks_delta_snapshot *s, int64_t version,
 int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                               size_t len, size_t max_entries, char *err,
                               size_t errlen);
+/* The same for a V2 checkpoint in JSON (`<v>.checkpoint.<uuid>.json`):
+ * its actions, one per line, and its `sidecar` actions listed in
+ * s->sidecars (only names under _delta_log/_sidecars/). */
+int ks_delta_checkpoint_apply_json(ks_delta_snapshot *s, const uint8_t *data,
+                                   size_t len, char *err, size_t errlen);
 /* The active file of that path (as written in the log), or NULL. */
 const ks_delta_add *ks_delta_snapshot_file(const ks_delta_snapshot *s,
                                            const char *path);
@@ -406,6 +414,11 @@ typedef struct ks_delta_commit_req {
   size_t nconf;
   const char *operation;   /* commitInfo.operation, e.g. "STREAMING UPDATE" */
   const char *engine_info; /* "ksink/0.1.0" */
+  /* The constraints the batch's records were checked against
+   * (ks_delta_constraints_sig; NULL: none): a table whose constraints are
+   * others now (another writer added or changed one) fails the commit
+   * with KS_EUNSUPPORTED, nothing written. */
+  const char *constraints_sig;
 } ks_delta_commit_req;
 
 /* Writes _delta_log/<version>.json with put_if_absent at the next version.

@@ -139,4 +139,19 @@ int ks__delta_ckpt_start(ks_storage *st, const char *log_prefix,
 /* The job goes on without calling back (its owner is going away). */
 void ks__delta_ckpt_detach(ks__delta_ckpt *j);
 
+/* The inCommitTimestamp of a commit entry's first line (its commitInfo),
+ * or -1. */
+int64_t ks__delta_first_ict(const uint8_t *data, size_t len);
+/* Whether a commit may go ahead as far as constraints go: it adds no new
+ * rows (optimize, schema changes), or the table's constraints are the set
+ * the rows were checked against (req->constraints_sig). constraint.c */
+int ks__delta_commit_checked(const ks_delta_snapshot *s,
+                             const ks_delta_commit_req *req);
+
+/* A checkpoint file by its name: a V2 JSON one (".json") or Parquet.
+ * checkpoint_read.c */
+int ks__delta_checkpoint_apply_file(ks_delta_snapshot *s, const char *key,
+                                    const uint8_t *data, size_t len,
+                                    char *err, size_t errlen);
+
 #endif

@@ -13,6 +13,7 @@
  * that names the feature and why. An unknown name is refused: appending
  * without understanding it could break the table for its owners.
  */
+#include "storage/delta/constraint.h"
 #include "storage/delta/delta_int.h"
 
 #include "base/jsontree.h"
@@ -335,16 +336,8 @@ static const fdesc known[] = {
     {"collations", FEAT_REFUSE, "collated string columns are not written"},
 };
 
+/* invariants, checkConstraints and generatedColumns: constraints_verdict */
 static const char *uses_message(const char *name) {
-  if (strcmp(name, "invariants") == 0)
-    return "a column has an invariant (delta.invariants), a SQL expression "
-           "ksink does not evaluate";
-  if (strcmp(name, "checkConstraints") == 0)
-    return "a CHECK constraint (delta.constraints.*) is set, a SQL "
-           "expression ksink does not evaluate";
-  if (strcmp(name, "generatedColumns") == 0)
-    return "a generated column (delta.generationExpression) would need its "
-           "SQL expression computed";
   if (strcmp(name, "identityColumns") == 0)
     return "an identity column (delta.identity.*) would need its values "
            "generated";
@@ -357,12 +350,6 @@ static const char *uses_message(const char *name) {
 /* Whether the table uses what the feature is about. */
 static const char *table_uses(const ks_delta_snapshot *s, const fdesc *f) {
   const char *schema = s->has_metadata ? s->metadata.schema_string : NULL;
-  if (strcmp(f->name, "checkConstraints") == 0) {
-    for (size_t i = 0; i < s->metadata.nconf; i++)
-      if (strncmp(s->metadata.conf_keys[i], f->why, strlen(f->why)) == 0)
-        return uses_message(f->name);
-    return NULL;
-  }
   if (strcmp(f->name, "columnMapping") == 0) {
     const char *m = ks_delta_snapshot_conf(s, f->why);
     return m && strcmp(m, "none") != 0 ? uses_message(f->name) : NULL;
@@ -376,8 +363,45 @@ static int refuse(char *err, size_t errlen, const char *name,
   return KS_EUNSUPPORTED;
 }
 
+/* Invariants, CHECK constraints and generated columns: accepted when
+ * every expression of the feature is one constraint.h evaluates (the
+ * pipeline binds and checks them per record); else refused naming it. */
+static int constraints_verdict(const ks_delta_snapshot *s, const char *name,
+                               char *err, size_t errlen) {
+  ks_delta_constraints c;
+  char why[300];
+  if (ks_delta_constraints_of(s->has_metadata ? s->metadata.schema_string
+                                              : NULL,
+                              s->metadata.conf_keys, s->metadata.conf_values,
+                              s->metadata.nconf, &c, why, sizeof why)) {
+    if (strcmp(name, "checkConstraints") == 0)
+      return 0; /* the nested invariant is the other feature's refusal */
+    return refuse(err, errlen, name, why);
+  }
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < c.n; i++) {
+    if (strcmp(c.features[i], name) != 0)
+      continue;
+    ks_delta_expr *e = NULL;
+    if (ks_delta_expr_parse(c.sqls[i], &e, why, sizeof why)) {
+      char msg[700];
+      snprintf(msg, sizeof msg,
+               "the %s (%.200s) is not an expression ksink evaluates: %s",
+               c.names[i], c.sqls[i], why);
+      rc = refuse(err, errlen, name, msg);
+    }
+    ks_delta_expr_free(e);
+  }
+  ks_delta_constraints_free(&c);
+  return rc;
+}
+
 static int check_one(const ks_delta_snapshot *s, const char *name, char *err,
                      size_t errlen) {
+  if (strcmp(name, "invariants") == 0 ||
+      strcmp(name, "checkConstraints") == 0 ||
+      strcmp(name, "generatedColumns") == 0)
+    return constraints_verdict(s, name, err, errlen);
   for (size_t i = 0; i < KS_ARRAY_SIZE(known); i++) {
     const fdesc *f = &known[i];
     if (strcmp(f->name, name) != 0)

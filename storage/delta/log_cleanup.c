@@ -94,7 +94,7 @@ ks__delta_logname ks__delta_parse_logname(const char *name) {
       r.part = (int)a;
       r.parts = (int)b;
     } else {
-      r.kind = KS__LOG_CHECKPOINT_V2; /* uuid-named: not read by ksink */
+      r.kind = KS__LOG_CHECKPOINT_V2; /* uuid-named V2 (Parquet or JSON) */
     }
   } else if (strlen(rest) == 34 && digits(rest, 20, &a) &&
              strcmp(rest + 20, ".compacted.json") == 0) {
@@ -147,10 +147,9 @@ size_t ks__delta_complete_checkpoints(const ks__delta_logname *names, size_t n,
   return out;
 }
 
-/* UUID-named V2 checkpoints in Parquet (PROTOCOL.md "V2 Checkpoint
- * Spec"), at versions without a classic one, join the checkpoints in
- * version order; JSON ones are not read (an older checkpoint or the JSON
- * log is used instead). */
+/* UUID-named V2 checkpoints, in Parquet or JSON (PROTOCOL.md "V2
+ * Checkpoint Spec"), at versions without a classic one, join the
+ * checkpoints in version order. */
 size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
                                     const char *const *keys, size_t n,
                                     int64_t *versions, int *parts,
@@ -158,7 +157,8 @@ size_t ks__delta_add_v2_checkpoints(const ks__delta_logname *names,
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen(keys[i]);
     if (names[i].kind != KS__LOG_CHECKPOINT_V2 || len < 8 ||
-        strcmp(keys[i] + len - 8, ".parquet") != 0)
+        (strcmp(keys[i] + len - 8, ".parquet") != 0 &&
+         strcmp(keys[i] + len - 5, ".json") != 0))
       continue;
     size_t at = 0;
     while (at < nck && versions[at] < names[i].version)

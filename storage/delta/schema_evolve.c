@@ -63,7 +63,10 @@ static int primitive(const char *t, ks_coltype *type, int *precision,
   } names[] = {{"long", KS_COL_INT64},    {"integer", KS_COL_INT32},
                {"double", KS_COL_DOUBLE}, {"boolean", KS_COL_BOOLEAN},
                {"string", KS_COL_STRING}, {"timestamp", KS_COL_TIMESTAMP},
-               {"date", KS_COL_DATE}};
+               {"date", KS_COL_DATE},     {"byte", KS_COL_INT8},
+               {"short", KS_COL_INT16},   {"float", KS_COL_FLOAT},
+               {"binary", KS_COL_BINARY},
+               {"timestamp_ntz", KS_COL_TIMESTAMP_NTZ}};
   *precision = *scale = 0;
   for (size_t i = 0; i < KS_ARRAY_SIZE(names); i++) {
     if (strcmp(t, names[i].name) == 0) {
@@ -192,7 +195,9 @@ static void describe(const ks_pq_node *n, char *out, size_t cap) {
       [KS_COL_BOOLEAN] = "boolean", [KS_COL_INT32] = "integer",
       [KS_COL_INT64] = "long",      [KS_COL_DOUBLE] = "double",
       [KS_COL_STRING] = "string",   [KS_COL_TIMESTAMP] = "timestamp",
-      [KS_COL_DATE] = "date"};
+      [KS_COL_DATE] = "date",       [KS_COL_INT8] = "byte",
+      [KS_COL_INT16] = "short",     [KS_COL_FLOAT] = "float",
+      [KS_COL_BINARY] = "binary",   [KS_COL_TIMESTAMP_NTZ] = "timestamp_ntz"};
   if (n->is_leaf && n->precision > 0)
     snprintf(out, cap, "decimal(%d,%d)", n->precision, n->scale);
   else if (n->is_leaf)

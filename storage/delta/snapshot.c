@@ -385,7 +385,15 @@ static void apply_remove(ks_delta_snapshot *s, yajl_val a) {
   int_field(a, "size", &r.size);
   str_map_copy(ks__delta_json_field(a, "partitionValues"), &r.part_names,
                &r.part_values, &r.nparts);
-  r.dv_id = ks__delta_dv_id_json(ks__delta_json_field(a, "deletionVector"));
+  yajl_val dv = ks__delta_json_field(a, "deletionVector");
+  r.dv_id = ks__delta_dv_id_json(dv);
+  if (r.dv_id) {
+    ks_buf b;
+    ks_buf_init(&b, 0);
+    ks__delta_json_write(&b, dv);
+    ks_buf_cstr(&b);
+    r.dv_json = (char *)ks_buf_steal(&b, NULL);
+  }
   ks__delta_snapshot_remove(s, &r);
 }
 

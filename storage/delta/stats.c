@@ -48,6 +48,11 @@ static const char *delta_type(ks_coltype t) {
   case KS_COL_STRING: return "string";
   case KS_COL_TIMESTAMP: return "timestamp";
   case KS_COL_DATE: return "date";
+  case KS_COL_INT8: return "byte";
+  case KS_COL_INT16: return "short";
+  case KS_COL_FLOAT: return "float";
+  case KS_COL_BINARY: return "binary";
+  case KS_COL_TIMESTAMP_NTZ: return "timestamp_ntz";
   }
   return NULL;
 }
@@ -167,6 +172,18 @@ void ks__delta_format_ts_ms(char out[40], int64_t us) {
            (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
 }
 
+/* Shortest %g that reads back as the same float (Spark states float
+ * stats as the float's own text, 0.1 rather than 0.100000001). */
+static int append_float(ks_buf *b, double v) {
+  char tmp[40];
+  for (int prec = 6; prec <= 9; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+    if (strtof(tmp, NULL) == (float)v)
+      break;
+  }
+  return ks_buf_append_str(b, tmp);
+}
+
 /* Shortest %g that reads back as the same double. */
 static int append_double(ks_buf *b, double v) {
   char tmp[40];
@@ -251,9 +268,10 @@ static int has_json_bounds(const ks_pq_node *leaf, const ks_pq_colstats *st) {
     return 0;
   if (is_wide_decimal(leaf))
     return st->min_s.len == 16 && st->max_s.len == 16;
-  if (leaf->spec.type == KS_COL_DOUBLE)
+  if (leaf->spec.type == KS_COL_DOUBLE || leaf->spec.type == KS_COL_FLOAT)
     return isfinite(st->min.d) && isfinite(st->max.d);
-  return 1;
+  /* binary: no bounds, as Spark collects none for BinaryType */
+  return leaf->spec.type != KS_COL_BINARY;
 }
 
 static int append_bound(ks_buf *out, const ks_pq_node *leaf,
@@ -271,9 +289,19 @@ static int append_bound(ks_buf *out, const ks_pq_node *leaf,
                                                               : "false");
   case KS_COL_INT32:
   case KS_COL_INT64:
+  case KS_COL_INT8:
+  case KS_COL_INT16:
     return ks_buf_appendf(out, "%" PRId64, is_max ? st->max.i : st->min.i);
   case KS_COL_DOUBLE:
     return append_double(out, is_max ? st->max.d : st->min.d);
+  case KS_COL_FLOAT:
+    return append_float(out, is_max ? st->max.d : st->min.d);
+  case KS_COL_BINARY:
+    break;
+  case KS_COL_TIMESTAMP_NTZ: /* the same text without the zone */
+    ks__delta_format_ts_ms(tmp, is_max ? st->max.i : st->min.i);
+    tmp[strlen(tmp) - 1] = 0;
+    return ks_buf_appendf(out, "\"%s\"", tmp);
   case KS_COL_STRING:
     return append_str_stat(out, is_max ? &st->max_s : &st->min_s, is_max);
   case KS_COL_TIMESTAMP:

@@ -26,6 +26,7 @@
  * written. Every outcome after ks_delta_commit returned 0 arrives through
  * the callback, always from a storage completion, never re-entrantly.
  */
+#include "storage/delta/constraint.h"
 #include "storage/delta/delta_int.h"
 
 #include "base/ks.h"
@@ -298,8 +299,8 @@ static void on_ckpt_get(void *arg, int status, const uint8_t *data,
   }
   char msg[300] = "not found";
   int rc = status ? status
-                  : ks_delta_checkpoint_apply(&t->ck_snap, data, len, 0, msg,
-                                              sizeof msg);
+                  : ks__delta_checkpoint_apply_file(&t->ck_snap, key, data,
+                                                    len, msg, sizeof msg);
   if (rc) {
     if (snprintf(t->ck_err, sizeof t->ck_err, "; %s: unreadable (%s)", key,
                  msg) < 0)
@@ -388,18 +389,10 @@ static void ckpt_sidecars(ks_delta_table *t) {
 static void on_ict_get(void *arg, int status, const uint8_t *data,
                        size_t len) {
   ks_delta_table *t = arg;
-  if (status == 0) {
-    static const char key[] = "\"inCommitTimestamp\":";
-    const uint8_t *nl = memchr(data, '\n', len);
-    size_t n = nl ? (size_t)(nl - data) : len;
-    char *line = ks_strndup((const char *)data, n);
-    const char *p = strstr(line, "\"commitInfo\"") ? strstr(line, key) : NULL;
-    if (p)
-      t->snap.last_ict = strtoll(p + sizeof key - 1, NULL, 10);
-    ks_free(line);
-  }
-  int rc = read_entries(t, t->snap.version + 1);
-  if (rc)
+  int64_t ict = status == 0 ? ks__delta_first_ict(data, len) : -1;
+  t->snap.last_ict = ict >= 0 ? ict : t->snap.last_ict;
+  int rc;
+  if ((rc = read_entries(t, t->snap.version + 1)))
     load_finish(t, rc);
 }
 
@@ -664,6 +657,15 @@ static int commit_check(ks_delta_table *t) {
   char why[400];
   if (s->version >= 0 && ks_delta_protocol_check(s, why, sizeof why)) {
     set_err(t, "%s: %s", t->log_prefix, why);
+    return KS_EUNSUPPORTED;
+  }
+  if (s->version >= 0 && !ks__delta_commit_checked(s, t->req)) {
+    set_err(t,
+            "%s: the table's invariants, CHECK constraints or generated "
+            "columns in version %" PRId64 " are not the ones this batch was "
+            "checked against (another writer changed them): restart to "
+            "check records against them",
+            t->log_prefix, s->version);
     return KS_EUNSUPPORTED;
   }
   if (t->req->new_schema_string && s->version >= 0) {

@@ -160,4 +160,9 @@ void ks__fs_note(int status, uint64_t bytes) {
   int answer = status == 0 || status == KS_ENOENT || status == KS_EEXIST ||
                status == KS_ECANCELED || status == KS_EINVAL;
   ks_storage_note(answer, status == 0 ? bytes : 0);
+  if (status == 0 && bytes)
+    ks_storage_note_accepted();
+  else if (status == -EACCES || status == -EPERM || status == -EROFS ||
+           status == -ENOSPC || status == -EDQUOT)
+    ks_storage_note_refused(strerror(-status));
 }

@@ -13,12 +13,17 @@ static uint8_t value_width(const ks_pq_node *n) {
     return 1;
   case KS_COL_INT32:
   case KS_COL_DATE:
+  case KS_COL_INT8:
+  case KS_COL_INT16:
+  case KS_COL_FLOAT:
     return 4;
   case KS_COL_INT64:
   case KS_COL_TIMESTAMP:
+  case KS_COL_TIMESTAMP_NTZ:
   case KS_COL_DOUBLE:
     return 8;
   case KS_COL_STRING:
+  case KS_COL_BINARY:
     break;
   }
   return 0;
@@ -167,6 +172,10 @@ int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v) {
 }
 
 int ks_column_append_double_rep(ks_column *c, int rep, double v) {
+  return append_fixed(c, rep, &v, sizeof v);
+}
+
+int ks_column_append_float_rep(ks_column *c, int rep, float v) {
   return append_fixed(c, rep, &v, sizeof v);
 }
 

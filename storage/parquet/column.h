@@ -42,18 +42,35 @@ typedef enum ks_coltype {
   KS_COL_DOUBLE,    /* DOUBLE; values: double */
   KS_COL_STRING,    /* BYTE_ARRAY STRING; values: bytes, lens: uint32_t */
   KS_COL_TIMESTAMP, /* INT64 TIMESTAMP(MICROS, UTC); values: int64_t us */
-  KS_COL_DATE       /* INT32 DATE; values: int32_t days since epoch */
+  KS_COL_DATE,      /* INT32 DATE; values: int32_t days since epoch */
+  KS_COL_INT8,      /* INT32 INTEGER(8,signed); values: int32_t LE */
+  KS_COL_INT16,     /* INT32 INTEGER(16,signed); values: int32_t LE */
+  KS_COL_FLOAT,     /* FLOAT; values: float */
+  KS_COL_BINARY,    /* BYTE_ARRAY without annotation; values as STRING's */
+  KS_COL_TIMESTAMP_NTZ /* INT64 TIMESTAMP(MICROS, not UTC-adjusted): a
+                          wall-clock time without zone; values: int64_t us */
 } ks_coltype;
+/* The last ks_coltype (tables indexed by type size themselves by it). */
+#define KS_COL_LAST KS_COL_TIMESTAMP_NTZ
 /* DECIMAL leaves (schema_tree.h) hold int32_t (precision <= 9), int64_t
  * (<= 18) or ks_int128 (> 18) unscaled values; their spec.type says
  * KS_COL_INT32 / KS_COL_INT64 / KS_COL_STRING respectively and is not
  * what the file holds: the leaf node is. */
 typedef __int128 ks_int128;
 
+/* The shape of a table's extra top-level column (the pipeline's _kafka_*
+ * columns, stages/record/schema.h); the flat ks_colspec API ignores it. */
+typedef enum ks_colshape {
+  KS_SHAPE_FLAT,    /* one leaf of `type` */
+  KS_SHAPE_MAP_STR, /* map<string, string> (values nullable) */
+  KS_SHAPE_LIST_STR /* list<string> */
+} ks_colshape;
+
 typedef struct ks_colspec {
   char *name;
   ks_coltype type;
   int nullable; /* OPTIONAL (1) or REQUIRED (0) */
+  ks_colshape shape;
 } ks_colspec;
 
 struct ks_pq_node;
@@ -122,6 +139,7 @@ int ks_column_append_bool_rep(ks_column *c, int rep, int v);
 int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v);
 int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v);
 int ks_column_append_double_rep(ks_column *c, int rep, double v);
+int ks_column_append_float_rep(ks_column *c, int rep, float v);
 int ks_column_append_str_rep(ks_column *c, int rep, const void *s, size_t n);
 int ks_column_str_end_rep(ks_column *c, size_t start, int rep);
 /* DECIMAL leaves: the unscaled value (12.34 in DECIMAL(5,2) is 1234);

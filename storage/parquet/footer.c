@@ -15,6 +15,8 @@ enum {
   CT_DECIMAL = 5,
   CT_DATE = 6,
   CT_TIMESTAMP_MICROS = 10,
+  CT_INT_8 = 15,
+  CT_INT_16 = 16,
   CT_INT_32 = 17,
   CT_INT_64 = 18
 };
@@ -29,6 +31,8 @@ static int physical_type(const ks_pq_node *leaf) {
     return KS__PQ_INT64;
   case KS__K_DOUBLE:
     return KS__PQ_DOUBLE;
+  case KS__K_FLOAT:
+    return KS__PQ_FLOAT;
   case KS__K_BYTES:
     return KS__PQ_BYTE_ARRAY;
   case KS__K_FLBA:
@@ -63,6 +67,31 @@ static void leaf_annotations(ks__thrift *t, const ks_pq_node *n) {
   switch (n->spec.type) {
   case KS_COL_BOOLEAN:
   case KS_COL_DOUBLE:
+  case KS_COL_FLOAT:
+  case KS_COL_BINARY: /* plain bytes: no annotation */
+    break;
+  case KS_COL_INT8:
+  case KS_COL_INT16:
+    ks__thrift_field_i32(t, 6,
+                         n->spec.type == KS_COL_INT8 ? CT_INT_8 : CT_INT_16);
+    ks__thrift_field_struct(t, 10);
+    ks__thrift_field_struct(t, 10); /* INTEGER: IntType */
+    ks__thrift_field_i8(t, 1, n->spec.type == KS_COL_INT8 ? 8 : 16);
+    ks__thrift_field_bool(t, 2, 1); /* isSigned */
+    ks__thrift_struct_end(t);
+    ks__thrift_struct_end(t);
+    break;
+  case KS_COL_TIMESTAMP_NTZ:
+    /* no ConvertedType: TIMESTAMP_MICROS means UTC-adjusted */
+    ks__thrift_field_struct(t, 10);
+    ks__thrift_field_struct(t, 8);  /* TIMESTAMP: TimestampType */
+    ks__thrift_field_bool(t, 1, 0); /* isAdjustedToUTC */
+    ks__thrift_field_struct(t, 2);  /* unit: TimeUnit */
+    ks__thrift_field_struct(t, 2);  /* MICROS: MicroSeconds {} */
+    ks__thrift_struct_end(t);
+    ks__thrift_struct_end(t);
+    ks__thrift_struct_end(t);
+    ks__thrift_struct_end(t);
     break;
   case KS_COL_INT32:
   case KS_COL_INT64:

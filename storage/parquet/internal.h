@@ -23,6 +23,7 @@ enum {
   KS__PQ_BOOLEAN = 0,
   KS__PQ_INT32 = 1,
   KS__PQ_INT64 = 2,
+  KS__PQ_FLOAT = 4,
   KS__PQ_DOUBLE = 5,
   KS__PQ_BYTE_ARRAY = 6,
   KS__PQ_FIXED_LEN_BYTE_ARRAY = 7
@@ -44,6 +45,7 @@ typedef enum ks__pq_kind {
   KS__K_I32,
   KS__K_I64,
   KS__K_DOUBLE,
+  KS__K_FLOAT, /* FLOAT: float in the column; stats kept as double */
   KS__K_BYTES,
   KS__K_FLBA /* DECIMAL > 18 digits: ks_int128 in the column */
 } ks__pq_kind;

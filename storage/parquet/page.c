@@ -18,13 +18,19 @@ ks__pq_kind ks__pq_kind_of(const ks_pq_node *leaf) {
     return KS__K_BOOL;
   case KS_COL_INT32:
   case KS_COL_DATE:
+  case KS_COL_INT8:
+  case KS_COL_INT16:
     return KS__K_I32;
   case KS_COL_INT64:
   case KS_COL_TIMESTAMP:
+  case KS_COL_TIMESTAMP_NTZ:
     return KS__K_I64;
   case KS_COL_DOUBLE:
     return KS__K_DOUBLE;
+  case KS_COL_FLOAT:
+    return KS__K_FLOAT;
   case KS_COL_STRING:
+  case KS_COL_BINARY:
     break;
   }
   return KS__K_BYTES;
@@ -73,6 +79,7 @@ static int plain_values(ks_buf *out, const ks_column *c, ks__pq_kind kind,
   case KS__K_I32:
   case KS__K_I64:
   case KS__K_DOUBLE:
+  case KS__K_FLOAT:
     return ks_buf_append(out, src + s->v0 * c->width, n * c->width);
   case KS__K_FLBA: {
     size_t w = (size_t)ks_pq_decimal_width(c->node->precision);

@@ -119,7 +119,7 @@ ks_pq_node *ks_pq_add_map(ks_pq_node *parent, const char *name,
 static int check_shape(const ks_pq_node *n) {
   if (n->is_leaf) {
     if (n->precision == 0)
-      return (unsigned)n->spec.type <= KS_COL_DATE;
+      return (unsigned)n->spec.type <= KS_COL_LAST;
     return n->precision >= 1 && n->precision <= 38 && n->scale >= 0 &&
            n->scale <= n->precision;
   }

@@ -55,15 +55,23 @@ static void scan_bool(const ks_column *c, const ks__pq_span *s,
   st->has_minmax = 1;
 }
 
+/* DOUBLE, and FLOAT (width 4) widened to double: every float is exactly
+ * a double, so the bounds written back as float are the values'. */
 static void scan_double(const ks_column *c, const ks__pq_span *s,
                         ks__pq_stats *st) {
-  const uint8_t *p = ks__pq_values(c) + s->v0 * 8;
+  const uint8_t *p = ks__pq_values(c) + s->v0 * c->width;
   int has = st->has_minmax;
   double lo = st->min.d, hi = st->max.d;
   int64_t nan = 0;
   for (size_t k = 0; k < s->v1 - s->v0; k++) {
     double x;
-    memcpy(&x, p + k * 8, sizeof x);
+    if (c->width == 4) {
+      float f;
+      memcpy(&f, p + k * 4, sizeof f);
+      x = f;
+    } else {
+      memcpy(&x, p + k * 8, sizeof x);
+    }
     if (x != x) {
       nan++;
       continue;
@@ -131,6 +139,7 @@ void ks__pq_stats_scan(const ks_column *c, ks__pq_kind kind,
     SCAN_INT(ks_int128, q);
     break;
   case KS__K_DOUBLE:
+  case KS__K_FLOAT:
     scan_double(c, s, st);
     break;
   case KS__K_BYTES:
@@ -149,6 +158,7 @@ void ks__pq_stats_add(ks__pq_stats *to, ks__pq_kind kind,
   to->has_minmax = 1;
   switch (kind) {
   case KS__K_DOUBLE:
+  case KS__K_FLOAT:
     if (first || st->min.d < to->min.d)
       to->min.d = st->min.d;
     if (first || st->max.d > to->max.d)
@@ -202,6 +212,7 @@ void ks__pq_stats_merge(ks_pq_colstats *f, ks__pq_kind kind,
   f->has_minmax = 1;
   switch (kind) {
   case KS__K_DOUBLE:
+  case KS__K_FLOAT:
     if (first || st->min.d < f->min.d)
       f->min.d = st->min.d;
     if (first || st->max.d > f->max.d)
@@ -359,13 +370,14 @@ int ks__pq_bounds_make(ks_pq_writer *w, const ks_pq_node *leaf,
   memset(b, 0, sizeof *b);
   b->null_count = st->null_count;
   b->nan_count = st->nan_count;
-  b->has_nan = kind == KS__K_DOUBLE;
+  b->has_nan = kind == KS__K_DOUBLE || kind == KS__K_FLOAT;
   b->max_exact = b->min_exact = 1;
   if (!st->has_minmax)
     return 0;
   uint8_t lo[16], hi[16];
   size_t n = 0;
-  b->legacy = kind == KS__K_I32 || kind == KS__K_I64 || kind == KS__K_DOUBLE;
+  b->legacy = kind == KS__K_I32 || kind == KS__K_I64 ||
+              kind == KS__K_DOUBLE || kind == KS__K_FLOAT;
   switch (kind) {
   case KS__K_BOOL:
     lo[0] = (uint8_t)st->min.i;
@@ -390,6 +402,15 @@ int ks__pq_bounds_make(ks_pq_writer *w, const ks_pq_node *leaf,
     memcpy(lo, &a, 8);
     memcpy(hi, &z, 8);
     n = 8;
+    break;
+  }
+  case KS__K_FLOAT: {
+    double a = st->min.d, z = st->max.d;
+    fix_zero_bounds(&a, &z);
+    float fa = (float)a, fz = (float)z;
+    memcpy(lo, &fa, 4);
+    memcpy(hi, &fz, 4);
+    n = 4;
     break;
   }
   case KS__K_FLBA: {

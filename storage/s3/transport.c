@@ -161,7 +161,9 @@ int ks__s3_transport_init(ks__s3 *s3) {
   curl_multi_setopt(s3->multi, CURLMOPT_SOCKETDATA, s3);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(s3->multi, CURLMOPT_TIMERDATA, s3);
+  /* at most 64 connections (requests) at once; curl queues the rest */
   curl_multi_setopt(s3->multi, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(s3->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
   uv_timer_init(s3->base.loop, &s3->timer);
   uv_timer_init(s3->base.loop, &s3->park);
   s3->handles = 2;
@@ -628,6 +630,16 @@ static int retryable(const ks__s3_req *r) {
          strcmp(r->err_code, "SlowDown") == 0;
 }
 
+/* An answer no retry heals: a 4xx neither expected (404, 409/412 a lost
+ * conditional write, 416) nor retryable (408, 429, throttling); usually
+ * 403 AccessDenied (a policy, KMS, a token the chain could not renew). */
+static int refused(const ks__s3_req *r) {
+  if (r->cerr != CURLE_OK || r->http < 400 || r->http >= 500 || retryable(r))
+    return 0;
+  return r->http != 404 && r->http != 412 && r->http != 409 &&
+         r->http != 416;
+}
+
 int ks__s3_status_code(const ks__s3_req *r) {
   if (r->cerr != CURLE_OK) {
     if (r->cerr == CURLE_WRITE_ERROR)
@@ -714,8 +726,13 @@ static void attempt_done(ks__s3_req *r) {
     return;
   }
   r->status = ks__s3_status_code(r);
-  if (r->status == 0 && is_write(r->op))
+  if (r->status == 0 && is_write(r->op)) {
     ks_storage_note(1, r->body_len);
+    if (r->url == NULL)
+      ks_storage_note_accepted();
+  }
+  if (r->url == NULL && refused(r))
+    ks_storage_note_refused(ks__s3_req_describe(r, what, sizeof what));
   if (r->status && r->status != KS_ENOENT && r->status != KS_EEXIST)
     ks_log_warn("s3: %s%s", ks__s3_req_describe(r, what, sizeof what),
                 retry ? " (retries exhausted)" : "");

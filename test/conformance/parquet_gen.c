@@ -146,6 +146,9 @@ static void gen_leaf_value(gen *g, const ks_pq_node *n, ks_buf *o) {
     ks_buf_append_byte(o, '"');
     return;
   }
+  default: /* not in the generated schemas */
+    ks_buf_append_str(o, "null");
+    return;
   }
 }
 

@@ -31,11 +31,11 @@ YAML
 }
 conf s3a "s3a://no-such-bucket/lake" json
 out=$("$KSINK" check -c "$WORK/s3a.yaml" --timeout 1s 2>&1) || true
-echo "$out" | grep -qE '^ok +config:' || fail "s3a:// refused: $out"
-echo "$out" | grep -q 'storage s3://no-such-bucket/lake' || fail "s3a:// not read as s3://: $out"
+grep -qE '^ok +config:' <<<"$out" || fail "s3a:// refused: $out"
+grep -q 'storage s3://no-such-bucket/lake' <<<"$out" || fail "s3a:// not read as s3://: $out"
 conf bare "$WORK/lake2" text
 out=$("$KSINK" check -c "$WORK/bare.yaml" --timeout 1s 2>&1) || true
-echo "$out" | grep -qE "^ok +storage file://$WORK/lake2: write" || fail "bare storage path: $out"
+grep -qE "^ok +storage file://$WORK/lake2: write" <<<"$out" || fail "bare storage path: $out"
 
 # log.format text, and --log-format json over it (stderr is a file here)
 timeout -s INT 3 "$KSINK" run -c "$WORK/bare.yaml" 2>"$WORK/text.err" || true
@@ -56,6 +56,6 @@ for c in run demo validate inspect optimize vacuum check convert-connect; do
   head -1 "$WORK/help" | grep -q "^usage: ksink $c" || fail "$c --help: $(head -1 "$WORK/help")"
   [ "$(grep -cE '^  +-' "$WORK/help")" -ge 1 ] || fail "$c --help describes no option: $(cat "$WORK/help")"
   grep -qE '^  -h, --help' "$WORK/help" || fail "$c --help lacks -h: $(cat "$WORK/help")"
-  "$KSINK" --help | grep -qE "^  $c( |$)" || fail "top-level help does not name $c"
+  grep -qE "^  $c( |$)" <<<"$("$KSINK" --help)" || fail "top-level help does not name $c"
 done
 log "cli_ergonomics: passed"

@@ -76,8 +76,8 @@ has field 'access_key_id: ${AWS_ACCESS_KEY_ID}'
 grep -q 'not-a-real-secret\|AKIDEXAMPLE' "$WORK/field.yaml" && fail "credentials copied into the YAML"
 says field '^value.converter: not carried over: io.confluent.connect.avro.AvroConverter'
 says field '^value.converter.schema.registry.url: not carried over: '
-says field '^transforms: not carried over: '
-says field '^transforms.unwrap.type: not carried over: '
+has field '      - debezium_unwrap: { deletes: drop }'
+has field '    null_values: ignore   # ExtractNewRecordState'"'"'s drop.tombstones'
 says field '^aws.access.key.id, aws.secret.access.key: not copied'
 [ "$(grep -c '^aws.secret.access.key' "$WORK/field.err")" = 0 ] || fail "a key reported twice: $(cat "$WORK/field.err")"
 loads field
@@ -88,7 +88,8 @@ has regex "path_format: \"'dt'=YYYY-MM-dd\""
 has regex 'timestamp_field: "updated_at"'
 has regex 'timezone: "America/New_York"'
 has regex 'flush: { records: 100, interval: 7d, bytes: 1GiB }'
-says regex '^topics.regex: not carried over: '
+has regex 'topics_regex: "cdc\\..*"'
+says regex '^topics.regex: carried over as topics_regex'
 
 # every input key is either in the YAML's meaning or named on stderr: count
 # the keys the stderr names plus those carried, per file, against the input
@@ -136,5 +137,23 @@ grep -q 'tables\[0\]\.flush\.size: a Kafka Connect key; in ksink it is tables\[\
   fail "no Connect hint: $(cat "$WORK/hint.out")"
 sed -i 's/    flush.size: 1000/    topics.regex: "t.*"/' "$WORK/hint.yaml"
 "$KSINK" run -c "$WORK/hint.yaml" >"$WORK/hint2.out" 2>&1 && fail "topics.regex accepted"
-grep -q 'topics.regex: a Kafka Connect key; ksink has none' "$WORK/hint2.out" || fail "no hint: $(cat "$WORK/hint2.out")"
+grep -q 'topics.regex: a Kafka Connect key; in ksink it is tables\[\]\.topics_regex' "$WORK/hint2.out" || fail "no hint: $(cat "$WORK/hint2.out")"
+
+# 6. single message transforms, keys and headers, null values
+convert smt "$DATA/s3_transforms.properties"
+has smt '    key: { format: json, column: _kafka_key }'
+has smt '    headers: { column: _kafka_headers }'
+has smt '    transforms:'
+has smt '      - filter: { predicate: { header: "test-event" } }'
+has smt '      - extract_field: "payload"'
+has smt '      - replace_field: { exclude: ["password"], rename: { "uid": "user_id" } }'
+has smt '      - timestamp_converter: { field: "created_at", format: "yyyy-MM-dd HH:mm:ss", target: timestamp }'
+has smt '      - insert_field: { static: { "source": "web" }, timestamp: "ingested_at", offset: "off" }'
+has smt '      - filter: { predicate: { topic: "internal\\..*" }, negate: true }'
+has smt '    null_values: fail'
+says smt '^transforms.route: not carried over: org.apache.kafka.connect.transforms.RegexRouter has no ksink transform'
+# the transforms come in Connect's order
+[ "$(grep -o -- '- [a-z_]*:' "$WORK/smt.yaml" | tr '\n' ' ')" = "- name: - filter: - extract_field: - replace_field: - timestamp_converter: - insert_field: - filter: " ] ||
+  fail "smt: transforms out of order: $(grep -- '- ' "$WORK/smt.yaml")"
+loads smt
 log "convert_connect: passed"

@@ -33,9 +33,6 @@ TOOL="node $KS_SOURCE_DIR/test/tools/delta_corpus.mjs"
 
 # folder -> the feature its refusal must name
 declare -A REFUSE=(
-  [invariants-w2-legacy]=invariants
-  [invariants-w7-feature]=invariants
-  [generatedcolumns-w4-empty]=generatedColumns
   [identitycolumns-v2checkpoint-databricks]=identityColumns
   [icebergcompatv1-uniform-databricks]=icebergCompatV1
   [icebergcompatv2-uniform-databricks]=icebergCompatV2
@@ -94,6 +91,30 @@ for f in "${FOLDERS[@]}"; do
     fail "$f: not readable: $(tail -1 "$WORK/in/$f.inspect.err" | cut -c1-300)"
   ! grep -q '"level":"warn"' "$WORK/in/$f.inspect.err" ||
     fail "$f: read with warnings: $(head -2 "$WORK/in/$f.inspect.err")"
+  # read from its newest checkpoint: the commits before it removed (as a
+  # log cleanup leaves it) from a second copy (V2 JSON and Parquet
+  # checkpoints with sidecars, classic ones): the same table must come out
+  ck=$(ls "$WORK/lake/$f/_delta_log" | sed -nE 's/^([0-9]{20})\.checkpoint\..*(parquet|json)$/\1/p' | sort | tail -1)
+  if [ -n "$ck" ]; then
+    mkdir -p "$WORK/ckonly"
+    cp -r "$CORPUS/$f" "$WORK/ckonly/$f"
+    for j in "$WORK/ckonly/$f/_delta_log/"*.json; do
+      b=$(basename "$j")
+      [[ $b =~ ^[0-9]{20}\.json$ ]] && [ "${b:0:20}" -lt "$ck" ] && rm "$j"
+    done
+    "$KSINK" inspect "file://$WORK/ckonly/$f" --json --files >"$WORK/in/$f.ckonly.json" 2>"$WORK/in/$f.ckonly.err" ||
+      fail "$f: not readable from checkpoint $((10#$ck)) and later commits: $(tail -1 "$WORK/in/$f.ckonly.err")"
+    ! grep -q '"level":"warn"' "$WORK/in/$f.ckonly.err" ||
+      fail "$f: checkpoint $((10#$ck)) read with warnings: $(head -2 "$WORK/in/$f.ckonly.err")"
+    node -e "
+      const a = require('$WORK/in/$f.before.json'), b = require('$WORK/in/$f.ckonly.json');
+      for (const k of ['version', 'rows', 'files', 'bytes', 'protocol', 'schema', 'txn', 'domains', 'deletion_vector_files'])
+        if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) throw new Error(k + ': ' + JSON.stringify(b[k]) + ' from the checkpoint, ' + JSON.stringify(a[k]) + ' from the log');
+      const paths = (j) => j.active_files.map((x) => x.path + ' ' + x.deleted_rows).sort().join();
+      if (paths(a) !== paths(b)) throw new Error('active files differ');
+    " 2>"$WORK/ck.err" || fail "$f: from checkpoint $((10#$ck)): $(tail -1 "$WORK/ck.err")"
+    log "$f: read from checkpoint $((10#$ck)) ($(ls "$WORK/lake/$f/_delta_log" | grep -E "^$ck\.checkpoint" | sed -E 's/^[0-9]{20}\.checkpoint\.//' | head -1)) and the later commits: same table"
+  fi
   verdict=$(node -e "console.log(require('$WORK/in/$f.before.json').append_refused || '')")
   want=${REFUSE[$f]:-}
   if [ -n "$verdict" ] || [ -n "$want" ]; then
@@ -117,7 +138,7 @@ done
 # Tables are opened before any is touched: a table whose columns cannot be
 # written stops start-up with exit 2 naming it, and leaves the rest as
 # they were; it is dropped and the others are tried again.
-TOPICS=()
+TOPICS=(rej0:1 rej1:1)
 for f in "${APPEND[@]}"; do TOPICS+=("t${IDX[$f]}:2"); done
 start_broker "${TOPICS[@]}"
 WRITE=("${APPEND[@]}")
@@ -241,6 +262,76 @@ for f in "${WRITE[@]}"; do
   " || fail "$f: optimize"
 done 2>&1 | while read -r l; do log "$l"; done
 [ "${PIPESTATUS[0]}" = 0 ] || fail "vacuum/optimize checks"
+
+# ---- constraints: records that break one are rejected --------------------
+# Fresh copies of the writer 7 invariant table (col_invariants < 3) and the
+# generated-column table (c2 = c1 + 1) get 250 records each, every fifth
+# breaking the constraint: those 50 land in the error files with the
+# reason constraint naming it, the 200 others in the table.
+cp -r "$CORPUS/invariants-w7-feature" "$WORK/lake/rej-invariants"
+cp -r "$CORPUS/generatedcolumns-w4-empty" "$WORK/lake/rej-generated"
+node -e "
+  const fs = require('fs'), a = [], b = [];
+  for (let i = 0; i < 250; i++) {
+    const bad = i % 5 === 4;
+    a.push(JSON.stringify({ col_invariants: bad ? 3 + i % 7 : i % 3 }));
+    b.push(JSON.stringify({ c1: i, c2: bad ? i : i + 1 }));
+  }
+  fs.writeFileSync('$WORK/in/rej0.jsonl', a.join('\n') + '\n');
+  fs.writeFileSync('$WORK/in/rej1.jsonl', b.join('\n') + '\n');"
+for k in 0 1; do
+  "$KS_BUILD_DIR/test/ks_produce" --bootstrap "$BOOTSTRAP" --topic "rej$k" \
+    --values "$WORK/in/rej$k.jsonl" --expect "$WORK/in/rej$k.expect" >/dev/null 2>"$WORK/produce.err" ||
+    fail "producer: $(cat "$WORK/produce.err")"
+done
+{
+  conf_head
+  for k in 0 1; do
+    d=$([ $k = 0 ] && echo rej-invariants || echo rej-generated)
+    cat <<YAML
+  - name: r$k
+    path: $d
+    topics: [rej$k]
+    flush: { records: 100, interval: 1s }
+    errors: { tolerance: all, deadletter.path: errors/r$k }
+YAML
+  done
+} >"$WORK/ksink.yaml"
+run_ksink
+for k in 0 1; do
+  d=$([ $k = 0 ] && echo rej-invariants || echo rej-generated)
+  want=$(($(rows_of "$d") + 200))
+  for _ in $(seq 600); do
+    [ "$(rows_of "$d")" -ge "$want" ] && [ "$(cat "$WORK/lake/errors/r$k"/*.jsonl 2>/dev/null | wc -l)" -ge 50 ] && break
+    kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink exited: $(tail -5 "$WORK/ksink.err")"
+    sleep 0.2
+  done
+done
+sleep 1
+kill -TERM "$KSINK_PID"
+rc=0
+wait "$KSINK_PID" || rc=$?
+[ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
+for k in 0 1; do
+  d=$([ $k = 0 ] && echo rej-invariants || echo rej-generated)
+  base=$(node -e "console.log(require('$CORPUS/manifest.json').tables.find(t => t.folder === '$([ $k = 0 ] && echo invariants-w7-feature || echo generatedcolumns-w4-empty)').expectedRowCount)")
+  rows=$(rows_of "$d")
+  [ "$rows" = $((base + 200)) ] || fail "$d: $rows rows, want $base + 200"
+  cat "$WORK/lake/errors/r$k"/*.jsonl >"$WORK/rej$k.err.jsonl"
+  node -e "
+    const l = require('fs').readFileSync('$WORK/rej$k.err.jsonl', 'utf8').split('\n').filter(Boolean).map(JSON.parse);
+    if (l.length !== 50) throw new Error(l.length + ' error lines, want 50');
+    const offs = new Set(l.map((x) => x.offset));
+    for (let i = 0; i < 250; i++) if ((i % 5 === 4) !== offs.has(i)) throw new Error('offset ' + i + (offs.has(i) ? ' rejected' : ' not rejected'));
+    for (const x of l) {
+      const m = x.error.message || '';
+      if (x.error.reason !== 'constraint' || !m.includes('$([ $k = 0 ] && echo 'invariant of column col_invariants' || echo 'generated column c2')'))
+        throw new Error('offset ' + x.offset + ': ' + JSON.stringify(x.error));
+    }
+    console.log(l[0].error.message);
+  " >"$WORK/rej.out" 2>&1 || fail "$d: $(tail -2 "$WORK/rej.out")"
+  log "$d: 200 records appended, the 50 breaking it rejected: $(head -1 "$WORK/rej.out")"
+done
 
 # vacuumProtocolCheck: vacuum refuses a table whose features it does not know
 rc=0

@@ -134,7 +134,7 @@ fi
 for e in dev staging prod; do
   [ -f "$WORK/render/$e.ksink.yaml" ] || continue
   out=$(cd "$WORK" && KSINK_ADMIN_TOKEN=t "$KSINK" check -c "$WORK/render/$e.ksink.yaml" --timeout 1s 2>&1) || true
-  echo "$out" | grep -qE '^ok +config:' && echo "$out" | grep -qE '^ok +schema user_events' ||
+  grep -qE '^ok +config:' <<<"$out" && grep -qE '^ok +schema user_events' <<<"$out" ||
     fail "overlays/$e ksink.yaml: $(echo "$out" | head -3)"
 done
 # the image's config (the Dockerfile's RUN sed over conf/ksink.yaml):
@@ -153,9 +153,9 @@ grep -q '^  admin_token: ${KSINK_ADMIN_TOKEN}' "$IMG" || fail "image config: adm
 grep -q 'admin_token: ${KSINK_ADMIN_TOKEN}' "$D/k8s/base/ksink.yaml" || fail "k8s base: admin_token not required from the Secret"
 rc=0
 out=$(cd "$WORK/image/etc/ksink" && env -u KSINK_ADMIN_TOKEN "$KSINK" check -c "$IMG" --timeout 1s 2>&1) || rc=$?
-[ "$rc" = 2 ] && echo "$out" | grep -q KSINK_ADMIN_TOKEN ||
+[ "$rc" = 2 ] && grep -q KSINK_ADMIN_TOKEN <<<"$out" ||
   fail "image config without KSINK_ADMIN_TOKEN: exit $rc, want 2 naming it: $(echo "$out" | head -3)"
 out=$(cd "$WORK/image/etc/ksink" && KSINK_ADMIN_TOKEN=t "$KSINK" check -c "$IMG" --timeout 1s 2>&1) || true
-echo "$out" | grep -qE '^ok +config:' || fail "image config with KSINK_ADMIN_TOKEN: $(echo "$out" | head -3)"
+grep -qE '^ok +config:' <<<"$out" || fail "image config with KSINK_ADMIN_TOKEN: $(echo "$out" | head -3)"
 log "image config: refused without KSINK_ADMIN_TOKEN, loads with it"
 log "deploy_manifests: passed"

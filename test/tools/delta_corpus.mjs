@@ -64,7 +64,17 @@ function value(type, i, part) {
     case 'string': return part ? `p${n}` : `s${n}-${'x'.repeat(n % 7)}`;
     case 'date': return `2024-01-${String((n % 28) + 1).padStart(2, '0')}`;
     case 'timestamp': return new Date(1.7e12 + n * 1000).toISOString();
-    default: return null;
+    // no zone; six fraction digits, never all zero
+    case 'timestamp_ntz': return new Date(1.7e12 + n * 1000).toISOString().slice(0, 19) + `.${String(n % 999999 + 1).padStart(6, '0')}`;
+    case 'binary': return Buffer.from(`b${n}\u0000\xff`, 'latin1').toString('base64');
+    default: {
+      const d = /^decimal\((\d+),(\d+)\)$/.exec(type);
+      if (!d) return null;
+      // half as JSON numbers, half as their text; s fraction digits
+      const s = Number(d[2]), ip = Math.min(Number(d[1]) - s, 6);
+      const t = `${n % 10 ** ip}${s ? '.' + String(n % 10 ** Math.min(s, 6)).padStart(s, '0') : ''}`;
+      return n % 2 ? Number(t) : t;
+    }
   }
 }
 
@@ -73,9 +83,25 @@ function gen(beforeFile, count, out) {
   const parts = new Set(b.partition_columns);
   const fields = b.schema.fields.filter((f) => !f.name.startsWith('_kafka_'));
   const lines = [];
+  // values that keep the table's constraints: an invariant "<col> < N"
+  // bounds its column, a generated column "<col> + K" is computed
+  const bound = new Map(), gen = new Map();
+  for (const f of fields) {
+    let inv = f.metadata?.['delta.invariants'];
+    if (inv) {
+      try { inv = JSON.parse(inv).expression.expression; } catch { /* bare */ }
+      const m = /^\s*`?(\w+)`?\s*<\s*(\d+)\s*$/.exec(inv);
+      if (m) bound.set(m[1], Number(m[2]));
+    }
+    const g = f.metadata?.['delta.generationExpression'];
+    const m = g && /^\s*(\w+)\s*\+\s*(\d+)\s*$/.exec(g);
+    if (m) gen.set(f.name, [m[1], Number(m[2])]);
+  }
   for (let i = 0; i < count; i++) {
     const r = {};
     for (const f of fields) r[f.name] = value(f.type, i, parts.has(f.name));
+    for (const [c, n] of bound) r[c] = i % n;
+    for (const [c, [src, k]] of gen) r[c] = r[src] + k;
     lines.push(JSON.stringify(r));
   }
   fs.writeFileSync(out, lines.join('\n') + '\n');
@@ -235,8 +261,15 @@ async function verify(opts) {
       for (const p of Object.keys(st.nullCount ?? {}))
         if (!ids.has(p)) { recErr.push(`${a.path}: stats keyed by ${p}, not a physical name`); break; }
     }
+    // binary as base64, decimals and wall-clock times as text
+    const repl = scalars.filter((f) => !parts.has(f.name) && (f.type === 'binary' || f.type === 'timestamp_ntz' || f.type.startsWith('decimal')))
+      .map((f) => {
+        const q = `"${P(f.name).replaceAll('"', '""')}"`;
+        const e = f.type === 'binary' ? `base64(${q})` : f.type === 'timestamp_ntz' ? `strftime(${q}, '%Y-%m-%dT%H:%M:%S.%f')` : `${q}::VARCHAR`;
+        return `${e} AS ${q}`;
+      });
     const rows = (await conn.runAndReadAll(
-      `SELECT * FROM read_parquet('${abs.replaceAll("'", "''")}', hive_partitioning=false)`)).getRowObjectsJson();
+      `SELECT * ${repl.length ? `REPLACE (${repl.join(', ')})` : ''} FROM read_parquet('${abs.replaceAll("'", "''")}', hive_partitioning=false)`)).getRowObjectsJson();
     for (const r0 of rows) {
       const r = Object.fromEntries(finalSchema.fields.map((f) => [f.name, r0[P(f.name)]]));
       const k = `${r._kafka_partition}/${r._kafka_offset}`;
@@ -251,6 +284,8 @@ async function verify(opts) {
           exp = Date.parse(exp);
           got = parts.has(f.name) ? Date.parse(got.replace(' ', 'T') + 'Z') : Date.parse(String(got).replace(' ', 'T').replace(/(\+00(:00)?)?$/, 'Z'));
         }
+        if (f.type === 'timestamp_ntz' && parts.has(f.name)) got = got.replace(' ', 'T');
+        if (f.type.startsWith('decimal') && got !== null && exp !== null) { got = Number(got); exp = Number(exp); }
         if (String(got) !== String(exp)) { recErr.push(`record ${k} column ${f.name}: ${got}, want ${exp}`); break; }
       }
     }

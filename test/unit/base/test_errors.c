@@ -35,7 +35,7 @@ static void test_values(void **state) {
   assert_int_equal(KS_ESTOPPED, -1017);
   assert_int_equal(KS_ENEWFIELD, -1020);
   assert_int_equal(KS_ERR(NEWFIELD), KS_ENEWFIELD);
-  assert_int_equal(KS_ERRNUM_LAST_, 1021);
+  assert_int_equal(KS_ERRNUM_LAST_, 1022);
 }
 
 int main(void) {

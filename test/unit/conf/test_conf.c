@@ -178,6 +178,83 @@ static void test_table_features(void **state) {
   assert_true(ok);
 }
 
+static void test_schema_registry(void **state) {
+  (void)state;
+  ks_conf *c = load_ok("kafka: { bootstrap.servers: mock }\n"
+                       "storage: { url: file:///tmp/x }\n"
+                       "schema_registry:\n"
+                       "  url: [http://a:8081, \"https://b:8081/\"]\n"
+                       "  basic_auth_user_info: \"u:p\"\n"
+                       "tables:\n"
+                       "  - name: events\n"
+                       "    topics: [a]\n"
+                       "    value_format: avro\n"
+                       "  - name: other\n"
+                       "    topics: [b]\n"
+                       "    value_format: json_schema\n"
+                       "  - name: plain\n"
+                       "    topics: [c]\n"
+                       "    schema: " KS_SOURCE_DIR
+                       "/conf/schemas/user-events.json\n");
+  assert_int_equal(c->nregistry_urls, 2);
+  assert_string_equal(c->registry_urls[1], "https://b:8081/");
+  assert_string_equal(c->registry_basic_auth, "u:p");
+  assert_null(c->registry_bearer_token);
+  assert_int_equal(c->tables[0].value_format, KS_VALUE_FORMAT_AVRO);
+  assert_int_equal(c->tables[1].value_format, KS_VALUE_FORMAT_JSON_SCHEMA);
+  assert_int_equal(c->tables[2].value_format, KS_VALUE_FORMAT_JSON);
+  ks_conf_free(c);
+  c = load_ok("kafka: { bootstrap.servers: mock }\n"
+              "storage: { url: file:///tmp/x }\n"
+              "schema_registry: { url: http://a:8081, bearer_token: t }\n"
+              "tables:\n"
+              "  - name: events\n"
+              "    topics: [a]\n"
+              "    value_format: avro\n");
+  assert_int_equal(c->nregistry_urls, 1);
+  assert_string_equal(c->registry_bearer_token, "t");
+  ks_conf_free(c);
+  int ok = 1;
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "tables:\n"
+                   "  - name: events\n"
+                   "    topics: [a]\n"
+                   "    value_format: avro\n",
+                   "t.yaml:6: tables[0].value_format: avro needs "
+                   "schema_registry.url (the registry the record's schema id "
+                   "refers to)");
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "schema_registry: { url: http://a:8081 }\n"
+                   "tables:\n"
+                   "  - name: events\n"
+                   "    topics: [a]\n"
+                   "    value_format: protobuf\n",
+                   "t.yaml:7: tables[0].value_format: expected json, "
+                   "json_schema or avro, got \"protobuf\"");
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "schema_registry: { url: \"sr:8081\" }\n"
+                   "tables: [{ name: e, topics: [a] }]\n",
+                   "t.yaml:3: schema_registry.url: expected an http:// or "
+                   "https:// URL like http://schema-registry:8081");
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "schema_registry: { url: http://a, basic_auth_user_info: "
+                   "\"u:p\", bearer_token: t }\n"
+                   "tables: [{ name: e, topics: [a] }]\n",
+                   "t.yaml:3: schema_registry.bearer_token: give "
+                   "basic_auth_user_info or bearer_token, not both");
+  ok &= expect_err("kafka: { bootstrap.servers: mock }\n"
+                   "storage: { url: file:///tmp/x }\n"
+                   "schema_registry: { basic_auth_user_info: \"u:p\" }\n"
+                   "tables: [{ name: e, topics: [a] }]\n",
+                   "t.yaml:3: schema_registry.url: missing; expected the "
+                   "registry's URL like http://schema-registry:8081");
+  assert_true(ok);
+}
+
 static void test_defaults(void **state) {
   (void)state;
   ks_conf *c = load_ok("kafka:\n"
@@ -692,7 +769,7 @@ static const bad_case bad_cases[] = {
      "mapping"},
     {HEAD "  - name: t\n",
      "t.yaml:4: tables[0].topics: missing; expected a non-empty sequence of "
-     "Kafka topics like [user-events]"},
+     "Kafka topics like [user-events], or topics_regex"},
     {HEAD "  - name: t\n"
           "    topics: []\n",
      "t.yaml:5: tables[0].topics: expected a non-empty sequence of Kafka "
@@ -1019,6 +1096,7 @@ int main(void) {
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_table_features),
+      cmocka_unit_test(test_schema_registry),
       cmocka_unit_test(test_app_id_and_group_id),
       cmocka_unit_test(test_s3_settings),
       cmocka_unit_test(test_values_and_flow_style),

@@ -59,9 +59,9 @@ static void test_connect_key_hints(void **state) {
   expect_err(HEAD "tables:\n"
                   "  - name: t\n"
                   "    topics.regex: \"a.*\"\n",
-             "t.yaml:7: tables[0].topics.regex: a Kafka Connect key; ksink "
-             "has none: ksink subscribes to listed topics only: name them in "
-             "tables[].topics");
+             "t.yaml:7: tables[0].topics.regex: a Kafka Connect key; in ksink "
+             "it is tables[].topics_regex (a POSIX extended regular "
+             "expression the whole topic name matches)");
   /* not a Connect key: the usual suggestion */
   expect_err(HEAD "tables:\n"
                   "  - name: t\n"

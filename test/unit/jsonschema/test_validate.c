@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -141,6 +142,114 @@ static void endless_recursion_is_an_error(void **state) {
   ks_schema_free(t);
 }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "[0,1,...,n-1]" plus "," extra when extra is not NULL. */
+static char *int_array(int n, const char *extra) {
+  char *out = malloc((size_t)n * 8 + 64), *o = out;
+  *o++ = '[';
+  for (int i = 0; i < n; i++)
+    o += sprintf(o, i ? ",%d" : "%d", i);
+  if (extra)
+    o += sprintf(o, ",%s", extra);
+  *o++ = ']';
+  *o = 0;
+  return out;
+}
+
+static void unique_items_is_hash_based(void **state) {
+  ks_schema *s = load("{\"uniqueItems\": true}", 0);
+  /* equality as before: by value, objects in any member order */
+  assert_string_equal(verdict(s, "[1, 2, 1]"), ": items 0 and 2 are equal");
+  assert_string_equal(verdict(s, "[{\"a\": 1, \"b\": [2]}, 3, "
+                                 "{\"b\": [2], \"a\": 1}]"),
+                      ": items 0 and 2 are equal");
+  assert_string_equal(verdict(s, "[[1, 2], [2, 1], \"1\", 1, true, null]"), "");
+  assert_string_equal(verdict(s, "[3, 1, 2, 1, 3]"),
+                      ": items 0 and 4 are equal");
+  /* 150,000 items: milliseconds, not minutes (it was O(n^2)) */
+  char *ok = int_array(150000, NULL), *dup = int_array(150000, "0");
+  double t0 = now_s();
+  assert_string_equal(verdict(s, ok), "");
+  assert_string_equal(verdict(s, dup), ": items 0 and 150000 are equal");
+  double took = now_s() - t0;
+  print_message("uniqueItems over 150,000 items twice: %.3f s\n", took);
+  assert_true(took < 5.0);
+  free(ok);
+  free(dup);
+  ks_schema_free(s);
+}
+
+static void budget_bounds_a_record(void **state) {
+  ks_reject rej;
+  /* a catastrophic pattern: the record is refused with keyword "budget" */
+  ks_schema *s = load("{\"properties\": {\"c\": {\"pattern\": "
+                      "\"^(a+)+$\"}}}",
+                      0);
+  const char *bad = "{\"c\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"}";
+  double t0 = now_s();
+  assert_int_equal(
+      ks_schema_validate(s, (const uint8_t *)bad, strlen(bad), &rej),
+      KS_EINVALID);
+  assert_string_equal(ks_keyword_name(rej.keyword), "budget");
+  assert_string_equal(verdict(s, "{\"c\": \"aaaa\"}"), "");
+  assert_string_equal(verdict(s, "{\"c\": \"aab\"}"),
+                      "/c: \"aab\" does not match the pattern \"^(a+)+$\"");
+  ks_schema_free(s);
+  /* under a combinator the budget still refuses the whole record: "not"
+   * must not turn an over-budget branch into a success */
+  s = load("{\"not\": {\"properties\": {\"c\": {\"pattern\": "
+           "\"^(a+)+$\"}}}}",
+           0);
+  assert_int_equal(
+      ks_schema_validate(s, (const uint8_t *)bad, strlen(bad), &rej),
+      KS_EINVALID);
+  assert_string_equal(ks_keyword_name(rej.keyword), "budget");
+  ks_schema_free(s);
+  /* many strings, each backtracking up to its limit: the record's budget
+   * runs out instead of a worker's time */
+  s = load("{\"items\": {\"pattern\": \"^(a|aa)+$\"}}", 0);
+  char rec[64 * 40 + 8], *o = rec;
+  *o++ = '[';
+  for (int i = 0; i < 40; i++)
+    o += sprintf(o, "%s\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"",
+                 i ? "," : "");
+  *o++ = ']';
+  *o = 0;
+  assert_int_equal(ks_schema_validate(s, (const uint8_t *)rec, strlen(rec),
+                                      &rej),
+                   KS_EINVALID);
+  assert_string_equal(ks_keyword_name(rej.keyword), "budget");
+  ks_schema_free(s);
+  /* patternProperties checked as keys stream */
+  s = load("{\"patternProperties\": {\"^(a+)+$\": {\"type\": "
+           "\"integer\"}}}",
+           0);
+  const char *keys = "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\": 1}";
+  assert_int_equal(
+      ks_schema_validate(s, (const uint8_t *)keys, strlen(keys), &rej),
+      KS_EINVALID);
+  assert_string_equal(ks_keyword_name(rej.keyword), "budget");
+  ks_schema_free(s);
+  double took = now_s() - t0;
+  print_message("over-budget records: %.3f s\n", took);
+  assert_true(took < 10.0);
+}
+
+static void format_regex_verdicts(void **state) {
+  ks_schema *s = load("{\"items\": {\"format\": \"regex\"}}", 0);
+  /* the same pattern text many times: one compile, the same verdict */
+  assert_string_equal(verdict(s, "[\"^a+$\", \"^a+$\", \"[a-z]\", \"^a+$\"]"),
+                      "");
+  const char *v = verdict(s, "[\"^a+$\", \"(\", \"^a+$\", \"(\"]");
+  assert_non_null(strstr(v, "/1: "));
+  ks_schema_free(s);
+}
+
 static void numbers_are_exact(void **state) {
   ks_schema *s = load("{\"multipleOf\": 0.1}", 0);
   assert_string_equal(verdict(s, "0.3"), "");
@@ -164,6 +273,9 @@ int main(void) {
       cmocka_unit_test(buffered_root_still_shreds),
       cmocka_unit_test(endless_recursion_is_an_error),
       cmocka_unit_test(numbers_are_exact),
+      cmocka_unit_test(unique_items_is_hash_based),
+      cmocka_unit_test(budget_bounds_a_record),
+      cmocka_unit_test(format_regex_verdicts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

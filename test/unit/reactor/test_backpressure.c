@@ -1,7 +1,8 @@
 /*
  * The backpressure decision on its own (reactor/backpressure.h): which
  * pause reasons hold after a look at the admin flag, the storage breakers
- * and the memory budget, and when the largest table is flushed. No Kafka,
+ * and the memory budget, and when the largest table is flushed (paused
+ * past 90%, without a pause past 75%). No Kafka,
  * no worker: the decision is a pure function of its inputs.
  */
 #include "reactor/backpressure.h"
@@ -23,11 +24,11 @@ static ks_bp_input in_mem(uint64_t used, uint64_t budget) {
 static void test_memory_high_and_low_marks(void **state) {
   (void)state;
   uint64_t budget = 100 * MB;
-  /* under 90%: nothing */
+  /* under 90%: no pause (past 75%, a flush without one) */
   ks_bp_input in = in_mem(89 * MB, budget);
   ks_bp_decision d = ks_backpressure_decide(0, &in);
   assert_int_equal(d.pause_why, 0);
-  assert_int_equal(d.flush, 0);
+  assert_int_equal(d.flush, 2);
   /* at 90%: pause and flush */
   in = in_mem(90 * MB, budget);
   d = ks_backpressure_decide(0, &in);
@@ -43,11 +44,17 @@ static void test_memory_high_and_low_marks(void **state) {
   d = ks_backpressure_decide(KS_PAUSE_MEMORY, &in);
   assert_int_equal(d.pause_why, 0);
   assert_int_equal(d.flush, 0);
-  /* not paused, between the marks: no flapping back into a pause */
-  in = in_mem(80 * MB, budget);
+  /* not paused, between the low and the flush mark: nothing, and no
+   * flapping back into a pause */
+  in = in_mem(74 * MB, budget);
   d = ks_backpressure_decide(0, &in);
   assert_int_equal(d.pause_why, 0);
   assert_int_equal(d.flush, 0);
+  /* not paused, past the flush mark (75%): flush without a pause */
+  in = in_mem(80 * MB, budget);
+  d = ks_backpressure_decide(0, &in);
+  assert_int_equal(d.pause_why, 0);
+  assert_int_equal(d.flush, 2);
 }
 
 static void test_memory_not_judged_without_budget_or_when_stopping(

@@ -96,9 +96,9 @@ static void test_parse_errors(void **state) {
       {"{\"type\":\"array\"}", "the table's schemaString: the root is not a "
                                "struct"},
       {"{\"type\":\"struct\",\"fields\":[{\"name\":\"a\",\"type\":{\"type\":"
-       "\"struct\",\"fields\":[{\"name\":\"f\",\"type\":\"float\","
+       "\"struct\",\"fields\":[{\"name\":\"f\",\"type\":\"variant\","
        "\"nullable\":true}]},\"nullable\":true}]}",
-       "the table's schemaString: field a.f: type \"float\" is not one ksink "
+       "the table's schemaString: field a.f: type \"variant\" is not one ksink "
        "writes"},
       {"{\"type\":\"struct\",\"fields\":[{\"name\":\"m\",\"type\":{\"type\":"
        "\"map\",\"keyType\":\"long\",\"valueType\":\"string\","

@@ -353,8 +353,35 @@ static void test_conf_checks(void **state) {
   ks_conf_free(c);
 }
 
+static void dir_limits(void **state) {
+  (void)state;
+  char msg[256], dir[1200];
+  assert_int_equal(ks_partition_dir_check("a=1/b=x", 7, msg, sizeof msg), 0);
+  assert_int_equal(ks_partition_dir_check("", 0, msg, sizeof msg), 0);
+  /* a 255-byte segment is the most a file system takes */
+  int n = sprintf(dir, "d=1/region=");
+  memset(dir + n, 'R', 255 - 7);
+  n += 255 - 7;
+  dir[n] = 0;
+  assert_int_equal(ks_partition_dir_check(dir, (size_t)n, msg, sizeof msg), 0);
+  dir[n++] = 'R';
+  dir[n] = 0;
+  assert_int_equal(ks_partition_dir_check(dir, (size_t)n, msg, sizeof msg),
+                   KS_EINVALID);
+  assert_string_equal(msg, ": partition column region: value makes a path "
+                           "segment of 256 bytes (at most 255)");
+  /* short segments, too long a path in all (S3 keys stop at 1,024) */
+  n = 0;
+  for (int i = 0; i < 8; i++)
+    n += sprintf(dir + n, "%scol%d=%0100d", i ? "/" : "", i, 0);
+  assert_int_equal(ks_partition_dir_check(dir, (size_t)n, msg, sizeof msg),
+                   KS_EINVALID);
+  assert_non_null(strstr(msg, "partition directory of 847 bytes"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(dir_limits),
       cmocka_unit_test(test_escape),      cmocka_unit_test(test_uri),
       cmocka_unit_test(test_values),      cmocka_unit_test(test_startup_checks),
       cmocka_unit_test(test_route),       cmocka_unit_test(test_path_format),

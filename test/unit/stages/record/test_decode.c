@@ -693,8 +693,123 @@ static void many_records_reuse_decoder(void **state) {
   fx_free(f);
 }
 
+/* Free-form values are copied from the record's text in compact form:
+ * whitespace between tokens goes, strings come out escaped as the column
+ * writes them (\/ as '/', \u00e9 as UTF-8, control characters as \uXXXX),
+ * whatever the nesting or the value's place in the record. */
+static void free_form_values_compact(void **state) {
+  fixture *f = fx_new(every);
+  feed_ok(f, "{ \"o\" : { \"a b\" : [ 1 , 2.50 , { } , [ ] ] ,\n\t\"s\" : "
+             "\"x\\/y \\u00e9\\ud83d\\ude00\\u0001\\\"\" , \"n\" : null } ,"
+             " \"i\" : 1 }");
+  feed_ok(f, "{\"i\":2,\"o\":{}}");
+  feed_ok(f, "{\"i\":3,\"o\":{\"k\":\"caf\xc3\xa9\",\"t\":true}}");
+  feed_ok(f, "{\"o\":{\"deep\":[[[{\"x\":[\"\\\\\",\"\\n\"]}]]]},\"i\":4}");
+  const ks_column *o = &f->rg.cols[6];
+  assert_string_equal(str_at(o, 0),
+                      "{\"a b\":[1,2.50,{},[]],\"s\":\"x/y \xc3\xa9\xf0\x9f\x98"
+                      "\x80\\u0001\\\"\",\"n\":null}");
+  assert_string_equal(str_at(o, 1), "{}");
+  assert_string_equal(str_at(o, 2), "{\"k\":\"caf\xc3\xa9\",\"t\":true}");
+  assert_string_equal(str_at(o, 3), "{\"deep\":[[[{\"x\":[\"\\\\\",\"\\n\"]}]]]}");
+  /* a record rejected after its free-form value leaves no trace of it */
+  ks_reject rej;
+  assert_int_not_equal(feed(f, "{\"o\":{\"z\":1},\"i\":\"no\"}", &rej), 0);
+  feed_ok(f, "{\"i\":5,\"o\":{\"after\":[]}}");
+  assert_int_equal(ks_column_rows(o), 5);
+  assert_string_equal(str_at(o, 4), "{\"after\":[]}");
+  fx_free(f);
+}
+
+/* Records of one topic usually share key order, and the lookup of a
+ * member's column tries last record's position first: a record whose keys
+ * come in another order, fewer or more of them, or one key twice, must
+ * land exactly as the first order would. */
+static void key_order_changes_between_records(void **state) {
+  fixture *f = fx_new(every);
+  static const char *const recs[] = {
+      "{\"i\":1,\"n\":1.5,\"b\":true,\"s\":\"a\",\"opt\":7}",
+      "{\"opt\":8,\"s\":\"b\",\"b\":false,\"n\":2.5,\"i\":2}",
+      "{\"s\":\"c\",\"i\":3}",
+      "{\"i\":4,\"n\":4.5,\"b\":true,\"s\":\"d\",\"opt\":null,\"x\":0}",
+      "{\"n\":5.5,\"i\":5,\"opt\":9,\"b\":false,\"s\":\"e\"}",
+      "{\"i\":6,\"n\":6.5,\"b\":true,\"s\":\"f\",\"opt\":10}",
+  };
+  for (int round = 0; round < 2; round++)
+    for (size_t k = 0; k < KS_ARRAY_SIZE(recs); k++)
+      feed_ok(f, recs[k]);
+  ks_reject rej;
+  /* the same key twice, once where last record had it */
+  assert_int_equal(feed(f, "{\"i\":7,\"n\":1,\"i\":8}", &rej), KS_EINVALID);
+  assert_int_equal(feed(f, "{\"i\":7,\"i\":8}", &rej), KS_EINVALID);
+  const ks_column *c = f->rg.cols;
+  assert_int_equal(f->rg.nrows, 12);
+  static const char *const s[] = {"a", "b", "c", "d", "e", "f"};
+  static const int64_t opt[] = {7, 8, -1, -1, 9, 10};
+  for (size_t r = 0; r < 12; r++) {
+    size_t k = r % 6;
+    assert_int_equal(i64_at(&c[0], r), (int64_t)k + 1);
+    assert_string_equal(str_at(&c[3], r), s[k]);
+  }
+  /* n, b, opt: absent in record 3 (n, b, opt) and null in 4 (opt) */
+  size_t nn = 0, no = 0;
+  for (size_t r = 0; r < 12; r++) {
+    size_t k = r % 6;
+    assert_int_equal(def_at(&c[1], r), k != 2);
+    if (k != 2)
+      assert_true(dbl_at(&c[1], nn++) == (double)k + 1.5);
+    assert_int_equal(def_at(&c[9], r), opt[k] >= 0);
+    if (opt[k] >= 0)
+      assert_int_equal(i64_at(&c[9], no++), opt[k]);
+  }
+  fx_free(f);
+}
+
+/* A decoder whose caller marks the row group before each record rolls a
+ * failed record back to those marks: the columns are as before it, in
+ * every column (nested levels included), and the next record lands. */
+static void caller_marks_roll_back(void **state) {
+  fixture *f = fx_new(nested);
+  ks_decoder_set_caller_marks(f->d, 1);
+  static const char *const recs[] = {
+      "{\"s\":{\"x\":1,\"y\":\"a\"},\"l\":[{\"b\":1},null,{\"b\":2}],"
+      "\"m\":{\"k\":[1,2]},\"p\":1.5}",
+      /* fails at its last value, after every column took entries */
+      "{\"s\":{\"x\":2,\"y\":\"b\"},\"l\":[{\"b\":3}],\"m\":{\"q\":[4,5]},"
+      "\"p\":1.234}",
+      "{\"s\":{\"x\":3},\"l\":null,\"m\":{}}",
+      /* fails inside the list */
+      "{\"l\":[{\"b\":1},{\"b\":\"no\"}],\"s\":{\"x\":4}}",
+  };
+  size_t before[64];
+  for (size_t k = 0; k < KS_ARRAY_SIZE(recs); k++) {
+    ks_rowgroup_mark_row(&f->rg);
+    for (size_t i = 0; i < f->rg.ncols; i++)
+      before[i] = f->rg.cols[i].values.len + f->rg.cols[i].defs.len +
+                  f->rg.cols[i].reps.len + f->rg.cols[i].lens.len;
+    ks_reject rej;
+    int r = feed(f, recs[k], &rej);
+    if (k % 2 == 0) {
+      assert_int_equal(r, 0);
+    } else {
+      assert_int_not_equal(r, 0);
+      for (size_t i = 0; i < f->rg.ncols; i++)
+        assert_int_equal(f->rg.cols[i].values.len + f->rg.cols[i].defs.len +
+                             f->rg.cols[i].reps.len + f->rg.cols[i].lens.len,
+                         before[i]);
+    }
+  }
+  assert_int_equal(f->rg.nrows, 2);
+  for (size_t i = 0; i < f->rg.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg.cols[i]), 2);
+  fx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(caller_marks_roll_back),
+      cmocka_unit_test(free_form_values_compact),
+      cmocka_unit_test(key_order_changes_between_records),
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
       cmocka_unit_test(nested_values_shred_with_levels),

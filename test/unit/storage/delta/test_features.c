@@ -72,12 +72,20 @@ static void test_verdicts(void **state) {
               "", why, sizeof why),
       KS_EUNSUPPORTED);
   assert_string_equal(why, "table feature blahabl: not known to ksink");
-  /* legacy writer 3 implies checkConstraints: refused once one is set */
+  /* legacy writer 3 implies checkConstraints: accepted while every one
+   * is an expression ksink evaluates, refused naming the one that is not */
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":3}}",
               "\"delta.constraints.pos\":\"a > 0\"", why, sizeof why),
+      0);
+  assert_int_equal(
+      verdict("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":3}}",
+              "\"delta.constraints.pos\":\"length(a) > 0\"", why,
+              sizeof why),
       KS_EUNSUPPORTED);
-  assert_non_null(strstr(why, "table feature checkConstraints:"));
+  assert_non_null(strstr(why, "table feature checkConstraints: the CHECK "
+                              "constraint pos (length(a) > 0) is not an "
+                              "expression ksink evaluates: a function call"));
   /* reader 2 is column mapping, which ksink writes */
   assert_int_equal(
       verdict("{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}",
@@ -143,6 +151,17 @@ static void test_deletion_vectors_and_domains(void **state) {
   assert_int_equal(s.ndomains, 1);
   assert_string_equal(s.domains[0].domain, "delta.rowTracking");
 
+  /* a file with tags and a clustering provider, and a file removed with
+   * its vector: the tombstone keeps the vector */
+  apply(&s, "{\"add\":{\"path\":\"c.parquet\",\"partitionValues\":{},"
+            "\"size\":4,\"modificationTime\":1,\"dataChange\":true,"
+            "\"tags\":{\"INSERTION_TIME\":\"17\"},"
+            "\"clusteringProvider\":\"liquid\"}}\n"
+            "{\"remove\":{\"path\":\"b.parquet\",\"dataChange\":true,"
+            "\"deletionTimestamp\":8," DV(2) "}}\n");
+  assert_int_equal(s.nremoves, 1);
+  assert_non_null(s.removes[0].dv_json);
+
   /* a checkpoint carries the features, the vector and the domain */
   ks_buf ck;
   ks_buf_init(&ck, 0);
@@ -155,12 +174,69 @@ static void test_deletion_vectors_and_domains(void **state) {
   assert_int_equal(r.min_reader, 3);
   assert_int_equal(r.nwriter_features, 4);
   assert_string_equal(r.writer_features[1], "rowTracking");
-  assert_int_equal(r.nfiles, 1);
+  assert_int_equal(r.nfiles, 2);
   assert_int_equal(r.files[0].dv_cardinality, 3);
   assert_string_equal(r.files[0].dv_file, s.files[0].dv_file);
+  assert_non_null(strstr(r.files[1].extra,
+                         "\"tags\":{\"INSERTION_TIME\":\"17\"}"));
+  assert_non_null(
+      strstr(r.files[1].extra, "\"clusteringProvider\":\"liquid\""));
+  assert_int_equal(r.nremoves, 1);
+  assert_string_equal(r.removes[0].path, "b.parquet");
+  assert_non_null(r.removes[0].dv_json);
+  assert_non_null(strstr(r.removes[0].dv_json, "\"cardinality\":2"));
+  assert_non_null(strstr(r.removes[0].dv_json, "\"sizeInBytes\":40"));
+  /* written back into a log entry with its vector */
+  ks_buf rm;
+  ks_buf_init(&rm, 0);
+  assert_int_equal(ks_delta_write_remove(&rm, &r.removes[0]), 0);
+  ks_buf_cstr(&rm);
+  assert_non_null(strstr((char *)rm.data, "\"deletionVector\":{"));
+  ks_buf_free(&rm);
   assert_int_equal(ks_delta_row_id_high_water_mark(&r), 9);
   ks_delta_snapshot_free(&r);
   ks_buf_free(&ck);
+  ks_delta_snapshot_free(&s);
+}
+
+/* A V2 checkpoint in JSON: its actions applied, its sidecars listed (only
+ * names inside _delta_log/_sidecars/). */
+static void test_v2_json_checkpoint(void **state) {
+  (void)state;
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"checkpointMetadata\":{\"version\":8,\"tags\":{}}}\n"
+           "%s\n" META
+           "{\"txn\":{\"appId\":\"app\",\"version\":4}}\n"
+           "{\"sidecar\":{\"path\":\"00000000000000000008.checkpoint.0000000001"
+           ".0000000001.d55f.parquet\",\"sizeInBytes\":9,"
+           "\"modificationTime\":1}}\n"
+           "{\"add\":{\"path\":\"x.parquet\",\"partitionValues\":{},"
+           "\"size\":3,\"modificationTime\":1,\"dataChange\":false}}\n",
+           PROTO_DV, "");
+  ks_delta_snapshot s;
+  ks_delta_snapshot_init(&s);
+  char err[256];
+  assert_int_equal(ks_delta_checkpoint_apply_json(
+                       &s, (const uint8_t *)text, strlen(text), err,
+                       sizeof err),
+                   0);
+  assert_int_equal(s.has_protocol && s.has_metadata, 1);
+  assert_int_equal(s.nfiles, 1);
+  assert_int_equal(ks_delta_snapshot_txn(&s, "app"), 4);
+  assert_int_equal(s.nsidecars, 1);
+  assert_string_equal(s.sidecars[0], "00000000000000000008.checkpoint."
+                                     "0000000001.0000000001.d55f.parquet");
+  ks_delta_snapshot_free(&s);
+  snprintf(text, sizeof text,
+           "%s\n" META
+           "{\"sidecar\":{\"path\":\"../../elsewhere.parquet\"}}\n",
+           PROTO_DV, "");
+  ks_delta_snapshot_init(&s);
+  assert_int_equal(ks_delta_checkpoint_apply_json(&s, (const uint8_t *)text,
+                                                  strlen(text), err,
+                                                  sizeof err),
+                   KS_EUNSUPPORTED);
   ks_delta_snapshot_free(&s);
 }
 
@@ -246,6 +322,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_verdicts),
       cmocka_unit_test(test_deletion_vectors_and_domains),
+      cmocka_unit_test(test_v2_json_checkpoint),
       cmocka_unit_test(test_create_protocol),
       cmocka_unit_test(test_schema_merge),
   };
