@@ -2,6 +2,7 @@
 
 #include "base/buf.h"
 #include "base/backoff.h"
+#include "base/jsontree.h"
 #include "base/log.h"
 #include "jsonschema/jsonschema.h"
 
@@ -268,13 +269,14 @@ static int64_t last_offset(const uint8_t *data, size_t len) {
   char *line = ks_malloc(len - start + 1);
   memcpy(line, data + start, len - start);
   line[len - start] = 0;
-  yajl_val v = yajl_tree_parse(line, NULL, 0);
+  /* an object in storage: anyone may have written it */
+  yajl_val v = ks_json_tree_parse(line, KS_JSON_MAX_DEPTH, NULL, 0);
   ks_free(line);
   static const char *const path[] = {"offset", NULL};
   yajl_val off =
       v ? yajl_tree_get(v, (const char **)path, yajl_t_number) : NULL;
   int64_t r = off && YAJL_IS_INTEGER(off) ? YAJL_GET_INTEGER(off) : -1;
-  yajl_tree_free(v);
+  ks_json_tree_free(v);
   return r;
 }
 

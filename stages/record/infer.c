@@ -8,6 +8,8 @@
 #include "stages/record/infer.h"
 #include "stages/record/shred.h"
 
+#include "base/jsontext.h"
+#include "base/jsontree.h"
 #include "base/ks.h"
 
 #include <stdarg.h>
@@ -420,12 +422,21 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
   memcpy(text, json, len);
   text[len] = 0;
   char perr[128] = "";
-  yajl_val doc = yajl_tree_parse(text, perr, sizeof perr);
+  /* a record nested past any column is refused before yajl builds it (and
+   * a tree is freed without recursion): 300,000 levels would otherwise
+   * overflow the stack */
+  int deep = ks_json_too_deep(json, len, KS_JSON_MAX_DEPTH);
+  yajl_val doc = deep ? NULL : yajl_tree_parse(text, perr, sizeof perr);
   ks_free(text);
   learn_ctx c = {.rej = rej, .reserved = reserved, .nreserved = nreserved};
   ks_buf_init(&c.ptr, 0);
   int r;
-  if (doc == NULL) {
+  if (deep) {
+    r = learn_fail(&c, KS_REASON_NEW_FIELD,
+                   "the record nests more than %d objects and arrays; a "
+                   "field nested in more than %d cannot become a column",
+                   KS_JSON_MAX_DEPTH, LEARN_MAX_DEPTH);
+  } else if (doc == NULL) {
     r = learn_fail(&c, KS_REASON_MALFORMED_JSON, "malformed JSON: %s", perr);
   } else if (!YAJL_IS_OBJECT(doc)) {
     r = learn_fail(&c, KS_REASON_TYPE_CONFLICT,
@@ -447,7 +458,7 @@ int ks_infer_learn(ks_infer_node *root, const uint8_t *json, size_t len,
     }
     ks_infer_free(work);
   }
-  yajl_tree_free(doc);
+  ks_json_tree_free(doc);
   ks_buf_free(&c.ptr);
   *changed = r == 0 && c.changed;
   return r;

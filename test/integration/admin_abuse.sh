@@ -7,8 +7,9 @@
 #    whose Host is a foreign name (DNS rebinding), get 403 and change
 #    nothing, even with the right token; a configured http.allowed_hosts
 #    name is accepted.
-# 3. A 64 MiB body to PUT .../pause gets 413 at once, the process's RSS
-#    does not grow by the body, and the connector is not paused.
+# 3. A 64 MiB body to PUT .../pause (with a Content-Length, then chunked)
+#    gets 413, the process's RSS does not grow by the body, and the
+#    connector is not paused.
 # 4. 64 idle connections, then 80: /healthz and /readyz still answer
 #    within 1 s (other paths get 503 while the server is that full), and
 #    /metrics answers again once the idle clients go.
@@ -92,12 +93,19 @@ expect_state RUNNING "a pause with an Origin header"
 expect_code 403 -X POST -H "Host: evil.example:$PORT" "${AUTH[@]}" "$BASE/$APP/restart"
 expect_code 403 -X PUT -H "Host: evil.example" "${AUTH[@]}" "$BASE/$APP/pause"
 expect_state RUNNING "a pause with a foreign Host"
-RESTARTS=$(grep -c 'restart' "$WORK/ksink.err" || true)
+restarts() { grep -c 'restart over the REST API' "$WORK/ksink.err" || true; }
+[ "$(restarts)" = 0 ] || fail "a restart with a foreign Host was carried out: $(grep restart "$WORK/ksink.err")"
+expect_code 403 -X POST -H "Origin: http://evil.example" "${AUTH[@]}" "$BASE/$APP/restart"
+[ "$(restarts)" = 0 ] || fail "a restart with an Origin header was carried out"
 # positive controls: loopback Host, the configured name
 expect_code 202 -X PUT "${AUTH[@]}" "$BASE/$APP/pause"
 expect_state PAUSED "a good pause"
 expect_code 202 -X PUT -H "Host: ksink.example.internal:$PORT" "${AUTH[@]}" "$BASE/$APP/resume"
 expect_state RUNNING "a resume through http.allowed_hosts"
+expect_code 204 -X POST "${AUTH[@]}" "$BASE/$APP/restart"
+for _ in $(seq 50); do [ "$(restarts)" = 1 ] && break; sleep 0.1; done
+[ "$(restarts)" = 1 ] || fail "the good restart was not carried out (control)"
+wait_ready
 # reads are not mutations: a foreign Host still reads
 expect_code 200 -H "Host: evil.example" "$BASE/$APP/status"
 log "2. Origin and foreign Host: 403, nothing changed; loopback and allowed_hosts: 202"
@@ -113,6 +121,13 @@ after=$(rss_kb)
 [ $((after - before)) -lt 8192 ] || fail "64 MiB body: RSS grew from $before to $after kB"
 expect_state RUNNING "a 64 MiB pause"
 log "3. 64 MiB body: 413 in ${ms} ms, RSS $before -> $after kB"
+# the same body chunked (no Content-Length to answer from)
+got=$(curl -s -m 30 -o "$WORK/body" -w '%{http_code}' -X PUT "${AUTH[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.bin" "$BASE/$APP/pause" || true)
+after=$(rss_kb)
+[ "$got" = 413 ] || fail "64 MiB chunked body: $got, want 413: $(head -c 200 "$WORK/body")"
+[ $((after - before)) -lt 8192 ] || fail "64 MiB chunked body: RSS grew from $before to $after kB"
+expect_state RUNNING "a 64 MiB chunked pause"
+log "3. 64 MiB chunked body: 413, RSS $before -> $after kB"
 
 # ---- 4. idle connections ----
 idle() { # N: open N idle connections, hold them until killed

@@ -174,6 +174,22 @@ static void test_names_that_cannot_be_columns(void **state) {
     assert_string_equal(ks_reason_name(rej.reason), "new_field");
     assert_non_null(strstr(rej.message, cases[i].message));
   }
+  /* 300,000 levels: refused before a tree is built (freeing one that
+   * deep recursively would overflow the stack) */
+  size_t depth = 300000;
+  char *deep = malloc(2 * depth + 16);
+  size_t n = 0;
+  n += (size_t)sprintf(deep, "{\"d\":");
+  for (size_t i = 0; i < depth; i++)
+    deep[n++] = '[';
+  for (size_t i = 0; i < depth; i++)
+    deep[n++] = ']';
+  deep[n++] = '}';
+  deep[n] = '\0';
+  assert_int_equal(learn(t, deep, &changed, &rej), KS_EINVALID);
+  assert_string_equal(ks_reason_name(rej.reason), "new_field");
+  assert_non_null(strstr(rej.message, "nests more than 256"));
+  free(deep);
   /* reserved names only clash at the top level */
   assert_int_equal(learn(t, "{\"s\":{\"_kafka_offset\":1}}", &changed, &rej),
                    0);
