@@ -5,11 +5,11 @@
 # byte or age flush trigger within reach: only the budget makes files.
 # Past 75% the worker flushes its largest table without pausing, which
 # keeps a slow but flowing store below the high-water mark; so the data
-# files' uploads also stall (the proxy holds their answers) once reading
-# starts: finished files pile up waiting for storage, and the worker must
-# pause its partitions past the high-water mark (90%), then resume under
-# the low-water mark (60%) once the store answers again -- visible in the
-# log and in /metrics. ksink's peak RSS (VmHWM) must stay under the budget
+# files' uploads also stall (the proxy holds their answers) from the
+# start: finished files pile up waiting for storage, and the worker must
+# pause its partitions past the high-water mark (90%), flush, and resume
+# under the low-water mark (60%) -- visible in the log and in /metrics;
+# the store answers again once the pause was seen. ksink's peak RSS (VmHWM) must stay under the budget
 # plus the fixed overhead documented below. Every valid record lands
 # exactly once.
 # Needs the ctest "rgw" fixture (KS_S3_ENDPOINT).
@@ -78,6 +78,7 @@ YAML
 VALID=$(grep -c '"valid":true' "$WORK/expect.jsonl")
 log "produced: $VALID valid of $(wc -l <"$WORK/expect.jsonl") records"
 
+touch "$WORK/stall" # from the first data file on (the probe's keys pass)
 run_member ksink; PID=$MEMBER_PID
 wait_log "$WORK/ksink.err" '\(port [0-9]+\)' 1 30
 idle_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
@@ -85,12 +86,11 @@ port=$(grep -oE '\(port [0-9]+\)' "$WORK/ksink.err" | head -1 | tr -dc 0-9)
 
 PAUSED='"msg":"worker 0: memory [0-9.]+ MiB of the [0-9.]+ MiB budget.*pausing'
 RESUMED='"msg":"worker 0: memory [0-9.]+ MiB, under 60% of the budget: resuming'
-touch "$WORK/stall"
 wait_log "$WORK/ksink.err" "$PAUSED" 1 90
 log "paused while the data files' uploads stall"
 rm -f "$WORK/stall"
 wait_log "$WORK/ksink.err" "$RESUMED" 1 90
-log "resumed once the store answers"
+log "resumed"
 
 # The last rows stay below the high-water mark and no other trigger is in
 # reach: SIGTERM flushes them once everything was read.
