@@ -9,7 +9,9 @@
 # are whole JSON objects, none longer than PIPE_BUF.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-COUNT=${KS_IT_COUNT:-5000}
+# the broken pipe is the point, not the volume: KS_IT_COUNT (60,000 in the
+# sanitizer pass) is not followed
+COUNT=5000
 start_broker events:2
 
 cat >"$WORK/ksink.yaml" <<YAML
