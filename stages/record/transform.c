@@ -582,6 +582,10 @@ static const yajl_callbacks gen_callbacks = {
     .yajl_end_array = g_earr,
 };
 
+const yajl_callbacks *ks_xf_gen_callbacks(void) {
+  return &gen_callbacks;
+}
+
 int ks_xf_render(const ks_conf_transform *xs, size_t n, const uint8_t *json,
                  size_t len, const ks_xf_meta *meta, ks_buf *out) {
   yajl_gen g = yajl_gen_alloc(NULL);

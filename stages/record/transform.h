@@ -44,6 +44,9 @@ void ks_xf_begin(ks_xf *x, const ks_xf_meta *meta);
 /* The chain's entry: feed it the record's events. */
 const yajl_callbacks *ks_xf_callbacks(void);
 void *ks_xf_entry(ks_xf *x);
+/* A sink that writes the events to a yajl_gen (its ctx), as
+ * ks_xf_render does. */
+const yajl_callbacks *ks_xf_gen_callbacks(void);
 
 /* After the events: 0, the record reached the sink; KS_XF_DROPPED, a
  * stage dropped it (a Debezium delete with deletes: drop); KS_XF_FAILED,

@@ -21,44 +21,6 @@
 #include "stages/record/keyhdr.h"
 #include "stages/record/transform.h"
 
-/* ---- a sink that writes the events back as JSON ---- */
-
-static int g_null(void *c) {
-  return yajl_gen_null(c) == yajl_gen_status_ok;
-}
-static int g_bool(void *c, int b) {
-  return yajl_gen_bool(c, b) == yajl_gen_status_ok;
-}
-static int g_num(void *c, const char *s, size_t n) {
-  return yajl_gen_number(c, s, n) == yajl_gen_status_ok;
-}
-static int g_str(void *c, const unsigned char *s, size_t n) {
-  return yajl_gen_string(c, s, n) == yajl_gen_status_ok;
-}
-static int g_smap(void *c) {
-  return yajl_gen_map_open(c) == yajl_gen_status_ok;
-}
-static int g_emap(void *c) {
-  return yajl_gen_map_close(c) == yajl_gen_status_ok;
-}
-static int g_sarr(void *c) {
-  return yajl_gen_array_open(c) == yajl_gen_status_ok;
-}
-static int g_earr(void *c) {
-  return yajl_gen_array_close(c) == yajl_gen_status_ok;
-}
-static const yajl_callbacks gen_cb = {
-    .yajl_null = g_null,
-    .yajl_boolean = g_bool,
-    .yajl_number = g_num,
-    .yajl_string = g_str,
-    .yajl_start_map = g_smap,
-    .yajl_map_key = g_str,
-    .yajl_end_map = g_emap,
-    .yajl_start_array = g_sarr,
-    .yajl_end_array = g_earr,
-};
-
 static ks_conf *conf_with(const char *table_keys) {
   char doc[4096];
   snprintf(doc, sizeof doc,
@@ -91,7 +53,7 @@ static const char *conf_error(const char *table_keys, char *err, size_t n) {
 static int run(const ks_conf *c, const char *in, char *out, size_t cap) {
   const ks_conf_table *t = &c->tables[0];
   yajl_gen g = yajl_gen_alloc(NULL);
-  ks_xf *x = ks_xf_new(t->transforms, t->ntransforms, &gen_cb, g);
+  ks_xf *x = ks_xf_new(t->transforms, t->ntransforms, ks_xf_gen_callbacks(), g);
   assert_non_null(x);
   ks_xf_meta meta = {"orders", 3, 42, 1700000000123};
   ks_xf_begin(x, &meta);
@@ -335,7 +297,8 @@ static void test_filter(void **state) {
   assert_int_equal(
       ks_xf_keep(t->transforms, t->ntransforms, "orders", 1, hdr, "other"), 0);
   /* filters do not make a streaming chain */
-  assert_null(ks_xf_new(t->transforms, t->ntransforms, &gen_cb, NULL));
+  assert_null(
+      ks_xf_new(t->transforms, t->ntransforms, ks_xf_gen_callbacks(), NULL));
   ks_conf_free(c);
   c = conf_with("    transforms:\n      - filter: { predicate: { header: "
                 "keep }, negate: true }\n");
@@ -398,17 +361,17 @@ static void test_keyhdr(void **state) {
   ks_rowgroup rg;
   ks_rowgroup_init(&rg, specs, 1);
   ks_reject rej;
-  assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(", 2, NULL, 0, &rej),
-      KS_EINVALID);
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_STRING, "\xc3(", 2,
+                                        NULL, 0, &rej),
+                   KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_INVALID_UTF8);
-  assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":", 5, NULL, 0, &rej),
-      KS_EINVALID);
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, "{\"a\":", 5,
+                                        NULL, 0, &rej),
+                   KS_EINVALID);
   assert_int_equal(rej.reason, KS_REASON_MALFORMED_JSON);
-  assert_int_equal(
-      ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, " {\"a\":1} ", 9, NULL, 0, &rej),
-      0);
+  assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, " {\"a\":1} ",
+                                        9, NULL, 0, &rej),
+                   0);
   assert_int_equal(rg.cols[0].values.len, 7);
   assert_memory_equal(rg.cols[0].values.data, "{\"a\":1}", 7);
   /* json_schema: the JSON after the 5-byte prefix, or after nothing when
