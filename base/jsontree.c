@@ -1,5 +1,6 @@
 #include "base/jsontree.h"
 
+#include "base/buf.h"
 #include "base/jsontext.h"
 #include "base/ks.h"
 
@@ -58,4 +59,38 @@ void ks_json_tree_free(yajl_val v) {
     free(x);
   }
   ks_free(stack);
+}
+
+void ks_json_tree_write(ks_buf *b, yajl_val v) {
+  if (YAJL_IS_STRING(v)) {
+    const char *x = YAJL_GET_STRING(v);
+    ks_buf_append_json_str(b, x, strlen(x));
+  } else if (YAJL_IS_NUMBER(v)) {
+    ks_buf_append_str(b, v->u.number.r);
+  } else if (YAJL_IS_TRUE(v)) {
+    ks_buf_append_str(b, "true");
+  } else if (YAJL_IS_FALSE(v)) {
+    ks_buf_append_str(b, "false");
+  } else if (YAJL_IS_OBJECT(v)) {
+    ks_buf_append_byte(b, '{');
+    for (size_t i = 0; i < v->u.object.len; i++) {
+      if (i)
+        ks_buf_append_byte(b, ',');
+      const char *k = v->u.object.keys[i];
+      ks_buf_append_json_str(b, k, strlen(k));
+      ks_buf_append_byte(b, ':');
+      ks_json_tree_write(b, v->u.object.values[i]);
+    }
+    ks_buf_append_byte(b, '}');
+  } else if (YAJL_IS_ARRAY(v)) {
+    ks_buf_append_byte(b, '[');
+    for (size_t i = 0; i < v->u.array.len; i++) {
+      if (i)
+        ks_buf_append_byte(b, ',');
+      ks_json_tree_write(b, v->u.array.values[i]);
+    }
+    ks_buf_append_byte(b, ']');
+  } else {
+    ks_buf_append_str(b, "null");
+  }
 }

@@ -26,5 +26,8 @@ yajl_val ks_json_tree_parse(const char *text, int max_depth, char *err,
 /* Frees a tree from yajl_tree_parse or ks_json_tree_parse without
  * recursion. NULL is a no-op. */
 void ks_json_tree_free(yajl_val v);
+/* Appends v to b as compact JSON text (numbers as they were written). */
+struct ks_buf;
+void ks_json_tree_write(struct ks_buf *b, yajl_val v);
 
 #endif

@@ -3,8 +3,10 @@
  * by id under a mutex, and a thread-pool wrapper for lanes.
  */
 #include "stages/registry.h"
-#include "base/ks.h"
+
 #include "base/jsontext.h"
+#include "base/jsontree.h"
+#include "base/ks.h"
 #include "base/log.h"
 
 #include <curl/curl.h>
@@ -148,8 +150,9 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
     const char *vp[] = {"version", NULL};
     yajl_val ver = yajl_tree_get(ref, vp, yajl_t_number);
     if (subject == NULL || ver == NULL || !YAJL_IS_INTEGER(ver) || depth > 8) {
-      snprintf(err, errlen, "a reference without subject and version, or "
-                            "nested deeper than 8");
+      snprintf(err, errlen,
+               "a reference without subject and version, or "
+               "nested deeper than 8");
       return KS_REGISTRY_BAD;
     }
     char *esc = curl_easy_escape(NULL, subject, 0), path[600];
@@ -178,8 +181,10 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
   }
   const char *s = jstr(doc, "schema");
   if (s == NULL || out->n > MAX_REFS) {
-    snprintf(err, errlen, "an answer without \"schema\" (or more than %d "
-                          "references)", MAX_REFS);
+    snprintf(err, errlen,
+             "an answer without \"schema\" (or more than %d "
+             "references)",
+             MAX_REFS);
     return KS_REGISTRY_BAD;
   }
   out->t[out->n] = ks_strdup(s);
@@ -197,49 +202,22 @@ static int dialect_ok(const char *text, char *err, size_t errlen) {
   int ok = 1;
   if (d) {
     const char *p = strstr(d, "://json-schema.org/");
-    ok = p && (strncmp(p, "://json-schema.org/draft-07/schema", 34) == 0 ||
-               strncmp(p, "://json-schema.org/draft-06/schema", 34) == 0) &&
+    ok = p &&
+         (strncmp(p, "://json-schema.org/draft-07/schema", 34) == 0 ||
+          strncmp(p, "://json-schema.org/draft-06/schema", 34) == 0) &&
          (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0);
     if (!ok)
-      snprintf(err, errlen, "JSON Schema dialect %.200s is not read: ksink "
-                            "validates draft-07 (and draft-06); register the "
-                            "schema as draft-07", d);
+      snprintf(err, errlen,
+               "JSON Schema dialect %.200s is not read: ksink "
+               "validates draft-07 (and draft-06); register the "
+               "schema as draft-07",
+               d);
   }
   yajl_tree_free(v);
   return ok;
 }
 
 /* ---- JSON Schema references --------------------------------------------- */
-
-static void gen(ks_buf *b, yajl_val v) {
-  if (YAJL_IS_STRING(v)) {
-    ks_buf_append_json_str(b, v->u.string, strlen(v->u.string));
-  } else if (YAJL_IS_NUMBER(v)) {
-    ks_buf_append_str(b, YAJL_GET_NUMBER(v));
-  } else if (YAJL_IS_OBJECT(v)) {
-    ks_buf_append_byte(b, '{');
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      if (i)
-        ks_buf_append_byte(b, ',');
-      const char *k = v->u.object.keys[i];
-      ks_buf_append_json_str(b, k, strlen(k));
-      ks_buf_append_byte(b, ':');
-      gen(b, v->u.object.values[i]);
-    }
-    ks_buf_append_byte(b, '}');
-  } else if (YAJL_IS_ARRAY(v)) {
-    ks_buf_append_byte(b, '[');
-    for (size_t i = 0; i < v->u.array.len; i++) {
-      if (i)
-        ks_buf_append_byte(b, ',');
-      gen(b, v->u.array.values[i]);
-    }
-    ks_buf_append_byte(b, ']');
-  } else {
-    ks_buf_append_str(b, YAJL_IS_TRUE(v) ? "true" : YAJL_IS_FALSE(v) ? "false"
-                                                                      : "null");
-  }
-}
 
 /* The referenced schemas, as members of a "definitions" object: each
  * under "ksink-reference-<i>" with "$id" its reference name. */
@@ -257,7 +235,7 @@ static void gen_refs(ks_buf *b, yajl_val *docs, const texts *t, int comma) {
       ks_buf_append_byte(b, ',');
       ks_buf_append_json_str(b, key, strlen(key));
       ks_buf_append_byte(b, ':');
-      gen(b, d->u.object.values[k]);
+      ks_json_tree_write(b, d->u.object.values[k]);
     }
     ks_buf_append_byte(b, '}');
   }
@@ -279,8 +257,9 @@ static int bundle(const texts *t, char **out, size_t *outlen, char *err,
         ks_json_too_deep(t->t[i], t->len[i], 128) ||
         (docs[i] = yajl_tree_parse(t->t[i], NULL, 0)) == NULL ||
         !YAJL_IS_OBJECT(docs[i])) {
-      snprintf(err, errlen, "%s %.200s is not a JSON Schema object (or has "
-                            "no name, or nests deeper than 128)",
+      snprintf(err, errlen,
+               "%s %.200s is not a JSON Schema object (or has "
+               "no name, or nests deeper than 128)",
                i + 1 < t->n ? "reference" : "schema",
                i + 1 < t->n && t->name[i] ? t->name[i] : "");
       rc = KS_REGISTRY_BAD;
@@ -302,12 +281,12 @@ static int bundle(const texts *t, char **out, size_t *outlen, char *err,
       if (!had && strcmp(key, "definitions") == 0 && YAJL_IS_OBJECT(v)) {
         had = 1;
         size_t n = b.len;
-        gen(&b, v);
+        ks_json_tree_write(&b, v);
         b.len--; /* reopen it */
         gen_refs(&b, docs, t, b.len > n + 1);
         ks_buf_append_byte(&b, '}');
       } else {
-        gen(&b, v);
+        ks_json_tree_write(&b, v);
       }
     }
     if (!had) {
@@ -348,8 +327,10 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   const char *type = jstr(doc, "schemaType");
   int avro = type == NULL || strcmp(type, "AVRO") == 0;
   if (!avro && strcmp(type, "JSON") != 0) {
-    snprintf(err, errlen, "schema id %u is of type %s (ksink reads AVRO and "
-                          "JSON)", id, type);
+    snprintf(err, errlen,
+             "schema id %u is of type %s (ksink reads AVRO and "
+             "JSON)",
+             id, type);
     return KS_REGISTRY_BAD;
   }
   texts t = {0};
@@ -360,8 +341,8 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   if (rc == 0 && avro) {
     ks_buf js;
     ks_buf_init(&js, 0);
-    if (ks_avro_schema_parse((const char *const *)t.t, t.len, t.n, &s->av,
-                             err, errlen) ||
+    if (ks_avro_schema_parse((const char *const *)t.t, t.len, t.n, &s->av, err,
+                             errlen) ||
         ks_avro_schema_to_json_schema(s->av, &js, err, errlen))
       rc = KS_REGISTRY_BAD;
     ks_buf_cstr(&js);
@@ -427,9 +408,8 @@ static const ks_registry_schema *keep(ks_registry *r, ks_registry_schema *s) {
   return have;
 }
 
-static int ask(ks_registry *r, const char *path, uint32_t id,
-               const char *guid, const ks_registry_schema **out, char *err,
-               size_t errlen) {
+static int ask(ks_registry *r, const char *path, uint32_t id, const char *guid,
+               const ks_registry_schema **out, char *err, size_t errlen) {
   ks_buf b;
   ks_buf_init(&b, MAX_ANSWER);
   long st = get(r, path, &b, err, errlen);
@@ -506,9 +486,9 @@ static void on_work(uv_work_t *w) {
   ks_registry_fetch *f = ks_container_of(w, ks_registry_fetch, work);
   f->err[0] = 0;
   f->outcome = f->guid[0] ? ks_registry_schema_by_guid_sync(
-                               f->reg, f->guid, &f->s, f->err, sizeof f->err)
-                         : ks_registry_schema_sync(f->reg, f->id, &f->s,
-                                                   f->err, sizeof f->err);
+                                f->reg, f->guid, &f->s, f->err, sizeof f->err)
+                          : ks_registry_schema_sync(f->reg, f->id, &f->s,
+                                                    f->err, sizeof f->err);
 }
 
 static void on_done(uv_work_t *w, int status) {
@@ -541,8 +521,8 @@ int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
     snprintf(err, errlen,
              "tables[%s]: value_format %s: the table's columns come from the "
              "newest schema of subject %s: %s%s",
-             tc->name, tc->value_format == KS_VALUE_FORMAT_AVRO ? "avro"
-                                                                : "json_schema",
+             tc->name,
+             tc->value_format == KS_VALUE_FORMAT_AVRO ? "avro" : "json_schema",
              subject, why,
              rc == KS_REGISTRY_UNKNOWN ? " (register the value schema first, "
                                          "or give tables[].schema)"
@@ -550,9 +530,10 @@ int ks_registry_table_schema(ks_registry *r, const ks_conf_table *tc,
     return rc == KS_REGISTRY_UNREACHABLE ? KS_EIO : KS_ESCHEMA;
   }
   if (s->avro != (tc->value_format == KS_VALUE_FORMAT_AVRO)) {
-    snprintf(err, errlen, "tables[%s]: subject %s holds a %s schema, the table "
-                          "reads %s", tc->name, subject,
-             s->avro ? "AVRO" : "JSON",
+    snprintf(err, errlen,
+             "tables[%s]: subject %s holds a %s schema, the table "
+             "reads %s",
+             tc->name, subject, s->avro ? "AVRO" : "JSON",
              s->avro ? "json_schema" : "avro");
     return KS_ESCHEMA;
   }

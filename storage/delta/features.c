@@ -130,42 +130,12 @@ int ks_delta_in_commit_timestamps(const ks_delta_snapshot *s) {
 /* ---- add fields kept verbatim ------------------------------------------- */
 
 void ks__delta_json_write(ks_buf *b, yajl_val v) {
-  if (YAJL_IS_STRING(v)) {
-    const char *x = YAJL_GET_STRING(v);
-    ks_buf_append_json_str(b, x, strlen(x));
-  } else if (YAJL_IS_NUMBER(v)) {
-    ks_buf_append_str(b, v->u.number.r);
-  } else if (YAJL_IS_TRUE(v)) {
-    ks_buf_append_str(b, "true");
-  } else if (YAJL_IS_FALSE(v)) {
-    ks_buf_append_str(b, "false");
-  } else if (YAJL_IS_OBJECT(v)) {
-    ks_buf_append_byte(b, '{');
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      if (i)
-        ks_buf_append_byte(b, ',');
-      const char *k = v->u.object.keys[i];
-      ks_buf_append_json_str(b, k, strlen(k));
-      ks_buf_append_byte(b, ':');
-      ks__delta_json_write(b, v->u.object.values[i]);
-    }
-    ks_buf_append_byte(b, '}');
-  } else if (YAJL_IS_ARRAY(v)) {
-    ks_buf_append_byte(b, '[');
-    for (size_t i = 0; i < v->u.array.len; i++) {
-      if (i)
-        ks_buf_append_byte(b, ',');
-      ks__delta_json_write(b, v->u.array.values[i]);
-    }
-    ks_buf_append_byte(b, ']');
-  } else {
-    ks_buf_append_str(b, "null");
-  }
+  ks_json_tree_write(b, v);
 }
 
-static const char *const modelled[] = {"path", "partitionValues", "size",
-                                       "modificationTime", "dataChange",
-                                       "stats"};
+static const char *const modelled[] = {"path",       "partitionValues",
+                                       "size",       "modificationTime",
+                                       "dataChange", "stats"};
 
 static int64_t int_or(yajl_val v, int64_t def) {
   return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
@@ -285,7 +255,8 @@ typedef enum { FEAT_OK, FEAT_UNUSED, FEAT_REFUSE } fkind;
 typedef struct fdesc {
   const char *name;
   fkind kind;
-  const char *why; /* FEAT_REFUSE: the reason; FEAT_UNUSED: what would be used */
+  const char
+      *why; /* FEAT_REFUSE: the reason; FEAT_UNUSED: what would be used */
 } fdesc;
 
 /* Every feature name ksink knows; the README's feature table follows it. */
@@ -321,7 +292,8 @@ static const fdesc known[] = {
      "variant columns (Variant-encoded binary) are not written by ksink"},
     {"variantType-preview", FEAT_REFUSE,
      "a preview feature name (variant columns are not written by ksink)"},
-    {"variantShredding", FEAT_REFUSE, "shredded variant columns are not written"},
+    {"variantShredding", FEAT_REFUSE,
+     "shredded variant columns are not written"},
     {"variantShredding-preview", FEAT_REFUSE,
      "a preview feature name (shredded variant columns are not written)"},
     {"typeWidening-preview", FEAT_REFUSE,
@@ -332,7 +304,8 @@ static const fdesc known[] = {
      "commits go through the table's catalog, not the filesystem log"},
     {"catalogOwned-preview", FEAT_REFUSE,
      "commits go through the table's catalog, not the filesystem log"},
-    {"collations-preview", FEAT_REFUSE, "collated string columns are not written"},
+    {"collations-preview", FEAT_REFUSE,
+     "collated string columns are not written"},
     {"collations", FEAT_REFUSE, "collated string columns are not written"},
 };
 
@@ -357,8 +330,7 @@ static const char *table_uses(const ks_delta_snapshot *s, const fdesc *f) {
   return schema && strstr(schema, f->why) ? uses_message(f->name) : NULL;
 }
 
-static int refuse(char *err, size_t errlen, const char *name,
-                  const char *why) {
+static int refuse(char *err, size_t errlen, const char *name, const char *why) {
   snprintf(err, errlen, "table feature %s: %s", name, why);
   return KS_EUNSUPPORTED;
 }
@@ -493,9 +465,8 @@ void ks__delta_conf_set(ks_delta_metadata *m, const char *k, const char *v) {
   m->conf_values[m->nconf++] = ks_strdup(v);
 }
 
-void ks_delta_create_protocol(ks_delta_snapshot *s,
-                              const char *const *features, size_t n,
-                              const char *const *keys,
+void ks_delta_create_protocol(ks_delta_snapshot *s, const char *const *features,
+                              size_t n, const char *const *keys,
                               const char *const *values, size_t nconf) {
   s->has_protocol = 1;
   s->min_reader = KS__DELTA_READER_VERSION;
