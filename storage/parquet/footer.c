@@ -70,17 +70,6 @@ static void leaf_annotations(ks__thrift *t, const ks_pq_node *n) {
   case KS_COL_FLOAT:
   case KS_COL_BINARY: /* plain bytes: no annotation */
     break;
-  case KS_COL_INT8:
-  case KS_COL_INT16:
-    ks__thrift_field_i32(t, 6,
-                         n->spec.type == KS_COL_INT8 ? CT_INT_8 : CT_INT_16);
-    ks__thrift_field_struct(t, 10);
-    ks__thrift_field_struct(t, 10); /* INTEGER: IntType */
-    ks__thrift_field_i8(t, 1, n->spec.type == KS_COL_INT8 ? 8 : 16);
-    ks__thrift_field_bool(t, 2, 1); /* isSigned */
-    ks__thrift_struct_end(t);
-    ks__thrift_struct_end(t);
-    break;
   case KS_COL_TIMESTAMP_NTZ:
     /* no ConvertedType: TIMESTAMP_MICROS means UTC-adjusted */
     ks__thrift_field_struct(t, 10);
@@ -93,17 +82,27 @@ static void leaf_annotations(ks__thrift *t, const ks_pq_node *n) {
     ks__thrift_struct_end(t);
     ks__thrift_struct_end(t);
     break;
+  case KS_COL_INT8:
+  case KS_COL_INT16:
   case KS_COL_INT32:
-  case KS_COL_INT64:
+  case KS_COL_INT64: {
+    int bits = n->spec.type == KS_COL_INT8    ? 8
+               : n->spec.type == KS_COL_INT16 ? 16
+               : n->spec.type == KS_COL_INT32 ? 32
+                                              : 64;
     ks__thrift_field_i32(t, 6,
-                         n->spec.type == KS_COL_INT32 ? CT_INT_32 : CT_INT_64);
+                         bits == 8    ? CT_INT_8
+                         : bits == 16 ? CT_INT_16
+                         : bits == 32 ? CT_INT_32
+                                      : CT_INT_64);
     ks__thrift_field_struct(t, 10);
     ks__thrift_field_struct(t, 10); /* INTEGER: IntType */
-    ks__thrift_field_i8(t, 1, n->spec.type == KS_COL_INT32 ? 32 : 64);
+    ks__thrift_field_i8(t, 1, bits);
     ks__thrift_field_bool(t, 2, 1); /* isSigned */
     ks__thrift_struct_end(t);
     ks__thrift_struct_end(t);
     break;
+  }
   case KS_COL_STRING:
     ks__thrift_field_i32(t, 6, CT_UTF8);
     logical_empty(t, 1); /* STRING: StringType {} */
@@ -216,8 +215,7 @@ static void column_chunk(ks__thrift *t, const ks_pq_writer *w,
   if (ch->dict_pages)
     encoding_stat(t, KS__PQ_PAGE_DICTIONARY, KS__PQ_ENC_PLAIN, ch->dict_pages);
   if (ch->dict_data_pages)
-    encoding_stat(t, data_type, KS__PQ_ENC_RLE_DICTIONARY,
-                  ch->dict_data_pages);
+    encoding_stat(t, data_type, KS__PQ_ENC_RLE_DICTIONARY, ch->dict_data_pages);
   if (ch->plain_data_pages)
     encoding_stat(t, data_type, KS__PQ_ENC_PLAIN, ch->plain_data_pages);
   ks__thrift_struct_end(t);
