@@ -98,6 +98,9 @@ struct ks_js_node {
   int stream;     /* checkable in one look (see the top of this file) */
   unsigned simple; /* scalar kinds only "type" applies to: a value of one
                       of them is checked by its kind alone */
+  uint32_t index;  /* in the schema's nodes */
+  int opaque;      /* a container whose members or items no keyword looks
+                      at, to any depth: its contents need no checks */
   const ks_js_node *ref;
   char *fmt_name;
   ks_js_num min, max, multiple; /* text owned by the node */

@@ -311,6 +311,16 @@ int ks_js_bool(ks_js_validator *v, int b);
 int ks_js_number(ks_js_validator *v, ks_js_num *n);
 int ks_js_string(ks_js_validator *v, ks_js_str *s);
 int ks_js_open(ks_js_validator *v, int is_array);
+/* ks_js_fail for the value that starts now, before any event of it
+ * reached the validator (its text is not valid UTF-8): an array element
+ * is named by its own index. */
+int ks_js_fail_value(ks_js_validator *v, int code, ks_keyword keyword,
+                     const char *msg);
+/* Nonzero when the container just opened (ks_js_open) is opaque: no
+ * keyword looks at its members or items, to any depth, so the caller may
+ * send no events for them and go on with ks_js_close_check at its end.
+ * Only the nesting limit (KS_JS_MAX_DEPTH) is then the caller's to keep. */
+int ks_js_opaque(const ks_js_validator *v);
 /* Checks the innermost container as a whole; does not pop. */
 int ks_js_close_check(ks_js_validator *v);
 void ks_js_pop(ks_js_validator *v);

@@ -173,6 +173,17 @@ int ks_js_open(ks_js_validator *v, int is_array) {
   return 0;
 }
 
+int ks_js_fail_value(ks_js_validator *v, int code, ks_keyword keyword,
+                     const char *msg) {
+  position(v);
+  return ks_js_fail(v, code, 0, keyword, "%s", msg);
+}
+
+int ks_js_opaque(const ks_js_validator *v) {
+  const ks_js_node *n = v->stack[v->depth - 1].node;
+  return !recording(v) && n != NULL && n->opaque;
+}
+
 int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
                           const char *key, size_t len) {
   if (n->nprops == 0) /* an object that only constrains its values */

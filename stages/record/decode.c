@@ -124,6 +124,14 @@ struct ks_decoder {
   int caller_marks;   /* ks_decoder_set_caller_marks */
   ks_xf *xf;          /* the table's transforms, NULL: none */
   const ks_xf_meta *meta; /* ks_decoder_set_meta, for the next record */
+  /* Inside an opaque value (skip > 0: its nesting depth, 1 = the value's
+   * own container): one the validator does not look into and the
+   * shredder copies from the text at its close, so its members and items
+   * are only checked for UTF-8 and nesting. A failure there sets
+   * skip_failed and the record is fed again with skip_off, for a verdict
+   * that names the exact place. */
+  uint32_t skip;
+  int skip_failed, skip_off;
   ks_reject scratch;
 };
 
@@ -212,18 +220,24 @@ static const yajl_callbacks sink_callbacks = {
  * else straight to the sink. */
 static int on_null(void *ctx) {
   ks_decoder *d = ctx;
+  if (d->skip)
+    return 1;
   return d->xf ? ks_xf_callbacks()->yajl_null(ks_xf_entry(d->xf))
                : sink_null(d);
 }
 
 static int on_boolean(void *ctx, int b) {
   ks_decoder *d = ctx;
+  if (d->skip)
+    return 1;
   return d->xf ? ks_xf_callbacks()->yajl_boolean(ks_xf_entry(d->xf), b)
                : sink_boolean(d, b);
 }
 
 static int on_number(void *ctx, const char *t, size_t n) {
   ks_decoder *d = ctx;
+  if (d->skip)
+    return 1; /* yajl checked its syntax; the text is copied as written */
   return d->xf ? ks_xf_callbacks()->yajl_number(ks_xf_entry(d->xf), t, n)
                : sink_number(d, t, n);
 }
@@ -286,18 +300,33 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
   if (ks_utf8_check(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
     return 1;
   d->reason = KS_REASON_INVALID_UTF8;
-  ks_js_fail(&d->v, KS_EPARSE, key, KS_KEYWORD_NONE,
-             key ? "property name is not valid UTF-8"
-                 : "string is not valid UTF-8");
+  if (key)
+    ks_js_fail(&d->v, KS_EPARSE, 1, KS_KEYWORD_NONE,
+               "property name is not valid UTF-8");
+  else
+    ks_js_fail_value(&d->v, KS_EPARSE, KS_KEYWORD_NONE,
+                     "string is not valid UTF-8");
   return 0;
+}
+
+/* The offset just past a string or key token: an unescaped one is read
+ * in place, so its end is known without asking the parser. */
+static void after_text(ks_decoder *d, const uint8_t *s, size_t n) {
+  d->last_off = s >= d->in && s < d->in + d->in_len
+                    ? (size_t)(s - d->in) + n + 1
+                    : yajl_get_bytes_consumed(d->h);
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, s, n, &ncp, 0))
+  if (!text_ok(d, s, n, &ncp, 0)) {
+    d->skip_failed = d->skip != 0;
     return 0;
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  }
+  after_text(d, s, n);
+  if (d->skip)
+    return 1;
   return d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
                : sink_string_ncp(d, s, n, ncp);
 }
@@ -305,22 +334,44 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1))
+  if (!text_ok(d, k, n, &ncp, 1)) {
+    d->skip_failed = d->skip != 0;
     return 0;
-  d->last_off = yajl_get_bytes_consumed(d->h);
+  }
+  after_text(d, k, n);
+  if (d->skip)
+    return 1;
   return d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
                : sink_key_ncp(d, k, n, ncp);
 }
 
 static int on_open(ks_decoder *d, int is_array) {
+  if (d->skip) {
+    /* the validator's nesting limit, counting the skipped levels */
+    if (d->v.depth + d->skip - 1 >= KS_JS_MAX_DEPTH) {
+      d->skip_failed = 1;
+      return 0;
+    }
+    d->skip++;
+    return 1;
+  }
   d->sh.at = d->last_off = yajl_get_bytes_consumed(d->h);
   if (d->xf)
     return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
-  return sink_open(d, is_array);
+  if (!sink_open(d, is_array))
+    return 0;
+  if (!d->skip_off && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v))
+    d->skip = 1;
+  return 1;
 }
 
 static int on_close(ks_decoder *d, int is_array) {
+  if (d->skip > 1) {
+    d->skip--;
+    return 1;
+  }
+  d->skip = 0; /* the opaque value's own close, or none */
   d->sh.at = yajl_get_bytes_consumed(d->h);
   int ok = d->xf ? is_array ? ks_xf_callbacks()->yajl_end_array(
                                   ks_xf_entry(d->xf))
@@ -475,10 +526,10 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   return ks_decoder_feed_meta(d, json, len, NULL, r);
 }
 
-int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
-                         const ks_xf_meta *meta, ks_reject *r) {
-  if (r == NULL)
-    r = &d->scratch;
+static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
+                     const ks_xf_meta *meta, ks_reject *r) {
+  d->skip = 0;
+  d->skip_failed = 0;
   r->code = 0;
   r->reason = KS_REASON_NONE;
   r->keyword = KS_KEYWORD_NONE;
@@ -562,6 +613,19 @@ int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
   return r->code;
 }
 
+int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
+                         const ks_xf_meta *meta, ks_reject *r) {
+  if (r == NULL)
+    r = &d->scratch;
+  int rc = feed_once(d, json, len, meta, r);
+  if (d->skip_failed) { /* again, every event checked: the exact place */
+    d->skip_off = 1;
+    rc = feed_once(d, json, len, meta, r);
+    d->skip_off = 0;
+  }
+  return rc;
+}
+
 int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
                        ks_reject *r) {
   ks_decoder *d = ks_decoder_new(s, NULL, 0);
@@ -580,6 +644,7 @@ void ks_decoder_set_meta(ks_decoder *d, const ks_xf_meta *meta) {
 }
 
 void ks__decoder_begin(ks_decoder *d) {
+  d->skip = 0;
   if (d->xf)
     ks_xf_begin(d->xf, d->meta);
   d->meta = NULL;

@@ -123,6 +123,14 @@ int ks__sh_open(ks__shredder *sh, int is_array);
 /* Before the validator pops the container (failures name its path). */
 int ks__sh_close(ks__shredder *sh);
 
+/* Nonzero inside a value kept as JSON text that is copied from the
+ * record's text at its close, or not kept at all (validating only): the
+ * events inside it change nothing here, so a container opened there may
+ * get no events until its close (ks__sh_close). */
+static inline int ks__sh_opaque(const ks__shredder *sh) {
+  return sh->cap_depth != 0 && (sh->text != NULL || sh->cap == NULL);
+}
+
 /* Unscaled value of a JSON number in DECIMAL(precision, scale): 0, or -1
  * when it has more fractional digits than scale or more digits than
  * precision. */

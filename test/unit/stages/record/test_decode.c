@@ -721,6 +721,79 @@ static void free_form_values_compact(void **state) {
   fx_free(f);
 }
 
+/* A free-form value no keyword looks into is passed over event by event
+ * (only UTF-8 and nesting are checked there): a failure inside it names
+ * the exact place, as when every event is checked; a free-form value that
+ * does constrain its contents is checked in full; a validate-only decoder
+ * reaches the same verdicts. */
+static void opaque_values_exact_verdicts(void **state) {
+  static const char schema[] =
+      "{\"type\": \"object\", \"properties\": {"
+      " \"i\": {\"type\": \"integer\"},"
+      " \"o\": {\"type\": \"object\"},"
+      " \"a\": {\"type\": \"array\", \"items\": true},"
+      " \"m\": {\"type\": \"object\", \"additionalProperties\": {}},"
+      " \"c\": {\"type\": \"object\", \"maxProperties\": 1},"
+      " \"p\": {\"type\": \"object\", \"additionalProperties\":"
+      "   {\"type\": [\"object\", \"integer\"], \"additionalProperties\":"
+      "     {\"type\": \"string\"}}}},"
+      " \"required\": [\"i\"]}";
+  static const struct {
+    const char *json, *reason, *message;
+  } bad[] = {
+      {"{\"i\":1,\"o\":{\"k\":[1,{\"s\":\"\xc0\xaf\"}]}}", "invalid_utf8",
+       "/o/k/1/s: string is not valid UTF-8"},
+      {"{\"i\":1,\"o\":{\"k\":{\"\xed\xa0\x80\":1}}}", "invalid_utf8",
+       "/o/k: property name is not valid UTF-8"},
+      {"{\"i\":1,\"a\":[0,\"x\\ud800y\"]}", "invalid_utf8",
+       "/a/1: string is not valid UTF-8"},
+      {"{\"i\":1,\"m\":{\"k\":{\"s\":[\"\xf5\x80\x80\x80\"]}}}", "invalid_utf8",
+       "/m/k/s/0: string is not valid UTF-8"},
+      {"{\"i\":1,\"c\":{\"x\":1,\"y\":{}}}", "schema",
+       "/c: object has 2 properties, more than maxProperties 1"},
+      {"{\"i\":1,\"p\":{\"x\":{\"y\":2}}}", "schema",
+       "/p/x/y: expected string, got integer"},
+      {"{\"o\":{\"k\":{}},\"i\":\"no\"}", "schema",
+       "/i: expected integer, got string"},
+  };
+  fixture *f = fx_new(schema);
+  ks_schema *vs;
+  char err[256];
+  assert_int_equal(ks_schema_load_string(schema, strlen(schema), "v", &vs, err,
+                                         sizeof err),
+                   0);
+  ks_decoder *v = ks_decoder_new(vs, NULL, 0);
+  for (int round = 0; round < 2; round++) {
+    for (size_t k = 0; k < KS_ARRAY_SIZE(bad); k++) {
+      ks_reject rej;
+      assert_int_not_equal(feed(f, bad[k].json, &rej), 0);
+      assert_string_equal(ks_reason_name(rej.reason), bad[k].reason);
+      assert_string_equal(rej.message, bad[k].message);
+      assert_int_not_equal(ks_decoder_feed(v, (const uint8_t *)bad[k].json,
+                                           strlen(bad[k].json), &rej),
+                           0);
+      assert_string_equal(rej.message, bad[k].message);
+    }
+    const char *good = "{\"i\":1,\"o\":{\"k\":[1,{\"s\":\"\\ud83d\\ude00\"}],"
+                       "\"e\":{}},\"a\":[[],{\"z\":null}],\"c\":{\"x\":[1,2]},"
+                       "\"m\":{\"k\":{\"s\":[\"\xc3\xa9\"]}},\"p\":{\"x\":{\"y\":\"s\"},\"n\":3}}";
+    feed_ok(f, good);
+    assert_int_equal(
+        ks_decoder_feed(v, (const uint8_t *)good, strlen(good), NULL), 0);
+  }
+  assert_int_equal(ks_column_rows(&f->rg.cols[0]), 2);
+  /* o's column and a's elements (declared second and third) hold the
+   * values' compact text */
+  const ks_column *o = &f->rg.cols[1], *a = &f->rg.cols[2];
+  assert_string_equal(str_at(o, 1),
+                      "{\"k\":[1,{\"s\":\"\xf0\x9f\x98\x80\"}],\"e\":{}}");
+  assert_string_equal(str_at(a, 0), "[]"); /* a list of JSON elements */
+  assert_string_equal(str_at(a, 1), "{\"z\":null}");
+  ks_decoder_free(v);
+  ks_schema_free(vs);
+  fx_free(f);
+}
+
 /* Records of one topic usually share key order, and the lookup of a
  * member's column tries last record's position first: a record whose keys
  * come in another order, fewer or more of them, or one key twice, must
@@ -809,6 +882,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(caller_marks_roll_back),
       cmocka_unit_test(free_form_values_compact),
+      cmocka_unit_test(opaque_values_exact_verdicts),
       cmocka_unit_test(key_order_changes_between_records),
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
