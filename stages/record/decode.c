@@ -119,7 +119,7 @@ struct ks_decoder {
   yajl_alloc_funcs afs;
   yajl_handle h;
   const uint8_t *in;
-  size_t in_len, last_off, max_record;
+  size_t in_len, max_record;
   int refuse_dropped; /* ks_decoder_set_refuse_dropped */
   int caller_marks;   /* ks_decoder_set_caller_marks */
   ks_xf *xf;          /* the table's transforms, NULL: none */
@@ -131,7 +131,9 @@ struct ks_decoder {
    * skip_failed and the record is fed again with skip_off, for a verdict
    * that names the exact place. */
   uint32_t skip;
+  size_t skip_from; /* where the opaque value's text starts */
   int skip_failed, skip_off;
+  int no_skip; /* ks_decoder_set_skip_opaque(d, 0) */
   ks_reject scratch;
 };
 
@@ -263,16 +265,26 @@ static int hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
 /* yajl turns a lone high surrogate escape into '?' and pairs a high
  * surrogate with whatever \u escape follows it. Strings with escapes are
  * rare, so they are re-read from the input and every \uD800-\uDFFF must
- * pair up. The token is the first '"' after the previous string or key
- * event (last_off): only strings and keys contain quotes. */
+ * pair up. The token ends where the parser stands (its closing quote just
+ * before); it starts at the nearest '"' before that not escaped by an odd
+ * run of backslashes (outside strings, JSON has no backslash). */
 static int surrogates_ok(ks_decoder *d) {
   size_t end_off = yajl_get_bytes_consumed(d->h);
-  if (end_off > d->in_len || d->last_off > end_off)
+  if (end_off == 0 || end_off > d->in_len)
     return 1;
-  const uint8_t *p = d->in + d->last_off, *end = d->in + end_off;
-  while (p < end && *p != '"')
-    p++;
-  for (p++; p < end && *p != '"'; p++) {
+  const uint8_t *end = d->in + end_off - 1, *p = end;
+  for (;;) {
+    if (p == d->in)
+      return 1; /* not a string token: nothing to check */
+    if (*--p != '"')
+      continue;
+    const uint8_t *b = p;
+    while (b > d->in && b[-1] == '\\')
+      b--;
+    if ((p - b) % 2 == 0)
+      break;
+  }
+  for (p++; p < end; p++) {
     if (*p != '\\')
       continue;
     if (++p >= end || *p != 'u')
@@ -309,24 +321,23 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
   return 0;
 }
 
-/* The offset just past a string or key token: an unescaped one is read
- * in place, so its end is known without asking the parser. */
-static void after_text(ks_decoder *d, const uint8_t *s, size_t n) {
-  d->last_off = s >= d->in && s < d->in + d->in_len
-                    ? (size_t)(s - d->in) + n + 1
-                    : yajl_get_bytes_consumed(d->h);
+/* A string or key inside an opaque value: its bytes are checked with
+ * the value's whole text at its close (on_close), an escaped one's
+ * surrogate escapes here. */
+static int skipped_text(ks_decoder *d, const uint8_t *s) {
+  if ((s >= d->in && s < d->in + d->in_len) || surrogates_ok(d))
+    return 1;
+  d->skip_failed = 1;
+  return 0;
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, s, n, &ncp, 0)) {
-    d->skip_failed = d->skip != 0;
-    return 0;
-  }
-  after_text(d, s, n);
   if (d->skip)
-    return 1;
+    return skipped_text(d, s);
+  if (!text_ok(d, s, n, &ncp, 0))
+    return 0;
   return d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
                : sink_string_ncp(d, s, n, ncp);
 }
@@ -334,13 +345,10 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   ks_decoder *d = ctx;
   size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1)) {
-    d->skip_failed = d->skip != 0;
-    return 0;
-  }
-  after_text(d, k, n);
   if (d->skip)
-    return 1;
+    return skipped_text(d, k);
+  if (!text_ok(d, k, n, &ncp, 1))
+    return 0;
   return d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
                : sink_key_ncp(d, k, n, ncp);
 }
@@ -355,14 +363,17 @@ static int on_open(ks_decoder *d, int is_array) {
     d->skip++;
     return 1;
   }
-  d->sh.at = d->last_off = yajl_get_bytes_consumed(d->h);
+  d->sh.at = yajl_get_bytes_consumed(d->h);
   if (d->xf)
     return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
   if (!sink_open(d, is_array))
     return 0;
-  if (!d->skip_off && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v))
+  if (!d->skip_off && !d->no_skip && ks__sh_opaque(&d->sh) &&
+      ks_js_opaque(&d->v)) {
     d->skip = 1;
+    d->skip_from = d->sh.at - 1; /* the '{' or '[' */
+  }
   return 1;
 }
 
@@ -371,14 +382,19 @@ static int on_close(ks_decoder *d, int is_array) {
     d->skip--;
     return 1;
   }
-  d->skip = 0; /* the opaque value's own close, or none */
   d->sh.at = yajl_get_bytes_consumed(d->h);
+  if (d->skip) { /* the opaque value's own close: its text's UTF-8 */
+    d->skip = 0;
+    if (ks_utf8_check(d->in + d->skip_from, d->sh.at - d->skip_from, NULL)) {
+      d->skip_failed = 1;
+      return 0;
+    }
+  }
   int ok = d->xf ? is_array ? ks_xf_callbacks()->yajl_end_array(
                                   ks_xf_entry(d->xf))
                             : ks_xf_callbacks()->yajl_end_map(
                                   ks_xf_entry(d->xf))
                  : sink_close(d);
-  d->last_off = d->sh.at;
   return ok;
 }
 
@@ -446,6 +462,10 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on) {
 
 void ks_decoder_set_caller_marks(ks_decoder *d, int on) {
   d->caller_marks = on;
+}
+
+void ks_decoder_set_skip_opaque(ks_decoder *d, int on) {
+  d->no_skip = !on;
 }
 
 void ks_decoder_set_transforms(ks_decoder *d, const ks_conf_transform *xs,
@@ -553,7 +573,6 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   mark(d);
   d->in = json;
   d->in_len = len;
-  d->last_off = 0;
   ks__sh_reset(&d->sh);
   /* free-form values are copied from the record's text, unless transforms
    * stand between the text and the shredder */
@@ -570,6 +589,8 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     st = yajl_complete_parse(d->h);
     at_end = 1;
   }
+  if (st == yajl_status_error && d->skip)
+    d->skip_failed = 1; /* a UTF-8 failure earlier in the value comes first */
   int xs = d->xf ? ks_xf_status(d->xf) : 0;
   if (xs == KS_XF_FAILED) {
     r->code = KS_EINVALID;

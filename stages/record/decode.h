@@ -42,6 +42,12 @@ void ks_decoder_set_refuse_dropped(ks_decoder *d, int on);
  * marks of its own (a loop over every column per record, saved). */
 void ks_decoder_set_caller_marks(ks_decoder *d, int on);
 
+/* On by default: a free-form value that no keyword looks into and that is
+ * kept as its own text gets no validator or shredder events, only its
+ * UTF-8 and nesting are checked (same verdicts, same columns). Off: every
+ * event goes through (the fuzz target compares the two). */
+void ks_decoder_set_skip_opaque(ks_decoder *d, int on);
+
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;
  * the caller appends the other columns and commits the row. On failure the

@@ -747,6 +747,12 @@ static void opaque_values_exact_verdicts(void **state) {
        "/o/k: property name is not valid UTF-8"},
       {"{\"i\":1,\"a\":[0,\"x\\ud800y\"]}", "invalid_utf8",
        "/a/1: string is not valid UTF-8"},
+      /* escaped quotes and backslashes before the lone surrogate */
+      {"{\"i\":1,\"o\":{\"\\\"\":1,\"k\":\"q\\\"\\\\\\ud800\"}}",
+       "invalid_utf8", "/o/k: string is not valid UTF-8"},
+      /* a UTF-8 failure before a syntax error in the same value */
+      {"{\"i\":1,\"o\":{\"k\":\"\xc0\xaf\",}}", "invalid_utf8",
+       "/o/k: string is not valid UTF-8"},
       {"{\"i\":1,\"m\":{\"k\":{\"s\":[\"\xf5\x80\x80\x80\"]}}}", "invalid_utf8",
        "/m/k/s/0: string is not valid UTF-8"},
       {"{\"i\":1,\"c\":{\"x\":1,\"y\":{}}}", "schema",
@@ -775,8 +781,10 @@ static void opaque_values_exact_verdicts(void **state) {
       assert_string_equal(rej.message, bad[k].message);
     }
     const char *good = "{\"i\":1,\"o\":{\"k\":[1,{\"s\":\"\\ud83d\\ude00\"}],"
+                       "\"q\":\"\\\"\\\\\\ud83d\\ude00\","
                        "\"e\":{}},\"a\":[[],{\"z\":null}],\"c\":{\"x\":[1,2]},"
-                       "\"m\":{\"k\":{\"s\":[\"\xc3\xa9\"]}},\"p\":{\"x\":{\"y\":\"s\"},\"n\":3}}";
+                       "\"m\":{\"k\":{\"s\":[\"\xc3\xa9\"]}},"
+                       "\"p\":{\"x\":{\"y\":\"s\"},\"n\":3}}";
     feed_ok(f, good);
     assert_int_equal(
         ks_decoder_feed(v, (const uint8_t *)good, strlen(good), NULL), 0);
@@ -786,7 +794,8 @@ static void opaque_values_exact_verdicts(void **state) {
    * values' compact text */
   const ks_column *o = &f->rg.cols[1], *a = &f->rg.cols[2];
   assert_string_equal(str_at(o, 1),
-                      "{\"k\":[1,{\"s\":\"\xf0\x9f\x98\x80\"}],\"e\":{}}");
+                      "{\"k\":[1,{\"s\":\"\xf0\x9f\x98\x80\"}],"
+                      "\"q\":\"\\\"\\\\\xf0\x9f\x98\x80\",\"e\":{}}");
   assert_string_equal(str_at(a, 0), "[]"); /* a list of JSON elements */
   assert_string_equal(str_at(a, 1), "{\"z\":null}");
   ks_decoder_free(v);
