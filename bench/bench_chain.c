@@ -123,7 +123,7 @@ __attribute__((noinline)) static double chain(chain_state *cs, const bench_corpu
     ks_column_append_i64(&m[3], 1795258024696000 + (int64_t)i);
     ks_rowgroup_commit_row(rg);
     (*ok)++;
-    if (ks_rowgroup_bytes(rg) >= rowgroup_bytes) {
+    if (ks_rowgroup_bytes_approx(rg) >= rowgroup_bytes) {
       ks_pq_writer_write_rowgroup(w, rg);
       ks_rowgroup_reset(rg);
     }

@@ -98,11 +98,30 @@ static void node_free(ks_js_node *n) {
   ks_free(n);
 }
 
+/* A property name's slot hash: the first and last (up to) eight bytes
+ * and the length, one multiply round; longer names add their middle a
+ * word at a time. Collisions only cost a probe. */
 static uint32_t hash_key(const char *k, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (uint8_t)k[i]) * 16777619u;
-  return h;
+  uint64_t a = 0, b = 0;
+  if (len >= 8) {
+    memcpy(&a, k, 8);
+    memcpy(&b, k + len - 8, 8);
+    for (size_t i = 8; i + 8 < len; i += 8) {
+      uint64_t w;
+      memcpy(&w, k + i, 8);
+      a = (a ^ w) * 0x9e3779b97f4a7c15ULL;
+    }
+  } else if (len >= 4) {
+    uint32_t x, y;
+    memcpy(&x, k, 4);
+    memcpy(&y, k + len - 4, 4);
+    a = x, b = y;
+  } else {
+    for (size_t i = 0; i < len; i++)
+      a = a << 8 | (uint8_t)k[i];
+  }
+  uint64_t h = (a ^ (b * 0xbf58476d1ce4e5b9ULL) ^ len) * 0x94d049bb133111ebULL;
+  return (uint32_t)(h >> 32);
 }
 
 int32_t ks_js_node_find(const ks_js_node *n, const char *key, size_t len) {
@@ -113,7 +132,7 @@ int32_t ks_js_node_find(const ks_js_node *n, const char *key, size_t len) {
     if (e == 0)
       return -1;
     const ks_js_prop *p = &n->props[e - 1];
-    if (p->len == len && memcmp(p->name, key, len) == 0)
+    if (p->len == len && ks__key_eq(p->name, key, len))
       return (int32_t)(e - 1);
   }
 }

@@ -26,6 +26,7 @@
 #include "jsonschema/jsonschema.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* -1, 0, 1: a compared with b, exactly when both fit int64. */
 int ks__num_cmp(ks_js_num *a, ks_js_num *b);
@@ -151,6 +152,31 @@ struct ks_js_schema {
   int format_assertion;
   uint32_t max_set; /* most schemas one object member can be matched by */
 };
+
+/* Equality of a property name and a key of the same length n, without a
+ * call for the short names records are made of: overlapping loads cover
+ * both ends and read nothing past either. */
+static inline int ks__key_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8), memcpy(&b0, b, 8);
+    memcpy(&a1, a + n - 8, 8), memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4), memcpy(&b0, b, 4);
+    memcpy(&a1, a + n - 4, 4), memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n < 4) {
+    for (size_t i = 0; i < n; i++)
+      if (a[i] != b[i])
+        return 0;
+    return 1;
+  }
+  return memcmp(a, b, n) == 0;
+}
 
 static inline const ks_js_node *ks__deref(const ks_js_node *n) {
   return n->ref ? n->ref : n;

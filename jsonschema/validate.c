@@ -192,7 +192,7 @@ int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
       &v->hints[((uintptr_t)n / sizeof(void *) * 31 + pos) % KS_JS_HINTS];
   if (h->node == n && h->pos == pos) {
     const ks_js_prop *p = &n->props[h->prop];
-    if (p->len == len && memcmp(p->name, key, len) == 0)
+    if (p->len == len && ks__key_eq(p->name, key, len))
       return h->prop;
   }
   int32_t p = ks_js_node_find(n, key, len);

@@ -523,8 +523,11 @@ again:;
   if (ts > b->newest_ts_ms && ts <= KS_TIMESTAMP_MAX_MS)
     b->newest_ts_ms = ts;
 
-  if (tw->direct && ks_rowgroup_bytes(&tw->stage) >= (size_t)tc->rowgroup_bytes)
+  size_t staged = tw->direct ? ks_rowgroup_bytes_approx(&tw->stage) : 0;
+  if (tw->direct && staged >= (size_t)tc->rowgroup_bytes) {
     ks__tw_encode(tw, f);
+    staged = 0;
+  }
   if (b->kp && p->cut_at >= 0) {
     /* reading a recorded cut again: it ends where it was recorded, and
      * nothing else cuts it (stages/table/cuts.h) */
@@ -536,8 +539,7 @@ again:;
     return 0;
   }
   uint64_t bytes =
-      (tw->direct ? ks_rowgroup_bytes(&tw->stage) : tw->rows_bytes) +
-      tw->file_bytes;
+      (tw->direct ? staged : tw->rows_bytes) + tw->file_bytes;
   /* Record counts cut one Kafka partition's batch at the same offsets in
    * every run (parquet, jsonl: see the README's exactly-once section). */
   if (b->records >= (uint64_t)tc->flush_records) {

@@ -205,9 +205,11 @@ ks__pfile *ks__tw_file(ks_table_writer *tw, ks__batch *b, ks_partition *p,
   return f;
 }
 
-/* Appends the staged row's entries to the file's columns. */
-static int copy_row(ks_table_writer *tw, ks_rowgroup *dst) {
+/* Appends the staged row's entries to the file's columns; the bytes they
+ * took in *bytes. */
+static int copy_row(ks_table_writer *tw, ks_rowgroup *dst, size_t *bytes) {
   int r = 0;
+  size_t n = 0;
   ks_rowgroup_mark_row(dst);
   for (size_t j = 0; r == 0 && j < tw->ncolmap; j++) {
     const ks_column *s = &tw->stage.cols[tw->colmap[j]];
@@ -218,12 +220,14 @@ static int copy_row(ks_table_writer *tw, ks_rowgroup *dst) {
         (r = ks_buf_append(&d->reps, s->reps.data, s->reps.len)))
       break;
     d->nvalues += s->nvalues;
+    n += s->values.len + s->lens.len + s->defs.len + s->reps.len;
   }
   if (r) {
     ks_rowgroup_rollback_row(dst);
     return r;
   }
   ks_rowgroup_commit_row(dst);
+  *bytes = n;
   return 0;
 }
 
@@ -258,15 +262,16 @@ int ks__tw_route_row(ks_table_writer *tw, ks__batch *b, ks_partition *p,
   } else if (f && f->jl) {
     r = ks_jsonl_write(f->jl, m->payload, m->len);
   } else if (f) {
-    size_t before = ks_rowgroup_bytes(f->rg);
-    r = copy_row(tw, f->rg);
-    tw->rows_bytes += ks_rowgroup_bytes(f->rg) - before;
+    size_t copied = 0;
+    r = copy_row(tw, f->rg, &copied);
+    tw->rows_bytes += copied;
   }
   ks_rowgroup_reset(&tw->stage);
   if (r)
     return r;
   f->rows++;
-  if (f->pq && ks_rowgroup_bytes(f->rg) >= (size_t)tw->t->conf->rowgroup_bytes)
+  if (f->pq &&
+      ks_rowgroup_bytes_approx(f->rg) >= (size_t)tw->t->conf->rowgroup_bytes)
     ks__tw_encode(tw, f);
   return 0;
 }

@@ -75,17 +75,18 @@ static void pop(ks__shredder *sh) {
 
 /* A levels-only entry in every leaf below n: an absent or null field of a
  * wide struct writes one to each of its leaves, on most records. The
- * levels are the mapping's own (in range for every leaf below n), so a
+ * levels are the mapping's own (in range for every leaf below n: the
+ * encoder's ks__pq_check_column would refuse the chunk otherwise), so a
  * leaf with room takes its bytes directly; the checked append handles the
  * rest (growth, caps). */
 static inline __attribute__((always_inline)) int
 levels(ks__shredder *sh, const ks__shnode *n, int rep, int def) {
   if (sh->cols == NULL)
     return 0;
-  for (uint32_t i = n->leaf; i < n->leaf + n->nleaves; i++) {
-    ks_column *c = &sh->cols[i];
+  ks_column *c = &sh->cols[n->leaf], *end = c + n->nleaves;
+  for (; c < end; c++) {
     ks_buf *d = &c->defs, *rp = &c->reps;
-    if (d->len < d->cap && d->len < d->max && def < c->max_def && rep <= c->max_rep &&
+    if (d->len < d->cap && d->len < d->max &&
         (c->max_rep == 0 || (rp->len < rp->cap && rp->len < rp->max))) {
       d->data[d->len++] = (uint8_t)def;
       if (c->max_rep)

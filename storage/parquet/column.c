@@ -47,6 +47,7 @@ void ks_rowgroup_init(ks_rowgroup *rg, const ks_colspec *specs, size_t n) {
   rg->cols = ks_calloc(n ? n : 1, sizeof *rg->cols);
   rg->ncols = n;
   rg->nrows = 0;
+  rg->counted_bytes = rg->counted_rows = 0;
   for (size_t i = 0; i < n; i++)
     column_init(&rg->cols[i], &specs[i], ks_pq_schema_leaf(rg->flat, i));
 }
@@ -57,6 +58,7 @@ void ks_rowgroup_init_schema(ks_rowgroup *rg, const ks_pq_schema *s) {
   rg->cols = ks_calloc(n ? n : 1, sizeof *rg->cols);
   rg->ncols = n;
   rg->nrows = 0;
+  rg->counted_bytes = rg->counted_rows = 0;
   for (size_t i = 0; i < n; i++) {
     const ks_pq_node *leaf = ks_pq_schema_leaf(s, i);
     column_init(&rg->cols[i], &leaf->spec, leaf);
@@ -89,6 +91,7 @@ void ks_rowgroup_reset(ks_rowgroup *rg) {
     c->mark_reps = 0;
   }
   rg->nrows = 0;
+  rg->counted_bytes = rg->counted_rows = 0;
 }
 
 size_t ks_rowgroup_bytes(const ks_rowgroup *rg) {
@@ -98,6 +101,15 @@ size_t ks_rowgroup_bytes(const ks_rowgroup *rg) {
     n += c->values.len + c->lens.len + c->defs.len + c->reps.len;
   }
   return n;
+}
+
+size_t ks_rowgroup_bytes_approx(ks_rowgroup *rg) {
+  size_t since = rg->nrows - rg->counted_rows;
+  if (rg->counted_rows && rg->nrows >= rg->counted_rows && since < 16)
+    return rg->counted_bytes + since * (rg->counted_bytes / rg->counted_rows);
+  rg->counted_bytes = ks_rowgroup_bytes(rg);
+  rg->counted_rows = rg->nrows;
+  return rg->counted_bytes;
 }
 
 void ks_column_mark(ks_column *c) {

@@ -97,6 +97,7 @@ typedef struct ks_rowgroup {
   size_t ncols;
   size_t nrows;
   struct ks_pq_schema *flat; /* the tree built by ks_rowgroup_init */
+  size_t counted_bytes, counted_rows; /* ks_rowgroup_bytes_approx's count */
 } ks_rowgroup;
 
 /* Columns reference specs (not copied): specs outlive the row group. */
@@ -108,6 +109,11 @@ void ks_rowgroup_free(ks_rowgroup *rg);
 void ks_rowgroup_reset(ks_rowgroup *rg);
 /* Bytes held by values and levels (what the flush byte target counts). */
 size_t ks_rowgroup_bytes(const ks_rowgroup *rg);
+/* The same for a check made after every row, without a loop over every
+ * column each time: counted exactly every 16th row, in between the last
+ * count plus its mean row size per row since. A byte target is passed at
+ * most 15 rows late. */
+size_t ks_rowgroup_bytes_approx(ks_rowgroup *rg);
 
 /* Row protocol: mark, append the row's entries to every column, then
  * ks_rowgroup_commit_row; or ks_rowgroup_rollback_row to drop every entry

@@ -68,9 +68,22 @@ static void grow_table(ks__pq_dict *d) {
   }
 }
 
+/* The table keeps the size the chunk with the most distinct values gave
+ * it: a later chunk of few values clears just the slots the last one
+ * used (each entry's probe from its home slot) instead of all of them. */
 static void reset(ks__pq_dict *d) {
-  if (d->cap)
+  if (d->cap && d->n * 16 < d->cap) {
+    size_t mask = d->cap - 1;
+    for (size_t i = 0; i < d->n; i++) {
+      uint64_t h = d->raw ? mix_small(d->ents[i].hash) : d->ents[i].hash;
+      size_t s = (size_t)h & mask;
+      while (d->slots[s] != (uint32_t)i + 1)
+        s = (s + 1) & mask;
+      d->slots[s] = 0;
+    }
+  } else if (d->cap) {
     memset(d->slots, 0, d->cap * sizeof *d->slots);
+  }
   d->n = 0;
   d->bytes = 0;
 }

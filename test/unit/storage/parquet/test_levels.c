@@ -129,6 +129,58 @@ static void nested_levels(void **state) {
   ks_pq_schema_free(s);
 }
 
+/* The encoder's own check of a column's levels (eight at a time, then
+ * the tail): every length up to 40 entries, and every single bad level,
+ * value count or row count at every position, is caught. */
+static void check_column_catches_every_flaw(void **state) {
+  (void)state;
+  ks_pq_schema *s = example_schema();
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, s);
+  ks_column *c = &rg.cols[0]; /* b: max_def 4, max_rep 1 */
+  uint8_t def[40], rep[40];
+  for (size_t E = 0; E <= 40; E++) {
+    size_t values = 0, rows = 0;
+    for (size_t e = 0; e < E; e++) {
+      def[e] = (uint8_t)((e * 7 + E) % 5);
+      rep[e] = e == 0 || (e * 3 + E) % 4 == 0 ? 0 : 1;
+      values += def[e] == 4;
+      rows += rep[e] == 0;
+    }
+    ks_rowgroup_reset(&rg);
+    uint8_t zero[8 * 40] = {0};
+    assert_int_equal(ks_buf_append(&c->defs, def, E), 0);
+    assert_int_equal(ks_buf_append(&c->reps, rep, E), 0);
+    assert_int_equal(ks_buf_append(&c->values, zero, 8 * values), 0);
+    c->nvalues = values;
+    assert_int_equal(ks__pq_check_column(c, rows), 0);
+    assert_int_equal(ks__pq_check_column(c, rows + 1), KS_EINVAL);
+    c->nvalues = values + 1;
+    c->values.len += 8;
+    assert_int_equal(ks__pq_check_column(c, rows), KS_EINVAL);
+    c->nvalues = values;
+    c->values.len -= 8;
+    for (size_t e = 0; e < E; e++) {
+      c->defs.data[e] = 5; /* past max_def */
+      assert_int_equal(ks__pq_check_column(c, rows), KS_EINVAL);
+      c->defs.data[e] = 0x80 | 4;
+      assert_int_equal(ks__pq_check_column(c, rows), KS_EINVAL);
+      c->defs.data[e] = def[e];
+      c->reps.data[e] = 2; /* past max_rep */
+      assert_int_equal(ks__pq_check_column(c, rows), KS_EINVAL);
+      c->reps.data[e] = rep[e];
+    }
+    if (E) {
+      c->reps.data[0] = 1; /* a first entry that continues a row */
+      assert_int_equal(ks__pq_check_column(c, rows - 1), KS_EINVAL);
+      c->reps.data[0] = 0;
+    }
+    assert_int_equal(ks__pq_check_column(c, rows), 0);
+  }
+  ks_rowgroup_free(&rg);
+  ks_pq_schema_free(s);
+}
+
 static void schema_shapes(void **state) {
   (void)state;
   /* a LIST without its element, a group without children */
@@ -212,6 +264,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(nested_levels),
       cmocka_unit_test(schema_shapes),
+      cmocka_unit_test(check_column_catches_every_flaw),
       cmocka_unit_test(decimal_range),
       cmocka_unit_test(string_bounds),
   };
