@@ -91,9 +91,8 @@ static void reset(ks__pq_dict *d) {
 /* 4- and 8-byte values: the entry keeps the value in place of a hash, so
  * a probe compares one word and never touches the column buffer. */
 static inline size_t build_small(ks__pq_dict *d, uint32_t *out,
-                                 const uint8_t *base, size_t nv, size_t w,
-                                 uint64_t limit) {
-  size_t v = 0;
+                                 const uint8_t *base, size_t v, size_t nv,
+                                 size_t w, uint64_t limit) {
   for (; v < nv; v++) {
     uint64_t x = 0;
     memcpy(&x, base + v * w, w);
@@ -119,37 +118,47 @@ static inline size_t build_small(ks__pq_dict *d, uint32_t *out,
   return v;
 }
 
-/* The insert-or-find loop, specialized for fixed widths and strings so the
- * compiler sees constant sizes. Returns the values indexed. */
-size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
-                         ks__pq_kind kind, uint64_t limit) {
+size_t ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                         ks__pq_kind kind) {
   reset(d);
   d->raw = kind != KS__K_BYTES && kind != KS__K_FLBA &&
            (c->width == 4 || c->width == 8);
+  d->done = d->off = 0;
+  d->stopped = 0;
   if (!d->cap)
     grow_table(d);
+  idx->len = 0;
+  if (ks_buf_reserve(idx, c->nvalues * 4)) { /* scratch: cannot fail */
+    d->stopped = 1;
+    return 0;
+  }
+  return 0;
+}
+
+/* The insert-or-find loop, specialized for fixed widths and strings so the
+ * compiler sees constant sizes. Returns the values indexed so far. */
+size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                         ks__pq_kind kind, uint64_t limit, size_t upto) {
+  size_t nv = upto < c->nvalues ? upto : c->nvalues;
+  if (d->stopped || d->done >= nv)
+    return d->done;
+  uint32_t *out = (uint32_t *)(void *)idx->data;
   if (d->raw) {
-    size_t nv = c->nvalues;
-    if (ks_buf_reserve(idx, nv * 4))
-      return 0;
-    uint32_t *out = (uint32_t *)(void *)idx->data;
-    size_t v = c->width == 4
-                   ? build_small(d, out, ks__pq_values(c), nv, 4, limit)
-                   : build_small(d, out, ks__pq_values(c), nv, 8, limit);
+    size_t v = c->width == 4 ? build_small(d, out, ks__pq_values(c), d->done,
+                                           nv, 4, limit)
+                             : build_small(d, out, ks__pq_values(c), d->done,
+                                           nv, 8, limit);
+    d->stopped = v < nv;
+    d->done = v;
     idx->len = v * 4;
     return v;
   }
-  size_t nv = c->nvalues;
-  if (ks_buf_reserve(idx, nv * 4)) /* scratch is unlimited: cannot fail */
-    return 0;
-  idx->len = 0;
-  uint32_t *out = (uint32_t *)(void *)idx->data;
   const uint8_t *base = ks__pq_values(c);
   const uint8_t *lens = c->lens.data;
   size_t w = kind == KS__K_FLBA ? (size_t)ks_pq_decimal_width(c->node->precision)
                                 : 0;
-  size_t off = 0;
-  size_t v = 0;
+  size_t off = d->off;
+  size_t v = d->done;
   for (; v < nv; v++) {
     uint32_t len;
     uint64_t h;
@@ -191,6 +200,9 @@ size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
     out[v] = id - 1;
     off += len;
   }
+  d->stopped = v < nv;
+  d->done = v;
+  d->off = off;
   idx->len = v * 4;
   return v;
 }

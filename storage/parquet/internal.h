@@ -124,6 +124,8 @@ typedef struct ks__pq_dict {
   size_t n, ents_cap;
   uint64_t bytes; /* PLAIN size of the entries */
   int raw;        /* entries' hash holds the value itself (widths 4 and 8) */
+  size_t done, off; /* values indexed so far, and their bytes */
+  int stopped;      /* the limit was reached: no more values go in */
 } ks__pq_dict;
 
 struct ks_pq_writer {
@@ -198,11 +200,15 @@ void ks__pq_row_of_value(const ks_column *c, size_t v, size_t *e, size_t *vb);
 int ks__pq_levels(ks_buf *out, const ks_column *c, size_t e0, size_t e1,
                   int prefix, size_t *rep_n, size_t *def_n);
 
-/* dict.c: builds the dictionary of values [0, nvalues) of c, writing each
- * value's index into w->idx, until the dictionary's PLAIN size passes
- * limit. Returns the number of values indexed. */
+/* dict.c: the dictionary of c's values, each value's index into idx.
+ * ks__pq_dict_start empties it for c; ks__pq_dict_build then indexes the
+ * values up to upto (or c's last) from where the last call stopped, until
+ * the dictionary's PLAIN size would pass limit. Returns the number of
+ * values indexed so far. */
+size_t ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                         ks__pq_kind kind);
 size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
-                         ks__pq_kind kind, uint64_t limit);
+                         ks__pq_kind kind, uint64_t limit, size_t upto);
 /* PLAIN bytes of the dictionary's entries. */
 int ks__pq_dict_page(const ks__pq_dict *d, const ks_column *c,
                      ks__pq_kind kind, ks_buf *out);

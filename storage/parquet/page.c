@@ -295,6 +295,13 @@ static uint64_t plain_bytes(const ks_column *c, ks__pq_kind kind, size_t v) {
   return (uint64_t)v * c->width;
 }
 
+/* A chunk of at least DICT_PROBE_FROM values is tried on its first
+ * DICT_PROBE: when nine in ten of those are distinct (ids, timestamps,
+ * offsets, free text), the dictionary would not pay and the rest are not
+ * hashed. */
+#define DICT_PROBE_FROM 4096
+#define DICT_PROBE 512
+
 /* Entries [0, *e_dict) are dictionary-encoded; 0 when the dictionary does
  * not pay for itself (its PLAIN size plus the indices reach the PLAIN size
  * of the values it covers: nearly every value distinct). */
@@ -304,7 +311,15 @@ static int plan_dict(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
   size_t N = c->nvalues;
   if (!w->use_dict || kind == KS__K_BOOL || N == 0)
     return 0;
-  size_t got = ks__pq_dict_build(&w->dict, &w->idx, c, kind, w->dict_bytes);
+  ks__pq_dict_start(&w->dict, &w->idx, c, kind);
+  size_t got = N;
+  if (N >= DICT_PROBE_FROM) {
+    got = ks__pq_dict_build(&w->dict, &w->idx, c, kind, w->dict_bytes,
+                            DICT_PROBE);
+    if (got == DICT_PROBE && w->dict.n * 10 > (size_t)DICT_PROBE * 9)
+      return 0;
+  }
+  got = ks__pq_dict_build(&w->dict, &w->idx, c, kind, w->dict_bytes, N);
   size_t e = c->defs.len, v = N;
   if (got < N)
     ks__pq_row_of_value(c, got, &e, &v);

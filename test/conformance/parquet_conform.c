@@ -377,6 +377,19 @@ static size_t matrix(const char *dir) {
   ks_pq_options o = {.codec = KS_CODEC_SNAPPY};
   write_case(dir, "m_flat_api", NULL, flat, 7, &o, "on", rg, 2, &in, 1);
   recs_free(&in);
+  /* chunks of 6000 values, past the dictionary's probe (page.c): nearly
+   * distinct values go PLAIN after the probe, low-cardinality ones keep
+   * the dictionary the probe began */
+  for (int lc = 0; lc < 2; lc++) {
+    g = profiles[lc ? 3 : 0].g;
+    g.s = 199 + (uint64_t)lc;
+    ks_buf_init(&in.text, 0);
+    gen_recs(&g, tmp.flat, 6000, &in);
+    const size_t rg1[] = {6000};
+    write_case(dir, lc ? "m_flat_probe_lowcard" : "m_flat_probe_distinct",
+               NULL, flat, 7, &o, "on", rg1, 1, &in, 1);
+    recs_free(&in);
+  }
   ks_rowgroup_free(&tmp);
   /* large pages and a dictionary that overflows half way through */
   g = profiles[0].g;
@@ -389,7 +402,7 @@ static size_t matrix(const char *dir) {
   recs_free(&in);
   for (size_t si = 0; si < 3; si++)
     ks_pq_schema_free(schemas[si]);
-  return files + 2;
+  return files + 4;
 }
 
 /* ---- random schemas --------------------------------------------------------- */
