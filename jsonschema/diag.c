@@ -58,7 +58,8 @@ static size_t render_path(const ks_js_validator *v, size_t nseg, char *out,
     }
     if (f->key_len == 0)
       continue; /* "" as a key: the segment is just "/" */
-    const char *key = (const char *)v->keys.data + f->key_off;
+    const char *key = f->key_at ? (const char *)f->key_at
+                                : (const char *)v->keys.data + f->key_off;
     for (uint32_t k = 0; k < f->key_len; k++) {
       if (key[k] == '~')
         o = put(out, outlen, o, "~0", 2);

@@ -245,6 +245,7 @@ typedef struct ks_js_frame {
   uint32_t count;            /* members / elements so far */
   uint32_t seen;             /* offset of this object's bitmap in v->seen */
   uint32_t key_off, key_len; /* objects: current key in v->keys */
+  const uint8_t *key_at;     /* or in the record's text (ks_js_set_text) */
   uint8_t is_array;
 } ks_js_frame;
 
@@ -265,6 +266,8 @@ typedef struct ks_js_validator {
   ks_js_frame stack[KS_JS_MAX_DEPTH];
   size_t depth;
   ks_buf keys;    /* current key of every open object */
+  const uint8_t *text; /* the record's text (ks_js_set_text), or NULL */
+  size_t text_len;
   uint64_t *seen; /* property bitmaps of open objects */
   size_t seen_len, seen_cap;
   ks_js_error *err;
@@ -301,6 +304,15 @@ void ks_js_validator_init(ks_js_validator *v, const ks_js_schema *s);
 void ks_js_validator_free(ks_js_validator *v);
 /* Before each record; failures go to err (NULL: verdicts only). */
 void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err);
+
+/* The record's text, after ks_js_validator_reset: keys inside it are
+ * referred to where they are (for the paths of failures) instead of being
+ * copied; text must stay unchanged until the next reset. */
+static inline void ks_js_set_text(ks_js_validator *v, const uint8_t *text,
+                                  size_t len) {
+  v->text = text;
+  v->text_len = len;
+}
 
 /* Each returns 0, or fills v->err and returns its code. The value
  * functions check the value against the schema at the current position

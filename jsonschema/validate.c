@@ -163,6 +163,7 @@ int ks_js_open(ks_js_validator *v, int is_array) {
   f->is_array = (uint8_t)is_array;
   f->key_off = (uint32_t)v->keys.len;
   f->key_len = 0;
+  f->key_at = NULL;
   /* the root object always tracks its properties: the shredder needs
    * them even while the record is being recorded */
   f->pnode = is_array        ? NULL
@@ -204,10 +205,19 @@ int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
 int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   ks_js_frame *f = &v->stack[v->depth - 1];
   f->count++;
-  v->keys.len = f->key_off;
-  if (len > UINT32_MAX || ks_buf_append(&v->keys, key, len))
+  if (len > UINT32_MAX)
     return ks_js_fail(v, KS_ETOOBIG, 1, KS_KEYWORD_MAX_LENGTH,
                       "key too long");
+  if (v->text && key >= v->text && len <= v->text_len &&
+      (size_t)(key - v->text) <= v->text_len - len) {
+    f->key_at = key; /* read from the record, where it stays */
+  } else {
+    v->keys.len = f->key_off;
+    f->key_at = NULL;
+    if (ks_buf_append(&v->keys, key, len))
+      return ks_js_fail(v, KS_ETOOBIG, 1, KS_KEYWORD_MAX_LENGTH,
+                        "key too long");
+  }
   f->key_len = (uint32_t)len;
   int32_t p = -1;
   if (f->pnode) {
@@ -368,6 +378,8 @@ int ks__over_deadline(const ks_js_validator *v) {
 void ks_js_validator_reset(ks_js_validator *v, ks_js_error *err) {
   v->depth = 0;
   v->keys.len = 0;
+  v->text = NULL;
+  v->text_len = 0;
   v->seen_len = 0;
   v->err = err;
   v->cap_depth = 0;

@@ -573,6 +573,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   mark(d);
   d->in = json;
   d->in_len = len;
+  ks_js_set_text(&d->v, json, len);
   ks__sh_reset(&d->sh);
   /* free-form values are copied from the record's text, unless transforms
    * stand between the text and the shredder */
