@@ -87,8 +87,7 @@ void ks_rowgroup_reset(ks_rowgroup *rg) {
     ks_buf_reset(&c->defs);
     ks_buf_reset(&c->reps);
     c->nvalues = 0;
-    c->mark_values = c->mark_lens = c->mark_defs = c->mark_nvalues = 0;
-    c->mark_reps = 0;
+    c->mark_values = c->mark_defs = c->mark_nvalues = 0;
   }
   rg->nrows = 0;
   rg->counted_bytes = rg->counted_rows = 0;
@@ -114,17 +113,17 @@ size_t ks_rowgroup_bytes_approx(ks_rowgroup *rg) {
 
 void ks_column_mark(ks_column *c) {
   c->mark_values = c->values.len;
-  c->mark_lens = c->lens.len;
   c->mark_defs = c->defs.len;
-  c->mark_reps = c->reps.len;
   c->mark_nvalues = c->nvalues;
 }
 
 void ks_column_rollback(ks_column *c) {
   ks_buf_truncate(&c->values, c->mark_values);
-  ks_buf_truncate(&c->lens, c->mark_lens);
+  if (c->width == 0)
+    ks_buf_truncate(&c->lens, c->mark_nvalues * 4);
   ks_buf_truncate(&c->defs, c->mark_defs);
-  ks_buf_truncate(&c->reps, c->mark_reps);
+  if (c->max_rep)
+    ks_buf_truncate(&c->reps, c->mark_defs);
   c->nvalues = c->mark_nvalues;
 }
 

@@ -82,12 +82,13 @@ typedef struct ks_column {
   ks_buf lens;   /* KS_COL_STRING only: uint32_t length per present value */
   ks_buf defs;   /* definition level of each entry */
   size_t nvalues; /* present values */
-  /* row mark for rollback */
-  size_t mark_values, mark_lens, mark_defs, mark_nvalues;
+  /* row mark for rollback: at a row boundary lens holds 4 bytes per
+   * value (strings) and reps one per entry (max_rep > 0), so their
+   * lengths follow from these */
+  size_t mark_values, mark_defs, mark_nvalues;
   /* nesting (every column has a leaf node, flat ones too) */
   const struct ks_pq_node *node;
   ks_buf reps; /* repetition level of each entry; empty when max_rep == 0 */
-  size_t mark_reps;
   uint8_t max_def, max_rep;
   uint8_t width; /* bytes per fixed value; 0 for strings */
 } ks_column;
