@@ -184,6 +184,7 @@ void ks_lane_free(ks_lane *l) {
     ks_free(p->legacy_app_id);
     ks_free(p);
   }
+  l->last = NULL;
   ks_free(l->writers);
   ks_free(l->committers);
   ks_free(l->rewinds);

@@ -153,6 +153,10 @@ struct ks_lane {
   ks_committer **committers; /* one per table this lane commits */
   ks_rewind **rewinds;       /* per table, created when first needed */
   ks_partition *partitions;  /* owned partitions (list) */
+  ks_partition *last;        /* the partition of the last record handled:
+                                the next one is most often its neighbour
+                                (partitions stay listed until the lane
+                                is freed; revoked ones are skipped) */
   unsigned pause_why;        /* why fetching is paused (0: it is not) */
   int consuming;             /* the host reads the Kafka queue */
   int revoking;              /* waiting for revoked partitions to commit */

@@ -174,7 +174,10 @@ static int handle(ks_lane *w, rd_kafka_message_t *m) {
     return 0;
   }
   const char *topic = rd_kafka_topic_name(m->rkt);
-  ks_partition *p = ks_source_find(w, topic, m->partition);
+  ks_partition *p = w->last;
+  if (p == NULL || p->partition != m->partition || p->revoked ||
+      strcmp(p->topic, topic) != 0)
+    p = w->last = ks_source_find(w, topic, m->partition);
   if (p == NULL || m->offset < p->start) {
     /* Not ours (revoked) or from before the seek: the owner re-reads it. */
     return 0;
