@@ -48,6 +48,28 @@ void ks__pq_split(const ks_column *c, size_t e_end, uint64_t limit,
   uint64_t lbits = (uint64_t)(c->max_def > 0) + (uint64_t)(c->max_rep > 0);
   uint64_t bits = 0;
   size_t e = s->e0, v = s->v0, rows = 0, so = s->s0;
+  if (c->width && !reps) {
+    /* fixed-width values without repetition: eight entries at a time
+     * while a whole word stays under the limit (the walk below ends at
+     * the same entry) */
+    uint64_t word = 8 * (lbits + vbits);
+    while (e + 8 <= e_end && bits + word < limit) {
+      uint64_t w;
+      memcpy(&w, defs + e, 8);
+      size_t present = ks__lanes_count(ks__lanes_equal(w, D));
+      bits += 8 * lbits + present * vbits;
+      v += present;
+      rows += 8;
+      e += 8;
+    }
+    if (e == e_end) {
+      s->e1 = e;
+      s->v1 = v;
+      s->s1 = so;
+      s->rows = rows;
+      return;
+    }
+  }
   do {
     if (!reps || reps[e] == 0)
       rows++;

@@ -36,22 +36,6 @@ ks__pq_kind ks__pq_kind_of(const ks_pq_node *leaf) {
   return KS__K_BYTES;
 }
 
-/* Eight levels at a time (levels are below 0x80): the high bit of each
- * byte of w above n, or equal to n; and how many bytes such a mask has. */
-#define LANES 0x0101010101010101ULL
-static inline uint64_t lanes_above(uint64_t w, unsigned n) {
-  /* a byte past 0x7F sets its own bit; its carry only spoils the lanes
-   * above it in a word that is refused anyway */
-  return ((w + LANES * (127 - n)) | w) & (LANES * 0x80);
-}
-static inline uint64_t lanes_equal(uint64_t w, unsigned n) {
-  uint64_t x = w ^ (LANES * n);
-  return ~(((x & (LANES * 0x7F)) + LANES * 0x7F) | x) & (LANES * 0x80);
-}
-static inline size_t lanes_count(uint64_t m) {
-  return (size_t)(((m >> 7) * LANES) >> 56);
-}
-
 int ks__pq_check_column(const ks_column *c, size_t nrows) {
   size_t E = c->defs.len;
   if (c->max_rep ? c->reps.len != E : c->reps.len != 0)
@@ -71,12 +55,12 @@ int ks__pq_check_column(const ks_column *c, size_t nrows) {
   for (; e + 8 <= E; e += 8) {
     uint64_t w;
     memcpy(&w, d + e, 8);
-    above |= lanes_above(w, c->max_def);
-    values += lanes_count(lanes_equal(w, c->max_def));
+    above |= ks__lanes_above(w, c->max_def);
+    values += ks__lanes_count(ks__lanes_equal(w, c->max_def));
     if (c->max_rep) {
       memcpy(&w, r + e, 8);
-      above |= lanes_above(w, c->max_rep);
-      rows += lanes_count(lanes_equal(w, 0));
+      above |= ks__lanes_above(w, c->max_rep);
+      rows += ks__lanes_count(ks__lanes_equal(w, 0));
     }
   }
   if (above)

@@ -36,6 +36,62 @@ static int emit_rle(ks_buf *out, uint32_t v, size_t run, int bit_width) {
   return ks_buf_append(out, tmp, n);
 }
 
+/* Length of the run of vals[i] starting at i (levels: eight at a time). */
+static inline size_t run8(const uint8_t *vals, size_t i, size_t n) {
+  size_t run = 1;
+  uint64_t pat = (uint64_t)vals[i] * KS__LANES;
+  while (i + run + 8 <= n) {
+    uint64_t w;
+    memcpy(&w, vals + i + run, 8);
+    uint64_t x = w ^ pat;
+    if (x) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return run + ((size_t)__builtin_ctzll(x) >> 3);
+#else
+      break;
+#endif
+    }
+    run += 8;
+  }
+  while (i + run < n && vals[i + run] == vals[i])
+    run++;
+  return run;
+}
+
+static inline size_t run32(const uint32_t *vals, size_t i, size_t n) {
+  size_t run = 1;
+  while (i + run < n && vals[i + run] == vals[i])
+    run++;
+  return run;
+}
+
+/* A group of 8 levels of width 1 or 2 packed at once: each level's bits
+ * moved to its place by shifts within one word (the levels are known to
+ * fit their width). Returns 0 for other widths. */
+static inline int pack_group8(uint8_t *p, const uint8_t *vals, int bit_width) {
+  uint64_t w;
+  memcpy(&w, vals, 8);
+  if (bit_width == 1) {
+    /* byte i's low bit lands on bit 56 + i; no two products overlap */
+    p[0] = (uint8_t)((w * 0x0102040810204080ULL) >> 56);
+    return 1;
+  }
+  if (bit_width == 2) {
+    uint64_t t = w | (w >> 6); /* byte i: v[i] | v[i+1] << 2 */
+    t |= t >> 12;              /* byte i: v[i..i+3], two bits each */
+    p[0] = (uint8_t)t;
+    p[1] = (uint8_t)(t >> 32);
+    return 1;
+  }
+  return 0;
+}
+
+static inline int pack_group32(uint8_t *p, const uint32_t *vals,
+                               int bit_width) {
+  (void)p, (void)vals, (void)bit_width;
+  return 0;
+}
+
 /* The two encoders below differ only in the element type: levels are
  * bytes, dictionary indices 32-bit. */
 #define KS__RLE_ENCODERS(T, SUFFIX)                                            \
@@ -55,6 +111,10 @@ static int emit_rle(ks_buf *out, uint32_t v, size_t run, int bit_width) {
       /* 8 values of <= 32 bits: two halves of 4 in 64-bit accumulators */     \
       size_t base = g * 8;                                                     \
       size_t m = n - base < 8 ? n - base : 8;                                  \
+      if (m == 8 && pack_group##SUFFIX(p, vals + base, bit_width)) {           \
+        p += bit_width;                                                        \
+        continue;                                                              \
+      }                                                                        \
       uint64_t acc = 0;                                                        \
       int bits = 0;                                                            \
       for (size_t k = 0; k < m; k++) {                                         \
@@ -88,9 +148,7 @@ static int emit_rle(ks_buf *out, uint32_t v, size_t run, int bit_width) {
     size_t bp = 0, i = 0;                                                      \
     int r;                                                                     \
     while (i < n) {                                                            \
-      size_t run = 1;                                                          \
-      while (i + run < n && vals[i + run] == vals[i])                          \
-        run++;                                                                 \
+      size_t run = run##SUFFIX(vals, i, n);                                    \
       size_t pend = i - bp;                                                    \
       size_t fill = pend % 8 ? 8 - pend % 8 : 0;                               \
       if (run >= fill + RLE_MIN_RUN || (i + run == n && pend == 0)) {          \

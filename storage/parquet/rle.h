@@ -38,4 +38,21 @@ int ks__bitpack_bools(ks_buf *out, const uint8_t *vals, size_t n);
 int ks__rle_decode32(const uint8_t *p, size_t n, int bit_width, uint32_t *out,
                      size_t count);
 
+/* Levels eight at a time (levels are below 0x80): the high bit of each
+ * byte of w above n, or equal to n; and how many bytes such a mask has. */
+#define KS__LANES 0x0101010101010101ULL
+static inline uint64_t ks__lanes_above(uint64_t w, unsigned n) {
+  /* a byte past 0x7F sets its own bit; its carry only spoils the lanes
+   * above it in a word that is refused anyway */
+  return ((w + KS__LANES * (127 - n)) | w) & (KS__LANES * 0x80);
+}
+static inline uint64_t ks__lanes_equal(uint64_t w, unsigned n) {
+  uint64_t x = w ^ (KS__LANES * n);
+  return ~(((x & (KS__LANES * 0x7F)) + KS__LANES * 0x7F) | x) &
+         (KS__LANES * 0x80);
+}
+static inline size_t ks__lanes_count(uint64_t m) {
+  return (size_t)(((m >> 7) * KS__LANES) >> 56);
+}
+
 #endif
