@@ -187,11 +187,19 @@ int ks__sh_key(ks__shredder *sh, const uint8_t *k, size_t n) {
   int32_t kid = p >= 0 ? node->prop_kid[p] : -1;
   if (kid < 0)
     return 0; /* not a column: validated, then dropped */
-  uint8_t *seen = sh->seen.data + f->seen;
-  if (seen[kid])
-    return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
-                      "duplicate property");
-  seen[kid] = 1;
+  if (node->nkids <= 64) {
+    uint64_t bit = (uint64_t)1 << kid;
+    if (f->mask & bit)
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
+                        "duplicate property");
+    f->mask |= bit;
+  } else {
+    uint8_t *seen = sh->seen.data + f->seen;
+    if (seen[kid])
+      return ks_js_fail(sh->v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
+                        "duplicate property");
+    seen[kid] = 1;
+  }
   f->next = node->kids[kid];
   return 0;
 }
@@ -395,13 +403,23 @@ int ks__sh_open(ks__shredder *sh, int is_array) {
     return mismatch(sh, is_array ? "an array" : "an object");
   f->node = n;
   f->rep0 = f->rep = rep;
-  if (n->kind == KS__SH_STRUCT && n->nkids) {
+  if (n->kind == KS__SH_STRUCT && n->nkids > 64) {
     if (ks_buf_reserve(&sh->seen, n->nkids))
       return append_failed(sh, KS_ETOOBIG);
     memset(sh->seen.data + sh->seen.len, 0, n->nkids);
     sh->seen.len += n->nkids;
   }
   return 0;
+}
+
+/* A field the record must have (not nullable) is absent. */
+static __attribute__((noinline)) int missing(ks__shredder *sh,
+                                             const ks__shnode *kid) {
+  char shown[160];
+  ks_js_quote(shown, sizeof shown, (const uint8_t *)kid->name,
+              strlen(kid->name));
+  return ks_js_fail(sh->v, KS_EINVALID, 1, KS_KEYWORD_REQUIRED,
+                    "missing required property %s", shown);
 }
 
 int ks__sh_close(ks__shredder *sh) {
@@ -430,19 +448,23 @@ int ks__sh_close(ks__shredder *sh) {
   }
   const ks__shnode *n = f->node;
   int r = 0;
-  if (n && n->kind == KS__SH_STRUCT && n->nkids) {
+  if (n && n->kind == KS__SH_STRUCT && n->nkids && n->nkids <= 64) {
+    /* the absent fields, in order */
+    uint64_t absent = ~f->mask & (~(uint64_t)0 >> (64 - n->nkids));
+    for (; absent && r == 0; absent &= absent - 1) {
+      const ks__shnode *kid = n->kids[__builtin_ctzll(absent)];
+      if (!kid->nullable)
+        return missing(sh, kid);
+      r = levels(sh, kid, f->rep0, kid->def - 1);
+    }
+  } else if (n && n->kind == KS__SH_STRUCT && n->nkids) {
     const uint8_t *seen = sh->seen.data + f->seen;
     for (uint32_t i = 0; i < n->nkids && r == 0; i++) {
       if (seen[i])
         continue;
       const ks__shnode *kid = n->kids[i];
-      if (!kid->nullable) {
-        char shown[160];
-        ks_js_quote(shown, sizeof shown, (const uint8_t *)kid->name,
-                  strlen(kid->name));
-        return ks_js_fail(sh->v, KS_EINVALID, 1, KS_KEYWORD_REQUIRED,
-                          "missing required property %s", shown);
-      }
+      if (!kid->nullable)
+        return missing(sh, kid);
       r = levels(sh, kid, f->rep0, kid->def - 1);
     }
   } else if (n && f->count == 0) { /* an empty LIST or MAP */

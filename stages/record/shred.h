@@ -78,7 +78,9 @@ typedef struct ks__shframe {
   const ks__shnode *node; /* NULL: dropped, or inside a JSON text value */
   const ks__shnode *next; /* STRUCT, MAP: the current member's node */
   uint32_t count;         /* members / elements so far */
-  uint32_t seen;          /* STRUCT: offset of its fields' seen bytes */
+  uint32_t seen;          /* STRUCT of more than 64 fields: offset of its
+                             fields' seen bytes */
+  uint64_t mask;          /* STRUCT of up to 64 fields: those seen */
   uint8_t rep0;           /* repetition level of the container's first entry */
   uint8_t rep;            /* STRUCT, MAP: of the current member's entries */
   uint8_t is_array;

@@ -546,6 +546,61 @@ static void nested_values_shred_with_levels(void **state) {
   fx_free(f);
 }
 
+/* Structs of up to 64 fields track the fields seen in a bit mask, wider
+ * ones in bytes: both write the absent fields' levels, in order, and
+ * refuse a duplicate or a missing required field. */
+static void wide_structs_either_side_of_64(void **state) {
+  static const size_t widths[] = {1, 63, 64, 65, 70};
+  for (size_t wi = 0; wi < KS_ARRAY_SIZE(widths); wi++) {
+    size_t n = widths[wi];
+    char schema[8192];
+    size_t o = (size_t)snprintf(schema, sizeof schema,
+                                "{\"type\": \"object\", \"properties\": {\"w\": "
+                                "{\"type\": \"object\", \"properties\": {");
+    for (size_t k = 0; k < n; k++)
+      o += (size_t)snprintf(schema + o, sizeof schema - o,
+                            "%s\"f%zu\": {\"type\": \"integer\"}", k ? "," : "",
+                            k);
+    snprintf(schema + o, sizeof schema - o,
+             "}, \"required\": [\"f%zu\"]}}}", n - 1);
+    fixture *f = fx_new(schema);
+    char rec[256];
+    if (n > 1)
+      snprintf(rec, sizeof rec, "{\"w\": {\"f%zu\": 7, \"f0\": 5}}", n - 1);
+    else
+      snprintf(rec, sizeof rec, "{\"w\": {\"f0\": 7}}");
+    feed_ok(f, rec);
+    feed_ok(f, "{}"); /* w absent: every field null below it */
+    snprintf(rec, sizeof rec, "{\"w\": {\"f0\": 1}}");
+    if (n > 1) {
+      char want[128];
+      snprintf(want, sizeof want, "/w: missing required property \"f%zu\"",
+               n - 1);
+      feed_rejects(f, rec, KS_EINVALID, "schema", "/w", want);
+    }
+    snprintf(rec, sizeof rec, "{\"w\": {\"f%zu\": 1, \"f%zu\": 2}}", n - 1,
+             n - 1);
+    char dup[64];
+    snprintf(dup, sizeof dup, "/w/f%zu", n - 1);
+    char dupmsg[96];
+    snprintf(dupmsg, sizeof dupmsg, "%s: duplicate property", dup);
+    feed_rejects(f, rec, KS_EINVALID, "schema", dup, dupmsg);
+    /* field k: present in row 0 only for k = 0 and the last (required);
+     * row 1 has no w */
+    for (size_t k = 0; k < n; k++) {
+      const ks_column *c = &f->rg.cols[k];
+      int present = k == 0 || k == n - 1;
+      /* the required field's leaf has no level of its own: 1 present */
+      uint8_t def0 = k == n - 1 ? 1 : present ? 2 : 1;
+      check_levels(c, NULL, (const uint8_t[]){def0, 0}, 2);
+      if (present)
+        assert_int_equal(i64_at(c, 0), k == 0 && n > 1 ? 5 : 7);
+      assert_int_equal(ks_column_rows(c), 2);
+    }
+    fx_free(f);
+  }
+}
+
 /* JSON number text -> unscaled DECIMAL, exactly. */
 static void decimal_text_converts(void **state) {
   static const struct {
@@ -896,6 +951,7 @@ int main(void) {
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
       cmocka_unit_test(nested_values_shred_with_levels),
+      cmocka_unit_test(wide_structs_either_side_of_64),
       cmocka_unit_test(decimal_text_converts),
       cmocka_unit_test(timestamps_convert_to_utc_micros),
       cmocka_unit_test(type_mismatches_reject),
