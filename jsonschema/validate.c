@@ -127,7 +127,8 @@ static void seen_alloc(ks_js_validator *v, ks_js_frame *f, const ks_js_node *pn)
     v->seen_cap = (v->seen_len + words) * 2;
     v->seen = ks_realloc(v->seen, v->seen_cap * sizeof *v->seen);
   }
-  memset(v->seen + v->seen_len, 0, words * sizeof *v->seen);
+  for (size_t i = 0; i < words; i++) /* one word up to 64 properties */
+    v->seen[v->seen_len + i] = 0;
   v->seen_len += words;
 }
 
@@ -185,8 +186,9 @@ int ks_js_opaque(const ks_js_validator *v) {
   return !recording(v) && n != NULL && n->opaque;
 }
 
-int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
-                          const char *key, size_t len) {
+/* ks_js_find_member's body: the hint, then the hash. */
+static inline int32_t find_member(ks_js_validator *v, const ks_js_node *n,
+                                  uint32_t pos, const char *key, size_t len) {
   if (n->nprops == 0) /* an object that only constrains its values */
     return -1;
   struct ks_js_hint *h =
@@ -202,40 +204,36 @@ int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
   return p;
 }
 
-int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
-  ks_js_frame *f = &v->stack[v->depth - 1];
-  f->count++;
-  if (len > UINT32_MAX)
+int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
+                          const char *key, size_t len) {
+  return find_member(v, n, pos, key, len);
+}
+
+/* A key kept in v->keys: one not in the record's text (escaped, or from a
+ * transform). */
+static __attribute__((noinline)) int copy_key(ks_js_validator *v,
+                                              ks_js_frame *f,
+                                              const uint8_t *key, size_t len) {
+  v->keys.len = f->key_off;
+  f->key_at = NULL;
+  if (len > UINT32_MAX || ks_buf_append(&v->keys, key, len))
     return ks_js_fail(v, KS_ETOOBIG, 1, KS_KEYWORD_MAX_LENGTH,
                       "key too long");
-  if (v->text && key >= v->text && len <= v->text_len &&
-      (size_t)(key - v->text) <= v->text_len - len) {
-    f->key_at = key; /* read from the record, where it stays */
-  } else {
-    v->keys.len = f->key_off;
-    f->key_at = NULL;
-    if (ks_buf_append(&v->keys, key, len))
-      return ks_js_fail(v, KS_ETOOBIG, 1, KS_KEYWORD_MAX_LENGTH,
-                        "key too long");
-  }
-  f->key_len = (uint32_t)len;
-  int32_t p = -1;
-  if (f->pnode) {
-    p = ks_js_find_member(v, f->pnode, f->count - 1, (const char *)key, len);
-    if (p >= 0) {
-      uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
-      uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
-      if (*w & bit)
-        return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
-                          "duplicate property");
-      *w |= bit;
-    }
-  }
-  f->prop = p;
-  if (recording(v))
-    return ks__tape_scalar(v->tape, KS_JS_TK_KEY, key, len, ncp) ? too_big(v)
-                                                                : 0;
-  const ks_js_node *n = f->node;
+  return 0;
+}
+
+static __attribute__((noinline)) int duplicate(ks_js_validator *v) {
+  return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_PROPERTIES,
+                    "duplicate property");
+}
+
+/* The schemas of the member after its key, beyond one declared property:
+ * patternProperties, additionalProperties, propertyNames. */
+static __attribute__((noinline)) int member_schemas(ks_js_validator *v,
+                                                    const ks_js_node *n,
+                                                    int32_t p,
+                                                    const uint8_t *key,
+                                                    size_t len, size_t ncp) {
   v->nset = 0;
   if (p >= 0 && !n->props[p].additional)
     v->set[v->nset++] = n->props[p].node;
@@ -265,10 +263,47 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
       char shown[160];
       ks_js_quote(shown, sizeof shown, key, len);
       return ks_js_fail(v, KS_EINVALID, 0, KS_KEYWORD_PROPERTY_NAMES,
-                        "property name %s does not match propertyNames", shown);
+                        "property name %s does not match propertyNames",
+                        shown);
     }
   }
   return 0;
+}
+
+int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
+  ks_js_frame *f = &v->stack[v->depth - 1];
+  f->count++;
+  int r;
+  if (v->text && key >= v->text && len <= v->text_len &&
+      (size_t)(key - v->text) <= v->text_len - len && len <= UINT32_MAX)
+    f->key_at = key; /* read from the record, where it stays */
+  else if ((r = copy_key(v, f, key, len)) != 0)
+    return r;
+  f->key_len = (uint32_t)len;
+  int32_t p = -1;
+  if (f->pnode) {
+    p = find_member(v, f->pnode, f->count - 1, (const char *)key, len);
+    if (p >= 0) {
+      uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
+      uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
+      if (*w & bit)
+        return duplicate(v);
+      *w |= bit;
+    }
+  }
+  f->prop = p;
+  if (recording(v))
+    return ks__tape_scalar(v->tape, KS_JS_TK_KEY, key, len, ncp) ? too_big(v)
+                                                                : 0;
+  const ks_js_node *n = f->node;
+  /* the common case: one declared property, nothing else applies */
+  if (p >= 0 && !n->props[p].additional && n->npprops == 0 &&
+      n->names == &v->schema->any) {
+    v->set[0] = n->props[p].node;
+    v->nset = 1;
+    return 0;
+  }
+  return member_schemas(v, n, p, key, len, ncp);
 }
 
 int ks_js_seen(const ks_js_validator *v, uint32_t i) {
