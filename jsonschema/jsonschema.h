@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- keywords ---- */
 
@@ -377,6 +378,30 @@ void ks_js_quote(char *out, size_t outlen, const uint8_t *s, size_t n);
  * s[0..n) is well-formed UTF-8 (then *ncp = code points, if ncp is not
  * NULL), -1 otherwise. */
 int ks_utf8_check(const uint8_t *s, size_t n, size_t *ncp);
+/* The same, with the short all-ASCII case (most keys and values of a
+ * record) settled inline: overlapping loads cover both ends. */
+static inline int ks_utf8_check_short(const uint8_t *s, size_t n,
+                                      size_t *ncp) {
+  uint64_t a = 0, b = 0;
+  if (n >= 8 && n <= 16) {
+    memcpy(&a, s, 8);
+    memcpy(&b, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t x, y;
+    memcpy(&x, s, 4);
+    memcpy(&y, s + n - 4, 4);
+    a = x, b = y;
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; i++)
+      a |= s[i];
+  } else {
+    return ks_utf8_check(s, n, ncp);
+  }
+  if ((a | b) & 0x8080808080808080ULL)
+    return ks_utf8_check(s, n, ncp);
+  *ncp = n;
+  return 0;
+}
 /* Length of the longest prefix of s[0..n) of at most max bytes that does
  * not split a multi-byte sequence (for truncating text in messages). */
 size_t ks_utf8_prefix(const uint8_t *s, size_t n, size_t max);

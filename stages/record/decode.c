@@ -309,7 +309,7 @@ static int surrogates_ok(ks_decoder *d) {
 static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
                    int key) {
   int escaped = !(s >= d->in && s < d->in + d->in_len);
-  if (ks_utf8_check(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
+  if (ks_utf8_check_short(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
     return 1;
   d->reason = KS_REASON_INVALID_UTF8;
   if (key)
