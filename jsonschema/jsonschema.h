@@ -236,7 +236,7 @@ typedef struct ks_js_error {
 
 /* One open object or array. Callers read `prop` (objects: the current
  * member's property index in `pnode`, or -1) through ks_js_top. */
-#define KS_JS_HINTS 64 /* member-position hints per validator */
+#define KS_JS_HINTS 256 /* member hints per validator */
 
 typedef struct ks_js_frame {
   const ks_js_node *node;    /* NULL inside a buffered value */
@@ -290,10 +290,10 @@ typedef struct ks_js_validator {
   const uint8_t *dt_text;
   size_t dt_len;
   int64_t dt_us;
-  /* the property each (object schema, member position) pair had last
-   * time: records of one topic nearly always share key order, so a name
-   * is first compared with the one found at its position before (see
-   * ks_js_find_member) */
+  /* the property each (object schema, place) pair had last time, the
+   * place being the property before it: records of one topic nearly
+   * always share key order, so a name is first compared with the one that
+   * followed the same property before (see ks_js_find_member) */
   struct ks_js_hint {
     const ks_js_node *node;
     uint32_t pos;
@@ -348,10 +348,13 @@ static inline int ks_js_datetime_parsed(const ks_js_validator *v,
   *us = v->dt_us;
   return 1;
 }
-/* ks_js_node_find for the member at position pos (0: the first) of an
- * object n: the property found at that position last time is tried first,
- * then n's hash. Key order may change from one record to the next: a hint
- * is only taken when its name matches. */
+/* ks_js_node_find for a member of object n at place pos: the property
+ * found at that place last time is tried first, then n's hash. The
+ * validator's place is the property before the member + 1 (0: first or
+ * after an undeclared one), so records of different shapes that share
+ * runs of properties share hints; the shredder's is the member's
+ * position. Key order may change from one record to the next: a hint is
+ * only taken when its name matches. */
 int32_t ks_js_find_member(ks_js_validator *v, const ks_js_node *n, uint32_t pos,
                           const char *key, size_t len);
 /* Was property i of the innermost object present? */

@@ -282,7 +282,9 @@ int ks_js_key(ks_js_validator *v, const uint8_t *key, size_t len, size_t ncp) {
   f->key_len = (uint32_t)len;
   int32_t p = -1;
   if (f->pnode) {
-    p = find_member(v, f->pnode, f->count - 1, (const char *)key, len);
+    /* f->prop: the previous member's property (-1 at the first) */
+    p = find_member(v, f->pnode, (uint32_t)(f->prop + 1), (const char *)key,
+                    len);
     if (p >= 0) {
       uint64_t *w = &v->seen[f->seen + (uint32_t)p / 64];
       uint64_t bit = (uint64_t)1 << ((uint32_t)p % 64);
