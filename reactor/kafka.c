@@ -296,7 +296,7 @@ static int start_mock(ks_pipeline *p, char *err, size_t errlen) {
 }
 
 void ks_kafka_prefetch_sizes(int64_t budget, int workers,
-                             ks_kafka_prefetch *out) {
+                             int librdkafka_version, ks_kafka_prefetch *out) {
   const int64_t mib = INT64_C(1) << 20;
   if (budget <= 0)
     budget = INT64_C(256) << 20;
@@ -313,6 +313,8 @@ void ks_kafka_prefetch_sizes(int64_t budget, int workers,
   f = f < mib ? mib : f > 50 * mib ? 50 * mib : f;
   out->queued_kbytes = q / 1024;
   out->fetch_bytes = f;
+  out->queue_backoff_ms =
+      librdkafka_version >= KS_KAFKA_QUEUE_BACKOFF_VERSION ? 20 : 0;
 }
 
 static int set(rd_kafka_conf_t *kc, const char *k, const char *v, char *err,
@@ -356,13 +358,25 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
   /* Prefetch follows reactor.memory_budget (kafka.* set below still wins):
    * records librdkafka holds are memory the budget does not see. */
   ks_kafka_prefetch pf;
-  ks_kafka_prefetch_sizes(conf->memory_budget, p->nworkers, &pf);
-  char kb[32], fb[32];
+  ks_kafka_prefetch_sizes(conf->memory_budget, p->nworkers, rd_kafka_version(),
+                          &pf);
+  char kb[32], fb[32], qb[32];
   snprintf(kb, sizeof kb, "%lld", (long long)pf.queued_kbytes);
   snprintf(fb, sizeof fb, "%lld", (long long)pf.fetch_bytes);
+  snprintf(qb, sizeof qb, "%d", pf.queue_backoff_ms);
   if ((r = set(kc, "queued.max.messages.kbytes", kb, err, errlen, conf)) ||
-      (r = set(kc, "fetch.max.bytes", fb, err, errlen, conf)))
+      (r = set(kc, "fetch.max.bytes", fb, err, errlen, conf)) ||
+      (pf.queue_backoff_ms &&
+       (r = set(kc, "fetch.queue.backoff.ms", qb, err, errlen, conf))))
     goto fail;
+  if (!pf.queue_backoff_ms && pf.queued_kbytes < 64 * 1024 &&
+      ks_conf_kafka_get(conf, "queued.max.messages.kbytes") == NULL)
+    ks_log_info("kafka: librdkafka %s looks at a full prefetch queue again "
+                "only after a second (fetch.queue.backoff.ms came in 2.2.0): "
+                "with %lld MiB per worker (a quarter of "
+                "reactor.memory_budget) a worker faster than that may wait "
+                "on fetches; a budget of 256MiB or more gives 64 MiB",
+                rd_kafka_version_str(), (long long)pf.queued_kbytes / 1024);
   /* topics_regex: a topic created later is found at the next metadata
    * refresh; librdkafka's default waits 5 minutes */
   for (size_t i = 0; i < conf->ntables; i++)
