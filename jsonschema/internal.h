@@ -178,6 +178,10 @@ static inline int ks__key_eq(const char *a, const char *b, size_t n) {
   return memcmp(a, b, n) == 0;
 }
 
+/* Sets every node's opaque flag (opaque.c): once, after $ref chains are
+ * resolved and "stream" and "simple" are known. */
+void ks__mark_opaque(ks_js_schema *s);
+
 static inline const ks_js_node *ks__deref(const ks_js_node *n) {
   return n->ref ? n->ref : n;
 }

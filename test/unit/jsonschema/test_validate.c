@@ -3,6 +3,7 @@
  * buffered root still shreds into its columns, and schemas that recurse
  * without consuming input end in an error instead of a stack overflow. */
 #include "base/ks.h"
+#include "jsonschema/jsonschema.h"
 #include "stages/record/decode.h"
 
 #include <setjmp.h>
@@ -86,6 +87,60 @@ static void keywords_report_pointer_and_keyword(void **state) {
 }
 
 /* A root that must be recorded (dependencies) still fills its columns. */
+/* Which containers are opaque (nothing inside them is looked at, so a
+ * decoder may pass over their members): free-form objects and arrays, and
+ * those whose subschemas accept everything, also through a $ref cycle;
+ * not one with a keyword on its members, items or their count, nor one
+ * with a subschema that asserts anything at any depth. */
+static void opaque_containers(void **state) {
+  static const struct {
+    const char *schema;
+    int is_array, opaque;
+  } cases[] = {
+      {"{\"type\": \"object\"}", 0, 1},
+      {"true", 0, 1},
+      {"{}", 1, 1},
+      {"{\"additionalProperties\": {}}", 0, 1},
+      {"{\"items\": true, \"additionalItems\": {}}", 1, 1},
+      {"{\"definitions\": {\"a\": {\"additionalProperties\": "
+       "{\"$ref\": \"#/definitions/a\"}}}, \"$ref\": \"#/definitions/a\"}",
+       0, 1},
+      {"{\"definitions\": {\"a\": {\"additionalProperties\": "
+       "{\"$ref\": \"#/definitions/a\"}, \"maxProperties\": 3}}, "
+       "\"$ref\": \"#/definitions/a\"}",
+       0, 0},
+      {"{\"maxProperties\": 1}", 0, 0},
+      {"{\"properties\": {\"a\": {}}}", 0, 0},
+      {"{\"required\": [\"a\"]}", 0, 0},
+      {"{\"additionalProperties\": {\"type\": \"string\"}}", 0, 0},
+      {"{\"additionalProperties\": {\"items\": {\"minimum\": 1}}}", 0, 0},
+      {"{\"propertyNames\": {\"maxLength\": 3}}", 0, 0},
+      {"{\"patternProperties\": {\"x\": {}}}", 0, 0},
+      {"{\"items\": {\"format\": \"date\"}}", 1, 0},
+      {"{\"items\": [{}]}", 1, 0},
+      {"{\"contains\": {}}", 1, 0},
+      {"{\"uniqueItems\": true}", 1, 0},
+      {"{\"anyOf\": [{}, {}]}", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ks_js_schema *js = NULL;
+    char err[256];
+    assert_int_equal(ks_js_compile(cases[i].schema, strlen(cases[i].schema),
+                                   "t", NULL, &js, err, sizeof err),
+                     0);
+    ks_js_validator v;
+    ks_js_error e;
+    ks_js_validator_init(&v, js);
+    ks_js_validator_reset(&v, &e);
+    assert_int_equal(ks_js_open(&v, cases[i].is_array), 0);
+    if (ks_js_opaque(&v) != cases[i].opaque)
+      print_error("%s: opaque %d\n", cases[i].schema, ks_js_opaque(&v));
+    assert_int_equal(ks_js_opaque(&v) != 0, cases[i].opaque);
+    ks_js_validator_free(&v);
+    ks_js_free(js);
+  }
+}
+
 static void buffered_root_still_shreds(void **state) {
   ks_schema *s = load("{\"type\": \"object\", \"properties\": {"
                       " \"i\": {\"type\": \"integer\"},"
@@ -271,6 +326,7 @@ int main(void) {
       cmocka_unit_test(streamed_and_buffered_agree),
       cmocka_unit_test(keywords_report_pointer_and_keyword),
       cmocka_unit_test(buffered_root_still_shreds),
+      cmocka_unit_test(opaque_containers),
       cmocka_unit_test(endless_recursion_is_an_error),
       cmocka_unit_test(numbers_are_exact),
       cmocka_unit_test(unique_items_is_hash_based),
