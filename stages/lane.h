@@ -155,8 +155,8 @@ struct ks_lane {
   ks_partition *partitions;  /* owned partitions (list) */
   ks_partition *last;        /* the partition of the last record handled:
                                 the next one is most often its neighbour
-                                (partitions stay listed until the lane
-                                is freed; revoked ones are skipped) */
+                                (revoked ones are skipped; cleared when
+                                the partition is freed) */
   unsigned pause_why;        /* why fetching is paused (0: it is not) */
   int consuming;             /* the host reads the Kafka queue */
   int revoking;              /* waiting for revoked partitions to commit */

@@ -377,6 +377,8 @@ int ks_source_revoke_settled(ks_lane *w) {
     ks_partition *p = *pp;
     if (p->revoked) {
       *pp = p->next;
+      if (w->last == p)
+        w->last = NULL;
       atomic_fetch_sub(&w->counters.partitions, 1);
       ks_source_drop_held(p);
       ks_free(p->topic);
