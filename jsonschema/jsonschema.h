@@ -381,26 +381,35 @@ void ks_js_quote(char *out, size_t outlen, const uint8_t *s, size_t n);
  * s[0..n) is well-formed UTF-8 (then *ncp = code points, if ncp is not
  * NULL), -1 otherwise. */
 int ks_utf8_check(const uint8_t *s, size_t n, size_t *ncp);
-/* The same, with the short all-ASCII case (most keys and values of a
- * record) settled inline: overlapping loads cover both ends. */
+/* Nonzero when s[0, n) has a byte past 0x7F. Overlapping loads cover the
+ * ragged ends without a byte loop: record keys and most values are short,
+ * ASCII and called for one at a time. */
+static inline int ks__utf8_any_high(const uint8_t *s, size_t n) {
+  if (n >= 8) {
+    uint64_t acc, w;
+    memcpy(&acc, s + n - 8, 8);
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&w, s + i, 8);
+      acc |= w;
+    }
+    return (acc & 0x8080808080808080ULL) != 0;
+  }
+  if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    return ((a | b) & 0x80808080u) != 0;
+  }
+  uint8_t acc = 0;
+  for (size_t i = 0; i < n; i++)
+    acc |= s[i];
+  return acc >= 0x80;
+}
+/* The same as ks_utf8_check, with a short all-ASCII text (most keys and
+ * values of a record) settled inline. */
 static inline int ks_utf8_check_short(const uint8_t *s, size_t n,
                                       size_t *ncp) {
-  uint64_t a = 0, b = 0;
-  if (n >= 8 && n <= 16) {
-    memcpy(&a, s, 8);
-    memcpy(&b, s + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    uint32_t x, y;
-    memcpy(&x, s, 4);
-    memcpy(&y, s + n - 4, 4);
-    a = x, b = y;
-  } else if (n < 4) {
-    for (size_t i = 0; i < n; i++)
-      a |= s[i];
-  } else {
-    return ks_utf8_check(s, n, ncp);
-  }
-  if ((a | b) & 0x8080808080808080ULL)
+  if (n > 16 || ks__utf8_any_high(s, n))
     return ks_utf8_check(s, n, ncp);
   *ncp = n;
   return 0;

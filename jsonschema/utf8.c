@@ -6,41 +6,11 @@ static int cont(uint8_t c) {
   return (c & 0xC0) == 0x80;
 }
 
-static uint64_t load8(const uint8_t *p) {
-  uint64_t w;
-  memcpy(&w, p, 8);
-  return w;
-}
-
-static uint32_t load4(const uint8_t *p) {
-  uint32_t w;
-  memcpy(&w, p, 4);
-  return w;
-}
-
-/* Nonzero when s[0, n) has a byte past 0x7F. Overlapping loads cover the
- * ragged ends without a byte loop: record keys and most values are
- * short, ASCII and called for one at a time. */
-static int any_high(const uint8_t *s, size_t n) {
-  if (n >= 8) {
-    uint64_t acc = load8(s + n - 8);
-    for (size_t i = 0; i + 8 < n; i += 8)
-      acc |= load8(s + i);
-    return (acc & 0x8080808080808080ULL) != 0;
-  }
-  if (n >= 4)
-    return ((load4(s) | load4(s + n - 4)) & 0x80808080u) != 0;
-  uint8_t acc = 0;
-  for (size_t i = 0; i < n; i++)
-    acc |= s[i];
-  return acc >= 0x80;
-}
-
 /* Table-free decoder: an all-ASCII string (nearly every record string) is
- * settled by any_high; otherwise ASCII runs are skipped eight bytes at a
+ * settled by ks__utf8_any_high; otherwise ASCII runs are skipped eight bytes at a
  * time. */
 int ks_utf8_check(const uint8_t *s, size_t n, size_t *ncp) {
-  if (!any_high(s, n)) {
+  if (!ks__utf8_any_high(s, n)) {
     if (ncp)
       *ncp = n;
     return 0;

@@ -128,12 +128,12 @@ struct ks_decoder {
    * own container): one the validator does not look into and the
    * shredder copies from the text at its close, so its members and items
    * are only checked for UTF-8 and nesting. A failure there sets
-   * skip_failed and the record is fed again with skip_off, for a verdict
+   * skip_failed and the record is fed again with no_skip, for a verdict
    * that names the exact place. */
   uint32_t skip;
   size_t skip_from; /* where the opaque value's text starts */
-  int skip_failed, skip_off;
-  int no_skip; /* ks_decoder_set_skip_opaque(d, 0) */
+  int skip_failed;
+  int no_skip; /* ks_decoder_set_skip_opaque(d, 0), or a record fed again */
   ks_reject scratch;
 };
 
@@ -305,11 +305,17 @@ static int surrogates_ok(ks_decoder *d) {
   return 1;
 }
 
+/* s is read in place from the record (yajl passes an escaped string or
+ * key in its own buffer, unescaped). */
+static int in_record(const ks_decoder *d, const uint8_t *s) {
+  return s >= d->in && s < d->in + d->in_len;
+}
+
 /* Strict UTF-8 of a string or key; its code point count in *ncp. */
 static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
                    int key) {
-  int escaped = !(s >= d->in && s < d->in + d->in_len);
-  if (ks_utf8_check_short(s, n, ncp) == 0 && (!escaped || surrogates_ok(d)))
+  if (ks_utf8_check_short(s, n, ncp) == 0 &&
+      (in_record(d, s) || surrogates_ok(d)))
     return 1;
   d->reason = KS_REASON_INVALID_UTF8;
   if (key)
@@ -325,7 +331,7 @@ static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
  * the value's whole text at its close (on_close), an escaped one's
  * surrogate escapes here. */
 static int skipped_text(ks_decoder *d, const uint8_t *s) {
-  if ((s >= d->in && s < d->in + d->in_len) || surrogates_ok(d))
+  if (in_record(d, s) || surrogates_ok(d))
     return 1;
   d->skip_failed = 1;
   return 0;
@@ -369,8 +375,7 @@ static int on_open(ks_decoder *d, int is_array) {
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
   if (!sink_open(d, is_array))
     return 0;
-  if (!d->skip_off && !d->no_skip && ks__sh_opaque(&d->sh) &&
-      ks_js_opaque(&d->v)) {
+  if (!d->no_skip && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v)) {
     d->skip = 1;
     d->skip_from = d->sh.at - 1; /* the '{' or '[' */
   }
@@ -641,9 +646,10 @@ int ks_decoder_feed_meta(ks_decoder *d, const uint8_t *json, size_t len,
     r = &d->scratch;
   int rc = feed_once(d, json, len, meta, r);
   if (d->skip_failed) { /* again, every event checked: the exact place */
-    d->skip_off = 1;
+    int no_skip = d->no_skip;
+    d->no_skip = 1;
     rc = feed_once(d, json, len, meta, r);
-    d->skip_off = 0;
+    d->no_skip = no_skip;
   }
   return rc;
 }

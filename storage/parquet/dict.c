@@ -118,8 +118,8 @@ static inline size_t build_small(ks__pq_dict *d, uint32_t *out,
   return v;
 }
 
-size_t ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
-                         ks__pq_kind kind) {
+void ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                       ks__pq_kind kind) {
   reset(d);
   d->raw = kind != KS__K_BYTES && kind != KS__K_FLBA &&
            (c->width == 4 || c->width == 8);
@@ -128,11 +128,8 @@ size_t ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
   if (!d->cap)
     grow_table(d);
   idx->len = 0;
-  if (ks_buf_reserve(idx, c->nvalues * 4)) { /* scratch: cannot fail */
+  if (ks_buf_reserve(idx, c->nvalues * 4)) /* scratch: cannot fail */
     d->stopped = 1;
-    return 0;
-  }
-  return 0;
 }
 
 /* The insert-or-find loop, specialized for fixed widths and strings so the

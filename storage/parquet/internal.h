@@ -205,8 +205,8 @@ int ks__pq_levels(ks_buf *out, const ks_column *c, size_t e0, size_t e1,
  * values up to upto (or c's last) from where the last call stopped, until
  * the dictionary's PLAIN size would pass limit. Returns the number of
  * values indexed so far. */
-size_t ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
-                         ks__pq_kind kind);
+void ks__pq_dict_start(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
+                       ks__pq_kind kind);
 size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
                          ks__pq_kind kind, uint64_t limit, size_t upto);
 /* PLAIN bytes of the dictionary's entries. */

@@ -62,30 +62,24 @@ void ks__pq_split(const ks_column *c, size_t e_end, uint64_t limit,
       rows += 8;
       e += 8;
     }
-    if (e == e_end) {
-      s->e1 = e;
-      s->v1 = v;
-      s->s1 = so;
-      s->rows = rows;
-      return;
-    }
   }
-  do {
-    if (!reps || reps[e] == 0)
-      rows++;
-    bits += lbits;
-    if (defs[e] == D) {
-      if (c->width == 0) {
-        uint32_t len = str_len(c, v);
-        so += len;
-        bits += is_str ? 8 * (4 + (uint64_t)len) : vbits;
-      } else {
-        bits += vbits;
+  if (e < e_end) /* what the words above left, or every entry */
+    do {
+      if (!reps || reps[e] == 0)
+        rows++;
+      bits += lbits;
+      if (defs[e] == D) {
+        if (c->width == 0) {
+          uint32_t len = str_len(c, v);
+          so += len;
+          bits += is_str ? 8 * (4 + (uint64_t)len) : vbits;
+        } else {
+          bits += vbits;
+        }
+        v++;
       }
-      v++;
-    }
-    e++;
-  } while (e < e_end && (bits < limit || (reps && reps[e] != 0)));
+      e++;
+    } while (e < e_end && (bits < limit || (reps && reps[e] != 0)));
   s->e1 = e;
   s->v1 = v;
   s->s1 = so;
