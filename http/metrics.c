@@ -632,6 +632,12 @@ int ks__http_render_metrics(const ks_pipeline *p, double start_time,
          "Times a worker paused its partitions past the high-water mark of "
          "reactor.memory_budget.");
   sample_u64(&o, "ksink_memory_pauses_total", NULL, NULL, t.memory_pauses);
+  family(&o, "ksink_kafka_fetch_wakes_total", "counter",
+         "Rounds of end-offset requests that woke librdkafka's fetchers "
+         "while partitions had records still to fetch (librdkafka before "
+         "2.2.0, which looks at a full prefetch queue again only when its "
+         "broker thread wakes).");
+  sample_u64(&o, "ksink_kafka_fetch_wakes_total", NULL, NULL, t.fetch_wakes);
   worker_gauge(&o, p, "ksink_buffered_bytes", "gauge",
                "Bytes each worker buffers: rows in column buffers, file "
                "bytes not yet acknowledged by storage and error lines not "

@@ -302,9 +302,9 @@ void ks_kafka_prefetch_sizes(int64_t budget, int workers,
     budget = INT64_C(256) << 20;
   if (workers < 1)
     workers = 1;
-  /* queued bytes: every worker's queue may hold a quarter of its budget,
+  /* queued bytes: every worker's queue may hold an eighth of its budget,
    * between 4 MiB and librdkafka's default of 64 MiB */
-  int64_t q = budget / 4;
+  int64_t q = budget / 8;
   q = q < 4 * mib ? 4 * mib : q > 64 * mib ? 64 * mib : q;
   /* one fetch response in flight per broker: a sixteenth of the budget of
    * all workers, between 1 MiB (>= message.max.bytes' default) and
@@ -315,6 +315,7 @@ void ks_kafka_prefetch_sizes(int64_t budget, int workers,
   out->fetch_bytes = f;
   out->queue_backoff_ms =
       librdkafka_version >= KS_KAFKA_QUEUE_BACKOFF_VERSION ? 20 : 0;
+  out->wake_ms = out->queue_backoff_ms ? 0 : 20;
 }
 
 static int set(rd_kafka_conf_t *kc, const char *k, const char *v, char *err,
@@ -369,14 +370,14 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
       (pf.queue_backoff_ms &&
        (r = set(kc, "fetch.queue.backoff.ms", qb, err, errlen, conf))))
     goto fail;
-  if (!pf.queue_backoff_ms && pf.queued_kbytes < 64 * 1024 &&
-      ks_conf_kafka_get(conf, "queued.max.messages.kbytes") == NULL)
+  p->waker_ms = pf.wake_ms;
+  if (pf.wake_ms)
     ks_log_info("kafka: librdkafka %s looks at a full prefetch queue again "
-                "only after a second (fetch.queue.backoff.ms came in 2.2.0): "
-                "with %lld MiB per worker (a quarter of "
-                "reactor.memory_budget) a worker faster than that may wait "
-                "on fetches; a budget of 256MiB or more gives 64 MiB",
-                rd_kafka_version_str(), (long long)pf.queued_kbytes / 1024);
+                "only when its broker thread wakes, up to a second later "
+                "(fetch.queue.backoff.ms came in 2.2.0): every %d ms while "
+                "a partition has records still to fetch, ksink asks their "
+                "leaders for the partitions' end offsets, which wakes them",
+                rd_kafka_version_str(), pf.wake_ms);
   /* topics_regex: a topic created later is found at the next metadata
    * refresh; librdkafka's default waits 5 minutes */
   for (size_t i = 0; i < conf->ntables; i++)
@@ -416,6 +417,128 @@ fail:
   return r;
 }
 
+/* ---- waking the fetchers (librdkafka before 2.2.0) ---------------------
+ *
+ * Every partition of a worker forwards to the worker's queue, and
+ * librdkafka checks its prefetch bounds against that queue. Once it is
+ * full the broker thread stops fetching the worker's partitions and sleeps
+ * until something wakes it: a request to send, a response, or a fixed
+ * second (2.2.0 added fetch.queue.backoff.ms for this). A worker drains a
+ * 16 MiB queue (64MiB budget) in about 0.15 s, so without a wake it idled
+ * most of each second: a third of the rate (README, Benchmarks).
+ *
+ * librdkafka has no call that only wakes a broker thread, but every
+ * request does. So while some partition has records past what the worker
+ * has taken (the high watermark of its last fetch beyond its position),
+ * this thread asks for the end offsets of those partitions
+ * (rd_kafka_offsets_for_times: one ListOffsets request to each of their
+ * leaders, the request a consumer's lag check sends). The woken broker
+ * thread fetches what has room. Caught up, nothing is asked: the fetcher
+ * is waiting on the broker then, not on its queue. */
+
+/* The assigned partitions with records still to fetch, end offsets asked
+ * for (NULL when none); *taken: the sum of their positions, which moves
+ * when the worker takes records. */
+static rd_kafka_topic_partition_list_t *behind(rd_kafka_t *rk,
+                                               int64_t *taken) {
+  rd_kafka_topic_partition_list_t *a = NULL, *b = NULL;
+  *taken = 0;
+  if (rd_kafka_assignment(rk, &a) || a == NULL)
+    return NULL;
+  if (a->cnt > 0 && rd_kafka_position(rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < a->cnt; i++) {
+      const rd_kafka_topic_partition_t *tp = &a->elems[i];
+      int64_t lo, hi;
+      /* no position yet: its first fetch is librdkafka's own */
+      if (tp->offset < 0)
+        continue;
+      *taken += tp->offset;
+      if (rd_kafka_get_watermark_offsets(rk, tp->topic, tp->partition, &lo,
+                                         &hi) ||
+          hi <= tp->offset)
+        continue;
+      if (b == NULL)
+        b = rd_kafka_topic_partition_list_new(a->cnt);
+      rd_kafka_topic_partition_list_add(b, tp->topic, tp->partition)->offset =
+          RD_KAFKA_OFFSET_END;
+    }
+  rd_kafka_topic_partition_list_destroy(a);
+  return b;
+}
+
+uint64_t ks_kafka_wake_pace(ks_kafka_wake_pacer *w, int64_t taken,
+                            int behind, int base_ms) {
+  /* Records that never reach the worker keep a partition "behind" with
+   * nothing to fetch: a transaction's commit marker at the end of the
+   * log, an open transaction's records. Wakes that bring nothing back
+   * off, doubling up to librdkafka's own second. */
+  if (!w->started || taken != w->taken)
+    w->idle = 0;
+  else if (behind && w->idle < 16)
+    w->idle++;
+  w->started = 1;
+  w->taken = taken;
+  uint64_t ms = (uint64_t)base_ms << w->idle;
+  return ms < 1000 ? ms : 1000;
+}
+
+static void fetch_waker(void *arg) {
+  ks_pipeline *p = arg;
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  ks_kafka_wake_pacer pace = {0};
+  uint64_t ms = (uint64_t)p->waker_ms;
+  uv_mutex_lock(&p->waker_lock);
+  while (!p->waker_stop) {
+    uv_cond_timedwait(&p->waker_cond, &p->waker_lock, ms * 1000000);
+    if (p->waker_stop)
+      break;
+    uv_mutex_unlock(&p->waker_lock);
+    int64_t taken;
+    rd_kafka_topic_partition_list_t *l = behind(p->env.rk, &taken);
+    ms = ks_kafka_wake_pace(&pace, taken, l != NULL, p->waker_ms);
+    if (l) {
+      rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(p->env.rk, l, 1000);
+      atomic_fetch_add_explicit(&p->fetch_wakes, 1, memory_order_relaxed);
+      if (e && e != last) /* the wake is the request, not its answer */
+        ks_log_debug("kafka: end offsets for the fetchers' wake: %s",
+                     rd_kafka_err2str(e));
+      last = e;
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+    uv_mutex_lock(&p->waker_lock);
+  }
+  uv_mutex_unlock(&p->waker_lock);
+}
+
+static void waker_start(ks_pipeline *p) {
+  if (p->waker_ms <= 0 || p->waker_on)
+    return;
+  uv_mutex_init(&p->waker_lock);
+  uv_cond_init(&p->waker_cond);
+  p->waker_stop = 0;
+  if (uv_thread_create(&p->waker, fetch_waker, p) == 0) {
+    p->waker_on = 1;
+    return;
+  }
+  ks_log_warn("kafka: no thread to wake the fetchers: a full prefetch "
+              "queue is looked at again only after a second");
+  uv_cond_destroy(&p->waker_cond);
+  uv_mutex_destroy(&p->waker_lock);
+}
+
+void ks_kafka_waker_stop(ks_pipeline *p) {
+  if (!p->waker_on)
+    return;
+  uv_mutex_lock(&p->waker_lock);
+  p->waker_stop = 1;
+  uv_cond_signal(&p->waker_cond);
+  uv_mutex_unlock(&p->waker_lock);
+  uv_thread_join(&p->waker);
+  uv_cond_destroy(&p->waker_cond);
+  uv_mutex_destroy(&p->waker_lock);
+  p->waker_on = 0;
+}
+
 int ks_kafka_subscribe(ks_pipeline *p) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
   for (size_t i = 0; i < p->env.ntables; i++)
@@ -440,6 +563,7 @@ int ks_kafka_subscribe(ks_pipeline *p) {
     ks_log_error("kafka: subscribe: %s", rd_kafka_err2str(err));
     return KS_EKAFKA;
   }
+  waker_start(p);
   return 0;
 }
 
@@ -466,6 +590,7 @@ void ks_kafka_serve(ks_pipeline *p) {
 void ks_kafka_close(ks_pipeline *p) {
   if (p->env.rk == NULL)
     return;
+  ks_kafka_waker_stop(p);
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(p->env.rk);
   if (err)
     ks_log_warn("kafka: leaving the group: %s", rd_kafka_err2str(err));

@@ -497,6 +497,7 @@ const char *ks_pipeline_mock_bootstraps(const ks_pipeline *p) {
 void ks_pipeline_totals(const ks_pipeline *p, ks_totals *t) {
   memset(t, 0, sizeof *t);
   t->delta_version = -1;
+  t->fetch_wakes = atomic_load_explicit(&p->fetch_wakes, memory_order_relaxed);
   t->oldest_heartbeat_ms = UINT64_MAX;
   for (int i = 0; i < p->nworkers; i++) {
     const ks_counters *c = &p->workers[i]->lane.counters;
@@ -598,6 +599,7 @@ void ks_pipeline_free(ks_pipeline *p) {
     ks_worker_free(p->workers[i]);
   ks_free(p->workers);
   ks_free(p->env.lanes);
+  ks_kafka_waker_stop(p);
   if (p->env.rk)
     rd_kafka_destroy(p->env.rk);
   if (p->mock_cluster)

@@ -56,6 +56,16 @@ struct ks_pipeline {
   int revoke_gen;              /* which revoke the answers belong to */
   atomic_int revoke_timeouts;  /* revokes that passed their deadline */
 
+  /* librdkafka before 2.2.0: the thread that wakes its fetchers
+   * (reactor/kafka.c, fetch_waker) */
+  uv_thread_t waker;
+  uv_mutex_t waker_lock;
+  uv_cond_t waker_cond;
+  int waker_ms;   /* 0: not needed (the library has fetch.queue.backoff.ms) */
+  int waker_on;   /* the thread runs */
+  int waker_stop; /* under waker_lock */
+  atomic_uint_fast64_t fetch_wakes; /* rounds of requests sent to wake */
+
   ks_counters total; /* table-wide counters not owned by one worker */
   uv_timer_t tick;
   uint64_t tick_ms;
@@ -105,6 +115,7 @@ typedef struct ks_totals {
   uint64_t consumed, consumed_bytes, written, rejected, files, commits;
   uint64_t paused, memory_pauses, zombie_sets, rewinds;
   uint64_t offset_commit_failures;
+  uint64_t fetch_wakes; /* rounds of requests that woke the fetchers */
   uint64_t timestamps_out_of_range; /* written as null */
   uint64_t deadletter_pending;      /* dead letters not yet stored */
   uint64_t dlq_unavailable_since_ms; /* oldest transient DLQ failure streak
