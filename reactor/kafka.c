@@ -342,12 +342,10 @@ int ks_kafka_open(ks_pipeline *p, char *err, size_t errlen) {
    * queued.min.messages: every partition of a worker forwards to the
    * worker's one queue, and librdkafka (2.0.2) checks its prefetch
    * thresholds against that shared queue; once one is crossed the broker
-   * thread stops fetching and only looks again when it next wakes, up to a
-   * second later. 100,000 records (the default) is less than half a second
-   * of one worker's work, so a worker that keeps up starved in bursts
-   * (bench_workers: 130k instead of 230k records/s with one worker). A
-   * million leaves queued.max.messages.kbytes (64 MiB, about 1.5 s of
-   * work) as the bound. */
+   * thread stops fetching and only looks again when it next wakes (see
+   * fetch_waker below). A million records leaves queued.max.messages.kbytes,
+   * sized from the budget, as the one bound: a count says nothing about
+   * memory. */
   static const char *defaults[][2] = {{"enable.auto.commit", "false"},
                                       {"enable.auto.offset.store", "false"},
                                       {"auto.offset.reset", "earliest"},
