@@ -231,3 +231,196 @@ int ks_json_compact(ks_buf *b, const void *text, size_t n) {
   b->len = (size_t)(o - b->data);
   return 0;
 }
+
+/* ---- ks_json_skim ---- */
+
+static const uint8_t *skim_ws(const uint8_t *p, const uint8_t *end) {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+    p++;
+  return p;
+}
+
+static int hexdigit(uint8_t c) {
+  return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* The first byte from p on that may end a plain run inside a string (a
+ * quote, a backslash, a control byte; bytes past 0x7F may be reported
+ * too), or end. */
+static const uint8_t *skim_run(const uint8_t *p, const uint8_t *end) {
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+                space = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* signed: below 0x20, or past 0x7F */
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
+        _mm_cmplt_epi8(v, space)));
+    if (m)
+      return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
+    p++;
+  return p;
+}
+
+/* Past a string's closing quote (p just after its opening one), or NULL;
+ * *loose set when it has an escape. */
+static const uint8_t *skim_string(const uint8_t *p, const uint8_t *end,
+                                  int *loose) {
+  for (;;) {
+    p = skim_run(p, end);
+    if (p == end)
+      return NULL;
+    uint8_t c = *p++;
+    if (c == '"')
+      return p;
+    if (c >= 0x80)
+      continue;
+    if (c < 0x20)
+      return NULL;
+    /* a backslash */
+    *loose = 1;
+    if (p == end)
+      return NULL;
+    c = *p++;
+    if (c == 'u') {
+      if (end - p < 4 || !hexdigit(p[0]) || !hexdigit(p[1]) ||
+          !hexdigit(p[2]) || !hexdigit(p[3]))
+        return NULL;
+      unsigned cp = hex4(p);
+      if (cp >= 0xD800 && cp <= 0xDFFF) /* pairs: the parser's to judge */
+        return NULL;
+      p += 4;
+    } else if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' &&
+               c != 'n' && c != 'r' && c != 't') {
+      return NULL;
+    }
+  }
+}
+
+static const uint8_t *skim_digits(const uint8_t *p, const uint8_t *end) {
+  const uint8_t *q = p;
+  while (q < end && *q >= '0' && *q <= '9')
+    q++;
+  return q > p ? q : NULL;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const uint8_t *skim_number(const uint8_t *p, const uint8_t *end) {
+  if (*p == '-' && ++p == end)
+    return NULL;
+  if (*p == '0')
+    p++;
+  else if ((p = skim_digits(p, end)) == NULL)
+    return NULL;
+  if (p < end && *p == '.' && (p = skim_digits(p + 1, end)) == NULL)
+    return NULL;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < end && (*p == '+' || *p == '-'))
+      p++;
+    p = skim_digits(p, end);
+  }
+  return p;
+}
+
+static const uint8_t *skim_literal(const uint8_t *p, const uint8_t *end,
+                                   const char *word, size_t n) {
+  return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+}
+
+/* Whitespace at p is rare in compact producers' text: one compare
+ * settles the common case. */
+#define SKIM_WS(p)                                                             \
+  do {                                                                         \
+    if ((p) < end && *(p) <= ' ') {                                            \
+      (p) = skim_ws((p), end);                                                 \
+      loose = 1;                                                               \
+    }                                                                          \
+  } while (0)
+
+size_t ks_json_skim(const void *text, size_t n, unsigned max_depth,
+                    int *compact) {
+  const uint8_t *s = text, *p = s, *end = s + n;
+  uint64_t arrays = 0; /* bit i: the container at depth i is an array */
+  unsigned depth = 0;
+  int loose = 0; /* whitespace between tokens, or an escape */
+  *compact = 0;
+  if (max_depth > 64)
+    max_depth = 64;
+  if (n == 0 || (*p != '{' && *p != '['))
+    return 0;
+value:
+  SKIM_WS(p);
+  if (p == end)
+    return 0;
+  switch (*p) {
+  case '{':
+  case '[':
+    if (depth >= max_depth)
+      return 0;
+    if (*p == '[')
+      arrays |= UINT64_C(1) << depth;
+    else
+      arrays &= ~(UINT64_C(1) << depth);
+    depth++;
+    p++;
+    SKIM_WS(p);
+    if (p < end && *p == (arrays >> (depth - 1) & 1 ? ']' : '}')) {
+      p++, depth--;
+      goto after;
+    }
+    if (arrays >> (depth - 1) & 1)
+      goto value;
+    goto key;
+  case '"':
+    p = skim_string(p + 1, end, &loose);
+    break;
+  case 't':
+    p = skim_literal(p, end, "true", 4);
+    break;
+  case 'f':
+    p = skim_literal(p, end, "false", 5);
+    break;
+  case 'n':
+    p = skim_literal(p, end, "null", 4);
+    break;
+  default:
+    if (*p != '-' && (*p < '0' || *p > '9'))
+      return 0;
+    p = skim_number(p, end);
+  }
+  if (p == NULL)
+    return 0;
+after:
+  if (depth == 0) {
+    *compact = !loose;
+    return (size_t)(p - s);
+  }
+  SKIM_WS(p);
+  if (p == end)
+    return 0;
+  if (*p == ',') {
+    p++;
+    if (arrays >> (depth - 1) & 1)
+      goto value;
+    goto key;
+  }
+  if (*p != (arrays >> (depth - 1) & 1 ? ']' : '}'))
+    return 0;
+  p++, depth--;
+  goto after;
+key:
+  SKIM_WS(p);
+  if (p == end || *p != '"' || (p = skim_string(p + 1, end, &loose)) == NULL)
+    return 0;
+  SKIM_WS(p);
+  if (p == end || *p != ':')
+    return 0;
+  p++;
+  goto value;
+}

@@ -5,7 +5,8 @@
  *
  * Callers: jsonschema/refs.c (schema documents), stages/table/cuts.c
  * (recorded cuts), stages/record/shred.c (free-form values kept as JSON
- * text, copied from the record instead of rebuilt event by event).
+ * text, copied from the record instead of rebuilt event by event),
+ * stages/record/decode.c (free-form values passed over: ks_json_skim).
  */
 #ifndef KS_BASE_JSONTEXT_H
 #define KS_BASE_JSONTEXT_H
@@ -25,5 +26,21 @@ int ks_json_too_deep(const void *text, size_t n, int max_depth);
  * The result is byte for byte what serializing the parser's events gives.
  * 0, or KS_ETOOBIG (b as before) when n more bytes do not fit b's cap. */
 int ks_json_compact(ks_buf *b, const void *text, size_t n);
+
+/* Length of the JSON array or object at the start of the n bytes of text
+ * (text[0] is '{' or '['), checked for well-formedness without a parser's
+ * events, or 0 when this scan is not sure a strict parser (yajl with its
+ * defaults) accepts it: malformed; containers nested more than max_depth
+ * deep, the outer one counted; a \u escape of a surrogate; whitespace
+ * other than space, tab, line feed and carriage return; any byte of
+ * 0x80 and above outside a string. Inside strings such bytes are not
+ * looked at: the caller checks the value's UTF-8 (ks_utf8_check).
+ * *compact: 1 when the value is its own compact form (no whitespace
+ * between tokens, no escape), as ks_json_compact would write it.
+ * Written by hand because yajl cannot pass over a value without
+ * lexing each of its tokens into a callback; a caller that gets 0
+ * lets the parser read the value after all. */
+size_t ks_json_skim(const void *text, size_t n, unsigned max_depth,
+                    int *compact);
 
 #endif

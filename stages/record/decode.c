@@ -12,6 +12,7 @@
  * next record. In the steady state a record costs no malloc at all.
  */
 #include "stages/record/decode.h"
+#include "base/jsontext.h"
 #include "jsonschema/jsonschema.h"
 #include "stages/record/shred.h"
 #include "stages/record/transform.h"
@@ -134,6 +135,14 @@ struct ks_decoder {
   size_t skip_from; /* where the opaque value's text starts */
   int skip_failed;
   int no_skip; /* ks_decoder_set_skip_opaque(d, 0), or a record fed again */
+  /* An opaque value ks_json_skim vouched for is not lexed by yajl at all:
+   * the parse stops at its start and a new handle goes on from resume
+   * (see resume_after). base: where the current handle's text starts in
+   * the record. cbs: the handle's callbacks, muted while it is brought
+   * back to the state the value left. */
+  size_t resume, base;
+  yajl_callbacks cbs;
+  size_t skimmed; /* values passed over that way */
   ks_reject scratch;
 };
 
@@ -244,6 +253,11 @@ static int on_number(void *ctx, const char *t, size_t n) {
                : sink_number(d, t, n);
 }
 
+/* The offset in the record just past the parser's last token. */
+static size_t consumed(const ks_decoder *d) {
+  return d->base + yajl_get_bytes_consumed(d->h);
+}
+
 static int hexval(uint8_t c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -269,7 +283,7 @@ static int hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
  * before); it starts at the nearest '"' before that not escaped by an odd
  * run of backslashes (outside strings, JSON has no backslash). */
 static int surrogates_ok(ks_decoder *d) {
-  size_t end_off = yajl_get_bytes_consumed(d->h);
+  size_t end_off = consumed(d);
   if (end_off == 0 || end_off > d->in_len)
     return 1;
   const uint8_t *end = d->in + end_off - 1, *p = end;
@@ -369,7 +383,7 @@ static int on_open(ks_decoder *d, int is_array) {
     d->skip++;
     return 1;
   }
-  d->sh.at = yajl_get_bytes_consumed(d->h);
+  d->sh.at = consumed(d);
   if (d->xf)
     return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
@@ -378,6 +392,27 @@ static int on_open(ks_decoder *d, int is_array) {
   if (!d->no_skip && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v)) {
     d->skip = 1;
     d->skip_from = d->sh.at - 1; /* the '{' or '[' */
+    /* from JSON text (events of other encodings have none); the nesting
+     * limit as the skipped opens below count it */
+    int compact;
+    size_t n = d->h ? ks_json_skim(d->in + d->skip_from,
+                                   d->in_len - d->skip_from,
+                                   (unsigned)(KS_JS_MAX_DEPTH + 1 - d->v.depth),
+                                   &compact)
+                    : 0;
+    if (n && ks_utf8_check(d->in + d->skip_from, n, NULL) == 0) {
+      /* its close now, then a parser that starts after it */
+      d->skip = 0;
+      d->sh.at = d->skip_from + n;
+      d->sh.text_compact = compact;
+      int ok = sink_close(d);
+      d->sh.text_compact = 0;
+      if (!ok)
+        return 0;
+      d->resume = d->sh.at;
+      d->skimmed++;
+      return 0;
+    }
   }
   return 1;
 }
@@ -387,7 +422,7 @@ static int on_close(ks_decoder *d, int is_array) {
     d->skip--;
     return 1;
   }
-  d->sh.at = yajl_get_bytes_consumed(d->h);
+  d->sh.at = consumed(d);
   if (d->skip) { /* the opaque value's own close: its text's UTF-8 */
     d->skip = 0;
     if (ks_utf8_check(d->in + d->skip_from, d->sh.at - d->skip_from, NULL)) {
@@ -445,6 +480,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
   d->arena.cap = ARENA_INIT;
   d->afs =
       (yajl_alloc_funcs){arena_malloc, arena_realloc, arena_free, &d->arena};
+  d->cbs = callbacks;
   return d;
 }
 
@@ -471,6 +507,10 @@ void ks_decoder_set_caller_marks(ks_decoder *d, int on) {
 
 void ks_decoder_set_skip_opaque(ks_decoder *d, int on) {
   d->no_skip = !on;
+}
+
+size_t ks_decoder_skimmed(const ks_decoder *d) {
+  return d->skimmed;
 }
 
 void ks_decoder_set_transforms(ks_decoder *d, const ks_conf_transform *xs,
@@ -551,6 +591,37 @@ int ks_decoder_feed(ks_decoder *d, const uint8_t *json, size_t len,
   return ks_decoder_feed_meta(d, json, len, NULL, r);
 }
 
+/* A new parser for the text after a skimmed value (d->resume), brought to
+ * the state that value left: muted, it reads the value's enclosing
+ * containers (from the shredder's stack, the value's own frame already
+ * closed) and an empty array in the value's place, then reads on from
+ * resume with the callbacks back. Empty arrays and keys are used because
+ * their last token ends without a look at the next byte. */
+static yajl_status resume_after(ks_decoder *d) {
+  char pre[KS_JS_MAX_DEPTH * 4 + 3];
+  size_t n = 0;
+  for (size_t i = 0; i < d->sh.depth; i++) {
+    if (d->sh.stack[i].is_array) {
+      pre[n++] = '[';
+    } else {
+      memcpy(pre + n, "{\"\":", 4);
+      n += 4;
+    }
+  }
+  pre[n++] = '[';
+  pre[n++] = ']';
+  yajl_free(d->h);
+  d->h = yajl_alloc(&d->cbs, &d->afs, d);
+  memset(&d->cbs, 0, sizeof d->cbs);
+  yajl_status st = yajl_parse(d->h, (const unsigned char *)pre, n);
+  d->cbs = callbacks;
+  if (st != yajl_status_ok)
+    return st; /* cannot be: the text above is well-formed */
+  d->base = d->resume;
+  d->resume = 0;
+  return yajl_parse(d->h, d->in + d->base, d->in_len - d->base);
+}
+
 static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
                      const ks_xf_meta *meta, ks_reject *r) {
   d->skip = 0;
@@ -588,8 +659,11 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
    * comments, no trailing garbage, exactly one value. */
   if (d->xf)
     ks_xf_begin(d->xf, meta);
-  d->h = yajl_alloc(&callbacks, &d->afs, d);
+  d->base = d->resume = 0;
+  d->h = yajl_alloc(&d->cbs, &d->afs, d);
   yajl_status st = yajl_parse(d->h, json, len);
+  while (st == yajl_status_client_canceled && d->resume)
+    st = resume_after(d);
   int at_end = 0;
   if (st == yajl_status_ok) {
     st = yajl_complete_parse(d->h);
@@ -604,7 +678,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     snprintf(r->message, sizeof r->message, "%s", ks_xf_error(d->xf));
     st = yajl_status_client_canceled;
   } else if (st == yajl_status_error)
-    parse_error(d, r, at_end ? len : yajl_get_bytes_consumed(d->h));
+    parse_error(d, r, at_end ? len : consumed(d));
   else if (st != yajl_status_ok && d->err.code)
     take_error(d, r);
   yajl_free(d->h);

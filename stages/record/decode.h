@@ -44,9 +44,12 @@ void ks_decoder_set_caller_marks(ks_decoder *d, int on);
 
 /* On by default: a free-form value that no keyword looks into and that is
  * kept as its own text gets no validator or shredder events, only its
- * UTF-8 and nesting are checked (same verdicts, same columns). Off: every
- * event goes through (the fuzz target compares the two). */
+ * UTF-8 and nesting are checked (same verdicts, same columns); when
+ * ks_json_skim vouches for its syntax, yajl does not even lex it. Off:
+ * every event goes through (the fuzz target compares the two). */
 void ks_decoder_set_skip_opaque(ks_decoder *d, int on);
+/* Free-form values this decoder passed over without yajl so far. */
+size_t ks_decoder_skimmed(const ks_decoder *d);
 
 /* Parses and validates one record (a complete JSON text). On success
  * appends exactly one entry to each of the decoder's columns and returns 0;

@@ -437,8 +437,11 @@ int ks__sh_close(ks__shredder *sh) {
     if (sh->cap && sh->text) {
       /* the value's own text, whole, once it is known to be well-formed */
       if (sh->depth == sh->cap_depth &&
-          ks_json_compact(&sh->cap->values, sh->text + sh->cap_from,
-                          sh->at - sh->cap_from))
+          (sh->text_compact
+               ? ks_buf_append(&sh->cap->values, sh->text + sh->cap_from,
+                               sh->at - sh->cap_from)
+               : ks_json_compact(&sh->cap->values, sh->text + sh->cap_from,
+                                 sh->at - sh->cap_from)))
         r = append_failed(sh, KS_ETOOBIG);
     } else if (sh->cap &&
                ks_buf_append_byte(&sh->cap->values, f->is_array ? ']' : '}')) {

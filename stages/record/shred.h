@@ -105,6 +105,7 @@ typedef struct ks__shredder {
    * (ks_json_compact) instead of being rebuilt event by event. */
   const uint8_t *text;
   size_t at, cap_from;
+  int text_compact; /* the next close's text is its own compact form */
   uint32_t dropped; /* non-null scalars of this record outside the tree */
   ks_reason reason; /* a failure of the shredder's own that is not a
                        schema failure (null_value), else KS_REASON_NONE */

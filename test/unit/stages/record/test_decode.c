@@ -858,6 +858,110 @@ static void opaque_values_exact_verdicts(void **state) {
   fx_free(f);
 }
 
+static int same_buf(const ks_buf *a, const ks_buf *b) {
+  return a->len == b->len &&
+         (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* A free-form value whose syntax ks_json_skim vouches for is not lexed by
+ * yajl at all: the parse stops at its start and a new parser resumes after
+ * it, brought to the state of its enclosing containers. Wherever the value
+ * stands (first, last, between members, in lists, lists of lists, a
+ * struct), however it is written (spaces, escapes, surrogate pairs that
+ * the skim leaves to the parser), and whatever fails before, inside or
+ * after it (syntax, trailing bytes, a truncated record, types, required,
+ * nesting, UTF-8), verdicts, messages and columns are those of a decoder
+ * that sends every event. */
+static void skimmed_values_as_parsed(void **state) {
+  static const char schema[] =
+      "{\"type\": \"object\", \"properties\": {"
+      " \"i\": {\"type\": \"integer\"},"
+      " \"o\": {\"type\": \"object\"},"
+      " \"l\": {\"type\": \"array\", \"items\": {\"type\": \"object\"}},"
+      " \"s\": {\"type\": \"object\", \"properties\": {"
+      "   \"t\": {\"type\": \"object\"}, \"u\": {\"type\": \"integer\"}}},"
+      " \"ll\": {\"type\": \"array\", \"items\": {\"type\": \"array\","
+      "   \"items\": {\"type\": \"object\"}}}},"
+      " \"required\": [\"i\"]}";
+  static const struct {
+    const char *json;
+    int ok;
+  } cases[] = {
+      {"{\"i\":1,\"o\":{\"a\":1}}", 1},
+      {"{\"o\":{\"a\":[1,2,{\"b\":null}]},\"i\":2}", 1},
+      {"{\"i\":3,\"o\":{},\"l\":[{\"x\":1},{},{\"y\":\"z\"}],"
+       "\"s\":{\"t\":{\"k\":true},\"u\":5}}", 1},
+      {"{\"i\":4,\"ll\":[[{\"a\":1},{\"b\":2}],[],[{\"c\":[]}]]}", 1},
+      {"{ \"i\" : 5 , \"o\" : { \"a\" : [ 1 , 2 ] , \"b\" : \"x y\" } ,"
+       "\t\"s\" :\r\n{ \"t\" : { } } }", 1},
+      {"{\"i\":6,\"o\":{\"k\":\"a\\\"b\\\\c\\/d\\u00e9\\n\\u0001\"}}", 1},
+      {"{\"i\":7,\"o\":{\"k\":\"\\ud83d\\ude00\"}}", 1},
+      {"{\"i\":8,\"o\":{\"a\":-0.5e+3,\"b\":[true,false,null]}}   ", 1},
+      {"{\"i\":9,\"o\":{\"a\":1},}", 0},
+      {"{\"i\":10,\"o\":{\"a\":1}} x", 0},
+      {"{\"i\":11,\"o\":{\"a\":1}", 0},
+      {"{\"i\":12,\"o\":{\"a\":01}}", 0},
+      {"{\"o\":{\"a\":1},\"i\":\"x\"}", 0},
+      {"{\"o\":{\"a\":1}}", 0},
+      {"{\"i\":15,\"l\":[{\"a\":1},5]}", 0},
+      {"{\"i\":16,\"o\":{\"k\":\"\xc0\xaf\"}}", 0},
+      {"{\"i\":17,\"s\":{\"t\":{\"a\":1},\"u\":\"x\"}}", 0},
+      {"{\"i\":18,\"o\":{\"k\":\"\\ud800\"}}", 0},
+      {"{\"i\":19,\"o\":{\"a\":1}\x0b}", 1}, /* yajl's whitespace too */
+      {"{\"i\":20,\"o\":{\"a\":\"\x01\"}}", 0},
+      {"{\"i\":21,\"o\":{\"a\":1},\"o\":{\"b\":2}}", 0},
+  };
+  fixture *f = fx_new(schema), *full = fx_new(schema);
+  ks_decoder_set_skip_opaque(full->d, 0);
+  /* nesting either side of KS_JS_MAX_DEPTH (64): arrays 60 to 63 deep
+   * in o, itself at depth 2 */
+  char deep[4][200];
+  for (int k = 0; k < 4; k++) {
+    int n = 60 + k, at = 0;
+    at += sprintf(deep[k] + at, "{\"i\":0,\"o\":{\"d\":");
+    for (int j = 0; j < n; j++)
+      deep[k][at++] = '[';
+    for (int j = 0; j < n; j++)
+      deep[k][at++] = ']';
+    deep[k][at++] = '}';
+    deep[k][at++] = '}';
+    deep[k][at] = 0;
+  }
+  size_t oks = 0, deep_ok = 0;
+  for (size_t k = 0; k < KS_ARRAY_SIZE(cases) + 4; k++) {
+    const char *json = k < KS_ARRAY_SIZE(cases)
+                           ? cases[k].json
+                           : deep[k - KS_ARRAY_SIZE(cases)];
+    ks_reject a, b;
+    int ra = feed(f, json, &a), rb = feed(full, json, &b);
+    assert_int_equal(ra, rb);
+    if (k < KS_ARRAY_SIZE(cases))
+      assert_int_equal(ra == 0, cases[k].ok);
+    else
+      deep_ok += ra == 0;
+    oks += ra == 0;
+    if (ra) {
+      assert_int_equal(a.reason, b.reason);
+      assert_string_equal(a.message, b.message);
+      assert_string_equal(a.path, b.path);
+    }
+  }
+  assert_true(deep_ok > 0 && deep_ok < 4); /* the limit falls among them */
+  assert_true(oks >= 9);
+  assert_true(ks_decoder_skimmed(f->d) >= 15);
+  assert_int_equal(ks_decoder_skimmed(full->d), 0);
+  assert_int_equal(f->rg.nrows, full->rg.nrows);
+  for (size_t i = 0; i < f->rg.ncols; i++) {
+    const ks_column *x = &f->rg.cols[i], *y = &full->rg.cols[i];
+    assert_true(same_buf(&x->values, &y->values));
+    assert_true(same_buf(&x->lens, &y->lens));
+    assert_true(same_buf(&x->defs, &y->defs));
+    assert_true(same_buf(&x->reps, &y->reps));
+  }
+  fx_free(f);
+  fx_free(full);
+}
+
 /* Records of one topic usually share key order, and the lookup of a
  * member's column tries last record's position first: a record whose keys
  * come in another order, fewer or more of them, or one key twice, must
@@ -947,6 +1051,7 @@ int main(void) {
       cmocka_unit_test(caller_marks_roll_back),
       cmocka_unit_test(free_form_values_compact),
       cmocka_unit_test(opaque_values_exact_verdicts),
+      cmocka_unit_test(skimmed_values_as_parsed),
       cmocka_unit_test(key_order_changes_between_records),
       cmocka_unit_test(seed_record_shreds),
       cmocka_unit_test(every_type_shreds),
