@@ -141,6 +141,7 @@ struct ks_decoder {
    * the record. cbs: the handle's callbacks, muted while it is brought
    * back to the state the value left. */
   size_t resume, base;
+  int finished; /* the skimmed value's enclosing containers closed too */
   yajl_callbacks cbs;
   size_t skimmed; /* values passed over that way */
   ks_reject scratch;
@@ -373,6 +374,40 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
                : sink_key_ncp(d, k, n, ncp);
 }
 
+static const uint8_t *json_ws(const uint8_t *p, const uint8_t *end) {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* After a skimmed value that ends its record (nothing but the closes of
+ * its enclosing containers and whitespace after it, the common case of a
+ * free-form member written last) those closes go out here, and no parser
+ * is needed for the rest. 0 when the rest is anything else; 1 when it was
+ * that, with *ok saying whether the closes passed. */
+static int close_tail(ks_decoder *d, size_t at, int *ok) {
+  const uint8_t *p = d->in + at, *end = d->in + d->in_len;
+  for (size_t i = d->sh.depth; i-- > 0;) {
+    p = json_ws(p, end);
+    if (p == end || *p != (d->sh.stack[i].is_array ? ']' : '}'))
+      return 0;
+    p++;
+  }
+  if (json_ws(p, end) != end)
+    return 0;
+  p = d->in + at;
+  *ok = 1;
+  for (size_t i = d->sh.depth; i-- > 0;) {
+    p = json_ws(p, end) + 1;
+    d->sh.at = (size_t)(p - d->in);
+    if (!sink_close(d)) {
+      *ok = 0;
+      break;
+    }
+  }
+  return 1;
+}
+
 static int on_open(ks_decoder *d, int is_array) {
   if (d->skip) {
     /* the validator's nesting limit, counting the skipped levels */
@@ -409,8 +444,9 @@ static int on_open(ks_decoder *d, int is_array) {
       d->sh.text_compact = 0;
       if (!ok)
         return 0;
-      d->resume = d->sh.at;
       d->skimmed++;
+      if (!close_tail(d, d->sh.at, &d->finished))
+        d->resume = d->sh.at;
       return 0;
     }
   }
@@ -660,12 +696,16 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   if (d->xf)
     ks_xf_begin(d->xf, meta);
   d->base = d->resume = 0;
+  d->finished = 0;
   d->h = yajl_alloc(&d->cbs, &d->afs, d);
   yajl_status st = yajl_parse(d->h, json, len);
   while (st == yajl_status_client_canceled && d->resume)
     st = resume_after(d);
   int at_end = 0;
-  if (st == yajl_status_ok) {
+  if (st == yajl_status_client_canceled && d->finished) {
+    st = yajl_status_ok; /* close_tail closed the record */
+    at_end = 1;
+  } else if (st == yajl_status_ok) {
     st = yajl_complete_parse(d->h);
     at_end = 1;
   }
