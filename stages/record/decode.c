@@ -1,7 +1,7 @@
 /*
  * One pass per record: yajl's callbacks drive the engine's validator
- * (jsonschema.h) and then the shredder (shred.c), which appends each accepted value to
- * its Parquet leaf with its levels. Values of mixed type and free-form
+ * (jsonschema.h) and then the shredder (shred.c), which appends each accepted
+ * value to its Parquet leaf with its levels. Values of mixed type and free-form
  * objects are re-serialized as compact JSON text straight into their
  * column's values buffer; anything outside the table (undeclared
  * properties that additionalProperties allows) is validated and dropped.
@@ -121,9 +121,9 @@ struct ks_decoder {
   yajl_handle h;
   const uint8_t *in;
   size_t in_len, max_record;
-  int refuse_dropped; /* ks_decoder_set_refuse_dropped */
-  int caller_marks;   /* ks_decoder_set_caller_marks */
-  ks_xf *xf;          /* the table's transforms, NULL: none */
+  int refuse_dropped;     /* ks_decoder_set_refuse_dropped */
+  int caller_marks;       /* ks_decoder_set_caller_marks */
+  ks_xf *xf;              /* the table's transforms, NULL: none */
   const ks_xf_meta *meta; /* ks_decoder_set_meta, for the next record */
   /* Inside an opaque value (skip > 0: its nesting depth, 1 = the value's
    * own container): one the validator does not look into and the
@@ -142,6 +142,10 @@ struct ks_decoder {
    * back to the state the value left. */
   size_t resume, base;
   int finished; /* the skimmed value's enclosing containers closed too */
+  /* Each resume costs a new handle and a prefix as long as the nesting:
+   * many small free-form values deep down would cost more than lexing
+   * them, so a record gets this many, then its values are lexed. */
+  int resumes_left;
   yajl_callbacks cbs;
   size_t skimmed; /* values passed over that way */
   ks_reject scratch;
@@ -430,11 +434,11 @@ static int on_open(ks_decoder *d, int is_array) {
     /* from JSON text (events of other encodings have none); the nesting
      * limit as the skipped opens below count it */
     int compact;
-    size_t n = d->h ? ks_json_skim(d->in + d->skip_from,
-                                   d->in_len - d->skip_from,
-                                   (unsigned)(KS_JS_MAX_DEPTH + 1 - d->v.depth),
-                                   &compact)
-                    : 0;
+    size_t n = d->h && d->resumes_left > 0
+                   ? ks_json_skim(
+                         d->in + d->skip_from, d->in_len - d->skip_from,
+                         (unsigned)(KS_JS_MAX_DEPTH + 1 - d->v.depth), &compact)
+                   : 0;
     if (n && ks_utf8_check(d->in + d->skip_from, n, NULL) == 0) {
       /* its close now, then a parser that starts after it */
       d->skip = 0;
@@ -445,8 +449,10 @@ static int on_open(ks_decoder *d, int is_array) {
       if (!ok)
         return 0;
       d->skimmed++;
-      if (!close_tail(d, d->sh.at, &d->finished))
+      if (!close_tail(d, d->sh.at, &d->finished)) {
         d->resume = d->sh.at;
+        d->resumes_left--;
+      }
       return 0;
     }
   }
@@ -466,10 +472,9 @@ static int on_close(ks_decoder *d, int is_array) {
       return 0;
     }
   }
-  int ok = d->xf ? is_array ? ks_xf_callbacks()->yajl_end_array(
-                                  ks_xf_entry(d->xf))
-                            : ks_xf_callbacks()->yajl_end_map(
-                                  ks_xf_entry(d->xf))
+  int ok = d->xf ? is_array
+                       ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
+                       : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf))
                  : sink_close(d);
   return ok;
 }
@@ -606,8 +611,8 @@ static void parse_error(ks_decoder *d, ks_reject *r, size_t at) {
   char *msg = (char *)yajl_get_error(d->h, 0, d->in, d->in_len);
   const char *text = msg ? msg : "parse error";
   r->code = KS_EPARSE;
-  r->reason = strstr(text, "UTF8") ? KS_REASON_INVALID_UTF8
-                                   : KS_REASON_MALFORMED_JSON;
+  r->reason =
+      strstr(text, "UTF8") ? KS_REASON_INVALID_UTF8 : KS_REASON_MALFORMED_JSON;
   r->keyword = KS_KEYWORD_NONE;
   r->path[0] = 0;
   snprintf(r->message, sizeof r->message, "malformed JSON at byte %zu: %s", at,
@@ -697,6 +702,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     ks_xf_begin(d->xf, meta);
   d->base = d->resume = 0;
   d->finished = 0;
+  d->resumes_left = 16;
   d->h = yajl_alloc(&d->cbs, &d->afs, d);
   yajl_status st = yajl_parse(d->h, json, len);
   while (st == yajl_status_client_canceled && d->resume)

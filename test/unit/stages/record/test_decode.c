@@ -947,6 +947,18 @@ static void skimmed_values_as_parsed(void **state) {
     }
   }
   assert_true(deep_ok > 0 && deep_ok < 4); /* the limit falls among them */
+  /* 40 free-form items, each followed by more text: 16 resumes, then the
+   * rest is lexed (a resume costs more than a small value's lexing) */
+  char many[1024];
+  int at = sprintf(many, "{\"i\":30,\"l\":[");
+  for (int j = 0; j < 40; j++)
+    at += sprintf(many + at, "%s{\"k\":%d}", j ? "," : "", j);
+  sprintf(many + at, "]}");
+  size_t before = ks_decoder_skimmed(f->d);
+  ks_reject a, b;
+  assert_int_equal(feed(f, many, &a), 0);
+  assert_int_equal(feed(full, many, &b), 0);
+  assert_int_equal(ks_decoder_skimmed(f->d) - before, 16);
   assert_true(oks >= 9);
   assert_true(ks_decoder_skimmed(f->d) >= 15);
   assert_int_equal(ks_decoder_skimmed(full->d), 0);
