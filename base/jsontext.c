@@ -234,14 +234,29 @@ int ks_json_compact(ks_buf *b, const void *text, size_t n) {
 
 /* ---- ks_json_skim ---- */
 
-static const uint8_t *skim_ws(const uint8_t *p, const uint8_t *end) {
+size_t ks_json_ws(const void *text, size_t n) {
+  const uint8_t *s = text, *p = s, *end = s + n;
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
     p++;
-  return p;
+  return (size_t)(p - s);
 }
 
-static int hexdigit(uint8_t c) {
-  return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+int ks_json_hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
+  *cp = 0;
+  for (int i = 0; i < 4; i++) {
+    uint8_t c = p + i < end ? p[i] : 0;
+    unsigned h = c >= '0' && c <= '9'                     ? c - '0'
+                 : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                          : 16;
+    if (h > 15)
+      return -1;
+    *cp = *cp << 4 | h;
+  }
+  return 0;
+}
+
+static const uint8_t *skim_ws(const uint8_t *p, const uint8_t *end) {
+  return p + ks_json_ws(p, (size_t)(end - p));
 }
 
 /* The first byte from p on that may end a plain run inside a string (a
@@ -288,12 +303,9 @@ static const uint8_t *skim_string(const uint8_t *p, const uint8_t *end,
       return NULL;
     c = *p++;
     if (c == 'u') {
-      if (end - p < 4 || !hexdigit(p[0]) || !hexdigit(p[1]) ||
-          !hexdigit(p[2]) || !hexdigit(p[3]))
-        return NULL;
-      unsigned cp = hex4(p);
-      if (cp >= 0xD800 && cp <= 0xDFFF) /* pairs: the parser's to judge */
-        return NULL;
+      unsigned cp;
+      if (ks_json_hex4(p, end, &cp) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return NULL; /* surrogates and their pairs: the parser's to judge */
       p += 4;
     } else if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' &&
                c != 'n' && c != 'r' && c != 't') {

@@ -14,6 +14,7 @@
 #include "base/buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when arrays and objects nest more than max_depth deep in the n bytes
  * of text (strings and their escapes skipped), else 0. */
@@ -26,6 +27,14 @@ int ks_json_too_deep(const void *text, size_t n, int max_depth);
  * The result is byte for byte what serializing the parser's events gives.
  * 0, or KS_ETOOBIG (b as before) when n more bytes do not fit b's cap. */
 int ks_json_compact(ks_buf *b, const void *text, size_t n);
+
+/* Bytes of JSON whitespace (space, tab, line feed, carriage return) at
+ * the start of the n bytes of text. */
+size_t ks_json_ws(const void *text, size_t n);
+
+/* The four hex digits at p (before end) as a code unit: 0, or -1 when
+ * they are not four hex digits. */
+int ks_json_hex4(const uint8_t *p, const uint8_t *end, unsigned *cp);
 
 /* Length of the JSON array or object at the start of the n bytes of text
  * (text[0] is '{' or '['), checked for well-formedness without a parser's

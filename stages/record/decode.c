@@ -7,99 +7,18 @@
  * properties that additionalProperties allows) is validated and dropped.
  *
  * yajl 2.1 cannot reset a handle, so each record gets a fresh one from a
- * per-decoder arena: yajl's allocations (handle, lexer, state stack, the
- * buffer for unescaped strings) are bump-allocated and all dropped at the
- * next record. In the steady state a record costs no malloc at all.
+ * per-decoder arena (arena.h).
  */
 #include "stages/record/decode.h"
 #include "base/jsontext.h"
 #include "jsonschema/jsonschema.h"
+#include "stages/record/arena.h"
 #include "stages/record/shred.h"
 #include "stages/record/transform.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
-
-/* ---- arena for yajl ---- */
-
-#define ARENA_HDR 16
-#define ARENA_INIT ((size_t)8 << 10)
-#define ARENA_MAX ((size_t)1 << 20) /* past this, big records spill */
-
-typedef struct ks__arena {
-  uint8_t *mem;
-  size_t cap, used, last;
-  void **spills; /* blocks that did not fit, freed at reset */
-  size_t nspills, spills_cap, spilled;
-} ks__arena;
-
-static size_t align16(size_t n) {
-  return (n + 15) & ~(size_t)15;
-}
-
-static void *arena_malloc(void *ctx, size_t n) {
-  ks__arena *a = ctx;
-  size_t need = ARENA_HDR + align16(n);
-  uint8_t *p;
-  if (need <= a->cap - a->used) {
-    p = a->mem + a->used;
-    a->last = a->used;
-    a->used += need;
-  } else {
-    p = ks_malloc(ARENA_HDR + n);
-    if (a->nspills == a->spills_cap) {
-      a->spills_cap = a->spills_cap ? a->spills_cap * 2 : 8;
-      a->spills = ks_realloc(a->spills, a->spills_cap * sizeof *a->spills);
-    }
-    a->spills[a->nspills++] = p;
-    a->spilled += need;
-  }
-  memcpy(p, &n, sizeof n);
-  return p + ARENA_HDR;
-}
-
-static void *arena_realloc(void *ctx, void *ptr, size_t n) {
-  ks__arena *a = ctx;
-  if (ptr == NULL)
-    return arena_malloc(ctx, n);
-  uint8_t *p = (uint8_t *)ptr - ARENA_HDR;
-  size_t old;
-  memcpy(&old, p, sizeof old);
-  if (n <= old)
-    return ptr;
-  /* the newest block grows in place: yajl's buffers grow one at a time */
-  if (p == a->mem + a->last && a->used > a->last &&
-      ARENA_HDR + align16(n) <= a->cap - a->last) {
-    memcpy(p, &n, sizeof n);
-    a->used = a->last + ARENA_HDR + align16(n);
-    return ptr;
-  }
-  void *q = arena_malloc(ctx, n);
-  memcpy(q, ptr, old);
-  return q;
-}
-
-static void arena_free(void *ctx, void *ptr) {
-  KS_UNUSED(ctx);
-  KS_UNUSED(ptr); /* everything goes at the next reset */
-}
-
-static void arena_reset(ks__arena *a) {
-  for (size_t i = 0; i < a->nspills; i++)
-    ks_free(a->spills[i]);
-  a->nspills = 0;
-  if (a->spilled && a->cap < ARENA_MAX) {
-    size_t cap = a->cap;
-    while (cap < a->used + a->spilled && cap < ARENA_MAX)
-      cap *= 2;
-    ks_free(a->mem);
-    a->mem = ks_malloc(cap);
-    a->cap = cap;
-  }
-  a->spilled = 0;
-  a->used = a->last = 0;
-}
 
 /* ---- decoder ---- */
 
@@ -117,7 +36,6 @@ struct ks_decoder {
   ks_js_error err;  /* the validator's (and shredder's) failure */
   ks_reason reason; /* the decoder's own reason for err, or NONE */
   ks__arena arena;
-  yajl_alloc_funcs afs;
   yajl_handle h;
   const uint8_t *in;
   size_t in_len, max_record;
@@ -263,24 +181,6 @@ static size_t consumed(const ks_decoder *d) {
   return d->base + yajl_get_bytes_consumed(d->h);
 }
 
-static int hexval(uint8_t c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c |= 0x20;
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static int hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
-  *cp = 0;
-  for (int i = 0; i < 4; i++) {
-    int h = p + i < end ? hexval(p[i]) : -1;
-    if (h < 0)
-      return -1;
-    *cp = *cp << 4 | (unsigned)h;
-  }
-  return 0;
-}
-
 /* yajl turns a lone high surrogate escape into '?' and pairs a high
  * surrogate with whatever \u escape follows it. Strings with escapes are
  * rare, so they are re-read from the input and every \uD800-\uDFFF must
@@ -309,14 +209,14 @@ static int surrogates_ok(ks_decoder *d) {
     if (++p >= end || *p != 'u')
       continue;
     unsigned cp, lo;
-    if (hex4(p + 1, end, &cp))
+    if (ks_json_hex4(p + 1, end, &cp))
       return 0;
     p += 4;
     if (cp >= 0xDC00 && cp <= 0xDFFF)
       return 0;
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       if (p + 2 >= end || p[1] != '\\' || p[2] != 'u' ||
-          hex4(p + 3, end, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+          ks_json_hex4(p + 3, end, &lo) || lo < 0xDC00 || lo > 0xDFFF)
         return 0;
       p += 6;
     }
@@ -378,12 +278,6 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
                : sink_key_ncp(d, k, n, ncp);
 }
 
-static const uint8_t *json_ws(const uint8_t *p, const uint8_t *end) {
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
-    p++;
-  return p;
-}
-
 /* After a skimmed value that ends its record (nothing but the closes of
  * its enclosing containers and whitespace after it, the common case of a
  * free-form member written last) those closes go out here, and no parser
@@ -392,17 +286,17 @@ static const uint8_t *json_ws(const uint8_t *p, const uint8_t *end) {
 static int close_tail(ks_decoder *d, size_t at, int *ok) {
   const uint8_t *p = d->in + at, *end = d->in + d->in_len;
   for (size_t i = d->sh.depth; i-- > 0;) {
-    p = json_ws(p, end);
+    p += ks_json_ws(p, (size_t)(end - p));
     if (p == end || *p != (d->sh.stack[i].is_array ? ']' : '}'))
       return 0;
     p++;
   }
-  if (json_ws(p, end) != end)
+  if (p + ks_json_ws(p, (size_t)(end - p)) != end)
     return 0;
   p = d->in + at;
   *ok = 1;
   for (size_t i = d->sh.depth; i-- > 0;) {
-    p = json_ws(p, end) + 1;
+    p += ks_json_ws(p, (size_t)(end - p)) + 1;
     d->sh.at = (size_t)(p - d->in);
     if (!sink_close(d)) {
       *ok = 0;
@@ -517,10 +411,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
   }
   ks_js_validator_init(&d->v, s->js);
   ks__sh_init(&d->sh, s->shroot, d->cols, &d->v);
-  d->arena.mem = ks_malloc(ARENA_INIT);
-  d->arena.cap = ARENA_INIT;
-  d->afs =
-      (yajl_alloc_funcs){arena_malloc, arena_realloc, arena_free, &d->arena};
+  ks__arena_init(&d->arena);
   d->cbs = callbacks;
   return d;
 }
@@ -528,9 +419,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
 void ks_decoder_free(ks_decoder *d) {
   if (d == NULL)
     return;
-  arena_reset(&d->arena);
-  ks_free(d->arena.mem);
-  ks_free(d->arena.spills);
+  ks__arena_free(&d->arena);
   ks__sh_free(&d->sh);
   ks_xf_free(d->xf);
   ks_js_validator_free(&d->v);
@@ -652,7 +541,7 @@ static yajl_status resume_after(ks_decoder *d) {
   pre[n++] = '[';
   pre[n++] = ']';
   yajl_free(d->h);
-  d->h = yajl_alloc(&d->cbs, &d->afs, d);
+  d->h = yajl_alloc(&d->cbs, &d->arena.funcs, d);
   memset(&d->cbs, 0, sizeof d->cbs);
   yajl_status st = yajl_parse(d->h, (const unsigned char *)pre, n);
   d->cbs = callbacks;
@@ -695,7 +584,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   /* free-form values are copied from the record's text, unless transforms
    * stand between the text and the shredder */
   d->sh.text = d->xf ? NULL : json;
-  arena_reset(&d->arena);
+  ks__arena_reset(&d->arena);
   /* yajl's defaults are the strict ones we want: UTF-8 checked, no
    * comments, no trailing garbage, exactly one value. */
   if (d->xf)
@@ -703,7 +592,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   d->base = d->resume = 0;
   d->finished = 0;
   d->resumes_left = 16;
-  d->h = yajl_alloc(&d->cbs, &d->afs, d);
+  d->h = yajl_alloc(&d->cbs, &d->arena.funcs, d);
   yajl_status st = yajl_parse(d->h, json, len);
   while (st == yajl_status_client_canceled && d->resume)
     st = resume_after(d);
