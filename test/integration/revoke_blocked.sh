@@ -63,7 +63,20 @@ wait_log "$WORK/a.err" '"msg":"kafka: assigned' $((assigned + 1)) 60
 sleep 1
 n=$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')
 run_member c; C=$MEMBER_PID
-wait_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting' $((n + 1)) 60
+# on a timeout, what each member's group membership did (for the reader)
+group_lines() {
+  local m
+  for m in a b c; do
+    echo "--- $m:"
+    grep -E '"msg":"(kafka|revoke|ksink 0)' "$WORK/$m.err" 2>/dev/null | tail -8 | cut -c1-220
+  done
+}
+deadline=$((SECONDS + 60))
+while [ "$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')" -le "$n" ]; do
+  [ "$SECONDS" -lt "$deadline" ] ||
+    fail "a did not revoke within 60 s of c starting: $(group_lines)"
+  sleep 0.2
+done
 kill -TERM "$A"
 sleep 0.3
 start=$(date +%s%N)
