@@ -28,15 +28,6 @@ int ks_json_too_deep(const void *text, size_t n, int max_depth) {
   return 0;
 }
 
-static unsigned hex4(const uint8_t *p) {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    uint8_t c = p[i];
-    v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  }
-  return v;
-}
-
 /* One escape at s (s[0] == '\\'), re-escaped into o the way
  * ks_buf_append_json_str writes its decoded character. Returns the input
  * bytes it took; *o moves past what it wrote (never more than it took). */
@@ -53,10 +44,12 @@ static size_t reescape(const uint8_t *s, uint8_t **op) {
     *op = o;
     return took;
   }
-  unsigned cp = hex4(s + 2);
+  unsigned cp, lo;
+  ks_json_hex4(s + 2, s + 6, &cp); /* the parser checked the digits */
   took = 6;
   if (cp >= 0xD800 && cp <= 0xDBFF) { /* paired: the parser checked */
-    cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s + 8) - 0xDC00);
+    ks_json_hex4(s + 8, s + 12, &lo);
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     took = 12;
   }
   if (cp < 0x20 || cp == '"' || cp == '\\') {
@@ -244,11 +237,13 @@ size_t ks_json_ws(const void *text, size_t n) {
 int ks_json_hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
   *cp = 0;
   for (int i = 0; i < 4; i++) {
-    uint8_t c = p + i < end ? p[i] : 0;
-    unsigned h = c >= '0' && c <= '9'                     ? c - '0'
-                 : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
-                                                          : 16;
-    if (h > 15)
+    uint8_t c = p + i < end ? p[i] : 0, l = c | 0x20;
+    unsigned h;
+    if (c >= '0' && c <= '9')
+      h = c - '0';
+    else if (l >= 'a' && l <= 'f')
+      h = l - 'a' + 10u;
+    else
       return -1;
     *cp = *cp << 4 | h;
   }

@@ -421,9 +421,9 @@ fail:
  * librdkafka checks its prefetch bounds against that queue. Once it is
  * full the broker thread stops fetching the worker's partitions and sleeps
  * until something wakes it: a request to send, a response, or a fixed
- * second (2.2.0 added fetch.queue.backoff.ms for this). A worker drains a
- * 16 MiB queue (64MiB budget) in about 0.15 s, so without a wake it idled
- * most of each second: a third of the rate (README, Benchmarks).
+ * second (2.2.0 added fetch.queue.backoff.ms for this). A worker drains an
+ * 8 MiB queue (64MiB budget) in about a fifth of that, so without a wake
+ * it idled most of each second: a third of the rate (README, Benchmarks).
  *
  * librdkafka has no call that only wakes a broker thread, but every
  * request does. So while some partition has records past what the worker

@@ -41,10 +41,11 @@ int ks_kafka_owner(const ks_pipeline *p, const char *topic, int32_t part);
  * eighth of its budget, 4..64 MiB) and fetch.max.bytes (a sixteenth of all
  * workers' budgets, 1..50 MiB). Once a queue is full librdkafka looks at it
  * again only after fetch.queue.backoff.ms (librdkafka 2.2.0 and later;
- * before, when its broker thread next wakes, up to a second): 20 ms where librdkafka_version (rd_kafka_version())
- * has the key, so a small queue refills as soon as it drains; 0 where it
- * does not, and wake_ms 20 instead: ksink wakes the fetchers itself
- * (reactor/kafka.c). kafka.* keys in the config override the sizes. */
+ * before, when its broker thread next wakes, up to a second): 20 ms where
+ * librdkafka_version (rd_kafka_version()) has the key, so a small queue
+ * refills as soon as it drains; 0 where it does not, and wake_ms 20
+ * instead: ksink wakes the fetchers itself (reactor/kafka.c). kafka.* keys
+ * in the config override the sizes. */
 typedef struct ks_kafka_prefetch {
   int64_t queued_kbytes, fetch_bytes;
   int queue_backoff_ms; /* 0: the key is not there to set */

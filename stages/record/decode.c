@@ -325,10 +325,9 @@ static int on_open(ks_decoder *d, int is_array) {
   if (!d->no_skip && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v)) {
     d->skip = 1;
     d->skip_from = d->sh.at - 1; /* the '{' or '[' */
-    /* from JSON text (events of other encodings have none); the nesting
-     * limit as the skipped opens below count it */
+    /* the nesting limit as the skipped opens below count it */
     int compact;
-    size_t n = d->h && d->resumes_left > 0
+    size_t n = d->resumes_left > 0
                    ? ks_json_skim(
                          d->in + d->skip_from, d->in_len - d->skip_from,
                          (unsigned)(KS_JS_MAX_DEPTH + 1 - d->v.depth), &compact)
