@@ -35,10 +35,10 @@ tables:
 http: { listen: "127.0.0.1:$3" }
 YAML
 }
-PORT1=$((20000 + RANDOM % 15000))
-PORT2=$((PORT1 + 1))
-conf r1 ta $PORT1 >"$WORK/p1.yaml"
-conf r2 tb $PORT2 >"$WORK/p2.yaml"
+# port 0: a port picked here may be taken meanwhile (see http_port); a
+# CI run failed on "address already in use"
+conf r1 ta 0 >"$WORK/p1.yaml"
+conf r2 tb 0 >"$WORK/p2.yaml"
 
 for i in $(seq 1 300); do echo "{\"id\":$i,\"f\":$i}"; done >"$WORK/ta.jsonl"
 for i in $(seq 1001 1300); do echo "{\"id\":$i,\"f\":\"s$i\"}"; done >"$WORK/tb.jsonl"
@@ -64,8 +64,8 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 [ -n "$LOSER" ] || fail "neither process stopped: $(tail -3 "$WORK/p1.err") / $(tail -3 "$WORK/p2.err")"
-if [ "$LOSER" = p1 ]; then LPID=$P1 WPID=$P2 WINNER=p2 WIN_FILE=tb LOSE_FILE=ta LPORT=$PORT1; else
-  LPID=$P2 WPID=$P1 WINNER=p1 WIN_FILE=ta LOSE_FILE=tb LPORT=$PORT2; fi
+if [ "$LOSER" = p1 ]; then LPID=$P1 WPID=$P2 WINNER=p2 WIN_FILE=tb LOSE_FILE=ta; else
+  LPID=$P2 WPID=$P1 WINNER=p1 WIN_FILE=ta LOSE_FILE=tb; fi
 rc=0
 wait "$LPID" || rc=$?
 [ "$rc" = 1 ] || fail "$LOSER exited $rc, want 1"
@@ -83,6 +83,7 @@ done
 mv "$WORK/$LOSER.err" "$WORK/$LOSER-1.err"
 run_member "$LOSER" "$WORK/$LOSER.yaml"
 LPID=$MEMBER_PID
+LPORT=$(http_port "$WORK/$LOSER.err")
 N=0
 for _ in $(seq 300); do
   N=$(curl -sf "http://127.0.0.1:$LPORT/metrics" 2>/dev/null |
