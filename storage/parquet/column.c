@@ -155,7 +155,7 @@ int ks_column_append_levels(ks_column *c, int rep, int def) {
 
 int ks_column_append_null(ks_column *c) { return put_levels(c, 0, 0); }
 
-static int append_fixed(ks_column *c, int rep, const void *v, size_t n) {
+int ks_column_append_fixed_(ks_column *c, int rep, const void *v, size_t n) {
   if (rep < 0 || rep > c->max_rep)
     return KS_EINVAL;
   int r = ks_buf_append(&c->values, v, n);
@@ -169,78 +169,46 @@ static int append_fixed(ks_column *c, int rep, const void *v, size_t n) {
   return 0;
 }
 
-int ks_column_append_bool_rep(ks_column *c, int rep, int v) {
-  uint8_t b = v ? 1 : 0;
-  return append_fixed(c, rep, &b, 1);
-}
-
-int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v) {
-  return append_fixed(c, rep, &v, sizeof v);
-}
-
-int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v) {
-  return append_fixed(c, rep, &v, sizeof v);
-}
-
-int ks_column_append_double_rep(ks_column *c, int rep, double v) {
-  return append_fixed(c, rep, &v, sizeof v);
-}
-
-int ks_column_append_float_rep(ks_column *c, int rep, float v) {
-  return append_fixed(c, rep, &v, sizeof v);
-}
-
-int ks_column_append_bool(ks_column *c, int v) {
-  return ks_column_append_bool_rep(c, 0, v);
-}
-int ks_column_append_i32(ks_column *c, int32_t v) {
-  return ks_column_append_i32_rep(c, 0, v);
-}
-int ks_column_append_i64(ks_column *c, int64_t v) {
-  return ks_column_append_i64_rep(c, 0, v);
-}
-int ks_column_append_double(ks_column *c, double v) {
-  return ks_column_append_double_rep(c, 0, v);
-}
-
 int ks_column_append_decimal(ks_column *c, int rep, ks_int128 v) {
   const ks_pq_node *n = c->node;
-  if (n->precision <= 0)
+  if (n->precision <= 0 || n->precision > 38)
     return KS_EINVAL;
-  ks_int128 lim = 1;
-  for (int i = 0; i < n->precision; i++)
-    lim *= 10;
+  static const uint64_t p10[19] = {1ULL,
+                                   10ULL,
+                                   100ULL,
+                                   1000ULL,
+                                   10000ULL,
+                                   100000ULL,
+                                   1000000ULL,
+                                   10000000ULL,
+                                   100000000ULL,
+                                   1000000000ULL,
+                                   10000000000ULL,
+                                   100000000000ULL,
+                                   1000000000000ULL,
+                                   10000000000000ULL,
+                                   100000000000000ULL,
+                                   1000000000000000ULL,
+                                   10000000000000000ULL,
+                                   100000000000000000ULL,
+                                   1000000000000000000ULL};
+  ks_int128 lim = 1; /* 10^precision, up to 18 digits at a time */
+  for (int d = n->precision; d > 0; d -= 18)
+    lim *= (ks_int128)p10[d < 18 ? d : 18];
   if (v >= lim || v <= -lim)
     return KS_EINVAL;
   if (n->precision <= 9) {
     int32_t x = (int32_t)v;
-    return append_fixed(c, rep, &x, sizeof x);
+    return ks_column_fixed_(c, rep, &x, sizeof x);
   }
   if (n->precision <= 18) {
     int64_t x = (int64_t)v;
-    return append_fixed(c, rep, &x, sizeof x);
+    return ks_column_fixed_(c, rep, &x, sizeof x);
   }
-  return append_fixed(c, rep, &v, sizeof v);
+  return ks_column_fixed_(c, rep, &v, sizeof v);
 }
 
-int ks_column_append_str_rep(ks_column *c, int rep, const void *s, size_t n) {
-  size_t start;
-  ks_column_str_begin(c, &start);
-  int r = ks_buf_append(&c->values, s, n);
-  if (r)
-    return r;
-  return ks_column_str_end_rep(c, start, rep);
-}
-
-int ks_column_append_str(ks_column *c, const void *s, size_t n) {
-  return ks_column_append_str_rep(c, 0, s, n);
-}
-
-void ks_column_str_begin(ks_column *c, size_t *start) {
-  *start = c->values.len;
-}
-
-int ks_column_str_end_rep(ks_column *c, size_t start, int rep) {
+int ks_column_str_end_slow_(ks_column *c, size_t start, int rep) {
   size_t n = c->values.len - start;
   int r = 0;
   if (n > UINT32_MAX)
@@ -257,10 +225,6 @@ int ks_column_str_end_rep(ks_column *c, size_t start, int rep) {
   }
   c->nvalues++;
   return 0;
-}
-
-int ks_column_str_end(ks_column *c, size_t start) {
-  return ks_column_str_end_rep(c, start, 0);
 }
 
 size_t ks_column_rows_nested_(const ks_column *c) {

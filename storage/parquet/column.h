@@ -129,26 +129,111 @@ void ks_column_rollback(ks_column *c);
 /* Flat appends: one entry with rep 0 (return 0 or KS_ETOOBIG when a buffer
  * passes its cap). */
 int ks_column_append_null(ks_column *c);
-int ks_column_append_bool(ks_column *c, int v);
-int ks_column_append_i32(ks_column *c, int32_t v);
-int ks_column_append_i64(ks_column *c, int64_t v);
-int ks_column_append_double(ks_column *c, double v);
-int ks_column_append_str(ks_column *c, const void *s, size_t n);
-/* Strings built in pieces: begin, append bytes to c->values, end. */
-void ks_column_str_begin(ks_column *c, size_t *start);
-int ks_column_str_end(ks_column *c, size_t start);
+/* ks_column_append_bool, _i32, _i64, _double and _str, and strings built
+ * in pieces (ks_column_str_begin, bytes appended to c->values,
+ * ks_column_str_end) are inline, below the nested appends they call. */
 
 /* Nested appends. An entry without a value (a null or absent node, an
  * empty list): def < max_def, rep <= max_rep, else KS_EINVAL. */
 int ks_column_append_levels(ks_column *c, int rep, int def);
-/* A present value (def == max_def) with repetition level rep. */
-int ks_column_append_bool_rep(ks_column *c, int rep, int v);
-int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v);
-int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v);
-int ks_column_append_double_rep(ks_column *c, int rep, double v);
-int ks_column_append_float_rep(ks_column *c, int rep, float v);
-int ks_column_append_str_rep(ks_column *c, int rep, const void *s, size_t n);
-int ks_column_str_end_rep(ks_column *c, size_t start, int rep);
+
+/* A present value (def == max_def) with repetition level rep. Every
+ * record appends a few of these, so their common case is inline: each
+ * buffer the entry touches already has room, and rep is in range. Else
+ * the out-of-line half grows the buffers, checks rep (KS_EINVAL) and
+ * reports KS_ETOOBIG past a cap, leaving nothing appended. */
+int ks_column_append_fixed_(ks_column *c, int rep, const void *v, size_t n);
+int ks_column_str_end_slow_(ks_column *c, size_t start, int rep);
+
+static inline int ks_column_room_(const ks_buf *b, size_t n) {
+  return n <= b->cap - b->len && b->len + n <= b->max;
+}
+
+/* The entry's levels go where room was checked: defs, and reps when the
+ * column repeats. */
+static inline int ks_column_levels_fit_(const ks_column *c, int rep) {
+  return (unsigned)rep <= c->max_rep && ks_column_room_(&c->defs, 1) &&
+         (c->max_rep == 0 || ks_column_room_(&c->reps, 1));
+}
+
+static inline void ks_column_levels_put_(ks_column *c, int rep) {
+  c->defs.data[c->defs.len++] = c->max_def;
+  if (c->max_rep)
+    c->reps.data[c->reps.len++] = (uint8_t)rep;
+  c->nvalues++;
+}
+
+static inline int ks_column_fixed_(ks_column *c, int rep, const void *v,
+                                   size_t n) {
+  if (ks_column_levels_fit_(c, rep) && ks_column_room_(&c->values, n)) {
+    memcpy(c->values.data + c->values.len, v, n);
+    c->values.len += n;
+    ks_column_levels_put_(c, rep);
+    return 0;
+  }
+  return ks_column_append_fixed_(c, rep, v, n);
+}
+
+static inline int ks_column_append_bool_rep(ks_column *c, int rep, int v) {
+  uint8_t b = v ? 1 : 0;
+  return ks_column_fixed_(c, rep, &b, 1);
+}
+static inline int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v) {
+  return ks_column_fixed_(c, rep, &v, sizeof v);
+}
+static inline int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v) {
+  return ks_column_fixed_(c, rep, &v, sizeof v);
+}
+static inline int ks_column_append_double_rep(ks_column *c, int rep,
+                                              double v) {
+  return ks_column_fixed_(c, rep, &v, sizeof v);
+}
+static inline int ks_column_append_float_rep(ks_column *c, int rep, float v) {
+  return ks_column_fixed_(c, rep, &v, sizeof v);
+}
+
+/* The string's bytes are c->values[start, len). */
+static inline int ks_column_str_end_rep(ks_column *c, size_t start, int rep) {
+  size_t n = c->values.len - start;
+  if (n <= UINT32_MAX && ks_column_levels_fit_(c, rep) &&
+      ks_column_room_(&c->lens, 4)) {
+    uint32_t len = (uint32_t)n;
+    memcpy(c->lens.data + c->lens.len, &len, 4);
+    c->lens.len += 4;
+    ks_column_levels_put_(c, rep);
+    return 0;
+  }
+  return ks_column_str_end_slow_(c, start, rep);
+}
+
+static inline int ks_column_append_str_rep(ks_column *c, int rep,
+                                           const void *s, size_t n) {
+  size_t start = c->values.len;
+  int r = ks_buf_append(&c->values, s, n);
+  return r ? r : ks_column_str_end_rep(c, start, rep);
+}
+
+static inline void ks_column_str_begin(ks_column *c, size_t *start) {
+  *start = c->values.len;
+}
+static inline int ks_column_append_bool(ks_column *c, int v) {
+  return ks_column_append_bool_rep(c, 0, v);
+}
+static inline int ks_column_append_i32(ks_column *c, int32_t v) {
+  return ks_column_append_i32_rep(c, 0, v);
+}
+static inline int ks_column_append_i64(ks_column *c, int64_t v) {
+  return ks_column_append_i64_rep(c, 0, v);
+}
+static inline int ks_column_append_double(ks_column *c, double v) {
+  return ks_column_append_double_rep(c, 0, v);
+}
+static inline int ks_column_append_str(ks_column *c, const void *s, size_t n) {
+  return ks_column_append_str_rep(c, 0, s, n);
+}
+static inline int ks_column_str_end(ks_column *c, size_t start) {
+  return ks_column_str_end_rep(c, start, 0);
+}
 /* DECIMAL leaves: the unscaled value (12.34 in DECIMAL(5,2) is 1234);
  * KS_EINVAL when it has more digits than the precision. */
 int ks_column_append_decimal(ks_column *c, int rep, ks_int128 unscaled);

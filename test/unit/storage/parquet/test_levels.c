@@ -223,6 +223,131 @@ static void decimal_range(void **state) {
   assert_int_equal(rg.cols[0].values.len, 8); /* INT32 storage */
   ks_rowgroup_free(&rg);
   ks_pq_schema_free(s);
+  /* the largest value of each precision in, the next one out, across the
+   * INT32 / INT64 / FIXED_LEN_BYTE_ARRAY storage steps */
+  static const int precisions[] = {1, 9, 10, 18, 19, 20, 36, 37, 38};
+  for (size_t i = 0; i < sizeof precisions / sizeof *precisions; i++) {
+    int p = precisions[i];
+    s = ks_pq_schema_new();
+    ks_pq_add_decimal(ks_pq_schema_root(s), "d", KS_PQ_REQUIRED, p, 0);
+    assert_int_equal(ks_pq_schema_finish(s), 0);
+    ks_rowgroup_init_schema(&rg, s);
+    ks_int128 lim = 1;
+    for (int k = 0; k < p; k++)
+      lim *= 10;
+    ks_column *c = &rg.cols[0];
+    assert_int_equal(ks_column_append_decimal(c, 0, lim - 1), 0);
+    assert_int_equal(ks_column_append_decimal(c, 0, -(lim - 1)), 0);
+    assert_int_equal(ks_column_append_decimal(c, 0, lim), KS_EINVAL);
+    assert_int_equal(ks_column_append_decimal(c, 0, -lim), KS_EINVAL);
+    assert_int_equal(c->nvalues, 2);
+    assert_int_equal(c->defs.len, 2);
+    ks_rowgroup_free(&rg);
+    ks_pq_schema_free(s);
+  }
+}
+
+/* What each buffer holds, to see that a refused append left nothing. */
+typedef struct col_lens {
+  size_t values, lens, defs, reps, nvalues;
+} col_lens;
+
+static col_lens lens_of(const ks_column *c) {
+  return (col_lens){c->values.len, c->lens.len, c->defs.len, c->reps.len,
+                    c->nvalues};
+}
+
+static void same_lens(const ks_column *c, col_lens want) {
+  col_lens got = lens_of(c);
+  assert_int_equal(got.values, want.values);
+  assert_int_equal(got.lens, want.lens);
+  assert_int_equal(got.defs, want.defs);
+  assert_int_equal(got.reps, want.reps);
+  assert_int_equal(got.nvalues, want.nvalues);
+}
+
+/* The appends' inline common case and their out-of-line rest agree: up to
+ * each buffer's cap every append lands whole, past it (values, lengths,
+ * levels, in turn) or with a repetition level out of range nothing does. */
+static void appends_at_caps(void **state) {
+  (void)state;
+  ks_pq_schema *s = example_schema();
+  ks_rowgroup rg;
+  ks_rowgroup_init_schema(&rg, s);
+  ks_column *b = &rg.cols[0], *v = &rg.cols[2]; /* INT64 and STRING, rep 1 */
+  col_lens was = lens_of(b);
+  assert_int_equal(ks_column_append_i64_rep(b, 2, 7), KS_EINVAL);
+  assert_int_equal(ks_column_append_i64_rep(b, -1, 7), KS_EINVAL);
+  same_lens(b, was);
+  was = lens_of(v);
+  assert_int_equal(ks_column_append_str_rep(v, 2, "x", 1), KS_EINVAL);
+  assert_int_equal(ks_column_append_str_rep(v, -1, "x", 1), KS_EINVAL);
+  same_lens(v, was);
+
+  /* values: room for two INT64s; the buffer's allocation may be larger */
+  b->values.max = 16;
+  assert_int_equal(ks_column_append_i64_rep(b, 0, 1), 0);
+  assert_int_equal(ks_column_append_i64_rep(b, 1, 2), 0);
+  was = lens_of(b);
+  assert_int_equal(ks_column_append_i64_rep(b, 1, 3), KS_ETOOBIG);
+  same_lens(b, was);
+  levels(b, "01", "44");
+  /* definition levels: full at three entries */
+  b->values.max = KS_BUF_UNLIMITED;
+  b->defs.max = 3;
+  assert_int_equal(ks_column_append_i64_rep(b, 1, 3), 0);
+  was = lens_of(b);
+  assert_int_equal(ks_column_append_i64_rep(b, 0, 4), KS_ETOOBIG);
+  same_lens(b, was);
+  /* repetition levels: full one entry sooner than the definition levels */
+  b->defs.max = 5;
+  b->reps.max = 4;
+  assert_int_equal(ks_column_append_i64_rep(b, 1, 4), 0);
+  was = lens_of(b);
+  assert_int_equal(ks_column_append_i64_rep(b, 1, 5), KS_ETOOBIG);
+  same_lens(b, was);
+  levels(b, "0111", "4444");
+  int64_t got[4];
+  memcpy(got, b->values.data, sizeof got);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(got[i], i + 1);
+
+  /* strings: the bytes, then the length, then the levels */
+  v->values.max = 5;
+  assert_int_equal(ks_column_append_str_rep(v, 0, "abc", 3), 0);
+  was = lens_of(v);
+  assert_int_equal(ks_column_append_str_rep(v, 1, "def", 3), KS_ETOOBIG);
+  same_lens(v, was);
+  v->values.max = KS_BUF_UNLIMITED;
+  v->lens.max = 8;
+  assert_int_equal(ks_column_append_str_rep(v, 1, "de", 2), 0);
+  was = lens_of(v);
+  assert_int_equal(ks_column_append_str_rep(v, 1, "f", 1), KS_ETOOBIG);
+  same_lens(v, was);
+  v->lens.max = KS_BUF_UNLIMITED;
+  v->defs.max = 2;
+  assert_int_equal(ks_column_append_str_rep(v, 0, "f", 1), KS_ETOOBIG);
+  same_lens(v, was);
+  /* a string built in pieces: refused at its end, its bytes go too */
+  size_t start;
+  ks_column_str_begin(v, &start);
+  assert_int_equal(ks_buf_append(&v->values, "ghi", 3), 0);
+  assert_int_equal(ks_column_str_end_rep(v, start, 1), KS_ETOOBIG);
+  same_lens(v, was);
+  v->defs.max = KS_BUF_UNLIMITED;
+  ks_column_str_begin(v, &start);
+  assert_int_equal(ks_buf_append(&v->values, "ghi", 3), 0);
+  assert_int_equal(ks_column_str_end_rep(v, start, 1), 0);
+  levels(v, "011", "333");
+  assert_int_equal(v->values.len, 8);
+  assert_memory_equal(v->values.data, "abcdeghi", 8);
+  uint32_t l[3];
+  memcpy(l, v->lens.data, sizeof l);
+  assert_int_equal(l[0], 3);
+  assert_int_equal(l[1], 2);
+  assert_int_equal(l[2], 3);
+  ks_rowgroup_free(&rg);
+  ks_pq_schema_free(s);
 }
 
 static void bound(const char *s, size_t max, const char *want_min,
@@ -266,6 +391,7 @@ int main(void) {
       cmocka_unit_test(schema_shapes),
       cmocka_unit_test(check_column_catches_every_flaw),
       cmocka_unit_test(decimal_range),
+      cmocka_unit_test(appends_at_caps),
       cmocka_unit_test(string_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
