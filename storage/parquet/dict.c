@@ -238,8 +238,18 @@ int ks__pq_dict_page(const ks__pq_dict *d, const ks_column *c,
   return 0;
 }
 
+uint8_t *ks__pq_dict_marks(ks__pq_dict *d) {
+  if (d->marks_cap < d->n) {
+    d->marks = ks_realloc(d->marks, d->ents_cap);
+    memset(d->marks + d->marks_cap, 0, d->ents_cap - d->marks_cap);
+    d->marks_cap = d->ents_cap;
+  }
+  return d->marks;
+}
+
 void ks__pq_dict_free(ks__pq_dict *d) {
   ks_free(d->slots);
   ks_free(d->ents);
+  ks_free(d->marks);
   memset(d, 0, sizeof *d);
 }

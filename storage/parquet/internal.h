@@ -126,6 +126,8 @@ typedef struct ks__pq_dict {
   int raw;        /* entries' hash holds the value itself (widths 4 and 8) */
   size_t done, off; /* values indexed so far, and their bytes */
   int stopped;      /* the limit was reached: no more values go in */
+  uint8_t *marks;   /* ks__pq_dict_marks: one byte per entry, all zero */
+  size_t marks_cap;
 } ks__pq_dict;
 
 struct ks_pq_writer {
@@ -213,10 +215,18 @@ size_t ks__pq_dict_build(ks__pq_dict *d, ks_buf *idx, const ks_column *c,
 int ks__pq_dict_page(const ks__pq_dict *d, const ks_column *c,
                      ks__pq_kind kind, ks_buf *out);
 void ks__pq_dict_free(ks__pq_dict *d);
+/* A zero byte per entry, for a caller that marks entries and clears every
+ * mark it made before the next call. */
+uint8_t *ks__pq_dict_marks(ks__pq_dict *d);
 
 /* stats.c */
 void ks__pq_stats_scan(const ks_column *c, ks__pq_kind kind,
                        const ks__pq_span *s, ks__pq_stats *st);
+/* The same for a span of strings encoded with dictionary d (idx: every
+ * value's entry): the same bounds, each distinct string compared once. */
+void ks__pq_stats_scan_dict(const ks_column *c, ks__pq_dict *d,
+                            const uint32_t *idx, const ks__pq_span *s,
+                            ks__pq_stats *st);
 void ks__pq_stats_add(ks__pq_stats *to, ks__pq_kind kind,
                       const ks__pq_stats *st);
 int ks__pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);

@@ -246,7 +246,12 @@ static int data_page(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
     return r;
 
   ks__pq_stats st = {0};
-  ks__pq_stats_scan(c, kind, s, &st);
+  if (bw && kind == KS__K_BYTES)
+    ks__pq_stats_scan_dict(c, &w->dict,
+                           (const uint32_t *)(const void *)w->idx.data, s,
+                           &st);
+  else
+    ks__pq_stats_scan(c, kind, s, &st);
   ks__pq_stats_add(chunk_st, kind, &st);
   ks__pq_pageinfo pi = {.offset = (int64_t)w->offset,
                         .first_row = first_row,

@@ -120,6 +120,49 @@ static void scan_bytes(const ks_column *c, const ks__pq_span *s,
   st->has_minmax = has;
 }
 
+/* A page of a dictionary-encoded chunk holds few distinct strings, most of
+ * them many times: each is compared with the bounds at its first
+ * occurrence in the page only (a mark per dictionary entry), instead of
+ * every value with memcmp. */
+void ks__pq_stats_scan_dict(const ks_column *c, ks__pq_dict *d,
+                            const uint32_t *idx, const ks__pq_span *s,
+                            ks__pq_stats *st) {
+  st->null_count += (int64_t)((s->e1 - s->e0) - (s->v1 - s->v0));
+  if (s->v1 <= s->v0)
+    return;
+  uint8_t *seen = ks__pq_dict_marks(d);
+  const uint8_t *base = ks__pq_values(c);
+  const uint8_t *lo = st->min_s, *hi = st->max_s;
+  size_t nlo = st->min_n, nhi = st->max_n;
+  int has = st->has_minmax;
+  for (size_t v = s->v0; v < s->v1; v++) {
+    uint32_t i = idx[v];
+    if (seen[i])
+      continue;
+    seen[i] = 1;
+    const uint8_t *p = base + d->ents[i].off;
+    size_t len = d->ents[i].len;
+    if (!has) {
+      lo = hi = p;
+      nlo = nhi = len;
+      has = 1;
+    } else if (ks__pq_bytes_cmp(p, len, lo, nlo) < 0) {
+      lo = p;
+      nlo = len;
+    } else if (ks__pq_bytes_cmp(p, len, hi, nhi) > 0) {
+      hi = p;
+      nhi = len;
+    }
+  }
+  for (size_t v = s->v0; v < s->v1; v++)
+    seen[idx[v]] = 0;
+  st->min_s = lo;
+  st->max_s = hi;
+  st->min_n = nlo;
+  st->max_n = nhi;
+  st->has_minmax = has;
+}
+
 void ks__pq_stats_scan(const ks_column *c, ks__pq_kind kind,
                        const ks__pq_span *s, ks__pq_stats *st) {
   st->null_count += (int64_t)((s->e1 - s->e0) - (s->v1 - s->v0));
