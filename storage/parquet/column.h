@@ -184,8 +184,7 @@ static inline int ks_column_append_i32_rep(ks_column *c, int rep, int32_t v) {
 static inline int ks_column_append_i64_rep(ks_column *c, int rep, int64_t v) {
   return ks_column_fixed_(c, rep, &v, sizeof v);
 }
-static inline int ks_column_append_double_rep(ks_column *c, int rep,
-                                              double v) {
+static inline int ks_column_append_double_rep(ks_column *c, int rep, double v) {
   return ks_column_fixed_(c, rep, &v, sizeof v);
 }
 static inline int ks_column_append_float_rep(ks_column *c, int rep, float v) {
@@ -206,8 +205,8 @@ static inline int ks_column_str_end_rep(ks_column *c, size_t start, int rep) {
   return ks_column_str_end_slow_(c, start, rep);
 }
 
-static inline int ks_column_append_str_rep(ks_column *c, int rep,
-                                           const void *s, size_t n) {
+static inline int ks_column_append_str_rep(ks_column *c, int rep, const void *s,
+                                           size_t n) {
   size_t start = c->values.len;
   int r = ks_buf_append(&c->values, s, n);
   return r ? r : ks_column_str_end_rep(c, start, rep);

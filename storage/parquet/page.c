@@ -248,8 +248,7 @@ static int data_page(ks_pq_writer *w, const ks_column *c, ks__pq_kind kind,
   ks__pq_stats st = {0};
   if (bw && kind == KS__K_BYTES)
     ks__pq_stats_scan_dict(c, &w->dict,
-                           (const uint32_t *)(const void *)w->idx.data, s,
-                           &st);
+                           (const uint32_t *)(const void *)w->idx.data, s, &st);
   else
     ks__pq_stats_scan(c, kind, s, &st);
   ks__pq_stats_add(chunk_st, kind, &st);
