@@ -234,6 +234,13 @@ size_t ks_json_ws(const void *text, size_t n) {
   return (size_t)(p - s);
 }
 
+size_t ks_json_ws_yajl(const void *text, size_t n) {
+  const uint8_t *s = text, *p = s, *end = s + n;
+  while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+    p++;
+  return (size_t)(p - s);
+}
+
 int ks_json_hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {
   *cp = 0;
   for (int i = 0; i < 4; i++) {

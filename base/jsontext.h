@@ -31,6 +31,8 @@ int ks_json_compact(ks_buf *b, const void *text, size_t n);
 /* Bytes of JSON whitespace (space, tab, line feed, carriage return) at
  * the start of the n bytes of text. */
 size_t ks_json_ws(const void *text, size_t n);
+/* The same with the two bytes yajl's lexer also skips: \v and \f. */
+size_t ks_json_ws_yajl(const void *text, size_t n);
 
 /* The four hex digits at p (before end) as a code unit: 0, or -1 when
  * they are not four hex digits. */

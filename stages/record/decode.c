@@ -11,63 +11,12 @@
  */
 #include "stages/record/decode.h"
 #include "base/jsontext.h"
-#include "jsonschema/jsonschema.h"
-#include "stages/record/arena.h"
-#include "stages/record/shred.h"
-#include "stages/record/transform.h"
+#include "stages/record/decode_int.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
-/* ---- decoder ---- */
-
-typedef struct colmark {
-  size_t values, lens, defs, reps, nvalues;
-} colmark;
-
-struct ks_decoder {
-  const ks_schema *schema;
-  ks_column *cols; /* NULL: validate only */
-  size_t ncols;
-  colmark *marks;
-  ks_js_validator v;
-  ks__shredder sh;
-  ks_js_error err;  /* the validator's (and shredder's) failure */
-  ks_reason reason; /* the decoder's own reason for err, or NONE */
-  ks__arena arena;
-  yajl_handle h;
-  const uint8_t *in;
-  size_t in_len, max_record;
-  int refuse_dropped;     /* ks_decoder_set_refuse_dropped */
-  int caller_marks;       /* ks_decoder_set_caller_marks */
-  ks_xf *xf;              /* the table's transforms, NULL: none */
-  const ks_xf_meta *meta; /* ks_decoder_set_meta, for the next record */
-  /* Inside an opaque value (skip > 0: its nesting depth, 1 = the value's
-   * own container): one the validator does not look into and the
-   * shredder copies from the text at its close, so its members and items
-   * are only checked for UTF-8 and nesting. A failure there sets
-   * skip_failed and the record is fed again with no_skip, for a verdict
-   * that names the exact place. */
-  uint32_t skip;
-  size_t skip_from; /* where the opaque value's text starts */
-  int skip_failed;
-  int no_skip; /* ks_decoder_set_skip_opaque(d, 0), or a record fed again */
-  /* An opaque value ks_json_skim vouched for is not lexed by yajl at all:
-   * the parse stops at its start and a new handle goes on from resume
-   * (see resume_after). base: where the current handle's text starts in
-   * the record. cbs: the handle's callbacks, muted while it is brought
-   * back to the state the value left. */
-  size_t resume, base;
-  int finished; /* the skimmed value's enclosing containers closed too */
-  /* Each resume costs a new handle and a prefix as long as the nesting:
-   * many small free-form values deep down would cost more than lexing
-   * them, so a record gets this many, then its values are lexed. */
-  int resumes_left;
-  yajl_callbacks cbs;
-  size_t skimmed; /* values passed over that way */
-  ks_reject scratch;
-};
+/* ---- the sink ---- */
 
 /* The sink: the validator checks each event, then the shredder appends
  * it; a zero return (yajl's "stop") from either ends the parse. The
@@ -91,21 +40,21 @@ static int sink_number(void *ctx, const char *t, size_t n) {
   return !ks_js_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
 }
 
-static int sink_string_ncp(ks_decoder *d, const uint8_t *s, size_t n,
+int ks__dec_sink_string(ks_decoder *d, const uint8_t *s, size_t n,
                            size_t ncp) {
   ks_js_str str = {.p = s, .len = n, .ncp = ncp};
   return !ks_js_string(&d->v, &str) && !ks__sh_string(&d->sh, s, n);
 }
 
-static int sink_key_ncp(ks_decoder *d, const uint8_t *k, size_t n, size_t ncp) {
+int ks__dec_sink_key(ks_decoder *d, const uint8_t *k, size_t n, size_t ncp) {
   return !ks_js_key(&d->v, k, n, ncp) && !ks__sh_key(&d->sh, k, n);
 }
 
-static int sink_open(ks_decoder *d, int is_array) {
+int ks__dec_sink_open(ks_decoder *d, int is_array) {
   return !ks_js_open(&d->v, is_array) && !ks__sh_open(&d->sh, is_array);
 }
 
-static int sink_close(ks_decoder *d) {
+int ks__dec_sink_close(ks_decoder *d) {
   if (ks_js_close_check(&d->v) || ks__sh_close(&d->sh))
     return 0;
   ks_js_pop(&d->v);
@@ -123,19 +72,19 @@ static size_t ncp_of(const uint8_t *s, size_t n) {
 }
 
 static int sink_string(void *ctx, const unsigned char *s, size_t n) {
-  return sink_string_ncp(ctx, s, n, ncp_of(s, n));
+  return ks__dec_sink_string(ctx, s, n, ncp_of(s, n));
 }
 static int sink_key(void *ctx, const unsigned char *k, size_t n) {
-  return sink_key_ncp(ctx, k, n, ncp_of(k, n));
+  return ks__dec_sink_key(ctx, k, n, ncp_of(k, n));
 }
 static int sink_start_map(void *ctx) {
-  return sink_open(ctx, 0);
+  return ks__dec_sink_open(ctx, 0);
 }
 static int sink_start_array(void *ctx) {
-  return sink_open(ctx, 1);
+  return ks__dec_sink_open(ctx, 1);
 }
 static int sink_end(void *ctx) {
-  return sink_close(ctx);
+  return ks__dec_sink_close(ctx);
 }
 
 static const yajl_callbacks sink_callbacks = {
@@ -231,7 +180,7 @@ static int in_record(const ks_decoder *d, const uint8_t *s) {
 }
 
 /* Strict UTF-8 of a string or key; its code point count in *ncp. */
-static int text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
+int ks__dec_text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
                    int key) {
   if (ks_utf8_check_short(s, n, ncp) == 0 &&
       (in_record(d, s) || surrogates_ok(d)))
@@ -261,10 +210,10 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
   size_t ncp;
   if (d->skip)
     return skipped_text(d, s);
-  if (!text_ok(d, s, n, &ncp, 0))
+  if (!ks__dec_text_ok(d, s, n, &ncp, 0))
     return 0;
   return d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
-               : sink_string_ncp(d, s, n, ncp);
+               : ks__dec_sink_string(d, s, n, ncp);
 }
 
 static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
@@ -272,10 +221,10 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n) {
   size_t ncp;
   if (d->skip)
     return skipped_text(d, k);
-  if (!text_ok(d, k, n, &ncp, 1))
+  if (!ks__dec_text_ok(d, k, n, &ncp, 1))
     return 0;
   return d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
-               : sink_key_ncp(d, k, n, ncp);
+               : ks__dec_sink_key(d, k, n, ncp);
 }
 
 /* After a skimmed value that ends its record (nothing but the closes of
@@ -298,7 +247,7 @@ static int close_tail(ks_decoder *d, size_t at, int *ok) {
   for (size_t i = d->sh.depth; i-- > 0;) {
     p += ks_json_ws(p, (size_t)(end - p)) + 1;
     d->sh.at = (size_t)(p - d->in);
-    if (!sink_close(d)) {
+    if (!ks__dec_sink_close(d)) {
       *ok = 0;
       break;
     }
@@ -320,7 +269,7 @@ static int on_open(ks_decoder *d, int is_array) {
   if (d->xf)
     return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
-  if (!sink_open(d, is_array))
+  if (!ks__dec_sink_open(d, is_array))
     return 0;
   if (!d->no_skip && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v)) {
     d->skip = 1;
@@ -337,7 +286,7 @@ static int on_open(ks_decoder *d, int is_array) {
       d->skip = 0;
       d->sh.at = d->skip_from + n;
       d->sh.text_compact = compact;
-      int ok = sink_close(d);
+      int ok = ks__dec_sink_close(d);
       d->sh.text_compact = 0;
       if (!ok)
         return 0;
@@ -365,11 +314,13 @@ static int on_close(ks_decoder *d, int is_array) {
       return 0;
     }
   }
-  int ok = d->xf ? is_array
-                       ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
-                       : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf))
-                 : sink_close(d);
-  return ok;
+  if (d->xf)
+    return is_array ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
+                    : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf));
+  if (!ks__dec_sink_close(d))
+    return 0;
+  d->root_closed = d->v.depth == 0;
+  return 1;
 }
 
 static int on_start_map(void *ctx) {
@@ -387,7 +338,7 @@ static int on_end_array(void *ctx) {
 
 /* yajl_number replaces yajl_integer/yajl_double: the text lets integers be
  * parsed exactly and stored as written in JSON text columns. */
-static const yajl_callbacks callbacks = {
+const yajl_callbacks ks__dec_callbacks = {
     .yajl_null = on_null,
     .yajl_boolean = on_boolean,
     .yajl_number = on_number,
@@ -411,7 +362,7 @@ ks_decoder *ks_decoder_new(const ks_schema *s, ks_rowgroup *rg,
   ks_js_validator_init(&d->v, s->js);
   ks__sh_init(&d->sh, s->shroot, d->cols, &d->v);
   ks__arena_init(&d->arena);
-  d->cbs = callbacks;
+  d->cbs = ks__dec_callbacks;
   return d;
 }
 
@@ -452,7 +403,7 @@ void ks_decoder_set_max_record(ks_decoder *d, size_t bytes) {
   d->max_record = bytes;
 }
 
-static void mark(ks_decoder *d) {
+void ks__dec_mark(ks_decoder *d) {
   if (d->caller_marks)
     return;
   for (size_t i = 0; i < d->ncols; i++) {
@@ -462,7 +413,7 @@ static void mark(ks_decoder *d) {
   }
 }
 
-static void rollback(ks_decoder *d) {
+void ks__dec_rollback(ks_decoder *d) {
   if (d->caller_marks) {
     for (size_t i = 0; i < d->ncols; i++)
       ks_column_rollback(&d->cols[i]);
@@ -481,7 +432,7 @@ static void rollback(ks_decoder *d) {
 /* A failure reported through the validator, into r: the reason is the
  * decoder's or the shredder's own when they set one, else follows from
  * the engine's verdict. */
-static int take_error(ks_decoder *d, ks_reject *r) {
+int ks__dec_take_error(ks_decoder *d, ks_reject *r) {
   const ks_js_error *e = &d->err;
   r->code = e->code;
   r->keyword = e->keyword;
@@ -495,9 +446,11 @@ static int take_error(ks_decoder *d, ks_reject *r) {
   return r->code;
 }
 
-static void parse_error(ks_decoder *d, ks_reject *r, size_t at) {
-  char *msg = (char *)yajl_get_error(d->h, 0, d->in, d->in_len);
-  const char *text = msg ? msg : "parse error";
+/* why: the failure, NULL for yajl's own message. */
+static void parse_error(ks_decoder *d, ks_reject *r, size_t at,
+                        const char *why) {
+  char *msg = why ? NULL : (char *)yajl_get_error(d->h, 0, d->in, d->in_len);
+  const char *text = why ? why : msg ? msg : "parse error";
   r->code = KS_EPARSE;
   r->reason =
       strstr(text, "UTF8") ? KS_REASON_INVALID_UTF8 : KS_REASON_MALFORMED_JSON;
@@ -543,7 +496,7 @@ static yajl_status resume_after(ks_decoder *d) {
   d->h = yajl_alloc(&d->cbs, &d->arena.funcs, d);
   memset(&d->cbs, 0, sizeof d->cbs);
   yajl_status st = yajl_parse(d->h, (const unsigned char *)pre, n);
-  d->cbs = callbacks;
+  d->cbs = ks__dec_callbacks;
   if (st != yajl_status_ok)
     return st; /* cannot be: the text above is well-formed */
   d->base = d->resume;
@@ -567,15 +520,15 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     d->reason = KS_REASON_NULL_VALUE;
     ks_js_fail(&d->v, KS_EINVALID, 0, KS_KEYWORD_NONE,
                "record is empty (null value or tombstone)");
-    return take_error(d, r);
+    return ks__dec_take_error(d, r);
   }
   if (d->max_record && len > d->max_record) {
     ks_js_fail(&d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
                "record of %zu bytes is larger than the limit of %zu", len,
                d->max_record);
-    return take_error(d, r);
+    return ks__dec_take_error(d, r);
   }
-  mark(d);
+  ks__dec_mark(d);
   d->in = json;
   d->in_len = len;
   ks_js_set_text(&d->v, json, len);
@@ -590,6 +543,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     ks_xf_begin(d->xf, meta);
   d->base = d->resume = 0;
   d->finished = 0;
+  d->root_closed = 0;
   d->resumes_left = 16;
   d->h = yajl_alloc(&d->cbs, &d->arena.funcs, d);
   yajl_status st = yajl_parse(d->h, json, len);
@@ -599,9 +553,18 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   if (st == yajl_status_client_canceled && d->finished) {
     st = yajl_status_ok; /* close_tail closed the record */
     at_end = 1;
-  } else if (st == yajl_status_ok) {
+  } else if (st == yajl_status_ok && !d->root_closed) {
     st = yajl_complete_parse(d->h);
     at_end = 1;
+  } else if (st == yajl_status_ok &&
+             ks_json_ws_yajl(d->in + d->sh.at, d->in_len - d->sh.at) !=
+                 d->in_len - d->sh.at) {
+    /* After the top container's close yajl refused every whole token and
+     * let through its whitespace or a token cut off by the record's end
+     * (`{} t`, `{} "ab`): garbage, though completing the parse would
+     * accept a string left open. Whitespace alone is the record's end. */
+    parse_error(d, r, len, "parse error: trailing garbage");
+    st = yajl_status_client_canceled;
   }
   if (st == yajl_status_error && d->skip)
     d->skip_failed = 1; /* a UTF-8 failure earlier in the value comes first */
@@ -612,9 +575,9 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     snprintf(r->message, sizeof r->message, "%s", ks_xf_error(d->xf));
     st = yajl_status_client_canceled;
   } else if (st == yajl_status_error)
-    parse_error(d, r, at_end ? len : consumed(d));
+    parse_error(d, r, at_end ? len : consumed(d), NULL);
   else if (st != yajl_status_ok && d->err.code)
-    take_error(d, r);
+    ks__dec_take_error(d, r);
   yajl_free(d->h);
   d->h = NULL;
   if (st == yajl_status_ok && d->refuse_dropped && d->sh.dropped) {
@@ -623,18 +586,18 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     snprintf(r->message, sizeof r->message,
              "%u values in fields the table has no column for",
              (unsigned)d->sh.dropped);
-    rollback(d);
+    ks__dec_rollback(d);
     return r->code;
   }
   if (st == yajl_status_ok && xs == KS_XF_DROPPED) {
-    rollback(d);
+    ks__dec_rollback(d);
     return KS_DECODE_SKIPPED;
   }
   if (st == yajl_status_ok && d->cols && d->schema->checks &&
       ks__checks_run(d->schema, d->cols, r->message, sizeof r->message)) {
     r->code = KS_EINVALID;
     r->reason = KS_REASON_CONSTRAINT;
-    rollback(d);
+    ks__dec_rollback(d);
     return r->code;
   }
   if (st == yajl_status_ok)
@@ -644,7 +607,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     r->reason = KS_REASON_MALFORMED_JSON;
     snprintf(r->message, sizeof r->message, "malformed JSON");
   }
-  rollback(d);
+  ks__dec_rollback(d);
   return r->code;
 }
 
@@ -668,126 +631,4 @@ int ks_schema_validate(const ks_schema *s, const uint8_t *json, size_t len,
   int rc = ks_decoder_feed(d, json, len, r);
   ks_decoder_free(d);
   return rc;
-}
-
-/* ---- events from decoders of other encodings (avro.c) ---- */
-
-/* The same checks and appends as the yajl callbacks above, for a decoder
- * that produces the events itself: strings are never escaped there, so
- * only their UTF-8 is checked. */
-void ks_decoder_set_meta(ks_decoder *d, const ks_xf_meta *meta) {
-  d->meta = meta;
-}
-
-void ks__decoder_begin(ks_decoder *d) {
-  d->skip = 0;
-  if (d->xf)
-    ks_xf_begin(d->xf, d->meta);
-  d->meta = NULL;
-  d->err.code = 0;
-  d->reason = KS_REASON_NONE;
-  d->sh.reason = KS_REASON_NONE;
-  ks_js_validator_reset(&d->v, &d->err);
-  mark(d);
-  d->in = NULL;
-  d->in_len = 0;
-  ks__sh_reset(&d->sh);
-}
-
-int ks__decoder_null(ks_decoder *d) {
-  return on_null(d) ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_bool(ks_decoder *d, int b) {
-  return on_boolean(d, b) ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_number(ks_decoder *d, const char *text, size_t n) {
-  return on_number(d, text, n) ? 0 : KS_EINVALID;
-}
-
-/* Like the parser's callbacks, these hand the events to the transforms
- * when the table has some. */
-int ks__decoder_string(ks_decoder *d, const uint8_t *s, size_t n) {
-  size_t ncp;
-  if (!text_ok(d, s, n, &ncp, 0))
-    return KS_EINVALID;
-  int ok = d->xf ? ks_xf_callbacks()->yajl_string(ks_xf_entry(d->xf), s, n)
-                 : sink_string_ncp(d, s, n, ncp);
-  return ok ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_key(ks_decoder *d, const uint8_t *k, size_t n) {
-  size_t ncp;
-  if (!text_ok(d, k, n, &ncp, 1))
-    return KS_EINVALID;
-  int ok = d->xf ? ks_xf_callbacks()->yajl_map_key(ks_xf_entry(d->xf), k, n)
-                 : sink_key_ncp(d, k, n, ncp);
-  return ok ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_open(ks_decoder *d, int is_array) {
-  int ok;
-  if (d->xf)
-    ok = is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
-                  : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
-  else
-    ok = sink_open(d, is_array);
-  return ok ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_close(ks_decoder *d, int is_array) {
-  int ok;
-  if (d->xf)
-    ok = is_array ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
-                  : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf));
-  else
-    ok = sink_close(d);
-  return ok ? 0 : KS_EINVALID;
-}
-
-int ks__decoder_fail(ks_decoder *d, ks_reason reason, const char *msg) {
-  if (d->err.code == 0) {
-    d->reason = reason;
-    ks_js_fail(&d->v, KS_EPARSE, 0, KS_KEYWORD_NONE, "%s", msg);
-  }
-  return KS_EINVALID;
-}
-
-int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
-  if (r == NULL)
-    r = &d->scratch;
-  ks_reject_clear(r);
-  int xs = d->xf ? ks_xf_status(d->xf) : 0;
-  if (xs == KS_XF_FAILED) {
-    r->code = KS_EINVALID;
-    r->reason = KS_REASON_TRANSFORM;
-    snprintf(r->message, sizeof r->message, "%s", ks_xf_error(d->xf));
-    rollback(d);
-    return r->code;
-  }
-  if (!failed && d->refuse_dropped && d->sh.dropped) {
-    r->code = KS_ENEWFIELD;
-    r->reason = KS_REASON_NEW_FIELD;
-    snprintf(r->message, sizeof r->message,
-             "%u values in fields the table has no column for",
-             (unsigned)d->sh.dropped);
-    rollback(d);
-    return r->code;
-  }
-  if (!failed && xs == KS_XF_DROPPED) {
-    rollback(d);
-    return KS_DECODE_SKIPPED;
-  }
-  if (!failed)
-    return 0;
-  if (d->err.code)
-    take_error(d, r);
-  else {
-    r->code = KS_EPARSE;
-    r->reason = KS_REASON_MALFORMED_JSON;
-    snprintf(r->message, sizeof r->message, "malformed record");
-  }
-  rollback(d);
-  return r->code;
 }

@@ -332,6 +332,27 @@ static void malformed_json_rejects(void **state) {
                "\"2024-01-01T00:00:00Z\"} {}",
                KS_EPARSE, "malformed_json", "",
                "malformed JSON at byte 72: parse error: trailing garbage");
+  /* After the top container's close, whitespace is the record's end (yajl
+   * skips \v and \f too) and the start of any token is garbage, also one
+   * the record's end cuts off: an unterminated string there was accepted
+   * when the parse was completed after it. */
+#define FX_VALID                                                               \
+  "{\"user_id\": 1, \"event_type\": \"e\", \"timestamp\": "                     \
+  "\"2024-01-01T00:00:00Z\"}"
+  static const char *const cut[] = {" t",  "nul", " 1", "\n-",    " \"ab",
+                                    "\t[", "{",   "\"", " \"\\u00", "\v\"x\\"};
+  for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+    char rec[160], want[96];
+    snprintf(rec, sizeof rec, "%s%s", FX_VALID, cut[i]);
+    snprintf(want, sizeof want,
+             "malformed JSON at byte %zu: parse error: trailing garbage",
+             strlen(rec));
+    feed_rejects(f, rec, KS_EPARSE, "malformed_json", "", want);
+  }
+  feed_ok(f, FX_VALID " \t\r\n ");
+  feed_ok(f, FX_VALID "\n\v\f");
+  feed_ok(f, FX_VALID);
+#undef FX_VALID
   feed_rejects(f, "{\"user_id\": 01}", KS_EPARSE, "malformed_json", "",
                "malformed JSON at byte 13: parse error: after key and value, "
                "inside map, I expect ',' or '}'");
