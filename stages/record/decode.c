@@ -266,9 +266,11 @@ static int on_open(ks_decoder *d, int is_array) {
     return 1;
   }
   d->sh.at = consumed(d);
-  if (d->xf)
+  if (d->xf) {
+    d->xf_depth++; /* the sink sees the transformed value's nesting */
     return is_array ? ks_xf_callbacks()->yajl_start_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_start_map(ks_xf_entry(d->xf));
+  }
   if (!ks__dec_sink_open(d, is_array))
     return 0;
   if (!d->no_skip && ks__sh_opaque(&d->sh) && ks_js_opaque(&d->v)) {
@@ -314,9 +316,11 @@ static int on_close(ks_decoder *d, int is_array) {
       return 0;
     }
   }
-  if (d->xf)
+  if (d->xf) {
+    d->root_closed = --d->xf_depth == 0;
     return is_array ? ks_xf_callbacks()->yajl_end_array(ks_xf_entry(d->xf))
                     : ks_xf_callbacks()->yajl_end_map(ks_xf_entry(d->xf));
+  }
   if (!ks__dec_sink_close(d))
     return 0;
   d->root_closed = d->v.depth == 0;
@@ -544,6 +548,7 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   d->base = d->resume = 0;
   d->finished = 0;
   d->root_closed = 0;
+  d->xf_depth = 0;
   d->resumes_left = 16;
   d->h = yajl_alloc(&d->cbs, &d->arena.funcs, d);
   yajl_status st = yajl_parse(d->h, json, len);

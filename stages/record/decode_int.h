@@ -53,7 +53,8 @@ struct ks_decoder {
    * back to the state the value left. */
   size_t resume, base;
   int finished; /* the skimmed value's enclosing containers closed too */
-  int root_closed; /* the record's top container closed (no transforms) */
+  int root_closed; /* the record's top container closed */
+  uint32_t xf_depth; /* with transforms: the record's containers open */
   /* Each resume costs a new handle and a prefix as long as the nesting:
    * many small free-form values deep down would cost more than lexing
    * them, so a record gets this many, then its values are lexed. */

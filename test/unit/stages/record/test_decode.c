@@ -1,6 +1,7 @@
 /* One-pass decode/validate/shred: values read back from the column
  * buffers, every reject kind with its exact message, and rollback. */
 #include "base/ks.h"
+#include "conf/conf.h"
 #include "jsonschema/jsonschema.h"
 #include "stages/record/decode.h"
 #include "stages/record/shred.h"
@@ -359,6 +360,36 @@ static void malformed_json_rejects(void **state) {
   feed_rejects(f, "{\"user_id\": -}", KS_EPARSE, "malformed_json", "",
                "malformed JSON at byte 13: lexical error: malformed number, "
                "a digit is required after the minus sign.");
+  fx_free(f);
+}
+
+/* With transforms the sink sees the transformed value, not the record's
+ * top container: the record's own nesting says where it ended, and bytes
+ * after it are judged as without transforms. */
+static void trailing_bytes_with_transforms(void **state) {
+  fixture *f = fx_new(seed);
+  ks_conf_transform x = {.kind = KS_XF_DEBEZIUM_UNWRAP};
+  ks_decoder_set_transforms(f->d, &x, 1);
+#define FX_ENVELOPE                                                            \
+  "{\"before\": null, \"after\": {\"user_id\": 1, \"event_type\": \"e\", "    \
+  "\"timestamp\": \"2024-01-01T00:00:00Z\"}, \"op\": \"c\"}"
+  feed_ok(f, FX_ENVELOPE);
+  feed_ok(f, FX_ENVELOPE " \r\n\v");
+  static const char *const cut[] = {" \"ab", "\"", " t", "{", " 12"};
+  for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+    char rec[192], want[96];
+    snprintf(rec, sizeof rec, "%s%s", FX_ENVELOPE, cut[i]);
+    snprintf(want, sizeof want,
+             "malformed JSON at byte %zu: parse error: trailing garbage",
+             strlen(rec));
+    ks_reject rej;
+    size_t rows = ks_column_rows(&f->rg.cols[0]);
+    assert_int_equal(feed(f, rec, &rej), KS_EPARSE);
+    assert_string_equal(ks_reason_name(rej.reason), "malformed_json");
+    assert_string_equal(rej.message, want);
+    assert_int_equal(ks_column_rows(&f->rg.cols[0]), rows);
+  }
+#undef FX_ENVELOPE
   fx_free(f);
 }
 
@@ -1095,6 +1126,7 @@ int main(void) {
       cmocka_unit_test(type_mismatches_reject),
       cmocka_unit_test(format_required_additional_reject),
       cmocka_unit_test(malformed_json_rejects),
+      cmocka_unit_test(trailing_bytes_with_transforms),
       cmocka_unit_test(invalid_utf8_rejects),
       cmocka_unit_test(depth_and_size_limits),
       cmocka_unit_test(pointer_escapes_and_nested_paths),
