@@ -90,34 +90,31 @@ static void scan_double(const ks_column *c, const ks__pq_span *s,
   st->max.d = hi;
 }
 
+/* The string bounds in st widened to take p[0..n). */
+static inline void widen(ks__pq_stats *st, const uint8_t *p, size_t n) {
+  if (!st->has_minmax) {
+    st->min_s = st->max_s = p;
+    st->min_n = st->max_n = n;
+    st->has_minmax = 1;
+  } else if (ks__pq_bytes_cmp(p, n, st->min_s, st->min_n) < 0) {
+    st->min_s = p;
+    st->min_n = n;
+  } else if (ks__pq_bytes_cmp(p, n, st->max_s, st->max_n) > 0) {
+    st->max_s = p;
+    st->max_n = n;
+  }
+}
+
 static void scan_bytes(const ks_column *c, const ks__pq_span *s,
                        ks__pq_stats *st) {
   const uint8_t *lens = c->lens.data;
   const uint8_t *src = ks__pq_values(c) + s->s0;
-  const uint8_t *lo = st->min_s, *hi = st->max_s;
-  size_t nlo = st->min_n, nhi = st->max_n;
-  int has = st->has_minmax;
   for (size_t v = s->v0; v < s->v1; v++) {
     uint32_t len;
     memcpy(&len, lens + v * 4, 4);
-    if (!has) {
-      lo = hi = src;
-      nlo = nhi = len;
-      has = 1;
-    } else if (ks__pq_bytes_cmp(src, len, lo, nlo) < 0) {
-      lo = src;
-      nlo = len;
-    } else if (ks__pq_bytes_cmp(src, len, hi, nhi) > 0) {
-      hi = src;
-      nhi = len;
-    }
+    widen(st, src, len);
     src += len;
   }
-  st->min_s = lo;
-  st->max_s = hi;
-  st->min_n = nlo;
-  st->max_n = nhi;
-  st->has_minmax = has;
 }
 
 /* A page of a dictionary-encoded chunk holds few distinct strings, most of
@@ -132,35 +129,15 @@ void ks__pq_stats_scan_dict(const ks_column *c, ks__pq_dict *d,
     return;
   uint8_t *seen = ks__pq_dict_marks(d);
   const uint8_t *base = ks__pq_values(c);
-  const uint8_t *lo = st->min_s, *hi = st->max_s;
-  size_t nlo = st->min_n, nhi = st->max_n;
-  int has = st->has_minmax;
   for (size_t v = s->v0; v < s->v1; v++) {
     uint32_t i = idx[v];
     if (seen[i])
       continue;
     seen[i] = 1;
-    const uint8_t *p = base + d->ents[i].off;
-    size_t len = d->ents[i].len;
-    if (!has) {
-      lo = hi = p;
-      nlo = nhi = len;
-      has = 1;
-    } else if (ks__pq_bytes_cmp(p, len, lo, nlo) < 0) {
-      lo = p;
-      nlo = len;
-    } else if (ks__pq_bytes_cmp(p, len, hi, nhi) > 0) {
-      hi = p;
-      nhi = len;
-    }
+    widen(st, base + d->ents[i].off, d->ents[i].len);
   }
   for (size_t v = s->v0; v < s->v1; v++)
     seen[idx[v]] = 0;
-  st->min_s = lo;
-  st->max_s = hi;
-  st->min_n = nlo;
-  st->max_n = nhi;
-  st->has_minmax = has;
 }
 
 void ks__pq_stats_scan(const ks_column *c, ks__pq_kind kind,
