@@ -450,6 +450,30 @@ int ks__dec_take_error(ks_decoder *d, ks_reject *r) {
   return r->code;
 }
 
+int ks__dec_accept(ks_decoder *d, int xs, ks_reject *r) {
+  if (d->refuse_dropped && d->sh.dropped) {
+    r->code = KS_ENEWFIELD;
+    r->reason = KS_REASON_NEW_FIELD;
+    snprintf(r->message, sizeof r->message,
+             "%u values in fields the table has no column for",
+             (unsigned)d->sh.dropped);
+    ks__dec_rollback(d);
+    return r->code;
+  }
+  if (xs == KS_XF_DROPPED) {
+    ks__dec_rollback(d);
+    return KS_DECODE_SKIPPED;
+  }
+  if (d->cols && d->schema->checks &&
+      ks__checks_run(d->schema, d->cols, r->message, sizeof r->message)) {
+    r->code = KS_EINVALID;
+    r->reason = KS_REASON_CONSTRAINT;
+    ks__dec_rollback(d);
+    return r->code;
+  }
+  return 0;
+}
+
 /* why: the failure, NULL for yajl's own message. */
 static void parse_error(ks_decoder *d, ks_reject *r, size_t at,
                         const char *why) {
@@ -585,28 +609,8 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
     ks__dec_take_error(d, r);
   yajl_free(d->h);
   d->h = NULL;
-  if (st == yajl_status_ok && d->refuse_dropped && d->sh.dropped) {
-    r->code = KS_ENEWFIELD;
-    r->reason = KS_REASON_NEW_FIELD;
-    snprintf(r->message, sizeof r->message,
-             "%u values in fields the table has no column for",
-             (unsigned)d->sh.dropped);
-    ks__dec_rollback(d);
-    return r->code;
-  }
-  if (st == yajl_status_ok && xs == KS_XF_DROPPED) {
-    ks__dec_rollback(d);
-    return KS_DECODE_SKIPPED;
-  }
-  if (st == yajl_status_ok && d->cols && d->schema->checks &&
-      ks__checks_run(d->schema, d->cols, r->message, sizeof r->message)) {
-    r->code = KS_EINVALID;
-    r->reason = KS_REASON_CONSTRAINT;
-    ks__dec_rollback(d);
-    return r->code;
-  }
   if (st == yajl_status_ok)
-    return 0;
+    return ks__dec_accept(d, xs, r);
   if (r->code == 0) { /* a callback stopped the parse without a verdict */
     r->code = KS_EPARSE;
     r->reason = KS_REASON_MALFORMED_JSON;

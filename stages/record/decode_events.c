@@ -99,21 +99,8 @@ int ks__decoder_end(ks_decoder *d, int failed, ks_reject *r) {
     ks__dec_rollback(d);
     return r->code;
   }
-  if (!failed && d->refuse_dropped && d->sh.dropped) {
-    r->code = KS_ENEWFIELD;
-    r->reason = KS_REASON_NEW_FIELD;
-    snprintf(r->message, sizeof r->message,
-             "%u values in fields the table has no column for",
-             (unsigned)d->sh.dropped);
-    ks__dec_rollback(d);
-    return r->code;
-  }
-  if (!failed && xs == KS_XF_DROPPED) {
-    ks__dec_rollback(d);
-    return KS_DECODE_SKIPPED;
-  }
   if (!failed)
-    return 0;
+    return ks__dec_accept(d, xs, r);
   if (d->err.code)
     ks__dec_take_error(d, r);
   else {

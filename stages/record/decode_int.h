@@ -78,6 +78,12 @@ int ks__dec_sink_close(ks_decoder *d);
 /* The row's start in every column, and the way back to it. */
 void ks__dec_mark(ks_decoder *d);
 void ks__dec_rollback(ks_decoder *d);
+/* A record the parse or the events accepted (xs: the transforms' status),
+ * before its row is kept: values outside the columns when the table
+ * refuses them, a record the transforms dropped (KS_DECODE_SKIPPED), the
+ * table's constraints. 0 keeps the row; else it is rolled back and r
+ * says why. */
+int ks__dec_accept(ks_decoder *d, int xs, ks_reject *r);
 /* The validator's failure into r; returns r->code. */
 int ks__dec_take_error(ks_decoder *d, ks_reject *r);
 

@@ -5,6 +5,7 @@
  * rolled back. */
 #include "base/buf.h"
 #include "base/ks.h"
+#include "stages/record/avro.h"
 #include "stages/record/decode.h"
 #include "stages/record/schema.h"
 #include "storage/delta/constraint.h"
@@ -163,6 +164,54 @@ static void test_table_constraints(void **state) {
   /* rejected rows left nothing behind */
   for (size_t i = 0; i < rg.ncols; i++)
     assert_int_equal(rg.cols[i].defs.len, rows);
+
+  /* Avro records reach the same columns through the decoder's events and
+   * are held to the same constraints */
+  const char *avsc =
+      "{\"type\":\"record\",\"name\":\"r\",\"fields\":["
+      "{\"name\":\"x\",\"type\":[\"null\",\"long\"]},"
+      "{\"name\":\"y\",\"type\":\"long\"},"
+      "{\"name\":\"z\",\"type\":[\"null\",\"long\"]},"
+      "{\"name\":\"s\",\"type\":[\"null\",\"string\"]}]}";
+  size_t avsc_len = strlen(avsc);
+  ks_avro_schema *w = NULL;
+  assert_int_equal(
+      ks_avro_schema_parse(&avsc, &avsc_len, 1, &w, err, sizeof err), 0);
+  ks_avro_decoder *a = ks_avro_decoder_new(d);
+  /* zigzag longs: union branch 1 is 0x02; x, y, z, s in turn */
+  static const struct {
+    uint8_t b[8];
+    int ok;
+    const char *why;
+  } av[] = {
+      {{0x02, 0x04, 0x0a, 0x02, 0x0c, 0x02, 0x02, 'a'}, 1, NULL}, /* 2 5 6 a */
+      {{0x02, 0x06, 0x0a, 0x02, 0x0c, 0x02, 0x02, 'a'}, 0,
+       "invariant of column x"},                                  /* x 3 */
+      {{0x02, 0x02, 0x0a, 0x02, 0x0c, 0x02, 0x02, 'c'}, 0,
+       "CHECK constraint s_known"},                               /* s c */
+      {{0x02, 0x02, 0x0a, 0x02, 0x0e, 0x02, 0x02, 'b'}, 0,
+       "generated column z"},                                     /* z 7 */
+  };
+  for (size_t i = 0; i < sizeof av / sizeof *av; i++) {
+    ks_reject rej;
+    ks_rowgroup_mark_row(&rg);
+    int rc = ks_avro_decoder_feed(a, ks_avro_schema_root(w), av[i].b,
+                                  sizeof av[i].b, &rej);
+    if ((rc == 0) != av[i].ok)
+      fail_msg("avro record %zu: rc %d (%s)", i, rc, rej.message);
+    if (rc == 0) {
+      ks_rowgroup_commit_row(&rg);
+      rows++;
+    } else {
+      assert_int_equal(rej.reason, KS_REASON_CONSTRAINT);
+      if (!strstr(rej.message, av[i].why))
+        fail_msg("avro record %zu: %s", i, rej.message);
+    }
+  }
+  for (size_t i = 0; i < rg.ncols; i++)
+    assert_int_equal(rg.cols[i].defs.len, rows);
+  ks_avro_decoder_free(a);
+  ks_avro_schema_free(w);
   ks_decoder_free(d);
   ks_rowgroup_free(&rg);
 
