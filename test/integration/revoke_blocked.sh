@@ -57,12 +57,6 @@ wait_log "$WORK/a.err" 'did not commit the revoked partitions.*treating the part
 log "a's revoke ended at its deadline after $((SECONDS - t0)) s"
 kill -0 "$A" 2>/dev/null || fail "a exited: $(tail -5 "$WORK/a.err")"
 
-# the next rebalance, once the group settled with a and b: c joins, a
-# revokes again and is stopped twice
-wait_log "$WORK/a.err" '"msg":"kafka: assigned' $((assigned + 1)) 60
-sleep 1
-n=$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')
-run_member c; C=$MEMBER_PID
 # on a timeout, what each member's group membership did (for the reader)
 group_lines() {
   local m
@@ -71,6 +65,27 @@ group_lines() {
     grep -E '"msg":"(kafka|revoke|ksink 0)' "$WORK/$m.err" 2>/dev/null | tail -8 | cut -c1-220
   done
 }
+# the last group event a member logged: assigned, revoke (waiting) or revoked
+group_state() {
+  grep -oE '"msg":"(kafka: assigned|kafka: revoked|revoke: [0-9]+ partitions; waiting)' \
+    "$WORK/$1.err" 2>/dev/null | tail -1
+}
+# the next rebalance, once the group settled with a and b: c joins, a
+# revokes again and is stopped twice. Settled means both members hold an
+# assignment: with a's revoke blocked for 5 s, b's first join can miss its
+# generation and rejoin, a rebalance c's join would merge into (c would then
+# start no revoke of its own).
+wait_log "$WORK/a.err" '"msg":"kafka: assigned' $((assigned + 1)) 60
+deadline=$((SECONDS + 60))
+until [ "$(group_state a)" = '"msg":"kafka: assigned' ] &&
+  [ "$(group_state b)" = '"msg":"kafka: assigned' ]; do
+  [ "$SECONDS" -lt "$deadline" ] ||
+    fail "the group of a and b did not settle within 60 s: $(group_lines)"
+  sleep 0.2
+done
+sleep 1
+n=$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')
+run_member c; C=$MEMBER_PID
 deadline=$((SECONDS + 60))
 while [ "$(count_log "$WORK/a.err" 'revoke: [0-9]+ partitions; waiting')" -le "$n" ]; do
   [ "$SECONDS" -lt "$deadline" ] ||
