@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -239,6 +240,67 @@ size_t ks_json_ws_yajl(const void *text, size_t n) {
   while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
     p++;
   return (size_t)(p - s);
+}
+
+/* ---- ks_json_value_end ---- */
+
+/* The parse stops at the top value's last token: a scalar outside every
+ * container, or the close that ends the outermost one. */
+static int ve_more(int *depth) {
+  return *depth > 0;
+}
+static int ve_null(void *ctx) {
+  return ve_more(ctx);
+}
+static int ve_boolean(void *ctx, int b) {
+  (void)b;
+  return ve_more(ctx);
+}
+static int ve_number(void *ctx, const char *t, size_t n) {
+  (void)t, (void)n;
+  return ve_more(ctx);
+}
+static int ve_string(void *ctx, const unsigned char *s, size_t n) {
+  (void)s, (void)n;
+  return ve_more(ctx);
+}
+static int ve_key(void *ctx, const unsigned char *s, size_t n) {
+  (void)ctx, (void)s, (void)n;
+  return 1;
+}
+static int ve_open(void *ctx) {
+  ++*(int *)ctx;
+  return 1;
+}
+static int ve_close(void *ctx) {
+  return --*(int *)ctx > 0;
+}
+
+size_t ks_json_value_end(const void *text, size_t n) {
+  static const yajl_callbacks cbs = {
+      .yajl_null = ve_null,
+      .yajl_boolean = ve_boolean,
+      .yajl_number = ve_number,
+      .yajl_string = ve_string,
+      .yajl_start_map = ve_open,
+      .yajl_map_key = ve_key,
+      .yajl_end_map = ve_close,
+      .yajl_start_array = ve_open,
+      .yajl_end_array = ve_close,
+  };
+  int depth = 0;
+  size_t end = 0;
+  yajl_handle h = yajl_alloc(&cbs, NULL, &depth);
+  if (h == NULL)
+    return 0;
+  yajl_status st = yajl_parse(h, text, n);
+  if (st == yajl_status_client_canceled)
+    end = yajl_get_bytes_consumed(h);
+  else if (st == yajl_status_ok &&
+           yajl_complete_parse(h) == yajl_status_client_canceled)
+    end = n; /* a number the text's end closed */
+  yajl_free(h);
+  return end;
 }
 
 int ks_json_hex4(const uint8_t *p, const uint8_t *end, unsigned *cp) {

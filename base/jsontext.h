@@ -1,12 +1,15 @@
 /*
- * JSON text looked at without a parser. yajl's tree (yajl_tree_parse) is
+ * JSON text looked at without a parser's events (ks_json_value_end runs
+ * yajl and keeps only where the value ends). yajl's tree (yajl_tree_parse) is
  * freed recursively: a document nested deeper than its reader expects is
  * refused before it is built.
  *
  * Callers: jsonschema/refs.c (schema documents), stages/table/cuts.c
  * (recorded cuts), stages/record/shred.c (free-form values kept as JSON
  * text, copied from the record instead of rebuilt event by event),
- * stages/record/decode.c (free-form values passed over: ks_json_skim).
+ * stages/record/decode.c (free-form values passed over: ks_json_skim;
+ * the end of a record whose top value is a scalar: ks_json_value_end),
+ * stages/record/keyhdr.c (JSON keys: ks_json_value_end).
  */
 #ifndef KS_BASE_JSONTEXT_H
 #define KS_BASE_JSONTEXT_H
@@ -33,6 +36,15 @@ int ks_json_compact(ks_buf *b, const void *text, size_t n);
 size_t ks_json_ws(const void *text, size_t n);
 /* The same with the two bytes yajl's lexer also skips: \v and \f. */
 size_t ks_json_ws_yajl(const void *text, size_t n);
+
+/* Where the one JSON value the n bytes of text start with (after
+ * whitespace) ends: the offset just past its last byte, once a strict
+ * parser (yajl with its defaults) accepted it up to there; what follows
+ * is not looked at. 0 when the text holds no whole value: malformed, cut
+ * off, or nothing but whitespace. A caller that wants the text to be one
+ * JSON value checks that only whitespace follows: completing a parse
+ * instead lets a token the text's end cuts off through (`{} "ab`). */
+size_t ks_json_value_end(const void *text, size_t n);
 
 /* The four hex digits at p (before end) as a code unit: 0, or -1 when
  * they are not four hex digits. */

@@ -532,6 +532,18 @@ static yajl_status resume_after(ks_decoder *d) {
   return yajl_parse(d->h, d->in + d->base, d->in_len - d->base);
 }
 
+/* A record whose top value is a scalar has no close that says where it
+ * ended (root_closed): a second parse finds the end, and bytes after it
+ * other than whitespace are garbage, as after a container's close.
+ * Completing the parse would let a token the record's end cut off
+ * through (`"x" "ab`). A container left open finds no end here, and the
+ * completed parse says so. Only a schema that allows a scalar at the top
+ * lets such a record get this far. */
+static int trailing_bytes(const uint8_t *json, size_t len) {
+  size_t end = ks_json_value_end(json, len);
+  return end && ks_json_ws_yajl(json + end, len - end) != len - end;
+}
+
 static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
                      const ks_xf_meta *meta, ks_reject *r) {
   d->skip = 0;
@@ -582,6 +594,10 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
   if (st == yajl_status_client_canceled && d->finished) {
     st = yajl_status_ok; /* close_tail closed the record */
     at_end = 1;
+  } else if (st == yajl_status_ok && !d->root_closed &&
+             trailing_bytes(json, len)) {
+    parse_error(d, r, len, "parse error: trailing garbage");
+    st = yajl_status_client_canceled;
   } else if (st == yajl_status_ok && !d->root_closed) {
     st = yajl_complete_parse(d->h);
     at_end = 1;

@@ -1,10 +1,10 @@
 /* The key and headers columns (keyhdr.h). */
 #include "stages/record/keyhdr.h"
+#include "base/jsontext.h"
 #include "stages/record/wire.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 size_t ks_keyhdr_base64(char *out, const uint8_t *p, size_t n) {
   static const char t[] =
@@ -49,22 +49,15 @@ static int append_b64(ks_column *c, int rep, const uint8_t *p, size_t n) {
                     : ks_column_str_end(c, start);
 }
 
-/* The JSON text without the blanks around it, or NULL when it is not
- * one JSON text. */
+/* The JSON text without the whitespace around it, or NULL when it is
+ * not one JSON text. */
 static const uint8_t *json_text(const uint8_t *p, size_t n, size_t *out) {
-  yajl_handle h = yajl_alloc(NULL, NULL, NULL);
-  int ok = yajl_parse(h, p, n) == yajl_status_ok &&
-           yajl_complete_parse(h) == yajl_status_ok;
-  yajl_free(h);
-  if (!ok)
+  size_t end = ks_json_value_end(p, n);
+  if (end == 0 || ks_json_ws_yajl(p + end, n - end) != n - end)
     return NULL;
-  while (n && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-    p++, n--;
-  while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' ||
-               p[n - 1] == '\r'))
-    n--;
-  *out = n;
-  return p;
+  size_t start = ks_json_ws_yajl(p, end);
+  *out = end - start;
+  return p + start;
 }
 
 int ks_keyhdr_append_key(ks_column *c, ks_key_format f, const void *key,

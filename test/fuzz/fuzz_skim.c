@@ -7,6 +7,9 @@
  * agree on its compact form: *compact set means ks_json_compact gives the
  * text back unchanged. The input's first byte picks the depth limit, and
  * a value nested deeper than that limit must not be vouched for.
+ * Also ks_json_value_end on the same text: the bytes up to the end it
+ * finds are one document yajl accepts, and they with whitespace after
+ * them too; when it finds none, yajl refuses the whole text.
  */
 #include "base/jsontext.h"
 #include "jsonschema/jsonschema.h"
@@ -50,6 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned max_depth = 1 + data[0] % 70;
   const uint8_t *s = data + 1;
   size_t len = size - 1;
+  size_t e = ks_json_value_end(s, len);
+  if (e > len || (e == 0 && yajl_accepts(s, len)))
+    abort();
+  if (e &&
+      (!yajl_accepts(s, e) ||
+       (ks_json_ws_yajl(s + e, len - e) == len - e && !yajl_accepts(s, len))))
+    abort();
   int compact = -1;
   size_t n = ks_json_skim(s, len, max_depth, &compact);
   if (n == 0)

@@ -280,11 +280,51 @@ static void test_respects_cap(void **state) {
   }
 }
 
+/* ---- ks_json_value_end ---- */
+
+static void test_value_end(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    size_t end;
+  } cases[] = {
+      {"{}", 2},
+      {" [1, {\"a\": [2]}]\n", 16},
+      {"{\"a\":1} \"ab", 7}, /* the rest is the caller's */
+      {"\"x\" \"ab", 3},
+      {"\"x\"", 3},
+      {"true false", 4},
+      {"null", 4},
+      {"12", 2},        /* a number the text's end closes */
+      {" -1.5e3 x", 7}, /* a number closed by a delimiter */
+      {"\v\f 7 ", 4},   /* yajl's whitespace */
+      /* no whole value */
+      {"", 0},
+      {" \n ", 0},
+      {"{\"a\":", 0},
+      {"[1, 2", 0},
+      {"\"ab", 0},
+      {"tru", 0},
+      {"{\"a\" 1}", 0},
+      {"\"\xc3(\"", 0}, /* not UTF-8 */
+      {"01", 1},        /* "0", then a token the caller finds after it */
+      {"/* c */ 1", 0},
+  };
+  for (size_t i = 0; i < KS_ARRAY_SIZE(cases); i++) {
+    size_t got = ks_json_value_end(cases[i].text, strlen(cases[i].text));
+    if (got != cases[i].end) {
+      fprintf(stderr, "%s: %zu, not %zu\n", cases[i].text, got, cases[i].end);
+      fail();
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_examples),
       cmocka_unit_test(test_random_texts),
       cmocka_unit_test(test_respects_cap),
+      cmocka_unit_test(test_value_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,6 +393,50 @@ static void trailing_bytes_with_transforms(void **state) {
   fx_free(f);
 }
 
+/* A schema that allows a scalar at the top (ksink validate takes any
+ * schema): the record ends with its scalar, and what follows is judged as
+ * after a container's close. Completing the parse let an unterminated
+ * string after it through. */
+static void trailing_bytes_after_scalar(void **state) {
+  static const char scalar[] = "{\"type\": [\"string\", \"number\", "
+                               "\"boolean\", \"null\", \"object\"]}";
+  ks_schema *s;
+  char err[256];
+  ks_schema_opts o = {.table = 0, .format_assertion = 1};
+  assert_int_equal(ks_schema_load_opts(scalar, strlen(scalar), "s.json", &o, &s,
+                                       err, sizeof err),
+                   0);
+  static const char *const ok[] = {"\"x\"",  " \"x\" \n", "12", "-1.5 ",
+                                   "true\v", "null",      "{}"};
+  static const char *const cut[] = {"\"x\" \"ab",  "\"x\"\"", "12 \"ab",
+                                    "true \"\\u0", "null t",  "1.5 {",
+                                    "\"x\" 1"};
+  ks_reject r;
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    int rc = ks_schema_validate(s, (const uint8_t *)ok[i], strlen(ok[i]), &r);
+    if (rc)
+      print_error("rejected %s: %s\n", ok[i], r.message);
+    assert_int_equal(rc, 0);
+  }
+  for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+    char want[96];
+    snprintf(want, sizeof want,
+             "malformed JSON at byte %zu: parse error: trailing garbage",
+             strlen(cut[i]));
+    assert_int_equal(
+        ks_schema_validate(s, (const uint8_t *)cut[i], strlen(cut[i]), &r),
+        KS_EPARSE);
+    assert_string_equal(ks_reason_name(r.reason), "malformed_json");
+    assert_string_equal(r.message, want);
+  }
+  /* a string the record's end cuts off is the record's own, not garbage */
+  assert_int_equal(ks_schema_validate(s, (const uint8_t *)"\"ab", 3, &r),
+                   KS_EPARSE);
+  assert_string_equal(r.message,
+                      "malformed JSON at byte 3: parse error: premature EOF");
+  ks_schema_free(s);
+}
+
 static void invalid_utf8_rejects(void **state) {
   fixture *f = fx_new(every);
   /* bytes that are not UTF-8 at all: caught by yajl's lexer */
@@ -1127,6 +1171,7 @@ int main(void) {
       cmocka_unit_test(format_required_additional_reject),
       cmocka_unit_test(malformed_json_rejects),
       cmocka_unit_test(trailing_bytes_with_transforms),
+      cmocka_unit_test(trailing_bytes_after_scalar),
       cmocka_unit_test(invalid_utf8_rejects),
       cmocka_unit_test(depth_and_size_limits),
       cmocka_unit_test(pointer_escapes_and_nested_paths),

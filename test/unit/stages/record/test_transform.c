@@ -374,6 +374,17 @@ static void test_keyhdr(void **state) {
                    0);
   assert_int_equal(rg.cols[0].values.len, 7);
   assert_memory_equal(rg.cols[0].values.data, "{\"a\":1}", 7);
+  /* one JSON text: a token the key's end cuts off after it is not
+   * whitespace (completing the parse let `"ab` through) */
+  static const char *const not_one[] = {"{\"a\":1} \"ab", "\"x\"\"",
+                                        "1 \"\\u00", "[] t", "2 3"};
+  for (size_t i = 0; i < sizeof not_one / sizeof *not_one; i++) {
+    assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON, not_one[i],
+                                          strlen(not_one[i]), NULL, 0, &rej),
+                     KS_EINVALID);
+    assert_int_equal(rej.reason, KS_REASON_MALFORMED_JSON);
+  }
+  assert_int_equal(rg.cols[0].values.len, 7);
   /* json_schema: the JSON after the 5-byte prefix, or after nothing when
    * the __key_schema_id header names the schema */
   assert_int_equal(ks_keyhdr_append_key(&rg.cols[0], KS_KEY_JSON_SCHEMA,
