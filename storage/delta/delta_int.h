@@ -8,6 +8,28 @@
 
 #include <yajl/yajl_tree.h>
 
+/* conflict.c: what a commit must find unchanged after another writer won
+ * versions. The signatures are taken when the commit (or the table's use)
+ * begins and compared with the reloaded snapshot.
+ * - meta: protocol, table id, schema and partition columns; what a rewrite
+ *   (a commit that removes files) read its files under.
+ * - layout: table id, column mapping mode and partition columns; what
+ *   every data file is written for. Taken once, from the first snapshot
+ *   with metaData the table is used under: a commit after another writer
+ *   changed it would add files made for the table before. A new column or
+ *   a changed property leaves files valid.
+ * The checks return 0, or set err ("<prefix>: why") and return
+ * KS_EUNSUPPORTED (layout: the process must open the table again) or
+ * KS_ECONFLICT (removes: metaData changed, or a removed file is no longer
+ * active with the deletion vector it was read with). */
+void ks__delta_meta_signature(const ks_delta_snapshot *s, ks_buf *out);
+void ks__delta_layout_signature(const ks_delta_snapshot *s, ks_buf *out);
+int ks__delta_check_layout(const ks_delta_snapshot *s, const ks_buf *layout,
+                           const char *prefix, char *err, size_t errlen);
+int ks__delta_check_removes(const ks_delta_snapshot *s,
+                            const ks_delta_commit_req *req, const ks_buf *meta,
+                            const char *prefix, char *err, size_t errlen);
+
 /* Protocol versions ksink writes and knows how to append to. */
 #define KS__DELTA_READER_VERSION 1
 #define KS__DELTA_WRITER_VERSION 2

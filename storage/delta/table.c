@@ -100,6 +100,7 @@ struct ks_delta_table {
   uint64_t conflicts; /* versions lost to another writer, ever */
   int refreshed;      /* the snapshot was reloaded during this commit */
   ks_buf meta_sig; /* protocol + metaData when a commit removing files began */
+  ks_buf layout_sig; /* what files were written for (conflict.c) */
 };
 
 static void set_err(ks_delta_table *t, const char *fmt, ...)
@@ -134,6 +135,7 @@ ks_delta_table *ks_delta_table_new(ks_storage *st, const char *root) {
   ks_delta_snapshot_init(&t->ck_snap);
   ks_buf_init(&t->entry, 0);
   ks_buf_init(&t->meta_sig, 0);
+  ks_buf_init(&t->layout_sig, 0);
   t->hint = t->last_ckpt = -1;
   return t;
 }
@@ -147,6 +149,7 @@ void ks_delta_table_free(ks_delta_table *t) {
   ks_delta_snapshot_free(&t->ck_snap);
   ks_buf_free(&t->entry);
   ks_buf_free(&t->meta_sig);
+  ks_buf_free(&t->layout_sig);
   ks_free(t->versions);
   ks_free(t->json);
   ks_free(t->ck_versions);
@@ -611,42 +614,9 @@ static void maybe_checkpoint(ks_delta_table *t) {
                 t->log_prefix, t->snap.version, ks_strerror(rc));
 }
 
-/* What a commit that removes files must find unchanged: the files it
- * rewrote were read under this protocol, schema and partitioning. */
-static void meta_signature(const ks_delta_snapshot *s, ks_buf *out) {
-  const ks_delta_metadata *m = &s->metadata;
-  ks_buf_reset(out);
-  ks_buf_appendf(out, "%d/%d\n%s\n%s", s->min_reader, s->min_writer,
-                 m->id ? m->id : "", m->schema_string ? m->schema_string : "");
-  for (size_t i = 0; i < m->npartition_columns; i++)
-    ks_buf_appendf(out, "\n%s", m->partition_columns[i]);
-}
-
-/* Removes of a rewrite: every file still active, metaData unchanged. */
-static int check_removes(ks_delta_table *t) {
-  const ks_delta_snapshot *s = &t->snap;
-  ks_buf now;
-  ks_buf_init(&now, 0);
-  meta_signature(s, &now);
-  int same = now.len == t->meta_sig.len &&
-             memcmp(now.data, t->meta_sig.data, now.len) == 0;
-  ks_buf_free(&now);
-  if (!same) {
-    set_err(t, "%s: metaData or protocol changed in version %" PRId64,
-            t->log_prefix, s->version);
-    return KS_ECONFLICT;
-  }
-  for (size_t i = 0; i < t->req->nremoves; i++) {
-    const char *path = t->req->removes[i].path;
-    if (ks_delta_snapshot_file(s, path) == NULL) {
-      set_err(t,
-              "%s: %s is no longer active in version %" PRId64
-              ": another writer removed it",
-              t->log_prefix, path, s->version);
-      return KS_ECONFLICT;
-    }
-  }
-  return 0;
+static void note_layout(ks_delta_table *t) {
+  if (t->layout_sig.len == 0 && t->snap.version >= 0 && t->snap.has_metadata)
+    ks__delta_layout_signature(&t->snap, &t->layout_sig);
 }
 
 /* CHECK: protocol, then txns, then write. Returns 0 when an asynchronous
@@ -659,6 +629,10 @@ static int commit_check(ks_delta_table *t) {
     set_err(t, "%s: %s", t->log_prefix, why);
     return KS_EUNSUPPORTED;
   }
+  int rc = ks__delta_check_layout(s, &t->layout_sig, t->log_prefix, t->err,
+                                  sizeof t->err);
+  if (rc)
+    return rc;
   if (s->version >= 0 && !ks__delta_commit_checked(s, t->req)) {
     set_err(t,
             "%s: the table's invariants, CHECK constraints or generated "
@@ -697,7 +671,10 @@ static int commit_check(ks_delta_table *t) {
     ks_log_warn("delta %s", t->err);
     return KS_EZOMBIE;
   }
-  int rc = t->req->nremoves ? check_removes(t) : 0;
+  rc = t->req->nremoves
+           ? ks__delta_check_removes(s, t->req, &t->meta_sig, t->log_prefix,
+                                     t->err, sizeof t->err)
+           : 0;
   if (rc == 0)
     rc = build_entry(t);
   if (rc)
@@ -730,6 +707,7 @@ static void on_commit_put(void *arg, int status) {
     else if (t->writing_version > 0 &&
              t->writing_version % ks_delta_checkpoint_interval(&t->snap) == 0)
       maybe_checkpoint(t);
+    note_layout(t); /* the table this commit created */
     commit_finish(t, 0);
     return;
   }
@@ -784,7 +762,8 @@ int ks_delta_commit(ks_delta_table *t, const ks_delta_commit_req *req,
   t->refreshed = 0;
   t->err[0] = '\0';
   if (req->nremoves)
-    meta_signature(&t->snap, &t->meta_sig);
+    ks__delta_meta_signature(&t->snap, &t->meta_sig);
+  note_layout(t);
   int rc = commit_check(t);
   if (rc) { /* nothing under way: report here, not through the callback */
     t->req = NULL;

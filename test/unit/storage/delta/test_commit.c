@@ -597,6 +597,150 @@ static void test_constraint_added_meanwhile(void **state) {
   ks_delta_table_free(w2);
 }
 
+/* Another writer's entry at version v of table dir, as written. */
+static void put_entry(fx *f, const char *dir, int v, const char *text) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s/_delta_log/%020d.json", f->env.dir, dir,
+           v);
+  FILE *fp = fopen(path, "wx");
+  assert_non_null(fp);
+  assert_int_equal(fputs(text, fp) >= 0, 1);
+  assert_int_equal(fclose(fp), 0);
+}
+
+/* schema2's metaData with this id, partition columns and configuration */
+static char *meta_entry(const char *id, const char *parts, const char *conf) {
+  ks_buf e;
+  ks_buf_init(&e, 0);
+  ks_buf_appendf(&e,
+                 "{\"metaData\":{\"id\":\"%s\",\"format\":{\"provider\":"
+                 "\"parquet\",\"options\":{}},\"schemaString\":\"",
+                 id);
+  for (const char *c = schema2; *c; c++)
+    ks_buf_appendf(&e, *c == '"' ? "\\\"" : "%c", *c);
+  ks_buf_appendf(&e,
+                 "\",\"partitionColumns\":[%s],\"configuration\":{%s},"
+                 "\"createdTime\":1}}\n",
+                 parts, conf);
+  ks_buf_append_byte(&e, 0);
+  return (char *)e.data;
+}
+
+/* Files are written for one table, partitioning and column mapping: when
+ * another writer replaces the table under the same path, partitions it
+ * otherwise or turns column mapping on while a writer's put loses the
+ * race, that writer's commit is refused and nothing is written (its files
+ * would have the wrong partition values or column names). A changed
+ * property leaves the files valid: that commit goes on. */
+static void test_layout_changed_meanwhile(void **state) {
+  fx *f = *state;
+  static const struct {
+    const char *dir, *id, *parts, *conf, *protocol;
+    int refused;
+  } cases[] = {
+      {"l1", "another-table", "", "", NULL, 1},
+      {"l2", NULL, "\"name\"", "", NULL, 1},
+      {"l3", NULL, "",
+       "\"delta.columnMapping.mode\":\"name\","
+       "\"delta.columnMapping.maxColumnId\":\"2\"",
+       "{\"protocol\":{\"minReaderVersion\":2,\"minWriterVersion\":5}}\n", 1},
+      {"l4", NULL, "", "\"delta.logRetentionDuration\":\"interval 9 days\"",
+       NULL, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    ks_delta_table *w = ks_delta_table_new(f->env.st, cases[i].dir);
+    assert_int_equal(load(f, w), 0);
+    assert_int_equal(commit(f, w, "a.parquet", "app", -1, 1), 0);
+    const char *id = ks_delta_table_snapshot(w)->metadata.id;
+    char *meta = meta_entry(cases[i].id ? cases[i].id : id, cases[i].parts,
+                            cases[i].conf);
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s",
+             cases[i].protocol ? cases[i].protocol : "", meta);
+    put_entry(f, cases[i].dir, 1, text);
+    free(meta);
+    int rc = commit(f, w, "b.parquet", "app", 1, 2);
+    if (cases[i].refused) {
+      assert_int_equal(rc, KS_EUNSUPPORTED);
+      assert_non_null(strstr(ks_delta_table_error(w), "replaced the table"));
+      assert_int_equal(log_entries(f, cases[i].dir), 2);
+      /* opened anew, the table as it is: files written for it commit */
+      ks_delta_table *again = ks_delta_table_new(f->env.st, cases[i].dir);
+      assert_int_equal(load(f, again), 0);
+      if (cases[i].parts[0] == 0)
+        assert_int_equal(commit(f, again, "c.parquet", "app", 1, 2), 0);
+      ks_delta_table_free(again);
+    } else {
+      assert_int_equal(rc, 0);
+      assert_int_equal(f->version, 2);
+    }
+    ks_delta_table_free(w);
+  }
+}
+
+/* A rewrite (optimize) read a file without a deletion vector; another
+ * writer then deletes rows from it (remove, and add of the same path with
+ * a vector). Removing the path would drop the vector with it while the
+ * rewrite holds the deleted rows again: the rewrite is refused. */
+static void test_rewrite_after_rows_deleted(void **state) {
+  fx *f = *state;
+  static const char protocol[] =
+      "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+      "\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":["
+      "\"deletionVectors\"]}}\n";
+  static const char add_a[] =
+      "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":10,"
+      "\"modificationTime\":1,\"dataChange\":true,\"stats\":"
+      "\"{\\\"numRecords\\\":10}\"}}\n";
+  static const char delete_a[] =
+      "{\"remove\":{\"path\":\"a.parquet\",\"deletionTimestamp\":2,"
+      "\"dataChange\":true}}\n"
+      "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":10,"
+      "\"modificationTime\":1,\"dataChange\":true,\"stats\":"
+      "\"{\\\"numRecords\\\":10}\",\"deletionVector\":{\"storageType\":"
+      "\"u\",\"pathOrInlineDv\":\"ab^-aqEH.-t@S}K{vb[*k^\",\"offset\":1,"
+      "\"sizeInBytes\":36,\"cardinality\":3}}}\n";
+  char *meta = meta_entry("dv-table", "", "");
+  char v0[4096];
+  snprintf(v0, sizeof v0, "%s%s%s", protocol, meta, add_a);
+  free(meta);
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/r", f->env.dir);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  snprintf(dir, sizeof dir, "%s/r/_delta_log", f->env.dir);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  put_entry(f, "r", 0, v0);
+  ks_delta_table *w = ks_delta_table_new(f->env.st, "r");
+  assert_int_equal(load(f, w), 0);
+  assert_int_equal(ks_delta_table_snapshot(w)->nfiles, 1);
+  put_entry(f, "r", 1, delete_a);
+
+  ks_delta_remove rm = {.path = "a.parquet",
+                        .deletion_timestamp = 3,
+                        .data_change = 0,
+                        .size = -1};
+  ks_delta_add merged = {.path = "merged.parquet",
+                         .size = 10,
+                         .modification_time = 3,
+                         .num_records = 10,
+                         .stats = "{\"numRecords\":10}",
+                         .no_data_change = 1};
+  ks_delta_commit_req req = {.adds = &merged,
+                             .nadds = 1,
+                             .removes = &rm,
+                             .nremoves = 1,
+                             .operation = "OPTIMIZE",
+                             .engine_info = "ksink/test"};
+  f->calls = 0;
+  assert_int_equal(ks_delta_commit(w, &req, on_commit, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->calls, 1);
+  assert_int_equal(f->status, KS_ECONFLICT);
+  assert_non_null(strstr(ks_delta_table_error(w), "another deletion vector"));
+  assert_int_equal(log_entries(f, "r"), 2);
+  ks_delta_table_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_then_sequential_commits,
@@ -611,6 +755,10 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bounded_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema_change, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_layout_changed_meanwhile, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rewrite_after_rows_deleted, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_constraint_added_meanwhile, setup,
                                       teardown),
   };
