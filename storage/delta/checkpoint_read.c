@@ -527,8 +527,10 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
   /* Limits from the row count: every row of a checkpoint holds an action
    * with a string of its own (a path, an appId, an id), so a file states
    * at most one row per byte; a flat leaf then holds one entry per row,
-   * and a repeated one (partition values, features) a few per row. The
-   * ~40 columns read at once stay within a small multiple of the file. */
+   * and a repeated one a few per row -- partition values one per partition
+   * column, so up to 64 of those (tables partitioned by more than 16 were
+   * refused once they had enough files). The ~40 columns read at once stay
+   * within a multiple of the file. */
   int64_t rows64 = ks_pq_file_rows(r.f);
   if (rows64 < 0 || (uint64_t)rows64 > len ||
       (max_entries && (uint64_t)rows64 > max_entries)) {
@@ -538,7 +540,7 @@ int ks_delta_checkpoint_apply(ks_delta_snapshot *s, const uint8_t *data,
                 len);
   }
   size_t nrows = (size_t)rows64;
-  size_t per_rows = nrows * 16 + 4096;
+  size_t per_rows = nrows * 64 + 4096;
   ks_pq_file_set_max_entries(
       r.f, max_entries && max_entries < per_rows ? max_entries : per_rows);
   const ks_pq_rnode *root = ks_pq_file_node(r.f, 0);

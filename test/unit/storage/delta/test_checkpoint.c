@@ -163,6 +163,42 @@ static void test_roundtrip(void **state) {
   ks_delta_snapshot_free(&s);
 }
 
+/* A table partitioned by 20 columns: each add row holds 20 map entries,
+ * more than the reader's per-row allowance was (16), and it refused the
+ * checkpoint once the table had enough files. */
+static void test_many_partition_columns(void **state) {
+  (void)state;
+  enum { NPARTS = 20, NFILES = 1500 };
+  ks_buf t;
+  ks_buf_init(&t, 0);
+  ks_buf_appendf(&t, "{\"protocol\":{\"minReaderVersion\":1,"
+                     "\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"p\","
+                     "\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                     "\"schemaString\":\"{}\",\"partitionColumns\":[");
+  for (int k = 0; k < NPARTS; k++)
+    ks_buf_appendf(&t, "%s\"p%d\"", k ? "," : "", k);
+  ks_buf_appendf(&t, "],\"configuration\":{},\"createdTime\":1}}\n");
+  for (int i = 0; i < NFILES; i++) {
+    ks_buf_appendf(
+        &t, "{\"add\":{\"path\":\"f%d.parquet\",\"partitionValues\":{", i);
+    for (int k = 0; k < NPARTS; k++)
+      ks_buf_appendf(&t, "%s\"p%d\":\"%d\"", k ? "," : "", k, (i + k) % 7);
+    ks_buf_appendf(&t, "},\"size\":1,\"modificationTime\":1,"
+                       "\"dataChange\":true}}\n");
+  }
+  ks_buf_append_byte(&t, 0);
+  ks_delta_snapshot s, r;
+  ks_delta_snapshot_init(&s);
+  apply_text(&s, 0, (const char *)t.data);
+  ks_buf_free(&t);
+  ks_delta_checkpoint_stats st;
+  roundtrip(&s, 1000, &r, &st);
+  assert_int_equal(r.nfiles, NFILES);
+  snap_equal(&s, &r);
+  ks_delta_snapshot_free(&r);
+  ks_delta_snapshot_free(&s);
+}
+
 static void test_txn_expiry(void **state) {
   (void)state;
   ks_delta_snapshot s, r;
@@ -491,6 +527,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_txn_expiry),
+      cmocka_unit_test(test_many_partition_columns),
       cmocka_unit_test(test_interval_syntax),
       cmocka_unit_test(test_damaged_checkpoint_fails_cleanly),
       cmocka_unit_test_setup_teardown(test_table_25_commits, setup, teardown),
