@@ -8,12 +8,19 @@
  * Values are compared as they are rendered: integers as integers, other
  * numbers exactly as decimal text (a DECIMAL's "12.34"; doubles with an
  * exponent fall back to double comparison), strings bytewise -- UTF-8
- * order is code point order, and the ISO-8601 dates and timestamps of
- * stats sort as text. The chosen value is copied as its input text, so a
+ * order is code point order, and ISO-8601 dates sort as text. Timestamps
+ * do not always: Spark renders them in its session's time zone
+ * (2024-01-01T10:00:00.000+05:00 is before 2024-01-01T06:00:00.000Z), and
+ * a fraction or none changes the order too. Two strings that both read as
+ * timestamps are compared by text only where the text's order is their
+ * instants' order; elsewhere the column's bound is left out (the schema
+ * is not at hand to say whether the column is a string, whose bound is
+ * the bytewise one). The chosen value is copied as its input text, so a
  * merge never rounds.
  */
 #include "storage/delta/delta_int.h"
 
+#include "base/civil.h"
 #include "base/jsontree.h"
 #include "base/ks.h"
 
@@ -66,6 +73,72 @@ static int cmp_magnitude(const char *ai, size_t an, const char *af, size_t afn,
   return afn == bfn ? 0 : afn < bfn ? -1 : 1;
 }
 
+static int digits(const char *s, int n, int64_t *v) {
+  *v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+    *v = *v * 10 + (s[i] - '0');
+  }
+  return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]": 1 with the instant
+ * in microseconds (digits past them dropped; without a zone, the wall
+ * clock's) and *zoned, or 0 for any other text. */
+static int timestamp_text(const char *s, int64_t *us, int *zoned) {
+  int64_t y, mo, d, h, mi, sec, f = 0;
+  if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+      s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' ||
+      !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
+      s[16] != ':' || !digits(s + 17, 2, &sec) || mo < 1 || mo > 12 || d < 1 ||
+      d > 31 || h > 23 || mi > 59 || sec > 59)
+    return 0;
+  const char *p = s + 19;
+  if (*p == '.') {
+    int n = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, n++)
+      if (n < 6)
+        f = f * 10 + (*p - '0');
+    if (n == 0)
+      return 0;
+    for (; n < 6; n++)
+      f *= 10;
+  }
+  int64_t off = 0;
+  *zoned = *p != '\0';
+  if (*p == 'Z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    int64_t oh, om;
+    if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) ||
+        oh > 18 || om > 59)
+      return 0;
+    off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+    p += 6;
+  }
+  if (*p != '\0')
+    return 0;
+  int64_t days = ks_days_from_civil(y, (unsigned)mo, (unsigned)d);
+  *us = ((days * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000 + f;
+  return 1;
+}
+
+/* Bytewise order of two strings, or 2 when both are timestamps whose
+ * instants are in another order (or not comparable: one with a zone, one
+ * without). */
+static int cmp_strings(const char *a, const char *b) {
+  int c = strcmp(a, b);
+  c = c < 0 ? -1 : c > 0;
+  int64_t x, y;
+  int xz, yz;
+  if (!timestamp_text(a, &x, &xz) || !timestamp_text(b, &y, &yz))
+    return c;
+  if (xz != yz || (x < y ? -1 : x > y) != c)
+    return 2;
+  return c;
+}
+
 /* -1, 0, 1; 2 when not comparable (different kinds). */
 static int cmp_values(yajl_val a, yajl_val b) {
   if (YAJL_IS_NUMBER(a) && YAJL_IS_NUMBER(b)) {
@@ -94,10 +167,8 @@ static int cmp_values(yajl_val a, yajl_val b) {
       return 2;
     return x < y ? -1 : x > y;
   }
-  if (YAJL_IS_STRING(a) && YAJL_IS_STRING(b)) {
-    int c = strcmp(a->u.string, b->u.string);
-    return c < 0 ? -1 : c > 0;
-  }
+  if (YAJL_IS_STRING(a) && YAJL_IS_STRING(b))
+    return cmp_strings(a->u.string, b->u.string);
   if ((YAJL_IS_TRUE(a) || YAJL_IS_FALSE(a)) &&
       (YAJL_IS_TRUE(b) || YAJL_IS_FALSE(b)))
     return YAJL_IS_TRUE(a) - YAJL_IS_TRUE(b);
