@@ -339,20 +339,39 @@ static yajl_val field_named(yajl_val fields, const char *name) {
 
 static int write_new_field(ks_buf *out, yajl_val f, int64_t *next_id);
 
-/* A new struct type, each of its fields new (with ids when asked). */
+/* A new type, each field in it new (with ids when asked): a struct's
+ * fields, and those of structs inside arrays and maps (elementType,
+ * keyType, valueType), at any depth. */
 static void write_new_type(ks_buf *out, yajl_val type, int64_t *next_id) {
-  yajl_val fields = ks__delta_json_field(struct_of(type), "fields");
-  if (next_id == NULL || !YAJL_IS_ARRAY(fields)) {
+  if (next_id == NULL || !YAJL_IS_OBJECT(type)) {
     ks__delta_json_write(out, type);
     return;
   }
-  ks_buf_append_str(out, "{\"type\":\"struct\",\"fields\":[");
-  for (size_t i = 0; i < fields->u.array.len; i++) {
-    if (i)
+  int is_struct = struct_of(type) != NULL;
+  ks_buf_append_byte(out, '{');
+  for (size_t m = 0; m < type->u.object.len; m++) {
+    const char *k = type->u.object.keys[m];
+    yajl_val v = type->u.object.values[m];
+    if (m)
       ks_buf_append_byte(out, ',');
-    write_new_field(out, fields->u.array.values[i], next_id);
+    ks_buf_append_json_str(out, k, strlen(k));
+    ks_buf_append_byte(out, ':');
+    if (is_struct && strcmp(k, "fields") == 0 && YAJL_IS_ARRAY(v)) {
+      ks_buf_append_byte(out, '[');
+      for (size_t i = 0; i < v->u.array.len; i++) {
+        if (i)
+          ks_buf_append_byte(out, ',');
+        write_new_field(out, v->u.array.values[i], next_id);
+      }
+      ks_buf_append_byte(out, ']');
+    } else if (strcmp(k, "elementType") == 0 || strcmp(k, "keyType") == 0 ||
+               strcmp(k, "valueType") == 0) {
+      write_new_type(out, v, next_id);
+    } else {
+      ks__delta_json_write(out, v);
+    }
   }
-  ks_buf_append_str(out, "]}");
+  ks_buf_append_byte(out, '}');
 }
 
 /* A field the table lacks; with next_id (column mapping) it gets the next

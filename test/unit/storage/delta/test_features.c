@@ -315,6 +315,31 @@ static void test_schema_merge(void **state) {
   assert_non_null(strstr((char *)b.data, "{\"name\":\"_kafka_offset\",\"type\":"
                                          "\"long\",\"nullable\":true,\"metadata\":"
                                          "{\"delta.columnMapping.id\":11,"));
+  /* structs inside a new array and a new map get ids too: every column,
+   * nested or leaf, has one (PROTOCOL.md, column mapping) */
+  const char *nested =
+      "{\"type\":\"struct\",\"fields\":[{\"name\":\"arr\",\"type\":{\"type\":"
+      "\"array\",\"elementType\":{\"type\":\"struct\",\"fields\":[{\"name\":"
+      "\"p\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]},"
+      "\"containsNull\":true},\"nullable\":true,\"metadata\":{}},{\"name\":"
+      "\"m\",\"type\":{\"type\":\"map\",\"keyType\":\"string\",\"valueType\":"
+      "{\"type\":\"array\",\"elementType\":{\"type\":\"struct\",\"fields\":[{"
+      "\"name\":\"q\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]"
+      "},\"containsNull\":true},\"valueContainsNull\":true},\"nullable\":"
+      "true,\"metadata\":{}}]}";
+  next_id = 8;
+  ks_buf_reset(&b);
+  assert_int_equal(ks_delta_schema_merge(mapped, nested, &next_id, &b), 0);
+  ks_buf_cstr(&b);
+  /* arr 8, its p 9, m 10, its q 11 */
+  assert_int_equal(next_id, 12);
+  assert_int_equal(ks_delta_schema_max_column_id((char *)b.data), 11);
+  assert_null(strstr((char *)b.data, "\"metadata\":{}"));
+  assert_non_null(strstr((char *)b.data,
+                         "\"containsNull\":true},\"valueContainsNull\":true}"));
+  assert_non_null(strstr((char *)b.data, "{\"name\":\"q\",\"type\":\"string\","
+                                         "\"nullable\":true,\"metadata\":{"
+                                         "\"delta.columnMapping.id\":11,"));
   ks_buf_free(&b);
 }
 
