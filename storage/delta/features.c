@@ -465,6 +465,22 @@ void ks__delta_conf_set(ks_delta_metadata *m, const char *k, const char *v) {
   m->conf_values[m->nconf++] = ks_strdup(v);
 }
 
+/* Row tracking may be on only once the materialized row id and row commit
+ * version columns have names in the configuration (PROTOCOL.md, Row
+ * Tracking); Delta Spark's form of the names, unique per table. ksink
+ * writes no such column (it only appends; optimize refuses these tables),
+ * but engines that rewrite rows need the names. */
+static void name_row_tracking_columns(ks_delta_metadata *m) {
+  char uuid[37], name[64];
+  ks_delta_uuid(uuid);
+  snprintf(name, sizeof name, "_row-id-col-%s", uuid);
+  ks__delta_conf_set(m, "delta.rowTracking.materializedRowIdColumnName", name);
+  ks_delta_uuid(uuid);
+  snprintf(name, sizeof name, "_row-commit-version-col-%s", uuid);
+  ks__delta_conf_set(
+      m, "delta.rowTracking.materializedRowCommitVersionColumnName", name);
+}
+
 void ks_delta_create_protocol(ks_delta_snapshot *s, const char *const *features,
                               size_t n, const char *const *keys,
                               const char *const *values, size_t nconf) {
@@ -484,6 +500,8 @@ void ks_delta_create_protocol(ks_delta_snapshot *s, const char *const *features,
     for (size_t k = 0; k < KS_ARRAY_SIZE(turns_on); k++)
       if (strcmp(features[i], turns_on[k].feature) == 0)
         ks__delta_conf_set(&s->metadata, turns_on[k].key, turns_on[k].value);
+    if (strcmp(features[i], "rowTracking") == 0)
+      name_row_tracking_columns(&s->metadata);
   }
   if (s->min_writer == 7 && s->min_reader == 3 && s->reader_features == NULL)
     s->reader_features = ks_calloc(1, sizeof(char *));

@@ -259,6 +259,17 @@ static void test_create_protocol(void **state) {
                       "\"v2Checkpoint\"]}}\n");
   assert_string_equal(ks_delta_snapshot_conf(&s, "delta.enableRowTracking"),
                       "true");
+  /* row tracking is on only with its materialized columns named */
+  const char *rid = ks_delta_snapshot_conf(
+      &s, "delta.rowTracking.materializedRowIdColumnName");
+  const char *rcv = ks_delta_snapshot_conf(
+      &s, "delta.rowTracking.materializedRowCommitVersionColumnName");
+  assert_non_null(rid);
+  assert_non_null(rcv);
+  assert_int_equal(strncmp(rid, "_row-id-col-", 12), 0);
+  assert_int_equal(strlen(rid), 12 + 36);
+  assert_int_equal(strncmp(rcv, "_row-commit-version-col-", 24), 0);
+  assert_string_not_equal(rid + 12, rcv + 24);
   assert_string_equal(ks_delta_snapshot_conf(&s, "delta.checkpointPolicy"),
                       "v2");
   assert_string_equal(ks_delta_snapshot_conf(&s, "delta.checkpointInterval"),
