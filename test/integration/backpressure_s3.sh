@@ -106,7 +106,13 @@ for _ in $(seq 600); do
   sleep 0.2
 done
 [ "${consumed:-0}" -ge "$TOTAL" ] || fail "ksink consumed only $consumed of $TOTAL records"
-metrics=$(curl -s "http://127.0.0.1:$port/metrics")
+# the last fetch can pass the high-water mark once more: the snapshot is
+# taken once that pause has ended
+for _ in $(seq 300); do
+  metrics=$(curl -s "http://127.0.0.1:$port/metrics")
+  grep -qE "^ksink_partitions_paused 0$" <<<"$metrics" && break
+  sleep 0.2
+done
 peak_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status")
 log "all $TOTAL records consumed; SIGTERM"
 stop_member ksink "$PID"

@@ -25,6 +25,7 @@ ksink_with expiry AWS_WEB_IDENTITY_TOKEN_FILE="$WORK/web-token" \
   AWS_ROLE_ARN=arn:aws:iam::123456789012:role/ksink AWS_ENDPOINT_URL_STS="$AUTH_EP" \
   AWS_REGION=us-west-2
 t0=$SECONDS
+PORT=$(KSINK_HTTP_SEEN=0 http_port "$WORK/expiry/ksink.err" 60)
 sum403() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^ksink_s3_requests_total\{.*code="403"\}/ { s += $2 } END { print s + 0 }'; }
 
 sleep $((DURATION / 2))

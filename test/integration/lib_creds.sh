@@ -32,12 +32,12 @@ start_creds_fixture() {
 fixture_stats() { curl -sf "$AUTH_EP/__stats"; }
 
 # write_conf NAME [extra s3 yaml lines]: $WORK/NAME/ksink.yaml for topic NAME
+# (ksink listens on a port of its own choosing: http_port reads it from the
+# log; a port picked before ksink binds it can be taken meanwhile)
 write_conf() {
   local name=$1
   shift
   mkdir -p "$WORK/$name"
-  # a port the kernel just handed out (random ones met RGW's or the fixture's)
-  PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   {
     cat <<YAML
 app_id: it
@@ -61,7 +61,7 @@ tables:
     schema: $KS_SOURCE_DIR/conf/schemas/user-events.json
     flush: { records: 2000, interval: 1s }
     errors: { tolerance: all }
-http: { listen: "127.0.0.1:$PORT" }
+http: { listen: "127.0.0.1:0" }
 YAML
   } >"$WORK/$name/ksink.yaml"
 }
@@ -105,6 +105,7 @@ finish() {
     kill -0 "$KSINK_PID" 2>/dev/null || fail "$name: ksink exited: $(tail -5 "$WORK/$name/ksink.err")"
     sleep 0.3
   done
+  PORT=$(KSINK_HTTP_SEEN=0 http_port "$WORK/$name/ksink.err")
   curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/$name/metrics" || true
   curl -sf "http://127.0.0.1:$PORT/status" >"$WORK/$name/status.json" || true
   kill -TERM "$KSINK_PID"

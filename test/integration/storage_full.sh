@@ -53,8 +53,15 @@ log "storage full at $(table_rows "$LAKE/events") committed rows of $VALID; ksin
 # A small log entry may still fit after the data parts stop fitting, so a
 # commit can land while the disk is full; what must hold is that ksink
 # stays up, keeps retrying, and cannot catch up until space returns.
+# Retries back off (full jitter, up to 30 s apart): the next one may take
+# a while, but it comes.
 retries=$(grep -c "retrying in" "$WORK/ksink.err")
 sleep 3
+for _ in $(seq 400); do
+  [ "$(grep -c "retrying in" "$WORK/ksink.err")" -gt "$retries" ] && break
+  kill -0 "$KSINK_PID" 2>/dev/null || break
+  sleep 0.1
+done
 kill -0 "$KSINK_PID" 2>/dev/null || fail "ksink gave up while storage was full: $(tail -5 "$WORK/ksink.err")"
 [ "$(grep -c "retrying in" "$WORK/ksink.err")" -gt "$retries" ] || fail "ksink stopped retrying while storage was full"
 [ "$(table_rows "$LAKE/events")" -lt "$VALID" ] || fail "every row landed on a full disk: the test did not fill it"
