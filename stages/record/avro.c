@@ -50,19 +50,33 @@ static int bad(ks_avro_decoder *a, const char *what) {
   return ks__decoder_fail(a->d, KS_REASON_BAD_WIRE_FORMAT, a->msg);
 }
 
-static int read_long(ks_avro_decoder *a, int64_t *out) {
+/* A zig-zag varint of at most max bytes: 10 for a long, 5 for an int
+ * (Java's decoder refuses a longer int, "Invalid int encoding", even when
+ * its value would fit). */
+static int read_varint(ks_avro_decoder *a, int64_t *out, int max) {
   uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
+  *out = 0;
+  for (int i = 0; i < max; i++) {
     if (a->p >= a->end)
       return bad(a, "ends inside a number");
     uint8_t b = *a->p++;
-    v |= (uint64_t)(b & 0x7f) << shift;
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
     if (!(b & 0x80)) {
       *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
       return 0;
     }
   }
-  return bad(a, "a number longer than 10 bytes");
+  return bad(a, max == 5 ? "an int longer than 5 bytes"
+                         : "a number longer than 10 bytes");
+}
+
+static int read_long(ks_avro_decoder *a, int64_t *out) {
+  return read_varint(a, out, 10);
+}
+
+/* An int: values of type int, enum symbols' and union branches' indexes. */
+static int read_int(ks_avro_decoder *a, int64_t *out) {
+  return read_varint(a, out, 5);
 }
 
 static int read_len(ks_avro_decoder *a, size_t *out) {
@@ -254,7 +268,7 @@ static int record(ks_avro_decoder *a, const ks_avro_node *w) {
       /* ["null", X] holding null: the field is left out, which the
        * table's nullable column reads as null at a fraction of the cost */
       int64_t b;
-      if ((r = read_long(a, &b)) != 0)
+      if ((r = read_int(a, &b)) != 0)
         return r;
       if (b != 0 && b != 1)
         return bad(a, "a union branch the schema does not have");
@@ -273,7 +287,7 @@ static int record(ks_avro_decoder *a, const ks_avro_node *w) {
 static int branch(ks_avro_decoder *a, const ks_avro_node *w) {
   int64_t i;
   int r;
-  if ((r = read_long(a, &i)) != 0)
+  if ((r = read_int(a, &i)) != 0)
     return r;
   if (i < 0 || (uint64_t)i >= w->n)
     return bad(a, "a union branch the schema does not have");
@@ -319,7 +333,7 @@ static int value(ks_avro_decoder *a, const ks_avro_node *w) {
     break;
   case KS_AV_INT:
   case KS_AV_LONG:
-    if ((r = read_long(a, &v)) != 0)
+    if ((r = w->kind == KS_AV_INT ? read_int(a, &v) : read_long(a, &v)) != 0)
       break;
     if (w->kind == KS_AV_INT && (v < INT32_MIN || v > INT32_MAX))
       r = bad(a, "an int past 32 bits");
@@ -377,7 +391,7 @@ static int value(ks_avro_decoder *a, const ks_avro_node *w) {
     r = bytes_value(a, w, a->p - w->size, w->size);
     break;
   case KS_AV_ENUM:
-    if ((r = read_long(a, &v)) != 0)
+    if ((r = read_int(a, &v)) != 0)
       break;
     if (v < 0 || (uint64_t)v >= w->n)
       r = bad(a, "an enum index the schema does not have");

@@ -349,6 +349,77 @@ static void bad_bytes_reject_and_roll_back(void **state) {
     assert_int_equal(ks_column_rows(&f->rg_avro.cols[i]), rows);
 }
 
+/* An int (and an enum or union index, which Avro encodes as int) takes at
+ * most 5 varint bytes; Java's decoder refuses a longer one ("Invalid int
+ * encoding"), so a record that pads one to 6 bytes is malformed even when
+ * the value fits 32 bits. A long may take 10. */
+static void int_longer_than_5_bytes(void **state) {
+  fixture *f = *state;
+  const ks_avro_node *w = ks_avro_schema_root(f->v2);
+  static const uint8_t p1[] = {0x30, 0x39};
+  static const uint8_t pad5[] = {0x82, 0x80, 0x80, 0x80, 0x00}; /* 1 */
+  static const uint8_t pad6[] = {0x82, 0x80, 0x80, 0x80, 0x80, 0x00};
+  ks_reject rej;
+  /* where the 5- or 6-byte encoding of 1 goes: qty, day, status, zip's
+   * union index */
+  for (int field = 0; field < 4; field++)
+    for (int six = 0; six < 2; six++) {
+      enc e = {0};
+      put_long(&e, 7);
+      const uint8_t *pad = six ? pad6 : pad5;
+      size_t np = six ? sizeof pad6 : sizeof pad5;
+      if (field == 0)
+        memcpy(e.b + e.n, pad, np), e.n += np;
+      else
+        put_long(&e, 1);
+      put_bytes(&e, p1, 2);
+      put_long(&e, 0);
+      if (field == 1)
+        memcpy(e.b + e.n, pad, np), e.n += np;
+      else
+        put_long(&e, 1);
+      if (field == 2)
+        memcpy(e.b + e.n, pad, np), e.n += np;
+      else
+        put_long(&e, 1);
+      put_long(&e, 0), put_long(&e, 0);
+      put_str(&e, "Oslo");
+      if (field == 3)
+        memcpy(e.b + e.n, pad, np), e.n += np;
+      else
+        put_long(&e, 1);
+      put_long(&e, 5); /* zip */
+      put_long(&e, 0); /* alt null */
+      e.b[e.n++] = 1;
+      put_double(&e, 2.5);
+      put_long(&e, 0);
+      int r = ks_avro_decoder_feed(f->a, w, e.b, e.n, &rej);
+      if (!six) {
+        assert_int_equal(r, 0);
+        ks_rowgroup_commit_row(&f->rg_avro);
+        continue;
+      }
+      assert_int_not_equal(r, 0);
+      assert_int_equal(rej.reason, KS_REASON_BAD_WIRE_FORMAT);
+      assert_non_null(strstr(rej.message, "an int longer than 5 bytes"));
+    }
+  assert_int_equal(f->rg_avro.nrows, 4);
+  for (size_t i = 0; i < f->rg_avro.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg_avro.cols[i]), 4);
+  /* a long padded to 6 bytes is fine */
+  enc g = {0};
+  memcpy(g.b, pad6, sizeof pad6), g.n = sizeof pad6;
+  put_long(&g, 1);
+  put_bytes(&g, p1, 2);
+  put_long(&g, 0), put_long(&g, 1), put_long(&g, 1);
+  put_long(&g, 0), put_long(&g, 0);
+  put_str(&g, "Oslo"), put_long(&g, 0), put_long(&g, 0);
+  g.b[g.n++] = 1;
+  put_double(&g, 2.5);
+  put_long(&g, 0);
+  assert_int_equal(ks_avro_decoder_feed(f->a, w, g.b, g.n, &rej), 0);
+}
+
 static void bad_schemas_fail_with_a_reason(void **state) {
   KS_UNUSED(state);
   static const char *bad[] = {
@@ -485,6 +556,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(records_land_as_json_does, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(bad_bytes_reject_and_roll_back, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(int_longer_than_5_bytes, setup,
                                       teardown),
       cmocka_unit_test(bad_schemas_fail_with_a_reason),
       cmocka_unit_test(wire_format),
