@@ -9,6 +9,7 @@
  */
 #include "stages/record/avro.h"
 #include "base/civil.h"
+#include "stages/record/decode_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -412,6 +413,14 @@ static int value(ks_avro_decoder *a, const ks_avro_node *w) {
 int ks_avro_decoder_feed(ks_avro_decoder *a, const ks_avro_node *w,
                          const uint8_t *p, size_t n, ks_reject *r) {
   ks__decoder_begin(a->d);
+  /* the table's max_record_bytes, measured as the JSON path measures it:
+   * the value as handed to the decoder, after the wire prefix */
+  if (a->d->max_record && n > a->d->max_record) {
+    ks_js_fail(&a->d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
+               "record of %zu bytes is larger than the limit of %zu", n,
+               a->d->max_record);
+    return ks__decoder_end(a->d, 1, r);
+  }
   a->p = a->start = p;
   a->end = p + n;
   a->depth = 0;

@@ -34,8 +34,9 @@ void ks_avro_decoder_skip_null_fields(ks_avro_decoder *a, int on);
 
 /* Decodes one record of writer schema w (the payload after the wire
  * prefix) into d's columns: 0, or as ks_decoder_feed (columns as before,
- * r filled; bytes that do not follow the schema are malformed_json's
- * Avro kin: reason bad_wire_format with the byte offset). */
+ * r filled; a payload over d's max record is too_large, as a JSON value
+ * is; bytes that do not follow the schema are malformed_json's Avro kin:
+ * reason bad_wire_format with the byte offset). */
 int ks_avro_decoder_feed(ks_avro_decoder *a, const ks_avro_node *w,
                          const uint8_t *p, size_t n, ks_reject *r);
 

@@ -420,6 +420,39 @@ static void int_longer_than_5_bytes(void **state) {
   assert_int_equal(ks_avro_decoder_feed(f->a, w, g.b, g.n, &rej), 0);
 }
 
+/* tables[].max_record_bytes holds for Avro values as for JSON ones: a
+ * value (the bytes after the wire prefix) larger than the limit is
+ * rejected as too_large before it is decoded, with the JSON path's
+ * message; one of exactly the limit lands. */
+static void max_record_bytes(void **state) {
+  fixture *f = *state;
+  const ks_avro_node *w = ks_avro_schema_root(f->v2);
+  static const uint8_t p1[] = {0x30, 0x39};
+  enc e = {0};
+  head(&e, 7, 1, p1, 2, 0, 0, 1);
+  put_long(&e, 0), put_long(&e, 0);
+  put_str(&e, "Oslo"), put_long(&e, 0), put_long(&e, 0);
+  e.b[e.n++] = 1;
+  put_double(&e, 2.5);
+  put_long(&e, 0);
+  ks_decoder_set_max_record(f->da, e.n - 1);
+  ks_decoder_set_max_record(f->dj, e.n - 1);
+  ks_reject rej, jrej;
+  assert_int_equal(ks_avro_decoder_feed(f->a, w, e.b, e.n, &rej), KS_ETOOBIG);
+  assert_int_equal(rej.reason, KS_REASON_TOO_LARGE);
+  /* a JSON value of the same size gets the same verdict */
+  char json[sizeof e.b];
+  memset(json, ' ', e.n);
+  json[0] = '{', json[e.n - 1] = '}';
+  assert_int_equal(
+      ks_decoder_feed(f->dj, (const uint8_t *)json, e.n, &jrej), KS_ETOOBIG);
+  assert_string_equal(rej.message, jrej.message);
+  for (size_t i = 0; i < f->rg_avro.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg_avro.cols[i]), 0);
+  ks_decoder_set_max_record(f->da, e.n);
+  assert_int_equal(ks_avro_decoder_feed(f->a, w, e.b, e.n, &rej), 0);
+}
+
 static void bad_schemas_fail_with_a_reason(void **state) {
   KS_UNUSED(state);
   static const char *bad[] = {
@@ -559,6 +592,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(int_longer_than_5_bytes, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(max_record_bytes, setup, teardown),
       cmocka_unit_test(bad_schemas_fail_with_a_reason),
       cmocka_unit_test(wire_format),
       cmocka_unit_test(wide_integer_decimals),
