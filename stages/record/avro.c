@@ -1,9 +1,10 @@
 /*
  * Avro binary (avro.h). Each value is read and turned into the event the
  * JSON path would produce: numbers as their decimal text (the columns
- * parse integers exactly), timestamps and dates as RFC 3339 text (what
- * the date-time and date columns take), bytes as base64, a multi-branch
- * union as {"<branch>": value}. Every read checks the bytes left; a
+ * parse integers exactly; a float also hands over the double it widens
+ * to), timestamps and dates as RFC 3339 text (what the date-time and date
+ * columns take), bytes as base64, a multi-branch union as
+ * {"<branch>": value}. Every read checks the bytes left; a
  * budget of values per record stops blocks of zero-sized items (arrays
  * of nulls) from spinning on a few bytes of hostile input.
  */
@@ -11,8 +12,10 @@
 #include "base/civil.h"
 #include "stages/record/decode_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_NEST 64
@@ -104,12 +107,50 @@ static int emit_int(ks_avro_decoder *a, int64_t v) {
   return ks__decoder_number(a->d, p, (size_t)(e - p));
 }
 
-static int emit_double(ks_avro_decoder *a, double v, int single) {
+static int emit_double(ks_avro_decoder *a, double v) {
   if (!isfinite(v))
     return bad(a, "NaN or infinity has no column value");
   char t[40];
-  int n = snprintf(t, sizeof t, single ? "%.9g" : "%.17g", v);
+  int n = snprintf(t, sizeof t, "%.17g", v);
   return ks__decoder_number(a->d, t, (size_t)n);
+}
+
+/* The shortest text that reads back as f (Java's Float.toString is as
+ * short). Six digits (FLT_DIG) give it for every normal float that has
+ * one that short; a subnormal may need fewer. */
+static int float_text(char *t, size_t cap, float f) {
+  int n = 0;
+  for (int prec = fabsf(f) < FLT_MIN ? 1 : 6; prec <= 9; prec++) {
+    n = snprintf(t, cap, "%.*g", prec, (double)f);
+    if (strtof(t, NULL) == f)
+      break;
+  }
+  return n;
+}
+
+/* A float is the double it widens to, exactly (what Spark and Avro's
+ * readers see: 0.1f is 0.10000000149011612); a JSON text column keeps
+ * the float's own short text. The number event carries both: the text
+ * and the double the columns take. Transforms pass numbers on as text,
+ * which holds one value: there the widened double's text, so number
+ * columns still get it exactly and JSON text columns a longer text of
+ * the same value. */
+static int emit_float(ks_avro_decoder *a, float f) {
+  if (!isfinite(f))
+    return bad(a, "NaN or infinity has no column value");
+  ks_decoder *d = a->d;
+  char t[40];
+  if (d->xf) {
+    int n = snprintf(t, sizeof t, "%.17g", (double)f);
+    return ks__decoder_number(d, t, (size_t)n);
+  }
+  ks_js_num num;
+  ks_js_num_parse(&num, t, (size_t)float_text(t, sizeof t, f));
+  num.have_d = 1;
+  num.d = (double)f;
+  /* decode.c's sink_number, with the double given */
+  return ks_js_number(&d->v, &num) || ks__sh_number(&d->sh, &num) ? KS_EINVALID
+                                                                  : 0;
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from microseconds since the epoch. */
@@ -367,11 +408,11 @@ static int value(ks_avro_decoder *a, const ks_avro_node *w) {
       uint32_t b32 = (uint32_t)bits;
       float f;
       memcpy(&f, &b32, 4);
-      r = emit_double(a, f, 1);
+      r = emit_float(a, f);
     } else {
       double d;
       memcpy(&d, &bits, 8);
-      r = emit_double(a, d, 0);
+      r = emit_double(a, d);
     }
     break;
   }

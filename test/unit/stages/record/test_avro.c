@@ -453,6 +453,85 @@ static void max_record_bytes(void **state) {
   assert_int_equal(ks_avro_decoder_feed(f->a, w, e.b, e.n, &rej), 0);
 }
 
+/* An Avro float lands in a double column as the float widened exactly
+ * ((double)f, what Spark and Avro's readers see: 0.1f is
+ * 0.10000000149011612), not as a decimal text of it read back as a
+ * double; where the value is kept as JSON text (the recursive field
+ * here) it is the float's shortest text that reads back as the float.
+ * With transforms (numbers then pass as text) the double column still
+ * gets the widened value. */
+static void float_widens_exactly(void **state) {
+  KS_UNUSED(state);
+  static const char sch[] =
+      "{\"type\":\"record\",\"name\":\"N\",\"fields\":["
+      "{\"name\":\"f\",\"type\":\"float\"},"
+      "{\"name\":\"next\",\"type\":[\"null\",\"N\"]}]}";
+  static const float fs[] = {0.1f, -1.5f, 3.0f, 16777216.0f, 3.4028235e38f,
+                             1.17549435e-38f, 1e-45f, 2.71828183f};
+  static const char *texts[] = {"0.1",           "-1.5",          "3",
+                                "16777216",      "3.4028235e+38",
+                                "1.1754944e-38", "1e-45",         "2.7182817"};
+  ks_avro_schema *av = parse(sch);
+  ks_buf js;
+  ks_buf_init(&js, 0);
+  char err[512] = "";
+  assert_int_equal(ks_avro_schema_to_json_schema(av, &js, err, sizeof err), 0);
+  ks_schema *s = NULL;
+  assert_int_equal(ks_schema_load_string((char *)js.data, js.len, "n.avsc", &s,
+                                         err, sizeof err),
+                   0);
+  ks_buf_free(&js);
+  for (int xf = 0; xf < 2; xf++) {
+    ks_rowgroup rg;
+    ks_rowgroup_init_schema(&rg, ks_schema_tree(s));
+    ks_decoder *d = ks_decoder_new(s, &rg, 0);
+    char *none[] = {"none"};
+    ks_conf_transform x = {.kind = KS_XF_REPLACE_FIELD, .exclude = none,
+                           .nexclude = 1};
+    if (xf)
+      ks_decoder_set_transforms(d, &x, 1);
+    ks_avro_decoder *a = ks_avro_decoder_new(d);
+    size_t nf = sizeof fs / sizeof *fs;
+    for (size_t i = 0; i < nf; i++) {
+      enc e = {0};
+      memcpy(e.b, &fs[i], 4), e.n = 4; /* little-endian host */
+      put_long(&e, 1);
+      memcpy(e.b + e.n, &fs[i], 4), e.n += 4;
+      put_long(&e, 0);
+      ks_reject rej;
+      int r = ks_avro_decoder_feed(a, ks_avro_schema_root(av), e.b, e.n, &rej);
+      if (r)
+        print_error("%s\n", rej.message);
+      assert_int_equal(r, 0);
+      ks_rowgroup_commit_row(&rg);
+    }
+    const ks_column *cf = &rg.cols[0], *cn = &rg.cols[1];
+    assert_string_equal(ks_schema_columns(s)[0].name, "f");
+    assert_int_equal(cf->values.len, nf * 8);
+    size_t at = 0;
+    for (size_t i = 0; i < nf; i++) {
+      double got, want = (double)fs[i];
+      memcpy(&got, cf->values.data + 8 * i, 8);
+      assert_memory_equal(&got, &want, 8);
+      /* next: {"f":<text>,"next":null} */
+      char t[80];
+      int n = snprintf(t, sizeof t, "{\"f\":%s,\"next\":null}", texts[i]);
+      uint32_t len;
+      memcpy(&len, cn->lens.data + 4 * i, 4);
+      if (!xf) {
+        assert_int_equal(len, (uint32_t)n);
+        assert_memory_equal(cn->values.data + at, t, (size_t)n);
+      }
+      at += len;
+    }
+    ks_avro_decoder_free(a);
+    ks_decoder_free(d);
+    ks_rowgroup_free(&rg);
+  }
+  ks_schema_free(s);
+  ks_avro_schema_free(av);
+}
+
 static void bad_schemas_fail_with_a_reason(void **state) {
   KS_UNUSED(state);
   static const char *bad[] = {
@@ -593,6 +672,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(int_longer_than_5_bytes, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(max_record_bytes, setup, teardown),
+      cmocka_unit_test(float_widens_exactly),
       cmocka_unit_test(bad_schemas_fail_with_a_reason),
       cmocka_unit_test(wire_format),
       cmocka_unit_test(wide_integer_decimals),
