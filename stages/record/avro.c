@@ -107,9 +107,24 @@ static int emit_int(ks_avro_decoder *a, int64_t v) {
   return ks__decoder_number(a->d, p, (size_t)(e - p));
 }
 
+/* NaN and the infinities are valid Avro but no JSON number, and a
+ * double column refuses an infinity from JSON (1e999) as out of range:
+ * refused the same way, as a value the columns cannot hold. */
+static int non_finite(ks_avro_decoder *a, double v, const char *type) {
+  char m[200];
+  snprintf(m, sizeof m,
+           "%s (an Avro %s) is out of range for a number: the columns take "
+           "JSON's numbers, which have no NaN or infinity",
+           isnan(v) ? "NaN"
+           : v > 0  ? "Infinity"
+                    : "-Infinity",
+           type);
+  return ks_js_fail_value(&a->d->v, KS_EINVALID, KS_KEYWORD_TYPE, m);
+}
+
 static int emit_double(ks_avro_decoder *a, double v) {
   if (!isfinite(v))
-    return bad(a, "NaN or infinity has no column value");
+    return non_finite(a, v, "double");
   char t[40];
   int n = snprintf(t, sizeof t, "%.17g", v);
   return ks__decoder_number(a->d, t, (size_t)n);
@@ -137,7 +152,7 @@ static int float_text(char *t, size_t cap, float f) {
  * the same value. */
 static int emit_float(ks_avro_decoder *a, float f) {
   if (!isfinite(f))
-    return bad(a, "NaN or infinity has no column value");
+    return non_finite(a, f, "float");
   ks_decoder *d = a->d;
   char t[40];
   if (d->xf) {

@@ -9,6 +9,7 @@
 #include "stages/record/shred.h"
 #include "stages/record/wire.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -532,6 +533,57 @@ static void float_widens_exactly(void **state) {
   ks_avro_schema_free(av);
 }
 
+/* NaN and infinities are valid Avro floats and doubles but no JSON
+ * number, and a double column refuses an infinity from JSON (1e999) as
+ * out of range: they are refused the same way (reason schema, keyword
+ * type, the field's path), not as malformed bytes. */
+static void nan_and_infinity(void **state) {
+  fixture *f = *state;
+  const ks_avro_node *w = ks_avro_schema_root(f->v2);
+  static const uint8_t p1[] = {0x30, 0x39};
+  ks_reject rej, jrej;
+  static const char json[] =
+      "{\"id\":7,\"qty\":1,\"price\":1,\"ts\":\"1970-01-01T00:00:00Z\","
+      "\"day\":\"1970-01-01\",\"status\":\"NEW\",\"tags\":[],"
+      "\"attrs\":{},\"addr\":{\"city\":\"Oslo\"},\"alt\":null,"
+      "\"ok\":true,\"score\":1e999}";
+  assert_int_equal(ks_decoder_feed(f->dj, (const uint8_t *)json,
+                                   sizeof json - 1, &jrej),
+                   KS_EINVALID);
+  const double bad[] = {NAN, INFINITY, -INFINITY};
+  const char *names[] = {"NaN", "Infinity", "-Infinity"};
+  for (int i = 0; i < 3; i++) {
+    enc e = {0};
+    head(&e, 7, 1, p1, 2, 0, 0, 0);
+    put_long(&e, 0), put_long(&e, 0);
+    put_str(&e, "Oslo"), put_long(&e, 0), put_long(&e, 0);
+    e.b[e.n++] = 1;
+    put_double(&e, bad[i]);
+    put_long(&e, 0);
+    assert_int_equal(ks_avro_decoder_feed(f->a, w, e.b, e.n, &rej),
+                     KS_EINVALID);
+    assert_int_equal(rej.reason, jrej.reason);
+    assert_int_equal(rej.reason, KS_REASON_SCHEMA);
+    assert_int_equal(rej.keyword, jrej.keyword);
+    assert_string_equal(rej.path, "/score");
+    assert_non_null(strstr(rej.message, names[i]));
+  }
+  for (size_t i = 0; i < f->rg_avro.ncols; i++)
+    assert_int_equal(ks_column_rows(&f->rg_avro.cols[i]), 0);
+  /* a float */
+  ks_avro_schema *fl = parse("{\"type\":\"record\",\"name\":\"F\","
+                             "\"fields\":[{\"name\":\"score\","
+                             "\"type\":\"float\"}]}");
+  float nan = NAN;
+  assert_int_equal(ks_avro_decoder_feed(f->a, ks_avro_schema_root(fl),
+                                        (const uint8_t *)&nan, 4, &rej),
+                   KS_EINVALID);
+  assert_int_equal(rej.reason, KS_REASON_SCHEMA);
+  assert_string_equal(rej.path, "/score");
+  assert_non_null(strstr(rej.message, "NaN (an Avro float)"));
+  ks_avro_schema_free(fl);
+}
+
 static void bad_schemas_fail_with_a_reason(void **state) {
   KS_UNUSED(state);
   static const char *bad[] = {
@@ -673,6 +725,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(max_record_bytes, setup, teardown),
       cmocka_unit_test(float_widens_exactly),
+      cmocka_unit_test_setup_teardown(nan_and_infinity, setup, teardown),
       cmocka_unit_test(bad_schemas_fail_with_a_reason),
       cmocka_unit_test(wire_format),
       cmocka_unit_test(wide_integer_decimals),
