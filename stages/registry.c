@@ -371,12 +371,15 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   return 0;
 }
 
+/* A schema asked by GUID may come without an id: it is kept with id 0,
+ * which only its GUID finds (as keep() matches it), never schema id 0. */
 static const ks_registry_schema *cached(ks_registry *r, uint32_t id,
                                         const char *guid) {
   const ks_registry_schema *s = NULL;
   pthread_mutex_lock(&r->lock);
   for (size_t i = 0; i < r->n && !s; i++)
-    if (guid ? strcmp(r->cache[i]->guid, guid) == 0 : r->cache[i]->id == id)
+    if (guid ? strcmp(r->cache[i]->guid, guid) == 0
+             : r->cache[i]->id && r->cache[i]->id == id)
       s = r->cache[i];
   pthread_mutex_unlock(&r->lock);
   return s;
