@@ -134,19 +134,47 @@ static const char *jstr(yajl_val v, const char *key) {
 typedef struct texts {
   char *t[MAX_REFS + 1];
   size_t len[MAX_REFS + 1];
-  char *name[MAX_REFS + 1]; /* a reference's name (the root's: NULL) */
+  char *name[MAX_REFS + 1];    /* a reference's name (the root's: NULL) */
+  char *subject[MAX_REFS + 1]; /* and where it came from */
+  long long version[MAX_REFS + 1];
   size_t n;
 } texts;
 
+static void texts_free(texts *t) {
+  for (size_t i = 0; i < t->n; i++) {
+    ks_free(t->t[i]);
+    ks_free(t->name[i]);
+    ks_free(t->subject[i]);
+  }
+}
+
+/* A reference gathered already by that name or that subject version: its
+ * index, else t->n. */
+static size_t gathered(const texts *t, const char *name, const char *subject,
+                       long long version) {
+  for (size_t i = 0; i < t->n; i++)
+    if ((name && t->name[i] && strcmp(t->name[i], name) == 0) ||
+        (t->subject[i] && strcmp(t->subject[i], subject) == 0 &&
+         t->version[i] == version))
+      return i;
+  return t->n;
+}
+
 /* doc's references (depth first, /subjects/{s}/versions/{v}), then doc's
- * own schema. KS_REGISTRY_*. */
-static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
-                   char *err, size_t errlen) {
+ * own schema: every schema after the ones it refers to. A reference
+ * gathered already is not gathered again: a name is resolved once (the
+ * first wins, as in Confluent's clients), and a subject version once,
+ * since Avro refuses a type defined twice (Order refers to Price and
+ * Money, Price to Money too). A JSON Schema $ref finds its schema by the
+ * reference's name, so there the same subject version under a second
+ * name is kept again under that name. KS_REGISTRY_*. */
+static int collect(ks_registry *r, yajl_val doc, int avro, texts *out,
+                   int depth, char *err, size_t errlen) {
   const char *rp[] = {"references", NULL};
   yajl_val refs = yajl_tree_get(doc, rp, yajl_t_array);
   for (size_t i = 0; refs && i < YAJL_GET_ARRAY(refs)->len; i++) {
     yajl_val ref = YAJL_GET_ARRAY(refs)->values[i];
-    const char *subject = jstr(ref, "subject");
+    const char *subject = jstr(ref, "subject"), *name = jstr(ref, "name");
     const char *vp[] = {"version", NULL};
     yajl_val ver = yajl_tree_get(ref, vp, yajl_t_number);
     if (subject == NULL || ver == NULL || !YAJL_IS_INTEGER(ver) || depth > 8) {
@@ -155,9 +183,23 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
                "nested deeper than 8");
       return KS_REGISTRY_BAD;
     }
+    long long version = YAJL_GET_INTEGER(ver);
+    size_t had = gathered(out, name, subject, version);
+    if (had < out->n) {
+      if (avro || name == NULL ||
+          (out->name[had] && strcmp(out->name[had], name) == 0))
+        continue;
+      if (out->n > MAX_REFS)
+        break; /* refused below */
+      out->t[out->n] = ks_strdup(out->t[had]);
+      out->len[out->n] = out->len[had];
+      out->name[out->n] = ks_strdup(name);
+      out->subject[out->n] = ks_strdup(subject);
+      out->version[out->n++] = version;
+      continue;
+    }
     char *esc = curl_easy_escape(NULL, subject, 0), path[600];
-    snprintf(path, sizeof path, "/subjects/%.400s/versions/%lld", esc,
-             (long long)YAJL_GET_INTEGER(ver));
+    snprintf(path, sizeof path, "/subjects/%.400s/versions/%lld", esc, version);
     curl_free(esc);
     ks_buf b;
     ks_buf_init(&b, MAX_ANSWER);
@@ -171,13 +213,15 @@ static int collect(ks_registry *r, yajl_val doc, texts *out, int depth,
       snprintf(err, errlen, "reference %.300s: HTTP %ld", path, st);
       return KS_REGISTRY_BAD;
     }
-    int r2 = collect(r, sub, out, depth + 1, err, errlen);
+    int r2 = collect(r, sub, avro, out, depth + 1, err, errlen);
     yajl_tree_free(sub);
     if (r2)
       return r2;
-    const char *name = jstr(ref, "name"); /* the schema sub added last */
+    /* the schema sub added last */
     if (name && out->name[out->n - 1] == NULL)
       out->name[out->n - 1] = ks_strdup(name);
+    out->subject[out->n - 1] = ks_strdup(subject);
+    out->version[out->n - 1] = version;
   }
   const char *s = jstr(doc, "schema");
   if (s == NULL || out->n > MAX_REFS) {
@@ -334,7 +378,7 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
     return KS_REGISTRY_BAD;
   }
   texts t = {0};
-  int rc = collect(r, doc, &t, 0, err, errlen);
+  int rc = collect(r, doc, avro, &t, 0, err, errlen);
   ks_registry_schema *s = ks_calloc(1, sizeof *s);
   s->id = id;
   s->avro = avro;
@@ -359,10 +403,7 @@ static int make(ks_registry *r, uint32_t id, yajl_val doc,
   }
   if (rc == 0)
     s->text = ks_strdup(t.t[t.n - 1]);
-  for (size_t i = 0; i < t.n; i++) {
-    ks_free(t.t[i]);
-    ks_free(t.name[i]);
-  }
+  texts_free(&t);
   if (rc) {
     schema_free(s);
     return rc;

@@ -155,9 +155,118 @@ static void guid_schema_is_not_id_0(void **state) {
   server_stop(&s);
 }
 
+/* ---- references --------------------------------------------------------- */
+
+/* JSON text of a JSON text (the registry's "schema" member). */
+static void quote(char *out, size_t cap, const char *json) {
+  size_t o = 0;
+  out[o++] = '"';
+  for (; *json && o + 3 < cap; json++) {
+    if (*json == '"' || *json == '\\')
+      out[o++] = '\\';
+    out[o++] = *json;
+  }
+  out[o++] = '"';
+  out[o] = 0;
+}
+
+/* Order refers to Price and Money, Price to Money too: Money is one
+ * schema, gathered once, before both its dependents (Avro refuses a type
+ * defined twice). A reference named as one gathered already is that one
+ * (Confluent's clients resolve each name once); in a JSON Schema the same
+ * subject version under a second name is also found by that name. */
+static void shared_references_once(void **state) {
+  KS_UNUSED(state);
+  char money[256], price[256], order[512], jm[128], jp[128], jo[256];
+  quote(money, sizeof money,
+        "{\"type\":\"record\",\"name\":\"Money\",\"namespace\":\"x\","
+        "\"fields\":[{\"name\":\"amt\",\"type\":\"long\"}]}");
+  quote(price, sizeof price,
+        "{\"type\":\"record\",\"name\":\"Price\",\"namespace\":\"x\","
+        "\"fields\":[{\"name\":\"m\",\"type\":\"x.Money\"}]}");
+  quote(order, sizeof order,
+        "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"x\","
+        "\"fields\":[{\"name\":\"p\",\"type\":\"x.Price\"},"
+        "{\"name\":\"fee\",\"type\":\"x.Money\"}]}");
+  quote(jm, sizeof jm,
+        "{\"type\":\"object\",\"properties\":{\"amt\":{\"type\":"
+        "\"integer\"}}}");
+  quote(jp, sizeof jp,
+        "{\"type\":\"object\",\"properties\":{\"m\":{\"$ref\":"
+        "\"money.json\"}}}");
+  quote(jo, sizeof jo,
+        "{\"type\":\"object\",\"properties\":{\"p\":{\"$ref\":"
+        "\"price.json\"},\"fee\":{\"$ref\":\"cash.json\"}}}");
+  char b_money[512], b_price[512], b_order[1024], b_m2[256], b_jm[256],
+      b_jp[256], b_jo[512];
+  snprintf(b_money, sizeof b_money, "{\"schema\":%s}", money);
+  /* another version of Money, under the same name: not gathered */
+  snprintf(b_m2, sizeof b_m2, "{\"schema\":%s}", "\"not a schema\"");
+  snprintf(b_price, sizeof b_price,
+           "{\"schema\":%s,\"references\":[{\"name\":\"x.Money\","
+           "\"subject\":\"money\",\"version\":1}]}",
+           price);
+  snprintf(b_order, sizeof b_order,
+           "{\"schema\":%s,\"references\":["
+           "{\"name\":\"x.Money\",\"subject\":\"money\",\"version\":1},"
+           "{\"name\":\"x.Price\",\"subject\":\"price\",\"version\":1},"
+           "{\"name\":\"x.Money\",\"subject\":\"money\",\"version\":2}]}",
+           order);
+  snprintf(b_jm, sizeof b_jm, "{\"schemaType\":\"JSON\",\"schema\":%s}", jm);
+  snprintf(b_jp, sizeof b_jp,
+           "{\"schemaType\":\"JSON\",\"schema\":%s,\"references\":["
+           "{\"name\":\"money.json\",\"subject\":\"jmoney\",\"version\":1}]}",
+           jp);
+  snprintf(b_jo, sizeof b_jo,
+           "{\"schemaType\":\"JSON\",\"schema\":%s,\"references\":["
+           "{\"name\":\"price.json\",\"subject\":\"jprice\",\"version\":1},"
+           "{\"name\":\"cash.json\",\"subject\":\"jmoney\",\"version\":1}]}",
+           jo);
+  route routes[] = {
+      {"/schemas/ids/7", 200, NULL, b_order, 0},
+      {"/subjects/money/versions/1", 200, NULL, b_money, 0},
+      {"/subjects/money/versions/2", 200, NULL, b_m2, 0},
+      {"/subjects/price/versions/1", 200, NULL, b_price, 0},
+      {"/schemas/ids/8", 200, NULL, b_jo, 0},
+      {"/subjects/jmoney/versions/1", 200, NULL, b_jm, 0},
+      {"/subjects/jprice/versions/1", 200, NULL, b_jp, 0},
+  };
+  server s;
+  server_start(&s, routes, KS_ARRAY_SIZE(routes));
+  ks_registry *r = registry(&s);
+  const ks_registry_schema *rs = NULL;
+  char err[256] = "";
+  int rc = ks_registry_schema_sync(r, 7, &rs, err, sizeof err);
+  if (rc)
+    print_error("%s\n", err);
+  assert_int_equal(rc, KS_REGISTRY_OK);
+  assert_non_null(strstr(rs->json_schema, "\"fee\""));
+  assert_int_equal(routes[1].hits, 1); /* money 1: asked once */
+  assert_int_equal(routes[2].hits, 0); /* money 2: its name is known */
+  rc = ks_registry_schema_sync(r, 8, &rs, err, sizeof err);
+  if (rc)
+    print_error("%s\n", err);
+  assert_int_equal(rc, KS_REGISTRY_OK);
+  assert_int_equal(routes[5].hits, 1);
+  /* both names of jmoney resolve: the table has fee.amt and p.m.amt */
+  ks_schema *t = NULL;
+  assert_int_equal(ks_schema_load_string(rs->json_schema, rs->json_schema_len,
+                                         "8", &t, err, sizeof err),
+                   0);
+  int cols = 0;
+  for (size_t i = 0; i < ks_schema_ncolumns(t); i++)
+    cols += strcmp(ks_schema_columns(t)[i].name, "fee.amt") == 0 ||
+            strcmp(ks_schema_columns(t)[i].name, "p.m.amt") == 0;
+  assert_int_equal(cols, 2);
+  ks_schema_free(t);
+  ks_registry_free(r);
+  server_stop(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(guid_schema_is_not_id_0),
+      cmocka_unit_test(shared_references_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
