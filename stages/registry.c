@@ -85,8 +85,36 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ctx) {
   return ks_buf_append(b, p, sz * nm) ? 0 : sz * nm;
 }
 
-/* GET path from the first URL that answers below 500: its status, or -1
- * (err says what the last URL did). */
+/* What an answer says about the schema asked for, for the top-level
+ * request and a reference's alike. Only a 404 is a verdict on it (and a
+ * 200 brings it); any other status is about the registry or the way to
+ * it -- 5xx, a rate limit (429), a request timeout (408), credentials
+ * refused (401/403), a redirect not followed, a proxy's own 4xx -- as is
+ * no answer at all (-1): the caller asks again later. */
+static int outcome(long status) {
+  return status == 200   ? KS_REGISTRY_OK
+         : status == 404 ? KS_REGISTRY_UNKNOWN
+                         : KS_REGISTRY_UNREACHABLE;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075500
+#define REDIR_PROTOCOLS(h, https)                                              \
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, (https) ? "https" : "http")
+#else
+#define REDIR_PROTOCOLS(h, https)                                              \
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,                                 \
+                   (long)((https) ? CURLPROTO_HTTPS : CURLPROTO_HTTP))
+#endif
+
+/* GET path from the first URL whose answer is about the schema (see
+ * outcome()): its status, or -1 with err saying what the last URL did.
+ *
+ * Redirects are followed, up to 3, on the URL's own scheme. A registry
+ * behind a reverse proxy or load balancer that moves or canonicalises its
+ * paths answers through them; taking a redirect for "unreachable" would
+ * keep its records waiting for an answer that is there. Another scheme
+ * is not followed (the URL says how requests and credentials travel);
+ * curl sends basic auth and the bearer header to the first host only. */
 static long get(ks_registry *r, const char *path, ks_buf *b, char *err,
                 size_t errlen) {
   for (size_t i = 0; i < r->nurls; i++) {
@@ -100,6 +128,9 @@ static long get(ks_registry *r, const char *path, ks_buf *b, char *err,
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
+    REDIR_PROTOCOLS(h, strncmp(url, "https:", 6) == 0);
     struct curl_slist *hdrs = curl_slist_append(
         NULL, "Accept: application/vnd.schemaregistry.v1+json");
     char bearer[2048];
@@ -115,12 +146,28 @@ static long get(ks_registry *r, const char *path, ks_buf *b, char *err,
     long status = -1;
     if (rc == CURLE_OK)
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    const char *at = NULL;
+    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &at);
+    int stopped = rc == CURLE_TOO_MANY_REDIRECTS ||
+                  rc == CURLE_UNSUPPORTED_PROTOCOL ||
+                  (status >= 300 && status < 400);
+    char where[600] = "";
+    if (rc == CURLE_TOO_MANY_REDIRECTS || (at && strcmp(at, url) != 0))
+      snprintf(where, sizeof where, " (redirected to %.300s%s)", at ? at : "?",
+               stopped ? "; redirects are followed up to 3 times on the "
+                         "URL's scheme: give the URL they lead to"
+                       : "");
+    ks_buf_cstr(b);
+    if (rc != CURLE_OK)
+      snprintf(err, errlen, "schema registry %s: %s%s", r->urls[i],
+               curl_easy_strerror(rc), where);
+    else if (outcome(status) == KS_REGISTRY_UNREACHABLE)
+      snprintf(err, errlen, "schema registry %s: HTTP %ld for %s%s: %.200s",
+               r->urls[i], status, path, where, b->len ? (char *)b->data : "");
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
-    if (rc == CURLE_OK && status < 500)
+    if (outcome(status) != KS_REGISTRY_UNREACHABLE)
       return status;
-    snprintf(err, errlen, "schema registry %s: %s", r->urls[i],
-             rc == CURLE_OK ? "server error (5xx)" : curl_easy_strerror(rc));
   }
   return -1;
 }
@@ -203,16 +250,19 @@ static int collect(ks_registry *r, yajl_val doc, int avro, texts *out,
     curl_free(esc);
     ks_buf b;
     ks_buf_init(&b, MAX_ANSWER);
-    long st = get(r, path, &b, err, errlen);
+    int rc = outcome(get(r, path, &b, err, errlen));
     ks_buf_cstr(&b);
-    yajl_val sub = st == 200 ? yajl_tree_parse((char *)b.data, NULL, 0) : NULL;
-    ks_buf_free(&b);
-    if (st < 0)
-      return KS_REGISTRY_UNREACHABLE;
-    if (sub == NULL) {
-      snprintf(err, errlen, "reference %.300s: HTTP %ld", path, st);
-      return KS_REGISTRY_BAD;
+    yajl_val sub = rc == 0 ? yajl_tree_parse((char *)b.data, NULL, 0) : NULL;
+    if (rc == KS_REGISTRY_UNKNOWN)
+      snprintf(err, errlen, "reference %.300s: not in the registry: %.200s",
+               path, b.len ? (char *)b.data : "404");
+    else if (rc == 0 && sub == NULL) {
+      snprintf(err, errlen, "reference %.300s: the answer is not JSON", path);
+      rc = KS_REGISTRY_BAD;
     }
+    ks_buf_free(&b);
+    if (rc)
+      return rc;
     int r2 = collect(r, sub, avro, out, depth + 1, err, errlen);
     yajl_tree_free(sub);
     if (r2)
@@ -456,20 +506,12 @@ static int ask(ks_registry *r, const char *path, uint32_t id, const char *guid,
                const ks_registry_schema **out, char *err, size_t errlen) {
   ks_buf b;
   ks_buf_init(&b, MAX_ANSWER);
-  long st = get(r, path, &b, err, errlen);
+  int rc = outcome(get(r, path, &b, err, errlen));
   ks_buf_cstr(&b);
-  int rc;
-  if (st < 0) {
-    rc = KS_REGISTRY_UNREACHABLE;
-  } else if (st == 404) {
+  if (rc == KS_REGISTRY_UNKNOWN) {
     snprintf(err, errlen, "%s: not in the registry: %.200s", path,
              b.len ? (char *)b.data : "404");
-    rc = KS_REGISTRY_UNKNOWN;
-  } else if (st != 200) {
-    snprintf(err, errlen, "%s: HTTP %ld: %.200s", path, st,
-             b.len ? (char *)b.data : "");
-    rc = st == 401 || st == 403 ? KS_REGISTRY_UNREACHABLE : KS_REGISTRY_BAD;
-  } else {
+  } else if (rc == KS_REGISTRY_OK) {
     yajl_val doc = yajl_tree_parse((char *)b.data, NULL, 0);
     if (doc == NULL) {
       snprintf(err, errlen, "%s: the answer is not JSON", path);

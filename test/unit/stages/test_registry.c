@@ -263,10 +263,156 @@ static void shared_references_once(void **state) {
   server_stop(&s);
 }
 
+/* ---- what an answer means ----------------------------------------------- */
+
+#define RATE "{\"error_code\":42901,\"message\":\"Too Many Requests\"}"
+#define WITH_REF(subject)                                                      \
+  "{\"schema\":" SCHEMA_R                                                      \
+  ",\"references\":[{\"name\":\"x\",\"subject\":\"" subject                    \
+  "\",\"version\":1}]}"
+
+/* Only a 404 is a verdict on the id (and a schema that does not load);
+ * a rate limit, a request timeout, a 5xx, refused credentials, another
+ * 4xx or a redirect not followed say "ask again later" -- for the id's
+ * own request and for a reference's alike. Redirects are followed (3 at
+ * most) on the URL's scheme. */
+static void only_404_is_a_verdict(void **state) {
+  KS_UNUSED(state);
+  char to_https[128];
+  route routes[] = {
+      {"/schemas/ids/1", 429, NULL, RATE, 0},
+      {"/schemas/ids/2", 408, NULL, "{}", 0},
+      {"/schemas/ids/3", 503, NULL, "{}", 0},
+      {"/schemas/ids/4", 401, NULL, "{}", 0},
+      {"/schemas/ids/5", 400, NULL, "{}", 0},
+      {"/schemas/ids/6", 404, NULL, "{}", 0},
+      {"/schemas/ids/7", 200, NULL, "{\"schema\":\"nope\"}", 0},
+      /* references */
+      {"/schemas/ids/11", 200, NULL, WITH_REF("r429"), 0},
+      {"/subjects/r429/versions/1", 429, NULL, RATE, 0},
+      {"/schemas/ids/12", 200, NULL, WITH_REF("r401"), 0},
+      {"/subjects/r401/versions/1", 401, NULL, "{}", 0},
+      {"/schemas/ids/13", 200, NULL, WITH_REF("r503"), 0},
+      {"/subjects/r503/versions/1", 503, NULL, "{}", 0},
+      {"/schemas/ids/14", 200, NULL, WITH_REF("r408"), 0},
+      {"/subjects/r408/versions/1", 408, NULL, "{}", 0},
+      {"/schemas/ids/15", 200, NULL, WITH_REF("r404"), 0},
+      /* redirects: followed; a loop; to another scheme */
+      {"/schemas/ids/21", 307, "Location: /v2/schemas/ids/21\r\n", "", 0},
+      {"/v2/schemas/ids/21", 200, NULL, "{\"schema\":" SCHEMA_R "}", 0},
+      {"/schemas/ids/22", 302, "Location: /schemas/ids/22\r\n", "", 0},
+      {"/schemas/ids/23", 301, to_https, "", 0},
+      {"/schemas/ids/24", 304, NULL, "", 0},
+  };
+  static const struct {
+    uint32_t id;
+    int outcome;
+  } want[] = {{1, KS_REGISTRY_UNREACHABLE},  {2, KS_REGISTRY_UNREACHABLE},
+              {3, KS_REGISTRY_UNREACHABLE},  {4, KS_REGISTRY_UNREACHABLE},
+              {5, KS_REGISTRY_UNREACHABLE},  {6, KS_REGISTRY_UNKNOWN},
+              {7, KS_REGISTRY_BAD},          {11, KS_REGISTRY_UNREACHABLE},
+              {12, KS_REGISTRY_UNREACHABLE}, {13, KS_REGISTRY_UNREACHABLE},
+              {14, KS_REGISTRY_UNREACHABLE}, {15, KS_REGISTRY_UNKNOWN},
+              {21, KS_REGISTRY_OK},          {22, KS_REGISTRY_UNREACHABLE},
+              {23, KS_REGISTRY_UNREACHABLE}, {24, KS_REGISTRY_UNREACHABLE}};
+  server s;
+  server_start(&s, routes, KS_ARRAY_SIZE(routes));
+  snprintf(to_https, sizeof to_https,
+           "Location: https://127.0.0.1:%d/v2/schemas/ids/21\r\n", s.port);
+  ks_registry *r = registry(&s);
+  for (size_t i = 0; i < KS_ARRAY_SIZE(want); i++) {
+    const ks_registry_schema *rs = NULL;
+    char err[256] = "", last[256] = "";
+    int conns = __atomic_load_n(&s.connections, __ATOMIC_SEQ_CST);
+    int rc = ks_registry_schema_sync(r, want[i].id, &rs, err, sizeof err);
+    if (rc != want[i].outcome)
+      print_error("id %u: outcome %d, want %d: %s\n", want[i].id, rc,
+                  want[i].outcome, err);
+    assert_int_equal(rc, want[i].outcome);
+    ks_registry_last_error(r, last, sizeof last);
+    if (rc == KS_REGISTRY_UNREACHABLE) /* /readyz says why */
+      assert_string_equal(last, err);
+    else if (rc != KS_REGISTRY_OK)
+      assert_int_not_equal(err[0], 0);
+    if (want[i].id == 22)
+      assert_non_null(strstr(err, "redirected to"));
+    if (want[i].id == 23) /* not followed: no second request */
+      assert_int_equal(__atomic_load_n(&s.connections, __ATOMIC_SEQ_CST),
+                       conns + 1);
+  }
+  assert_int_equal(routes[17].hits, 1); /* /v2/schemas/ids/21 */
+  ks_registry_free(r);
+  server_stop(&s);
+}
+
+/* A URL that answers 429 (or 408) is passed over for the next, as one
+ * that answers 5xx is. */
+static void next_url_after_429(void **state) {
+  KS_UNUSED(state);
+  route routes[] = {
+      {"/a/schemas/ids/1", 429, NULL, RATE, 0},
+      {"/b/schemas/ids/1", 200, NULL, "{\"schema\":" SCHEMA_R "}", 0},
+      {"/a/schemas/ids/2", 408, NULL, "{}", 0},
+      {"/b/schemas/ids/2", 200, NULL, "{\"schema\":" SCHEMA_R "}", 0},
+  };
+  server s;
+  server_start(&s, routes, KS_ARRAY_SIZE(routes));
+  char a[64], b[64];
+  snprintf(a, sizeof a, "http://127.0.0.1:%d/a", s.port);
+  snprintf(b, sizeof b, "http://127.0.0.1:%d/b", s.port);
+  char *urls[] = {a, b};
+  ks_registry *r = ks_registry_new(urls, 2, NULL, NULL);
+  const ks_registry_schema *rs = NULL;
+  char err[256] = "";
+  assert_int_equal(ks_registry_schema_sync(r, 1, &rs, err, sizeof err),
+                   KS_REGISTRY_OK);
+  assert_int_equal(ks_registry_schema_sync(r, 2, &rs, err, sizeof err),
+                   KS_REGISTRY_OK);
+  ks_registry_free(r);
+  server_stop(&s);
+}
+
+/* Start-up: a rate-limited registry makes start-up wait (KS_EIO, which
+ * the pipeline asks again with backoff), as a 5xx does; a subject the
+ * registry does not have stops it. */
+static void startup_waits_on_429(void **state) {
+  KS_UNUSED(state);
+  route routes[] = {
+      {"/subjects/orders-value/versions/latest", 429, NULL, RATE, 0},
+      {"/subjects/events-value/versions/latest", 503, NULL, "{}", 0},
+  };
+  server s;
+  server_start(&s, routes, KS_ARRAY_SIZE(routes));
+  ks_registry *r = registry(&s);
+  char *orders[] = {"orders"}, *events[] = {"events"}, *other[] = {"other"};
+  ks_conf_table tc = {.name = "t",
+                      .topics = orders,
+                      .ntopics = 1,
+                      .value_format = KS_VALUE_FORMAT_AVRO};
+  ks_schema *out = NULL;
+  char err[512] = "";
+  assert_int_equal(
+      ks_registry_table_schema(r, &tc, &out, NULL, err, sizeof err), KS_EIO);
+  assert_non_null(strstr(err, "429"));
+  tc.topics = events;
+  assert_int_equal(
+      ks_registry_table_schema(r, &tc, &out, NULL, err, sizeof err), KS_EIO);
+  tc.topics = other;
+  assert_int_equal(
+      ks_registry_table_schema(r, &tc, &out, NULL, err, sizeof err),
+      KS_ESCHEMA);
+  assert_null(out);
+  ks_registry_free(r);
+  server_stop(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(guid_schema_is_not_id_0),
       cmocka_unit_test(shared_references_once),
+      cmocka_unit_test(only_404_is_a_verdict),
+      cmocka_unit_test(next_url_after_429),
+      cmocka_unit_test(startup_waits_on_429),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
