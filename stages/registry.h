@@ -11,8 +11,11 @@
  *    request on libuv's thread pool and calls back on the lane's loop, so
  *    the loop never waits. Fetches are rare (one per new schema id), which
  *    is why they do not get a curl multi of their own.
- * URLs are tried in turn; a URL that does not answer (or answers 5xx) is
- * "unreachable", and the caller keeps the records and asks again later.
+ * URLs are tried in turn. Only a 404 is a verdict on a schema (unknown)
+ * and a 200 brings it; a URL that does not answer, or answers anything
+ * else (5xx, 429, 408, 401/403, a redirect not followed), is
+ * "unreachable", for a reference as for the schema itself, and the caller
+ * keeps the records and asks again later.
  */
 #ifndef KS_STAGES_REGISTRY_H
 #define KS_STAGES_REGISTRY_H
