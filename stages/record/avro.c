@@ -163,9 +163,7 @@ static int emit_float(ks_avro_decoder *a, float f) {
   ks_js_num_parse(&num, t, (size_t)float_text(t, sizeof t, f));
   num.have_d = 1;
   num.d = (double)f;
-  /* decode.c's sink_number, with the double given */
-  return ks_js_number(&d->v, &num) || ks__sh_number(&d->sh, &num) ? KS_EINVALID
-                                                                  : 0;
+  return ks__dec_sink_num(d, &num) ? 0 : KS_EINVALID;
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" from microseconds since the epoch. */
@@ -471,12 +469,8 @@ int ks_avro_decoder_feed(ks_avro_decoder *a, const ks_avro_node *w,
   ks__decoder_begin(a->d);
   /* the table's max_record_bytes, measured as the JSON path measures it:
    * the value as handed to the decoder, after the wire prefix */
-  if (a->d->max_record && n > a->d->max_record) {
-    ks_js_fail(&a->d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
-               "record of %zu bytes is larger than the limit of %zu", n,
-               a->d->max_record);
+  if (ks__dec_too_large(a->d, n))
     return ks__decoder_end(a->d, 1, r);
-  }
   a->p = a->start = p;
   a->end = p + n;
   a->depth = 0;

@@ -33,11 +33,14 @@ static int sink_boolean(void *ctx, int b) {
   return !ks_js_bool(&d->v, b) && !ks__sh_bool(&d->sh, b);
 }
 
+int ks__dec_sink_num(ks_decoder *d, ks_js_num *num) {
+  return !ks_js_number(&d->v, num) && !ks__sh_number(&d->sh, num);
+}
+
 static int sink_number(void *ctx, const char *t, size_t n) {
-  ks_decoder *d = ctx;
   ks_js_num num;
   ks_js_num_parse(&num, t, n);
-  return !ks_js_number(&d->v, &num) && !ks__sh_number(&d->sh, &num);
+  return ks__dec_sink_num(ctx, &num);
 }
 
 int ks__dec_sink_string(ks_decoder *d, const uint8_t *s, size_t n,
@@ -544,6 +547,15 @@ static int trailing_bytes(const uint8_t *json, size_t len) {
   return end && ks_json_ws_yajl(json + end, len - end) != len - end;
 }
 
+int ks__dec_too_large(ks_decoder *d, size_t len) {
+  if (d->max_record == 0 || len <= d->max_record)
+    return 0;
+  ks_js_fail(&d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
+             "record of %zu bytes is larger than the limit of %zu", len,
+             d->max_record);
+  return 1;
+}
+
 static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
                      const ks_xf_meta *meta, ks_reject *r) {
   d->skip = 0;
@@ -562,12 +574,8 @@ static int feed_once(ks_decoder *d, const uint8_t *json, size_t len,
                "record is empty (null value or tombstone)");
     return ks__dec_take_error(d, r);
   }
-  if (d->max_record && len > d->max_record) {
-    ks_js_fail(&d->v, KS_ETOOBIG, 0, KS_KEYWORD_NONE,
-               "record of %zu bytes is larger than the limit of %zu", len,
-               d->max_record);
+  if (ks__dec_too_large(d, len))
     return ks__dec_take_error(d, r);
-  }
   ks__dec_mark(d);
   d->in = json;
   d->in_len = len;

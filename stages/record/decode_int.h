@@ -72,6 +72,7 @@ int ks__dec_text_ok(ks_decoder *d, const uint8_t *s, size_t n, size_t *ncp,
                     int key);
 /* The sink: the validator, then the shredder; 0 stops the record. */
 int ks__dec_sink_string(ks_decoder *d, const uint8_t *s, size_t n, size_t ncp);
+int ks__dec_sink_num(ks_decoder *d, ks_js_num *num);
 int ks__dec_sink_key(ks_decoder *d, const uint8_t *k, size_t n, size_t ncp);
 int ks__dec_sink_open(ks_decoder *d, int is_array);
 int ks__dec_sink_close(ks_decoder *d);
@@ -84,6 +85,9 @@ void ks__dec_rollback(ks_decoder *d);
  * table's constraints. 0 keeps the row; else it is rolled back and r
  * says why. */
 int ks__dec_accept(ks_decoder *d, int xs, ks_reject *r);
+/* The table's max_record_bytes (ks_decoder_set_max_record): 1, with the
+ * validator failed (KS_ETOOBIG), when a value of len bytes is over it. */
+int ks__dec_too_large(ks_decoder *d, size_t len);
 /* The validator's failure into r; returns r->code. */
 int ks__dec_take_error(ks_decoder *d, ks_reject *r);
 
