@@ -73,7 +73,11 @@ log "phase 1: produced $VALID1 valid, $INVALID1 invalid"
 run_ksink
 wait_done "$VALID1" "$INVALID1"
 PORT=$(http_port "$WORK/ksink.err")
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics1" || fail "no /metrics"
+# rejects are counted, and error-file records once their file is written
+scrape_until "$PORT" "$WORK/metrics1" 30 eval \
+  '[ "$(metric_sum "$WORK/metrics1" "ksink_records_rejected_total[{]")" -ge "$INVALID1" ] &&
+   [ "$(metric_sum "$WORK/metrics1" "ksink_deadletter_file_records_total[{]")" -ge "$INVALID1" ]'
+[ -s "$WORK/metrics1" ] || fail "no /metrics"
 stop_ksink
 grep -q '"level":"error"' "$WORK/ksink.err" && fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -3)"
 REJECTED=$(metric_sum "$WORK/metrics1" 'ksink_records_rejected_total[{]')

@@ -110,14 +110,17 @@ run_ksink
 PORT=$(http_port "$WORK/ksink.err")
 wait_rows "$WORK/lake/dbz" "$(wc -l <"$WORK/dbz_rewrite.jsonl")"
 wait_rows "$WORK/lake/dbzdrop" "$(wc -l <"$WORK/dbz_drop.jsonl")"
-sleep 2 # the last batches commit
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics" || fail "no /metrics"
+metric() { awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) {n += $NF} END {print n + 0}' "$WORK/metrics"; }
+# the trailing tombstones and deletes are counted once consumed
+scrape_until "$PORT" "$WORK/metrics" 60 eval \
+  '[ "$(metric ksink_records_skipped_total "table=\"dbz\"")" -ge "$deletes" ] &&
+   [ "$(metric ksink_records_skipped_total "table=\"dbzdrop\"")" -ge $((2 * deletes)) ]'
+[ -s "$WORK/metrics" ] || fail "no /metrics"
 kill -TERM "$KSINK_PID"
 rc=0
 wait "$KSINK_PID" || rc=$?
 [ "$rc" = 0 ] || fail "ksink exited $rc: $(tail -5 "$WORK/ksink.err")"
 
-metric() { awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) {n += $NF} END {print n + 0}' "$WORK/metrics"; }
 got=$(metric ksink_records_rejected_total 'table="dbz')
 [ "$got" = 0 ] || fail "$got rejects: $(grep '^ksink_records_rejected_total{' "$WORK/metrics" | grep -v ' 0$')"
 got=$(metric ksink_records_skipped_total 'table="dbz"')

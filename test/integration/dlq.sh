@@ -51,9 +51,10 @@ for _ in $(seq 600); do
 done
 [ "$(table_rows "$TABLE")" -ge "$VALID" ] || fail "table has $(table_rows "$TABLE") of $VALID rows"
 # the batches holding the last rejects commit only after their dead letters
-sleep 2
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics" || fail "no /metrics"
-REJECTED=$(awk '/^ksink_records_rejected_total\{/ {n += $2} END {print n + 0}' "$WORK/metrics")
+rejected() { awk '/^ksink_records_rejected_total\{/ {n += $2} END {print n + 0}' "$WORK/metrics"; }
+scrape_until "$PORT" "$WORK/metrics" 60 eval '[ "$(rejected)" -ge "$INVALID" ]'
+[ -s "$WORK/metrics" ] || fail "no /metrics"
+REJECTED=$(rejected)
 kill -TERM "$KSINK_PID"
 rc=0
 wait "$KSINK_PID" || rc=$?

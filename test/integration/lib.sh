@@ -80,6 +80,22 @@ http_port() {
   fail "no 'http: serving' line in $1: $(tail -5 "$1" 2>/dev/null)"
 }
 
+# scrape_until PORT FILE SECONDS CMD...: scrapes /metrics into FILE until
+# CMD (run after each scrape, reading FILE) succeeds or SECONDS pass. What
+# a table's rows do not show -- rejects, skips, acknowledged dead letters,
+# the last partition publish -- is awaited this way, not by a fixed sleep;
+# the checks after it read the last scrape and say what differs.
+scrape_until() {
+  local port=$1 file=$2 deadline=$((SECONDS + $3))
+  shift 3
+  while :; do
+    curl -sf "http://127.0.0.1:$port/metrics" >"$file.tmp" && mv "$file.tmp" "$file"
+    [ -s "$file" ] && "$@" && return 0
+    [ "$SECONDS" -lt "$deadline" ] || return 0
+    sleep 0.2
+  done
+}
+
 # crash_rounds N ROWS_CMD POLL_SECONDS: N times, start ksink, wait (60 s at
 # most) until ROWS_CMD reports more committed rows than before the round --
 # this process committed at least once -- then let it run a random fraction

@@ -68,8 +68,30 @@ for _ in $(seq 600); do
     [ "$(table_rows "$WORK/lake/sales/orders")" -ge "$VALID2" ] && break
   sleep 0.1
 done
-sleep 1
-scrape
+# sample KEY FILE: the series' value in a scrape, 0 when absent
+sample() { awk -v k="$1" 'index($0, k " ") == 1 { v = $2 } END { print v + 0 }' "$2"; }
+# settled FILE: every record of both topics consumed, counted as written
+# or rejected, and each table's version is its log's newest: the checks
+# below compare this scrape with the log, so no commit may follow it
+settled() {
+  local topic t path total newest
+  for x in "user-events user_events user_events $WORK/expect.jsonl" \
+    "orders orders sales/orders $WORK/expect-orders.jsonl"; do
+    read -r topic t path total <<<"$x"
+    total=$(wc -l <"$total")
+    [ "$(sample "ksink_records_consumed_total{topic=\"$topic\"}" "$1")" = "$total" ] || return 1
+    [ "$(($(sample "ksink_records_written_total{table=\"$t\"}" "$1") + $(awk -v t="table=\"$t\"," \
+      '/^ksink_records_rejected_total\{/ && index($0, t) { n += $2 } END { print n + 0 }' "$1")))" = "$total" ] || return 1
+    newest=$(ls "$WORK/lake/$path/_delta_log" | grep -E '^[0-9]{20}\.json$' | sort | tail -1 | cut -c1-20)
+    [ "$(sample "ksink_delta_version{table=\"$t\"}" "$1")" = "$((10#${newest:-0}))" ] || return 1
+  done
+}
+for _ in $(seq 300); do
+  scrape
+  last=$(ls "$WORK"/scrapes/* | tail -1)
+  settled "$last" && break
+  sleep 0.2
+done
 curl -sf "http://127.0.0.1:$PORT/status" >"$WORK/status.json" || fail "no /status"
 [ "$(ls "$WORK/scrapes" | wc -l)" -ge 10 ] || fail "too few scrapes"
 REQUIRE=()

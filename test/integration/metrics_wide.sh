@@ -35,7 +35,9 @@ run_ksink
 PORT=$(http_port "$WORK/ksink.err" 60)
 wait_log "$WORK/ksink.err" "kafka: assigned $PARTS partitions" 1 120
 wait_rows "$WORK/lake/events" "$COUNT"
-sleep 2 # a publish of the partition lists after the last commit
+# the partition lists are published once a second: wait for every lag series
+scrape_until "$PORT" "$WORK/metrics.txt" 30 eval \
+  '[ "$(grep -c "^ksink_consumer_lag{" "$WORK/metrics.txt")" = "$PARTS" ]'
 
 T0=$(date +%s%N)
 code=$(curl -s -o "$WORK/metrics.txt" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")

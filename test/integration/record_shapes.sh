@@ -111,10 +111,16 @@ $PY "$TOOLS/record_shapes.py" produce "$BOOTSTRAP" "$WORK" late \
   >>"$WORK/produce.out" 2>>"$WORK/produce.err" || fail "producer: $(cat "$WORK/produce.err")"
 log "cdc.b created after start-up: cdc now expects $(rows cdc) rows"
 wait_rows "$WORK/lake/cdc" "$(rows cdc)"
-sleep 2 # the last batches commit
-
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics" || fail "no /metrics"
 metric() { awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) {n += $NF} END {print n + 0}' "$WORK/metrics"; }
+# skips and rejects after the last rows are counted once consumed
+counted() {
+  [ "$(metric ksink_records_skipped_total 'table="orders"')" -ge $(($(count orders filtered) + $(count orders tombstone))) ] &&
+    [ "$(metric ksink_records_skipped_total 'table="cdc"')" -ge "$(count cdc tombstone)" ] &&
+    [ "$(metric ksink_records_skipped_total 'table="cdcdrop"')" -ge "$(count cdcdrop delete)" ] &&
+    [ "$(metric ksink_records_rejected_total 'table="cdcdrop",reason="null_value"')" -ge "$(count cdcdrop tombstone)" ]
+}
+scrape_until "$PORT" "$WORK/metrics" 60 counted
+[ -s "$WORK/metrics" ] || fail "no /metrics"
 kill -TERM "$KSINK_PID"
 rc=0
 wait "$KSINK_PID" || rc=$?

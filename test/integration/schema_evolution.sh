@@ -131,9 +131,11 @@ PORT=$(http_port "$WORK/ksink.err")
 wait_log "$WORK/ksink.err" "schema evolved in version $VERSIONS: 2 new nullable columns" 1 60
 produce "$WORK/gen2.jsonl"
 wait_rows "$TABLE" 600
-sleep 2 # the batches holding the rejects commit once their dead letters are acknowledged
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics" || fail "no /metrics"
-REJECTED=$(awk '/^ksink_records_rejected_total\{.*reason="schema"/ {n += $2} END {print n + 0}' "$WORK/metrics")
+# the batches holding the rejects commit once their dead letters are acknowledged
+schema_rejects() { awk '/^ksink_records_rejected_total\{.*reason="schema"/ {n += $2} END {print n + 0}' "$WORK/metrics"; }
+scrape_until "$PORT" "$WORK/metrics" 60 eval '[ "$(schema_rejects)" -ge "$BAD" ]'
+[ -s "$WORK/metrics" ] || fail "no /metrics"
+REJECTED=$(schema_rejects)
 stop_ksink
 [ "$REJECTED" = "$BAD" ] || fail "rejected metric $REJECTED, $BAD type-breaking records produced"
 log "generation 2: 300 rows with schema v2, $REJECTED rejected"

@@ -64,10 +64,12 @@ expect_refused "$WORK/none.yaml" "tables[0].schema: without a schema the columns
 conf add_columns parquet >"$WORK/parquet.yaml"
 expect_refused "$WORK/parquet.yaml" "tables[0].schema: schemaless mode (no schema: columns learnt from the records) writes Delta tables"
 
-# stop_ksink METRICS_FILE: scrapes /metrics, then SIGTERM; exit 0, no error
+# stop_ksink METRICS_FILE REJECTS: scrapes /metrics once REJECTS records
+# were rejected in all (batches with rejects commit once their dead
+# letters are acknowledged), then SIGTERM; exit 0, no error
 stop_ksink() {
-  sleep 2 # batches with rejects commit once their dead letters are acknowledged
-  curl -sf "http://127.0.0.1:$PORT/metrics" >"$1" || fail "no /metrics"
+  scrape_until "$PORT" "$1" 60 rejects_reach "$1" "$2"
+  [ -s "$1" ] || fail "no /metrics"
   kill -TERM "$KSINK_PID"
   local rc=0
   wait "$KSINK_PID" || rc=$?
@@ -75,6 +77,11 @@ stop_ksink() {
   if grep -q '"level":"error"' "$WORK/ksink.err"; then
     fail "ksink logged errors: $(grep '"level":"error"' "$WORK/ksink.err" | head -3)"
   fi
+}
+
+# rejects_reach METRICS N: N records rejected in all
+rejects_reach() {
+  [ "$(awk '/^ksink_records_rejected_total\{/ {n += $2} END {print n + 0}' "$1")" -ge "$2" ]
 }
 
 # rejected METRICS REASON
@@ -129,7 +136,7 @@ wait_rows "$TABLE" 400
 produce "$WORK/bad1.jsonl"
 produce "$WORK/genB.jsonl"
 wait_rows "$TABLE" 800
-stop_ksink "$WORK/metrics1"
+stop_ksink "$WORK/metrics1" 12
 expect_rejects "run 1 (800 rows)" "$WORK/metrics1" 8 4
 
 # ---- run 2: the columns come back from the table; generation C ----
@@ -141,7 +148,7 @@ run_ksink
 PORT=$(http_port "$WORK/ksink.err")
 produce "$WORK/genC.jsonl"
 wait_rows "$TABLE" 1200
-stop_ksink "$WORK/metrics2"
+stop_ksink "$WORK/metrics2" 1
 expect_rejects "run 2 (1200 rows)" "$WORK/metrics2" 1 0
 grep -q "schema generation" "$WORK/ksink.err" || fail "no schema generation logged"
 
