@@ -146,7 +146,9 @@ PY
   IDLE=$!
   PIDS+=($IDLE)
   for _ in $(seq 100); do [ -s "$WORK/idle.$1" ] && break; sleep 0.1; done
-  sleep 1.2 # old enough to be the ones a new connection may close
+  # old enough to be the ones a new connection may close (1 s, counted
+  # from the server's accept, which may lag the client's connect)
+  sleep 2
 }
 probe() { # path: answers 200 within 1 s
   local out
