@@ -43,6 +43,11 @@ void ks__delta_layout_signature(const ks_delta_snapshot *s, ks_buf *out) {
     ks_buf_appendf(out, "\n%s", m->partition_columns[i]);
 }
 
+int ks__delta_same_file(const ks_delta_add *a, const char *dv_id) {
+  return a && (a->dv_id == NULL) == (dv_id == NULL) &&
+         (dv_id == NULL || strcmp(a->dv_id, dv_id) == 0);
+}
+
 int ks__delta_check_layout(const ks_delta_snapshot *s, const ks_buf *layout,
                            const char *prefix, char *err, size_t errlen) {
   if (layout->len == 0 || s->version < 0 ||
@@ -76,11 +81,7 @@ int ks__delta_check_removes(const ks_delta_snapshot *s,
                prefix, path, s->version);
       return KS_ECONFLICT;
     }
-    /* a file is (path, deletion vector): one that gained or changed its
-     * vector had rows deleted after it was read, and the rewrite holds
-     * them again */
-    if ((a->dv_id == NULL) != (dv == NULL) ||
-        (dv && strcmp(a->dv_id, dv) != 0)) {
+    if (!ks__delta_same_file(a, dv)) {
       snprintf(err, errlen,
                "%s: %s has another deletion vector in version %" PRId64
                ": another writer deleted rows from it",

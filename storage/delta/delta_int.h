@@ -22,6 +22,11 @@
  * KS_EUNSUPPORTED (layout: the process must open the table again) or
  * KS_ECONFLICT (removes: metaData changed, or a removed file is no longer
  * active with the deletion vector it was read with). */
+/* A file is its path and its deletion vector: 1 when the active file a
+ * (NULL: none) is the one read with deletion vector dv_id (NULL: none).
+ * One that gained or changed its vector had rows deleted after it was
+ * read; a rewrite of what was read would hold them again. */
+int ks__delta_same_file(const ks_delta_add *a, const char *dv_id);
 void ks__delta_meta_signature(const ks_delta_snapshot *s, ks_buf *out);
 void ks__delta_layout_signature(const ks_delta_snapshot *s, ks_buf *out);
 int ks__delta_check_layout(const ks_delta_snapshot *s, const ks_buf *layout,

@@ -197,8 +197,9 @@ static void committed(ks_delta_optimize *j, int64_t version) {
 }
 
 /* After a conflict (nothing was written): bins whose inputs are all still
- * active are committed again; the others are given up. When every bin
- * still stands the conflict was metaData or protocol: all are given up. */
+ * active, as they were read (no rows deleted since), are committed again;
+ * the others are given up. When every bin still stands the conflict was
+ * metaData or protocol: all are given up. */
 static void after_conflict(ks_delta_optimize *j) {
   const ks_delta_snapshot *s = ks_delta_table_snapshot(j->t);
   size_t kept = 0, dropped = 0;
@@ -208,14 +209,16 @@ static void after_conflict(ks_delta_optimize *j) {
       continue;
     int active = 1;
     for (size_t k = 0; k < b->ninputs && active; k++)
-      active = ks_delta_snapshot_file(s, b->inputs[k].path) != NULL;
+      active = ks__delta_same_file(ks_delta_snapshot_file(s, b->inputs[k].path),
+                                   b->inputs[k].dv_id);
     if (active) {
       kept++;
       continue;
     }
     b->state = BIN_ABANDONED;
     report(j, KS_OPT_BIN_ABANDONED, b, b->out.path,
-           "another commit removed one of its files");
+           "another commit removed one of its files or deleted rows from "
+           "it");
     queue_delete(j, b->out.path);
     dropped++;
   }

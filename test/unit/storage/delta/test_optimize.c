@@ -628,13 +628,47 @@ static void test_remove_race_abandons_the_bin(void **state) {
   assert_int_equal(f->res.abandoned, 1);
   assert_int_equal(f->events[KS_OPT_BIN_ABANDONED], 1);
   assert_string_equal(f->last_abandoned,
-                      "another commit removed one of its files");
+                      "another commit removed one of its files or deleted "
+                      "rows from it");
   const ks_delta_snapshot *s = ks_delta_table_snapshot(f->t);
   /* p=a/part-0 untouched, p=b rewritten into one */
   assert_int_equal(s->nfiles, 2);
   assert_non_null(ks_delta_snapshot_file(s, "p=a/part-0.snappy.parquet"));
   assert_int_equal(ks_delta_snapshot_rows(s), 60);
   /* the abandoned bin's new file is gone from p=a/ */
+  assert_int_equal(new_files(f, "p=a"), 0);
+  assert_int_equal(new_files(f, "p=b"), 1);
+}
+
+/* Another writer deletes rows from an input (remove, and the same path
+ * again with a deletion vector): the file is still there, but not as it
+ * was read; its bin is given up (its rewrite would hold the deleted rows
+ * again) and the other bin commits. */
+static void test_delete_race_abandons_the_bin(void **state) {
+  fx *f = *state;
+  const char *parts[] = {"a", "a", "b", "b"};
+  make_table(f, parts, 4);
+  race(f,
+       "{\"remove\":{\"path\":\"p=a/part-1.snappy.parquet\","
+       "\"deletionTimestamp\":5,\"dataChange\":true}}\n"
+       "{\"add\":{\"path\":\"p=a/part-1.snappy.parquet\",\"partitionValues\":"
+       "{\"p\":\"a\"},\"size\":1,\"modificationTime\":5,\"dataChange\":true,"
+       "\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":"
+       "\"ab^-aqEH.-t@S}K{vb[*k^\",\"offset\":1,\"sizeInBytes\":36,"
+       "\"cardinality\":3}}}\n");
+  optimize(f, 1 << 20);
+  assert_int_equal(f->status, 0);
+  assert_int_equal(f->res.version, 3);
+  assert_int_equal(f->res.abandoned, 1);
+  assert_string_equal(f->last_abandoned,
+                      "another commit removed one of its files or deleted "
+                      "rows from it");
+  const ks_delta_snapshot *s = ks_delta_table_snapshot(f->t);
+  const ks_delta_add *a =
+      ks_delta_snapshot_file(s, "p=a/part-1.snappy.parquet");
+  assert_non_null(a);
+  assert_non_null(a->dv_id); /* still there, with its deletion vector */
+  assert_non_null(ks_delta_snapshot_file(s, "p=a/part-0.snappy.parquet"));
   assert_int_equal(new_files(f, "p=a"), 0);
   assert_int_equal(new_files(f, "p=b"), 1);
 }
@@ -722,6 +756,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_append_race_is_retried, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_remove_race_abandons_the_bin, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_delete_race_abandons_the_bin, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_metadata_race_abandons_all, setup,
                                       teardown),
