@@ -558,6 +558,7 @@ static void build_request(ks_committer *c) {
   c->req.operation = "STREAMING UPDATE";
   c->req.engine_info = "ksink/" KS_VERSION;
   c->req.constraints_sig = c->t->checks_sig;
+  c->req.layout_sig = c->t->layout_sig;
 }
 
 /* Schemaless: the metaData the queued files need (ks_schemaless_plan):

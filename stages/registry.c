@@ -195,14 +195,18 @@ static void texts_free(texts *t) {
   }
 }
 
-/* A reference gathered already by that name or that subject version: its
- * index, else t->n. */
+/* A reference gathered already by that name (looked for first, so that a
+ * second name for one subject version is kept once, not again for each
+ * schema that uses it), else by that subject version: its index, else
+ * t->n. */
 static size_t gathered(const texts *t, const char *name, const char *subject,
                        long long version) {
+  for (size_t i = 0; name && i < t->n; i++)
+    if (t->name[i] && strcmp(t->name[i], name) == 0)
+      return i;
   for (size_t i = 0; i < t->n; i++)
-    if ((name && t->name[i] && strcmp(t->name[i], name) == 0) ||
-        (t->subject[i] && strcmp(t->subject[i], subject) == 0 &&
-         t->version[i] == version))
+    if (t->subject[i] && strcmp(t->subject[i], subject) == 0 &&
+        t->version[i] == version)
       return i;
   return t->n;
 }

@@ -78,6 +78,8 @@ static int evolve_round(const char *where, ks_table *t, evolve_io *io,
              t->conf->name, where, t->conf->path, s->version, feat);
     return r;
   }
+  ks_free(t->layout_sig);
+  t->layout_sig = ks_delta_layout_sig(s);
   /* the table's constraints, checked on every record from now on (the
    * committer refuses a commit once they differ) */
   if (s->has_metadata) {

@@ -358,6 +358,7 @@ int ks_table_follow_registry(ks_table *t, const char *json, size_t len,
 void ks_table_close(ks_table *t) {
   ks_free(t->mapped_schema);
   ks_free(t->checks_sig);
+  ks_free(t->layout_sig);
   ks_free(t->own_meta);
   ks_free(t->headers_base64);
   if (t->own_conf) {

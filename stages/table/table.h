@@ -68,6 +68,11 @@ typedef struct ks_table {
   /* the Delta table's constraints the records are checked against
    * (ks_delta_constraints_sig, set at start-up); NULL: none */
   char *checks_sig;
+  /* the Delta table's id, partition columns and column mapping mode at
+   * start-up (ks_delta_layout_sig), which every file is written for: the
+   * committer refuses a commit once another writer changed them; NULL: a
+   * table ksink creates */
+  char *layout_sig;
   /* tables[].properties as two arrays (ks_delta_commit_req.conf_keys) */
   const char **prop_keys, **prop_values;
   size_t nprops;

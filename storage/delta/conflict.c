@@ -48,10 +48,22 @@ int ks__delta_same_file(const ks_delta_add *a, const char *dv_id) {
          (dv_id == NULL || strcmp(a->dv_id, dv_id) == 0);
 }
 
-int ks__delta_check_layout(const ks_delta_snapshot *s, const ks_buf *layout,
+char *ks_delta_layout_sig(const ks_delta_snapshot *s) {
+  if (s->version < 0 || !s->has_metadata)
+    return NULL;
+  ks_buf b;
+  ks_buf_init(&b, 0);
+  ks__delta_layout_signature(s, &b);
+  ks_buf_append_byte(&b, 0);
+  return (char *)b.data;
+}
+
+int ks__delta_check_layout(const ks_delta_snapshot *s, const char *layout,
                            const char *prefix, char *err, size_t errlen) {
-  if (layout->len == 0 || s->version < 0 ||
-      !changed(s, layout, ks__delta_layout_signature))
+  if (layout == NULL || s->version < 0)
+    return 0;
+  ks_buf want = {.data = (uint8_t *)layout, .len = strlen(layout)};
+  if (!changed(s, &want, ks__delta_layout_signature))
     return 0;
   snprintf(err, errlen,
            "%s: another writer replaced the table or changed its partition "

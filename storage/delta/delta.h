@@ -419,7 +419,18 @@ typedef struct ks_delta_commit_req {
    * others now (another writer added or changed one) fails the commit
    * with KS_EUNSUPPORTED, nothing written. */
   const char *constraints_sig;
+  /* What the batch's files were written for (ks_delta_layout_sig of the
+   * snapshot the writer opened the table with; NULL: the table's own,
+   * taken when it was first used or created): a table replaced under its
+   * path, partitioned otherwise or with column mapping turned on or off
+   * since fails the commit with KS_EUNSUPPORTED, nothing written. */
+  const char *layout_sig;
 } ks_delta_commit_req;
+
+/* The table, partition columns and column mapping mode of a snapshot with
+ * metaData, as one string to compare (ks_delta_commit_req.layout_sig);
+ * NULL for a table that does not exist yet. */
+char *ks_delta_layout_sig(const ks_delta_snapshot *s);
 
 /* Writes _delta_log/<version>.json with put_if_absent at the next version.
  * On a conflict (KS_EEXIST) reads the new entries and checks every txn: if

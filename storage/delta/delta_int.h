@@ -14,10 +14,11 @@
  * - meta: protocol, table id, schema and partition columns; what a rewrite
  *   (a commit that removes files) read its files under.
  * - layout: table id, column mapping mode and partition columns; what
- *   every data file is written for. Taken once, from the first snapshot
- *   with metaData the table is used under: a commit after another writer
- *   changed it would add files made for the table before. A new column or
- *   a changed property leaves files valid.
+ *   every data file is written for (ks_delta_layout_sig; the request's,
+ *   else the one the table object took from its first snapshot with
+ *   metaData): a commit after another writer changed it would add files
+ *   made for the table before. A new column or a changed property leaves
+ *   files valid.
  * The checks return 0, or set err ("<prefix>: why") and return
  * KS_EUNSUPPORTED (layout: the process must open the table again) or
  * KS_ECONFLICT (removes: metaData changed, or a removed file is no longer
@@ -29,7 +30,7 @@
 int ks__delta_same_file(const ks_delta_add *a, const char *dv_id);
 void ks__delta_meta_signature(const ks_delta_snapshot *s, ks_buf *out);
 void ks__delta_layout_signature(const ks_delta_snapshot *s, ks_buf *out);
-int ks__delta_check_layout(const ks_delta_snapshot *s, const ks_buf *layout,
+int ks__delta_check_layout(const ks_delta_snapshot *s, const char *layout,
                            const char *prefix, char *err, size_t errlen);
 int ks__delta_check_removes(const ks_delta_snapshot *s,
                             const ks_delta_commit_req *req, const ks_buf *meta,

@@ -629,8 +629,13 @@ static int commit_check(ks_delta_table *t) {
     set_err(t, "%s: %s", t->log_prefix, why);
     return KS_EUNSUPPORTED;
   }
-  int rc = ks__delta_check_layout(s, &t->layout_sig, t->log_prefix, t->err,
-                                  sizeof t->err);
+  const char *layout = t->req->layout_sig;
+  if (layout == NULL && t->layout_sig.len) {
+    ks_buf_cstr(&t->layout_sig);
+    layout = (const char *)t->layout_sig.data;
+  }
+  int rc =
+      ks__delta_check_layout(s, layout, t->log_prefix, t->err, sizeof t->err);
   if (rc)
     return rc;
   if (s->version >= 0 && !ks__delta_commit_checked(s, t->req)) {

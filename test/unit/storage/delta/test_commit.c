@@ -678,6 +678,49 @@ static void test_layout_changed_meanwhile(void **state) {
   }
 }
 
+/* The layout a writer's files were made for comes from the snapshot it
+ * opened the table with (ks_delta_layout_sig at start-up), not from the
+ * committer's table object, which loads the log only at its first
+ * commit: a table replaced in between is refused too. */
+static void test_layout_from_start_up(void **state) {
+  fx *f = *state;
+  ks_delta_table *w0 = ks_delta_table_new(f->env.st, "s");
+  assert_int_equal(load(f, w0), 0);
+  assert_null(ks_delta_layout_sig(ks_delta_table_snapshot(w0)));
+  assert_int_equal(commit(f, w0, "a.parquet", "app", -1, 1), 0);
+  char *sig = ks_delta_layout_sig(ks_delta_table_snapshot(w0));
+  assert_non_null(sig);
+  char *meta = meta_entry("replaced", "", "");
+  put_entry(f, "s", 1, meta);
+  free(meta);
+
+  ks_delta_table *w = ks_delta_table_new(f->env.st, "s");
+  assert_int_equal(load(f, w), 0); /* the replaced table, at its first use */
+  ks_delta_add add = {.path = "b.parquet",
+                      .size = 10,
+                      .modification_time = 1000,
+                      .num_records = 2,
+                      .stats = "{\"numRecords\":2}"};
+  ks_delta_commit_req req = {.adds = &add,
+                             .nadds = 1,
+                             .schema_string = schema2,
+                             .operation = "STREAMING UPDATE",
+                             .engine_info = "ksink/test",
+                             .layout_sig = sig};
+  assert_int_equal(ks_delta_commit(w, &req, on_commit, f), KS_EUNSUPPORTED);
+  assert_non_null(strstr(ks_delta_table_error(w), "replaced the table"));
+  assert_int_equal(log_entries(f, "s"), 2);
+  /* without the start-up layout the table object has only the new one */
+  req.layout_sig = NULL;
+  f->calls = 0;
+  assert_int_equal(ks_delta_commit(w, &req, on_commit, f), 0);
+  uv_run(&f->env.loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->status, 0);
+  ks_free(sig);
+  ks_delta_table_free(w);
+  ks_delta_table_free(w0);
+}
+
 /* A rewrite (optimize) read a file without a deletion vector; another
  * writer then deletes rows from it (remove, and add of the same path with
  * a vector). Removing the path would drop the vector with it while the
@@ -756,6 +799,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bounded_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema_change, setup, teardown),
       cmocka_unit_test_setup_teardown(test_layout_changed_meanwhile, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_layout_from_start_up, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_rewrite_after_rows_deleted, setup,
                                       teardown),
