@@ -397,6 +397,7 @@ static void table_done(evo_fx *f) {
   ks_pq_schema_free(f->t.pq);
   ks_free(f->t.schema_string);
   ks_free(f->t.checks_sig);
+  ks_free(f->t.layout_sig);
 }
 
 static void on_commit(void *arg, int status, int64_t version) {
