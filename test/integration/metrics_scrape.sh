@@ -92,7 +92,18 @@ for _ in $(seq 300); do
   settled "$last" && break
   sleep 0.2
 done
-curl -sf "http://127.0.0.1:$PORT/status" >"$WORK/status.json" || fail "no /status"
+# /status has the partitions' committed offsets as the workers last
+# published them (once a second): wait until every one caught up
+status_settled() {
+  node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+process.exit(s.partitions.length === 6 && s.partitions.every((p) => p.committed_offset >= 0 && p.lag === 0) ? 0 : 1)' \
+    "$WORK/status.json" 2>/dev/null
+}
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$PORT/status" >"$WORK/status.json" && status_settled && break
+  sleep 0.2
+done
+[ -s "$WORK/status.json" ] || fail "no /status"
 [ "$(ls "$WORK/scrapes" | wc -l)" -ge 10 ] || fail "too few scrapes"
 REQUIRE=()
 for r in 'ksink_records_consumed_total{topic}' 'ksink_records_written_total{table}' \
